@@ -1,0 +1,244 @@
+/**
+ * Config → Snapshot: the router table, every route's compiled pipeline, the
+ * services, and the settings the request path reads. A snapshot is immutable;
+ * a reload compiles a new one beside it. Compile problems are collected, not
+ * thrown one at a time.
+ */
+import type { Logger } from 'pino';
+import RE2 from 're2';
+import { parsePathSpec } from '../routing/path-spec.js';
+import { Router, type HeaderCondition } from '../routing/router.js';
+import { buildPipeline, type PlacedStep } from '../pipeline/build.js';
+import type { CompiledPipeline } from '../pipeline/run.js';
+import type { Consumer } from '../pipeline/context.js';
+import type { AnyPolicyDefinition, ConsumerCredential } from '../pipeline/policy.js';
+import { TrustedProxies } from '../server/client-ip.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
+import type { Service } from '../upstream/service.js';
+import { ConfigError, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
+import type { LoadedSource } from './load.js';
+import type { Config, PolicyEntryConfig, RouteConfig } from './schema.js';
+import { parseDuration, parseSize } from './units.js';
+
+export interface CompiledRoute {
+  readonly name: string;
+  readonly service: Service;
+  readonly pipeline: CompiledPipeline;
+  readonly stripPrefix: boolean;
+  readonly preserveHost: boolean;
+}
+
+/** Gateway-wide settings in the form the request path wants them. */
+export interface RuntimeSettings {
+  readonly trustedProxies: TrustedProxies;
+  readonly requestIdHeader: string;
+  readonly trustIncomingRequestId: boolean;
+  readonly keepEscapedSlashes: boolean;
+  readonly accessLog: boolean;
+  readonly maxBufferedBody: number;
+  readonly shutdownTimeoutMs: number;
+  readonly maxHeaderSize: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxRequestsPerConnection: number;
+}
+
+export interface Snapshot {
+  readonly version: number;
+  readonly config: Config;
+  readonly router: Router<CompiledRoute>;
+  readonly routes: ReadonlyMap<string, CompiledRoute>;
+  readonly services: Map<string, Service>;
+  readonly settings: RuntimeSettings;
+}
+
+export interface CompileDeps {
+  readonly policies: ReadonlyMap<string, AnyPolicyDefinition>;
+  readonly upstreams: UpstreamRegistry;
+  readonly logger: Logger;
+  readonly version: number;
+}
+
+export type CompileResult = { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] };
+
+export function compileConfig(config: Config, source: LoadedSource, deps: CompileDeps): CompileResult {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  const report = (path: ConfigPath, message: string) => {
+    const issue = { file: source.file, line: source.lineOf(path), path: formatPath(path), message };
+    const key = `${issue.path}\n${message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      issues.push(issue);
+    }
+  };
+
+  checkUniqueNames(config, report);
+  const settings = compileSettings(config, report);
+  const consumers = new Map<string, Consumer>();
+  for (const c of config.consumers) consumers.set(c.name, { name: c.name, groups: c.groups, metadata: c.metadata });
+  const credentials = credentialsByMethod(config, consumers);
+
+  config.services.forEach((service, i) => {
+    if (service.balance === 'consistent-hash' && service.hash_on === 'header' && !service.hash_header) {
+      report(['services', i, 'hash_header'], 'consistent-hash on a header needs hash_header');
+    }
+  });
+
+  const compilePolicies = (entries: readonly PolicyEntryConfig[], base: ConfigPath, route: string | undefined): PlacedStep[] => {
+    const steps: PlacedStep[] = [];
+    entries.forEach((entry, i) => {
+      const [name, raw] = Object.entries(entry)[0]!;
+      const definition = deps.policies.get(name)!;
+      const settings = raw as Record<string, unknown> & { mode: 'enforce' | 'monitor'; fail: 'open' | 'closed' };
+      try {
+        const instance = definition.compile(settings, {
+          credentials: credentials.get(name) ?? [],
+          consumers,
+          settings: config.gateway,
+          logger: deps.logger.child({ policy: name, route }),
+          route,
+        });
+        steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
+      } catch (err) {
+        if (err instanceof ConfigError) report(err.absolute ? err.path : [...base, i, name, ...err.path], err.message);
+        else report([...base, i, name], `cannot compile: ${(err as Error).message}`);
+      }
+    });
+    return steps;
+  };
+
+  const globalSteps = compilePolicies(config.global_policies, ['global_policies'], undefined);
+  const globalAuth = globalSteps.some((s) => s.phase === 'authenticate');
+  const services = deps.upstreams.prepare(config.services);
+
+  const routes = new Map<string, CompiledRoute>();
+  const entries: ConstructorParameters<typeof Router<CompiledRoute>>[0][number][] = [];
+  config.routes.forEach((route, r) => {
+    const base: ConfigPath = ['routes', r];
+    const service = services.get(route.service);
+    if (!service) report([...base, 'service'], `no service named "${route.service}"${hintService(config, route)}`);
+    const own = compilePolicies(route.policies, [...base, 'policies'], route.name);
+    if (!route.public && !globalAuth && !own.some((s) => s.phase === 'authenticate') && !hasAuthEntry(route, deps.policies)) {
+      report(base, `route "${route.name}" has no authentication policy; add one (such as key-auth) or mark it "public: true"`);
+    }
+    const headers = compileHeaderMatches(route, base, report);
+    for (const [p, path] of (route.match.paths ?? []).entries()) {
+      try {
+        parsePathSpec(path);
+      } catch (err) {
+        report([...base, 'match', 'paths', p], (err as Error).message);
+      }
+    }
+    if (!service) return;
+    const compiled: CompiledRoute = {
+      name: route.name,
+      service,
+      pipeline: buildPipeline(globalSteps, own),
+      stripPrefix: route.strip_prefix,
+      preserveHost: route.preserve_host ?? service.preserveHost,
+    };
+    routes.set(route.name, compiled);
+    entries.push({ route: compiled, hosts: route.match.hosts, paths: route.match.paths, methods: route.match.methods, headers });
+  });
+
+  if (issues.length > 0) {
+    deps.upstreams.discard(services);
+    return { ok: false, issues };
+  }
+  let router: Router<CompiledRoute>;
+  try {
+    router = new Router(entries);
+  } catch (err) {
+    deps.upstreams.discard(services);
+    return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
+  }
+  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings! } };
+}
+
+/** A route whose auth policy failed to compile already has an error; do not add "no authentication". */
+function hasAuthEntry(route: RouteConfig, policies: ReadonlyMap<string, AnyPolicyDefinition>): boolean {
+  return route.policies.some((entry) => policies.get(Object.keys(entry)[0]!)?.phase === 'authenticate');
+}
+
+function hintService(config: Config, route: RouteConfig): string {
+  const hint = didYouMean(route.service, config.services.map((s) => s.name));
+  if (hint) return `; did you mean "${hint}"?`;
+  return config.services.length > 0 ? ` (services: ${config.services.map((s) => s.name).join(', ')})` : '';
+}
+
+function checkUniqueNames(config: Config, report: (path: ConfigPath, message: string) => void): void {
+  for (const section of ['listeners', 'services', 'routes', 'consumers'] as const) {
+    const firstAt = new Map<string, number>();
+    config[section].forEach((item: { name: string }, i: number) => {
+      const first = firstAt.get(item.name);
+      if (first !== undefined) report([section, i, 'name'], `"${item.name}" is already the name of ${section}[${first}]`);
+      else firstAt.set(item.name, i);
+    });
+  }
+}
+
+function compileSettings(config: Config, report: (path: ConfigPath, message: string) => void): RuntimeSettings | undefined {
+  const g = config.gateway;
+  try {
+    return {
+      trustedProxies: new TrustedProxies(g.trusted_proxies),
+      requestIdHeader: g.request_id.header.toLowerCase(),
+      trustIncomingRequestId: g.request_id.trust_incoming,
+      keepEscapedSlashes: g.escaped_slashes === 'keep',
+      accessLog: g.access_log,
+      maxBufferedBody: parseSize(g.limits.max_buffered_body),
+      shutdownTimeoutMs: parseDuration(g.shutdown_timeout),
+      maxHeaderSize: parseSize(g.limits.max_header_size),
+      headersTimeoutMs: parseDuration(g.limits.headers_timeout),
+      requestTimeoutMs: parseDuration(g.limits.request_timeout),
+      keepAliveTimeoutMs: parseDuration(g.limits.keepalive_timeout),
+      maxRequestsPerConnection: g.limits.max_requests_per_connection,
+    };
+  } catch (err) {
+    report(['gateway'], (err as Error).message);
+    return undefined;
+  }
+}
+
+function credentialsByMethod(config: Config, consumers: Map<string, Consumer>): Map<string, ConsumerCredential[]> {
+  const byMethod = new Map<string, ConsumerCredential[]>();
+  config.consumers.forEach((c, ci) => {
+    const consumer = consumers.get(c.name)!;
+    for (const [method, list] of Object.entries(c.credentials)) {
+      let out = byMethod.get(method);
+      if (!out) byMethod.set(method, (out = []));
+      list.forEach((credential, k) => {
+        const explicitId = (credential as { id?: unknown }).id;
+        out.push({
+          consumer,
+          id: typeof explicitId === 'string' ? explicitId : `${c.name}/${method}/${k}`,
+          config: credential,
+          path: ['consumers', ci, 'credentials', method, k],
+        });
+      });
+    }
+  });
+  return byMethod;
+}
+
+function compileHeaderMatches(route: RouteConfig, base: ConfigPath, report: (path: ConfigPath, message: string) => void): HeaderCondition[] | undefined {
+  const headers = route.match.headers;
+  if (!headers) return undefined;
+  const out: HeaderCondition[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    const trimmed = value.trim();
+    if (trimmed.startsWith('~')) {
+      const source = trimmed.slice(1).trim();
+      try {
+        out.push({ name: name.toLowerCase(), exact: undefined, regex: new RE2(source) });
+      } catch (err) {
+        report([...base, 'match', 'headers', name], `invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+      }
+    } else {
+      out.push({ name: name.toLowerCase(), exact: value, regex: undefined });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,110 @@
+/**
+ * Reads a config file (YAML, or JSON, which YAML parses too), keeping where
+ * every value came from so that errors can name a line, and resolves
+ * ${env:NAME} and ${file:PATH} references.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
+import { formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
+
+export interface SourceText {
+  /** Shown in errors; usually the path as the user gave it. */
+  file: string;
+  text: string;
+  /** Where ${file:...} references are resolved from. */
+  baseDir: string;
+}
+
+export interface LoadedSource {
+  file: string;
+  data: unknown;
+  /** The 1-based line of the value at path, or of its closest ancestor present in the file. */
+  lineOf(path: ConfigPath): number;
+}
+
+export type LoadResult = { ok: true; source: LoadedSource } | { ok: false; issues: ConfigIssue[] };
+
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+export function readSource(file: string): SourceText {
+  const text = readFileSync(file, 'utf8');
+  if (text.length > MAX_CONFIG_BYTES) throw new Error(`${file}: config is larger than 16 MiB`);
+  return { file, text, baseDir: dirname(resolve(file)) };
+}
+
+export function parseSource(source: SourceText, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const issues: ConfigIssue[] = [];
+  for (const error of doc.errors) {
+    const line = lineCounter.linePos(error.pos[0]).line;
+    issues.push({ file: source.file, line, path: '(syntax)', message: error.message.split('\n')[0] ?? error.message });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  const lineOf = (path: ConfigPath): number => lineOfPath(doc, lineCounter, path);
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const resolved = resolveReferences(data, [], { env, baseDir: source.baseDir }, (path, message) =>
+    issues.push({ file: source.file, line: lineOf(path), path: formatPath(path), message }),
+  );
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, source: { file: source.file, data: resolved, lineOf } };
+}
+
+function lineOfPath(doc: Document, lineCounter: LineCounter, path: ConfigPath): number {
+  for (let length = path.length; length >= 0; length--) {
+    const node: unknown = length === 0 ? doc.contents : doc.getIn(path.slice(0, length), true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return 1;
+}
+
+interface RefContext {
+  env: NodeJS.ProcessEnv;
+  baseDir: string;
+}
+
+const REFERENCE = /\$\$|\$\{(env|file):([^}]*)\}/g;
+
+function resolveReferences(
+  value: unknown,
+  path: Array<string | number>,
+  ctx: RefContext,
+  report: (path: ConfigPath, message: string) => void,
+): unknown {
+  if (typeof value === 'string') return value.includes('$') ? resolveString(value, path, ctx, report) : value;
+  if (Array.isArray(value)) return value.map((item, i) => resolveReferences(item, [...path, i], ctx, report));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = resolveReferences(item, [...path, key], ctx, report);
+    return out;
+  }
+  return value;
+}
+
+function resolveString(
+  text: string,
+  path: ConfigPath,
+  ctx: RefContext,
+  report: (path: ConfigPath, message: string) => void,
+): string {
+  return text.replace(REFERENCE, (whole, kind: string | undefined, name: string | undefined) => {
+    if (whole === '$$') return '$';
+    const ref = (name ?? '').trim();
+    if (kind === 'env') {
+      const found = ctx.env[ref];
+      if (found === undefined) {
+        report(path, `environment variable ${ref} is not set (referenced as \${env:${ref}})`);
+        return '';
+      }
+      return found;
+    }
+    try {
+      return readFileSync(resolve(ctx.baseDir, ref), 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      report(path, `cannot read ${ref} (referenced as \${file:${ref}}): ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      return '';
+    }
+  });
+}

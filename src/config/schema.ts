@@ -1,0 +1,207 @@
+/**
+ * The config as users write it (DESIGN.md "The config, as a user writes it").
+ * Policy entries are checked here only for their shape (one key per entry);
+ * each policy's own schema checks its settings (see validate.ts).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Cidr, Duration, Size } from './types.js';
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
+
+const PolicyEntry = Type.Record(Type.String(), Type.Unknown(), {
+  minProperties: 1,
+  maxProperties: 1,
+  description: 'one policy: { policy-name: { settings } }',
+});
+
+const Address = Type.String({ format: 'listen-address', description: 'host:port; port 0 picks a free port' });
+
+export const ListenerSchema = Type.Object(
+  {
+    name: Name,
+    address: Address,
+    protocol: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http' }),
+  },
+  { additionalProperties: false },
+);
+
+export const TargetSchema = Type.Object(
+  {
+    url: Type.String({ format: 'upstream-url', description: 'http://host:port or https://host:port, optionally with a base path' }),
+    weight: Type.Integer({ minimum: 0, maximum: 10_000, default: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const StatusCode = Type.Integer({ minimum: 100, maximum: 599 });
+
+export const ActiveHealthSchema = Type.Object(
+  {
+    path: Type.String({ pattern: '^/', default: '/' }),
+    interval: Duration({ default: '5s' }),
+    timeout: Duration({ default: '2s' }),
+    healthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'successes in a row to put a target back' }),
+    unhealthy_threshold: Type.Integer({ minimum: 1, default: 3, description: 'failures in a row to take a target out' }),
+    expected_statuses: Type.Array(StatusCode, { default: [200, 201, 202, 203, 204, 301, 302, 303, 304, 307, 308] }),
+  },
+  { additionalProperties: false },
+);
+
+export const PassiveHealthSchema = Type.Object(
+  {
+    failures: Type.Integer({ minimum: 1, default: 5, description: 'failed requests within window that take a target out' }),
+    window: Duration({ default: '30s' }),
+    cooldown: Duration({ default: '30s', description: 'how long a target stays out when no active check brings it back' }),
+    statuses: Type.Array(StatusCode, { default: [500, 502, 503, 504], description: 'upstream statuses that count as failures' }),
+  },
+  { additionalProperties: false },
+);
+
+export const BreakerSchema = Type.Object(
+  {
+    failures: Type.Integer({ minimum: 1, default: 5, description: 'consecutive failures that open the circuit' }),
+    open_for: Duration({ default: '30s', description: 'how long the circuit stays open before one probe request' }),
+  },
+  { additionalProperties: false },
+);
+
+const RetryOn = Type.Union([Type.Literal('connect-failure'), Type.Literal('timeout'), StatusCode]);
+
+export const ServiceSchema = Type.Object(
+  {
+    name: Name,
+    targets: Type.Array(TargetSchema, { minItems: 1 }),
+    balance: Type.Union(
+      [Type.Literal('round-robin'), Type.Literal('least-connections'), Type.Literal('consistent-hash'), Type.Literal('random')],
+      { default: 'round-robin' },
+    ),
+    hash_on: Type.Union([Type.Literal('client_ip'), Type.Literal('consumer'), Type.Literal('header')], {
+      default: 'client_ip',
+      description: 'what consistent-hash balances on',
+    }),
+    hash_header: Type.Optional(Type.String({ minLength: 1, description: 'the header when hash_on is header' })),
+    health: Type.Object(
+      { active: Type.Optional(ActiveHealthSchema), passive: Type.Optional(PassiveHealthSchema) },
+      { additionalProperties: false, default: {} },
+    ),
+    breaker: Type.Optional(BreakerSchema),
+    timeouts: Type.Object(
+      {
+        connect: Duration({ default: '5s' }),
+        response: Duration({ default: '60s', description: 'until the response headers arrive' }),
+        idle: Duration({ default: '60s', description: 'longest silence while a body streams' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    retries: Type.Object(
+      {
+        attempts: Type.Integer({ minimum: 0, maximum: 10, default: 1, description: 'extra attempts after the first' }),
+        on: Type.Array(RetryOn, { default: ['connect-failure', 502, 503] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    preserve_host: Type.Boolean({ default: false, description: 'send the client Host header upstream instead of the target host' }),
+    max_connections: Type.Integer({ minimum: 1, default: 256, description: 'connections per target' }),
+    keepalive_timeout: Duration({ default: '60s', description: 'how long an idle upstream connection is kept' }),
+  },
+  { additionalProperties: false },
+);
+
+export const HeaderMatchSchema = Type.Record(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), Type.String(), {
+  description: 'header name → exact value, or "~ regex" (RE2)',
+});
+
+export const RouteSchema = Type.Object(
+  {
+    name: Name,
+    service: Name,
+    public: Type.Boolean({ default: false, description: 'allow the route without an authentication policy' }),
+    strip_prefix: Type.Boolean({ default: false, description: 'remove the matched path prefix before proxying' }),
+    preserve_host: Type.Optional(Type.Boolean({ description: "overrides the service's preserve_host" })),
+    match: Type.Object(
+      {
+        hosts: Type.Optional(Type.Array(Type.String({ format: 'route-host' }), { minItems: 1 })),
+        paths: Type.Optional(Type.Array(Type.String({ format: 'route-path' }), { minItems: 1 })),
+        methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1 })),
+        headers: Type.Optional(HeaderMatchSchema),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    policies: Type.Array(PolicyEntry, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConsumerSchema = Type.Object(
+  {
+    name: Name,
+    groups: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    metadata: Type.Record(Type.String(), Type.String(), { default: {} }),
+    credentials: Type.Record(Type.String(), Type.Array(Type.Unknown()), {
+      default: {},
+      description: 'method name → credentials; each method checks its own shape',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const GatewaySettingsSchema = Type.Object(
+  {
+    trusted_proxies: Type.Array(Cidr(), {
+      default: [],
+      description: 'peers whose X-Forwarded-For is believed when finding the client IP',
+    }),
+    shutdown_timeout: Duration({ default: '30s', description: 'how long in-flight requests may finish on SIGTERM' }),
+    request_id: Type.Object(
+      {
+        header: Type.String({ default: 'x-request-id' }),
+        trust_incoming: Type.Boolean({ default: true, description: 'keep a well-formed request id sent by the client' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    escaped_slashes: Type.Union([Type.Literal('reject'), Type.Literal('keep')], {
+      default: 'reject',
+      description: 'what to do with %2F and %5C in paths: reject (400) or forward unchanged',
+    }),
+    access_log: Type.Boolean({ default: true }),
+    watch: Type.Boolean({ default: false, description: 'reload when the config file changes' }),
+    limits: Type.Object(
+      {
+        max_header_size: Size({ default: '16KiB' }),
+        headers_timeout: Duration({ default: '10s', description: 'time a client has to send the request head' }),
+        request_timeout: Duration({ default: '5m', description: 'time a client has to send the whole request' }),
+        keepalive_timeout: Duration({ default: '5s', description: 'idle time before a client connection is closed' }),
+        max_requests_per_connection: Type.Integer({ minimum: 0, default: 0, description: '0 means no limit' }),
+        max_buffered_body: Size({ default: '8MiB', description: 'the most a policy may read of a body into memory' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const StoreSchema = Type.Object(
+  { kind: Type.Literal('memory') },
+  { additionalProperties: false, default: { kind: 'memory' } },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    gateway: GatewaySettingsSchema,
+    listeners: Type.Array(ListenerSchema, { minItems: 1 }),
+    store: StoreSchema,
+    services: Type.Array(ServiceSchema, { default: [] }),
+    routes: Type.Array(RouteSchema, { default: [] }),
+    consumers: Type.Array(ConsumerSchema, { default: [] }),
+    global_policies: Type.Array(PolicyEntry, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ListenerConfig = Static<typeof ListenerSchema>;
+export type ServiceConfig = Static<typeof ServiceSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;
+export type ConsumerConfig = Static<typeof ConsumerSchema>;
+export type GatewaySettings = Static<typeof GatewaySettingsSchema>;
+export type PolicyEntryConfig = Static<typeof PolicyEntry>;

@@ -1,0 +1,45 @@
+/**
+ * One registry of the stable error codes a client can see. The code is part of
+ * the API contract (clients and dashboards key on it); the message is for people.
+ * A client error never reveals upstream internals or which part of a credential
+ * was wrong.
+ */
+export const ERRORS = {
+  bad_request: { status: 400, message: 'The request is malformed.' },
+  invalid_path: { status: 400, message: 'The request path is not valid.' },
+  ambiguous_framing: { status: 400, message: 'The request framing is ambiguous.' },
+  unauthorized: { status: 401, message: 'Authentication is required.' },
+  forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  not_found: { status: 404, message: 'No route matches this request.' },
+  method_not_allowed: { status: 405, message: 'This method is not allowed here.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  uri_too_long: { status: 414, message: 'The request URI is too long.' },
+  request_timeout: { status: 408, message: 'The request took too long to arrive.' },
+  rate_limited: { status: 429, message: 'Too many requests.' },
+  headers_too_large: { status: 431, message: 'The request headers are too large.' },
+  internal_error: { status: 500, message: 'The gateway failed to handle the request.' },
+  bad_gateway: { status: 502, message: 'The upstream service failed to answer.' },
+  upstream_unavailable: { status: 503, message: 'No healthy upstream is available.' },
+  overloaded: { status: 503, message: 'The gateway is overloaded; retry later.' },
+  gateway_timeout: { status: 504, message: 'The upstream service did not answer in time.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The JSON body of a gateway-generated error response. */
+export function errorBody(status: number, code: string, message: string, requestId: string): string {
+  return JSON.stringify({ error: { status, code, message, request_id: requestId } });
+}
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}
+
+/** Status and message for a code; unknown codes (a policy's own) keep the status they were given. */
+export function describeError(code: string, status?: number): { status: number; message: string } {
+  if (isErrorCode(code)) {
+    const known = ERRORS[code];
+    return { status: status ?? known.status, message: known.message };
+  }
+  return { status: status ?? 500, message: 'The request was refused.' };
+}

@@ -1,0 +1,207 @@
+/**
+ * The gateway: loads and compiles the config, opens the listeners, swaps
+ * snapshots on reload, and shuts down gracefully. Owns the long-lived pieces
+ * (upstream pools, listeners) that outlive any one snapshot.
+ */
+import { unwatchFile, watchFile } from 'node:fs';
+import type { DestinationStream, Logger } from 'pino';
+import { compileConfig, type Snapshot } from './config/compile.js';
+import { InvalidConfigError, type ConfigIssue } from './config/errors.js';
+import { parseSource, readSource } from './config/load.js';
+import { validateConfig } from './config/validate.js';
+import type { ListenerConfig } from './config/schema.js';
+import { policiesByName } from './policies/index.js';
+import { RequestHandler } from './server/handler.js';
+import { applySettings, openListener, type Listener } from './server/listener.js';
+import { SnapshotHolder } from './server/snapshots.js';
+import { createLogger } from './telemetry/logger.js';
+import { UpstreamRegistry } from './upstream/registry.js';
+
+export interface GatewayOptions {
+  configFile: string;
+  /** Where log lines go (stdout when not given); tests capture them here. */
+  logDestination?: DestinationStream;
+  env?: NodeJS.ProcessEnv;
+  /** Reload when the config file changes, whatever the config says. */
+  watch?: boolean;
+}
+
+export type ReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
+
+/** Loads, validates and compiles a config file without touching anything running. */
+export function loadConfig(
+  file: string,
+  deps: { upstreams: UpstreamRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv },
+): { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] } {
+  let text;
+  try {
+    text = readSource(file);
+  } catch (err) {
+    return { ok: false, issues: [{ file, line: 0, path: '(file)', message: describeReadError(err) }] };
+  }
+  const parsed = parseSource(text, deps.env);
+  if (!parsed.ok) return parsed;
+  const validated = validateConfig(parsed.source, policiesByName);
+  if (!validated.ok) return validated;
+  return compileConfig(validated.config, parsed.source, { policies: policiesByName, upstreams: deps.upstreams, logger: deps.logger, version: deps.version });
+}
+
+function describeReadError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory, not a config file';
+  return (err as Error).message;
+}
+
+export class Gateway {
+  readonly listeners = new Map<string, Listener>();
+  private version = 1;
+  private reloading: Promise<ReloadResult> | undefined;
+  private watching = false;
+  private stopped = false;
+
+  private constructor(
+    readonly options: GatewayOptions,
+    readonly logger: Logger,
+    private readonly flushLogs: () => void,
+    private readonly accessLogger: Logger,
+    private readonly upstreams: UpstreamRegistry,
+    readonly snapshots: SnapshotHolder,
+  ) {}
+
+  /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const { logger, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
+    const upstreams = new UpstreamRegistry(logger);
+    const loaded = loadConfig(options.configFile, { upstreams, logger, version: 1, env: options.env });
+    if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
+    upstreams.commit(loaded.snapshot.services);
+    const gateway = new Gateway(options, logger, flush, logger, upstreams, new SnapshotHolder(loaded.snapshot));
+    try {
+      for (const config of loaded.snapshot.config.listeners) await gateway.open(config);
+    } catch (err) {
+      await gateway.shutdown();
+      throw err;
+    }
+    if (options.watch ?? loaded.snapshot.config.gateway.watch) gateway.watch();
+    logger.info({ version: 1, routes: loaded.snapshot.routes.size, services: loaded.snapshot.services.size }, 'config loaded');
+    return gateway;
+  }
+
+  get snapshot(): Snapshot {
+    return this.snapshots.current;
+  }
+
+  /** The URL of a listener (the first when no name is given). */
+  url(name?: string): string {
+    const listener = name ? this.listeners.get(name) : this.listeners.values().next().value;
+    if (!listener) throw new Error(`no listener ${name ?? ''}`);
+    return listener.url;
+  }
+
+  /**
+   * Re-reads the config file and swaps it in. A config that does not load,
+   * validate or compile is refused with every issue, and the running one
+   * keeps serving. Concurrent reloads are serialised.
+   */
+  reload(): Promise<ReloadResult> {
+    const run = async (): Promise<ReloadResult> => {
+      const version = this.version + 1;
+      const loaded = loadConfig(this.options.configFile, { upstreams: this.upstreams, logger: this.logger, version, env: this.options.env });
+      if (!loaded.ok) {
+        this.logger.error({ issues: loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
+        return loaded;
+      }
+      const next = loaded.snapshot;
+      try {
+        await this.reconcileListeners(next.config.listeners);
+      } catch (err) {
+        this.upstreams.discard(next.services);
+        const issue = { file: this.options.configFile, line: 0, path: 'listeners', message: (err as Error).message };
+        this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
+        return { ok: false, issues: [issue] };
+      }
+      this.version = version;
+      const retired = this.upstreams.commit(next.services);
+      this.snapshots.swap(next, () => {
+        for (const service of retired) void service.close();
+      });
+      for (const listener of this.listeners.values()) applySettings(listener.server, next.settings);
+      this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
+      return { ok: true, version };
+    };
+    const previous = this.reloading ?? Promise.resolve();
+    const current = previous.then(run, run);
+    this.reloading = current;
+    return current;
+  }
+
+  private async open(config: ListenerConfig): Promise<void> {
+    const handler = new RequestHandler({
+      snapshots: this.snapshots,
+      logger: this.logger,
+      accessLogger: this.accessLogger,
+      scheme: config.protocol,
+    });
+    const listener = await openListener(config, this.snapshots.current.settings, handler, this.logger);
+    this.listeners.set(config.name, listener);
+    this.logger.info({ listener: config.name, url: listener.url }, 'listening');
+  }
+
+  /** Opens added listeners, closes removed ones, and reopens those whose settings changed. */
+  private async reconcileListeners(configs: readonly ListenerConfig[]): Promise<void> {
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    for (const [name, listener] of this.listeners) {
+      const next = wanted.get(name);
+      if (!next || JSON.stringify(next) !== JSON.stringify(listener.config)) {
+        this.listeners.delete(name);
+        await closeListener(listener, this.snapshots.current.settings.shutdownTimeoutMs);
+      }
+    }
+    for (const config of configs) if (!this.listeners.has(config.name)) await this.open(config);
+  }
+
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    watchFile(this.options.configFile, { interval: 500, persistent: false }, (now, before) => {
+      if (now.mtimeMs === before.mtimeMs && now.size === before.size) return;
+      this.logger.info({ file: this.options.configFile }, 'config file changed; reloading');
+      void this.reload();
+    });
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish up to shutdown_timeout,
+   * then closes what is left, the upstream pools, and flushes the logs.
+   */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.watching) unwatchFile(this.options.configFile);
+    const deadline = this.snapshots.current.settings.shutdownTimeoutMs;
+    this.logger.info({ deadline_ms: deadline }, 'shutting down');
+    await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
+    this.listeners.clear();
+    await this.upstreams.closeAll();
+    this.logger.info('stopped');
+    this.flushLogs();
+  }
+}
+
+async function closeListener(listener: Listener, deadlineMs: number): Promise<void> {
+  const { server, handler } = listener;
+  handler.draining = true;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, deadlineMs);
+    timer.unref();
+  });
+  await Promise.race([handler.whenIdle(), expired]);
+  clearTimeout(timer);
+  server.closeAllConnections();
+  await closed;
+}

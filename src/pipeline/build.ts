@@ -1,0 +1,41 @@
+/**
+ * Assembles a route's pipeline from its compiled policies: phases in order,
+ * global policies before the route's own within a phase, config order
+ * otherwise, consecutive authentication methods grouped so any one may succeed.
+ */
+import { PHASES, type Phase } from './policy.js';
+import type { CompiledPipeline, CompiledStep, Stage } from './run.js';
+
+export interface PlacedStep extends CompiledStep {
+  readonly phase: Phase;
+}
+
+export function buildPipeline(global: readonly PlacedStep[], own: readonly PlacedStep[]): CompiledPipeline {
+  const steps: PlacedStep[] = [];
+  for (const phase of PHASES) {
+    for (const step of global) if (step.phase === phase) steps.push(step);
+    for (const step of own) if (step.phase === phase) steps.push(step);
+  }
+  const stages: Stage[] = [];
+  let i = 0;
+  while (i < steps.length) {
+    const step = steps[i]!;
+    if (step.phase === 'authenticate') {
+      const group: CompiledStep[] = [];
+      while (i < steps.length && steps[i]!.phase === 'authenticate') group.push(steps[i++]!);
+      stages.push({ kind: 'authenticate', steps: group, end: i });
+    } else {
+      i++;
+      stages.push({ kind: 'policy', step, end: i });
+    }
+  }
+  return {
+    stages,
+    steps,
+    hasResponseHooks: steps.some((s) => s.instance.onResponse),
+    hasLogHooks: steps.some((s) => s.instance.onLog),
+    hasBodyFilters: steps.some((s) => s.instance.requestBody ?? s.instance.responseBody),
+  };
+}
+
+export const emptyPipeline: CompiledPipeline = buildPipeline([], []);

@@ -1,0 +1,132 @@
+/**
+ * Everything the pipeline knows about one request. Policies read the request
+ * from here and record their outcome here; nothing in it is a socket.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { SecurityEvent, SecurityEventDetails } from './events.js';
+import type { Deny } from './decision.js';
+
+export interface Consumer {
+  readonly name: string;
+  readonly groups: readonly string[];
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Reads the request body into memory, at most `limit` bytes. */
+export interface BodySource {
+  read(limit: number): Promise<Buffer>;
+}
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body is larger than ${limit} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+export interface ResponseState {
+  status: number;
+  headers: OutgoingHttpHeaders;
+}
+
+export class RequestContext {
+  /** Set after routing. */
+  routeName: string | undefined = undefined;
+  serviceName: string | undefined = undefined;
+  /** The prefix the route matched, for strip_prefix. */
+  matchedPrefix = '';
+
+  consumer: Consumer | undefined = undefined;
+  credentialId: string | undefined = undefined;
+  /** Which authentication policy accepted the caller. */
+  authenticatedBy: string | undefined = undefined;
+  scopes: readonly string[] | undefined = undefined;
+
+  /** The path sent upstream when a policy rewrites it (query not included). */
+  upstreamPath: string | undefined = undefined;
+  /** The query sent upstream when a policy rewrites it, without "?". */
+  upstreamQuery: string | undefined = undefined;
+  /** Header changes toward the upstream, applied after the gateway's own. */
+  upstreamHeaderSets: Map<string, string | string[]> | undefined = undefined;
+  upstreamHeaderRemovals: Set<string> | undefined = undefined;
+
+  /** The response as it will be sent; onResponse hooks may change headers. */
+  readonly response: ResponseState = { status: 0, headers: {} };
+  /** The refusal, when the gateway answered instead of the upstream. */
+  denial: Deny | undefined = undefined;
+  events: SecurityEvent[] | undefined = undefined;
+  /** How many pipeline steps were reached; only their response and log hooks run. */
+  stepsRun = 0;
+
+  upstreamTarget: string | undefined = undefined;
+  upstreamStart = 0;
+  upstreamLatencyMs = -1;
+  bytesSent = 0;
+  bytesReceived = 0;
+  /** Set by the proxy when the body was read into memory by a policy. */
+  bufferedBody: Buffer | undefined = undefined;
+
+  constructor(
+    readonly id: string,
+    readonly method: string,
+    /** Normalized, percent-encoding canonical; what routing and policies see and what is forwarded. */
+    readonly path: string,
+    /** The raw query string without "?", or "" when there is none. */
+    readonly query: string,
+    readonly headers: IncomingHttpHeaders,
+    /** Lower-case host without port. */
+    readonly host: string,
+    /** The client address, after trusted_proxies. */
+    readonly clientIp: string,
+    readonly scheme: 'http' | 'https',
+    readonly startTime: number,
+    private readonly bodySource: BodySource | undefined,
+  ) {}
+
+  /** Reads the whole body (once) for a policy that must see it; the proxy then forwards these bytes. */
+  async readBody(limit: number): Promise<Buffer> {
+    if (this.bufferedBody) return this.bufferedBody;
+    this.bufferedBody = this.bodySource ? await this.bodySource.read(limit) : Buffer.alloc(0);
+    return this.bufferedBody;
+  }
+
+  /** One header value as a string: the first of several, undefined when absent. */
+  header(name: string): string | undefined {
+    const value = this.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  setUpstreamHeader(name: string, value: string | string[]): void {
+    (this.upstreamHeaderSets ??= new Map()).set(name.toLowerCase(), value);
+  }
+
+  removeUpstreamHeader(name: string): void {
+    (this.upstreamHeaderRemovals ??= new Set()).add(name.toLowerCase());
+  }
+
+  /** Records who the caller is; called by authentication policies. */
+  authenticate(consumer: Consumer, credentialId: string, by: string, scopes?: readonly string[]): void {
+    this.consumer = consumer;
+    this.credentialId = credentialId;
+    this.authenticatedBy = by;
+    if (scopes) this.scopes = scopes;
+  }
+
+  recordEvent(policy: string, denial: Deny, action: 'blocked' | 'monitored'): void {
+    const details: SecurityEventDetails = denial.event ?? {};
+    (this.events ??= []).push({
+      type: details.type ?? `${policy}.${denial.code}`,
+      severity: details.severity ?? 'low',
+      policy,
+      route: this.routeName,
+      consumer: this.consumer?.name,
+      clientIp: this.clientIp,
+      requestId: this.id,
+      action,
+      status: denial.status,
+      code: denial.code,
+      reason: details.reason,
+      data: details.data,
+    });
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The policy interface (DESIGN.md "A policy"): a schema for the settings, a
+ * compile step run once per config snapshot, and small per-request hooks.
+ */
+import type { Transform } from 'node:stream';
+import type { Static, TObject, TSchema } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { GatewaySettings } from '../config/schema.js';
+import type { ConfigPath } from '../config/errors.js';
+import type { Consumer, RequestContext } from './context.js';
+import type { PolicyResult } from './decision.js';
+
+export type Phase = 'screen' | 'authenticate' | 'authorize' | 'traffic' | 'transform';
+export const PHASES: readonly Phase[] = ['screen', 'authenticate', 'authorize', 'traffic', 'transform'];
+
+export interface PolicyInstance {
+  /** Runs before the upstream is called. Keep it synchronous when it can be. */
+  onRequest?: (ctx: RequestContext) => PolicyResult | Promise<PolicyResult>;
+  /** Runs before the response head is written (in reverse order); may change ctx.response.headers. */
+  onResponse?: (ctx: RequestContext) => void;
+  /** Runs once when the request is over, whatever happened; read-only. */
+  onLog?: (ctx: RequestContext) => void;
+  /** A transform for the request body on its way upstream (counting, throttling). */
+  requestBody?: (ctx: RequestContext) => Transform | undefined;
+  /** A transform for the response body on its way to the client. */
+  responseBody?: (ctx: RequestContext) => Transform | undefined;
+}
+
+/** A consumer's credential for one method, after that method's credential schema checked it. */
+export interface ConsumerCredential<C = unknown> {
+  readonly consumer: Consumer;
+  /** Stable id for logs and X-Credential-Id: the credential's `id`, or consumer/method/index. */
+  readonly id: string;
+  readonly config: C;
+  /** Where the credential sits in the config, for errors about it. */
+  readonly path: ConfigPath;
+}
+
+export interface PolicyDeps<C = unknown> {
+  /** The credentials consumers hold for this policy's method. */
+  readonly credentials: readonly ConsumerCredential<C>[];
+  readonly consumers: ReadonlyMap<string, Consumer>;
+  readonly settings: GatewaySettings;
+  readonly logger: Logger;
+  /** The route this instance serves, or undefined for a global policy. */
+  readonly route: string | undefined;
+}
+
+export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {
+  readonly name: string;
+  readonly phase: Phase;
+  readonly description: string;
+  readonly config: S;
+  /** The shape of one consumer credential, for authentication methods. */
+  readonly credentials?: C;
+  compile(config: Static<S>, deps: PolicyDeps<Static<C>>): PolicyInstance;
+}
+
+export function definePolicy<S extends TObject, C extends TSchema = TSchema>(
+  definition: PolicyDefinition<S, C>,
+): PolicyDefinition<S, C> {
+  return definition;
+}
+
+/** Any policy, for registries that hold many kinds. */
+export type AnyPolicyDefinition = PolicyDefinition<TObject, TSchema>;

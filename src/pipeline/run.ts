@@ -1,0 +1,192 @@
+/**
+ * Runs a compiled pipeline over one request. Synchronous until a policy
+ * returns a promise, so a chain of synchronous policies costs no microtask.
+ * Implements, once for every policy: mode (enforce | monitor), fail
+ * (closed | open), and "any one authentication method may succeed".
+ */
+import type { Logger } from 'pino';
+import { BodyTooLargeError, type RequestContext } from './context.js';
+import { deny, type Deny, type PolicyResult } from './decision.js';
+import type { PolicyInstance } from './policy.js';
+
+export interface CompiledStep {
+  readonly name: string;
+  readonly instance: PolicyInstance;
+  readonly monitor: boolean;
+  readonly failOpen: boolean;
+}
+
+/** One step of the request walk: a single policy, or the route's authentication methods tried in order. */
+export type Stage = ({ kind: 'policy'; step: CompiledStep } | { kind: 'authenticate'; steps: readonly CompiledStep[] }) & {
+  /** How many of the pipeline's steps have run once this stage starts: their response and log hooks run. */
+  readonly end: number;
+};
+
+export interface CompiledPipeline {
+  readonly stages: readonly Stage[];
+  /** Steps in order, for response and log hooks (run in reverse for responses). */
+  readonly steps: readonly CompiledStep[];
+  readonly hasResponseHooks: boolean;
+  readonly hasLogHooks: boolean;
+  readonly hasBodyFilters: boolean;
+}
+
+type Outcome = Deny | undefined;
+
+const unauthorized = deny(401, 'unauthorized', {
+  event: { type: 'auth.missing_credentials', reason: 'no authentication method accepted the request' },
+});
+
+export function runRequest(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): Outcome | Promise<Outcome> {
+  return runFrom(ctx, pipeline.stages, 0, logger);
+}
+
+function runFrom(ctx: RequestContext, stages: readonly Stage[], start: number, logger: Logger): Outcome | Promise<Outcome> {
+  for (let i = start; i < stages.length; i++) {
+    const stage = stages[i]!;
+    ctx.stepsRun = stage.end;
+    const result = stage.kind === 'policy' ? runStep(ctx, stage.step, logger) : runAuthentication(ctx, stage.steps, 0, undefined, logger);
+    if (result instanceof Promise) {
+      return result.then((outcome) => (outcome ? outcome : runFrom(ctx, stages, i + 1, logger)));
+    }
+    if (result) return result;
+  }
+  return undefined;
+}
+
+/** One policy with its mode and fail setting applied. */
+function runStep(ctx: RequestContext, step: CompiledStep, logger: Logger): Outcome | Promise<Outcome> {
+  const onRequest = step.instance.onRequest;
+  if (!onRequest) return undefined;
+  let result: PolicyResult | Promise<PolicyResult>;
+  try {
+    result = onRequest.call(step.instance, ctx);
+  } catch (err) {
+    return failed(ctx, step, err, logger);
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (settled) => settle(ctx, step, settled),
+      (err: unknown) => failed(ctx, step, err, logger),
+    );
+  }
+  return settle(ctx, step, result);
+}
+
+function settle(ctx: RequestContext, step: CompiledStep, result: PolicyResult): Outcome {
+  if (!result) return undefined;
+  if (step.monitor) {
+    ctx.recordEvent(step.name, result, 'monitored');
+    return undefined;
+  }
+  ctx.recordEvent(step.name, result, 'blocked');
+  return result;
+}
+
+const failedClosed = deny(500, 'internal_error');
+
+function failed(ctx: RequestContext, step: CompiledStep, err: unknown, logger: Logger): Outcome {
+  if (err instanceof BodyTooLargeError) {
+    return settle(ctx, step, deny(413, 'payload_too_large', { event: { type: 'request.body_too_large', reason: err.message } }));
+  }
+  logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
+  if (step.failOpen) return undefined;
+  return failedClosed;
+}
+
+/**
+ * Tries each authentication method in config order; the first that recognises
+ * the caller wins. When none does, the first refusal is the answer, with every
+ * method's WWW-Authenticate challenge so a client learns all it may use.
+ */
+function runAuthentication(
+  ctx: RequestContext,
+  steps: readonly CompiledStep[],
+  start: number,
+  firstRefusal: Deny | undefined,
+  logger: Logger,
+): Outcome | Promise<Outcome> {
+  let refusal = firstRefusal;
+  for (let i = start; i < steps.length; i++) {
+    const step = steps[i]!;
+    const result = runStepQuietly(ctx, step, logger);
+    if (result instanceof Promise) {
+      return result.then((outcome) => {
+        if (ctx.consumer) return undefined;
+        return runAuthentication(ctx, steps, i + 1, mergeChallenges(refusal, outcome), logger);
+      });
+    }
+    if (ctx.consumer) return undefined;
+    refusal = mergeChallenges(refusal, result);
+  }
+  const answer = refusal ?? unauthorized;
+  // Every method is in monitor mode: record and let the caller through unauthenticated.
+  if (steps.every((s) => s.monitor)) {
+    ctx.recordEvent(steps[0]!.name, answer, 'monitored');
+    return undefined;
+  }
+  ctx.recordEvent(steps[0]!.name, answer, 'blocked');
+  return answer;
+}
+
+/** Like runStep, but refusals are gathered rather than recorded one by one. */
+function runStepQuietly(ctx: RequestContext, step: CompiledStep, logger: Logger): Outcome | Promise<Outcome> {
+  const onRequest = step.instance.onRequest;
+  if (!onRequest) return undefined;
+  try {
+    const result = onRequest.call(step.instance, ctx);
+    if (result instanceof Promise) {
+      return result.then(
+        (settled) => settled ?? undefined,
+        (err: unknown) => failed(ctx, step, err, logger),
+      );
+    }
+    return result ?? undefined;
+  } catch (err) {
+    return failed(ctx, step, err, logger);
+  }
+}
+
+function mergeChallenges(first: Deny | undefined, next: Outcome): Deny | undefined {
+  if (!first) return next;
+  if (!next) return first;
+  const a = first.headers?.['www-authenticate'];
+  const b = next.headers?.['www-authenticate'];
+  if (b === undefined) return first;
+  const challenges = [...toList(a), ...toList(b)];
+  return { ...first, headers: { ...first.headers, 'www-authenticate': challenges } };
+}
+
+function toList(value: string | number | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? [...(value as string[])] : [String(value)];
+}
+
+/** Response hooks, last policy first. */
+export function runResponseHooks(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): void {
+  if (!pipeline.hasResponseHooks) return;
+  const steps = pipeline.steps;
+  for (let i = ctx.stepsRun - 1; i >= 0; i--) {
+    const step = steps[i]!;
+    if (!step.instance.onResponse) continue;
+    try {
+      step.instance.onResponse(ctx);
+    } catch (err) {
+      logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy response hook failed');
+    }
+  }
+}
+
+export function runLogHooks(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): void {
+  if (!pipeline.hasLogHooks) return;
+  const steps = pipeline.steps;
+  for (let i = 0; i < ctx.stepsRun; i++) {
+    const step = steps[i]!;
+    if (!step.instance.onLog) continue;
+    try {
+      step.instance.onLog(ctx);
+    } catch (err) {
+      logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy log hook failed');
+    }
+  }
+}

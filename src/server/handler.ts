@@ -1,0 +1,270 @@
+/**
+ * The request path: framing checks → request id → path normalization →
+ * router → policy pipeline → upstream exchange → access log. Everything
+ * below this file sees a RequestContext, never a socket.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { CompiledRoute, Snapshot } from '../config/compile.js';
+import { describeError, errorBody } from '../errors.js';
+import { BodyTooLargeError, RequestContext, type BodySource } from '../pipeline/context.js';
+import { deny, type Deny } from '../pipeline/decision.js';
+import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
+import { emptyPipeline } from '../pipeline/build.js';
+import { normalizePath } from '../routing/normalize.js';
+import { writeAccessLog } from '../telemetry/access-log.js';
+import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
+import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
+import { unmapIPv4 } from './client-ip.js';
+import { checkFraming, hostWithoutPort, originForm } from './framing.js';
+import type { SnapshotHolder } from './snapshots.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Request headers never forwarded as received: the gateway answers Expect itself. */
+const NOT_FORWARDED = new Set(['expect']);
+
+export interface HandlerEnv {
+  readonly snapshots: SnapshotHolder;
+  readonly logger: Logger;
+  readonly accessLogger: Logger;
+  /** "http" or "https": the scheme of the listener this handler serves. */
+  readonly scheme: 'http' | 'https';
+}
+
+/** A WebSocket handshake: the client socket and the bytes read past the request head. */
+export interface Tunnel {
+  readonly socket: Duplex;
+  readonly head: Buffer;
+}
+
+export class RequestHandler {
+  /** Requests in progress on this handler, whatever their snapshot: graceful shutdown waits for zero. */
+  inflight = 0;
+  draining = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly env: HandlerEnv) {}
+
+  /** Resolves once no request is in progress. */
+  whenIdle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse, tunnel?: Tunnel): void => {
+    const snapshot = this.env.snapshots.enter();
+    this.inflight++;
+    const settings = snapshot.settings;
+    if (this.draining) res.shouldKeepAlive = false;
+
+    const incomingId = settings.trustIncomingRequestId ? req.headers[settings.requestIdHeader] : undefined;
+    const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const peer = unmapIPv4(req.socket.remoteAddress ?? '');
+    const forwardedFor = req.headers['x-forwarded-for'];
+    const clientIp = settings.trustedProxies.clientIp(peer, Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor);
+
+    const form = originForm(req);
+    const problem = checkFraming(req) ?? ('problem' in form ? form.problem : undefined);
+    const target = 'path' in form ? form.path : '/';
+    const q = target.indexOf('?');
+    const rawPath = q === -1 ? target : target.slice(0, q);
+    const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes });
+
+    const ctx = new RequestContext(
+      id,
+      req.method ?? 'GET',
+      normalized.ok ? normalized.path : rawPath,
+      q === -1 ? '' : target.slice(q + 1),
+      req.headers,
+      hostWithoutPort(req.headers.host),
+      clientIp,
+      this.env.scheme,
+      performance.now(),
+      bodySource(req),
+    );
+    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer };
+    res.once('close', () => this.finish(state, res));
+
+    if (problem) {
+      res.shouldKeepAlive = false;
+      const code = problem === 'request_target' ? 'bad_request' : 'ambiguous_framing';
+      ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
+      this.respondError(state, res, 400, code);
+      return;
+    }
+    if (!normalized.ok) {
+      ctx.recordEvent('gateway', deny(400, 'invalid_path', { event: { type: 'request.invalid_path', severity: 'medium', reason: normalized.reason } }), 'blocked');
+      this.respondError(state, res, 400, 'invalid_path');
+      return;
+    }
+    const match = snapshot.router.match(ctx.method, ctx.host, ctx.path, req.headers);
+    if (!match) {
+      this.respondError(state, res, 404, 'not_found');
+      return;
+    }
+    const route = match.route;
+    ctx.routeName = route.name;
+    ctx.serviceName = route.service.name;
+    ctx.matchedPrefix = match.prefix;
+    state.pipeline = route.pipeline;
+
+    const outcome = runRequest(ctx, route.pipeline, this.env.logger);
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (denial) => this.afterPipeline(state, req, res, route, denial, tunnel),
+        (err: unknown) => {
+          this.env.logger.error({ err, request_id: id }, 'pipeline failed');
+          this.respondError(state, res, 500, 'internal_error');
+        },
+      );
+    } else {
+      this.afterPipeline(state, req, res, route, outcome, tunnel);
+    }
+  };
+
+  private afterPipeline(state: RequestState, req: IncomingMessage, res: ServerResponse, route: CompiledRoute, denial: Deny | undefined, tunnel: Tunnel | undefined): void {
+    if (res.destroyed) return;
+    if (denial) {
+      state.ctx.denial = denial;
+      this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
+      return;
+    }
+    const exchange = new Exchange(state.ctx, req, res, route.service, route.pipeline, this.upstreamRequest(state, req, route), {
+      logger: this.env.logger,
+      requestIdHeader: state.snapshot.settings.requestIdHeader,
+      respondError: (status, code) => this.respondError(state, res, status, code),
+      preserveHost: route.preserveHost,
+      tunnel,
+    });
+    state.exchange = exchange;
+    exchange.start();
+  }
+
+  private upstreamRequest(state: RequestState, req: IncomingMessage, route: CompiledRoute): UpstreamRequest {
+    const { ctx, snapshot, peer } = state;
+    const settings = snapshot.settings;
+    let skip = ctx.upstreamHeaderRemovals;
+    if (skip) for (const name of NOT_FORWARDED) skip.add(name);
+    else skip = NOT_FORWARDED;
+    const headers = forwardableRequestHeaders(req.headers, skip, settings.requestIdHeader);
+
+    const trusted = settings.trustedProxies.trusts(peer);
+    const xff = req.headers['x-forwarded-for'];
+    headers.push('x-forwarded-for', trusted && xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peer}` : peer);
+    const proto = trusted ? req.headers['x-forwarded-proto'] : undefined;
+    headers.push('x-forwarded-proto', typeof proto === 'string' ? proto : ctx.scheme);
+    const host = req.headers.host ?? '';
+    const forwardedHost = trusted ? req.headers['x-forwarded-host'] : undefined;
+    headers.push('x-forwarded-host', typeof forwardedHost === 'string' ? forwardedHost : host);
+    const element = `for=${forwardedNode(peer)};host=${JSON.stringify(host)};proto=${ctx.scheme}`;
+    const forwarded = trusted ? req.headers.forwarded : undefined;
+    headers.push('forwarded', forwarded ? `${forwarded}, ${element}` : element);
+    headers.push(settings.requestIdHeader, ctx.id);
+
+    const consumer = ctx.consumer;
+    if (consumer) {
+      headers.push('x-consumer-name', consumer.name);
+      if (consumer.groups.length > 0) headers.push('x-consumer-groups', consumer.groups.join(','));
+      if (ctx.credentialId) headers.push('x-credential-id', ctx.credentialId);
+      if (ctx.scopes && ctx.scopes.length > 0) headers.push('x-authenticated-scopes', ctx.scopes.join(' '));
+    }
+    if (ctx.upstreamHeaderSets) {
+      for (const [name, value] of ctx.upstreamHeaderSets) {
+        if (Array.isArray(value)) for (const v of value) headers.push(name, v);
+        else headers.push(name, value);
+      }
+    }
+    // Last, so the exchange can set the target's own host per attempt.
+    headers.push('host', host);
+
+    let path = ctx.upstreamPath ?? ctx.path;
+    if (route.stripPrefix && ctx.matchedPrefix !== '' && ctx.upstreamPath === undefined) {
+      path = path.slice(ctx.matchedPrefix.length);
+      if (path.charCodeAt(0) !== 0x2f) path = '/' + path;
+    }
+    const query = ctx.upstreamQuery ?? ctx.query;
+    const te = req.headers['transfer-encoding'];
+    const length = req.headers['content-length'];
+    return {
+      path: query === '' ? path : `${path}?${query}`,
+      headers,
+      hasBody: te !== undefined || (length !== undefined && length !== '0'),
+    };
+  }
+
+  /** A response the gateway writes itself: the JSON error shape, response hooks, request id. */
+  respondError(state: RequestState, res: ServerResponse, status: number, code: string, extra?: OutgoingHttpHeaders, message?: string): void {
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const { ctx } = state;
+    const described = describeError(code, status);
+    const body = errorBody(status, code, message ?? described.message, ctx.id);
+    const response = ctx.response;
+    response.status = status;
+    response.headers = {
+      ...extra,
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+    };
+    runResponseHooks(ctx, state.pipeline, this.env.logger);
+    response.headers[state.snapshot.settings.requestIdHeader] = ctx.id;
+    if (!res.shouldKeepAlive) response.headers.connection = 'close';
+    ctx.bytesSent = Buffer.byteLength(body);
+    res.writeHead(response.status, response.headers);
+    res.end(body);
+  }
+
+  private finish(state: RequestState, res: ServerResponse): void {
+    const { ctx, snapshot } = state;
+    const completed = res.writableFinished;
+    if (!completed) state.exchange?.clientClosed();
+    runLogHooks(ctx, state.pipeline, this.env.logger);
+    if (snapshot.settings.accessLog) writeAccessLog(this.env.accessLogger, ctx, res.statusCode, completed);
+    this.env.snapshots.leave(snapshot);
+    if (--this.inflight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
+
+interface RequestState {
+  readonly ctx: RequestContext;
+  readonly snapshot: Snapshot;
+  pipeline: CompiledPipeline;
+  exchange: Exchange | undefined;
+  readonly peer: string;
+}
+
+/** Reads a request body into memory for a policy, refusing more than `limit` bytes. */
+function bodySource(req: IncomingMessage): BodySource {
+  return {
+    read(limit: number): Promise<Buffer> {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+      return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        req.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) {
+            req.pause();
+            reject(new BodyTooLargeError(limit));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        req.once('end', () => resolve(Buffer.concat(chunks, size)));
+        req.once('error', reject);
+        req.once('aborted', () => reject(new Error('client aborted the request body')));
+      });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * HTTP listeners: a node:http server per configured listener, strict parsing,
+ * bounded header size and times, and the socket-level answers (parse errors,
+ * CONNECT, upgrades) that never reach the router.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ListenerConfig } from '../config/schema.js';
+import type { RuntimeSettings } from '../config/compile.js';
+import { parseListenAddress } from '../config/ajv.js';
+import { errorBody } from '../errors.js';
+import type { RequestHandler } from './handler.js';
+
+export interface Listener {
+  readonly name: string;
+  readonly config: ListenerConfig;
+  readonly server: Server;
+  readonly handler: RequestHandler;
+  /** Where it actually listens (the real port when the config said 0). */
+  readonly address: { host: string; port: number };
+  readonly url: string;
+}
+
+const PARSE_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large'],
+  HPE_URI_TOO_LONG: [414, 'uri_too_long'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout'],
+};
+
+export async function openListener(config: ListenerConfig, settings: RuntimeSettings, handler: RequestHandler, logger: Logger): Promise<Listener> {
+  const server = createServer(
+    {
+      maxHeaderSize: settings.maxHeaderSize,
+      requestTimeout: settings.requestTimeoutMs,
+      headersTimeout: settings.headersTimeoutMs,
+      keepAliveTimeout: settings.keepAliveTimeoutMs,
+      requireHostHeader: true,
+      joinDuplicateHeaders: false,
+      insecureHTTPParser: false,
+    },
+    handler.handle,
+  );
+  applySettings(server, settings);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    writeRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported.');
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    const isWebSocket = req.headers.upgrade?.toLowerCase() === 'websocket' && req.method === 'GET';
+    if (isWebSocket) {
+      handler.handle(req, res, { socket, head });
+      return;
+    }
+    // Any other upgrade (h2c above all) is never passed on: the request is served as plain HTTP/1.1,
+    // on a connection that closes after it, since the parser has let go of the socket.
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    if (hasBody || head.length > 0) {
+      writeRaw(socket, 400, 'bad_request', 'An upgrade request cannot carry a body.');
+      return;
+    }
+    handler.handle(req, res);
+  });
+
+  const address = parseListenAddress(config.address)!;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : address.port;
+  const hostForUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return { name: config.name, config, server, handler, address: { host: address.host, port }, url: `${config.protocol}://${hostForUrl}:${port}` };
+}
+
+/** Timeouts and limits Node lets us change on a running server (a reload applies them). */
+export function applySettings(server: Server, settings: RuntimeSettings): void {
+  server.requestTimeout = settings.requestTimeoutMs;
+  server.headersTimeout = settings.headersTimeoutMs;
+  server.keepAliveTimeout = settings.keepAliveTimeoutMs;
+  server.maxRequestsPerSocket = settings.maxRequestsPerConnection;
+}
+
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger, listener: string): void {
+  const code = err.code ?? 'unknown';
+  if (code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, errorCode] = PARSE_ERRORS[code] ?? [400, 'bad_request'];
+  logger.info({ listener, code, reason: (err as { reason?: string }).reason }, 'refused malformed request');
+  writeRaw(socket, status, errorCode, undefined);
+}
+
+/** A complete response written straight to a socket that has no HTTP response object, then closed. */
+function writeRaw(socket: Duplex, status: number, code: string, message: string | undefined): void {
+  const body = errorBody(status, code, message ?? 'The request could not be parsed.', randomUUID());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+};

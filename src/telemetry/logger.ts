@@ -1,0 +1,35 @@
+/**
+ * The gateway's logger: JSON lines (pino). Access log lines are buffered and
+ * written in batches off the request's critical path; operational messages go
+ * through the same stream.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export interface LoggerOptions {
+  /** Where lines go; stdout (buffered) when not given. */
+  destination?: DestinationStream;
+  level?: string;
+}
+
+export function createLogger(options: LoggerOptions = {}): { logger: Logger; flush: () => void } {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const logger = pino(
+    {
+      level: options.level ?? process.env.PORTCULLIS_LOG_LEVEL ?? 'info',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: ['*.authorization', '*.password', '*.token', '*.key', '*.secret', '*.cookie'], censor: '[redacted]' },
+    },
+    destination,
+  );
+  const flush = () => {
+    const d = destination as { flushSync?: () => void };
+    try {
+      d.flushSync?.();
+    } catch {
+      // not ready yet or already closed: nothing buffered to lose
+    }
+  };
+  return { logger, flush };
+}

@@ -1,0 +1,319 @@
+/**
+ * One client request's trip to the upstream, written straight into the client
+ * response through undici's dispatch handler interface (the cheapest way
+ * through undici: see PERFORMANCE.md). Bodies stream both ways with
+ * backpressure; nothing is buffered unless a policy read the request body.
+ * Retries, timeouts, passive health and circuit breaking are decided here.
+ */
+import { pipeline as pipeStreams, type Duplex, type Readable, type Transform, type Writable } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../pipeline/context.js';
+import { runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
+import { BodyTooLargeError } from '../pipeline/context.js';
+import { responseHeadersFrom } from './headers.js';
+import type { Service } from './service.js';
+import type { Target } from './target.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+export interface ExchangeEnv {
+  readonly logger: Logger;
+  readonly requestIdHeader: string;
+  /** Answers the client with a gateway error (JSON body, response hooks, request id). */
+  respondError(status: number, code: string): void;
+  /** Send the client's Host upstream rather than the target's. */
+  readonly preserveHost: boolean;
+  /** Set for a WebSocket handshake: where the upgraded connection is spliced. */
+  readonly tunnel: { readonly socket: Duplex; readonly head: Buffer } | undefined;
+}
+
+export interface UpstreamRequest {
+  /** Path and query as sent upstream, without the target's base path. */
+  readonly path: string;
+  /** Flat [name, value, ...] list, ending with "host", value: the exchange sets the host per target. */
+  readonly headers: string[];
+  readonly hasBody: boolean;
+}
+
+type Classified = { kind: 'connect-failure' | 'timeout' | 'other'; status: number; code: string };
+
+export class Exchange implements Dispatcher.DispatchHandler {
+  private target: Target | undefined = undefined;
+  private tried: Target[] | undefined = undefined;
+  private attempt = 0;
+  private abortUpstream: ((err?: Error) => void) | undefined = undefined;
+  /** Draining a response that will be retried instead of sent. */
+  private discarding = false;
+  private outcomeRecorded = false;
+  private clientGone = false;
+  private sink: Writable;
+  private resumeUpstream: (() => void) | undefined = undefined;
+  private readonly onSinkDrain = (): void => this.resumeUpstream?.();
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly service: Service,
+    private readonly pipeline: CompiledPipeline,
+    private readonly upstream: UpstreamRequest,
+    private readonly env: ExchangeEnv,
+  ) {
+    this.sink = res;
+  }
+
+  start(): void {
+    this.ctx.upstreamStart = performance.now();
+    this.dispatch();
+  }
+
+  /** The client went away: stop the upstream exchange. */
+  clientClosed(): void {
+    this.clientGone = true;
+    if (this.target && !this.outcomeRecorded) this.target.breaker?.release();
+    this.abortUpstream?.(new Error('client closed the connection'));
+  }
+
+  private dispatch(): void {
+    const target = this.service.pick(this.hashKey(), this.tried);
+    if (!target) {
+      this.env.respondError(503, 'upstream_unavailable');
+      return;
+    }
+    this.target = target;
+    this.outcomeRecorded = false;
+    this.discarding = false;
+    this.ctx.upstreamTarget = target.origin;
+    target.active++;
+    const headers = this.upstream.headers;
+    if (!this.env.preserveHost) headers[headers.length - 1] = target.hostHeader;
+    const tunnel = this.env.tunnel;
+    target.pool.dispatch(
+      {
+        path: target.basePath + this.upstream.path,
+        method: this.ctx.method,
+        headers,
+        body: tunnel ? null : this.body(),
+        headersTimeout: this.service.responseTimeoutMs,
+        bodyTimeout: tunnel ? 0 : this.service.idleTimeoutMs,
+        upgrade: tunnel ? 'websocket' : null,
+      },
+      this,
+    );
+  }
+
+  private body(): Buffer | Readable | null {
+    if (this.ctx.bufferedBody) return this.ctx.bufferedBody;
+    if (!this.upstream.hasBody) return null;
+    if (!this.pipeline.hasBodyFilters) return this.req;
+    const filters: Transform[] = [];
+    for (const step of this.pipeline.steps.slice(0, this.ctx.stepsRun)) {
+      const filter = step.instance.requestBody?.(this.ctx);
+      if (filter) filters.push(filter);
+    }
+    if (filters.length === 0) return this.req;
+    return pipeStreams([this.req, ...filters], () => {}) as unknown as Readable;
+  }
+
+  private hashKey(): string | undefined {
+    switch (this.service.hashOn) {
+      case 'consumer':
+        return this.ctx.consumer?.name;
+      case 'header': {
+        return this.service.hashHeader ? this.ctx.header(this.service.hashHeader) : undefined;
+      }
+      default:
+        return this.ctx.clientIp;
+    }
+  }
+
+  private canRetry(): boolean {
+    return (
+      this.attempt < this.service.retry.attempts &&
+      !this.clientGone &&
+      !this.res.headersSent &&
+      IDEMPOTENT.has(this.ctx.method) &&
+      (!this.upstream.hasBody || this.ctx.bufferedBody !== undefined)
+    );
+  }
+
+  private retry(): void {
+    (this.tried ??= []).push(this.target!);
+    this.attempt++;
+    this.env.logger.info(
+      { request_id: this.ctx.id, service: this.service.name, target: this.target!.origin, attempt: this.attempt },
+      'retrying upstream request',
+    );
+    this.dispatch();
+  }
+
+  private endAttempt(): void {
+    if (this.target) this.target.active--;
+    this.abortUpstream = undefined;
+  }
+
+  // undici dispatch handler
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.clientGone) abort(new Error('client closed the connection'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx interim responses are not forwarded
+    const target = this.target!;
+    this.ctx.upstreamLatencyMs = performance.now() - this.ctx.upstreamStart;
+    this.outcomeRecorded = true;
+    if (this.service.isFailureStatus(statusCode)) this.service.failed(target, `status ${statusCode}`);
+    else this.service.succeeded(target);
+    if (this.service.retry.statuses.has(statusCode) && this.canRetry()) {
+      this.discarding = true;
+      return true;
+    }
+    if (this.clientGone) return false;
+    const response = this.ctx.response;
+    response.status = statusCode;
+    response.headers = responseHeadersFrom(rawHeaders);
+    runResponseHooks(this.ctx, this.pipeline, this.env.logger);
+    response.headers[this.env.requestIdHeader] = this.ctx.id;
+    try {
+      this.res.writeHead(response.status, statusText, response.headers);
+    } catch (err) {
+      // An upstream header Node refuses to send (invalid characters): the client gets a clean 502.
+      this.env.logger.warn({ err, request_id: this.ctx.id, target: target.origin }, 'upstream response header rejected');
+      this.abortUpstream?.(err as Error);
+      return false;
+    }
+    this.resumeUpstream = resume;
+    this.sink = this.responseSink();
+    return true;
+  }
+
+  private responseSink(): Writable {
+    if (!this.pipeline.hasBodyFilters) return this.res;
+    const filters: Transform[] = [];
+    for (const step of this.pipeline.steps.slice(0, this.ctx.stepsRun)) {
+      const filter = step.instance.responseBody?.(this.ctx);
+      if (filter) filters.push(filter);
+    }
+    if (filters.length === 0) return this.res;
+    pipeStreams([...filters, this.res], () => {});
+    return filters[0]!;
+  }
+
+  /** The upstream accepted the WebSocket handshake: answer 101 and splice the two connections. */
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstreamSocket: Duplex): void {
+    this.endAttempt();
+    const tunnel = this.env.tunnel!;
+    const target = this.target!;
+    this.outcomeRecorded = true;
+    this.service.succeeded(target);
+    this.ctx.upstreamLatencyMs = performance.now() - this.ctx.upstreamStart;
+    if (this.clientGone) {
+      upstreamSocket.destroy();
+      return;
+    }
+    const response = this.ctx.response;
+    response.status = statusCode;
+    response.headers = responseHeadersFrom((rawHeaders ?? []).map((h) => (typeof h === 'string' ? Buffer.from(h, 'latin1') : h)));
+    runResponseHooks(this.ctx, this.pipeline, this.env.logger);
+    response.headers[this.env.requestIdHeader] = this.ctx.id;
+    let head = `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n`;
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${String(v)}\r\n`;
+    }
+    // The client socket now belongs to the tunnel, not to the HTTP response.
+    this.res.detachSocket(tunnel.socket as Socket);
+    this.res.statusCode = 101;
+    const client = tunnel.socket;
+    client.write(head + '\r\n');
+    if (tunnel.head.length > 0) upstreamSocket.write(tunnel.head);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      client.destroy();
+      upstreamSocket.destroy();
+      this.res.emit('close');
+    };
+    client.on('error', close).on('close', close);
+    upstreamSocket.on('error', close).on('close', close);
+    client.on('data', (chunk: Buffer) => {
+      this.ctx.bytesReceived += chunk.length;
+    });
+    upstreamSocket.on('data', (chunk: Buffer) => {
+      this.ctx.bytesSent += chunk.length;
+    });
+    client.pipe(upstreamSocket);
+    upstreamSocket.pipe(client);
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.discarding) return true;
+    this.ctx.bytesSent += chunk.length;
+    if (this.sink.write(chunk)) return true;
+    this.sink.once('drain', this.onSinkDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.endAttempt();
+    if (this.discarding) {
+      this.retry();
+      return;
+    }
+    this.sink.end();
+  }
+
+  onError(err: Error): void {
+    this.endAttempt();
+    if (this.clientGone) return;
+    const target = this.target!;
+    if (err instanceof BodyTooLargeError || (err as { cause?: unknown }).cause instanceof BodyTooLargeError) {
+      this.fail(413, 'payload_too_large');
+      return;
+    }
+    const classified = classify(err, this.res.headersSent);
+    if (!this.outcomeRecorded && classified.kind !== 'other') {
+      this.outcomeRecorded = true;
+      this.service.failed(target, classified.code);
+    }
+    const retryable =
+      (classified.kind === 'connect-failure' && this.service.retry.onConnectFailure) || (classified.kind === 'timeout' && this.service.retry.onTimeout);
+    if (retryable && this.canRetry()) {
+      this.retry();
+      return;
+    }
+    this.env.logger.warn(
+      { request_id: this.ctx.id, service: this.service.name, target: target.origin, code: classified.code, err: err.message },
+      'upstream request failed',
+    );
+    this.fail(classified.status, classified.status === 504 ? 'gateway_timeout' : 'bad_gateway');
+  }
+
+  private fail(status: number, code: string): void {
+    if (this.res.headersSent) {
+      // Mid-body: the only honest signal left is a cut connection.
+      this.res.destroy();
+      return;
+    }
+    this.env.respondError(status, code);
+  }
+}
+
+function classify(err: Error, responding: boolean): Classified {
+  const code = (err as NodeJS.ErrnoException).code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.name;
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'connect-failure', status: 504, code };
+  if (CONNECT_FAILURES.has(code)) return { kind: 'connect-failure', status: 502, code };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', status: 504, code };
+  if (code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', status: 504, code };
+  // A kept-alive connection the upstream closed before answering: as good as a connect failure.
+  if (!responding && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) return { kind: 'connect-failure', status: 502, code };
+  return { kind: 'other', status: 502, code };
+}

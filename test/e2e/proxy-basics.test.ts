@@ -1,0 +1,128 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { rawExchange } from '../helpers/raw.js';
+
+describe('proxying through the gateway', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services:
+  - name: echo
+    targets: [{ url: "${upstream.url}" }]
+routes:
+  - name: open
+    service: echo
+    public: true
+    match: { paths: [/public] }
+  - name: stripped
+    service: echo
+    public: true
+    strip_prefix: true
+    match: { paths: [/svc] }
+  - name: orders
+    service: echo
+    match: { paths: [/orders] }
+    policies: [{ key-auth: {} }]
+consumers:
+  - name: alice
+    groups: [partners, beta]
+    credentials: { key-auth: [{ key: alice-secret-key }] }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('forwards a public request and echoes the request id', async () => {
+    const res = await send(gw.url, '/public/hello?x=1');
+    assert.equal(res.status, 200);
+    const seen = res.json();
+    assert.equal(seen.url, '/public/hello?x=1');
+    assert.equal(seen.headers['x-request-id'], res.headers['x-request-id']);
+    assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
+  it('answers 404 in the error shape when no route matches', async () => {
+    const res = await send(gw.url, '/nowhere');
+    assert.equal(res.status, 404);
+    const body = res.json();
+    assert.equal(body.error.code, 'not_found');
+    assert.equal(body.error.status, 404);
+    assert.equal(body.error.request_id, res.headers['x-request-id']);
+  });
+
+  it('refuses a protected route without a key, and with a wrong one, the same way', async () => {
+    const none = await send(gw.url, '/orders');
+    const wrong = await send(gw.url, '/orders', { headers: { 'x-api-key': 'guess' } });
+    for (const res of [none, wrong]) {
+      assert.equal(res.status, 401);
+      assert.equal(res.headers['www-authenticate'], 'Key realm="portcullis"');
+      assert.equal(res.json().error.message, 'Authentication is required.');
+    }
+    assert.equal(upstream.seen.filter((s) => s.url.startsWith('/orders')).length, 0);
+  });
+
+  it('passes the consumer upstream, removes the key, and drops spoofed identity headers', async () => {
+    const res = await send(gw.url, '/orders/7', {
+      headers: { 'x-api-key': 'alice-secret-key', 'x-consumer-name': 'admin', 'x-credential-id': 'forged' },
+    });
+    assert.equal(res.status, 200);
+    const seen = res.json();
+    assert.equal(seen.headers['x-consumer-name'], 'alice');
+    assert.equal(seen.headers['x-consumer-groups'], 'partners,beta');
+    assert.equal(seen.headers['x-credential-id'], 'alice/key-auth/0');
+    assert.equal(seen.headers['x-api-key'], undefined);
+  });
+
+  it('strips the matched prefix when the route asks', async () => {
+    const res = await send(gw.url, '/svc/users/1?q=2');
+    assert.equal(res.json().url, '/users/1?q=2');
+    assert.equal((await send(gw.url, '/svc')).json().url, '/');
+  });
+
+  it('sets forwarding headers from the peer, not from what the client claims', async () => {
+    const res = await send(gw.url, '/public/x', { headers: { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6', 'x-forwarded-host': 'evil' } });
+    const seen = res.json();
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'http');
+    assert.equal(seen.headers['x-forwarded-host'], `127.0.0.1:${gw.port}`);
+    assert.equal(seen.headers.forwarded, `for=127.0.0.1;host="127.0.0.1:${gw.port}";proto=http`);
+    assert.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
+  });
+
+  it('removes hop-by-hop headers and those the client lists in Connection', async () => {
+    // undici will not send these headers itself: a raw request does.
+    const reply = await rawExchange(
+      gw.port,
+      'GET /public/x HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, x-secret-hop\r\nX-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\n\r\n',
+    );
+    assert.equal(reply.status, 200);
+    const seen = JSON.parse(reply.text.slice(reply.text.indexOf('\r\n\r\n') + 4));
+    assert.equal(seen.headers['proxy-authorization'], undefined);
+    assert.equal(seen.headers['x-secret-hop'], undefined);
+    assert.equal(seen.headers.te, undefined);
+    assert.equal(seen.headers['keep-alive'], undefined);
+  });
+
+  it('writes one access log line per request without the query string', async () => {
+    const res = await send(gw.url, '/orders/9?api_key=should-not-be-logged', { headers: { 'x-api-key': 'alice-secret-key' } });
+    const line = await gw.waitForLog((l) => l.type === 'access' && l.request_id === res.headers['x-request-id']);
+    assert.equal(line.path, '/orders/9');
+    assert.equal(line.route, 'orders');
+    assert.equal(line.service, 'echo');
+    assert.equal(line.consumer, 'alice');
+    assert.equal(line.status, 200);
+    assert.equal(line.client_ip, '127.0.0.1');
+    assert.equal(typeof line.upstream_ms, 'number');
+    assert.equal(typeof line.total_ms, 'number');
+    assert.ok(!JSON.stringify(gw.logs).includes('should-not-be-logged'));
+    assert.ok(!JSON.stringify(gw.logs).includes('alice-secret-key'));
+  });
+});
