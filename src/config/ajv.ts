@@ -49,7 +49,7 @@ function isUri(text: string): boolean {
   }
 }
 
-export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+export const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true });
 ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
 ajv.addFormat('duration', { type: 'string', validate: isDuration });
 ajv.addFormat('size', { type: 'string', validate: (s: string) => isSize(s) });

@@ -18,7 +18,7 @@ import { writeAccessLog } from '../telemetry/access-log.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
 import { unmapIPv4 } from './client-ip.js';
-import { checkFraming, hostWithoutPort, originForm } from './framing.js';
+import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
 import type { SnapshotHolder } from './snapshots.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -55,6 +55,7 @@ export class RequestHandler {
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, tunnel?: Tunnel): void => {
+    if (isPoisoned(req.socket)) return; // the connection closes after the 400 already queued
     const snapshot = this.env.snapshots.enter();
     this.inflight++;
     const settings = snapshot.settings;
@@ -90,6 +91,7 @@ export class RequestHandler {
 
     if (problem) {
       res.shouldKeepAlive = false;
+      poison(req.socket);
       const code = problem === 'request_target' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);

@@ -13,6 +13,7 @@ import type { RuntimeSettings } from '../config/compile.js';
 import { parseListenAddress } from '../config/ajv.js';
 import { errorBody } from '../errors.js';
 import type { RequestHandler } from './handler.js';
+import { isPoisoned } from './framing.js';
 
 export interface Listener {
   readonly name: string;
@@ -37,7 +38,8 @@ export async function openListener(config: ListenerConfig, settings: RuntimeSett
       requestTimeout: settings.requestTimeoutMs,
       headersTimeout: settings.headersTimeoutMs,
       keepAliveTimeout: settings.keepAliveTimeoutMs,
-      requireHostHeader: true,
+      // Checked in framing.ts instead, so that requests pipelined behind a refusal are dropped too.
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
       insecureHTTPParser: false,
     },
@@ -92,7 +94,7 @@ export function applySettings(server: Server, settings: RuntimeSettings): void {
 
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger, listener: string): void {
   const code = err.code ?? 'unknown';
-  if (code === 'ECONNRESET' || !socket.writable) {
+  if (code === 'ECONNRESET' || !socket.writable || isPoisoned(socket)) {
     socket.destroy();
     return;
   }

@@ -12,7 +12,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): { logger: Logger; flush: () => void } {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const destination = options.destination ?? bufferedStdout();
   const logger = pino(
     {
       level: options.level ?? process.env.PORTCULLIS_LOG_LEVEL ?? 'info',
@@ -32,4 +32,21 @@ export function createLogger(options: LoggerOptions = {}): { logger: Logger; flu
     }
   };
   return { logger, flush };
+}
+
+/**
+ * stdout written in 4 KiB batches under load, and at least once a second
+ * when traffic is light, so a quiet gateway's lines never sit in memory.
+ */
+function bufferedStdout(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const timer = setInterval(() => {
+    try {
+      stream.flush();
+    } catch {
+      // not open yet: nothing to write
+    }
+  }, 1000);
+  timer.unref();
+  return stream;
 }
