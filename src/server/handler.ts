@@ -73,6 +73,7 @@ export class RequestHandler {
     const q = target.indexOf('?');
     const rawPath = q === -1 ? target : target.slice(0, q);
     const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes });
+    const body = new RequestBody(req, res);
 
     const ctx = new RequestContext(
       id,
@@ -84,9 +85,9 @@ export class RequestHandler {
       clientIp,
       this.env.scheme,
       performance.now(),
-      bodySource(req),
+      body,
     );
-    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer };
+    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body };
     res.once('close', () => this.finish(state, res));
 
     if (problem) {
@@ -131,9 +132,12 @@ export class RequestHandler {
     if (res.destroyed) return;
     if (denial) {
       state.ctx.denial = denial;
+      // A client still waiting for 100 Continue will not send its body: the connection cannot be reused.
+      if (state.body.expectsContinue) res.shouldKeepAlive = false;
       this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
       return;
     }
+    state.body.sendContinue();
     const exchange = new Exchange(state.ctx, req, res, route.service, route.pipeline, this.upstreamRequest(state, req, route), {
       logger: this.env.logger,
       requestIdHeader: state.snapshot.settings.requestIdHeader,
@@ -243,30 +247,52 @@ interface RequestState {
   pipeline: CompiledPipeline;
   exchange: Exchange | undefined;
   readonly peer: string;
+  readonly body: RequestBody;
 }
 
-/** Reads a request body into memory for a policy, refusing more than `limit` bytes. */
-function bodySource(req: IncomingMessage): BodySource {
-  return {
-    read(limit: number): Promise<Buffer> {
-      const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
-      return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        req.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > limit) {
-            req.pause();
-            reject(new BodyTooLargeError(limit));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        req.once('end', () => resolve(Buffer.concat(chunks, size)));
-        req.once('error', reject);
-        req.once('aborted', () => reject(new Error('client aborted the request body')));
+/**
+ * The request body, for a policy that must read it whole (bounded), and the
+ * 100-continue handshake: a client that asked to wait is told to send its
+ * body only once the pipeline has let the request through (or a policy needs it).
+ */
+class RequestBody implements BodySource {
+  private continued = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  get expectsContinue(): boolean {
+    return this.req.headers.expect?.toLowerCase() === '100-continue';
+  }
+
+  sendContinue(): void {
+    if (this.continued || !this.expectsContinue) return;
+    this.continued = true;
+    this.res.writeContinue();
+  }
+
+  read(limit: number): Promise<Buffer> {
+    const req = this.req;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+    this.sendContinue();
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.pause();
+          reject(new BodyTooLargeError(limit));
+          return;
+        }
+        chunks.push(chunk);
       });
-    },
-  };
+      req.once('end', () => resolve(Buffer.concat(chunks, size)));
+      req.once('error', reject);
+      req.once('aborted', () => reject(new Error('client aborted the request body')));
+    });
+  }
 }

@@ -46,6 +46,8 @@ export async function openListener(config: ListenerConfig, settings: RuntimeSett
     handler.handle,
   );
   applySettings(server, settings);
+  // Expect: 100-continue is answered by the handler once the pipeline has accepted the request.
+  server.on('checkContinue', handler.handle);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     writeRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported.');
