@@ -5,7 +5,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TSchema } from '@sinclair/typebox';
 import { ConfigSchema } from '../src/config/schema.js';
 import { CommonPolicyFields } from '../src/config/types.js';
 import { builtinPolicies } from '../src/policies/index.js';
@@ -33,10 +32,10 @@ interface Schema {
 
 function typeOf(s: Schema): string {
   if (s.anyOf) {
-    if (s.anyOf.every((b) => b.const !== undefined)) return s.anyOf.map((b) => `\`${String(b.const)}\``).join(' \\| ');
+    if (s.anyOf.every((b) => b.const !== undefined)) return s.anyOf.map((b) => `\`${b.const as string}\``).join(' \\| ');
     return s.anyOf.map(typeOf).join(' or ');
   }
-  if (s.const !== undefined) return `\`${String(s.const)}\``;
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
   if (s.format === 'duration') return 'duration';
   if (s.format === 'size') return 'size';
   if (s.format) return `string (${s.format})`;
@@ -88,12 +87,12 @@ export function renderReference(): string {
     if (body.properties) out.push(...HEADER, ...rows(body, child.type === 'array' ? `${key}[].` : `${key}.`), '');
     else out.push(`${typeOf(child)}`, '');
   }
-  out.push('### Policies', '', 'Every policy also takes the common settings:', '', ...HEADER, ...rows({ properties: CommonPolicyFields as unknown as Record<string, Schema> }, ''), '');
+  out.push('### Policies', '', 'Every policy also takes the common settings:', '', ...HEADER, ...rows({ properties: CommonPolicyFields }, ''), '');
   for (const policy of [...builtinPolicies].sort((a, b) => a.name.localeCompare(b.name))) {
     out.push(`#### \`${policy.name}\` (${policy.phase})`, '', `${policy.description} See [policies/${policy.name}.md](policies/${policy.name}.md).`, '');
-    const settings = rows(policy.config as TSchema as Schema, '');
+    const settings = rows(policy.config, '');
     out.push(...(settings.length > 0 ? [...HEADER, ...settings] : ['No settings of its own.']), '');
-    if (policy.credentials) out.push(`Consumer credentials (\`consumers[].credentials.${policy.name}[]\`):`, '', ...HEADER, ...rows(policy.credentials as TSchema as Schema, ''), '');
+    if (policy.credentials) out.push(`Consumer credentials (\`consumers[].credentials.${policy.name}[]\`):`, '', ...HEADER, ...rows(policy.credentials, ''), '');
   }
   out.push(END);
   return out.join('\n');
