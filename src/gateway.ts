@@ -203,5 +203,6 @@ async function closeListener(listener: Listener, deadlineMs: number): Promise<vo
   await Promise.race([handler.whenIdle(), expired]);
   clearTimeout(timer);
   server.closeAllConnections();
+  handler.closeTunnels();
   await closed;
 }

@@ -45,6 +45,8 @@ export class RequestHandler {
   inflight = 0;
   draining = false;
   private idleWaiters: Array<() => void> = [];
+  /** Client sockets of WebSocket tunnels: the HTTP server no longer tracks them once upgraded. */
+  private readonly tunnels = new Set<Duplex>();
 
   constructor(private readonly env: HandlerEnv) {}
 
@@ -54,8 +56,17 @@ export class RequestHandler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Cuts every WebSocket tunnel still open (the end of a graceful shutdown). */
+  closeTunnels(): void {
+    for (const socket of this.tunnels) socket.destroy();
+  }
+
   readonly handle = (req: IncomingMessage, res: ServerResponse, tunnel?: Tunnel): void => {
     if (isPoisoned(req.socket)) return; // the connection closes after the 400 already queued
+    if (tunnel) {
+      this.tunnels.add(tunnel.socket);
+      tunnel.socket.once('close', () => this.tunnels.delete(tunnel.socket));
+    }
     const snapshot = this.env.snapshots.enter();
     this.inflight++;
     const settings = snapshot.settings;

@@ -76,4 +76,19 @@ consumers:
     const line = await gw.waitForLog((l) => l.type === 'access' && l.route === 'chat' && l.status === 101);
     assert.equal(line.consumer, 'alice');
   });
+
+  it('cuts open tunnels when a graceful shutdown reaches its deadline', async () => {
+    const port = (wss.address() as AddressInfo).port;
+    const short = await startGateway(`
+gateway: { shutdown_timeout: 200ms }
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: ws, targets: [{ url: "http://127.0.0.1:${port}" }] }]
+routes: [{ name: chat, service: ws, public: true, match: { paths: [/chat] } }]
+`);
+    const ws = new WebSocket(`ws://127.0.0.1:${short.port}/chat`);
+    await once(ws, 'open');
+    const closed = once(ws, 'close');
+    await short.close();
+    await closed;
+  });
 });
