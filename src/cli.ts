@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * portcullis start | validate | reload | --version | --help
+ * portcullis start | validate | reload | ca | --version | --help
  * Bad flags and unreadable files give one clear line and an exit code, never a stack trace.
  */
 import { createHash } from 'node:crypto';
@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CA_HELP, runCaCommand } from './ca/cli.js';
 import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
@@ -27,7 +28,7 @@ Usage:
       Check FILE; exit 0 when valid, 1 with every problem as file:line: path: message.
   portcullis reload [-c FILE] [--pid-file PATH]
       Ask the gateway started on FILE to reload it, and print the outcome.
-  portcullis --version | --help
+${CA_HELP}  portcullis --version | --help
 `;
 
 class UsageError extends Error {}
@@ -63,6 +64,8 @@ function parse(args: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The CA commands have flags of their own.
+  if (argv[0] === 'ca') return runCaCommand(argv.slice(1), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   const { values, positionals } = parse(argv);
   if (values.version) {
     process.stdout.write(`portcullis ${packageVersion()}\n`);
@@ -85,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     case 'reload':
       return reload(values['pid-file'] ?? (file ? defaultPidFile(file) : undefined));
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, ca)`);
   }
 }
 

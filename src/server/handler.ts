@@ -15,10 +15,12 @@ import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from
 import { emptyPipeline } from '../pipeline/build.js';
 import { normalizePath } from '../routing/normalize.js';
 import { writeAccessLog } from '../telemetry/access-log.js';
+import { CLIENT_CERT_HEADER, type ClientCertificate } from '../pipeline/client-certificate.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
 import { unmapIPv4 } from './client-ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
+import { http2HasBody, isHttp2 } from './h2.js';
 import type { SnapshotHolder } from './snapshots.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -32,6 +34,12 @@ export interface HandlerEnv {
   readonly accessLogger: Logger;
   /** "http" or "https": the scheme of the listener this handler serves. */
   readonly scheme: 'http' | 'https';
+  /** On a TLS listener that asks for client certificates: the one presented on a request's connection. */
+  readonly clientCertificate?: (socket: object) => ClientCertificate | undefined;
+  /** The Strict-Transport-Security value, on an https listener with HSTS on. */
+  readonly hsts?: string;
+  /** On a redirect listener: the https URL for a request's Host and target, or undefined for a Host it cannot redirect. */
+  readonly redirect?: (host: string | undefined, target: string) => string | undefined;
 }
 
 /** A WebSocket handshake: the client socket and the bytes read past the request head. */
@@ -71,6 +79,7 @@ export class RequestHandler {
     this.inflight++;
     const settings = snapshot.settings;
     if (this.draining) res.shouldKeepAlive = false;
+    if (this.env.hsts) res.setHeader('strict-transport-security', this.env.hsts);
 
     const incomingId = settings.trustIncomingRequestId ? req.headers[settings.requestIdHeader] : undefined;
     const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
@@ -98,15 +107,21 @@ export class RequestHandler {
       performance.now(),
       body,
     );
-    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body };
+    if (this.env.clientCertificate) ctx.clientCertificate = this.env.clientCertificate(req.socket);
+    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2: isHttp2(req) };
     res.once('close', () => this.finish(state, res));
 
     if (problem) {
       res.shouldKeepAlive = false;
-      poison(req.socket);
+      // An HTTP/2 connection carries other streams and has no framing to desynchronise: only HTTP/1 is cut.
+      if (!state.h2) poison(req.socket);
       const code = problem === 'request_target' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
+      return;
+    }
+    if (this.env.redirect) {
+      this.redirect(state, res, this.env.redirect(req.headers.host, target));
       return;
     }
     if (!normalized.ok) {
@@ -181,6 +196,7 @@ export class RequestHandler {
     headers.push('forwarded', forwarded ? `${forwarded}, ${element}` : element);
     headers.push(settings.requestIdHeader, ctx.id);
 
+    if (ctx.clientCertificate?.verified) headers.push(CLIENT_CERT_HEADER, ctx.clientCertificate.forwarded);
     const consumer = ctx.consumer;
     if (consumer) {
       headers.push('x-consumer-name', consumer.name);
@@ -208,8 +224,18 @@ export class RequestHandler {
     return {
       path: query === '' ? path : `${path}?${query}`,
       headers,
-      hasBody: te !== undefined || (length !== undefined && length !== '0'),
+      hasBody: state.h2 ? http2HasBody(req) : te !== undefined || (length !== undefined && length !== '0'),
     };
+  }
+
+  /** A redirect listener's answer: 308 to the same host and target on the https listener. */
+  private redirect(state: RequestState, res: ServerResponse, location: string | undefined): void {
+    if (location === undefined) {
+      this.respondError(state, res, 400, 'bad_request', undefined, 'The Host header is missing or not a valid host name.');
+      return;
+    }
+    res.writeHead(308, { location, 'content-length': 0, 'cache-control': 'no-store', [state.snapshot.settings.requestIdHeader]: state.ctx.id });
+    res.end();
   }
 
   /** A response the gateway writes itself: the JSON error shape, response hooks, request id. */
@@ -231,7 +257,8 @@ export class RequestHandler {
     };
     runResponseHooks(ctx, state.pipeline, this.env.logger);
     response.headers[state.snapshot.settings.requestIdHeader] = ctx.id;
-    if (!res.shouldKeepAlive) response.headers.connection = 'close';
+    // HTTP/2 forbids Connection headers; its streams close on their own.
+    if (!res.shouldKeepAlive && !state.h2) response.headers.connection = 'close';
     ctx.bytesSent = Buffer.byteLength(body);
     res.writeHead(response.status, response.headers);
     res.end(body);
@@ -259,6 +286,8 @@ interface RequestState {
   exchange: Exchange | undefined;
   readonly peer: string;
   readonly body: RequestBody;
+  /** The request came over HTTP/2. */
+  readonly h2: boolean;
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * HTTP listeners: a node:http server per configured listener, strict parsing,
  * bounded header size and times, and the socket-level answers (parse errors,
- * CONNECT, upgrades) that never reach the router.
+ * CONNECT, upgrades) that never reach the router. An https listener puts a
+ * TLS front (src/server/tls/front.ts) before the same HTTP/1.1 server, and
+ * an HTTP/2 server (src/server/h2.ts) beside it for clients that choose h2.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
@@ -14,6 +16,10 @@ import { parseListenAddress } from '../config/ajv.js';
 import { errorBody } from '../errors.js';
 import type { RequestHandler } from './handler.js';
 import { isPoisoned } from './framing.js';
+import { Http2Front } from './h2.js';
+import { TlsFront } from './tls/front.js';
+import type { ListenerTls } from './tls/material.js';
+import type { CertificateInventory } from '../telemetry/certificates.js';
 
 export interface Listener {
   readonly name: string;
@@ -23,6 +29,15 @@ export interface Listener {
   /** Where it actually listens (the real port when the config said 0). */
   readonly address: { host: string; port: number };
   readonly url: string;
+  /** For an https listener: the TLS side that accepts connections and feeds `server`. */
+  readonly front: TlsFront | undefined;
+}
+
+/** What an https listener needs beyond its config: the loaded TLS material. */
+export interface ListenerTlsSetup {
+  readonly material: ListenerTls;
+  readonly baseDir: string;
+  readonly inventory: CertificateInventory | undefined;
 }
 
 const PARSE_ERRORS: Record<string, [number, string]> = {
@@ -31,7 +46,13 @@ const PARSE_ERRORS: Record<string, [number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout'],
 };
 
-export async function openListener(config: ListenerConfig, settings: RuntimeSettings, handler: RequestHandler, logger: Logger): Promise<Listener> {
+export async function openListener(
+  config: ListenerConfig,
+  settings: RuntimeSettings,
+  handler: RequestHandler,
+  logger: Logger,
+  tls?: ListenerTlsSetup,
+): Promise<Listener> {
   const server = createServer(
     {
       maxHeaderSize: settings.maxHeaderSize,
@@ -73,17 +94,38 @@ export async function openListener(config: ListenerConfig, settings: RuntimeSett
   });
 
   const address = parseListenAddress(config.address)!;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => {
-      server.off('error', reject);
-      resolve();
+  let front: TlsFront | undefined;
+  if (config.tls && tls) {
+    front = new TlsFront({
+      listener: config.name,
+      config: config.tls,
+      baseDir: tls.baseDir,
+      material: tls.material,
+      http1: server,
+      http2: config.tls.http2 ? new Http2Front(handler, settings, logger, config.name) : undefined,
+      handshakeTimeoutMs: settings.headersTimeoutMs,
+      logger,
+      inventory: tls.inventory,
     });
-  });
-  const bound = server.address();
+    try {
+      await front.listen(address.port, address.host);
+    } catch (err) {
+      await front.close();
+      throw err;
+    }
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  const bound = (front?.server ?? server).address();
   const port = typeof bound === 'object' && bound ? bound.port : address.port;
   const hostForUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return { name: config.name, config, server, handler, address: { host: address.host, port }, url: `${config.protocol}://${hostForUrl}:${port}` };
+  return { name: config.name, config, server, handler, address: { host: address.host, port }, url: `${config.protocol}://${hostForUrl}:${port}`, front };
 }
 
 /** Timeouts and limits Node lets us change on a running server (a reload applies them). */
@@ -92,6 +134,12 @@ export function applySettings(server: Server, settings: RuntimeSettings): void {
   server.headersTimeout = settings.headersTimeoutMs;
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   server.maxRequestsPerSocket = settings.maxRequestsPerConnection;
+}
+
+/** applySettings for every server of a listener (the HTTP/2 one too). */
+export function applyListenerSettings(listener: Listener, settings: RuntimeSettings): void {
+  applySettings(listener.server, settings);
+  listener.front?.applySettings(settings);
 }
 
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger, listener: string): void {

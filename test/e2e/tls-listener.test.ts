@@ -1,0 +1,267 @@
+/**
+ * HTTPS listeners over real TLS sockets, with certificates made by the
+ * built-in CA: the certificate chosen by SNI, refusals of weak protocols and
+ * ciphers, HSTS, HTTP/1.1 as strict over TLS as in the clear, expiry
+ * reporting, and config errors that name file, line and path.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { connect } from 'node:net';
+import { startGateway, writeConfig, type TestGateway } from '../helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { httpsGet, makePki, rawTlsExchange, tlsHandshake, type IssuedFiles, type Pki } from '../helpers/tls.js';
+import { Gateway } from '../../src/gateway.js';
+import { InvalidConfigError } from '../../src/config/errors.js';
+
+describe('https listener', () => {
+  let pki: Pki;
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let exact: IssuedFiles;
+  let wildcard: IssuedFiles;
+  let fallback: IssuedFiles;
+  let encrypted: IssuedFiles;
+  let soon: IssuedFiles;
+  let rsa: IssuedFiles;
+  let strictUrl: string;
+  let modernUrl: string;
+
+  before(async () => {
+    pki = await makePki();
+    exact = await pki.issue('exact', { dns: ['api.example.com'] });
+    wildcard = await pki.issue('wildcard', { dns: ['*.apps.example.com'] });
+    rsa = await pki.issue('rsa', { dns: ['rsa.example.com'], keyType: 'rsa' });
+    fallback = await pki.issue('fallback', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    encrypted = await pki.issue('encrypted', { dns: ['secure.example.com'] });
+    const lockedKey = createPrivateKey(encrypted.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'open sesame' }) as string;
+    pki.write('encrypted.key', lockedKey);
+    soon = await pki.issue('soon', { dns: ['soon.example.com'], ttlMs: 5 * 86_400_000 });
+    upstream = await startUpstream();
+    gw = await startGateway(
+      `
+gateway: { limits: { headers_timeout: 1s } }
+listeners:
+  - name: main
+    address: "127.0.0.1:0"
+    protocol: https
+    tls:
+      certificates:
+        - { cert: exact.crt, key: exact.key }
+        - { cert: wildcard.crt, key: wildcard.key }
+        - { cert: fallback.crt, key: fallback.key, default: true }
+        - { cert: encrypted.crt, key: encrypted.key, passphrase: "\${env:TEST_KEY_PASSPHRASE}" }
+        - { hosts: [soon.example.com], cert: soon.crt, key: soon.key }
+      hsts: { max_age: 180d, include_subdomains: true }
+      expiry_warning: 14d
+  - name: strict
+    address: "127.0.0.1:0"
+    protocol: https
+    tls:
+      certificates: [{ cert: exact.crt, key: exact.key }, { cert: rsa.crt, key: rsa.key }]
+      require_sni: true
+  - name: modern
+    address: "127.0.0.1:0"
+    protocol: https
+    tls:
+      certificates: [{ cert: fallback.crt, key: fallback.key }]
+      min_version: TLSv1.3
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes: [{ name: all, service: echo, public: true, match: { paths: [/echo] } }]
+`,
+      { env: { ...process.env, TEST_KEY_PASSPHRASE: 'open sesame' }, dir: pki.dir },
+    );
+    strictUrl = gw.gateway.url('strict');
+    modernUrl = gw.gateway.url('modern');
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('chooses the certificate by SNI: exact name, one-label wildcard, default for the rest', async () => {
+    const cases: Array<[string | undefined, IssuedFiles]> = [
+      ['api.example.com', exact],
+      ['API.Example.com', exact],
+      ['x.apps.example.com', wildcard],
+      ['a.b.apps.example.com', fallback],
+      ['apps.example.com', fallback],
+      ['unknown.example.org', fallback],
+      [undefined, fallback],
+    ];
+    for (const [servername, expected] of cases) {
+      const hs = await tlsHandshake(gw.port, { ca: pki.caPem, servername: servername ?? '', rejectUnauthorized: false });
+      assert.equal(hs.fingerprint256, fingerprintOf(expected), `SNI ${servername ?? '(none)'}`);
+    }
+    const viaWildcard = await httpsGet(gw.url, '/echo', { ca: pki.caPem, servername: 'x.apps.example.com' });
+    assert.equal(viaWildcard.status, 200, 'the wildcard certificate verifies for its name');
+  });
+
+  it('serves RSA and ECDSA certificates side by side on a listener that requires SNI', async () => {
+    const port = Number(new URL(strictUrl).port);
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const viaRsa = await tlsHandshake(port, { ca: pki.caPem, servername: 'rsa.example.com', maxVersion });
+      assert.equal(viaRsa.fingerprint256, fingerprintOf(rsa), `RSA by SNI over ${maxVersion}`);
+      const viaEc = await tlsHandshake(port, { ca: pki.caPem, servername: 'api.example.com', maxVersion });
+      assert.equal(viaEc.fingerprint256, fingerprintOf(exact), `ECDSA by SNI over ${maxVersion}`);
+    }
+    const res = await httpsGet(strictUrl, '/echo', { ca: pki.caPem, servername: 'rsa.example.com' });
+    assert.equal(res.status, 200);
+  });
+
+  it('serves a key encrypted with a passphrase given by ${env:...}', async () => {
+    const res = await httpsGet(gw.url, '/echo', { ca: pki.caPem, servername: 'secure.example.com' });
+    assert.equal(res.status, 200);
+    assert.equal(res.peer.cn, 'secure.example.com');
+  });
+
+  it('refuses clients without SNI or with an unknown name when require_sni is on, and logs why', async () => {
+    const port = Number(new URL(strictUrl).port);
+    await assert.rejects(tlsHandshake(port, { ca: pki.caPem, servername: '' }));
+    await assert.rejects(tlsHandshake(port, { ca: pki.caPem, servername: 'unknown.example.org' }));
+    const ok = await tlsHandshake(port, { ca: pki.caPem, servername: 'api.example.com' });
+    assert.equal(ok.fingerprint256, fingerprintOf(exact));
+    const logged = await gw.waitForLog((l) => l.msg === 'TLS handshake failed' && l.listener === 'strict' && l.reason === 'ERR_UNKNOWN_SNI');
+    assert.match(String(logged.detail), /unknown\.example\.org/);
+    await gw.waitForLog((l) => l.msg === 'TLS handshake failed' && l.listener === 'strict' && /no SNI/.test(String(l.reason)));
+  });
+
+  it('speaks TLS 1.2 and 1.3 with AEAD ciphers only: older versions, CBC and RSA key exchange are refused by the server', async () => {
+    const base = { ca: pki.caPem, servername: 'api.example.com' };
+    await assert.rejects(tlsHandshake(gw.port, { ...base, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }), {
+      code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+    });
+    await assert.rejects(tlsHandshake(gw.port, { ...base, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384' }), {
+      code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+    });
+    // Static RSA key exchange, against an RSA certificate.
+    await assert.rejects(tlsHandshake(Number(new URL(strictUrl).port), { ...base, servername: 'rsa.example.com', maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256:AES256-SHA' }), {
+      code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+    });
+    const rsaTls12 = await tlsHandshake(Number(new URL(strictUrl).port), { ...base, servername: 'rsa.example.com', maxVersion: 'TLSv1.2' });
+    assert.match(rsaTls12.cipher, /^ECDHE-RSA-(AES\d+-GCM|CHACHA20-POLY1305)/);
+    const tls12 = await tlsHandshake(gw.port, { ...base, maxVersion: 'TLSv1.2' });
+    assert.equal(tls12.protocol, 'TLSv1.2');
+    assert.match(tls12.cipher, /^ECDHE-ECDSA-(AES\d+-GCM|CHACHA20-POLY1305)/);
+    const tls13 = await tlsHandshake(gw.port, base);
+    assert.equal(tls13.protocol, 'TLSv1.3');
+    // min_version: TLSv1.3.
+    await assert.rejects(tlsHandshake(Number(new URL(modernUrl).port), { ...base, servername: 'localhost', maxVersion: 'TLSv1.2' }), {
+      code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+    });
+  });
+
+  it('offers h2 and http/1.1 by ALPN', async () => {
+    const h2 = await tlsHandshake(gw.port, { ca: pki.caPem, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] });
+    assert.equal(h2.alpn, 'h2');
+    const h1 = await tlsHandshake(gw.port, { ca: pki.caPem, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+    assert.equal(h1.alpn, 'http/1.1');
+  });
+
+  it('sends HSTS on every response, the gateway\'s own errors included', async () => {
+    const proxied = await httpsGet(gw.url, '/echo', { ca: pki.caPem });
+    assert.equal(proxied.headers['strict-transport-security'], 'max-age=15552000; includeSubDomains');
+    const missing = await httpsGet(gw.url, '/nothing-here', { ca: pki.caPem });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers['strict-transport-security'], 'max-age=15552000; includeSubDomains');
+  });
+
+  it('parses HTTP/1.1 over TLS as strictly as in the clear: a smuggling attempt gets 400 and a closed connection', async () => {
+    const before = upstream.seen.length;
+    const reply = await rawTlsExchange(
+      gw.port,
+      'POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo/smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      { ca: pki.caPem },
+    );
+    assert.equal(reply.status, 400, reply.text);
+    assert.equal((reply.text.match(/HTTP\/1\.1 \d{3} /g) ?? []).length, 1);
+    assert.ok(reply.closed);
+    assert.equal(upstream.seen.length, before);
+  });
+
+  it('drops a connection that never finishes its TLS handshake (handshake timeout = headers_timeout)', async () => {
+    const started = Date.now();
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = connect(gw.port, '127.0.0.1');
+      socket.on('close', () => resolve(true));
+      socket.on('error', () => {});
+      setTimeout(() => {
+        resolve(false);
+        socket.destroy();
+      }, 5000);
+    });
+    assert.ok(closed, 'the server closed the silent connection');
+    assert.ok(Date.now() - started >= 900, 'not before the timeout');
+  });
+
+  it('logs every certificate with its expiry, warns before it, and exposes the expiry gauge', () => {
+    const loaded = gw.logs.filter((l) => l.msg === 'certificate loaded' && l.source === 'listener:main');
+    assert.ok(loaded.some((l) => l.subject === 'CN=api.example.com' && typeof l.not_after === 'string' && (l.days_left as number) >= 89));
+    const warned = gw.logs.find((l) => l.msg === 'certificate expires soon' && l.subject === 'CN=soon.example.com');
+    assert.ok(warned, 'a certificate 5 days from expiry is warned about with expiry_warning: 14d');
+    assert.equal(warned.level, 'warn');
+    assert.ok(!gw.logs.some((l) => l.msg === 'certificate expires soon' && l.subject === 'CN=api.example.com'));
+    const gauge = gw.gateway.certificates.gauge();
+    const soonGauge = gauge.find((g) => g.source === 'listener:main' && g.subject === 'CN=soon.example.com');
+    assert.ok(soonGauge && soonGauge.secondsLeft > 4 * 86_400 && soonGauge.secondsLeft <= 5 * 86_400);
+    assert.ok(gauge.some((g) => g.source === 'listener:strict'));
+  });
+});
+
+describe('https listener config errors', () => {
+  let pki: Pki;
+  let a: IssuedFiles;
+  let b: IssuedFiles;
+
+  before(async () => {
+    pki = await makePki();
+    a = await pki.issue('a', { dns: ['a.example.com'] });
+    b = await pki.issue('b', { dns: ['b.example.com'] });
+    await pki.issue('r', { dns: ['r.example.com'], keyType: 'rsa' });
+  });
+
+  it('refuses broken TLS settings with file, line, path and what to do', async () => {
+    const file = writeConfig(
+      `listeners:
+  - { name: bare, address: "127.0.0.1:0", protocol: https }
+  - name: broken
+    address: "127.0.0.1:0"
+    protocol: https
+    tls:
+      certificates:
+        - { cert: a.crt, key: b.key }
+        - { cert: missing.crt, key: a.key }
+        - { hosts: [c.example.com], cert: a.crt, key: a.key }
+      client_auth: { mode: required }
+  - { name: plain, address: "127.0.0.1:0", redirect_to: secure }
+  - name: mixed
+    address: "127.0.0.1:0"
+    protocol: https
+    tls:
+      certificates:
+        - { cert: a.crt, key: a.key }
+        - { cert: r.crt, key: r.key }
+`,
+      pki.dir,
+    );
+    const err = await Gateway.start({ configFile: file }).then(
+      () => assert.fail('started'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof InvalidConfigError);
+    const lines = err.issues.map((i) => `${i.line}: ${i.path}: ${i.message}`);
+    const expect = (pattern: RegExp) => assert.ok(lines.some((l) => pattern.test(l)), `${pattern}\n${lines.join('\n')}`);
+    expect(/^2: listeners\[0\]\.protocol: an https listener needs tls/);
+    expect(/^8: listeners\[1\]\.tls\.certificates\[0\]\.key: b\.key with a\.crt: the private key does not match the certificate/);
+    expect(/^9: listeners\[1\]\.tls\.certificates\[1\]\.cert: cannot read missing\.crt: file not found/);
+    expect(/^10: listeners\[1\]\.tls\.certificates\[2\]\.hosts: a\.crt does not cover "c\.example\.com" \(its names: a\.example\.com\)/);
+    expect(/^11: listeners\[1\]\.tls\.client_auth\.ca: client_auth mode "required" needs ca/);
+    expect(/^12: listeners\[2\]\.redirect_to: no listener named "secure"/);
+    expect(/^19: listeners\[3\]\.tls\.certificates\[1\]\.cert: r\.crt has a RSA key but the default certificate \(a\.crt\) has an EC key: .*require_sni: true/);
+    assert.ok(b.cert);
+  });
+});
+
+function fingerprintOf(files: IssuedFiles): string {
+  return new X509Certificate(files.certPem).fingerprint256.replace(/:/g, '').toLowerCase();
+}
