@@ -257,7 +257,7 @@ describe('https listener config errors', () => {
     expect(/^10: listeners\[1\]\.tls\.certificates\[2\]\.hosts: a\.crt does not cover "c\.example\.com" \(its names: a\.example\.com\)/);
     expect(/^11: listeners\[1\]\.tls\.client_auth\.ca: client_auth mode "required" needs ca/);
     expect(/^12: listeners\[2\]\.redirect_to: no listener named "secure"/);
-    expect(/^19: listeners\[3\]\.tls\.certificates\[1\]\.cert: r\.crt has a RSA key but the default certificate \(a\.crt\) has an EC key: .*require_sni: true/);
+    expect(/^19: listeners\[3\]\.tls\.certificates\[1\]\.cert: r\.crt has an RSA key but the default certificate \(a\.crt\) has an EC key: .*require_sni: true/);
     assert.ok(b.cert);
   });
 });
