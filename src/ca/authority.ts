@@ -30,6 +30,8 @@ export interface IssueOptions {
   emails?: readonly string[];
   /** The subject CN; the first DNS name, or the SPIFFE ID's last segment, when not given. */
   commonName?: string;
+  /** The subject O, when wanted. */
+  organization?: string;
   ttlMs: number;
   /** Which TLS side may use it: both by default (a service is often client and server). */
   usage?: 'server' | 'client' | 'both';
@@ -131,7 +133,7 @@ export class CertificateAuthority {
     const serial = randomSerial();
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial,
-      subject: [{ CN: [commonNameFor(options)] }],
+      subject: options.organization ? [{ O: [options.organization] }, { CN: [commonNameFor(options)] }] : [{ CN: [commonNameFor(options)] }],
       issuer: this.certificate.subjectName,
       notBefore,
       notAfter,

@@ -15,7 +15,7 @@ import { initCaDir, openCaDir, revoke, writeCrl, writeFileAtomic } from './store
 export const CA_HELP = `  portcullis ca init [--dir DIR] [--name NAME] [--ttl 3650d] [--key-type ec|rsa] [--crl-url URL] [--crl-ttl 7d]
       Create a CA in DIR (default ./ca): ca.crt, ca.key (mode 0600), crl.pem.
   portcullis ca issue [--dir DIR] --spiffe spiffe://DOMAIN/ns/NS/sa/NAME [--dns NAME]... [--ip ADDR]...
-                      [--email ADDR]... [--cn NAME] [--ttl 24h] [--usage both|server|client] [--out PREFIX]
+                      [--email ADDR]... [--cn NAME] [--org NAME] [--ttl 24h] [--usage both|server|client] [--out PREFIX]
       Issue a leaf certificate: PREFIX.crt and PREFIX.key (mode 0600).
   portcullis ca inspect FILE
       Print subject, names, validity, serial and fingerprints of each certificate in FILE.
@@ -52,6 +52,7 @@ function options(args: string[]) {
         ip: { type: 'string', multiple: true },
         email: { type: 'string', multiple: true },
         cn: { type: 'string' },
+        org: { type: 'string' },
         usage: { type: 'string' },
         out: { type: 'string' },
         serial: { type: 'string' },
@@ -103,6 +104,7 @@ async function dispatch(args: string[], io: Output): Promise<number> {
         ips: values.ip,
         emails: values.email,
         commonName: values.cn,
+        organization: values.org,
         ttlMs: duration(values.ttl ?? '24h', '--ttl'),
         usage,
         keyType: keyType(values['key-type']),
