@@ -54,6 +54,7 @@ export interface TlsResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
+  trailers: Record<string, string | undefined>;
   json<T = any>(): T;
   /** What the server presented: SHA-256 fingerprint (lower-case hex), subject CN, ALPN. */
   peer: { fingerprint256: string; cn: string | undefined; alpn: string | false | null; protocol: string | null };
@@ -102,6 +103,7 @@ export function httpsGet(url: string, path: string, options: TlsClientOptions = 
           status: res.statusCode ?? 0,
           headers: res.headers,
           text,
+          trailers: res.trailers,
           json: () => JSON.parse(text),
           peer: {
             fingerprint256: peerCert?.fingerprint256.replace(/:/g, '').toLowerCase() ?? '',
@@ -218,4 +220,86 @@ export function tlsHandshake(port: number, options: import('node:tls').Connectio
       reject(err);
     });
   });
+}
+
+export interface TlsUpstreamSeen {
+  url: string;
+  method: string;
+  httpVersion: string;
+  servername: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  /** The client certificate the gateway presented, if any. */
+  clientCert: { subject: string; uri: string | undefined; serial: string } | undefined;
+  body: string;
+}
+
+export interface TlsUpstream {
+  url: string;
+  port: number;
+  seen: TlsUpstreamSeen[];
+  /** Cuts every open connection (so the next request makes a new handshake). */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A real TLS upstream: HTTPS/1.1, or HTTP/2 only when `http2` is set. It
+ * echoes what it saw as JSON; /trailers answers with trailers.
+ */
+export async function startTlsUpstream(options: { cert: string; key: string; ca?: string; requireClientCert?: boolean; http2?: boolean }): Promise<TlsUpstream> {
+  const { createServer: createHttpsServer } = await import('node:https');
+  const { createSecureServer } = await import('node:http2');
+  const seen: TlsUpstreamSeen[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const handler = (req: import('node:http').IncomingMessage | import('node:http2').Http2ServerRequest, res: import('node:http').ServerResponse | import('node:http2').Http2ServerResponse) => {
+    const socket = req.socket as TLSSocket;
+    const peer = socket.getPeerX509Certificate?.();
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const record: TlsUpstreamSeen = {
+        url: req.url ?? '',
+        method: req.method ?? '',
+        httpVersion: req.httpVersion,
+        servername: (socket as TLSSocket & { servername?: string }).servername || undefined,
+        headers: req.headers as Record<string, string | string[] | undefined>,
+        clientCert: peer ? { subject: peer.subject, uri: /URI:([^,\s]+)/.exec(peer.subjectAltName ?? '')?.[1], serial: peer.serialNumber } : undefined,
+        body,
+      };
+      seen.push(record);
+      if (req.url === '/trailers') {
+        // Trailers need a body of unknown length on HTTP/1.1 (chunked); HTTP/2 sends them as a HEADERS frame.
+        res.writeHead(200, { 'content-type': 'application/grpc', trailer: 'grpc-status' });
+        (res as unknown as import('node:stream').Writable).write('payload');
+        res.addTrailers({ 'grpc-status': '0', 'grpc-message': 'ok', 'set-cookie': 'sneaky=1' });
+        res.end();
+        return;
+      }
+      const text = JSON.stringify(record);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  };
+  const tlsOptions = { cert: options.cert, key: options.key, ca: options.ca, requestCert: options.requireClientCert ?? false, rejectUnauthorized: options.requireClientCert ?? false };
+  const server = options.http2 ? createSecureServer({ ...tlsOptions, allowHTTP1: false }, handler) : createHttpsServer(tlsOptions, handler);
+  server.on('secureConnection', (s: import('node:net').Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    seen,
+    dropConnections: () => {
+      for (const s of sockets) s.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
