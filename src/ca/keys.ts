@@ -62,7 +62,9 @@ export function readPrivateKey(pem: string | Buffer, passphrase?: string): KeyOb
     return createPrivateKey(passphrase === undefined ? { key: pem } : { key: pem, passphrase });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MISSING_PASSPHRASE') throw new Error('the key is encrypted and no passphrase was given');
+    if (code === 'ERR_MISSING_PASSPHRASE' || (passphrase === undefined && /interrupted or cancell?ed|bad password read/i.test((err as Error).message))) {
+      throw new Error('the key is encrypted and no passphrase was given');
+    }
     if (passphrase !== undefined && /bad decrypt|BAD_DECRYPT/i.test((err as Error).message)) throw new Error('wrong passphrase for the encrypted key');
     throw new Error(`not a readable private key (${(err as Error).message})`);
   }

@@ -253,6 +253,8 @@ export class RequestHandler {
       ...extra,
       'content-type': 'application/json',
       'cache-control': 'no-store',
+      // The body is JSON and nothing else: no browser may sniff it into something it would run.
+      'x-content-type-options': 'nosniff',
       'content-length': Buffer.byteLength(body),
     };
     runResponseHooks(ctx, state.pipeline, this.env.logger);

@@ -40,10 +40,4 @@ export class SniTable<T> {
     }
     return this.fallback;
   }
-
-  /** Does a host name (not a pattern) have a certificate of its own? */
-  covers(servername: string): boolean {
-    const found = this.lookup(servername);
-    return found !== undefined && found !== this.fallback;
-  }
 }
