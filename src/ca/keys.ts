@@ -3,7 +3,7 @@
  * WebCrypto (node:crypto), written as PKCS#8 PEM, and read back through
  * node:crypto so that any PEM or encrypted key OpenSSL understands works.
  */
-import { createPrivateKey, createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, type webcrypto } from 'node:crypto';
 import { subtle } from './x509.js';
 
 export type KeyType = 'ec' | 'rsa';
@@ -22,7 +22,7 @@ export interface SigningKeys {
 
 export async function generateKeys(type: KeyType): Promise<SigningKeys> {
   const params = type === 'rsa' ? RSA : EC;
-  const pair = (await subtle.generateKey(params, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const pair = await subtle.generateKey(params, true, ['sign', 'verify']);
   return { privateKey: pair.privateKey, publicKey: pair.publicKey, signingAlgorithm: signingAlgorithmFor(type) };
 }
 

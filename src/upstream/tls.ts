@@ -5,8 +5,7 @@
  * renewed before it expires without a restart. Compiled per snapshot;
  * UpstreamTls is the live part a service's connection pools call.
  */
-import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { createHash, createPrivateKey, type X509Certificate } from 'node:crypto';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import type { Logger } from 'pino';
@@ -237,7 +236,7 @@ export class UpstreamTls {
     }
     this.ready.then(
       () => this.connector!(options, done),
-      (err: unknown) => callback(err as Error, null),
+      (err: Error) => callback(err, null),
     );
   };
 
@@ -247,7 +246,7 @@ export class UpstreamTls {
       ...identity,
       timeout: this.runtime.connectTimeoutMs,
       allowH2: this.runtime.allowH2,
-    } as buildConnector.BuildOptions);
+    });
   }
 
   /** Pins are checked on every connection, resumed ones too: Node skips its identity check when a session is resumed. */
@@ -264,7 +263,7 @@ export class UpstreamTls {
         callback(null, socket);
         return;
       }
-      (socket as Socket).destroy();
+      socket.destroy();
       const error = Object.assign(new Error(`the upstream's public key (sha256 ${pin ?? 'none'}) matches no pin_sha256`), { code: 'ERR_TLS_PIN_MISMATCH' });
       callback(error, null);
     };

@@ -3,11 +3,21 @@
  * folder, and HTTPS / HTTP/2 clients that say what the server presented.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect as http2Connect, type ClientHttp2Session, type IncomingHttpHeaders as H2Headers } from 'node:http2';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  connect as http2Connect,
+  createSecureServer,
+  type ClientHttp2Session,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type IncomingHttpHeaders as H2Headers,
+} from 'node:http2';
+import { createServer as createHttpsServer, request as httpsRequest, type RequestOptions } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { CertificateAuthority, type IssueOptions } from '../../src/ca/authority.js';
 
 export interface IssuedFiles {
@@ -193,7 +203,7 @@ export function rawTlsExchange(port: number, payload: string, options: { ca: str
       closed = true;
       done();
     });
-    socket.on('error', (err) => {
+    socket.on('error', (err: Error) => {
       if (text === '' && !closed) reject(err);
       closed = true;
       done();
@@ -202,7 +212,7 @@ export function rawTlsExchange(port: number, payload: string, options: { ca: str
 }
 
 /** A bare TLS handshake: resolves with what was negotiated, rejects with the handshake error. */
-export function tlsHandshake(port: number, options: import('node:tls').ConnectionOptions): Promise<{ protocol: string | null; cipher: string; fingerprint256: string; alpn: string | false | null }> {
+export function tlsHandshake(port: number, options: ConnectionOptions): Promise<{ protocol: string | null; cipher: string; fingerprint256: string; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({ port, host: '127.0.0.1', ...options });
     socket.once('secureConnect', () => {
@@ -215,7 +225,7 @@ export function tlsHandshake(port: number, options: import('node:tls').Connectio
       });
       socket.destroy();
     });
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       socket.destroy();
       reject(err);
     });
@@ -247,11 +257,9 @@ export interface TlsUpstream {
  * echoes what it saw as JSON; /trailers answers with trailers.
  */
 export async function startTlsUpstream(options: { cert: string; key: string; ca?: string; requireClientCert?: boolean; http2?: boolean }): Promise<TlsUpstream> {
-  const { createServer: createHttpsServer } = await import('node:https');
-  const { createSecureServer } = await import('node:http2');
   const seen: TlsUpstreamSeen[] = [];
-  const sockets = new Set<import('node:net').Socket>();
-  const handler = (req: import('node:http').IncomingMessage | import('node:http2').Http2ServerRequest, res: import('node:http').ServerResponse | import('node:http2').Http2ServerResponse) => {
+  const sockets = new Set<Socket>();
+  const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     const socket = req.socket as TLSSocket;
     const peer = socket.getPeerX509Certificate?.();
     let body = '';
@@ -261,8 +269,8 @@ export async function startTlsUpstream(options: { cert: string; key: string; ca?
         url: req.url ?? '',
         method: req.method ?? '',
         httpVersion: req.httpVersion,
-        servername: (socket as TLSSocket & { servername?: string }).servername || undefined,
-        headers: req.headers as Record<string, string | string[] | undefined>,
+        servername: socket.servername || undefined,
+        headers: req.headers,
         clientCert: peer ? { subject: peer.subject, uri: /URI:([^,\s]+)/.exec(peer.subjectAltName ?? '')?.[1], serial: peer.serialNumber } : undefined,
         body,
       };
@@ -270,7 +278,7 @@ export async function startTlsUpstream(options: { cert: string; key: string; ca?
       if (req.url === '/trailers') {
         // Trailers need a body of unknown length on HTTP/1.1 (chunked); HTTP/2 sends them as a HEADERS frame.
         res.writeHead(200, { 'content-type': 'application/grpc', trailer: 'grpc-status' });
-        (res as unknown as import('node:stream').Writable).write('payload');
+        (res as unknown as Writable).write('payload');
         res.addTrailers({ 'grpc-status': '0', 'grpc-message': 'ok', 'set-cookie': 'sneaky=1' });
         res.end();
         return;
@@ -282,13 +290,13 @@ export async function startTlsUpstream(options: { cert: string; key: string; ca?
   };
   const tlsOptions = { cert: options.cert, key: options.key, ca: options.ca, requestCert: options.requireClientCert ?? false, rejectUnauthorized: options.requireClientCert ?? false };
   const server = options.http2 ? createSecureServer({ ...tlsOptions, allowHTTP1: false }, handler) : createHttpsServer(tlsOptions, handler);
-  server.on('secureConnection', (s: import('node:net').Socket) => {
+  server.on('secureConnection', (s: Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as import('node:net').AddressInfo).port;
+  const port = (server.address() as AddressInfo).port;
   return {
     url: `https://127.0.0.1:${port}`,
     port,

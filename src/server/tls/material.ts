@@ -4,7 +4,7 @@
  * SNI, and the facts the gateway reports (files to watch, expiry dates).
  * Nothing here is live: a TlsFront serves it, and swaps it for a newer one.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { constants as cryptoConstants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { certificateInfo, parsePemCertificates, type CertificateInfo } from '../../ca/cert-info.js';

@@ -60,6 +60,5 @@ function quote(value: string, always: boolean): string {
  * characters become \HH escapes of their UTF-8 bytes, as RFC 4514 writes them.
  */
 function asciiOnly(value: string): string {
-  // eslint-disable-next-line no-control-regex
   return value.replace(/[^\x20-\x7e]/gu, (ch) => [...Buffer.from(ch, 'utf8')].map((b) => `\\${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
