@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CA_HELP, runCaCommand } from './ca/cli.js';
+import { CA_HELP } from './ca/help.js';
 import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
@@ -65,7 +65,10 @@ function parse(args: string[]) {
 
 async function main(argv: string[]): Promise<number> {
   // The CA commands have flags of their own.
-  if (argv[0] === 'ca') return runCaCommand(argv.slice(1), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  if (argv[0] === 'ca') {
+    const { runCaCommand } = await import('./ca/cli.js');
+    return runCaCommand(argv.slice(1), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  }
   const { values, positionals } = parse(argv);
   if (values.version) {
     process.stdout.write(`portcullis ${packageVersion()}\n`);

@@ -1,6 +1,8 @@
 /**
  * portcullis ca init | issue | inspect | revoke | crl
  * The CA key is read from its file when needed and never printed or copied.
+ * (Loaded by src/cli.ts only for `ca` commands: the X.509 library costs
+ * ~150 ms of start-up that the gateway itself rarely needs.)
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -12,18 +14,6 @@ import { describeCertificates } from './inspect.js';
 import type { KeyType } from './keys.js';
 import { initCaDir, openCaDir, revoke, writeCrl, writeFileAtomic } from './store.js';
 
-export const CA_HELP = `  portcullis ca init [--dir DIR] [--name NAME] [--ttl 3650d] [--key-type ec|rsa] [--crl-url URL] [--crl-ttl 7d]
-      Create a CA in DIR (default ./ca): ca.crt, ca.key (mode 0600), crl.pem.
-  portcullis ca issue [--dir DIR] --spiffe spiffe://DOMAIN/ns/NS/sa/NAME [--dns NAME]... [--ip ADDR]...
-                      [--email ADDR]... [--cn NAME] [--org NAME] [--ttl 24h] [--usage both|server|client] [--out PREFIX]
-      Issue a leaf certificate: PREFIX.crt and PREFIX.key (mode 0600).
-  portcullis ca inspect FILE
-      Print subject, names, validity, serial and fingerprints of each certificate in FILE.
-  portcullis ca revoke [--dir DIR] (CERT-FILE | --serial HEX) [--reason keyCompromise|superseded|...]
-  portcullis ca crl [--dir DIR]
-      Revoke a certificate / rewrite crl.pem (a CRL lapses after --crl-ttl; rewrite it before).
-  Every ca command takes --passphrase-env VAR when the CA key is (to be) encrypted.
-`;
 
 export interface Output {
   out(text: string): void;

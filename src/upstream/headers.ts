@@ -92,8 +92,9 @@ export function forwardableRequestHeaders(headers: IncomingHttpHeaders, skip: Re
     // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, never fields.
     if (name.charCodeAt(0) === 0x3a) continue;
     if (HOP_BY_HOP.has(name) || FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || name === requestIdHeader) {
-      // "TE: trailers" says the client takes trailers (gRPC needs it said to the upstream); the proxy passes trailers on.
-      if (name === 'te' && typeof headers.te === 'string' && headers.te.trim().toLowerCase() === 'trailers') out.push('te', 'trailers');
+      // An HTTP/2 client's "TE: trailers" (the only TE HTTP/2 allows) says it takes trailers; gRPC
+      // upstreams insist on hearing it, and the proxy passes trailers on. HTTP/2 requests are the ones with pseudo-headers.
+      if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') out.push('te', 'trailers');
       continue;
     }
     if (listed?.has(name) || skip?.has(name)) continue;

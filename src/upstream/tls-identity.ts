@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CertificateAuthority } from '../ca/authority.js';
+import type { CertificateAuthority } from '../ca/authority.js';
 import { certificateInfo, type CertificateInfo } from '../ca/cert-info.js';
 
 export interface IssueSettings {
@@ -64,7 +64,10 @@ export class IssuedIdentity {
   private async renew(): Promise<void> {
     if (this.stopped) return;
     try {
-      this.authority ??= CertificateAuthority.load(this.settings.caCert, this.settings.caKey, this.settings.caPassphrase);
+      // Loaded on first use: most gateways never issue, and the X.509 library is slow to load.
+      this.authority ??= import('../ca/authority.js').then(({ CertificateAuthority }) =>
+        CertificateAuthority.load(this.settings.caCert, this.settings.caKey, this.settings.caPassphrase),
+      );
       const ca = await this.authority;
       const issued = await ca.issue({ spiffe: this.settings.spiffe, dns: this.settings.dns, ttlMs: this.settings.ttlMs, usage: 'client' });
       if (this.stopped) return;

@@ -8,7 +8,7 @@ import { createHash, type X509Certificate } from 'node:crypto';
 import { constants as cryptoConstants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { certificateInfo, parsePemCertificates, type CertificateInfo } from '../../ca/cert-info.js';
-import { x509 } from '../../ca/x509.js';
+import { x509Sync } from '../../ca/x509-lazy.js';
 import type { ConfigPath } from '../../config/errors.js';
 import type { ListenerCertificateConfig, ListenerTlsConfig } from '../../config/tls-schema.js';
 import { parseDuration } from '../../config/units.js';
@@ -258,8 +258,9 @@ function record(source: string, role: CertificateRecord['role'], hosts: readonly
 function crlProblem(pem: Buffer, now: number): { fatal: boolean; message: string } | undefined {
   const blocks = pem.toString('latin1').match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? [];
   if (blocks.length === 0) return { fatal: true, message: 'holds no PEM CRL ("-----BEGIN X509 CRL-----")' };
+  const x509 = x509Sync();
   for (const block of blocks) {
-    let crl: x509.X509Crl;
+    let crl: InstanceType<typeof x509.X509Crl>;
     try {
       crl = new x509.X509Crl(block);
     } catch (err) {
