@@ -7,7 +7,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
 import { startGateway, writeConfig, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { httpsGet, makePki, rawTlsExchange, tlsHandshake, type IssuedFiles, type Pki } from '../helpers/tls.js';
@@ -204,6 +207,36 @@ routes: [{ name: all, service: echo, public: true, match: { paths: [/echo] } }]
     const soonGauge = gauge.find((g) => g.source === 'listener:main' && g.subject === 'CN=soon.example.com');
     assert.ok(soonGauge && soonGauge.secondsLeft > 4 * 86_400 && soonGauge.secondsLeft <= 5 * 86_400);
     assert.ok(gauge.some((g) => g.source === 'listener:strict'));
+  });
+});
+
+describe('WebSockets over an https listener', () => {
+  it('relays a wss:// connection (HTTP/1.1 upgrade on TLS) both ways', async () => {
+    const pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'] });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${(data as Buffer).toString()}`)));
+    const gw = await startGateway(
+      `
+listeners: [{ name: main, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }]
+services: [{ name: ws, targets: [{ url: "http://127.0.0.1:${(wss.address() as AddressInfo).port}" }] }]
+routes: [{ name: chat, service: ws, public: true }]
+`,
+      { dir: pki.dir },
+    );
+    try {
+      const ws = new WebSocket(`wss://localhost:${gw.port}/chat`, { ca: pki.caPem });
+      await once(ws, 'open');
+      ws.send('over tls');
+      const [reply] = (await once(ws, 'message')) as [Buffer];
+      assert.equal(reply.toString(), 'echo:over tls');
+      ws.close();
+      await once(ws, 'close');
+    } finally {
+      await gw.close();
+      await new Promise((r) => wss.close(r));
+    }
   });
 });
 
