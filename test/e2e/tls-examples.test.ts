@@ -45,7 +45,7 @@ describe('per-environment example configs', () => {
   }
 
   it('names the missing variable instead of using an empty path', async () => {
-    const env = { ...process.env, ACME_API_KEY: 'k1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, ACME_API_KEY: 'k1' };
     delete env.PORTCULLIS_TLS_DIR;
     const result = await runCli(['validate', 'examples/environments/production.yaml'], { env });
     assert.equal(result.code, 1);
