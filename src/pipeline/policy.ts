@@ -7,6 +7,7 @@ import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { GatewaySettings } from '../config/schema.js';
 import type { ConfigPath } from '../config/errors.js';
+import type { Stores } from '../stores/stores.js';
 import type { Consumer, RequestContext } from './context.js';
 import type { PolicyResult } from './decision.js';
 
@@ -44,6 +45,8 @@ export interface PolicyDeps<C = unknown> {
   readonly logger: Logger;
   /** The route this instance serves, or undefined for a global policy. */
   readonly route: string | undefined;
+  /** The gateway's shared state (memory or Redis), outliving snapshots: counters, buckets, values, channels. */
+  readonly stores: Stores;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {
