@@ -2,8 +2,10 @@
  * One small interface over node-redis's three deployments (a single server,
  * Sentinel, Cluster), so the store does not care which it talks to. Every
  * connection: commands fail at once while disconnected (no offline queue, so
- * nothing piles up during an outage), each command has a timeout, the queue
- * is bounded, and reconnection goes on forever with capped backoff.
+ * nothing piles up during an outage), the queue is bounded, and reconnection
+ * goes on forever with capped backoff. node-redis's command timeout only
+ * bounds the wait before a command is written; RedisStore bounds the whole
+ * round trip.
  */
 import { createClient, createCluster, createSentinel } from 'redis';
 

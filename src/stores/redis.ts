@@ -23,6 +23,7 @@ export class RedisStore implements Store {
   readonly health: StoreHealth;
   private readonly connection: RedisConnection;
   private readonly prefix: string;
+  private readonly timeoutMs: number;
   private opened: Promise<void> | undefined;
   private closed = false;
   /** Per channel: the local listeners, and the one Redis subscription that feeds them. */
@@ -33,6 +34,7 @@ export class RedisStore implements Store {
     private readonly logger: Logger,
   ) {
     this.prefix = options.prefix;
+    this.timeoutMs = options.timeoutMs;
     this.health = new StoreHealth('redis', logger);
     this.connection = connectRedis(options, (err) => this.health.connectionLost(err));
   }
@@ -144,7 +146,7 @@ export class RedisStore implements Store {
       throw new StoreUnavailableError();
     }
     try {
-      const reply = await this.connection.send(key, args);
+      const reply = await withTimeout(this.connection.send(key, args), this.timeoutMs);
       this.health.succeeded();
       return reply;
     } catch (err) {
@@ -157,4 +159,32 @@ export class RedisStore implements Store {
       throw new StoreUnavailableError({ cause: err });
     }
   }
+}
+
+export class StoreTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/**
+ * node-redis's own command timeout stops once a command is written to the
+ * socket, so a Redis that stops answering would leave the call hanging: this
+ * bounds the whole round trip. A late reply is read and dropped by the client.
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeoutError(ms)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err as Error);
+      },
+    );
+  });
 }
