@@ -15,12 +15,18 @@ export const ERRORS = {
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   uri_too_long: { status: 414, message: 'The request URI is too long.' },
   request_timeout: { status: 408, message: 'The request took too long to arrive.' },
+  query_too_complex: { status: 414, message: 'The request has too many query parameters.' },
   rate_limited: { status: 429, message: 'Too many requests.' },
+  quota_exceeded: { status: 429, message: 'The quota for this period is used up.' },
+  too_many_connections: { status: 429, message: 'Too many connections from this address.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
+  too_many_headers: { status: 431, message: 'The request has too many header fields.' },
   internal_error: { status: 500, message: 'The gateway failed to handle the request.' },
   bad_gateway: { status: 502, message: 'The upstream service failed to answer.' },
   upstream_unavailable: { status: 503, message: 'No healthy upstream is available.' },
   overloaded: { status: 503, message: 'The gateway is overloaded; retry later.' },
+  concurrency_limited: { status: 503, message: 'Too many requests are in progress; retry later.' },
+  dependency_unavailable: { status: 503, message: 'A service the gateway needs to check this request is unavailable; retry later.' },
   gateway_timeout: { status: 504, message: 'The upstream service did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

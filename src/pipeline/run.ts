@@ -5,7 +5,8 @@
  * (closed | open), and "any one authentication method may succeed".
  */
 import type { Logger } from 'pino';
-import { BodyTooLargeError, type RequestContext } from './context.js';
+import { BodyTooLargeError, DependencyUnavailableError, type RequestContext } from './context.js';
+import { StoreUnavailableError } from '../stores/store.js';
 import { deny, type Deny, type PolicyResult } from './decision.js';
 import type { PolicyInstance } from './policy.js';
 
@@ -84,14 +85,18 @@ function settle(ctx: RequestContext, step: CompiledStep, result: PolicyResult): 
 }
 
 const failedClosed = deny(500, 'internal_error');
+const dependencyDown = deny(503, 'dependency_unavailable', {
+  event: { type: 'dependency.unavailable', severity: 'medium', reason: 'a service the policy depends on did not answer' },
+});
 
 function failed(ctx: RequestContext, step: CompiledStep, err: unknown, logger: Logger): Outcome {
   if (err instanceof BodyTooLargeError) {
     return settle(ctx, step, deny(413, 'payload_too_large', { event: { type: 'request.body_too_large', reason: err.message } }));
   }
-  logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
+  // A store outage is logged once per incident by the store (src/stores/health.ts), not once per request.
+  if (!(err instanceof StoreUnavailableError)) logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
   if (step.failOpen) return undefined;
-  return failedClosed;
+  return err instanceof DependencyUnavailableError ? dependencyDown : failedClosed;
 }
 
 /**

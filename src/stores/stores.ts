@@ -96,6 +96,6 @@ export class Stores {
 }
 
 function checkNamespace(namespace: string): string {
-  if (!/^[\w.:{}\-/]{1,200}$/.test(namespace)) throw new Error(`invalid store namespace ${JSON.stringify(namespace)}`);
+  if (!/^[\x21-\x7e]{1,200}$/.test(namespace)) throw new Error(`invalid store namespace ${JSON.stringify(namespace)}`);
   return namespace + ':';
 }
