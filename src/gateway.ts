@@ -11,6 +11,7 @@ import { parseSource, readSource } from './config/load.js';
 import { validateConfig } from './config/validate.js';
 import type { ListenerConfig } from './config/schema.js';
 import { policiesByName } from './policies/index.js';
+import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
 import { applySettings, openListener, type Listener } from './server/listener.js';
 import { SnapshotHolder } from './server/snapshots.js';
@@ -84,6 +85,8 @@ export class Gateway {
     readonly snapshots: SnapshotHolder,
     /** The shared store (memory or Redis): created once, kept across reloads while its config is unchanged. */
     readonly stores: StoreRegistry,
+    /** Overload shedding and the slow-body watch, for every listener. */
+    readonly guards: ServerGuards,
   ) {}
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
@@ -94,7 +97,7 @@ export class Gateway {
     const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, logger, upstreams, new SnapshotHolder(loaded.snapshot), stores);
+    const gateway = new Gateway(options, logger, flush, logger, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger));
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config);
@@ -164,6 +167,7 @@ export class Gateway {
       logger: this.logger,
       accessLogger: this.accessLogger,
       scheme: config.protocol,
+      guards: this.guards,
     });
     const listener = await openListener(config, this.snapshots.current.settings, handler, this.logger);
     this.listeners.set(config.name, listener);
@@ -207,6 +211,7 @@ export class Gateway {
     this.listeners.clear();
     await this.upstreams.closeAll();
     await this.stores.closeAll();
+    this.guards.close();
     this.logger.info('stopped');
     this.flushLogs();
   }
