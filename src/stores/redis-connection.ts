@@ -108,7 +108,7 @@ function sentinelConnection(d: RedisDeployment, onError: ErrorSink): RedisConnec
     connect: async () => void (await sentinel.connect()),
     close: async () => {
       await Promise.allSettled([sentinel.close()]);
-      sentinel.destroy();
+      void sentinel.destroy();
     },
   };
 }

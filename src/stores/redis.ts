@@ -65,7 +65,8 @@ export class RedisStore implements Store {
   async get(key: string): Promise<string | undefined> {
     const k = this.prefix + key;
     const value = await this.command(k, ['GET', k]);
-    return value === null || value === undefined ? undefined : String(value);
+    if (typeof value === 'string') return value;
+    return Buffer.isBuffer(value) ? value.toString() : undefined;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -183,7 +184,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
       (err: unknown) => {
         clearTimeout(timer);
-        reject(err as Error);
+        reject(err instanceof Error ? err : new Error(String(err)));
       },
     );
   });

@@ -75,7 +75,7 @@ function partReader(part: string): KeyFunction {
   const claim = part.slice(6);
   return (ctx) => {
     const value = ctx.claims?.[claim];
-    if (value === undefined || value === null || typeof value === 'object') return ip(ctx);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return ip(ctx);
     return `j.${claim}=` + safe(String(value));
   };
 }
