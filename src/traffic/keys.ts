@@ -16,7 +16,10 @@ const KeyPart = Type.String({
 });
 
 export const KeyBySchema = (defaultValue: string, description: string) =>
-  Type.Union([KeyPart, Type.Array(KeyPart, { minItems: 1, maxItems: 4 })], { default: defaultValue, description });
+  Type.Union([KeyPart, Type.Array(KeyPart, { minItems: 1, maxItems: 4 })], {
+    default: defaultValue,
+    description: `${description}. Parts: consumer, credential, ip, route, service, global, header:NAME, claim:NAME, or a list of up to 4`,
+  });
 
 export type KeyBy = Static<ReturnType<typeof KeyBySchema>>;
 

@@ -10,10 +10,9 @@ describe('rate-limit', () => {
   let upstream: TestUpstream;
   let gw: TestGateway;
 
-  before(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(`
+  const config = (store = '{ kind: memory }') => `
 listeners: [{ name: main, address: "127.0.0.1:0" }]
+store: ${store}
 services: [{ name: api, targets: [{ url: "${upstream.url}" }] }]
 routes:
   - name: minute
@@ -50,7 +49,11 @@ routes:
     match: { paths: [/watch] }
     policies:
       - rate-limit: { limit: 1, window: 1m, by: ip, mode: monitor }
-`);
+`;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(config());
   });
   after(async () => {
     await gw.close();
@@ -130,6 +133,14 @@ routes:
     assert.equal((await send(gw.url, '/watch')).status, 200);
     const line = await gw.waitForLog((l) => l.type === 'access' && l.path === '/watch' && Array.isArray(l.events));
     assert.deepEqual(line.events, ['monitored:rate_limit.exceeded']);
+  });
+
+  it('keeps the counts across a reload that leaves the store unchanged; a changed store starts afresh', async () => {
+    assert.equal((await send(gw.url, '/minute', { headers: { 'x-tenant': 'acme' } })).status, 429);
+    assert.equal((await gw.reload(config())).ok, true);
+    assert.equal((await send(gw.url, '/minute', { headers: { 'x-tenant': 'acme' } })).status, 429, 'same store: acme is still over its limit');
+    assert.equal((await gw.reload(config('{ kind: memory, max_keys: 5000 }'))).ok, true);
+    assert.equal((await send(gw.url, '/minute', { headers: { 'x-tenant': 'acme' } })).status, 200, 'a new store has no counts');
   });
 
   it('refuses contradictory settings at load with the path', async () => {
