@@ -12,7 +12,7 @@ import { buildPipeline, type PlacedStep } from '../pipeline/build.js';
 import type { CompiledPipeline } from '../pipeline/run.js';
 import type { Consumer } from '../pipeline/context.js';
 import type { AnyPolicyDefinition, ConsumerCredential } from '../pipeline/policy.js';
-import { TrustedProxies } from '../server/client-ip.js';
+import { TrustedProxies } from '../net/ip.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
 import { ConfigError, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';

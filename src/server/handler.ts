@@ -17,7 +17,7 @@ import { normalizePath } from '../routing/normalize.js';
 import { writeAccessLog } from '../telemetry/access-log.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
-import { unmapIPv4 } from './client-ip.js';
+import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
 import type { SnapshotHolder } from './snapshots.js';
 
