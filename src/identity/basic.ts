@@ -13,7 +13,6 @@ export type BasicParse = { kind: 'missing' } | { kind: 'malformed' } | { kind: '
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** RFC 7617 §2: the user-id and password must not contain control characters. */
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const MAX_ENCODED = 4096;
 

@@ -44,7 +44,7 @@ export async function callJson(url: string, options: CallOptions): Promise<JsonR
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       signal: AbortSignal.timeout(options.timeoutMs),
-    } as Parameters<typeof request>[1]);
+    });
     status = res.statusCode;
     const chunks: Buffer[] = [];
     let size = 0;

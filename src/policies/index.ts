@@ -1,8 +1,9 @@
 /** Every policy the gateway ships; a config names them by `name`. */
 import type { AnyPolicyDefinition } from '../pipeline/policy.js';
+import basicAuth from './basic-auth/index.js';
 import jwt from './jwt/index.js';
 import keyAuth from './key-auth/index.js';
 
-export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, jwt];
+export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, basicAuth, jwt];
 
 export const policiesByName: ReadonlyMap<string, AnyPolicyDefinition> = new Map(builtinPolicies.map((p) => [p.name, p]));

@@ -42,6 +42,11 @@ export interface TestIdp {
   close(): Promise<void>;
 }
 
+function serve(provider: Provider): (req: IncomingMessage, res: ServerResponse) => void {
+  const callback = provider.callback();
+  return (req, res) => void callback(req, res);
+}
+
 async function signingKey(kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   return { ...(await exportJWK(privateKey)), kid, use: 'sig', alg: 'RS256' };
@@ -105,7 +110,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
       },
     });
   let provider = build();
-  handler = provider.callback();
+  handler = serve(provider);
 
   const stop = () =>
     new Promise<void>((resolve) => {
@@ -136,7 +141,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
       const kid = `key-${keys.length + 1}`;
       keys.unshift(await signingKey(kid));
       provider = build();
-      handler = provider.callback();
+      handler = serve(provider);
       return kid;
     },
     stop,

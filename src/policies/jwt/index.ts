@@ -62,7 +62,7 @@ export default definePolicy({
 
     return {
       async ready() {
-        await Promise.all(issuers.map((i) => i.jwks?.ready()));
+        await Promise.all(issuers.flatMap((i) => (i.jwks ? [i.jwks.ready()] : [])));
       },
       onRequest(ctx) {
         const found = source.find(ctx);
