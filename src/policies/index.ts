@@ -3,7 +3,8 @@ import type { AnyPolicyDefinition } from '../pipeline/policy.js';
 import basicAuth from './basic-auth/index.js';
 import jwt from './jwt/index.js';
 import keyAuth from './key-auth/index.js';
+import introspection from './oauth2-introspection/index.js';
 
-export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, basicAuth, jwt];
+export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, basicAuth, jwt, introspection];
 
 export const policiesByName: ReadonlyMap<string, AnyPolicyDefinition> = new Map(builtinPolicies.map((p) => [p.name, p]));
