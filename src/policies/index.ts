@@ -6,8 +6,9 @@ import claims from './claims/index.js';
 import hmacAuth from './hmac-auth/index.js';
 import jwt from './jwt/index.js';
 import keyAuth from './key-auth/index.js';
+import ldapAuth from './ldap-auth/index.js';
 import introspection from './oauth2-introspection/index.js';
 
-export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, basicAuth, jwt, introspection, hmacAuth, acl, claims];
+export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, basicAuth, jwt, introspection, hmacAuth, ldapAuth, acl, claims];
 
 export const policiesByName: ReadonlyMap<string, AnyPolicyDefinition> = new Map(builtinPolicies.map((p) => [p.name, p]));
