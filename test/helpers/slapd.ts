@@ -94,8 +94,8 @@ overlay memberof
   // -d keeps slapd in the foreground, so the test owns the process.
   const child = spawn('slapd', ['-f', join(dir, 'slapd.conf'), '-h', `${ldapUrl}/ ${ldapsUrl}/`, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   await waitForPort(ldapPort, child, () => output);
 
   const admin = async <T>(work: (client: Client) => Promise<T>): Promise<T> => {
