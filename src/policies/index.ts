@@ -8,7 +8,8 @@ import jwt from './jwt/index.js';
 import keyAuth from './key-auth/index.js';
 import ldapAuth from './ldap-auth/index.js';
 import introspection from './oauth2-introspection/index.js';
+import oidc from './oidc/index.js';
 
-export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, basicAuth, jwt, introspection, hmacAuth, ldapAuth, acl, claims];
+export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, basicAuth, jwt, introspection, oidc, hmacAuth, ldapAuth, acl, claims];
 
 export const policiesByName: ReadonlyMap<string, AnyPolicyDefinition> = new Map(builtinPolicies.map((p) => [p.name, p]));
