@@ -12,6 +12,7 @@ import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
 import { Gateway, loadConfig } from './gateway.js';
+import { hashPassword } from './identity/passwords.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { createLogger } from './telemetry/logger.js';
 
@@ -27,6 +28,9 @@ Usage:
       Check FILE; exit 0 when valid, 1 with every problem as file:line: path: message.
   portcullis reload [-c FILE] [--pid-file PATH]
       Ask the gateway started on FILE to reload it, and print the outcome.
+  portcullis hash-password
+      Read a password from standard input (one line) and print its hash for
+      basic-auth credentials: $scrypt$ln=15,r=8,p=1$<salt>$<hash>
   portcullis --version | --help
 `;
 
@@ -84,9 +88,23 @@ async function main(argv: string[]): Promise<number> {
       return start(file, values.watch ?? false, values['pid-file'] ?? defaultPidFile(file), values['demo-upstream']);
     case 'reload':
       return reload(values['pid-file'] ?? (file ? defaultPidFile(file) : undefined));
+    case 'hash-password':
+      if (file) throw new UsageError('hash-password reads the password from standard input, not from an argument (it would stay in shell history)');
+      return printPasswordHash();
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password)`);
   }
+}
+
+/** The password is read from stdin so it never appears in argv (ps) or shell history. */
+async function printPasswordHash(): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError('no password on standard input: printf %s "$PASSWORD" | portcullis hash-password');
+  if (password.includes('\n')) throw new UsageError('the password is one line; standard input held several');
+  process.stdout.write(`${await hashPassword(password)}\n`);
+  return 0;
 }
 
 function validate(file: string): number {

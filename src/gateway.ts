@@ -10,6 +10,7 @@ import { InvalidConfigError, type ConfigIssue } from './config/errors.js';
 import { parseSource, readSource } from './config/load.js';
 import { validateConfig } from './config/validate.js';
 import type { ListenerConfig } from './config/schema.js';
+import { preparePipelines } from './pipeline/build.js';
 import { policiesByName } from './policies/index.js';
 import { RequestHandler } from './server/handler.js';
 import { applySettings, openListener, type Listener } from './server/listener.js';
@@ -46,6 +47,11 @@ export function loadConfig(
   return compileConfig(validated.config, parsed.source, { policies: policiesByName, upstreams: deps.upstreams, logger: deps.logger, version: deps.version });
 }
 
+/** Lets policies fetch what they need (signing keys, provider metadata) before the snapshot serves. */
+function prepareSnapshot(snapshot: Snapshot): Promise<void> {
+  return preparePipelines([...snapshot.routes.values()].map((r) => r.pipeline));
+}
+
 function describeReadError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'file not found';
@@ -76,6 +82,7 @@ export class Gateway {
     const upstreams = new UpstreamRegistry(logger);
     const loaded = loadConfig(options.configFile, { upstreams, logger, version: 1, env: options.env });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
+    await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
     const gateway = new Gateway(options, logger, flush, logger, upstreams, new SnapshotHolder(loaded.snapshot));
     try {
@@ -114,6 +121,7 @@ export class Gateway {
         return loaded;
       }
       const next = loaded.snapshot;
+      await prepareSnapshot(next);
       try {
         await this.reconcileListeners(next.config.listeners);
       } catch (err) {

@@ -119,6 +119,9 @@ export const RouteSchema = Type.Object(
     name: Name,
     service: Name,
     public: Type.Boolean({ default: false, description: 'allow the route without an authentication policy' }),
+    anonymous: Type.Optional(
+      Type.String({ minLength: 1, description: 'a consumer that callers presenting no credentials are treated as (low privilege)' }),
+    ),
     strip_prefix: Type.Boolean({ default: false, description: 'remove the matched path prefix before proxying' }),
     preserve_host: Type.Optional(Type.Boolean({ description: "overrides the service's preserve_host" })),
     match: Type.Object(

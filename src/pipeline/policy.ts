@@ -24,6 +24,12 @@ export interface PolicyInstance {
   requestBody?: (ctx: RequestContext) => Transform | undefined;
   /** A transform for the response body on its way to the client. */
   responseBody?: (ctx: RequestContext) => Transform | undefined;
+  /**
+   * Fetches what the policy needs before the snapshot serves (JWKS, OIDC
+   * discovery). Awaited before listening and before a reload swaps in; it
+   * must not throw for an unreachable provider (log it and retry lazily).
+   */
+  ready?: () => Promise<void>;
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */

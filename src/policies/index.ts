@@ -1,7 +1,15 @@
 /** Every policy the gateway ships; a config names them by `name`. */
 import type { AnyPolicyDefinition } from '../pipeline/policy.js';
+import acl from './acl/index.js';
+import basicAuth from './basic-auth/index.js';
+import claims from './claims/index.js';
+import hmacAuth from './hmac-auth/index.js';
+import jwt from './jwt/index.js';
 import keyAuth from './key-auth/index.js';
+import ldapAuth from './ldap-auth/index.js';
+import introspection from './oauth2-introspection/index.js';
+import oidc from './oidc/index.js';
 
-export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth];
+export const builtinPolicies: readonly AnyPolicyDefinition[] = [keyAuth, basicAuth, jwt, introspection, oidc, hmacAuth, ldapAuth, acl, claims];
 
 export const policiesByName: ReadonlyMap<string, AnyPolicyDefinition> = new Map(builtinPolicies.map((p) => [p.name, p]));
