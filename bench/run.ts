@@ -5,16 +5,17 @@
  * See docs/performance.md for how to run it and how to read the table.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, cpuResolutionMicros, rssMiB } from './lib/cpu.js';
+import { cpuMicros, cpuResolutionMicros, cpuTimes, rssMiB } from './lib/cpu.js';
 import { get } from './lib/http-check.js';
 import { FIXED_BODY, startProxy, startUpstream, type RunningServer } from './lib/nginx.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions, type TargetName } from './lib/options.js';
 import { API_KEY, API_KEY_HEADER, startPortcullis, type RunningPortcullis } from './lib/portcullis.js';
 import { Supervisor, type Started } from './lib/processes.js';
+import { formatPerf, summarizePerf } from './lib/perf-summary.js';
 import { formatSummary, summarizeProfile } from './lib/profile-summary.js';
 import { addRatios, formatComparison, formatTable, readPrevious, summarize, writeResults, type BenchResults, type RoundResult } from './lib/report.js';
 import { requireTool, toolVersion } from './lib/tools.js';
@@ -78,17 +79,18 @@ async function verify(upstream: RunningServer, targets: Target[]): Promise<void>
   say(`bench: checked: every target answers 200 with the ${FIXED_BODY.length}-byte body from ${upstream.url}; Portcullis answers 401 without the key`);
 }
 
-async function measure(wrk: string, script: string, options: BenchOptions, target: Target, upstreamPid: number, durationS: number, round: number): Promise<RoundResult> {
-  const cpuBefore = cpuMicros(target.process.pid);
+async function measure(supervisor: Supervisor, wrk: string, script: string, options: BenchOptions, target: Target, upstreamPid: number, durationS: number, round: number): Promise<RoundResult> {
+  const cpuBefore = cpuTimes(target.process.pid);
   const upstreamBefore = cpuMicros(upstreamPid);
-  const result: WrkResult = await runWrk(wrk, script, {
+  const result: WrkResult = await runWrk(supervisor, wrk, script, {
     url: `${target.url}/bench`,
     durationS,
     connections: options.connections,
     threads: options.threads,
     headers: target.headers,
   });
-  const cpu = cpuMicros(target.process.pid) - cpuBefore;
+  const cpuAfter = cpuTimes(target.process.pid);
+  const cpu = cpuAfter.user + cpuAfter.sys - cpuBefore.user - cpuBefore.sys;
   const upstreamCpu = cpuMicros(upstreamPid) - upstreamBefore;
   const served = Math.max(result.requests, 1);
   const round_: RoundResult = {
@@ -100,6 +102,7 @@ async function measure(wrk: string, script: string, options: BenchOptions, targe
     p99Ms: result.latencyUs.p99 / 1000,
     maxMs: result.latencyUs.max / 1000,
     cpuUsPerRequest: cpu / served,
+    sysUsPerRequest: (cpuAfter.sys - cpuBefore.sys) / served,
     upstreamCpuUsPerRequest: upstreamCpu / served,
     non2xx: result.non2xx,
     socketErrors: result.socketErrors,
@@ -115,7 +118,7 @@ async function measure(wrk: string, script: string, options: BenchOptions, targe
 
 function describeRound(t: Target, r: RoundResult): string {
   const errors = r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout;
-  let text = `  ${t.label.padEnd(38)} ${Math.round(r.rps).toString().padStart(7)} rps  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  CPU ${r.cpuUsPerRequest.toFixed(1)} µs/req`;
+  let text = `  ${t.label.padEnd(38)} ${Math.round(r.rps).toString().padStart(7)} rps  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  CPU ${r.cpuUsPerRequest.toFixed(1)} µs/req (sys ${r.sysUsPerRequest.toFixed(1)})`;
   if (r.non2xx > 0) text += `  ⚠ ${r.non2xx} non-2xx responses`;
   if (errors > 0) text += `  ⚠ socket errors ${JSON.stringify(r.socketErrors)}`;
   return text;
@@ -158,14 +161,14 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
 
   if (options.warmupS > 0) {
     say(`bench: warm-up, ${options.warmupS} s per target (not recorded)`);
-    for (const t of targets) await measure(wrk, script, options, t, upstream.process.pid, options.warmupS, 0);
+    for (const t of targets) await measure(supervisor, wrk, script, options, t, upstream.process.pid, options.warmupS, 0);
   }
   const rounds = new Map<TargetName, RoundResult[]>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= options.rounds; round++) {
     say(`bench: round ${round}/${options.rounds}`);
     for (const t of targets) {
       await pause(500);
-      const r = await measure(wrk, script, options, t, upstream.process.pid, options.durationS, round);
+      const r = await measure(supervisor, wrk, script, options, t, upstream.process.pid, options.durationS, round);
       rounds.get(t.name)!.push(r);
       say(describeRound(t, r));
       if (r.accessLogLines !== undefined && r.accessLogLines < r.requests * 0.98) {
@@ -221,10 +224,10 @@ async function profile(options: BenchOptions, supervisor: Supervisor, dir: strin
   let requests = 0;
   if (options.warmupS > 0) {
     say(`bench: warm-up ${options.warmupS} s (in the profile, not in the figures below)`);
-    requests += (await measure(wrk, script, options, target, upstream.process.pid, options.warmupS, 0)).requests;
+    requests += (await measure(supervisor, wrk, script, options, target, upstream.process.pid, options.warmupS, 0)).requests;
   }
   say(`bench: profiling Portcullis for ${options.durationS} s under wrk -c${options.connections}`);
-  const r = await measure(wrk, script, options, target, upstream.process.pid, options.durationS, 1);
+  const r = await measure(supervisor, wrk, script, options, target, upstream.process.pid, options.durationS, 1);
   requests += r.requests;
   say(describeRound(target, r) + '   (profiler on: slower than a plain run)');
   // SIGINT: the gateway shuts down and exits normally, which is when V8 writes the profile.
@@ -238,6 +241,41 @@ async function profile(options: BenchOptions, supervisor: Supervisor, dir: strin
   copyFileSync(join(profDir, written[0]!), kept);
   const summary = summarizeProfile(kept, REPO, 30);
   process.stdout.write(`\n${formatSummary(summary, requests)}\n\nProfile: ${kept} (open in Chrome DevTools → Performance, or VS Code)\n`);
+}
+
+/** One run of Portcullis under perf record: on-CPU time by group, kernel included. */
+async function perfProfile(options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, wrk: string, perf: string): Promise<void> {
+  const script = writeWrkScript(dir);
+  const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
+  // --perf-basic-prof: V8 writes /tmp/perf-PID.map so perf can name JIT-compiled JS functions.
+  const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, nodeArgs: ['--perf-basic-prof'] });
+  const perfMap = `/tmp/perf-${gw.process.pid}.map`;
+  supervisor.onCleanup(() => rmSync(perfMap, { force: true }));
+  const target: Target = { name: 'portcullis', label: 'Portcullis (under perf)', url: gw.url, process: gw.process, headers: { [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };
+  await verify(upstream, [target]);
+  if (options.warmupS > 0) {
+    say(`bench: warm-up ${options.warmupS} s`);
+    await measure(supervisor, wrk, script, options, target, upstream.process.pid, options.warmupS, 0);
+  }
+  const data = join(dir, 'perf.data');
+  say(`bench: perf record on Portcullis for ${options.durationS} s under wrk -c${options.connections}`);
+  const recorder = supervisor.spawn('perf record', perf, ['record', '-F', '999', '-g', '-p', String(gw.process.pid), '-o', data, '--', 'sleep', String(options.durationS)]);
+  const r = await measure(supervisor, wrk, script, options, target, upstream.process.pid, options.durationS, 1);
+  const code = await recorder.exited;
+  if (code !== '0') throw new Error(`perf record failed (${code}): ${recorder.stderrTail()}\n(perf_event_paranoid is ${readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8').trim()}; 2 or less is needed)`);
+  say(describeRound(target, r) + '   (perf and --perf-basic-prof on)');
+  const text = join(dir, 'perf.txt');
+  const fd = openSync(text, 'w');
+  const out = spawnSync(perf, ['script', '-i', data, '-F', 'comm,tid,ip,sym,dso'], { stdio: ['ignore', fd, 'pipe'] });
+  closeSync(fd);
+  if (out.status !== 0) throw new Error(`perf script failed: ${String(out.stderr)}`);
+  const summary = summarizePerf(readFileSync(text, 'utf8'), REPO, 30);
+  const report = formatPerf(summary, r.cpuUsPerRequest);
+  const outDir = resolve(REPO, '.bench');
+  mkdirSync(outDir, { recursive: true });
+  const kept = join(outDir, `perf-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`);
+  writeFileSync(kept, report + '\n');
+  process.stdout.write(`\n${report}\n\nSummary kept in ${kept}\n`);
 }
 
 async function main(): Promise<number> {
@@ -258,6 +296,7 @@ async function main(): Promise<number> {
   if (process.platform !== 'linux') throw new Error('the benchmark reads CPU time from /proc: it runs on Linux only');
   const nginx = requireTool('nginx');
   const wrk = requireTool('wrk');
+  const perf = options.perf ? requireTool('perf') : '';
   if (options.build) build();
 
   const supervisor = new Supervisor();
@@ -266,6 +305,7 @@ async function main(): Promise<number> {
   supervisor.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   try {
     if (options.profile) await profile(options, supervisor, dir, nginx, wrk);
+    else if (options.perf) await perfProfile(options, supervisor, dir, nginx, wrk, perf);
     else await benchmark(options, supervisor, dir, nginx, wrk);
   } finally {
     await supervisor.stopAll();

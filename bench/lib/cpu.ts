@@ -14,7 +14,8 @@ const CLOCK_TICKS = (() => {
 
 interface Stat {
   ppid: number;
-  ticks: number;
+  user: number;
+  sys: number;
 }
 
 function readStat(pid: number | string): Stat | undefined {
@@ -27,20 +28,36 @@ function readStat(pid: number | string): Stat | undefined {
   // The command name (field 2) may hold spaces and parentheses: split after the last ")".
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
-  return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+  return { ppid: Number(fields[1]), user: Number(fields[11]), sys: Number(fields[12]) };
+}
+
+export interface CpuTimes {
+  /** utime, µs */
+  user: number;
+  /** stime, µs: system calls, and here mostly the loopback TCP path */
+  sys: number;
+}
+
+/** utime and stime of pid and of its children (nginx's workers), in µs. */
+export function cpuTimes(pid: number): CpuTimes {
+  const own = readStat(pid);
+  if (!own) throw new Error(`process ${pid} is gone (no /proc/${pid}/stat)`);
+  let { user, sys } = own;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || entry === String(pid)) continue;
+    const stat = readStat(entry);
+    if (stat?.ppid === pid) {
+      user += stat.user;
+      sys += stat.sys;
+    }
+  }
+  return { user: (user * 1_000_000) / CLOCK_TICKS, sys: (sys * 1_000_000) / CLOCK_TICKS };
 }
 
 /** utime + stime of pid and of its children, in µs. */
 export function cpuMicros(pid: number): number {
-  const own = readStat(pid);
-  if (!own) throw new Error(`process ${pid} is gone (no /proc/${pid}/stat)`);
-  let ticks = own.ticks;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || entry === String(pid)) continue;
-    const stat = readStat(entry);
-    if (stat?.ppid === pid) ticks += stat.ticks;
-  }
-  return (ticks * 1_000_000) / CLOCK_TICKS;
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 export const cpuResolutionMicros = 1_000_000 / CLOCK_TICKS;

@@ -14,6 +14,7 @@ export interface BenchOptions {
   targets: TargetName[];
   accessLog: AccessLogMode;
   profile: boolean;
+  perf: boolean;
   build: boolean;
   out: string;
 }
@@ -34,8 +35,10 @@ the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
                                                     (BENCH_TARGETS, default all)
   --access-log M    Portcullis access log: file | devnull | off
                                                     (BENCH_ACCESS_LOG, default file)
-  --profile         instead: one run of Portcullis under node --cpu-prof, and a
-                    summary of where its CPU time goes
+  --profile         instead: one run of Portcullis under node --cpu-prof (V8's
+                    sampler: wall-clock, JS names), and where the time goes
+  --perf            instead: one run of Portcullis under \`perf record\` (on-CPU
+                    time only, kernel included; needs perf: apt-get install linux-perf)
   --no-build        skip \`npm run build\` (dist/ must be current)
   --out FILE        results file (default .bench/results.json; a timestamped copy is kept beside it)
   --help
@@ -67,6 +70,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         targets: { type: 'string' },
         'access-log': { type: 'string' },
         profile: { type: 'boolean' },
+        perf: { type: 'boolean' },
         'no-build': { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -82,6 +86,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (!(TARGETS as readonly string[]).includes(t)) throw new UsageError(`unknown target "${t}" (targets: ${TARGETS.join(', ')})`);
   }
   const accessLog = values['access-log'] ?? env.BENCH_ACCESS_LOG ?? 'file';
+  if (values.profile && values.perf) throw new UsageError('--profile and --perf are two ways of profiling: pick one');
   if (accessLog !== 'file' && accessLog !== 'devnull' && accessLog !== 'off') {
     throw new UsageError(`--access-log expects file, devnull or off, got "${accessLog}"`);
   }
@@ -97,6 +102,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     targets: TARGETS.filter((t) => targets.includes(t)),
     accessLog,
     profile: values.profile ?? false,
+    perf: values.perf ?? false,
     build: !values['no-build'],
     out: values.out ?? '.bench/results.json',
   };

@@ -14,6 +14,8 @@ export interface RoundResult {
   maxMs: number;
   /** utime+stime of the measured process (nginx: master and worker) per request served. */
   cpuUsPerRequest: number;
+  /** The system-time part of cpuUsPerRequest. */
+  sysUsPerRequest: number;
   /** The same for the nginx upstream behind it (for "upstream" itself, equal to cpuUsPerRequest). */
   upstreamCpuUsPerRequest: number;
   non2xx: number;
@@ -27,7 +29,7 @@ export interface TargetResult {
   name: TargetName;
   label: string;
   rounds: RoundResult[];
-  median: { rps: number; p50Ms: number; p99Ms: number; cpuUsPerRequest: number; upstreamCpuUsPerRequest: number };
+  median: { rps: number; p50Ms: number; p99Ms: number; cpuUsPerRequest: number; sysUsPerRequest: number; upstreamCpuUsPerRequest: number };
   rpsMin: number;
   rpsMax: number;
   /** Median rps divided by the nginx proxy's median rps. */
@@ -57,6 +59,7 @@ export function summarize(name: TargetName, label: string, rounds: RoundResult[]
       p50Ms: median(rounds.map((r) => r.p50Ms)),
       p99Ms: median(rounds.map((r) => r.p99Ms)),
       cpuUsPerRequest: median(rounds.map((r) => r.cpuUsPerRequest)),
+      sysUsPerRequest: median(rounds.map((r) => r.sysUsPerRequest)),
       upstreamCpuUsPerRequest: median(rounds.map((r) => r.upstreamCpuUsPerRequest)),
     },
     rpsMin: Math.min(...rps),

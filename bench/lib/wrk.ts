@@ -3,9 +3,9 @@
  * line, rather than parsing wrk's human-readable text. The script defines no
  * request()/response() hooks, so wrk keeps its fast path.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Supervisor } from './processes.js';
 
 const MARK = 'BENCH_JSON ';
 
@@ -50,7 +50,8 @@ export function writeWrkScript(dir: string): string {
   return file;
 }
 
-export function runWrk(wrk: string, script: string, options: WrkOptions): Promise<WrkResult> {
+/** Runs through the supervisor, so Ctrl-C or SIGTERM to the benchmark stops wrk too. */
+export function runWrk(supervisor: Supervisor, wrk: string, script: string, options: WrkOptions): Promise<WrkResult> {
   const args = [
     '-t',
     String(options.threads),
@@ -67,16 +68,13 @@ export function runWrk(wrk: string, script: string, options: WrkOptions): Promis
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
   args.push(options.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(wrk, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = supervisor.spawn('wrk', wrk, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
+    started.child.stdout?.setEncoding('utf8').on('data', (c: string) => (out += c));
+    void started.exited.then((code) => {
       const line = out.split('\n').find((l) => l.startsWith(MARK));
-      if (code !== 0 || !line) {
-        reject(new Error(`wrk failed (${signal ?? code}): ${wrk} ${args.join(' ')}\n${out}${err}`));
+      if (code !== '0' || !line) {
+        reject(new Error(`wrk failed (${code}): ${wrk} ${args.join(' ')}\n${out}${started.stderrTail()}`));
         return;
       }
       const raw = JSON.parse(line.slice(MARK.length)) as {
