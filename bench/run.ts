@@ -124,7 +124,9 @@ function describeRound(t: Target, r: RoundResult): string {
   return text;
 }
 
-function machine(nginx: string, wrk: string): Record<string, unknown> {
+const loadAverage = () => loadavg().map((n) => Math.round(n * 100) / 100);
+
+function machine(nginx: string, wrk: string, loadAtStart: number[]): Record<string, unknown> {
   const git = (args: string[]) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' }).stdout?.trim() ?? '';
   return {
     cpus: cpus().length,
@@ -133,7 +135,7 @@ function machine(nginx: string, wrk: string): Record<string, unknown> {
     node: process.version,
     nginx: toolVersion(nginx, ['-v']),
     wrk: toolVersion(wrk, ['-v']),
-    loadavgAtStart: loadavg().map((n) => Math.round(n * 100) / 100),
+    loadavgAtStart: loadAtStart,
     commit: git(['rev-parse', 'HEAD']),
     dirty: git(['status', '--porcelain']) !== '',
   };
@@ -141,6 +143,7 @@ function machine(nginx: string, wrk: string): Record<string, unknown> {
 
 async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, wrk: string): Promise<void> {
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadAverage();
   const script = writeWrkScript(dir);
   const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
   const targets: Target[] = [];
@@ -182,7 +185,7 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
     startedAt,
     finishedAt: new Date().toISOString(),
     command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
-    machine: { ...machine(nginx, wrk), loadavgAtEnd: loadavg().map((n) => Math.round(n * 100) / 100) },
+    machine: { ...machine(nginx, wrk, loadAtStart), loadavgAtEnd: loadAverage() },
     options: { ...options, cpuResolutionUs: cpuResolutionMicros },
     targets: targets.map((t) => summarize(t.name, t.label, rounds.get(t.name)!)),
   };
@@ -195,7 +198,7 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
   process.stdout.write(
     `\nPortcullis benchmark, ${startedAt} — ${String(m.cpus)} × ${String(m.cpuModel)}, Node ${process.version}, ${String(m.nginx)}, ${String(m.wrk).split(' Copyright')[0]}\n` +
       `wrk -t${options.threads} -c${options.connections} -d${options.durationS}s --latency, ${options.rounds} interleaved rounds (medians), ${FIXED_BODY.length}-byte upstream response, ` +
-      `load average ${(m.loadavgAtStart as number[]).join(' ')} at start\n\n` +
+      `load average ${(m.loadavgAtStart as number[]).join(' ')} at start, ${(m.loadavgAtEnd as number[]).join(' ')} at end\n\n` +
       formatTable(results.targets) +
       '\n\n',
   );
