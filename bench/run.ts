@@ -9,6 +9,7 @@ import { closeSync, copyFileSync, createReadStream, mkdirSync, mkdtempSync, open
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startBareProxy } from './lib/bare.js';
 import { cpuMicros, cpuResolutionMicros, cpuTimes, rssMiB } from './lib/cpu.js';
 import { get } from './lib/http-check.js';
 import { FIXED_BODY, startProxy, startUpstream, type RunningServer } from './lib/nginx.js';
@@ -38,6 +39,7 @@ const LABELS: Record<TargetName, string> = {
   upstream: 'upstream alone (nginx), no proxy',
   nginx: 'nginx proxy_pass, upstream keepalive',
   'nginx-log': 'nginx proxy, access log on',
+  'node-bare': 'bare Node proxy (http + undici dispatch)',
   portcullis: 'Portcullis, key-auth + access log',
 };
 
@@ -154,6 +156,9 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
     } else if (name === 'nginx' || name === 'nginx-log') {
       const proxy = await startProxy(supervisor, nginx, join(dir, name), upstream.port, name === 'nginx-log');
       targets.push({ name, label, url: proxy.url, process: proxy.process, headers: {}, accessLog: proxy.accessLog });
+    } else if (name === 'node-bare') {
+      const bare = await startBareProxy(supervisor, REPO, upstream.url);
+      targets.push({ name, label, url: bare.url, process: bare.process, headers: {}, accessLog: undefined });
     } else {
       const gw: RunningPortcullis = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog });
       const accessLabel = options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label;

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { AccessLogMode } from './portcullis.js';
 
-export const TARGETS = ['upstream', 'nginx', 'nginx-log', 'portcullis'] as const;
+export const TARGETS = ['upstream', 'nginx', 'nginx-log', 'node-bare', 'portcullis'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export interface BenchOptions {
@@ -22,8 +22,9 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [options]
 
 Measures, interleaved, with wrk: the nginx upstream alone, nginx as a reverse
-proxy (without and with its access log), and Portcullis with key-auth and its
-access log on. Prints rps (median of rounds), p50/p99 latency, the rps ratio to
+proxy (without and with its access log), a bare Node proxy (node:http + undici
+dispatch, no features: the floor) and Portcullis with key-auth and its access
+log on. Prints rps (median of rounds), p50/p99 latency, the rps ratio to
 the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
 
   --duration S      seconds per wrk run            (BENCH_DURATION, default 10)
@@ -32,7 +33,7 @@ the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
   --rounds N        interleaved rounds              (BENCH_ROUNDS, default 3)
   --warmup S        unrecorded warm-up per target   (BENCH_WARMUP, default 3; 0 for none)
   --targets LIST    comma list of ${TARGETS.join(',')}
-                                                    (BENCH_TARGETS, default all)
+                    (BENCH_TARGETS, default all)
   --access-log M    Portcullis access log: file | devnull | off
                                                     (BENCH_ACCESS_LOG, default file)
   --profile         instead: one run of Portcullis under node --cpu-prof (V8's
