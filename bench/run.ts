@@ -120,7 +120,7 @@ async function measure(supervisor: Supervisor, wrk: string, script: string, opti
 
 function describeRound(t: Target, r: RoundResult): string {
   const errors = r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout;
-  let text = `  ${t.label.padEnd(38)} ${Math.round(r.rps).toString().padStart(7)} rps  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  CPU ${r.cpuUsPerRequest.toFixed(1)} µs/req (sys ${r.sysUsPerRequest.toFixed(1)})`;
+  let text = `  ${t.label.padEnd(42)} ${Math.round(r.rps).toString().padStart(7)} rps  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  CPU ${r.cpuUsPerRequest.toFixed(1)} µs/req (sys ${r.sysUsPerRequest.toFixed(1)})`;
   if (r.non2xx > 0) text += `  ⚠ ${r.non2xx} non-2xx responses`;
   if (errors > 0) text += `  ⚠ socket errors ${JSON.stringify(r.socketErrors)}`;
   return text;
