@@ -59,12 +59,15 @@ export class Supervisor {
         this.running.delete(started);
         resolve(signal ?? String(code));
       });
+      // A process that could not start never emits "exit".
+      child.once('error', (err) => {
+        tail += `\n${err.message}`;
+        this.running.delete(started);
+        resolve(`error: ${err.message}`);
+      });
     });
     const started: Started = { name, child, pid: child.pid, exited, stderrTail: () => tail.trim() };
     this.running.add(started);
-    child.once('error', (err) => {
-      tail += `\n${err.message}`;
-    });
     return started;
   }
 
