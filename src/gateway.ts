@@ -15,6 +15,7 @@ import { policiesByName } from './policies/index.js';
 import { RequestHandler } from './server/handler.js';
 import { applySettings, openListener, type Listener } from './server/listener.js';
 import { SnapshotHolder } from './server/snapshots.js';
+import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 
@@ -71,20 +72,20 @@ export class Gateway {
     readonly options: GatewayOptions,
     readonly logger: Logger,
     private readonly flushLogs: () => void,
-    private readonly accessLogger: Logger,
+    private readonly accessLog: AccessLog,
     private readonly upstreams: UpstreamRegistry,
     readonly snapshots: SnapshotHolder,
   ) {}
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
-    const { logger, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
+    const { logger, destination, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
     const upstreams = new UpstreamRegistry(logger);
     const loaded = loadConfig(options.configFile, { upstreams, logger, version: 1, env: options.env });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, logger, upstreams, new SnapshotHolder(loaded.snapshot));
+    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot));
     try {
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config);
     } catch (err) {
@@ -149,7 +150,7 @@ export class Gateway {
     const handler = new RequestHandler({
       snapshots: this.snapshots,
       logger: this.logger,
-      accessLogger: this.accessLogger,
+      accessLog: this.accessLog,
       scheme: config.protocol,
     });
     const listener = await openListener(config, this.snapshots.current.settings, handler, this.logger);

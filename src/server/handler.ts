@@ -14,7 +14,7 @@ import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
 import { normalizePath } from '../routing/normalize.js';
-import { writeAccessLog } from '../telemetry/access-log.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
 import { unmapIPv4 } from '../net/ip.js';
@@ -29,7 +29,7 @@ const NOT_FORWARDED = new Set(['expect']);
 export interface HandlerEnv {
   readonly snapshots: SnapshotHolder;
   readonly logger: Logger;
-  readonly accessLogger: Logger;
+  readonly accessLog: AccessLog;
   /** "http" or "https": the scheme of the listener this handler serves. */
   readonly scheme: 'http' | 'https';
 }
@@ -242,7 +242,7 @@ export class RequestHandler {
     const completed = res.writableFinished;
     if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);
-    if (snapshot.settings.accessLog) writeAccessLog(this.env.accessLogger, ctx, res.statusCode, completed);
+    if (snapshot.settings.accessLog) this.env.accessLog.write(ctx, res.statusCode, completed);
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
