@@ -194,6 +194,7 @@ export class Gateway {
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
     this.listeners.clear();
     await this.upstreams.closeAll();
+    this.accessLog.flush();
     this.logger.info('stopped');
     this.flushLogs();
   }

@@ -20,7 +20,9 @@ describe('access log line', () => {
     ctx.bytesSent = 42;
     ctx.recordEvent('key-auth', { status: 401, code: 'unauthorized', message: undefined, headers: undefined, event: { type: 'auth.invalid_credentials' } }, 'blocked');
     ctx.denial = { status: 401, code: 'unauthorized', message: undefined, headers: undefined, event: undefined };
-    new AccessLog(out).write(ctx, 401, true);
+    const log = new AccessLog(out);
+    log.write(ctx, 401, true);
+    log.flush();
     assert.equal(lines.length, 1);
     assert.ok(lines[0]!.endsWith('}\n'));
     const line = JSON.parse(lines[0]!);
@@ -39,8 +41,20 @@ describe('access log line', () => {
 
   it('leaves out what a request never reached', () => {
     const { lines, out } = capture();
-    new AccessLog(out).write(new RequestContext('id-2', 'GET', '/', '', {}, '', '::1', 'http', performance.now(), undefined), 404, true);
+    const log = new AccessLog(out);
+    log.write(new RequestContext('id-2', 'GET', '/', '', {}, '', '::1', 'http', performance.now(), undefined), 404, true);
+    log.flush();
     const line = JSON.parse(lines[0]!);
     for (const absent of ['route', 'service', 'target', 'consumer', 'code', 'upstream_ms', 'events']) assert.equal(line[absent], undefined, absent);
+  });
+
+  it('hands lines over in batches, and on its own within 100 ms', async () => {
+    const { lines, out } = capture();
+    const log = new AccessLog(out);
+    for (let i = 0; i < 3; i++) log.write(new RequestContext(`id-${i}`, 'GET', '/', '', {}, '', '::1', 'http', performance.now(), undefined), 200, true);
+    assert.equal(lines.length, 0);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(lines.length, 1, 'one batch');
+    assert.equal(lines[0]!.trim().split('\n').length, 3);
   });
 });
