@@ -1,0 +1,75 @@
+/**
+ * SQL injection detection by tokenizing, not by pattern lists: the parameter
+ * is lexed as SQL in each context it could have been pasted into (bare, after
+ * a single quote, after a double quote), folded, and read by a small SQL
+ * grammar (see grammar.ts). Returns the paranoia level at which the value
+ * counts as SQL injection: 1, 2, or 0 for not at all.
+ */
+import { Folder } from './fold.js';
+import { Flag, Grammar } from './grammar.js';
+import { Kind } from './keywords.js';
+import { Lexer, MAX_TOKENS, type QuoteContext, type Token } from './lexer.js';
+
+export type SqliLevel = 0 | 1 | 2;
+
+const SQLISH = Flag.Compare | Flag.Function | Flag.Variable | Flag.Subquery | Flag.Not | Flag.Case | Flag.Comment;
+
+export class SqliDetector {
+  private readonly lexer = new Lexer();
+  private readonly folder = new Folder(MAX_TOKENS);
+  private readonly grammar = new Grammar();
+
+  check(value: string): SqliLevel {
+    let best: SqliLevel = this.checkIn(value, 0);
+    if (best === 1) return 1;
+    if (value.includes("'")) {
+      const level = this.checkIn(value, 0x27);
+      if (level === 1) return 1;
+      best ||= level;
+    }
+    if (value.includes('"')) {
+      const level = this.checkIn(value, 0x22);
+      if (level === 1) return 1;
+      best ||= level;
+    }
+    return best;
+  }
+
+  private checkIn(value: string, quote: QuoteContext): SqliLevel {
+    const raw = this.lexer.run(value, quote);
+    const n = this.folder.run(this.lexer.tokens, raw);
+    const tokens = this.folder.tokens;
+    if (this.grammar.anywhere(tokens, n)) return 1;
+    const flags = this.grammar.tail(tokens, n);
+    if (flags === 0) return 0;
+    return quote === 0 ? bareLevel(flags, tokens) : quotedLevel(flags);
+  }
+}
+
+/** The parameter was pasted as a number or a name: WHERE id = <value> */
+function bareLevel(flags: number, tokens: readonly Token[]): SqliLevel {
+  if (flags & Flag.FullStatement) return flags & Flag.Strong && flags & ~Flag.FullStatement & (Flag.Logic | Flag.Compare) ? 1 : 2;
+  if (flags & Flag.Strong) return 1;
+  if (flags & Flag.Logic && flags & SQLISH) return 1;
+  const prefix = tokens[0]!.kind;
+  const valueFirst = prefix === Kind.Number || prefix === Kind.Variable || prefix === Kind.Literal || prefix === Kind.Arith;
+  if (flags & Flag.Comment) {
+    // 1--, 1*1--, @version /* : a number cut short by a comment
+    if (valueFirst && !(flags & Flag.NameInChain) && !(flags & Flag.Logic)) return 1;
+    if (flags & Flag.Compare) return 1;
+  }
+  if (flags & Flag.Clause && flags & Flag.NumberOperand && valueFirst) return 1;
+  if (flags & Flag.Arith && flags & (Flag.Function | Flag.Variable | Flag.Subquery)) return 1;
+  if (flags & Flag.Logic && flags & (Flag.NumberOperand | Flag.StringOperand)) return 2;
+  if (flags & (Flag.HashComment | Flag.Clause | Flag.Stacked)) return 2;
+  return 0;
+}
+
+/** The parameter was pasted inside a string literal: WHERE name = '<value>' */
+function quotedLevel(flags: number): SqliLevel {
+  if (flags & Flag.Strong) return 1;
+  if (flags & Flag.Logic && flags & (SQLISH | Flag.StringOperand | Flag.NumberOperand)) return 1;
+  if (flags & (Flag.Compare | Flag.Comment | Flag.Clause)) return 1;
+  if (flags & (Flag.HashComment | Flag.Arith | Flag.Logic | Flag.Stacked)) return 2;
+  return 0;
+}
