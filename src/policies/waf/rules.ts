@@ -59,12 +59,14 @@ export const RULES = {
 
   rfiIpUrl: rule('rfi.ip-url', 1, CRITICAL, 'a URL parameter that points at an IP address'),
   rfiQuestionMark: rule('rfi.trailing-question-mark', 1, CRITICAL, 'a URL ending in "?", used to cut off a suffix'),
-  rfiOffDomain: rule('rfi.off-domain', 2, CRITICAL, 'a URL parameter that points at another host'),
+  rfiOffDomain: rule('rfi.off-domain', 2, WARNING, 'a URL parameter that points at another host (scores 3: blocks only with other evidence)'),
 
   rceCommand: rule('rce.unix-command', 1, CRITICAL, 'a shell command after a command separator (; | & ` $( newline)'),
   rceWindows: rule('rce.windows-command', 1, CRITICAL, 'a Windows command after a command separator'),
   rceEvasion: rule('rce.shell-evasion', 1, CRITICAL, 'shell evasion syntax (${IFS}, /dev/tcp/, brace expansion)'),
   rcePowershell: rule('rce.powershell', 1, CRITICAL, 'PowerShell download-and-run syntax'),
+  rceCodeCall: rule('rce.code-call', 1, CRITICAL, 'a call that runs a command from code (system(\'id\'), os.popen(, Runtime.exec(, shell_exec()'),
+  rceShellshock: rule('rce.shellshock', 1, CRITICAL, 'a Shellshock function definition (() { :; };)'),
   rceCommandLoose: rule('rce.command-loose', 2, CRITICAL, 'a shell command at the start of a value or after a separator without arguments'),
 
   sstiJndi: rule('ssti.jndi', 1, CRITICAL, 'a JNDI lookup (log4shell: ${jndi:...}, also obfuscated)'),
@@ -75,6 +77,8 @@ export const RULES = {
   ssrfLoopback: rule('ssrf.loopback', 1, CRITICAL, 'a URL that points at the loopback or unspecified address'),
   ssrfScheme: rule('ssrf.scheme', 1, CRITICAL, 'a URL with a scheme used for SSRF (gopher:, dict:, file:, ldap:, ...)'),
   ssrfPrivate: rule('ssrf.private', 2, CRITICAL, 'a URL that points at a private or link-local network'),
+  ssrfOast: rule('ssrf.oast-domain', 1, CRITICAL, 'a host of an out-of-band testing service (burpcollaborator.net, oastify.com, interact.sh, ...)'),
+  ssrfBareHost: rule('ssrf.bare-host', 2, CRITICAL, 'a parameter that is just a loopback or private host name or address'),
 
   protoKey: rule('proto.proto-key', 1, CRITICAL, 'a __proto__ key (prototype pollution)'),
   protoConstructor: rule('proto.constructor-prototype', 1, CRITICAL, 'a constructor.prototype key path (prototype pollution)'),

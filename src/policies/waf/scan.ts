@@ -189,7 +189,7 @@ export class WafEngine {
       const rule = detectLfi(form, paranoia);
       if (rule && hit(rule)) return true;
     }
-    if ((on.has('rfi') || on.has('ssrf')) && has & Has.Colon && has & (Has.Slash | Has.Backslash)) {
+    if ((on.has('rfi') || on.has('ssrf')) && ((has & Has.Colon && has & (Has.Slash | Has.Backslash)) || (has & Has.Dot && !(has & Has.Space)))) {
       const rule = detectUrl(form, paranoia, host);
       if (rule && hit(rule)) return true;
     }
@@ -252,9 +252,9 @@ export class Scan {
     return forEachForm(name, this.onForm);
   }
 
-  /** Log4shell checks every header: Log4j logged whichever one it was handed. */
-  jndi(name: string, value: string): boolean {
-    const rule = detectJndi(value);
+  /** Log4shell and Shellshock are checked in every header: Log4j logged and CGI exported whichever one it was handed. */
+  headerProbe(name: string, value: string): boolean {
+    const rule = value.startsWith('() {') || value.startsWith('(){') ? RULES.rceShellshock : detectJndi(value);
     if (!rule) return false;
     const filter = this.exclusions?.filterFor('header', name);
     if (filter === 'all') return false;

@@ -29,8 +29,21 @@ const OS_FILES: readonly string[] = [
   'proc/cpuinfo',
   'proc/net/',
   'proc/1/',
-  'var/log/',
+  'var/log/auth.log',
+  'var/log/syslog',
+  'var/log/messages',
+  'var/log/secure',
+  'var/log/apache',
+  'var/log/httpd',
+  'var/log/nginx',
+  'var/log/mail',
   'var/run/secrets',
+  'logs/access',
+  'logs/error',
+  'log/access',
+  'log/error',
+  'access_log',
+  'error_log',
   'root/.',
   '.ssh/',
   'id_rsa',
@@ -39,7 +52,22 @@ const OS_FILES: readonly string[] = [
   'id_ed25519',
   'authorized_keys',
   '.bash_history',
+  '.bash_profile',
+  '.bash_logout',
   '.bashrc',
+  '.profile',
+  '.cshrc',
+  '.rhosts',
+  '.shosts',
+  '.netrc',
+  '.forward',
+  '.sh_history',
+  '.ksh_history',
+  '.mysql_history',
+  '.psql_history',
+  '.viminfo',
+  '.pgpass',
+  '.xauthority',
   '.htaccess',
   '.htpasswd',
   '.git/config',
@@ -66,6 +94,47 @@ const OS_FILES: readonly string[] = [
   'httpd.conf',
   'applicationhost.config',
 ];
+
+/** Directories a parameter has no business naming at the start of a value: /etc/..., /proc/..., C:\Windows\... */
+const SYSTEM_ROOTS: readonly string[] = [
+  '/etc/',
+  '/proc/',
+  '/sys/',
+  '/root/',
+  '/boot/',
+  '/dev/',
+  '/bin/',
+  '/sbin/',
+  '/usr/bin/',
+  '/usr/sbin/',
+  '/usr/local/etc/',
+  '/var/adm/',
+  '/var/spool/',
+  '/var/mail/',
+  '/var/lib/',
+  '/private/etc/',
+  '/opt/lampp/',
+  '/opt/xampp/',
+  '/usr/local/apache',
+  '/usr/local/cpanel',
+];
+
+const WINDOWS_DIRS: readonly string[] = ['windows/', 'winnt/', 'system32/', 'inetpub/', 'program files', 'boot.ini', 'apache', 'xampp', 'appserv', 'wamp', 'users/administrator', 'documents and settings/administrator'];
+
+function systemPath(s: string): boolean {
+  let start = 0;
+  while (start < s.length && (s.charCodeAt(start) <= 0x20 || s.charCodeAt(start) === 0x22 || s.charCodeAt(start) === 0x27)) start++;
+  for (const root of SYSTEM_ROOTS) if (s.startsWith(root, start)) return true;
+  // C:\Windows\..., c:/boot.ini, /C:/inetpub/...
+  let i = s.charCodeAt(start) === 0x2f ? start + 1 : start;
+  const drive = s.charCodeAt(i);
+  if (drive >= 0x61 && drive <= 0x7a && s.charCodeAt(i + 1) === 0x3a) {
+    i += 2;
+    if (s.charCodeAt(i) === 0x2f) i++;
+    for (const dir of WINDOWS_DIRS) if (s.startsWith(dir, i)) return true;
+  }
+  return false;
+}
 
 const WRAPPERS: readonly string[] = [
   'php://',
@@ -121,6 +190,7 @@ export function detectLfi(value: string, paranoia: number): Rule | undefined {
     if (count >= 2 || (count === 1 && leading)) return RULES.lfiTraversal;
     if (count === 1 && paranoia >= 2) return RULES.lfiTraversalOne;
   }
+  if (s.charCodeAt(0) !== 0x2e && systemPath(s)) return RULES.lfiOsFile;
   for (const file of OS_FILES) {
     for (let at = s.indexOf(file); at !== -1; at = s.indexOf(file, at + 1)) {
       if (!isPathStart(s, at)) continue;

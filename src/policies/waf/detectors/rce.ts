@@ -22,9 +22,9 @@ const enum Need {
 }
 
 const UNIX: ReadonlyMap<string, Need> = new Map([
-  ...words(Need.Nothing, 'wget curl nc ncat netcat socat bash sh zsh ksh csh tcsh dash fish busybox python python2 python3 perl ruby php node lua nslookup dig traceroute tracepath telnet ssh scp rsync ftp tftp whoami uname ifconfig netstat ss ipconfig getent passwd chmod chown chgrp crontab useradd usermod nohup setsid xterm base64 xxd openssl gcc cc make mkfifo mknod awk gawk sed xargs tee dd killall pkill printenv sudo su systemctl service lsof strace nmap masscan tcpdump iptables'),
+  ...words(Need.Nothing, 'wget curl nc ncat netcat socat bash sh zsh ksh csh tcsh busybox python python2 python3 perl ruby php lua nslookup traceroute tracepath telnet scp rsync tftp whoami uname ifconfig netstat ipconfig getent chmod chown chgrp crontab useradd usermod nohup setsid xterm xxd openssl gcc mkfifo mknod gawk xargs killall pkill printenv sudo systemctl lsof strace nmap masscan tcpdump iptables'),
   ...words(Need.ProbeOrArg, 'id ls pwd ps env hostname uptime df du lsb_release'),
-  ...words(Need.Arg, 'cat echo printf find head tail more less sort uniq wc grep egrep fgrep sleep kill ping touch rm cp mv ln mkdir rmdir cd file stat tar zip unzip gzip gunzip time timeout date cut tr rev tac nl od strings diff cmp which whereis locate exec eval source export set type read test true false yes expr bc let wait history who last free arch w'),
+  ...words(Need.Arg, 'cat echo printf find head tail more less sort uniq wc grep egrep fgrep sleep kill ping touch rm cp mv ln mkdir rmdir cd file stat tar zip unzip gzip gunzip time timeout date cut tr rev tac nl od strings diff cmp which whereis locate exec eval source export set type read test true false yes expr bc let wait history who last free arch base64 dig make tee dd awk sed ftp ssh su ss cc dash fish node passwd service'),
 ]);
 
 const WINDOWS: ReadonlyMap<string, Need> = new Map([
@@ -36,6 +36,39 @@ const WINDOWS: ReadonlyMap<string, Need> = new Map([
 function words(need: Need, list: string): Array<[string, Need]> {
   return list.split(' ').map((w) => [w, need]);
 }
+
+/** Commands that only a probe runs: enough after a weak separator (a lone "&", a newline) with nothing after them. */
+const PROBES: ReadonlySet<string> = new Set(['whoami', 'uname', 'ifconfig', 'ipconfig', 'netstat', 'systeminfo', 'hostname', 'id', 'pwd', 'ver', 'tasklist', 'nslookup', 'wget', 'curl', 'nc', 'ncat']);
+
+/** Calls that run a command from program code, followed by a string or variable argument. */
+const CODE_CALLS: readonly string[] = [
+  'system',
+  'exec',
+  'shell_exec',
+  'passthru',
+  'popen',
+  'proc_open',
+  'pcntl_exec',
+  'os.system',
+  'os.popen',
+  'subprocess.call',
+  'subprocess.run',
+  'subprocess.popen',
+  'subprocess.check_output',
+  'commands.getoutput',
+  'kernel.exec',
+  'kernel.system',
+  'io.popen',
+  'open3.popen3',
+  'runtime.exec',
+  'getruntime().exec',
+  'execsync',
+  'spawnsync',
+  'child_process.exec',
+  'child_process.spawn',
+  'create_function',
+  'assert',
+];
 
 /** Prefixes that run the next word as a command. */
 const RUNNERS: ReadonlySet<string> = new Set(['sudo', 'env', 'nohup', 'exec', 'command', 'builtin', 'time', 'nice', 'xargs', 'timeout']);
@@ -123,6 +156,12 @@ interface CommandHit {
   need: Need;
   argument: 'none' | 'shell' | 'word';
   windows: boolean;
+  probe: boolean;
+}
+
+/** What may follow a command word: the end, a space, a separator, a redirection, the end of a substitution. */
+function endsWord(c: number): boolean {
+  return Number.isNaN(c) || c <= 0x20 || isSeparator(c) || c === 0x29 || c === 0x3c || c === 0x3e || c === 0x23 || c === 0x60;
 }
 
 /** Reads the command word at `i` (after spaces, runners, VAR=x assignments and a /bin/ path). */
@@ -148,7 +187,8 @@ function commandAt(s: string, i: number): CommandHit | undefined {
     const unix = UNIX.get(word);
     const win = WINDOWS.get(word);
     if (unix === undefined && win === undefined) return undefined;
-    return { need: Math.min(unix ?? Need.Arg, win ?? Need.Arg), argument: argumentAt(s, i), windows: unix === undefined };
+    if (!endsWord(s.charCodeAt(i))) return undefined; // "du)", "id:" are not commands
+    return { need: Math.min(unix ?? Need.Arg, win ?? Need.Arg), argument: argumentAt(s, i), windows: unix === undefined, probe: PROBES.has(word) };
   }
   return undefined;
 }
@@ -170,11 +210,31 @@ function argumentAt(s: string, i: number): CommandHit['argument'] {
   return 'word';
 }
 
-function enough(hit: CommandHit, strict: boolean): boolean {
-  if (hit.need === Need.Nothing) return true;
+function enough(hit: CommandHit, strict: boolean, weak: boolean): boolean {
   if (hit.argument === 'shell') return true;
+  // after "&" or a newline, which ordinary text has, only a probe with nothing after it counts
+  if (weak) return hit.probe && hit.argument === 'none';
+  if (hit.need === Need.Nothing) return true;
   if (hit.need === Need.ProbeOrArg && hit.argument === 'none') return true;
   return strict && hit.argument === 'none';
+}
+
+/** system('id'), os.popen("ls"), Runtime.getRuntime().exec("..."), shell_exec($_GET[x]) */
+function codeCall(lower: string): boolean {
+  for (const name of CODE_CALLS) {
+    for (let at = lower.indexOf(name); at !== -1; at = lower.indexOf(name, at + name.length)) {
+      const before = at > 0 ? lower.charCodeAt(at - 1) : -1;
+      if (before !== -1 && (isWordChar(before) && before !== 0x2e)) continue;
+      let j = at + name.length;
+      while (j < lower.length && lower.charCodeAt(j) === 0x20) j++;
+      if (lower.charCodeAt(j) !== 0x28 && !(name === 'system' && (lower.charCodeAt(j) === 0x22 || lower.charCodeAt(j) === 0x27))) continue;
+      if (lower.charCodeAt(j) === 0x28) j++;
+      while (j < lower.length && lower.charCodeAt(j) === 0x20) j++;
+      const arg = lower.charCodeAt(j);
+      if (arg === 0x22 || arg === 0x27 || arg === 0x24 || arg === 0x60) return true;
+    }
+  }
+  return false;
 }
 
 export function detectRce(value: string, paranoia: number): Rule | undefined {
@@ -192,20 +252,34 @@ export function detectRce(value: string, paranoia: number): Rule | undefined {
   ) {
     return RULES.rcePowershell;
   }
+  if (lower.includes('() {') || lower.includes('(){')) {
+    const at = lower.indexOf('()');
+    if (/^\(\)\s*\{/.test(lower.slice(at, at + 8).trimStart())) return RULES.rceShellshock;
+  }
+  if (lower.includes('(') && codeCall(lower)) return RULES.rceCodeCall;
   const s = shellNormalize(value);
   let loose: Rule | undefined;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     let substitution = false;
+    let weak = false;
     if (c === 0x24 && s.charCodeAt(i + 1) === 0x28 && s.charCodeAt(i + 2) !== 0x28) substitution = true; // $( but not $((
-    else if (c === 0x60) substitution = true;
-    else if ((c === 0x3c || c === 0x3e) && s.charCodeAt(i + 1) === 0x28) substitution = true; // <( >(
+    else if (c === 0x60) {
+      // `id`: a backtick after a space in prose is markdown code ("like `chown -R`"), not a substitution
+      const before = i > 0 ? s.charCodeAt(i - 1) : -1;
+      if (before !== -1 && before <= 0x20) {
+        if (paranoia >= 2 && commandAt(s, i + 1)) loose ??= RULES.rceCommandLoose;
+        continue;
+      }
+      substitution = true;
+    } else if ((c === 0x3c || c === 0x3e) && s.charCodeAt(i + 1) === 0x28) substitution = true; // <( >(
     else if (!isSeparator(c)) continue;
+    else weak = (c === 0x26 && s.charCodeAt(i + 1) !== 0x26 && s.charCodeAt(i - 1) !== 0x26) || c === 0x0a || c === 0x0d;
     const at = substitution && c !== 0x60 ? i + 2 : i + 1;
     const hit = commandAt(s, at);
     if (!hit) continue;
     if (substitution && hit.need !== Need.Arg) return hit.windows ? RULES.rceWindows : RULES.rceCommand;
-    if (enough(hit, substitution)) return hit.windows ? RULES.rceWindows : RULES.rceCommand;
+    if (enough(hit, substitution, weak)) return hit.windows ? RULES.rceWindows : RULES.rceCommand;
     if (paranoia >= 2) loose ??= RULES.rceCommandLoose;
   }
   if (paranoia >= 2 && !loose) {

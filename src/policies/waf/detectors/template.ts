@@ -34,7 +34,12 @@ const RUNTIME_MARKERS: readonly string[] = [
   '#context[',
   'com.opensymphony.xwork2',
   'allowstaticmethodaccess',
-  'child_process',
+  "require('child_process",
+  'require("child_process',
+  "child_process').",
+  'child_process").',
+  'child_process.exec',
+  'child_process.spawn',
   'process.mainmodule',
   'process.binding(',
   'global.process',
@@ -70,7 +75,69 @@ const RUNTIME_MARKERS: readonly string[] = [
   'config.__class__',
   'self._templatereference',
   'self.__init__',
+  '.mro()',
+  '.subclasses()',
+  '|attr(',
+  '.getclass()',
+  '.class.base',
+  '.class.forname',
+  'os.popen(',
+  'os.system(',
+  '?new()(',
 ];
+
+/**
+ * Objects a template injection reaches for first (Jinja2/Flask, Twig, Mako,
+ * Django, Tornado, Freemarker): naming one inside {{ }}, {% %} or ${ } is
+ * reconnaissance, not content.
+ */
+const TEMPLATE_ROOTS: ReadonlySet<string> = new Set([
+  'config',
+  'self',
+  'request',
+  'app',
+  'settings',
+  'lipsum',
+  'cycler',
+  'joiner',
+  'namespace',
+  'url_for',
+  'get_flashed_messages',
+  '_self',
+  'environ',
+  'os',
+  'subprocess',
+  'popen',
+  'class',
+  'mro',
+  'subclasses',
+  'globals',
+  'builtins',
+  'import',
+  'getattr',
+  'runtime',
+  'processbuilder',
+  'forname',
+  'getclass',
+  'dump',
+  '_context',
+  '_charset',
+]);
+
+function namesRoot(body: string): boolean {
+  let start = -1;
+  for (let i = 0; i <= body.length; i++) {
+    const c = i < body.length ? body.charCodeAt(i) : 0x20;
+    const word = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+    if (word) {
+      if (start === -1) start = i;
+    } else if (start !== -1) {
+      if (TEMPLATE_ROOTS.has(body.slice(start, i))) return true;
+      start = -1;
+    }
+  }
+  return false;
+}
 
 /** Opening delimiters of template languages and expression languages, with their closers. */
 const DELIMITERS: ReadonlyArray<readonly [string, string]> = [
@@ -152,6 +219,9 @@ export function detectTemplate(value: string, paranoia: number): Rule | undefine
       if (end === -1 || end - at > 400) continue;
       const body = lower.slice(at + open.length, end).trim();
       if (isArithmeticProbe(body)) return RULES.sstiExpression;
+      if ((open === '{{' || open === '{%' || open === '${' || open === '<%=' || open === '#{') && namesRoot(body)) return RULES.sstiExpression;
+      // {{'a'.toUpperCase()}}: a method called on a literal
+      if (open === '{{' && (body.startsWith("'") || body.startsWith('"') || body.startsWith('[')) && body.includes('(')) return RULES.sstiExpression;
       // OGNL: %{(#...)} and ${#...}; SpEL: T(...)
       if ((open === '%{' || open === '${') && (body.startsWith('#') || body.startsWith('(#'))) return RULES.sstiExpression;
       if (paranoia >= 2 && (body.includes('(') || (open === '${' && body.includes(':')))) loose ??= RULES.sstiLookup;

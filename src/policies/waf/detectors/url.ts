@@ -33,6 +33,30 @@ const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', 'localhost.loc
 /** Wildcard DNS services that answer with the address written in the name. */
 const ECHO_DNS_SUFFIXES: readonly string[] = ['.nip.io', '.sslip.io', '.xip.io', '.traefik.me', '.localtest.me', '.lvh.me'];
 
+/** Out-of-band interaction services: a URL or host pointing there is an attack tool calling home. */
+const OAST_SUFFIXES: readonly string[] = [
+  'burpcollaborator.net',
+  'oastify.com',
+  'oast.pro',
+  'oast.live',
+  'oast.site',
+  'oast.online',
+  'oast.fun',
+  'oast.me',
+  'interact.sh',
+  'interactsh.com',
+  'dnslog.cn',
+  'ceye.io',
+  'requestrepo.com',
+  'canarytokens.com',
+  'xip.io',
+];
+
+function isOast(host: string): boolean {
+  for (const suffix of OAST_SUFFIXES) if (host === suffix || host.endsWith('.' + suffix)) return true;
+  return false;
+}
+
 function ipv4(a: number, b: number, c: number, d: number): number {
   return ((a << 24) >>> 0) + (b << 16) + (c << 8) + d;
 }
@@ -147,8 +171,10 @@ function embeddedIPv4(host: string): number {
 
 type HostClass = 'metadata' | 'loopback' | 'private' | 'public-ip' | 'name';
 
-export function classifyHost(host: string): HostClass {
-  if (host === '') return 'name';
+export function classifyHost(raw: string): HostClass {
+  if (raw === '') return 'name';
+  // ①②⑦.⓪.⓪.⓪ and full-width digits: URL parsers map them to ASCII (IDNA), so compare what they map to
+  const host = /^[\x00-\x7f]*$/.test(raw) ? raw : raw.normalize('NFKC').replaceAll('。', '.').toLowerCase();
   if (METADATA_HOSTS.has(host)) return 'metadata';
   if (LOOPBACK_NAMES.has(host) || host.endsWith('.localhost')) return 'loopback';
   for (const suffix of ECHO_DNS_SUFFIXES) {
@@ -202,14 +228,37 @@ function classifyIPv6(host: string): HostClass {
   return 'public-ip';
 }
 
+/** A value that is only a host (and maybe a port): 127.0.0.1, localhost:11211, 169.254.169.254 */
+function bareHost(value: string): string | undefined {
+  const v = value.trim().toLowerCase();
+  if (v.length < 3 || v.length > 253) return undefined;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x3a || c === 0x5b || c === 0x5d || c === 0x2b;
+    if (!ok) return undefined;
+  }
+  return hostOf(v);
+}
+
 export function detectUrl(value: string, paranoia: number, requestHost: string): Rule | undefined {
   const url = parseUrlValue(value);
-  if (!url) return undefined;
+  if (!url) {
+    const host = bareHost(value);
+    if (!host || (!host.includes('.') && !host.includes(':') && host !== 'localhost')) return undefined;
+    // "10.09" is a price, not an address: a bare IPv4 must be a dotted quad
+    if (/^[0-9.]+$/.test(host) && !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return undefined;
+    if (isOast(host)) return RULES.ssrfOast;
+    const kind = classifyHost(host);
+    if (kind === 'metadata' && (host.includes('.') || host.includes(':'))) return RULES.ssrfMetadata;
+    if ((kind === 'loopback' || kind === 'private' || kind === 'metadata') && paranoia >= 2) return RULES.ssrfBareHost;
+    return undefined;
+  }
   if (SSRF_SCHEMES.has(url.scheme)) return RULES.ssrfScheme;
   if (url.scheme !== '' && !FETCH_SCHEMES.has(url.scheme)) return undefined;
   let publicIp = false;
   let offDomain = false;
   for (const host of url.hosts) {
+    if (isOast(host)) return RULES.ssrfOast;
     switch (classifyHost(host)) {
       case 'metadata':
         return RULES.ssrfMetadata;

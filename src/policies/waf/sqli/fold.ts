@@ -47,12 +47,15 @@ const KNOWN_FUNCTIONS: ReadonlySet<string> = new Set([
 
 const WORD_KINDS = new Set<Kind>([Kind.Name, Kind.Keyword, Kind.Literal, Kind.Statement, Kind.Clause]);
 
+/** Operators SQLite and MySQL also offer as functions: LIKE('a', x), GLOB(...), REGEXP(...). */
+const CALLABLE_OPERATORS: ReadonlySet<string> = new Set(['like', 'glob', 'regexp', 'rlike']);
+
 export class Folder {
   readonly tokens: Token[] = [];
   count = 0;
 
   constructor(capacity: number) {
-    for (let i = 0; i < capacity; i++) this.tokens.push({ kind: Kind.Other, gap: false, text: '', closed: false });
+    for (let i = 0; i < capacity; i++) this.tokens.push({ kind: Kind.Other, gap: false, text: '', closed: false, quote: 0 });
   }
 
   run(input: readonly Token[], n: number): number {
@@ -62,12 +65,14 @@ export class Folder {
       const next = i + 1 < n ? input[i + 1] : undefined;
       const last = this.count > 0 ? this.tokens[this.count - 1] : undefined;
 
+      if (last?.kind === Kind.Union && (t.text === 'all' || t.text === 'distinct')) continue; // UNION ALL(SELECT ...)
       if (t.kind === Kind.String && last?.kind === Kind.String && last.closed) {
         last.text += t.text;
         last.closed = t.closed;
         continue;
       }
-      if (WORD_KINDS.has(t.kind) && next?.kind === Kind.LeftParen && (!next.gap || KNOWN_FUNCTIONS.has(t.text))) {
+      const callable = WORD_KINDS.has(t.kind) || (t.kind === Kind.Compare && CALLABLE_OPERATORS.has(t.text));
+      if (callable && next?.kind === Kind.LeftParen && (!next.gap || KNOWN_FUNCTIONS.has(t.text))) {
         // "where (" and "from (" are clauses with a parenthesis, not calls
         if (t.kind !== Kind.Clause || t.text === 'left' || t.text === 'right') {
           this.emit(Kind.Function, t.text, t);
@@ -86,6 +91,7 @@ export class Folder {
     out.text = text;
     out.gap = from.gap;
     out.closed = from.closed;
+    out.quote = from.quote;
   }
 
   /** Folds `t` into the previous token when the two are one unit; true when it did. */

@@ -9,36 +9,53 @@
  * grammar must accept to its end. English almost never parses that way
  * ("2 OR 4 METAL BUTTONS" stops at "METAL"), and what does parse must also
  * carry a SQL-only element (a comparison after AND/OR, a function call, a
- * subquery, a comment that cuts the query short) before it counts.
+ * subquery, a comment that cuts the query short) before it counts: the
+ * flags below record which elements the tail held, and index.ts decides.
  *
  * Every loop advances the index: the parse is linear in the token count,
  * which the lexer bounds.
  */
-import { CATALOG_NAMES, DANGEROUS_FUNCTIONS, Kind } from './keywords.js';
+import { CATALOG_NAMES, DANGEROUS_FUNCTIONS, Kind, SQL_CONDITIONALS, SQL_FUNCTIONS } from './keywords.js';
 import type { Token } from './lexer.js';
 
 export const enum Flag {
+  /** A comparison whose right side is a literal, a call or a subquery: = 1, = 'x', > (SELECT ...). */
   Compare = 1,
+  /** A call to a known SQL function. */
   Function = 2,
+  /** A system variable: @@version. */
   Variable = 4,
   Subquery = 8,
   Not = 16,
   Case = 32,
+  /** The tail ends in a "--" or "/*" comment. */
   Comment = 64,
   Logic = 128,
+  /** An operand right after AND/OR: */
   StringOperand = 256,
   NumberOperand = 512,
+  NameOperand = 32768,
   Clause = 1024,
   Strong = 2048,
+  /** An arithmetic or bitwise operator with a literal or call after it. */
   Arith = 4096,
   /** The tail ended in a "#" comment, which appears in too much ordinary text to count alone. */
   HashComment = 8192,
   Stacked = 16384,
-  NameOperand = 32768,
   /** An operator chain had a name operand: "1611-IioXXIG--" is an id, not arithmetic. */
   NameInChain = 65536,
   /** The parameter is a whole statement (SELECT x FROM y), not a fragment that breaks out of one. */
   FullStatement = 131072,
+  /** A comparison by word (LIKE, IS, REGEXP): weaker than "=" in text. */
+  WordCompare = 262144,
+  /** The tail went on after a comma: 1,2,3 */
+  Comma = 524288,
+  /** An operator with a name after it: "&PAGE=1", "x=y". */
+  NameCompare = 1048576,
+  /** The tail opens with a comparison to a literal: x'='x, x' = 1 */
+  DirectCompare = 2097152,
+  /** The tail opens with arithmetic on an empty, unclosed string of the context's quote: '-', '*' */
+  EmptyStringArith = 4194304,
 }
 
 /** Functions whose call anywhere in a parameter is the attack: no English word takes "(" like these. */
@@ -67,26 +84,33 @@ const ALWAYS_DANGEROUS: ReadonlySet<string> = new Set([
   'pg_ls_dir',
   'load_extension',
   'lo_import',
+  'randomblob',
 ]);
 
 const STATEMENT_OBJECTS: ReadonlySet<string> = new Set(['table', 'database', 'schema', 'procedure', 'function', 'view', 'user', 'index', 'trigger', 'login']);
+
+const LITERAL_KINDS: ReadonlySet<Kind> = new Set([Kind.Number, Kind.String, Kind.Literal, Kind.Variable, Kind.Function, Kind.LeftParen, Kind.Select, Kind.Case]);
 
 export class Grammar {
   private t: readonly Token[] = [];
   private n = 0;
   flags = 0;
 
-  /** Parses the stream; returns the flags of an accepted tail, or 0 when it is not SQL. */
-  tail(tokens: readonly Token[], n: number): number {
+  /**
+   * Parses the stream; returns the flags of an accepted tail, or 0 when it is
+   * not SQL. When the lexer cut the input short, strong evidence seen before
+   * the cut still counts.
+   */
+  tail(tokens: readonly Token[], n: number, truncated: boolean): number {
     this.t = tokens;
     this.n = n;
     this.flags = 0;
     let i = this.prefix(0);
-    if (i < 0) return 0;
+    if (i < 0) return truncated ? this.flags & Flag.Strong : 0;
     if (i >= n) return this.flags & (Flag.FullStatement | Flag.Strong) ? this.flags : 0; // a value and nothing after it
     i = this.continuation(i, true);
-    if (i < 0) return 0;
-    return i >= n ? this.flags || Flag.Logic : 0;
+    if (i < 0 || i < n) return truncated ? this.flags & Flag.Strong : 0;
+    return this.flags || Flag.Logic;
   }
 
   /**
@@ -100,12 +124,13 @@ export class Grammar {
       switch (tok.kind) {
         case Kind.Union: {
           let j = i + 1;
-          while (j < n && tokens[j]!.kind === Kind.LeftParen) j++;
+          // UNION (SELECT, UNION ALL SELECT, union/*!*/select, union*/select
+          while (j < n && (tokens[j]!.kind === Kind.LeftParen || tokens[j]!.text === '*' || tokens[j]!.text === '/' || tokens[j]!.kind === Kind.Keyword)) j++;
           if (j < n && tokens[j]!.kind === Kind.Select) return Flag.Strong;
           break;
         }
         case Kind.Semicolon:
-          if (i + 1 < n && this.isStatementStart(tokens, i + 1, n)) return Flag.Strong;
+          if (i + 1 < n && isStatementStart(tokens, i + 1, n)) return Flag.Strong;
           break;
         case Kind.Function:
           if (ALWAYS_DANGEROUS.has(tok.text)) return Flag.Strong;
@@ -121,51 +146,12 @@ export class Grammar {
           if (isCatalog(tok.text, false)) return Flag.Strong;
           break;
         case Kind.Variable:
-          if (tok.text.startsWith('@@') && tok.text.length > 2) {
-            const next = tokens[i + 1];
-            // @@version, @@datadir: alone, or in an expression
-            if (!next || next.kind !== Kind.Name) return Flag.Strong;
-          }
+          // @@version, @@datadir: alone or in an expression
+          if (tok.text.startsWith('@@') && tok.text.length > 2 && tokens[i + 1]?.kind !== Kind.Name) return Flag.Strong;
           break;
       }
     }
     return 0;
-  }
-
-  /** A statement after ";" that does something: "; DROP TABLE x", "; SELECT 1", "; EXEC xp_..." */
-  private isStatementStart(tokens: readonly Token[], i: number, n: number): boolean {
-    const tok = tokens[i]!;
-    const next = i + 1 < n ? tokens[i + 1]! : undefined;
-    if (tok.kind === Kind.Select) {
-      if (!next) return false;
-      return next.kind !== Kind.Name || (i + 2 < n && (tokens[i + 2]!.kind === Kind.Clause || tokens[i + 2]!.kind === Kind.Comma));
-    }
-    if (tok.kind !== Kind.Statement) return false;
-    switch (tok.text) {
-      case 'drop':
-      case 'create':
-      case 'alter':
-      case 'truncate':
-        return next !== undefined && (STATEMENT_OBJECTS.has(next.text) || next.kind === Kind.Keyword);
-      case 'insert':
-        return next?.text === 'into';
-      case 'delete':
-        return next?.text === 'from';
-      case 'update':
-        return next?.kind === Kind.Name && tokens[i + 2]?.text === 'set';
-      case 'exec':
-      case 'execute':
-      case 'declare':
-        return next !== undefined && (next.kind === Kind.Name || next.kind === Kind.Variable || next.kind === Kind.Function || next.kind === Kind.LeftParen);
-      case 'shutdown':
-        return next === undefined || next.kind === Kind.Comment || next.kind === Kind.Semicolon;
-      case 'waitfor delay':
-        return next?.kind === Kind.String;
-      case 'begin':
-        return next?.kind === Kind.Name && next.text.includes('.');
-      default:
-        return false;
-    }
   }
 
   /** The value the parameter was meant to be; returns the index after it. */
@@ -183,10 +169,14 @@ export class Grammar {
         // -1, +1
         if ((tok.text === '-' || tok.text === '+') && this.t[i + 1]?.kind === Kind.Number) return i + 2;
         return -1;
-      case Kind.LeftParen: {
+      case Kind.LeftParen:
         // a parenthesised value: (1001), (select ...)
-        const j = this.primary(i);
-        return j;
+        return this.primary(i);
+      case Kind.Function: {
+        // IIF(1=2,1,1/0) as the whole value: a conditional probe
+        const end = this.call(i);
+        if (end >= 0 && SQL_CONDITIONALS.has(tok.text) && this.flags & Flag.Compare) this.flags |= Flag.Strong;
+        return end;
       }
       case Kind.Logic:
       case Kind.Union:
@@ -215,6 +205,7 @@ export class Grammar {
     switch (tok.kind) {
       case Kind.Compare:
       case Kind.Arith:
+        if (first) this.opening(i);
         i = this.operatorChain(i);
         if (i < 0) return -1;
         return this.continuation(i, false);
@@ -235,6 +226,7 @@ export class Grammar {
         return i + 1;
       case Kind.Comma: {
         // 1,2,(select ...): only what the list holds can make it SQL
+        this.flags |= Flag.Comma;
         while (i < this.n && t[i]!.kind === Kind.Comma) {
           i = this.expression(i + 1, false);
           if (i < 0) return -1;
@@ -246,25 +238,53 @@ export class Grammar {
     }
   }
 
+  /** Notes how a tail that starts with an operator starts: a comparison to a literal, or '-'-style string arithmetic. */
+  private opening(i: number): void {
+    const op = this.t[i]!;
+    const operand = this.t[i + 1];
+    if (!operand) return;
+    if (op.kind === Kind.Compare && op.text.charCodeAt(0) < 0x61 && LITERAL_KINDS.has(operand.kind)) this.flags |= Flag.DirectCompare;
+    const prefix = this.t[0]!;
+    if (
+      op.kind === Kind.Arith &&
+      op.text.charCodeAt(0) < 0x61 &&
+      prefix.kind === Kind.String &&
+      prefix.text === '' &&
+      operand.kind === Kind.String &&
+      operand.text === '' &&
+      !operand.closed &&
+      operand.quote === prefix.quote &&
+      i + 2 === this.n
+    ) {
+      this.flags |= Flag.EmptyStringArith;
+    }
+  }
+
   /** Binary operators after an operand: "= 1", "- sleep(5)", "between 1 and 2", "in (1,2)". */
   private operatorChain(i: number): number {
     const t = this.t;
     while (i < this.n && (t[i]!.kind === Kind.Compare || t[i]!.kind === Kind.Arith)) {
       const op = t[i]!;
-      if (op.kind === Kind.Compare) this.flags |= Flag.Compare;
-      else this.flags |= Flag.Arith;
+      const operand = t[i + 1];
+      // An operator at the very end waits for the application's own operand: USERNAME=
+      if (!operand) return i + 1;
+      const literal = LITERAL_KINDS.has(operand.kind) || operand.kind === Kind.Not;
+      if (op.kind === Kind.Compare) {
+        const word = op.text.charCodeAt(0) >= 0x61;
+        if (literal) this.flags |= word ? Flag.WordCompare : Flag.Compare;
+        else this.flags |= Flag.NameCompare;
+      } else if (literal) {
+        this.flags |= Flag.Arith;
+      }
+      if (operand.kind === Kind.Name) this.flags |= Flag.NameInChain;
       if (op.text === 'between' || op.text === 'not between') {
         i = this.unaryPrimary(i + 1);
         if (i < 0 || t[i]?.text !== 'and') return -1;
         i = this.unaryPrimary(i + 1);
       } else if (op.text === 'is' || op.text === 'is not') {
-        const next = t[i + 1];
-        if (!next || next.kind !== Kind.Literal) return -1;
+        if (operand.kind !== Kind.Literal) return -1;
         i += 2;
-      } else if (op.text === 'sounds') {
-        i = this.unaryPrimary(i + 1);
       } else {
-        if (t[i + 1]?.kind === Kind.Name) this.flags |= Flag.NameInChain;
         i = this.unaryPrimary(i + 1);
       }
       if (i < 0) return -1;
@@ -306,8 +326,7 @@ export class Grammar {
       case Kind.String:
         return i + 1;
       case Kind.Variable:
-        this.flags |= Flag.Variable;
-        if (tok.text.startsWith('@@')) this.flags |= Flag.Strong;
+        if (tok.text.startsWith('@@')) this.flags |= Flag.Variable | Flag.Strong;
         return i + 1;
       case Kind.Name:
         if (isCatalog(tok.text, false)) this.flags |= Flag.Strong;
@@ -335,10 +354,10 @@ export class Grammar {
         this.flags |= Flag.Subquery | Flag.Strong;
         return this.select(i);
       case Kind.Case:
-        this.flags |= Flag.Case | Flag.Strong;
         return this.caseExpression(i);
       case Kind.Exists:
-        this.flags |= Flag.Subquery | Flag.Strong;
+        if (t[i + 1]?.kind !== Kind.LeftParen) return -1;
+        this.flags |= Flag.Subquery;
         return this.primary(i + 1);
       default:
         return -1;
@@ -367,7 +386,7 @@ export class Grammar {
   private call(i: number): number {
     const t = this.t;
     const name = t[i]!.text;
-    this.flags |= Flag.Function;
+    if (SQL_FUNCTIONS.has(name) || DANGEROUS_FUNCTIONS.has(name)) this.flags |= Flag.Function;
     if (DANGEROUS_FUNCTIONS.has(name)) this.flags |= Flag.Strong;
     i += 2; // name and "("
     if (i >= this.n) return i;
@@ -375,12 +394,16 @@ export class Grammar {
     // Arguments are read loosely (CAST(x AS CHAR), CONVERT(x USING utf8), COUNT(*)): balanced parentheses, any tokens.
     let depth = 1;
     while (i < this.n) {
-      const k = t[i]!.kind;
+      const tok = t[i]!;
+      const k = tok.kind;
       if (k === Kind.LeftParen) depth++;
       else if (k === Kind.RightParen && --depth === 0) return i + 1;
       else if (k === Kind.Select) this.flags |= Flag.Subquery | Flag.Strong;
+      else if (k === Kind.Case) this.flags |= Flag.Case | Flag.Strong;
+      else if (k === Kind.Compare && LITERAL_KINDS.has(t[i + 1]?.kind ?? Kind.Other)) this.flags |= Flag.Compare;
       else if (k === Kind.Function) {
-        if (DANGEROUS_FUNCTIONS.has(t[i]!.text)) this.flags |= Flag.Strong;
+        if (DANGEROUS_FUNCTIONS.has(tok.text)) this.flags |= Flag.Strong;
+        if (SQL_FUNCTIONS.has(tok.text)) this.flags |= Flag.Function;
       } else if (k === Kind.Semicolon || k === Kind.Other) return -1;
       else if (k === Kind.Comment) return i;
       i++;
@@ -394,39 +417,58 @@ export class Grammar {
     let depth = 0;
     i++;
     while (i < this.n) {
-      const k = t[i]!.kind;
+      const tok = t[i]!;
+      const k = tok.kind;
       if (k === Kind.LeftParen) depth++;
       else if (k === Kind.RightParen) {
         if (depth === 0) return i;
         depth--;
       } else if (k === Kind.Semicolon || k === Kind.Comment) return i;
       else if (k === Kind.Other) return -1;
-      else if (k === Kind.Name && isCatalog(t[i]!.text, true)) this.flags |= Flag.Strong;
+      else if (k === Kind.Name && isCatalog(tok.text, true)) this.flags |= Flag.Strong;
+      else if (k === Kind.Case || (k === Kind.Function && DANGEROUS_FUNCTIONS.has(tok.text))) this.flags |= Flag.Strong;
+      else if (k === Kind.Variable && tok.text.startsWith('@@')) this.flags |= Flag.Strong;
       i++;
     }
     return i;
   }
 
+  /** CASE [x] WHEN ... THEN ... [ELSE ...] END: a CASE without WHEN and THEN is the English word. */
   private caseExpression(i: number): number {
     const t = this.t;
     let depth = 0;
+    let when = false;
+    let then = false;
     i++;
     while (i < this.n) {
       const k = t[i]!.kind;
-      if (k === Kind.End && depth === 0) return i + 1;
+      if (k === Kind.End && depth === 0) break;
       if (k === Kind.Case) depth++;
       else if (k === Kind.End) depth--;
+      else if (k === Kind.When) when = true;
+      else if (k === Kind.Then) then = true;
       else if (k === Kind.Semicolon || k === Kind.Other) return -1;
       i++;
     }
-    return i;
+    if (!when || !then) return -1;
+    this.flags |= Flag.Case | Flag.Strong;
+    return i < this.n ? i + 1 : i;
   }
 
   private union(i: number): number {
     const t = this.t;
+    const start = i;
     i++;
     while (i < this.n && t[i]!.kind === Kind.LeftParen) i++;
-    if (i >= this.n || t[i]!.kind !== Kind.Select) return -1;
+    if (i >= this.n) return -1;
+    if (t[i]!.kind !== Kind.Select) {
+      // UNION user_id>0-- : a broken union still cut short by a comment
+      if (t[this.n - 1]!.kind === Kind.Comment && this.n - start > 2) {
+        this.flags |= Flag.Strong;
+        return this.n;
+      }
+      return -1;
+    }
     this.flags |= Flag.Strong | Flag.Subquery;
     i = this.select(i);
     if (i < 0) return -1;
@@ -442,45 +484,54 @@ export class Grammar {
       this.flags |= Flag.Comment;
       return i + 1;
     }
-    if (!this.isStatementStart(t, i, this.n)) return -1;
+    if (!isStatementStart(t, i, this.n)) return -1;
     this.flags |= Flag.Strong;
     // The rest is a statement of its own; read it loosely to the end.
     while (i < this.n && t[i]!.kind !== Kind.Other) i++;
     return i;
   }
 
-  /** ORDER BY 1, GROUP BY x HAVING 1=1, LIMIT 1,1, INTO OUTFILE '...', PROCEDURE ANALYSE() */
+  /** ORDER BY 1, GROUP BY x HAVING 1=1, LIMIT 1,1, INTO OUTFILE '...', PROCEDURE ANALYSE(), FROM t WHERE ... */
   private clauses(i: number): number {
     const t = this.t;
     const clause = t[i]!.text;
-    this.flags |= Flag.Clause;
     i++;
     switch (clause) {
       case 'order by':
       case 'group by':
         if (t[i]?.kind !== Kind.Number && t[i]?.kind !== Kind.Name) return -1;
+        this.flags |= Flag.Clause;
         if (t[i]!.kind === Kind.Number) this.flags |= Flag.NumberOperand;
         i = this.expressionList(i);
         break;
       case 'having':
-      case 'where':
+      case 'where': {
+        const before = this.flags;
         i = this.expression(i, false);
         while (i >= 0 && i < this.n && t[i]!.kind === Kind.Logic) i = this.expression(i + 1, true);
+        // a clause counts when it compares something: "WHERE'S GEORGE" does not
+        if ((this.flags & ~before) & Flag.Compare || this.flags & Flag.Compare) this.flags |= Flag.Clause;
         break;
+      }
+      case 'from':
+        // 1) FROM users WHERE name=
+        if (t[i]?.kind !== Kind.Name || t[i + 1]?.text !== 'where') return -1;
+        this.flags |= Flag.Clause | Flag.Strong;
+        return this.clauses(i + 1);
       case 'limit':
       case 'offset':
         if (t[i]?.kind !== Kind.Number) return -1;
-        this.flags |= Flag.NumberOperand;
+        this.flags |= Flag.Clause | Flag.NumberOperand;
         i = this.expressionList(i);
         break;
       case 'into outfile':
         if (t[i]?.kind !== Kind.String && t[i]?.kind !== Kind.LeftParen && t[i]?.kind !== Kind.Function) return -1;
-        this.flags |= Flag.Strong;
+        this.flags |= Flag.Clause | Flag.Strong;
         i = this.primary(i);
         break;
       case 'procedure':
         if (t[i]?.kind !== Kind.Function) return -1;
-        this.flags |= Flag.Strong;
+        this.flags |= Flag.Clause | Flag.Strong;
         i = this.call(i);
         break;
       default:
@@ -488,6 +539,48 @@ export class Grammar {
     }
     if (i < 0) return -1;
     return this.continuation(i, false);
+  }
+}
+
+/** A statement after ";" that does something: "; DROP TABLE x", "; SELECT 1", "; EXEC xp_...", "; IF(...)" */
+function isStatementStart(tokens: readonly Token[], i: number, n: number): boolean {
+  const tok = tokens[i]!;
+  const next = i + 1 < n ? tokens[i + 1]! : undefined;
+  if (tok.kind === Kind.Select) {
+    if (!next) return false;
+    return next.kind !== Kind.Name || (i + 2 < n && (tokens[i + 2]!.kind === Kind.Clause || tokens[i + 2]!.kind === Kind.Comma));
+  }
+  if (tok.kind === Kind.Function) return tok.text === 'if';
+  if (tok.kind !== Kind.Statement) return false;
+  switch (tok.text) {
+    case 'drop':
+    case 'create':
+    case 'alter':
+    case 'truncate':
+      return next !== undefined && (STATEMENT_OBJECTS.has(next.text) || next.kind === Kind.Keyword);
+    case 'insert':
+      return next?.text === 'into';
+    case 'delete':
+      return next?.text === 'from';
+    case 'update':
+      return next?.kind === Kind.Name && tokens[i + 2]?.text === 'set';
+    case 'exec':
+    case 'execute':
+    case 'declare': {
+      if (!next) return false;
+      if (next.kind === Kind.Variable || next.kind === Kind.LeftParen || next.kind === Kind.String) return true;
+      // a stored procedure: xp_cmdshell, sp_configure, master..xp_dirtree, dbo.proc
+      const name = next.text;
+      return (next.kind === Kind.Name || next.kind === Kind.Function) && (name.startsWith('xp_') || name.startsWith('sp_') || name.includes('.') || name.includes('_'));
+    }
+    case 'shutdown':
+      return next === undefined || next.kind === Kind.Comment || next.kind === Kind.Semicolon;
+    case 'waitfor delay':
+      return next?.kind === Kind.String;
+    case 'begin':
+      return next?.kind === Kind.Name && next.text.includes('.');
+    default:
+      return false;
   }
 }
 

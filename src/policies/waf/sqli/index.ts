@@ -12,7 +12,8 @@ import { Lexer, MAX_TOKENS, type QuoteContext, type Token } from './lexer.js';
 
 export type SqliLevel = 0 | 1 | 2;
 
-const SQLISH = Flag.Compare | Flag.Function | Flag.Variable | Flag.Subquery | Flag.Not | Flag.Case | Flag.Comment;
+/** What makes a boolean tail SQL rather than "salt and pepper". */
+const BOOLEAN_EVIDENCE = Flag.Compare | Flag.Function | Flag.Variable | Flag.Subquery | Flag.Case;
 
 export class SqliDetector {
   private readonly lexer = new Lexer();
@@ -36,11 +37,23 @@ export class SqliDetector {
   }
 
   private checkIn(value: string, quote: QuoteContext): SqliLevel {
+    const level = this.read(value, quote);
+    if (level === 1 || !this.lexer.sawNestedComment) return level;
+    // PostgreSQL nests /* comments */ where MySQL does not: read it both ways
+    this.lexer.nestComments = true;
+    try {
+      return this.read(value, quote) || level;
+    } finally {
+      this.lexer.nestComments = false;
+    }
+  }
+
+  private read(value: string, quote: QuoteContext): SqliLevel {
     const raw = this.lexer.run(value, quote);
     const n = this.folder.run(this.lexer.tokens, raw);
     const tokens = this.folder.tokens;
     if (this.grammar.anywhere(tokens, n)) return 1;
-    const flags = this.grammar.tail(tokens, n);
+    const flags = this.grammar.tail(tokens, n, this.lexer.truncated);
     if (flags === 0) return 0;
     return quote === 0 ? bareLevel(flags, tokens) : quotedLevel(flags);
   }
@@ -48,28 +61,35 @@ export class SqliDetector {
 
 /** The parameter was pasted as a number or a name: WHERE id = <value> */
 function bareLevel(flags: number, tokens: readonly Token[]): SqliLevel {
-  if (flags & Flag.FullStatement) return flags & Flag.Strong && flags & ~Flag.FullStatement & (Flag.Logic | Flag.Compare) ? 1 : 2;
+  if (flags & Flag.FullStatement) return flags & Flag.Strong ? 1 : 2;
   if (flags & Flag.Strong) return 1;
-  if (flags & Flag.Logic && flags & SQLISH) return 1;
+  if (flags & Flag.Logic && flags & BOOLEAN_EVIDENCE) return 1;
   const prefix = tokens[0]!.kind;
-  const valueFirst = prefix === Kind.Number || prefix === Kind.Variable || prefix === Kind.Literal || prefix === Kind.Arith;
-  if (flags & Flag.Comment) {
+  const valueFirst = prefix === Kind.Number || prefix === Kind.Variable || prefix === Kind.Literal || prefix === Kind.Arith || prefix === Kind.LeftParen;
+  if (flags & Flag.Comment && !(flags & Flag.Comma)) {
     // 1--, 1*1--, @version /* : a number cut short by a comment
-    if (valueFirst && !(flags & Flag.NameInChain) && !(flags & Flag.Logic)) return 1;
+    if (valueFirst && !(flags & (Flag.NameInChain | Flag.Logic))) return 1;
     if (flags & Flag.Compare) return 1;
+    if (flags & Flag.Logic && flags & (Flag.NumberOperand | Flag.StringOperand)) return 1;
   }
-  if (flags & Flag.Clause && flags & Flag.NumberOperand && valueFirst) return 1;
-  if (flags & Flag.Arith && flags & (Flag.Function | Flag.Variable | Flag.Subquery)) return 1;
-  if (flags & Flag.Logic && flags & (Flag.NumberOperand | Flag.StringOperand)) return 2;
-  if (flags & (Flag.HashComment | Flag.Clause | Flag.Stacked)) return 2;
+  if (flags & Flag.Clause && (valueFirst || flags & Flag.Compare)) return 1;
+  if (flags & Flag.Arith && flags & (Flag.Function | Flag.Subquery)) return 1;
+  if (flags & Flag.Logic && flags & (Flag.NumberOperand | Flag.StringOperand | Flag.Not | Flag.Comment)) return 2;
+  if (flags & (Flag.HashComment | Flag.Clause | Flag.Stacked | Flag.WordCompare)) return 2;
   return 0;
 }
 
 /** The parameter was pasted inside a string literal: WHERE name = '<value>' */
 function quotedLevel(flags: number): SqliLevel {
   if (flags & Flag.Strong) return 1;
-  if (flags & Flag.Logic && flags & (SQLISH | Flag.StringOperand | Flag.NumberOperand)) return 1;
-  if (flags & (Flag.Compare | Flag.Comment | Flag.Clause)) return 1;
-  if (flags & (Flag.HashComment | Flag.Arith | Flag.Logic | Flag.Stacked)) return 2;
+  if (flags & Flag.Logic && flags & BOOLEAN_EVIDENCE) return 1;
+  if (flags & Flag.Logic && flags & (Flag.StringOperand | Flag.NumberOperand) && flags & (Flag.Arith | Flag.Comment | Flag.WordCompare)) return 1;
+  const comma = flags & Flag.Comma;
+  // x'='x, x' = 1 --, admin'--, admin'/*
+  if (!comma && flags & (Flag.DirectCompare | Flag.Comment | Flag.Clause)) return 1;
+  // '-', '*', '&': the value opens with the quote and does arithmetic on empty strings (a MySQL login bypass)
+  if (flags & Flag.EmptyStringArith) return 1;
+  if (flags & Flag.Arith && flags & (Flag.Function | Flag.Subquery)) return 1;
+  if (flags & (Flag.HashComment | Flag.Arith | Flag.Logic | Flag.Stacked | Flag.WordCompare | Flag.Compare | Flag.Comment)) return 2;
   return 0;
 }

@@ -196,6 +196,27 @@ export const DANGEROUS_FUNCTIONS: ReadonlySet<string> = new Set([
   'copy',
 ]);
 
+/**
+ * Functions every SQL dialect has: a call to one of these counts as SQL. A
+ * call to an unknown name (void(1), f(x)) is parsed but proves nothing.
+ */
+export const SQL_FUNCTIONS: ReadonlySet<string> = new Set([
+  'abs', 'ascii', 'avg', 'bin', 'bit_length', 'bitand', 'bitcount', 'bitstring_to_binary', 'cast', 'ceil', 'ceiling', 'char', 'char_length',
+  'character_length', 'charindex', 'chr', 'coalesce', 'concat', 'concat_ws', 'conv', 'convert', 'count', 'crc32', 'curdate', 'curtime',
+  'date', 'date_format', 'datediff', 'db_name', 'decode', 'elt', 'exp', 'extract', 'extractvalue', 'field', 'find_in_set', 'floor',
+  'format', 'from_base64', 'generate_series', 'greatest', 'group_concat', 'hex', 'if', 'ifnull', 'iif', 'instr', 'isnull', 'json_extract',
+  'lcase', 'least', 'left', 'len', 'length', 'like', 'glob', 'regexp', 'rlike', 'load_file', 'locate', 'lower', 'lpad', 'ltrim', 'make_set', 'max', 'md5',
+  'mid', 'min', 'mod', 'nchar', 'now', 'nullif', 'nvl', 'oct', 'ord', 'pg_sleep', 'position', 'pow', 'power', 'quote', 'rand', 'random',
+  'randomblob', 'repeat', 'replace', 'reverse', 'right', 'round', 'rpad', 'rtrim', 'sha', 'sha1', 'sha2', 'sleep', 'soundex', 'space',
+  'sqrt', 'str', 'strcmp', 'string_agg', 'substr', 'substring', 'substring_index', 'sum', 'sysdate', 'to_base64', 'to_char', 'to_number',
+  'trim', 'ucase', 'unhex', 'unicode', 'upper', 'utl_raw.cast_to_varchar2', 'uuid', 'version', 'database', 'user', 'schema', 'current_user',
+  'system_user', 'session_user', 'updatexml', 'benchmark', 'xmltype', 'dbms_pipe.receive_message', 'waitfor', 'zeroblob', 'typeof',
+  'sqlite_version', 'bitstring', 'cot', 'sin', 'cos', 'row', 'exists',
+]);
+
+/** Conditionals whose call with a comparison inside is a boolean probe by itself: IIF(1=2,1,1/0). */
+export const SQL_CONDITIONALS: ReadonlySet<string> = new Set(['if', 'iif', 'ifnull', 'nullif', 'decode', 'elt', 'make_set', 'case']);
+
 /** Relations only an attacker asks for: catalog tables that list every table and column. */
 export const CATALOG_NAMES: readonly string[] = [
   'information_schema',
@@ -215,5 +236,8 @@ export const CATALOG_NAMES: readonly string[] = [
   'dba_users',
   'rdb$database',
   'msysobjects',
+  'sysmaster:',
+  'sysibm.',
+  'sysusers',
   'dual',
 ];

@@ -19,12 +19,14 @@ export interface Token {
   text: string;
   /** For strings: the literal was closed inside the input. */
   closed: boolean;
+  /** For strings: the quote character that opened it. */
+  quote: number;
 }
 
 /** The quote the application opened before the parameter, or none. */
 export type QuoteContext = 0 | 0x27 | 0x22;
 
-export const MAX_TOKENS = 48;
+export const MAX_TOKENS = 128;
 
 const enum Ch {
   Tab = 0x09,
@@ -100,9 +102,15 @@ export class Lexer {
   count = 0;
   /** An inline comment sat between tokens: a classic filter evasion. */
   sawInlineComment = false;
+  /** A "/*" inside a comment: PostgreSQL nests comments where MySQL does not, so both readings are tried. */
+  sawNestedComment = false;
+  /** Read comments the PostgreSQL way, nested. */
+  nestComments = false;
+  /** The input had more tokens than MAX_TOKENS: the grammar saw only its start. */
+  truncated = false;
 
   constructor() {
-    for (let i = 0; i < MAX_TOKENS; i++) this.tokens.push({ kind: Kind.Other, gap: false, text: '', closed: false });
+    for (let i = 0; i < MAX_TOKENS; i++) this.tokens.push({ kind: Kind.Other, gap: false, text: '', closed: false, quote: 0 });
   }
 
   /** Tokenizes `input` as it would read after `quote`; returns the token count. */
@@ -114,15 +122,18 @@ export class Lexer {
     this.gap = false;
     this.inExecutableComment = false;
     this.sawInlineComment = false;
+    this.sawNestedComment = false;
     if (quote !== 0) this.readString(quote, this.pos);
     while (this.count < MAX_TOKENS && this.next()) {
       // next() pushes tokens
     }
+    this.truncated = this.count >= MAX_TOKENS && this.pos < this.end;
     return this.count;
   }
 
-  private push(kind: Kind, text: string, closed = true): void {
+  private push(kind: Kind, text: string, closed = true, quote = 0): void {
     const token = this.tokens[this.count++]!;
+    token.quote = quote;
     token.kind = kind;
     token.gap = this.gap;
     this.gap = false;
@@ -173,7 +184,11 @@ export class Lexer {
     }
     switch (c) {
       case Ch.Minus:
-        if (c1 === Ch.Minus) return this.commentToEnd();
+        // "--" starts a comment only before whitespace, another "-" or the end, as in MySQL: "--INFANT" is not one
+        if (c1 === Ch.Minus) {
+          const c2 = start + 2 < this.end ? s.charCodeAt(start + 2) : -1;
+          if (c2 === -1 || isSpace(c2) || c2 === Ch.Minus || c2 < 0x20) return this.commentToEnd();
+        }
         this.pos++;
         if (c1 === Ch.Greater) this.pos += s.charCodeAt(this.pos + 1) === Ch.Greater ? 2 : 1;
         this.push(Kind.Arith, '-');
@@ -312,13 +327,13 @@ export class Lexer {
           continue;
         }
         this.pos = i + 1;
-        this.push(Kind.String, s.slice(from, i), true);
+        this.push(Kind.String, s.slice(from, i), true, quote);
         return;
       }
       i++;
     }
     this.pos = this.end;
-    this.push(Kind.String, s.slice(from), false);
+    this.push(Kind.String, s.slice(from), false, quote);
   }
 
   private readNumber(start: number): boolean {
@@ -344,7 +359,7 @@ export class Lexer {
       }
     }
     // "70s", "4th", "123abc": a word that starts with digits, not a number
-    if (i < this.end && isWordStart(s.charCodeAt(i))) return this.readWord(start);
+    if (i < this.end && isWordStart(s.charCodeAt(i)) && s.charCodeAt(start) !== Ch.Dot) return this.readWord(start);
     this.pos = i;
     this.push(Kind.Number, s.slice(start, i));
     return true;
@@ -356,8 +371,8 @@ export class Lexer {
     while (i < this.end) {
       const c = s.charCodeAt(i);
       if (isWordPart(c)) i++;
-      // qualified names stay one word: information_schema.tables, dbms_pipe.receive_message, master..sysdatabases
-      else if (c === Ch.Dot && i + 1 < this.end && (isWordStart(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) === Ch.Dot)) i++;
+      // qualified names stay one word: information_schema.tables, dbms_pipe.receive_message, master..sysdatabases, sysmaster:sysdual
+      else if ((c === Ch.Dot || c === Ch.Colon) && i + 1 < this.end && (isWordStart(s.charCodeAt(i + 1)) || (c === Ch.Dot && s.charCodeAt(i + 1) === Ch.Dot))) i++;
       else break;
     }
     const text = s.slice(start, i).toLowerCase();
@@ -371,6 +386,24 @@ export class Lexer {
     const kind = kindOfWord(text);
     this.push(kind, text);
     return true;
+  }
+
+  /** Where a nested comment opened at `start` ends (at its "*\/"), or -1. */
+  private nestedCommentEnd(start: number): number {
+    const s = this.input;
+    let depth = 0;
+    for (let i = start; i + 1 < this.end; i++) {
+      const c = s.charCodeAt(i);
+      const d = s.charCodeAt(i + 1);
+      if (c === Ch.Slash && d === Ch.Star) {
+        depth++;
+        i++;
+      } else if (c === Ch.Star && d === Ch.Slash) {
+        if (--depth === 0) return i;
+        i++;
+      }
+    }
+    return -1;
   }
 
   private commentToEnd(): boolean {
@@ -400,7 +433,8 @@ export class Lexer {
       this.gap = true;
       return true;
     }
-    const stop = s.indexOf('*/', start + 2);
+    const stop = this.nestComments ? this.nestedCommentEnd(start) : s.indexOf('*/', start + 2);
+    if (!this.nestComments && stop !== -1 && s.lastIndexOf('/*', stop) > start) this.sawNestedComment = true;
     if (stop === -1) {
       this.pos = this.end;
       this.push(Kind.Comment, '/*');
