@@ -12,6 +12,7 @@ import { detectJndi, detectTemplate } from './detectors/template.js';
 import { detectUrl } from './detectors/url.js';
 import { detectXss } from './detectors/xss.js';
 import type { Exclusions, RuleFilter } from './exclusions.js';
+import { signalsOf } from './signals.js';
 import { RULES, type Category, type Rule } from './rules.js';
 import { SqliDetector } from './sqli/index.js';
 
@@ -177,16 +178,18 @@ export class WafEngine {
     if (has === 0) return false; // letters and digits only: nothing any detector looks for
     const paranoia = this.settings.paranoia;
     const on = this.enabled;
+    const signals = signalsOf(form);
+    const lower = form.toLowerCase();
     if (on.has('sqli') && has & SQLI_CHARS) {
       const level = this.sqli.check(form);
       if (level !== 0 && level <= paranoia && hit(level === 1 ? RULES.sqliTokens : RULES.sqliTokensStrict)) return true;
     }
     if (on.has('xss') && has & XSS_CHARS) {
-      const rule = detectXss(form, paranoia);
+      const rule = detectXss(form, lower, paranoia, signals);
       if (rule && hit(rule)) return true;
     }
     if (on.has('lfi') && has & LFI_CHARS) {
-      const rule = detectLfi(form, paranoia);
+      const rule = detectLfi(form, lower, paranoia, signals);
       if (rule && hit(rule)) return true;
     }
     if ((on.has('rfi') || on.has('ssrf')) && ((has & Has.Colon && has & (Has.Slash | Has.Backslash)) || (has & Has.Dot && !(has & Has.Space)))) {
@@ -194,11 +197,11 @@ export class WafEngine {
       if (rule && hit(rule)) return true;
     }
     if (on.has('rce') && (has & RCE_CHARS || (paranoia >= 2 && has & (Has.Space | Has.Slash)))) {
-      const rule = detectRce(form, paranoia);
+      const rule = detectRce(form, lower, paranoia, signals);
       if (rule && hit(rule)) return true;
     }
     if (on.has('ssti') && has & SSTI_CHARS) {
-      const rule = detectTemplate(form, paranoia);
+      const rule = detectTemplate(form, lower, paranoia, signals);
       if (rule && hit(rule)) return true;
     }
     return false;

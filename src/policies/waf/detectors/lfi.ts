@@ -3,6 +3,8 @@
  * named outright, PHP-style stream wrappers, and NUL bytes that cut off an
  * extension the application appends.
  */
+import { Matcher } from '../matcher.js';
+import { signalGroup } from '../signals.js';
 import { RULES, type Rule } from '../rules.js';
 
 /**
@@ -153,6 +155,10 @@ const WRAPPERS: readonly string[] = [
   'jar:file:',
 ];
 
+const osFiles = new Matcher(OS_FILES);
+const OS_FILE_SIGNAL = signalGroup(OS_FILES);
+const WRAPPER_SIGNAL = signalGroup(WRAPPERS);
+
 function isPathStart(s: string, at: number): boolean {
   if (at === 0) return true;
   const c = s.charCodeAt(at - 1);
@@ -182,26 +188,24 @@ function traversals(s: string): { count: number; leading: boolean } {
   return { count, leading };
 }
 
-export function detectLfi(value: string, paranoia: number): Rule | undefined {
+export function detectLfi(value: string, lower: string, paranoia: number, signals: number): Rule | undefined {
   if (value.includes('\u0000')) return RULES.lfiNullByte;
-  const s = value.toLowerCase().replaceAll('\\', '/');
+  const s = lower.includes('\\') ? lower.replaceAll('\\', '/') : lower;
   if (s.includes('..')) {
     const { count, leading } = traversals(s);
     if (count >= 2 || (count === 1 && leading)) return RULES.lfiTraversal;
     if (count === 1 && paranoia >= 2) return RULES.lfiTraversalOne;
   }
   if (s.charCodeAt(0) !== 0x2e && systemPath(s)) return RULES.lfiOsFile;
-  for (const file of OS_FILES) {
-    for (let at = s.indexOf(file); at !== -1; at = s.indexOf(file, at + 1)) {
-      if (!isPathStart(s, at)) continue;
-      // a directory entry needs something after it; a file name must end there or at a separator
-      const end = at + file.length;
-      if (file.endsWith('/') || end === s.length || !isNameChar(s.charCodeAt(end))) return RULES.lfiOsFile;
-    }
-  }
-  if (s.includes('://') || s.includes('jar:')) {
-    for (const wrapper of WRAPPERS) if (s.includes(wrapper)) return RULES.lfiWrapper;
-  }
+  const osFile = (signals & OS_FILE_SIGNAL) !== 0 && osFiles.scan(s, (index, end) => {
+    const file = OS_FILES[index]!;
+    const at = end - file.length;
+    if (!isPathStart(s, at)) return false;
+    // a directory entry needs something after it; a file name must end there or at a separator
+    return file.endsWith('/') || end === s.length || !isNameChar(s.charCodeAt(end));
+  });
+  if (osFile) return RULES.lfiOsFile;
+  if (signals & WRAPPER_SIGNAL) return RULES.lfiWrapper;
   return undefined;
 }
 

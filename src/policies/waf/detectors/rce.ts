@@ -9,6 +9,8 @@
  * an argument that looks like a shell's: a path, a flag, a variable, a
  * number, a redirection.
  */
+import { Matcher } from '../matcher.js';
+import { signalGroup } from '../signals.js';
 import { RULES, type Rule } from '../rules.js';
 
 /** How much evidence a command word needs after it. */
@@ -70,6 +72,13 @@ const CODE_CALLS: readonly string[] = [
   'assert',
 ];
 
+const EVASIONS = ['${ifs', '$ifs', '/dev/tcp/', '/dev/udp/'];
+const POWERSHELL = ['invoke-expression', 'iex(', 'downloadstring(', 'downloadfile(', 'net.webclient', '-encodedcommand', 'frombase64string('];
+const EVASION_SIGNAL = signalGroup(EVASIONS);
+const POWERSHELL_SIGNAL = signalGroup(POWERSHELL);
+const CODE_CALL_SIGNAL = signalGroup(CODE_CALLS);
+const codeCalls = new Matcher(CODE_CALLS);
+
 /** Prefixes that run the next word as a command. */
 const RUNNERS: ReadonlySet<string> = new Set(['sudo', 'env', 'nohup', 'exec', 'command', 'builtin', 'time', 'nice', 'xargs', 'timeout']);
 
@@ -123,6 +132,15 @@ export function shellNormalize(value: string): string {
     out += s[i];
   }
   return out;
+}
+
+/** Quotes, backslashes, $ expansions, braces and "<" are what a shell would rewrite; without them the value reads as it is. */
+function needsShellNormalize(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x27 || c === 0x22 || c === 0x5c || c === 0x24 || c === 0x7b || c === 0x3c) return true;
+  }
+  return false;
 }
 
 /** ${x}, ${9}, $9: expansions of unset variables used to break up words (w${x}hoami). */
@@ -221,43 +239,32 @@ function enough(hit: CommandHit, strict: boolean, weak: boolean): boolean {
 
 /** system('id'), os.popen("ls"), Runtime.getRuntime().exec("..."), shell_exec($_GET[x]) */
 function codeCall(lower: string): boolean {
-  for (const name of CODE_CALLS) {
-    for (let at = lower.indexOf(name); at !== -1; at = lower.indexOf(name, at + name.length)) {
-      const before = at > 0 ? lower.charCodeAt(at - 1) : -1;
-      if (before !== -1 && (isWordChar(before) && before !== 0x2e)) continue;
-      let j = at + name.length;
-      while (j < lower.length && lower.charCodeAt(j) === 0x20) j++;
-      if (lower.charCodeAt(j) !== 0x28 && !(name === 'system' && (lower.charCodeAt(j) === 0x22 || lower.charCodeAt(j) === 0x27))) continue;
-      if (lower.charCodeAt(j) === 0x28) j++;
-      while (j < lower.length && lower.charCodeAt(j) === 0x20) j++;
-      const arg = lower.charCodeAt(j);
-      if (arg === 0x22 || arg === 0x27 || arg === 0x24 || arg === 0x60) return true;
-    }
-  }
-  return false;
+  return codeCalls.scan(lower, (index, end) => {
+    const name = CODE_CALLS[index]!;
+    const at = end - name.length;
+    const before = at > 0 ? lower.charCodeAt(at - 1) : -1;
+    if (before !== -1 && isWordChar(before) && before !== 0x2e) return false;
+    let j = end;
+    while (j < lower.length && lower.charCodeAt(j) === 0x20) j++;
+    const open = lower.charCodeAt(j);
+    if (open !== 0x28 && !(name === 'system' && (open === 0x22 || open === 0x27))) return false;
+    if (open === 0x28) j++;
+    while (j < lower.length && lower.charCodeAt(j) === 0x20) j++;
+    const arg = lower.charCodeAt(j);
+    return arg === 0x22 || arg === 0x27 || arg === 0x24 || arg === 0x60;
+  });
 }
 
-export function detectRce(value: string, paranoia: number): Rule | undefined {
-  const lower = value.toLowerCase();
+export function detectRce(value: string, lower: string, paranoia: number, signals: number): Rule | undefined {
   // Evasions that mean a shell is the target whatever else the value holds
-  if (lower.includes('${ifs') || lower.includes('$ifs') || lower.includes('/dev/tcp/') || lower.includes('/dev/udp/')) return RULES.rceEvasion;
-  if (
-    lower.includes('invoke-expression') ||
-    lower.includes('iex(') ||
-    lower.includes('downloadstring(') ||
-    lower.includes('downloadfile(') ||
-    lower.includes('net.webclient') ||
-    lower.includes('-encodedcommand') ||
-    lower.includes('frombase64string(')
-  ) {
-    return RULES.rcePowershell;
-  }
+  if (signals & EVASION_SIGNAL) return RULES.rceEvasion;
+  if (signals & POWERSHELL_SIGNAL) return RULES.rcePowershell;
   if (lower.includes('() {') || lower.includes('(){')) {
     const at = lower.indexOf('()');
     if (/^\(\)\s*\{/.test(lower.slice(at, at + 8).trimStart())) return RULES.rceShellshock;
   }
-  if (lower.includes('(') && codeCall(lower)) return RULES.rceCodeCall;
-  const s = shellNormalize(value);
+  if (signals & CODE_CALL_SIGNAL && codeCall(lower)) return RULES.rceCodeCall;
+  const s = needsShellNormalize(value) ? shellNormalize(value) : lower;
   let loose: Rule | undefined;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -5,6 +5,7 @@
  * {{''.__class__.__mro__}}, ${T(java.lang.Runtime)}), OGNL and SpEL
  * payloads, and runtime internals named outright.
  */
+import { signalGroup } from '../signals.js';
 import { RULES, type Rule } from '../rules.js';
 
 /** Runtime internals no ordinary parameter names: Python, Java, JavaScript, Ruby, PHP. */
@@ -139,6 +140,8 @@ function namesRoot(body: string): boolean {
   return false;
 }
 
+const RUNTIME_SIGNAL = signalGroup(RUNTIME_MARKERS);
+
 /** Opening delimiters of template languages and expression languages, with their closers. */
 const DELIMITERS: ReadonlyArray<readonly [string, string]> = [
   ['{{', '}}'],
@@ -208,10 +211,18 @@ function isArithmeticProbe(body: string): boolean {
   return digits >= 2 && ops >= 1;
 }
 
-export function detectTemplate(value: string, paranoia: number): Rule | undefined {
+function hasDelimiterChar(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x7b || c === 0x25 || c === 0x40 || c === 0x5b) return true; // { % @ [
+  }
+  return false;
+}
+
+export function detectTemplate(value: string, lower: string, paranoia: number, signals: number): Rule | undefined {
   if (value.includes('${') && hasJndi(value)) return RULES.sstiJndi;
-  const lower = value.toLowerCase();
-  for (const marker of RUNTIME_MARKERS) if (lower.includes(marker)) return RULES.sstiExpression;
+  if (signals & RUNTIME_SIGNAL) return RULES.sstiExpression;
+  if (!hasDelimiterChar(value)) return undefined;
   let loose: Rule | undefined;
   for (const [open, close] of DELIMITERS) {
     for (let at = lower.indexOf(open); at !== -1; at = lower.indexOf(open, at + open.length)) {

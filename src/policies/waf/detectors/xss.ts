@@ -7,6 +7,8 @@
  *
  * Single passes with indexOf over a lower-cased copy; no regular expressions.
  */
+import { Matcher } from '../matcher.js';
+import { signalGroup } from '../signals.js';
 import { RULES, type Rule } from '../rules.js';
 
 /** Tags that run script or load active content by themselves. */
@@ -110,6 +112,13 @@ const JS_PROPERTIES: readonly string[] = [
   'import(',
 ];
 
+const CSS_THREATS = ['-moz-binding', 'behavior:', 'behaviour:', 'expression'];
+const jsCalls = new Matcher(JS_CALLS);
+const cssThreats = new Matcher(CSS_THREATS);
+const JS_PROPERTY_SIGNAL = signalGroup(JS_PROPERTIES);
+const JS_CALL_SIGNAL = signalGroup(JS_CALLS);
+const CSS_SIGNAL = signalGroup(CSS_THREATS);
+
 function isLetter(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
 }
@@ -122,12 +131,8 @@ function isSpaceLike(c: number): boolean {
   return c <= 0x20 || c === 0x2f /* / */;
 }
 
-export interface XssResult {
-  rule: Rule | undefined;
-}
-
 /** Lower-cases and drops characters browsers ignore inside a URL scheme or tag name (tab, CR, LF, NUL). */
-function lowerForScan(value: string): string {
+function lowerForScan(value: string, lower: string): string {
   let needsStrip = false;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
@@ -136,7 +141,6 @@ function lowerForScan(value: string): string {
       break;
     }
   }
-  const lower = value.toLowerCase();
   if (!needsStrip) return lower;
   let out = '';
   for (let i = 0; i < lower.length; i++) {
@@ -146,8 +150,8 @@ function lowerForScan(value: string): string {
   return out;
 }
 
-export function detectXss(value: string, paranoia: number): Rule | undefined {
-  const s = lowerForScan(value);
+export function detectXss(value: string, lower: string, paranoia: number, signals: number): Rule | undefined {
+  const s = lowerForScan(value, lower);
   let loose: Rule | undefined;
 
   // 1. Tags: <script, </script, <svg/onload=..., <img src=x onerror=...
@@ -182,30 +186,34 @@ export function detectXss(value: string, paranoia: number): Rule | undefined {
   const uri = scriptUri(s);
   if (uri) return uri;
 
-  // 4. CSS that runs script
-  if (s.includes('-moz-binding') || s.includes('behavior:') || s.includes('behaviour:')) return RULES.xssCss;
-  for (let e = s.indexOf('expression'); e !== -1; e = s.indexOf('expression', e + 1)) {
-    let j = e + 10;
+  // 4. CSS that runs script: -moz-binding, behavior:, and expression( after a ":"
+  const css = (signals & CSS_SIGNAL) !== 0 && cssThreats.scan(s, (index, end) => {
+    if (index < 3) return true;
+    let j = end;
     while (j < s.length && s.charCodeAt(j) <= 0x20) j++;
-    if (s.charCodeAt(j) !== 0x28) continue;
-    let k = e - 1;
+    if (s.charCodeAt(j) !== 0x28) return false;
+    let k = end - 11;
     while (k >= 0 && s.charCodeAt(k) <= 0x20) k--;
-    if (s.charCodeAt(k) === 0x3a /* : */) return RULES.xssCss;
-  }
+    return s.charCodeAt(k) === 0x3a;
+  });
+  if (css) return RULES.xssCss;
 
   // 5. JavaScript: alert(1), alert`1`, document.cookie
-  for (const prop of JS_PROPERTIES) if (s.includes(prop)) return RULES.xssJsSink;
-  for (const fn of JS_CALLS) {
-    for (let at = s.indexOf(fn); at !== -1; at = s.indexOf(fn, at + fn.length)) {
-      const before = at > 0 ? s.charCodeAt(at - 1) : -1;
-      if (before !== -1 && (isLetter(before) || before === 0x5f)) continue;
-      let j = at + fn.length;
-      const direct = s.charCodeAt(j);
-      if (direct === 0x28 /* ( */ || direct === 0x60 /* ` */) return RULES.xssJsSink;
-      while (j < s.length && s.charCodeAt(j) <= 0x20) j++;
-      if (j > at + fn.length && s.charCodeAt(j) === 0x28 && paranoia >= 2) loose ??= RULES.xssJsCallLoose;
-    }
-  }
+  if (signals & JS_PROPERTY_SIGNAL) return RULES.xssJsSink;
+  let spaced = false;
+  const call = (signals & JS_CALL_SIGNAL) !== 0 && jsCalls.scan(s, (index, end) => {
+    const at = end - JS_CALLS[index]!.length;
+    const before = at > 0 ? s.charCodeAt(at - 1) : -1;
+    if (before !== -1 && (isLetter(before) || before === 0x5f)) return false;
+    const direct = s.charCodeAt(end);
+    if (direct === 0x28 /* ( */ || direct === 0x60 /* ` */) return true;
+    let j = end;
+    while (j < s.length && s.charCodeAt(j) <= 0x20) j++;
+    if (j > end && s.charCodeAt(j) === 0x28) spaced = true;
+    return false;
+  });
+  if (call) return RULES.xssJsSink;
+  if (spaced && paranoia >= 2) loose ??= RULES.xssJsCallLoose;
   return loose;
 }
 

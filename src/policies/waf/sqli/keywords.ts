@@ -45,7 +45,7 @@ export const enum Kind {
   Other,
 }
 
-const words: Record<string, Kind> = {
+const WORDS: Record<string, Kind> = {
   union: Kind.Union,
   intersect: Kind.Union,
   except: Kind.Union,
@@ -133,8 +133,10 @@ const words: Record<string, Kind> = {
   analyse: Kind.Keyword,
 };
 
+const words: ReadonlyMap<string, Kind> = new Map(Object.entries(WORDS));
+
 export function kindOfWord(lower: string): Kind {
-  return words[lower] ?? Kind.Name;
+  return words.get(lower) ?? Kind.Name;
 }
 
 /**
