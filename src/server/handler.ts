@@ -102,7 +102,10 @@ export class RequestHandler {
     }
     const match = snapshot.router.match(ctx.method, ctx.host, ctx.path, req.headers);
     if (!match) {
-      this.respondError(state, res, 404, 'not_found');
+      // A route holds this path for other methods: 405 with Allow (RFC 9110 §15.5.6) rather than 404
+      const allowed = snapshot.router.allowedMethods(ctx.host, ctx.path, req.headers);
+      if (allowed) this.respondError(state, res, 405, 'method_not_allowed', { allow: allowed.join(', ') });
+      else this.respondError(state, res, 404, 'not_found');
       return;
     }
     const route = match.route;
@@ -129,7 +132,8 @@ export class RequestHandler {
     if (res.destroyed) return;
     if (denial) {
       state.ctx.denial = denial;
-      this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
+      if (denial.reply) this.respondReply(state, res, denial.status, denial.headers);
+      else this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
       return;
     }
     const exchange = new Exchange(state.ctx, req, res, route.service, route.pipeline, this.upstreamRequest(state, req, route), {
@@ -137,6 +141,7 @@ export class RequestHandler {
       requestIdHeader: state.snapshot.settings.requestIdHeader,
       respondError: (status, code) => this.respondError(state, res, status, code),
       preserveHost: route.preserveHost,
+      hiddenResponseHeaders: state.snapshot.settings.hiddenResponseHeaders,
       tunnel,
     });
     state.exchange = exchange;
@@ -218,6 +223,20 @@ export class RequestHandler {
     ctx.bytesSent = Buffer.byteLength(body);
     res.writeHead(response.status, response.headers);
     res.end(body);
+  }
+
+  /** An answer a policy gave itself (a CORS preflight): its status and headers, no body. */
+  private respondReply(state: RequestState, res: ServerResponse, status: number, headers: OutgoingHttpHeaders | undefined): void {
+    const { ctx } = state;
+    const response = ctx.response;
+    response.status = status;
+    response.headers = { ...headers };
+    if (status !== 204 && status !== 304) response.headers['content-length'] = 0;
+    runResponseHooks(ctx, state.pipeline, this.env.logger);
+    response.headers[state.snapshot.settings.requestIdHeader] = ctx.id;
+    if (!res.shouldKeepAlive) response.headers.connection = 'close';
+    res.writeHead(response.status, response.headers);
+    res.end();
   }
 
   private finish(state: RequestState, res: ServerResponse): void {

@@ -7,6 +7,7 @@
 import pino from 'pino';
 import { Type, type TObject } from '@sinclair/typebox';
 import { ajv } from '../../src/config/ajv.js';
+import { DynamicDenyList } from '../../src/defense/deny-list.js';
 import { GatewaySettingsSchema, type GatewaySettings } from '../../src/config/schema.js';
 import { BodyTooLargeError, RequestContext } from '../../src/pipeline/context.js';
 import type { PolicyResult } from '../../src/pipeline/decision.js';
@@ -23,7 +24,11 @@ export function gatewaySettings(overrides: Record<string, unknown> = {}): Gatewa
 const validators = new WeakMap<TObject, ReturnType<typeof ajv.compile>>();
 
 /** Compiles `definition` with `config` after the schema fills in defaults; throws on invalid settings. */
-export function compilePolicy(definition: AnyPolicyDefinition, config: Record<string, unknown> = {}, settings?: GatewaySettings): PolicyInstance {
+export function compilePolicy(
+  definition: AnyPolicyDefinition,
+  config: Record<string, unknown> = {},
+  options: { settings?: GatewaySettings; denyList?: DynamicDenyList } = {},
+): PolicyInstance {
   let validate = validators.get(definition.config);
   if (!validate) validators.set(definition.config, (validate = ajv.compile(definition.config)));
   const copy = structuredClone(config);
@@ -31,9 +36,10 @@ export function compilePolicy(definition: AnyPolicyDefinition, config: Record<st
   return definition.compile(copy as never, {
     credentials: [],
     consumers: new Map(),
-    settings: settings ?? gatewaySettings(),
+    settings: options.settings ?? gatewaySettings(),
     logger: pino({ level: 'silent' }),
     route: 'test',
+    denyList: options.denyList ?? new DynamicDenyList(),
   });
 }
 
