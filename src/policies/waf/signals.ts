@@ -4,7 +4,7 @@
  * combined Aho-Corasick matcher, giving a bit per group that matched. A
  * detector looks closer (positions, context) only when its bit is set.
  */
-import { Matcher } from './matcher.js';
+import { Matcher } from '../../lib/matcher.js';
 
 const groups: Array<readonly string[]> = [];
 let combined: { matcher: Matcher; masks: Int32Array } | undefined;

@@ -3,7 +3,7 @@
  * named outright, PHP-style stream wrappers, and NUL bytes that cut off an
  * extension the application appends.
  */
-import { Matcher } from '../matcher.js';
+import { Matcher } from '../../../lib/matcher.js';
 import { signalGroup } from '../signals.js';
 import { RULES, type Rule } from '../rules.js';
 

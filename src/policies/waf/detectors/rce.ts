@@ -9,7 +9,7 @@
  * an argument that looks like a shell's: a path, a flag, a variable, a
  * number, a redirection.
  */
-import { Matcher } from '../matcher.js';
+import { Matcher } from '../../../lib/matcher.js';
 import { signalGroup } from '../signals.js';
 import { RULES, type Rule } from '../rules.js';
 

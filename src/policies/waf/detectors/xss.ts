@@ -7,7 +7,7 @@
  *
  * Single passes with indexOf over a lower-cased copy; no regular expressions.
  */
-import { Matcher } from '../matcher.js';
+import { Matcher } from '../../../lib/matcher.js';
 import { signalGroup } from '../signals.js';
 import { RULES, type Rule } from '../rules.js';
 
