@@ -13,6 +13,7 @@ import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
 import { Gateway, loadConfig } from './gateway.js';
 import { UpstreamRegistry } from './upstream/registry.js';
+import { generateRoutes } from './policies/request-validation/routes.js';
 import { createLogger } from './telemetry/logger.js';
 
 const HELP = `portcullis — a secure API gateway
@@ -27,6 +28,10 @@ Usage:
       Check FILE; exit 0 when valid, 1 with every problem as file:line: path: message.
   portcullis reload [-c FILE] [--pid-file PATH]
       Ask the gateway started on FILE to reload it, and print the outcome.
+  portcullis openapi-routes SPEC --service NAME [--auth POLICY|none]
+      Print routes for every path of an OpenAPI 3.0/3.1 description (YAML, to put
+      under routes:), each validated against SPEC; --auth adds that authentication
+      policy to each (default key-auth), none makes them public.
   portcullis --version | --help
 `;
 
@@ -53,6 +58,8 @@ function parse(args: string[]) {
         watch: { type: 'boolean' },
         'pid-file': { type: 'string' },
         'demo-upstream': { type: 'string' },
+        service: { type: 'string' },
+        auth: { type: 'string' },
         version: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -84,8 +91,13 @@ async function main(argv: string[]): Promise<number> {
       return start(file, values.watch ?? false, values['pid-file'] ?? defaultPidFile(file), values['demo-upstream']);
     case 'reload':
       return reload(values['pid-file'] ?? (file ? defaultPidFile(file) : undefined));
+    case 'openapi-routes':
+      if (!file) throw new UsageError('openapi-routes needs a spec file: portcullis openapi-routes SPEC --service NAME');
+      if (!values.service) throw new UsageError('openapi-routes needs --service NAME: the service the routes proxy to');
+      process.stdout.write(generateRoutes(readFileSync(file, 'utf8'), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
+      return 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, openapi-routes)`);
   }
 }
 
