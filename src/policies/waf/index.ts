@@ -88,8 +88,9 @@ export default definePolicy({
 
     function scanHead(ctx: RequestContext, scan: Scan): boolean {
       if (inspect.path && !isPlainSegment(ctx.path.replaceAll('/', ''))) {
-        for (const segment of percentDecode(ctx.path, false).split('/')) {
-          if (segment !== '' && !isPlainSegment(segment) && scan.value('path', '', segment)) return true;
+        // segment by segment as sent: an encoded "%2f" inside one stays inside it, where a decoding upstream would see it
+        for (const segment of ctx.path.split('/')) {
+          if (segment !== '' && !isPlainSegment(segment) && scan.value('path', '', percentDecode(segment, false))) return true;
         }
       }
       if (inspect.query && ctx.query !== '') {
