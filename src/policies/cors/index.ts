@@ -141,6 +141,7 @@ export default definePolicy({
         if (ctx.denial?.reply) return; // the preflight answer carries its own
         for (const name of UPSTREAM_CORS_HEADERS) delete headers[name];
         if (!any) appendVary(headers, 'Origin');
+        if (ctx.denial?.code === 'cors_rejected') return; // a refused preflight carries no grant
         const origin = ctx.header('origin');
         if (origin === undefined || !allowed(origin)) return;
         headers['access-control-allow-origin'] = allowOrigin(origin);
