@@ -29,8 +29,8 @@ routes:
     gw = await startGateway(config(''));
   });
   after(async () => {
-    await gw.close();
-    await upstream.close();
+    await gw?.close();
+    await upstream?.close();
   });
 
   it('removes Server, X-Powered-By and X-AspNet-Version from upstream responses by default', async () => {

@@ -21,8 +21,8 @@ routes:
 `);
   });
   after(async () => {
-    await gw.close();
-    await upstream.close();
+    await gw?.close();
+    await upstream?.close();
   });
 
   const as = (agent: string) => ({ headers: { 'user-agent': agent } });

@@ -38,8 +38,8 @@ consumers:
 `);
   });
   after(async () => {
-    await gw.close();
-    await upstream.close();
+    await gw?.close();
+    await upstream?.close();
   });
 
   const preflight = (origin: string, method = 'PUT', headers = 'content-type, x-api-key') => ({

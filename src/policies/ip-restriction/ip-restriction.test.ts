@@ -66,8 +66,8 @@ routes:
 `);
   });
   after(async () => {
-    await gw.close();
-    await upstream.close();
+    await gw?.close();
+    await upstream?.close();
   });
 
   const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });

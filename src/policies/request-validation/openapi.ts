@@ -65,7 +65,10 @@ function isObject(value: unknown): value is Json {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+const DOCUMENT_ID = 'openapi.json';
+
 function pointerGet(doc: unknown, ref: string): unknown {
+  if (ref.startsWith(`${DOCUMENT_ID}#`)) ref = ref.slice(DOCUMENT_ID.length);
   if (!ref.startsWith('#')) throw new ConfigError(`$ref ${JSON.stringify(ref)} points outside the document; only local references (#/...) are supported: bundle the description into one file first`, ['openapi', 'spec']);
   let node: unknown = doc;
   for (const raw of ref.slice(1).split('/').slice(1)) {
@@ -182,7 +185,7 @@ export class OpenApiModel {
     this.basePath = basePathOf(doc, config.base_path);
     const openapi30 = (doc.openapi as string).startsWith('3.0');
     this.draft = openapi30 ? '07' : '2020-12';
-    const id = 'openapi.json';
+    const id = DOCUMENT_ID;
     const prepared = prepare(doc, id, openapi30) as Json;
     // The whole description is registered so $refs inside schemas resolve against it.
     const bodyAjv = createAjv(this.draft, false);
