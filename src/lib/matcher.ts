@@ -31,7 +31,7 @@ export class Matcher {
     }
     this.width = columns;
     // The trie, then failure links breadth-first, folded into a full transition table.
-    const children: Array<Map<number, number>> = [new Map()];
+    const children: Array<Map<number, number>> = [new Map<number, number>()];
     const ends: number[] = [-1];
     patterns.forEach((pattern, index) => {
       let state = 0;
@@ -40,7 +40,7 @@ export class Matcher {
         let next = children[state]!.get(col);
         if (next === undefined) {
           next = children.length;
-          children.push(new Map());
+          children.push(new Map<number, number>());
           ends.push(-1);
           children[state]!.set(col, next);
         }

@@ -46,6 +46,7 @@ export function valueAt(root: unknown, path: readonly string[]): string | undefi
     if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return undefined;
     node = (node as Record<string, unknown>)[key];
   }
-  if (node === undefined || node === null) return undefined;
-  return typeof node === 'object' ? JSON.stringify(node) : String(node);
+  if (typeof node === 'string') return node;
+  if (typeof node === 'number' || typeof node === 'boolean') return String(node);
+  return node === null || node === undefined ? undefined : JSON.stringify(node);
 }

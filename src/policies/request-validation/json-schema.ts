@@ -26,7 +26,7 @@ export function createAjv(draft: Draft, coerce: boolean): Ajv {
     validateFormats: true,
     code: { regExp: re2Engine },
   };
-  const ajv = draft === '2020-12' ? (new Ajv2020(options) as unknown as Ajv) : new Ajv(options);
+  const ajv: Ajv = draft === '2020-12' ? new Ajv2020(options) : new Ajv(options);
   addFormats(ajv);
   return ajv;
 }

@@ -196,13 +196,13 @@ export class OpenApiModel {
       if (!template.startsWith('/')) throw new ConfigError(`path ${JSON.stringify(template)} in the description does not start with "/"`, ['openapi', 'spec']);
       const item = deref(prepared, rawItem);
       if (!isObject(item)) continue;
-      const shared = Array.isArray(item.parameters) ? item.parameters : [];
+      const shared: unknown[] = Array.isArray(item.parameters) ? (item.parameters as unknown[]) : [];
       const operations = new Map<string, Operation>();
       for (const method of HTTP_METHODS) {
         const op = item[method];
         if (!isObject(op)) continue;
         try {
-          operations.set(method.toUpperCase(), this.compileOperation(prepared, method.toUpperCase(), template, [...shared, ...(Array.isArray(op.parameters) ? op.parameters : [])], op, bodyAjv, paramAjv, config.validate_body));
+          operations.set(method.toUpperCase(), this.compileOperation(prepared, method.toUpperCase(), template, [...shared, ...(Array.isArray(op.parameters) ? (op.parameters as unknown[]) : [])], op, bodyAjv, paramAjv, config.validate_body));
         } catch (err) {
           if (err instanceof ConfigError) throw err;
           throw new ConfigError(`${method.toUpperCase()} ${template}: cannot compile its schemas: ${(err as Error).message}`, ['openapi', 'spec']);
