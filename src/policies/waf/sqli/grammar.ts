@@ -134,16 +134,19 @@ export class Grammar {
           break;
         case Kind.Function:
           if (ALWAYS_DANGEROUS.has(tok.text)) return Flag.Strong;
+          if ((tok.text === 'exec' || tok.text === 'execute') && tokens[i + 2]?.kind === Kind.Variable) return Flag.Strong;
           if ((tok.text === 'sleep' || tok.text === 'pg_sleep') && tokens[i + 2]?.kind === Kind.Number) return Flag.Strong;
           break;
         case Kind.Statement:
           if (tok.text === 'waitfor delay' && tokens[i + 1]?.kind === Kind.String) return Flag.Strong;
+          // DECLARE @q ... EXEC(@q): MSSQL dynamic SQL
+          if (tok.text === 'declare' && tokens[i + 1]?.kind === Kind.Variable) return Flag.Strong;
           break;
         case Kind.Clause:
           if (tok.text === 'into outfile' && tokens[i + 1]?.kind === Kind.String) return Flag.Strong;
           break;
         case Kind.Name:
-          if (isCatalog(tok.text, false)) return Flag.Strong;
+          if (isCatalog(tok.text, false) || tok.text.startsWith('utl_http') || tok.text.startsWith('utl_inaddr') || tok.text.startsWith('dbms_pipe') || tok.text.startsWith('xp_cmdshell')) return Flag.Strong;
           break;
         case Kind.Variable:
           // @@version, @@datadir: alone or in an expression
@@ -181,7 +184,11 @@ export class Grammar {
       case Kind.Logic:
       case Kind.Union:
       case Kind.Semicolon:
+      case Kind.RightParen:
         return i; // empty prefix: the parameter starts with the injection
+      case Kind.Clause:
+        // HAVING 1=1--, ORDER BY 3: only the clauses that continue a query
+        return tok.text === 'having' || tok.text === 'order by' || tok.text === 'group by' ? i : -1;
       case Kind.Select: {
         // A whole statement is not a fragment breaking out of one: SELECT alone is weak evidence.
         const end = this.select(i);

@@ -51,7 +51,8 @@ export class SqliDetector {
   private read(value: string, quote: QuoteContext): SqliLevel {
     const raw = this.lexer.run(value, quote);
     const n = this.folder.run(this.lexer.tokens, raw);
-    const tokens = this.folder.tokens;
+    // a view of exactly n tokens: the pool behind it holds stale ones past the end
+    const tokens = this.folder.tokens.slice(0, n);
     if (this.grammar.anywhere(tokens, n)) return 1;
     const flags = this.grammar.tail(tokens, n, this.lexer.truncated);
     if (flags === 0) return 0;
@@ -64,6 +65,8 @@ function bareLevel(flags: number, tokens: readonly Token[]): SqliLevel {
   if (flags & Flag.FullStatement) return flags & Flag.Strong ? 1 : 2;
   if (flags & Flag.Strong) return 1;
   if (flags & Flag.Logic && flags & BOOLEAN_EVIDENCE) return 1;
+  // OR 2 BETWEEN 1 AND 3, OR 'x' IN ('x')
+  if (flags & Flag.Logic && flags & Flag.WordCompare && flags & (Flag.NumberOperand | Flag.StringOperand)) return 1;
   const prefix = tokens[0]!.kind;
   const valueFirst = prefix === Kind.Number || prefix === Kind.Variable || prefix === Kind.Literal || prefix === Kind.Arith || prefix === Kind.LeftParen;
   if (flags & Flag.Comment && !(flags & Flag.Comma)) {
@@ -84,6 +87,8 @@ function quotedLevel(flags: number): SqliLevel {
   if (flags & Flag.Strong) return 1;
   if (flags & Flag.Logic && flags & BOOLEAN_EVIDENCE) return 1;
   if (flags & Flag.Logic && flags & (Flag.StringOperand | Flag.NumberOperand) && flags & (Flag.Arith | Flag.Comment | Flag.WordCompare)) return 1;
+  // x' OR name LIKE '%Bob%
+  if (flags & Flag.Logic && flags & Flag.WordCompare) return 1;
   const comma = flags & Flag.Comma;
   // x'='x, x' = 1 --, admin'--, admin'/*
   if (!comma && flags & (Flag.DirectCompare | Flag.Comment | Flag.Clause)) return 1;
