@@ -5,11 +5,15 @@
  * was wrong.
  */
 export const ERRORS = {
+  login_required: { status: 302, message: 'Sign-in is required; follow the redirect.' },
+  redirect: { status: 302, message: 'Follow the redirect.' },
   bad_request: { status: 400, message: 'The request is malformed.' },
+  login_failed: { status: 400, message: 'The sign-in could not be completed; start again.' },
   invalid_path: { status: 400, message: 'The request path is not valid.' },
   ambiguous_framing: { status: 400, message: 'The request framing is ambiguous.' },
   unauthorized: { status: 401, message: 'Authentication is required.' },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  insufficient_scope: { status: 403, message: 'The credentials do not carry a scope this request needs.' },
   request_blocked: { status: 403, message: 'The request was blocked by a security rule.' },
   ip_forbidden: { status: 403, message: 'Requests from this address are not allowed.' },
   client_forbidden: { status: 403, message: 'Requests from this client are not allowed.' },
@@ -27,6 +31,7 @@ export const ERRORS = {
   bad_gateway: { status: 502, message: 'The upstream service failed to answer.' },
   upstream_unavailable: { status: 503, message: 'No healthy upstream is available.' },
   overloaded: { status: 503, message: 'The gateway is overloaded; retry later.' },
+  dependency_unavailable: { status: 503, message: 'A service the gateway needs to check this request is unavailable; retry later.' },
   gateway_timeout: { status: 504, message: 'The upstream service did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -10,10 +10,12 @@ import { InvalidConfigError, type ConfigIssue } from './config/errors.js';
 import { parseSource, readSource } from './config/load.js';
 import { validateConfig } from './config/validate.js';
 import type { ListenerConfig } from './config/schema.js';
+import { preparePipelines } from './pipeline/build.js';
 import { policiesByName } from './policies/index.js';
 import { RequestHandler } from './server/handler.js';
 import { applySettings, openListener, type Listener } from './server/listener.js';
 import { SnapshotHolder } from './server/snapshots.js';
+import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
@@ -53,6 +55,11 @@ export function loadConfig(
   });
 }
 
+/** Lets policies fetch what they need (signing keys, provider metadata) before the snapshot serves. */
+function prepareSnapshot(snapshot: Snapshot): Promise<void> {
+  return preparePipelines([...snapshot.routes.values()].map((r) => r.pipeline));
+}
+
 function describeReadError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'file not found';
@@ -72,7 +79,7 @@ export class Gateway {
     readonly options: GatewayOptions,
     readonly logger: Logger,
     private readonly flushLogs: () => void,
-    private readonly accessLogger: Logger,
+    private readonly accessLog: AccessLog,
     private readonly upstreams: UpstreamRegistry,
     readonly snapshots: SnapshotHolder,
     /** Addresses refused at run time (ip-restriction consults it); kept across reloads. */
@@ -81,13 +88,14 @@ export class Gateway {
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
-    const { logger, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
+    const { logger, destination, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
     const upstreams = new UpstreamRegistry(logger);
     const denyList = new DynamicDenyList();
     const loaded = loadConfig(options.configFile, { upstreams, logger, version: 1, env: options.env, denyList });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
+    await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, logger, upstreams, new SnapshotHolder(loaded.snapshot), denyList);
+    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), denyList);
     try {
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config);
     } catch (err) {
@@ -124,6 +132,7 @@ export class Gateway {
         return loaded;
       }
       const next = loaded.snapshot;
+      await prepareSnapshot(next);
       try {
         await this.reconcileListeners(next.config.listeners);
       } catch (err) {
@@ -151,7 +160,7 @@ export class Gateway {
     const handler = new RequestHandler({
       snapshots: this.snapshots,
       logger: this.logger,
-      accessLogger: this.accessLogger,
+      accessLog: this.accessLog,
       scheme: config.protocol,
     });
     const listener = await openListener(config, this.snapshots.current.settings, handler, this.logger);
@@ -213,5 +222,6 @@ async function closeListener(listener: Listener, deadlineMs: number): Promise<vo
   await Promise.race([handler.whenIdle(), expired]);
   clearTimeout(timer);
   server.closeAllConnections();
+  handler.closeTunnels();
   await closed;
 }

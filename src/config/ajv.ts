@@ -1,7 +1,7 @@
 /** The one ajv instance config validation uses, with the formats our schemas name. */
 import { Ajv, type ErrorObject } from 'ajv';
 import { isIP } from 'node:net';
-import { isCidr } from '../server/client-ip.js';
+import { isCidr } from '../net/ip.js';
 import { isValidRouteHost } from '../routing/path-spec.js';
 import { isDuration, isSize } from './units.js';
 
@@ -49,7 +49,7 @@ function isUri(text: string): boolean {
   }
 }
 
-export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+export const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true });
 ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
 ajv.addFormat('duration', { type: 'string', validate: isDuration });
 ajv.addFormat('size', { type: 'string', validate: (s: string) => isSize(s) });

@@ -13,7 +13,7 @@ import { buildPipeline, type PlacedStep } from '../pipeline/build.js';
 import type { CompiledPipeline } from '../pipeline/run.js';
 import type { Consumer } from '../pipeline/context.js';
 import type { AnyPolicyDefinition, ConsumerCredential } from '../pipeline/policy.js';
-import { TrustedProxies } from '../server/client-ip.js';
+import { TrustedProxies } from '../net/ip.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
 import { ConfigError, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
@@ -58,7 +58,7 @@ export interface Snapshot {
 export interface CompileDeps {
   readonly policies: ReadonlyMap<string, AnyPolicyDefinition>;
   /** The gateway's dynamic deny list, shared by every snapshot. */
-  readonly denyList: DynamicDenyList;
+  readonly denyList?: DynamicDenyList;
   readonly upstreams: UpstreamRegistry;
   readonly logger: Logger;
   readonly version: number;
@@ -128,6 +128,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     if (!route.public && !globalAuth && !own.some((s) => s.phase === 'authenticate') && !hasAuthEntry(route, deps.policies)) {
       report(base, `route "${route.name}" has no authentication policy; add one (such as key-auth) or mark it "public: true"`);
     }
+    const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
     for (const [p, path] of (route.match.paths ?? []).entries()) {
       try {
@@ -140,7 +141,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     const compiled: CompiledRoute = {
       name: route.name,
       service,
-      pipeline: buildPipeline(globalSteps, own),
+      pipeline: buildPipeline(globalSteps, own, anonymous),
       stripPrefix: route.strip_prefix,
       preserveHost: route.preserve_host ?? service.preserveHost,
     };
@@ -160,6 +161,26 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
   }
   return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings! } };
+}
+
+/** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */
+function compileAnonymous(
+  route: RouteConfig,
+  base: ConfigPath,
+  consumers: ReadonlyMap<string, Consumer>,
+  hasAuthentication: boolean,
+  report: (path: ConfigPath, message: string) => void,
+): Consumer | undefined {
+  if (route.anonymous === undefined) return undefined;
+  const consumer = consumers.get(route.anonymous);
+  if (!consumer) {
+    const hint = didYouMean(route.anonymous, consumers.keys());
+    report([...base, 'anonymous'], `no consumer named "${route.anonymous}"${hint ? `; did you mean "${hint}"?` : ''}`);
+  }
+  if (!hasAuthentication) {
+    report([...base, 'anonymous'], 'anonymous needs an authentication policy on the route (or a global one) to stand in for');
+  }
+  return consumer;
 }
 
 /** A route whose auth policy failed to compile already has an error; do not add "no authentication". */

@@ -20,7 +20,7 @@ export const ListenerSchema = Type.Object(
   {
     name: Name,
     address: Address,
-    protocol: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http' }),
+    protocol: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http', description: 'http, or https with tls settings' }),
   },
   { additionalProperties: false },
 );
@@ -37,12 +37,12 @@ const StatusCode = Type.Integer({ minimum: 100, maximum: 599 });
 
 export const ActiveHealthSchema = Type.Object(
   {
-    path: Type.String({ pattern: '^/', default: '/' }),
-    interval: Duration({ default: '5s' }),
-    timeout: Duration({ default: '2s' }),
+    path: Type.String({ pattern: '^/', default: '/', description: 'the path each check requests (GET)' }),
+    interval: Duration({ default: '5s', description: 'time between checks' }),
+    timeout: Duration({ default: '2s', description: 'a check slower than this fails' }),
     healthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'successes in a row to put a target back' }),
     unhealthy_threshold: Type.Integer({ minimum: 1, default: 3, description: 'failures in a row to take a target out' }),
-    expected_statuses: Type.Array(StatusCode, { default: [200, 201, 202, 203, 204, 301, 302, 303, 304, 307, 308] }),
+    expected_statuses: Type.Array(StatusCode, { default: [200, 201, 202, 203, 204, 301, 302, 303, 304, 307, 308], description: 'statuses that count as healthy' }),
   },
   { additionalProperties: false },
 );
@@ -50,7 +50,7 @@ export const ActiveHealthSchema = Type.Object(
 export const PassiveHealthSchema = Type.Object(
   {
     failures: Type.Integer({ minimum: 1, default: 5, description: 'failed requests within window that take a target out' }),
-    window: Duration({ default: '30s' }),
+    window: Duration({ default: '30s', description: 'the period failures are counted over' }),
     cooldown: Duration({ default: '30s', description: 'how long a target stays out when no active check brings it back' }),
     statuses: Type.Array(StatusCode, { default: [500, 502, 503, 504], description: 'upstream statuses that count as failures' }),
   },
@@ -70,7 +70,7 @@ const RetryOn = Type.Union([Type.Literal('connect-failure'), Type.Literal('timeo
 export const ServiceSchema = Type.Object(
   {
     name: Name,
-    targets: Type.Array(TargetSchema, { minItems: 1 }),
+    targets: Type.Array(TargetSchema, { minItems: 1, description: 'where the service runs; requests are balanced over them' }),
     balance: Type.Union(
       [Type.Literal('round-robin'), Type.Literal('least-connections'), Type.Literal('consistent-hash'), Type.Literal('random')],
       { default: 'round-robin' },
@@ -82,7 +82,7 @@ export const ServiceSchema = Type.Object(
     hash_header: Type.Optional(Type.String({ minLength: 1, description: 'the header when hash_on is header' })),
     health: Type.Object(
       { active: Type.Optional(ActiveHealthSchema), passive: Type.Optional(PassiveHealthSchema) },
-      { additionalProperties: false, default: {} },
+      { additionalProperties: false, default: {}, description: 'active checks probe each target; passive ones watch real traffic' },
     ),
     breaker: Type.Optional(BreakerSchema),
     timeouts: Type.Object(
@@ -96,7 +96,10 @@ export const ServiceSchema = Type.Object(
     retries: Type.Object(
       {
         attempts: Type.Integer({ minimum: 0, maximum: 10, default: 1, description: 'extra attempts after the first' }),
-        on: Type.Array(RetryOn, { default: ['connect-failure', 502, 503] }),
+        on: Type.Array(RetryOn, {
+          default: ['connect-failure', 502, 503],
+          description: 'connect-failure, timeout, or upstream statuses; only idempotent requests without a streamed body are retried',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -116,18 +119,23 @@ export const RouteSchema = Type.Object(
     name: Name,
     service: Name,
     public: Type.Boolean({ default: false, description: 'allow the route without an authentication policy' }),
+    anonymous: Type.Optional(
+      Type.String({ minLength: 1, description: 'a consumer that callers presenting no credentials are treated as (low privilege)' }),
+    ),
     strip_prefix: Type.Boolean({ default: false, description: 'remove the matched path prefix before proxying' }),
     preserve_host: Type.Optional(Type.Boolean({ description: "overrides the service's preserve_host" })),
     match: Type.Object(
       {
-        hosts: Type.Optional(Type.Array(Type.String({ format: 'route-host' }), { minItems: 1 })),
-        paths: Type.Optional(Type.Array(Type.String({ format: 'route-path' }), { minItems: 1 })),
-        methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1 })),
+        hosts: Type.Optional(Type.Array(Type.String({ format: 'route-host' }), { minItems: 1, description: 'exact or *.wildcard hosts; any host when absent' })),
+        paths: Type.Optional(
+          Type.Array(Type.String({ format: 'route-path' }), { minItems: 1, description: '/prefix, = /exact or ~ regex (RE2); every path when absent' }),
+        ),
+        methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1, description: 'any method when absent' })),
         headers: Type.Optional(HeaderMatchSchema),
       },
-      { additionalProperties: false, default: {} },
+      { additionalProperties: false, default: {}, description: 'which requests the route takes' },
     ),
-    policies: Type.Array(PolicyEntry, { default: [] }),
+    policies: Type.Array(PolicyEntry, { default: [], description: 'the route\'s policies, as { name: { settings } } entries' }),
   },
   { additionalProperties: false },
 );
@@ -135,8 +143,8 @@ export const RouteSchema = Type.Object(
 export const ConsumerSchema = Type.Object(
   {
     name: Name,
-    groups: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-    metadata: Type.Record(Type.String(), Type.String(), { default: {} }),
+    groups: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'for authorization policies, and sent upstream' }),
+    metadata: Type.Record(Type.String(), Type.String(), { default: {}, description: 'free-form labels' }),
     credentials: Type.Record(Type.String(), Type.Array(Type.Unknown()), {
       default: {},
       description: 'method name → credentials; each method checks its own shape',
@@ -154,7 +162,7 @@ export const GatewaySettingsSchema = Type.Object(
     shutdown_timeout: Duration({ default: '30s', description: 'how long in-flight requests may finish on SIGTERM' }),
     request_id: Type.Object(
       {
-        header: Type.String({ default: 'x-request-id' }),
+        header: Type.String({ default: 'x-request-id', description: 'the header that carries the request id, both ways' }),
         trust_incoming: Type.Boolean({ default: true, description: 'keep a well-formed request id sent by the client' }),
       },
       { additionalProperties: false, default: {} },
@@ -163,7 +171,7 @@ export const GatewaySettingsSchema = Type.Object(
       default: 'reject',
       description: 'what to do with %2F and %5C in paths: reject (400) or forward unchanged',
     }),
-    access_log: Type.Boolean({ default: true }),
+    access_log: Type.Boolean({ default: true, description: 'one JSON line per request on stdout' }),
     hide_response_headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), {
       default: ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version'],
       description: 'upstream response headers removed before the response reaches the client ([] keeps them all)',
@@ -171,7 +179,7 @@ export const GatewaySettingsSchema = Type.Object(
     watch: Type.Boolean({ default: false, description: 'reload when the config file changes' }),
     limits: Type.Object(
       {
-        max_header_size: Size({ default: '16KiB' }),
+        max_header_size: Size({ default: '16KiB', description: 'request line and headers together; larger heads get 431' }),
         headers_timeout: Duration({ default: '10s', description: 'time a client has to send the request head' }),
         request_timeout: Duration({ default: '5m', description: 'time a client has to send the whole request' }),
         keepalive_timeout: Duration({ default: '5s', description: 'idle time before a client connection is closed' }),
@@ -185,7 +193,7 @@ export const GatewaySettingsSchema = Type.Object(
 );
 
 export const StoreSchema = Type.Object(
-  { kind: Type.Literal('memory') },
+  { kind: Type.Literal('memory', { description: 'memory: state kept in this process' }) },
   { additionalProperties: false, default: { kind: 'memory' } },
 );
 
@@ -197,7 +205,7 @@ export const ConfigSchema = Type.Object(
     services: Type.Array(ServiceSchema, { default: [] }),
     routes: Type.Array(RouteSchema, { default: [] }),
     consumers: Type.Array(ConsumerSchema, { default: [] }),
-    global_policies: Type.Array(PolicyEntry, { default: [] }),
+    global_policies: Type.Array(PolicyEntry, { default: [], description: 'policies run on every route, before the route\'s own in each phase' }),
   },
   { additionalProperties: false },
 );

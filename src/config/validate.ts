@@ -43,11 +43,15 @@ export function validateConfig(source: LoadedSource, policies: ReadonlyMap<strin
   const data = source.data ?? {};
   if (!validateTop(data)) {
     for (const error of simplify(validateTop.errors)) report(errorPath([], error), describe(error));
-    return { ok: false, issues };
   }
-  const config = data;
-  const checkPolicies = (entries: ReadonlyArray<Record<string, unknown>>, base: ConfigPath) => {
-    entries.forEach((entry, i) => {
+  // Policies and credentials are checked even when the rest has problems, so
+  // that one run lists everything; the shape checks below guard against a
+  // structure the top-level schema already complained about.
+  const root = isRecord(data) ? data : {};
+  const checkPolicies = (entries: unknown, base: ConfigPath) => {
+    if (!Array.isArray(entries)) return;
+    entries.forEach((entry: unknown, i) => {
+      if (!isRecord(entry) || Object.keys(entry).length !== 1) return;
       const [name, settings] = Object.entries(entry)[0]!;
       const path = [...base, i, name];
       const policy = policies.get(name);
@@ -62,24 +66,33 @@ export function validateConfig(source: LoadedSource, policies: ReadonlyMap<strin
       if (!validate(value)) for (const error of simplify(validate.errors)) report(errorPath(path, error), describe(error));
     });
   };
-  checkPolicies(config.global_policies, ['global_policies']);
-  config.routes.forEach((route, r) => checkPolicies(route.policies, ['routes', r, 'policies']));
-  config.consumers.forEach((consumer, c) => {
-    for (const [method, list] of Object.entries(consumer.credentials)) {
-      const path: ConfigPath = ['consumers', c, 'credentials', method];
-      const schema = policies.get(method)?.credentials;
-      if (!schema) {
-        const methods = [...policies.values()].filter((p) => p.credentials).map((p) => p.name);
-        const hint = didYouMean(method, methods);
-        report(path, `no authentication method "${method}" takes consumer credentials${hint ? `; did you mean "${hint}"?` : ''}`);
-        continue;
+  checkPolicies(root.global_policies, ['global_policies']);
+  if (Array.isArray(root.routes)) root.routes.forEach((route: unknown, r) => isRecord(route) && checkPolicies(route.policies, ['routes', r, 'policies']));
+  if (Array.isArray(root.consumers)) {
+    root.consumers.forEach((consumer: unknown, c) => {
+      if (!isRecord(consumer) || !isRecord(consumer.credentials)) return;
+      for (const [method, list] of Object.entries(consumer.credentials)) {
+        const path: ConfigPath = ['consumers', c, 'credentials', method];
+        const schema = policies.get(method)?.credentials;
+        if (!schema) {
+          const methods = [...policies.values()].filter((p) => p.credentials).map((p) => p.name);
+          const hint = didYouMean(method, methods);
+          report(path, `no authentication method "${method}" takes consumer credentials${hint ? `; did you mean "${hint}"?` : ''}`);
+          continue;
+        }
+        if (!Array.isArray(list)) continue;
+        const validate = credentialValidator(schema);
+        list.forEach((credential: unknown, k) => {
+          if (!validate(credential)) for (const error of simplify(validate.errors)) report(errorPath([...path, k], error), describe(error));
+        });
       }
-      const validate = credentialValidator(schema);
-      list.forEach((credential, k) => {
-        if (!validate(credential)) for (const error of simplify(validate.errors)) report(errorPath([...path, k], error), describe(error));
-      });
-    }
-  });
+    });
+  }
+  if (issues.length > 0) {
+    issues.sort((a, b) => a.line - b.line);
+    return { ok: false, issues };
+  }
+  const config = data as Config;
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config };
 }
 
@@ -137,6 +150,10 @@ function describe(error: ErrorObject): string {
     default:
       return error.message ?? 'invalid';
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function literalChoices(schema: unknown): unknown[] | undefined {

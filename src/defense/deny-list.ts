@@ -9,7 +9,7 @@
  * waits on a timer.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { unmapIPv4 } from '../server/client-ip.js';
+import { unmapIPv4 } from '../net/ip.js';
 
 export interface DenyEntry {
   /** An address ("203.0.113.7", "2001:db8::1") or a network ("203.0.113.0/24"). */

@@ -24,6 +24,21 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/**
+ * Thrown by a policy when something it depends on (an identity provider, a
+ * directory) cannot answer. The pipeline turns it into 503 when the policy
+ * fails closed, or lets the request go on when it fails open.
+ */
+export class DependencyUnavailableError extends Error {
+  constructor(
+    readonly dependency: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${dependency} is unavailable`, options);
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
 export interface ResponseState {
   status: number;
   headers: OutgoingHttpHeaders;
@@ -41,6 +56,8 @@ export class RequestContext {
   /** Which authentication policy accepted the caller. */
   authenticatedBy: string | undefined = undefined;
   scopes: readonly string[] | undefined = undefined;
+  /** The verified claims behind the identity (JWT, introspection, OIDC), for authorization policies. */
+  claims: Readonly<Record<string, unknown>> | undefined = undefined;
 
   /** The path sent upstream when a policy rewrites it (query not included). */
   upstreamPath: string | undefined = undefined;
@@ -105,11 +122,18 @@ export class RequestContext {
   }
 
   /** Records who the caller is; called by authentication policies. */
-  authenticate(consumer: Consumer, credentialId: string, by: string, scopes?: readonly string[]): void {
+  authenticate(
+    consumer: Consumer,
+    credentialId: string | undefined,
+    by: string,
+    scopes?: readonly string[],
+    claims?: Readonly<Record<string, unknown>>,
+  ): void {
     this.consumer = consumer;
     this.credentialId = credentialId;
     this.authenticatedBy = by;
     if (scopes) this.scopes = scopes;
+    if (claims) this.claims = claims;
   }
 
   recordEvent(policy: string, denial: Deny, action: 'blocked' | 'monitored'): void {

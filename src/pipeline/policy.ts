@@ -25,6 +25,12 @@ export interface PolicyInstance {
   requestBody?: (ctx: RequestContext) => Transform | undefined;
   /** A transform for the response body on its way to the client. */
   responseBody?: (ctx: RequestContext) => Transform | undefined;
+  /**
+   * Fetches what the policy needs before the snapshot serves (JWKS, OIDC
+   * discovery). Awaited before listening and before a reload swaps in; it
+   * must not throw for an unreachable provider (log it and retry lazily).
+   */
+  ready?: () => Promise<void>;
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */
@@ -46,7 +52,7 @@ export interface PolicyDeps<C = unknown> {
   /** The route this instance serves, or undefined for a global policy. */
   readonly route: string | undefined;
   /** The gateway's dynamic deny list (addresses refused at run time), shared across reloads. */
-  readonly denyList: DynamicDenyList;
+  readonly denyList?: DynamicDenyList;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

@@ -7,7 +7,7 @@
  * the same path, those with more header and method conditions first, then
  * config order. Lookups are map and trie walks: no scan over all routes.
  */
-import type RE2 from 're2';
+import RE2 from 're2';
 import type { IncomingHttpHeaders } from 'node:http';
 import { parsePathSpec } from './path-spec.js';
 
@@ -48,6 +48,13 @@ class PathTable<R> {
   private readonly exact = new Map<string, Candidate<R>[]>();
   private readonly root: TrieNode<R> = { children: undefined, candidates: undefined };
   private readonly regexes: Array<{ regex: RE2; candidate: Candidate<R> }> = [];
+  /** All regexes in one automaton: one pass over the path however many regex routes there are. */
+  private regexSet: InstanceType<typeof RE2.Set> | undefined;
+
+  /** Called once every route is added. */
+  seal(): void {
+    if (this.regexes.length > 1) this.regexSet = new RE2.Set(this.regexes.map((r) => r.regex));
+  }
 
   add(pathText: string, candidate: Omit<Candidate<R>, 'prefix'>): void {
     const spec = parsePathSpec(pathText);
@@ -120,9 +127,18 @@ class PathTable<R> {
       const found = pick(candidates, method, headers);
       if (found) return found;
     }
-    for (const { regex, candidate } of this.regexes) {
-      if (regex.test(path) && accepts(candidate, method, headers)) return candidate;
+    if (this.regexSet) {
+      const hits = this.regexSet.match(path);
+      if (hits.length === 0) return undefined;
+      hits.sort((a, b) => a - b); // config order
+      for (const i of hits) {
+        const candidate = this.regexes[i]!.candidate;
+        if (accepts(candidate, method, headers)) return candidate;
+      }
+      return undefined;
     }
+    const only = this.regexes[0];
+    if (only && only.regex.test(path) && accepts(only.candidate, method, headers)) return only.candidate;
     return undefined;
   }
 }
@@ -157,6 +173,7 @@ export class Router<R> {
       for (const table of tables) for (const path of entry.paths ?? ['/']) table.add(path, candidate);
     }
     this.hasHostRoutes = hostRoutes;
+    for (const table of [this.anyHost, ...this.exactHosts.values(), ...this.wildcardHosts.values()]) table.seal();
   }
 
   /**

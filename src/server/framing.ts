@@ -6,12 +6,13 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-export type FramingProblem = 'transfer_encoding' | 'duplicate_host' | 'absolute_form_host' | 'request_target';
+export type FramingProblem = 'transfer_encoding' | 'duplicate_host' | 'missing_host' | 'absolute_form_host' | 'request_target';
 
 
 export function checkFraming(req: IncomingMessage): FramingProblem | undefined {
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.toLowerCase() !== 'chunked') return 'transfer_encoding';
+  if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return 'missing_host';
   const raw = req.rawHeaders;
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
@@ -19,6 +20,22 @@ export function checkFraming(req: IncomingMessage): FramingProblem | undefined {
     if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'duplicate_host';
   }
   return undefined;
+}
+
+const POISONED = Symbol('portcullis.framing-refused');
+
+/**
+ * After a framing refusal nothing else on the connection can be trusted: the
+ * parser may already have read "requests" out of what was really a body.
+ * Requests parsed after the refusal are dropped; the connection closes once
+ * the 400 is written.
+ */
+export function poison(socket: object): void {
+  (socket as Record<symbol, boolean>)[POISONED] = true;
+}
+
+export function isPoisoned(socket: object): boolean {
+  return (socket as Record<symbol, boolean | undefined>)[POISONED] === true;
 }
 
 /**

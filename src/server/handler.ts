@@ -14,11 +14,11 @@ import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
 import { normalizePath } from '../routing/normalize.js';
-import { writeAccessLog } from '../telemetry/access-log.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
-import { unmapIPv4 } from './client-ip.js';
-import { checkFraming, hostWithoutPort, originForm } from './framing.js';
+import { unmapIPv4 } from '../net/ip.js';
+import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
 import type { SnapshotHolder } from './snapshots.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,7 +29,7 @@ const NOT_FORWARDED = new Set(['expect']);
 export interface HandlerEnv {
   readonly snapshots: SnapshotHolder;
   readonly logger: Logger;
-  readonly accessLogger: Logger;
+  readonly accessLog: AccessLog;
   /** "http" or "https": the scheme of the listener this handler serves. */
   readonly scheme: 'http' | 'https';
 }
@@ -45,6 +45,8 @@ export class RequestHandler {
   inflight = 0;
   draining = false;
   private idleWaiters: Array<() => void> = [];
+  /** Client sockets of WebSocket tunnels: the HTTP server no longer tracks them once upgraded. */
+  private readonly tunnels = new Set<Duplex>();
 
   constructor(private readonly env: HandlerEnv) {}
 
@@ -54,7 +56,17 @@ export class RequestHandler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Cuts every WebSocket tunnel still open (the end of a graceful shutdown). */
+  closeTunnels(): void {
+    for (const socket of this.tunnels) socket.destroy();
+  }
+
   readonly handle = (req: IncomingMessage, res: ServerResponse, tunnel?: Tunnel): void => {
+    if (isPoisoned(req.socket)) return; // the connection closes after the 400 already queued
+    if (tunnel) {
+      this.tunnels.add(tunnel.socket);
+      tunnel.socket.once('close', () => this.tunnels.delete(tunnel.socket));
+    }
     const snapshot = this.env.snapshots.enter();
     this.inflight++;
     const settings = snapshot.settings;
@@ -72,6 +84,7 @@ export class RequestHandler {
     const q = target.indexOf('?');
     const rawPath = q === -1 ? target : target.slice(0, q);
     const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes });
+    const body = new RequestBody(req, res);
 
     const ctx = new RequestContext(
       id,
@@ -83,13 +96,14 @@ export class RequestHandler {
       clientIp,
       this.env.scheme,
       performance.now(),
-      bodySource(req),
+      body,
     );
-    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer };
+    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body };
     res.once('close', () => this.finish(state, res));
 
     if (problem) {
       res.shouldKeepAlive = false;
+      poison(req.socket);
       const code = problem === 'request_target' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
@@ -132,10 +146,13 @@ export class RequestHandler {
     if (res.destroyed) return;
     if (denial) {
       state.ctx.denial = denial;
+      // A client still waiting for 100 Continue will not send its body: the connection cannot be reused.
+      if (state.body.expectsContinue) res.shouldKeepAlive = false;
       if (denial.reply) this.respondReply(state, res, denial.status, denial.headers);
       else this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
       return;
     }
+    state.body.sendContinue();
     const exchange = new Exchange(state.ctx, req, res, route.service, route.pipeline, this.upstreamRequest(state, req, route), {
       logger: this.env.logger,
       requestIdHeader: state.snapshot.settings.requestIdHeader,
@@ -244,7 +261,7 @@ export class RequestHandler {
     const completed = res.writableFinished;
     if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);
-    if (snapshot.settings.accessLog) writeAccessLog(this.env.accessLogger, ctx, res.statusCode, completed);
+    if (snapshot.settings.accessLog) this.env.accessLog.write(ctx, res.statusCode, completed);
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
@@ -260,30 +277,52 @@ interface RequestState {
   pipeline: CompiledPipeline;
   exchange: Exchange | undefined;
   readonly peer: string;
+  readonly body: RequestBody;
 }
 
-/** Reads a request body into memory for a policy, refusing more than `limit` bytes. */
-function bodySource(req: IncomingMessage): BodySource {
-  return {
-    read(limit: number): Promise<Buffer> {
-      const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
-      return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        req.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > limit) {
-            req.pause();
-            reject(new BodyTooLargeError(limit));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        req.once('end', () => resolve(Buffer.concat(chunks, size)));
-        req.once('error', reject);
-        req.once('aborted', () => reject(new Error('client aborted the request body')));
+/**
+ * The request body, for a policy that must read it whole (bounded), and the
+ * 100-continue handshake: a client that asked to wait is told to send its
+ * body only once the pipeline has let the request through (or a policy needs it).
+ */
+class RequestBody implements BodySource {
+  private continued = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  get expectsContinue(): boolean {
+    return this.req.headers.expect?.toLowerCase() === '100-continue';
+  }
+
+  sendContinue(): void {
+    if (this.continued || !this.expectsContinue) return;
+    this.continued = true;
+    this.res.writeContinue();
+  }
+
+  read(limit: number): Promise<Buffer> {
+    const req = this.req;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+    this.sendContinue();
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.pause();
+          reject(new BodyTooLargeError(limit));
+          return;
+        }
+        chunks.push(chunk);
       });
-    },
-  };
+      req.once('end', () => resolve(Buffer.concat(chunks, size)));
+      req.once('error', reject);
+      req.once('aborted', () => reject(new Error('client aborted the request body')));
+    });
+  }
 }

@@ -13,6 +13,7 @@ import type { RuntimeSettings } from '../config/compile.js';
 import { parseListenAddress } from '../config/ajv.js';
 import { errorBody } from '../errors.js';
 import type { RequestHandler } from './handler.js';
+import { isPoisoned } from './framing.js';
 
 export interface Listener {
   readonly name: string;
@@ -37,13 +38,16 @@ export async function openListener(config: ListenerConfig, settings: RuntimeSett
       requestTimeout: settings.requestTimeoutMs,
       headersTimeout: settings.headersTimeoutMs,
       keepAliveTimeout: settings.keepAliveTimeoutMs,
-      requireHostHeader: true,
+      // Checked in framing.ts instead, so that requests pipelined behind a refusal are dropped too.
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
       insecureHTTPParser: false,
     },
     handler.handle,
   );
   applySettings(server, settings);
+  // Expect: 100-continue is answered by the handler once the pipeline has accepted the request.
+  server.on('checkContinue', handler.handle);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     writeRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported.');
@@ -92,7 +96,7 @@ export function applySettings(server: Server, settings: RuntimeSettings): void {
 
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger, listener: string): void {
   const code = err.code ?? 'unknown';
-  if (code === 'ECONNRESET' || !socket.writable) {
+  if (code === 'ECONNRESET' || !socket.writable || isPoisoned(socket)) {
     socket.destroy();
     return;
   }

@@ -126,3 +126,44 @@ consumers:
     assert.ok(!JSON.stringify(gw.logs).includes('alice-secret-key'));
   });
 });
+
+describe('Expect: 100-continue', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: upload, service: echo, match: { paths: [/upload] }, policies: [{ key-auth: {} }] }
+consumers:
+  - { name: alice, credentials: { key-auth: [{ key: k1 }] } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('refuses an unauthenticated upload before the client sends its body', async () => {
+    const reply = await rawExchange(gw.port, 'PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    assert.equal(reply.status, 401);
+    assert.ok(!reply.text.includes('100 Continue'));
+  });
+
+  it('answers 100 Continue once the request is accepted, then forwards the body', async () => {
+    const socket = (await import('node:net')).connect(gw.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.write('PUT /upload HTTP/1.1\r\nHost: x\r\nx-api-key: k1\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+    await new Promise<void>((resolve) => {
+      const tick = () => (text.includes('100 Continue') ? resolve() : setTimeout(tick, 5));
+      tick();
+    });
+    socket.write('hello');
+    await new Promise((r) => socket.on('close', r));
+    assert.match(text, /HTTP\/1\.1 200 OK/);
+    assert.equal(upstream.seen.at(-1)!.body, 'hello');
+  });
+});

@@ -96,14 +96,14 @@ export async function send(
   try {
     const res = await client.request({
       path,
-      method: (options.method ?? 'GET') as 'GET',
+      method: (options.method ?? 'GET'),
       headers: options.headers,
       body: options.body,
     });
     const text = await res.body.text();
     return {
       status: res.statusCode,
-      headers: res.headers as Record<string, string | string[] | undefined>,
+      headers: res.headers,
       text,
       json: () => JSON.parse(text),
     };

@@ -9,7 +9,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { ConfigError } from '../../config/errors.js';
 import { deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
-import { addCidr, unmapIPv4 } from '../../server/client-ip.js';
+import { addCidr, unmapIPv4 } from '../../net/ip.js';
 import { IpRestrictionSchema } from './schema.js';
 
 function blockList(cidrs: readonly string[], key: string): BlockList | undefined {

@@ -1,0 +1,58 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSource } from './load.js';
+import { parseDuration, parseSize } from './units.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'portcullis-load-'));
+const source = (text: string, file = 'gateway.yaml') => ({ file, text, baseDir: dir });
+
+describe('config loading', () => {
+  it('resolves ${env:NAME} and ${file:PATH}, alone or inside a string, and $$ as a literal $', () => {
+    writeFileSync(join(dir, 'secret.txt'), 's3cret\n');
+    const result = parseSource(source('a: ${env:TOKEN}\nb: "Bearer ${env:TOKEN}"\nc: ${file:secret.txt}\nd: "cost: $$5"\n'), { TOKEN: 'abc' });
+    assert.ok(result.ok);
+    assert.deepEqual(result.source.data, { a: 'abc', b: 'Bearer abc', c: 's3cret', d: 'cost: $5' });
+  });
+
+  it('names the line and path of a missing variable or file', () => {
+    const result = parseSource(source('x: 1\nconsumers:\n  - key: ${env:NOPE}\n  - key: ${file:missing.txt}\n'), {});
+    assert.ok(!result.ok);
+    assert.deepEqual(
+      result.issues.map((i) => `${i.line}: ${i.path}: ${i.message}`),
+      ['3: consumers[0].key: environment variable NOPE is not set (referenced as ${env:NOPE})', '4: consumers[1].key: cannot read missing.txt (referenced as ${file:missing.txt}): ENOENT'],
+    );
+  });
+
+  it('reads JSON with line numbers too, and reports bad JSON with its line', () => {
+    const broken = parseSource(source('{\n  "a": 1,\n  "b": [1, 2\n}\n', 'gateway.json'));
+    assert.ok(!broken.ok);
+    assert.equal(broken.issues[0]!.path, '(syntax)');
+    const result = parseSource(source('{\n  "listeners": [\n    {"name": "a"}\n  ]\n}\n', 'gateway.json'));
+    assert.ok(result.ok);
+    assert.equal(result.source.lineOf(['listeners', 0, 'name']), 3);
+    assert.equal(result.source.lineOf(['listeners', 0, 'missing']), 3, 'falls back to the closest ancestor');
+  });
+
+  it('reports YAML syntax errors and duplicate keys with their line', () => {
+    const bad = parseSource(source('a: 1\nb: [1, 2\nc: 3\n'));
+    assert.ok(!bad.ok);
+    assert.equal(bad.issues[0]!.path, '(syntax)');
+    const dup = parseSource(source('a: 1\nb: 2\na: 3\n'));
+    assert.ok(!dup.ok);
+    assert.equal(dup.issues[0]!.line, 3);
+  });
+
+  it('parses durations and sizes as users write them', () => {
+    assert.equal(parseDuration('250ms'), 250);
+    assert.equal(parseDuration('1.5s'), 1500);
+    assert.equal(parseDuration('2m'), 120_000);
+    assert.equal(parseDuration('1d'), 86_400_000);
+    assert.equal(parseSize('512KiB'), 524_288);
+    assert.equal(parseSize('1MB'), 1_000_000);
+    assert.equal(parseSize(42), 42);
+    assert.throws(() => parseDuration('1 minute'), /expected a duration like "1m", got "1 minute"/);
+  });
+});

@@ -1,0 +1,144 @@
+/** The command line as a user runs it: validate, start, reload, signals. */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { send, writeConfig } from '../helpers/gateway.js';
+import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { echo, startUpstream } from '../helpers/upstream.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('portcullis CLI', () => {
+  const running: RunningCli[] = [];
+  const cleanup: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const r of running) r.child.kill('SIGKILL');
+    for (const c of cleanup) await c();
+  });
+
+  it('prints its version and help', async () => {
+    const version = await runCli(['--version']);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^portcullis \d+\.\d+\.\d+\n$/);
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /portcullis start -c FILE/);
+  });
+
+  it('answers a bad flag, an unknown command and a missing file with one line, no stack trace', async () => {
+    for (const args of [['start', '--bogus'], ['frobnicate'], ['validate', '/nonexistent/gateway.yaml'], ['start', '-c', '/nonexistent/gateway.yaml']]) {
+      const result = await runCli(args);
+      assert.notEqual(result.code, 0, args.join(' '));
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `${args.join(' ')}: ${result.stderr}`);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    }
+    const missing = await runCli(['validate', '/nonexistent/gateway.yaml']);
+    assert.equal(missing.stderr.trim(), '/nonexistent/gateway.yaml:0: (file): file not found');
+  });
+
+  it('validates a good file with exit 0 and lists every problem of a bad one as file:line: path: message', async () => {
+    const good = writeConfig(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes: [{ name: r, service: s, public: true }]
+`);
+    const ok = await runCli(['validate', good]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /valid/);
+
+    const bad = writeConfig(`listeners:
+  - { name: main, address: "127.0.0.1:0" }
+services:
+  - name: s
+    targets: [{ url: "http://127.0.0.1:9" }]
+    timeouts: { connect: 2 seconds }
+routes:
+  - name: r
+    service: orders
+    policies:
+      - key-auth: { hedaer: x-key }
+      - rate-limitt: {}
+consumers:
+  - { name: c, credentials: { key-auth: [{ key: "\${env:PORTCULLIS_TEST_UNSET}" }] } }
+`);
+    const result = await runCli(['validate', bad]);
+    assert.equal(result.code, 1);
+    const lines = result.stderr.trim().split('\n');
+    assert.deepEqual(lines, [`${bad}:14: consumers[0].credentials.key-auth[0].key: environment variable PORTCULLIS_TEST_UNSET is not set (referenced as \${env:PORTCULLIS_TEST_UNSET})`]);
+
+    writeFileSync(bad, (await import('node:fs')).readFileSync(bad, 'utf8').replace('${env:PORTCULLIS_TEST_UNSET}', 'k'));
+    const second = await runCli(['validate', bad]);
+    assert.equal(second.code, 1);
+    const all = second.stderr.trim().split('\n');
+    assert.ok(all.includes(`${bad}:6: services[0].timeouts.connect: expected a duration like "250ms", "5s", "1m", "1h" or "1d", got "2 seconds"`), second.stderr);
+    assert.ok(all.includes(`${bad}:11: routes[0].policies[0].key-auth.hedaer: unknown key "hedaer"; did you mean "header"?`), second.stderr);
+    assert.ok(all.includes(`${bad}:12: routes[0].policies[1].rate-limitt: unknown policy "rate-limitt"`) || all.some((l) => l.startsWith(`${bad}:12: routes[0].policies[1].rate-limitt: unknown policy`)), second.stderr);
+  });
+
+  it('reports compile problems too, such as a route naming a missing service', async () => {
+    const file = writeConfig(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: orders, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes:
+  - { name: r, service: ordres, public: true }
+  - { name: r, service: orders, match: { paths: ["~ ^/(unclosed"] } }
+`);
+    const result = await runCli(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /:5: routes\[0\]\.service: no service named "ordres"; did you mean "orders"\?/);
+    assert.match(result.stderr, /:6: routes\[1\]\.name: "r" is already the name of routes\[0\]/);
+    assert.match(result.stderr, /:6: routes\[1\]: route "r" has no authentication policy/);
+    assert.match(result.stderr, /:6: routes\[1\]\.match\.paths\[0\]: invalid regular expression/);
+  });
+
+  it('starts, prints where it listens, reloads on `portcullis reload`, and drains in-flight requests on SIGTERM', async () => {
+    const upstream = await startUpstream((req, res, seen) => setTimeout(() => echo(req, res, seen), req.url === '/slow' ? 700 : 0));
+    cleanup.push(() => upstream.close());
+    const port = await freePort();
+    const yaml = (prefix: string) => `
+listeners: [{ name: main, address: "127.0.0.1:${port}" }]
+services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
+routes: [{ name: r, service: s, public: true, strip_prefix: true, match: { paths: [${prefix}] } }]
+`;
+    const file = writeConfig(yaml('/v1'));
+    const cli = startCli(['start', '-c', file]);
+    running.push(cli);
+    await cli.waitFor(`portcullis listening on http://127.0.0.1:${port} (main)`);
+    const base = `http://127.0.0.1:${port}`;
+    assert.equal((await send(base, '/v1/a')).json().url, '/a');
+
+    writeFileSync(file, yaml('/v2'));
+    const reload = await runCli(['reload', '-c', file]);
+    assert.equal(reload.code, 0, reload.stderr);
+    assert.match(reload.stdout, /reloaded: config version 2/);
+    assert.equal((await send(base, '/v2/b')).json().url, '/b');
+
+    writeFileSync(file, yaml('/v3') + 'bogus: true\n');
+    const refused = await runCli(['reload', '-c', file]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /reload refused; the running config keeps serving/);
+    assert.match(refused.stderr, /bogus: unknown key "bogus"/);
+    assert.equal((await send(base, '/v2/still')).status, 200);
+
+    writeFileSync(file, yaml('/v4'));
+    cli.child.kill('SIGHUP');
+    await cli.waitFor('"version":3');
+    assert.equal((await send(base, '/v4/c')).json().url, '/c');
+
+    const inflight = send(base, '/v4/slow');
+    await new Promise((r) => setTimeout(r, 150));
+    cli.child.kill('SIGTERM');
+    const res = await inflight;
+    assert.equal(res.status, 200, 'the in-flight request finished during shutdown');
+    assert.equal(await cli.exited, 0);
+    await assert.rejects(send(base, '/v4/after'), 'no longer accepting');
+  });
+});

@@ -1,0 +1,267 @@
+/**
+ * Upstreams that are down, slow, failing or flapping: timeouts, retries,
+ * passive and active health checks, circuit breakers.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
+
+/** A port with nothing listening on it. */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function gatewayFor(service: string, route = '') {
+  return `
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services:
+${service}
+routes:
+  - { name: r, service: s, public: true, match: { paths: [/] } ${route} }
+`;
+}
+
+describe('upstream failures', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+  });
+  async function gateway(yaml: string): Promise<TestGateway> {
+    const gw = await startGateway(yaml);
+    cleanup.push(() => gw.close());
+    return gw;
+  }
+  async function upstream(handler = echo): Promise<TestUpstream> {
+    const u = await startUpstream(handler);
+    cleanup.push(() => u.close());
+    return u;
+  }
+
+  it('answers 502 bad_gateway when the only target refuses connections', async () => {
+    const port = await deadPort();
+    const gw = await gateway(gatewayFor(`  - { name: s, targets: [{ url: "http://127.0.0.1:${port}" }], retries: { attempts: 0 } }`));
+    const res = await send(gw.url, '/x');
+    assert.equal(res.status, 502);
+    assert.equal(res.json().error.code, 'bad_gateway');
+    assert.ok(!res.text.includes(String(port)), 'no upstream internals in the error');
+  });
+
+  it('retries an idempotent request on another target after a connect failure', async () => {
+    const port = await deadPort();
+    const live = await upstream();
+    const gw = await gateway(
+      gatewayFor(`  - { name: s, targets: [{ url: "http://127.0.0.1:${port}" }, { url: "${live.url}" }], retries: { attempts: 1, on: [connect-failure] } }`),
+    );
+    for (let i = 0; i < 4; i++) assert.equal((await send(gw.url, `/x${i}`)).status, 200);
+    const line = await gw.waitForLog((l) => l.msg === 'retrying upstream request');
+    assert.equal(line.service, 's');
+  });
+
+  it('answers 504 gateway_timeout when the upstream is slower than timeouts.response', async () => {
+    const slow = await upstream((_req, res) => {
+      setTimeout(() => res.end('late'), 1500);
+    });
+    const gw = await gateway(gatewayFor(`  - { name: s, targets: [{ url: "${slow.url}" }], timeouts: { response: 200ms }, retries: { attempts: 0 } }`));
+    const res = await send(gw.url, '/slow');
+    assert.equal(res.status, 504);
+    assert.equal(res.json().error.code, 'gateway_timeout');
+  });
+
+  it('cuts the client connection when the upstream stalls mid-body past timeouts.idle', async () => {
+    const stall = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only part of it');
+    });
+    const gw = await gateway(gatewayFor(`  - { name: s, targets: [{ url: "${stall.url}" }], timeouts: { idle: 200ms } }`));
+    await assert.rejects(send(gw.url, '/stall'));
+  });
+
+  it('retries GET on a configured status but never POST', async () => {
+    let calls = 0;
+    const flaky = await upstream((req, res, seen) => {
+      calls++;
+      if (calls % 2 === 1) {
+        res.writeHead(503).end('busy');
+        return;
+      }
+      echo(req, res, seen);
+    });
+    const gw = await gateway(gatewayFor(`  - { name: s, targets: [{ url: "${flaky.url}" }], retries: { attempts: 2, on: [503] } }`));
+    const get = await send(gw.url, '/retry-me');
+    assert.equal(get.status, 200);
+    assert.equal(calls, 2);
+    const post = await send(gw.url, '/no-retry', { method: 'POST', body: 'x' });
+    assert.equal(post.status, 503);
+    assert.equal(calls, 3);
+  });
+
+  it('answers 503 upstream_unavailable when every target is out', async () => {
+    const port = await deadPort();
+    const gw = await gateway(
+      gatewayFor(`  - name: s
+    targets: [{ url: "http://127.0.0.1:${port}" }]
+    retries: { attempts: 0 }
+    health: { passive: { failures: 2, window: 10s, cooldown: 10s } }`),
+    );
+    assert.equal((await send(gw.url, '/a')).status, 502);
+    assert.equal((await send(gw.url, '/b')).status, 502);
+    await gw.waitForLog((l) => l.msg === 'target unhealthy');
+    const res = await send(gw.url, '/c');
+    assert.equal(res.status, 503);
+    assert.equal(res.json().error.code, 'upstream_unavailable');
+  });
+
+  it('takes a failing target out passively and sends traffic to the healthy one', async () => {
+    const bad = await upstream((_req, res) => res.writeHead(500).end('broken'));
+    const good = await upstream();
+    const gw = await gateway(
+      gatewayFor(`  - name: s
+    targets: [{ url: "${bad.url}" }, { url: "${good.url}" }]
+    retries: { attempts: 0 }
+    health: { passive: { failures: 2, window: 10s, cooldown: 30s } }`),
+    );
+    for (let i = 0; i < 6; i++) await send(gw.url, `/warm${i}`);
+    const line = await gw.waitForLog((l) => l.msg === 'target unhealthy');
+    assert.equal(line.target, bad.url);
+    const before = bad.seen.length;
+    for (let i = 0; i < 10; i++) assert.equal((await send(gw.url, `/after${i}`)).status, 200);
+    assert.equal(bad.seen.length, before, 'the unhealthy target got no more traffic');
+  });
+
+  it('follows a flapping target with active health checks: out when /healthz fails, back when it recovers', async () => {
+    let healthy = true;
+    const flapping = await upstream((req, res, seen) => {
+      if (req.url === '/healthz') {
+        res.writeHead(healthy ? 200 : 503).end();
+        return;
+      }
+      echo(req, res, seen);
+    });
+    const steady = await upstream();
+    const gw = await gateway(
+      gatewayFor(`  - name: s
+    targets: [{ url: "${flapping.url}" }, { url: "${steady.url}" }]
+    health: { active: { path: /healthz, interval: 50ms, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2 } }`),
+    );
+    healthy = false;
+    await gw.waitForLog((l) => l.msg === 'target unhealthy' && l.target === flapping.url);
+    const during = flapping.seen.filter((s) => s.url !== '/healthz').length;
+    for (let i = 0; i < 6; i++) assert.equal((await send(gw.url, `/down${i}`)).status, 200);
+    assert.equal(flapping.seen.filter((s) => s.url !== '/healthz').length, during);
+    healthy = true;
+    await gw.waitForLog((l) => l.msg === 'target healthy' && l.target === flapping.url);
+    for (let i = 0; i < 6; i++) await send(gw.url, `/up${i}`);
+    assert.ok(flapping.seen.filter((s) => s.url.startsWith('/up')).length > 0, 'traffic returned to the recovered target');
+  });
+
+  it('opens the circuit after consecutive failures, probes once after open_for, and closes on success', async () => {
+    let failing = true;
+    const target = await upstream((req, res, seen) => {
+      if (failing) res.writeHead(502).end('bad');
+      else echo(req, res, seen);
+    });
+    const gw = await gateway(
+      gatewayFor(`  - name: s
+    targets: [{ url: "${target.url}" }]
+    retries: { attempts: 0 }
+    breaker: { failures: 3, open_for: 300ms }`),
+    );
+    for (let i = 0; i < 3; i++) assert.equal((await send(gw.url, `/f${i}`)).status, 502);
+    await gw.waitForLog((l) => l.msg === 'circuit breaker open');
+    const seenWhileOpen = target.seen.length;
+    const open = await send(gw.url, '/while-open');
+    assert.equal(open.status, 503, 'an open circuit refuses without calling the target');
+    assert.equal(target.seen.length, seenWhileOpen);
+    failing = false;
+    await sleep(350);
+    assert.equal((await send(gw.url, '/probe')).status, 200);
+    await gw.waitForLog((l) => l.msg === 'circuit breaker closed');
+    assert.equal((await send(gw.url, '/after')).status, 200);
+  });
+});
+
+describe('load balancing', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+  });
+
+  async function three() {
+    const list = [await startUpstream(), await startUpstream(), await startUpstream()];
+    for (const u of list) cleanup.push(() => u.close());
+    return list;
+  }
+
+  it('spreads weighted round-robin in proportion to weight', async () => {
+    const [a, b, c] = await three();
+    const gw = await startGateway(gatewayFor(`  - name: s
+    targets: [{ url: "${a!.url}", weight: 3 }, { url: "${b!.url}", weight: 1 }, { url: "${c!.url}", weight: 0 }]`));
+    cleanup.push(() => gw.close());
+    for (let i = 0; i < 40; i++) await send(gw.url, '/rr');
+    assert.equal(a!.seen.length, 30);
+    assert.equal(b!.seen.length, 10);
+    assert.equal(c!.seen.length, 0, 'weight 0 takes no traffic');
+  });
+
+  it('keeps a consistent-hash key on one target', async () => {
+    const targets = await three();
+    const gw = await startGateway(gatewayFor(`  - name: s
+    balance: consistent-hash
+    hash_on: header
+    hash_header: x-user
+    targets: [${targets.map((t) => `{ url: "${t.url}" }`).join(', ')}]`));
+    cleanup.push(() => gw.close());
+    const ports = new Map<string, Set<string>>();
+    for (let i = 0; i < 60; i++) {
+      const user = `user-${i % 6}`;
+      const res = await send(gw.url, '/h', { headers: { 'x-user': user } });
+      if (!ports.has(user)) ports.set(user, new Set());
+      ports.get(user)!.add(String(res.headers['x-upstream-port']));
+    }
+    for (const [user, set] of ports) assert.equal(set.size, 1, `${user} stayed on one target`);
+    assert.ok(new Set([...ports.values()].map((s) => [...s][0])).size > 1, 'keys spread over more than one target');
+  });
+
+  it('sends least-connections traffic away from a target holding slow requests', async () => {
+    const slowOnes: Array<() => void> = [];
+    const slow = await startUpstream((req, res, seen) => {
+      if (req.url === '/hold') slowOnes.push(() => echo(req, res, seen));
+      else echo(req, res, seen);
+    });
+    const fast = await startUpstream();
+    cleanup.push(() => slow.close(), () => fast.close());
+    const gw = await startGateway(gatewayFor(`  - name: s
+    balance: least-connections
+    targets: [{ url: "${slow.url}" }, { url: "${fast.url}" }]`));
+    cleanup.push(() => gw.close());
+    // Two held requests pin down whichever targets they land on; the next requests go to the less loaded one.
+    const held = [send(gw.url, '/hold'), send(gw.url, '/hold'), send(gw.url, '/hold'), send(gw.url, '/hold')];
+    await new Promise<void>((resolve) => {
+      const tick = () => (slowOnes.length >= 2 ? resolve() : setTimeout(tick, 5));
+      tick();
+    });
+    const before = fast.seen.length;
+    for (let i = 0; i < 5; i++) await send(gw.url, '/quick');
+    assert.equal(fast.seen.length - before, 5, 'all quick requests went to the idle target');
+    for (const release of slowOnes) release();
+    await Promise.all(held);
+  });
+
+  it('spreads random balancing over every target', async () => {
+    const targets = await three();
+    const gw = await startGateway(gatewayFor(`  - name: s
+    balance: random
+    targets: [${targets.map((t) => `{ url: "${t.url}" }`).join(', ')}]`));
+    cleanup.push(() => gw.close());
+    for (let i = 0; i < 90; i++) await send(gw.url, '/rand');
+    for (const t of targets) assert.ok(t.seen.length > 5, `each target got some traffic (${t.seen.length})`);
+  });
+});
