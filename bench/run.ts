@@ -160,8 +160,10 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
       const bare = await startBareProxy(supervisor, REPO, upstream.url);
       targets.push({ name, label, url: bare.url, process: bare.process, headers: {}, accessLog: undefined });
     } else {
-      const gw: RunningPortcullis = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog });
-      const accessLabel = options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label;
+      const gw: RunningPortcullis = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf });
+      const accessLabel =
+        (options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label) +
+        (options.waf ? ' + waf' : '');
       targets.push({ name, label: accessLabel, url: gw.url, process: gw.process, headers: { [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog });
     }
   }
@@ -226,6 +228,7 @@ async function profile(options: BenchOptions, supervisor: Supervisor, dir: strin
     upstreamPort: upstream.port,
     accessLog: options.accessLog,
     nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250'],
+    waf: options.waf,
   });
   const target: Target = { name: 'portcullis', label: 'Portcullis (profiled)', url: gw.url, process: gw.process, headers: { [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };
   await verify(upstream, [target]);
@@ -256,7 +259,7 @@ async function perfProfile(options: BenchOptions, supervisor: Supervisor, dir: s
   const script = writeWrkScript(dir);
   const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
   // --perf-basic-prof: V8 writes /tmp/perf-PID.map so perf can name JIT-compiled JS functions.
-  const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, nodeArgs: ['--perf-basic-prof'] });
+  const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, nodeArgs: ['--perf-basic-prof'], waf: options.waf });
   const perfMap = `/tmp/perf-${gw.process.pid}.map`;
   supervisor.onCleanup(() => rmSync(perfMap, { force: true }));
   const target: Target = { name: 'portcullis', label: 'Portcullis (under perf)', url: gw.url, process: gw.process, headers: { [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };

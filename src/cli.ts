@@ -14,6 +14,7 @@ import { startDemoUpstream } from './demo/upstream.js';
 import { Gateway, loadConfig } from './gateway.js';
 import { hashPassword } from './identity/passwords.js';
 import { UpstreamRegistry } from './upstream/registry.js';
+import { generateRoutes } from './policies/request-validation/routes.js';
 import { createLogger } from './telemetry/logger.js';
 
 const HELP = `portcullis — a secure API gateway
@@ -31,6 +32,10 @@ Usage:
   portcullis hash-password
       Read a password from standard input (one line) and print its hash for
       basic-auth credentials: $scrypt$ln=15,r=8,p=1$<salt>$<hash>
+  portcullis openapi-routes SPEC --service NAME [--auth POLICY|none]
+      Print routes for every path of an OpenAPI 3.0/3.1 description (YAML, to put
+      under routes:), each validated against SPEC; --auth adds that authentication
+      policy to each (default key-auth), none makes them public.
   portcullis --version | --help
 `;
 
@@ -57,6 +62,8 @@ function parse(args: string[]) {
         watch: { type: 'boolean' },
         'pid-file': { type: 'string' },
         'demo-upstream': { type: 'string' },
+        service: { type: 'string' },
+        auth: { type: 'string' },
         version: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -91,8 +98,13 @@ async function main(argv: string[]): Promise<number> {
     case 'hash-password':
       if (file) throw new UsageError('hash-password reads the password from standard input, not from an argument (it would stay in shell history)');
       return printPasswordHash();
+    case 'openapi-routes':
+      if (!file) throw new UsageError('openapi-routes needs a spec file: portcullis openapi-routes SPEC --service NAME');
+      if (!values.service) throw new UsageError('openapi-routes needs --service NAME: the service the routes proxy to');
+      process.stdout.write(generateRoutes(readFileSync(file, 'utf8'), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
+      return 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes)`);
   }
 }
 

@@ -17,6 +17,7 @@ import { applySettings, openListener, type Listener } from './server/listener.js
 import { SnapshotHolder } from './server/snapshots.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
+import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 
 export interface GatewayOptions {
@@ -33,7 +34,7 @@ export type ReloadResult = { ok: true; version: number } | { ok: false; issues: 
 /** Loads, validates and compiles a config file without touching anything running. */
 export function loadConfig(
   file: string,
-  deps: { upstreams: UpstreamRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv },
+  deps: { upstreams: UpstreamRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv; denyList?: DynamicDenyList },
 ): { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] } {
   let text;
   try {
@@ -45,7 +46,13 @@ export function loadConfig(
   if (!parsed.ok) return parsed;
   const validated = validateConfig(parsed.source, policiesByName);
   if (!validated.ok) return validated;
-  return compileConfig(validated.config, parsed.source, { policies: policiesByName, upstreams: deps.upstreams, logger: deps.logger, version: deps.version });
+  return compileConfig(validated.config, parsed.source, {
+    policies: policiesByName,
+    upstreams: deps.upstreams,
+    logger: deps.logger,
+    version: deps.version,
+    denyList: deps.denyList ?? new DynamicDenyList(),
+  });
 }
 
 /** Lets policies fetch what they need (signing keys, provider metadata) before the snapshot serves. */
@@ -75,17 +82,20 @@ export class Gateway {
     private readonly accessLog: AccessLog,
     private readonly upstreams: UpstreamRegistry,
     readonly snapshots: SnapshotHolder,
+    /** Addresses refused at run time (ip-restriction consults it); kept across reloads. */
+    readonly denyList: DynamicDenyList,
   ) {}
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
     const { logger, destination, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
     const upstreams = new UpstreamRegistry(logger);
-    const loaded = loadConfig(options.configFile, { upstreams, logger, version: 1, env: options.env });
+    const denyList = new DynamicDenyList();
+    const loaded = loadConfig(options.configFile, { upstreams, logger, version: 1, env: options.env, denyList });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot));
+    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), denyList);
     try {
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config);
     } catch (err) {
@@ -116,7 +126,7 @@ export class Gateway {
   reload(): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
       const version = this.version + 1;
-      const loaded = loadConfig(this.options.configFile, { upstreams: this.upstreams, logger: this.logger, version, env: this.options.env });
+      const loaded = loadConfig(this.options.configFile, { upstreams: this.upstreams, logger: this.logger, version, env: this.options.env, denyList: this.denyList });
       if (!loaded.ok) {
         this.logger.error({ issues: loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
         return loaded;

@@ -15,6 +15,8 @@ export interface BenchOptions {
   accessLog: AccessLogMode;
   profile: boolean;
   perf: boolean;
+  /** Put the waf (paranoia 1) in front of Portcullis's route too. */
+  waf: boolean;
   build: boolean;
   out: string;
 }
@@ -40,6 +42,7 @@ the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
                     sampler: wall-clock, JS names), and where the time goes
   --perf            instead: one run of Portcullis under \`perf record\` (on-CPU
                     time only, kernel included; needs perf: apt-get install linux-perf)
+  --waf             also run the waf (paranoia 1) on Portcullis's route (BENCH_WAF=1)
   --no-build        skip \`npm run build\` (dist/ must be current)
   --out FILE        results file (default .bench/results.json; a timestamped copy is kept beside it)
   --help
@@ -72,6 +75,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         'access-log': { type: 'string' },
         profile: { type: 'boolean' },
         perf: { type: 'boolean' },
+        waf: { type: 'boolean' },
         'no-build': { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -104,6 +108,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     accessLog,
     profile: values.profile ?? false,
     perf: values.perf ?? false,
+    waf: values.waf ?? env.BENCH_WAF === '1',
     build: !values['no-build'],
     out: values.out ?? '.bench/results.json',
   };

@@ -5,6 +5,7 @@
  * thrown one at a time.
  */
 import type { Logger } from 'pino';
+import type { DynamicDenyList } from '../defense/deny-list.js';
 import RE2 from 're2';
 import { parsePathSpec } from '../routing/path-spec.js';
 import { Router, type HeaderCondition } from '../routing/router.js';
@@ -35,6 +36,7 @@ export interface RuntimeSettings {
   readonly trustIncomingRequestId: boolean;
   readonly keepEscapedSlashes: boolean;
   readonly accessLog: boolean;
+  readonly hiddenResponseHeaders: ReadonlySet<string>;
   readonly maxBufferedBody: number;
   readonly shutdownTimeoutMs: number;
   readonly maxHeaderSize: number;
@@ -55,6 +57,8 @@ export interface Snapshot {
 
 export interface CompileDeps {
   readonly policies: ReadonlyMap<string, AnyPolicyDefinition>;
+  /** The gateway's dynamic deny list, shared by every snapshot. */
+  readonly denyList?: DynamicDenyList;
   readonly upstreams: UpstreamRegistry;
   readonly logger: Logger;
   readonly version: number;
@@ -99,6 +103,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           settings: config.gateway,
           logger: deps.logger.child({ policy: name, route }),
           route,
+          denyList: deps.denyList,
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
       } catch (err) {
@@ -209,6 +214,7 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       trustIncomingRequestId: g.request_id.trust_incoming,
       keepEscapedSlashes: g.escaped_slashes === 'keep',
       accessLog: g.access_log,
+      hiddenResponseHeaders: new Set(g.hide_response_headers.map((h) => h.toLowerCase())),
       maxBufferedBody: parseSize(g.limits.max_buffered_body),
       shutdownTimeoutMs: parseDuration(g.shutdown_timeout),
       maxHeaderSize: parseSize(g.limits.max_header_size),

@@ -103,7 +103,8 @@ interface RefContext {
   baseDir: string;
 }
 
-const REFERENCE = /\$\$|\$\{(env|file):([^}]*)\}/g;
+// "$" cannot be part of a name: a scan stops at the next "$", which keeps the search linear
+const REFERENCE = /\$\$|\$\{(env|file):([^}$]*)\}/g;
 
 function resolveReferences(
   value: unknown,

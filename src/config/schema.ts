@@ -172,6 +172,10 @@ export const GatewaySettingsSchema = Type.Object(
       description: 'what to do with %2F and %5C in paths: reject (400) or forward unchanged',
     }),
     access_log: Type.Boolean({ default: true, description: 'one JSON line per request on stdout' }),
+    hide_response_headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), {
+      default: ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version'],
+      description: 'upstream response headers removed before the response reaches the client ([] keeps them all)',
+    }),
     watch: Type.Boolean({ default: false, description: 'reload when the config file changes' }),
     limits: Type.Object(
       {

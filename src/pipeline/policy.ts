@@ -5,6 +5,7 @@
 import type { Transform } from 'node:stream';
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { DynamicDenyList } from '../defense/deny-list.js';
 import type { GatewaySettings } from '../config/schema.js';
 import type { ConfigPath } from '../config/errors.js';
 import type { Consumer, RequestContext } from './context.js';
@@ -50,6 +51,8 @@ export interface PolicyDeps<C = unknown> {
   readonly logger: Logger;
   /** The route this instance serves, or undefined for a global policy. */
   readonly route: string | undefined;
+  /** The gateway's dynamic deny list (addresses refused at run time), shared across reloads. */
+  readonly denyList?: DynamicDenyList;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

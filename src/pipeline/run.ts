@@ -80,6 +80,7 @@ function runStep(ctx: RequestContext, step: CompiledStep, logger: Logger): Outco
 
 function settle(ctx: RequestContext, step: CompiledStep, result: PolicyResult): Outcome {
   if (!result) return undefined;
+  if (result.reply) return result; // an answer, not a refusal: nothing to record, nothing to monitor
   if (step.monitor) {
     ctx.recordEvent(step.name, result, 'monitored');
     return undefined;

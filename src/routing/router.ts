@@ -77,6 +77,32 @@ class PathTable<R> {
     }
   }
 
+  /** Methods of the routes that would take this path with another method; undefined when one takes any method. */
+  methods(path: string, headers: IncomingHttpHeaders, into: Set<string>): boolean {
+    const collect = (candidates: readonly Candidate<R>[] | undefined): boolean => {
+      for (const candidate of candidates ?? []) {
+        if (!accepts(candidate, undefined, headers)) continue;
+        if (!candidate.methods) return false;
+        for (const m of candidate.methods) into.add(m);
+      }
+      return true;
+    };
+    if (!collect(this.exact.get(path))) return false;
+    let node: TrieNode<R> | undefined = this.root;
+    if (!collect(node.candidates)) return false;
+    let start = 1;
+    while (node?.children && start <= path.length) {
+      let end = path.indexOf('/', start);
+      if (end === -1) end = path.length;
+      if (end === start) break;
+      node = node.children.get(path.slice(start, end));
+      if (node && !collect(node.candidates)) return false;
+      start = end + 1;
+    }
+    for (const { regex, candidate } of this.regexes) if (regex.test(path) && !collect([candidate])) return false;
+    return true;
+  }
+
   match(method: string, path: string, headers: IncomingHttpHeaders): Candidate<R> | undefined {
     const exact = this.exact.get(path);
     if (exact) {
@@ -150,6 +176,29 @@ export class Router<R> {
     for (const table of [this.anyHost, ...this.exactHosts.values(), ...this.wildcardHosts.values()]) table.seal();
   }
 
+  /**
+   * After match() found nothing: the methods routes on this host and path
+   * accept, sorted, for a 405 with Allow; undefined when no route holds the
+   * path for any method (a 404).
+   */
+  allowedMethods(host: string, path: string, headers: IncomingHttpHeaders): string[] | undefined {
+    const methods = new Set<string>();
+    const tables: PathTable<R>[] = [];
+    if (this.hasHostRoutes) {
+      const exact = this.exactHosts.get(host);
+      if (exact) tables.push(exact);
+      for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+        const wildcard = this.wildcardHosts.get(host.slice(dot));
+        if (wildcard) tables.push(wildcard);
+      }
+    }
+    tables.push(this.anyHost);
+    for (const table of tables) if (!table.methods(path, headers, methods)) return undefined;
+    if (methods.size === 0) return undefined;
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  }
+
   /** host: lower case, without port. path: normalized. */
   match(method: string, host: string, path: string, headers: IncomingHttpHeaders): RouteMatch<R> | undefined {
     if (this.hasHostRoutes) {
@@ -197,8 +246,8 @@ function pick<R>(candidates: readonly Candidate<R>[], method: string, headers: I
   return undefined;
 }
 
-function accepts(candidate: Candidate<unknown>, method: string, headers: IncomingHttpHeaders): boolean {
-  if (candidate.methods && !candidate.methods.has(method)) return false;
+function accepts(candidate: Candidate<unknown>, method: string | undefined, headers: IncomingHttpHeaders): boolean {
+  if (method !== undefined && candidate.methods && !candidate.methods.has(method)) return false;
   if (candidate.headers) {
     for (const condition of candidate.headers) {
       const raw = headers[condition.name];

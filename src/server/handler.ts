@@ -116,7 +116,10 @@ export class RequestHandler {
     }
     const match = snapshot.router.match(ctx.method, ctx.host, ctx.path, req.headers);
     if (!match) {
-      this.respondError(state, res, 404, 'not_found');
+      // A route holds this path for other methods: 405 with Allow (RFC 9110 §15.5.6) rather than 404
+      const allowed = snapshot.router.allowedMethods(ctx.host, ctx.path, req.headers);
+      if (allowed) this.respondError(state, res, 405, 'method_not_allowed', { allow: allowed.join(', ') });
+      else this.respondError(state, res, 404, 'not_found');
       return;
     }
     const route = match.route;
@@ -145,7 +148,8 @@ export class RequestHandler {
       state.ctx.denial = denial;
       // A client still waiting for 100 Continue will not send its body: the connection cannot be reused.
       if (state.body.expectsContinue) res.shouldKeepAlive = false;
-      this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
+      if (denial.reply) this.respondReply(state, res, denial.status, denial.headers);
+      else this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
       return;
     }
     state.body.sendContinue();
@@ -154,6 +158,7 @@ export class RequestHandler {
       requestIdHeader: state.snapshot.settings.requestIdHeader,
       respondError: (status, code) => this.respondError(state, res, status, code),
       preserveHost: route.preserveHost,
+      hiddenResponseHeaders: state.snapshot.settings.hiddenResponseHeaders,
       tunnel,
     });
     state.exchange = exchange;
@@ -235,6 +240,20 @@ export class RequestHandler {
     ctx.bytesSent = Buffer.byteLength(body);
     res.writeHead(response.status, response.headers);
     res.end(body);
+  }
+
+  /** An answer a policy gave itself (a CORS preflight): its status and headers, no body. */
+  private respondReply(state: RequestState, res: ServerResponse, status: number, headers: OutgoingHttpHeaders | undefined): void {
+    const { ctx } = state;
+    const response = ctx.response;
+    response.status = status;
+    response.headers = { ...headers };
+    if (status !== 204 && status !== 304) response.headers['content-length'] = 0;
+    runResponseHooks(ctx, state.pipeline, this.env.logger);
+    response.headers[state.snapshot.settings.requestIdHeader] = ctx.id;
+    if (!res.shouldKeepAlive) response.headers.connection = 'close';
+    res.writeHead(response.status, response.headers);
+    res.end();
   }
 
   private finish(state: RequestState, res: ServerResponse): void {

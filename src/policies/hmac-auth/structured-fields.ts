@@ -182,7 +182,11 @@ export function serializeBareItem(item: BareItem): string {
     case 'integer':
       return String(item.value);
     case 'decimal': {
-      const fixed = item.value.toFixed(3).replace(/0+$/, '');
+      // trailing zeros trimmed by a loop, not /0+$/: every regex in src/ is checked for linear time
+      const digits = item.value.toFixed(3);
+      let end = digits.length;
+      while (end > 0 && digits.charCodeAt(end - 1) === 0x30) end--;
+      const fixed = digits.slice(0, end);
       return fixed.endsWith('.') ? `${fixed}0` : fixed;
     }
     case 'string':

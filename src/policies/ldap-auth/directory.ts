@@ -32,7 +32,8 @@ export function escapeFilterValue(value: string): string {
 
 /** The value of a DN's first RDN ("cn=staff,ou=groups,..." → "staff"). */
 export function firstRdnValue(dn: string): string | undefined {
-  const m = /^\s*[^=,]+=((?:\\.|[^,\\+])*)/.exec(dn);
+  // the attribute type starts with a non-space, so \s* and it never compete for the same characters (linear time)
+  const m = /^\s*[^=,\s][^=,]*=((?:\\.|[^,\\+])*)/.exec(dn);
   return m ? m[1]!.replace(/\\(.)/g, '$1').trim() : undefined;
 }
 
