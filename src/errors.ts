@@ -5,11 +5,21 @@
  * was wrong.
  */
 export const ERRORS = {
+  login_required: { status: 302, message: 'Sign-in is required; follow the redirect.' },
+  redirect: { status: 302, message: 'Follow the redirect.' },
   bad_request: { status: 400, message: 'The request is malformed.' },
+  login_failed: { status: 400, message: 'The sign-in could not be completed; start again.' },
   invalid_path: { status: 400, message: 'The request path is not valid.' },
   ambiguous_framing: { status: 400, message: 'The request framing is ambiguous.' },
   unauthorized: { status: 401, message: 'Authentication is required.' },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  insufficient_scope: { status: 403, message: 'The credentials do not carry a scope this request needs.' },
+  request_blocked: { status: 403, message: 'The request was blocked by a security rule.' },
+  ip_forbidden: { status: 403, message: 'Requests from this address are not allowed.' },
+  client_forbidden: { status: 403, message: 'Requests from this client are not allowed.' },
+  cors_rejected: { status: 403, message: 'This cross-origin request is not allowed.' },
+  invalid_request: { status: 400, message: 'The request does not match what this API accepts.' },
+  unsupported_media_type: { status: 415, message: 'The request body has a content type this API does not accept.' },
   not_found: { status: 404, message: 'No route matches this request.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed here.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

@@ -10,13 +10,16 @@ import { formatPath, InvalidConfigError, type ConfigIssue } from './config/error
 import { parseSource, readSource } from './config/load.js';
 import { validateConfig } from './config/validate.js';
 import type { ListenerConfig } from './config/schema.js';
+import { preparePipelines } from './pipeline/build.js';
 import { policiesByName } from './policies/index.js';
 import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
 import { applySettings, openListener, type Listener } from './server/listener.js';
 import { SnapshotHolder } from './server/snapshots.js';
 import { StoreRegistry } from './stores/registry.js';
+import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
+import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 
 export interface GatewayOptions {
@@ -33,7 +36,7 @@ export type ReloadResult = { ok: true; version: number } | { ok: false; issues: 
 /** Loads, validates and compiles a config file without touching anything running. */
 export function loadConfig(
   file: string,
-  deps: { upstreams: UpstreamRegistry; stores: StoreRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv },
+  deps: { upstreams: UpstreamRegistry; stores: StoreRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv; denyList?: DynamicDenyList },
 ): { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] } {
   let text;
   try {
@@ -56,9 +59,15 @@ export function loadConfig(
     logger: deps.logger,
     version: deps.version,
     stores: store.stores,
+    denyList: deps.denyList ?? new DynamicDenyList(),
   });
   if (!compiled.ok) deps.stores.discard(store.stores);
   return compiled;
+}
+
+/** Lets policies fetch what they need (signing keys, provider metadata) before the snapshot serves. */
+function prepareSnapshot(snapshot: Snapshot): Promise<void> {
+  return preparePipelines([...snapshot.routes.values()].map((r) => r.pipeline));
 }
 
 function describeReadError(err: unknown): string {
@@ -80,24 +89,28 @@ export class Gateway {
     readonly options: GatewayOptions,
     readonly logger: Logger,
     private readonly flushLogs: () => void,
-    private readonly accessLogger: Logger,
+    private readonly accessLog: AccessLog,
     private readonly upstreams: UpstreamRegistry,
     readonly snapshots: SnapshotHolder,
     /** The shared store (memory or Redis): created once, kept across reloads while its config is unchanged. */
     readonly stores: StoreRegistry,
     /** Overload shedding and the slow-body watch, for every listener. */
     readonly guards: ServerGuards,
+    /** Addresses refused at run time (ip-restriction consults it); kept across reloads. */
+    readonly denyList: DynamicDenyList,
   ) {}
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
-    const { logger, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
+    const { logger, destination, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
     const upstreams = new UpstreamRegistry(logger);
     const stores = new StoreRegistry(logger);
-    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env });
+    const denyList = new DynamicDenyList();
+    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
+    await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, logger, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger));
+    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList);
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config);
@@ -129,12 +142,20 @@ export class Gateway {
   reload(): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
       const version = this.version + 1;
-      const loaded = loadConfig(this.options.configFile, { upstreams: this.upstreams, stores: this.stores, logger: this.logger, version, env: this.options.env });
+      const loaded = loadConfig(this.options.configFile, {
+        upstreams: this.upstreams,
+        stores: this.stores,
+        logger: this.logger,
+        version,
+        env: this.options.env,
+        denyList: this.denyList,
+      });
       if (!loaded.ok) {
         this.logger.error({ issues: loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
         return loaded;
       }
       const next = loaded.snapshot;
+      await prepareSnapshot(next);
       try {
         await this.reconcileListeners(next.config.listeners);
       } catch (err) {
@@ -165,7 +186,7 @@ export class Gateway {
     const handler = new RequestHandler({
       snapshots: this.snapshots,
       logger: this.logger,
-      accessLogger: this.accessLogger,
+      accessLog: this.accessLog,
       scheme: config.protocol,
       guards: this.guards,
     });
@@ -212,6 +233,7 @@ export class Gateway {
     await this.upstreams.closeAll();
     await this.stores.closeAll();
     this.guards.close();
+    this.accessLog.flush();
     this.logger.info('stopped');
     this.flushLogs();
   }

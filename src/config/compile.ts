@@ -5,6 +5,7 @@
  * thrown one at a time.
  */
 import type { Logger } from 'pino';
+import type { DynamicDenyList } from '../defense/deny-list.js';
 import RE2 from 're2';
 import { parsePathSpec } from '../routing/path-spec.js';
 import { Router, type HeaderCondition } from '../routing/router.js';
@@ -12,7 +13,7 @@ import { buildPipeline, type PlacedStep } from '../pipeline/build.js';
 import type { CompiledPipeline } from '../pipeline/run.js';
 import type { Consumer } from '../pipeline/context.js';
 import type { AnyPolicyDefinition, ConsumerCredential } from '../pipeline/policy.js';
-import { TrustedProxies } from '../server/client-ip.js';
+import { TrustedProxies } from '../net/ip.js';
 import type { Stores } from '../stores/stores.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
@@ -36,6 +37,7 @@ export interface RuntimeSettings {
   readonly trustIncomingRequestId: boolean;
   readonly keepEscapedSlashes: boolean;
   readonly accessLog: boolean;
+  readonly hiddenResponseHeaders: ReadonlySet<string>;
   readonly maxBufferedBody: number;
   readonly shutdownTimeoutMs: number;
   readonly maxHeaderSize: number;
@@ -69,6 +71,8 @@ export interface Snapshot {
 
 export interface CompileDeps {
   readonly policies: ReadonlyMap<string, AnyPolicyDefinition>;
+  /** The gateway's dynamic deny list, shared by every snapshot. */
+  readonly denyList?: DynamicDenyList;
   readonly upstreams: UpstreamRegistry;
   readonly logger: Logger;
   readonly version: number;
@@ -115,6 +119,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           logger: deps.logger.child({ policy: name, route }),
           route,
           stores: deps.stores,
+          denyList: deps.denyList,
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
       } catch (err) {
@@ -139,6 +144,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     if (!route.public && !globalAuth && !own.some((s) => s.phase === 'authenticate') && !hasAuthEntry(route, deps.policies)) {
       report(base, `route "${route.name}" has no authentication policy; add one (such as key-auth) or mark it "public: true"`);
     }
+    const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
     for (const [p, path] of (route.match.paths ?? []).entries()) {
       try {
@@ -151,7 +157,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     const compiled: CompiledRoute = {
       name: route.name,
       service,
-      pipeline: buildPipeline(globalSteps, own),
+      pipeline: buildPipeline(globalSteps, own, anonymous),
       stripPrefix: route.strip_prefix,
       preserveHost: route.preserve_host ?? service.preserveHost,
     };
@@ -171,6 +177,26 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
   }
   return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings!, stores: deps.stores } };
+}
+
+/** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */
+function compileAnonymous(
+  route: RouteConfig,
+  base: ConfigPath,
+  consumers: ReadonlyMap<string, Consumer>,
+  hasAuthentication: boolean,
+  report: (path: ConfigPath, message: string) => void,
+): Consumer | undefined {
+  if (route.anonymous === undefined) return undefined;
+  const consumer = consumers.get(route.anonymous);
+  if (!consumer) {
+    const hint = didYouMean(route.anonymous, consumers.keys());
+    report([...base, 'anonymous'], `no consumer named "${route.anonymous}"${hint ? `; did you mean "${hint}"?` : ''}`);
+  }
+  if (!hasAuthentication) {
+    report([...base, 'anonymous'], 'anonymous needs an authentication policy on the route (or a global one) to stand in for');
+  }
+  return consumer;
 }
 
 /** A route whose auth policy failed to compile already has an error; do not add "no authentication". */
@@ -204,6 +230,7 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       trustIncomingRequestId: g.request_id.trust_incoming,
       keepEscapedSlashes: g.escaped_slashes === 'keep',
       accessLog: g.access_log,
+      hiddenResponseHeaders: new Set(g.hide_response_headers.map((h) => h.toLowerCase())),
       maxBufferedBody: parseSize(g.limits.max_buffered_body),
       shutdownTimeoutMs: parseDuration(g.shutdown_timeout),
       maxHeaderSize: parseSize(g.limits.max_header_size),

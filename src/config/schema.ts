@@ -119,6 +119,9 @@ export const RouteSchema = Type.Object(
     name: Name,
     service: Name,
     public: Type.Boolean({ default: false, description: 'allow the route without an authentication policy' }),
+    anonymous: Type.Optional(
+      Type.String({ minLength: 1, description: 'a consumer that callers presenting no credentials are treated as (low privilege)' }),
+    ),
     strip_prefix: Type.Boolean({ default: false, description: 'remove the matched path prefix before proxying' }),
     preserve_host: Type.Optional(Type.Boolean({ description: "overrides the service's preserve_host" })),
     match: Type.Object(
@@ -169,6 +172,10 @@ export const GatewaySettingsSchema = Type.Object(
       description: 'what to do with %2F and %5C in paths: reject (400) or forward unchanged',
     }),
     access_log: Type.Boolean({ default: true, description: 'one JSON line per request on stdout' }),
+    hide_response_headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), {
+      default: ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version'],
+      description: 'upstream response headers removed before the response reaches the client ([] keeps them all)',
+    }),
     watch: Type.Boolean({ default: false, description: 'reload when the config file changes' }),
     health_path: Type.Optional(
       Type.String({

@@ -124,11 +124,18 @@ export class RequestContext {
   }
 
   /** Records who the caller is; called by authentication policies. */
-  authenticate(consumer: Consumer, credentialId: string, by: string, scopes?: readonly string[]): void {
+  authenticate(
+    consumer: Consumer,
+    credentialId: string | undefined,
+    by: string,
+    scopes?: readonly string[],
+    claims?: Readonly<Record<string, unknown>>,
+  ): void {
     this.consumer = consumer;
     this.credentialId = credentialId;
     this.authenticatedBy = by;
     if (scopes) this.scopes = scopes;
+    if (claims) this.claims = claims;
   }
 
   recordEvent(policy: string, denial: Deny, action: 'blocked' | 'monitored'): void {

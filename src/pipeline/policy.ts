@@ -5,6 +5,7 @@
 import type { Transform } from 'node:stream';
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { DynamicDenyList } from '../defense/deny-list.js';
 import type { GatewaySettings } from '../config/schema.js';
 import type { ConfigPath } from '../config/errors.js';
 import type { Stores } from '../stores/stores.js';
@@ -25,6 +26,12 @@ export interface PolicyInstance {
   requestBody?: (ctx: RequestContext) => Transform | undefined;
   /** A transform for the response body on its way to the client. */
   responseBody?: (ctx: RequestContext) => Transform | undefined;
+  /**
+   * Fetches what the policy needs before the snapshot serves (JWKS, OIDC
+   * discovery). Awaited before listening and before a reload swaps in; it
+   * must not throw for an unreachable provider (log it and retry lazily).
+   */
+  ready?: () => Promise<void>;
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */
@@ -47,6 +54,8 @@ export interface PolicyDeps<C = unknown> {
   readonly route: string | undefined;
   /** The gateway's shared state (memory or Redis), outliving snapshots: counters, buckets, values, channels. */
   readonly stores: Stores;
+  /** The gateway's dynamic deny list (addresses refused at run time), shared across reloads. */
+  readonly denyList?: DynamicDenyList;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RuntimeSettings } from '../config/compile.js';
 import { errorBody } from '../errors.js';
-import { unmapIPv4 } from './client-ip.js';
+import { unmapIPv4 } from '../net/ip.js';
 
 /** How often Node checks headers_timeout and request_timeout on open connections. */
 export const CONNECTIONS_CHECKING_INTERVAL_MS = 500;

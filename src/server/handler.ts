@@ -14,10 +14,10 @@ import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
 import { normalizePath } from '../routing/normalize.js';
-import { writeAccessLog } from '../telemetry/access-log.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
-import { unmapIPv4 } from './client-ip.js';
+import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
 import type { ServerGuards } from './guards.js';
 import { answerHealth, isHealthCheck } from './health.js';
@@ -33,7 +33,7 @@ const NOT_FORWARDED = new Set(['expect']);
 export interface HandlerEnv {
   readonly snapshots: SnapshotHolder;
   readonly logger: Logger;
-  readonly accessLogger: Logger;
+  readonly accessLog: AccessLog;
   /** "http" or "https": the scheme of the listener this handler serves. */
   readonly scheme: 'http' | 'https';
   /** Overload shedding and the slow-body watch, shared by every listener (src/server/guards.ts). */
@@ -153,7 +153,10 @@ export class RequestHandler {
     }
     const match = snapshot.router.match(ctx.method, ctx.host, ctx.path, req.headers);
     if (!match) {
-      this.respondError(state, res, 404, 'not_found');
+      // A route holds this path for other methods: 405 with Allow (RFC 9110 §15.5.6) rather than 404
+      const allowed = snapshot.router.allowedMethods(ctx.host, ctx.path, req.headers);
+      if (allowed) this.respondError(state, res, 405, 'method_not_allowed', { allow: allowed.join(', ') });
+      else this.respondError(state, res, 404, 'not_found');
       return;
     }
     const route = match.route;
@@ -182,7 +185,8 @@ export class RequestHandler {
       state.ctx.denial = denial;
       // A client still waiting for 100 Continue will not send its body: the connection cannot be reused.
       if (state.body.expectsContinue) res.shouldKeepAlive = false;
-      this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
+      if (denial.reply) this.respondReply(state, res, denial.status, denial.headers);
+      else this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
       return;
     }
     state.body.sendContinue();
@@ -191,6 +195,7 @@ export class RequestHandler {
       requestIdHeader: state.snapshot.settings.requestIdHeader,
       respondError: (status, code) => this.respondError(state, res, status, code),
       preserveHost: route.preserveHost,
+      hiddenResponseHeaders: state.snapshot.settings.hiddenResponseHeaders,
       tunnel,
     });
     state.exchange = exchange;
@@ -286,13 +291,27 @@ export class RequestHandler {
     if (socket && !socket.destroyed) res.once('finish', () => socket.destroy());
   }
 
+  /** An answer a policy gave itself (a CORS preflight): its status and headers, no body. */
+  private respondReply(state: RequestState, res: ServerResponse, status: number, headers: OutgoingHttpHeaders | undefined): void {
+    const { ctx } = state;
+    const response = ctx.response;
+    response.status = status;
+    response.headers = { ...headers };
+    if (status !== 204 && status !== 304) response.headers['content-length'] = 0;
+    runResponseHooks(ctx, state.pipeline, this.env.logger);
+    response.headers[state.snapshot.settings.requestIdHeader] = ctx.id;
+    if (!res.shouldKeepAlive) response.headers.connection = 'close';
+    res.writeHead(response.status, response.headers);
+    res.end();
+  }
+
   private finish(state: RequestState, res: ServerResponse): void {
     const { ctx, snapshot } = state;
     if (this.env.guards) this.env.guards.overload.inFlight--;
     const completed = res.writableFinished;
     if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);
-    if (snapshot.settings.accessLog) writeAccessLog(this.env.accessLogger, ctx, res.statusCode, completed);
+    if (snapshot.settings.accessLog) this.env.accessLog.write(ctx, res.statusCode, completed);
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import * as algorithms from './algorithms.js';
 import { StoreHealth } from './health.js';
 import type { BucketDecision, CountDecision, Store, Unsubscribe, WindowDecision, WindowLimit } from './store.js';
+import { Stores } from './stores.js';
 
 type Entry =
   | { kind: 'windows'; expiresAt: number; states: algorithms.WindowState[] }
@@ -169,4 +170,9 @@ export class MemoryStore implements Store {
       if (next.value[1].expiresAt <= now) this.entries.delete(next.value[0]);
     }
   }
+}
+
+/** A memory store behind the policy facade, for unit tests and benchmarks that compile a policy by hand. */
+export function memoryStores(logger: Logger, maxKeys = 100_000): Stores {
+  return new Stores(new MemoryStore({ maxKeys }, logger));
 }

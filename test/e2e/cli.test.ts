@@ -130,8 +130,7 @@ routes: [{ name: r, service: s, public: true, strip_prefix: true, match: { paths
 
     writeFileSync(file, yaml('/v4'));
     cli.child.kill('SIGHUP');
-    // Version 3 (the refused reload took no number): an earlier "config reloaded" line is already in the output.
-    await cli.waitFor(/"version":3,[^\n]*"msg":"config reloaded"/);
+    await cli.waitFor('"version":3');
     assert.equal((await send(base, '/v4/c')).json().url, '/c');
 
     const inflight = send(base, '/v4/slow');
