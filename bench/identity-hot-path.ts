@@ -11,9 +11,10 @@ import jwt from '../src/policies/jwt/index.js';
 import basicAuth from '../src/policies/basic-auth/index.js';
 import { hashPassword } from '../src/identity/passwords.js';
 import type { GatewaySettings } from '../src/config/schema.js';
+import { memoryStores } from '../src/stores/memory.js';
 
 const logger = pino({ level: 'silent' });
-const deps = { credentials: [], consumers: new Map(), settings: {} as GatewaySettings, logger, route: 'bench' };
+const deps = { credentials: [], consumers: new Map(), settings: {} as GatewaySettings, logger, route: 'bench', stores: memoryStores(logger) };
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = await exportSPKI(publicKey);
 const token = await new SignJWT({ sub: 'bench', scope: 'read' }).setProtectedHeader({ alg: 'RS256' }).setIssuer('https://bench').setExpirationTime('1h').sign(privateKey);

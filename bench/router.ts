@@ -15,6 +15,7 @@ import { validateConfig } from '../src/config/validate.js';
 import { policiesByName } from '../src/policies/index.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { UpstreamRegistry } from '../src/upstream/registry.js';
+import { memoryStores } from '../src/stores/memory.js';
 import { median } from './lib/stats.js';
 
 const ROUTES = Number(process.argv[2] ?? process.env.BENCH_ROUTES ?? 10_000);
@@ -191,7 +192,7 @@ function main(): void {
       if (!parsed.ok) throw new Error(`generated config does not parse: ${parsed.issues[0]?.message}`);
       const [validateMs, validated] = time(() => validateConfig(parsed.source, policiesByName));
       if (!validated.ok) throw new Error(`generated config is invalid: ${validated.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
-      const [compileMs_, compiled] = time(() => compileConfig(validated.config, parsed.source, { policies: policiesByName, upstreams, logger, version: 1 }));
+      const [compileMs_, compiled] = time(() => compileConfig(validated.config, parsed.source, { policies: policiesByName, upstreams, logger, version: 1, stores: memoryStores(logger) }));
       if (!compiled.ok) throw new Error(`generated config does not compile: ${compiled.issues[0]?.message}`);
       upstreams.discard(compiled.snapshot.services);
       stages.parse.push(parseMs);

@@ -12,6 +12,7 @@ import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
 import { Gateway, loadConfig } from './gateway.js';
+import { StoreRegistry } from './stores/registry.js';
 import { hashPassword } from './identity/passwords.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { generateRoutes } from './policies/request-validation/routes.js';
@@ -122,12 +123,14 @@ async function printPasswordHash(): Promise<number> {
 function validate(file: string): number {
   const { logger } = createLogger({ level: 'silent' });
   const upstreams = new UpstreamRegistry(logger);
-  const result = loadConfig(file, { upstreams, logger, version: 0 });
+  const stores = new StoreRegistry(logger);
+  const result = loadConfig(file, { upstreams, stores, logger, version: 0 });
   if (!result.ok) {
     for (const issue of result.issues) process.stderr.write(formatIssue(issue) + '\n');
     return 1;
   }
   upstreams.discard(result.snapshot.services);
+  stores.discard(result.snapshot.stores);
   const s = result.snapshot;
   process.stdout.write(`${file}: valid (${s.config.listeners.length} listeners, ${s.services.size} services, ${s.routes.size} routes, ${s.config.consumers.length} consumers)\n`);
   return 0;

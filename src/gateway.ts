@@ -6,15 +6,17 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import type { DestinationStream, Logger } from 'pino';
 import { compileConfig, type Snapshot } from './config/compile.js';
-import { InvalidConfigError, type ConfigIssue } from './config/errors.js';
+import { formatPath, InvalidConfigError, type ConfigIssue } from './config/errors.js';
 import { parseSource, readSource } from './config/load.js';
 import { validateConfig } from './config/validate.js';
 import type { ListenerConfig } from './config/schema.js';
 import { preparePipelines } from './pipeline/build.js';
 import { policiesByName } from './policies/index.js';
+import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
 import { applySettings, openListener, type Listener } from './server/listener.js';
 import { SnapshotHolder } from './server/snapshots.js';
+import { StoreRegistry } from './stores/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
 import { DynamicDenyList } from './defense/deny-list.js';
@@ -34,7 +36,7 @@ export type ReloadResult = { ok: true; version: number } | { ok: false; issues: 
 /** Loads, validates and compiles a config file without touching anything running. */
 export function loadConfig(
   file: string,
-  deps: { upstreams: UpstreamRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv; denyList?: DynamicDenyList },
+  deps: { upstreams: UpstreamRegistry; stores: StoreRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv; denyList?: DynamicDenyList },
 ): { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] } {
   let text;
   try {
@@ -46,13 +48,21 @@ export function loadConfig(
   if (!parsed.ok) return parsed;
   const validated = validateConfig(parsed.source, policiesByName);
   if (!validated.ok) return validated;
-  return compileConfig(validated.config, parsed.source, {
+  const store = deps.stores.prepare(validated.config.store);
+  if (!store.ok) {
+    const source = parsed.source;
+    return { ok: false, issues: store.issues.map((i) => ({ file: source.file, line: source.lineOf(i.path), path: formatPath(i.path), message: i.message })) };
+  }
+  const compiled = compileConfig(validated.config, parsed.source, {
     policies: policiesByName,
     upstreams: deps.upstreams,
     logger: deps.logger,
     version: deps.version,
+    stores: store.stores,
     denyList: deps.denyList ?? new DynamicDenyList(),
   });
+  if (!compiled.ok) deps.stores.discard(store.stores);
+  return compiled;
 }
 
 /** Lets policies fetch what they need (signing keys, provider metadata) before the snapshot serves. */
@@ -82,6 +92,10 @@ export class Gateway {
     private readonly accessLog: AccessLog,
     private readonly upstreams: UpstreamRegistry,
     readonly snapshots: SnapshotHolder,
+    /** The shared store (memory or Redis): created once, kept across reloads while its config is unchanged. */
+    readonly stores: StoreRegistry,
+    /** Overload shedding and the slow-body watch, for every listener. */
+    readonly guards: ServerGuards,
     /** Addresses refused at run time (ip-restriction consults it); kept across reloads. */
     readonly denyList: DynamicDenyList,
   ) {}
@@ -90,13 +104,15 @@ export class Gateway {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const { logger, destination, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
     const upstreams = new UpstreamRegistry(logger);
+    const stores = new StoreRegistry(logger);
     const denyList = new DynamicDenyList();
-    const loaded = loadConfig(options.configFile, { upstreams, logger, version: 1, env: options.env, denyList });
+    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), denyList);
+    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList);
     try {
+      await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config);
     } catch (err) {
       await gateway.shutdown();
@@ -126,7 +142,14 @@ export class Gateway {
   reload(): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
       const version = this.version + 1;
-      const loaded = loadConfig(this.options.configFile, { upstreams: this.upstreams, logger: this.logger, version, env: this.options.env, denyList: this.denyList });
+      const loaded = loadConfig(this.options.configFile, {
+        upstreams: this.upstreams,
+        stores: this.stores,
+        logger: this.logger,
+        version,
+        env: this.options.env,
+        denyList: this.denyList,
+      });
       if (!loaded.ok) {
         this.logger.error({ issues: loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
         return loaded;
@@ -137,14 +160,17 @@ export class Gateway {
         await this.reconcileListeners(next.config.listeners);
       } catch (err) {
         this.upstreams.discard(next.services);
+        this.stores.discard(next.stores);
         const issue = { file: this.options.configFile, line: 0, path: 'listeners', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         return { ok: false, issues: [issue] };
       }
       this.version = version;
       const retired = this.upstreams.commit(next.services);
+      const replacedStore = await this.stores.commit(next.stores, next.config.store);
       this.snapshots.swap(next, () => {
         for (const service of retired) void service.close();
+        if (replacedStore) void replacedStore.store.close();
       });
       for (const listener of this.listeners.values()) applySettings(listener.server, next.settings);
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
@@ -162,6 +188,7 @@ export class Gateway {
       logger: this.logger,
       accessLog: this.accessLog,
       scheme: config.protocol,
+      guards: this.guards,
     });
     const listener = await openListener(config, this.snapshots.current.settings, handler, this.logger);
     this.listeners.set(config.name, listener);
@@ -204,6 +231,8 @@ export class Gateway {
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
     this.listeners.clear();
     await this.upstreams.closeAll();
+    await this.stores.closeAll();
+    this.guards.close();
     this.accessLog.flush();
     this.logger.info('stopped');
     this.flushLogs();

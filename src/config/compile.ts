@@ -14,6 +14,7 @@ import type { CompiledPipeline } from '../pipeline/run.js';
 import type { Consumer } from '../pipeline/context.js';
 import type { AnyPolicyDefinition, ConsumerCredential } from '../pipeline/policy.js';
 import { TrustedProxies } from '../net/ip.js';
+import type { Stores } from '../stores/stores.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
 import { ConfigError, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
@@ -44,6 +45,17 @@ export interface RuntimeSettings {
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly maxRequestsPerConnection: number;
+  readonly maxHeaderCount: number;
+  readonly maxUrlLength: number;
+  /** Bytes per second; 0 when off. */
+  readonly minBodyRate: number;
+  readonly bodyRateWindowMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxInFlight: number;
+  /** 0 when off. */
+  readonly maxEventLoopDelayMs: number;
+  readonly healthPath: string | undefined;
 }
 
 export interface Snapshot {
@@ -53,6 +65,8 @@ export interface Snapshot {
   readonly routes: ReadonlyMap<string, CompiledRoute>;
   readonly services: Map<string, Service>;
   readonly settings: RuntimeSettings;
+  /** The store the policies were compiled against (kept across reloads while `store` is unchanged). */
+  readonly stores: Stores;
 }
 
 export interface CompileDeps {
@@ -62,6 +76,7 @@ export interface CompileDeps {
   readonly upstreams: UpstreamRegistry;
   readonly logger: Logger;
   readonly version: number;
+  readonly stores: Stores;
 }
 
 export type CompileResult = { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] };
@@ -103,6 +118,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           settings: config.gateway,
           logger: deps.logger.child({ policy: name, route }),
           route,
+          stores: deps.stores,
           denyList: deps.denyList,
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
@@ -160,7 +176,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     deps.upstreams.discard(services);
     return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
   }
-  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings! } };
+  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings!, stores: deps.stores } };
 }
 
 /** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */
@@ -222,6 +238,15 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       requestTimeoutMs: parseDuration(g.limits.request_timeout),
       keepAliveTimeoutMs: parseDuration(g.limits.keepalive_timeout),
       maxRequestsPerConnection: g.limits.max_requests_per_connection,
+      maxHeaderCount: g.limits.max_header_count,
+      maxUrlLength: parseSize(g.limits.max_url_length),
+      minBodyRate: parseSize(g.limits.min_body_rate),
+      bodyRateWindowMs: parseDuration(g.limits.body_rate_window),
+      maxConnections: g.limits.max_connections,
+      maxConnectionsPerIp: g.limits.max_connections_per_ip,
+      maxInFlight: g.limits.max_in_flight,
+      maxEventLoopDelayMs: parseDuration(g.limits.max_event_loop_delay),
+      healthPath: g.health_path,
     };
   } catch (err) {
     report(['gateway'], (err as Error).message);

@@ -82,6 +82,8 @@ export class RequestContext {
   bytesReceived = 0;
   /** Set by the proxy when the body was read into memory by a policy. */
   bufferedBody: Buffer | undefined = undefined;
+  /** The most any policy may read of the body (request-size lowers it); readBody never reads past it. */
+  bodyLimit = Infinity;
 
   constructor(
     readonly id: string,
@@ -103,7 +105,7 @@ export class RequestContext {
   /** Reads the whole body (once) for a policy that must see it; the proxy then forwards these bytes. */
   async readBody(limit: number): Promise<Buffer> {
     if (this.bufferedBody) return this.bufferedBody;
-    this.bufferedBody = this.bodySource ? await this.bodySource.read(limit) : Buffer.alloc(0);
+    this.bufferedBody = this.bodySource ? await this.bodySource.read(Math.min(limit, this.bodyLimit)) : Buffer.alloc(0);
     return this.bufferedBody;
   }
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { DynamicDenyList } from '../defense/deny-list.js';
 import type { GatewaySettings } from '../config/schema.js';
 import type { ConfigPath } from '../config/errors.js';
+import type { Stores } from '../stores/stores.js';
 import type { Consumer, RequestContext } from './context.js';
 import type { PolicyResult } from './decision.js';
 
@@ -51,6 +52,8 @@ export interface PolicyDeps<C = unknown> {
   readonly logger: Logger;
   /** The route this instance serves, or undefined for a global policy. */
   readonly route: string | undefined;
+  /** The gateway's shared state (memory or Redis), outliving snapshots: counters, buckets, values, channels. */
+  readonly stores: Stores;
   /** The gateway's dynamic deny list (addresses refused at run time), shared across reloads. */
   readonly denyList?: DynamicDenyList;
 }

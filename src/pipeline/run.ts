@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { BodyTooLargeError, DependencyUnavailableError, type Consumer, type RequestContext } from './context.js';
+import { StoreUnavailableError } from '../stores/store.js';
 import { deny, type Deny, type PolicyResult } from './decision.js';
 import { MISSING_CREDENTIALS } from './events.js';
 import type { PolicyInstance } from './policy.js';
@@ -98,7 +99,8 @@ function failed(ctx: RequestContext, step: CompiledStep, err: unknown, logger: L
   if (err instanceof BodyTooLargeError) {
     return settle(ctx, step, deny(413, 'payload_too_large', { event: { type: 'request.body_too_large', reason: err.message } }));
   }
-  logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
+  // A store outage is logged once per incident by the store (src/stores/health.ts), not once per request.
+  if (!(err instanceof StoreUnavailableError)) logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
   if (step.failOpen) return undefined;
   return err instanceof DependencyUnavailableError ? dependencyDown : failedClosed;
 }

@@ -19,7 +19,11 @@ import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
 import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
+import type { ServerGuards } from './guards.js';
+import { answerHealth, isHealthCheck } from './health.js';
+import { requestLimitProblem } from './request-limits.js';
 import type { SnapshotHolder } from './snapshots.js';
+import type { RuntimeSettings } from '../config/compile.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -32,6 +36,8 @@ export interface HandlerEnv {
   readonly accessLog: AccessLog;
   /** "http" or "https": the scheme of the listener this handler serves. */
   readonly scheme: 'http' | 'https';
+  /** Overload shedding and the slow-body watch, shared by every listener (src/server/guards.ts). */
+  readonly guards?: ServerGuards;
 }
 
 /** A WebSocket handshake: the client socket and the bytes read past the request head. */
@@ -50,6 +56,11 @@ export class RequestHandler {
 
   constructor(private readonly env: HandlerEnv) {}
 
+  /** The settings of the current snapshot, for connection-level checks. */
+  get settings(): RuntimeSettings {
+    return this.env.snapshots.current.settings;
+  }
+
   /** Resolves once no request is in progress. */
   whenIdle(): Promise<void> {
     if (this.inflight === 0) return Promise.resolve();
@@ -63,6 +74,11 @@ export class RequestHandler {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, tunnel?: Tunnel): void => {
     if (isPoisoned(req.socket)) return; // the connection closes after the 400 already queued
+    const healthPath = this.env.snapshots.current.settings.healthPath;
+    if (healthPath !== undefined && !tunnel && isHealthCheck(req, healthPath)) {
+      answerHealth(res, this.draining);
+      return;
+    }
     if (tunnel) {
       this.tunnels.add(tunnel.socket);
       tunnel.socket.once('close', () => this.tunnels.delete(tunnel.socket));
@@ -100,6 +116,20 @@ export class RequestHandler {
     );
     const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body };
     res.once('close', () => this.finish(state, res));
+    const guards = this.env.guards;
+    if (guards) {
+      // Shed before any work: no routing, no policies, no upstream.
+      const shed = guards.overload.check(settings);
+      guards.overload.inFlight++;
+      if (shed) {
+        ctx.recordEvent('gateway', deny(503, 'overloaded', { event: { type: 'gateway.overloaded', severity: 'medium', reason: shed } }), 'blocked');
+        this.respondError(state, res, 503, 'overloaded', { 'retry-after': '1' });
+        return;
+      }
+      if (!tunnel && settings.minBodyRate > 0 && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')) {
+        guards.bodyRate.watch(req, settings.minBodyRate, settings.bodyRateWindowMs, () => this.slowBody(state, res));
+      }
+    }
 
     if (problem) {
       res.shouldKeepAlive = false;
@@ -107,6 +137,13 @@ export class RequestHandler {
       const code = problem === 'request_target' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
+      return;
+    }
+    const tooBig = requestLimitProblem(req, settings);
+    if (tooBig) {
+      res.shouldKeepAlive = false;
+      ctx.recordEvent('gateway', deny(tooBig.status, tooBig.code, { event: { type: `request.${tooBig.code}`, severity: 'low' } }), 'blocked');
+      this.respondError(state, res, tooBig.status, tooBig.code);
       return;
     }
     if (!normalized.ok) {
@@ -143,7 +180,7 @@ export class RequestHandler {
   };
 
   private afterPipeline(state: RequestState, req: IncomingMessage, res: ServerResponse, route: CompiledRoute, denial: Deny | undefined, tunnel: Tunnel | undefined): void {
-    if (res.destroyed) return;
+    if (res.destroyed || res.headersSent) return; // the client left, or was already answered (slow body)
     if (denial) {
       state.ctx.denial = denial;
       // A client still waiting for 100 Continue will not send its body: the connection cannot be reused.
@@ -242,6 +279,18 @@ export class RequestHandler {
     res.end(body);
   }
 
+  /** The client sends its body too slowly (gateway.limits.min_body_rate): 408, and the connection closes. */
+  private slowBody(state: RequestState, res: ServerResponse): void {
+    const { ctx } = state;
+    ctx.recordEvent('gateway', deny(408, 'request_timeout', { event: { type: 'request.slow_body', severity: 'medium' } }), 'blocked');
+    res.shouldKeepAlive = false;
+    state.exchange?.clientClosed();
+    const socket = res.socket;
+    this.respondError(state, res, 408, 'request_timeout');
+    // The rest of the body is never read: close once the answer is out, or at once if it cannot be sent.
+    if (socket && !socket.destroyed) res.once('finish', () => socket.destroy());
+  }
+
   /** An answer a policy gave itself (a CORS preflight): its status and headers, no body. */
   private respondReply(state: RequestState, res: ServerResponse, status: number, headers: OutgoingHttpHeaders | undefined): void {
     const { ctx } = state;
@@ -258,6 +307,7 @@ export class RequestHandler {
 
   private finish(state: RequestState, res: ServerResponse): void {
     const { ctx, snapshot } = state;
+    if (this.env.guards) this.env.guards.overload.inFlight--;
     const completed = res.writableFinished;
     if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);

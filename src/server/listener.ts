@@ -14,6 +14,8 @@ import { parseListenAddress } from '../config/ajv.js';
 import { errorBody } from '../errors.js';
 import type { RequestHandler } from './handler.js';
 import { isPoisoned } from './framing.js';
+import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, maxConnectionsFor } from './connection-limits.js';
+import { maxHeadersCountFor } from './request-limits.js';
 
 export interface Listener {
   readonly name: string;
@@ -40,12 +42,14 @@ export async function openListener(config: ListenerConfig, settings: RuntimeSett
       keepAliveTimeout: settings.keepAliveTimeoutMs,
       // Checked in framing.ts instead, so that requests pipelined behind a refusal are dropped too.
       requireHostHeader: false,
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
       joinDuplicateHeaders: false,
       insecureHTTPParser: false,
     },
     handler.handle,
   );
   applySettings(server, settings);
+  limitConnections(server, () => handler.settings, logger, config.name);
   // Expect: 100-continue is answered by the handler once the pipeline has accepted the request.
   server.on('checkContinue', handler.handle);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
@@ -92,6 +96,8 @@ export function applySettings(server: Server, settings: RuntimeSettings): void {
   server.headersTimeout = settings.headersTimeoutMs;
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   server.maxRequestsPerSocket = settings.maxRequestsPerConnection;
+  server.maxHeadersCount = maxHeadersCountFor(settings);
+  server.maxConnections = maxConnectionsFor(settings);
 }
 
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger, listener: string): void {

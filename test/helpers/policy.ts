@@ -12,6 +12,7 @@ import { GatewaySettingsSchema, type GatewaySettings } from '../../src/config/sc
 import { BodyTooLargeError, RequestContext } from '../../src/pipeline/context.js';
 import type { PolicyResult } from '../../src/pipeline/decision.js';
 import type { AnyPolicyDefinition, PolicyInstance } from '../../src/pipeline/policy.js';
+import { memoryStores } from '../../src/stores/memory.js';
 
 const validateSettings = ajv.compile(Type.Object({ gateway: GatewaySettingsSchema }));
 
@@ -20,6 +21,10 @@ export function gatewaySettings(overrides: Record<string, unknown> = {}): Gatewa
   if (!validateSettings(holder)) throw new Error(`bad gateway settings: ${ajv.errorsText(validateSettings.errors)}`);
   return holder.gateway as GatewaySettings;
 }
+
+const silent = pino({ level: 'silent' });
+/** One memory store for every policy compiled here (policies namespace their keys). */
+const stores = memoryStores(silent);
 
 const validators = new WeakMap<TObject, ReturnType<typeof ajv.compile>>();
 
@@ -37,9 +42,10 @@ export function compilePolicy(
     credentials: [],
     consumers: new Map(),
     settings: options.settings ?? gatewaySettings(),
-    logger: pino({ level: 'silent' }),
+    logger: silent,
     route: 'test',
     denyList: options.denyList ?? new DynamicDenyList(),
+    stores,
   });
 }
 
