@@ -13,7 +13,10 @@ import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
 import { Gateway, loadConfig } from './gateway.js';
+import { StoreRegistry } from './stores/registry.js';
+import { hashPassword } from './identity/passwords.js';
 import { UpstreamRegistry } from './upstream/registry.js';
+import { generateRoutes } from './policies/request-validation/routes.js';
 import { createLogger } from './telemetry/logger.js';
 
 const HELP = `portcullis — a secure API gateway
@@ -28,6 +31,13 @@ Usage:
       Check FILE; exit 0 when valid, 1 with every problem as file:line: path: message.
   portcullis reload [-c FILE] [--pid-file PATH]
       Ask the gateway started on FILE to reload it, and print the outcome.
+  portcullis hash-password
+      Read a password from standard input (one line) and print its hash for
+      basic-auth credentials: $scrypt$ln=15,r=8,p=1$<salt>$<hash>
+  portcullis openapi-routes SPEC --service NAME [--auth POLICY|none]
+      Print routes for every path of an OpenAPI 3.0/3.1 description (YAML, to put
+      under routes:), each validated against SPEC; --auth adds that authentication
+      policy to each (default key-auth), none makes them public.
 ${CA_HELP}  portcullis --version | --help
 `;
 
@@ -54,6 +64,8 @@ function parse(args: string[]) {
         watch: { type: 'boolean' },
         'pid-file': { type: 'string' },
         'demo-upstream': { type: 'string' },
+        service: { type: 'string' },
+        auth: { type: 'string' },
         version: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -90,20 +102,41 @@ async function main(argv: string[]): Promise<number> {
       return start(file, values.watch ?? false, values['pid-file'] ?? defaultPidFile(file), values['demo-upstream']);
     case 'reload':
       return reload(values['pid-file'] ?? (file ? defaultPidFile(file) : undefined));
+    case 'hash-password':
+      if (file) throw new UsageError('hash-password reads the password from standard input, not from an argument (it would stay in shell history)');
+      return printPasswordHash();
+    case 'openapi-routes':
+      if (!file) throw new UsageError('openapi-routes needs a spec file: portcullis openapi-routes SPEC --service NAME');
+      if (!values.service) throw new UsageError('openapi-routes needs --service NAME: the service the routes proxy to');
+      process.stdout.write(generateRoutes(readFileSync(file, 'utf8'), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
+      return 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, ca)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca)`);
   }
+}
+
+/** The password is read from stdin so it never appears in argv (ps) or shell history. */
+async function printPasswordHash(): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError('no password on standard input: printf %s "$PASSWORD" | portcullis hash-password');
+  if (password.includes('\n')) throw new UsageError('the password is one line; standard input held several');
+  process.stdout.write(`${await hashPassword(password)}\n`);
+  return 0;
 }
 
 function validate(file: string): number {
   const { logger } = createLogger({ level: 'silent' });
   const upstreams = new UpstreamRegistry(logger);
-  const result = loadConfig(file, { upstreams, logger, version: 0 });
+  const stores = new StoreRegistry(logger);
+  const result = loadConfig(file, { upstreams, stores, logger, version: 0 });
   if (!result.ok) {
     for (const issue of result.issues) process.stderr.write(formatIssue(issue) + '\n');
     return 1;
   }
   upstreams.discard(result.snapshot.services);
+  stores.discard(result.snapshot.stores);
   const s = result.snapshot;
   process.stdout.write(`${file}: valid (${s.config.listeners.length} listeners, ${s.services.size} services, ${s.routes.size} routes, ${s.config.consumers.length} consumers)\n`);
   return 0;

@@ -6,11 +6,13 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import type { DestinationStream, Logger } from 'pino';
 import { compileConfig, type Snapshot } from './config/compile.js';
-import { InvalidConfigError, type ConfigIssue } from './config/errors.js';
+import { formatPath, InvalidConfigError, type ConfigIssue } from './config/errors.js';
 import { parseSource, readSource } from './config/load.js';
 import { validateConfig } from './config/validate.js';
 import type { ListenerConfig } from './config/schema.js';
+import { preparePipelines } from './pipeline/build.js';
 import { policiesByName } from './policies/index.js';
+import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
 import { applyListenerSettings, openListener, type Listener } from './server/listener.js';
 import { redirector } from './server/redirect.js';
@@ -18,7 +20,10 @@ import { SnapshotHolder } from './server/snapshots.js';
 import { hstsHeader, swappableInPlace } from './server/tls/compile.js';
 import { clientCertificateOf } from './server/tls/peer.js';
 import { CertificateInventory } from './telemetry/certificates.js';
+import { StoreRegistry } from './stores/registry.js';
+import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
+import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 
 export interface GatewayOptions {
@@ -35,7 +40,7 @@ export type ReloadResult = { ok: true; version: number } | { ok: false; issues: 
 /** Loads, validates and compiles a config file without touching anything running. */
 export function loadConfig(
   file: string,
-  deps: { upstreams: UpstreamRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv },
+  deps: { upstreams: UpstreamRegistry; stores: StoreRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv; denyList?: DynamicDenyList },
 ): { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] } {
   let text;
   try {
@@ -47,7 +52,26 @@ export function loadConfig(
   if (!parsed.ok) return parsed;
   const validated = validateConfig(parsed.source, policiesByName);
   if (!validated.ok) return validated;
-  return compileConfig(validated.config, parsed.source, { policies: policiesByName, upstreams: deps.upstreams, logger: deps.logger, version: deps.version });
+  const store = deps.stores.prepare(validated.config.store);
+  if (!store.ok) {
+    const source = parsed.source;
+    return { ok: false, issues: store.issues.map((i) => ({ file: source.file, line: source.lineOf(i.path), path: formatPath(i.path), message: i.message })) };
+  }
+  const compiled = compileConfig(validated.config, parsed.source, {
+    policies: policiesByName,
+    upstreams: deps.upstreams,
+    logger: deps.logger,
+    version: deps.version,
+    stores: store.stores,
+    denyList: deps.denyList ?? new DynamicDenyList(),
+  });
+  if (!compiled.ok) deps.stores.discard(store.stores);
+  return compiled;
+}
+
+/** Lets policies fetch what they need (signing keys, provider metadata) before the snapshot serves. */
+function prepareSnapshot(snapshot: Snapshot): Promise<void> {
+  return preparePipelines([...snapshot.routes.values()].map((r) => r.pipeline));
 }
 
 function describeReadError(err: unknown): string {
@@ -69,23 +93,33 @@ export class Gateway {
     readonly options: GatewayOptions,
     readonly logger: Logger,
     private readonly flushLogs: () => void,
-    private readonly accessLogger: Logger,
+    private readonly accessLog: AccessLog,
     private readonly upstreams: UpstreamRegistry,
     readonly snapshots: SnapshotHolder,
+    /** The shared store (memory or Redis): created once, kept across reloads while its config is unchanged. */
+    readonly stores: StoreRegistry,
+    /** Overload shedding and the slow-body watch, for every listener. */
+    readonly guards: ServerGuards,
+    /** Addresses refused at run time (ip-restriction consults it); kept across reloads. */
+    readonly denyList: DynamicDenyList,
     /** Every certificate in use and its expiry: the gauge the metrics exporter reads. */
     readonly certificates: CertificateInventory,
   ) {}
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
-    const { logger, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
+    const { logger, destination, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
     const certificates = new CertificateInventory(logger);
     const upstreams = new UpstreamRegistry(logger, certificates);
-    const loaded = loadConfig(options.configFile, { upstreams, logger, version: 1, env: options.env });
+    const stores = new StoreRegistry(logger);
+    const denyList = new DynamicDenyList();
+    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
+    await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, logger, upstreams, new SnapshotHolder(loaded.snapshot), certificates);
+    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates);
     try {
+      await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
     } catch (err) {
       await gateway.shutdown();
@@ -115,24 +149,35 @@ export class Gateway {
   reload(): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
       const version = this.version + 1;
-      const loaded = loadConfig(this.options.configFile, { upstreams: this.upstreams, logger: this.logger, version, env: this.options.env });
+      const loaded = loadConfig(this.options.configFile, {
+        upstreams: this.upstreams,
+        stores: this.stores,
+        logger: this.logger,
+        version,
+        env: this.options.env,
+        denyList: this.denyList,
+      });
       if (!loaded.ok) {
         this.logger.error({ issues: loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
         return loaded;
       }
       const next = loaded.snapshot;
+      await prepareSnapshot(next);
       try {
         await this.reconcileListeners(next);
       } catch (err) {
         this.upstreams.discard(next.services);
+        this.stores.discard(next.stores);
         const issue = { file: this.options.configFile, line: 0, path: 'listeners', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         return { ok: false, issues: [issue] };
       }
       this.version = version;
       const retired = this.upstreams.commit(next.services);
+      const replacedStore = await this.stores.commit(next.stores, next.config.store);
       this.snapshots.swap(next, () => {
         for (const service of retired) void service.close();
+        if (replacedStore) void replacedStore.store.close();
       });
       for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
@@ -150,11 +195,12 @@ export class Gateway {
     const handler = new RequestHandler({
       snapshots: this.snapshots,
       logger: this.logger,
-      accessLogger: this.accessLogger,
+      accessLog: this.accessLog,
       scheme: config.protocol,
       clientCertificate: config.tls && config.tls.client_auth.mode !== 'none' ? clientCertificateOf : undefined,
       hsts: hstsHeader(config),
       redirect: redirectTo ? redirector(() => config.redirect_port ?? this.listeners.get(redirectTo)?.address.port) : undefined,
+      guards: this.guards,
     });
     const listener = await openListener(
       config,
@@ -216,6 +262,9 @@ export class Gateway {
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
     this.listeners.clear();
     await this.upstreams.closeAll();
+    await this.stores.closeAll();
+    this.guards.close();
+    this.accessLog.flush();
     this.certificates.stop();
     this.logger.info('stopped');
     this.flushLogs();

@@ -1,7 +1,7 @@
 /** The one ajv instance config validation uses, with the formats our schemas name. */
 import { Ajv, type ErrorObject } from 'ajv';
 import { isIP } from 'node:net';
-import { isCidr } from '../server/client-ip.js';
+import { isCidr } from '../net/ip.js';
 import { isValidRouteHost } from '../routing/path-spec.js';
 import { isDuration, isSize } from './units.js';
 

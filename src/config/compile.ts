@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { DynamicDenyList } from '../defense/deny-list.js';
 import RE2 from 're2';
 import { parsePathSpec } from '../routing/path-spec.js';
 import { Router, type HeaderCondition } from '../routing/router.js';
@@ -13,7 +14,8 @@ import { buildPipeline, type PlacedStep } from '../pipeline/build.js';
 import type { CompiledPipeline } from '../pipeline/run.js';
 import type { Consumer } from '../pipeline/context.js';
 import type { AnyPolicyDefinition, ConsumerCredential } from '../pipeline/policy.js';
-import { TrustedProxies } from '../server/client-ip.js';
+import { TrustedProxies } from '../net/ip.js';
+import type { Stores } from '../stores/stores.js';
 import { compileListenersTls } from '../server/tls/compile.js';
 import type { ListenerTls } from '../server/tls/material.js';
 import { compileServicesTls } from '../upstream/tls.js';
@@ -39,6 +41,7 @@ export interface RuntimeSettings {
   readonly trustIncomingRequestId: boolean;
   readonly keepEscapedSlashes: boolean;
   readonly accessLog: boolean;
+  readonly hiddenResponseHeaders: ReadonlySet<string>;
   readonly maxBufferedBody: number;
   readonly shutdownTimeoutMs: number;
   readonly maxHeaderSize: number;
@@ -46,6 +49,17 @@ export interface RuntimeSettings {
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly maxRequestsPerConnection: number;
+  readonly maxHeaderCount: number;
+  readonly maxUrlLength: number;
+  /** Bytes per second; 0 when off. */
+  readonly minBodyRate: number;
+  readonly bodyRateWindowMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxInFlight: number;
+  /** 0 when off. */
+  readonly maxEventLoopDelayMs: number;
+  readonly healthPath: string | undefined;
 }
 
 export interface Snapshot {
@@ -55,6 +69,8 @@ export interface Snapshot {
   readonly routes: ReadonlyMap<string, CompiledRoute>;
   readonly services: Map<string, Service>;
   readonly settings: RuntimeSettings;
+  /** The store the policies were compiled against (kept across reloads while `store` is unchanged). */
+  readonly stores: Stores;
   /** Each https listener's TLS material, by listener name. */
   readonly listenerTls: ReadonlyMap<string, ListenerTls>;
   /** The config file's folder: relative file names in it are resolved from here. */
@@ -63,9 +79,12 @@ export interface Snapshot {
 
 export interface CompileDeps {
   readonly policies: ReadonlyMap<string, AnyPolicyDefinition>;
+  /** The gateway's dynamic deny list, shared by every snapshot. */
+  readonly denyList?: DynamicDenyList;
   readonly upstreams: UpstreamRegistry;
   readonly logger: Logger;
   readonly version: number;
+  readonly stores: Stores;
 }
 
 export type CompileResult = { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] };
@@ -107,6 +126,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           settings: config.gateway,
           logger: deps.logger.child({ policy: name, route }),
           route,
+          stores: deps.stores,
+          denyList: deps.denyList,
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
       } catch (err) {
@@ -133,6 +154,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     if (!route.public && !globalAuth && !own.some((s) => s.phase === 'authenticate') && !hasAuthEntry(route, deps.policies)) {
       report(base, `route "${route.name}" has no authentication policy; add one (such as key-auth) or mark it "public: true"`);
     }
+    const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
     for (const [p, path] of (route.match.paths ?? []).entries()) {
       try {
@@ -145,7 +167,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     const compiled: CompiledRoute = {
       name: route.name,
       service,
-      pipeline: buildPipeline(globalSteps, own),
+      pipeline: buildPipeline(globalSteps, own, anonymous),
       stripPrefix: route.strip_prefix,
       preserveHost: route.preserve_host ?? service.preserveHost,
     };
@@ -164,7 +186,27 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     deps.upstreams.discard(services);
     return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
   }
-  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings!, listenerTls, baseDir } };
+  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
+}
+
+/** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */
+function compileAnonymous(
+  route: RouteConfig,
+  base: ConfigPath,
+  consumers: ReadonlyMap<string, Consumer>,
+  hasAuthentication: boolean,
+  report: (path: ConfigPath, message: string) => void,
+): Consumer | undefined {
+  if (route.anonymous === undefined) return undefined;
+  const consumer = consumers.get(route.anonymous);
+  if (!consumer) {
+    const hint = didYouMean(route.anonymous, consumers.keys());
+    report([...base, 'anonymous'], `no consumer named "${route.anonymous}"${hint ? `; did you mean "${hint}"?` : ''}`);
+  }
+  if (!hasAuthentication) {
+    report([...base, 'anonymous'], 'anonymous needs an authentication policy on the route (or a global one) to stand in for');
+  }
+  return consumer;
 }
 
 /** A route whose auth policy failed to compile already has an error; do not add "no authentication". */
@@ -198,6 +240,7 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       trustIncomingRequestId: g.request_id.trust_incoming,
       keepEscapedSlashes: g.escaped_slashes === 'keep',
       accessLog: g.access_log,
+      hiddenResponseHeaders: new Set(g.hide_response_headers.map((h) => h.toLowerCase())),
       maxBufferedBody: parseSize(g.limits.max_buffered_body),
       shutdownTimeoutMs: parseDuration(g.shutdown_timeout),
       maxHeaderSize: parseSize(g.limits.max_header_size),
@@ -205,6 +248,15 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       requestTimeoutMs: parseDuration(g.limits.request_timeout),
       keepAliveTimeoutMs: parseDuration(g.limits.keepalive_timeout),
       maxRequestsPerConnection: g.limits.max_requests_per_connection,
+      maxHeaderCount: g.limits.max_header_count,
+      maxUrlLength: parseSize(g.limits.max_url_length),
+      minBodyRate: parseSize(g.limits.min_body_rate),
+      bodyRateWindowMs: parseDuration(g.limits.body_rate_window),
+      maxConnections: g.limits.max_connections,
+      maxConnectionsPerIp: g.limits.max_connections_per_ip,
+      maxInFlight: g.limits.max_in_flight,
+      maxEventLoopDelayMs: parseDuration(g.limits.max_event_loop_delay),
+      healthPath: g.health_path,
     };
   } catch (err) {
     report(['gateway'], (err as Error).message);

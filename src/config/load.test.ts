@@ -26,7 +26,10 @@ describe('config loading', () => {
     );
   });
 
-  it('reads JSON with line numbers too', () => {
+  it('reads JSON with line numbers too, and reports bad JSON with its line', () => {
+    const broken = parseSource(source('{\n  "a": 1,\n  "b": [1, 2\n}\n', 'gateway.json'));
+    assert.ok(!broken.ok);
+    assert.equal(broken.issues[0]!.path, '(syntax)');
     const result = parseSource(source('{\n  "listeners": [\n    {"name": "a"}\n  ]\n}\n', 'gateway.json'));
     assert.ok(result.ok);
     assert.equal(result.source.lineOf(['listeners', 0, 'name']), 3);

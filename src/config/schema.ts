@@ -5,7 +5,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ListenerTlsSchema, UpstreamTlsSchema } from './tls-schema.js';
-import { Cidr, Duration, Size } from './types.js';
+import { Cidr, Duration, Secret, Size } from './types.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
 
@@ -127,6 +127,9 @@ export const RouteSchema = Type.Object(
     name: Name,
     service: Name,
     public: Type.Boolean({ default: false, description: 'allow the route without an authentication policy' }),
+    anonymous: Type.Optional(
+      Type.String({ minLength: 1, description: 'a consumer that callers presenting no credentials are treated as (low privilege)' }),
+    ),
     strip_prefix: Type.Boolean({ default: false, description: 'remove the matched path prefix before proxying' }),
     preserve_host: Type.Optional(Type.Boolean({ description: "overrides the service's preserve_host" })),
     match: Type.Object(
@@ -177,7 +180,17 @@ export const GatewaySettingsSchema = Type.Object(
       description: 'what to do with %2F and %5C in paths: reject (400) or forward unchanged',
     }),
     access_log: Type.Boolean({ default: true, description: 'one JSON line per request on stdout' }),
+    hide_response_headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), {
+      default: ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version'],
+      description: 'upstream response headers removed before the response reaches the client ([] keeps them all)',
+    }),
     watch: Type.Boolean({ default: false, description: 'reload when the config file changes' }),
+    health_path: Type.Optional(
+      Type.String({
+        pattern: '^/[A-Za-z0-9._~/-]*$',
+        description: 'a path every listener answers itself with 200 (503 while shutting down), before routing and never shed; none when absent',
+      }),
+    ),
     limits: Type.Object(
       {
         max_header_size: Size({ default: '16KiB', description: 'request line and headers together; larger heads get 431' }),
@@ -186,6 +199,24 @@ export const GatewaySettingsSchema = Type.Object(
         keepalive_timeout: Duration({ default: '5s', description: 'idle time before a client connection is closed' }),
         max_requests_per_connection: Type.Integer({ minimum: 0, default: 0, description: '0 means no limit' }),
         max_buffered_body: Size({ default: '8MiB', description: 'the most a policy may read of a body into memory' }),
+        max_header_count: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'request header fields; more get 431' }),
+        max_url_length: Size({ default: '8KiB', description: 'request target (path and query); longer gets 414' }),
+        min_body_rate: Size({
+          default: '1KiB',
+          description: 'bytes per second a client must keep up while the gateway waits for its body (slow POST); slower gets 408; 0 turns it off',
+        }),
+        body_rate_window: Duration({ default: '10s', description: 'the period min_body_rate is averaged over' }),
+        max_connections: Type.Integer({ minimum: 0, default: 0, description: 'open client connections per listener; 0 means no limit beyond the OS' }),
+        max_connections_per_ip: Type.Integer({
+          minimum: 0,
+          default: 1000,
+          description: 'open connections from one client address (trusted proxies exempt); more are answered 429 and closed; 0 means no limit',
+        }),
+        max_in_flight: Type.Integer({ minimum: 0, default: 10_000, description: 'requests in progress in the gateway; more are shed with 503; 0 means no limit' }),
+        max_event_loop_delay: Duration({
+          default: '1s',
+          description: 'event loop lag past which new requests are shed with 503 until it recovers; "0s" turns it off',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -193,9 +224,39 @@ export const GatewaySettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const RedisNode = Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:/\\[\\]]+):\\d{1,5}$', description: 'host:port' });
+
 export const StoreSchema = Type.Object(
-  { kind: Type.Literal('memory', { description: 'memory: state kept in this process' }) },
-  { additionalProperties: false, default: { kind: 'memory' } },
+  {
+    kind: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
+      description: 'memory: state kept in this process; redis: shared by every gateway node using the same Redis',
+    }),
+    max_keys: Type.Integer({ minimum: 1000, default: 1_000_000, description: 'memory: most entries kept; the oldest are evicted beyond it' }),
+    url: Type.Optional(
+      Type.String({ pattern: '^rediss?://', description: 'redis: a single server, redis://host:port/db or rediss:// for TLS (put the password in `password`)' }),
+    ),
+    sentinel: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, description: 'the master name the sentinels monitor' }),
+          nodes: Type.Array(RedisNode, { minItems: 1, description: 'some of the sentinels, as host:port' }),
+        },
+        { additionalProperties: false, description: 'redis: find the master through Redis Sentinel' },
+      ),
+    ),
+    cluster: Type.Optional(
+      Type.Object(
+        { nodes: Type.Array(RedisNode, { minItems: 1, description: 'some of the cluster nodes, as host:port' }) },
+        { additionalProperties: false, description: 'redis: a Redis Cluster' },
+      ),
+    ),
+    username: Type.Optional(Type.String({ minLength: 1, description: 'redis: ACL user name' })),
+    password: Type.Optional(Secret({ description: 'redis: password (use ${env:...} or ${file:...})' })),
+    prefix: Type.String({ default: 'portcullis:', pattern: '^[^\\s]{0,64}$', description: 'redis: prepended to every key and channel' }),
+    timeout: Duration({ default: '250ms', description: 'redis: an operation slower than this counts as the store being down' }),
+    connect_timeout: Duration({ default: '2s', description: 'redis: how long connecting may take; start-up waits this long at most' }),
+  },
+  { additionalProperties: false, default: { kind: 'memory' }, description: 'where shared state (limits, quotas, block lists) lives' },
 );
 
 export const ConfigSchema = Type.Object(
@@ -217,4 +278,5 @@ export type ServiceConfig = Static<typeof ServiceSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
 export type ConsumerConfig = Static<typeof ConsumerSchema>;
 export type GatewaySettings = Static<typeof GatewaySettingsSchema>;
+export type StoreConfig = Static<typeof StoreSchema>;
 export type PolicyEntryConfig = Static<typeof PolicyEntry>;

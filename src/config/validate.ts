@@ -138,7 +138,8 @@ function describe(error: ErrorObject): string {
     case 'anyOf': {
       const choices = literalChoices(error.parentSchema);
       if (choices) return `expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(error.data)}`;
-      return `got ${JSON.stringify(error.data)}, which matches none of the allowed forms`;
+      const expected = (error.parentSchema as { description?: string } | undefined)?.description;
+      return `got ${JSON.stringify(error.data)}, which matches none of the allowed forms${expected ? ` (${expected})` : ''}`;
     }
     case 'pattern':
       return `${JSON.stringify(error.data)} is not valid here${(error.parentSchema as { description?: string } | undefined)?.description ? ` (${(error.parentSchema as { description: string }).description})` : ''}`;

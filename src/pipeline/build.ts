@@ -3,6 +3,7 @@
  * global policies before the route's own within a phase, config order
  * otherwise, consecutive authentication methods grouped so any one may succeed.
  */
+import type { Consumer } from './context.js';
 import { PHASES, type Phase } from './policy.js';
 import type { CompiledPipeline, CompiledStep, Stage } from './run.js';
 
@@ -10,7 +11,7 @@ export interface PlacedStep extends CompiledStep {
   readonly phase: Phase;
 }
 
-export function buildPipeline(global: readonly PlacedStep[], own: readonly PlacedStep[]): CompiledPipeline {
+export function buildPipeline(global: readonly PlacedStep[], own: readonly PlacedStep[], anonymous?: Consumer): CompiledPipeline {
   const steps: PlacedStep[] = [];
   for (const phase of PHASES) {
     for (const step of global) if (step.phase === phase) steps.push(step);
@@ -23,7 +24,7 @@ export function buildPipeline(global: readonly PlacedStep[], own: readonly Place
     if (step.phase === 'authenticate') {
       const group: CompiledStep[] = [];
       while (i < steps.length && steps[i]!.phase === 'authenticate') group.push(steps[i++]!);
-      stages.push({ kind: 'authenticate', steps: group, end: i });
+      stages.push({ kind: 'authenticate', steps: group, anonymous, end: i });
     } else {
       i++;
       stages.push({ kind: 'policy', step, end: i });
@@ -39,3 +40,17 @@ export function buildPipeline(global: readonly PlacedStep[], own: readonly Place
 }
 
 export const emptyPipeline: CompiledPipeline = buildPipeline([], []);
+
+/** Awaits every policy's `ready` hook once (global policies are shared by every route). */
+export async function preparePipelines(pipelines: Iterable<CompiledPipeline>): Promise<void> {
+  const seen = new Set<CompiledStep['instance']>();
+  const waits: Promise<void>[] = [];
+  for (const pipeline of pipelines) {
+    for (const step of pipeline.steps) {
+      if (!step.instance.ready || seen.has(step.instance)) continue;
+      seen.add(step.instance);
+      waits.push(step.instance.ready());
+    }
+  }
+  await Promise.all(waits);
+}

@@ -25,6 +25,21 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/**
+ * Thrown by a policy when something it depends on (an identity provider, a
+ * directory) cannot answer. The pipeline turns it into 503 when the policy
+ * fails closed, or lets the request go on when it fails open.
+ */
+export class DependencyUnavailableError extends Error {
+  constructor(
+    readonly dependency: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${dependency} is unavailable`, options);
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
 export interface ResponseState {
   status: number;
   headers: OutgoingHttpHeaders;
@@ -44,6 +59,8 @@ export class RequestContext {
   /** Which authentication policy accepted the caller. */
   authenticatedBy: string | undefined = undefined;
   scopes: readonly string[] | undefined = undefined;
+  /** The verified claims behind the identity (JWT, introspection, OIDC), for authorization policies. */
+  claims: Readonly<Record<string, unknown>> | undefined = undefined;
 
   /** The path sent upstream when a policy rewrites it (query not included). */
   upstreamPath: string | undefined = undefined;
@@ -68,6 +85,8 @@ export class RequestContext {
   bytesReceived = 0;
   /** Set by the proxy when the body was read into memory by a policy. */
   bufferedBody: Buffer | undefined = undefined;
+  /** The most any policy may read of the body (request-size lowers it); readBody never reads past it. */
+  bodyLimit = Infinity;
 
   constructor(
     readonly id: string,
@@ -89,7 +108,7 @@ export class RequestContext {
   /** Reads the whole body (once) for a policy that must see it; the proxy then forwards these bytes. */
   async readBody(limit: number): Promise<Buffer> {
     if (this.bufferedBody) return this.bufferedBody;
-    this.bufferedBody = this.bodySource ? await this.bodySource.read(limit) : Buffer.alloc(0);
+    this.bufferedBody = this.bodySource ? await this.bodySource.read(Math.min(limit, this.bodyLimit)) : Buffer.alloc(0);
     return this.bufferedBody;
   }
 
@@ -108,11 +127,18 @@ export class RequestContext {
   }
 
   /** Records who the caller is; called by authentication policies. */
-  authenticate(consumer: Consumer, credentialId: string, by: string, scopes?: readonly string[]): void {
+  authenticate(
+    consumer: Consumer,
+    credentialId: string | undefined,
+    by: string,
+    scopes?: readonly string[],
+    claims?: Readonly<Record<string, unknown>>,
+  ): void {
     this.consumer = consumer;
     this.credentialId = credentialId;
     this.authenticatedBy = by;
     if (scopes) this.scopes = scopes;
+    if (claims) this.claims = claims;
   }
 
   recordEvent(policy: string, denial: Deny, action: 'blocked' | 'monitored'): void {

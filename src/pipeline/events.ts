@@ -3,6 +3,9 @@
  * request context for telemetry and automatic response to consume. A policy
  * never writes to a sink itself.
  */
+/** The event type of "no credentials presented": only these refusals let `anonymous` apply. */
+export const MISSING_CREDENTIALS = 'auth.missing_credentials';
+
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
 export interface SecurityEventDetails {

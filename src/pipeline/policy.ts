@@ -5,8 +5,10 @@
 import type { Transform } from 'node:stream';
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { DynamicDenyList } from '../defense/deny-list.js';
 import type { GatewaySettings } from '../config/schema.js';
 import type { ConfigPath } from '../config/errors.js';
+import type { Stores } from '../stores/stores.js';
 import type { Consumer, RequestContext } from './context.js';
 import type { PolicyResult } from './decision.js';
 
@@ -24,6 +26,12 @@ export interface PolicyInstance {
   requestBody?: (ctx: RequestContext) => Transform | undefined;
   /** A transform for the response body on its way to the client. */
   responseBody?: (ctx: RequestContext) => Transform | undefined;
+  /**
+   * Fetches what the policy needs before the snapshot serves (JWKS, OIDC
+   * discovery). Awaited before listening and before a reload swaps in; it
+   * must not throw for an unreachable provider (log it and retry lazily).
+   */
+  ready?: () => Promise<void>;
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */
@@ -44,6 +52,10 @@ export interface PolicyDeps<C = unknown> {
   readonly logger: Logger;
   /** The route this instance serves, or undefined for a global policy. */
   readonly route: string | undefined;
+  /** The gateway's shared state (memory or Redis), outliving snapshots: counters, buckets, values, channels. */
+  readonly stores: Stores;
+  /** The gateway's dynamic deny list (addresses refused at run time), shared across reloads. */
+  readonly denyList?: DynamicDenyList;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

@@ -5,8 +5,10 @@
  * (closed | open), and "any one authentication method may succeed".
  */
 import type { Logger } from 'pino';
-import { BodyTooLargeError, type RequestContext } from './context.js';
+import { BodyTooLargeError, DependencyUnavailableError, type Consumer, type RequestContext } from './context.js';
+import { StoreUnavailableError } from '../stores/store.js';
 import { deny, type Deny, type PolicyResult } from './decision.js';
+import { MISSING_CREDENTIALS } from './events.js';
 import type { PolicyInstance } from './policy.js';
 
 export interface CompiledStep {
@@ -17,7 +19,11 @@ export interface CompiledStep {
 }
 
 /** One step of the request walk: a single policy, or the route's authentication methods tried in order. */
-export type Stage = ({ kind: 'policy'; step: CompiledStep } | { kind: 'authenticate'; steps: readonly CompiledStep[] }) & {
+export type Stage = (
+  | { kind: 'policy'; step: CompiledStep }
+  /** `anonymous`: the route's low-privilege consumer for callers who presented no credentials. */
+  | { kind: 'authenticate'; steps: readonly CompiledStep[]; anonymous: Consumer | undefined }
+) & {
   /** How many of the pipeline's steps have run once this stage starts: their response and log hooks run. */
   readonly end: number;
 };
@@ -34,7 +40,7 @@ export interface CompiledPipeline {
 type Outcome = Deny | undefined;
 
 const unauthorized = deny(401, 'unauthorized', {
-  event: { type: 'auth.missing_credentials', reason: 'no authentication method accepted the request' },
+  event: { type: MISSING_CREDENTIALS, reason: 'no authentication method accepted the request' },
 });
 
 export function runRequest(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): Outcome | Promise<Outcome> {
@@ -45,7 +51,7 @@ function runFrom(ctx: RequestContext, stages: readonly Stage[], start: number, l
   for (let i = start; i < stages.length; i++) {
     const stage = stages[i]!;
     ctx.stepsRun = stage.end;
-    const result = stage.kind === 'policy' ? runStep(ctx, stage.step, logger) : runAuthentication(ctx, stage.steps, 0, undefined, logger);
+    const result = stage.kind === 'policy' ? runStep(ctx, stage.step, logger) : runAuthentication(ctx, stage, 0, undefined, logger);
     if (result instanceof Promise) {
       return result.then((outcome) => (outcome ? outcome : runFrom(ctx, stages, i + 1, logger)));
     }
@@ -75,6 +81,7 @@ function runStep(ctx: RequestContext, step: CompiledStep, logger: Logger): Outco
 
 function settle(ctx: RequestContext, step: CompiledStep, result: PolicyResult): Outcome {
   if (!result) return undefined;
+  if (result.reply) return result; // an answer, not a refusal: nothing to record, nothing to monitor
   if (step.monitor) {
     ctx.recordEvent(step.name, result, 'monitored');
     return undefined;
@@ -84,28 +91,35 @@ function settle(ctx: RequestContext, step: CompiledStep, result: PolicyResult): 
 }
 
 const failedClosed = deny(500, 'internal_error');
+const dependencyDown = deny(503, 'dependency_unavailable', {
+  event: { type: 'dependency.unavailable', severity: 'medium', reason: 'a service the policy depends on did not answer' },
+});
 
 function failed(ctx: RequestContext, step: CompiledStep, err: unknown, logger: Logger): Outcome {
   if (err instanceof BodyTooLargeError) {
     return settle(ctx, step, deny(413, 'payload_too_large', { event: { type: 'request.body_too_large', reason: err.message } }));
   }
-  logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
+  // A store outage is logged once per incident by the store (src/stores/health.ts), not once per request.
+  if (!(err instanceof StoreUnavailableError)) logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
   if (step.failOpen) return undefined;
-  return failedClosed;
+  return err instanceof DependencyUnavailableError ? dependencyDown : failedClosed;
 }
 
 /**
  * Tries each authentication method in config order; the first that recognises
  * the caller wins. When none does, the first refusal is the answer, with every
  * method's WWW-Authenticate challenge so a client learns all it may use.
+ * A route's `anonymous` consumer is used only when every method found no
+ * credentials at all: a wrong credential is refused, never downgraded.
  */
 function runAuthentication(
   ctx: RequestContext,
-  steps: readonly CompiledStep[],
+  stage: Extract<Stage, { kind: 'authenticate' }>,
   start: number,
   firstRefusal: Deny | undefined,
   logger: Logger,
 ): Outcome | Promise<Outcome> {
+  const steps = stage.steps;
   let refusal = firstRefusal;
   for (let i = start; i < steps.length; i++) {
     const step = steps[i]!;
@@ -113,11 +127,15 @@ function runAuthentication(
     if (result instanceof Promise) {
       return result.then((outcome) => {
         if (ctx.consumer) return undefined;
-        return runAuthentication(ctx, steps, i + 1, mergeChallenges(refusal, outcome), logger);
+        return runAuthentication(ctx, stage, i + 1, mergeChallenges(refusal, outcome), logger);
       });
     }
     if (ctx.consumer) return undefined;
     refusal = mergeChallenges(refusal, result);
+  }
+  if (stage.anonymous && (refusal === undefined || refusal.event?.type === MISSING_CREDENTIALS)) {
+    ctx.authenticate(stage.anonymous, undefined, 'anonymous');
+    return undefined;
   }
   const answer = refusal ?? unauthorized;
   // Every method is in monitor mode: record and let the caller through unauthenticated.
@@ -147,14 +165,21 @@ function runStepQuietly(ctx: RequestContext, step: CompiledStep, logger: Logger)
   }
 }
 
-function mergeChallenges(first: Deny | undefined, next: Outcome): Deny | undefined {
-  if (!first) return next;
-  if (!next) return first;
-  const a = first.headers?.['www-authenticate'];
-  const b = next.headers?.['www-authenticate'];
-  if (b === undefined) return first;
-  const challenges = [...toList(a), ...toList(b)];
-  return { ...first, headers: { ...first.headers, 'www-authenticate': challenges } };
+/**
+ * Combines two methods' refusals: the answer is the first refusal of a method
+ * that found credentials and refused them (the real reason, and what the
+ * security event should say), or else the first refusal; the WWW-Authenticate
+ * challenges of both are kept, in config order, without duplicates.
+ */
+function mergeChallenges(kept: Deny | undefined, next: Outcome): Deny | undefined {
+  if (!kept) return next;
+  if (!next) return kept;
+  const keptMissing = kept.event?.type === MISSING_CREDENTIALS;
+  const primary = keptMissing && next.event?.type !== MISSING_CREDENTIALS ? next : kept;
+  const challenges = toList(kept.headers?.['www-authenticate']);
+  for (const c of toList(next.headers?.['www-authenticate'])) if (!challenges.includes(c)) challenges.push(c);
+  if (challenges.length === 0) return primary;
+  return { ...primary, headers: { ...primary.headers, 'www-authenticate': challenges.length === 1 ? challenges[0] : challenges } };
 }
 
 function toList(value: string | number | readonly string[] | undefined): string[] {

@@ -50,6 +50,19 @@ describe('router', () => {
     assert.equal(find(r, '/', { host: 'api.us.example.com' }), 'short');
   });
 
+  it('tries many regex routes in config order, with their method conditions', () => {
+    const r = new Router([
+      entry('first', { paths: ['~ ^/items/[0-9]+$'], methods: ['POST'] }),
+      entry('second', { paths: ['~ ^/items/.*$'] }),
+      entry('third', { paths: ['~ ^/items/7$'] }),
+      entry('other', { paths: ['~ ^/other$'] }),
+    ]);
+    assert.equal(find(r, '/items/7', { method: 'POST' }), 'first');
+    assert.equal(find(r, '/items/7'), 'second');
+    assert.equal(find(r, '/other'), 'other');
+    assert.equal(find(r, '/nothing'), undefined);
+  });
+
   it('falls through methods and headers to the next candidate', () => {
     const r = new Router([
       entry('read', { paths: ['/orders'], methods: ['GET'] }),

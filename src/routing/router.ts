@@ -7,7 +7,7 @@
  * the same path, those with more header and method conditions first, then
  * config order. Lookups are map and trie walks: no scan over all routes.
  */
-import type RE2 from 're2';
+import RE2 from 're2';
 import type { IncomingHttpHeaders } from 'node:http';
 import { parsePathSpec } from './path-spec.js';
 
@@ -48,6 +48,13 @@ class PathTable<R> {
   private readonly exact = new Map<string, Candidate<R>[]>();
   private readonly root: TrieNode<R> = { children: undefined, candidates: undefined };
   private readonly regexes: Array<{ regex: RE2; candidate: Candidate<R> }> = [];
+  /** All regexes in one automaton: one pass over the path however many regex routes there are. */
+  private regexSet: InstanceType<typeof RE2.Set> | undefined;
+
+  /** Called once every route is added. */
+  seal(): void {
+    if (this.regexes.length > 1) this.regexSet = new RE2.Set(this.regexes.map((r) => r.regex));
+  }
 
   add(pathText: string, candidate: Omit<Candidate<R>, 'prefix'>): void {
     const spec = parsePathSpec(pathText);
@@ -68,6 +75,32 @@ class PathTable<R> {
       }
       insertSorted((node.candidates ??= []), { ...candidate, prefix: spec.path === '/' ? '' : spec.path });
     }
+  }
+
+  /** Methods of the routes that would take this path with another method; undefined when one takes any method. */
+  methods(path: string, headers: IncomingHttpHeaders, into: Set<string>): boolean {
+    const collect = (candidates: readonly Candidate<R>[] | undefined): boolean => {
+      for (const candidate of candidates ?? []) {
+        if (!accepts(candidate, undefined, headers)) continue;
+        if (!candidate.methods) return false;
+        for (const m of candidate.methods) into.add(m);
+      }
+      return true;
+    };
+    if (!collect(this.exact.get(path))) return false;
+    let node: TrieNode<R> | undefined = this.root;
+    if (!collect(node.candidates)) return false;
+    let start = 1;
+    while (node?.children && start <= path.length) {
+      let end = path.indexOf('/', start);
+      if (end === -1) end = path.length;
+      if (end === start) break;
+      node = node.children.get(path.slice(start, end));
+      if (node && !collect(node.candidates)) return false;
+      start = end + 1;
+    }
+    for (const { regex, candidate } of this.regexes) if (regex.test(path) && !collect([candidate])) return false;
+    return true;
   }
 
   match(method: string, path: string, headers: IncomingHttpHeaders): Candidate<R> | undefined {
@@ -94,9 +127,18 @@ class PathTable<R> {
       const found = pick(candidates, method, headers);
       if (found) return found;
     }
-    for (const { regex, candidate } of this.regexes) {
-      if (regex.test(path) && accepts(candidate, method, headers)) return candidate;
+    if (this.regexSet) {
+      const hits = this.regexSet.match(path);
+      if (hits.length === 0) return undefined;
+      hits.sort((a, b) => a - b); // config order
+      for (const i of hits) {
+        const candidate = this.regexes[i]!.candidate;
+        if (accepts(candidate, method, headers)) return candidate;
+      }
+      return undefined;
     }
+    const only = this.regexes[0];
+    if (only && only.regex.test(path) && accepts(only.candidate, method, headers)) return only.candidate;
     return undefined;
   }
 }
@@ -131,6 +173,30 @@ export class Router<R> {
       for (const table of tables) for (const path of entry.paths ?? ['/']) table.add(path, candidate);
     }
     this.hasHostRoutes = hostRoutes;
+    for (const table of [this.anyHost, ...this.exactHosts.values(), ...this.wildcardHosts.values()]) table.seal();
+  }
+
+  /**
+   * After match() found nothing: the methods routes on this host and path
+   * accept, sorted, for a 405 with Allow; undefined when no route holds the
+   * path for any method (a 404).
+   */
+  allowedMethods(host: string, path: string, headers: IncomingHttpHeaders): string[] | undefined {
+    const methods = new Set<string>();
+    const tables: PathTable<R>[] = [];
+    if (this.hasHostRoutes) {
+      const exact = this.exactHosts.get(host);
+      if (exact) tables.push(exact);
+      for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+        const wildcard = this.wildcardHosts.get(host.slice(dot));
+        if (wildcard) tables.push(wildcard);
+      }
+    }
+    tables.push(this.anyHost);
+    for (const table of tables) if (!table.methods(path, headers, methods)) return undefined;
+    if (methods.size === 0) return undefined;
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
   }
 
   /** host: lower case, without port. path: normalized. */
@@ -180,8 +246,8 @@ function pick<R>(candidates: readonly Candidate<R>[], method: string, headers: I
   return undefined;
 }
 
-function accepts(candidate: Candidate<unknown>, method: string, headers: IncomingHttpHeaders): boolean {
-  if (candidate.methods && !candidate.methods.has(method)) return false;
+function accepts(candidate: Candidate<unknown>, method: string | undefined, headers: IncomingHttpHeaders): boolean {
+  if (method !== undefined && candidate.methods && !candidate.methods.has(method)) return false;
   if (candidate.headers) {
     for (const condition of candidate.headers) {
       const raw = headers[condition.name];

@@ -14,14 +14,18 @@ import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
 import { normalizePath } from '../routing/normalize.js';
-import { writeAccessLog } from '../telemetry/access-log.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import { CLIENT_CERT_HEADER, type ClientCertificate } from '../pipeline/client-certificate.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
-import { unmapIPv4 } from './client-ip.js';
+import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
 import { http2HasBody, isHttp2 } from './h2.js';
+import type { ServerGuards } from './guards.js';
+import { answerHealth, isHealthCheck } from './health.js';
+import { requestLimitProblem } from './request-limits.js';
 import type { SnapshotHolder } from './snapshots.js';
+import type { RuntimeSettings } from '../config/compile.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -31,9 +35,11 @@ const NOT_FORWARDED = new Set(['expect']);
 export interface HandlerEnv {
   readonly snapshots: SnapshotHolder;
   readonly logger: Logger;
-  readonly accessLogger: Logger;
+  readonly accessLog: AccessLog;
   /** "http" or "https": the scheme of the listener this handler serves. */
   readonly scheme: 'http' | 'https';
+  /** Overload shedding and the slow-body watch, shared by every listener (src/server/guards.ts). */
+  readonly guards?: ServerGuards;
   /** On a TLS listener that asks for client certificates: the one presented on a request's connection. */
   readonly clientCertificate?: (socket: object) => ClientCertificate | undefined;
   /** The Strict-Transport-Security value, on an https listener with HSTS on. */
@@ -58,6 +64,11 @@ export class RequestHandler {
 
   constructor(private readonly env: HandlerEnv) {}
 
+  /** The settings of the current snapshot, for connection-level checks. */
+  get settings(): RuntimeSettings {
+    return this.env.snapshots.current.settings;
+  }
+
   /** Resolves once no request is in progress. */
   whenIdle(): Promise<void> {
     if (this.inflight === 0) return Promise.resolve();
@@ -71,6 +82,11 @@ export class RequestHandler {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, tunnel?: Tunnel): void => {
     if (isPoisoned(req.socket)) return; // the connection closes after the 400 already queued
+    const healthPath = this.env.snapshots.current.settings.healthPath;
+    if (healthPath !== undefined && !tunnel && isHealthCheck(req, healthPath)) {
+      answerHealth(res, this.draining);
+      return;
+    }
     if (tunnel) {
       this.tunnels.add(tunnel.socket);
       tunnel.socket.once('close', () => this.tunnels.delete(tunnel.socket));
@@ -110,6 +126,20 @@ export class RequestHandler {
     if (this.env.clientCertificate) ctx.clientCertificate = this.env.clientCertificate(req.socket);
     const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2: isHttp2(req) };
     res.once('close', () => this.finish(state, res));
+    const guards = this.env.guards;
+    if (guards) {
+      // Shed before any work: no routing, no policies, no upstream.
+      const shed = guards.overload.check(settings);
+      guards.overload.inFlight++;
+      if (shed) {
+        ctx.recordEvent('gateway', deny(503, 'overloaded', { event: { type: 'gateway.overloaded', severity: 'medium', reason: shed } }), 'blocked');
+        this.respondError(state, res, 503, 'overloaded', { 'retry-after': '1' });
+        return;
+      }
+      if (!tunnel && settings.minBodyRate > 0 && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')) {
+        guards.bodyRate.watch(req, settings.minBodyRate, settings.bodyRateWindowMs, () => this.slowBody(state, res));
+      }
+    }
 
     if (problem) {
       res.shouldKeepAlive = false;
@@ -118,6 +148,13 @@ export class RequestHandler {
       const code = problem === 'request_target' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
+      return;
+    }
+    const tooBig = requestLimitProblem(req, settings);
+    if (tooBig) {
+      res.shouldKeepAlive = false;
+      ctx.recordEvent('gateway', deny(tooBig.status, tooBig.code, { event: { type: `request.${tooBig.code}`, severity: 'low' } }), 'blocked');
+      this.respondError(state, res, tooBig.status, tooBig.code);
       return;
     }
     if (this.env.redirect) {
@@ -131,7 +168,10 @@ export class RequestHandler {
     }
     const match = snapshot.router.match(ctx.method, ctx.host, ctx.path, req.headers);
     if (!match) {
-      this.respondError(state, res, 404, 'not_found');
+      // A route holds this path for other methods: 405 with Allow (RFC 9110 §15.5.6) rather than 404
+      const allowed = snapshot.router.allowedMethods(ctx.host, ctx.path, req.headers);
+      if (allowed) this.respondError(state, res, 405, 'method_not_allowed', { allow: allowed.join(', ') });
+      else this.respondError(state, res, 404, 'not_found');
       return;
     }
     const route = match.route;
@@ -155,12 +195,13 @@ export class RequestHandler {
   };
 
   private afterPipeline(state: RequestState, req: IncomingMessage, res: ServerResponse, route: CompiledRoute, denial: Deny | undefined, tunnel: Tunnel | undefined): void {
-    if (res.destroyed) return;
+    if (res.destroyed || res.headersSent) return; // the client left, or was already answered (slow body)
     if (denial) {
       state.ctx.denial = denial;
       // A client still waiting for 100 Continue will not send its body: the connection cannot be reused.
       if (state.body.expectsContinue) res.shouldKeepAlive = false;
-      this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
+      if (denial.reply) this.respondReply(state, res, denial.status, denial.headers);
+      else this.respondError(state, res, denial.status, denial.code, denial.headers, denial.message);
       return;
     }
     state.body.sendContinue();
@@ -169,6 +210,7 @@ export class RequestHandler {
       requestIdHeader: state.snapshot.settings.requestIdHeader,
       respondError: (status, code) => this.respondError(state, res, status, code),
       preserveHost: route.preserveHost,
+      hiddenResponseHeaders: state.snapshot.settings.hiddenResponseHeaders,
       tunnel,
     });
     state.exchange = exchange;
@@ -266,12 +308,39 @@ export class RequestHandler {
     res.end(body);
   }
 
+  /** The client sends its body too slowly (gateway.limits.min_body_rate): 408, and the connection closes. */
+  private slowBody(state: RequestState, res: ServerResponse): void {
+    const { ctx } = state;
+    ctx.recordEvent('gateway', deny(408, 'request_timeout', { event: { type: 'request.slow_body', severity: 'medium' } }), 'blocked');
+    res.shouldKeepAlive = false;
+    state.exchange?.clientClosed();
+    const socket = res.socket;
+    this.respondError(state, res, 408, 'request_timeout');
+    // The rest of the body is never read: close once the answer is out, or at once if it cannot be sent.
+    if (socket && !socket.destroyed) res.once('finish', () => socket.destroy());
+  }
+
+  /** An answer a policy gave itself (a CORS preflight): its status and headers, no body. */
+  private respondReply(state: RequestState, res: ServerResponse, status: number, headers: OutgoingHttpHeaders | undefined): void {
+    const { ctx } = state;
+    const response = ctx.response;
+    response.status = status;
+    response.headers = { ...headers };
+    if (status !== 204 && status !== 304) response.headers['content-length'] = 0;
+    runResponseHooks(ctx, state.pipeline, this.env.logger);
+    response.headers[state.snapshot.settings.requestIdHeader] = ctx.id;
+    if (!res.shouldKeepAlive && !state.h2) response.headers.connection = 'close';
+    res.writeHead(response.status, response.headers);
+    res.end();
+  }
+
   private finish(state: RequestState, res: ServerResponse): void {
     const { ctx, snapshot } = state;
+    if (this.env.guards) this.env.guards.overload.inFlight--;
     const completed = res.writableFinished;
     if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);
-    if (snapshot.settings.accessLog) writeAccessLog(this.env.accessLogger, ctx, res.statusCode, completed);
+    if (snapshot.settings.accessLog) this.env.accessLog.write(ctx, res.statusCode, completed);
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;

@@ -16,6 +16,8 @@ import { parseListenAddress } from '../config/ajv.js';
 import { errorBody } from '../errors.js';
 import type { RequestHandler } from './handler.js';
 import { isPoisoned } from './framing.js';
+import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, maxConnectionsFor } from './connection-limits.js';
+import { maxHeadersCountFor } from './request-limits.js';
 import { Http2Front } from './h2.js';
 import { TlsFront } from './tls/front.js';
 import type { ListenerTls } from './tls/material.js';
@@ -61,6 +63,7 @@ export async function openListener(
       keepAliveTimeout: settings.keepAliveTimeoutMs,
       // Checked in framing.ts instead, so that requests pipelined behind a refusal are dropped too.
       requireHostHeader: false,
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
       joinDuplicateHeaders: false,
       insecureHTTPParser: false,
     },
@@ -95,6 +98,7 @@ export async function openListener(
 
   const address = parseListenAddress(config.address)!;
   let front: TlsFront | undefined;
+  if (!(config.tls && tls)) limitConnections(server, () => handler.settings, logger, config.name);
   if (config.tls && tls) {
     front = new TlsFront({
       listener: config.name,
@@ -107,6 +111,9 @@ export async function openListener(
       logger,
       inventory: tls.inventory,
     });
+    // Counted where TCP connections arrive, before the (costly) handshake; refused by closing, as no HTTP can be spoken yet.
+    limitConnections(front.server, () => handler.settings, logger, config.name, (socket) => socket.destroy());
+    front.applySettings(settings);
     try {
       await front.listen(address.port, address.host);
     } catch (err) {
@@ -134,6 +141,8 @@ export function applySettings(server: Server, settings: RuntimeSettings): void {
   server.headersTimeout = settings.headersTimeoutMs;
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   server.maxRequestsPerSocket = settings.maxRequestsPerConnection;
+  server.maxHeadersCount = maxHeadersCountFor(settings);
+  server.maxConnections = maxConnectionsFor(settings);
 }
 
 /** applySettings for every server of a listener (the HTTP/2 one too). */

@@ -1,7 +1,7 @@
 /**
- * The gateway's logger: JSON lines (pino). Access log lines are buffered and
- * written in batches off the request's critical path; operational messages go
- * through the same stream.
+ * The gateway's logger: JSON lines (pino) on one buffered stream, written in
+ * batches off the request's critical path. Access log lines (access-log.ts)
+ * go to the same stream.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
@@ -11,7 +11,7 @@ export interface LoggerOptions {
   level?: string;
 }
 
-export function createLogger(options: LoggerOptions = {}): { logger: Logger; flush: () => void } {
+export function createLogger(options: LoggerOptions = {}): { logger: Logger; destination: DestinationStream; flush: () => void } {
   const destination = options.destination ?? bufferedStdout();
   const logger = pino(
     {
@@ -31,15 +31,15 @@ export function createLogger(options: LoggerOptions = {}): { logger: Logger; flu
       // not ready yet or already closed: nothing buffered to lose
     }
   };
-  return { logger, flush };
+  return { logger, destination, flush };
 }
 
 /**
- * stdout written in 4 KiB batches under load, and at least once a second
+ * stdout written in 16 KiB batches under load, and at least once a second
  * when traffic is light, so a quiet gateway's lines never sit in memory.
  */
 function bufferedStdout(): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 16 * 1024, maxWrite: 64 * 1024 });
   const timer = setInterval(() => {
     try {
       stream.flush();

@@ -63,8 +63,12 @@ export function connectionListed(value: string | string[] | undefined): Set<stri
   return names;
 }
 
-/** Response headers from the upstream, as a mutable object without hop-by-hop fields. */
-export function responseHeadersFrom(raw: Buffer[]): OutgoingHttpHeaders {
+/**
+ * Response headers from the upstream, as a mutable object without hop-by-hop
+ * fields and without `hidden` ones (Server, X-Powered-By: what the upstream
+ * runs is not the client's business).
+ */
+export function responseHeadersFrom(raw: Buffer[], hidden?: ReadonlySet<string>): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -74,7 +78,7 @@ export function responseHeadersFrom(raw: Buffer[]): OutgoingHttpHeaders {
       listed = connectionListed(value);
       continue;
     }
-    if (HOP_BY_HOP.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || hidden?.has(name)) continue;
     const existing = headers[name];
     if (existing === undefined) headers[name] = value;
     else if (Array.isArray(existing)) existing.push(value);

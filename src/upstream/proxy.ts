@@ -29,6 +29,8 @@ export interface ExchangeEnv {
   respondError(status: number, code: string): void;
   /** Send the client's Host upstream rather than the target's. */
   readonly preserveHost: boolean;
+  /** Upstream response headers never passed to the client (gateway.hide_response_headers). */
+  readonly hiddenResponseHeaders: ReadonlySet<string>;
   /** Set for a WebSocket handshake: where the upgraded connection is spliced. */
   readonly tunnel: { readonly socket: Duplex; readonly head: Buffer } | undefined;
 }
@@ -179,7 +181,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.clientGone) return false;
     const response = this.ctx.response;
     response.status = statusCode;
-    response.headers = responseHeadersFrom(rawHeaders);
+    response.headers = responseHeadersFrom(rawHeaders, this.env.hiddenResponseHeaders);
     runResponseHooks(this.ctx, this.pipeline, this.env.logger);
     response.headers[this.env.requestIdHeader] = this.ctx.id;
     try {
@@ -223,7 +225,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     const response = this.ctx.response;
     response.status = statusCode;
-    response.headers = responseHeadersFrom((rawHeaders ?? []).map((h) => (typeof h === 'string' ? Buffer.from(h, 'latin1') : h)));
+    response.headers = responseHeadersFrom(
+      (rawHeaders ?? []).map((h) => (typeof h === 'string' ? Buffer.from(h, 'latin1') : h)),
+      this.env.hiddenResponseHeaders,
+    );
     runResponseHooks(this.ctx, this.pipeline, this.env.logger);
     response.headers[this.env.requestIdHeader] = this.ctx.id;
     let head = `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n`;

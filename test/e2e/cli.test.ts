@@ -130,7 +130,7 @@ routes: [{ name: r, service: s, public: true, strip_prefix: true, match: { paths
 
     writeFileSync(file, yaml('/v4'));
     cli.child.kill('SIGHUP');
-    await cli.waitFor('"msg":"config reloaded"');
+    await cli.waitFor('"version":3');
     assert.equal((await send(base, '/v4/c')).json().url, '/c');
 
     const inflight = send(base, '/v4/slow');

@@ -15,6 +15,7 @@ import type { RuntimeSettings } from '../../config/compile.js';
 import type { ListenerTlsConfig } from '../../config/tls-schema.js';
 import { parseDuration } from '../../config/units.js';
 import type { CertificateInventory } from '../../telemetry/certificates.js';
+import { maxConnectionsFor } from '../connection-limits.js';
 import type { Http2Front } from '../h2.js';
 import { FileWatcher } from './cert-watch.js';
 import { loadListenerTls, type ListenerTls } from './material.js';
@@ -158,6 +159,7 @@ export class TlsFront {
   }
 
   applySettings(settings: RuntimeSettings): void {
+    this.server.maxConnections = maxConnectionsFor(settings);
     this.options.http2?.applySettings(settings);
   }
 

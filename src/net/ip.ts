@@ -1,4 +1,7 @@
 /**
+ * IP addresses and CIDR blocks, shared by config validation, the request path
+ * and address-based policies.
+ *
  * The real client address: the socket peer, unless the peer is a trusted
  * proxy, in which case X-Forwarded-For is read right to left past every
  * trusted hop. A client can put anything in X-Forwarded-For; only hops added

@@ -1,0 +1,115 @@
+/** Command-line flags of `npm run bench`, each with an environment fallback. */
+import { parseArgs } from 'node:util';
+import type { AccessLogMode } from './portcullis.js';
+
+export const TARGETS = ['upstream', 'nginx', 'nginx-log', 'node-bare', 'portcullis'] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+export interface BenchOptions {
+  durationS: number;
+  connections: number;
+  threads: number;
+  rounds: number;
+  warmupS: number;
+  targets: TargetName[];
+  accessLog: AccessLogMode;
+  profile: boolean;
+  perf: boolean;
+  /** Put the waf (paranoia 1) in front of Portcullis's route too. */
+  waf: boolean;
+  build: boolean;
+  out: string;
+}
+
+export const USAGE = `npm run bench -- [options]
+
+Measures, interleaved, with wrk: the nginx upstream alone, nginx as a reverse
+proxy (without and with its access log), a bare Node proxy (node:http + undici
+dispatch, no features: the floor) and Portcullis with key-auth and its access
+log on. Prints rps (median of rounds), p50/p99 latency, the rps ratio to
+the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
+
+  --duration S      seconds per wrk run            (BENCH_DURATION, default 10)
+  --connections N   keep-alive connections          (BENCH_CONNECTIONS, default 50)
+  --threads N       wrk threads                     (BENCH_THREADS, default 1)
+  --rounds N        interleaved rounds              (BENCH_ROUNDS, default 3)
+  --warmup S        unrecorded warm-up per target   (BENCH_WARMUP, default 3; 0 for none)
+  --targets LIST    comma list of ${TARGETS.join(',')}
+                    (BENCH_TARGETS, default all)
+  --access-log M    Portcullis access log: file | devnull | off
+                                                    (BENCH_ACCESS_LOG, default file)
+  --profile         instead: one run of Portcullis under node --cpu-prof (V8's
+                    sampler: wall-clock, JS names), and where the time goes
+  --perf            instead: one run of Portcullis under \`perf record\` (on-CPU
+                    time only, kernel included; needs perf: apt-get install linux-perf)
+  --waf             also run the waf (paranoia 1) on Portcullis's route (BENCH_WAF=1)
+  --no-build        skip \`npm run build\` (dist/ must be current)
+  --out FILE        results file (default .bench/results.json; a timestamped copy is kept beside it)
+  --help
+`;
+
+export class UsageError extends Error {}
+
+function positive(name: string, text: string | undefined, fallback: number, allowZero = false): number {
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || !Number.isInteger(value)) {
+    throw new UsageError(`${name} expects a whole number${allowZero ? '' : ' above 0'}, got "${text}"`);
+  }
+  return value;
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        duration: { type: 'string' },
+        connections: { type: 'string' },
+        threads: { type: 'string' },
+        rounds: { type: 'string' },
+        warmup: { type: 'string' },
+        targets: { type: 'string' },
+        'access-log': { type: 'string' },
+        profile: { type: 'boolean' },
+        perf: { type: 'boolean' },
+        waf: { type: 'boolean' },
+        'no-build': { type: 'boolean' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+  if (values.help) return 'help';
+  const targetsText = values.targets ?? env.BENCH_TARGETS ?? TARGETS.join(',');
+  const targets = targetsText.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of targets) {
+    if (!(TARGETS as readonly string[]).includes(t)) throw new UsageError(`unknown target "${t}" (targets: ${TARGETS.join(', ')})`);
+  }
+  const accessLog = values['access-log'] ?? env.BENCH_ACCESS_LOG ?? 'file';
+  if (values.profile && values.perf) throw new UsageError('--profile and --perf are two ways of profiling: pick one');
+  if (accessLog !== 'file' && accessLog !== 'devnull' && accessLog !== 'off') {
+    throw new UsageError(`--access-log expects file, devnull or off, got "${accessLog}"`);
+  }
+  const connections = positive('--connections', values.connections ?? env.BENCH_CONNECTIONS, 50);
+  const threads = positive('--threads', values.threads ?? env.BENCH_THREADS, 1);
+  if (threads > connections) throw new UsageError('--threads cannot exceed --connections (wrk needs a connection per thread)');
+  return {
+    durationS: positive('--duration', values.duration ?? env.BENCH_DURATION, 10),
+    connections,
+    threads,
+    rounds: positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, 3),
+    warmupS: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, 3, true),
+    targets: TARGETS.filter((t) => targets.includes(t)),
+    accessLog,
+    profile: values.profile ?? false,
+    perf: values.perf ?? false,
+    waf: values.waf ?? env.BENCH_WAF === '1',
+    build: !values['no-build'],
+    out: values.out ?? '.bench/results.json',
+  };
+}

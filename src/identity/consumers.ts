@@ -1,0 +1,80 @@
+/**
+ * Which consumer a verified identity is: a claim names it (sub, client_id,
+ * a username), optionally mapped to a configured consumer. A name that is no
+ * configured consumer becomes a consumer of its own with the groups the
+ * identity carries, unless the policy accepts configured consumers only.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { ConfigError } from '../config/errors.js';
+import type { Consumer } from '../pipeline/context.js';
+import { claimAt, isHeaderSafe, stringValues } from './claims.js';
+
+export const ConsumerMappingSchema = Type.Object(
+  {
+    claim: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+      default: 'sub',
+      description: 'the claim that names the consumer; a list means the first one present',
+    }),
+    mapping: Type.Record(Type.String(), Type.String(), {
+      default: {},
+      description: 'claim value → configured consumer name',
+    }),
+    known_only: Type.Boolean({ default: false, description: 'refuse identities that are no configured consumer (after mapping)' }),
+    groups_claim: Type.Optional(Type.String({ minLength: 1, description: 'a claim whose strings are added to the consumer groups' })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export type ConsumerMapping = Static<typeof ConsumerMappingSchema>;
+
+export interface ResolvedIdentity {
+  readonly consumer: Consumer;
+  /** The claim value that named the consumer, before mapping. */
+  readonly subject: string;
+}
+
+export class ConsumerResolver {
+  private readonly claims: readonly string[];
+
+  constructor(
+    private readonly config: ConsumerMapping,
+    private readonly consumers: ReadonlyMap<string, Consumer>,
+    /** Where the mapping sits relative to the policy, for config errors. */
+    path: ReadonlyArray<string | number> = ['consumer'],
+  ) {
+    this.claims = typeof config.claim === 'string' ? [config.claim] : config.claim;
+    for (const [value, name] of Object.entries(config.mapping)) {
+      if (!consumers.has(name)) throw new ConfigError(`mapping "${value}" names no configured consumer "${name}"`, [...path, 'mapping', value]);
+    }
+  }
+
+  /** Resolves from claims; undefined when no usable claim names a consumer (the token is then refused). */
+  fromClaims(claims: Readonly<Record<string, unknown>>): ResolvedIdentity | undefined {
+    let subject: string | undefined;
+    for (const name of this.claims) {
+      const value = claimAt(claims, name);
+      if (value !== undefined) {
+        subject = typeof value === 'string' ? value : undefined;
+        break;
+      }
+    }
+    if (subject === undefined) return undefined;
+    const extraGroups = this.config.groups_claim ? stringValues(claimAt(claims, this.config.groups_claim)) : [];
+    return this.fromName(subject, extraGroups);
+  }
+
+  /** Resolves a plain name (an LDAP username) with groups found elsewhere. */
+  fromName(subject: string, extraGroups: readonly string[] = []): ResolvedIdentity | undefined {
+    if (!isHeaderSafe(subject)) return undefined;
+    const mapped = Object.hasOwn(this.config.mapping, subject) ? this.config.mapping[subject]! : subject;
+    const known = this.consumers.get(mapped);
+    if (known) {
+      if (extraGroups.length === 0) return { consumer: known, subject };
+      const groups = [...known.groups];
+      for (const g of extraGroups) if (!groups.includes(g)) groups.push(g);
+      return { consumer: { name: known.name, groups, metadata: known.metadata }, subject };
+    }
+    if (this.config.known_only) return undefined;
+    return { consumer: { name: subject, groups: extraGroups, metadata: {} }, subject };
+  }
+}

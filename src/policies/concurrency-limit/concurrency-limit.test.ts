@@ -1,0 +1,152 @@
+/**
+ * concurrency-limit over real sockets: slots, the waiting queue, refusals,
+ * and no leaked slot after thousands of requests ended every possible way
+ * (answered, upstream error, upstream timeout, client abort, refused).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pool } from 'undici';
+import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('concurrency-limit', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  /** Requests the upstream holds until the test lets them go. */
+  const held: Array<() => void> = [];
+
+  before(async () => {
+    upstream = await startUpstream((req, res) => {
+      const url = req.url ?? '';
+      const answer = () => {
+        if (!res.destroyed) res.end('ok');
+      };
+      if (url.includes('hold')) held.push(answer);
+      else if (url.includes('error')) req.socket.destroy();
+      else if (url.includes('timeout')) setTimeout(answer, 3000);
+      else if (url.includes('slow')) setTimeout(answer, 30);
+      else answer();
+    });
+    gw = await startGateway(`
+gateway: { access_log: false }
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services:
+  - name: api
+    targets: [{ url: "${upstream.url}" }]
+    timeouts: { response: 200ms }
+    retries: { attempts: 0 }
+routes:
+  - name: route
+    service: api
+    public: true
+    match: { paths: [/route] }
+    policies:
+      - concurrency-limit: { max: 2, queue: { size: 1, timeout: 300ms }, retry_after: 2s }
+  - name: caller
+    service: api
+    public: true
+    match: { paths: [/caller] }
+    policies:
+      - concurrency-limit: { max: 1, by: ip, queue: { size: 0 } }
+  - name: mixed
+    service: api
+    public: true
+    match: { paths: [/mixed] }
+    policies:
+      - concurrency-limit: { max: 20, queue: { size: 20, timeout: 200ms } }
+`);
+  });
+  after(async () => {
+    for (const release of held.splice(0)) release();
+    await gw.close();
+    await upstream.close();
+  });
+
+  async function waitForHeld(n: number): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (held.length < n) {
+      if (Date.now() > deadline) throw new Error(`${held.length} of ${n} requests reached the upstream`);
+      await sleep(5);
+    }
+  }
+
+  it('holds the limit, queues the next, refuses beyond the queue with 503 and Retry-After', async () => {
+    const first = [send(gw.url, '/route/hold'), send(gw.url, '/route/hold')];
+    await waitForHeld(2);
+    const queued = send(gw.url, '/route/hold');
+    await sleep(50);
+    const refused = await send(gw.url, '/route/hold');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers['retry-after'], '2');
+    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'concurrency_limited');
+    assert.equal(held.length, 2, 'the queued request has not reached the upstream');
+    held.shift()!();
+    await waitForHeld(2); // the queued one took the freed slot
+    for (const release of held.splice(0)) release();
+    assert.deepEqual((await Promise.all([...first, queued])).map((r) => r.status), [200, 200, 200]);
+  });
+
+  it('refuses a request that waited too long', async () => {
+    const busy = [send(gw.url, '/route/hold'), send(gw.url, '/route/hold')];
+    await waitForHeld(2);
+    const waited = await send(gw.url, '/route/hold');
+    assert.equal(waited.status, 503);
+    for (const release of held.splice(0)) release();
+    await Promise.all(busy);
+  });
+
+  it('answers 429 when the limit is per caller', async () => {
+    const busy = send(gw.url, '/caller/hold');
+    await waitForHeld(1);
+    const refused = await send(gw.url, '/caller/hold');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'concurrency_limited');
+    for (const release of held.splice(0)) release();
+    assert.equal((await busy).status, 200);
+  });
+
+  it('leaks no slot after 10,000 requests ended by answers, errors, timeouts, aborts and refusals', async (t) => {
+    const pool = new Pool(gw.url, { connections: 44 });
+    // Upstream timeouts take a second each (undici's timers are coarse), so they are one request in a hundred.
+    const kinds = ['ok', 'ok', 'ok', 'slow', 'ok', 'error', 'abort', 'ok', 'ok', 'ok', 'abort', 'ok'];
+    const tally = new Map<string, number>();
+    let next = 0;
+    const total = 10_000;
+    const worker = async () => {
+      while (next < total) {
+        const i = next++;
+        const kind = i % 100 === 50 ? 'timeout' : kinds[i % kinds.length]!;
+        const controller = new AbortController();
+        if (kind === 'abort') setTimeout(() => controller.abort(), 5 + (i % 20));
+        let outcome: string;
+        try {
+          const res = await pool.request({ path: `/mixed/${kind === 'abort' ? 'slow' : kind}`, method: 'GET', signal: controller.signal });
+          await res.body.dump();
+          outcome = String(res.statusCode);
+        } catch {
+          outcome = 'aborted';
+        }
+        tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: 44 }, worker)); // more than slots + queue: some are refused
+    await pool.close();
+    t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries(tally))}`);
+    for (const status of ['200', '502', '503', '504', 'aborted']) assert.ok((tally.get(status) ?? 0) > 0, `some requests ended ${status}`);
+
+    // Every slot came back: twenty held requests all reach the upstream, the next one waits.
+    await sleep(300);
+    const twenty = Array.from({ length: 20 }, () => send(gw.url, '/mixed/hold'));
+    await waitForHeld(20);
+    const next21 = send(gw.url, '/mixed/hold');
+    await sleep(50);
+    assert.equal(held.length, 20, 'the 21st waits for a slot');
+    for (const release of held.splice(0)) release();
+    await waitForHeld(1);
+    for (const release of held.splice(0)) release();
+    const statuses = (await Promise.all([...twenty, next21])).map((r) => r.status);
+    assert.deepEqual(statuses, Array.from({ length: 21 }, () => 200));
+  });
+});

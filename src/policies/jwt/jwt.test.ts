@@ -1,0 +1,280 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHmac, generateKeyPairSync, sign as signRaw, type KeyObject } from 'node:crypto';
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWTPayload } from 'jose';
+import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
+import { API_RESOURCE, startIdp, type TestIdp } from '../../../test/helpers/idp.js';
+
+const LOCAL = 'https://local.test';
+const EC = 'https://ec.test';
+const HMAC = 'https://hmac.test';
+const HMAC_SECRET = 'an-hmac-secret-of-at-least-32-bytes!!';
+
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A token assembled by hand, for headers and signatures no library would produce. */
+function rawToken(header: object, payload: object, signature: (input: string) => Buffer | string): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  const sig = signature(input);
+  return `${input}.${typeof sig === 'string' ? sig : sig.toString('base64url')}`;
+}
+
+describe('jwt', () => {
+  let upstream: TestUpstream;
+  let idp: TestIdp;
+  let gw: TestGateway;
+  let rsa: { privateKey: KeyObject; publicKey: KeyObject };
+  let ec: { privateKey: KeyObject; publicKey: KeyObject };
+  let rsaPem: string;
+  let jku: Server;
+  let jkuHits = 0;
+
+  const local = (claims: JWTPayload = {}, header: Record<string, unknown> = {}) =>
+    new SignJWT({ iss: LOCAL, sub: 'local-user', aud: 'local-api', iat: now(), exp: now() + 300, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: 'local-1', ...header })
+      .sign(rsa.privateKey);
+
+  const call = (token: string | undefined, path = '/local/x', headers: Record<string, string> = {}) =>
+    send(gw.url, path, { headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...headers } });
+
+  before(async () => {
+    upstream = await startUpstream();
+    idp = await startIdp();
+    rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    rsaPem = await exportSPKI(rsa.publicKey);
+    const ecJwk = JSON.stringify(await exportJWK(ec.publicKey));
+    jku = createServer((_req, res) => {
+      jkuHits++;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => jku.listen(0, '127.0.0.1', r));
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - name: idp-api
+    service: echo
+    match: { paths: [/api] }
+    policies:
+      - jwt:
+          issuers:
+            - { issuer: "${idp.issuer}", name: test-idp, discovery: true, algorithms: [RS256], audiences: ["${API_RESOURCE}"], types: [at+jwt] }
+          consumer: { claim: [sub, client_id], mapping: { svc: billing } }
+          jwks: { refresh_interval: 1s, cooldown: 30s }
+  - name: local
+    service: echo
+    match: { paths: [/local] }
+    policies:
+      - jwt:
+          issuers:
+            - issuer: ${LOCAL}
+              algorithms: [RS256]
+              audiences: [local-api]
+              keys: [{ kid: local-1, pem: ${JSON.stringify(rsaPem)} }]
+            - { issuer: "${EC}", algorithms: [ES256], keys: [{ kid: ec-1, jwk: ${ecJwk} }] }
+            - { issuer: "${HMAC}", algorithms: [HS256], keys: [{ kid: h-1, secret: "${HMAC_SECRET}" }] }
+          clock_skew: 10s
+          token: { cookie: access_token }
+consumers:
+  - { name: billing, groups: [finance] }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await idp.close();
+    await upstream.close();
+    await new Promise<void>((r) => jku.close(() => r()));
+  });
+
+  it('accepts a client-credentials token from the provider and tells the upstream who called', async () => {
+    const token = await idp.token({ scope: 'read write' });
+    const res = await call(token, '/api/orders', { 'x-consumer-name': 'admin', 'x-authenticated-scopes': 'everything' });
+    assert.equal(res.status, 200);
+    const seen = res.json();
+    assert.equal(seen.headers['x-consumer-name'], 'billing');
+    assert.equal(seen.headers['x-consumer-groups'], 'finance');
+    assert.equal(seen.headers['x-credential-id'], 'test-idp:svc');
+    assert.equal(seen.headers['x-authenticated-scopes'], 'read write');
+    assert.equal(seen.headers.authorization, undefined, 'the token is not forwarded');
+  });
+
+  it('fetched the provider keys before serving', () => {
+    assert.ok(idp.hits.some((h) => h.startsWith('/.well-known/openid-configuration')));
+    assert.ok(idp.hits.some((h) => h.startsWith('/jwks')));
+  });
+
+  it('answers a missing token with a Bearer challenge and a malformed one with invalid_request', async () => {
+    const none = await call(undefined);
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="portcullis"');
+    const basic = await send(gw.url, '/local/x', { headers: { authorization: 'Basic YTpi' } });
+    assert.equal(basic.status, 401);
+    assert.equal(basic.headers['www-authenticate'], 'Bearer realm="portcullis"');
+    const bad = await call('not a token!');
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers['www-authenticate'], 'Bearer realm="portcullis", error="invalid_request"');
+  });
+
+  it('reads the token from a configured cookie and removes only that cookie', async () => {
+    const token = await local();
+    const res = await send(gw.url, '/local/c', { headers: { cookie: `theme=dark; access_token=${token}; lang=en` } });
+    assert.equal(res.status, 200);
+    assert.equal(res.json().headers.cookie, 'theme=dark; lang=en');
+    assert.equal(res.json().headers['x-consumer-name'], 'local-user');
+  });
+
+  it('accepts keys from PEM, JWK and HMAC secrets, each for its own issuer', async () => {
+    const fromEc = await new SignJWT({ sub: 'ec-user' }).setProtectedHeader({ alg: 'ES256', kid: 'ec-1' }).setIssuer(EC).setExpirationTime('5m').sign(ec.privateKey);
+    const fromHmac = await new SignJWT({ sub: 'h-user' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'h-1' })
+      .setIssuer(HMAC)
+      .setExpirationTime('5m')
+      .sign(Buffer.from(HMAC_SECRET));
+    for (const [token, who] of [
+      [await local(), 'local-user'],
+      [fromEc, 'ec-user'],
+      [fromHmac, 'h-user'],
+    ] as const) {
+      const res = await call(token);
+      assert.equal(res.status, 200, who);
+      assert.equal(res.json().headers['x-consumer-name'], who);
+    }
+  });
+
+  describe('attacks: refused with 401, the same body, and nothing forwarded', () => {
+    const attacks: Array<[string, () => Promise<string> | string]> = [];
+    for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
+      attacks.push([`alg ${alg}`, () => rawToken({ alg, typ: 'JWT' }, { iss: LOCAL, sub: 'admin', aud: 'local-api', exp: now() + 300 }, () => '')]);
+    }
+    attacks.push(
+      ['HS256 signed with the RSA public key', () => rawToken({ alg: 'HS256', kid: 'local-1' }, { iss: LOCAL, sub: 'admin', aud: 'local-api', exp: now() + 300 }, (input) => createHmac('sha256', rsaPem).update(input).digest())],
+      ['HS256 with the RSA public key against the HMAC issuer', () => rawToken({ alg: 'HS256', kid: 'h-1' }, { iss: HMAC, sub: 'admin', exp: now() + 300 }, (input) => createHmac('sha256', rsaPem).update(input).digest())],
+      [
+        'an embedded jwk of the attacker',
+        async () => {
+          const attacker = await generateKeyPair('RS256');
+          return new SignJWT({ sub: 'admin', aud: 'local-api' })
+            .setProtectedHeader({ alg: 'RS256', kid: 'local-1', jwk: await exportJWK(attacker.publicKey) })
+            .setIssuer(LOCAL)
+            .setExpirationTime('5m')
+            .sign(attacker.privateKey);
+        },
+      ],
+      [
+        'jku and x5u pointing at the attacker',
+        async () => {
+          const attacker = await generateKeyPair('RS256');
+          const where = `http://127.0.0.1:${(jku.address() as AddressInfo).port}/jwks`;
+          return new SignJWT({ sub: 'admin', aud: 'local-api' })
+            .setProtectedHeader({ alg: 'RS256', jku: where, x5u: where })
+            .setIssuer(LOCAL)
+            .setExpirationTime('5m')
+            .sign(attacker.privateKey);
+        },
+      ],
+      [
+        'an x5c chain of the attacker',
+        async () => {
+          const attacker = await generateKeyPair('RS256');
+          return new SignJWT({ sub: 'admin', aud: 'local-api' })
+            .setProtectedHeader({ alg: 'RS256', x5c: [Buffer.from('not a real certificate').toString('base64')] })
+            .setIssuer(LOCAL)
+            .setExpirationTime('5m')
+            .sign(attacker.privateKey);
+        },
+      ],
+      ['kid path traversal', () => rawToken({ alg: 'HS256', kid: '../../../../dev/null' }, { iss: HMAC, sub: 'admin', exp: now() + 300 }, (input) => createHmac('sha256', '').update(input).digest())],
+      ['kid SQL injection', () => rawToken({ alg: 'HS256', kid: "x' UNION SELECT 'key" }, { iss: HMAC, sub: 'admin', exp: now() + 300 }, (input) => createHmac('sha256', 'key').update(input).digest())],
+      ['expired', () => local({ exp: now() - 60 })],
+      ['not yet valid', () => local({ nbf: now() + 120 })],
+      ['issued in the future', () => local({ iat: now() + 120 })],
+      ['wrong issuer', async () => new SignJWT({ sub: 'admin', aud: 'local-api' }).setProtectedHeader({ alg: 'RS256', kid: 'local-1' }).setIssuer('https://evil.test').setExpirationTime('5m').sign(rsa.privateKey)],
+      ['wrong audience', () => local({ aud: 'another-api' })],
+      ['no exp', async () => new SignJWT({ sub: 'admin', aud: 'local-api' }).setProtectedHeader({ alg: 'RS256', kid: 'local-1' }).setIssuer(LOCAL).sign(rsa.privateKey)],
+      [
+        'tampered payload',
+        async () => {
+          const [h, , s] = (await local()).split('.');
+          return `${h}.${b64({ iss: LOCAL, sub: 'admin', aud: 'local-api', exp: now() + 300 })}.${s}`;
+        },
+      ],
+      [
+        'tampered signature',
+        async () => {
+          const token = await local();
+          const last = token.at(-2) === 'A' ? 'B' : 'A';
+          return token.slice(0, -2) + last + token.at(-1);
+        },
+      ],
+      ['ECDSA r = s = 0', () => rawToken({ alg: 'ES256', kid: 'ec-1' }, { iss: EC, sub: 'admin', exp: now() + 300 }, () => Buffer.alloc(64))],
+      ['ES256 signed by another curve key', () => rawToken({ alg: 'ES256', kid: 'ec-1' }, { iss: EC, sub: 'admin', exp: now() + 300 }, (input) => signRaw('sha256', Buffer.from(input), { key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, dsaEncoding: 'ieee-p1363' }))],
+      ['a JWE instead of a JWS', () => 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aaaa.bbbb.cccc'],
+    );
+    for (const [name, make] of attacks) {
+      it(name, async () => {
+        const before = upstream.seen.length;
+        const res = await call(await make());
+        assert.equal(res.status, 401);
+        assert.equal(res.json().error.message, 'Authentication is required.');
+        assert.match(String(res.headers['www-authenticate']), /^Bearer realm="portcullis"(, error="invalid_(token|request)")?$/);
+        assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
+      });
+    }
+    it('never fetched a key from a URL in a token', () => assert.equal(jkuHits, 0));
+
+    it('records each refusal as a security event', async () => {
+      const res = await call(await local({ exp: now() - 60 }));
+      const line = await gw.waitForLog((l) => l.type === 'access' && l.request_id === res.headers['x-request-id']);
+      assert.deepEqual(line.events, ['blocked:auth.invalid_credentials']);
+      assert.equal(line.route, 'local');
+    });
+  });
+
+  describe('keys at the provider', () => {
+    it('keeps accepting tokens while the provider rotates its signing key', async () => {
+      const before = await idp.token();
+      let stop = false;
+      const statuses: number[] = [];
+      const traffic = (async () => {
+        let token = before;
+        for (let i = 0; i < 200 && !stop; i++) {
+          if (i % 5 === 0) token = await idp.token();
+          statuses.push((await call(token, '/api/rot')).status);
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 100));
+      const kid = await idp.rotate();
+      const after = await idp.token();
+      assert.equal(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid, kid);
+      await new Promise((r) => setTimeout(r, 300));
+      stop = true;
+      await traffic;
+      assert.equal((await call(after, '/api/rot')).status, 200);
+      assert.equal((await call(before, '/api/rot')).status, 200, 'tokens signed by the old key still pass');
+      assert.ok(statuses.length > 5);
+      assert.deepEqual([...new Set(statuses)], [200]);
+    });
+
+    it('serves the last good keys while the provider is down, and refuses an unknown kid', async () => {
+      const known = await idp.token();
+      const attacker = await generateKeyPair('RS256');
+      const unknownKid = await new SignJWT({ sub: 'svc', client_id: 'svc', aud: API_RESOURCE })
+        .setProtectedHeader({ alg: 'RS256', kid: 'key-never-published', typ: 'at+jwt' })
+        .setIssuer(idp.issuer)
+        .setExpirationTime('5m')
+        .sign(attacker.privateKey);
+      await idp.stop();
+      // refresh_interval is 1s: wait past it so the gateway tries (and fails) to refresh.
+      await new Promise((r) => setTimeout(r, 1200));
+      assert.equal((await call(known, '/api/down')).status, 200);
+      await gw.waitForLog((l) => l.msg === 'JWKS fetch failed; keeping the last good keys');
+      assert.equal((await call(known, '/api/down')).status, 200);
+      assert.equal((await call(unknownKid, '/api/down')).status, 401);
+    });
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * Sealed cookies: a JWT encrypted with AES-256-GCM (JWE "dir"), which both
+ * hides and authenticates its content; the key is derived from the configured
+ * secret with HKDF, one key per purpose. Set-Cookie always carries HttpOnly
+ * and Secure, and SameSite as configured.
+ */
+import { hkdfSync } from 'node:crypto';
+import { EncryptJWT, jwtDecrypt, type JWTPayload } from 'jose';
+
+export class CookieSeal {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string, purpose: string) {
+    this.key = new Uint8Array(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), `portcullis oidc ${purpose} v1`, 32));
+  }
+
+  seal(payload: JWTPayload, expiresAtSec: number): Promise<string> {
+    return new EncryptJWT(payload).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).setIssuedAt().setExpirationTime(expiresAtSec).encrypt(this.key);
+  }
+
+  /** The payload, or undefined for anything tampered, expired, or sealed with another key. */
+  async open(value: string): Promise<JWTPayload | undefined> {
+    try {
+      const { payload } = await jwtDecrypt(value, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      return payload;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export function setCookie(name: string, value: string, options: { maxAgeSec: number; sameSite: 'Lax' | 'Strict' }): string {
+  return `${name}=${value}; Path=/; Max-Age=${Math.max(0, Math.floor(options.maxAgeSec))}; HttpOnly; Secure; SameSite=${options.sameSite}`;
+}
+
+export function clearCookie(name: string): string {
+  return `${name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
+}

@@ -1,0 +1,298 @@
+/**
+ * oidc: browser sign-in with the authorization code flow and PKCE (S256)
+ * against a provider found by discovery. state and nonce are checked; the
+ * session lives in a sealed (encrypted and authenticated), HttpOnly, Secure,
+ * SameSite cookie; tokens are refreshed before they expire when the provider
+ * gave a refresh token; logout clears the session and goes through the
+ * provider's end_session_endpoint. Requests that are not a browser navigation
+ * (API clients) get 401, never a redirect: put a jwt policy on the same route
+ * for their bearer tokens.
+ *
+ * The redirects and the callback are answered through the pipeline's refusal
+ * path (deny with a 302), so they appear as info-level events.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { JWTPayload } from 'jose';
+import { ConfigError } from '../../config/errors.js';
+import { parseDuration } from '../../config/units.js';
+import { DependencyUnavailableError, type RequestContext } from '../../pipeline/context.js';
+import { deny, type Deny } from '../../pipeline/decision.js';
+import { MISSING_CREDENTIALS } from '../../pipeline/events.js';
+import { definePolicy } from '../../pipeline/policy.js';
+import { quote } from '../../identity/basic.js';
+import { scopesOf } from '../../identity/claims.js';
+import { ConsumerResolver } from '../../identity/consumers.js';
+import { Discovery } from '../../identity/discovery.js';
+import { callJson, checkProviderUrl, isObject } from '../../identity/http.js';
+import { jwksFromDiscovery } from '../../identity/issuers.js';
+import { JwtVerifier } from '../../identity/jwt-verifier.js';
+import { cookieValue, queryParam, withoutCookie } from '../../identity/request-parts.js';
+import { clearCookie, CookieSeal, setCookie } from './cookies.js';
+import { OidcSchema } from './schema.js';
+
+const LOGIN_TTL_SEC = 600;
+/** Claims not worth keeping in the cookie: they only served the ID token check. */
+const DROPPED_CLAIMS = ['aud', 'nonce', 'at_hash', 'c_hash', 'azp', 'iat', 'exp', 'nbf', 'jti', 'sid', 'auth_time', 'acr', 'amr'];
+
+interface Session {
+  /** ID token claims kept for the consumer and for the claims policy. */
+  claims: Record<string, unknown>;
+  refreshToken: string | undefined;
+  /** When the tokens expire (seconds). */
+  tokensExpireAt: number;
+  /** When the session ends whatever happens (seconds). */
+  endsAt: number;
+}
+
+const b64url = (bytes: Buffer) => bytes.toString('base64url');
+const nowSec = () => Math.floor(Date.now() / 1000);
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export default definePolicy({
+  name: 'oidc',
+  phase: 'authenticate',
+  description: 'Signs people in through an OpenID Connect provider (code flow with PKCE) and keeps a sealed session cookie.',
+  config: OidcSchema,
+  compile(config, deps) {
+    checkProviderUrl(config.issuer, ['issuer']);
+    if (Buffer.byteLength(config.session.secret) < 32) throw new ConfigError('the session secret must be at least 32 bytes', ['session', 'secret']);
+    if (!config.scopes.includes('openid')) throw new ConfigError('scopes must include "openid"', ['scopes']);
+    const redirect = new URL(config.redirect_uri);
+    const callbackPath = redirect.pathname;
+    const timeoutMs = parseDuration(config.timeout);
+    const skewSec = parseDuration(config.clock_skew) / 1000;
+    const sessionTtlSec = parseDuration(config.session.ttl) / 1000;
+    const refreshBeforeSec = parseDuration(config.session.refresh_before) / 1000;
+    const sameSite = config.session.same_site === 'strict' ? 'Strict' : 'Lax';
+    const cookieName = config.session.cookie;
+    const loginCookie = `${cookieName}-login`;
+    const sessions = new CookieSeal(config.session.secret, 'session');
+    const logins = new CookieSeal(config.session.secret, 'login');
+    const discovery = new Discovery(config.issuer, timeoutMs, deps.logger);
+    const jwks = jwksFromDiscovery(discovery, { refreshMs: 600_000, cooldownMs: 30_000, timeoutMs }, deps.logger);
+    const idTokens = new JwtVerifier(
+      [
+        {
+          issuer: config.issuer,
+          name: 'oidc',
+          algorithms: config.id_token_algorithms,
+          audiences: [config.client_id],
+          requiredClaims: ['exp', 'iat', 'sub'],
+          types: undefined,
+          staticKeys: [],
+          jwks,
+        },
+      ],
+      { clockSkewSec: skewSec, maxTokenAgeSec: undefined },
+    );
+    const resolver = new ConsumerResolver(config.consumer, deps.consumers);
+    const clientAuth = `Basic ${Buffer.from(`${encodeURIComponent(config.client_id)}:${encodeURIComponent(config.client_secret)}`).toString('base64')}`;
+    /** Set-Cookie headers to add to the response of a request whose session was refreshed. */
+    const pendingCookies = new WeakMap<RequestContext, string[]>();
+    /** One refresh per refresh token at a time: providers that rotate them revoke the grant on reuse. */
+    const refreshing = new Map<string, Promise<Session | undefined>>();
+
+    const missing = deny(401, 'unauthorized', {
+      headers: { 'www-authenticate': `Bearer realm=${quote(config.realm)}` },
+      event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'oidc: no session' },
+    });
+    const loginFailed = (reason: string, cookies: string[] = [clearCookie(loginCookie)]) =>
+      deny(400, 'login_failed', { headers: { 'set-cookie': cookies }, event: { type: 'auth.login_failed', severity: 'medium', reason: `oidc: ${reason}` } });
+
+    const tokenCall = async (form: URLSearchParams): Promise<Record<string, unknown> | string> => {
+      const metadata = await discovery.get();
+      if (!metadata.token_endpoint) throw new DependencyUnavailableError('token endpoint', { cause: new Error('not in the provider metadata') });
+      const res = await callJson(metadata.token_endpoint, { method: 'POST', form, headers: { authorization: clientAuth }, timeoutMs, what: 'token endpoint' });
+      if (res.status !== 200 || !isObject(res.body)) {
+        const error = isObject(res.body) && typeof res.body.error === 'string' ? res.body.error : `HTTP ${res.status}`;
+        return error;
+      }
+      return res.body;
+    };
+
+    /** A session from a token endpoint answer; the ID token is verified (and its nonce checked on login). */
+    const sessionFrom = async (tokens: Record<string, unknown>, nonce: string | undefined, previous: Session | undefined): Promise<Session | string> => {
+      let claims = previous?.claims;
+      let idExp: number | undefined;
+      if (typeof tokens.id_token === 'string') {
+        const verified = await idTokens.verify(tokens.id_token);
+        if (!verified.ok) return `ID token refused: ${verified.reason}`;
+        const payload = verified.payload;
+        if (nonce !== undefined && (typeof payload.nonce !== 'string' || !sameText(payload.nonce, nonce))) return 'nonce mismatch';
+        if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== config.client_id) return 'azp is not this client';
+        if (previous && payload.sub !== previous.claims.sub) return 'the refreshed ID token is for another subject';
+        claims = keptClaims(payload);
+        idExp = payload.exp;
+      }
+      if (!claims) return 'no ID token';
+      const expiresIn = typeof tokens.expires_in === 'number' ? tokens.expires_in : undefined;
+      const tokensExpireAt = expiresIn !== undefined ? nowSec() + expiresIn : (idExp ?? nowSec() + 300);
+      const refreshToken = typeof tokens.refresh_token === 'string' ? tokens.refresh_token : previous?.refreshToken;
+      return { claims, refreshToken, tokensExpireAt, endsAt: previous?.endsAt ?? nowSec() + sessionTtlSec };
+    };
+
+    const sessionCookie = async (session: Session): Promise<string> => {
+      const value = await sessions.seal({ cl: session.claims, rt: session.refreshToken, te: session.tokensExpireAt }, session.endsAt);
+      if (value.length > 3800) deps.logger.warn({ bytes: value.length }, 'oidc session cookie is near the 4 KiB browsers keep; ask for fewer claims');
+      return setCookie(cookieName, value, { maxAgeSec: session.endsAt - nowSec(), sameSite });
+    };
+
+    const readSession = async (value: string): Promise<Session | undefined> => {
+      const payload = await sessions.open(value);
+      if (!payload || !isObject(payload.cl) || typeof payload.te !== 'number' || typeof payload.exp !== 'number') return undefined;
+      return { claims: payload.cl, refreshToken: typeof payload.rt === 'string' ? payload.rt : undefined, tokensExpireAt: payload.te, endsAt: payload.exp };
+    };
+
+    const refresh = (session: Session): Promise<Session | undefined> => {
+      const key = createHash('sha256').update(session.refreshToken!).digest('base64url');
+      let pending = refreshing.get(key);
+      if (!pending) {
+        pending = (async () => {
+          const answer = await tokenCall(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: session.refreshToken! }));
+          if (typeof answer === 'string') {
+            deps.logger.info({ error: answer }, 'oidc refresh refused; the session ends');
+            return undefined;
+          }
+          const next = await sessionFrom(answer, undefined, session);
+          return typeof next === 'string' ? undefined : next;
+        })().finally(() => setTimeout(() => refreshing.delete(key), 5000).unref());
+        refreshing.set(key, pending);
+      }
+      return pending;
+    };
+
+    const startLogin = async (ctx: RequestContext): Promise<Deny> => {
+      const metadata = await discovery.get();
+      if (!metadata.authorization_endpoint) throw new DependencyUnavailableError('authorization endpoint', { cause: new Error('not in the provider metadata') });
+      const state = b64url(randomBytes(32));
+      const nonce = b64url(randomBytes(32));
+      const verifier = b64url(randomBytes(32));
+      const returnTo = ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`;
+      const sealed = await logins.seal({ st: state, n: nonce, v: verifier, r: returnTo }, nowSec() + LOGIN_TTL_SEC);
+      const url = new URL(metadata.authorization_endpoint);
+      url.searchParams.set('response_type', 'code');
+      url.searchParams.set('client_id', config.client_id);
+      url.searchParams.set('redirect_uri', config.redirect_uri);
+      url.searchParams.set('scope', config.scopes.join(' '));
+      url.searchParams.set('state', state);
+      url.searchParams.set('nonce', nonce);
+      url.searchParams.set('code_challenge', b64url(createHash('sha256').update(verifier).digest()));
+      url.searchParams.set('code_challenge_method', 'S256');
+      if (config.scopes.includes('offline_access')) url.searchParams.set('prompt', 'consent');
+      return deny(302, 'login_required', {
+        headers: { location: url.href, 'set-cookie': [setCookie(loginCookie, sealed, { maxAgeSec: LOGIN_TTL_SEC, sameSite: 'Lax' })] },
+        event: { type: 'auth.login_redirect', severity: 'info', reason: 'oidc: sign-in started' },
+      });
+    };
+
+    const finishLogin = async (ctx: RequestContext): Promise<Deny> => {
+      const error = queryParam(ctx.query, 'error');
+      if (error !== undefined) return loginFailed(`the provider answered ${error.slice(0, 64)}`);
+      const code = queryParam(ctx.query, 'code');
+      const state = queryParam(ctx.query, 'state');
+      const iss = queryParam(ctx.query, 'iss');
+      const sealed = cookieValue(ctx.header('cookie'), loginCookie);
+      const login = sealed ? await logins.open(sealed) : undefined;
+      if (!code || !state || !login || typeof login.st !== 'string' || typeof login.n !== 'string' || typeof login.v !== 'string') {
+        return loginFailed('no sign-in in progress, or it expired');
+      }
+      if (!sameText(state, login.st)) return loginFailed('state mismatch');
+      // RFC 9207: when the provider names itself, it must be ours (mix-up attacks).
+      if (iss !== undefined && iss !== config.issuer) return loginFailed('iss mismatch');
+      const answer = await tokenCall(new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: config.redirect_uri, code_verifier: login.v }));
+      if (typeof answer === 'string') return loginFailed(`code exchange refused: ${answer.slice(0, 64)}`);
+      const session = await sessionFrom(answer, login.n, undefined);
+      if (typeof session === 'string') return loginFailed(session);
+      if (!resolver.fromClaims(session.claims)) return loginFailed('no usable consumer claim, or not a known consumer');
+      const returnTo = typeof login.r === 'string' && login.r.startsWith('/') && !login.r.startsWith('//') ? login.r : '/';
+      return deny(302, 'redirect', {
+        headers: { location: returnTo, 'set-cookie': [await sessionCookie(session), clearCookie(loginCookie)] },
+        event: { type: 'auth.login_complete', severity: 'info', reason: 'oidc: signed in' },
+      });
+    };
+
+    const logout = async (): Promise<Deny> => {
+      let location = config.post_logout_redirect_uri ?? '/';
+      const metadata = await discovery.get().catch(() => undefined);
+      if (metadata?.end_session_endpoint) {
+        const url = new URL(metadata.end_session_endpoint);
+        url.searchParams.set('client_id', config.client_id);
+        if (config.post_logout_redirect_uri) url.searchParams.set('post_logout_redirect_uri', config.post_logout_redirect_uri);
+        location = url.href;
+      }
+      return deny(302, 'redirect', {
+        headers: { location, 'set-cookie': [clearCookie(cookieName)] },
+        event: { type: 'auth.logout', severity: 'info', reason: 'oidc: signed out' },
+      });
+    };
+
+    const isNavigation = (ctx: RequestContext): boolean =>
+      (ctx.method === 'GET' || ctx.method === 'HEAD') &&
+      ctx.header('authorization') === undefined &&
+      (ctx.header('sec-fetch-mode') === 'navigate' || (ctx.header('accept') ?? '').includes('text/html'));
+
+    const withSession = async (ctx: RequestContext, value: string): Promise<Deny | undefined> => {
+      let session = await readSession(value);
+      const now = nowSec();
+      let cookies: string[] | undefined;
+      if (session && session.tokensExpireAt - now <= refreshBeforeSec && session.refreshToken) {
+        const refreshed = await refresh(session).catch((err: unknown) => {
+          // The provider is down: keep serving until the tokens expire, then fail as configured.
+          if (session!.tokensExpireAt > now) return session;
+          throw err;
+        });
+        if (refreshed && refreshed !== session) cookies = [await sessionCookie(refreshed)];
+        session = refreshed;
+      }
+      if (!session || session.tokensExpireAt + skewSec <= now) {
+        const answer = isNavigation(ctx) ? await startLogin(ctx) : missing;
+        const cleared = { ...answer, headers: { ...answer.headers, 'set-cookie': [clearCookie(cookieName), ...toList(answer.headers?.['set-cookie'])] } };
+        return cleared;
+      }
+      const resolved = resolver.fromClaims(session.claims);
+      if (!resolved) return missing;
+      ctx.authenticate(resolved.consumer, `oidc:${resolved.subject}`, 'oidc', scopesOf(session.claims), session.claims);
+      const rest = withoutCookie(ctx.header('cookie') ?? '', cookieName);
+      ctx.removeUpstreamHeader('cookie');
+      if (rest !== undefined) ctx.setUpstreamHeader('cookie', rest);
+      if (cookies) pendingCookies.set(ctx, cookies);
+      return undefined;
+    };
+
+    return {
+      async ready() {
+        await discovery.get().catch(() => undefined);
+        await jwks.ready();
+      },
+      onRequest(ctx) {
+        if (ctx.path === callbackPath && ctx.method === 'GET') return finishLogin(ctx);
+        if (config.logout_path !== undefined && ctx.path === config.logout_path) return logout();
+        const value = cookieValue(ctx.header('cookie'), cookieName);
+        if (value !== undefined) return withSession(ctx, value);
+        return isNavigation(ctx) ? startLogin(ctx) : missing;
+      },
+      onResponse(ctx) {
+        const cookies = pendingCookies.get(ctx);
+        if (!cookies) return;
+        const headers = ctx.response.headers;
+        headers['set-cookie'] = [...toList(headers['set-cookie']), ...cookies];
+      },
+    };
+  },
+});
+
+function keptClaims(payload: JWTPayload): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(payload)) if (!DROPPED_CLAIMS.includes(key)) out[key] = value;
+  return out;
+}
+
+function toList(value: string | number | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? [...(value as string[])] : [String(value)];
+}

@@ -1,0 +1,75 @@
+/**
+ * Batched counting for a fleet: instead of one store round trip per request,
+ * a node reserves up to `batch` requests at once (one atomic script that
+ * grants what still fits) and admits from its reservation locally. The error
+ * is one-sided and bounded: reserved units are counted when reserved, so the
+ * fleet never admits more than the limit; units a node reserved but did not
+ * use before the window ended are lost, so it may admit up to
+ * nodes × (batch − 1) fewer. A refusal is remembered until its Retry-After,
+ * so a client over its limit costs no round trips either.
+ * Headers in this mode are approximate (the remaining count is as of the
+ * last reservation plus what this node still holds).
+ */
+import type { Awaitable, WindowDecision } from '../../stores/store.js';
+import type { WindowCounter } from '../../stores/stores.js';
+import type { Standing } from './index.js';
+
+interface Lease {
+  units: number;
+  /** performance.now() when the lease ends: the end of the shortest window, or the end of a refusal. */
+  until: number;
+  fetchedAt: number;
+  decision: WindowDecision;
+}
+
+export class LeasedCounter {
+  private readonly leases = new Map<string, Lease>();
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly counter: WindowCounter,
+    private readonly batch: number,
+  ) {}
+
+  readonly take = (key: string): Awaitable<Standing> => {
+    const lease = this.leases.get(key);
+    const now = performance.now();
+    if (lease && now < lease.until) {
+      if (lease.units > 0) {
+        lease.units--;
+        return this.standing(lease, true);
+      }
+      if (!lease.decision.allowed) return this.standing(lease, false);
+    } else if (lease) this.leases.delete(key);
+    let fetching = this.pending.get(key);
+    if (!fetching) {
+      fetching = this.fetch(key).finally(() => this.pending.delete(key));
+      this.pending.set(key, fetching);
+    }
+    return fetching.then(() => this.take(key));
+  };
+
+  private async fetch(key: string): Promise<void> {
+    const decision = await this.counter.hit(key, this.batch, true);
+    const now = performance.now();
+    const until = decision.allowed ? now + Math.min(...decision.resetMs) : now + decision.retryAfterMs;
+    this.leases.set(key, { units: decision.granted, until, fetchedAt: now, decision });
+    if (this.leases.size > 100_000) this.prune(now);
+  }
+
+  private standing(lease: Lease, allowed: boolean): Standing {
+    const d = lease.decision;
+    const now = performance.now();
+    const elapsed = now - lease.fetchedAt;
+    return {
+      allowed,
+      remaining: d.remaining.map((r) => r + lease.units),
+      resetMs: d.resetMs.map((r) => Math.max(0, r - elapsed)),
+      retryAfterMs: allowed ? 0 : Math.max(1, lease.until - now),
+    };
+  }
+
+  private prune(now: number): void {
+    for (const [key, lease] of this.leases) if (lease.until <= now) this.leases.delete(key);
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * OS command injection: a shell command where a shell would start one, after
+ * a separator (; | || & && newline), inside `...` or $(...), with the
+ * evasions a shell undoes itself removed first: quotes inside words (c'a't),
+ * backslashes (w\ho\am\i), $IFS and ${IFS} as spaces, $@ and ${x} as
+ * nothing, {cat,/etc/passwd} brace lists.
+ *
+ * Commands that are also English words (cat, id, sort, time) count only with
+ * an argument that looks like a shell's: a path, a flag, a variable, a
+ * number, a redirection.
+ */
+import { Matcher } from '../../../lib/matcher.js';
+import { signalGroup } from '../signals.js';
+import { RULES, type Rule } from '../rules.js';
+
+/** How much evidence a command word needs after it. */
+const enum Need {
+  /** Not an English word: the name alone is enough. */
+  Nothing,
+  /** Meaningful with no argument (id, pwd, ls): enough at the end of the value or with a shell-like argument. */
+  ProbeOrArg,
+  /** An English word too: needs a shell-like argument. */
+  Arg,
+}
+
+const UNIX: ReadonlyMap<string, Need> = new Map([
+  ...words(Need.Nothing, 'wget curl nc ncat netcat socat bash sh zsh ksh csh tcsh busybox python python2 python3 perl ruby php lua nslookup traceroute tracepath telnet scp rsync tftp whoami uname ifconfig netstat ipconfig getent chmod chown chgrp crontab useradd usermod nohup setsid xterm xxd openssl gcc mkfifo mknod gawk xargs killall pkill printenv sudo systemctl lsof strace nmap masscan tcpdump iptables'),
+  ...words(Need.ProbeOrArg, 'id ls pwd ps env hostname uptime df du lsb_release'),
+  ...words(Need.Arg, 'cat echo printf find head tail more less sort uniq wc grep egrep fgrep sleep kill ping touch rm cp mv ln mkdir rmdir cd file stat tar zip unzip gzip gunzip time timeout date cut tr rev tac nl od strings diff cmp which whereis locate exec eval source export set type read test true false yes expr bc let wait history who last free arch base64 dig make tee dd awk sed ftp ssh su ss cc dash fish node passwd service'),
+]);
+
+const WINDOWS: ReadonlyMap<string, Need> = new Map([
+  ...words(Need.Nothing, 'ipconfig systeminfo tasklist taskkill certutil bitsadmin wmic powershell pwsh netsh schtasks regsvr32 mshta rundll32 cscript wscript msiexec vssadmin icacls cacls findstr nltest whoami quser qwinsta'),
+  ...words(Need.ProbeOrArg, 'ver dir set net'),
+  ...words(Need.Arg, 'type copy del erase start call reg sc cmd ping nslookup'),
+]);
+
+function words(need: Need, list: string): Array<[string, Need]> {
+  return list.split(' ').map((w) => [w, need]);
+}
+
+/** Commands that only a probe runs: enough after a weak separator (a lone "&", a newline) with nothing after them. */
+const PROBES: ReadonlySet<string> = new Set(['whoami', 'uname', 'ifconfig', 'ipconfig', 'netstat', 'systeminfo', 'hostname', 'id', 'pwd', 'ver', 'tasklist', 'nslookup', 'wget', 'curl', 'nc', 'ncat']);
+
+/** Calls that run a command from program code, followed by a string or variable argument. */
+const CODE_CALLS: readonly string[] = [
+  'system',
+  'exec',
+  'shell_exec',
+  'passthru',
+  'popen',
+  'proc_open',
+  'pcntl_exec',
+  'os.system',
+  'os.popen',
+  'subprocess.call',
+  'subprocess.run',
+  'subprocess.popen',
+  'subprocess.check_output',
+  'commands.getoutput',
+  'kernel.exec',
+  'kernel.system',
+  'io.popen',
+  'open3.popen3',
+  'runtime.exec',
+  'getruntime().exec',
+  'execsync',
+  'spawnsync',
+  'child_process.exec',
+  'child_process.spawn',
+  'create_function',
+  'assert',
+];
+
+const EVASIONS = ['${ifs', '$ifs', '/dev/tcp/', '/dev/udp/'];
+const POWERSHELL = ['invoke-expression', 'iex(', 'downloadstring(', 'downloadfile(', 'net.webclient', '-encodedcommand', 'frombase64string('];
+const EVASION_SIGNAL = signalGroup(EVASIONS);
+const POWERSHELL_SIGNAL = signalGroup(POWERSHELL);
+const CODE_CALL_SIGNAL = signalGroup(CODE_CALLS);
+const codeCalls = new Matcher(CODE_CALLS);
+
+/** Prefixes that run the next word as a command. */
+const RUNNERS: ReadonlySet<string> = new Set(['sudo', 'env', 'nohup', 'exec', 'command', 'builtin', 'time', 'nice', 'xargs', 'timeout']);
+
+function isWordChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2d || c === 0x2e;
+}
+
+/**
+ * What a shell would see once it has removed its own quoting: letters kept,
+ * quotes between letters and backslashes dropped, $IFS and friends turned
+ * into spaces, brace lists into words.
+ */
+export function shellNormalize(value: string): string {
+  let s = value.toLowerCase();
+  if (s.includes('$')) {
+    s = s
+      .replaceAll('${ifs}', ' ')
+      .replaceAll('$ifs$9', ' ')
+      .replaceAll('$ifs', ' ')
+      .replaceAll('$@', '')
+      .replaceAll('$*', '');
+    s = dropEmptyExpansions(s);
+  }
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c /* \ */ && i + 1 < s.length && s.charCodeAt(i + 1) !== 0x0a) continue;
+    if ((c === 0x27 || c === 0x22) && i > 0 && i + 1 < s.length && isWordChar(s.charCodeAt(i - 1)) && (isWordChar(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) === c)) continue;
+    if (c === 0x27 || c === 0x22) {
+      // 'cat' "cat": a quoted command word reads as the word
+      const close = s.indexOf(String.fromCharCode(c), i + 1);
+      if (close > i + 1 && close - i < 32) {
+        out += s.slice(i + 1, close);
+        i = close;
+        continue;
+      }
+    }
+    if (c === 0x7b /* { */) {
+      // {cat,/etc/passwd} → cat /etc/passwd
+      const close = s.indexOf('}', i + 1);
+      if (close !== -1 && close - i < 200 && s.slice(i + 1, close).includes(',') && !s.slice(i + 1, close).includes(' ')) {
+        out += ' ' + s.slice(i + 1, close).replaceAll(',', ' ') + ' ';
+        i = close;
+        continue;
+      }
+    }
+    if (c === 0x3c /* < */ && s.charCodeAt(i + 1) !== 0x28) {
+      out += ' '; // cat</etc/passwd
+      continue;
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+/** Quotes, backslashes, $ expansions, braces and "<" are what a shell would rewrite; without them the value reads as it is. */
+function needsShellNormalize(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x27 || c === 0x22 || c === 0x5c || c === 0x24 || c === 0x7b || c === 0x3c) return true;
+  }
+  return false;
+}
+
+/** ${x}, ${9}, $9: expansions of unset variables used to break up words (w${x}hoami). */
+function dropEmptyExpansions(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) === 0x24) {
+      const next = s.charCodeAt(i + 1);
+      if (next === 0x7b) {
+        const close = s.indexOf('}', i + 2);
+        if (close !== -1 && close - i <= 12 && /^[a-z0-9_]*$/.test(s.slice(i + 2, close))) {
+          i = close;
+          continue;
+        }
+      } else if (next >= 0x30 && next <= 0x39) {
+        i++;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+/** Where a shell starts a new command: after ; | & newline ` $( and at "(" subshells. */
+function isSeparator(c: number): boolean {
+  return c === 0x3b || c === 0x7c || c === 0x26 || c === 0x0a || c === 0x0d || c === 0x60;
+}
+
+interface CommandHit {
+  need: Need;
+  argument: 'none' | 'shell' | 'word';
+  windows: boolean;
+  probe: boolean;
+}
+
+/** What may follow a command word: the end, a space, a separator, a redirection, the end of a substitution. */
+function endsWord(c: number): boolean {
+  return Number.isNaN(c) || c <= 0x20 || isSeparator(c) || c === 0x29 || c === 0x3c || c === 0x3e || c === 0x23 || c === 0x60;
+}
+
+/** Reads the command word at `i` (after spaces, runners, VAR=x assignments and a /bin/ path). */
+function commandAt(s: string, i: number): CommandHit | undefined {
+  for (let guard = 0; guard < 4; guard++) {
+    while (i < s.length && (s.charCodeAt(i) <= 0x20 || s.charCodeAt(i) === 0x28 || s.charCodeAt(i) === 0x7b)) i++;
+    const start = i;
+    while (i < s.length && (isWordChar(s.charCodeAt(i)) || s.charCodeAt(i) === 0x2f || s.charCodeAt(i) === 0x3d)) i++;
+    let word = s.slice(start, i);
+    if (word === '') return undefined;
+    if (word.includes('=') && !word.startsWith('=')) continue; // FOO=bar cmd
+    const slash = word.lastIndexOf('/');
+    if (slash !== -1) {
+      // /bin/cat, /usr/bin/id, ./x: the command is the last part of an absolute or relative path
+      if (!(word.startsWith('/') || word.startsWith('./') || word.startsWith('~/'))) return undefined;
+      word = word.slice(slash + 1);
+    }
+    if (word.endsWith('.exe')) word = word.slice(0, -4);
+    if (RUNNERS.has(word) && guard < 3) {
+      const next = s.charCodeAt(i);
+      if (next <= 0x20 && i < s.length) continue;
+    }
+    const unix = UNIX.get(word);
+    const win = WINDOWS.get(word);
+    if (unix === undefined && win === undefined) return undefined;
+    if (!endsWord(s.charCodeAt(i))) return undefined; // "du)", "id:" are not commands
+    return { need: Math.min(unix ?? Need.Arg, win ?? Need.Arg), argument: argumentAt(s, i), windows: unix === undefined, probe: PROBES.has(word) };
+  }
+  return undefined;
+}
+
+/** What follows a command word: nothing, a shell-like argument, or an ordinary word. */
+function argumentAt(s: string, i: number): CommandHit['argument'] {
+  while (i < s.length && s.charCodeAt(i) === 0x20) i++;
+  if (i >= s.length) return 'none';
+  const c = s.charCodeAt(i);
+  if (isSeparator(c) || c === 0x29 /* ) */ || c === 0x7d || c === 0x23) return 'none';
+  // -la, /etc/passwd, ./x, ~/x, $HOME, "quoted", 'quoted', >file, <file, 127.0.0.1, 5
+  if (c === 0x2d || c === 0x2f || c === 0x2e || c === 0x7e || c === 0x24 || c === 0x22 || c === 0x27 || c === 0x3e || c === 0x3c || c === 0x5c || c === 0x25) return 'shell';
+  if (c >= 0x30 && c <= 0x39) return 'shell';
+  // a word with a path or an extension in it: flag.txt, dir/file
+  let j = i;
+  while (j < s.length && s.charCodeAt(j) > 0x20 && !isSeparator(s.charCodeAt(j))) j++;
+  const word = s.slice(i, j);
+  if (word.includes('/') || /\.[a-z0-9]{1,4}$/.test(word)) return 'shell';
+  return 'word';
+}
+
+function enough(hit: CommandHit, strict: boolean, weak: boolean): boolean {
+  if (hit.argument === 'shell') return true;
+  // after "&" or a newline, which ordinary text has, only a probe with nothing after it counts
+  if (weak) return hit.probe && hit.argument === 'none';
+  if (hit.need === Need.Nothing) return true;
+  if (hit.need === Need.ProbeOrArg && hit.argument === 'none') return true;
+  return strict && hit.argument === 'none';
+}
+
+/** system('id'), os.popen("ls"), Runtime.getRuntime().exec("..."), shell_exec($_GET[x]) */
+function codeCall(lower: string): boolean {
+  return codeCalls.scan(lower, (index, end) => {
+    const name = CODE_CALLS[index]!;
+    const at = end - name.length;
+    const before = at > 0 ? lower.charCodeAt(at - 1) : -1;
+    if (before !== -1 && isWordChar(before) && before !== 0x2e) return false;
+    let j = end;
+    while (j < lower.length && lower.charCodeAt(j) === 0x20) j++;
+    const open = lower.charCodeAt(j);
+    if (open !== 0x28 && !(name === 'system' && (open === 0x22 || open === 0x27))) return false;
+    if (open === 0x28) j++;
+    while (j < lower.length && lower.charCodeAt(j) === 0x20) j++;
+    const arg = lower.charCodeAt(j);
+    return arg === 0x22 || arg === 0x27 || arg === 0x24 || arg === 0x60;
+  });
+}
+
+export function detectRce(value: string, lower: string, paranoia: number, signals: number): Rule | undefined {
+  // Evasions that mean a shell is the target whatever else the value holds
+  if (signals & EVASION_SIGNAL) return RULES.rceEvasion;
+  if (signals & POWERSHELL_SIGNAL) return RULES.rcePowershell;
+  if (lower.includes('() {') || lower.includes('(){')) {
+    const at = lower.indexOf('()');
+    if (/^\(\)\s*\{/.test(lower.slice(at, at + 8).trimStart())) return RULES.rceShellshock;
+  }
+  if (signals & CODE_CALL_SIGNAL && codeCall(lower)) return RULES.rceCodeCall;
+  const s = needsShellNormalize(value) ? shellNormalize(value) : lower;
+  let loose: Rule | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let substitution = false;
+    let weak = false;
+    if (c === 0x24 && s.charCodeAt(i + 1) === 0x28 && s.charCodeAt(i + 2) !== 0x28) substitution = true; // $( but not $((
+    else if (c === 0x60) {
+      // `id`: a backtick after a space in prose is markdown code ("like `chown -R`"), not a substitution
+      const before = i > 0 ? s.charCodeAt(i - 1) : -1;
+      if (before !== -1 && before <= 0x20) {
+        if (paranoia >= 2 && commandAt(s, i + 1)) loose ??= RULES.rceCommandLoose;
+        continue;
+      }
+      substitution = true;
+    } else if ((c === 0x3c || c === 0x3e) && s.charCodeAt(i + 1) === 0x28) substitution = true; // <( >(
+    else if (!isSeparator(c)) continue;
+    else weak = (c === 0x26 && s.charCodeAt(i + 1) !== 0x26 && s.charCodeAt(i - 1) !== 0x26) || c === 0x0a || c === 0x0d;
+    const at = substitution && c !== 0x60 ? i + 2 : i + 1;
+    const hit = commandAt(s, at);
+    if (!hit) continue;
+    if (substitution && hit.need !== Need.Arg) return hit.windows ? RULES.rceWindows : RULES.rceCommand;
+    if (enough(hit, substitution, weak)) return hit.windows ? RULES.rceWindows : RULES.rceCommand;
+    if (paranoia >= 2) loose ??= RULES.rceCommandLoose;
+  }
+  if (paranoia >= 2 && !loose) {
+    // a value that is a command line by itself: "cat /etc/passwd", "wget http://..."
+    const hit = commandAt(s, 0);
+    if (hit && (hit.argument === 'shell' || (hit.need === Need.Nothing && hit.argument !== 'word'))) loose = RULES.rceCommandLoose;
+  }
+  return loose;
+}

@@ -1,0 +1,181 @@
+/**
+ * waf: injection detection in the open core. Inspects the path, query,
+ * chosen headers, cookies and JSON/form/multipart bodies after decoding them
+ * the way an upstream would, runs the detectors (SQL injection by
+ * tokenizing, XSS, path traversal, RFI, command injection, template and
+ * JNDI injection, SSRF, prototype pollution), adds up an anomaly score, and
+ * refuses the request once the score reaches the threshold.
+ *
+ * Requests without a body to inspect are scanned synchronously.
+ */
+import { ConfigError } from '../../config/errors.js';
+import { parseSize } from '../../config/units.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import { deny, type Deny } from '../../pipeline/decision.js';
+import { definePolicy } from '../../pipeline/policy.js';
+import { bodyKindOf, visitBody, visitPairs, type BodyKind, type BodyLimits } from './body.js';
+import { percentDecode } from './decode.js';
+import { Exclusions } from './exclusions.js';
+import { CATEGORIES, CATEGORY_NAMES, RULES, RULES_BY_ID, type Category } from './rules.js';
+import { redactSample } from './sample.js';
+import { WafEngine, type Scan } from './scan.js';
+import { WafSchema } from './schema.js';
+
+export { WafEngine } from './scan.js';
+
+function isPlainSegment(segment: string): boolean {
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment.charCodeAt(i);
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x7e;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function hasBody(ctx: RequestContext): boolean {
+  const length = ctx.headers['content-length'];
+  return ctx.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function refusal(scan: Scan, status: number, paranoia: number, threshold: number): Deny {
+  const top = scan.matches[0]!;
+  const category = top.rule.category;
+  return deny(status, 'request_blocked', {
+    event: {
+      type: `waf.${category}`,
+      severity: category === 'protocol' ? 'medium' : 'high',
+      reason: `${CATEGORY_NAMES[category]} in ${top.target} (${top.rule.id})`,
+      data: {
+        rule: top.rule.id,
+        rules: scan.matches.map((m) => m.rule.id).join(','),
+        score: scan.score,
+        threshold,
+        paranoia,
+        target: top.target,
+        sample: redactSample(top.value, top.target),
+      },
+    },
+  });
+}
+
+export default definePolicy({
+  name: 'waf',
+  phase: 'screen',
+  description: 'Blocks injection attacks (SQL, XSS, traversal, RFI, command, template/JNDI, SSRF, prototype pollution) by anomaly score.',
+  config: WafSchema,
+  compile(config, deps) {
+    const maxBuffered = parseSize(deps.settings.limits.max_buffered_body);
+    const maxBody = parseSize(config.body.max_size);
+    if (maxBody > maxBuffered) {
+      throw new ConfigError(
+        `body.max_size (${maxBody} bytes) is larger than gateway.limits.max_buffered_body (${maxBuffered} bytes); lower it or raise that limit`,
+        ['body', 'max_size'],
+      );
+    }
+    config.disable.forEach((id, i) => {
+      if (!RULES_BY_ID.has(id) && !CATEGORIES.includes(id as Category)) {
+        throw new ConfigError(`unknown rule or category ${JSON.stringify(id)} (categories: ${CATEGORIES.join(', ')})`, ['disable', i]);
+      }
+    });
+    const threshold = config.threshold;
+    const paranoia = config.paranoia;
+    const engine = new WafEngine({ paranoia, threshold, disabled: new Set(config.disable), exclusions: new Exclusions(config.exclusions) });
+    const headers = config.inspect.headers.map((h) => h.toLowerCase());
+    const kinds = new Set<BodyKind>(config.body.content_types);
+    const limits: BodyLimits = { maxDepth: config.body.max_depth, maxValues: config.body.max_values };
+    const status = config.status;
+    const inspect = config.inspect;
+
+    function scanHead(ctx: RequestContext, scan: Scan): boolean {
+      if (inspect.path && !isPlainSegment(ctx.path.replaceAll('/', ''))) {
+        // segment by segment as sent: an encoded "%2f" inside one stays inside it, where a decoding upstream would see it
+        for (const segment of ctx.path.split('/')) {
+          if (segment !== '' && !isPlainSegment(segment) && scan.value('path', '', percentDecode(segment, false))) return true;
+        }
+      }
+      if (inspect.query && ctx.query !== '') {
+        const outcome = visitPairs(ctx.query, limits, {
+          key: (name, path) => scan.key('query', name, path),
+          value: (name, value) => scan.value('query', name, value),
+        });
+        if (outcome === 'stopped') return true;
+        if (outcome === 'too-complex' && scan.flag(RULES.protocolComplexity, 'query')) return true;
+      }
+      for (const name of headers) {
+        const value = ctx.headers[name];
+        if (typeof value === 'string') {
+          if (scan.value('header', name, value)) return true;
+        } else if (Array.isArray(value)) {
+          for (const v of value) if (scan.value('header', name, v)) return true;
+        }
+      }
+      if (inspect.cookies) {
+        const cookie = ctx.headers.cookie;
+        if (cookie && scanCookies(cookie, scan)) return true;
+      }
+      // Log4j logged any header it was handed, CGI exported any header to bash: JNDI and Shellshock are checked in all of them.
+      for (const name in ctx.headers) {
+        const value = ctx.headers[name];
+        if (typeof value === 'string' && (value.includes('${') || value.startsWith('()')) && scan.headerProbe(name, value)) return true;
+      }
+      return false;
+    }
+
+    function scanBody(ctx: RequestContext, scan: Scan, kind: BodyKind, body: Buffer): Deny | undefined {
+      const outcome = visitBody(kind, body, ctx.header('content-type') ?? '', limits, {
+        key: (name, path) => scan.key('body', name, path),
+        value: (name, value) => scan.value('body', name, value),
+      });
+      if (outcome === 'malformed') scan.flag(RULES.protocolBody, 'body');
+      else if (outcome === 'too-complex') scan.flag(RULES.protocolComplexity, 'body');
+      return scan.blocked ? refusal(scan, status, paranoia, threshold) : undefined;
+    }
+
+    return {
+      onRequest(ctx) {
+        const scan = engine.scan(ctx.path, ctx.host);
+        if (scanHead(ctx, scan)) return refusal(scan, status, paranoia, threshold);
+        if (!inspect.body || !hasBody(ctx)) return undefined;
+        let kind = bodyKindOf(ctx.header('content-type'), kinds.has('text'));
+        // text/plain and untyped bodies are read when JSON is inspected: a lenient upstream may parse them as JSON
+        if (kind === undefined && kinds.has('json') && isSniffable(ctx.header('content-type'))) kind = 'text';
+        if (kind === undefined || (kind !== 'text' && !kinds.has(kind))) return undefined;
+        const declared = Number(ctx.headers['content-length'] ?? -1);
+        if (declared > maxBody && config.body.oversize === 'skip') return undefined;
+        const sniffOnly = kind === 'text' && !kinds.has('text');
+        return ctx.readBody(maxBody).then((body) => {
+          if (sniffOnly) {
+            const first = body.toString('latin1', 0, Math.min(body.length, 64)).trimStart().charCodeAt(0);
+            if (first !== 0x7b && first !== 0x5b) return undefined;
+          }
+          return scanBody(ctx, scan, kind, body);
+        });
+      },
+    };
+  },
+});
+
+function isSniffable(contentType: string | undefined): boolean {
+  if (contentType === undefined) return true;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return type === 'text/plain' || type === '';
+}
+
+function scanCookies(header: string | string[], scan: Scan): boolean {
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf(';', start);
+    if (end === -1) end = text.length;
+    const pair = text.slice(start, end);
+    const eq = pair.indexOf('=');
+    if (eq !== -1) {
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      // cookie values are often percent-encoded by the application that set them
+      if (scan.key('cookie', name, name) || scan.value('cookie', name, percentDecode(value, false))) return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}

@@ -1,0 +1,70 @@
+import { Type } from '@sinclair/typebox';
+import { Size } from '../../config/types.js';
+
+const HeaderName = Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', description: 'a header name' });
+
+export const WafExclusionSchema = Type.Object(
+  {
+    rules: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description: 'rule ids (sqli.tokens) or categories (sqli, xss, lfi, rfi, rce, ssti, ssrf, proto, protocol); all rules when left out',
+      }),
+    ),
+    targets: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description: 'where: "path", "query:q", "header:referer", "cookie:prefs", "body:user.bio", "body:items[].*", "query:*"; everywhere when left out',
+      }),
+    ),
+    paths: Type.Optional(
+      Type.Array(Type.String({ format: 'route-path' }), { minItems: 1, description: 'request paths: "/prefix", "= /exact" or "~ regex"; every path when left out' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const WafSchema = Type.Object({
+  paranoia: Type.Union([Type.Literal(1), Type.Literal(2)], {
+    default: 1,
+    description: '1: rules with few false positives; 2: stricter rules that need more tuning',
+  }),
+  threshold: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 5,
+    description: 'the anomaly score that blocks a request; one critical rule scores 5',
+  }),
+  status: Type.Integer({ minimum: 400, maximum: 499, default: 403, description: 'the status of a blocked request' }),
+  inspect: Type.Object(
+    {
+      path: Type.Boolean({ default: true, description: 'inspect the request path segments' }),
+      query: Type.Boolean({ default: true, description: 'inspect query parameter names and values' }),
+      cookies: Type.Boolean({ default: true, description: 'inspect cookie values' }),
+      headers: Type.Array(HeaderName, {
+        default: ['user-agent', 'referer'],
+        description: 'headers whose values every detector inspects (every header is checked for log4shell and shellshock)',
+      }),
+      body: Type.Boolean({ default: true, description: 'inspect JSON, form and multipart bodies' }),
+    },
+    { additionalProperties: false, default: {} },
+  ),
+  body: Type.Object(
+    {
+      max_size: Size({ default: '128KiB', description: 'the largest body inspected; at most gateway.limits.max_buffered_body' }),
+      oversize: Type.Union([Type.Literal('reject'), Type.Literal('skip')], {
+        default: 'reject',
+        description: 'a larger body: reject (413), or skip inspection when Content-Length announces it',
+      }),
+      content_types: Type.Array(Type.Union([Type.Literal('json'), Type.Literal('form'), Type.Literal('multipart'), Type.Literal('text')]), {
+        default: ['json', 'form', 'multipart'],
+        description: 'body kinds to inspect; "text" adds text/* and XML bodies as one value',
+      }),
+      max_depth: Type.Integer({ minimum: 1, maximum: 1024, default: 64, description: 'deeper JSON is blocked' }),
+      max_values: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'a body with more keys and values is blocked' }),
+    },
+    { additionalProperties: false, default: {} },
+  ),
+  disable: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'rule ids or categories turned off everywhere on this route' }),
+  exclusions: Type.Array(WafExclusionSchema, { default: [], description: 'rules turned off for some targets or paths (false-positive tuning)' }),
+});

@@ -1,0 +1,191 @@
+/**
+ * The Redis store: what a fleet of gateway nodes shares. Every decision is
+ * one Lua script run by EVALSHA (EVAL once when Redis does not know it yet,
+ * after a restart for instance), so it is atomic across nodes and costs one
+ * round trip. When Redis is down or slower than `timeoutMs`, operations
+ * reject with StoreUnavailableError at once or after the timeout, the
+ * failure is logged once per incident, and the client reconnects by itself.
+ */
+import type { Logger } from 'pino';
+import { ErrorReply } from 'redis';
+import { StoreHealth } from './health.js';
+import { connectRedis, type RedisConnection, type RedisDeployment } from './redis-connection.js';
+import { ADD_WITHIN, HIT_WINDOWS, TAKE_TOKENS, type Script } from './scripts.js';
+import { StoreUnavailableError, type BucketDecision, type CountDecision, type Store, type Unsubscribe, type WindowDecision, type WindowLimit } from './store.js';
+
+export interface RedisStoreOptions extends RedisDeployment {
+  /** Prepended to every key and channel, so several gateways (or other apps) can share one Redis. */
+  readonly prefix: string;
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly health: StoreHealth;
+  private readonly connection: RedisConnection;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private opened: Promise<void> | undefined;
+  private closed = false;
+  /** Per channel: the local listeners, and the one Redis subscription that feeds them. */
+  private readonly channels = new Map<string, { listeners: Set<(message: string) => void>; relay: (message: string) => void }>();
+
+  constructor(
+    options: RedisStoreOptions,
+    private readonly logger: Logger,
+  ) {
+    this.prefix = options.prefix;
+    this.timeoutMs = options.timeoutMs;
+    this.health = new StoreHealth('redis', logger);
+    this.connection = connectRedis(options, (err) => this.health.connectionLost(err));
+  }
+
+  async hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): Promise<WindowDecision> {
+    const args = [sliding ? '1' : '0', String(cost), partial ? '1' : '0'];
+    for (const l of limits) args.push(String(l.limit), String(l.windowMs));
+    const reply = (await this.run(HIT_WINDOWS, key, args)) as number[];
+    const remaining: number[] = [];
+    const resetMs: number[] = [];
+    for (let i = 0; i < limits.length; i++) {
+      remaining.push(Number(reply[3 + 2 * i]));
+      resetMs.push(Number(reply[4 + 2 * i]));
+    }
+    return { allowed: reply[0] === 1, granted: Number(reply[1]), retryAfterMs: Number(reply[2]), remaining, resetMs };
+  }
+
+  async takeTokens(key: string, intervalMs: number, burst: number, cost: number): Promise<BucketDecision> {
+    const reply = (await this.run(TAKE_TOKENS, key, [String(intervalMs), String(burst), String(cost)])) as number[];
+    return { allowed: reply[0] === 1, remaining: Number(reply[1]), resetMs: Number(reply[2]), retryAfterMs: Number(reply[3]) };
+  }
+
+  async addWithin(key: string, limit: number, cost: number, ttlMs: number): Promise<CountDecision> {
+    const reply = (await this.run(ADD_WITHIN, key, [String(limit), String(cost), String(Math.max(1, Math.ceil(ttlMs)))])) as number[];
+    return { allowed: reply[0] === 1, count: Number(reply[1]), ttlMs: Number(reply[2]) };
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const k = this.prefix + key;
+    const value = await this.command(k, ['GET', k]);
+    if (typeof value === 'string') return value;
+    return Buffer.isBuffer(value) ? value.toString() : undefined;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    const k = this.prefix + key;
+    await this.command(k, ['SET', k, value, 'PX', String(Math.max(1, Math.ceil(ttlMs)))]);
+  }
+
+  async delete(key: string): Promise<void> {
+    const k = this.prefix + key;
+    await this.command(k, ['DEL', k]);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.command(undefined, ['PUBLISH', this.prefix + channel, message]);
+  }
+
+  subscribe(channel: string, listener: (message: string) => void): Unsubscribe {
+    const name = this.prefix + channel;
+    let entry = this.channels.get(name);
+    if (!entry) {
+      const listeners = new Set<(message: string) => void>();
+      const relay = (message: string) => {
+        for (const l of listeners) l(message);
+      };
+      entry = { listeners, relay };
+      this.channels.set(name, entry);
+      this.connection.subscribe(name, relay).catch((err: unknown) => this.logger.error({ err, channel }, 'store subscription failed'));
+    }
+    const own = (message: string) => listener(message);
+    entry.listeners.add(own);
+    const held = entry;
+    return () => {
+      held.listeners.delete(own);
+      if (held.listeners.size > 0 || this.channels.get(name) !== held) return;
+      this.channels.delete(name);
+      if (!this.closed) this.connection.unsubscribe(name, held.relay).catch(() => {});
+    };
+  }
+
+  /** Connects; resolves true when connected within timeoutMs, false otherwise (it keeps trying). */
+  open(timeoutMs: number): Promise<boolean> {
+    this.opened ??= this.connection.connect().catch((err: unknown) => {
+      this.health.failed(err);
+      throw err;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+    });
+    const connected = this.opened.then(
+      () => true,
+      () => false,
+    );
+    return Promise.race([connected, expired]).finally(() => clearTimeout(timer));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.connection.close();
+  }
+
+  private async run(script: Script, key: string, args: string[]): Promise<unknown> {
+    const k = this.prefix + key;
+    try {
+      return await this.command(k, ['EVALSHA', script.sha1, '1', k, ...args]);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.command(k, ['EVAL', script.source, '1', k, ...args]);
+    }
+  }
+
+  /** One command, with failures turned into StoreUnavailableError and counted once per incident. */
+  private async command(key: string | undefined, args: string[]): Promise<unknown> {
+    if (!this.health.mayTry()) {
+      this.health.failed(new Error('store is down; not tried'));
+      throw new StoreUnavailableError();
+    }
+    try {
+      const reply = await withTimeout(this.connection.send(key, args), this.timeoutMs);
+      this.health.succeeded();
+      return reply;
+    } catch (err) {
+      // A script error or a NOSCRIPT is Redis answering: not an outage.
+      if (err instanceof ErrorReply) {
+        this.health.succeeded();
+        throw err;
+      }
+      this.health.failed(err);
+      throw new StoreUnavailableError({ cause: err });
+    }
+  }
+}
+
+export class StoreTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/**
+ * node-redis's own command timeout stops once a command is written to the
+ * socket, so a Redis that stops answering would leave the call hanging: this
+ * bounds the whole round trip. A late reply is read and dropped by the client.
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeoutError(ms)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * The state store interface (DESIGN.md "State"): the few operations that
+ * limits, quotas and automatic defense need, each one atomic and, on Redis,
+ * one round trip (one Lua script). Two backends implement it, `memory` and
+ * `redis`, and both pass the contract suite in test/contract/store.test.ts.
+ *
+ * Keys are opaque strings; the `Stores` facade (stores.ts) namespaces them per
+ * policy. Times are the store's own clock (Redis TIME on Redis), so gateway
+ * nodes with skewed clocks still share one timeline.
+ *
+ * Methods return a value or a promise: the memory store answers synchronously
+ * so a limit on the hot path costs no microtask. A backend that cannot answer
+ * (unreachable, slower than its timeout) rejects with StoreUnavailableError;
+ * the pipeline then applies the policy's `fail` mode.
+ */
+import { DependencyUnavailableError } from '../pipeline/context.js';
+import type { StoreHealth } from './health.js';
+
+export type Awaitable<T> = T | Promise<T>;
+
+/** At most `limit` units per `windowMs`. */
+export interface WindowLimit {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+export interface WindowDecision {
+  readonly allowed: boolean;
+  /** Units consumed by this call: `cost` when allowed, fewer only with `partial`, 0 when refused. */
+  readonly granted: number;
+  /** Per limit, in order: whole units still available after this call. */
+  readonly remaining: readonly number[];
+  /** Per limit: milliseconds until the current fixed window of that limit ends. */
+  readonly resetMs: readonly number[];
+  /** When refused: milliseconds until a call of the same cost could succeed (0 when allowed). */
+  readonly retryAfterMs: number;
+}
+
+export interface BucketDecision {
+  readonly allowed: boolean;
+  /** Whole tokens left after this call. */
+  readonly remaining: number;
+  /** Milliseconds until the bucket is full again. */
+  readonly resetMs: number;
+  /** When refused: milliseconds until `cost` tokens are available (0 when allowed). */
+  readonly retryAfterMs: number;
+}
+
+export interface CountDecision {
+  readonly allowed: boolean;
+  /** The counter after this call (unchanged when refused). */
+  readonly count: number;
+  /** Milliseconds until the counter expires. */
+  readonly ttlMs: number;
+}
+
+export type Unsubscribe = () => void;
+
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+  /** Up/down state and failure counts, for logs, metrics and health. */
+  readonly health: StoreHealth;
+
+  /**
+   * Counts against every limit at once, all or nothing: the call is admitted
+   * only if each limit has room for `cost`, and then `cost` is added to each.
+   * A refused call consumes nothing. `sliding` weighs the previous fixed
+   * window by how much of it still overlaps the sliding window (an estimate
+   * that is exact when traffic is even); otherwise windows are fixed and
+   * aligned to multiples of windowMs. With `partial`, as many units as fit
+   * (at least 1) are granted instead of refusing (batched leases).
+   */
+  hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): Awaitable<WindowDecision>;
+
+  /**
+   * A token bucket as GCRA: `burst` tokens at most, one token every
+   * `intervalMs`. Takes `cost` tokens or none.
+   */
+  takeTokens(key: string, intervalMs: number, burst: number, cost: number): Awaitable<BucketDecision>;
+
+  /**
+   * Adds `cost` to a counter only if it stays within `limit`; the counter
+   * expires `ttlMs` after it was created (quota periods, strike counts).
+   */
+  addWithin(key: string, limit: number, cost: number, ttlMs: number): Awaitable<CountDecision>;
+
+  /** Keyed values with a time to live (block lists, caches). */
+  get(key: string): Awaitable<string | undefined>;
+  set(key: string, value: string, ttlMs: number): Awaitable<void>;
+  delete(key: string): Awaitable<void>;
+
+  /** Fire-and-forget messages to every node subscribed to `channel` (this one included). */
+  publish(channel: string, message: string): Awaitable<void>;
+  subscribe(channel: string, listener: (message: string) => void): Unsubscribe;
+
+  /** Connects (Redis); resolves true once usable, false if that took longer than `timeoutMs`. */
+  open(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * The store did not answer (down, or slower than its timeout). The failure is
+ * logged once per incident by the store's health tracker, not per request.
+ */
+export class StoreUnavailableError extends DependencyUnavailableError {
+  constructor(options?: { cause?: unknown }) {
+    super('store', options);
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * What policies get as `deps.stores`: the gateway's one store, seen through
+ * small typed handles that fix a namespace and the limit parameters once at
+ * compile time, so a request only supplies its key.
+ *
+ *   const perMinute = deps.stores.windows('rate-limit:orders', [{ limit: 100, windowMs: 60_000 }], true);
+ *   const decision = perMinute.hit(clientKey);          // value or promise
+ *
+ * Namespaces are stable names (not config positions), so every node of a
+ * fleet, and every snapshot after a reload, counts in the same place.
+ */
+import type { StoreHealth } from './health.js';
+import type { Awaitable, BucketDecision, CountDecision, Store, Unsubscribe, WindowDecision, WindowLimit } from './store.js';
+
+export interface WindowCounter {
+  /** Counts `cost` units against every limit, all or nothing (see Store.hitWindows). */
+  hit(key: string, cost?: number, partial?: boolean): Awaitable<WindowDecision>;
+}
+
+export interface TokenBucket {
+  take(key: string, cost?: number): Awaitable<BucketDecision>;
+}
+
+export interface BoundedCounter {
+  /** Adds `cost` if the count stays within `limit`; a new counter lives `ttlMs`. */
+  add(key: string, limit: number, cost: number, ttlMs: number): Awaitable<CountDecision>;
+}
+
+export interface KeyedValues {
+  get(key: string): Awaitable<string | undefined>;
+  set(key: string, value: string, ttlMs: number): Awaitable<void>;
+  delete(key: string): Awaitable<void>;
+}
+
+export interface Channel {
+  publish(message: string): Awaitable<void>;
+  subscribe(listener: (message: string) => void): Unsubscribe;
+}
+
+export class Stores {
+  constructor(readonly store: Store) {}
+
+  get kind(): Store['kind'] {
+    return this.store.kind;
+  }
+
+  get health(): StoreHealth {
+    return this.store.health;
+  }
+
+  windows(namespace: string, limits: readonly WindowLimit[], sliding: boolean): WindowCounter {
+    const prefix = checkNamespace(namespace);
+    if (limits.length === 0) throw new Error('a window counter needs at least one limit');
+    const windows = new Set(limits.map((l) => l.windowMs));
+    if (windows.size !== limits.length) throw new Error('two limits of one counter have the same window');
+    for (const l of limits) {
+      if (!(l.limit >= 1 && Number.isSafeInteger(l.limit))) throw new Error(`a limit must be a positive integer, got ${l.limit}`);
+      if (!(l.windowMs >= 1 && Number.isSafeInteger(l.windowMs))) throw new Error(`a window must be at least 1 ms, got ${l.windowMs}`);
+    }
+    const store = this.store;
+    return { hit: (key, cost = 1, partial = false) => store.hitWindows(prefix + key, limits, sliding, cost, partial) };
+  }
+
+  bucket(namespace: string, options: { intervalMs: number; burst: number }): TokenBucket {
+    const prefix = checkNamespace(namespace);
+    const { intervalMs, burst } = options;
+    if (!(intervalMs > 0) || !(burst >= 1)) throw new Error('a token bucket needs a positive interval and a burst of at least 1');
+    const store = this.store;
+    return { take: (key, cost = 1) => store.takeTokens(prefix + key, intervalMs, burst, cost) };
+  }
+
+  counter(namespace: string): BoundedCounter {
+    const prefix = checkNamespace(namespace);
+    const store = this.store;
+    return { add: (key, limit, cost, ttlMs) => store.addWithin(prefix + key, limit, cost, ttlMs) };
+  }
+
+  values(namespace: string): KeyedValues {
+    const prefix = checkNamespace(namespace);
+    const store = this.store;
+    return {
+      get: (key) => store.get(prefix + key),
+      set: (key, value, ttlMs) => store.set(prefix + key, value, ttlMs),
+      delete: (key) => store.delete(prefix + key),
+    };
+  }
+
+  channel(name: string): Channel {
+    const channel = checkNamespace(name).slice(0, -1);
+    const store = this.store;
+    return {
+      publish: (message) => store.publish(channel, message),
+      subscribe: (listener) => store.subscribe(channel, listener),
+    };
+  }
+}
+
+function checkNamespace(namespace: string): string {
+  if (!/^[\x21-\x7e]{1,200}$/.test(namespace)) throw new Error(`invalid store namespace ${JSON.stringify(namespace)}`);
+  return namespace + ':';
+}
