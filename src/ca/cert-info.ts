@@ -5,6 +5,7 @@
  * upstream pinning.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import { pemBlocks } from './pem-blocks.js';
 
 export interface SubjectAltNames {
   readonly dns: readonly string[];
@@ -55,8 +56,7 @@ export function spkiSha256(cert: X509Certificate): string {
 /** All certificates in a PEM text (a chain or a bundle), in order. */
 export function parsePemCertificates(pem: string | Buffer): X509Certificate[] {
   const text = typeof pem === 'string' ? pem : pem.toString('latin1');
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((block) => new X509Certificate(block));
+  return pemBlocks(text, 'CERTIFICATE').map((block) => new X509Certificate(block));
 }
 
 /**

@@ -117,6 +117,7 @@ export async function openListener(
     try {
       await front.listen(address.port, address.host);
     } catch (err) {
+      front.closeAll();
       await front.close();
       throw err;
     }

@@ -20,6 +20,7 @@ import { CertificateAuthority } from '../../src/ca/authority.js';
 import { generateKeys, privateKeyPem } from '../../src/ca/keys.js';
 import { x509 } from '../../src/ca/x509.js';
 import { Agent, request } from 'node:https';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
 describe('https listener', () => {
   let pki: Pki;
@@ -315,6 +316,43 @@ listeners: [{ name: main, address: "127.0.0.1:0", protocol: https, tls: { certif
     await gw.close();
     await closed;
     agent.destroy();
+  });
+});
+
+describe('connection limits on an https listener', () => {
+  it('counts TCP connections before the handshake and refuses those over max_connections_per_ip', async () => {
+    const pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'] });
+    const gw = await startGateway(
+      `
+gateway: { limits: { max_connections_per_ip: 2 } }
+listeners: [{ name: main, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }]
+`,
+      { dir: pki.dir },
+    );
+    const open = (): Promise<TLSSocket> =>
+      new Promise((resolve, reject) => {
+        const socket = tlsConnect({ port: gw.port, host: '127.0.0.1', ca: pki.caPem, servername: 'localhost' }, () => resolve(socket));
+        socket.once('error', reject);
+      });
+    try {
+      const first = await open();
+      const second = await open();
+      await assert.rejects(open(), 'a third connection from the same address gets no handshake');
+      const logged = await gw.waitForLog((l) => l.msg === 'refused connections: too many from one address');
+      assert.equal(logged.limit, 2);
+      first.destroy();
+      // Once the server has seen the first one close, there is room again.
+      let third: TLSSocket | undefined;
+      for (let attempt = 0; !third && attempt < 50; attempt++) {
+        third = await open().catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)));
+      }
+      assert.ok(third, 'a connection is accepted again');
+      third.destroy();
+      second.destroy();
+    } finally {
+      await gw.close();
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import { createHash, type X509Certificate } from 'node:crypto';
 import { constants as cryptoConstants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { certificateInfo, parsePemCertificates, type CertificateInfo } from '../../ca/cert-info.js';
+import { pemBlocks } from '../../ca/pem-blocks.js';
 import { x509Sync } from '../../ca/x509-lazy.js';
 import type { ConfigPath } from '../../config/errors.js';
 import type { ListenerCertificateConfig, ListenerTlsConfig } from '../../config/tls-schema.js';
@@ -256,7 +257,7 @@ function record(source: string, role: CertificateRecord['role'], hosts: readonly
 
 /** A CRL that cannot be read is fatal; one past its nextUpdate makes OpenSSL refuse every client: loudly warned. */
 function crlProblem(pem: Buffer, now: number): { fatal: boolean; message: string } | undefined {
-  const blocks = pem.toString('latin1').match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? [];
+  const blocks = pemBlocks(pem.toString('latin1'), 'X509 CRL');
   if (blocks.length === 0) return { fatal: true, message: 'holds no PEM CRL ("-----BEGIN X509 CRL-----")' };
   const x509 = x509Sync();
   for (const block of blocks) {
