@@ -57,6 +57,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private sink: Writable;
   private resumeUpstream: (() => void) | undefined = undefined;
   private readonly onSinkDrain = (): void => this.resumeUpstream?.();
+  /**
+   * Our own timer for timeouts.response: undici's headers timeout runs on its
+   * coarse timer wheel (a 200 ms timeout fires after ~1 s), too coarse for a gateway.
+   */
+  private responseTimer: NodeJS.Timeout | undefined = undefined;
+  private timedOut = false;
+  private readonly onResponseTimeout = (): void => {
+    this.responseTimer = undefined;
+    this.timedOut = true;
+    this.abortUpstream?.(new ResponseTimeoutError(this.service.responseTimeoutMs));
+  };
 
   constructor(
     private readonly ctx: RequestContext,
@@ -78,6 +89,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** The client went away: stop the upstream exchange. */
   clientClosed(): void {
     this.clientGone = true;
+    this.stopResponseTimer();
     if (this.target && !this.outcomeRecorded) this.target.breaker?.release();
     this.abortUpstream?.(new Error('client closed the connection'));
   }
@@ -91,6 +103,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.target = target;
     this.outcomeRecorded = false;
     this.discarding = false;
+    this.timedOut = false;
+    this.responseTimer = setTimeout(this.onResponseTimeout, this.service.responseTimeoutMs);
     this.ctx.upstreamTarget = target.origin;
     target.active++;
     const headers = this.upstream.headers;
@@ -102,7 +116,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         method: this.ctx.method,
         headers,
         body: tunnel ? null : this.body(),
-        headersTimeout: this.service.responseTimeoutMs,
+        headersTimeout: 0,
         bodyTimeout: tunnel ? 0 : this.service.idleTimeoutMs,
         upgrade: tunnel ? 'websocket' : null,
       },
@@ -158,6 +172,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private endAttempt(): void {
     if (this.target) this.target.active--;
     this.abortUpstream = undefined;
+    this.stopResponseTimer();
+  }
+
+  private stopResponseTimer(): void {
+    if (this.responseTimer === undefined) return;
+    clearTimeout(this.responseTimer);
+    this.responseTimer = undefined;
   }
 
   // undici dispatch handler
@@ -165,10 +186,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
     if (this.clientGone) abort(new Error('client closed the connection'));
+    else if (this.timedOut) abort(new ResponseTimeoutError(this.service.responseTimeoutMs));
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (statusCode < 200) return true; // 1xx interim responses are not forwarded
+    this.stopResponseTimer();
     const target = this.target!;
     this.ctx.upstreamLatencyMs = performance.now() - this.ctx.upstreamStart;
     this.outcomeRecorded = true;
@@ -324,13 +347,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
+/** The upstream's response head did not arrive within timeouts.response. */
+class ResponseTimeoutError extends Error {
+  readonly code = 'PORTCULLIS_RESPONSE_TIMEOUT';
+  constructor(ms: number) {
+    super(`no response head within ${ms} ms`);
+    this.name = 'ResponseTimeoutError';
+  }
+}
+
 function classify(err: Error, responding: boolean): Classified {
   const code = (err as NodeJS.ErrnoException).code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.name;
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'connect-failure', status: 504, code };
   if (CONNECT_FAILURES.has(code)) return { kind: 'connect-failure', status: 502, code };
   // The upstream could not be trusted (certificate, name, pin) or spoke no common TLS: no request was sent.
   if (!responding && isTlsFailure(code)) return { kind: 'connect-failure', status: 502, code };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', status: 504, code };
+  if (code === 'PORTCULLIS_RESPONSE_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', status: 504, code };
   if (code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', status: 504, code };
   // A kept-alive connection the upstream closed before answering: as good as a connect failure.
   if (!responding && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) return { kind: 'connect-failure', status: 502, code };

@@ -66,8 +66,9 @@ describe('upstream failures', () => {
   });
 
   it('answers 504 gateway_timeout when the upstream is slower than timeouts.response', async () => {
+    // 800 ms: later than the 200 ms timeout, earlier than the ~1 s undici's own coarse timer would fire at.
     const slow = await upstream((_req, res) => {
-      setTimeout(() => res.end('late'), 1500);
+      setTimeout(() => res.end('late'), 800);
     });
     const gw = await gateway(gatewayFor(`  - { name: s, targets: [{ url: "${slow.url}" }], timeouts: { response: 200ms }, retries: { attempts: 0 } }`));
     const res = await send(gw.url, '/slow');
@@ -220,8 +221,9 @@ describe('load balancing', () => {
     targets: [${targets.map((t) => `{ url: "${t.url}" }`).join(', ')}]`));
     cleanup.push(() => gw.close());
     const ports = new Map<string, Set<string>>();
-    for (let i = 0; i < 60; i++) {
-      const user = `user-${i % 6}`;
+    // 24 keys: the chance that all of them hash to one of three targets is negligible.
+    for (let i = 0; i < 72; i++) {
+      const user = `user-${i % 24}`;
       const res = await send(gw.url, '/h', { headers: { 'x-user': user } });
       if (!ports.has(user)) ports.set(user, new Set());
       ports.get(user)!.add(String(res.headers['x-upstream-port']));
