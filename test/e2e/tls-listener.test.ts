@@ -186,6 +186,12 @@ routes: [{ name: all, service: echo, public: true, match: { paths: [/echo] } }]
     assert.equal(upstream.seen.length, before);
   });
 
+  it('answers a request head that trickles in over TLS with 408 once headers_timeout has passed (slowloris)', async () => {
+    const reply = await rawTlsExchange(gw.port, 'GET /echo HTTP/1.1\r\nHost: localhost\r\nX-Slow: 1\r\n', { ca: pki.caPem, waitMs: 5000 });
+    assert.equal(reply.status, 408, reply.text);
+    assert.ok(reply.closed);
+  });
+
   it('drops a connection that never finishes its TLS handshake (handshake timeout = headers_timeout)', async () => {
     const started = Date.now();
     const closed = await new Promise<boolean>((resolve) => {
