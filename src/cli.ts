@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * portcullis start | validate | reload | --version | --help
+ * portcullis start | validate | reload | ca | --version | --help
  * Bad flags and unreadable files give one clear line and an exit code, never a stack trace.
  */
 import { createHash } from 'node:crypto';
@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CA_HELP } from './ca/help.js';
 import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
@@ -37,7 +38,7 @@ Usage:
       Print routes for every path of an OpenAPI 3.0/3.1 description (YAML, to put
       under routes:), each validated against SPEC; --auth adds that authentication
       policy to each (default key-auth), none makes them public.
-  portcullis --version | --help
+${CA_HELP}  portcullis --version | --help
 `;
 
 class UsageError extends Error {}
@@ -75,6 +76,11 @@ function parse(args: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The CA commands have flags of their own.
+  if (argv[0] === 'ca') {
+    const { runCaCommand } = await import('./ca/cli.js');
+    return runCaCommand(argv.slice(1), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  }
   const { values, positionals } = parse(argv);
   if (values.version) {
     process.stdout.write(`portcullis ${packageVersion()}\n`);
@@ -105,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(generateRoutes(readFileSync(file, 'utf8'), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
       return 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca)`);
   }
 }
 

@@ -14,8 +14,12 @@ import { preparePipelines } from './pipeline/build.js';
 import { policiesByName } from './policies/index.js';
 import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
-import { applySettings, openListener, type Listener } from './server/listener.js';
+import { applyListenerSettings, openListener, type Listener } from './server/listener.js';
+import { redirector } from './server/redirect.js';
 import { SnapshotHolder } from './server/snapshots.js';
+import { hstsHeader, swappableInPlace } from './server/tls/compile.js';
+import { clientCertificateOf } from './server/tls/peer.js';
+import { CertificateInventory } from './telemetry/certificates.js';
 import { StoreRegistry } from './stores/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
@@ -98,22 +102,25 @@ export class Gateway {
     readonly guards: ServerGuards,
     /** Addresses refused at run time (ip-restriction consults it); kept across reloads. */
     readonly denyList: DynamicDenyList,
+    /** Every certificate in use and its expiry: the gauge the metrics exporter reads. */
+    readonly certificates: CertificateInventory,
   ) {}
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
     const { logger, destination, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
-    const upstreams = new UpstreamRegistry(logger);
+    const certificates = new CertificateInventory(logger);
+    const upstreams = new UpstreamRegistry(logger, certificates);
     const stores = new StoreRegistry(logger);
     const denyList = new DynamicDenyList();
     const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList);
+    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates);
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
-      for (const config of loaded.snapshot.config.listeners) await gateway.open(config);
+      for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
     } catch (err) {
       await gateway.shutdown();
       throw err;
@@ -157,7 +164,7 @@ export class Gateway {
       const next = loaded.snapshot;
       await prepareSnapshot(next);
       try {
-        await this.reconcileListeners(next.config.listeners);
+        await this.reconcileListeners(next);
       } catch (err) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);
@@ -172,7 +179,7 @@ export class Gateway {
         for (const service of retired) void service.close();
         if (replacedStore) void replacedStore.store.close();
       });
-      for (const listener of this.listeners.values()) applySettings(listener.server, next.settings);
+      for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
       return { ok: true, version };
     };
@@ -182,30 +189,54 @@ export class Gateway {
     return current;
   }
 
-  private async open(config: ListenerConfig): Promise<void> {
+  private async open(config: ListenerConfig, snapshot: Snapshot): Promise<void> {
+    const tls = snapshot.listenerTls.get(config.name);
+    const redirectTo = config.redirect_to;
     const handler = new RequestHandler({
       snapshots: this.snapshots,
       logger: this.logger,
       accessLog: this.accessLog,
       scheme: config.protocol,
+      clientCertificate: config.tls && config.tls.client_auth.mode !== 'none' ? clientCertificateOf : undefined,
+      hsts: hstsHeader(config),
+      redirect: redirectTo ? redirector(() => config.redirect_port ?? this.listeners.get(redirectTo)?.address.port) : undefined,
       guards: this.guards,
     });
-    const listener = await openListener(config, this.snapshots.current.settings, handler, this.logger);
+    const listener = await openListener(
+      config,
+      snapshot.settings,
+      handler,
+      this.logger,
+      tls ? { material: tls, baseDir: snapshot.baseDir, inventory: this.certificates } : undefined,
+    );
     this.listeners.set(config.name, listener);
     this.logger.info({ listener: config.name, url: listener.url }, 'listening');
   }
 
-  /** Opens added listeners, closes removed ones, and reopens those whose settings changed. */
-  private async reconcileListeners(configs: readonly ListenerConfig[]): Promise<void> {
+  /**
+   * Opens added listeners, closes removed ones, and reopens those whose
+   * settings changed. An https listener whose only changes are its TLS
+   * material (or whose certificate files changed) keeps running and serves
+   * the new material to new handshakes.
+   */
+  private async reconcileListeners(snapshot: Snapshot): Promise<void> {
+    const configs = snapshot.config.listeners;
     const wanted = new Map(configs.map((c) => [c.name, c]));
     for (const [name, listener] of this.listeners) {
       const next = wanted.get(name);
+      const material = snapshot.listenerTls.get(name);
+      if (next && listener.front && material && swappableInPlace(listener.config, next)) {
+        listener.front.update(material, next.tls!, snapshot.baseDir);
+        this.listeners.set(name, { ...listener, config: next });
+        continue;
+      }
       if (!next || JSON.stringify(next) !== JSON.stringify(listener.config)) {
         this.listeners.delete(name);
+        this.certificates.delete(`listener:${name}`);
         await closeListener(listener, this.snapshots.current.settings.shutdownTimeoutMs);
       }
     }
-    for (const config of configs) if (!this.listeners.has(config.name)) await this.open(config);
+    for (const config of configs) if (!this.listeners.has(config.name)) await this.open(config, snapshot);
   }
 
   private watch(): void {
@@ -234,16 +265,19 @@ export class Gateway {
     await this.stores.closeAll();
     this.guards.close();
     this.accessLog.flush();
+    this.certificates.stop();
     this.logger.info('stopped');
     this.flushLogs();
   }
 }
 
 async function closeListener(listener: Listener, deadlineMs: number): Promise<void> {
-  const { server, handler } = listener;
+  const { server, handler, front } = listener;
   handler.draining = true;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // An https listener accepts on its TLS front; the HTTP/1.1 server behind it never listened.
+  const closed = front ? front.close() : new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  front?.closeIdle();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, deadlineMs);
@@ -252,6 +286,7 @@ async function closeListener(listener: Listener, deadlineMs: number): Promise<vo
   await Promise.race([handler.whenIdle(), expired]);
   clearTimeout(timer);
   server.closeAllConnections();
+  front?.closeAll();
   handler.closeTunnels();
   await closed;
 }

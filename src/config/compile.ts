@@ -4,6 +4,7 @@
  * a reload compiles a new one beside it. Compile problems are collected, not
  * thrown one at a time.
  */
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { DynamicDenyList } from '../defense/deny-list.js';
 import RE2 from 're2';
@@ -15,6 +16,9 @@ import type { Consumer } from '../pipeline/context.js';
 import type { AnyPolicyDefinition, ConsumerCredential } from '../pipeline/policy.js';
 import { TrustedProxies } from '../net/ip.js';
 import type { Stores } from '../stores/stores.js';
+import { compileListenersTls } from '../server/tls/compile.js';
+import type { ListenerTls } from '../server/tls/material.js';
+import { compileServicesTls } from '../upstream/tls.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
 import { ConfigError, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
@@ -67,6 +71,10 @@ export interface Snapshot {
   readonly settings: RuntimeSettings;
   /** The store the policies were compiled against (kept across reloads while `store` is unchanged). */
   readonly stores: Stores;
+  /** Each https listener's TLS material, by listener name. */
+  readonly listenerTls: ReadonlyMap<string, ListenerTls>;
+  /** The config file's folder: relative file names in it are resolved from here. */
+  readonly baseDir: string;
 }
 
 export interface CompileDeps {
@@ -132,7 +140,9 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   const globalSteps = compilePolicies(config.global_policies, ['global_policies'], undefined);
   const globalAuth = globalSteps.some((s) => s.phase === 'authenticate');
-  const services = deps.upstreams.prepare(config.services);
+  const baseDir = dirname(resolve(source.file));
+  const listenerTls = compileListenersTls(config.listeners, baseDir, report);
+  const services = deps.upstreams.prepare(config.services, compileServicesTls(config.services, baseDir, report));
 
   const routes = new Map<string, CompiledRoute>();
   const entries: ConstructorParameters<typeof Router<CompiledRoute>>[0][number][] = [];
@@ -176,7 +186,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     deps.upstreams.discard(services);
     return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
   }
-  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings!, stores: deps.stores } };
+  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
 }
 
 /** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */

@@ -4,6 +4,7 @@
  * each policy's own schema checks its settings (see validate.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { ListenerTlsSchema, UpstreamTlsSchema } from './tls-schema.js';
 import { Cidr, Duration, Secret, Size } from './types.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
@@ -21,6 +22,11 @@ export const ListenerSchema = Type.Object(
     name: Name,
     address: Address,
     protocol: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http', description: 'http, or https with tls settings' }),
+    tls: Type.Optional(ListenerTlsSchema),
+    redirect_to: Type.Optional(Type.String({ pattern: Name.pattern, description: 'an https listener: this http listener then answers every request with a 308 to it' })),
+    redirect_port: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 65535, description: 'the port written in redirects when clients reach the https listener on another port than it binds' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -106,6 +112,8 @@ export const ServiceSchema = Type.Object(
     preserve_host: Type.Boolean({ default: false, description: 'send the client Host header upstream instead of the target host' }),
     max_connections: Type.Integer({ minimum: 1, default: 256, description: 'connections per target' }),
     keepalive_timeout: Duration({ default: '60s', description: 'how long an idle upstream connection is kept' }),
+    tls: Type.Optional(UpstreamTlsSchema),
+    http2: Type.Boolean({ default: false, description: 'offer HTTP/2 to https targets by ALPN (they may still answer HTTP/1.1)' }),
   },
   { additionalProperties: false },
 );

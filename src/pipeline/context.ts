@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { SecurityEvent, SecurityEventDetails } from './events.js';
 import type { Deny } from './decision.js';
+import type { ClientCertificate } from './client-certificate.js';
 
 export interface Consumer {
   readonly name: string;
@@ -53,6 +54,8 @@ export class RequestContext {
 
   consumer: Consumer | undefined = undefined;
   credentialId: string | undefined = undefined;
+  /** The certificate the client presented on a TLS listener that asks for one (verified or not). */
+  clientCertificate: ClientCertificate | undefined = undefined;
   /** Which authentication policy accepted the caller. */
   authenticatedBy: string | undefined = undefined;
   scopes: readonly string[] | undefined = undefined;

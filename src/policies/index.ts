@@ -12,6 +12,7 @@ import ipRestriction from './ip-restriction/index.js';
 import jwt from './jwt/index.js';
 import keyAuth from './key-auth/index.js';
 import ldapAuth from './ldap-auth/index.js';
+import mtlsAuth from './mtls-auth/index.js';
 import introspection from './oauth2-introspection/index.js';
 import oidc from './oidc/index.js';
 import quota from './quota/index.js';
@@ -28,6 +29,7 @@ export const builtinPolicies: readonly AnyPolicyDefinition[] = [
   oidc,
   hmacAuth,
   ldapAuth,
+  mtlsAuth,
   acl,
   claims,
   ipRestriction,

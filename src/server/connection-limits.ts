@@ -6,8 +6,7 @@
  * header byte a second) is cut off close to headers_timeout, not up to 30 s
  * later (Node's default interval).
  */
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RuntimeSettings } from '../config/compile.js';
 import { errorBody } from '../errors.js';
@@ -26,7 +25,18 @@ export interface ConnectionCounts {
   refused: number;
 }
 
-export function limitConnections(server: Server, settings: () => RuntimeSettings, logger: Logger, listener: string): ConnectionCounts {
+/**
+ * `server` is where TCP connections arrive (an https listener's TLS server);
+ * `refuse` answers a refused one (default: a plain HTTP 429, which only a
+ * plaintext listener can speak).
+ */
+export function limitConnections(
+  server: Server,
+  settings: () => RuntimeSettings,
+  logger: Logger,
+  listener: string,
+  refuse: (socket: Socket) => void = refuseWith429,
+): ConnectionCounts {
   const perIp = new Map<string, number>();
   const counts: ConnectionCounts = { perIp, refused: 0 };
   let lastLog = 0;
@@ -62,7 +72,7 @@ export function maxConnectionsFor(settings: RuntimeSettings): number {
   return settings.maxConnections > 0 ? settings.maxConnections : Infinity;
 }
 
-function refuse(socket: Socket): void {
+function refuseWith429(socket: Socket): void {
   const body = errorBody(429, 'too_many_connections', 'Too many connections from this address.', '-');
   socket.end(`HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   socket.setTimeout(1000, () => socket.destroy());

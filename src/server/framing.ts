@@ -6,10 +6,17 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-export type FramingProblem = 'transfer_encoding' | 'duplicate_host' | 'missing_host' | 'absolute_form_host' | 'request_target';
+export type FramingProblem = 'transfer_encoding' | 'duplicate_host' | 'missing_host' | 'absolute_form_host' | 'request_target' | 'authority_mismatch';
 
 
 export function checkFraming(req: IncomingMessage): FramingProblem | undefined {
+  // HTTP/2 (nghttp2 already refuses connection-specific fields): a Host that names another
+  // authority than :authority would let the gateway and the upstream disagree on the host (RFC 9113 §8.3.1).
+  if (req.httpVersionMajor === 2) {
+    const authority = req.headers[':authority'];
+    const host = req.headers.host;
+    return typeof authority === 'string' && host !== undefined && authority.toLowerCase() !== host.toLowerCase() ? 'authority_mismatch' : undefined;
+  }
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.toLowerCase() !== 'chunked') return 'transfer_encoding';
   if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return 'missing_host';

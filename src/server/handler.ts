@@ -15,10 +15,12 @@ import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from
 import { emptyPipeline } from '../pipeline/build.js';
 import { normalizePath } from '../routing/normalize.js';
 import type { AccessLog } from '../telemetry/access-log.js';
+import { CLIENT_CERT_HEADER, type ClientCertificate } from '../pipeline/client-certificate.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
 import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
+import { http2HasBody, isHttp2 } from './h2.js';
 import type { ServerGuards } from './guards.js';
 import { answerHealth, isHealthCheck } from './health.js';
 import { requestLimitProblem } from './request-limits.js';
@@ -38,6 +40,12 @@ export interface HandlerEnv {
   readonly scheme: 'http' | 'https';
   /** Overload shedding and the slow-body watch, shared by every listener (src/server/guards.ts). */
   readonly guards?: ServerGuards;
+  /** On a TLS listener that asks for client certificates: the one presented on a request's connection. */
+  readonly clientCertificate?: (socket: object) => ClientCertificate | undefined;
+  /** The Strict-Transport-Security value, on an https listener with HSTS on. */
+  readonly hsts?: string;
+  /** On a redirect listener: the https URL for a request's Host and target, or undefined for a Host it cannot redirect. */
+  readonly redirect?: (host: string | undefined, target: string) => string | undefined;
 }
 
 /** A WebSocket handshake: the client socket and the bytes read past the request head. */
@@ -87,6 +95,7 @@ export class RequestHandler {
     this.inflight++;
     const settings = snapshot.settings;
     if (this.draining) res.shouldKeepAlive = false;
+    if (this.env.hsts) res.setHeader('strict-transport-security', this.env.hsts);
 
     const incomingId = settings.trustIncomingRequestId ? req.headers[settings.requestIdHeader] : undefined;
     const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
@@ -114,7 +123,8 @@ export class RequestHandler {
       performance.now(),
       body,
     );
-    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body };
+    if (this.env.clientCertificate) ctx.clientCertificate = this.env.clientCertificate(req.socket);
+    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2: isHttp2(req) };
     res.once('close', () => this.finish(state, res));
     const guards = this.env.guards;
     if (guards) {
@@ -133,7 +143,8 @@ export class RequestHandler {
 
     if (problem) {
       res.shouldKeepAlive = false;
-      poison(req.socket);
+      // An HTTP/2 connection carries other streams and has no framing to desynchronise: only HTTP/1 is cut.
+      if (!state.h2) poison(req.socket);
       const code = problem === 'request_target' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
@@ -144,6 +155,10 @@ export class RequestHandler {
       res.shouldKeepAlive = false;
       ctx.recordEvent('gateway', deny(tooBig.status, tooBig.code, { event: { type: `request.${tooBig.code}`, severity: 'low' } }), 'blocked');
       this.respondError(state, res, tooBig.status, tooBig.code);
+      return;
+    }
+    if (this.env.redirect) {
+      this.redirect(state, res, this.env.redirect(req.headers.host, target));
       return;
     }
     if (!normalized.ok) {
@@ -223,6 +238,7 @@ export class RequestHandler {
     headers.push('forwarded', forwarded ? `${forwarded}, ${element}` : element);
     headers.push(settings.requestIdHeader, ctx.id);
 
+    if (ctx.clientCertificate?.verified) headers.push(CLIENT_CERT_HEADER, ctx.clientCertificate.forwarded);
     const consumer = ctx.consumer;
     if (consumer) {
       headers.push('x-consumer-name', consumer.name);
@@ -250,8 +266,18 @@ export class RequestHandler {
     return {
       path: query === '' ? path : `${path}?${query}`,
       headers,
-      hasBody: te !== undefined || (length !== undefined && length !== '0'),
+      hasBody: state.h2 ? http2HasBody(req) : te !== undefined || (length !== undefined && length !== '0'),
     };
+  }
+
+  /** A redirect listener's answer: 308 to the same host and target on the https listener. */
+  private redirect(state: RequestState, res: ServerResponse, location: string | undefined): void {
+    if (location === undefined) {
+      this.respondError(state, res, 400, 'bad_request', undefined, 'The Host header is missing or not a valid host name.');
+      return;
+    }
+    res.writeHead(308, { location, 'content-length': 0, 'cache-control': 'no-store', [state.snapshot.settings.requestIdHeader]: state.ctx.id });
+    res.end();
   }
 
   /** A response the gateway writes itself: the JSON error shape, response hooks, request id. */
@@ -269,11 +295,14 @@ export class RequestHandler {
       ...extra,
       'content-type': 'application/json',
       'cache-control': 'no-store',
+      // The body is JSON and nothing else: no browser may sniff it into something it would run.
+      'x-content-type-options': 'nosniff',
       'content-length': Buffer.byteLength(body),
     };
     runResponseHooks(ctx, state.pipeline, this.env.logger);
     response.headers[state.snapshot.settings.requestIdHeader] = ctx.id;
-    if (!res.shouldKeepAlive) response.headers.connection = 'close';
+    // HTTP/2 forbids Connection headers; its streams close on their own.
+    if (!res.shouldKeepAlive && !state.h2) response.headers.connection = 'close';
     ctx.bytesSent = Buffer.byteLength(body);
     res.writeHead(response.status, response.headers);
     res.end(body);
@@ -300,7 +329,7 @@ export class RequestHandler {
     if (status !== 204 && status !== 304) response.headers['content-length'] = 0;
     runResponseHooks(ctx, state.pipeline, this.env.logger);
     response.headers[state.snapshot.settings.requestIdHeader] = ctx.id;
-    if (!res.shouldKeepAlive) response.headers.connection = 'close';
+    if (!res.shouldKeepAlive && !state.h2) response.headers.connection = 'close';
     res.writeHead(response.status, response.headers);
     res.end();
   }
@@ -328,6 +357,8 @@ interface RequestState {
   exchange: Exchange | undefined;
   readonly peer: string;
   readonly body: RequestBody;
+  /** The request came over HTTP/2. */
+  readonly h2: boolean;
 }
 
 /**

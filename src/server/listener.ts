@@ -1,7 +1,9 @@
 /**
  * HTTP listeners: a node:http server per configured listener, strict parsing,
  * bounded header size and times, and the socket-level answers (parse errors,
- * CONNECT, upgrades) that never reach the router.
+ * CONNECT, upgrades) that never reach the router. An https listener puts a
+ * TLS front (src/server/tls/front.ts) before the same HTTP/1.1 server, and
+ * an HTTP/2 server (src/server/h2.ts) beside it for clients that choose h2.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
@@ -16,6 +18,10 @@ import type { RequestHandler } from './handler.js';
 import { isPoisoned } from './framing.js';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, maxConnectionsFor } from './connection-limits.js';
 import { maxHeadersCountFor } from './request-limits.js';
+import { Http2Front } from './h2.js';
+import { TlsFront } from './tls/front.js';
+import type { ListenerTls } from './tls/material.js';
+import type { CertificateInventory } from '../telemetry/certificates.js';
 
 export interface Listener {
   readonly name: string;
@@ -25,6 +31,15 @@ export interface Listener {
   /** Where it actually listens (the real port when the config said 0). */
   readonly address: { host: string; port: number };
   readonly url: string;
+  /** For an https listener: the TLS side that accepts connections and feeds `server`. */
+  readonly front: TlsFront | undefined;
+}
+
+/** What an https listener needs beyond its config: the loaded TLS material. */
+export interface ListenerTlsSetup {
+  readonly material: ListenerTls;
+  readonly baseDir: string;
+  readonly inventory: CertificateInventory | undefined;
 }
 
 const PARSE_ERRORS: Record<string, [number, string]> = {
@@ -33,7 +48,13 @@ const PARSE_ERRORS: Record<string, [number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout'],
 };
 
-export async function openListener(config: ListenerConfig, settings: RuntimeSettings, handler: RequestHandler, logger: Logger): Promise<Listener> {
+export async function openListener(
+  config: ListenerConfig,
+  settings: RuntimeSettings,
+  handler: RequestHandler,
+  logger: Logger,
+  tls?: ListenerTlsSetup,
+): Promise<Listener> {
   const server = createServer(
     {
       maxHeaderSize: settings.maxHeaderSize,
@@ -49,7 +70,6 @@ export async function openListener(config: ListenerConfig, settings: RuntimeSett
     handler.handle,
   );
   applySettings(server, settings);
-  limitConnections(server, () => handler.settings, logger, config.name);
   // Expect: 100-continue is answered by the handler once the pipeline has accepted the request.
   server.on('checkContinue', handler.handle);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
@@ -77,17 +97,43 @@ export async function openListener(config: ListenerConfig, settings: RuntimeSett
   });
 
   const address = parseListenAddress(config.address)!;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => {
-      server.off('error', reject);
-      resolve();
+  let front: TlsFront | undefined;
+  if (!(config.tls && tls)) limitConnections(server, () => handler.settings, logger, config.name);
+  if (config.tls && tls) {
+    front = new TlsFront({
+      listener: config.name,
+      config: config.tls,
+      baseDir: tls.baseDir,
+      material: tls.material,
+      http1: server,
+      http2: config.tls.http2 ? new Http2Front(handler, settings, logger, config.name) : undefined,
+      handshakeTimeoutMs: settings.headersTimeoutMs,
+      logger,
+      inventory: tls.inventory,
     });
-  });
-  const bound = server.address();
+    // Counted where TCP connections arrive, before the (costly) handshake; refused by closing, as no HTTP can be spoken yet.
+    limitConnections(front.server, () => handler.settings, logger, config.name, (socket) => socket.destroy());
+    front.applySettings(settings);
+    try {
+      await front.listen(address.port, address.host);
+    } catch (err) {
+      front.closeAll();
+      await front.close();
+      throw err;
+    }
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  const bound = (front?.server ?? server).address();
   const port = typeof bound === 'object' && bound ? bound.port : address.port;
   const hostForUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return { name: config.name, config, server, handler, address: { host: address.host, port }, url: `${config.protocol}://${hostForUrl}:${port}` };
+  return { name: config.name, config, server, handler, address: { host: address.host, port }, url: `${config.protocol}://${hostForUrl}:${port}`, front };
 }
 
 /** Timeouts and limits Node lets us change on a running server (a reload applies them). */
@@ -98,6 +144,12 @@ export function applySettings(server: Server, settings: RuntimeSettings): void {
   server.maxRequestsPerSocket = settings.maxRequestsPerConnection;
   server.maxHeadersCount = maxHeadersCountFor(settings);
   server.maxConnections = maxConnectionsFor(settings);
+}
+
+/** applySettings for every server of a listener (the HTTP/2 one too). */
+export function applyListenerSettings(listener: Listener, settings: RuntimeSettings): void {
+  applySettings(listener.server, settings);
+  listener.front?.applySettings(settings);
 }
 
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger, listener: string): void {

@@ -25,6 +25,27 @@ export const IDENTITY_HEADERS: ReadonlySet<string> = new Set([
   'x-consumer-groups',
   'x-credential-id',
   'x-authenticated-scopes',
+  'x-forwarded-client-cert', // CLIENT_CERT_HEADER: the verified client certificate (src/pipeline/client-certificate.ts)
+]);
+
+/**
+ * Fields a trailer section may not carry (RFC 9110 §6.5.1: framing, routing,
+ * authentication, content metadata) plus everything hop-by-hop; HTTP/2 also
+ * refuses connection-specific fields there.
+ */
+const NOT_IN_TRAILERS: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP,
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'content-range',
+  'host',
+  'authorization',
+  'set-cookie',
+  'cache-control',
+  'expect',
+  'max-forwards',
+  'www-authenticate',
 ]);
 
 /** Headers the gateway writes itself toward the upstream. */
@@ -72,12 +93,45 @@ export function forwardableRequestHeaders(headers: IncomingHttpHeaders, skip: Re
   const out: string[] = [];
   const listed = connectionListed(headers.connection);
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || name === requestIdHeader) continue;
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, never fields.
+    if (name.charCodeAt(0) === 0x3a) continue;
+    if (HOP_BY_HOP.has(name) || FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || name === requestIdHeader) {
+      // An HTTP/2 client's "TE: trailers" (the only TE HTTP/2 allows) says it takes trailers; gRPC
+      // upstreams insist on hearing it, and the proxy passes trailers on. HTTP/2 requests are the ones with pseudo-headers.
+      if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') out.push('te', 'trailers');
+      continue;
+    }
     if (listed?.has(name) || skip?.has(name)) continue;
     const value = headers[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, value);
+  }
+  return out;
+}
+
+/**
+ * Upstream trailers as an object fit to send, or undefined for none. undici
+ * types them as a string list, but gives HTTP/1.1 ones as a flat Buffer list
+ * and HTTP/2 ones as an object: all three are read.
+ */
+export function trailersFrom(raw: unknown): Record<string, string> | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  let out: Record<string, string> | undefined;
+  const add = (name: string, value: string) => {
+    const lower = name.toLowerCase();
+    if (lower.charCodeAt(0) === 0x3a || NOT_IN_TRAILERS.has(lower)) return;
+    out ??= {};
+    out[lower] = out[lower] === undefined ? value : `${out[lower]}, ${value}`;
+  };
+  const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v));
+  if (Array.isArray(raw)) {
+    for (let i = 0; i + 1 < raw.length; i += 2) add(text(raw[i]), text(raw[i + 1]));
+  } else {
+    for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+      if (value === undefined) continue;
+      add(name, Array.isArray(value) ? value.map(text).join(', ') : text(value));
+    }
   }
   return out;
 }

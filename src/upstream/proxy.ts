@@ -13,9 +13,10 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
 import { runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { BodyTooLargeError } from '../pipeline/context.js';
-import { responseHeadersFrom } from './headers.js';
+import { responseHeadersFrom, trailersFrom } from './headers.js';
 import type { Service } from './service.js';
 import type { Target } from './target.js';
+import { isTlsFailure } from './tls.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -207,7 +208,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     runResponseHooks(this.ctx, this.pipeline, this.env.logger);
     response.headers[this.env.requestIdHeader] = this.ctx.id;
     try {
-      this.res.writeHead(response.status, statusText, response.headers);
+      // HTTP/2 has no reason phrase (Node warns when given one); an HTTP/2 upstream gives none either.
+      if (statusText === '' || this.req.httpVersionMajor === 2) this.res.writeHead(response.status, response.headers);
+      else this.res.writeHead(response.status, statusText, response.headers);
     } catch (err) {
       // An upstream header Node refuses to send (invalid characters): the client gets a clean 502.
       this.env.logger.warn({ err, request_id: this.ctx.id, target: target.origin }, 'upstream response header rejected');
@@ -290,11 +293,20 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  onComplete(): void {
+  onComplete(trailers: string[] | null): void {
     this.endAttempt();
     if (this.discarding) {
       this.retry();
       return;
+    }
+    const forward = trailersFrom(trailers);
+    if (forward) {
+      try {
+        // Sent after the body: by HTTP/2 as a trailing HEADERS frame, by HTTP/1.1 in the last chunk.
+        this.res.addTrailers(forward);
+      } catch (err) {
+        this.env.logger.warn({ err: (err as Error).message, request_id: this.ctx.id }, 'upstream trailers dropped');
+      }
     }
     this.sink.end();
   }
@@ -320,7 +332,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.env.logger.warn(
       { request_id: this.ctx.id, service: this.service.name, target: target.origin, code: classified.code, err: err.message },
-      'upstream request failed',
+      isTlsFailure(classified.code) ? 'upstream TLS handshake failed' : 'upstream request failed',
     );
     this.fail(classified.status, classified.status === 504 ? 'gateway_timeout' : 'bad_gateway');
   }
@@ -348,6 +360,8 @@ function classify(err: Error, responding: boolean): Classified {
   const code = (err as NodeJS.ErrnoException).code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.name;
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'connect-failure', status: 504, code };
   if (CONNECT_FAILURES.has(code)) return { kind: 'connect-failure', status: 502, code };
+  // The upstream could not be trusted (certificate, name, pin) or spoke no common TLS: no request was sent.
+  if (!responding && isTlsFailure(code)) return { kind: 'connect-failure', status: 502, code };
   if (code === 'PORTCULLIS_RESPONSE_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', status: 504, code };
   if (code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', status: 504, code };
   // A kept-alive connection the upstream closed before answering: as good as a connect failure.

@@ -6,19 +6,37 @@
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/schema.js';
 import { Service } from './service.js';
+import type { UpstreamTlsSettings } from './tls.js';
+import type { CertificateInventory } from '../telemetry/certificates.js';
 
 export class UpstreamRegistry {
   private services = new Map<string, { key: string; service: Service }>();
+  /** What each prepared service was built from: its config, and the digest of the TLS files it read. */
+  private readonly keys = new WeakMap<Service, string>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly inventory?: CertificateInventory,
+  ) {}
 
-  /** Services for a new snapshot; nothing changes for the running one until commit(). */
-  prepare(configs: readonly ServiceConfig[]): Map<string, Service> {
+  /**
+   * Services for a new snapshot; nothing changes for the running one until
+   * commit(). A service whose TLS files changed is rebuilt even when its
+   * config text did not.
+   */
+  prepare(configs: readonly ServiceConfig[], tls: ReadonlyMap<string, UpstreamTlsSettings> = new Map()): Map<string, Service> {
     const result = new Map<string, Service>();
     for (const config of configs) {
-      const key = JSON.stringify(config);
+      const material = tls.get(config.name);
+      const key = JSON.stringify(config) + (material?.digest ?? '');
       const existing = this.services.get(config.name);
-      result.set(config.name, existing?.key === key ? existing.service : new Service(config, this.logger));
+      if (existing?.key === key) {
+        result.set(config.name, existing.service);
+        continue;
+      }
+      const service = new Service(config, this.logger, material, this.inventory);
+      this.keys.set(service, key);
+      result.set(config.name, service);
     }
     return result;
   }
@@ -36,7 +54,7 @@ export class UpstreamRegistry {
     for (const [name, service] of next) {
       const known = [...this.services.values()].some((s) => s.service === service);
       if (!known) service.start();
-      current.set(name, { key: JSON.stringify(service.config), service });
+      current.set(name, { key: this.keys.get(service) ?? JSON.stringify(service.config), service });
     }
     this.services = current;
     return retired;

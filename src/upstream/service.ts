@@ -8,6 +8,8 @@ import type { ServiceConfig } from '../config/schema.js';
 import { ConsistentHash, LeastConnections, RoundRobin, WeightedRandom, type Balancer } from './balancers.js';
 import { ActiveHealthChecker, PassiveHealth } from './health.js';
 import { Target } from './target.js';
+import { UpstreamTls, type UpstreamTlsSettings } from './tls.js';
+import type { CertificateInventory } from '../telemetry/certificates.js';
 
 export type Failure = 'connect-failure' | 'timeout' | 'status';
 
@@ -31,12 +33,18 @@ export class Service {
   private readonly active: ActiveHealthChecker | undefined;
   private readonly passive: PassiveHealth | undefined;
   private readonly failureStatuses: ReadonlySet<number>;
+  private readonly tls: UpstreamTls | undefined;
 
   constructor(
     readonly config: ServiceConfig,
     private readonly logger: Logger,
+    tls?: UpstreamTlsSettings,
+    inventory?: CertificateInventory,
   ) {
     this.name = config.name;
+    this.tls = tls
+      ? new UpstreamTls(tls, { connectTimeoutMs: parseDuration(config.timeouts.connect), allowH2: config.http2, logger, inventory })
+      : undefined;
     const breaker = config.breaker
       ? { failures: config.breaker.failures, openForMs: parseDuration(config.breaker.open_for) }
       : undefined;
@@ -50,6 +58,8 @@ export class Service {
             keepAliveTimeoutMs: parseDuration(config.keepalive_timeout),
             maxConnections: config.max_connections,
             breaker,
+            connect: this.tls?.connect,
+            allowH2: config.http2,
           },
           config.name,
           logger,
@@ -98,6 +108,7 @@ export class Service {
   }
 
   start(): void {
+    this.tls?.start();
     this.active?.start();
   }
 
@@ -129,6 +140,7 @@ export class Service {
 
   async close(): Promise<void> {
     this.active?.stop();
+    this.tls?.close();
     await Promise.allSettled(this.targets.map((t) => t.close()));
   }
 }

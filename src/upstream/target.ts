@@ -3,7 +3,7 @@
  * health. Shared by every request to the service, and reused across config
  * snapshots while the service's config is unchanged.
  */
-import { Pool } from 'undici';
+import { Pool, type buildConnector } from 'undici';
 import type { Logger } from 'pino';
 import { Breaker, type BreakerSettings } from './breaker.js';
 
@@ -14,6 +14,10 @@ export interface TargetSettings {
   keepAliveTimeoutMs: number;
   maxConnections: number;
   breaker: BreakerSettings | undefined;
+  /** The service's TLS connect function (src/upstream/tls.ts), for https targets with tls settings. */
+  connect?: buildConnector.connector;
+  /** Offer HTTP/2 by ALPN to an https target. */
+  allowH2?: boolean;
 }
 
 export class Target {
@@ -49,7 +53,8 @@ export class Target {
       pipelining: 1,
       keepAliveTimeout: settings.keepAliveTimeoutMs,
       keepAliveMaxTimeout: Math.max(settings.keepAliveTimeoutMs, 1000),
-      connect: { timeout: settings.connectTimeoutMs },
+      connect: url.protocol === 'https:' && settings.connect ? settings.connect : { timeout: settings.connectTimeoutMs },
+      allowH2: url.protocol === 'https:' && settings.allowH2 === true,
     });
     this.breaker = settings.breaker
       ? new Breaker(settings.breaker, (from, to) =>

@@ -46,8 +46,8 @@ export function writeConfig(yaml: string, dir = mkdtempSync(join(tmpdir(), 'port
   return file;
 }
 
-export async function startGateway(yaml: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<TestGateway> {
-  const configFile = writeConfig(yaml);
+export async function startGateway(yaml: string, options: { env?: NodeJS.ProcessEnv; dir?: string } = {}): Promise<TestGateway> {
+  const configFile = writeConfig(yaml, options.dir);
   const capture = new LineCapture();
   const gateway = await Gateway.start({ configFile, logDestination: capture, env: options.env ?? process.env });
   const url = gateway.url();

@@ -1,0 +1,96 @@
+/**
+ * HTTP/2 on a TLS listener (ALPN "h2"): a node:http2 server that never
+ * listens itself; the TLS front hands it the connections that chose h2.
+ * Requests go to the same RequestHandler as HTTP/1.1 through Node's
+ * compatibility API. What differs from HTTP/1.1 is settled here or named in
+ * the handler: the authority comes as :authority (copied to Host when the
+ * client sent no Host), there are no hop-by-hop headers (nghttp2 refuses
+ * them), pseudo-headers are never forwarded, and a connection is shared by
+ * many streams, so it is never "poisoned" or closed for one bad request.
+ */
+import { createServer, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { RuntimeSettings } from '../config/compile.js';
+import type { RequestHandler } from './handler.js';
+
+/** nginx's default; enough for browsers and gRPC clients, small enough to bound one connection's cost. */
+const MAX_CONCURRENT_STREAMS = 128;
+
+export class Http2Front {
+  readonly server: Http2Server;
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private idleTimeoutMs: number;
+
+  constructor(
+    private readonly handler: RequestHandler,
+    settings: RuntimeSettings,
+    private readonly logger: Logger,
+    private readonly listener: string,
+  ) {
+    this.idleTimeoutMs = settings.keepAliveTimeoutMs;
+    this.server = createServer({
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: settings.maxHeaderSize, enablePush: false },
+      maxSessionMemory: 10,
+      peerMaxConcurrentStreams: 100,
+    });
+    this.server.on('request', this.onRequest);
+    // Expect: 100-continue is answered by the handler once the pipeline has accepted the request, as for HTTP/1.1.
+    this.server.on('checkContinue', this.onRequest);
+    this.server.on('session', (session: ServerHttp2Session) => this.track(session));
+    this.server.on('sessionError', (err: Error) => this.logger.info({ listener: this.listener, err: err.message }, 'HTTP/2 session error'));
+  }
+
+  private readonly onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
+    const headers = req.headers;
+    const authority = headers[':authority'];
+    if (headers.host === undefined && authority !== undefined) headers.host = authority;
+    // The handler works on the HTTP/1 request and response shapes; Node's HTTP/2 compatibility
+    // objects provide the same members it uses (checked by test/e2e/http2.test.ts).
+    this.handler.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+  };
+
+  private track(session: ServerHttp2Session): void {
+    this.sessions.add(session);
+    let open = 0;
+    session.on('stream', (stream) => {
+      open++;
+      stream.once('close', () => open--);
+    });
+    // An idle connection (no stream open) is closed after the keep-alive timeout, as HTTP/1.1 ones are.
+    session.setTimeout(this.idleTimeoutMs, () => {
+      if (open === 0) session.close();
+    });
+    session.on('error', () => {}); // reported by sessionError; the socket is destroyed by Node
+    session.once('close', () => this.sessions.delete(session));
+  }
+
+  applySettings(settings: RuntimeSettings): void {
+    this.idleTimeoutMs = settings.keepAliveTimeoutMs;
+    this.server.updateSettings({ maxHeaderListSize: settings.maxHeaderSize });
+  }
+
+  /** GOAWAY to every session: no new streams, the open ones finish. */
+  closeIdle(): void {
+    for (const session of this.sessions) if (!session.closed) session.close();
+  }
+
+  destroyAll(): void {
+    for (const session of this.sessions) session.destroy();
+  }
+}
+
+/** Is this request (or its response) HTTP/2? */
+export function isHttp2(req: { httpVersionMajor: number }): boolean {
+  return req.httpVersionMajor === 2;
+}
+
+/**
+ * Does an HTTP/2 request carry a body? It has no Transfer-Encoding; a request
+ * without Content-Length has one unless END_STREAM came with its headers.
+ */
+export function http2HasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+}

@@ -1,0 +1,234 @@
+/**
+ * The TLS side of an https listener: accepts TCP connections, chooses the
+ * certificate by SNI, checks client certificates, and hands each finished
+ * handshake to the HTTP/1.1 server (the same strict one plain listeners use)
+ * or, when the client chose h2 by ALPN, to the HTTP/2 server. Certificates
+ * are swapped in place (watch or reload): new handshakes get the new ones,
+ * established connections keep going.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import { createServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { RuntimeSettings } from '../../config/compile.js';
+import type { ListenerTlsConfig } from '../../config/tls-schema.js';
+import { parseDuration } from '../../config/units.js';
+import type { CertificateInventory } from '../../telemetry/certificates.js';
+import { maxConnectionsFor } from '../connection-limits.js';
+import type { Http2Front } from '../h2.js';
+import { FileWatcher } from './cert-watch.js';
+import { loadListenerTls, type ListenerTls } from './material.js';
+import { readClientCertificate } from './peer.js';
+
+export interface TlsFrontOptions {
+  readonly listener: string;
+  readonly config: ListenerTlsConfig;
+  /** Where relative file names in `config` are resolved from. */
+  readonly baseDir: string;
+  readonly material: ListenerTls;
+  readonly http1: HttpServer;
+  readonly http2: Http2Front | undefined;
+  readonly handshakeTimeoutMs: number;
+  readonly logger: Logger;
+  readonly inventory: CertificateInventory | undefined;
+  /** How often watched files are polled (tests shorten it). */
+  readonly watchIntervalMs?: number;
+}
+
+export class TlsFront {
+  readonly server: TlsServer;
+  private material: ListenerTls;
+  private config: ListenerTlsConfig;
+  private baseDir: string;
+  private readonly sockets = new Set<Socket>();
+  private ticketKeys: Buffer | undefined;
+  private ticketTimer: NodeJS.Timeout | undefined;
+  private readonly watcher: FileWatcher;
+  private readonly failures: FailureLog;
+  private closed = false;
+
+  constructor(private readonly options: TlsFrontOptions) {
+    const { material, config } = options;
+    this.material = material;
+    this.config = config;
+    this.baseDir = options.baseDir;
+    this.failures = new FailureLog(options.logger, options.listener);
+    this.server = createServer({
+      ...material.serverContext,
+      SNICallback: (servername, callback) => this.selectContext(servername, callback),
+      ALPNProtocols: config.http2 && options.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
+      requestCert: material.clientAuth !== 'none',
+      // Client certificates are judged in accept(), so that every refusal is logged with its reason
+      // (Node would otherwise drop a connection with an untrusted certificate without a word).
+      rejectUnauthorized: false,
+      handshakeTimeout: options.handshakeTimeoutMs,
+    });
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
+    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => this.handshakeFailed(err, socket));
+    // The HTTP/1.1 server never listens: this starts its header and request timeouts and its
+    // connection tracking, which Node otherwise starts when it begins listening.
+    options.http1.emit('listening');
+    if (config.session_tickets) {
+      this.rotateTicketKeys();
+      this.ticketTimer = setInterval(() => this.rotateTicketKeys(), parseDuration(config.ticket_key_rotation));
+      this.ticketTimer.unref();
+    }
+    this.watcher = new FileWatcher(() => this.reloadFromFiles(), options.watchIntervalMs);
+    if (config.watch) this.watcher.watch(material.files);
+    this.report(material);
+  }
+
+  /** Serves new material: the next handshake uses it, open connections are untouched. */
+  update(material: ListenerTls, config: ListenerTlsConfig, baseDir: string): void {
+    if (material.digest === this.material.digest) return;
+    const clientTrustChanged = this.material.clientAuth !== 'none' && !sameClientTrust(this.material, material);
+    this.material = material;
+    this.config = config;
+    this.baseDir = baseDir;
+    this.server.setSecureContext(material.serverContext);
+    // A session ticket carries the client's verification result: after the client CA or CRL changed,
+    // old tickets must not resume. Otherwise keep the keys, so clients keep resuming.
+    if (this.ticketKeys) {
+      if (clientTrustChanged) this.rotateTicketKeys();
+      else this.server.setTicketKeys(this.ticketKeys);
+    }
+    this.watcher.watch(config.watch ? material.files : []);
+    this.options.logger.info(
+      { listener: this.options.listener, certificates: material.certificates.filter((c) => c.role === 'server').map((c) => ({ hosts: c.hosts, serial: c.serial, not_after: c.notAfter.toISOString() })) },
+      'TLS certificates reloaded',
+    );
+    this.report(material);
+  }
+
+  /** A watched file changed: load everything again; on any problem keep what is serving. */
+  private reloadFromFiles(): void {
+    if (this.closed) return;
+    const problems: string[] = [];
+    const next = loadListenerTls(this.options.listener, this.config, this.baseDir, (path, message) => problems.push(`${path.join('.')}: ${message}`));
+    if (!next) {
+      this.options.logger.error({ listener: this.options.listener, problems }, 'TLS certificate reload refused: the previous certificates keep serving');
+      return;
+    }
+    this.update(next, this.config, this.baseDir);
+  }
+
+  private report(material: ListenerTls): void {
+    for (const warning of material.warnings) this.options.logger.warn({ listener: this.options.listener, problem: warning }, 'TLS material problem');
+    this.options.inventory?.set(`listener:${this.options.listener}`, material.certificates);
+  }
+
+  private selectContext(servername: string, callback: (err: Error | null, ctx?: SecureContext) => void): void {
+    const context = this.material.sni.lookup(servername);
+    if (context) callback(null, context);
+    else callback(Object.assign(new Error(`no certificate for server name "${servername}"`), { code: 'ERR_UNKNOWN_SNI' }));
+  }
+
+  private accept(socket: TLSSocket): void {
+    if (this.material.clientAuth !== 'none') {
+      const identity = readClientCertificate(socket);
+      if (this.material.clientAuth === 'required' && !identity?.verified) {
+        this.failures.log('warn', 'client certificate refused', socket, identity ? identity.error! : 'no client certificate', {
+          subject: identity?.subject,
+          serial: identity?.serial,
+        });
+        socket.destroy();
+        return;
+      }
+    }
+    if (socket.alpnProtocol === 'h2' && this.options.http2) this.options.http2.server.emit('connection', socket);
+    else this.options.http1.emit('connection', socket);
+  }
+
+  private handshakeFailed(err: NodeJS.ErrnoException, socket: TLSSocket): void {
+    let reason = err.code ?? err.message;
+    if (this.config.require_sni && !socket.servername && /NO_SHARED_CIPHER|NO_SUITABLE|SSLV3_ALERT_HANDSHAKE_FAILURE|HANDSHAKE_FAILURE/i.test(reason)) {
+      reason = 'no SNI server name (require_sni is on)';
+    }
+    this.failures.log('info', 'TLS handshake failed', socket, reason, { detail: err.message, servername: socket.servername || undefined });
+    socket.destroy();
+  }
+
+  private rotateTicketKeys(): void {
+    this.ticketKeys = randomBytes(48);
+    this.server.setTicketKeys(this.ticketKeys);
+  }
+
+  applySettings(settings: RuntimeSettings): void {
+    this.server.maxConnections = maxConnectionsFor(settings);
+    this.options.http2?.applySettings(settings);
+  }
+
+  listen(port: number, host: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting; resolves once every connection is gone. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.watcher.close();
+    clearInterval(this.ticketTimer);
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Closes what is idle: kept-alive HTTP/1.1 connections, and HTTP/2 sessions after their open streams. */
+  closeIdle(): void {
+    this.options.http1.closeIdleConnections();
+    this.options.http2?.closeIdle();
+  }
+
+  /** Cuts every connection still open, handshaking or not. */
+  closeAll(): void {
+    this.options.http1.closeAllConnections();
+    this.options.http2?.destroyAll();
+    for (const socket of this.sockets) socket.destroy();
+    // Stops the HTTP/1.1 server's timeout checks (it was never listening, so close() reports that; ignored).
+    this.options.http1.close(() => {});
+  }
+}
+
+function sameClientTrust(a: ListenerTls, b: ListenerTls): boolean {
+  const trust = (m: ListenerTls) => JSON.stringify(m.certificates.filter((c) => c.role === 'client-ca').map((c) => c.fingerprint256)) + String(m.serverContext.crl);
+  return a.clientAuth === b.clientAuth && trust(a) === trust(b);
+}
+
+/**
+ * Handshake failures are routine on a public port (scanners, old clients):
+ * each is logged with its reason, at most 20 per 10 s per listener, with a
+ * count of the rest, so a flood cannot flood the log.
+ */
+class FailureLog {
+  private windowStart = 0;
+  private count = 0;
+  private suppressed = 0;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly listener: string,
+  ) {}
+
+  log(level: 'info' | 'warn', msg: string, socket: TLSSocket, reason: string, extra: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - this.windowStart > 10_000) {
+      if (this.suppressed > 0) this.logger.warn({ listener: this.listener, suppressed: this.suppressed }, 'more TLS handshake failures were not logged');
+      this.windowStart = now;
+      this.count = 0;
+      this.suppressed = 0;
+    }
+    if (++this.count > 20) {
+      this.suppressed++;
+      return;
+    }
+    this.logger[level]({ listener: this.listener, client: socket.remoteAddress, reason, ...extra }, msg);
+  }
+}
