@@ -74,13 +74,15 @@ export async function openListener(
   server.on('checkContinue', handler.handle);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    takeOver(socket);
     writeRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported.');
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    takeOver(socket);
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
-    res.once('finish', () => socket.end());
+    res.once('finish', () => closeWhenFlushed(socket));
     const isWebSocket = req.headers.upgrade?.toLowerCase() === 'websocket' && req.method === 'GET';
     if (isWebSocket) {
       handler.handle(req, res, { socket, head });
@@ -166,9 +168,29 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: L
 /** A complete response written straight to a socket that has no HTTP response object, then closed. */
 function writeRaw(socket: Duplex, status: number, code: string, message: string | undefined): void {
   const body = errorBody(status, code, message ?? 'The request could not be parsed.', randomUUID());
-  socket.end(
+  socket.write(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+  closeWhenFlushed(socket);
+}
+
+/**
+ * Node lets go of a socket once it emits 'upgrade' or 'connect': its error
+ * and timeout handlers leave with the parser. An 'error' nobody listens to
+ * (a client's RST) would be thrown out of the event loop and stop the
+ * process, so such a socket gets a listener before anything else happens.
+ */
+function takeOver(socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
+}
+
+/**
+ * Ends the socket once what was written is out, and closes it whole: a bare
+ * end() leaves it half-open for as long as the client likes, and no timeout
+ * watches a socket Node has let go of.
+ */
+function closeWhenFlushed(socket: Duplex): void {
+  socket.end(() => socket.destroy());
 }
 
 const STATUS_TEXT: Record<number, string> = {
