@@ -75,10 +75,12 @@ export async function openListener(
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     takeOver(socket);
+    if (closeAfterAnswerInProgress(socket)) return;
     writeRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported.');
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     takeOver(socket);
+    if (closeAfterAnswerInProgress(socket)) return;
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
@@ -182,6 +184,20 @@ function writeRaw(socket: Duplex, status: number, code: string, message: string 
  */
 function takeOver(socket: Duplex): void {
   socket.on('error', () => socket.destroy());
+}
+
+/**
+ * An Upgrade or CONNECT pipelined behind a request still being answered: the
+ * socket belongs to that answer (assigning it to another response throws,
+ * out of the parser's callback, which would stop the process), and what is
+ * written now would land in the middle of it. The request is not served; the
+ * connection closes once the answer in progress is out.
+ */
+function closeAfterAnswerInProgress(socket: Duplex): boolean {
+  const inProgress = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!inProgress) return false;
+  inProgress.once('close', () => closeWhenFlushed(socket));
+  return true;
 }
 
 /**

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { send, startGateway, writeConfig, type TestGateway } from '../helpers/gateway.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { countResponses, rawExchange } from '../helpers/raw.js';
 
 const WS_HANDSHAKE = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
 
@@ -91,6 +92,48 @@ routes:
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(cli.child.exitCode, null, `the gateway process ended:\n${cli.output().slice(-2000)}`);
       assert.equal((await send(base, '/still-there')).status, 200);
+    });
+  }
+});
+
+describe('a gateway process whose client pipelines an upgrade behind a request in progress', () => {
+  const held: Socket[] = [];
+  let upstream: TestUpstream;
+  let cli: RunningCli;
+  let port: number;
+
+  before(async () => {
+    upstream = await slowUpstream(held);
+    port = await freePort();
+    const file = writeConfig(`
+listeners: [{ name: main, address: "127.0.0.1:${port}" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: open, service: echo, public: true, match: { paths: [/] } }
+`);
+    cli = startCli(['start', '-c', file]);
+    await cli.waitFor(`portcullis listening on http://127.0.0.1:${port} (main)`);
+  });
+  after(async () => {
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    for (const socket of held) socket.destroy();
+    await upstream.close();
+  });
+
+  const pipelined: Record<string, string> = {
+    'a WebSocket handshake': `GET /ws HTTP/1.1\r\nHost: x\r\n${WS_HANDSHAKE}\r\n`,
+    'an Upgrade: h2c request': 'GET /h2c HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n',
+    'a CONNECT request': 'CONNECT internal:443 HTTP/1.1\r\nHost: internal:443\r\n\r\n',
+  };
+  for (const [name, second] of Object.entries(pipelined)) {
+    it(`answers the first request, drops ${name} pipelined behind it, closes, and keeps running`, async () => {
+      const reply = await rawExchange(port, 'GET /first HTTP/1.1\r\nHost: x\r\n\r\n' + second, 2000);
+      assert.equal(cli.child.exitCode, null, `the gateway process ended:\n${cli.output().slice(-2000)}`);
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(countResponses(reply.text), 1, 'only the first request is answered');
+      assert.ok(reply.closed, 'the connection is closed after it');
+      assert.equal((await send(`http://127.0.0.1:${port}`, '/still-there')).status, 200);
     });
   }
 });
