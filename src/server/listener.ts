@@ -18,6 +18,7 @@ import type { RequestHandler } from './handler.js';
 import { isPoisoned } from './framing.js';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, maxConnectionsFor } from './connection-limits.js';
 import { maxHeadersCountFor } from './request-limits.js';
+import { oneAtATime } from './pipelining.js';
 import { Http2Front } from './h2.js';
 import { TlsFront } from './tls/front.js';
 import type { ListenerTls } from './tls/material.js';
@@ -55,6 +56,8 @@ export async function openListener(
   logger: Logger,
   tls?: ListenerTlsSetup,
 ): Promise<Listener> {
+  // Pipelined requests are served one at a time per connection (src/server/pipelining.ts).
+  const serve = oneAtATime(handler.handle);
   const server = createServer(
     {
       maxHeaderSize: settings.maxHeaderSize,
@@ -67,11 +70,11 @@ export async function openListener(
       joinDuplicateHeaders: false,
       insecureHTTPParser: false,
     },
-    handler.handle,
+    serve,
   );
   applySettings(server, settings);
   // Expect: 100-continue is answered by the handler once the pipeline has accepted the request.
-  server.on('checkContinue', handler.handle);
+  server.on('checkContinue', serve);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     takeOver(socket);
