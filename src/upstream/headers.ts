@@ -102,12 +102,24 @@ export function forwardableRequestHeaders(headers: IncomingHttpHeaders, skip: Re
       continue;
     }
     if (listed?.has(name) || skip?.has(name)) continue;
+    if (name.includes('_') && isGatewayOwnedSpelledWithUnderscores(name, requestIdHeader)) continue;
     const value = headers[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, value);
   }
   return out;
+}
+
+/**
+ * "X_Consumer_Name" is X-Consumer-Name to every server that maps header names
+ * to CGI-style variables (HTTP_X_CONSUMER_NAME: uWSGI, Rack servers, CGI):
+ * such a spelling of a header only the gateway may set would let a client
+ * set it. The gateway's own headers are never forwarded spelled that way.
+ */
+function isGatewayOwnedSpelledWithUnderscores(name: string, requestIdHeader: string): boolean {
+  const dashed = name.replaceAll('_', '-');
+  return HOP_BY_HOP.has(dashed) || FORWARDING_HEADERS.has(dashed) || IDENTITY_HEADERS.has(dashed) || dashed === requestIdHeader.replaceAll('_', '-');
 }
 
 /**

@@ -81,6 +81,27 @@ consumers:
     assert.equal(seen.headers['x-api-key'], undefined);
   });
 
+  it('drops identity and forwarding headers spelled with underscores (CGI-style servers read X_Consumer_Name as X-Consumer-Name)', async () => {
+    const spoofed = {
+      X_Consumer_Name: 'admin',
+      'x_consumer-groups': 'admins',
+      x_credential_id: 'forged',
+      X_Authenticated_Scopes: 'admin',
+      X_Forwarded_Client_Cert: 'Hash=00;Subject="CN=admin"',
+      X_Forwarded_For: '6.6.6.6',
+      X_Forwarded_Host: 'evil.example',
+      X_Forwarded_Proto: 'https',
+      X_Request_Id: 'forged-id',
+      'x-not_gateway': 'kept',
+    };
+    for (const path of ['/public/x', '/orders/7']) {
+      const res = await send(gw.url, path, { headers: { 'x-api-key': 'alice-secret-key', ...spoofed } });
+      assert.equal(res.status, 200);
+      const names = Object.keys(res.json().headers as Record<string, string>);
+      assert.deepEqual(names.filter((n) => n.includes('_')), ['x-not_gateway'], `${path}: only the unrelated underscore header is forwarded`);
+    }
+  });
+
   it('strips the matched prefix when the route asks', async () => {
     const res = await send(gw.url, '/svc/users/1?q=2');
     assert.equal(res.json().url, '/users/1?q=2');
