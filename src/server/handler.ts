@@ -223,9 +223,9 @@ export class RequestHandler {
     let skip = ctx.upstreamHeaderRemovals;
     if (skip) for (const name of NOT_FORWARDED) skip.add(name);
     else skip = NOT_FORWARDED;
-    const headers = forwardableRequestHeaders(req.headers, skip, settings.requestIdHeader);
-
     const trusted = settings.trustedProxies.trusts(peer);
+    const headers = forwardableRequestHeaders(req.headers, skip, settings.requestIdHeader, trusted);
+
     const xff = req.headers['x-forwarded-for'];
     headers.push('x-forwarded-for', trusted && xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peer}` : peer);
     const proto = trusted ? req.headers['x-forwarded-proto'] : undefined;

@@ -4,6 +4,20 @@ import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { rawExchange } from '../helpers/raw.js';
 
+/** Headers a proxy sets and upstream frameworks believe: a client must not be able to set them. */
+const PROXY_SET_HEADERS = {
+  'x-real-ip': '6.6.6.6',
+  'true-client-ip': '6.6.6.6',
+  'x-client-ip': '6.6.6.6',
+  'x-cluster-client-ip': '6.6.6.6',
+  'cf-connecting-ip': '6.6.6.6',
+  'x-forwarded-port': '8443',
+  'x-forwarded-prefix': '/evil',
+  'x-forwarded-ssl': 'on',
+  'x-original-url': '/orders/7',
+  'x-rewrite-url': '/orders/7',
+};
+
 describe('proxying through the gateway', () => {
   let upstream: TestUpstream;
   let gw: TestGateway;
@@ -118,6 +132,14 @@ consumers:
     assert.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
   });
 
+  it('drops the client-address and URL-override headers proxies set, when a client sends them', async () => {
+    const res = await send(gw.url, '/public/x', { headers: PROXY_SET_HEADERS });
+    assert.equal(res.status, 200);
+    const seen = res.json().headers as Record<string, string>;
+    for (const name of Object.keys(PROXY_SET_HEADERS)) assert.equal(seen[name], undefined, `${name} is not forwarded`);
+    assert.equal(seen['x-forwarded-for'], '127.0.0.1');
+  });
+
   it('removes hop-by-hop headers and those the client lists in Connection', async () => {
     // undici will not send these headers itself: a raw request does.
     const reply = await rawExchange(
@@ -186,5 +208,31 @@ consumers:
     await new Promise((r) => socket.on('close', r));
     assert.match(text, /HTTP\/1\.1 200 OK/);
     assert.equal(upstream.seen.at(-1)!.body, 'hello');
+  });
+});
+
+describe('proxying behind a trusted proxy', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+gateway: { trusted_proxies: [127.0.0.1/32] }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes: [{ name: open, service: echo, public: true, match: { paths: [/] } }]
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('passes on the headers the proxy set, and extends its X-Forwarded-For', async () => {
+    const res = await send(gw.url, '/x', { headers: { ...PROXY_SET_HEADERS, 'x-forwarded-for': '203.0.113.9' } });
+    const seen = res.json().headers as Record<string, string>;
+    for (const [name, value] of Object.entries(PROXY_SET_HEADERS)) assert.equal(seen[name], value, `${name} is forwarded`);
+    assert.equal(seen['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
   });
 });
