@@ -108,7 +108,7 @@ export class RequestHandler {
     const target = 'path' in form ? form.path : '/';
     const q = target.indexOf('?');
     const rawPath = q === -1 ? target : target.slice(0, q);
-    const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes });
+    const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes, keepPathParameters: settings.keepPathParameters });
     const body = new RequestBody(req, res);
 
     const ctx = new RequestContext(
