@@ -42,6 +42,9 @@ describe('path normalization', () => {
     assert.deepEqual(norm('/public/.;x/admin'), { ok: false, reason: 'dot_segment_parameter' });
     assert.deepEqual(norm('/public/..%2Fadmin'), { ok: false, reason: 'encoded_slash' });
     assert.deepEqual(norm('/public/..%5cadmin'), { ok: false, reason: 'encoded_slash' });
+    assert.deepEqual(norm('/app/admin#x'), { ok: false, reason: 'fragment' });
+    assert.deepEqual(norm('/app/admin#'), { ok: false, reason: 'fragment' });
+    assert.deepEqual(norm('/a%23b'), { ok: true, path: '/a%23b' }, 'an encoded # is data');
   });
 
   it('refuses path parameters, which Java servers strip (/admin;x is /admin to Tomcat), unless told to keep them', () => {

@@ -149,6 +149,14 @@ consumers:
     assert.equal((await h2Request(session, { ':path': '/still' })).status, 200);
   });
 
+  it('refuses a :path carrying a fragment or a path parameter, which the upstream would cut off', async () => {
+    for (const path of ['/hello#x', '/hello;x']) {
+      const res = await h2Request(session, { ':path': path });
+      assert.equal(res.status, 400, path);
+      assert.equal(JSON.parse(res.text).error.code, 'invalid_path');
+    }
+  });
+
   it('answers Expect: 100-continue once the pipeline accepts the request', async () => {
     const stream = session.request({ ':method': 'POST', ':path': '/continue', expect: '100-continue', 'content-length': '5' }, { endStream: false });
     const status = await new Promise<number>((resolve, reject) => {

@@ -72,6 +72,7 @@ describe('path normalization at the gateway', () => {
     ['/../admin', '.. above the root'],
     ['/app/admin;x', 'a path parameter: Tomcat serves /app/admin;x as /app/admin'],
     ['/app/admin;jsessionid=0/users', 'a path parameter inside the path'],
+    ['/app/admin#x', 'a fragment: upstreams cut the path at "#" and serve /app/admin'],
   ] as const) {
     it(`refuses ${target} (${why}) with 400 invalid_path`, async () => {
       const before = upstream.seen.length;
