@@ -47,6 +47,10 @@ routes:
     'bare LF line endings': 'GET /a HTTP/1.1\nHost: x\n\n',
     'NUL in the request target': 'GET /a\x00b HTTP/1.1\r\nHost: x\r\n\r\n',
     'asterisk-form target': 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n',
+    'a Host with userinfo ("public:x@admin")': 'GET /a HTTP/1.1\r\nHost: public.example.com:x@admin.example.com\r\n\r\n',
+    'a Host with a space': 'GET /a HTTP/1.1\r\nHost: admin.example.com evil\r\n\r\n',
+    'a Host with a path': 'GET /a HTTP/1.1\r\nHost: admin.example.com/x\r\n\r\n',
+    'a Host with two ports': 'GET /a HTTP/1.1\r\nHost: admin.example.com:80:81\r\n\r\n',
   };
 
   for (const [name, payload] of Object.entries(attacks)) {
@@ -113,4 +117,35 @@ routes:
     const reply = await rawExchange(gw.port, 'GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 1000);
     assert.equal(countResponses(reply.text), 2);
   });
+});
+
+describe('the Host a route is chosen by', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: admin, service: echo, match: { hosts: [admin.example.com] }, policies: [{ key-auth: {} }] }
+  - { name: open, service: echo, public: true, match: { paths: [/] } }
+consumers:
+  - { name: ops, credentials: { key-auth: [{ key: ops-key }] } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  for (const host of ['admin.example.com', 'ADMIN.example.com', 'admin.example.com:8080', 'admin.example.com.', 'admin.example.com.:443']) {
+    it(`takes ${host} as the protected host admin.example.com`, async () => {
+      const before = upstream.seen.length;
+      const reply = await rawExchange(gw.port, `GET /a HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      assert.equal(reply.status, 401, reply.text);
+      assert.equal(upstream.seen.length, before);
+    });
+  }
 });

@@ -83,6 +83,10 @@ consumers:
     assert.equal(refused.status, 401);
     assert.equal(JSON.parse(refused.text).error.code, 'unauthorized');
     assert.equal(refused.headers['www-authenticate'], 'Key realm="portcullis"');
+    const trailingDot = await h2Request(session, { ':path': '/hello', ':authority': 'api.example.com.' });
+    assert.equal(trailingDot.status, 401, 'the same host with the DNS root dot');
+    const userinfo = await h2Request(session, { ':path': '/hello', ':authority': 'localhost:1@api.example.com' });
+    assert.equal(userinfo.status, 400, 'an authority with userinfo');
     const allowed = await h2Request(session, { ':path': '/hello', ':authority': 'api.example.com', 'x-api-key': 'alice-key' });
     assert.equal(allowed.status, 200);
     assert.equal(JSON.parse(allowed.text).headers['x-consumer-name'], 'alice');
