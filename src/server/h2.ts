@@ -45,6 +45,7 @@ export class Http2Front {
     const headers = req.headers;
     const authority = headers[':authority'];
     if (headers.host === undefined && authority !== undefined) headers.host = authority;
+    if (!req.stream.endAfterHeaders) req.once('aborted', () => failTruncatedBody(req));
     // The handler works on the HTTP/1 request and response shapes; Node's HTTP/2 compatibility
     // objects provide the same members it uses (checked by test/e2e/http2.test.ts).
     this.handler.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
@@ -78,6 +79,19 @@ export class Http2Front {
   destroyAll(): void {
     for (const session of this.sessions) session.destroy();
   }
+}
+
+/**
+ * The client reset the stream (or lost the connection) before its body
+ * ended. Node's compatibility request then ends as if the body were whole,
+ * and the upstream would receive half a body as a complete request: it is
+ * failed instead, so whatever reads it (the upstream exchange, a policy)
+ * aborts. The no-op listener keeps an error nobody reads from being thrown.
+ */
+function failTruncatedBody(req: Http2ServerRequest): void {
+  if (req.readableEnded || req.destroyed) return;
+  req.on('error', () => {});
+  req.destroy(Object.assign(new Error('the HTTP/2 stream was reset before the request body ended'), { code: 'ECONNRESET' }));
 }
 
 /** Is this request (or its response) HTTP/2? */

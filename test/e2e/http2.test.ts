@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClientHttp2Session } from 'node:http2';
+import { constants as h2constants, type ClientHttp2Session } from 'node:http2';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { h2Request, h2Session, makePki, type Pki } from '../helpers/tls.js';
@@ -18,11 +18,14 @@ describe('HTTP/2 on an https listener', () => {
   let upstream: TestUpstream;
   let gw: TestGateway;
   let session: ClientHttp2Session;
+  /** Requests under /reset/ whose body the upstream received to its end. */
+  const completedResets: string[] = [];
 
   before(async () => {
     pki = await makePki();
     await pki.issue('server', { dns: ['localhost', 'api.example.com'], ips: ['127.0.0.1'] });
     upstream = await startUpstream((req, res, seen) => {
+      if (req.url?.startsWith('/reset/')) completedResets.push(req.url);
       if (req.url?.startsWith('/download/')) {
         const size = Number(req.url.split('/')[2]);
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
@@ -159,6 +162,29 @@ consumers:
       assert.equal(res.status, 400, path);
       assert.equal(JSON.parse(res.text).error.code, 'invalid_path');
     }
+  });
+
+  it('never hands the upstream a body cut off half-way (stream reset, connection lost) as if it were whole', async () => {
+    const own = await h2Session(gw.url, { ca: pki.caPem });
+    for (const how of ['reset', 'lost']) {
+      const path = `/reset/${how}`;
+      const client = how === 'lost' ? own : session;
+      const stream = client.request({ ':method': 'POST', ':path': path }, { endStream: false });
+      stream.on('error', () => {});
+      stream.resume();
+      stream.write('the first half of a body');
+      const deadline = Date.now() + 5000;
+      while (!upstream.seen.some((r) => r.url === path && r.bodyBytes > 0)) {
+        assert.ok(Date.now() < deadline, 'the request reached the upstream');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // destroy() sends RST_STREAM without END_STREAM (close() would end the body first).
+      if (how === 'reset') stream.destroy(new Error('client gave up'));
+      else own.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.deepEqual(completedResets, [], 'the upstream never saw either request end');
+    assert.equal((await h2Request(session, { ':path': '/still' })).status, 200);
   });
 
   it('answers Expect: 100-continue once the pipeline accepts the request', async () => {
