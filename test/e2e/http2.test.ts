@@ -211,3 +211,81 @@ consumers:
     own.destroy();
   });
 });
+
+describe('HTTP/2 streams whose body never ends', () => {
+  let pki: Pki;
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let session: ClientHttp2Session;
+  const aborted: string[] = [];
+
+  before(async () => {
+    pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    // /quick answers at once without reading the body; anything else waits for the whole body.
+    upstream = await startUpstream(
+      (req, res, seen) => {
+        req.once('aborted', () => aborted.push(req.url ?? ''));
+        if (req.url === '/quick') {
+          res.writeHead(200, { 'content-length': 2 });
+          res.end('ok');
+          return;
+        }
+        req.resume();
+        req.once('end', () => echo(req, res, seen));
+      },
+      { readBody: false },
+    );
+    gw = await startGateway(
+      `
+listeners:
+  - name: main
+    address: "127.0.0.1:0"
+    protocol: https
+    tls: { certificates: [{ cert: server.crt, key: server.key }] }
+gateway: { limits: { headers_timeout: 1s, request_timeout: 1s } }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes: [{ name: open, service: echo, public: true, match: { paths: [/] } }]
+`,
+      { dir: pki.dir },
+    );
+    session = await h2Session(gw.url, { ca: pki.caPem });
+  });
+  after(async () => {
+    session.close();
+    await gw.close();
+    await upstream.close();
+  });
+
+  /** Opens a POST stream, sends part of a body, never ends it; resolves with the status seen (0 for none) once the gateway closes the stream. */
+  async function unfinishedUpload(path: string): Promise<{ status: number; rstCode: number | undefined }> {
+    const stream = session.request({ ':method': 'POST', ':path': path }, { endStream: false });
+    let status = 0;
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('error', () => {});
+    stream.resume();
+    stream.write('part of a body that never ends');
+    const deadline = setTimeout(() => stream.destroy(), 10_000);
+    await new Promise((r) => stream.once('close', r));
+    clearTimeout(deadline);
+    return { status, rstCode: stream.rstCode };
+  }
+
+  it('resets a stream whose body does not end within request_timeout, and abandons its upstream request', async () => {
+    const result = await unfinishedUpload('/slow-upload');
+    assert.equal(result.status, 0, 'no response: the request never completed');
+    assert.equal(result.rstCode, h2constants.NGHTTP2_CANCEL, 'the gateway reset the stream (not the test deadline)');
+    const deadline = Date.now() + 5000;
+    while (!aborted.includes('/slow-upload')) {
+      assert.ok(Date.now() < deadline, 'the upstream request was abandoned');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await h2Request(session, { ':path': '/still' })).status, 200, 'the connection serves on');
+  });
+
+  it('does not keep a stream open for ever after its response when the client never ends its body', async () => {
+    const result = await unfinishedUpload('/quick');
+    assert.equal(result.status, 200);
+    assert.equal(result.rstCode, h2constants.NGHTTP2_CANCEL, 'the gateway closed the stream (not the test deadline)');
+  });
+});
