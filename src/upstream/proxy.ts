@@ -56,7 +56,21 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   private sink: Writable;
   private resumeUpstream: (() => void) | undefined = undefined;
-  private readonly onSinkDrain = (): void => this.resumeUpstream?.();
+  private readonly onSinkDrain = (): void => {
+    this.stopStallTimer();
+    this.resumeUpstream?.();
+  };
+  /**
+   * Runs while the client takes no more of the response (backpressure): undici stops its idle timer while
+   * paused, so without this a client that never reads would hold the upstream request, and one of the
+   * target's connections, for ever. It gets timeouts.idle, as the upstream does.
+   */
+  private stallTimer: NodeJS.Timeout | undefined = undefined;
+  private readonly onClientStalled = (): void => {
+    this.stallTimer = undefined;
+    this.env.logger.info({ request_id: this.ctx.id, service: this.service.name }, 'client stopped reading the response: connection closed');
+    this.res.destroy();
+  };
   /**
    * Our own timer for timeouts.response: undici's headers timeout runs on its
    * coarse timer wheel (a 200 ms timeout fires after ~1 s), too coarse for a gateway.
@@ -90,6 +104,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   clientClosed(): void {
     this.clientGone = true;
     this.stopResponseTimer();
+    this.stopStallTimer();
     if (this.target && !this.outcomeRecorded) this.target.breaker?.release();
     this.abortUpstream?.(new Error('client closed the connection'));
   }
@@ -173,6 +188,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.target) this.target.active--;
     this.abortUpstream = undefined;
     this.stopResponseTimer();
+  }
+
+  private stopStallTimer(): void {
+    if (this.stallTimer === undefined) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
   }
 
   private stopResponseTimer(): void {
@@ -290,6 +311,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.ctx.bytesSent += chunk.length;
     if (this.sink.write(chunk)) return true;
     this.sink.once('drain', this.onSinkDrain);
+    this.stallTimer ??= setTimeout(this.onClientStalled, this.service.idleTimeoutMs);
     return false;
   }
 
