@@ -26,7 +26,8 @@ export function checkFraming(req: IncomingMessage): FramingProblem | undefined {
     return host === undefined || isValidHost(host) ? undefined : 'invalid_host';
   }
   const te = req.headers['transfer-encoding'];
-  if (te !== undefined && te.toLowerCase() !== 'chunked') return 'transfer_encoding';
+  // HTTP/1.0 has no chunked coding: a 1.0 peer in front may take the "chunks" for the next request (RFC 9112 §6.1).
+  if (te !== undefined && (te.toLowerCase() !== 'chunked' || req.httpVersionMinor === 0)) return 'transfer_encoding';
   if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return 'missing_host';
   if (req.headers.host !== undefined && !isValidHost(req.headers.host)) return 'invalid_host';
   const raw = req.rawHeaders;

@@ -60,9 +60,19 @@ routes:
       assert.equal(reply.status, 400, reply.text);
       assert.equal(countResponses(reply.text), 1, 'exactly one response, nothing smuggled after it');
       assert.ok(reply.closed, 'connection closed');
+      await new Promise((r) => setTimeout(r, 50)); // an upstream request sent just before the close would land now
       assert.equal(upstream.seen.length, before, 'upstream saw nothing');
     });
   }
+
+  it('refuses Transfer-Encoding in an HTTP/1.0 request (1.0 has no chunked coding: a 1.0 proxy in front reads it otherwise)', async () => {
+    const before = upstream.seen.length;
+    const reply = await rawExchange(gw.port, 'POST /a HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+    assert.equal(reply.status, 400, reply.text);
+    assert.match(reply.text, /"code":"ambiguous_framing"/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(upstream.seen.length, before, 'upstream saw nothing');
+  });
 
   it('answers CONNECT with 405 and closes', async () => {
     const reply = await rawExchange(gw.port, 'CONNECT internal:443 HTTP/1.1\r\nHost: internal:443\r\n\r\n');
