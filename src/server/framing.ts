@@ -5,8 +5,10 @@
  * smuggling surface. Each failure is answered 400 and the connection closed.
  */
 import type { IncomingMessage } from 'node:http';
+import { isHttp2 } from './h2.js';
 
 export type FramingProblem =
+  | 'http_version'
   | 'transfer_encoding'
   | 'duplicate_host'
   | 'missing_host'
@@ -19,12 +21,14 @@ export type FramingProblem =
 export function checkFraming(req: IncomingMessage): FramingProblem | undefined {
   // HTTP/2 (nghttp2 already refuses connection-specific fields): a Host that names another
   // authority than :authority would let the gateway and the upstream disagree on the host (RFC 9113 §8.3.1).
-  if (req.httpVersionMajor === 2) {
+  if (isHttp2(req)) {
     const authority = req.headers[':authority'];
     const host = req.headers.host;
     if (typeof authority === 'string' && host !== undefined && authority.toLowerCase() !== host.toLowerCase()) return 'authority_mismatch';
     return host === undefined || isValidHost(host) ? undefined : 'invalid_host';
   }
+  // An HTTP/1 connection speaks HTTP/1.0 or 1.1; llhttp also takes "HTTP/2.0" and HTTP/0.9's bare "GET /".
+  if (req.httpVersionMajor !== 1) return 'http_version';
   const te = req.headers['transfer-encoding'];
   // HTTP/1.0 has no chunked coding: a 1.0 peer in front may take the "chunks" for the next request (RFC 9112 §6.1).
   if (te !== undefined && (te.toLowerCase() !== 'chunked' || req.httpVersionMinor === 0)) return 'transfer_encoding';

@@ -129,9 +129,12 @@ function bodyEnded(stream: ServerHttp2Stream): boolean {
   return stream.readableEnded || (stream as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
 }
 
-/** Is this request (or its response) HTTP/2? */
+/**
+ * Did this request come over HTTP/2? Asked of the object, not of the version
+ * alone: llhttp accepts "GET / HTTP/2.0" on an HTTP/1.1 connection.
+ */
 export function isHttp2(req: { httpVersionMajor: number }): boolean {
-  return req.httpVersionMajor === 2;
+  return req.httpVersionMajor === 2 && 'stream' in req;
 }
 
 /**

@@ -145,7 +145,7 @@ export class RequestHandler {
       res.shouldKeepAlive = false;
       // An HTTP/2 connection carries other streams and has no framing to desynchronise: only HTTP/1 is cut.
       if (!state.h2) poison(req.socket);
-      const code = problem === 'request_target' || problem === 'invalid_host' ? 'bad_request' : 'ambiguous_framing';
+      const code = problem === 'request_target' || problem === 'invalid_host' || problem === 'http_version' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
       return;
