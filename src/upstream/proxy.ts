@@ -134,7 +134,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
         headersTimeout: 0,
         bodyTimeout: tunnel ? 0 : this.service.idleTimeoutMs,
         upgrade: tunnel ? 'websocket' : null,
-      },
+        servername: target.servername,
+      } as Dispatcher.DispatchOptions,
       this,
     );
   }
