@@ -77,6 +77,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
    */
   private responseTimer: NodeJS.Timeout | undefined = undefined;
   private timedOut = false;
+  /**
+   * The body streams from the client as it arrives: the time it takes to send is the client's (bounded by
+   * min_body_rate and request_timeout), not the upstream's. timeouts.response is paused while it is sent,
+   * else a client uploading slowly would get a 504 counted against the target (passive health, breaker).
+   */
+  private streamingBody = false;
   private readonly onResponseTimeout = (): void => {
     this.responseTimer = undefined;
     this.timedOut = true;
@@ -125,12 +131,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const headers = this.upstream.headers;
     if (!this.env.preserveHost) headers[headers.length - 1] = target.hostHeader;
     const tunnel = this.env.tunnel;
+    const body = tunnel ? null : this.body();
+    this.streamingBody = body !== null && !Buffer.isBuffer(body);
     target.pool.dispatch(
       {
         path: target.basePath + this.upstream.path,
         method: this.ctx.method,
         headers,
-        body: tunnel ? null : this.body(),
+        body,
         headersTimeout: 0,
         bodyTimeout: tunnel ? 0 : this.service.idleTimeoutMs,
         upgrade: tunnel ? 'websocket' : null,
@@ -209,6 +217,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.abortUpstream = abort;
     if (this.clientGone) abort(new Error('client closed the connection'));
     else if (this.timedOut) abort(new ResponseTimeoutError(this.service.responseTimeoutMs));
+    else if (this.streamingBody) this.stopResponseTimer(); // the request is written now; see streamingBody
+  }
+
+  onRequestSent(): void {
+    if (this.streamingBody && !this.outcomeRecorded && !this.clientGone && this.responseTimer === undefined) {
+      this.responseTimer = setTimeout(this.onResponseTimeout, this.service.responseTimeoutMs);
+    }
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
