@@ -124,7 +124,7 @@ export class RequestHandler {
       body,
     );
     if (this.env.clientCertificate) ctx.clientCertificate = this.env.clientCertificate(req.socket);
-    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2: isHttp2(req) };
+    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2: isHttp2(req), tunnelOpen: false };
     res.once('close', () => this.finish(state, res));
     const guards = this.env.guards;
     if (guards) {
@@ -212,6 +212,12 @@ export class RequestHandler {
       preserveHost: route.preserveHost,
       hiddenResponseHeaders: state.snapshot.settings.hiddenResponseHeaders,
       tunnel,
+      // An open tunnel is a connection, bounded by the connection limits, not a request in progress:
+      // counted in max_in_flight, a few thousand idle WebSockets would have the gateway shed everyone.
+      tunnelOpened: () => {
+        if (this.env.guards && !state.tunnelOpen) this.env.guards.overload.inFlight--;
+        state.tunnelOpen = true;
+      },
     });
     state.exchange = exchange;
     exchange.start();
@@ -336,7 +342,7 @@ export class RequestHandler {
 
   private finish(state: RequestState, res: ServerResponse): void {
     const { ctx, snapshot } = state;
-    if (this.env.guards) this.env.guards.overload.inFlight--;
+    if (this.env.guards && !state.tunnelOpen) this.env.guards.overload.inFlight--;
     const completed = res.writableFinished;
     if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);
@@ -359,6 +365,8 @@ interface RequestState {
   readonly body: RequestBody;
   /** The request came over HTTP/2. */
   readonly h2: boolean;
+  /** A WebSocket tunnel is open: no longer counted in flight by the overload guard. */
+  tunnelOpen: boolean;
 }
 
 /**

@@ -33,6 +33,8 @@ export interface ExchangeEnv {
   readonly hiddenResponseHeaders: ReadonlySet<string>;
   /** Set for a WebSocket handshake: where the upgraded connection is spliced. */
   readonly tunnel: { readonly socket: Duplex; readonly head: Buffer } | undefined;
+  /** The tunnel is open (101 sent). */
+  tunnelOpened?(): void;
 }
 
 export interface UpstreamRequest {
@@ -320,6 +322,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     });
     client.pipe(upstreamSocket);
     upstreamSocket.pipe(client);
+    this.env.tunnelOpened?.();
   }
 
   onData(chunk: Buffer): boolean {
