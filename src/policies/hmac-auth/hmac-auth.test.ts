@@ -1,8 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
+import type { ClientHttp2Session } from 'node:http2';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
+import { h2Request, h2Session, makePki } from '../../../test/helpers/tls.js';
 
 const SECRET = 'hmac-shared-secret-for-the-tests-0123456789';
 
@@ -134,4 +136,74 @@ consumers:
       assert.equal(upstream.seen.length, before);
     });
   }
+});
+
+describe('hmac-auth over HTTP/2, where a body needs no Content-Length', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let session: ClientHttp2Session;
+  let authority: string;
+
+  /** Signs method, authority, path and query (and content-digest when given a body to digest), as in RFC 9421 §2.5. */
+  function sign(method: string, path: string, digestOf?: string): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const components = ['@method', '@authority', '@path', '@query'];
+    if (digestOf !== undefined) {
+      headers['content-digest'] = `sha-256=:${createHash('sha256').update(digestOf).digest('base64')}:`;
+      components.push('content-digest');
+    }
+    const value: Record<string, string | undefined> = { '@method': method, '@authority': authority, '@path': path, '@query': '?', 'content-digest': headers['content-digest'] };
+    const params = `(${components.map((c) => `"${c}"`).join(' ')});created=${Math.floor(Date.now() / 1000)};keyid="client-1";alg="hmac-sha256"`;
+    const base = [...components.map((c) => `"${c}": ${value[c]}`), `"@signature-params": ${params}`].join('\n');
+    headers['signature-input'] = `sig1=${params}`;
+    headers.signature = `sig1=:${createHmac('sha256', SECRET).update(base).digest('base64')}:`;
+    return { ':method': method, ':path': path, ...headers };
+  }
+
+  before(async () => {
+    const pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    upstream = await startUpstream();
+    gw = await startGateway(
+      `
+listeners:
+  - { name: main, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: signed, service: echo, match: { paths: [/signed] }, policies: [{ hmac-auth: {} }] }
+consumers:
+  - { name: partner, credentials: { hmac-auth: [{ key_id: client-1, secret: "${SECRET}" }] } }
+`,
+      { dir: pki.dir },
+    );
+    // node:http2 sends the TLS server name as :authority.
+    authority = `localhost:${gw.port}`;
+    session = await h2Session(gw.url, { ca: pki.caPem });
+  });
+  after(async () => {
+    session.close();
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('accepts a signed request without a body, and one whose body matches its signed digest', async () => {
+    assert.equal((await h2Request(session, sign('GET', '/signed/a'))).status, 200);
+    const res = await h2Request(session, sign('POST', '/signed/b', '{"amount":10}'), '{"amount":10}');
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.text).body, '{"amount":10}');
+  });
+
+  it('refuses a body the signature does not cover, though no Content-Length announced it', async () => {
+    const before = upstream.seen.length;
+    const res = await h2Request(session, sign('POST', '/signed/c'), '{"amount":99999}');
+    assert.equal(res.status, 401);
+    assert.equal(upstream.seen.length, before);
+  });
+
+  it('refuses a body that is not the digested one, though no Content-Length announced it', async () => {
+    const before = upstream.seen.length;
+    const res = await h2Request(session, sign('POST', '/signed/d', '{"amount":10}'), '{"amount":99999}');
+    assert.equal(res.status, 401);
+    assert.equal(upstream.seen.length, before);
+  });
 });

@@ -43,9 +43,16 @@ function keyIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<s
   return keys;
 }
 
-function hasBody(ctx: RequestContext): boolean {
+/**
+ * Whether the request has a body; undefined when only reading it can tell:
+ * an HTTP/2 request (its headers hold pseudo-headers) may carry DATA frames
+ * without announcing a Content-Length.
+ */
+function hasBody(ctx: RequestContext): boolean | undefined {
   const length = ctx.header('content-length');
-  return ctx.header('transfer-encoding') !== undefined || (length !== undefined && length !== '0');
+  if (length !== undefined) return length !== '0';
+  if (ctx.header('transfer-encoding') !== undefined) return true;
+  return ctx.headers[':method'] === undefined ? false : undefined;
 }
 
 function coversTarget(components: readonly string[]): boolean {
@@ -126,8 +133,8 @@ export default definePolicy({
           }
           const covered = base.components;
           if (!required.every((c) => covered.includes(c)) || !coversTarget(covered)) continue;
-          const needsDigest = body && config.require_digest;
-          if (needsDigest && !covered.includes('content-digest')) {
+          const digestSigned = covered.includes('content-digest');
+          if (body === true && config.require_digest && !digestSigned) {
             reason = 'a request with a body must sign content-digest';
             continue;
           }
@@ -141,10 +148,15 @@ export default definePolicy({
           const replayKey = given.toString('base64');
           if (seen.has(replayKey)) return replayed;
           const expiresAt = (checked.created + maxAgeSec + skewSec) * 1000;
-          if (!needsDigest) return accept(ctx, key, replayKey, expiresAt);
-          const digestHeader = ctx.header('content-digest')!;
+          if (body === false || !config.require_digest) return accept(ctx, key, replayKey, expiresAt);
+          const digestHeader = ctx.header('content-digest');
           return ctx.readBody(maxBody).then((bytes) => {
-            if (!digestMatches(digestHeader, bytes)) return invalid('Content-Digest does not match the body');
+            // A body nobody announced (HTTP/2) is held to the same rule as one that was.
+            if (!digestSigned) {
+              if (bytes.length > 0) return invalid('a request with a body must sign content-digest');
+            } else if (digestHeader === undefined || !digestMatches(digestHeader, bytes)) {
+              return invalid('Content-Digest does not match the body');
+            }
             // Checked again: a concurrent twin may have been accepted while the body arrived.
             if (seen.has(replayKey)) return replayed;
             return accept(ctx, key, replayKey, expiresAt);
