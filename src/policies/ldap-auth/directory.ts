@@ -100,8 +100,9 @@ function firstValue(entry: Record<string, unknown>, attribute: string): string |
   const wanted = attribute.toLowerCase();
   const name = Object.keys(entry).find((key) => key.toLowerCase() === wanted);
   const raw = name === undefined ? undefined : entry[name];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  return value === undefined || value === '' ? undefined : String(value);
+  const value: unknown = Array.isArray(raw) ? (raw as unknown[])[0] : raw;
+  const text = typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+  return text === '' ? undefined : text;
 }
 
 /** True when the bind succeeds, false for wrong credentials; anything else means the directory failed. */
