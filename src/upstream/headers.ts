@@ -102,12 +102,19 @@ export function forwardableRequestHeaders(headers: IncomingHttpHeaders, skip: Re
       continue;
     }
     if (listed?.has(name) || skip?.has(name)) continue;
+    // CGI, WSGI, Rack and PHP read "x_consumer_name" as X-Consumer-Name: such a spelling of a header
+    // the gateway owns would let a client add to (or, where the gateway sets none, be) the real one.
+    if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'), requestIdHeader)) continue;
     const value = headers[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, value);
   }
   return out;
+}
+
+function isGatewayOwned(name: string, requestIdHeader: string): boolean {
+  return FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || name === requestIdHeader.replaceAll('_', '-');
 }
 
 /**

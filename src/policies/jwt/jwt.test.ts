@@ -80,6 +80,14 @@ routes:
             - { issuer: "${HMAC}", algorithms: [HS256], keys: [{ kid: h-1, secret: "${HMAC_SECRET}" }] }
           clock_skew: 10s
           token: { cookie: access_token }
+  - name: fresh-only
+    service: echo
+    match: { paths: [/fresh] }
+    policies:
+      - jwt:
+          issuers: [{ issuer: "${LOCAL}", algorithms: [RS256], keys: [{ kid: local-1, pem: ${JSON.stringify(rsaPem)} }] }]
+          clock_skew: 0s
+          max_token_age: 1s
 consumers:
   - { name: billing, groups: [finance] }
 `);
@@ -101,6 +109,13 @@ consumers:
     assert.equal(seen.headers['x-credential-id'], 'test-idp:svc');
     assert.equal(seen.headers['x-authenticated-scopes'], 'read write');
     assert.equal(seen.headers.authorization, undefined, 'the token is not forwarded');
+  });
+
+  it('refuses a token once it is older than max_token_age, even one it verified and cached before', async () => {
+    const token = await local();
+    assert.equal((await call(token, '/fresh/x')).status, 200);
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal((await call(token, '/fresh/x')).status, 401);
   });
 
   it('fetched the provider keys before serving', () => {
