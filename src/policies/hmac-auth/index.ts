@@ -46,14 +46,11 @@ function keyIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<s
 
 /**
  * Whether the request has a body; undefined when only reading it can tell:
- * an HTTP/2 request (its headers hold pseudo-headers) may carry DATA frames
- * without announcing a Content-Length.
+ * an HTTP/2 body need not announce a length, and may turn out empty.
  */
 function hasBody(ctx: RequestContext): boolean | undefined {
-  const length = ctx.header('content-length');
-  if (length !== undefined) return length !== '0';
-  if (ctx.header('transfer-encoding') !== undefined) return true;
-  return ctx.headers[':method'] === undefined ? false : undefined;
+  if (!ctx.hasBody) return false;
+  return ctx.header('content-length') !== undefined || ctx.header('transfer-encoding') !== undefined ? true : undefined;
 }
 
 function coversTarget(components: readonly string[]): boolean {
