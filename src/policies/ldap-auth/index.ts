@@ -56,7 +56,11 @@ export default definePolicy({
       groupAttribute: config.group_attribute,
       timeoutMs: parseDuration(config.timeout),
     };
-    const resolver = new ConsumerResolver({ claim: 'sub', mapping: config.consumer.mapping, known_only: config.consumer.known_only }, deps.consumers);
+    const resolver = new ConsumerResolver(
+      // The directory is the operator's: its usernames name configured consumers directly.
+      { claim: 'sub', mapping: config.consumer.mapping, known_only: config.consumer.known_only, match_names: true },
+      deps.consumers,
+    );
     const challenge = { 'www-authenticate': basicChallenge(config.realm) };
     const missing = deny(401, 'unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
     const refuse = (type: string, reason: string) => deny(401, 'unauthorized', { headers: challenge, event: { type, severity: 'medium', reason: `ldap-auth: ${reason}` } });
