@@ -14,7 +14,7 @@ import { cpuMicros, cpuResolutionMicros, cpuTimes, rssMiB } from './lib/cpu.js';
 import { get } from './lib/http-check.js';
 import { FIXED_BODY, startProxy, startUpstream, type RunningServer } from './lib/nginx.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions, type TargetName } from './lib/options.js';
-import { API_KEY, API_KEY_HEADER, startPortcullis, type RunningPortcullis } from './lib/portcullis.js';
+import { API_KEY, API_KEY_HEADER, CHAIN_HEADERS, CHAIN_PATH, startPortcullis, type RunningPortcullis } from './lib/portcullis.js';
 import { Supervisor, type Started } from './lib/processes.js';
 import { formatPerf, summarizePerf } from './lib/perf-summary.js';
 import { formatSummary, summarizeProfile } from './lib/profile-summary.js';
@@ -64,17 +64,20 @@ async function countLines(file: string): Promise<number> {
   return lines;
 }
 
+/** What wrk asks for: a bare GET /bench, or with --chain a request with a query string and browser headers. */
+let requestPath = '/bench';
+
 /** Refuses to measure anything that does not answer as it should. */
 async function verify(upstream: RunningServer, targets: Target[]): Promise<void> {
   for (const t of targets) {
-    const ok = await get(`${t.url}/bench`, t.headers);
+    const ok = await get(`${t.url}${requestPath}`, t.headers);
     if (ok.status !== 200 || ok.body !== FIXED_BODY) {
       throw new Error(`${t.label} at ${t.url}/bench answered ${ok.status} ${JSON.stringify(ok.body.slice(0, 200))}, expected 200 with the upstream's fixed body`);
     }
     if (t.name === 'portcullis') {
-      const without = await get(`${t.url}/bench`);
+      const without = await get(`${t.url}${requestPath}`, { ...CHAIN_HEADERS });
       if (without.status !== 401) throw new Error(`Portcullis answered ${without.status} without an API key; expected 401 (is key-auth on the route?)`);
-      const wrong = await get(`${t.url}/bench`, { [API_KEY_HEADER]: 'not-the-key' });
+      const wrong = await get(`${t.url}${requestPath}`, { ...CHAIN_HEADERS, [API_KEY_HEADER]: 'not-the-key' });
       if (wrong.status !== 401) throw new Error(`Portcullis answered ${wrong.status} with a wrong API key; expected 401`);
     }
   }
@@ -85,7 +88,7 @@ async function measure(supervisor: Supervisor, wrk: string, script: string, opti
   const cpuBefore = cpuTimes(target.process.pid);
   const upstreamBefore = cpuMicros(upstreamPid);
   const result: WrkResult = await runWrk(supervisor, wrk, script, {
-    url: `${target.url}/bench`,
+    url: `${target.url}${requestPath}`,
     durationS,
     connections: options.connections,
     threads: options.threads,
@@ -149,22 +152,25 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
   const script = writeWrkScript(dir);
   const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
   const targets: Target[] = [];
+  if (options.chain) requestPath = CHAIN_PATH;
+  const common = options.chain ? CHAIN_HEADERS : {};
   for (const name of options.targets) {
     const label = LABELS[name];
     if (name === 'upstream') {
-      targets.push({ name, label, url: upstream.url, process: upstream.process, headers: {}, accessLog: undefined });
+      targets.push({ name, label, url: upstream.url, process: upstream.process, headers: { ...common }, accessLog: undefined });
     } else if (name === 'nginx' || name === 'nginx-log') {
       const proxy = await startProxy(supervisor, nginx, join(dir, name), upstream.port, name === 'nginx-log');
-      targets.push({ name, label, url: proxy.url, process: proxy.process, headers: {}, accessLog: proxy.accessLog });
+      targets.push({ name, label, url: proxy.url, process: proxy.process, headers: { ...common }, accessLog: proxy.accessLog });
     } else if (name === 'node-bare') {
       const bare = await startBareProxy(supervisor, REPO, upstream.url);
-      targets.push({ name, label, url: bare.url, process: bare.process, headers: {}, accessLog: undefined });
+      targets.push({ name, label, url: bare.url, process: bare.process, headers: { ...common }, accessLog: undefined });
     } else {
-      const gw: RunningPortcullis = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf });
-      const accessLabel =
-        (options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label) +
-        (options.waf ? ' + waf' : '');
-      targets.push({ name, label: accessLabel, url: gw.url, process: gw.process, headers: { [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog });
+      const gw: RunningPortcullis = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf, chain: options.chain });
+      const accessLabel = options.chain
+        ? 'Portcullis, request-size + key-auth + rate-limit + waf + access log'
+        : (options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label) +
+          (options.waf ? ' + waf' : '');
+      targets.push({ name, label: accessLabel, url: gw.url, process: gw.process, headers: { ...common, [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog });
     }
   }
   await verify(upstream, targets);
@@ -218,6 +224,7 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
 
 /** One run of Portcullis under node --cpu-prof, then where its CPU time went. */
 async function profile(options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, wrk: string): Promise<void> {
+  if (options.chain) requestPath = CHAIN_PATH;
   const script = writeWrkScript(dir);
   const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
   const profDir = join(dir, 'cpu-profile');
@@ -229,8 +236,9 @@ async function profile(options: BenchOptions, supervisor: Supervisor, dir: strin
     accessLog: options.accessLog,
     nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250'],
     waf: options.waf,
+    chain: options.chain,
   });
-  const target: Target = { name: 'portcullis', label: 'Portcullis (profiled)', url: gw.url, process: gw.process, headers: { [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };
+  const target: Target = { name: 'portcullis', label: 'Portcullis (profiled)', url: gw.url, process: gw.process, headers: { ...(options.chain ? CHAIN_HEADERS : {}), [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };
   await verify(upstream, [target]);
   let requests = 0;
   if (options.warmupS > 0) {
@@ -256,13 +264,14 @@ async function profile(options: BenchOptions, supervisor: Supervisor, dir: strin
 
 /** One run of Portcullis under perf record: on-CPU time by group, kernel included. */
 async function perfProfile(options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, wrk: string, perf: string): Promise<void> {
+  if (options.chain) requestPath = CHAIN_PATH;
   const script = writeWrkScript(dir);
   const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
   // --perf-basic-prof: V8 writes /tmp/perf-PID.map so perf can name JIT-compiled JS functions.
-  const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, nodeArgs: ['--perf-basic-prof'], waf: options.waf });
+  const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, nodeArgs: ['--perf-basic-prof'], waf: options.waf, chain: options.chain });
   const perfMap = `/tmp/perf-${gw.process.pid}.map`;
   supervisor.onCleanup(() => rmSync(perfMap, { force: true }));
-  const target: Target = { name: 'portcullis', label: 'Portcullis (under perf)', url: gw.url, process: gw.process, headers: { [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };
+  const target: Target = { name: 'portcullis', label: 'Portcullis (under perf)', url: gw.url, process: gw.process, headers: { ...(options.chain ? CHAIN_HEADERS : {}), [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };
   await verify(upstream, [target]);
   if (options.warmupS > 0) {
     say(`bench: warm-up ${options.warmupS} s`);

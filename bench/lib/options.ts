@@ -17,6 +17,12 @@ export interface BenchOptions {
   perf: boolean;
   /** Put the waf (paranoia 1) in front of Portcullis's route too. */
   waf: boolean;
+  /**
+   * The whole security chain on Portcullis's route (request-size, key-auth,
+   * rate-limit, waf) and a realistic request for every target (a query
+   * string, a browser User-Agent, Accept), so the waf has something to read.
+   */
+  chain: boolean;
   build: boolean;
   out: string;
 }
@@ -43,6 +49,10 @@ the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
   --perf            instead: one run of Portcullis under \`perf record\` (on-CPU
                     time only, kernel included; needs perf: apt-get install linux-perf)
   --waf             also run the waf (paranoia 1) on Portcullis's route (BENCH_WAF=1)
+  --chain           the whole chain on Portcullis's route: request-size, key-auth,
+                    rate-limit (memory store), waf, access log; every target gets
+                    a realistic request with a query string and a browser
+                    User-Agent (BENCH_CHAIN=1)
   --no-build        skip \`npm run build\` (dist/ must be current)
   --out FILE        results file (default .bench/results.json; a timestamped copy is kept beside it)
   --help
@@ -76,6 +86,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         profile: { type: 'boolean' },
         perf: { type: 'boolean' },
         waf: { type: 'boolean' },
+        chain: { type: 'boolean' },
         'no-build': { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -109,6 +120,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     profile: values.profile ?? false,
     perf: values.perf ?? false,
     waf: values.waf ?? env.BENCH_WAF === '1',
+    chain: values.chain ?? env.BENCH_CHAIN === '1',
     build: !values['no-build'],
     out: values.out ?? '.bench/results.json',
   };

@@ -141,6 +141,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   const globalSteps = compilePolicies(config.global_policies, ['global_policies'], undefined);
   const globalAuth = globalSteps.some((s) => s.phase === 'authenticate');
+  const globalEnforcedAuth = globalSteps.some((s) => s.phase === 'authenticate' && !s.monitor);
   const baseDir = dirname(resolve(source.file));
   const listenerTls = compileListenersTls(config.listeners, baseDir, report);
   const services = deps.upstreams.prepare(config.services, compileServicesTls(config.services, baseDir, report));
@@ -154,6 +155,14 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     const own = compilePolicies(route.policies, [...base, 'policies'], route.name);
     if (!route.public && !globalAuth && !own.some((s) => s.phase === 'authenticate') && !hasAuthEntry(route, deps.policies)) {
       report(base, `route "${route.name}" has no authentication policy; add one (such as key-auth) or mark it "public: true"`);
+    } else if (
+      !route.public &&
+      !globalEnforcedAuth &&
+      (globalAuth || own.some((s) => s.phase === 'authenticate')) &&
+      own.every((s) => s.phase !== 'authenticate' || s.monitor)
+    ) {
+      // Authentication in monitor mode lets everyone through: that is a public route, and must say so.
+      report(base, `route "${route.name}" authenticates only in monitor mode, which lets every caller through; mark it "public: true" while rolling out`);
     }
     const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);

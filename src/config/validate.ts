@@ -120,6 +120,11 @@ function errorPath(base: ConfigPath, error: ErrorObject): ConfigPath {
 
 function describe(error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
+  // A value marked x-secret is never repeated: errors go to logs, the terminal and the reload status file.
+  if ((error.parentSchema as { 'x-secret'?: unknown } | undefined)?.['x-secret'] === true) {
+    const what = error.keyword === 'type' ? `expected ${String(params.type)}, got ${describeKind(error.data)}` : (error.message ?? 'invalid');
+    return `${what} (the value is secret and not shown)`;
+  }
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = params.additionalProperty as string;
@@ -161,6 +166,13 @@ function literalChoices(schema: unknown): unknown[] | undefined {
   const anyOf = (schema as { anyOf?: Array<{ const?: unknown; type?: string }> } | undefined)?.anyOf;
   if (!anyOf || !anyOf.every((s) => 'const' in s)) return undefined;
   return anyOf.map((s) => s.const);
+}
+
+/** What kind of value this is, without the value. */
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a map' : `a ${typeof value}`;
 }
 
 function describeValue(value: unknown): string {

@@ -3,6 +3,13 @@
  * a username), optionally mapped to a configured consumer. A name that is no
  * configured consumer becomes a consumer of its own with the groups the
  * identity carries, unless the policy accepts configured consumers only.
+ *
+ * A claim value that happens to equal a configured consumer's name is that
+ * consumer only when the operator says so (`mapping`, or `match_names` for an
+ * issuer that alone assigns the claim); otherwise the identity is refused
+ * rather than passed upstream under the configured consumer's name. Without
+ * this, any user of any configured issuer whose `sub` they could choose
+ * ("admin") would inherit that consumer's groups, limits and name.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError } from '../config/errors.js';
@@ -20,6 +27,11 @@ export const ConsumerMappingSchema = Type.Object(
       description: 'claim value → configured consumer name',
     }),
     known_only: Type.Boolean({ default: false, description: 'refuse identities that are no configured consumer (after mapping)' }),
+    match_names: Type.Boolean({
+      default: false,
+      description:
+        'a claim value equal to a configured consumer name is that consumer; only for an issuer that alone assigns the claim. Otherwise such a value must be listed in mapping, or the identity is refused',
+    }),
     groups_claim: Type.Optional(Type.String({ minLength: 1, description: 'a claim whose strings are added to the consumer groups' })),
   },
   { additionalProperties: false, default: {} },
@@ -66,8 +78,11 @@ export class ConsumerResolver {
   /** Resolves a plain name (an LDAP username) with groups found elsewhere. */
   fromName(subject: string, extraGroups: readonly string[] = []): ResolvedIdentity | undefined {
     if (!isHeaderSafe(subject)) return undefined;
-    const mapped = Object.hasOwn(this.config.mapping, subject) ? this.config.mapping[subject]! : subject;
+    const explicit = Object.hasOwn(this.config.mapping, subject);
+    const mapped = explicit ? this.config.mapping[subject]! : subject;
     const known = this.consumers.get(mapped);
+    // A configured consumer's name the operator did not tie to this issuer: never impersonated.
+    if (known && !explicit && !this.config.match_names) return undefined;
     if (known) {
       if (extraGroups.length === 0) return { consumer: known, subject };
       const groups = [...known.groups];

@@ -15,6 +15,12 @@ export interface Consumer {
 
 /** Reads the request body into memory, at most `limit` bytes. */
 export interface BodySource {
+  /**
+   * Whether the request carries a body, as the server layer knows it: on
+   * HTTP/1.1 from Transfer-Encoding and Content-Length, on HTTP/2 also from
+   * whether the stream ended with its headers (a body need not announce a length).
+   */
+  readonly present: boolean;
   read(limit: number): Promise<Buffer>;
 }
 
@@ -106,6 +112,11 @@ export class RequestContext {
   ) {}
 
   /** Reads the whole body (once) for a policy that must see it; the proxy then forwards these bytes. */
+  /** Does the request carry a body? Policies ask this, never the headers: HTTP/2 bodies need not declare a length. */
+  get hasBody(): boolean {
+    return this.bodySource?.present ?? false;
+  }
+
   async readBody(limit: number): Promise<Buffer> {
     if (this.bufferedBody) return this.bufferedBody;
     this.bufferedBody = this.bodySource ? await this.bodySource.read(Math.min(limit, this.bodyLimit)) : Buffer.alloc(0);

@@ -109,7 +109,8 @@ export class RequestHandler {
     const q = target.indexOf('?');
     const rawPath = q === -1 ? target : target.slice(0, q);
     const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes, keepPathParameters: settings.keepPathParameters });
-    const body = new RequestBody(req, res);
+    const h2 = isHttp2(req);
+    const body = new RequestBody(req, res, h2);
 
     const ctx = new RequestContext(
       id,
@@ -124,7 +125,7 @@ export class RequestHandler {
       body,
     );
     if (this.env.clientCertificate) ctx.clientCertificate = this.env.clientCertificate(req.socket);
-    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2: isHttp2(req), tunnelOpen: false };
+    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2, tunnelOpen: false };
     res.once('close', () => this.finish(state, res));
     const guards = this.env.guards;
     if (guards) {
@@ -267,12 +268,10 @@ export class RequestHandler {
       if (path.charCodeAt(0) !== 0x2f) path = '/' + path;
     }
     const query = ctx.upstreamQuery ?? ctx.query;
-    const te = req.headers['transfer-encoding'];
-    const length = req.headers['content-length'];
     return {
       path: query === '' ? path : `${path}?${query}`,
       headers,
-      hasBody: state.h2 ? http2HasBody(req) : te !== undefined || (length !== undefined && length !== '0'),
+      hasBody: state.body.present,
     };
   }
 
@@ -376,11 +375,16 @@ interface RequestState {
  */
 class RequestBody implements BodySource {
   private continued = false;
+  readonly present: boolean;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-  ) {}
+    h2: boolean,
+  ) {
+    const length = req.headers['content-length'];
+    this.present = h2 ? http2HasBody(req) : req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  }
 
   get expectsContinue(): boolean {
     return this.req.headers.expect?.toLowerCase() === '100-continue';

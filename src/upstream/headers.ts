@@ -138,7 +138,9 @@ export function forwardableRequestHeaders(
       continue;
     }
     if (listed?.has(name) || skip?.has(name) || (!fromTrustedProxy && PROXY_HEADERS.has(name))) continue;
-    if (name.includes('_') && isGatewayOwnedSpelledWithUnderscores(name, requestIdHeader)) continue;
+    // CGI, WSGI, Rack and PHP read "x_consumer_name" as X-Consumer-Name: such a spelling of a header
+    // the gateway owns would let a client add to (or, where the gateway sets none, be) the real one.
+    if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'), requestIdHeader)) continue;
     const value = headers[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
@@ -147,21 +149,8 @@ export function forwardableRequestHeaders(
   return out;
 }
 
-/**
- * "X_Consumer_Name" is X-Consumer-Name to every server that maps header names
- * to CGI-style variables (HTTP_X_CONSUMER_NAME: uWSGI, Rack servers, CGI):
- * such a spelling of a header only the gateway may set would let a client
- * set it. The gateway's own headers are never forwarded spelled that way.
- */
-function isGatewayOwnedSpelledWithUnderscores(name: string, requestIdHeader: string): boolean {
-  const dashed = name.replaceAll('_', '-');
-  return (
-    HOP_BY_HOP.has(dashed) ||
-    FORWARDING_HEADERS.has(dashed) ||
-    IDENTITY_HEADERS.has(dashed) ||
-    PROXY_HEADERS.has(dashed) ||
-    dashed === requestIdHeader.replaceAll('_', '-')
-  );
+function isGatewayOwned(name: string, requestIdHeader: string): boolean {
+  return FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || PROXY_HEADERS.has(name) || name === requestIdHeader.replaceAll('_', '-');
 }
 
 /**

@@ -90,9 +90,11 @@ services: [{ name: orders, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes:
   - { name: r, service: ordres, public: true }
   - { name: r, service: orders, match: { paths: ["~ ^/(unclosed"] } }
+  - { name: rollout, service: orders, policies: [{ key-auth: { mode: monitor } }] }
 `);
     const result = await runCli(['validate', file]);
     assert.equal(result.code, 1);
+    assert.match(result.stderr, /:7: routes\[2\]: route "rollout" authenticates only in monitor mode, which lets every caller through; mark it "public: true"/);
     assert.match(result.stderr, /:5: routes\[0\]\.service: no service named "ordres"; did you mean "orders"\?/);
     assert.match(result.stderr, /:6: routes\[1\]\.name: "r" is already the name of routes\[0\]/);
     assert.match(result.stderr, /:6: routes\[1\]: route "r" has no authentication policy/);

@@ -64,6 +64,13 @@ listeners:
 services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
 routes:
   - { name: api-host, service: echo, match: { hosts: [api.example.com], paths: [/] }, policies: [{ key-auth: {} }] }
+  - name: guarded
+    service: echo
+    public: true
+    match: { paths: [/guarded] }
+    policies:
+      - waf: {}
+      - request-validation: { body: { schema: { type: object, required: [name], properties: { name: { type: string, maxLength: 40 } } } } }
   - { name: open, service: echo, public: true, match: { paths: [/] } }
 consumers:
   - { name: alice, credentials: { key-auth: [{ key: alice-key }] } }
@@ -76,6 +83,19 @@ consumers:
     session.close();
     await gw.close();
     await upstream.close();
+  });
+
+  it('inspects request bodies that announce no length (DATA frames without Content-Length)', async () => {
+    const post = (body: string, withLength: boolean) =>
+      h2Request(session, { ':method': 'POST', ':path': '/guarded', 'content-type': 'application/json', ...(withLength ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, body);
+    const attack = JSON.stringify({ name: "x' UNION SELECT password FROM users --" });
+    const before = upstream.seen.length;
+    for (const withLength of [true, false]) assert.equal((await post(attack, withLength)).status, 403, `waf, content-length ${withLength}`);
+    for (const withLength of [true, false]) assert.equal((await post('{"nome":"typo"}', withLength)).status, 400, `json schema, content-length ${withLength}`);
+    assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
+    const ok = await post('{"name":"blue running shoes"}', false);
+    assert.equal(ok.status, 200);
+    assert.equal(JSON.parse(ok.text).body, '{"name":"blue running shoes"}');
   });
 
   it('routes by :authority and runs the route\'s policies, as for HTTP/1.1', async () => {

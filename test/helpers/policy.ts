@@ -73,7 +73,7 @@ export function requestContext(request: FakeRequest = {}): RequestContext {
     request.clientIp ?? '203.0.113.7',
     'http',
     performance.now(),
-    body ? { read: (limit) => (body.length > limit ? Promise.reject(new BodyTooLargeError(limit)) : Promise.resolve(body)) } : undefined,
+    body ? { present: true, read: (limit) => (body.length > limit ? Promise.reject(new BodyTooLargeError(limit)) : Promise.resolve(body)) } : undefined,
   );
 }
 

@@ -1,8 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
+import type { ClientHttp2Session } from 'node:http2';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
+import { startRedis, type TestRedis } from '../../../test/helpers/redis.js';
+import { h2Request, h2Session, makePki } from '../../../test/helpers/tls.js';
 
 const SECRET = 'hmac-shared-secret-for-the-tests-0123456789';
 
@@ -48,9 +51,7 @@ describe('hmac-auth (HTTP Message Signatures)', () => {
   }
   const go = (r: ReturnType<typeof signed>, extra: Record<string, string> = {}) => send(gw.url, r.path, { method: r.method, headers: { ...r.headers, ...extra }, body: r.body });
 
-  before(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(`
+  const config = () => `
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
 routes:
@@ -59,7 +60,11 @@ consumers:
   - name: partner
     groups: [partners]
     credentials: { hmac-auth: [{ id: partner-key, key_id: client-1, secret: "${SECRET}" }] }
-`);
+`;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(config());
     authority = new URL(gw.url).host;
   });
   after(async () => {
@@ -98,6 +103,13 @@ consumers:
     assert.deepEqual(line.events, ['blocked:auth.replayed_signature']);
   });
 
+  it('still refuses a replay after the config is reloaded', async () => {
+    const request = signed({ path: '/signed/reloaded' });
+    assert.equal((await go(request)).status, 200);
+    assert.deepEqual(await gw.reload(config()), { ok: true, version: 2 });
+    assert.equal((await go(request)).status, 401);
+  });
+
   it('answers a request without a signature with the challenge and the signature it wants', async () => {
     const res = await send(gw.url, '/signed/x');
     assert.equal(res.status, 401);
@@ -134,4 +146,114 @@ consumers:
       assert.equal(upstream.seen.length, before);
     });
   }
+});
+
+/** Signs method, authority, path and an empty query (and content-digest when given a body to digest), as in RFC 9421 §2.5. */
+function signedHeaders(authority: string, method: string, path: string, digestOf?: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const components = ['@method', '@authority', '@path', '@query'];
+  if (digestOf !== undefined) {
+    headers['content-digest'] = `sha-256=:${createHash('sha256').update(digestOf).digest('base64')}:`;
+    components.push('content-digest');
+  }
+  const value: Record<string, string | undefined> = { '@method': method, '@authority': authority, '@path': path, '@query': '?', 'content-digest': headers['content-digest'] };
+  const params = `(${components.map((c) => `"${c}"`).join(' ')});created=${Math.floor(Date.now() / 1000)};keyid="client-1";alg="hmac-sha256"`;
+  const base = [...components.map((c) => `"${c}": ${value[c]}`), `"@signature-params": ${params}`].join('\n');
+  headers['signature-input'] = `sig1=${params}`;
+  headers.signature = `sig1=:${createHmac('sha256', SECRET).update(base).digest('base64')}:`;
+  return headers;
+}
+
+describe('hmac-auth over HTTP/2, where a body needs no Content-Length', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let session: ClientHttp2Session;
+  let authority: string;
+
+  const sign = (method: string, path: string, digestOf?: string) => ({ ':method': method, ':path': path, ...signedHeaders(authority, method, path, digestOf) });
+
+  before(async () => {
+    const pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    upstream = await startUpstream();
+    gw = await startGateway(
+      `
+listeners:
+  - { name: main, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: signed, service: echo, match: { paths: [/signed] }, policies: [{ hmac-auth: {} }] }
+consumers:
+  - { name: partner, credentials: { hmac-auth: [{ key_id: client-1, secret: "${SECRET}" }] } }
+`,
+      { dir: pki.dir },
+    );
+    // node:http2 sends the TLS server name as :authority.
+    authority = `localhost:${gw.port}`;
+    session = await h2Session(gw.url, { ca: pki.caPem });
+  });
+  after(async () => {
+    session.close();
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('accepts a signed request without a body, and one whose body matches its signed digest', async () => {
+    assert.equal((await h2Request(session, sign('GET', '/signed/a'))).status, 200);
+    const res = await h2Request(session, sign('POST', '/signed/b', '{"amount":10}'), '{"amount":10}');
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.text).body, '{"amount":10}');
+  });
+
+  it('refuses a body the signature does not cover, though no Content-Length announced it', async () => {
+    const before = upstream.seen.length;
+    const res = await h2Request(session, sign('POST', '/signed/c'), '{"amount":99999}');
+    assert.equal(res.status, 401);
+    assert.equal(upstream.seen.length, before);
+  });
+
+  it('refuses a body that is not the digested one, though no Content-Length announced it', async () => {
+    const before = upstream.seen.length;
+    const res = await h2Request(session, sign('POST', '/signed/d', '{"amount":10}'), '{"amount":99999}');
+    assert.equal(res.status, 401);
+    assert.equal(upstream.seen.length, before);
+  });
+});
+
+describe('hmac-auth on gateway nodes sharing Redis', () => {
+  let redis: TestRedis;
+  let upstream: TestUpstream;
+  const nodes: TestGateway[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    upstream = await startUpstream();
+    for (let i = 0; i < 2; i++) {
+      nodes.push(
+        await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+store: { kind: redis, url: "${redis.url}" }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: signed, service: echo, match: { paths: [/signed] }, policies: [{ hmac-auth: {} }] }
+consumers:
+  - { name: partner, credentials: { hmac-auth: [{ key_id: client-1, secret: "${SECRET}" }] } }
+`),
+      );
+    }
+  });
+  after(async () => {
+    for (const node of nodes) await node.close();
+    await upstream.close();
+    await redis.close();
+  });
+
+  it('refuses on one node a signature another node accepted', async () => {
+    const headers = { host: 'api.example.test', ...signedHeaders('api.example.test', 'GET', '/signed/fleet') };
+    assert.equal((await send(nodes[0]!.url, '/signed/fleet', { headers })).status, 200);
+    const replay = await send(nodes[1]!.url, '/signed/fleet', { headers });
+    assert.equal(replay.status, 401);
+    const line = await nodes[1]!.waitForLog((l) => l.type === 'access' && l.request_id === replay.headers['x-request-id']);
+    assert.deepEqual(line.events, ['blocked:auth.replayed_signature']);
+  });
 });

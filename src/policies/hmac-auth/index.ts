@@ -5,7 +5,8 @@
  * request has a body, a Content-Digest (RFC 9530) that matches the body. Its
  * "created" must be within max_age (and not past clock_skew in the future),
  * and a signature already accepted within that window is refused as a
- * replay. Replay memory is per gateway node.
+ * replay. Replay memory is the gateway's store: it outlives reloads, and a
+ * fleet sharing Redis refuses a replay on any node.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
@@ -16,7 +17,7 @@ import { deny, type Deny } from '../../pipeline/decision.js';
 import { MISSING_CREDENTIALS } from '../../pipeline/events.js';
 import { definePolicy, type ConsumerCredential } from '../../pipeline/policy.js';
 import { quote } from '../../identity/basic.js';
-import { BoundedCache } from '../../identity/lru.js';
+import type { CountDecision } from '../../stores/store.js';
 import { digestMatches } from './content-digest.js';
 import { signatureBase } from './signature-base.js';
 import { parseDictionary, type InnerList, type Member } from './structured-fields.js';
@@ -43,9 +44,13 @@ function keyIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<s
   return keys;
 }
 
-function hasBody(ctx: RequestContext): boolean {
-  const length = ctx.header('content-length');
-  return ctx.header('transfer-encoding') !== undefined || (length !== undefined && length !== '0');
+/**
+ * Whether the request has a body; undefined when only reading it can tell:
+ * an HTTP/2 body need not announce a length, and may turn out empty.
+ */
+function hasBody(ctx: RequestContext): boolean | undefined {
+  if (!ctx.hasBody) return false;
+  return ctx.header('content-length') !== undefined || ctx.header('transfer-encoding') !== undefined ? true : undefined;
 }
 
 function coversTarget(components: readonly string[]): boolean {
@@ -64,7 +69,8 @@ export default definePolicy({
     const skewSec = parseDuration(config.clock_skew) / 1000;
     const maxBody = parseSize(config.max_body);
     const required = config.required_components;
-    const seen = new BoundedCache<true>(config.replay_cache_size);
+    // One namespace for every route and snapshot: a signature is accepted once, wherever it is sent.
+    const replays = deps.stores.counter('hmac-auth:replay');
     // Unknown keyids are checked against this, so they cost what a known one costs.
     const dummySecret = randomBytes(32);
 
@@ -82,14 +88,19 @@ export default definePolicy({
       event: { type: 'auth.replayed_signature', severity: 'high', reason: 'hmac-auth: a signature already accepted was sent again' },
     });
 
-    const accept = (ctx: RequestContext, key: Key, replayKey: string, expiresAt: number): undefined => {
-      seen.set(replayKey, true, expiresAt);
+    const accept = (ctx: RequestContext, key: Key): undefined => {
       ctx.authenticate(key.credential.consumer, key.credential.id, 'hmac-auth');
       if (!config.keep_credential) {
         ctx.removeUpstreamHeader('signature');
         ctx.removeUpstreamHeader('signature-input');
       }
       return undefined;
+    };
+    /** Remembers the signature until it could no longer be accepted anyway; the first to do so wins, atomically. */
+    const acceptOnce = (ctx: RequestContext, key: Key, replayKey: string, expiresAt: number): Deny | undefined | Promise<Deny | undefined> => {
+      const decide = (d: CountDecision) => (d.allowed ? accept(ctx, key) : replayed);
+      const decision = replays.add(replayKey, 1, 1, Math.max(1, Math.ceil(expiresAt - Date.now())));
+      return decision instanceof Promise ? decision.then(decide) : decide(decision);
     };
 
     return {
@@ -126,8 +137,8 @@ export default definePolicy({
           }
           const covered = base.components;
           if (!required.every((c) => covered.includes(c)) || !coversTarget(covered)) continue;
-          const needsDigest = body && config.require_digest;
-          if (needsDigest && !covered.includes('content-digest')) {
+          const digestSigned = covered.includes('content-digest');
+          if (body === true && config.require_digest && !digestSigned) {
             reason = 'a request with a body must sign content-digest';
             continue;
           }
@@ -139,15 +150,17 @@ export default definePolicy({
           if (!key || !match) return invalid('unknown keyid or bad signature');
 
           const replayKey = given.toString('base64');
-          if (seen.has(replayKey)) return replayed;
           const expiresAt = (checked.created + maxAgeSec + skewSec) * 1000;
-          if (!needsDigest) return accept(ctx, key, replayKey, expiresAt);
-          const digestHeader = ctx.header('content-digest')!;
+          if (body === false || !config.require_digest) return acceptOnce(ctx, key, replayKey, expiresAt);
+          const digestHeader = ctx.header('content-digest');
           return ctx.readBody(maxBody).then((bytes) => {
-            if (!digestMatches(digestHeader, bytes)) return invalid('Content-Digest does not match the body');
-            // Checked again: a concurrent twin may have been accepted while the body arrived.
-            if (seen.has(replayKey)) return replayed;
-            return accept(ctx, key, replayKey, expiresAt);
+            // A body nobody announced (HTTP/2) is held to the same rule as one that was.
+            if (!digestSigned) {
+              if (bytes.length > 0) return invalid('a request with a body must sign content-digest');
+            } else if (digestHeader === undefined || !digestMatches(digestHeader, bytes)) {
+              return invalid('Content-Digest does not match the body');
+            }
+            return acceptOnce(ctx, key, replayKey, expiresAt);
           });
         }
         return invalid(reason);

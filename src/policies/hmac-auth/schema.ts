@@ -10,7 +10,9 @@ export const HmacAuthSchema = Type.Object({
   }),
   require_digest: Type.Boolean({ default: true, description: 'requests with a body must sign a Content-Digest (RFC 9530) that matches it' }),
   max_body: Size({ default: '1MiB', description: 'the largest body read to check its digest (413 above)' }),
-  replay_cache_size: Type.Integer({ minimum: 1, default: 100_000, description: 'signatures remembered to refuse replays (per gateway node)' }),
+  replay_cache_size: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'no longer used: signatures are remembered in the gateway\'s store (bounded by store.max_keys)' }),
+  ),
   keep_credential: Type.Boolean({ default: false, description: 'forward Signature and Signature-Input to the upstream' }),
   realm: Type.String({ default: 'portcullis' }),
 });

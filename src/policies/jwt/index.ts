@@ -29,10 +29,8 @@ export default definePolicy({
       timeoutMs: parseDuration(config.jwks.timeout),
     };
     const issuers = config.issuers.map((issuer, i) => buildIssuer(issuer, ['issuers', i], timing, deps.logger));
-    const verifier = new JwtVerifier(issuers, {
-      clockSkewSec: parseDuration(config.clock_skew) / 1000,
-      maxTokenAgeSec: config.max_token_age === undefined ? undefined : parseDuration(config.max_token_age) / 1000,
-    });
+    const maxTokenAgeSec = config.max_token_age === undefined ? undefined : parseDuration(config.max_token_age) / 1000;
+    const verifier = new JwtVerifier(issuers, { clockSkewSec: parseDuration(config.clock_skew) / 1000, maxTokenAgeSec });
     const resolver = new ConsumerResolver(config.consumer, deps.consumers);
     const source = new TokenSource(config.token);
     const cache = new VerifiedCache(config.cache.max_entries, parseDuration(config.cache.ttl));
@@ -56,7 +54,9 @@ export default definePolicy({
         scopes: scopesOf(claims),
         claims,
       };
-      cache.set(digest, identity, result.payload.exp);
+      // Kept no longer than the token is acceptable: its exp, and its iat + max_token_age when that is set.
+      const { exp, iat } = result.payload;
+      cache.set(digest, identity, maxTokenAgeSec !== undefined && iat !== undefined && exp !== undefined ? Math.min(exp, iat + maxTokenAgeSec) : exp);
       return accept(ctx, identity, from);
     };
 

@@ -80,6 +80,21 @@ routes:
             - { issuer: "${HMAC}", algorithms: [HS256], keys: [{ kid: h-1, secret: "${HMAC_SECRET}" }] }
           clock_skew: 10s
           token: { cookie: access_token }
+  - name: trusted-names
+    service: echo
+    match: { paths: [/names] }
+    policies:
+      - jwt:
+          issuers: [{ issuer: "${LOCAL}", algorithms: [RS256], audiences: [local-api], keys: [{ kid: local-1, pem: ${JSON.stringify(rsaPem)} }] }]
+          consumer: { match_names: true }
+  - name: fresh-only
+    service: echo
+    match: { paths: [/fresh] }
+    policies:
+      - jwt:
+          issuers: [{ issuer: "${LOCAL}", algorithms: [RS256], keys: [{ kid: local-1, pem: ${JSON.stringify(rsaPem)} }] }]
+          clock_skew: 0s
+          max_token_age: 1s
 consumers:
   - { name: billing, groups: [finance] }
 `);
@@ -101,6 +116,13 @@ consumers:
     assert.equal(seen.headers['x-credential-id'], 'test-idp:svc');
     assert.equal(seen.headers['x-authenticated-scopes'], 'read write');
     assert.equal(seen.headers.authorization, undefined, 'the token is not forwarded');
+  });
+
+  it('refuses a token once it is older than max_token_age, even one it verified and cached before', async () => {
+    const token = await local();
+    assert.equal((await call(token, '/fresh/x')).status, 200);
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal((await call(token, '/fresh/x')).status, 401);
   });
 
   it('fetched the provider keys before serving', () => {
@@ -126,6 +148,17 @@ consumers:
     assert.equal(res.status, 200);
     assert.equal(res.json().headers.cookie, 'theme=dark; lang=en');
     assert.equal(res.json().headers['x-consumer-name'], 'local-user');
+  });
+
+  it('never lets a token become a configured consumer just by naming it', async () => {
+    const before = upstream.seen.length;
+    const impostor = await call(await local({ sub: 'billing' }));
+    assert.equal(impostor.status, 401, 'sub "billing" is no mapping and match_names is off');
+    assert.equal(upstream.seen.length, before);
+    const trusted = await call(await local({ sub: 'billing' }), '/names/x');
+    assert.equal(trusted.status, 200, 'with match_names the issuer is trusted to name consumers');
+    assert.equal(trusted.json().headers['x-consumer-name'], 'billing');
+    assert.equal(trusted.json().headers['x-consumer-groups'], 'finance');
   });
 
   it('accepts keys from PEM, JWK and HMAC secrets, each for its own issuer', async () => {

@@ -19,11 +19,14 @@ export interface DirectorySettings {
   readonly baseDn: string;
   readonly filter: string;
   readonly scope: 'sub' | 'one';
+  /** The attribute holding the username as the directory spells it. */
+  readonly usernameAttribute: string;
   readonly groupAttribute: string | undefined;
   readonly timeoutMs: number;
 }
 
-export type BindResult = { ok: true; groups: string[] } | { ok: false; reason: string };
+/** `username` is the directory's own spelling: a filter matches "ALICE" or " alice" to uid=alice. */
+export type BindResult = { ok: true; username: string; groups: string[] } | { ok: false; reason: string };
 
 /** RFC 4515 §3: characters that must be escaped in a filter value. */
 export function escapeFilterValue(value: string): string {
@@ -62,7 +65,7 @@ export async function searchThenBind(settings: DirectorySettings, username: stri
       const result = await client.search(settings.baseDn, {
         scope: settings.scope,
         filter,
-        attributes: settings.groupAttribute ? [settings.groupAttribute] : ['1.1'],
+        attributes: settings.groupAttribute ? [settings.usernameAttribute, settings.groupAttribute] : [settings.usernameAttribute],
         sizeLimit: 2,
       });
       entries = result.searchEntries;
@@ -76,6 +79,8 @@ export async function searchThenBind(settings: DirectorySettings, username: stri
     }
     const entry = entries[0]!;
     if (!(await bindAs(client, entry.dn, password))) return { ok: false, reason: 'wrong password' };
+    const canonical = firstValue(entry, settings.usernameAttribute);
+    if (canonical === undefined) return { ok: false, reason: `the entry has no ${settings.usernameAttribute}` };
     const groups: string[] = [];
     if (settings.groupAttribute) {
       const raw = entry[settings.groupAttribute];
@@ -84,10 +89,20 @@ export async function searchThenBind(settings: DirectorySettings, username: stri
         if (name) groups.push(name);
       }
     }
-    return { ok: true, groups };
+    return { ok: true, username: canonical, groups };
   } finally {
     await client.unbind().catch(() => undefined);
   }
+}
+
+/** An attribute's first value; attribute names are matched without regard to case, as LDAP does. */
+function firstValue(entry: Record<string, unknown>, attribute: string): string | undefined {
+  const wanted = attribute.toLowerCase();
+  const name = Object.keys(entry).find((key) => key.toLowerCase() === wanted);
+  const raw = name === undefined ? undefined : entry[name];
+  const value: unknown = Array.isArray(raw) ? (raw as unknown[])[0] : raw;
+  const text = typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+  return text === '' ? undefined : text;
 }
 
 /** True when the bind succeeds, false for wrong credentials; anything else means the directory failed. */

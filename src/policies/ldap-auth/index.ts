@@ -19,6 +19,9 @@ import { BoundedCache } from '../../identity/lru.js';
 import { searchThenBind, tlsOptionsFor, type DirectorySettings } from './directory.js';
 import { LdapAuthSchema } from './schema.js';
 
+/** "(uid={username})" in a filter: the attribute the typed username is compared with. */
+const FILTER_ATTRIBUTE = /\(([A-Za-z][A-Za-z0-9-]*)=\{username\}\)/;
+
 export default definePolicy({
   name: 'ldap-auth',
   phase: 'authenticate',
@@ -31,6 +34,10 @@ export default definePolicy({
       throw new ConfigError('passwords would cross the network in clear: use ldaps://, start_tls: true, or (not advised) allow_insecure: true', ['url']);
     }
     if (!config.filter.includes('{username}')) throw new ConfigError('the filter must contain {username}', ['filter']);
+    const usernameAttribute = config.username_attribute ?? FILTER_ATTRIBUTE.exec(config.filter)?.[1];
+    if (usernameAttribute === undefined) {
+      throw new ConfigError('name the attribute that holds the username (username_attribute): the filter compares {username} with none', ['filter']);
+    }
     try {
       new URL(config.url);
     } catch {
@@ -45,10 +52,15 @@ export default definePolicy({
       baseDn: config.base_dn,
       filter: config.filter,
       scope: config.scope,
+      usernameAttribute,
       groupAttribute: config.group_attribute,
       timeoutMs: parseDuration(config.timeout),
     };
-    const resolver = new ConsumerResolver({ claim: 'sub', mapping: config.consumer.mapping, known_only: config.consumer.known_only }, deps.consumers);
+    const resolver = new ConsumerResolver(
+      // The directory is the operator's: its usernames name configured consumers directly.
+      { claim: 'sub', mapping: config.consumer.mapping, known_only: config.consumer.known_only, match_names: true },
+      deps.consumers,
+    );
     const challenge = { 'www-authenticate': basicChallenge(config.realm) };
     const missing = deny(401, 'unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
     const refuse = (type: string, reason: string) => deny(401, 'unauthorized', { headers: challenge, event: { type, severity: 'medium', reason: `ldap-auth: ${reason}` } });
@@ -67,7 +79,8 @@ export default definePolicy({
     const check = async (ctx: RequestContext, username: string, password: string, key: string): Promise<Deny | undefined> => {
       const result = await searchThenBind(settings, username, password);
       if (!result.ok) return refuse('auth.invalid_credentials', result.reason);
-      const identity = resolver.fromName(username, stringValues(result.groups));
+      // Named as the directory spells the user, never as typed: "ALICE" must not be a consumer apart from alice.
+      const identity = resolver.fromName(result.username, stringValues(result.groups));
       if (!identity) return refuse('auth.invalid_credentials', 'not a known consumer');
       cache?.set(key, identity, Date.now() + ttlMs);
       return accept(ctx, identity);

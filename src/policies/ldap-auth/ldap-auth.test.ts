@@ -85,6 +85,19 @@ consumers:
     assert.equal(upstream.seen.length, before);
   });
 
+  it('names the consumer as the directory spells the user, whatever spelling the caller typed', async () => {
+    // uid matches without regard to case or surrounding spaces: "ALICE" binds as alice, and must be alice
+    // for mappings, known_only, rate limits and quotas by consumer, and the upstream.
+    const upper = await send(gw.url, '/starttls', { headers: basic('ALICE', 'alice-password') });
+    assert.equal(upper.status, 200);
+    assert.equal(upper.json().headers['x-consumer-name'], 'alice');
+    assert.equal(upper.json().headers['x-credential-id'], 'ldap:alice');
+    const mapped = await send(gw.url, '/ldaps', { headers: basic('Carol', 'carol-password') });
+    assert.equal(mapped.status, 200);
+    assert.equal(mapped.json().headers['x-consumer-name'], 'payroll');
+    assert.equal(mapped.json().headers['x-consumer-groups'], 'finance');
+  });
+
   it('refuses a directory whose certificate it does not trust', async () => {
     const res = await send(gw.url, '/untrusted', { headers: basic('alice', 'alice-password') });
     assert.equal(res.status, 503);
@@ -115,5 +128,17 @@ routes:
     const res = await runCli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /:5: routes\[0\]\.policies\[0\]\.ldap-auth\.url: passwords would cross the network in clear/);
+  });
+
+  it('asks which attribute names the user when the filter does not say', async () => {
+    const file = writeConfig(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes:
+  - { name: r, service: s, policies: [{ ldap-auth: { url: "ldaps://127.0.0.1:636", bind_dn: x, bind_password: y, base_dn: z, filter: "(uid=*{username})" } }] }
+`);
+    const res = await runCli(['validate', file]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /routes\[0\]\.policies\[0\]\.ldap-auth\.filter: name the attribute that holds the username \(username_attribute\)/);
   });
 });

@@ -17,6 +17,12 @@ export const LdapAuthSchema = Type.Object({
   base_dn: Type.String({ minLength: 1, description: 'where users are searched' }),
   filter: Type.String({ default: '(uid={username})', description: 'the search filter; {username} is replaced, RFC 4515-escaped' }),
   scope: Type.Union([Type.Literal('sub'), Type.Literal('one')], { default: 'sub' }),
+  username_attribute: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z][A-Za-z0-9-]*$',
+      description: 'the attribute whose value, as the directory holds it, names the consumer; default: the attribute {username} is compared with in the filter',
+    }),
+  ),
   group_attribute: Type.Optional(Type.String({ minLength: 1, description: 'an attribute of group DNs (memberOf) whose first RDN values become consumer groups' })),
   timeout: Duration({ default: '5s', description: 'time allowed for connecting and for each directory operation' }),
   cache: Type.Object(

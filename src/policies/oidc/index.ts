@@ -71,8 +71,10 @@ export default definePolicy({
     const sameSite = config.session.same_site === 'strict' ? 'Strict' : 'Lax';
     const cookieName = config.session.cookie;
     const loginCookie = `${cookieName}-login`;
-    const sessions = new CookieSeal(config.session.secret, 'session');
-    const logins = new CookieSeal(config.session.secret, 'login');
+    // Sealed for this client of this provider: another oidc policy sharing the secret cannot open them.
+    const client = { issuer: config.issuer, clientId: config.client_id };
+    const sessions = new CookieSeal(config.session.secret, 'session', client);
+    const logins = new CookieSeal(config.session.secret, 'login', client);
     const discovery = new Discovery(config.issuer, timeoutMs, deps.logger);
     const jwks = jwksFromDiscovery(discovery, { refreshMs: 600_000, cooldownMs: 30_000, timeoutMs }, deps.logger);
     const idTokens = new JwtVerifier(

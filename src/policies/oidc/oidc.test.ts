@@ -6,6 +6,8 @@ import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream
 import { API_RESOURCE, startIdp, type TestIdp } from '../../../test/helpers/idp.js';
 
 const WEB = { client_id: 'web', client_secret: 'web-client-secret-for-the-tests' };
+/** A second application at the same provider, behind the same gateway, with the same session secret. */
+const OTHER = { client_id: 'other', client_secret: 'other-client-secret-for-the-tests' };
 const SESSION_SECRET = 'a-session-secret-of-at-least-32-bytes!!';
 const SESSION = '__Host-portcullis-session';
 
@@ -103,6 +105,7 @@ routes: [{ name: placeholder, service: echo, public: true }]
           grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
         },
+        { ...OTHER, redirect_uris: [`${gw.url}/other/callback`], grant_types: ['authorization_code'], response_types: ['code'] },
       ],
     });
     const reloaded = await gw.reload(`
@@ -124,6 +127,16 @@ routes:
           session: { secret: "${SESSION_SECRET}", refresh_before: 60s }
           consumer: { groups_claim: groups }
       - jwt: { issuers: [{ issuer: "${idp.issuer}", discovery: true, algorithms: [RS256], audiences: ["${API_RESOURCE}"] }], consumer: { claim: [sub, client_id] } }
+  - name: other
+    service: echo
+    match: { paths: [/other] }
+    policies:
+      - oidc:
+          issuer: "${idp.issuer}"
+          client_id: ${OTHER.client_id}
+          client_secret: ${OTHER.client_secret}
+          redirect_uri: "${gw.url}/other/callback"
+          session: { secret: "${SESSION_SECRET}", refresh_before: 1s }
   - { name: bye, service: echo, public: true, match: { paths: [/bye] } }
 `);
     assert.deepEqual(reloaded, { ok: true, version: 2 });
@@ -190,6 +203,15 @@ routes:
     assert.equal(seen.headers['x-consumer-name'], 'alice');
     assert.equal(seen.headers['x-consumer-groups'], 'staff,admins');
     assert.equal(seen.headers.cookie, 'theme=dark');
+  });
+
+  it('does not take a session signed in through another client as its own, even with the same secret', async () => {
+    // The provider decides per client who may sign in; a session it granted for "web" says nothing about "other".
+    const before = upstream.seen.length;
+    const res = await hop(`${gw.url}/other/page`, { cookies: browser });
+    assert.equal(res.status, 302);
+    assert.equal(new URL(res.location!).searchParams.get('client_id'), OTHER.client_id);
+    assert.equal(upstream.seen.length, before);
   });
 
   it('refuses a tampered session cookie and starts over', async () => {

@@ -30,10 +30,6 @@ function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-function hasBody(ctx: RequestContext): boolean {
-  const length = ctx.headers['content-length'];
-  return ctx.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
 
 export default definePolicy({
   name: 'request-validation',
@@ -166,7 +162,7 @@ export default definePolicy({
         const head = checkHead(ctx, operation, params);
         if (head) return head;
 
-        const present = hasBody(ctx);
+        const present = ctx.hasBody;
         const type = mediaType(ctx.header('content-type'));
         if (!present) {
           if (body?.required) return invalid('body: is required', 'body');

@@ -32,10 +32,6 @@ function isPlainSegment(segment: string): boolean {
   return true;
 }
 
-function hasBody(ctx: RequestContext): boolean {
-  const length = ctx.headers['content-length'];
-  return ctx.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
 
 function refusal(scan: Scan, status: number, paranoia: number, threshold: number): Deny {
   const top = scan.matches[0]!;
@@ -135,7 +131,7 @@ export default definePolicy({
       onRequest(ctx) {
         const scan = engine.scan(ctx.path, ctx.host);
         if (scanHead(ctx, scan)) return refusal(scan, status, paranoia, threshold);
-        if (!inspect.body || !hasBody(ctx)) return undefined;
+        if (!inspect.body || !ctx.hasBody) return undefined;
         let kind = bodyKindOf(ctx.header('content-type'), kinds.has('text'));
         // text/plain and untyped bodies are read when JSON is inspected: a lenient upstream may parse them as JSON
         if (kind === undefined && kinds.has('json') && isSniffable(ctx.header('content-type'))) kind = 'text';

@@ -15,7 +15,7 @@
  * Every loop advances the index: the parse is linear in the token count,
  * which the lexer bounds.
  */
-import { CATALOG_NAMES, DANGEROUS_FUNCTIONS, Kind, SQL_CONDITIONALS, SQL_FUNCTIONS } from './keywords.js';
+import { CATALOG_NAMES, DANGEROUS_FUNCTIONS, Kind, SQL_CONDITIONALS, SQL_FUNCTIONS, UNAMBIGUOUS_FUNCTIONS } from './keywords.js';
 import type { Token } from './lexer.js';
 
 export const enum Flag {
@@ -57,35 +57,6 @@ export const enum Flag {
   /** The tail opens with arithmetic on an empty, unclosed string of the context's quote: '-', '*' */
   EmptyStringArith = 4194304,
 }
-
-/** Functions whose call anywhere in a parameter is the attack: no English word takes "(" like these. */
-const ALWAYS_DANGEROUS: ReadonlySet<string> = new Set([
-  'benchmark',
-  'pg_sleep',
-  'load_file',
-  'extractvalue',
-  'updatexml',
-  'xp_cmdshell',
-  'xp_dirtree',
-  'sp_executesql',
-  'sp_oacreate',
-  'openrowset',
-  'opendatasource',
-  'dbms_pipe.receive_message',
-  'dbms_lock.sleep',
-  'utl_inaddr.get_host_name',
-  'utl_inaddr.get_host_address',
-  'utl_http.request',
-  'ctxsys.drithsx.sn',
-  'dbms_xmlgen.getxml',
-  'gtid_subset',
-  'name_const',
-  'pg_read_file',
-  'pg_ls_dir',
-  'load_extension',
-  'lo_import',
-  'randomblob',
-]);
 
 const STATEMENT_OBJECTS: ReadonlySet<string> = new Set(['table', 'database', 'schema', 'procedure', 'function', 'view', 'user', 'index', 'trigger', 'login']);
 
@@ -133,7 +104,7 @@ export class Grammar {
           if (i + 1 < n && isStatementStart(tokens, i + 1, n)) return Flag.Strong;
           break;
         case Kind.Function:
-          if (ALWAYS_DANGEROUS.has(tok.text)) return Flag.Strong;
+          if (UNAMBIGUOUS_FUNCTIONS.has(tok.text)) return Flag.Strong;
           if ((tok.text === 'exec' || tok.text === 'execute') && tokens[i + 2]?.kind === Kind.Variable) return Flag.Strong;
           if ((tok.text === 'sleep' || tok.text === 'pg_sleep') && tokens[i + 2]?.kind === Kind.Number) return Flag.Strong;
           break;

@@ -140,17 +140,12 @@ export function kindOfWord(lower: string): Kind {
 }
 
 /**
- * Functions whose call in a parameter is itself the attack: time delays,
- * file access, error-based extraction, server fingerprinting, command
- * execution. Any of these with "(" after it is enough, wherever it stands.
+ * The dangerous functions no English word takes "(" after: their call
+ * anywhere in a parameter is the attack, whatever surrounds it.
  */
-export const DANGEROUS_FUNCTIONS: ReadonlySet<string> = new Set([
-  'sleep',
+export const UNAMBIGUOUS_FUNCTIONS: ReadonlySet<string> = new Set([
   'benchmark',
   'pg_sleep',
-  'pg_sleep_for',
-  'pg_read_file',
-  'pg_ls_dir',
   'load_file',
   'extractvalue',
   'updatexml',
@@ -167,16 +162,31 @@ export const DANGEROUS_FUNCTIONS: ReadonlySet<string> = new Set([
   'utl_http.request',
   'ctxsys.drithsx.sn',
   'dbms_xmlgen.getxml',
-  'randomblob',
-  'get_lock',
   'gtid_subset',
+  'name_const',
+  'pg_read_file',
+  'pg_ls_dir',
+  'load_extension',
+  'lo_import',
+  'randomblob',
+]);
+
+/**
+ * Functions whose call in a parameter is itself the attack: time delays,
+ * file access, error-based extraction, server fingerprinting, command
+ * execution. Any of these with "(" after it is enough, wherever it stands.
+ */
+export const DANGEROUS_FUNCTIONS: ReadonlySet<string> = new Set([
+  ...UNAMBIGUOUS_FUNCTIONS,
+  'sleep',
+  'pg_sleep_for',
+  'get_lock',
   'json_keys',
   'geometrycollection',
   'multipoint',
   'polygon',
   'linestring',
   'exp',
-  'name_const',
   'row_count',
   'make_set',
   'elt',
@@ -192,8 +202,6 @@ export const DANGEROUS_FUNCTIONS: ReadonlySet<string> = new Set([
   'suser_name',
   'is_srvrolemember',
   'sqlite_version',
-  'load_extension',
-  'lo_import',
   'lo_export',
   'copy',
 ]);
