@@ -40,6 +40,7 @@ export interface RuntimeSettings {
   readonly requestIdHeader: string;
   readonly trustIncomingRequestId: boolean;
   readonly keepEscapedSlashes: boolean;
+  readonly keepPathParameters: boolean;
   readonly accessLog: boolean;
   readonly hiddenResponseHeaders: ReadonlySet<string>;
   readonly maxBufferedBody: number;
@@ -248,6 +249,7 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       requestIdHeader: g.request_id.header.toLowerCase(),
       trustIncomingRequestId: g.request_id.trust_incoming,
       keepEscapedSlashes: g.escaped_slashes === 'keep',
+      keepPathParameters: g.path_parameters === 'keep',
       accessLog: g.access_log,
       hiddenResponseHeaders: new Set(g.hide_response_headers.map((h) => h.toLowerCase())),
       maxBufferedBody: parseSize(g.limits.max_buffered_body),

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSource } from './load.js';
@@ -23,6 +23,18 @@ describe('config loading', () => {
     assert.deepEqual(
       result.issues.map((i) => `${i.line}: ${i.path}: ${i.message}`),
       ['3: consumers[0].key: environment variable NOPE is not set (referenced as ${env:NOPE})', '4: consumers[1].key: cannot read missing.txt (referenced as ${file:missing.txt}): ENOENT'],
+    );
+  });
+
+  it('refuses to read a ${file:} that is not a regular file, or is larger than 16 MiB', () => {
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, '');
+    truncateSync(big, 17 * 1024 * 1024); // sparse: costs no disk
+    const result = parseSource(source('a: ${file:/dev/null}\nb: ${file:big.bin}\n'), {});
+    assert.ok(!result.ok);
+    assert.deepEqual(
+      result.issues.map((i) => `${i.path}: ${i.message}`),
+      ['a: cannot read /dev/null (referenced as ${file:/dev/null}): not a regular file', 'b: cannot read big.bin (referenced as ${file:big.bin}): larger than 16 MiB'],
     );
   });
 

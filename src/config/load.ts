@@ -3,7 +3,7 @@
  * every value came from so that errors can name a line, and resolves
  * ${env:NAME} and ${file:PATH} references.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
 import { formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
@@ -140,10 +140,23 @@ function resolveString(
       return found;
     }
     try {
-      return readFileSync(resolve(ctx.baseDir, ref), 'utf8').replace(/\r?\n$/, '');
+      return readReferencedFile(resolve(ctx.baseDir, ref)).replace(/\r?\n$/, '');
     } catch (err) {
       report(path, `cannot read ${ref} (referenced as \${file:${ref}}): ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
       return '';
     }
   });
+}
+
+/**
+ * A referenced file's text, bounded like the config itself: a device or a
+ * pipe (/dev/zero, /dev/stdin, a FIFO) would otherwise be read without end,
+ * or block the reload that reads it.
+ */
+function readReferencedFile(file: string): string {
+  // stat before open: opening a FIFO for reading would already block.
+  const stat = statSync(file);
+  if (!stat.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
+  if (stat.size > MAX_CONFIG_BYTES) throw Object.assign(new Error('larger than 16 MiB'), { code: 'larger than 16 MiB' });
+  return readFileSync(file, 'utf8');
 }

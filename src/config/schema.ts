@@ -179,6 +179,11 @@ export const GatewaySettingsSchema = Type.Object(
       default: 'reject',
       description: 'what to do with %2F and %5C in paths: reject (400) or forward unchanged',
     }),
+    path_parameters: Type.Union([Type.Literal('reject'), Type.Literal('keep')], {
+      default: 'reject',
+      description:
+        'what to do with ";" in paths, which Tomcat, Jetty and Spring read as a path parameter (/admin;x is /admin to them): reject (400) or forward unchanged, matched literally by the routes',
+    }),
     access_log: Type.Boolean({ default: true, description: 'one JSON line per request on stdout' }),
     hide_response_headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), {
       default: ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version'],

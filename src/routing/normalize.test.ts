@@ -7,7 +7,7 @@ const norm = (p: string) => normalizePath(p, strict);
 
 describe('path normalization', () => {
   it('leaves plain paths untouched', () => {
-    for (const p of ['/', '/v1/orders', '/v1/orders/', '/a/b.json', '/a;b=c', '/a-b_c~d']) assert.deepEqual(norm(p), { ok: true, path: p });
+    for (const p of ['/', '/v1/orders', '/v1/orders/', '/a/b.json', '/a-b_c~d']) assert.deepEqual(norm(p), { ok: true, path: p });
   });
 
   it('closes every spelling of /admin to /admin', () => {
@@ -42,6 +42,20 @@ describe('path normalization', () => {
     assert.deepEqual(norm('/public/.;x/admin'), { ok: false, reason: 'dot_segment_parameter' });
     assert.deepEqual(norm('/public/..%2Fadmin'), { ok: false, reason: 'encoded_slash' });
     assert.deepEqual(norm('/public/..%5cadmin'), { ok: false, reason: 'encoded_slash' });
+    assert.deepEqual(norm('/app/admin#x'), { ok: false, reason: 'fragment' });
+    assert.deepEqual(norm('/app/admin#'), { ok: false, reason: 'fragment' });
+    assert.deepEqual(norm('/a%23b'), { ok: true, path: '/a%23b' }, 'an encoded # is data');
+  });
+
+  it('refuses path parameters, which Java servers strip (/admin;x is /admin to Tomcat), unless told to keep them', () => {
+    assert.deepEqual(norm('/api/admin;x'), { ok: false, reason: 'path_parameter' });
+    assert.deepEqual(norm('/api/admin;jsessionid=1/users'), { ok: false, reason: 'path_parameter' });
+    assert.deepEqual(norm('/api/%61dmin;'), { ok: false, reason: 'path_parameter' });
+    const keep = { keepEscapedSlashes: false, keepPathParameters: true };
+    assert.deepEqual(normalizePath('/a;b=c', keep), { ok: true, path: '/a;b=c' });
+    assert.deepEqual(normalizePath('/a/./b;v=1/../c;x', keep), { ok: true, path: '/a/c;x' });
+    assert.deepEqual(normalizePath('/public/..;/admin', keep), { ok: false, reason: 'dot_segment_parameter' });
+    assert.deepEqual(norm('/a%3Bb'), { ok: true, path: '/a%3Bb' }, 'an encoded semicolon is data, not a parameter');
   });
 
   it('keeps encoded slashes when told to, without treating them as separators', () => {

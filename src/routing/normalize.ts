@@ -9,16 +9,22 @@
  * - "." and ".." segments are resolved, "//" is merged;
  * - refused: NUL, malformed escapes, ".." above the root, backslashes,
  *   dot segments with parameters ("..;/", read as ".." by some servers), and
- *   by default encoded slashes (%2F, %5C), which some upstreams decode.
+ *   by default encoded slashes (%2F, %5C), which some upstreams decode, and
+ *   path parameters (";"): Tomcat, Jetty and Spring read /admin;x as /admin,
+ *   which a route table matching /admin;x literally would send elsewhere;
+ *   and "#", which has no place in a request target: upstreams cut the path
+ *   there, so /admin#x would be routed as one path and served as /admin.
  */
 
-export type NormalizeFailure = 'invalid_escape' | 'nul' | 'escapes_root' | 'backslash' | 'dot_segment_parameter' | 'encoded_slash';
+export type NormalizeFailure = 'invalid_escape' | 'nul' | 'escapes_root' | 'backslash' | 'dot_segment_parameter' | 'encoded_slash' | 'path_parameter' | 'fragment';
 
 export type NormalizeResult = { ok: true; path: string } | { ok: false; reason: NormalizeFailure };
 
 export interface NormalizeOptions {
   /** Keep %2F and %5C as they are instead of refusing them. */
   keepEscapedSlashes: boolean;
+  /** Keep ";" path parameters (matched literally by the routes) instead of refusing them; refused when absent. */
+  keepPathParameters?: boolean;
 }
 
 const HEX = '0123456789ABCDEF';
@@ -28,7 +34,7 @@ function isPlain(path: string): boolean {
   let previous = 0;
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i);
-    if (c === 0x25 /* % */ || c === 0x5c /* \ */ || c <= 0x20 || c >= 0x7f) return false;
+    if (c === 0x25 /* % */ || c === 0x5c /* \ */ || c === 0x3b /* ; */ || c === 0x23 /* # */ || c <= 0x20 || c >= 0x7f) return false;
     if (previous === 0x2f /* / */ && (c === 0x2f || c === 0x2e /* . */)) return false;
     previous = c;
   }
@@ -71,6 +77,8 @@ function canonicalSegment(segment: string, options: NormalizeOptions): string | 
       return { refused: 'nul' };
     } else if (c === 0x5c) {
       return { refused: 'backslash' };
+    } else if (c === 0x23) {
+      return { refused: 'fragment' };
     } else if (c <= 0x20 || c >= 0x7f) {
       // Node hands request-target bytes over as latin1: one char, one byte.
       const byte = c & 0xff;
@@ -103,6 +111,7 @@ export function normalizePath(path: string, options: NormalizeOptions): Normaliz
       continue;
     }
     if (segment.startsWith('.;') || segment.startsWith('..;')) return { ok: false, reason: 'dot_segment_parameter' };
+    if (options.keepPathParameters !== true && segment.includes(';')) return { ok: false, reason: 'path_parameter' };
     out.push(segment);
     trailingSlash = false;
   }

@@ -24,7 +24,7 @@ export function parsePathSpec(text: string): PathSpec {
   const exact = trimmed.startsWith('=');
   const raw = exact ? trimmed.slice(1).trim() : trimmed;
   if (!raw.startsWith('/')) throw new Error(`a route path starts with "/", "= /" or "~": got ${JSON.stringify(text)}`);
-  const normalized = normalizePath(raw, { keepEscapedSlashes: true });
+  const normalized = normalizePath(raw, { keepEscapedSlashes: true, keepPathParameters: true });
   if (!normalized.ok) throw new Error(`route path ${JSON.stringify(text)} is not a valid path (${normalized.reason})`);
   if (exact) return { kind: 'exact', path: normalized.path };
   // A prefix matches on segment boundaries: "/v1/orders/" and "/v1/orders" are the same prefix.

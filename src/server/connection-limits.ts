@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { RuntimeSettings } from '../config/compile.js';
 import { errorBody } from '../errors.js';
 import { unmapIPv4 } from '../net/ip.js';
+import { poison } from './framing.js';
 
 /** How often Node checks headers_timeout and request_timeout on open connections. */
 export const CONNECTIONS_CHECKING_INTERVAL_MS = 500;
@@ -73,7 +74,12 @@ export function maxConnectionsFor(settings: RuntimeSettings): number {
 }
 
 function refuseWith429(socket: Socket): void {
+  // The HTTP server reads this socket too: whatever the client sends anyway (it may keep its side open
+  // after our FIN) is dropped unserved, and the socket is destroyed once the 429 is out.
+  poison(socket);
   const body = errorBody(429, 'too_many_connections', 'Too many connections from this address.', '-');
-  socket.end(`HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () =>
+    socket.destroy(),
+  );
   socket.setTimeout(1000, () => socket.destroy());
 }

@@ -8,7 +8,15 @@
  * them), pseudo-headers are never forwarded, and a connection is shared by
  * many streams, so it is never "poisoned" or closed for one bad request.
  */
-import { createServer, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RuntimeSettings } from '../config/compile.js';
@@ -21,6 +29,7 @@ export class Http2Front {
   readonly server: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   private idleTimeoutMs: number;
+  private requestTimeoutMs: number;
 
   constructor(
     private readonly handler: RequestHandler,
@@ -29,6 +38,7 @@ export class Http2Front {
     private readonly listener: string,
   ) {
     this.idleTimeoutMs = settings.keepAliveTimeoutMs;
+    this.requestTimeoutMs = settings.requestTimeoutMs;
     this.server = createServer({
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: settings.maxHeaderSize, enablePush: false },
       maxSessionMemory: 10,
@@ -45,6 +55,10 @@ export class Http2Front {
     const headers = req.headers;
     const authority = headers[':authority'];
     if (headers.host === undefined && authority !== undefined) headers.host = authority;
+    if (!req.stream.endAfterHeaders) {
+      req.once('aborted', () => failTruncatedBody(req));
+      this.boundBody(req.stream);
+    }
     // The handler works on the HTTP/1 request and response shapes; Node's HTTP/2 compatibility
     // objects provide the same members it uses (checked by test/e2e/http2.test.ts).
     this.handler.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
@@ -65,8 +79,25 @@ export class Http2Front {
     session.once('close', () => this.sessions.delete(session));
   }
 
+  /**
+   * A stream whose body never ends (no END_STREAM) would stay open for ever,
+   * even after its response: counted in flight, holding its config snapshot
+   * (and, until the response, an upstream request), keeping its connection
+   * from ever being idle. As over HTTP/1.1, the body must end within
+   * request_timeout, else the stream is reset (CANCEL).
+   */
+  private boundBody(stream: ServerHttp2Stream): void {
+    const timer = setTimeout(() => {
+      if (!stream.closed && !bodyEnded(stream)) stream.close(constants.NGHTTP2_CANCEL);
+    }, this.requestTimeoutMs);
+    const stop = () => clearTimeout(timer);
+    stream.once('end', stop);
+    stream.once('close', stop);
+  }
+
   applySettings(settings: RuntimeSettings): void {
     this.idleTimeoutMs = settings.keepAliveTimeoutMs;
+    this.requestTimeoutMs = settings.requestTimeoutMs;
     this.server.updateSettings({ maxHeaderListSize: settings.maxHeaderSize });
   }
 
@@ -80,9 +111,30 @@ export class Http2Front {
   }
 }
 
-/** Is this request (or its response) HTTP/2? */
+/**
+ * The client reset the stream (or lost the connection) before its body
+ * ended. Node's compatibility request then ends as if the body were whole,
+ * and the upstream would receive half a body as a complete request: it is
+ * failed instead, so whatever reads it (the upstream exchange, a policy)
+ * aborts. The no-op listener keeps an error nobody reads from being thrown.
+ */
+function failTruncatedBody(req: Http2ServerRequest): void {
+  if (req.readableEnded || req.destroyed) return;
+  req.on('error', () => {});
+  req.destroy(Object.assign(new Error('the HTTP/2 stream was reset before the request body ended'), { code: 'ECONNRESET' }));
+}
+
+/** END_STREAM has arrived, even if the body has not all been read yet (readableEnded waits for that). */
+function bodyEnded(stream: ServerHttp2Stream): boolean {
+  return stream.readableEnded || (stream as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
+}
+
+/**
+ * Did this request come over HTTP/2? Asked of the object, not of the version
+ * alone: llhttp accepts "GET / HTTP/2.0" on an HTTP/1.1 connection.
+ */
 export function isHttp2(req: { httpVersionMajor: number }): boolean {
-  return req.httpVersionMajor === 2;
+  return req.httpVersionMajor === 2 && 'stream' in req;
 }
 
 /**

@@ -108,7 +108,7 @@ export class RequestHandler {
     const target = 'path' in form ? form.path : '/';
     const q = target.indexOf('?');
     const rawPath = q === -1 ? target : target.slice(0, q);
-    const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes });
+    const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes, keepPathParameters: settings.keepPathParameters });
     const h2 = isHttp2(req);
     const body = new RequestBody(req, res, h2);
 
@@ -125,7 +125,7 @@ export class RequestHandler {
       body,
     );
     if (this.env.clientCertificate) ctx.clientCertificate = this.env.clientCertificate(req.socket);
-    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2 };
+    const state: RequestState = { ctx, snapshot, pipeline: emptyPipeline, exchange: undefined, peer, body, h2, tunnelOpen: false };
     res.once('close', () => this.finish(state, res));
     const guards = this.env.guards;
     if (guards) {
@@ -146,7 +146,7 @@ export class RequestHandler {
       res.shouldKeepAlive = false;
       // An HTTP/2 connection carries other streams and has no framing to desynchronise: only HTTP/1 is cut.
       if (!state.h2) poison(req.socket);
-      const code = problem === 'request_target' ? 'bad_request' : 'ambiguous_framing';
+      const code = problem === 'request_target' || problem === 'invalid_host' || problem === 'http_version' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
       return;
@@ -213,6 +213,12 @@ export class RequestHandler {
       preserveHost: route.preserveHost,
       hiddenResponseHeaders: state.snapshot.settings.hiddenResponseHeaders,
       tunnel,
+      // An open tunnel is a connection, bounded by the connection limits, not a request in progress:
+      // counted in max_in_flight, a few thousand idle WebSockets would have the gateway shed everyone.
+      tunnelOpened: () => {
+        if (this.env.guards && !state.tunnelOpen) this.env.guards.overload.inFlight--;
+        state.tunnelOpen = true;
+      },
     });
     state.exchange = exchange;
     exchange.start();
@@ -224,9 +230,9 @@ export class RequestHandler {
     let skip = ctx.upstreamHeaderRemovals;
     if (skip) for (const name of NOT_FORWARDED) skip.add(name);
     else skip = NOT_FORWARDED;
-    const headers = forwardableRequestHeaders(req.headers, skip, settings.requestIdHeader);
-
     const trusted = settings.trustedProxies.trusts(peer);
+    const headers = forwardableRequestHeaders(req.headers, skip, settings.requestIdHeader, trusted);
+
     const xff = req.headers['x-forwarded-for'];
     headers.push('x-forwarded-for', trusted && xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peer}` : peer);
     const proto = trusted ? req.headers['x-forwarded-proto'] : undefined;
@@ -335,7 +341,7 @@ export class RequestHandler {
 
   private finish(state: RequestState, res: ServerResponse): void {
     const { ctx, snapshot } = state;
-    if (this.env.guards) this.env.guards.overload.inFlight--;
+    if (this.env.guards && !state.tunnelOpen) this.env.guards.overload.inFlight--;
     const completed = res.writableFinished;
     if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);
@@ -358,6 +364,8 @@ interface RequestState {
   readonly body: RequestBody;
   /** The request came over HTTP/2. */
   readonly h2: boolean;
+  /** A WebSocket tunnel is open: no longer counted in flight by the overload guard. */
+  tunnelOpen: boolean;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { RequestHandler } from './handler.js';
 import { isPoisoned } from './framing.js';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, maxConnectionsFor } from './connection-limits.js';
 import { maxHeadersCountFor } from './request-limits.js';
+import { oneAtATime } from './pipelining.js';
 import { Http2Front } from './h2.js';
 import { TlsFront } from './tls/front.js';
 import type { ListenerTls } from './tls/material.js';
@@ -55,6 +56,8 @@ export async function openListener(
   logger: Logger,
   tls?: ListenerTlsSetup,
 ): Promise<Listener> {
+  // Pipelined requests are served one at a time per connection (src/server/pipelining.ts).
+  const serve = oneAtATime(handler.handle);
   const server = createServer(
     {
       maxHeaderSize: settings.maxHeaderSize,
@@ -67,20 +70,24 @@ export async function openListener(
       joinDuplicateHeaders: false,
       insecureHTTPParser: false,
     },
-    handler.handle,
+    serve,
   );
   applySettings(server, settings);
   // Expect: 100-continue is answered by the handler once the pipeline has accepted the request.
-  server.on('checkContinue', handler.handle);
+  server.on('checkContinue', serve);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    takeOver(socket);
+    if (closeAfterAnswerInProgress(socket)) return;
     writeRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported.');
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    takeOver(socket);
+    if (closeAfterAnswerInProgress(socket)) return;
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
-    res.once('finish', () => socket.end());
+    res.once('finish', () => closeWhenFlushed(socket));
     const isWebSocket = req.headers.upgrade?.toLowerCase() === 'websocket' && req.method === 'GET';
     if (isWebSocket) {
       handler.handle(req, res, { socket, head });
@@ -166,9 +173,43 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: L
 /** A complete response written straight to a socket that has no HTTP response object, then closed. */
 function writeRaw(socket: Duplex, status: number, code: string, message: string | undefined): void {
   const body = errorBody(status, code, message ?? 'The request could not be parsed.', randomUUID());
-  socket.end(
+  socket.write(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+  closeWhenFlushed(socket);
+}
+
+/**
+ * Node lets go of a socket once it emits 'upgrade' or 'connect': its error
+ * and timeout handlers leave with the parser. An 'error' nobody listens to
+ * (a client's RST) would be thrown out of the event loop and stop the
+ * process, so such a socket gets a listener before anything else happens.
+ */
+function takeOver(socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
+}
+
+/**
+ * An Upgrade or CONNECT pipelined behind a request still being answered: the
+ * socket belongs to that answer (assigning it to another response throws,
+ * out of the parser's callback, which would stop the process), and what is
+ * written now would land in the middle of it. The request is not served; the
+ * connection closes once the answer in progress is out.
+ */
+function closeAfterAnswerInProgress(socket: Duplex): boolean {
+  const inProgress = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!inProgress) return false;
+  inProgress.once('close', () => closeWhenFlushed(socket));
+  return true;
+}
+
+/**
+ * Ends the socket once what was written is out, and closes it whole: a bare
+ * end() leaves it half-open for as long as the client likes, and no timeout
+ * watches a socket Node has let go of.
+ */
+function closeWhenFlushed(socket: Duplex): void {
+  socket.end(() => socket.destroy());
 }
 
 const STATUS_TEXT: Record<number, string> = {

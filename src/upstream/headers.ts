@@ -51,6 +51,34 @@ const NOT_IN_TRAILERS: ReadonlySet<string> = new Set([
 /** Headers the gateway writes itself toward the upstream. */
 export const FORWARDING_HEADERS: ReadonlySet<string> = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
 
+/**
+ * Headers that proxies (not clients) set and that upstream frameworks believe
+ * when they trust the proxy in front of them, which is the gateway: the
+ * client address (chi's RealIP reads True-Client-IP and X-Real-IP before
+ * X-Forwarded-For), the parts of the public URL, and the path overrides of
+ * IIS, Symfony and Zend. The gateway does not set them; they are passed on
+ * only from gateway.trusted_proxies, like X-Forwarded-For.
+ */
+export const PROXY_HEADERS: ReadonlySet<string> = new Set([
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-original-forwarded-for',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'x-url-scheme',
+  'front-end-https',
+  'x-original-host',
+  'x-original-url',
+  'x-rewrite-url',
+]);
+
 /** Names listed in a Connection header, lower-cased, or undefined when there are none. */
 export function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -88,8 +116,16 @@ export function responseHeadersFrom(raw: Buffer[], hidden?: ReadonlySet<string>)
   return headers;
 }
 
-/** The client's headers minus what must not cross, as undici's flat [name, value, ...] list. */
-export function forwardableRequestHeaders(headers: IncomingHttpHeaders, skip: ReadonlySet<string> | undefined, requestIdHeader: string): string[] {
+/**
+ * The client's headers minus what must not cross, as undici's flat [name, value, ...] list.
+ * `fromTrustedProxy`: the peer is in gateway.trusted_proxies (PROXY_HEADERS pass).
+ */
+export function forwardableRequestHeaders(
+  headers: IncomingHttpHeaders,
+  skip: ReadonlySet<string> | undefined,
+  requestIdHeader: string,
+  fromTrustedProxy: boolean,
+): string[] {
   const out: string[] = [];
   const listed = connectionListed(headers.connection);
   for (const name in headers) {
@@ -101,7 +137,7 @@ export function forwardableRequestHeaders(headers: IncomingHttpHeaders, skip: Re
       if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') out.push('te', 'trailers');
       continue;
     }
-    if (listed?.has(name) || skip?.has(name)) continue;
+    if (listed?.has(name) || skip?.has(name) || (!fromTrustedProxy && PROXY_HEADERS.has(name))) continue;
     // CGI, WSGI, Rack and PHP read "x_consumer_name" as X-Consumer-Name: such a spelling of a header
     // the gateway owns would let a client add to (or, where the gateway sets none, be) the real one.
     if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'), requestIdHeader)) continue;
@@ -114,7 +150,7 @@ export function forwardableRequestHeaders(headers: IncomingHttpHeaders, skip: Re
 }
 
 function isGatewayOwned(name: string, requestIdHeader: string): boolean {
-  return FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || name === requestIdHeader.replaceAll('_', '-');
+  return FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || PROXY_HEADERS.has(name) || name === requestIdHeader.replaceAll('_', '-');
 }
 
 /**

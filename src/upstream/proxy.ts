@@ -33,6 +33,8 @@ export interface ExchangeEnv {
   readonly hiddenResponseHeaders: ReadonlySet<string>;
   /** Set for a WebSocket handshake: where the upgraded connection is spliced. */
   readonly tunnel: { readonly socket: Duplex; readonly head: Buffer } | undefined;
+  /** The tunnel is open (101 sent). */
+  tunnelOpened?(): void;
 }
 
 export interface UpstreamRequest {
@@ -56,13 +58,33 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   private sink: Writable;
   private resumeUpstream: (() => void) | undefined = undefined;
-  private readonly onSinkDrain = (): void => this.resumeUpstream?.();
+  private readonly onSinkDrain = (): void => {
+    this.stopStallTimer();
+    this.resumeUpstream?.();
+  };
+  /**
+   * Runs while the client takes no more of the response (backpressure): undici stops its idle timer while
+   * paused, so without this a client that never reads would hold the upstream request, and one of the
+   * target's connections, for ever. It gets timeouts.idle, as the upstream does.
+   */
+  private stallTimer: NodeJS.Timeout | undefined = undefined;
+  private readonly onClientStalled = (): void => {
+    this.stallTimer = undefined;
+    this.env.logger.info({ request_id: this.ctx.id, service: this.service.name }, 'client stopped reading the response: connection closed');
+    this.res.destroy();
+  };
   /**
    * Our own timer for timeouts.response: undici's headers timeout runs on its
    * coarse timer wheel (a 200 ms timeout fires after ~1 s), too coarse for a gateway.
    */
   private responseTimer: NodeJS.Timeout | undefined = undefined;
   private timedOut = false;
+  /**
+   * The body streams from the client as it arrives: the time it takes to send is the client's (bounded by
+   * min_body_rate and request_timeout), not the upstream's. timeouts.response is paused while it is sent,
+   * else a client uploading slowly would get a 504 counted against the target (passive health, breaker).
+   */
+  private streamingBody = false;
   private readonly onResponseTimeout = (): void => {
     this.responseTimer = undefined;
     this.timedOut = true;
@@ -90,6 +112,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   clientClosed(): void {
     this.clientGone = true;
     this.stopResponseTimer();
+    this.stopStallTimer();
     if (this.target && !this.outcomeRecorded) this.target.breaker?.release();
     this.abortUpstream?.(new Error('client closed the connection'));
   }
@@ -110,16 +133,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const headers = this.upstream.headers;
     if (!this.env.preserveHost) headers[headers.length - 1] = target.hostHeader;
     const tunnel = this.env.tunnel;
+    const body = tunnel ? null : this.body();
+    this.streamingBody = body !== null && !Buffer.isBuffer(body);
     target.pool.dispatch(
       {
         path: target.basePath + this.upstream.path,
         method: this.ctx.method,
         headers,
-        body: tunnel ? null : this.body(),
+        body,
         headersTimeout: 0,
         bodyTimeout: tunnel ? 0 : this.service.idleTimeoutMs,
         upgrade: tunnel ? 'websocket' : null,
-      },
+        servername: target.servername,
+      } as Dispatcher.DispatchOptions,
       this,
     );
   }
@@ -175,6 +201,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.stopResponseTimer();
   }
 
+  private stopStallTimer(): void {
+    if (this.stallTimer === undefined) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
   private stopResponseTimer(): void {
     if (this.responseTimer === undefined) return;
     clearTimeout(this.responseTimer);
@@ -187,6 +219,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.abortUpstream = abort;
     if (this.clientGone) abort(new Error('client closed the connection'));
     else if (this.timedOut) abort(new ResponseTimeoutError(this.service.responseTimeoutMs));
+    else if (this.streamingBody) this.stopResponseTimer(); // the request is written now; see streamingBody
+  }
+
+  onRequestSent(): void {
+    if (this.streamingBody && !this.outcomeRecorded && !this.clientGone && this.responseTimer === undefined) {
+      this.responseTimer = setTimeout(this.onResponseTimeout, this.service.responseTimeoutMs);
+    }
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -283,6 +322,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     });
     client.pipe(upstreamSocket);
     upstreamSocket.pipe(client);
+    this.env.tunnelOpened?.();
   }
 
   onData(chunk: Buffer): boolean {
@@ -290,6 +330,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.ctx.bytesSent += chunk.length;
     if (this.sink.write(chunk)) return true;
     this.sink.once('drain', this.onSinkDrain);
+    this.stallTimer ??= setTimeout(this.onClientStalled, this.service.idleTimeoutMs);
     return false;
   }
 

@@ -3,7 +3,7 @@
  * health. Shared by every request to the service, and reused across config
  * snapshots while the service's config is unchanged.
  */
-import { Pool, type buildConnector } from 'undici';
+import { Pool, buildConnector } from 'undici';
 import type { Logger } from 'pino';
 import { Breaker, type BreakerSettings } from './breaker.js';
 
@@ -26,6 +26,13 @@ export class Target {
   readonly hostHeader: string;
   /** A path the target URL carries, prepended to every forwarded path ("" for none). */
   readonly basePath: string;
+  /**
+   * Given to undici with each request so that it does not take the TLS server
+   * name from the request's Host header (it would, and drop the pooled
+   * connection whenever that name changes). The name actually sent and
+   * checked comes from the connector: tls.server_name, else the target URL.
+   */
+  readonly servername: string;
   readonly weight: number;
   readonly pool: Pool;
   readonly breaker: Breaker | undefined;
@@ -47,14 +54,17 @@ export class Target {
     this.origin = url.origin;
     this.hostHeader = url.host;
     this.basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+    this.servername = url.hostname;
     this.weight = settings.weight;
+    const https = url.protocol === 'https:';
+    const allowH2 = https && settings.allowH2 === true;
     this.pool = new Pool(url.origin, {
       connections: settings.maxConnections,
       pipelining: 1,
       keepAliveTimeout: settings.keepAliveTimeoutMs,
       keepAliveMaxTimeout: Math.max(settings.keepAliveTimeoutMs, 1000),
-      connect: url.protocol === 'https:' && settings.connect ? settings.connect : { timeout: settings.connectTimeoutMs },
-      allowH2: url.protocol === 'https:' && settings.allowH2 === true,
+      connect: https ? nameFromConfig(settings.connect ?? buildConnector({ timeout: settings.connectTimeoutMs, allowH2 })) : { timeout: settings.connectTimeoutMs },
+      allowH2,
     });
     this.breaker = settings.breaker
       ? new Breaker(settings.breaker, (from, to) =>
@@ -90,4 +100,17 @@ export class Target {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * undici hands the connector the server name of the request that opened the
+ * connection, which it takes from the Host header: with preserve_host the
+ * client would choose the name the upstream certificate is checked against
+ * (and the SNI an upstream load balancer routes by), and tls.server_name
+ * would be ignored whenever the target URL names a host. The connector's own
+ * name is used instead: tls.server_name, else the target URL's host (none
+ * for an IP address, which is then what the certificate is checked against).
+ */
+function nameFromConfig(connect: buildConnector.connector): buildConnector.connector {
+  return (options, callback) => connect({ ...options, servername: undefined }, callback);
 }

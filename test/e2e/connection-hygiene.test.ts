@@ -125,6 +125,36 @@ routes: [{ name: api, service: api, public: true }]
     assert.ok(gw.logs.some((l) => l.msg === 'refused connections: too many from one address'));
   });
 
+  it('never serves a request sent on a connection refused for max_connections_per_ip', async () => {
+    const open: Socket[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = connect(gw.port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      open.push(s);
+    }
+    await sleep(100);
+    const before = upstream.seen.length;
+    try {
+      // A client keeping its side open after the 429 (half-open TCP) and sending requests anyway.
+      const s = connect({ port: gw.port, host: '127.0.0.1', allowHalfOpen: true });
+      s.on('error', () => {});
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      await new Promise((r) => s.once('connect', r));
+      for (let i = 0; i < 5; i++) {
+        await sleep(20);
+        if (!s.destroyed) s.write(`GET /over-limit-${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      }
+      await sleep(300);
+      s.destroy();
+      assert.match(text, /^HTTP\/1\.1 429 /);
+      assert.deepEqual(upstream.seen.slice(before).map((r) => r.url), [], 'the upstream saw none of them');
+    } finally {
+      for (const s of open) s.destroy();
+      await sleep(100); // the gateway sees them close before the next test connects
+    }
+  });
+
   it('refuses an over-long request target with 414 and too many header fields with 431', async () => {
     const long = await rawExchange(gw.port, `GET /${'a'.repeat(250)} HTTP/1.1\r\nHost: x\r\n\r\n`, 1000);
     assert.equal(long.status, 414);

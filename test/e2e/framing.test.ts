@@ -47,6 +47,14 @@ routes:
     'bare LF line endings': 'GET /a HTTP/1.1\nHost: x\n\n',
     'NUL in the request target': 'GET /a\x00b HTTP/1.1\r\nHost: x\r\n\r\n',
     'asterisk-form target': 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n',
+    'an HTTP/2.0 request line on an HTTP/1 connection': 'GET /a HTTP/2.0\r\nHost: x\r\n\r\n',
+    'an HTTP/2.0 request line hiding a duplicate Host': 'GET /a HTTP/2.0\r\nHost: x\r\nHost: admin.internal\r\n\r\n',
+    'an HTTP/1.2 request line': 'GET /a HTTP/1.2\r\nHost: x\r\n\r\n',
+    'an HTTP/0.9 request': 'GET /a\r\n\r\n',
+    'a Host with userinfo ("public:x@admin")': 'GET /a HTTP/1.1\r\nHost: public.example.com:x@admin.example.com\r\n\r\n',
+    'a Host with a space': 'GET /a HTTP/1.1\r\nHost: admin.example.com evil\r\n\r\n',
+    'a Host with a path': 'GET /a HTTP/1.1\r\nHost: admin.example.com/x\r\n\r\n',
+    'a Host with two ports': 'GET /a HTTP/1.1\r\nHost: admin.example.com:80:81\r\n\r\n',
   };
 
   for (const [name, payload] of Object.entries(attacks)) {
@@ -56,9 +64,19 @@ routes:
       assert.equal(reply.status, 400, reply.text);
       assert.equal(countResponses(reply.text), 1, 'exactly one response, nothing smuggled after it');
       assert.ok(reply.closed, 'connection closed');
+      await new Promise((r) => setTimeout(r, 50)); // an upstream request sent just before the close would land now
       assert.equal(upstream.seen.length, before, 'upstream saw nothing');
     });
   }
+
+  it('refuses Transfer-Encoding in an HTTP/1.0 request (1.0 has no chunked coding: a 1.0 proxy in front reads it otherwise)', async () => {
+    const before = upstream.seen.length;
+    const reply = await rawExchange(gw.port, 'POST /a HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+    assert.equal(reply.status, 400, reply.text);
+    assert.match(reply.text, /"code":"ambiguous_framing"/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(upstream.seen.length, before, 'upstream saw nothing');
+  });
 
   it('answers CONNECT with 405 and closes', async () => {
     const reply = await rawExchange(gw.port, 'CONNECT internal:443 HTTP/1.1\r\nHost: internal:443\r\n\r\n');
@@ -113,4 +131,35 @@ routes:
     const reply = await rawExchange(gw.port, 'GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 1000);
     assert.equal(countResponses(reply.text), 2);
   });
+});
+
+describe('the Host a route is chosen by', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: admin, service: echo, match: { hosts: [admin.example.com] }, policies: [{ key-auth: {} }] }
+  - { name: open, service: echo, public: true, match: { paths: [/] } }
+consumers:
+  - { name: ops, credentials: { key-auth: [{ key: ops-key }] } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  for (const host of ['admin.example.com', 'ADMIN.example.com', 'admin.example.com:8080', 'admin.example.com.', 'admin.example.com.:443']) {
+    it(`takes ${host} as the protected host admin.example.com`, async () => {
+      const before = upstream.seen.length;
+      const reply = await rawExchange(gw.port, `GET /a HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      assert.equal(reply.status, 401, reply.text);
+      assert.equal(upstream.seen.length, before);
+    });
+  }
 });

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClientHttp2Session } from 'node:http2';
+import { constants as h2constants, type ClientHttp2Session } from 'node:http2';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { h2Request, h2Session, makePki, type Pki } from '../helpers/tls.js';
@@ -18,11 +18,14 @@ describe('HTTP/2 on an https listener', () => {
   let upstream: TestUpstream;
   let gw: TestGateway;
   let session: ClientHttp2Session;
+  /** Requests under /reset/ whose body the upstream received to its end. */
+  const completedResets: string[] = [];
 
   before(async () => {
     pki = await makePki();
     await pki.issue('server', { dns: ['localhost', 'api.example.com'], ips: ['127.0.0.1'] });
     upstream = await startUpstream((req, res, seen) => {
+      if (req.url?.startsWith('/reset/')) completedResets.push(req.url);
       if (req.url?.startsWith('/download/')) {
         const size = Number(req.url.split('/')[2]);
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
@@ -103,6 +106,10 @@ consumers:
     assert.equal(refused.status, 401);
     assert.equal(JSON.parse(refused.text).error.code, 'unauthorized');
     assert.equal(refused.headers['www-authenticate'], 'Key realm="portcullis"');
+    const trailingDot = await h2Request(session, { ':path': '/hello', ':authority': 'api.example.com.' });
+    assert.equal(trailingDot.status, 401, 'the same host with the DNS root dot');
+    const userinfo = await h2Request(session, { ':path': '/hello', ':authority': 'localhost:1@api.example.com' });
+    assert.equal(userinfo.status, 400, 'an authority with userinfo');
     const allowed = await h2Request(session, { ':path': '/hello', ':authority': 'api.example.com', 'x-api-key': 'alice-key' });
     assert.equal(allowed.status, 200);
     assert.equal(JSON.parse(allowed.text).headers['x-consumer-name'], 'alice');
@@ -169,6 +176,37 @@ consumers:
     assert.equal((await h2Request(session, { ':path': '/still' })).status, 200);
   });
 
+  it('refuses a :path carrying a fragment or a path parameter, which the upstream would cut off', async () => {
+    for (const path of ['/hello#x', '/hello;x']) {
+      const res = await h2Request(session, { ':path': path });
+      assert.equal(res.status, 400, path);
+      assert.equal(JSON.parse(res.text).error.code, 'invalid_path');
+    }
+  });
+
+  it('never hands the upstream a body cut off half-way (stream reset, connection lost) as if it were whole', async () => {
+    const own = await h2Session(gw.url, { ca: pki.caPem });
+    for (const how of ['reset', 'lost']) {
+      const path = `/reset/${how}`;
+      const client = how === 'lost' ? own : session;
+      const stream = client.request({ ':method': 'POST', ':path': path }, { endStream: false });
+      stream.on('error', () => {});
+      stream.resume();
+      stream.write('the first half of a body');
+      const deadline = Date.now() + 5000;
+      while (!upstream.seen.some((r) => r.url === path && r.bodyBytes > 0)) {
+        assert.ok(Date.now() < deadline, 'the request reached the upstream');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // destroy() sends RST_STREAM without END_STREAM (close() would end the body first).
+      if (how === 'reset') stream.destroy(new Error('client gave up'));
+      else own.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.deepEqual(completedResets, [], 'the upstream never saw either request end');
+    assert.equal((await h2Request(session, { ':path': '/still' })).status, 200);
+  });
+
   it('answers Expect: 100-continue once the pipeline accepts the request', async () => {
     const stream = session.request({ ':method': 'POST', ':path': '/continue', expect: '100-continue', 'content-length': '5' }, { endStream: false });
     const status = await new Promise<number>((resolve, reject) => {
@@ -191,5 +229,83 @@ consumers:
     assert.equal(await goaway, true);
     await closing;
     own.destroy();
+  });
+});
+
+describe('HTTP/2 streams whose body never ends', () => {
+  let pki: Pki;
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let session: ClientHttp2Session;
+  const aborted: string[] = [];
+
+  before(async () => {
+    pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    // /quick answers at once without reading the body; anything else waits for the whole body.
+    upstream = await startUpstream(
+      (req, res, seen) => {
+        req.once('aborted', () => aborted.push(req.url ?? ''));
+        if (req.url === '/quick') {
+          res.writeHead(200, { 'content-length': 2 });
+          res.end('ok');
+          return;
+        }
+        req.resume();
+        req.once('end', () => echo(req, res, seen));
+      },
+      { readBody: false },
+    );
+    gw = await startGateway(
+      `
+listeners:
+  - name: main
+    address: "127.0.0.1:0"
+    protocol: https
+    tls: { certificates: [{ cert: server.crt, key: server.key }] }
+gateway: { limits: { headers_timeout: 1s, request_timeout: 1s } }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes: [{ name: open, service: echo, public: true, match: { paths: [/] } }]
+`,
+      { dir: pki.dir },
+    );
+    session = await h2Session(gw.url, { ca: pki.caPem });
+  });
+  after(async () => {
+    session.close();
+    await gw.close();
+    await upstream.close();
+  });
+
+  /** Opens a POST stream, sends part of a body, never ends it; resolves with the status seen (0 for none) once the gateway closes the stream. */
+  async function unfinishedUpload(path: string): Promise<{ status: number; rstCode: number | undefined }> {
+    const stream = session.request({ ':method': 'POST', ':path': path }, { endStream: false });
+    let status = 0;
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('error', () => {});
+    stream.resume();
+    stream.write('part of a body that never ends');
+    const deadline = setTimeout(() => stream.destroy(), 10_000);
+    await new Promise((r) => stream.once('close', r));
+    clearTimeout(deadline);
+    return { status, rstCode: stream.rstCode };
+  }
+
+  it('resets a stream whose body does not end within request_timeout, and abandons its upstream request', async () => {
+    const result = await unfinishedUpload('/slow-upload');
+    assert.equal(result.status, 0, 'no response: the request never completed');
+    assert.equal(result.rstCode, h2constants.NGHTTP2_CANCEL, 'the gateway reset the stream (not the test deadline)');
+    const deadline = Date.now() + 5000;
+    while (!aborted.includes('/slow-upload')) {
+      assert.ok(Date.now() < deadline, 'the upstream request was abandoned');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await h2Request(session, { ':path': '/still' })).status, 200, 'the connection serves on');
+  });
+
+  it('does not keep a stream open for ever after its response when the client never ends its body', async () => {
+    const result = await unfinishedUpload('/quick');
+    assert.equal(result.status, 200);
+    assert.equal(result.rstCode, h2constants.NGHTTP2_CANCEL, 'the gateway closed the stream (not the test deadline)');
   });
 });

@@ -18,6 +18,11 @@ routes:
     service: echo
     match: { paths: [/admin] }
     policies: [{ key-auth: {} }]
+  - { name: app, service: echo, public: true, match: { paths: [/app] } }
+  - name: app-admin
+    service: echo
+    match: { paths: [/app/admin] }
+    policies: [{ key-auth: {} }]
 consumers:
   - { name: ops, credentials: { key-auth: [{ key: ops-key }] } }
 `;
@@ -65,6 +70,9 @@ describe('path normalization at the gateway', () => {
     ['/public/%00', 'NUL'],
     ['/public/%zz', 'malformed escape'],
     ['/../admin', '.. above the root'],
+    ['/app/admin;x', 'a path parameter: Tomcat serves /app/admin;x as /app/admin'],
+    ['/app/admin;jsessionid=0/users', 'a path parameter inside the path'],
+    ['/app/admin#x', 'a fragment: upstreams cut the path at "#" and serve /app/admin'],
   ] as const) {
     it(`refuses ${target} (${why}) with 400 invalid_path`, async () => {
       const before = upstream.seen.length;
@@ -74,6 +82,18 @@ describe('path normalization at the gateway', () => {
       assert.equal(upstream.seen.length, before);
     });
   }
+
+  it('forwards path parameters unchanged when path_parameters is keep, matching routes literally', async () => {
+    const keep = await startGateway(config(upstream.url, 'gateway: { path_parameters: keep }'));
+    try {
+      const res = await get(keep.port, '/public/items;jsessionid=0A1B/view');
+      assert.equal(res.status, 200);
+      assert.equal(JSON.parse(res.body).url, '/public/items;jsessionid=0A1B/view');
+      assert.equal((await get(keep.port, '/app/admin/x')).status, 401);
+    } finally {
+      await keep.close();
+    }
+  });
 
   it('forwards encoded slashes unchanged when escaped_slashes is keep', async () => {
     const keep = await startGateway(config(upstream.url, 'gateway: { escaped_slashes: keep }'));

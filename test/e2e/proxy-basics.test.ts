@@ -4,6 +4,20 @@ import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { rawExchange } from '../helpers/raw.js';
 
+/** Headers a proxy sets and upstream frameworks believe: a client must not be able to set them. */
+const PROXY_SET_HEADERS = {
+  'x-real-ip': '6.6.6.6',
+  'true-client-ip': '6.6.6.6',
+  'x-client-ip': '6.6.6.6',
+  'x-cluster-client-ip': '6.6.6.6',
+  'cf-connecting-ip': '6.6.6.6',
+  'x-forwarded-port': '8443',
+  'x-forwarded-prefix': '/evil',
+  'x-forwarded-ssl': 'on',
+  'x-original-url': '/orders/7',
+  'x-rewrite-url': '/orders/7',
+};
+
 describe('proxying through the gateway', () => {
   let upstream: TestUpstream;
   let gw: TestGateway;
@@ -81,6 +95,27 @@ consumers:
     assert.equal(seen.headers['x-api-key'], undefined);
   });
 
+  it('drops identity and forwarding headers spelled with underscores (CGI-style servers read X_Consumer_Name as X-Consumer-Name)', async () => {
+    const spoofed = {
+      X_Consumer_Name: 'admin',
+      'x_consumer-groups': 'admins',
+      x_credential_id: 'forged',
+      X_Authenticated_Scopes: 'admin',
+      X_Forwarded_Client_Cert: 'Hash=00;Subject="CN=admin"',
+      X_Forwarded_For: '6.6.6.6',
+      X_Forwarded_Host: 'evil.example',
+      X_Forwarded_Proto: 'https',
+      X_Request_Id: 'forged-id',
+      'x-not_gateway': 'kept',
+    };
+    for (const path of ['/public/x', '/orders/7']) {
+      const res = await send(gw.url, path, { headers: { 'x-api-key': 'alice-secret-key', ...spoofed } });
+      assert.equal(res.status, 200);
+      const names = Object.keys(res.json().headers as Record<string, string>);
+      assert.deepEqual(names.filter((n) => n.includes('_')), ['x-not_gateway'], `${path}: only the unrelated underscore header is forwarded`);
+    }
+  });
+
   it('strips the matched prefix when the route asks', async () => {
     const res = await send(gw.url, '/svc/users/1?q=2');
     assert.equal(res.json().url, '/users/1?q=2');
@@ -95,6 +130,14 @@ consumers:
     assert.equal(seen.headers['x-forwarded-host'], `127.0.0.1:${gw.port}`);
     assert.equal(seen.headers.forwarded, `for=127.0.0.1;host="127.0.0.1:${gw.port}";proto=http`);
     assert.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
+  });
+
+  it('drops the client-address and URL-override headers proxies set, when a client sends them', async () => {
+    const res = await send(gw.url, '/public/x', { headers: PROXY_SET_HEADERS });
+    assert.equal(res.status, 200);
+    const seen = res.json().headers as Record<string, string>;
+    for (const name of Object.keys(PROXY_SET_HEADERS)) assert.equal(seen[name], undefined, `${name} is not forwarded`);
+    assert.equal(seen['x-forwarded-for'], '127.0.0.1');
   });
 
   it('removes hop-by-hop headers and those the client lists in Connection', async () => {
@@ -165,5 +208,31 @@ consumers:
     await new Promise((r) => socket.on('close', r));
     assert.match(text, /HTTP\/1\.1 200 OK/);
     assert.equal(upstream.seen.at(-1)!.body, 'hello');
+  });
+});
+
+describe('proxying behind a trusted proxy', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+gateway: { trusted_proxies: [127.0.0.1/32] }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes: [{ name: open, service: echo, public: true, match: { paths: [/] } }]
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('passes on the headers the proxy set, and extends its X-Forwarded-For', async () => {
+    const res = await send(gw.url, '/x', { headers: { ...PROXY_SET_HEADERS, 'x-forwarded-for': '203.0.113.9' } });
+    const seen = res.json().headers as Record<string, string>;
+    for (const [name, value] of Object.entries(PROXY_SET_HEADERS)) assert.equal(seen[name], value, `${name} is forwarded`);
+    assert.equal(seen['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
   });
 });

@@ -122,3 +122,75 @@ routes:
     assert.equal(got, 50 * MiB);
   });
 });
+
+describe('a client that stops reading its response', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  const upstreamClosed: string[] = [];
+
+  before(async () => {
+    // Sends 8 MiB (/steady) or 200 MiB (/endless), as fast as the gateway takes it.
+    upstream = await startUpstream(
+      (req, res) => {
+        const total = req.url === '/steady' ? 8 * MiB : 200 * MiB;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
+        const chunk = Buffer.alloc(64 * 1024, 3);
+        let sent = 0;
+        const pump = () => {
+          while (sent < total) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        res.once('close', () => {
+          if (sent < total || !res.writableFinished) upstreamClosed.push(req.url ?? '');
+        });
+        pump();
+      },
+      { readBody: false },
+    );
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: files, targets: [{ url: "${upstream.url}" }], timeouts: { idle: 2s } }]
+routes:
+  - { name: files, service: files, public: true, match: { paths: [/] } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('is cut off after timeouts.idle without reading, and the upstream request is released', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(gw.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.write('GET /endless HTTP/1.1\r\nHost: x\r\n\r\n');
+    socket.pause(); // never reads: the gateway's writes back up
+    try {
+      await waitFor(() => upstreamClosed.includes('/endless'), 15_000);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('lets a slow but steady reader have the whole body', async () => {
+    const req = request(`${gw.url}/steady`);
+    req.end();
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    let got = 0;
+    let sinceBreak = 0;
+    for await (const part of res) {
+      got += (part as Buffer).length;
+      sinceBreak += (part as Buffer).length;
+      if (sinceBreak >= MiB) {
+        sinceBreak = 0;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.equal(got, 8 * MiB);
+    assert.ok(!upstreamClosed.includes('/steady'));
+  });
+});

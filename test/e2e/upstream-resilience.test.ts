@@ -4,7 +4,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -74,6 +74,49 @@ describe('upstream failures', () => {
     const res = await send(gw.url, '/slow');
     assert.equal(res.status, 504);
     assert.equal(res.json().error.code, 'gateway_timeout');
+  });
+
+  it('does not count a client\'s slow upload against the upstream: no 504, the target stays in', async () => {
+    const live = await upstream();
+    const gw = await gateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+gateway: { limits: { min_body_rate: 100, body_rate_window: 1s } }
+services:
+  - name: s
+    targets: [{ url: "${live.url}" }]
+    timeouts: { response: 300ms }
+    health: { passive: { failures: 2, window: 30s, cooldown: 30s } }
+routes:
+  - { name: r, service: s, public: true, match: { paths: [/] } }
+`);
+    // Two uploads at 200 bytes a second (above min_body_rate) that take longer than timeouts.response.
+    const upload = async (): Promise<string> => {
+      const socket = connect(gw.port, '127.0.0.1');
+      socket.on('error', () => {});
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\nConnection: close\r\n\r\n');
+      for (let i = 0; i < 10 && !socket.destroyed; i++) {
+        await sleep(100);
+        socket.write('x'.repeat(20));
+      }
+      await Promise.race([new Promise((r) => socket.once('close', r)), sleep(5000)]);
+      socket.destroy();
+      return text;
+    };
+    const replies = await Promise.all([upload(), upload()]);
+    for (const reply of replies) assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));
+    assert.equal((await send(gw.url, '/after')).status, 200, 'the target was not taken out');
+  });
+
+  it('still answers 504 when the upstream is slow once the whole body is sent', async () => {
+    const slow = await upstream((_req, res) => {
+      setTimeout(() => res.end('late'), 800);
+    });
+    const gw = await gateway(gatewayFor(`  - { name: s, targets: [{ url: "${slow.url}" }], timeouts: { response: 200ms }, retries: { attempts: 0 } }`));
+    const res = await send(gw.url, '/slow', { method: 'POST', body: 'a body' });
+    assert.equal(res.status, 504);
   });
 
   it('cuts the client connection when the upstream stalls mid-body past timeouts.idle', async () => {

@@ -59,6 +59,8 @@ services:
       server_name: orders.internal
       issue: { ca_cert: issuer/ca.crt, ca_key: issuer/ca.key, spiffe: "spiffe://example.org/ns/edge/sa/portcullis", ttl: 3s, renew_before: 1500ms }
   - { name: h2, targets: [{ url: "${h2only.url}" }], http2: true, tls: { ca: Mesh_CA.crt, server_name: orders.internal } }
+  - { name: preserved, targets: [{ url: "${plain.url}" }], preserve_host: true, tls: { ca: Mesh_CA.crt, server_name: orders.internal }, retries: { attempts: 0 } }
+  - { name: by-name, targets: [{ url: "https://localhost:${plain.port}" }], tls: { ca: Mesh_CA.crt, server_name: orders.internal }, retries: { attempts: 0 } }
 routes:
   - { name: verified, service: verified, public: true, match: { paths: [/verified] } }
   - { name: system-roots, service: system-roots, public: true, match: { paths: [/system-roots] } }
@@ -69,6 +71,8 @@ routes:
   - { name: mutual, service: mutual, public: true, match: { paths: [/mutual] } }
   - { name: issued, service: issued, public: true, match: { paths: [/issued] } }
   - { name: h2, service: h2, public: true, match: { paths: [/h2] } }
+  - { name: preserved, service: preserved, public: true, match: { paths: [/preserved] } }
+  - { name: by-name, service: by-name, public: true, match: { paths: [/by-name] } }
 `,
       { dir: caDir },
     );
@@ -94,6 +98,18 @@ routes:
     const logged = await gw.waitForLog((l) => l.msg === 'upstream TLS handshake failed' && l.service === 'system-roots');
     assert.equal(logged.target, plain.url);
     assert.equal(logged.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+  });
+
+  it('sends server_name as SNI and checks it whatever the client\'s Host (preserve_host) or the target URL\'s host', async () => {
+    for (const host of ['billing.internal', 'attacker.example']) {
+      const res = await send(gw.url, '/preserved', { headers: { host } });
+      assert.equal(res.status, 200, `${host}: ${res.text}`);
+      assert.equal(res.json().servername, 'orders.internal', 'the client does not choose the upstream TLS name');
+      assert.equal(res.json().headers.host, host, 'the Host header itself is preserved');
+    }
+    const byName = await send(gw.url, '/by-name');
+    assert.equal(byName.status, 200, byName.text);
+    assert.equal(byName.json().servername, 'orders.internal', 'server_name, not the URL host "localhost"');
   });
 
   it('refuses an upstream whose certificate does not carry server_name', async () => {

@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startUpstream } from '../helpers/upstream.js';
 
 describe('websockets', () => {
   let wss: WebSocketServer;
@@ -75,6 +76,35 @@ consumers:
     await once(ws, 'close');
     const line = await gw.waitForLog((l) => l.type === 'access' && l.route === 'chat' && l.status === 101);
     assert.equal(line.consumer, 'alice');
+  });
+
+  it('does not count open tunnels as requests in flight: idle WebSockets do not make the gateway shed', async () => {
+    const port = (wss.address() as AddressInfo).port;
+    const upstream = await startUpstream();
+    const small = await startGateway(`
+gateway: { limits: { max_in_flight: 2 } }
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services:
+  - { name: ws, targets: [{ url: "http://127.0.0.1:${port}" }] }
+  - { name: web, targets: [{ url: "${upstream.url}" }] }
+routes:
+  - { name: chat, service: ws, public: true, match: { paths: [/chat] } }
+  - { name: web, service: web, public: true, match: { paths: [/web] } }
+`);
+    const open: WebSocket[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const ws = new WebSocket(`ws://127.0.0.1:${small.port}/chat`);
+        ws.on('error', () => {});
+        await once(ws, 'open');
+        open.push(ws);
+      }
+      assert.equal((await send(small.url, '/web')).status, 200, 'three open tunnels, max_in_flight 2, and still served');
+    } finally {
+      for (const ws of open) ws.terminate();
+      await small.close();
+      await upstream.close();
+    }
   });
 
   it('cuts open tunnels when a graceful shutdown reaches its deadline', async () => {

@@ -12,7 +12,7 @@ const piece = fc.constantFrom('a', 'admin', 'public', '.', '..', '', '%2e', '%2E
 const segment = fc.array(piece, { minLength: 0, maxLength: 3 }).map((p) => p.join(''));
 const path = fc.array(segment, { minLength: 1, maxLength: 8 }).map((s) => '/' + s.join('/'));
 
-const options = [{ keepEscapedSlashes: false }, { keepEscapedSlashes: true }];
+const options = [{ keepEscapedSlashes: false }, { keepEscapedSlashes: true }, { keepEscapedSlashes: false, keepPathParameters: true }];
 
 describe('path normalization properties', () => {
   it('is idempotent: a normalized path normalizes to itself', () => {
