@@ -3,7 +3,7 @@
 #
 #   scripts/test-node-matrix.sh            # Node 22 and 24 (the pinned releases below)
 #   scripts/test-node-matrix.sh 24         # one major
-#   scripts/test-node-matrix.sh 22.12.0    # an exact release, e.g. the oldest one `engines` allows
+#   scripts/test-node-matrix.sh 22.13.0    # an exact release, e.g. the oldest one `engines` allows
 #   TEST_ONLY=src/policies npm run test:node-matrix   # TEST_ONLY passes through to npm test
 #
 # Why this shape: Node binaries come from the npm registry (package
@@ -11,10 +11,10 @@
 # because nodejs.org may not be reachable. re2 is a native addon built for one
 # Node ABI, so rebuilding it in place would break the checkout for the
 # machine's own Node; instead each version runs in its own copy of the
-# checkout (the files git would commit, plus a hard-linked node_modules in
-# which only re2 is a real copy, rebuilt for that version). Everything lives in
-# a cache dir outside the repo; the node binaries and each re2 build are kept
-# there, so a second run only copies files and runs the tests.
+# checkout (the files git would commit, plus a copy of node_modules in which
+# re2 is rebuilt for that version). All of it lives in a cache dir outside the
+# repo, where the node binaries and each re2 build are kept, so a second run
+# only copies files and runs the tests.
 #
 # Needs: a prior `npm ci` in this checkout (its node_modules is what is
 # copied), g++/make/python3 for node-gyp, and npm registry access on first run.
@@ -52,16 +52,15 @@ node_package() {
 
 # A fresh copy of the checkout for one version: what git would commit
 # (tracked and untracked-but-not-ignored files, so uncommitted work is tested)
-# and node_modules as hard links, except re2, which gets rebuilt.
+# and node_modules, without re2's build for the machine's Node.
 copy_checkout() {
   local work="$1"
   rm -rf "$work" && mkdir -p "$work"
   (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard \
     | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
     | tar --null -T - -cf -) | tar -xf - -C "$work"
-  cp -al "$ROOT/node_modules" "$work/node_modules" 2>/dev/null || cp -a "$ROOT/node_modules" "$work/node_modules"
-  rm -rf "$work/node_modules/re2"
-  cp -a "$ROOT/node_modules/re2" "$work/node_modules/re2"
+  # A real copy (about a second), not hard links: nothing run in the copy can change the checkout's files.
+  cp -a "$ROOT/node_modules" "$work/node_modules"
   rm -rf "$work/node_modules/re2/build"
 }
 
