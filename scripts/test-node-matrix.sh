@@ -69,11 +69,13 @@ copy_checkout() {
 # never downloads headers) and then cached.
 install_re2() {
   local work="$1" pkg="$2" version="$3"
-  local re2_version built
+  local re2_version abi built
   re2_version="$(node -p "require('$ROOT/node_modules/re2/package.json').version")"
-  built="$CACHE/re2/$re2_version-node-$version/re2.node"
+  # Every release of a Node major shares one addon ABI (NODE_MODULE_VERSION), so one build serves them all.
+  abi="$("$pkg/bin/node" -p process.versions.modules)"
+  built="$CACHE/re2/$re2_version-abi$abi/re2.node"
   if [ ! -f "$built" ]; then
-    log "building re2 $re2_version for Node $version (about a minute)"
+    log "building re2 $re2_version for Node $version, ABI $abi (about a minute)"
     # DOWNLOAD_FORCE_BUILD: re2's installer would otherwise try a prebuilt
     # binary from GitHub first; we build from source like npm ci does here.
     (cd "$work" && PATH="$pkg/bin:$PATH" npm_config_nodedir="$pkg" DOWNLOAD_FORCE_BUILD=1 \
