@@ -14,7 +14,7 @@ import { h2Request, h2Session, makePki, type Pki } from '../helpers/tls.js';
 const MiB = 1024 * 1024;
 /** Whether this Node's nghttp2 refuses '@' in :authority itself (it does from 1.64.0 on). */
 const nghttp2RefusesUserinfo = (() => {
-  const [major = 0, minor = 0] = process.versions.nghttp2.split('.').map(Number);
+  const [major = 0, minor = 0] = (process.versions.nghttp2 ?? '0').split('.').map(Number);
   return major > 1 || (major === 1 && minor >= 64);
 })();
 
