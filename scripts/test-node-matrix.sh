@@ -121,6 +121,12 @@ for version in "${versions[@]}"; do
     fi
   done
   summary+=("Node $version: $status in $((SECONDS - start)) s")
+  if [ "$status" = passed ]; then
+    rm -rf "$work"
+  else
+    # Kept for a look: cd there and run PATH="$pkg/bin:\$PATH" npm test
+    summary+=("  (the copy is kept in $work; its node is $pkg/bin/node)")
+  fi
 done
 
 log "summary"
