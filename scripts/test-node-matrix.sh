@@ -65,8 +65,8 @@ copy_checkout() {
 }
 
 # Puts an re2 built for this node into the copy: from the cache, or built
-# with node-gyp against the package's own headers (--nodedir, so node-gyp
-# never downloads headers) and then cached.
+# with node-gyp against the package's own headers (npm_config_nodedir, so
+# node-gyp never downloads headers) and then cached.
 install_re2() {
   local work="$1" pkg="$2" version="$3"
   local re2_version abi built
@@ -76,8 +76,8 @@ install_re2() {
   built="$CACHE/re2/$re2_version-abi$abi/re2.node"
   if [ ! -f "$built" ]; then
     log "building re2 $re2_version for Node $version, ABI $abi (about a minute)"
-    # DOWNLOAD_FORCE_BUILD: re2's installer would otherwise try a prebuilt
-    # binary from GitHub first; we build from source like npm ci does here.
+    # DOWNLOAD_FORCE_BUILD: re2's installer would otherwise try to download a
+    # prebuilt binary first; it is built from source, as npm ci does here.
     (cd "$work" && PATH="$pkg/bin:$PATH" npm_config_nodedir="$pkg" DOWNLOAD_FORCE_BUILD=1 \
       npm rebuild re2 --foreground-scripts --loglevel=error >&2)
     mkdir -p "$(dirname "$built")"
@@ -98,7 +98,7 @@ for arg in "${@:-${DEFAULT_MAJORS[@]}}"; do
   elif [[ "$arg" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
     versions+=("$arg")
   else
-    echo "node-matrix: '$arg' is neither a major (22) nor a version (22.12.0)" >&2; exit 2
+    echo "node-matrix: '$arg' is neither a major (22) nor a version (22.13.0)" >&2; exit 2
   fi
 done
 
