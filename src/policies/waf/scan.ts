@@ -16,8 +16,7 @@ import type { Exclusions, RuleFilter } from './exclusions.js';
 import { signalsOf } from './signals.js';
 import { RULES, type Category, type Rule } from './rules.js';
 import { SqliDetector } from './sqli/index.js';
-
-export type Location = 'path' | 'query' | 'header' | 'cookie' | 'body';
+import type { Location } from './location.js';
 
 export interface Match {
   readonly rule: Rule;
