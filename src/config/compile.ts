@@ -24,6 +24,7 @@ import type { Service } from '../upstream/service.js';
 import { ConfigError, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
 import type { LoadedSource } from './load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './schema.js';
+import { checkServerLimits } from './server-limits.js';
 import { parseDuration, parseSize } from './units.js';
 
 export interface CompiledRoute {
@@ -104,6 +105,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   checkUniqueNames(config, report);
   const settings = compileSettings(config, report);
+  checkServerLimits(config, report);
   const consumers = new Map<string, Consumer>();
   for (const c of config.consumers) consumers.set(c.name, { name: c.name, groups: c.groups, metadata: c.metadata });
   const credentials = credentialsByMethod(config, consumers);
@@ -187,6 +189,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   if (issues.length > 0) {
     deps.upstreams.discard(services);
+    issues.sort((a, b) => a.line - b.line);
     return { ok: false, issues };
   }
   let router: Router<CompiledRoute>;

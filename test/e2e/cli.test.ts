@@ -101,6 +101,46 @@ routes:
     assert.match(result.stderr, /:6: routes\[1\]\.match\.paths\[0\]: invalid regular expression/);
   });
 
+  it('refuses at validate the limits Node would reject at start or read another way, and start says the same', async () => {
+    const file = writeConfig(`gateway:
+  shutdown_timeout: 30d
+  limits:
+    request_timeout: 5s
+    headers_timeout: 10s
+    keepalive_timeout: 0s
+    max_header_size: 0
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services:
+  - name: s
+    targets: [{ url: "http://127.0.0.1:9" }]
+    health: { active: { interval: 100d } }
+routes: [{ name: r, service: s, public: true }]
+`);
+    const expected = [
+      `${file}:2: gateway.shutdown_timeout: "30d" is too long: Node's timers wait at most 24d`,
+      `${file}:5: gateway.limits.headers_timeout: "10s" is longer than request_timeout ("5s"): the request head is part of the request, so headers_timeout must be at most request_timeout`,
+      `${file}:6: gateway.limits.keepalive_timeout: must be longer than 0: Node reads 0 as no limit at all, which lets a client hold a connection open for ever`,
+      `${file}:7: gateway.limits.max_header_size: must be more than 0 bytes (Node reads 0 as its own default, 16KiB)`,
+      `${file}:12: services[0].health.active.interval: "100d" is too long: Node's timers wait at most 24d`,
+    ];
+    const validated = await runCli(['validate', file]);
+    assert.equal(validated.code, 1);
+    assert.deepEqual(validated.stderr.trim().split('\n'), expected);
+
+    const started = await runCli(['start', '-c', file]);
+    assert.equal(started.code, 1);
+    assert.deepEqual(started.stderr.trim().split('\n'), expected, 'start refuses with the same lines, not an ERR_OUT_OF_RANGE from Node');
+
+    // The same two timeouts in the right order, and equal, are fine.
+    writeFileSync(file, `gateway: { limits: { request_timeout: 10s, headers_timeout: 10s } }
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes: [{ name: r, service: s, public: true }]
+`);
+    const ok = await runCli(['validate', file]);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
   it('starts, prints where it listens, reloads on `portcullis reload`, and drains in-flight requests on SIGTERM', async () => {
     const upstream = await startUpstream((req, res, seen) => setTimeout(() => echo(req, res, seen), req.url === '/slow' ? 700 : 0));
     cleanup.push(() => upstream.close());
