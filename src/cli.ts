@@ -18,6 +18,7 @@ import { hashPassword } from './identity/passwords.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { generateRoutes } from './policies/request-validation/routes.js';
 import { createLogger } from './telemetry/logger.js';
+import { describeArgsError } from './lib/args-error.js';
 
 const HELP = `portcullis — a secure API gateway
 
@@ -53,25 +54,22 @@ function defaultPidFile(configFile: string): string {
   return join(tmpdir(), `portcullis-${digest}.pid`);
 }
 
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  watch: { type: 'boolean' },
+  'pid-file': { type: 'string' },
+  'demo-upstream': { type: 'string' },
+  service: { type: 'string' },
+  auth: { type: 'string' },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parse(args: string[]) {
   try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        watch: { type: 'boolean' },
-        'pid-file': { type: 'string' },
-        'demo-upstream': { type: 'string' },
-        service: { type: 'string' },
-        auth: { type: 'string' },
-        version: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    return parseArgs({ args, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
+    throw new UsageError(describeArgsError(err, OPTIONS));
   }
 }
 
@@ -87,9 +85,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(HELP);
-    return values.help ? 0 : 2;
+    return 0;
+  }
+  if (!command) {
+    // Asked for nothing: the usage is the answer, but as an error (stderr, exit 2), so scripts notice.
+    process.stderr.write(HELP);
+    return 2;
   }
   const file = values.config ?? rest[0];
   if (rest.length > (values.config ? 0 : 1)) throw new UsageError(`unexpected argument "${rest.at(-1)}"`);
@@ -228,7 +231,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`portcullis: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `address in use: ${(err as Error).message}` : (err as Error).message}\n`);
+    process.stderr.write(`portcullis: ${(err as Error).message}\n`);
     process.exitCode = 1;
   },
 );

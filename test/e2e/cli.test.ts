@@ -42,6 +42,41 @@ describe('portcullis CLI', () => {
     }
     const missing = await runCli(['validate', '/nonexistent/gateway.yaml']);
     assert.equal(missing.stderr.trim(), '/nonexistent/gateway.yaml:0: (file): file not found');
+    const said = async (args: string[]) => {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, args.join(' '));
+      return result.stderr;
+    };
+    assert.equal(await said(['start', '--bogus']), 'portcullis: unknown option --bogus (see --help)\n');
+    assert.equal(await said(['--versoin']), 'portcullis: unknown option --versoin; did you mean --version? (see --help)\n');
+    assert.equal(await said(['start', '-c']), 'portcullis: option -c/--config needs a value\n');
+    assert.equal(await said(['ca', 'issue', '--spife', 'spiffe://x']), 'portcullis ca: unknown option --spife; did you mean --spiffe? (see --help)\n');
+  });
+
+  it('prints the usage on stderr with exit 2 when given no command, and the ca usage on ca --help', async () => {
+    const bare = await runCli([]);
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stdout, '');
+    assert.match(bare.stderr, /portcullis start -c FILE/);
+    const ca = await runCli(['ca', '--help']);
+    assert.equal(ca.code, 0, ca.stderr);
+    assert.match(ca.stdout, /portcullis ca issue .*--spiffe spiffe:\/\/DOMAIN/);
+  });
+
+  it('names the listener and address it cannot open, in one line and nothing else', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => taken.close(() => r())));
+    const port = (taken.address() as { port: number }).port;
+    const file = writeConfig(`
+listeners: [{ name: main, address: "127.0.0.1:${port}" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes: [{ name: r, service: s, public: true }]
+`);
+    const result = await runCli(['start', '-c', file]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `portcullis: listener "main" cannot listen on 127.0.0.1:${port}: the address is already in use (another process listens there)\n`);
+    assert.equal(result.stdout, '', 'no "shutting down" / "stopped" log lines for a gateway that never started');
   });
 
   it('validates a good file with exit 0 and lists every problem of a bad one as file:line: path: message', async () => {
