@@ -21,7 +21,7 @@ import type { ListenerTls } from '../server/tls/material.js';
 import { compileServicesTls } from '../upstream/tls.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
-import { ConfigError, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
+import { ConfigError, ConfigErrors, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
 import type { LoadedSource } from './load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './schema.js';
 import { checkServerLimits } from './server-limits.js';
@@ -134,7 +134,9 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
       } catch (err) {
-        if (err instanceof ConfigError) report(err.absolute ? err.path : [...base, i, name, ...err.path], err.message);
+        const place = (e: ConfigError) => report(e.absolute ? e.path : [...base, i, name, ...e.path], e.message);
+        if (err instanceof ConfigError) place(err);
+        else if (err instanceof ConfigErrors) err.errors.forEach(place);
         else report([...base, i, name], `cannot compile: ${(err as Error).message}`);
       }
     });
