@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer } from 'node:net';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startUnansweredPort } from '../helpers/unanswered.js';
 
 /** A port with nothing listening on it. */
 async function deadPort(): Promise<number> {
@@ -63,6 +64,18 @@ describe('upstream failures', () => {
     for (let i = 0; i < 4; i++) assert.equal((await send(gw.url, `/x${i}`)).status, 200);
     const line = await gw.waitForLog((l) => l.msg === 'retrying upstream request');
     assert.equal(line.service, 's');
+  });
+
+  it('answers 504 gateway_timeout when connecting takes longer than timeouts.connect, and logs which target', async () => {
+    const hole = await startUnansweredPort();
+    cleanup.push(() => hole.close());
+    const gw = await gateway(gatewayFor(`  - { name: s, targets: [{ url: "http://127.0.0.1:${hole.port}" }], timeouts: { connect: 300ms }, retries: { attempts: 0 } }`));
+    const res = await send(gw.url, '/x');
+    assert.equal(res.status, 504);
+    assert.equal(res.json().error.code, 'gateway_timeout');
+    const line = await gw.waitForLog((l) => l.msg === 'upstream request failed' && l.request_id === res.headers['x-request-id']);
+    assert.equal(line.target, `http://127.0.0.1:${hole.port}`);
+    assert.equal(line.code, 'UND_ERR_CONNECT_TIMEOUT');
   });
 
   it('answers 504 gateway_timeout when the upstream is slower than timeouts.response', async () => {
