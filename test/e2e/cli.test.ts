@@ -1,7 +1,9 @@
 /** The command line as a user runs it: validate, start, reload, signals. */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { send, writeConfig } from '../helpers/gateway.js';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
@@ -116,6 +118,26 @@ consumers:
     assert.ok(all.includes(`${bad}:6: services[0].timeouts.connect: expected a duration like "250ms", "5s", "1m", "1h" or "1d", got "2 seconds"`), second.stderr);
     assert.ok(all.includes(`${bad}:11: routes[0].policies[0].key-auth.hedaer: unknown key "hedaer"; did you mean "header"?`), second.stderr);
     assert.ok(all.includes(`${bad}:12: routes[0].policies[1].rate-limitt: unknown policy "rate-limitt"`) || all.some((l) => l.startsWith(`${bad}:12: routes[0].policies[1].rate-limitt: unknown policy`)), second.stderr);
+  });
+
+  it('reads JSON configs the same way, with lines in errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-json-'));
+    const file = join(dir, 'gateway.json');
+    const config = {
+      listeners: [{ name: 'main', address: '127.0.0.1:0' }],
+      services: [{ name: 's', targets: [{ url: 'http://127.0.0.1:9' }] }],
+      routes: [{ name: 'r', service: 's', public: true }],
+    };
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    const ok = await runCli(['validate', file]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, `${file}: valid (1 listeners, 1 services, 1 routes, 0 consumers)\n`);
+    const text = JSON.stringify({ ...config, routes: [{ name: 'r', service: 's', publik: true }] }, null, 2);
+    writeFileSync(file, text);
+    const line = text.split('\n').findIndex((l) => l.includes('"publik"')) + 1;
+    const bad = await runCli(['validate', file]);
+    assert.equal(bad.code, 1);
+    assert.ok(bad.stderr.includes(`${file}:${line}: routes[0].publik: unknown key "publik"; did you mean "public"?`), bad.stderr);
   });
 
   it('reports compile problems too, such as a route naming a missing service', async () => {
