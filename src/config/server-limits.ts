@@ -14,10 +14,8 @@
  */
 import type { ConfigPath } from './errors.js';
 import type { Config } from './schema.js';
-import { parseDuration, parseSize } from './units.js';
+import { MAX_TIMER_MS, parseDuration, parseSize } from './units.js';
 
-/** The longest delay Node's timers take (setTimeout, socket.setTimeout): 2^31-1 ms, about 24.8 days. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** llhttp counts header bytes in 32 bits. */
 const MAX_HEADER_SIZE = 2 ** 32 - 1;
 
@@ -35,6 +33,10 @@ export function checkServerLimits(config: Config, report: Report): void {
     [at('max_event_loop_delay'), limits.max_event_loop_delay],
     [['gateway', 'shutdown_timeout'], config.gateway.shutdown_timeout],
   ];
+  config.listeners.forEach((listener, i) => {
+    if (listener.tls?.session_tickets) timers.push([['listeners', i, 'tls', 'ticket_key_rotation'], listener.tls.ticket_key_rotation]);
+  });
+  timers.push([['store', 'timeout'], config.store.timeout], [['store', 'connect_timeout'], config.store.connect_timeout]);
   config.services.forEach((service, i) => {
     const base: ConfigPath = ['services', i];
     timers.push(
