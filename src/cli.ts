@@ -141,7 +141,9 @@ function validate(file: string): number {
   upstreams.discard(result.snapshot.services);
   stores.discard(result.snapshot.stores);
   const s = result.snapshot;
-  process.stdout.write(`${file}: valid (${s.config.listeners.length} listeners, ${s.services.size} services, ${s.routes.size} routes, ${s.config.consumers.length} consumers)\n`);
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const counts = [count(s.config.listeners.length, 'listener'), count(s.services.size, 'service'), count(s.routes.size, 'route'), count(s.config.consumers.length, 'consumer')];
+  process.stdout.write(`${file}: valid (${counts.join(', ')})\n`);
   return 0;
 }
 

@@ -131,7 +131,7 @@ consumers:
     writeFileSync(file, JSON.stringify(config, null, 2));
     const ok = await runCli(['validate', file]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stdout, `${file}: valid (1 listeners, 1 services, 1 routes, 0 consumers)\n`);
+    assert.equal(ok.stdout, `${file}: valid (1 listener, 1 service, 1 route, 0 consumers)\n`);
     const text = JSON.stringify({ ...config, routes: [{ name: 'r', service: 's', publik: true }] }, null, 2);
     writeFileSync(file, text);
     const line = text.split('\n').findIndex((l) => l.includes('"publik"')) + 1;
