@@ -13,6 +13,7 @@ import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
 import { Gateway, loadConfig } from './gateway.js';
+import { ListenError } from './server/listen-error.js';
 import { StoreRegistry } from './stores/registry.js';
 import { hashPassword } from './identity/passwords.js';
 import { UpstreamRegistry } from './upstream/registry.js';
@@ -111,10 +112,19 @@ async function main(argv: string[]): Promise<number> {
     case 'openapi-routes':
       if (!file) throw new UsageError('openapi-routes needs a spec file: portcullis openapi-routes SPEC --service NAME');
       if (!values.service) throw new UsageError('openapi-routes needs --service NAME: the service the routes proxy to');
-      process.stdout.write(generateRoutes(readFileSync(file, 'utf8'), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
+      process.stdout.write(generateRoutes(readSpec(file), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca)`);
+  }
+}
+
+function readSpec(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`);
   }
 }
 
@@ -151,7 +161,9 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
   if (demo !== undefined) {
     const address = parseListenAddress(demo);
     if (!address) throw new UsageError(`--demo-upstream expects host:port, got "${demo}"`);
-    await startDemoUpstream(address.host, address.port);
+    await startDemoUpstream(address.host, address.port).catch((err: unknown) => {
+      throw new ListenError({ name: 'demo', address: demo, kind: 'the demo upstream' }, err);
+    });
     process.stderr.write(`demo upstream on http://${demo}\n`);
   }
   let gateway: Gateway;

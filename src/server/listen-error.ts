@@ -14,9 +14,11 @@ const REASONS: Record<string, string> = {
 
 export class ListenError extends Error {
   readonly code: string | undefined;
-  constructor(config: ListenerConfig, cause: unknown) {
+  /** `what`: a listener config, or the name of another server (the demo upstream). */
+  constructor(what: ListenerConfig | { name: string; address: string; kind: string }, cause: unknown) {
     const code = (cause as NodeJS.ErrnoException).code;
-    super(`listener "${config.name}" cannot listen on ${config.address}: ${(code && REASONS[code]) ?? (cause as Error).message}`, { cause });
+    const who = 'kind' in what ? what.kind : `listener "${what.name}"`;
+    super(`${who} cannot listen on ${what.address}: ${(code && REASONS[code]) ?? (cause as Error).message}`, { cause });
     this.code = code;
   }
 }

@@ -65,7 +65,7 @@ describe('portcullis CLI', () => {
     assert.match(ca.stdout, /portcullis ca issue .*--spiffe spiffe:\/\/DOMAIN/);
   });
 
-  it('names the listener and address it cannot open, in one line and nothing else', async () => {
+  it('names the listener (or demo upstream) and address it cannot open, and a missing spec file, in one line and nothing else', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise((r) => taken.close(() => r())));
@@ -79,6 +79,14 @@ routes: [{ name: r, service: s, public: true }]
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `portcullis: listener "main" cannot listen on 127.0.0.1:${port}: the address is already in use (another process listens there)\n`);
     assert.equal(result.stdout, '', 'no "shutting down" / "stopped" log lines for a gateway that never started');
+
+    const demo = await runCli(['start', '-c', file, '--demo-upstream', `127.0.0.1:${port}`]);
+    assert.equal(demo.code, 1);
+    assert.equal(demo.stderr, `portcullis: the demo upstream cannot listen on 127.0.0.1:${port}: the address is already in use (another process listens there)\n`);
+
+    const spec = await runCli(['openapi-routes', '/nonexistent/openapi.yaml', '--service', 's']);
+    assert.equal(spec.code, 1);
+    assert.equal(spec.stderr, 'portcullis: /nonexistent/openapi.yaml: file not found\n');
   });
 
   it('validates a good file with exit 0 and lists every problem of a bad one as file:line: path: message', async () => {
