@@ -354,6 +354,11 @@ routes:
           jwks: { refresh_interval: 1h, cooldown: 1h }
           clock_skew: 30s
           token: { header: x-access-token, query: access_token }
+  - name: kept
+    service: echo
+    match: { paths: [/kept] }
+    policies:
+      - jwt: { issuers: [{ issuer: "${ISSUER}", algorithms: [ES256], jwks_url: "${jwksUrl}" }], jwks: { refresh_interval: 1h, cooldown: 1h }, keep_credential: true }
 `);
   });
   after(async () => {
@@ -364,8 +369,8 @@ routes:
 
   const call = (headers: Record<string, string>, path = '/api') => send(gw.url, path, { headers });
 
-  it('fetched the JWKS URL once before serving, and verifies tokens against it', async () => {
-    assert.equal(jwksHits, 1);
+  it('fetched the JWKS URL before serving (once per policy), and verifies tokens against it', async () => {
+    assert.equal(jwksHits, 2);
     const res = await call({ 'x-access-token': await token('k1') });
     assert.equal(res.status, 200);
     assert.equal(res.json().headers['x-consumer-name'], 'svc-user');
@@ -406,6 +411,13 @@ routes:
     assert.equal(fromQuery.json().url, '/api/x?a=1');
     const bearer = await call({ authorization: `Bearer ${await token('k1')}` });
     assert.equal(bearer.status, 401, 'Authorization is not read when another header is configured');
+  });
+
+  it('forwards the token when keep_credential is set', async () => {
+    const jwt = await token('k1');
+    const res = await send(gw.url, '/kept', { headers: { authorization: `Bearer ${jwt}` } });
+    assert.equal(res.status, 200);
+    assert.equal(res.json().headers.authorization, `Bearer ${jwt}`);
   });
 
   it('refuses a token whose algorithm the issuer does not allow, even signed by a key it publishes', async () => {
