@@ -201,7 +201,10 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     deps.upstreams.discard(services);
     return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
   }
-  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
+  // Consumers' credentials (API keys among them) were for the policies' compile steps, which keep only
+  // what they need (key digests); the snapshot's copy of the config does not keep them.
+  const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })) };
+  return { ok: true, snapshot: { version: deps.version, config: kept, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
 }
 
 /** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */

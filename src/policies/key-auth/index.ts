@@ -27,9 +27,15 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** Who holds a key: all the index keeps of a credential, so the key itself is not kept. */
+interface KeyHolder {
+  readonly consumer: ConsumerCredential['consumer'];
+  readonly id: string;
+}
+
 /** Every credential by the digest of its key; every bad credential is reported, not just the first. */
-function digestIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<string, ConsumerCredential<Credential>> {
-  const index = new Map<string, ConsumerCredential<Credential>>();
+function digestIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<string, KeyHolder> {
+  const index = new Map<string, KeyHolder>();
   const errors: ConfigError[] = [];
   for (const credential of credentials) {
     const { key, key_sha256 } = credential.config;
@@ -43,7 +49,7 @@ function digestIndex(credentials: readonly ConsumerCredential<Credential>[]): Ma
       errors.push(new ConfigError(`this key is also held by consumer "${other.consumer.name}"; keys must be unique`, credential.path, true));
       continue;
     }
-    index.set(digest, credential);
+    index.set(digest, { consumer: credential.consumer, id: credential.id });
   }
   ConfigErrors.throwIfAny(errors);
   return index;

@@ -110,6 +110,13 @@ consumers:
     assert.ok(!logs.includes('alice key/with+symbols'));
   });
 
+  it('keeps no key in the running config: only digests serve the lookup', () => {
+    const running = JSON.stringify(gw.gateway.snapshot.config);
+    assert.ok(running.includes('"alice"'), 'the consumers are there');
+    assert.ok(!running.includes('alice key/with+symbols'));
+    assert.ok(!running.includes(sha256('bob-key-0123456789').toUpperCase()));
+  });
+
   it('refuses at load a credential with both or neither of key and key_sha256, and a key two consumers hold', async () => {
     const file = writeConfig(`listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: api, targets: [{ url: "http://127.0.0.1:9" }] }]
