@@ -14,6 +14,9 @@ const SIZE_BYTES: Record<string, number> = {
   GiB: 1024 ** 3,
 };
 
+/** The longest delay Node's timers take (setTimeout, setInterval, socket.setTimeout): 2^31-1 ms, about 24.8 days. Longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function isDuration(text: string): boolean {
   return DURATION.test(text);
 }
