@@ -21,6 +21,11 @@ export function isDuration(text: string): boolean {
   return DURATION.test(text);
 }
 
+/** A duration Node's timers can wait for: see MAX_TIMER_MS. */
+export function isTimer(text: string): boolean {
+  return DURATION.test(text) && parseDuration(text) <= MAX_TIMER_MS;
+}
+
 export function isSize(text: string | number): boolean {
   return typeof text === 'number' ? Number.isSafeInteger(text) && text >= 0 : SIZE.test(text);
 }

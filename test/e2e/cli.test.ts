@@ -1,7 +1,7 @@
 /** The command line as a user runs it: validate, start, reload, signals. */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -202,6 +202,27 @@ listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes: [{ name: r, service: s, public: true }]
 `);
+    const ok = await runCli(['validate', file]);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  it('refuses policy timeouts longer than a Node timer can wait', async () => {
+    const file = writeConfig(`listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes:
+  - name: r
+    service: s
+    public: true
+    policies:
+      - concurrency-limit: { max: 1, queue: { size: 1, timeout: 30d } }
+      - oauth2-introspection: { endpoint: "https://idp.example/introspect", client_id: gw, client_secret: s3cret, timeout: 25d }
+`);
+    const result = await runCli(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /:8: routes\[0\]\.policies\[0\]\.concurrency-limit\.queue\.timeout: expected a duration of at most 24d .*got "30d"/);
+    assert.match(result.stderr, /:9: routes\[0\]\.policies\[1\]\.oauth2-introspection\.timeout: expected a duration of at most 24d .*got "25d"/);
+
+    writeFileSync(file, readFileSync(file, 'utf8').replace('30d', '24d').replace('25d', '2s'));
     const ok = await runCli(['validate', file]);
     assert.equal(ok.code, 0, ok.stderr);
   });
