@@ -38,6 +38,7 @@ function typeOf(s: Schema): string {
   }
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
   if (s.format === 'duration') return 'duration';
+  if (s.format === 'timer') return 'duration (at most 24d)';
   if (s.format === 'size') return 'size';
   if (s.format) return `string (${s.format})`;
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'values'}`;

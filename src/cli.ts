@@ -13,11 +13,13 @@ import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
 import { Gateway, loadConfig } from './gateway.js';
+import { ListenError } from './server/listen-error.js';
 import { StoreRegistry } from './stores/registry.js';
 import { hashPassword } from './identity/passwords.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { generateRoutes } from './policies/request-validation/routes.js';
 import { createLogger } from './telemetry/logger.js';
+import { describeArgsError } from './lib/args-error.js';
 
 const HELP = `portcullis — a secure API gateway
 
@@ -53,25 +55,22 @@ function defaultPidFile(configFile: string): string {
   return join(tmpdir(), `portcullis-${digest}.pid`);
 }
 
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  watch: { type: 'boolean' },
+  'pid-file': { type: 'string' },
+  'demo-upstream': { type: 'string' },
+  service: { type: 'string' },
+  auth: { type: 'string' },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parse(args: string[]) {
   try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        watch: { type: 'boolean' },
-        'pid-file': { type: 'string' },
-        'demo-upstream': { type: 'string' },
-        service: { type: 'string' },
-        auth: { type: 'string' },
-        version: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    return parseArgs({ args, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
+    throw new UsageError(describeArgsError(err, OPTIONS));
   }
 }
 
@@ -87,9 +86,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(HELP);
-    return values.help ? 0 : 2;
+    return 0;
+  }
+  if (!command) {
+    // Asked for nothing: the usage is the answer, but as an error (stderr, exit 2), so scripts notice.
+    process.stderr.write(HELP);
+    return 2;
   }
   const file = values.config ?? rest[0];
   if (rest.length > (values.config ? 0 : 1)) throw new UsageError(`unexpected argument "${rest.at(-1)}"`);
@@ -108,10 +112,19 @@ async function main(argv: string[]): Promise<number> {
     case 'openapi-routes':
       if (!file) throw new UsageError('openapi-routes needs a spec file: portcullis openapi-routes SPEC --service NAME');
       if (!values.service) throw new UsageError('openapi-routes needs --service NAME: the service the routes proxy to');
-      process.stdout.write(generateRoutes(readFileSync(file, 'utf8'), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
+      process.stdout.write(generateRoutes(readSpec(file), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca)`);
+  }
+}
+
+function readSpec(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`);
   }
 }
 
@@ -138,7 +151,9 @@ function validate(file: string): number {
   upstreams.discard(result.snapshot.services);
   stores.discard(result.snapshot.stores);
   const s = result.snapshot;
-  process.stdout.write(`${file}: valid (${s.config.listeners.length} listeners, ${s.services.size} services, ${s.routes.size} routes, ${s.config.consumers.length} consumers)\n`);
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const counts = [count(s.config.listeners.length, 'listener'), count(s.services.size, 'service'), count(s.routes.size, 'route'), count(s.config.consumers.length, 'consumer')];
+  process.stdout.write(`${file}: valid (${counts.join(', ')})\n`);
   return 0;
 }
 
@@ -146,7 +161,9 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
   if (demo !== undefined) {
     const address = parseListenAddress(demo);
     if (!address) throw new UsageError(`--demo-upstream expects host:port, got "${demo}"`);
-    await startDemoUpstream(address.host, address.port);
+    await startDemoUpstream(address.host, address.port).catch((err: unknown) => {
+      throw new ListenError({ name: 'demo', address: demo, kind: 'the demo upstream' }, err);
+    });
     process.stderr.write(`demo upstream on http://${demo}\n`);
   }
   let gateway: Gateway;
@@ -228,7 +245,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`portcullis: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `address in use: ${(err as Error).message}` : (err as Error).message}\n`);
+    process.stderr.write(`portcullis: ${(err as Error).message}\n`);
     process.exitCode = 1;
   },
 );

@@ -15,6 +15,7 @@ import { policiesByName } from './policies/index.js';
 import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
 import { applyListenerSettings, openListener, type Listener } from './server/listener.js';
+import { ListenError } from './server/listen-error.js';
 import { redirector } from './server/redirect.js';
 import { SnapshotHolder } from './server/snapshots.js';
 import { hstsHeader, swappableInPlace } from './server/tls/compile.js';
@@ -122,7 +123,7 @@ export class Gateway {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
     } catch (err) {
-      await gateway.shutdown();
+      await gateway.shutdown({ quiet: true });
       throw err;
     }
     if (options.watch ?? loaded.snapshot.config.gateway.watch) gateway.watch();
@@ -202,13 +203,18 @@ export class Gateway {
       redirect: redirectTo ? redirector(() => config.redirect_port ?? this.listeners.get(redirectTo)?.address.port) : undefined,
       guards: this.guards,
     });
-    const listener = await openListener(
-      config,
-      snapshot.settings,
-      handler,
-      this.logger,
-      tls ? { material: tls, baseDir: snapshot.baseDir, inventory: this.certificates } : undefined,
-    );
+    let listener: Listener;
+    try {
+      listener = await openListener(
+        config,
+        snapshot.settings,
+        handler,
+        this.logger,
+        tls ? { material: tls, baseDir: snapshot.baseDir, inventory: this.certificates } : undefined,
+      );
+    } catch (err) {
+      throw new ListenError(config, err);
+    }
     this.listeners.set(config.name, listener);
     this.logger.info({ listener: config.name, url: listener.url }, 'listening');
   }
@@ -253,12 +259,13 @@ export class Gateway {
    * Stops accepting, lets in-flight requests finish up to shutdown_timeout,
    * then closes what is left, the upstream pools, and flushes the logs.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(options: { quiet?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.watching) unwatchFile(this.options.configFile);
     const deadline = this.snapshots.current.settings.shutdownTimeoutMs;
-    this.logger.info({ deadline_ms: deadline }, 'shutting down');
+    // quiet: a start that failed half-way says why once; "shutting down" would only confuse.
+    if (!options.quiet) this.logger.info({ deadline_ms: deadline }, 'shutting down');
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
     this.listeners.clear();
     await this.upstreams.closeAll();
@@ -266,7 +273,7 @@ export class Gateway {
     this.guards.close();
     this.accessLog.flush();
     this.certificates.stop();
-    this.logger.info('stopped');
+    if (!options.quiet) this.logger.info('stopped');
     this.flushLogs();
   }
 }

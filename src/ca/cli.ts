@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeArgsError } from '../lib/args-error.js';
+import { CA_HELP } from './help.js';
 import { parseDuration } from '../config/units.js';
 import type { RevokedEntry } from './authority.js';
 import { parsePemCertificates } from './cert-info.js';
@@ -24,34 +26,32 @@ class CaUsageError extends Error {}
 
 const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'];
 
+const OPTIONS = {
+  dir: { type: 'string', default: 'ca' },
+  name: { type: 'string' },
+  ttl: { type: 'string' },
+  'key-type': { type: 'string' },
+  'crl-url': { type: 'string' },
+  'crl-ttl': { type: 'string' },
+  spiffe: { type: 'string' },
+  dns: { type: 'string', multiple: true },
+  ip: { type: 'string', multiple: true },
+  email: { type: 'string', multiple: true },
+  cn: { type: 'string' },
+  org: { type: 'string' },
+  usage: { type: 'string' },
+  out: { type: 'string' },
+  serial: { type: 'string' },
+  reason: { type: 'string' },
+  'passphrase-env': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function options(args: string[]) {
   try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        dir: { type: 'string', default: 'ca' },
-        name: { type: 'string' },
-        ttl: { type: 'string' },
-        'key-type': { type: 'string' },
-        'crl-url': { type: 'string' },
-        'crl-ttl': { type: 'string' },
-        spiffe: { type: 'string' },
-        dns: { type: 'string', multiple: true },
-        ip: { type: 'string', multiple: true },
-        email: { type: 'string', multiple: true },
-        cn: { type: 'string' },
-        org: { type: 'string' },
-        usage: { type: 'string' },
-        out: { type: 'string' },
-        serial: { type: 'string' },
-        reason: { type: 'string' },
-        'passphrase-env': { type: 'string' },
-      },
-    });
+    return parseArgs({ args, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
-    throw new CaUsageError((err as Error).message.split('\n')[0]);
+    throw new CaUsageError(describeArgsError(err, OPTIONS));
   }
 }
 
@@ -67,6 +67,10 @@ export async function runCaCommand(args: string[], io: Output): Promise<number> 
 async function dispatch(args: string[], io: Output): Promise<number> {
   const { values, positionals } = options(args);
   const [command, ...rest] = positionals;
+  if (values.help || command === 'help') {
+    io.out(`Usage:\n${CA_HELP}`);
+    return 0;
+  }
   const passphrase = values['passphrase-env'] !== undefined ? passphraseFrom(values['passphrase-env']) : undefined;
   switch (command) {
     case 'init': {

@@ -3,10 +3,11 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { isIP } from 'node:net';
 import { isCidr } from '../net/ip.js';
 import { isValidRouteHost } from '../routing/path-spec.js';
-import { isDuration, isSize } from './units.js';
+import { isDuration, isSize, isTimer } from './units.js';
 
 export const FORMAT_HINTS: Record<string, string> = {
   duration: 'expected a duration like "250ms", "5s", "1m", "1h" or "1d"',
+  timer: 'expected a duration of at most 24d (the longest a Node timer waits) like "250ms", "5s" or "1m"',
   size: 'expected a size like "512KiB", "1MiB" or a number of bytes',
   cidr: 'expected an IP address or CIDR block like "10.0.0.0/8" or "2001:db8::/32"',
   'listen-address': 'expected host:port like "0.0.0.0:8080" or "[::]:8443"',
@@ -52,6 +53,7 @@ function isUri(text: string): boolean {
 export const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true });
 ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
 ajv.addFormat('duration', { type: 'string', validate: isDuration });
+ajv.addFormat('timer', { type: 'string', validate: isTimer });
 ajv.addFormat('size', { type: 'string', validate: (s: string) => isSize(s) });
 ajv.addFormat('cidr', { type: 'string', validate: isCidr });
 ajv.addFormat('listen-address', { type: 'string', validate: (s: string) => parseListenAddress(s) !== undefined });

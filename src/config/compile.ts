@@ -21,9 +21,10 @@ import type { ListenerTls } from '../server/tls/material.js';
 import { compileServicesTls } from '../upstream/tls.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
-import { ConfigError, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
+import { ConfigError, ConfigErrors, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
 import type { LoadedSource } from './load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './schema.js';
+import { checkServerLimits } from './server-limits.js';
 import { parseDuration, parseSize } from './units.js';
 
 export interface CompiledRoute {
@@ -104,6 +105,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   checkUniqueNames(config, report);
   const settings = compileSettings(config, report);
+  checkServerLimits(config, report);
   const consumers = new Map<string, Consumer>();
   for (const c of config.consumers) consumers.set(c.name, { name: c.name, groups: c.groups, metadata: c.metadata });
   const credentials = credentialsByMethod(config, consumers);
@@ -132,7 +134,9 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
       } catch (err) {
-        if (err instanceof ConfigError) report(err.absolute ? err.path : [...base, i, name, ...err.path], err.message);
+        const place = (e: ConfigError) => report(e.absolute ? e.path : [...base, i, name, ...e.path], e.message);
+        if (err instanceof ConfigError) place(err);
+        else if (err instanceof ConfigErrors) err.errors.forEach(place);
         else report([...base, i, name], `cannot compile: ${(err as Error).message}`);
       }
     });
@@ -187,6 +191,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   if (issues.length > 0) {
     deps.upstreams.discard(services);
+    issues.sort((a, b) => a.line - b.line);
     return { ok: false, issues };
   }
   let router: Router<CompiledRoute>;
@@ -196,7 +201,10 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     deps.upstreams.discard(services);
     return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
   }
-  return { ok: true, snapshot: { version: deps.version, config, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
+  // Consumers' credentials (API keys among them) were for the policies' compile steps, which keep only
+  // what they need (key digests); the snapshot's copy of the config does not keep them.
+  const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })) };
+  return { ok: true, snapshot: { version: deps.version, config: kept, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
 }
 
 /** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */

@@ -43,6 +43,20 @@ export class ConfigError extends Error {
   }
 }
 
+/** Several ConfigErrors from one compile step, thrown together so that every one is reported. */
+export class ConfigErrors extends Error {
+  constructor(readonly errors: readonly ConfigError[]) {
+    super(errors.map((e) => e.message).join('; '));
+    this.name = 'ConfigErrors';
+  }
+
+  /** Throws what was collected: nothing, the one error, or all of them. */
+  static throwIfAny(errors: readonly ConfigError[]): void {
+    if (errors.length === 1) throw errors[0]!;
+    if (errors.length > 1) throw new ConfigErrors(errors);
+  }
+}
+
 /** A config that cannot be used, with every issue found. */
 export class InvalidConfigError extends Error {
   constructor(readonly issues: ConfigIssue[]) {

@@ -55,6 +55,12 @@ describe('config loading', () => {
     const dup = parseSource(source('a: 1\nb: 2\na: 3\n'));
     assert.ok(!dup.ok);
     assert.equal(dup.issues[0]!.line, 3);
+    // Prose is no YAML: the parser reports some of its errors only when it closes a block; they are listed top to bottom.
+    const several = parseSource(source('`public: true` answers only to a caller.\n- Proxying over pools, retries, timeouts,\n- Request smuggling defenses: framing is refused\n'));
+    assert.ok(!several.ok);
+    const lines = several.issues.map((i) => i.line);
+    assert.ok(lines.length > 1, JSON.stringify(several.issues));
+    assert.deepEqual(lines, [...lines].sort((x, y) => x - y));
   });
 
   it('parses durations and sizes as users write them', () => {

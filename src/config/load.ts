@@ -79,7 +79,8 @@ function parseYaml(source: SourceText, env: NodeJS.ProcessEnv): LoadResult {
     const line = lineCounter.linePos(error.pos[0]).line;
     issues.push({ file: source.file, line, path: '(syntax)', message: error.message.split('\n')[0] ?? error.message });
   }
-  if (issues.length > 0) return { ok: false, issues };
+  // The parser reports some errors only when it closes a block: in line order they read top to bottom.
+  if (issues.length > 0) return { ok: false, issues: issues.sort((a, b) => a.line - b.line) };
 
   const lineOf = (path: ConfigPath): number => lineOfPath(doc, lineCounter, path);
   const data: unknown = doc.toJS({ maxAliasCount: 100 });

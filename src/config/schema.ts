@@ -167,7 +167,7 @@ export const GatewaySettingsSchema = Type.Object(
       default: [],
       description: 'peers whose X-Forwarded-For is believed when finding the client IP',
     }),
-    shutdown_timeout: Duration({ default: '30s', description: 'how long in-flight requests may finish on SIGTERM' }),
+    shutdown_timeout: Duration({ default: '30s', description: 'how long in-flight requests may finish on SIGTERM (at most 24d, as every timer)' }),
     request_id: Type.Object(
       {
         header: Type.String({ default: 'x-request-id', description: 'the header that carries the request id, both ways' }),
@@ -199,7 +199,7 @@ export const GatewaySettingsSchema = Type.Object(
     limits: Type.Object(
       {
         max_header_size: Size({ default: '16KiB', description: 'request line and headers together; larger heads get 431' }),
-        headers_timeout: Duration({ default: '10s', description: 'time a client has to send the request head' }),
+        headers_timeout: Duration({ default: '10s', description: 'time a client has to send the request head; at most request_timeout' }),
         request_timeout: Duration({ default: '5m', description: 'time a client has to send the whole request' }),
         keepalive_timeout: Duration({ default: '5s', description: 'idle time before a client connection is closed' }),
         max_requests_per_connection: Type.Integer({ minimum: 0, default: 0, description: '0 means no limit' }),

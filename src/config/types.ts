@@ -4,6 +4,12 @@ import { Type, type SchemaOptions, type TString } from '@sinclair/typebox';
 /** "250ms", "5s", "1m", "1h", "1d". Convert with parseDuration at compile time. */
 export const Duration = (options: SchemaOptions = {}): TString => Type.String({ ...options, format: 'duration' });
 
+/**
+ * A duration something waits for with a Node timer (a timeout, an interval, a
+ * cooldown): at most 24d, since Node fires longer timers after 1 ms.
+ */
+export const Timer = (options: SchemaOptions = {}): TString => Type.String({ ...options, format: 'timer' });
+
 /** "512KiB", "1MiB", or a number of bytes. Convert with parseSize at compile time. */
 export const Size = (options: SchemaOptions = {}) =>
   Type.Union([Type.String({ format: 'size' }), Type.Integer({ minimum: 0 })], options);

@@ -14,8 +14,16 @@ const SIZE_BYTES: Record<string, number> = {
   GiB: 1024 ** 3,
 };
 
+/** The longest delay Node's timers take (setTimeout, setInterval, socket.setTimeout): 2^31-1 ms, about 24.8 days. Longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function isDuration(text: string): boolean {
   return DURATION.test(text);
+}
+
+/** A duration Node's timers can wait for: see MAX_TIMER_MS. */
+export function isTimer(text: string): boolean {
+  return DURATION.test(text) && parseDuration(text) <= MAX_TIMER_MS;
 }
 
 export function isSize(text: string | number): boolean {

@@ -5,16 +5,14 @@
  */
 import { createServer, type Server } from 'node:http';
 
-const SHOWN_HEADERS = ['host', 'x-request-id', 'x-consumer-name', 'x-consumer-groups', 'x-credential-id', 'x-forwarded-for', 'x-forwarded-proto', 'forwarded'];
-
 export async function startDemoUpstream(host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;
     }
-    const headers: Record<string, string | string[] | undefined> = {};
-    for (const name of SHOWN_HEADERS) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
+    // Every header, so that what the gateway removed (the API key) is seen to be absent.
+    const headers = req.headers;
     req.resume();
     req.on('end', () => {
       const body = JSON.stringify({ service: 'demo', method: req.method, path: req.url, headers }, null, 2) + '\n';

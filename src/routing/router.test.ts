@@ -96,4 +96,16 @@ describe('router', () => {
     assert.equal(find(router, '/svc/9999/items/1', { host: 'h49.example.com' }), 'r9999');
     assert.equal(find(router, '/svc/9999/items/1', { host: 'h48.example.com' }), undefined);
   });
+
+  it('looks at the conditions of the routes on the request path only, not at all 10,000', () => {
+    // Each route's header condition counts how often the router consults it: a scan would consult thousands.
+    let consulted = 0;
+    const counting = { test: () => (consulted++, true) } as unknown as RE2;
+    const entries: RouteEntry<string>[] = [];
+    for (let i = 0; i < 10_000; i++) entries.push(entry(`r${i}`, { paths: [`/svc/${i}/items`], headers: [{ name: 'x-t', exact: undefined, regex: counting }] }));
+    const router = new Router(entries);
+    assert.equal(find(router, '/svc/9999/items/1', { headers: { 'x-t': 'v' } }), 'r9999');
+    assert.equal(find(router, '/svc/5000/items', { headers: { 'x-t': 'v' } }), 'r5000');
+    assert.equal(consulted, 2);
+  });
 });

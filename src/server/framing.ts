@@ -5,7 +5,7 @@
  * smuggling surface. Each failure is answered 400 and the connection closed.
  */
 import type { IncomingMessage } from 'node:http';
-import { isHttp2 } from './h2.js';
+import { isHttp2 } from './http-version.js';
 
 export type FramingProblem =
   | 'http_version'

@@ -146,21 +146,3 @@ function failTruncatedBody(req: Http2ServerRequest): void {
 function bodyEnded(stream: ServerHttp2Stream): boolean {
   return stream.readableEnded || (stream as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
 }
-
-/**
- * Did this request come over HTTP/2? Asked of the object, not of the version
- * alone: llhttp accepts "GET / HTTP/2.0" on an HTTP/1.1 connection.
- */
-export function isHttp2(req: { httpVersionMajor: number }): boolean {
-  return req.httpVersionMajor === 2 && 'stream' in req;
-}
-
-/**
- * Does an HTTP/2 request carry a body? It has no Transfer-Encoding; a request
- * without Content-Length has one unless END_STREAM came with its headers.
- */
-export function http2HasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  if (length !== undefined) return length !== '0';
-  return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
-}

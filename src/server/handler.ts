@@ -20,7 +20,7 @@ import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
 import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
-import { http2HasBody, isHttp2 } from './h2.js';
+import { http2HasBody, isHttp2 } from './http-version.js';
 import type { ServerGuards } from './guards.js';
 import { answerHealth, isHealthCheck } from './health.js';
 import { requestLimitProblem } from './request-limits.js';

@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CertificateAuthority } from '../ca/authority.js';
 import { certificateInfo, type CertificateInfo } from '../ca/cert-info.js';
+import { MAX_TIMER_MS } from '../config/units.js';
 
 export interface IssueSettings {
   readonly caCert: Buffer;
@@ -98,10 +99,20 @@ export class IssuedIdentity {
     this.resolveReady();
   }
 
+  /**
+   * Renews in `ms`. A long-lived certificate's renewal can be further off
+   * than a Node timer can wait (it would fire after 1 ms, and issue again and
+   * again): such a wait is taken in steps.
+   */
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.renew(), ms);
-    this.timer.unref();
+    const dueAt = Date.now() + ms;
+    const wake = () => {
+      const left = dueAt - Date.now();
+      if (left > 0) this.timer = setTimeout(wake, Math.min(left, MAX_TIMER_MS)).unref();
+      else void this.renew();
+    };
+    this.timer = setTimeout(wake, Math.min(ms, MAX_TIMER_MS)).unref();
   }
 }

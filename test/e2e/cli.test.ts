@@ -1,7 +1,9 @@
 /** The command line as a user runs it: validate, start, reload, signals. */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { send, writeConfig } from '../helpers/gateway.js';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
@@ -42,6 +44,49 @@ describe('portcullis CLI', () => {
     }
     const missing = await runCli(['validate', '/nonexistent/gateway.yaml']);
     assert.equal(missing.stderr.trim(), '/nonexistent/gateway.yaml:0: (file): file not found');
+    const said = async (args: string[]) => {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, args.join(' '));
+      return result.stderr;
+    };
+    assert.equal(await said(['start', '--bogus']), 'portcullis: unknown option --bogus (see --help)\n');
+    assert.equal(await said(['--versoin']), 'portcullis: unknown option --versoin; did you mean --version? (see --help)\n');
+    assert.equal(await said(['start', '-c']), 'portcullis: option -c/--config needs a value\n');
+    assert.equal(await said(['ca', 'issue', '--spife', 'spiffe://x']), 'portcullis ca: unknown option --spife; did you mean --spiffe? (see --help)\n');
+  });
+
+  it('prints the usage on stderr with exit 2 when given no command, and the ca usage on ca --help', async () => {
+    const bare = await runCli([]);
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stdout, '');
+    assert.match(bare.stderr, /portcullis start -c FILE/);
+    const ca = await runCli(['ca', '--help']);
+    assert.equal(ca.code, 0, ca.stderr);
+    assert.match(ca.stdout, /portcullis ca issue .*--spiffe spiffe:\/\/DOMAIN/);
+  });
+
+  it('names the listener (or demo upstream) and address it cannot open, and a missing spec file, in one line and nothing else', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => taken.close(() => r())));
+    const port = (taken.address() as { port: number }).port;
+    const file = writeConfig(`
+listeners: [{ name: main, address: "127.0.0.1:${port}" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes: [{ name: r, service: s, public: true }]
+`);
+    const result = await runCli(['start', '-c', file]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `portcullis: listener "main" cannot listen on 127.0.0.1:${port}: the address is already in use (another process listens there)\n`);
+    assert.equal(result.stdout, '', 'no "shutting down" / "stopped" log lines for a gateway that never started');
+
+    const demo = await runCli(['start', '-c', file, '--demo-upstream', `127.0.0.1:${port}`]);
+    assert.equal(demo.code, 1);
+    assert.equal(demo.stderr, `portcullis: the demo upstream cannot listen on 127.0.0.1:${port}: the address is already in use (another process listens there)\n`);
+
+    const spec = await runCli(['openapi-routes', '/nonexistent/openapi.yaml', '--service', 's']);
+    assert.equal(spec.code, 1);
+    assert.equal(spec.stderr, 'portcullis: /nonexistent/openapi.yaml: file not found\n');
   });
 
   it('validates a good file with exit 0 and lists every problem of a bad one as file:line: path: message', async () => {
@@ -83,6 +128,26 @@ consumers:
     assert.ok(all.includes(`${bad}:12: routes[0].policies[1].rate-limitt: unknown policy "rate-limitt"`) || all.some((l) => l.startsWith(`${bad}:12: routes[0].policies[1].rate-limitt: unknown policy`)), second.stderr);
   });
 
+  it('reads JSON configs the same way, with lines in errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-json-'));
+    const file = join(dir, 'gateway.json');
+    const config = {
+      listeners: [{ name: 'main', address: '127.0.0.1:0' }],
+      services: [{ name: 's', targets: [{ url: 'http://127.0.0.1:9' }] }],
+      routes: [{ name: 'r', service: 's', public: true }],
+    };
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    const ok = await runCli(['validate', file]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, `${file}: valid (1 listener, 1 service, 1 route, 0 consumers)\n`);
+    const text = JSON.stringify({ ...config, routes: [{ name: 'r', service: 's', publik: true }] }, null, 2);
+    writeFileSync(file, text);
+    const line = text.split('\n').findIndex((l) => l.includes('"publik"')) + 1;
+    const bad = await runCli(['validate', file]);
+    assert.equal(bad.code, 1);
+    assert.ok(bad.stderr.includes(`${file}:${line}: routes[0].publik: unknown key "publik"; did you mean "public"?`), bad.stderr);
+  });
+
   it('reports compile problems too, such as a route naming a missing service', async () => {
     const file = writeConfig(`
 listeners: [{ name: main, address: "127.0.0.1:0" }]
@@ -99,6 +164,67 @@ routes:
     assert.match(result.stderr, /:6: routes\[1\]\.name: "r" is already the name of routes\[0\]/);
     assert.match(result.stderr, /:6: routes\[1\]: route "r" has no authentication policy/);
     assert.match(result.stderr, /:6: routes\[1\]\.match\.paths\[0\]: invalid regular expression/);
+  });
+
+  it('refuses at validate the limits Node would reject at start or read another way, and start says the same', async () => {
+    const file = writeConfig(`gateway:
+  shutdown_timeout: 30d
+  limits:
+    request_timeout: 5s
+    headers_timeout: 10s
+    keepalive_timeout: 0s
+    max_header_size: 0
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services:
+  - name: s
+    targets: [{ url: "http://127.0.0.1:9" }]
+    health: { active: { interval: 100d } }
+routes: [{ name: r, service: s, public: true }]
+`);
+    const expected = [
+      `${file}:2: gateway.shutdown_timeout: "30d" is too long: Node's timers wait at most 24d`,
+      `${file}:5: gateway.limits.headers_timeout: "10s" is longer than request_timeout ("5s"): the request head is part of the request, so headers_timeout must be at most request_timeout`,
+      `${file}:6: gateway.limits.keepalive_timeout: must be longer than 0: Node reads 0 as no limit at all, which lets a client hold a connection open for ever`,
+      `${file}:7: gateway.limits.max_header_size: must be more than 0 bytes (Node reads 0 as its own default, 16KiB)`,
+      `${file}:12: services[0].health.active.interval: "100d" is too long: Node's timers wait at most 24d`,
+    ];
+    const validated = await runCli(['validate', file]);
+    assert.equal(validated.code, 1);
+    assert.deepEqual(validated.stderr.trim().split('\n'), expected);
+
+    const started = await runCli(['start', '-c', file]);
+    assert.equal(started.code, 1);
+    assert.deepEqual(started.stderr.trim().split('\n'), expected, 'start refuses with the same lines, not an ERR_OUT_OF_RANGE from Node');
+
+    // The same two timeouts in the right order, and equal, are fine.
+    writeFileSync(file, `gateway: { limits: { request_timeout: 10s, headers_timeout: 10s } }
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes: [{ name: r, service: s, public: true }]
+`);
+    const ok = await runCli(['validate', file]);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  it('refuses policy timeouts longer than a Node timer can wait', async () => {
+    const file = writeConfig(`listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes:
+  - name: r
+    service: s
+    public: true
+    policies:
+      - concurrency-limit: { max: 1, queue: { size: 1, timeout: 30d } }
+      - oauth2-introspection: { endpoint: "https://idp.example/introspect", client_id: gw, client_secret: s3cret, timeout: 25d }
+`);
+    const result = await runCli(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /:8: routes\[0\]\.policies\[0\]\.concurrency-limit\.queue\.timeout: expected a duration of at most 24d .*got "30d"/);
+    assert.match(result.stderr, /:9: routes\[0\]\.policies\[1\]\.oauth2-introspection\.timeout: expected a duration of at most 24d .*got "25d"/);
+
+    writeFileSync(file, readFileSync(file, 'utf8').replace('30d', '24d').replace('25d', '2s'));
+    const ok = await runCli(['validate', file]);
+    assert.equal(ok.code, 0, ok.stderr);
   });
 
   it('starts, prints where it listens, reloads on `portcullis reload`, and drains in-flight requests on SIGTERM', async () => {

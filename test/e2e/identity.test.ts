@@ -41,6 +41,32 @@ consumers:
     await upstream.close();
   });
 
+  it('shows the upstream only the identity each method established, and none of the credentials, whatever the client sent', async () => {
+    const forged = { 'x-consumer-name': 'root', 'x-consumer-groups': 'admins', 'x-credential-id': 'forged', 'x-authenticated-scopes': 'admin:all' };
+    const calls = {
+      key: { 'x-api-key': 'kim-key-0123456789' },
+      basic: { authorization: `Basic ${Buffer.from('kim:basic-password').toString('base64')}` },
+      jwt: { authorization: `Bearer ${token}` },
+    };
+    const expected = {
+      key: { name: 'kim', groups: 'staff', credential: 'kim/key-auth/0' },
+      basic: { name: 'kim', groups: 'staff', credential: 'kim/basic-auth/0' },
+      jwt: { name: 'jwt-user', groups: undefined, credential: undefined },
+    };
+    for (const [method, headers] of Object.entries(calls) as Array<[keyof typeof calls, Record<string, string>]>) {
+      const res = await send(gw.url, '/multi', { headers: { ...forged, ...headers } });
+      assert.equal(res.status, 200, method);
+      const seen = res.json().headers as Record<string, string | undefined>;
+      assert.equal(seen['x-consumer-name'], expected[method].name, method);
+      assert.equal(seen['x-consumer-groups'], expected[method].groups, method);
+      if (expected[method].credential) assert.equal(seen['x-credential-id'], expected[method].credential, method);
+      else assert.notEqual(seen['x-credential-id'], 'forged', method);
+      assert.notEqual(seen['x-authenticated-scopes'], 'admin:all', method);
+      assert.equal(seen.authorization, undefined, `${method}: no Authorization forwarded`);
+      assert.equal(seen['x-api-key'], undefined, `${method}: no key forwarded`);
+    }
+  });
+
   it('accepts any one of the methods', async () => {
     const byKey = await send(gw.url, '/multi', { headers: { 'x-api-key': 'kim-key-0123456789' } });
     const byBasic = await send(gw.url, '/multi', { headers: { authorization: `Basic ${Buffer.from('kim:basic-password').toString('base64')}` } });

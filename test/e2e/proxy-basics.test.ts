@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { rawExchange } from '../helpers/raw.js';
 
 /** Headers a proxy sets and upstream frameworks believe: a client must not be able to set them. */
@@ -61,6 +61,18 @@ consumers:
     assert.equal(seen.url, '/public/hello?x=1');
     assert.equal(seen.headers['x-request-id'], res.headers['x-request-id']);
     assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
+  it('keeps a well-formed request id from the client, and replaces a malformed one, both ways', async () => {
+    const kept = await send(gw.url, '/public/x', { headers: { 'x-request-id': 'trace-01:abc.DEF_9' } });
+    assert.equal(kept.headers['x-request-id'], 'trace-01:abc.DEF_9');
+    assert.equal(kept.json().headers['x-request-id'], 'trace-01:abc.DEF_9');
+    for (const bad of ['has space', 'x'.repeat(129), 'semi;colon', '<script>']) {
+      const res = await send(gw.url, '/public/x', { headers: { 'x-request-id': bad } });
+      const id = String(res.headers['x-request-id']);
+      assert.match(id, /^[0-9a-f-]{36}$/, `${JSON.stringify(bad).slice(0, 20)} replaced by a generated id`);
+      assert.equal(res.json().headers['x-request-id'], id, 'the upstream sees the same id as the client');
+    }
   });
 
   it('answers 404 in the error shape when no route matches', async () => {
@@ -163,6 +175,9 @@ consumers:
     assert.equal(line.consumer, 'alice');
     assert.equal(line.status, 200);
     assert.equal(line.client_ip, '127.0.0.1');
+    assert.equal(line.method, 'GET');
+    assert.equal(line.bytes_sent, Buffer.byteLength(res.text));
+    assert.ok(!Number.isNaN(Date.parse(String(line.time))), 'a timestamp');
     assert.equal(typeof line.upstream_ms, 'number');
     assert.equal(typeof line.total_ms, 'number');
     assert.ok(!JSON.stringify(gw.logs).includes('should-not-be-logged'));
@@ -234,5 +249,48 @@ routes: [{ name: open, service: echo, public: true, match: { paths: [/] } }]
     const seen = res.json().headers as Record<string, string>;
     for (const [name, value] of Object.entries(PROXY_SET_HEADERS)) assert.equal(seen[name], value, `${name} is forwarded`);
     assert.equal(seen['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+  });
+});
+
+describe('upstream connections and the Host header', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  const peers: number[] = [];
+
+  before(async () => {
+    upstream = await startUpstream((req, res, seen) => {
+      peers.push(req.socket.remotePort!);
+      echo(req, res, seen);
+    });
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services:
+  - { name: plain, targets: [{ url: "${upstream.url}" }] }
+  - { name: hosted, preserve_host: true, targets: [{ url: "${upstream.url}" }] }
+routes:
+  - { name: plain, service: plain, public: true, match: { paths: [/plain] } }
+  - { name: plain-but-preserved, service: plain, public: true, preserve_host: true, match: { paths: [/route-preserved] } }
+  - { name: hosted, service: hosted, public: true, match: { paths: [/hosted] } }
+  - { name: hosted-but-not, service: hosted, public: true, preserve_host: false, match: { paths: [/route-plain] } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('keeps upstream connections alive: sequential requests from separate clients share one connection', async () => {
+    peers.length = 0;
+    for (let i = 0; i < 5; i++) assert.equal((await send(gw.url, '/plain')).status, 200);
+    assert.equal(peers.length, 5);
+    assert.equal(new Set(peers).size, 1, `one upstream connection, saw ports ${peers.join(', ')}`);
+  });
+
+  it('sends the target host by default, the client Host with preserve_host, and a route can override its service', async () => {
+    const hostSeen = async (path: string) => (await send(gw.url, path, { headers: { host: 'shop.example.com' } })).json().headers.host as string;
+    assert.equal(await hostSeen('/plain'), `127.0.0.1:${upstream.port}`);
+    assert.equal(await hostSeen('/hosted'), 'shop.example.com');
+    assert.equal(await hostSeen('/route-preserved'), 'shop.example.com');
+    assert.equal(await hostSeen('/route-plain'), `127.0.0.1:${upstream.port}`);
   });
 });

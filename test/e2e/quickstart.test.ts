@@ -70,5 +70,10 @@ describe('README quick start', () => {
       }
     }
     assert.deepEqual(statuses, [200, 401, 200]);
+
+    // The demo upstream shows every header it receives: a key sent to it directly is there,
+    // so its absence behind the gateway means the gateway removed it.
+    const direct = await send(`http://127.0.0.1:${demoPort}`, '/api/orders', { headers: { 'x-api-key': 'demo-key-please-change' } });
+    assert.equal(direct.json().headers['x-api-key'], 'demo-key-please-change');
   });
 });

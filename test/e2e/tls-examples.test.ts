@@ -40,7 +40,7 @@ describe('per-environment example configs', () => {
       const env = { ...process.env, PORTCULLIS_TLS_DIR: sets[environment], ACME_API_KEY: 'k1', TESTER_API_KEY: 'k2' };
       const result = await runCli(['validate', `examples/environments/${environment}.yaml`], { env });
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /valid \(3 listeners, 1 services, 3 routes, 2 consumers\)/);
+      assert.match(result.stdout, /valid \(3 listeners, 1 service, 3 routes, 2 consumers\)/);
     });
   }
 

@@ -419,3 +419,64 @@ describe('https listener config errors', () => {
 function fingerprintOf(files: IssuedFiles): string {
   return new X509Certificate(files.certPem).fingerprint256.replace(/:/g, '').toLowerCase();
 }
+
+describe('TLS session tickets', () => {
+  let pki: Pki;
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    upstream = await startUpstream();
+    gw = await startGateway(
+      `
+listeners:
+  - { name: rotating, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }], ticket_key_rotation: 1s } }
+  - { name: off, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }], session_tickets: false } }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes: [{ name: all, service: echo, public: true }]
+`,
+      { dir: pki.dir },
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  /** One TLS 1.2 handshake (its ticket arrives within the handshake); the session to resume with, and whether this one was resumed. */
+  function handshake(listener: string, session?: Buffer): Promise<{ session: Buffer | undefined; resumed: boolean }> {
+    const port = Number(new URL(gw.gateway.url(listener)).port);
+    return new Promise((resolve, reject) => {
+      const socket: TLSSocket = tlsConnect({ host: '127.0.0.1', port, ca: pki.caPem, servername: 'localhost', maxVersion: 'TLSv1.2', session }, () => {
+        const result = { session: socket.getSession(), resumed: socket.isSessionReused() };
+        socket.end();
+        resolve(result);
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  it('resumes sessions by ticket, and stops accepting a ticket once its key has been rotated out', async () => {
+    let first = await handshake('rotating');
+    assert.equal(first.resumed, false);
+    assert.ok(first.session);
+    let second = await handshake('rotating', first.session);
+    if (!second.resumed) {
+      // The keys may have rotated between the two handshakes (once a second): the next pair falls within one period.
+      first = await handshake('rotating');
+      second = await handshake('rotating', first.session);
+    }
+    assert.equal(second.resumed, true, 'a fresh ticket resumes');
+    await new Promise((r) => setTimeout(r, 1300));
+    const later = await handshake('rotating', first.session);
+    assert.equal(later.resumed, false, 'a ticket sealed with a rotated-out key needs a full handshake');
+  });
+
+  it('never resumes when session tickets are off', async () => {
+    const first = await handshake('off');
+    const second = await handshake('off', first.session);
+    assert.equal(second.resumed, false);
+  });
+});

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer } from 'node:net';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startUnansweredPort } from '../helpers/unanswered.js';
 
 /** A port with nothing listening on it. */
 async function deadPort(): Promise<number> {
@@ -63,6 +64,18 @@ describe('upstream failures', () => {
     for (let i = 0; i < 4; i++) assert.equal((await send(gw.url, `/x${i}`)).status, 200);
     const line = await gw.waitForLog((l) => l.msg === 'retrying upstream request');
     assert.equal(line.service, 's');
+  });
+
+  it('answers 504 gateway_timeout when connecting takes longer than timeouts.connect, and logs which target', async () => {
+    const hole = await startUnansweredPort();
+    cleanup.push(() => hole.close());
+    const gw = await gateway(gatewayFor(`  - { name: s, targets: [{ url: "http://127.0.0.1:${hole.port}" }], timeouts: { connect: 300ms }, retries: { attempts: 0 } }`));
+    const res = await send(gw.url, '/x');
+    assert.equal(res.status, 504);
+    assert.equal(res.json().error.code, 'gateway_timeout');
+    const line = await gw.waitForLog((l) => l.msg === 'upstream request failed' && l.request_id === res.headers['x-request-id']);
+    assert.equal(line.target, `http://127.0.0.1:${hole.port}`);
+    assert.equal(line.code, 'UND_ERR_CONNECT_TIMEOUT');
   });
 
   it('answers 504 gateway_timeout when the upstream is slower than timeouts.response', async () => {
@@ -275,6 +288,40 @@ describe('load balancing', () => {
     assert.ok(new Set([...ports.values()].map((s) => [...s][0])).size > 1, 'keys spread over more than one target');
   });
 
+  it('keeps a client IP (behind a trusted proxy) and a consumer on one target with consistent-hash', async () => {
+    const targets = await three();
+    const list = targets.map((t) => `{ url: "${t.url}" }`).join(', ');
+    const keys = Array.from({ length: 24 }, (_, i) => `key-${i}-0123456789`);
+    const gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+gateway: { trusted_proxies: [127.0.0.1/32] }
+services:
+  - { name: by-ip, balance: consistent-hash, hash_on: client_ip, targets: [${list}] }
+  - { name: by-consumer, balance: consistent-hash, hash_on: consumer, targets: [${list}] }
+routes:
+  - { name: ip, service: by-ip, public: true, match: { paths: [/ip] } }
+  - { name: consumer, service: by-consumer, match: { paths: [/consumer] }, policies: [{ key-auth: {} }] }
+consumers:
+${keys.map((k, i) => `  - { name: c${i}, credentials: { key-auth: [{ key: ${k} }] } }`).join('\n')}
+`);
+    cleanup.push(() => gw.close());
+    const stays = async (path: string, headersFor: (i: number) => Record<string, string>) => {
+      const seen = new Map<number, Set<string>>();
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 24; i++) {
+          const res = await send(gw.url, path, { headers: headersFor(i) });
+          assert.equal(res.status, 200);
+          if (!seen.has(i)) seen.set(i, new Set());
+          seen.get(i)!.add(String(res.headers['x-upstream-port']));
+        }
+      }
+      for (const [i, set] of seen) assert.equal(set.size, 1, `${path}: caller ${i} stayed on one target`);
+      assert.ok(new Set([...seen.values()].map((set) => [...set][0])).size > 1, `${path}: callers spread over more than one target`);
+    };
+    await stays('/ip', (i) => ({ 'x-forwarded-for': `203.0.113.${i + 1}` }));
+    await stays('/consumer', (i) => ({ 'x-api-key': keys[i]! }));
+  });
+
   it('sends least-connections traffic away from a target holding slow requests', async () => {
     const slowOnes: Array<() => void> = [];
     const slow = await startUpstream((req, res, seen) => {
@@ -293,9 +340,11 @@ describe('load balancing', () => {
       const tick = () => (slowOnes.length >= 2 ? resolve() : setTimeout(tick, 5));
       tick();
     });
-    const before = fast.seen.length;
+    // Count only /quick: a /hold that the fast target answers may still be arriving.
+    const quickAt = (u: typeof fast) => u.seen.filter((r) => r.url === '/quick').length;
     for (let i = 0; i < 5; i++) await send(gw.url, '/quick');
-    assert.equal(fast.seen.length - before, 5, 'all quick requests went to the idle target');
+    assert.equal(quickAt(fast), 5, 'all quick requests went to the idle target');
+    assert.equal(quickAt(slow), 0);
     for (const release of slowOnes) release();
     await Promise.all(held);
   });

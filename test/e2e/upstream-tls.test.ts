@@ -58,6 +58,12 @@ services:
       ca: Mesh_CA.crt
       server_name: orders.internal
       issue: { ca_cert: issuer/ca.crt, ca_key: issuer/ca.key, spiffe: "spiffe://example.org/ns/edge/sa/portcullis", ttl: 3s, renew_before: 1500ms }
+  - name: long-lived
+    targets: [{ url: "${mutual.url}" }]
+    tls:
+      ca: Mesh_CA.crt
+      server_name: orders.internal
+      issue: { ca_cert: issuer/ca.crt, ca_key: issuer/ca.key, spiffe: "spiffe://example.org/ns/edge/sa/long-lived", ttl: 90d }
   - { name: h2, targets: [{ url: "${h2only.url}" }], http2: true, tls: { ca: Mesh_CA.crt, server_name: orders.internal } }
   - { name: preserved, targets: [{ url: "${plain.url}" }], preserve_host: true, tls: { ca: Mesh_CA.crt, server_name: orders.internal }, retries: { attempts: 0 } }
   - { name: by-name, targets: [{ url: "https://localhost:${plain.port}" }], tls: { ca: Mesh_CA.crt, server_name: orders.internal }, retries: { attempts: 0 } }
@@ -70,6 +76,7 @@ routes:
   - { name: unverified, service: unverified, public: true, match: { paths: [/unverified] } }
   - { name: mutual, service: mutual, public: true, match: { paths: [/mutual] } }
   - { name: issued, service: issued, public: true, match: { paths: [/issued] } }
+  - { name: long-lived, service: long-lived, public: true, match: { paths: [/long-lived] } }
   - { name: h2, service: h2, public: true, match: { paths: [/h2] } }
   - { name: preserved, service: preserved, public: true, match: { paths: [/preserved] } }
   - { name: by-name, service: by-name, public: true, match: { paths: [/by-name] } }
@@ -155,6 +162,15 @@ routes:
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(gw.logs.filter((l) => l.msg === 'upstream client certificate issued').length >= 2);
+  });
+
+  it('issues a long-lived client certificate once, not again and again (its renewal is further off than a timer can wait)', async () => {
+    const res = await send(gw.url, '/long-lived');
+    assert.equal(res.status, 200, res.text);
+    assert.equal((res.json().clientCert as { uri: string }).uri, 'spiffe://example.org/ns/edge/sa/long-lived');
+    await new Promise((r) => setTimeout(r, 500));
+    const issued = gw.logs.filter((l) => l.msg === 'upstream client certificate issued' && l.spiffe === 'spiffe://example.org/ns/edge/sa/long-lived');
+    assert.equal(issued.length, 1);
   });
 
   it('speaks HTTP/2 to an upstream that offers it', async () => {

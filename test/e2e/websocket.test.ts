@@ -33,6 +33,10 @@ routes:
     service: ws
     match: { paths: [/chat] }
     policies: [{ key-auth: {} }]
+  - name: limited
+    service: ws
+    match: { paths: [/limited] }
+    policies: [{ key-auth: {} }, { rate-limit: { limit: 1, window: 1h, by: consumer } }]
 consumers:
   - { name: alice, credentials: { key-auth: [{ key: ws-key }] } }
 `);
@@ -55,6 +59,22 @@ consumers:
     for await (const part of res) body += String(part);
     assert.equal(JSON.parse(body).error.code, 'unauthorized');
     ws.terminate();
+  });
+
+  it('holds the handshake to the route\'s rate limit, as any request: the second is refused with 429', async () => {
+    const first = new WebSocket(`ws://127.0.0.1:${gw.port}/limited`, { headers: { 'x-api-key': 'ws-key' } });
+    await once(first, 'open');
+    const second = new WebSocket(`ws://127.0.0.1:${gw.port}/limited`, { headers: { 'x-api-key': 'ws-key' } });
+    second.on('error', () => {});
+    const [, res] = (await once(second, 'unexpected-response')) as [unknown, IncomingMessage];
+    assert.equal(res.statusCode, 429);
+    assert.ok(Number(res.headers['retry-after']) > 0);
+    let body = '';
+    for await (const part of res) body += String(part);
+    assert.equal(JSON.parse(body).error.code, 'rate_limited');
+    second.terminate();
+    first.close();
+    await once(first, 'close');
   });
 
   it('relays messages both ways once authenticated, with identity headers upstream', async () => {

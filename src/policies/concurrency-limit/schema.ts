@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Duration } from '../../config/types.js';
+import { Duration, Timer } from '../../config/types.js';
 import { KeyBySchema } from '../../traffic/keys.js';
 
 export const ConcurrencyLimitSchema = Type.Object({
@@ -8,7 +8,7 @@ export const ConcurrencyLimitSchema = Type.Object({
   queue: Type.Object(
     {
       size: Type.Integer({ minimum: 0, default: 10, description: 'requests that may wait for a slot, per key; 0 refuses at once' }),
-      timeout: Duration({ default: '1s', description: 'longest wait for a slot' }),
+      timeout: Timer({ default: '1s', description: 'longest wait for a slot' }),
     },
     { additionalProperties: false, default: {} },
   ),

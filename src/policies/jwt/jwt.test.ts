@@ -311,3 +311,119 @@ consumers:
     });
   });
 });
+
+describe('jwt: a JWKS URL, the unknown-kid cooldown, required claims, clock skew, token sources', () => {
+  const ISSUER = 'https://jwks-url.test';
+  let upstream: TestUpstream;
+  let jwksServer: Server;
+  let gw: TestGateway;
+  let published: Array<Record<string, unknown>> = [];
+  let jwksHits = 0;
+  const keys = new Map<string, KeyObject>();
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+  async function addKey(kid: string): Promise<void> {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    keys.set(kid, pair.privateKey);
+    published = [...published, { ...(await exportJWK(pair.publicKey)), kid, alg: 'ES256', use: 'sig' }];
+  }
+  const token = (kid: string, claims: JWTPayload = {}) =>
+    new SignJWT({ sub: 'svc-user', tenant: 't1', iat: now(), exp: now() + 300, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(ISSUER).sign(keys.get(kid)!);
+
+  before(async () => {
+    upstream = await startUpstream();
+    await addKey('k1');
+    // Published from the start (so the gateway has it), but RS256 is not among the issuer's algorithms.
+    published = [...published, { ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' }];
+    jwksServer = createServer((_req, res) => {
+      jwksHits++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published }));
+    });
+    await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
+    const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - name: api
+    service: echo
+    match: { paths: [/api] }
+    policies:
+      - jwt:
+          issuers: [{ issuer: "${ISSUER}", algorithms: [ES256], jwks_url: "${jwksUrl}", required_claims: [tenant] }]
+          jwks: { refresh_interval: 1h, cooldown: 1h }
+          clock_skew: 30s
+          token: { header: x-access-token, query: access_token }
+  - name: kept
+    service: echo
+    match: { paths: [/kept] }
+    policies:
+      - jwt: { issuers: [{ issuer: "${ISSUER}", algorithms: [ES256], jwks_url: "${jwksUrl}" }], jwks: { refresh_interval: 1h, cooldown: 1h }, keep_credential: true }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+    await new Promise<void>((r) => jwksServer.close(() => r()));
+  });
+
+  const call = (headers: Record<string, string>, path = '/api') => send(gw.url, path, { headers });
+
+  it('fetched the JWKS URL before serving (once per policy), and verifies tokens against it', async () => {
+    assert.equal(jwksHits, 2);
+    const res = await call({ 'x-access-token': await token('k1') });
+    assert.equal(res.status, 200);
+    assert.equal(res.json().headers['x-consumer-name'], 'svc-user');
+    assert.equal(res.json().headers['x-access-token'], undefined, 'the token is not forwarded');
+  });
+
+  it('refetches once for a new kid, then at most once per cooldown however many unknown kids arrive', async () => {
+    await addKey('k2');
+    const before = jwksHits;
+    assert.equal((await call({ 'x-access-token': await token('k2') })).status, 200, 'a key published since the last fetch is found by one refetch');
+    assert.equal(jwksHits, before + 1);
+    for (let i = 0; i < 20; i++) {
+      const forged = await new SignJWT({ sub: 'x', tenant: 't1' })
+        .setProtectedHeader({ alg: 'ES256', kid: `unknown-${i}` })
+        .setIssuer(ISSUER)
+        .setExpirationTime('5m')
+        .sign(keys.get('k1')!);
+      assert.equal((await call({ 'x-access-token': forged })).status, 401);
+    }
+    assert.equal(jwksHits, before + 1, 'twenty unknown kids within the cooldown fetched nothing more');
+  });
+
+  it('refuses a token without a required claim', async () => {
+    const res = await call({ 'x-access-token': await token('k1', { tenant: undefined }) });
+    assert.equal(res.status, 401);
+  });
+
+  it('accepts a token expired or issued within clock_skew, and refuses one outside it', async () => {
+    assert.equal((await call({ 'x-access-token': await token('k1', { exp: now() - 10 }) })).status, 200);
+    assert.equal((await call({ 'x-access-token': await token('k1', { nbf: now() + 10 }) })).status, 200);
+    assert.equal((await call({ 'x-access-token': await token('k1', { exp: now() - 60 }) })).status, 401);
+    assert.equal((await call({ 'x-access-token': await token('k1', { nbf: now() + 60 }) })).status, 401);
+  });
+
+  it('reads the token from the configured header or query parameter only, and removes it from the query', async () => {
+    const fromQuery = await send(gw.url, `/api/x?a=1&access_token=${await token('k1')}`);
+    assert.equal(fromQuery.status, 200);
+    assert.equal(fromQuery.json().url, '/api/x?a=1');
+    const bearer = await call({ authorization: `Bearer ${await token('k1')}` });
+    assert.equal(bearer.status, 401, 'Authorization is not read when another header is configured');
+  });
+
+  it('forwards the token when keep_credential is set', async () => {
+    const jwt = await token('k1');
+    const res = await send(gw.url, '/kept', { headers: { authorization: `Bearer ${jwt}` } });
+    assert.equal(res.status, 200);
+    assert.equal(res.json().headers.authorization, `Bearer ${jwt}`);
+  });
+
+  it('refuses a token whose algorithm the issuer does not allow, even signed by a key it publishes', async () => {
+    const res = await call({
+      'x-access-token': await new SignJWT({ sub: 'x', tenant: 't1' }).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setIssuer(ISSUER).setExpirationTime('5m').sign(rsa.privateKey),
+    });
+    assert.equal(res.status, 401);
+  });
+});

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Duration, Secret } from '../../config/types.js';
+import { Duration, Timer, Secret } from '../../config/types.js';
 import { ConsumerMappingSchema } from '../../identity/consumers.js';
 import { ALGORITHMS } from '../../identity/keys.js';
 import { TokenSourceSchema } from '../../identity/token-source.js';
@@ -39,7 +39,7 @@ export const JwksSettingsSchema = Type.Object(
   {
     refresh_interval: Duration({ default: '10m', description: 'keys older than this are refreshed in the background' }),
     cooldown: Duration({ default: '30s', description: 'at most one refetch per cooldown for tokens with an unknown kid' }),
-    timeout: Duration({ default: '5s', description: 'time allowed for one JWKS or discovery request' }),
+    timeout: Timer({ default: '5s', description: 'time allowed for one JWKS or discovery request' }),
   },
   { additionalProperties: false, default: {} },
 );

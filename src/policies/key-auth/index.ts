@@ -5,7 +5,7 @@
  * a real key an attacker guessed. Missing and wrong keys get the same answer.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../../config/errors.js';
+import { ConfigError, ConfigErrors } from '../../config/errors.js';
 import { deny } from '../../pipeline/decision.js';
 import { definePolicy, type ConsumerCredential } from '../../pipeline/policy.js';
 import { KeyAuthCredentialSchema, KeyAuthSchema } from './schema.js';
@@ -27,20 +27,31 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function digestIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<string, ConsumerCredential<Credential>> {
-  const index = new Map<string, ConsumerCredential<Credential>>();
+/** Who holds a key: all the index keeps of a credential, so the key itself is not kept. */
+interface KeyHolder {
+  readonly consumer: ConsumerCredential['consumer'];
+  readonly id: string;
+}
+
+/** Every credential by the digest of its key; every bad credential is reported, not just the first. */
+function digestIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<string, KeyHolder> {
+  const index = new Map<string, KeyHolder>();
+  const errors: ConfigError[] = [];
   for (const credential of credentials) {
     const { key, key_sha256 } = credential.config;
     if ((key === undefined) === (key_sha256 === undefined)) {
-      throw new ConfigError('a key-auth credential needs exactly one of "key" or "key_sha256"', credential.path, true);
+      errors.push(new ConfigError('a key-auth credential needs exactly one of "key" or "key_sha256"', credential.path, true));
+      continue;
     }
     const digest = key !== undefined ? sha256Hex(key) : key_sha256!.toLowerCase();
     const other = index.get(digest);
     if (other) {
-      throw new ConfigError(`this key is also held by consumer "${other.consumer.name}"; keys must be unique`, credential.path, true);
+      errors.push(new ConfigError(`this key is also held by consumer "${other.consumer.name}"; keys must be unique`, credential.path, true));
+      continue;
     }
-    index.set(digest, credential);
+    index.set(digest, { consumer: credential.consumer, id: credential.id });
   }
+  ConfigErrors.throwIfAny(errors);
   return index;
 }
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Duration, Secret } from '../../config/types.js';
+import { Duration, Timer, Secret } from '../../config/types.js';
 
 export const LdapAuthSchema = Type.Object({
   url: Type.String({ pattern: '^ldaps?://', description: 'ldaps://host:636, or ldap://host:389 with start_tls' }),
@@ -24,7 +24,7 @@ export const LdapAuthSchema = Type.Object({
     }),
   ),
   group_attribute: Type.Optional(Type.String({ minLength: 1, description: 'an attribute of group DNs (memberOf) whose first RDN values become consumer groups' })),
-  timeout: Duration({ default: '5s', description: 'time allowed for connecting and for each directory operation' }),
+  timeout: Timer({ default: '5s', description: 'time allowed for connecting and for each directory operation' }),
   cache: Type.Object(
     {
       ttl: Duration({ default: '60s', description: 'how long a successful bind is remembered' }),

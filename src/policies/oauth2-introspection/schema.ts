@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Duration, Secret } from '../../config/types.js';
+import { Duration, Timer, Secret } from '../../config/types.js';
 import { ConsumerMappingSchema } from '../../identity/consumers.js';
 import { TokenSourceSchema } from '../../identity/token-source.js';
 
@@ -16,7 +16,7 @@ export const IntrospectionSchema = Type.Object({
   }),
   token_type_hint: Type.Optional(Type.String({ minLength: 1, description: 'sent as token_type_hint, e.g. access_token' })),
   audiences: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'the answer\'s "aud" must name one of these' })),
-  timeout: Duration({ default: '5s', description: 'time allowed for one introspection call' }),
+  timeout: Timer({ default: '5s', description: 'time allowed for one introspection call' }),
   cache: Type.Object(
     {
       ttl: Duration({ default: '60s', description: 'how long an answer is kept; an active one never past the token\'s exp' }),

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Duration, Secret } from '../../config/types.js';
+import { Duration, Timer, Secret } from '../../config/types.js';
 import { ConsumerMappingSchema } from '../../identity/consumers.js';
 import { AlgorithmSchema } from '../jwt/schema.js';
 
@@ -27,6 +27,6 @@ export const OidcSchema = Type.Object({
   ),
   consumer: ConsumerMappingSchema,
   clock_skew: Duration({ default: '30s' }),
-  timeout: Duration({ default: '5s', description: 'time allowed for each call to the provider' }),
+  timeout: Timer({ default: '5s', description: 'time allowed for each call to the provider' }),
   realm: Type.String({ default: 'portcullis' }),
 });

@@ -15,15 +15,8 @@ import type { Awaitable, WindowLimit } from '../../stores/store.js';
 import { compileKey, keySignature } from '../../traffic/keys.js';
 import { policyItem, writeRateLimitHeaders, type QuotaPolicy } from '../../traffic/headers.js';
 import { LeasedCounter } from './lease.js';
+import type { Standing } from './standing.js';
 import { RateLimitSchema } from './schema.js';
-
-/** What onResponse needs to write the headers: the state after the request was counted. */
-export interface Standing {
-  readonly allowed: boolean;
-  readonly remaining: readonly number[];
-  readonly resetMs: readonly number[];
-  readonly retryAfterMs: number;
-}
 
 export default definePolicy({
   name: 'rate-limit',

@@ -12,7 +12,7 @@
  */
 import type { Awaitable, WindowDecision } from '../../stores/store.js';
 import type { WindowCounter } from '../../stores/stores.js';
-import type { Standing } from './index.js';
+import type { Standing } from './standing.js';
 
 interface Lease {
   units: number;

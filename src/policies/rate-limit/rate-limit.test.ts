@@ -170,3 +170,99 @@ routes:
     assert.equal((await send(gw.url, '/minute', { headers: { 'x-tenant': 'fresh' } })).status, 200, 'the running config keeps serving');
   });
 });
+
+describe('rate-limit keys', () => {
+  const SECRET = 'a-test-hmac-secret-of-at-least-32-bytes!';
+  const ISSUER = 'https://issuer.test';
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+gateway: { trusted_proxies: [127.0.0.1/32] }
+services:
+  - { name: api, targets: [{ url: "${upstream.url}" }] }
+  - { name: other, targets: [{ url: "${upstream.url}" }] }
+routes:
+  - { name: by-consumer, service: api, match: { paths: [/consumer] }, policies: [{ key-auth: {} }, { rate-limit: { limit: 2, window: 1h, by: consumer } }] }
+  - { name: by-credential, service: api, match: { paths: [/credential] }, policies: [{ key-auth: {} }, { rate-limit: { limit: 1, window: 1h, by: credential } }] }
+  - { name: by-ip, service: api, public: true, match: { paths: [/ip] }, policies: [{ rate-limit: { limit: 1, window: 1h, by: ip } }] }
+  - { name: by-route-a, service: api, public: true, match: { paths: [/route-a] }, policies: [{ rate-limit: { limit: 1, window: 1h, by: route } }] }
+  - { name: by-route-b, service: api, public: true, match: { paths: [/route-b] }, policies: [{ rate-limit: { limit: 1, window: 1h, by: route } }] }
+  - { name: other-a, service: other, public: true, match: { paths: [/other-a] }, policies: [{ rate-limit: { name: per-service, limit: 2, window: 1h, by: service } }] }
+  - { name: other-b, service: other, public: true, match: { paths: [/other-b] }, policies: [{ rate-limit: { name: per-service, limit: 2, window: 1h, by: service } }] }
+  - { name: api-c, service: api, public: true, match: { paths: [/api-c] }, policies: [{ rate-limit: { name: per-service, limit: 2, window: 1h, by: service } }] }
+  - name: by-claim
+    service: api
+    match: { paths: [/claim] }
+    policies:
+      - jwt: { issuers: [{ issuer: "${ISSUER}", algorithms: [HS256], keys: [{ kid: k1, secret: "${SECRET}" }] }] }
+      - rate-limit: { limit: 1, window: 1h, by: claim:tenant }
+  - { name: combined, service: api, match: { paths: [/combined] }, policies: [{ key-auth: {} }, { rate-limit: { limit: 1, window: 1h, by: [consumer, header:x-region] } }] }
+consumers:
+  - { name: alice, credentials: { key-auth: [{ key: alice-key-one-0123 }, { key: alice-key-two-0123 }] } }
+  - { name: bob, credentials: { key-auth: [{ key: bob-key-0123456789 }] } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  const status = async (path: string, headers: Record<string, string> = {}) => (await send(gw.url, path, { headers })).status;
+  const key = (k: string, extra: Record<string, string> = {}) => ({ 'x-api-key': k, ...extra });
+  const token = async (claims: Record<string, unknown>) => {
+    const { SignJWT } = await import('jose');
+    const jwt = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setIssuer(ISSUER).setExpirationTime('5m').sign(Buffer.from(SECRET));
+    return { authorization: `Bearer ${jwt}` };
+  };
+
+  it('by consumer: every credential of a consumer shares one count; another consumer has its own', async () => {
+    assert.equal(await status('/consumer', key('alice-key-one-0123')), 200);
+    assert.equal(await status('/consumer', key('alice-key-two-0123')), 200);
+    assert.equal(await status('/consumer', key('alice-key-one-0123')), 429);
+    assert.equal(await status('/consumer', key('alice-key-two-0123')), 429);
+    assert.equal(await status('/consumer', key('bob-key-0123456789')), 200);
+  });
+
+  it('by credential: each key of a consumer has its own count', async () => {
+    assert.equal(await status('/credential', key('alice-key-one-0123')), 200);
+    assert.equal(await status('/credential', key('alice-key-one-0123')), 429);
+    assert.equal(await status('/credential', key('alice-key-two-0123')), 200);
+  });
+
+  it('by ip: the client behind a trusted proxy, as X-Forwarded-For names it', async () => {
+    assert.equal(await status('/ip', { 'x-forwarded-for': '203.0.113.1' }), 200);
+    assert.equal(await status('/ip', { 'x-forwarded-for': '203.0.113.1' }), 429);
+    assert.equal(await status('/ip', { 'x-forwarded-for': '203.0.113.2' }), 200);
+  });
+
+  it('by route: each route counts apart, whoever calls', async () => {
+    assert.equal(await status('/route-a', { 'x-forwarded-for': '203.0.113.3' }), 200);
+    assert.equal(await status('/route-a', { 'x-forwarded-for': '203.0.113.4' }), 429);
+    assert.equal(await status('/route-b', { 'x-forwarded-for': '203.0.113.5' }), 200);
+  });
+
+  it('by service (one named limit on several routes): the routes of a service share one count, another service has its own', async () => {
+    assert.equal(await status('/other-a'), 200);
+    assert.equal(await status('/other-b'), 200);
+    assert.equal(await status('/other-a'), 429);
+    assert.equal(await status('/other-b'), 429);
+    assert.equal(await status('/api-c'), 200, 'the same named limit counts service api apart');
+  });
+
+  it('by a JWT claim: one count per claim value, whoever holds the token', async () => {
+    assert.equal(await status('/claim', await token({ sub: 'u1', tenant: 'acme' })), 200);
+    assert.equal(await status('/claim', await token({ sub: 'u2', tenant: 'acme' })), 429);
+    assert.equal(await status('/claim', await token({ sub: 'u1', tenant: 'globex' })), 200);
+  });
+
+  it('by a combination: consumer and header together', async () => {
+    assert.equal(await status('/combined', key('bob-key-0123456789', { 'x-region': 'eu' })), 200);
+    assert.equal(await status('/combined', key('bob-key-0123456789', { 'x-region': 'eu' })), 429);
+    assert.equal(await status('/combined', key('bob-key-0123456789', { 'x-region': 'us' })), 200);
+    assert.equal(await status('/combined', key('alice-key-one-0123', { 'x-region': 'eu' })), 200);
+  });
+});

@@ -11,7 +11,7 @@
 import { ConfigError } from '../../config/errors.js';
 import { parsePathSpec, type PathSpec } from '../../routing/path-spec.js';
 import { CATEGORIES, RULES_BY_ID, type Category } from './rules.js';
-import type { Location } from './scan.js';
+import type { Location } from './location.js';
 
 export interface ExclusionConfig {
   rules?: string[];

@@ -6,9 +6,9 @@
  * blocks and lesser ones must add up.
  */
 
-export type Category = 'sqli' | 'xss' | 'lfi' | 'rfi' | 'rce' | 'ssti' | 'ssrf' | 'proto' | 'protocol';
+export type Category = 'sqli' | 'xss' | 'lfi' | 'rfi' | 'rce' | 'ssti' | 'ssrf' | 'ldap' | 'proto' | 'protocol';
 
-export const CATEGORIES: readonly Category[] = ['sqli', 'xss', 'lfi', 'rfi', 'rce', 'ssti', 'ssrf', 'proto', 'protocol'];
+export const CATEGORIES: readonly Category[] = ['sqli', 'xss', 'lfi', 'rfi', 'rce', 'ssti', 'ssrf', 'ldap', 'proto', 'protocol'];
 
 export const CATEGORY_NAMES: Readonly<Record<Category, string>> = {
   sqli: 'SQL injection',
@@ -18,6 +18,7 @@ export const CATEGORY_NAMES: Readonly<Record<Category, string>> = {
   rce: 'OS command injection',
   ssti: 'template or expression injection',
   ssrf: 'server-side request forgery',
+  ldap: 'LDAP filter injection',
   proto: 'prototype pollution / object injection',
   protocol: 'malformed request body',
 };
@@ -79,6 +80,8 @@ export const RULES = {
   ssrfPrivate: rule('ssrf.private', 2, CRITICAL, 'a URL that points at a private or link-local network'),
   ssrfOast: rule('ssrf.oast-domain', 1, CRITICAL, 'a host of an out-of-band testing service (burpcollaborator.net, oastify.com, interact.sh, ...)'),
   ssrfBareHost: rule('ssrf.bare-host', 2, CRITICAL, 'a parameter that is just a loopback or private host name or address'),
+
+  ldapFilter: rule('ldap.filter-injection', 1, CRITICAL, 'LDAP filter syntax that closes the filter or matches every entry (*)(uid=*, (|(cn=*), )(&))'),
 
   protoKey: rule('proto.proto-key', 1, CRITICAL, 'a __proto__ key (prototype pollution)'),
   protoConstructor: rule('proto.constructor-prototype', 1, CRITICAL, 'a constructor.prototype key path (prototype pollution)'),

@@ -5,6 +5,7 @@
  * score reaches the threshold.
  */
 import { forEachForm } from './decode.js';
+import { detectLdap } from './detectors/ldap.js';
 import { detectLfi } from './detectors/lfi.js';
 import { detectProtoKey } from './detectors/proto.js';
 import { detectRce } from './detectors/rce.js';
@@ -15,8 +16,7 @@ import type { Exclusions, RuleFilter } from './exclusions.js';
 import { signalsOf } from './signals.js';
 import { RULES, type Category, type Rule } from './rules.js';
 import { SqliDetector } from './sqli/index.js';
-
-export type Location = 'path' | 'query' | 'header' | 'cookie' | 'body';
+import type { Location } from './location.js';
 
 export interface Match {
   readonly rule: Rule;
@@ -155,7 +155,7 @@ const LFI_CHARS = Has.Slash | Has.Backslash | Has.Nul | Has.Dot;
 const RCE_CHARS = Has.Semi | Has.Pipe | Has.Amp | Has.Backtick | Has.Dollar | Has.Newline | Has.Lt | Has.Brace | Has.Paren;
 const SSTI_CHARS = Has.Brace | Has.Dollar | Has.Hash | Has.Underscore | Has.Dot | Has.Percent | Has.Lt | Has.At | Has.Paren;
 
-const ALL_CATEGORIES: readonly Category[] = ['sqli', 'xss', 'lfi', 'rfi', 'rce', 'ssti', 'ssrf'];
+const ALL_CATEGORIES: readonly Category[] = ['sqli', 'xss', 'lfi', 'rfi', 'rce', 'ssti', 'ssrf', 'ldap'];
 
 export class WafEngine {
   private readonly sqli = new SqliDetector();
@@ -192,7 +192,8 @@ export class WafEngine {
       const rule = detectLfi(form, lower, paranoia, signals);
       if (rule && hit(rule)) return true;
     }
-    if ((on.has('rfi') || on.has('ssrf')) && ((has & Has.Colon && has & (Has.Slash | Has.Backslash)) || (has & Has.Dot && !(has & Has.Space)))) {
+    // a URL (a colon and a slash), or a bare host[:port] (a dot or a colon, no space)
+    if ((on.has('rfi') || on.has('ssrf')) && ((has & Has.Colon && has & (Has.Slash | Has.Backslash)) || (has & (Has.Dot | Has.Colon) && !(has & Has.Space)))) {
       const rule = detectUrl(form, paranoia, host);
       if (rule && hit(rule)) return true;
     }
@@ -202,6 +203,11 @@ export class WafEngine {
     }
     if (on.has('ssti') && has & SSTI_CHARS) {
       const rule = detectTemplate(form, lower, paranoia, signals);
+      if (rule && hit(rule)) return true;
+    }
+    // a filter needs "(" and an "=" (or the "&"/"|" of the always-true filters)
+    if (on.has('ldap') && has & Has.Paren && has & (Has.Operator | Has.Amp | Has.Pipe)) {
+      const rule = detectLdap(form);
       if (rule && hit(rule)) return true;
     }
     return false;

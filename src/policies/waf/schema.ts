@@ -8,7 +8,7 @@ export const WafExclusionSchema = Type.Object(
     rules: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         minItems: 1,
-        description: 'rule ids (sqli.tokens) or categories (sqli, xss, lfi, rfi, rce, ssti, ssrf, proto, protocol); all rules when left out',
+        description: 'rule ids (sqli.tokens) or categories (sqli, xss, lfi, rfi, rce, ssti, ssrf, ldap, proto, protocol); all rules when left out',
       }),
     ),
     targets: Type.Optional(

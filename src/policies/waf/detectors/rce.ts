@@ -259,10 +259,8 @@ export function detectRce(value: string, lower: string, paranoia: number, signal
   // Evasions that mean a shell is the target whatever else the value holds
   if (signals & EVASION_SIGNAL) return RULES.rceEvasion;
   if (signals & POWERSHELL_SIGNAL) return RULES.rcePowershell;
-  if (lower.includes('() {') || lower.includes('(){')) {
-    const at = lower.indexOf('()');
-    if (/^\(\)\s*\{/.test(lower.slice(at, at + 8).trimStart())) return RULES.rceShellshock;
-  }
+  // Bash imports a function only from a variable whose value starts with "() {": "function f() {" in code is not one
+  if ((lower.includes('() {') || lower.includes('(){')) && /^\(\)\s*\{/.test(lower.trimStart().slice(0, 8))) return RULES.rceShellshock;
   if (signals & CODE_CALL_SIGNAL && codeCall(lower)) return RULES.rceCodeCall;
   const s = needsShellNormalize(value) ? shellNormalize(value) : lower;
   let loose: Rule | undefined;

@@ -30,6 +30,9 @@ const METADATA_IPV4: ReadonlySet<number> = new Set([ipv4(169, 254, 169, 254), ip
 
 const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback', 'localtest.me', 'lvh.me', 'vcap.me']);
 
+/** Public DNS names registered to answer with 127.0.0.1, for them and every name under them. */
+const LOOPBACK_SERVICES: readonly string[] = ['localtest.me', 'lvh.me', 'vcap.me'];
+
 /** Wildcard DNS services that answer with the address written in the name. */
 const ECHO_DNS_SUFFIXES: readonly string[] = ['.nip.io', '.sslip.io', '.xip.io', '.traefik.me', '.localtest.me', '.lvh.me'];
 
@@ -191,7 +194,36 @@ export function classifyHost(raw: string): HostClass {
   }
   const v4 = parseLenientIPv4(host);
   if (v4 >= 0) return classifyIPv4(v4);
+  // example.com.127.0.0.1: a name ending in an address, for parsers and resolvers that read the address
+  const trailing = trailingDottedQuad(host);
+  if (trailing >= 0) {
+    const kind = classifyIPv4(trailing);
+    if (kind === 'loopback' || kind === 'metadata') return kind;
+  }
   return 'name';
+}
+
+/** The address in the last four labels of a longer name (x.127.0.0.1), or -1. */
+function trailingDottedQuad(host: string): number {
+  let dots = 0;
+  let at = host.length;
+  while (dots < 4) {
+    at = host.lastIndexOf('.', at - 1);
+    if (at <= 0) return -1;
+    dots++;
+  }
+  const quad = host.slice(at + 1);
+  return /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(quad) ? parseLenientIPv4(quad) : -1;
+}
+
+/**
+ * A public DNS name that exists to resolve to an address an IP filter would refuse: 127.0.0.1.nip.io,
+ * app.169.254.169.254.sslip.io, localtest.me. Nobody sends one as a parameter but to get past such a filter.
+ */
+function isFilterBypassName(host: string): boolean {
+  for (const service of LOOPBACK_SERVICES) if (host === service || host.endsWith('.' + service)) return true;
+  for (const suffix of ECHO_DNS_SUFFIXES) if (host.endsWith(suffix) && classifyEmbedded(host.slice(0, -suffix.length)) !== undefined) return true;
+  return false;
 }
 
 /** 127-0-0-1.nip.io, 127.0.0.1.nip.io, app.10.0.0.1.sslip.io, 7f000001.nip.io */
@@ -222,10 +254,24 @@ function classifyIPv4(a: number): HostClass {
 function classifyIPv6(host: string): HostClass {
   const h = host.split('%')[0]!;
   if (!/^[0-9a-f:]+$/.test(h) || !h.includes(':')) return 'name';
+  // eight groups, or fewer with one "::": a MAC address (fc:1f:f3:f8:22:c1) is not an IPv6 address
+  const groups = h.split(':').length;
+  const compressed = h.includes('::');
+  if (compressed ? h.indexOf('::') !== h.lastIndexOf('::') || groups > 9 : groups !== 8) return 'name';
   if (h === '::1' || h === '::' || /^(0{1,4}:){7}0{0,3}1$/.test(h) || /^0*:0*:0*:0*:0*:0*:0*:0*$/.test(h)) return 'loopback';
   if (h === 'fd00:ec2::254') return 'metadata';
   if (h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe8') || h.startsWith('fe9') || h.startsWith('fea') || h.startsWith('feb')) return 'private';
   return 'public-ip';
+}
+
+/** host:port where the port is not a plain port number: signed, zero-padded, or with letters after it. */
+function hasMalformedPort(hostPort: string): boolean {
+  if (hostPort.startsWith('[')) return false;
+  const colon = hostPort.indexOf(':');
+  if (colon === -1 || hostPort.indexOf(':', colon + 1) !== -1) return false; // no port, or IPv6
+  const port = hostPort.slice(colon + 1);
+  if (port === '') return false;
+  return !/^[1-9]\d{0,4}$/.test(port);
 }
 
 /** A value that is only a host (and maybe a port): 127.0.0.1, localhost:11211, 169.254.169.254 */
@@ -250,6 +296,9 @@ export function detectUrl(value: string, paranoia: number, requestHost: string):
     if (isOast(host)) return RULES.ssrfOast;
     const kind = classifyHost(host);
     if (kind === 'metadata' && (host.includes('.') || host.includes(':'))) return RULES.ssrfMetadata;
+    // "localhost" or "127.0.0.1" alone can be a setting; a name made to resolve there cannot, nor a port that is no
+    // port number (localhost:+11211aaa, localhost:00011211): parsers that disagree on where the port ends
+    if (kind === 'loopback' && (isFilterBypassName(host) || hasMalformedPort(value.trim()))) return RULES.ssrfLoopback;
     if ((kind === 'loopback' || kind === 'private' || kind === 'metadata') && paranoia >= 2) return RULES.ssrfBareHost;
     return undefined;
   }

@@ -56,16 +56,76 @@ export const enum Flag {
   DirectCompare = 2097152,
   /** The tail opens with arithmetic on an empty, unclosed string of the context's quote: '-', '*' */
   EmptyStringArith = 4194304,
+  /** The tail opens by joining the closed string to another one: x'+'y, x'||'y, x' - 'y (a concatenation probe) */
+  StringJoin = 8388608,
+  /** In a quote context, the value ends inside a string it opened with that quote, for the application's own quote to close: x'+'y */
+  OpenEnd = 16777216,
 }
 
 const STATEMENT_OBJECTS: ReadonlySet<string> = new Set(['table', 'database', 'schema', 'procedure', 'function', 'view', 'user', 'index', 'trigger', 'login']);
 
 const LITERAL_KINDS: ReadonlySet<Kind> = new Set([Kind.Number, Kind.String, Kind.Literal, Kind.Variable, Kind.Function, Kind.LeftParen, Kind.Select, Kind.Case]);
 
+/** What BENCHMARK's first argument, a repeat count, can be: 5000000, @n, (2*1e6), pow(10,7) */
+const COUNT_KINDS: ReadonlySet<Kind> = new Set([Kind.Number, Kind.Variable, Kind.LeftParen, Kind.Function]);
+
+/** Comparisons that hold when both sides are the same: = LIKE <=> >= <= */
+const REFLEXIVE_COMPARES: ReadonlySet<string> = new Set(['=', 'like', '<=>', '>=', '<=']);
+const OPERAND_KINDS: ReadonlySet<Kind> = new Set([Kind.Number, Kind.String, Kind.Name, Kind.Literal]);
+
+/** Functions that take no arguments: "version (2.0)", "user (admin)" and "database (postgres)" are prose, VERSION() is SQL. */
+const NILADIC_FUNCTIONS: ReadonlySet<string> = new Set(['version', 'user', 'database', 'schema', 'current_user', 'system_user', 'session_user', 'row_count', 'host_name', 'sqlite_version']);
+
+/**
+ * The call at `i` has arguments its function takes: none for VERSION(), a count for BENCHMARK(n, expr), one
+ * number-like argument for SLEEP(n). "Sleep (8 hours)" and "[Benchmark](#benchmark)" are words before brackets;
+ * PG_SLEEP is no word, whatever its argument.
+ */
+function plausibleArguments(tokens: readonly Token[], i: number, n: number): boolean {
+  const name = tokens[i]!.text;
+  const first = tokens[i + 2];
+  if (!first) return true; // the value ends at "(": the application supplies the rest
+  if (NILADIC_FUNCTIONS.has(name)) return first.kind === Kind.RightParen;
+  if (name === 'benchmark') return COUNT_KINDS.has(first.kind);
+  if (name === 'sleep') {
+    if (first.kind !== Kind.Number && first.kind !== Kind.Variable) return COUNT_KINDS.has(first.kind);
+    const after = i + 3 < n ? tokens[i + 3]! : undefined;
+    return after === undefined || after.kind === Kind.RightParen || after.kind === Kind.Arith || after.kind === Kind.Comment;
+  }
+  return true;
+}
+
+/**
+ * The prefix string joined to the next one by an operator: x'+'y. Not a symbol quoted between words, as in the
+ * search SMALL "+" SIGN, where the quotes sit against spaces on the outside.
+ */
+function isJoin(prefix: Token, next: Token): boolean {
+  if (prefix.kind !== Kind.String || !prefix.closed || next.kind !== Kind.String) return false;
+  const quotedSymbol = prefix.text.length > 0 && isBlank(prefix.text.charCodeAt(prefix.text.length - 1)) && next.text.length > 0 && isBlank(next.text.charCodeAt(0));
+  return !quotedSymbol;
+}
+
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** At `i` (after any "("): an operand compared with itself, x=x, 'a'='a, 2>=2 */
+function isTautology(tokens: readonly Token[], i: number, n: number): boolean {
+  while (i < n && tokens[i]!.kind === Kind.LeftParen) i++;
+  if (i + 2 >= n) return false;
+  const left = tokens[i]!;
+  const op = tokens[i + 1]!;
+  const right = tokens[i + 2]!;
+  return OPERAND_KINDS.has(left.kind) && op.kind === Kind.Compare && REFLEXIVE_COMPARES.has(op.text) && right.kind === left.kind && right.text === left.text;
+}
+
 export class Grammar {
   private t: readonly Token[] = [];
   private n = 0;
   flags = 0;
+  /** What the last call() read in its arguments: a comparison, and how many top-level commas. */
+  private callCompared = false;
+  private callCommas = 0;
 
   /**
    * Parses the stream; returns the flags of an accepted tail, or 0 when it is
@@ -81,6 +141,8 @@ export class Grammar {
     if (i >= n) return this.flags & (Flag.FullStatement | Flag.Strong) ? this.flags : 0; // a value and nothing after it
     i = this.continuation(i, true);
     if (i < 0 || i < n) return truncated ? this.flags & Flag.Strong : 0;
+    const last = tokens[n - 1]!;
+    if (n > 1 && last.kind === Kind.String && !last.closed && tokens[0]!.kind === Kind.String && last.quote === tokens[0]!.quote) this.flags |= Flag.OpenEnd;
     return this.flags || Flag.Logic;
   }
 
@@ -103,10 +165,14 @@ export class Grammar {
         case Kind.Semicolon:
           if (i + 1 < n && isStatementStart(tokens, i + 1, n)) return Flag.Strong;
           break;
+        case Kind.Logic:
+          // OR a=a, AND 'x'='x, || (2>=2): a comparison of a thing with itself is true whatever the row holds
+          if (isTautology(tokens, i + 1, n)) return Flag.Strong;
+          break;
         case Kind.Function:
-          if (UNAMBIGUOUS_FUNCTIONS.has(tok.text)) return Flag.Strong;
+          if (UNAMBIGUOUS_FUNCTIONS.has(tok.text) && plausibleArguments(tokens, i, n)) return Flag.Strong;
           if ((tok.text === 'exec' || tok.text === 'execute') && tokens[i + 2]?.kind === Kind.Variable) return Flag.Strong;
-          if ((tok.text === 'sleep' || tok.text === 'pg_sleep') && tokens[i + 2]?.kind === Kind.Number) return Flag.Strong;
+          if (tok.text === 'sleep' && tokens[i + 2]?.kind === Kind.Number && plausibleArguments(tokens, i, n)) return Flag.Strong;
           break;
         case Kind.Statement:
           if (tok.text === 'waitfor delay' && tokens[i + 1]?.kind === Kind.String) return Flag.Strong;
@@ -149,7 +215,7 @@ export class Grammar {
       case Kind.Function: {
         // IIF(1=2,1,1/0) as the whole value: a conditional probe
         const end = this.call(i);
-        if (end >= 0 && SQL_CONDITIONALS.has(tok.text) && this.flags & Flag.Compare) this.flags |= Flag.Strong;
+        if (end >= 0 && this.conditionalProbe(tok.text)) this.flags |= Flag.Strong;
         return end;
       }
       case Kind.Logic:
@@ -174,6 +240,14 @@ export class Grammar {
     }
   }
 
+  /**
+   * The call just read was IF/IIF/DECODE/... with a comparison among its arguments: a boolean probe by itself.
+   * IF needs its other arguments too: "if (x >= 400)" is code, IF(1=1,SLEEP(5),0) is SQL.
+   */
+  private conditionalProbe(name: string): boolean {
+    return SQL_CONDITIONALS.has(name) && this.callCompared && (name !== 'if' || this.callCommas > 0);
+  }
+
   /** What follows the value: closing parentheses, then operators, AND/OR, UNION, a clause, a comment. */
   private continuation(i: number, first: boolean): number {
     const t = this.t;
@@ -189,6 +263,8 @@ export class Grammar {
         return this.continuation(i, false);
       case Kind.Logic: {
         this.flags |= Flag.Logic;
+        // x'||'y: Oracle and PostgreSQL concatenation, a probe like x'+'y
+        if (first && tok.text === '||' && t[i + 1] && isJoin(this.t[0]!, t[i + 1]!)) this.flags |= Flag.StringJoin;
         i = this.expression(i + 1, true);
         if (i < 0) return -1;
         return this.continuation(i, false);
@@ -206,6 +282,9 @@ export class Grammar {
         // 1,2,(select ...): only what the list holds can make it SQL
         this.flags |= Flag.Comma;
         while (i < this.n && t[i]!.kind === Kind.Comma) {
+          // ORDER BY name,IIF(1=2,1,1/0): a conditional probe in a list is one as much as at the start
+          const element = t[i + 1];
+          if (element?.kind === Kind.Function && SQL_CONDITIONALS.has(element.text) && this.call(i + 1) >= 0 && this.conditionalProbe(element.text)) this.flags |= Flag.Strong;
           i = this.expression(i + 1, false);
           if (i < 0) return -1;
         }
@@ -223,6 +302,8 @@ export class Grammar {
     if (!operand) return;
     if (op.kind === Kind.Compare && op.text.charCodeAt(0) < 0x61 && LITERAL_KINDS.has(operand.kind)) this.flags |= Flag.DirectCompare;
     const prefix = this.t[0]!;
+    // x'+'y, x' - 'y: the closed string joined to one the value opens
+    if (op.kind === Kind.Arith && (op.text === '+' || op.text === '-') && isJoin(prefix, operand)) this.flags |= Flag.StringJoin;
     if (
       op.kind === Kind.Arith &&
       op.text.charCodeAt(0) < 0x61 &&
@@ -280,6 +361,9 @@ export class Grammar {
       if (operand.kind === Kind.String) this.flags |= Flag.StringOperand;
       else if (operand.kind === Kind.Number || operand.kind === Kind.Literal) this.flags |= Flag.NumberOperand;
       else if (operand.kind === Kind.Name) this.flags |= Flag.NameOperand;
+      // AND CURRENT_USER=x, OR 1=name: a literal, variable or call on the left of a comparison is a probe, as on the right
+      const op = this.t[i];
+      if (op?.kind === Kind.Compare && op.text.charCodeAt(0) < 0x61 && operand.kind !== Kind.Name && LITERAL_KINDS.has(operand.kind)) this.flags |= Flag.Compare;
     }
     return this.operatorChain(i);
   }
@@ -365,7 +449,9 @@ export class Grammar {
     const t = this.t;
     const name = t[i]!.text;
     if (SQL_FUNCTIONS.has(name) || DANGEROUS_FUNCTIONS.has(name)) this.flags |= Flag.Function;
-    if (DANGEROUS_FUNCTIONS.has(name)) this.flags |= Flag.Strong;
+    if (DANGEROUS_FUNCTIONS.has(name) && plausibleArguments(t, i, this.n)) this.flags |= Flag.Strong;
+    this.callCompared = false;
+    this.callCommas = 0;
     i += 2; // name and "("
     if (i >= this.n) return i;
     if (t[i]!.kind === Kind.RightParen) return i + 1;
@@ -378,7 +464,10 @@ export class Grammar {
       else if (k === Kind.RightParen && --depth === 0) return i + 1;
       else if (k === Kind.Select) this.flags |= Flag.Subquery | Flag.Strong;
       else if (k === Kind.Case) this.flags |= Flag.Case | Flag.Strong;
-      else if (k === Kind.Compare && LITERAL_KINDS.has(t[i + 1]?.kind ?? Kind.Other)) this.flags |= Flag.Compare;
+      else if (k === Kind.Compare && LITERAL_KINDS.has(t[i + 1]?.kind ?? Kind.Other)) {
+        this.flags |= Flag.Compare;
+        this.callCompared = true;
+      } else if (k === Kind.Comma && depth === 1) this.callCommas++;
       else if (k === Kind.Function) {
         if (DANGEROUS_FUNCTIONS.has(tok.text)) this.flags |= Flag.Strong;
         if (SQL_FUNCTIONS.has(tok.text)) this.flags |= Flag.Function;
@@ -547,6 +636,8 @@ function isStatementStart(tokens: readonly Token[], i: number, n: number): boole
     case 'declare': {
       if (!next) return false;
       if (next.kind === Kind.Variable || next.kind === Kind.LeftParen || next.kind === Kind.String) return true;
+      // Oracle dynamic SQL: EXECUTE IMMEDIATE 'sel' || 'ect ...'
+      if (next.text === 'immediate') return true;
       // a stored procedure: xp_cmdshell, sp_configure, master..xp_dirtree, dbo.proc
       const name = next.text;
       return (next.kind === Kind.Name || next.kind === Kind.Function) && (name.startsWith('xp_') || name.startsWith('sp_') || name.includes('.') || name.includes('_'));

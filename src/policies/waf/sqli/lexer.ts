@@ -83,6 +83,11 @@ function isWordPart(c: number): boolean {
   return isWordStart(c) || isDigit(c);
 }
 
+/** After "--": the characters that leave no doubt an ANSI dialect reads a comment, where MySQL would not. */
+function startsAnsiComment(c: number): boolean {
+  return c === Ch.Quote || c === Ch.DoubleQuote || c === Ch.Backtick || c === Ch.Plus || c === Ch.Semicolon || c === Ch.RParen || c === Ch.Hash || c === Ch.Slash;
+}
+
 function isHex(c: number): boolean {
   return isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
@@ -108,6 +113,8 @@ export class Lexer {
   nestComments = false;
   /** The input had more tokens than MAX_TOKENS: the grammar saw only its start. */
   truncated = false;
+  /** The comment that ends the input holds nothing but whitespace: admin' # (a "#2" or "#hashtag" holds something). */
+  blankTrailingComment = false;
 
   constructor() {
     for (let i = 0; i < MAX_TOKENS; i++) this.tokens.push({ kind: Kind.Other, gap: false, text: '', closed: false, quote: 0 });
@@ -123,6 +130,7 @@ export class Lexer {
     this.inExecutableComment = false;
     this.sawInlineComment = false;
     this.sawNestedComment = false;
+    this.blankTrailingComment = false;
     if (quote !== 0) this.readString(quote, this.pos);
     while (this.count < MAX_TOKENS && this.next()) {
       // next() pushes tokens
@@ -184,10 +192,12 @@ export class Lexer {
     }
     switch (c) {
       case Ch.Minus:
-        // "--" starts a comment only before whitespace, another "-" or the end, as in MySQL: "--INFANT" is not one
+        // MySQL starts a "--" comment only before whitespace, another "-" or the end; PostgreSQL, MSSQL, Oracle and
+        // SQLite start one before anything. Before a letter or digit ("--INFANT", "1990--2000") or an arrow ("-->")
+        // it is read the MySQL way, as prose; before a quote or other punctuation ("--'", "--+") the ANSI way.
         if (c1 === Ch.Minus) {
           const c2 = start + 2 < this.end ? s.charCodeAt(start + 2) : -1;
-          if (c2 === -1 || isSpace(c2) || c2 === Ch.Minus || c2 < 0x20) return this.commentToEnd();
+          if (c2 === -1 || isSpace(c2) || c2 === Ch.Minus || c2 < 0x20 || startsAnsiComment(c2)) return this.commentToEnd();
         }
         this.pos++;
         if (c1 === Ch.Greater) this.pos += s.charCodeAt(this.pos + 1) === Ch.Greater ? 2 : 1;
@@ -413,8 +423,10 @@ export class Lexer {
     if (stop === -1) stop = this.end;
     this.pos = stop;
     // A comment that ends at a newline with SQL after it hides nothing: MySQL reads on.
-    if (stop === this.end) this.push(Kind.Comment, s.charCodeAt(start) === Ch.Hash ? '#' : '--');
-    else {
+    if (stop === this.end) {
+      this.push(Kind.Comment, s.charCodeAt(start) === Ch.Hash ? '#' : '--');
+      this.blankTrailingComment = s.slice(start + (s.charCodeAt(start) === Ch.Hash ? 1 : 2)).trim() === '';
+    } else {
       this.sawInlineComment = true;
       this.gap = true;
     }

@@ -1,0 +1,91 @@
+/**
+ * Routing precedence as a client sees it through a running gateway: hosts
+ * (exact over wildcard over none), paths (exact over the longest prefix over
+ * regex), methods and header matches, each request answered by the route the
+ * access log names and forwarded with the path that route implies.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+
+describe('routing precedence through the gateway', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: api, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: regex, service: api, public: true, match: { paths: ["~ ^/v1/orders/[0-9]+$"] } }
+  - { name: v1, service: api, public: true, match: { paths: [/v1] } }
+  - { name: orders, service: api, public: true, strip_prefix: true, match: { paths: [/v1/orders] } }
+  - { name: special, service: api, public: true, match: { paths: ["= /v1/orders/special"] } }
+  - { name: writes, service: api, public: true, match: { paths: [/v1/orders], methods: [POST, PUT] } }
+  - { name: v2-header, service: api, public: true, match: { paths: [/v1/orders], headers: { x-api-version: "2" } } }
+  - { name: beta-header, service: api, public: true, match: { paths: [/v1/orders], headers: { x-beta: "~ ^(on|yes)$" } } }
+  - { name: items-regex, service: api, public: true, match: { paths: ["~ ^/items/[a-z]+$"] } }
+  - { name: any-host, service: api, public: true, match: { paths: [/site] } }
+  - { name: wildcard, service: api, public: true, match: { hosts: ["*.example.com"], paths: [/site] } }
+  - { name: deeper-wildcard, service: api, public: true, match: { hosts: ["*.eu.example.com"], paths: [/site] } }
+  - { name: exact-host, service: api, public: true, match: { hosts: [api.example.com], paths: [/site] } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  /** The route that served a request, as the access log records it, and the path the upstream received. */
+  async function routeOf(path: string, options: { method?: string; host?: string; headers?: Record<string, string> } = {}) {
+    const headers = { ...options.headers, ...(options.host ? { host: options.host } : {}) };
+    const res = await send(gw.url, path, { method: options.method, headers, body: options.method === 'POST' || options.method === 'PUT' ? '{}' : undefined });
+    const line = await gw.waitForLog((l) => l.type === 'access' && l.request_id === res.headers['x-request-id']);
+    return { route: line.route as string | undefined, status: res.status, upstreamPath: res.status === 200 ? (res.json().url as string) : undefined };
+  }
+
+  it('prefers an exact path over the longest prefix over a shorter prefix over a regex', async () => {
+    assert.deepEqual(await routeOf('/v1/orders/special'), { route: 'special', status: 200, upstreamPath: '/v1/orders/special' });
+    assert.deepEqual(await routeOf('/v1/orders/7'), { route: 'orders', status: 200, upstreamPath: '/7' }, 'the prefix wins over the regex that also matches');
+    assert.deepEqual(await routeOf('/v1/users'), { route: 'v1', status: 200, upstreamPath: '/v1/users' });
+    assert.deepEqual(await routeOf('/items/abc'), { route: 'items-regex', status: 200, upstreamPath: '/items/abc' });
+  });
+
+  it('matches prefixes on segment boundaries only', async () => {
+    assert.equal((await routeOf('/v1/ordersX')).route, 'v1');
+    assert.equal((await routeOf('/v1x')).status, 404);
+    assert.equal((await routeOf('/items/abc/def')).status, 404, 'a regex is anchored as written');
+  });
+
+  it('takes a method-specific route for its methods and falls through for others', async () => {
+    assert.equal((await routeOf('/v1/orders/7', { method: 'POST' })).route, 'writes');
+    assert.equal((await routeOf('/v1/orders/7', { method: 'PUT' })).route, 'writes');
+    assert.equal((await routeOf('/v1/orders/7', { method: 'DELETE' })).route, 'orders');
+  });
+
+  it('takes a header-matched route when the header matches, exactly or by RE2, and not otherwise', async () => {
+    assert.equal((await routeOf('/v1/orders/7', { headers: { 'x-api-version': '2' } })).route, 'v2-header');
+    assert.equal((await routeOf('/v1/orders/7', { headers: { 'x-api-version': '22' } })).route, 'orders');
+    assert.equal((await routeOf('/v1/orders/7', { headers: { 'x-beta': 'yes' } })).route, 'beta-header');
+    assert.equal((await routeOf('/v1/orders/7', { headers: { 'x-beta': 'yesterday' } })).route, 'orders');
+  });
+
+  it('prefers an exact host over the longest wildcard over a shorter one over no host, whatever the case and port', async () => {
+    assert.equal((await routeOf('/site', { host: 'api.example.com' })).route, 'exact-host');
+    assert.equal((await routeOf('/site', { host: 'API.Example.COM:8443' })).route, 'exact-host');
+    assert.equal((await routeOf('/site', { host: 'shop.eu.example.com' })).route, 'deeper-wildcard');
+    assert.equal((await routeOf('/site', { host: 'shop.example.com' })).route, 'wildcard');
+    assert.equal((await routeOf('/site', { host: 'example.com' })).route, 'any-host', 'a wildcard needs at least one label before it');
+    assert.equal((await routeOf('/site', { host: 'example.org' })).route, 'any-host');
+  });
+
+  it('answers 404 in the error shape, and the upstream never hears of it, when nothing matches', async () => {
+    const before = upstream.seen.length;
+    const res = await send(gw.url, '/nothing/here');
+    assert.equal(res.status, 404);
+    assert.equal(res.json().error.code, 'not_found');
+    assert.equal(upstream.seen.length, before);
+  });
+});
