@@ -11,9 +11,9 @@
 import {
   constants,
   createServer,
+  Http2ServerResponse,
   type Http2Server,
   type Http2ServerRequest,
-  type Http2ServerResponse,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
@@ -24,6 +24,23 @@ import type { RequestHandler } from './handler.js';
 
 /** nginx's default; enough for browsers and gRPC clients, small enough to bound one connection's cost. */
 const MAX_CONCURRENT_STREAMS = 128;
+
+/**
+ * Node's HTTP/2 response with the one member of an HTTP/1 response it lacks
+ * and the handler relies on: `destroyed`, which the handler asks before it
+ * answers (the client may have reset the stream meanwhile). Without it, an
+ * answer was written to a closed stream, which Node 20.19 and 22.13 refuse
+ * by throwing ERR_HTTP2_INVALID_STREAM (newer releases ignore it), out of
+ * undici's abort and before it closed the upstream connection.
+ */
+class GatewayHttp2Response extends Http2ServerResponse {}
+// Defined on the prototype: @types/node declares the response a Writable (it is a plain Stream), so a
+// getter in the class body would not type-check as overriding a property.
+Object.defineProperty(GatewayHttp2Response.prototype, 'destroyed', {
+  get(this: Http2ServerResponse): boolean {
+    return this.stream.destroyed || this.stream.closed;
+  },
+});
 
 export class Http2Front {
   readonly server: Http2Server;
@@ -43,6 +60,7 @@ export class Http2Front {
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: settings.maxHeaderSize, enablePush: false },
       maxSessionMemory: 10,
       peerMaxConcurrentStreams: 100,
+      Http2ServerResponse: GatewayHttp2Response,
     });
     this.server.on('request', this.onRequest);
     // Expect: 100-continue is answered by the handler once the pipeline has accepted the request, as for HTTP/1.1.

@@ -17,7 +17,7 @@ import { errorBody } from '../errors.js';
 import type { RequestHandler } from './handler.js';
 import { isPoisoned } from './framing.js';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, maxConnectionsFor } from './connection-limits.js';
-import { maxHeadersCountFor } from './request-limits.js';
+import { PARSER_MAX_HEADERS_COUNT } from './request-limits.js';
 import { oneAtATime } from './pipelining.js';
 import { Http2Front } from './h2.js';
 import { TlsFront } from './tls/front.js';
@@ -149,7 +149,7 @@ export function applySettings(server: Server, settings: RuntimeSettings): void {
   server.headersTimeout = settings.headersTimeoutMs;
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   server.maxRequestsPerSocket = settings.maxRequestsPerConnection;
-  server.maxHeadersCount = maxHeadersCountFor(settings);
+  server.maxHeadersCount = PARSER_MAX_HEADERS_COUNT;
   server.maxConnections = maxConnectionsFor(settings);
 }
 

@@ -1,8 +1,7 @@
 /**
  * Gateway-wide bounds on a request head that Node's parser does not
- * enforce itself: the request target's length (414) and the number of
- * header fields (431; the parser is told to keep one more than the limit,
- * so going over is seen rather than silently truncated).
+ * enforce itself in the same way on every Node version: the request
+ * target's length (414) and the number of header fields (431).
  */
 import type { IncomingMessage } from 'node:http';
 import type { RuntimeSettings } from '../config/compile.js';
@@ -13,7 +12,14 @@ export function requestLimitProblem(req: IncomingMessage, settings: RuntimeSetti
   return undefined;
 }
 
-/** What Node's parser keeps: one header more than the limit. */
-export function maxHeadersCountFor(settings: RuntimeSettings): number {
-  return settings.maxHeaderCount + 1;
-}
+/**
+ * The parser's own header-count limit (server.maxHeadersCount): none.
+ * Node 20 only truncates req.headers past it (rawHeaders stays whole, and
+ * the parser still acts on the fields it hid), while newer releases (seen on
+ * 22.23.5 and 24.22.3) refuse the request in the parser with the same
+ * HPE_HEADER_OVERFLOW as an oversized head, so a client would be told
+ * headers_too_large instead of too_many_headers. The count is checked above,
+ * the same way on every version; the parser still bounds the head by
+ * max_header_size, which bounds the count too (a field takes at least 4 bytes).
+ */
+export const PARSER_MAX_HEADERS_COUNT = 0;

@@ -158,11 +158,15 @@ routes: [{ name: api, service: api, public: true }]
   it('refuses an over-long request target with 414 and too many header fields with 431', async () => {
     const long = await rawExchange(gw.port, `GET /${'a'.repeat(250)} HTTP/1.1\r\nHost: x\r\n\r\n`, 1000);
     assert.equal(long.status, 414);
-    let headers = '';
-    for (let i = 0; i < 25; i++) headers += `X-H${i}: v\r\n`;
-    const many = await rawExchange(gw.port, `GET / HTTP/1.1\r\nHost: x\r\n${headers}\r\n`, 1000);
-    assert.equal(many.status, 431);
-    assert.match(many.text, /"code":"too_many_headers"/);
+    // max_header_count is 20: Host and 19 more fields are served, one more is refused, and so are many more
+    // (newer Node parsers refuse past server.maxHeadersCount themselves, as if the head were too large).
+    const withFields = (n: number) => rawExchange(gw.port, `GET / HTTP/1.1\r\nHost: x\r\n${Array.from({ length: n - 1 }, (_, i) => `X-H${i}: v\r\n`).join('')}\r\n`, 1000);
+    assert.equal((await withFields(20)).status, 200);
+    for (const n of [21, 26, 500]) {
+      const many = await withFields(n);
+      assert.equal(many.status, 431, `${n} fields`);
+      assert.match(many.text, /"code":"too_many_headers"/, `${n} fields`);
+    }
     assert.equal((await send(gw.url, '/fine', { headers: { 'x-one': '1' } })).status, 200);
   });
 });
