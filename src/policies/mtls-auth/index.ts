@@ -51,7 +51,7 @@ function normalize(kind: Kind, value: string): string {
     case 'san_email':
       return value.toLowerCase();
     case 'subject':
-      return parseDistinguishedName(value).join('\n');
+      return subjectKey(parseDistinguishedName(value));
     default:
       return value;
   }
@@ -94,7 +94,16 @@ function lookup(indexes: Indexes, cert: ClientCertificate): Found | undefined {
     const found = indexes.san_email.get(email);
     if (found) return found;
   }
-  return indexes.subject.size > 0 ? indexes.subject.get(cert.subjectAttributes.join('\n')) : undefined;
+  return indexes.subject.size > 0 ? indexes.subject.get(subjectKey(cert.subjectAttributes)) : undefined;
+}
+
+/**
+ * A subject's sorted attributes as one lookup key. JSON, not a separator:
+ * attribute values are the client's CA's to choose and may hold any
+ * character, so "CN=dave\nO=Example" must not equal ["CN=dave", "O=Example"].
+ */
+function subjectKey(attributes: readonly string[]): string {
+  return JSON.stringify(attributes);
 }
 
 export default definePolicy({

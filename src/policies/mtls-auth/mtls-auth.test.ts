@@ -27,6 +27,8 @@ describe('mtls-auth', () => {
     certs.subject = await pki.issue('subject', { commonName: 'dave', organization: 'Example, Inc.', dns: ['dave.unmapped.example'], usage: 'client' });
     certs.pinned = await pki.issue('pinned', { dns: ['erin.unmapped.example'], usage: 'client' });
     certs.both = await pki.issue('both', { spiffe: 'spiffe://example.org/ns/prod/sa/orders', dns: ['billing.internal'], usage: 'client' });
+    // One CN whose value spells dave's whole subject across a line break: a CA that copies requested names would sign it.
+    certs.forged = await pki.issue('forged', { commonName: 'dave\nO=Example, Inc.', dns: ['forged.unmapped.example'], usage: 'client' });
     certs.nobody = await pki.issue('nobody', { spiffe: 'spiffe://example.org/ns/prod/sa/nobody', usage: 'client' });
     const fingerprint = new X509Certificate(certs.pinned.certPem).fingerprint256; // "AB:CD:..." as openssl prints it
     upstream = await startUpstream();
@@ -77,6 +79,12 @@ consumers:
     const res = await call(certs.subject);
     assert.equal(res.status, 200);
     assert.equal(res.json().headers['x-consumer-name'], 'dave');
+  });
+
+  it('does not take a single attribute with a line break in it for a whole subject', async () => {
+    const res = await call(certs.forged);
+    assert.equal(res.status, 401);
+    assert.equal(res.json().error.message, 'A verified client certificate is required.');
   });
 
   it('maps a SHA-256 fingerprint written the way openssl prints it', async () => {
