@@ -83,7 +83,8 @@ export class RequestHandler {
   readonly handle = (req: IncomingMessage, res: ServerResponse, tunnel?: Tunnel): void => {
     if (isPoisoned(req.socket)) return; // the connection closes after the 400 already queued
     const healthPath = this.env.snapshots.current.settings.healthPath;
-    if (healthPath !== undefined && !tunnel && isHealthCheck(req, healthPath)) {
+    // Never shed, but held to the same framing rules: a smuggling attempt on the health path gets its 400 below.
+    if (healthPath !== undefined && !tunnel && isHealthCheck(req, healthPath) && checkFraming(req) === undefined) {
       answerHealth(res, this.draining);
       return;
     }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { Client, Pool } from 'undici';
 import { send, startGateway, writeConfig, type TestGateway } from '../helpers/gateway.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
+import { rawExchange } from '../helpers/raw.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +66,13 @@ routes: [{ name: api, service: api, public: true }]
       const post = await send(gw.url, '/healthz', { method: 'POST', body: 'x' });
       assert.equal(post.status, 200);
       assert.equal(upstream.seen.filter((r) => r.url === '/healthz').length, 1, 'a POST is routed like any request');
+    });
+
+    it('holds the health path to the framing rules: a smuggling attempt gets 400 and a closed connection', async () => {
+      const port = Number(new URL(gw.url).port);
+      const reply = await rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n');
+      assert.equal(reply.status, 400);
+      assert.ok(reply.closed);
     });
   });
 
