@@ -154,7 +154,7 @@ function resolveString(
  * pipe (/dev/zero, /dev/stdin, a FIFO) would otherwise be read without end,
  * or block the reload that reads it.
  */
-function readReferencedFile(file: string): string {
+export function readReferencedFile(file: string): string {
   // stat before open: opening a FIFO for reading would already block.
   const stat = statSync(file);
   if (!stat.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });

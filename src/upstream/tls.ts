@@ -14,7 +14,7 @@ import { spiffeIdProblem } from '../ca/spiffe.js';
 import type { ConfigPath } from '../config/errors.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { parseDuration } from '../config/units.js';
-import { describeTlsMaterialError, readPem, type PemSource } from '../server/tls/pem.js';
+import { describeTlsMaterialError, pemName, readPem, type PemSource } from '../server/tls/pem.js';
 import type { CertificateInventory, CertificateRecord } from '../telemetry/certificates.js';
 import { IssuedIdentity, type IssueSettings } from './tls-identity.js';
 
@@ -92,10 +92,10 @@ function compileOne(service: ServiceConfig, baseDir: string, report: Report): Up
     const key = read(tls.key, ['key']);
     if (cert && key) {
       const leaf = parseSafely(cert.data)[0];
-      if (!leaf) fail(['cert'], `${tls.cert} holds no PEM certificate`);
+      if (!leaf) fail(['cert'], `${pemName(tls.cert)} holds no PEM certificate`);
       else {
         const problem = keyProblem(leaf, key.data, tls.passphrase);
-        if (problem) fail(['key'], `${tls.key} with ${tls.cert}: ${problem}`);
+        if (problem) fail(['key'], `${pemName(tls.key)} with ${pemName(tls.cert)}: ${problem}`);
         else records.push(recordOf(source, 'upstream-client', certificateInfo(leaf), warnBeforeMs));
       }
       clientCertificate = { cert: cert.data, key: key.data, passphrase: tls.passphrase };
@@ -114,11 +114,11 @@ function compileOne(service: ServiceConfig, baseDir: string, report: Report): Up
     if (renewBeforeMs >= ttlMs) fail(['issue', 'renew_before'], 'renew_before must be shorter than ttl');
     if (caCert && caKey) {
       const ca = parseSafely(caCert.data)[0];
-      if (!ca) fail(['issue', 'ca_cert'], `${settings.ca_cert} holds no PEM certificate`);
-      else if (!ca.ca) fail(['issue', 'ca_cert'], `${settings.ca_cert} is not a CA certificate`);
+      if (!ca) fail(['issue', 'ca_cert'], `${pemName(settings.ca_cert)} holds no PEM certificate`);
+      else if (!ca.ca) fail(['issue', 'ca_cert'], `${pemName(settings.ca_cert)} is not a CA certificate`);
       else {
         const problem = keyProblem(ca, caKey.data, settings.ca_passphrase);
-        if (problem) fail(['issue', 'ca_key'], `${settings.ca_key} with ${settings.ca_cert}: ${problem}`);
+        if (problem) fail(['issue', 'ca_key'], `${pemName(settings.ca_key)} with ${pemName(settings.ca_cert)}: ${problem}`);
       }
       issue = {
         caCert: caCert.data,

@@ -7,7 +7,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -376,6 +378,7 @@ describe('https listener config errors', () => {
   });
 
   it('refuses broken TLS settings with file, line, path and what to do', async () => {
+    execFileSync('mkfifo', [join(pki.dir, 'fifo.crt')]);
     const file = writeConfig(
       `listeners:
   - { name: bare, address: "127.0.0.1:0", protocol: https }
@@ -396,6 +399,13 @@ describe('https listener config errors', () => {
       certificates:
         - { cert: a.crt, key: a.key }
         - { cert: r.crt, key: r.key }
+  - name: inline
+    address: "127.0.0.1:0"
+    protocol: https
+    tls:
+      certificates:
+        - { cert: a.crt, key: "\${file:b.key}" }
+        - { hosts: [f.example.com], cert: fifo.crt, key: a.key }
 `,
       pki.dir,
     );
@@ -412,6 +422,11 @@ describe('https listener config errors', () => {
     expect(/^10: listeners\[1\]\.tls\.certificates\[2\]\.hosts: a\.crt does not cover "c\.example\.com" \(its names: a\.example\.com\)/);
     expect(/^11: listeners\[1\]\.tls\.client_auth\.ca: client_auth mode "required" needs ca/);
     expect(/^12: listeners\[2\]\.redirect_to: no listener named "secure"/);
+    // A key written into the config (here through ${file:}) is named, never repeated.
+    expect(/^25: listeners\[4\]\.tls\.certificates\[0\]\.key: inline PEM with a\.crt: the private key does not match the certificate$/);
+    assert.ok(!lines.some((l) => l.includes('PRIVATE KEY')), lines.join('\n'));
+    // A pipe where a certificate should be is refused, not read without end.
+    expect(/^26: listeners\[4\]\.tls\.certificates\[1\]\.cert: cannot read fifo\.crt: not a regular file/);
     expect(/^19: listeners\[3\]\.tls\.certificates\[1\]\.cert: r\.crt has an RSA key but the default certificate \(a\.crt\) has an EC key: .*require_sni: true/);
   });
 });

@@ -14,7 +14,7 @@ import type { ConfigPath } from '../../config/errors.js';
 import type { ListenerCertificateConfig, ListenerTlsConfig } from '../../config/tls-schema.js';
 import { parseDuration } from '../../config/units.js';
 import type { CertificateRecord } from '../../telemetry/certificates.js';
-import { describeTlsMaterialError, readPem, type PemSource } from './pem.js';
+import { describeTlsMaterialError, pemName, readPem, type PemSource } from './pem.js';
 import { SniTable } from './sni.js';
 
 /** TLS 1.3 suites: all AEAD. */
@@ -141,27 +141,27 @@ export function loadListenerTls(listener: string, config: ListenerTlsConfig, bas
     const chain = safeParse(cert.data);
     const leaf = chain[0];
     if (!leaf) {
-      fail([...base, 'cert'], `${entry.cert} holds no PEM certificate`);
+      fail([...base, 'cert'], `${pemName(entry.cert)} holds no PEM certificate`);
       return;
     }
     const info = certificateInfo(leaf);
-    if (info.isCa) warnings.push(`${entry.cert}: the first certificate is a CA certificate; the server certificate must come first`);
+    if (info.isCa) warnings.push(`${pemName(entry.cert)}: the first certificate is a CA certificate; the server certificate must come first`);
     const hosts = entry.hosts ?? info.dns;
     if (hosts.length === 0 && !entry.default && config.certificates.length > 1) {
-      fail([...base, 'hosts'], `${entry.cert} names no DNS host; list hosts or mark it default: true`);
+      fail([...base, 'hosts'], `${pemName(entry.cert)} names no DNS host; list hosts or mark it default: true`);
       return;
     }
     for (const host of entry.hosts ?? []) {
-      if (!covers(info, host)) fail([...base, 'hosts'], `${entry.cert} does not cover "${host}" (its names: ${[...info.dns, ...info.ips].join(', ') || 'none'})`);
+      if (!covers(info, host)) fail([...base, 'hosts'], `${pemName(entry.cert)} does not cover "${host}" (its names: ${[...info.dns, ...info.ips].join(', ') || 'none'})`);
     }
-    if (info.notAfter.getTime() <= now) warnings.push(`${entry.cert}: expired on ${info.notAfter.toISOString()}`);
-    else if (info.notBefore.getTime() > now) warnings.push(`${entry.cert}: not valid before ${info.notBefore.toISOString()}`);
+    if (info.notAfter.getTime() <= now) warnings.push(`${pemName(entry.cert)}: expired on ${info.notAfter.toISOString()}`);
+    else if (info.notBefore.getTime() > now) warnings.push(`${pemName(entry.cert)}: not valid before ${info.notBefore.toISOString()}`);
     const options: SecureContextOptions = { ...shared, cert: cert.data, key: key.data, passphrase: entry.passphrase };
     let context: SecureContext;
     try {
       context = createSecureContext(options);
     } catch (err) {
-      fail([...base, 'key'], `${entry.key} with ${entry.cert}: ${describeTlsMaterialError(err)}`);
+      fail([...base, 'key'], `${pemName(entry.key)} with ${pemName(entry.cert)}: ${describeTlsMaterialError(err)}`);
       return;
     }
     loaded.push({ entry, hosts, isDefault: entry.default, context, options, info });
@@ -190,7 +190,7 @@ export function loadListenerTls(listener: string, config: ListenerTlsConfig, bas
       if (keyKind(c.info) !== kind) {
         fail(
           ['tls', 'certificates', config.certificates.indexOf(c.entry), 'cert'],
-          `${c.entry.cert} has an ${keyKind(c.info)} key but the default certificate (${fallback.entry.cert}) has an ${kind} key: ` +
+          `${pemName(c.entry.cert)} has an ${keyKind(c.info)} key but the default certificate (${pemName(fallback.entry.cert)}) has an ${kind} key: ` +
             'give every certificate of this listener the key type of its default, or set require_sni: true',
         );
       }

@@ -1,6 +1,6 @@
 /** PEM material named in a config: a file path (relative to the config's folder) or, through ${file:...}, the PEM itself. */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readReferencedFile } from '../../config/load.js';
 
 export interface PemSource {
   readonly data: Buffer;
@@ -9,15 +9,30 @@ export interface PemSource {
 }
 
 export function readPem(value: string, baseDir: string): PemSource {
-  if (value.trimStart().startsWith('-----BEGIN ')) return { data: Buffer.from(value), file: undefined };
+  if (isInlinePem(value)) return { data: Buffer.from(value), file: undefined };
   const file = resolve(baseDir, value);
   try {
-    return { data: readFileSync(file), file };
+    // Bounded like every file the config names: a FIFO or /dev/zero would block or never end.
+    return { data: Buffer.from(readReferencedFile(file)), file };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new Error(`cannot read ${value}: ${why}`);
   }
+}
+
+/**
+ * How a message names PEM material: its path, or "inline PEM" when the
+ * config holds the PEM itself (through ${file:}), so that no message ever
+ * repeats a private key.
+ */
+export function pemName(value: string): string {
+  return isInlinePem(value) ? 'inline PEM' : value;
+}
+
+/** PEM written into the config rather than a path: a path has no line breaks (PEM exported with "Bag Attributes" starts with text, not -----BEGIN). */
+function isInlinePem(value: string): boolean {
+  return value.trimStart().startsWith('-----BEGIN ') || value.includes('\n');
 }
 
 /** OpenSSL's messages about keys and certificates, in words an operator can act on. */
