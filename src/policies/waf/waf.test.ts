@@ -7,6 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import waf from './index.js';
+import { detectLdap } from './detectors/ldap.js';
 import { compilePolicy, decide, requestContext, type FakeRequest } from '../../../test/helpers/policy.js';
 import type { Deny } from '../../pipeline/decision.js';
 
@@ -224,6 +225,12 @@ describe('waf: LDAP filter injection', () => {
     for (const value of ['(see note)(2)', 'if(!(e=t.call(n)))return', 'memcpy(&(a=b), c, 4)', 'f(a)(b=2)', 'great :-)(really)', 'cost (USD) = 5 (approx.)', '(주문)(배송=완료)']) {
       await assertPasses(value);
     }
+  });
+
+  it('reads an extensible-match attribute within a bounded window (a long ")(a:" run is linear work)', () => {
+    // Quadratic before: every "(" searched the rest of the value for ":=" (400 KB took minutes, not milliseconds).
+    assert.equal(detectLdap(')(a:'.repeat(100_000) + '='), undefined);
+    assert.equal(detectLdap('x)(cn:caseExactMatch:=*)')?.id, 'ldap.filter-injection');
   });
 });
 

@@ -35,8 +35,9 @@ function assertionAt(s: string, i: number): number {
   if (i === start || !isAttributeStart(s.charCodeAt(start))) return -1;
   // extensible match: cn:caseExactMatch:=x, :dn:2.4.6.8.10:=y
   if (s.charCodeAt(i) === 0x3a) {
-    const close = s.indexOf(':=', i);
-    return close !== -1 && close - i < 64 ? close + 2 : -1;
+    // Looked for within 64 characters only: an unbounded search from every "(" would make the scan quadratic.
+    for (let j = i; j < i + 64 && j + 1 < s.length; j++) if (s.charCodeAt(j) === 0x3a && s.charCodeAt(j + 1) === 0x3d) return j + 2;
+    return -1;
   }
   const c = s.charCodeAt(i);
   if ((c === 0x7e || c === 0x3c || c === 0x3e) && s.charCodeAt(i + 1) === 0x3d) return i + 2;
