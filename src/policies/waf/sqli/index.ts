@@ -65,11 +65,13 @@ export class SqliDetector {
    * the attack's payload; ordinary hex (hashes, colours, addresses) is not printable text.
    */
   private hexLiteralIsSql(value: string): boolean {
-    let from = nextHexStart(value, 0);
-    for (let found = 0; from !== -1 && found < MAX_HEX_LITERALS; found++) {
+    // Only literals that decode to text count against the limit: "a0x" or "0xff" decoys must not use it up.
+    let decoded = 0;
+    for (let from = nextHexStart(value, 0); from !== -1 && decoded < MAX_HEX_LITERALS; from = nextHexStart(value, from + 2)) {
       const text = hexLiteralText(value, from);
-      if (text !== undefined && this.checkDerived(text)) return true;
-      from = nextHexStart(value, from + 2);
+      if (text === undefined) continue;
+      if (this.checkDerived(text)) return true;
+      decoded++;
     }
     return false;
   }
@@ -121,7 +123,7 @@ export function rejoinSplitWords(value: string): string {
   return last === 0 ? value : out + value.slice(last);
 }
 
-/** Hex literals decoded per value, at most: each is read once more as SQL. */
+/** Hex literals decoded to text per value, at most: each is read once more as SQL. */
 const MAX_HEX_LITERALS = 4;
 /** The shortest literal worth reading: 4 bytes of text. */
 const MIN_HEX_DIGITS = 8;

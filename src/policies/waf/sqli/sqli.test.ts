@@ -162,6 +162,8 @@ table('hex literals whose text is SQL injection', [
   ['0x52908400098527886E0F7030069857D2E4169EE7', 0],
   ['0x48656c6c6f20776f726c64', 0],
   ['colour 0xFFAA00', 0],
+  // Decoys that are no text do not use up the literals read: "a0x" and "0xff" before the payload.
+  ['a0x a0x a0x a0x 0xff 0xdeadbeef 0x77616974666F722064656C61792027303A303A313027', 1],
 ]);
 
 table('keywords split by inline comments, for filters that strip comments', [
