@@ -156,14 +156,16 @@ function isGatewayOwned(name: string, requestIdHeader: string): boolean {
 /**
  * Upstream trailers as an object fit to send, or undefined for none. undici
  * types them as a string list, but gives HTTP/1.1 ones as a flat Buffer list
- * and HTTP/2 ones as an object: all three are read.
+ * and HTTP/2 ones as an object: all three are read. `hidden` are the
+ * response headers the gateway removes (hide_response_headers): a trailer
+ * must not carry them past it either.
  */
-export function trailersFrom(raw: unknown): Record<string, string> | undefined {
+export function trailersFrom(raw: unknown, hidden: ReadonlySet<string>): Record<string, string> | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   let out: Record<string, string> | undefined;
   const add = (name: string, value: string) => {
     const lower = name.toLowerCase();
-    if (lower.charCodeAt(0) === 0x3a || NOT_IN_TRAILERS.has(lower)) return;
+    if (lower.charCodeAt(0) === 0x3a || NOT_IN_TRAILERS.has(lower) || hidden.has(lower)) return;
     out ??= {};
     out[lower] = out[lower] === undefined ? value : `${out[lower]}, ${value}`;
   };

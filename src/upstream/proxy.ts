@@ -340,7 +340,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.retry();
       return;
     }
-    const forward = trailersFrom(trailers);
+    const forward = trailersFrom(trailers, this.env.hiddenResponseHeaders);
     if (forward) {
       try {
         // Sent after the body: by HTTP/2 as a trailing HEADERS frame, by HTTP/1.1 in the last chunk.

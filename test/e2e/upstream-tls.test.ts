@@ -246,6 +246,7 @@ routes:
         assert.equal(res.trailers?.['grpc-status'], '0', prefix);
         assert.equal(res.trailers?.['grpc-message'], 'ok');
         assert.equal(res.trailers?.['set-cookie'], undefined, 'fields a trailer may not carry are dropped');
+        assert.equal(res.trailers?.['x-powered-by'], undefined, 'hide_response_headers holds for trailers too');
       }
       assert.equal(upstream.seen.at(-1)!.headers.te, 'trailers', 'TE: trailers reaches the upstream');
     } finally {
@@ -260,5 +261,6 @@ routes:
     assert.equal(res.headers['transfer-encoding'], 'chunked');
     assert.equal(res.trailers['grpc-status'], '0');
     assert.equal(res.trailers['set-cookie'], undefined);
+    assert.equal(res.trailers['x-powered-by'], undefined);
   });
 });

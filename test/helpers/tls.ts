@@ -279,7 +279,7 @@ export async function startTlsUpstream(options: { cert: string; key: string; ca?
         // Trailers need a body of unknown length on HTTP/1.1 (chunked); HTTP/2 sends them as a HEADERS frame.
         res.writeHead(200, { 'content-type': 'application/grpc', trailer: 'grpc-status' });
         (res as unknown as Writable).write('payload');
-        res.addTrailers({ 'grpc-status': '0', 'grpc-message': 'ok', 'set-cookie': 'sneaky=1' });
+        res.addTrailers({ 'grpc-status': '0', 'grpc-message': 'ok', 'set-cookie': 'sneaky=1', 'x-powered-by': 'Express' });
         res.end();
         return;
       }
