@@ -12,6 +12,7 @@
  */
 import type { Awaitable, WindowDecision } from '../../stores/store.js';
 import type { WindowCounter } from '../../stores/stores.js';
+import { BoundedCache } from '../../identity/lru.js';
 import type { Standing } from './standing.js';
 
 interface Lease {
@@ -22,8 +23,11 @@ interface Lease {
   decision: WindowDecision;
 }
 
+/** Keys with a live lease, at most: the keys are the client's to choose. Dropping a lease only loses reserved units. */
+const MAX_LEASES = 100_000;
+
 export class LeasedCounter {
-  private readonly leases = new Map<string, Lease>();
+  private readonly leases = new BoundedCache<Lease>(MAX_LEASES);
   private readonly pending = new Map<string, Promise<void>>();
 
   constructor(
@@ -32,15 +36,14 @@ export class LeasedCounter {
   ) {}
 
   readonly take = (key: string): Awaitable<Standing> => {
-    const lease = this.leases.get(key);
-    const now = performance.now();
-    if (lease && now < lease.until) {
+    const lease = this.leases.get(key, performance.now());
+    if (lease) {
       if (lease.units > 0) {
         lease.units--;
         return this.standing(lease, true);
       }
       if (!lease.decision.allowed) return this.standing(lease, false);
-    } else if (lease) this.leases.delete(key);
+    }
     let fetching = this.pending.get(key);
     if (!fetching) {
       fetching = this.fetch(key).finally(() => this.pending.delete(key));
@@ -53,8 +56,7 @@ export class LeasedCounter {
     const decision = await this.counter.hit(key, this.batch, true);
     const now = performance.now();
     const until = decision.allowed ? now + Math.min(...decision.resetMs) : now + decision.retryAfterMs;
-    this.leases.set(key, { units: decision.granted, until, fetchedAt: now, decision });
-    if (this.leases.size > 100_000) this.prune(now);
+    this.leases.set(key, { units: decision.granted, until, fetchedAt: now, decision }, until, now);
   }
 
   private standing(lease: Lease, allowed: boolean): Standing {
@@ -67,9 +69,5 @@ export class LeasedCounter {
       resetMs: d.resetMs.map((r) => Math.max(0, r - elapsed)),
       retryAfterMs: allowed ? 0 : Math.max(1, lease.until - now),
     };
-  }
-
-  private prune(now: number): void {
-    for (const [key, lease] of this.leases) if (lease.until <= now) this.leases.delete(key);
   }
 }
