@@ -9,10 +9,8 @@ import { ConfigError } from '../../config/errors.js';
 import { parseSize } from '../../config/units.js';
 import { compileKey } from '../../traffic/keys.js';
 import { BandwidthLimitSchema } from './schema.js';
+import { Buckets } from './buckets.js';
 import { ByteBucket, Throttle } from './throttle.js';
-
-/** Buckets kept per direction before idle full ones are dropped. */
-const PRUNE_ABOVE = 10_000;
 
 export default definePolicy({
   name: 'bandwidth-limit',
@@ -25,21 +23,14 @@ export default definePolicy({
     const burst = config.burst !== undefined ? parseSize(config.burst) : Math.max(1, Math.floor(rate / 4));
     if (burst < 1) throw new ConfigError('burst must be at least 1 byte', ['burst']);
     const keyOf = compileKey(config.by);
-    const buckets = { request: new Map<string, ByteBucket>(), response: new Map<string, ByteBucket>() };
-
-    const throttle = (map: Map<string, ByteBucket>, key: string): Throttle => {
-      let bucket = map.get(key);
-      if (!bucket) {
-        if (map.size >= PRUNE_ABOVE) for (const [k, b] of map) if (b.users === 0 && b.full) map.delete(k);
-        map.set(key, (bucket = new ByteBucket(rate / 1000, burst)));
-      }
-      return new Throttle(bucket);
-    };
+    const make = () => new ByteBucket(rate / 1000, burst);
+    const requests = new Buckets(make);
+    const responses = new Buckets(make);
     const up = config.direction !== 'response';
     const down = config.direction !== 'request';
     return {
-      requestBody: up ? (ctx) => throttle(buckets.request, keyOf(ctx)) : undefined,
-      responseBody: down ? (ctx) => throttle(buckets.response, keyOf(ctx)) : undefined,
+      requestBody: up ? (ctx) => new Throttle(requests.get(keyOf(ctx))) : undefined,
+      responseBody: down ? (ctx) => new Throttle(responses.get(keyOf(ctx))) : undefined,
     };
   },
 });
