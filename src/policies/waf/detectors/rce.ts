@@ -255,12 +255,23 @@ function codeCall(lower: string): boolean {
   });
 }
 
+/**
+ * Bash imports a function only from a variable whose value starts with "() {"
+ * (Shellshock): "function f() {" in code is not one. Only the value's start is
+ * read, without copying it.
+ */
+function startsAsShellFunction(lower: string): boolean {
+  let i = 0;
+  while (i < lower.length && /\s/.test(lower[i]!)) i++;
+  if (lower.charCodeAt(i) !== 0x28 || lower.charCodeAt(i + 1) !== 0x29) return false;
+  return /^\s*\{/.test(lower.slice(i + 2, i + 8));
+}
+
 export function detectRce(value: string, lower: string, paranoia: number, signals: number): Rule | undefined {
   // Evasions that mean a shell is the target whatever else the value holds
   if (signals & EVASION_SIGNAL) return RULES.rceEvasion;
   if (signals & POWERSHELL_SIGNAL) return RULES.rcePowershell;
-  // Bash imports a function only from a variable whose value starts with "() {": "function f() {" in code is not one
-  if ((lower.includes('() {') || lower.includes('(){')) && /^\(\)\s*\{/.test(lower.trimStart().slice(0, 8))) return RULES.rceShellshock;
+  if (startsAsShellFunction(lower)) return RULES.rceShellshock;
   if (signals & CODE_CALL_SIGNAL && codeCall(lower)) return RULES.rceCodeCall;
   const s = needsShellNormalize(value) ? shellNormalize(value) : lower;
   let loose: Rule | undefined;
