@@ -132,10 +132,18 @@ function setValue(pool: Pool, now: number, key: string, value: string, ttlMs: nu
   }
 }
 
+/** SecureState answered synchronously, as the rest of the memory store is. */
+export interface MemorySecureState extends SecureState {
+  addWithin(key: string, limit: number, cost: number, ttlMs: number): CountDecision;
+  get(key: string): string | undefined;
+  set(key: string, value: string, ttlMs: number): void;
+  delete(key: string): void;
+}
+
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly health: StoreHealth;
-  readonly secure: SecureState;
+  readonly secure: MemorySecureState;
   private readonly pool: Pool;
   private readonly securePool: Pool;
   private readonly channels = new Map<string, Set<(message: string) => void>>();
