@@ -70,6 +70,41 @@ ${consumers}`);
   });
 });
 
+describe('hmac-auth when the replay memory is full (memory store)', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let authority: string;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+store: { kind: memory, max_keys: 1000 }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: signed, service: echo, match: { paths: [/signed] }, policies: [{ hmac-auth: { max_age: 2m, clock_skew: 10s } }] }
+${consumers}`);
+    authority = new URL(gw.url).host;
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('refuses new signatures with 503 rather than forgetting accepted ones, and still refuses their replays', async () => {
+    const first = signed(authority, 'GET', '/signed/0');
+    assert.equal((await send(gw.url, '/signed/0', { headers: first })).status, 200);
+    for (let i = 1; i < 1000; i++) assert.equal((await send(gw.url, `/signed/${i}`, { headers: signed(authority, 'GET', `/signed/${i}`) })).status, 200);
+    const before = upstream.seen.length;
+    const refused = await send(gw.url, '/signed/new', { headers: signed(authority, 'GET', '/signed/new') });
+    assert.equal(refused.status, 503, 'no room to remember it: refused, fail closed');
+    assert.equal(refused.json().error.code, 'dependency_unavailable');
+    assert.equal(upstream.seen.length, before, 'nothing forwarded');
+    assert.equal((await send(gw.url, '/signed/0', { headers: first })).status, 401, 'the oldest accepted signature is still remembered');
+    assert.ok(gw.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('security state full')), 'logged');
+  });
+});
+
 describe('hmac-auth with require_digest: false still checks a covered Content-Digest', () => {
   let upstream: TestUpstream;
   let gw: TestGateway;
