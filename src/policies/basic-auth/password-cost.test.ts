@@ -67,23 +67,24 @@ consumers:
     }
   });
 
-  it('takes as long for an unknown user as for a bcrypt user and an scrypt user (ratio of medians within one run)', async (t) => {
+  it('takes as long for an unknown user as for a bcrypt user and an scrypt user (ratio of fastest times within one run)', async (t) => {
+    // The fastest of several interleaved tries: noise from a busy machine only ever adds time.
     const times: Record<string, number[]> = { unknown: [], scrypt: [], bcrypt: [] };
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 4; round++) {
       times.unknown!.push((await timed(basic('nobody', `guess-${round}`))).ms);
       times.scrypt!.push((await timed(basic('sam', `wrong-${round}`))).ms);
       times.bcrypt!.push((await timed(basic('bea', `wrong-${round}`))).ms);
     }
-    const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-    const values = Object.values(medians);
+    const fastest = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Math.round(Math.min(...v))]));
+    const values = Object.values(fastest);
     const ratio = Math.max(...values) / Math.min(...values);
-    t.diagnostic(`medians ${JSON.stringify(medians)} ms: ratio ${ratio.toFixed(2)}`);
-    assert.ok(ratio < 1.6, `medians ${JSON.stringify(medians)} ms: ratio ${ratio.toFixed(2)}`);
+    t.diagnostic(`fastest ${JSON.stringify(fastest)} ms: ratio ${ratio.toFixed(2)}`);
+    assert.ok(ratio < 1.6, `fastest ${JSON.stringify(fastest)} ms: ratio ${ratio.toFixed(2)}`);
   });
 
   it('keeps a public route answering while five bcrypt checks run', async (t) => {
-    // One bcrypt check alone, as the yardstick for this run.
-    const alone = (await timed(basic('bea', 'yardstick'))).ms;
+    // One bcrypt check alone, as the yardstick for this run (the slower of two: a busy machine stretches both).
+    const alone = Math.max((await timed(basic('bea', 'yardstick-1'))).ms, (await timed(basic('bea', 'yardstick-2'))).ms);
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
     const logins = Array.from({ length: 5 }, (_, i) => timed(basic('bea', `wrong-${i}`)));
