@@ -9,9 +9,18 @@
  * hash; defaults ln=15, r=8, p=1 (32 MiB, about 0.1 s here). bcrypt hashes
  * ($2a$, $2b$, $2y$) are accepted for import from other systems. Make one with
  * `portcullis hash-password`.
+ *
+ * Checking a password never runs on the event loop: scrypt runs on the libuv
+ * pool (node:crypto's async scrypt), bcrypt (bcryptjs, plain JavaScript) on
+ * worker threads. Both go through one process-wide PasswordHasher that runs
+ * at most `threads` checks at once and queues at most `maxQueue` more; past
+ * that a check is refused at once (PasswordQueueFullError) instead of the
+ * queue growing with an attacker's guesses.
  */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 
 export interface ScryptParams {
   readonly ln: number;
@@ -23,7 +32,7 @@ export const DEFAULT_SCRYPT: ScryptParams = { ln: 15, r: 8, p: 1 };
 
 export type PasswordHash =
   | { kind: 'scrypt'; params: ScryptParams; salt: Buffer; hash: Buffer }
-  | { kind: 'bcrypt'; encoded: string };
+  | { kind: 'bcrypt'; encoded: string; cost: number };
 
 const SCRYPT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{16,88})\$([A-Za-z0-9+/]{22,88})$/;
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
@@ -45,7 +54,7 @@ export function parsePasswordHash(text: string): PasswordHash | string {
   if (b) {
     const cost = Number(b[1]);
     if (cost < 4 || cost > 31) return 'the bcrypt cost must be between 4 and 31';
-    return { kind: 'bcrypt', encoded: text };
+    return { kind: 'bcrypt', encoded: text, cost };
   }
   return 'expected "$scrypt$ln=..,r=..,p=..$salt$hash" (portcullis hash-password) or a bcrypt "$2b$..." hash';
 }
@@ -72,21 +81,214 @@ function unpadded(base64: string): string {
   return base64.slice(0, end);
 }
 
-/** Checks a password against a stored hash in constant time; runs off the event loop. */
-export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
-  if (stored.kind === 'bcrypt') return bcrypt.compare(password.normalize('NFC'), stored.encoded);
-  const computed = await scrypt(password, stored.salt, stored.hash.length, stored.params);
-  return timingSafeEqual(computed, stored.hash);
+/**
+ * What a check against this hash costs: its kind and work parameters. Two
+ * hashes of one profile take as long to check, whatever their salt.
+ */
+export function hashProfile(stored: PasswordHash): string {
+  if (stored.kind === 'bcrypt') return `bcrypt:${stored.cost}`;
+  const { ln, r, p } = stored.params;
+  return `scrypt:${ln}:${r}:${p}:${stored.salt.length}:${stored.hash.length}`;
 }
 
-let dummy: Promise<PasswordHash> | undefined;
+const BCRYPT_ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
- * A hash of a random password with the default parameters: an unknown user's
- * password is checked against it, so "no such user" costs as long as
- * "wrong password".
+ * A hash of the same profile as `like` that no password matches (random salt
+ * and random hash bytes): checking a password against it costs exactly what
+ * checking against `like` costs, and needs no work to make.
  */
-export function dummyHash(): Promise<PasswordHash> {
-  dummy ??= hashPassword(randomBytes(16).toString('hex')).then((text) => parsePasswordHash(text) as PasswordHash);
-  return dummy;
+export function dummyLike(like: PasswordHash): PasswordHash {
+  if (like.kind === 'scrypt') return { kind: 'scrypt', params: like.params, salt: randomBytes(like.salt.length), hash: randomBytes(like.hash.length) };
+  const bytes = randomBytes(53);
+  let text = '';
+  for (const b of bytes) text += BCRYPT_ALPHABET[b & 63];
+  return { kind: 'bcrypt', cost: like.cost, encoded: `$2b$${String(like.cost).padStart(2, '0')}$${text}` };
+}
+
+/** The default-cost scrypt profile, for a policy with no users to take profiles from. */
+export function defaultDummy(): PasswordHash {
+  return { kind: 'scrypt', params: DEFAULT_SCRYPT, salt: randomBytes(16), hash: randomBytes(32) };
+}
+
+/** Too many password checks are running and waiting: this one is refused rather than queued. */
+export class PasswordQueueFullError extends Error {
+  constructor(readonly queued: number) {
+    super(`${queued} password checks already waiting`);
+    this.name = 'PasswordQueueFullError';
+  }
+}
+
+export interface PasswordHasherOptions {
+  /** Checks run at once: bcrypt worker threads, and scrypt jobs on the libuv pool. */
+  readonly threads: number;
+  /** Checks that may wait for a thread; more are refused. */
+  readonly maxQueue: number;
+}
+
+/** The default: one thread per core but one (the event loop's), at most 4; 16 waiting per thread. */
+export function defaultHasherOptions(): PasswordHasherOptions {
+  const threads = Math.max(1, Math.min(4, availableParallelism() - 1));
+  return { threads, maxQueue: 16 * threads };
+}
+
+/** bcryptjs in a worker: CommonJS evaluated as a script, loading the package by absolute path. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const bcrypt = require(workerData.bcrypt);
+parentPort.on('message', (job) => {
+  let ok = false;
+  let error;
+  try {
+    ok = bcrypt.compareSync(job.password, job.encoded);
+  } catch (err) {
+    error = String(err);
+  }
+  parentPort.postMessage({ id: job.id, ok, error });
+});
+`;
+
+interface BcryptJob {
+  readonly id: number;
+  resolve(ok: boolean): void;
+  reject(err: Error): void;
+}
+
+/** One worker thread checking bcrypt hashes, one at a time. */
+class BcryptWorker {
+  private readonly worker: Worker;
+  private readonly jobs = new Map<number, BcryptJob>();
+  private nextId = 0;
+  dead = false;
+
+  constructor(bcryptPath: string) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcrypt: bcryptPath } });
+    this.worker.unref();
+    this.worker.on('message', (m: { id: number; ok: boolean; error?: string }) => {
+      const job = this.jobs.get(m.id);
+      if (!job) return;
+      this.jobs.delete(m.id);
+      if (m.error !== undefined) job.reject(new Error(m.error));
+      else job.resolve(m.ok);
+    });
+    const fail = (err: unknown) => {
+      this.dead = true;
+      for (const job of this.jobs.values()) job.reject(err instanceof Error ? err : new Error(String(err)));
+      this.jobs.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`password worker exited (${code})`)));
+  }
+
+  get busy(): number {
+    return this.jobs.size;
+  }
+
+  compare(password: string, encoded: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.jobs.set(id, { id, resolve, reject });
+      this.worker.postMessage({ id, password, encoded });
+    });
+  }
+
+  terminate(): Promise<number> {
+    this.dead = true;
+    return this.worker.terminate();
+  }
+}
+
+/**
+ * Runs password checks off the event loop, `threads` at a time, with a
+ * bounded wait queue. One check may compute several hashes (basic-auth checks
+ * one of each configured profile), run together in one slot.
+ */
+export class PasswordHasher {
+  /** Hash computations done, by kind (tests count them to show every path does the same work). */
+  readonly computed = { scrypt: 0, bcrypt: 0 };
+  /** Checks refused because the queue was full. */
+  refused = 0;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private workers: BcryptWorker[] = [];
+  private nextWorker = 0;
+  private readonly bcryptPath = createRequire(import.meta.url).resolve('bcryptjs');
+
+  constructor(private options: PasswordHasherOptions = defaultHasherOptions()) {}
+
+  get threads(): number {
+    return this.options.threads;
+  }
+
+  /** Checks in progress and waiting. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  /** Starts the bcrypt workers now, so the first bcrypt check does not also pay for a thread start. */
+  warm(): void {
+    this.worker();
+  }
+
+  /**
+   * Checks `password` against every hash, together, and answers per hash.
+   * Throws PasswordQueueFullError at once when threads and queue are full.
+   */
+  async check(password: string, hashes: readonly PasswordHash[]): Promise<boolean[]> {
+    if (this.running >= this.options.threads) {
+      if (this.waiting.length >= this.options.maxQueue) {
+        this.refused++;
+        throw new PasswordQueueFullError(this.waiting.length);
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else this.running++;
+    try {
+      return await Promise.all(hashes.map((h) => this.one(password, h)));
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  /** Replaces the limits (tests; a smaller thread count takes effect as running checks finish). */
+  async configure(options: PasswordHasherOptions): Promise<void> {
+    this.options = options;
+    const old = this.workers;
+    this.workers = [];
+    await Promise.all(old.map((w) => w.terminate()));
+  }
+
+  private one(password: string, stored: PasswordHash): Promise<boolean> {
+    const normalized = password.normalize('NFC');
+    if (stored.kind === 'bcrypt') {
+      this.computed.bcrypt++;
+      return this.worker().compare(normalized, stored.encoded);
+    }
+    this.computed.scrypt++;
+    return scrypt(normalized, stored.salt, stored.hash.length, stored.params).then((computed) => timingSafeEqual(computed, stored.hash));
+  }
+
+  private worker(): BcryptWorker {
+    this.workers = this.workers.filter((w) => !w.dead);
+    while (this.workers.length < this.options.threads) this.workers.push(new BcryptWorker(this.bcryptPath));
+    // The least busy worker (round robin among equals).
+    let best = this.workers[this.nextWorker++ % this.workers.length]!;
+    for (const w of this.workers) if (w.busy < best.busy) best = w;
+    return best;
+  }
+}
+
+let shared: PasswordHasher | undefined;
+
+/** The process-wide hasher: CPU is shared by every policy, so is the limit. */
+export function passwordHasher(): PasswordHasher {
+  shared ??= new PasswordHasher();
+  return shared;
+}
+
+/** Checks a password against a stored hash in constant time, off the event loop (the shared hasher's limits apply). */
+export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
+  const [ok] = await passwordHasher().check(password, [stored]);
+  return ok === true;
 }

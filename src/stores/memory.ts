@@ -4,11 +4,17 @@
  * instead. Bounded: entries expire, an incremental sweep drops expired ones,
  * and past `maxKeys` the oldest entries are evicted (counted in health,
  * logged once) so a flood of distinct keys cannot exhaust memory.
+ *
+ * Security state (`secure`: replay memory, sessions, bans, lockouts) lives in
+ * a second pool of its own `maxKeys` entries that ordinary keys never touch,
+ * and that never evicts: when it is full of live entries a new one is
+ * refused with StoreFullError (the policy fails closed) instead of forgetting
+ * an entry before it expires.
  */
 import type { Logger } from 'pino';
 import * as algorithms from './algorithms.js';
 import { StoreHealth } from './health.js';
-import type { BucketDecision, CountDecision, Store, Unsubscribe, WindowDecision, WindowLimit } from './store.js';
+import { StoreFullError, type BucketDecision, type CountDecision, type SecureState, type Store, type Unsubscribe, type WindowDecision, type WindowLimit } from './store.js';
 import { Stores } from './stores.js';
 
 type Entry =
@@ -18,6 +24,7 @@ type Entry =
   | { kind: 'value'; expiresAt: number; value: string };
 
 export interface MemoryStoreOptions {
+  /** Most entries of each pool: ordinary keys (oldest evicted past it) and security state (refused past it). */
   maxKeys: number;
   /** The clock, in ms; tests may replace it. */
   now?: () => number;
@@ -26,37 +33,164 @@ export interface MemoryStoreOptions {
 const SWEEP_EVERY_MS = 1000;
 const SWEEP_BATCH = 10_000;
 
+/**
+ * One bounded map of entries. `evict` pools drop their oldest entry to make
+ * room; the others refuse the new one (after dropping what has expired).
+ */
+class Pool {
+  readonly entries = new Map<string, Entry>();
+  private sweeper: Iterator<[string, Entry]> | undefined;
+  /** Entries dropped (evict) or refused (no evict) to stay under maxKeys. */
+  overflows = 0;
+
+  constructor(
+    private readonly name: 'memory' | 'memory (security state)',
+    private readonly maxKeys: number,
+    private readonly evict: boolean,
+    private readonly now: () => number,
+    private readonly logger: Logger,
+  ) {}
+
+  live(key: string, now: number): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  put<E extends Entry>(key: string, entry: E): E {
+    if (this.entries.size >= this.maxKeys && !this.entries.has(key)) this.makeRoom();
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  private makeRoom(): void {
+    if (this.evict) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) return;
+      this.entries.delete(oldest.value);
+      if (this.overflows++ === 0) {
+        this.logger.warn({ store: this.name, max_keys: this.maxKeys }, 'memory store full: evicting the oldest entries (raise store.max_keys, or use redis)');
+      }
+      return;
+    }
+    // Never evict security state: drop what has expired (oldest first, a bounded batch), else refuse.
+    const now = this.now();
+    let checked = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt <= now) this.entries.delete(key);
+      if (++checked >= SWEEP_BATCH) break;
+    }
+    if (this.entries.size < this.maxKeys) return;
+    if (this.overflows++ === 0) {
+      this.logger.warn(
+        { store: this.name, max_keys: this.maxKeys },
+        'security state full: refusing new entries until old ones expire (requests that need one fail closed; raise store.max_keys, or use redis)',
+      );
+    }
+    throw new StoreFullError();
+  }
+
+  /** Drops expired entries, a bounded batch per tick so a big map never stalls the event loop. */
+  sweep(now: number): void {
+    this.sweeper ??= this.entries.entries();
+    for (let i = 0; i < SWEEP_BATCH; i++) {
+      const next = this.sweeper.next();
+      if (next.done) {
+        this.sweeper = undefined;
+        return;
+      }
+      if (next.value[1].expiresAt <= now) this.entries.delete(next.value[0]);
+    }
+  }
+}
+
+function addWithin(pool: Pool, now: number, key: string, limit: number, cost: number, ttlMs: number): CountDecision {
+  let entry = pool.live(key, now);
+  if (entry?.kind !== 'count') entry = pool.put(key, { kind: 'count', expiresAt: now + ttlMs, count: 0 });
+  const ttl = Math.max(0, Math.ceil(entry.expiresAt - now));
+  if (entry.count + cost > limit) return { allowed: false, count: entry.count, ttlMs: ttl };
+  entry.count += cost;
+  return { allowed: true, count: entry.count, ttlMs: ttl };
+}
+
+function getValue(pool: Pool, now: number, key: string): string | undefined {
+  const entry = pool.live(key, now);
+  return entry?.kind === 'value' ? entry.value : undefined;
+}
+
+function setValue(pool: Pool, now: number, key: string, value: string, ttlMs: number): void {
+  const previous = pool.entries.get(key);
+  pool.entries.delete(key);
+  try {
+    pool.put(key, { kind: 'value', expiresAt: now + ttlMs, value });
+  } catch (err) {
+    if (previous) pool.entries.set(key, previous);
+    throw err;
+  }
+}
+
+/** SecureState answered synchronously, as the rest of the memory store is. */
+export interface MemorySecureState extends SecureState {
+  addWithin(key: string, limit: number, cost: number, ttlMs: number): CountDecision;
+  get(key: string): string | undefined;
+  set(key: string, value: string, ttlMs: number): void;
+  delete(key: string): void;
+}
+
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly health: StoreHealth;
-  private readonly entries = new Map<string, Entry>();
+  readonly secure: MemorySecureState;
+  private readonly pool: Pool;
+  private readonly securePool: Pool;
   private readonly channels = new Map<string, Set<(message: string) => void>>();
   private readonly now: () => number;
-  private readonly maxKeys: number;
-  private sweeper: Iterator<[string, Entry]> | undefined;
   private readonly timer: NodeJS.Timeout;
-  /** Entries dropped to stay under maxKeys. */
-  evictions = 0;
 
-  constructor(
-    options: MemoryStoreOptions,
-    private readonly logger: Logger,
-  ) {
-    this.maxKeys = options.maxKeys;
+  constructor(options: MemoryStoreOptions, logger: Logger) {
     this.now = options.now ?? Date.now;
     this.health = new StoreHealth('memory', logger);
+    this.pool = new Pool('memory', options.maxKeys, true, this.now, logger);
+    this.securePool = new Pool('memory (security state)', options.maxKeys, false, this.now, logger);
+    const pool = this.securePool;
+    const now = this.now;
+    this.secure = {
+      addWithin: (key, limit, cost, ttlMs) => addWithin(pool, now(), key, limit, cost, ttlMs),
+      get: (key) => getValue(pool, now(), key),
+      set: (key, value, ttlMs) => setValue(pool, now(), key, value, ttlMs),
+      delete: (key) => void pool.entries.delete(key),
+    };
     this.timer = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
     this.timer.unref();
   }
 
+  /** Ordinary entries held. */
   get size(): number {
-    return this.entries.size;
+    return this.pool.entries.size;
+  }
+
+  /** Security-state entries held. */
+  get secureSize(): number {
+    return this.securePool.entries.size;
+  }
+
+  /** Ordinary entries dropped to stay under maxKeys. */
+  get evictions(): number {
+    return this.pool.overflows;
+  }
+
+  /** Security-state entries refused because the pool was full of live ones. */
+  get secureRefusals(): number {
+    return this.securePool.overflows;
   }
 
   hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): WindowDecision {
     const now = this.now();
-    let entry = this.live(key, now);
-    if (entry?.kind !== 'windows') entry = this.put(key, { kind: 'windows', expiresAt: 0, states: [] });
+    let entry = this.pool.live(key, now);
+    if (entry?.kind !== 'windows') entry = this.pool.put(key, { kind: 'windows', expiresAt: 0, states: [] });
     const decision = algorithms.hitWindows(entry.states, limits, now, sliding, cost, partial);
     let longest = 0;
     for (const l of limits) if (l.windowMs > longest) longest = l.windowMs;
@@ -67,7 +201,7 @@ export class MemoryStore implements Store {
 
   takeTokens(key: string, intervalMs: number, burst: number, cost: number): BucketDecision {
     const now = this.now();
-    const entry = this.live(key, now);
+    const entry = this.pool.live(key, now);
     const stored = entry?.kind === 'bucket' ? entry.tat : undefined;
     const { decision, tat } = algorithms.takeTokens(stored, now, intervalMs, burst, cost);
     if (tat !== undefined) {
@@ -75,33 +209,25 @@ export class MemoryStore implements Store {
       if (entry?.kind === 'bucket') {
         entry.tat = tat;
         entry.expiresAt = tat;
-      } else this.put(key, { kind: 'bucket', expiresAt: tat, tat });
+      } else this.pool.put(key, { kind: 'bucket', expiresAt: tat, tat });
     }
     return decision;
   }
 
   addWithin(key: string, limit: number, cost: number, ttlMs: number): CountDecision {
-    const now = this.now();
-    let entry = this.live(key, now);
-    if (entry?.kind !== 'count') entry = this.put(key, { kind: 'count', expiresAt: now + ttlMs, count: 0 });
-    const ttl = Math.max(0, Math.ceil(entry.expiresAt - now));
-    if (entry.count + cost > limit) return { allowed: false, count: entry.count, ttlMs: ttl };
-    entry.count += cost;
-    return { allowed: true, count: entry.count, ttlMs: ttl };
+    return addWithin(this.pool, this.now(), key, limit, cost, ttlMs);
   }
 
   get(key: string): string | undefined {
-    const entry = this.live(key, this.now());
-    return entry?.kind === 'value' ? entry.value : undefined;
+    return getValue(this.pool, this.now(), key);
   }
 
   set(key: string, value: string, ttlMs: number): void {
-    this.entries.delete(key);
-    this.put(key, { kind: 'value', expiresAt: this.now() + ttlMs, value });
+    setValue(this.pool, this.now(), key, value, ttlMs);
   }
 
   delete(key: string): void {
-    this.entries.delete(key);
+    this.pool.entries.delete(key);
   }
 
   publish(channel: string, message: string): void {
@@ -128,47 +254,16 @@ export class MemoryStore implements Store {
 
   close(): Promise<void> {
     clearInterval(this.timer);
-    this.entries.clear();
+    this.pool.entries.clear();
+    this.securePool.entries.clear();
     this.channels.clear();
     return Promise.resolve();
   }
 
-  private live(key: string, now: number): Entry | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= now) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  private put<E extends Entry>(key: string, entry: E): E {
-    if (this.entries.size >= this.maxKeys && !this.entries.has(key)) this.evictOldest();
-    this.entries.set(key, entry);
-    return entry;
-  }
-
-  private evictOldest(): void {
-    const oldest = this.entries.keys().next();
-    if (oldest.done) return;
-    this.entries.delete(oldest.value);
-    if (this.evictions++ === 0) {
-      this.logger.warn({ store: 'memory', max_keys: this.maxKeys }, 'memory store full: evicting the oldest entries (raise store.max_keys, or use redis)');
-    }
-  }
-
-  /** Drops expired entries, a bounded batch per tick so a big map never stalls the event loop. */
   private sweep(): void {
     const now = this.now();
-    this.sweeper ??= this.entries.entries();
-    for (let i = 0; i < SWEEP_BATCH; i++) {
-      const next = this.sweeper.next();
-      if (next.done) {
-        this.sweeper = undefined;
-        return;
-      }
-      if (next.value[1].expiresAt <= now) this.entries.delete(next.value[0]);
-    }
+    this.pool.sweep(now);
+    this.securePool.sweep(now);
   }
 }
 

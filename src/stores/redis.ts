@@ -5,13 +5,36 @@
  * round trip. When Redis is down or slower than `timeoutMs`, operations
  * reject with StoreUnavailableError at once or after the timeout, the
  * failure is logged once per incident, and the client reconnects by itself.
+ *
+ * Security state (`secure`) is kept under `<prefix>secure:`, apart from the
+ * keys unauthenticated callers can make (rate limits, quotas). Redis itself
+ * can still evict it: under any maxmemory-policy but `noeviction` (the
+ * volatile-* policies evict keys that have a TTL, and every security-state
+ * key has one). So at start the store reads the server's policy (CONFIG GET,
+ * when the ACL allows it) and warns when it could evict them. A write Redis
+ * refuses for lack of memory (OOM under noeviction) fails with
+ * StoreFullError: the policy fails closed instead of forgetting.
  */
 import type { Logger } from 'pino';
 import { ErrorReply } from 'redis';
 import { StoreHealth } from './health.js';
 import { connectRedis, type RedisConnection, type RedisDeployment } from './redis-connection.js';
 import { ADD_WITHIN, HIT_WINDOWS, TAKE_TOKENS, type Script } from './scripts.js';
-import { StoreUnavailableError, type BucketDecision, type CountDecision, type Store, type Unsubscribe, type WindowDecision, type WindowLimit } from './store.js';
+import {
+  StoreFullError,
+  StoreUnavailableError,
+  type BucketDecision,
+  type CountDecision,
+  type SecureState,
+  type Store,
+  type Unsubscribe,
+  type WindowDecision,
+  type WindowLimit,
+} from './store.js';
+
+/** Appended to the store prefix for security state. Ordinary namespaces cannot start with it (stores.ts). */
+export const SECURE_PREFIX = 'secure:';
+const OOM_LOG_EVERY_MS = 60_000;
 
 export interface RedisStoreOptions extends RedisDeployment {
   /** Prepended to every key and channel, so several gateways (or other apps) can share one Redis. */
@@ -21,8 +44,10 @@ export interface RedisStoreOptions extends RedisDeployment {
 export class RedisStore implements Store {
   readonly kind = 'redis';
   readonly health: StoreHealth;
+  readonly secure: SecureState;
   private readonly connection: RedisConnection;
   private readonly prefix: string;
+  private lastOomLog = 0;
   private readonly timeoutMs: number;
   private opened: Promise<void> | undefined;
   private closed = false;
@@ -37,6 +62,13 @@ export class RedisStore implements Store {
     this.timeoutMs = options.timeoutMs;
     this.health = new StoreHealth('redis', logger);
     this.connection = connectRedis(options, (err) => this.health.connectionLost(err));
+    const secure = this.prefix + SECURE_PREFIX;
+    this.secure = {
+      addWithin: (key, limit, cost, ttlMs) => this.addWithinAt(secure + key, limit, cost, ttlMs),
+      get: (key) => this.getAt(secure + key),
+      set: (key, value, ttlMs) => this.setAt(secure + key, value, ttlMs),
+      delete: (key) => this.deleteAt(secure + key),
+    };
   }
 
   async hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): Promise<WindowDecision> {
@@ -57,25 +89,39 @@ export class RedisStore implements Store {
     return { allowed: reply[0] === 1, remaining: Number(reply[1]), resetMs: Number(reply[2]), retryAfterMs: Number(reply[3]) };
   }
 
-  async addWithin(key: string, limit: number, cost: number, ttlMs: number): Promise<CountDecision> {
-    const reply = (await this.run(ADD_WITHIN, key, [String(limit), String(cost), String(Math.max(1, Math.ceil(ttlMs)))])) as number[];
+  addWithin(key: string, limit: number, cost: number, ttlMs: number): Promise<CountDecision> {
+    return this.addWithinAt(this.prefix + key, limit, cost, ttlMs);
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.getAt(this.prefix + key);
+  }
+
+  set(key: string, value: string, ttlMs: number): Promise<void> {
+    return this.setAt(this.prefix + key, value, ttlMs);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.deleteAt(this.prefix + key);
+  }
+
+  /** The operations on a full key (prefix included), for the ordinary keys and for security state. */
+  private async addWithinAt(k: string, limit: number, cost: number, ttlMs: number): Promise<CountDecision> {
+    const reply = (await this.runAt(ADD_WITHIN, k, [String(limit), String(cost), String(Math.max(1, Math.ceil(ttlMs)))])) as number[];
     return { allowed: reply[0] === 1, count: Number(reply[1]), ttlMs: Number(reply[2]) };
   }
 
-  async get(key: string): Promise<string | undefined> {
-    const k = this.prefix + key;
+  private async getAt(k: string): Promise<string | undefined> {
     const value = await this.command(k, ['GET', k]);
     if (typeof value === 'string') return value;
     return Buffer.isBuffer(value) ? value.toString() : undefined;
   }
 
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
-    const k = this.prefix + key;
+  private async setAt(k: string, value: string, ttlMs: number): Promise<void> {
     await this.command(k, ['SET', k, value, 'PX', String(Math.max(1, Math.ceil(ttlMs)))]);
   }
 
-  async delete(key: string): Promise<void> {
-    const k = this.prefix + key;
+  private async deleteAt(k: string): Promise<void> {
     await this.command(k, ['DEL', k]);
   }
 
@@ -108,10 +154,13 @@ export class RedisStore implements Store {
 
   /** Connects; resolves true when connected within timeoutMs, false otherwise (it keeps trying). */
   open(timeoutMs: number): Promise<boolean> {
-    this.opened ??= this.connection.connect().catch((err: unknown) => {
-      this.health.failed(err);
-      throw err;
-    });
+    this.opened ??= this.connection.connect().then(
+      () => void this.checkEvictionPolicy(),
+      (err: unknown) => {
+        this.health.failed(err);
+        throw err;
+      },
+    );
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
@@ -130,8 +179,37 @@ export class RedisStore implements Store {
     await this.connection.close();
   }
 
-  private async run(script: Script, key: string, args: string[]): Promise<unknown> {
-    const k = this.prefix + key;
+  /**
+   * Warns when the server would evict keys once it reaches maxmemory: that
+   * includes security state (every such key has a TTL, so volatile-* evicts
+   * it too). Only `noeviction` keeps it; see docs/fleet.md. A server that
+   * refuses CONFIG (an ACL without +config) is not checked.
+   */
+  async checkEvictionPolicy(): Promise<{ policy: string; maxmemory: string } | undefined> {
+    let policy: string | undefined;
+    let maxmemory: string | undefined;
+    try {
+      policy = configValue(await withTimeout(this.connection.send(undefined, ['CONFIG', 'GET', 'maxmemory-policy']), this.timeoutMs));
+      maxmemory = configValue(await withTimeout(this.connection.send(undefined, ['CONFIG', 'GET', 'maxmemory']), this.timeoutMs));
+    } catch (err) {
+      this.logger.info({ store: 'redis', err: err instanceof Error ? err.message : String(err) }, 'could not read the Redis eviction policy (CONFIG GET refused?): make sure maxmemory-policy is noeviction');
+      return undefined;
+    }
+    if (policy === undefined || maxmemory === undefined) return undefined;
+    if (policy !== 'noeviction' && maxmemory !== '0') {
+      this.logger.warn(
+        { store: 'redis', maxmemory_policy: policy, maxmemory },
+        'Redis evicts keys when it reaches maxmemory: security state (hmac-auth replay memory, sessions, bans) could be forgotten; set maxmemory-policy noeviction',
+      );
+    }
+    return { policy, maxmemory };
+  }
+
+  private run(script: Script, key: string, args: string[]): Promise<unknown> {
+    return this.runAt(script, this.prefix + key, args);
+  }
+
+  private async runAt(script: Script, k: string, args: string[]): Promise<unknown> {
     try {
       return await this.command(k, ['EVALSHA', script.sha1, '1', k, ...args]);
     } catch (err) {
@@ -154,12 +232,30 @@ export class RedisStore implements Store {
       // A script error or a NOSCRIPT is Redis answering: not an outage.
       if (err instanceof ErrorReply) {
         this.health.succeeded();
+        // Out of memory under noeviction: the write is refused, and so is the request that needed it.
+        if (err.message.startsWith('OOM')) {
+          const now = Date.now();
+          if (now - this.lastOomLog >= OOM_LOG_EVERY_MS) {
+            this.lastOomLog = now;
+            this.logger.warn({ store: 'redis', err: err.message }, 'Redis is out of memory and refuses writes: limits follow their fail mode, security state fails closed');
+          }
+          throw new StoreFullError({ cause: err });
+        }
         throw err;
       }
       this.health.failed(err);
       throw new StoreUnavailableError({ cause: err });
     }
   }
+}
+
+/** CONFIG GET answers [name, value] (RESP2) or {name: value} (RESP3). */
+function configValue(reply: unknown): string | undefined {
+  const text = (v: unknown) => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : undefined);
+  if (Array.isArray(reply)) return text(reply[1]);
+  if (reply instanceof Map) return text([...(reply as Map<unknown, unknown>).values()][0]);
+  if (reply && typeof reply === 'object') return text(Object.values(reply)[0]);
+  return undefined;
 }
 
 export class StoreTimeoutError extends Error {

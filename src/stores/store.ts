@@ -56,6 +56,24 @@ export interface CountDecision {
 
 export type Unsubscribe = () => void;
 
+/**
+ * Security state: replay memory, sessions, bans, lockouts. The same
+ * operations as the ordinary keyed values and bounded counters, kept apart
+ * from every key an unauthenticated caller can make the gateway create (rate
+ * limit and quota keys): in the memory store a separate pool that ordinary
+ * keys never evict, and that refuses a new entry (StoreFullError, so the
+ * policy fails closed) rather than forgetting one before it expires; on Redis
+ * keys under their own prefix (`<prefix>secure:`), whose writes refused for
+ * lack of memory fail the same way. See docs/fleet.md for the
+ * `maxmemory-policy` this needs.
+ */
+export interface SecureState {
+  addWithin(key: string, limit: number, cost: number, ttlMs: number): Awaitable<CountDecision>;
+  get(key: string): Awaitable<string | undefined>;
+  set(key: string, value: string, ttlMs: number): Awaitable<void>;
+  delete(key: string): Awaitable<void>;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'redis';
   /** Up/down state and failure counts, for logs, metrics and health. */
@@ -89,6 +107,9 @@ export interface Store {
   set(key: string, value: string, ttlMs: number): Awaitable<void>;
   delete(key: string): Awaitable<void>;
 
+  /** Security state, isolated from the keys above (see SecureState). */
+  readonly secure: SecureState;
+
   /** Fire-and-forget messages to every node subscribed to `channel` (this one included). */
   publish(channel: string, message: string): Awaitable<void>;
   subscribe(channel: string, listener: (message: string) => void): Unsubscribe;
@@ -106,5 +127,17 @@ export class StoreUnavailableError extends DependencyUnavailableError {
   constructor(options?: { cause?: unknown }) {
     super('store', options);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * The store has no room for a new security-state entry, and will not make
+ * room by forgetting one that has not expired: the operation is refused (a
+ * 503 under the policy's default `fail: closed`) until entries expire.
+ */
+export class StoreFullError extends StoreUnavailableError {
+  constructor(options?: { cause?: unknown }) {
+    super(options);
+    this.name = 'StoreFullError';
   }
 }

@@ -8,9 +8,23 @@
  *
  * Namespaces are stable names (not config positions), so every node of a
  * fleet, and every snapshot after a reload, counts in the same place.
+ *
+ * Security state (replay memory, sessions, bans, lockouts) goes through
+ * `secure` instead, with the same handle types:
+ *
+ *   const seen = deps.stores.secure.counter('hmac-auth:replay');
+ *   const revoked = deps.stores.secure.values('oidc:logout');
+ *
+ * Its entries are kept apart from every ordinary key (a separate pool in the
+ * memory store that ordinary keys never evict, a separate key prefix on
+ * Redis), so no flood of keys an unauthenticated caller can create (rate
+ * limits keyed by address or header) can make the gateway forget them. When
+ * there is no room, a write is refused with StoreFullError (a
+ * StoreUnavailableError: the policy's fail mode applies, closed by default)
+ * rather than an older entry being dropped.
  */
 import type { StoreHealth } from './health.js';
-import type { Awaitable, BucketDecision, CountDecision, Store, Unsubscribe, WindowDecision, WindowLimit } from './store.js';
+import type { Awaitable, BucketDecision, CountDecision, SecureState, Store, Unsubscribe, WindowDecision, WindowLimit } from './store.js';
 
 export interface WindowCounter {
   /** Counts `cost` units against every limit, all or nothing (see Store.hitWindows). */
@@ -37,8 +51,22 @@ export interface Channel {
   subscribe(listener: (message: string) => void): Unsubscribe;
 }
 
+/** The security-state view: counters and keyed values that ordinary keys can never evict. */
+export interface SecureStores {
+  counter(namespace: string): BoundedCounter;
+  values(namespace: string): KeyedValues;
+}
+
 export class Stores {
-  constructor(readonly store: Store) {}
+  readonly secure: SecureStores;
+
+  constructor(readonly store: Store) {
+    const secure = store.secure;
+    this.secure = {
+      counter: (namespace) => counterOf(secure, namespace),
+      values: (namespace) => valuesOf(secure, namespace),
+    };
+  }
 
   get kind(): Store['kind'] {
     return this.store.kind;
@@ -70,19 +98,11 @@ export class Stores {
   }
 
   counter(namespace: string): BoundedCounter {
-    const prefix = checkNamespace(namespace);
-    const store = this.store;
-    return { add: (key, limit, cost, ttlMs) => store.addWithin(prefix + key, limit, cost, ttlMs) };
+    return counterOf(this.store, namespace);
   }
 
   values(namespace: string): KeyedValues {
-    const prefix = checkNamespace(namespace);
-    const store = this.store;
-    return {
-      get: (key) => store.get(prefix + key),
-      set: (key, value, ttlMs) => store.set(prefix + key, value, ttlMs),
-      delete: (key) => store.delete(prefix + key),
-    };
+    return valuesOf(this.store, namespace);
   }
 
   channel(name: string): Channel {
@@ -95,7 +115,23 @@ export class Stores {
   }
 }
 
+function counterOf(store: SecureState, namespace: string): BoundedCounter {
+  const prefix = checkNamespace(namespace);
+  return { add: (key, limit, cost, ttlMs) => store.addWithin(prefix + key, limit, cost, ttlMs) };
+}
+
+function valuesOf(store: SecureState, namespace: string): KeyedValues {
+  const prefix = checkNamespace(namespace);
+  return {
+    get: (key) => store.get(prefix + key),
+    set: (key, value, ttlMs) => store.set(prefix + key, value, ttlMs),
+    delete: (key) => store.delete(prefix + key),
+  };
+}
+
 function checkNamespace(namespace: string): string {
   if (!/^[\x21-\x7e]{1,200}$/.test(namespace)) throw new Error(`invalid store namespace ${JSON.stringify(namespace)}`);
+  // Redis keeps security state under "<prefix>secure:": no ordinary key may land there.
+  if (namespace.startsWith('secure:') || namespace === 'secure') throw new Error(`the store namespace "secure" is reserved for security state`);
   return namespace + ':';
 }

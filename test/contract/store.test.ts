@@ -219,6 +219,41 @@ for (const [name, makeBackend] of backends) {
       assert.equal(await store.get(k), undefined);
     });
 
+    it('security state: bounded counters add within the limit, refuse past it, and expire', async () => {
+      const k = key();
+      const other = await backend.node();
+      assert.deepEqual([(await store.secure.addWithin(k, 1, 1, 1000)).allowed, (await store.secure.addWithin(k, 1, 1, 1000)).allowed], [true, false]);
+      assert.equal((await other.secure.addWithin(k, 1, 1, 1000)).allowed, false, 'another node sees the first claim');
+      await sleep(1300);
+      assert.equal((await store.secure.addWithin(k, 1, 1, 1000)).count, 1, 'a new period starts from zero');
+    });
+
+    it('security state: keyed values set, get, delete, expire, seen by every node', async () => {
+      const k = key();
+      assert.equal(await store.secure.get(k), undefined);
+      await store.secure.set(k, 'revoked', 60_000);
+      assert.equal(await store.secure.get(k), 'revoked');
+      assert.equal(await (await backend.node()).secure.get(k), 'revoked', 'another node sees it');
+      await store.secure.delete(k);
+      assert.equal(await store.secure.get(k), undefined);
+      await store.secure.set(k, 'brief', 100);
+      await sleep(300);
+      assert.equal(await store.secure.get(k), undefined);
+    });
+
+    it('security state and ordinary keys of the same name are apart', async () => {
+      const k = key();
+      await store.set(k, 'ordinary', 60_000);
+      await store.secure.set(k, 'secure', 60_000);
+      assert.equal(await store.get(k), 'ordinary');
+      assert.equal(await store.secure.get(k), 'secure');
+      await store.delete(k);
+      assert.equal(await store.secure.get(k), 'secure', 'deleting the ordinary key leaves the secure one');
+      const c = key();
+      assert.equal((await store.addWithin(c, 1, 1, 60_000)).allowed, true);
+      assert.equal((await store.secure.addWithin(c, 1, 1, 60_000)).allowed, true, 'an ordinary claim does not count as a secure one');
+    });
+
     it('publish reaches every subscriber on every node, until it unsubscribes', async () => {
       const channel = `events-${randomUUID()}`;
       const other = await backend.node();

@@ -1,8 +1,18 @@
 /**
  * basic-auth: HTTP Basic (RFC 7617, UTF-8) against consumers' password
- * hashes. Passwords are only ever held as scrypt or bcrypt hashes; an unknown
- * user is checked against a dummy hash so that "no such user" and "wrong
- * password" take as long and read the same. Hashing is slow on purpose, so a
+ * hashes. Passwords are only ever held as scrypt or bcrypt hashes.
+ *
+ * Every check costs the same, whoever it names: it computes one hash of each
+ * hash profile (kind and cost) the policy's users have, the user's own hash
+ * for their profile and a dummy of the same profile (random salt, matching
+ * nothing) for each other one, all together. So an unknown user, a bcrypt
+ * user and an scrypt user take as long, and "no such user" and "wrong
+ * password" read the same. (Keep every hash at one profile to pay for one.)
+ *
+ * Hashing runs off the event loop, through the process-wide PasswordHasher
+ * (identity/passwords.ts): a bounded number at once and a bounded queue;
+ * beyond it the request is refused at once with 503 `overloaded` and
+ * Retry-After, never queued without end. Hashing is slow on purpose, so a
  * verified pair is remembered (by a keyed digest, never the password) for a
  * short time.
  */
@@ -15,7 +25,7 @@ import { MISSING_CREDENTIALS } from '../../pipeline/events.js';
 import { definePolicy, type ConsumerCredential } from '../../pipeline/policy.js';
 import { basicChallenge, parseBasic } from '../../identity/basic.js';
 import { BoundedCache } from '../../identity/lru.js';
-import { dummyHash, parsePasswordHash, verifyPassword, type PasswordHash } from '../../identity/passwords.js';
+import { defaultDummy, dummyLike, hashProfile, parsePasswordHash, passwordHasher, PasswordQueueFullError, type PasswordHash } from '../../identity/passwords.js';
 import { BasicAuthCredentialSchema, BasicAuthSchema } from './schema.js';
 import type { Static } from '@sinclair/typebox';
 
@@ -24,6 +34,8 @@ type Credential = Static<typeof BasicAuthCredentialSchema>;
 interface User {
   readonly credential: ConsumerCredential<Credential>;
   readonly hash: PasswordHash;
+  /** Index of this user's hash profile in the policy's profile list. */
+  slot: number;
 }
 
 function userIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<string, User> {
@@ -37,9 +49,31 @@ function userIndex(credentials: readonly ConsumerCredential<Credential>[]): Map<
     if (other) {
       throw new ConfigError(`username "${username}" is also used by consumer "${other.credential.consumer.name}"`, [...credential.path, 'username'], true);
     }
-    users.set(username, { credential, hash });
+    users.set(username, { credential, hash, slot: -1 });
   }
   return users;
+}
+
+/**
+ * The distinct hash profiles of the users, each with a dummy hash of that
+ * profile; every user learns its profile's slot. With no users, the default
+ * scrypt profile, so an unknown user still costs a real check.
+ */
+function profileDummies(users: Map<string, User>): PasswordHash[] {
+  const slots = new Map<string, number>();
+  const dummies: PasswordHash[] = [];
+  for (const user of users.values()) {
+    const profile = hashProfile(user.hash);
+    let slot = slots.get(profile);
+    if (slot === undefined) {
+      slot = dummies.length;
+      slots.set(profile, slot);
+      dummies.push(dummyLike(user.hash));
+    }
+    user.slot = slot;
+  }
+  if (dummies.length === 0) dummies.push(defaultDummy());
+  return dummies;
 }
 
 export default definePolicy({
@@ -50,6 +84,8 @@ export default definePolicy({
   credentials: BasicAuthCredentialSchema,
   compile(config, deps) {
     const users = userIndex(deps.credentials);
+    const dummies = profileDummies(users);
+    const hasher = passwordHasher();
     const challenge = { 'www-authenticate': basicChallenge(config.realm) };
     const missing = deny(401, 'unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
     const malformed = deny(401, 'unauthorized', {
@@ -59,6 +95,10 @@ export default definePolicy({
     const invalid = deny(401, 'unauthorized', {
       headers: challenge,
       event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'unknown user or wrong password' },
+    });
+    const saturated = deny(503, 'overloaded', {
+      headers: { 'retry-after': '1' },
+      event: { type: 'auth.password_checks_saturated', severity: 'medium', reason: 'too many password checks running and waiting; refused, not queued' },
     });
     const ttlMs = parseDuration(config.cache.ttl);
     const verified = config.cache.max_entries > 0 && ttlMs > 0 ? new BoundedCache<User>(config.cache.max_entries) : undefined;
@@ -74,16 +114,25 @@ export default definePolicy({
 
     const check = async (ctx: RequestContext, username: string, password: string, key: string): Promise<Deny | undefined> => {
       const user = users.get(username);
-      const ok = await verifyPassword(password, user?.hash ?? (await dummyHash()));
-      if (!user || !ok) return invalid;
+      // One hash of every profile, whoever is named: the user's own in its profile's slot, dummies elsewhere.
+      const hashes = user ? dummies.map((d, i) => (i === user.slot ? user.hash : d)) : dummies;
+      let results: boolean[];
+      try {
+        results = await hasher.check(password, hashes);
+      } catch (err) {
+        if (err instanceof PasswordQueueFullError) return saturated;
+        throw err;
+      }
+      if (!user || results[user.slot] !== true) return invalid;
       verified?.set(key, user, Date.now() + ttlMs);
       return accept(ctx, user);
     };
 
     return {
-      // Computes the dummy hash before the first request, so the first unknown user is not faster.
-      ready: async () => {
-        await dummyHash();
+      // Starts the bcrypt worker threads before the first request, so the first check does not pay for it.
+      ready: () => {
+        if (dummies.some((d) => d.kind === 'bcrypt')) hasher.warm();
+        return Promise.resolve();
       },
       onRequest(ctx) {
         const parsed = parseBasic(ctx.header('authorization'));

@@ -5,8 +5,14 @@
  * request has a body, a Content-Digest (RFC 9530) that matches the body. Its
  * "created" must be within max_age (and not past clock_skew in the future),
  * and a signature already accepted within that window is refused as a
- * replay. Replay memory is the gateway's store: it outlives reloads, and a
- * fleet sharing Redis refuses a replay on any node.
+ * replay. Replay memory is security state in the gateway's store
+ * (`stores.secure`): it outlives reloads, a fleet sharing Redis refuses a
+ * replay on any node, and no flood of other keys can evict it (when it is
+ * full, new signatures are refused with a 503 rather than old ones forgotten).
+ *
+ * A signature that covers content-digest is always checked against the body,
+ * `require_digest` or not (RFC 9530): `require_digest: false` only lets a
+ * signature leave the digest out.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
@@ -70,7 +76,8 @@ export default definePolicy({
     const maxBody = parseSize(config.max_body);
     const required = config.required_components;
     // One namespace for every route and snapshot: a signature is accepted once, wherever it is sent.
-    const replays = deps.stores.counter('hmac-auth:replay');
+    // Security state: kept apart from keys unauthenticated callers create, so they cannot evict it.
+    const replays = deps.stores.secure.counter('hmac-auth:replay');
     // Unknown keyids are checked against this, so they cost what a known one costs.
     const dummySecret = randomBytes(32);
 
@@ -151,7 +158,8 @@ export default definePolicy({
 
           const replayKey = given.toString('base64');
           const expiresAt = (checked.created + maxAgeSec + skewSec) * 1000;
-          if (body === false || !config.require_digest) return acceptOnce(ctx, key, replayKey, expiresAt);
+          // Without require_digest a signature may leave the body out; one that covers the digest still has it checked.
+          if (!digestSigned && (body === false || !config.require_digest)) return acceptOnce(ctx, key, replayKey, expiresAt);
           const digestHeader = ctx.header('content-digest');
           return ctx.readBody(maxBody).then((bytes) => {
             // A body nobody announced (HTTP/2) is held to the same rule as one that was.

@@ -1,0 +1,119 @@
+/**
+ * basic-auth password checks (issue 10, item 13): every check costs the same
+ * whoever it names (unknown user, bcrypt user, scrypt user), hashing never
+ * runs on the event loop (a public route keeps answering while bcrypt checks
+ * run), and checks beyond the hasher's threads and queue are refused at once.
+ * Ratios and counts within one run, no absolute thresholds.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import bcrypt from 'bcryptjs';
+import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
+import { defaultHasherOptions, hashPassword, passwordHasher } from '../../identity/passwords.js';
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe('basic-auth password checks: equal cost, off the event loop, bounded', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  /** One request; its status and how long it took (ms). */
+  async function timed(authorization?: string, path = '/app'): Promise<{ status: number; ms: number; end: number; code?: string; retryAfter?: string }> {
+    const start = performance.now();
+    const res = await send(gw.url, path, { headers: authorization ? { authorization } : {} });
+    const end = performance.now();
+    const code = res.status >= 400 ? (res.json() as { error: { code: string } }).error.code : undefined;
+    return { status: res.status, ms: end - start, end, code, retryAfter: res.headers['retry-after'] as string | undefined };
+  }
+
+  before(async () => {
+    upstream = await startUpstream();
+    // Two profiles of very different cost: scrypt ln=14 (~0.1 s) and bcrypt cost 11 (~0.4 s here).
+    const samHash = await hashPassword('sam-password', { ln: 14, r: 8, p: 1 });
+    const beaHash = await bcrypt.hash('bea-password', 11);
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: public, service: echo, public: true, match: { paths: [/public] } }
+  - { name: app, service: echo, match: { paths: [/app] }, policies: [{ basic-auth: {} }] }
+consumers:
+  - { name: sam, credentials: { basic-auth: [{ username: sam, password_hash: "${samHash}" }] } }
+  - { name: bea, credentials: { basic-auth: [{ username: bea, password_hash: "${beaHash}" }] } }
+`);
+  });
+  after(async () => {
+    await passwordHasher().configure(defaultHasherOptions());
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('computes one hash of each configured kind for every check: unknown user, scrypt user, bcrypt user', async () => {
+    const cases: Array<[string, string, number]> = [
+      ['nobody', 'guess', 401],
+      ['sam', 'wrong', 401],
+      ['bea', 'wrong', 401],
+      ['sam', 'sam-password', 200],
+      ['bea', 'bea-password', 200],
+    ];
+    const hasher = passwordHasher();
+    for (const [user, password, status] of cases) {
+      const before = { ...hasher.computed };
+      assert.equal((await timed(basic(user, password))).status, status, user);
+      assert.deepEqual({ scrypt: hasher.computed.scrypt - before.scrypt, bcrypt: hasher.computed.bcrypt - before.bcrypt }, { scrypt: 1, bcrypt: 1 }, `${user}/${password}`);
+    }
+  });
+
+  it('takes as long for an unknown user as for a bcrypt user and an scrypt user (ratio of fastest times within one run)', async (t) => {
+    // The fastest of several interleaved tries: noise from a busy machine only ever adds time.
+    const times: Record<string, number[]> = { unknown: [], scrypt: [], bcrypt: [] };
+    for (let round = 0; round < 4; round++) {
+      times.unknown!.push((await timed(basic('nobody', `guess-${round}`))).ms);
+      times.scrypt!.push((await timed(basic('sam', `wrong-${round}`))).ms);
+      times.bcrypt!.push((await timed(basic('bea', `wrong-${round}`))).ms);
+    }
+    const fastest = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Math.round(Math.min(...v))]));
+    const values = Object.values(fastest);
+    const ratio = Math.max(...values) / Math.min(...values);
+    t.diagnostic(`fastest ${JSON.stringify(fastest)} ms: ratio ${ratio.toFixed(2)}`);
+    assert.ok(ratio < 1.6, `fastest ${JSON.stringify(fastest)} ms: ratio ${ratio.toFixed(2)}`);
+  });
+
+  it('keeps a public route answering while five bcrypt checks run', async (t) => {
+    // One bcrypt check alone, as the yardstick for this run (the slower of two: a busy machine stretches both).
+    const alone = Math.max((await timed(basic('bea', 'yardstick-1'))).ms, (await timed(basic('bea', 'yardstick-2'))).ms);
+    const histogram = monitorEventLoopDelay({ resolution: 5 });
+    histogram.enable();
+    const logins = Array.from({ length: 5 }, (_, i) => timed(basic('bea', `wrong-${i}`)));
+    const publicCalls: Array<{ status: number; ms: number; end: number }> = [];
+    for (let i = 0; i < 20; i++) publicCalls.push(await timed(undefined, '/public'));
+    const results = await Promise.all(logins);
+    histogram.disable();
+    assert.ok(results.every((r) => r.status === 401));
+    assert.ok(publicCalls.every((r) => r.status === 200));
+    const lastLogin = Math.max(...results.map((r) => r.end));
+    const lastPublic = Math.max(...publicCalls.map((r) => r.end));
+    const figures = `one bcrypt check ${alone.toFixed(0)} ms; public median ${median(publicCalls.map((r) => r.ms)).toFixed(1)} ms; loop delay max ${(histogram.max / 1e6).toFixed(1)} ms`;
+    t.diagnostic(figures);
+    assert.ok(lastPublic < lastLogin, `all 20 public requests finish before the bcrypt checks do (${figures})`);
+    assert.ok(histogram.max / 1e6 < alone / 2, `the event loop never stalls for half a bcrypt check (${figures})`);
+  });
+
+  it('refuses checks beyond the threads and the queue at once, with 503 overloaded and Retry-After', async () => {
+    await passwordHasher().configure({ threads: 1, maxQueue: 2 });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => timed(basic('bea', `flood-${i}`))));
+    const refused = results.filter((r) => r.status === 503);
+    assert.equal(results.filter((r) => r.status === 401).length, 3, 'one running and two waiting are checked');
+    assert.equal(refused.length, 5, 'the rest are refused');
+    assert.ok(refused.every((r) => r.code === 'overloaded' && r.retryAfter === '1'));
+    const slowestRefusal = Math.max(...refused.map((r) => r.ms));
+    const fastestCheck = Math.min(...results.filter((r) => r.status === 401).map((r) => r.ms));
+    assert.ok(slowestRefusal < fastestCheck, 'a refusal does not wait for a check');
+    const line = await gw.waitForLog((l) => l.type === 'access' && Array.isArray(l.events) && (l.events as string[]).includes('blocked:auth.password_checks_saturated'));
+    assert.equal(line.status, 503);
+    await passwordHasher().configure(defaultHasherOptions());
+  });
+});
