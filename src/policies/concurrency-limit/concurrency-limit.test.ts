@@ -16,6 +16,8 @@ describe('concurrency-limit', () => {
   let gw: TestGateway;
   /** Requests the upstream holds until the test lets them go. */
   const held: Array<() => void> = [];
+  /** Responses whose head the upstream sent (no response timeout applies) and whose body it holds until the test lets them go. */
+  const parked: Array<() => void> = [];
 
   before(async () => {
     upstream = await startUpstream((req, res) => {
@@ -24,6 +26,11 @@ describe('concurrency-limit', () => {
         if (!res.destroyed) res.end('ok');
       };
       if (url.includes('hold')) held.push(answer);
+      else if (url.includes('park')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.flushHeaders();
+        parked.push(answer);
+      }
       else if (url.includes('error')) req.socket.destroy();
       else if (url.includes('timeout')) setTimeout(answer, 3000);
       else if (url.includes('slow')) setTimeout(answer, 30);
@@ -64,7 +71,7 @@ routes:
 `);
   });
   after(async () => {
-    for (const release of held.splice(0)) release();
+    for (const release of [...held.splice(0), ...parked.splice(0)]) release();
     await gw.close();
     await upstream.close();
   });
@@ -136,7 +143,37 @@ routes:
         tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
       }
     };
-    await Promise.all(Array.from({ length: 44 }, worker)); // more than slots + queue: some are refused
+    // More workers than slots + queue, so some are refused when they all wait at once. That alone depends on
+    // timing (on a loaded machine, too few were inside the gateway at once to be refused), so in the thick of the
+    // load every slot is also taken for a while by responses the upstream holds open: the workers' requests then
+    // wait in the queue and time out, or find it full, and are refused (503) between everything else.
+    const squeeze = async () => {
+      while (next < total / 4) await sleep(5);
+      const deadline = Date.now() + 60_000;
+      const calls: Array<Promise<void>> = [];
+      let sent = 0;
+      while (parked.length < 20) {
+        if (Date.now() > deadline) throw new Error(`only ${parked.length} of 20 slots held`);
+        // A parking request may itself wait in the queue and be refused: send another then.
+        if (sent - parked.length < 20 - parked.length) {
+          sent++;
+          calls.push(
+            send(gw.url, '/mixed/park').then((res) => {
+              if (res.status !== 200) sent--;
+              tally.set(String(res.status), (tally.get(String(res.status)) ?? 0) + 1);
+            }),
+          );
+        }
+        await sleep(5);
+      }
+      while (!tally.get('503')) {
+        if (Date.now() > deadline) throw new Error('no refusal while every slot was held');
+        await sleep(5);
+      }
+      for (const release of parked.splice(0)) release();
+      await Promise.all(calls);
+    };
+    await Promise.all([...Array.from({ length: 44 }, worker), squeeze()]);
     await pool.close();
     t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries(tally))}`);
     for (const status of ['200', '502', '503', '504', 'aborted']) assert.ok((tally.get(status) ?? 0) > 0, `some requests ended ${status}`);
