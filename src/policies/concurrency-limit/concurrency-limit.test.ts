@@ -151,15 +151,15 @@ routes:
       while (next < total / 4) await sleep(5);
       const deadline = Date.now() + 60_000;
       const calls: Array<Promise<void>> = [];
-      let sent = 0;
+      let live = 0; // parking requests sent and not refused: parked, or on their way
       while (parked.length < 20) {
         if (Date.now() > deadline) throw new Error(`only ${parked.length} of 20 slots held`);
         // A parking request may itself wait in the queue and be refused: send another then.
-        if (sent - parked.length < 20 - parked.length) {
-          sent++;
+        if (live < 20) {
+          live++;
           calls.push(
             send(gw.url, '/mixed/park').then((res) => {
-              if (res.status !== 200) sent--;
+              if (res.status !== 200) live--;
               tally.set(String(res.status), (tally.get(String(res.status)) ?? 0) + 1);
             }),
           );
