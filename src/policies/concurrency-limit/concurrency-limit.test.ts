@@ -126,8 +126,11 @@ routes:
     const tally = new Map<string, number>();
     let next = 0;
     const total = 10_000;
+    /** While set, the workers wait before their next request (see squeeze below). */
+    let paused: Promise<void> | undefined;
     const worker = async () => {
       while (next < total) {
+        if (paused) await paused;
         const i = next++;
         const kind = i % 100 === 50 ? 'timeout' : kinds[i % kinds.length]!;
         const controller = new AbortController();
@@ -145,28 +148,38 @@ routes:
     };
     // More workers than slots + queue, so some are refused when they all wait at once. That alone depends on
     // timing (on a loaded machine, too few were inside the gateway at once to be refused), so in the thick of the
-    // load every slot is also taken for a while by responses the upstream holds open: the workers' requests then
-    // wait in the queue and time out, or find it full, and are refused (503) between everything else.
+    // load every slot is also taken for a while by responses the upstream holds open after their head (no
+    // response timeout applies): the workers pause while these take the slots, then all 44 come back at once,
+    // queue and time out or find the queue full, and are refused (503) between everything else still in flight.
     const squeeze = async () => {
       while (next < total / 4) await sleep(5);
-      const deadline = Date.now() + 60_000;
+      let resume!: () => void;
+      paused = new Promise<void>((r) => (resume = r));
+      // Well within the upstream body idle timeout (60s), which would end the held responses.
+      const deadline = Date.now() + 30_000;
       const calls: Array<Promise<void>> = [];
       let live = 0; // parking requests sent and not refused: parked, or on their way
-      while (parked.length < 20) {
-        if (Date.now() > deadline) throw new Error(`only ${parked.length} of 20 slots held`);
-        // A parking request may itself wait in the queue and be refused: send another then.
-        if (live < 20) {
-          live++;
-          calls.push(
-            send(gw.url, '/mixed/park').then((res) => {
-              if (res.status !== 200) live--;
-              tally.set(String(res.status), (tally.get(String(res.status)) ?? 0) + 1);
-            }),
-          );
+      try {
+        while (parked.length < 20) {
+          if (Date.now() > deadline) throw new Error(`only ${parked.length} of 20 slots held`);
+          // A parking request may wait in the queue behind the workers' last requests and be refused: send another then.
+          if (live < 20) {
+            live++;
+            calls.push(
+              send(gw.url, '/mixed/park').then((res) => {
+                if (res.status !== 200) live--;
+                tally.set(String(res.status), (tally.get(String(res.status)) ?? 0) + 1);
+              }),
+            );
+          }
+          await sleep(5);
         }
-        await sleep(5);
+      } finally {
+        paused = undefined;
+        resume();
       }
-      while (!tally.get('503')) {
+      const refusedBefore = tally.get('503') ?? 0;
+      while ((tally.get('503') ?? 0) === refusedBefore) {
         if (Date.now() > deadline) throw new Error('no refusal while every slot was held');
         await sleep(5);
       }
