@@ -181,7 +181,8 @@ async function printPasswordHash(io: CliIo): Promise<number> {
 }
 
 function validate(file: string, io: CliIo): number {
-  const { logger } = createLogger({ level: 'silent' });
+  // Silent, so nothing to write: no stdout stream (and its flush timer) for a logger that never writes.
+  const { logger } = createLogger({ level: 'silent', destination: { write: () => {} } });
   const upstreams = new UpstreamRegistry(logger);
   const stores = new StoreRegistry(logger);
   const result = loadConfig(file, { upstreams, stores, logger, version: 0, env: io.env });
