@@ -14,6 +14,9 @@ import { send, writeConfig } from '../helpers/gateway.js';
 import { cli, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { echo, startUpstream } from '../helpers/upstream.js';
 
+/** A child process's start (node + tsx + the gateway's modules) can take well over 20 s on a busy 2-core machine. */
+const SPAWN = { timeoutMs: 60_000 };
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -32,7 +35,7 @@ describe('portcullis CLI', () => {
 
   // Exit codes as a child process sees them: 2 here, 1 for a listener that cannot open, 0 from reload and after SIGTERM (below).
   it('exits 2 on a usage error, with one line and no stack trace (a child process)', async () => {
-    const result = await runCli(['start', '--bogus']);
+    const result = await runCli(['start', '--bogus'], SPAWN);
     assert.equal(result.code, 2);
     assert.equal(result.stderr, 'portcullis: unknown option --bogus (see --help)\n');
   });
@@ -87,7 +90,7 @@ listeners: [{ name: main, address: "127.0.0.1:${port}" }]
 services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes: [{ name: r, service: s, public: true }]
 `);
-    const result = await runCli(['start', '-c', file]);
+    const result = await runCli(['start', '-c', file], SPAWN);
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `portcullis: listener "main" cannot listen on 127.0.0.1:${port}: the address is already in use (another process listens there)\n`);
     assert.equal(result.stdout, '', 'no "shutting down" / "stopped" log lines for a gateway that never started');
@@ -251,12 +254,12 @@ routes: [{ name: r, service: s, public: true, strip_prefix: true, match: { paths
     const file = writeConfig(yaml('/v1'));
     const gateway = startCli(['start', '-c', file]);
     running.push(gateway);
-    await gateway.waitFor(`portcullis listening on http://127.0.0.1:${port} (main)`);
+    await gateway.waitFor(`portcullis listening on http://127.0.0.1:${port} (main)`, SPAWN.timeoutMs);
     const base = `http://127.0.0.1:${port}`;
     assert.equal((await send(base, '/v1/a')).json().url, '/a');
 
     writeFileSync(file, yaml('/v2'));
-    const reload = await runCli(['reload', '-c', file]); // as an operator runs it
+    const reload = await runCli(['reload', '-c', file], SPAWN); // as an operator runs it
     assert.equal(reload.code, 0, reload.stderr);
     assert.match(reload.stdout, /reloaded: config version 2/);
     assert.equal((await send(base, '/v2/b')).json().url, '/b');
