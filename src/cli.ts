@@ -2,11 +2,17 @@
 /**
  * portcullis start | validate | reload | ca | --version | --help
  * Bad flags and unreadable files give one clear line and an exit code, never a stack trace.
+ *
+ * main(argv, io) runs one command and resolves with its exit code; it never
+ * calls process.exit itself (only a started gateway does, on its way out
+ * after SIGTERM/SIGINT). The bin entry at the bottom runs it on the process's
+ * own streams and environment; tests run it in-process with their own io.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CA_HELP } from './ca/help.js';
 import { parseListenAddress } from './config/ajv.js';
@@ -45,6 +51,26 @@ ${CA_HELP}  portcullis --version | --help
 
 class UsageError extends Error {}
 
+/** What a command reads and writes besides its arguments and files. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Read by hash-password only. */
+  stdin: AsyncIterable<Buffer | string>;
+  /** For ${env:NAME} in configs and ca --passphrase-env. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** The process's own streams and environment: what the bin entry uses. */
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stdin: process.stdin,
+    env: process.env,
+  };
+}
+
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -74,25 +100,40 @@ function parse(args: string[]) {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * Runs one command; resolves with the exit code: 0 done, 1 failed (a bad
+ * config, a file not found ...), 2 a usage error. Errors are written to
+ * io.stderr as one line; the promise does not reject. `start` resolves only
+ * when the gateway cannot start; once it runs, it stays until a signal.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (err) {
+    io.stderr(`portcullis: ${(err as Error).message}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+async function run(argv: string[], io: CliIo): Promise<number> {
   // The CA commands have flags of their own.
   if (argv[0] === 'ca') {
     const { runCaCommand } = await import('./ca/cli.js');
-    return runCaCommand(argv.slice(1), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+    return runCaCommand(argv.slice(1), { out: io.stdout, err: io.stderr, env: io.env });
   }
   const { values, positionals } = parse(argv);
   if (values.version) {
-    process.stdout.write(`portcullis ${packageVersion()}\n`);
+    io.stdout(`portcullis ${packageVersion()}\n`);
     return 0;
   }
   const [command, ...rest] = positionals;
   if (values.help) {
-    process.stdout.write(HELP);
+    io.stdout(HELP);
     return 0;
   }
   if (!command) {
     // Asked for nothing: the usage is the answer, but as an error (stderr, exit 2), so scripts notice.
-    process.stderr.write(HELP);
+    io.stderr(HELP);
     return 2;
   }
   const file = values.config ?? rest[0];
@@ -100,19 +141,19 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'validate':
       if (!file) throw new UsageError('validate needs a config file: portcullis validate FILE');
-      return validate(file);
+      return validate(file, io);
     case 'start':
       if (!file) throw new UsageError('start needs a config file: portcullis start -c FILE');
-      return start(file, values.watch ?? false, values['pid-file'] ?? defaultPidFile(file), values['demo-upstream']);
+      return start(file, values.watch ?? false, values['pid-file'] ?? defaultPidFile(file), values['demo-upstream'], io);
     case 'reload':
-      return reload(values['pid-file'] ?? (file ? defaultPidFile(file) : undefined));
+      return reload(values['pid-file'] ?? (file ? defaultPidFile(file) : undefined), io);
     case 'hash-password':
       if (file) throw new UsageError('hash-password reads the password from standard input, not from an argument (it would stay in shell history)');
-      return printPasswordHash();
+      return printPasswordHash(io);
     case 'openapi-routes':
       if (!file) throw new UsageError('openapi-routes needs a spec file: portcullis openapi-routes SPEC --service NAME');
       if (!values.service) throw new UsageError('openapi-routes needs --service NAME: the service the routes proxy to');
-      process.stdout.write(generateRoutes(readSpec(file), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
+      io.stdout(generateRoutes(readSpec(file), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca)`);
@@ -129,23 +170,24 @@ function readSpec(file: string): string {
 }
 
 /** The password is read from stdin so it never appears in argv (ps) or shell history. */
-async function printPasswordHash(): Promise<number> {
+async function printPasswordHash(io: CliIo): Promise<number> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   if (password === '') throw new UsageError('no password on standard input: printf %s "$PASSWORD" | portcullis hash-password');
   if (password.includes('\n')) throw new UsageError('the password is one line; standard input held several');
-  process.stdout.write(`${await hashPassword(password)}\n`);
+  io.stdout(`${await hashPassword(password)}\n`);
   return 0;
 }
 
-function validate(file: string): number {
-  const { logger } = createLogger({ level: 'silent' });
+function validate(file: string, io: CliIo): number {
+  // Silent, so nothing to write: no stdout stream (and its flush timer) for a logger that never writes.
+  const { logger } = createLogger({ level: 'silent', destination: { write: () => {} } });
   const upstreams = new UpstreamRegistry(logger);
   const stores = new StoreRegistry(logger);
-  const result = loadConfig(file, { upstreams, stores, logger, version: 0 });
+  const result = loadConfig(file, { upstreams, stores, logger, version: 0, env: io.env });
   if (!result.ok) {
-    for (const issue of result.issues) process.stderr.write(formatIssue(issue) + '\n');
+    for (const issue of result.issues) io.stderr(formatIssue(issue) + '\n');
     return 1;
   }
   upstreams.discard(result.snapshot.services);
@@ -153,31 +195,31 @@ function validate(file: string): number {
   const s = result.snapshot;
   const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
   const counts = [count(s.config.listeners.length, 'listener'), count(s.services.size, 'service'), count(s.routes.size, 'route'), count(s.config.consumers.length, 'consumer')];
-  process.stdout.write(`${file}: valid (${counts.join(', ')})\n`);
+  io.stdout(`${file}: valid (${counts.join(', ')})\n`);
   return 0;
 }
 
-async function start(file: string, watch: boolean, pidFile: string, demo: string | undefined): Promise<number> {
+async function start(file: string, watch: boolean, pidFile: string, demo: string | undefined, io: CliIo): Promise<number> {
   if (demo !== undefined) {
     const address = parseListenAddress(demo);
     if (!address) throw new UsageError(`--demo-upstream expects host:port, got "${demo}"`);
     await startDemoUpstream(address.host, address.port).catch((err: unknown) => {
       throw new ListenError({ name: 'demo', address: demo, kind: 'the demo upstream' }, err);
     });
-    process.stderr.write(`demo upstream on http://${demo}\n`);
+    io.stderr(`demo upstream on http://${demo}\n`);
   }
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start({ configFile: file, watch });
+    gateway = await Gateway.start({ configFile: file, watch, env: io.env });
   } catch (err) {
     if (err instanceof InvalidConfigError) {
-      for (const issue of err.issues) process.stderr.write(formatIssue(issue) + '\n');
+      for (const issue of err.issues) io.stderr(formatIssue(issue) + '\n');
       return 1;
     }
     throw err;
   }
   writeFileSync(pidFile, `${process.pid}\n`);
-  for (const listener of gateway.listeners.values()) process.stderr.write(`portcullis listening on ${listener.url} (${listener.name})\n`);
+  for (const listener of gateway.listeners.values()) io.stderr(`portcullis listening on ${listener.url} (${listener.name})\n`);
 
   const statusFile = `${pidFile}.reload`;
   process.on('SIGHUP', () => {
@@ -186,11 +228,11 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
-      process.stderr.write(`${signal} again: exiting now\n`);
+      io.stderr(`${signal} again: exiting now\n`);
       process.exit(1);
     }
     stopping = true;
-    process.stderr.write(`${signal}: finishing in-flight requests\n`);
+    io.stderr(`${signal}: finishing in-flight requests\n`);
     void gateway.shutdown().then(() => {
       rmSync(pidFile, { force: true });
       rmSync(statusFile, { force: true });
@@ -202,7 +244,7 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
   return new Promise<number>(() => {}); // runs until a signal
 }
 
-async function reload(pidFile: string | undefined): Promise<number> {
+async function reload(pidFile: string | undefined, io: CliIo): Promise<number> {
   if (!pidFile) throw new UsageError('reload needs the config file the gateway runs (-c FILE) or --pid-file');
   if (!existsSync(pidFile)) throw new UsageError(`no running gateway found (${pidFile} does not exist)`);
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
@@ -224,28 +266,30 @@ async function reload(pidFile: string | undefined): Promise<number> {
     };
     if (status.at < asked) continue;
     if (status.ok) {
-      process.stdout.write(`reloaded: config version ${status.version}\n`);
+      io.stdout(`reloaded: config version ${status.version}\n`);
       return 0;
     }
-    process.stderr.write('reload refused; the running config keeps serving:\n');
-    for (const issue of status.issues ?? []) process.stderr.write(formatIssue(issue) + '\n');
+    io.stderr('reload refused; the running config keeps serving:\n');
+    for (const issue of status.issues ?? []) io.stderr(formatIssue(issue) + '\n');
     return 1;
   }
-  process.stderr.write(`sent SIGHUP to ${pid}, but it did not report back within 15s\n`);
+  io.stderr(`sent SIGHUP to ${pid}, but it did not report back within 15s\n`);
   return 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
+/** True when this module is the program node was asked to run (directly, through tsx, or an npm bin symlink). */
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
+  void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`portcullis: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(`portcullis: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+  });
+}

@@ -1,8 +1,9 @@
 /**
- * `portcullis ca` as an operator runs it (a child process): a CA whose key
- * file only its owner can read, leaf certificates with SPIFFE IDs that
- * verify against it, inspect output, revocation into a CRL, and clear
- * refusals of bad input.
+ * `portcullis ca` as an operator runs it (in-process, through the CLI's
+ * main(argv, io); test/e2e/cli.test.ts checks the exit codes a child process
+ * gets): a CA whose key file only its owner can read, leaf certificates with
+ * SPIFFE IDs that verify against it, inspect output, revocation into a CRL,
+ * and clear refusals of bad input.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../test/helpers/cli.js';
+import { cli } from '../../test/helpers/cli.js';
 import { x509 } from './x509.js';
 
 describe('portcullis ca', () => {
@@ -18,7 +19,7 @@ describe('portcullis ca', () => {
   const ca = join(dir, 'ca');
 
   it('init creates a CA whose key is readable by its owner only, and never prints the key', async () => {
-    const result = await runCli(['ca', 'init', '--dir', ca, '--name', 'Example Mesh CA', '--crl-url', 'http://pki.example/crl.pem']);
+    const result = await cli(['ca', 'init', '--dir', ca, '--name', 'Example Mesh CA', '--crl-url', 'http://pki.example/crl.pem']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(statSync(join(ca, 'ca.key')).mode & 0o777, 0o600);
     assert.equal(statSync(ca).mode & 0o777, 0o700);
@@ -31,7 +32,7 @@ describe('portcullis ca', () => {
 
   it('init refuses to overwrite an existing CA', async () => {
     const before = readFileSync(join(ca, 'ca.key'), 'utf8');
-    const result = await runCli(['ca', 'init', '--dir', ca]);
+    const result = await cli(['ca', 'init', '--dir', ca]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /ca\.crt already exists; a CA is never overwritten/);
     assert.equal(readFileSync(join(ca, 'ca.key'), 'utf8'), before);
@@ -39,7 +40,7 @@ describe('portcullis ca', () => {
 
   it('issue writes a short-lived leaf with the SPIFFE ID and DNS names, signed by the CA', async () => {
     const out = join(dir, 'orders');
-    const result = await runCli([
+    const result = await cli([
       'ca', 'issue', '--dir', ca, '--spiffe', 'spiffe://example.org/ns/prod/sa/orders', '--dns', 'orders.internal', '--dns', 'orders.prod.internal', '--ttl', '24h', '--out', out,
     ]);
     assert.equal(result.code, 0, result.stderr);
@@ -61,7 +62,7 @@ describe('portcullis ca', () => {
   });
 
   it('inspect prints subject, names, validity, serial and fingerprints', async () => {
-    const result = await runCli(['ca', 'inspect', join(dir, 'orders.crt')]);
+    const result = await cli(['ca', 'inspect', join(dir, 'orders.crt')]);
     assert.equal(result.code, 0, result.stderr);
     const leaf = new X509Certificate(readFileSync(join(dir, 'orders.crt')));
     assert.match(result.stdout, /^subject:\s+CN=orders\.internal$/m);
@@ -74,28 +75,28 @@ describe('portcullis ca', () => {
   });
 
   it('revoke adds the certificate to the CRL', async () => {
-    const result = await runCli(['ca', 'revoke', '--dir', ca, join(dir, 'orders.crt'), '--reason', 'keyCompromise']);
+    const result = await cli(['ca', 'revoke', '--dir', ca, join(dir, 'orders.crt'), '--reason', 'keyCompromise']);
     assert.equal(result.code, 0, result.stderr);
     const serial = new X509Certificate(readFileSync(join(dir, 'orders.crt'))).serialNumber;
     const crl = new x509.X509Crl(readFileSync(join(ca, 'crl.pem'), 'utf8'));
     assert.equal(crl.findRevoked(serial.toLowerCase())?.reason, x509.X509CrlReason.keyCompromise);
     assert.ok(await crl.verify({ publicKey: new x509.X509Certificate(readFileSync(join(ca, 'ca.crt'))) }));
-    const again = await runCli(['ca', 'revoke', '--dir', ca, '--serial', serial]);
+    const again = await cli(['ca', 'revoke', '--dir', ca, '--serial', serial]);
     assert.match(again.stdout, /was already revoked/);
   });
 
   it('keeps the CA key encrypted when asked, and needs the passphrase to issue', async () => {
     const locked = join(dir, 'locked');
     const env = { ...process.env, CA_PASS: 'correct horse battery staple' };
-    assert.equal((await runCli(['ca', 'init', '--dir', locked, '--passphrase-env', 'CA_PASS'], { env })).code, 0);
+    assert.equal((await cli(['ca', 'init', '--dir', locked, '--passphrase-env', 'CA_PASS'], { env })).code, 0);
     assert.match(readFileSync(join(locked, 'ca.key'), 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
-    const without = await runCli(['ca', 'issue', '--dir', locked, '--dns', 'a.example', '--out', join(dir, 'a')]);
+    const without = await cli(['ca', 'issue', '--dir', locked, '--dns', 'a.example', '--out', join(dir, 'a')]);
     assert.equal(without.code, 1);
     assert.match(without.stderr, /the key is encrypted and no passphrase was given/);
-    const wrong = await runCli(['ca', 'issue', '--dir', locked, '--dns', 'a.example', '--out', join(dir, 'a'), '--passphrase-env', 'CA_PASS'], { env: { ...env, CA_PASS: 'nope' } });
+    const wrong = await cli(['ca', 'issue', '--dir', locked, '--dns', 'a.example', '--out', join(dir, 'a'), '--passphrase-env', 'CA_PASS'], { env: { ...env, CA_PASS: 'nope' } });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /wrong passphrase/);
-    assert.equal((await runCli(['ca', 'issue', '--dir', locked, '--dns', 'a.example', '--out', join(dir, 'a'), '--passphrase-env', 'CA_PASS'], { env })).code, 0);
+    assert.equal((await cli(['ca', 'issue', '--dir', locked, '--dns', 'a.example', '--out', join(dir, 'a'), '--passphrase-env', 'CA_PASS'], { env })).code, 0);
   });
 
   it('refuses bad input with one line and no stack trace', async () => {
@@ -109,7 +110,7 @@ describe('portcullis ca', () => {
       [['ca', 'frobnicate'], 2, /unknown ca command "frobnicate"/],
     ];
     for (const [args, code, message] of cases) {
-      const result = await runCli(args);
+      const result = await cli(args);
       assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);

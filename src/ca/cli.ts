@@ -20,6 +20,8 @@ import { initCaDir, openCaDir, revoke, writeCrl, writeFileAtomic } from './store
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** Where --passphrase-env looks (process.env when not given). */
+  env?: NodeJS.ProcessEnv;
 }
 
 class CaUsageError extends Error {}
@@ -71,7 +73,7 @@ async function dispatch(args: string[], io: Output): Promise<number> {
     io.out(`Usage:\n${CA_HELP}`);
     return 0;
   }
-  const passphrase = values['passphrase-env'] !== undefined ? passphraseFrom(values['passphrase-env']) : undefined;
+  const passphrase = values['passphrase-env'] !== undefined ? passphraseFrom(values['passphrase-env'], io.env ?? process.env) : undefined;
   switch (command) {
     case 'init': {
       noPositionals(rest);
@@ -163,8 +165,8 @@ function keyType(text: string | undefined): KeyType {
   throw new CaUsageError(`--key-type is ec or rsa, not "${text}"`);
 }
 
-function passphraseFrom(variable: string): string {
-  const value = process.env[variable];
+function passphraseFrom(variable: string, env: NodeJS.ProcessEnv): string {
+  const value = env[variable];
   if (value === undefined || value === '') throw new CaUsageError(`--passphrase-env ${variable}: the variable is not set`);
   return value;
 }

@@ -1,4 +1,9 @@
-/** The command line as a user runs it: validate, start, reload, signals. */
+/**
+ * The command line: what each command prints and the code it returns, run
+ * in-process through main(argv, io) (cli()); and as a user runs it, in child
+ * processes (runCli, startCli), for what only a process shows: the exit code
+ * the bin sets, start, a listener that cannot open, reload, signals.
+ */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -6,8 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { send, writeConfig } from '../helpers/gateway.js';
-import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { cli, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { echo, startUpstream } from '../helpers/upstream.js';
+
+/** A child process's start (node + tsx + the gateway's modules) can take well over 20 s on a busy 2-core machine. */
+const SPAWN = { timeoutMs: 60_000 };
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -25,27 +33,34 @@ describe('portcullis CLI', () => {
     for (const c of cleanup) await c();
   });
 
+  // Exit codes as a child process sees them: 2 here, 1 for a listener that cannot open, 0 from reload and after SIGTERM (below).
+  it('exits 2 on a usage error, with one line and no stack trace (a child process)', async () => {
+    const result = await runCli(['start', '--bogus'], SPAWN);
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, 'portcullis: unknown option --bogus (see --help)\n');
+  });
+
   it('prints its version and help', async () => {
-    const version = await runCli(['--version']);
+    const version = await cli(['--version']);
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^portcullis \d+\.\d+\.\d+\n$/);
-    const help = await runCli(['--help']);
+    const help = await cli(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /portcullis start -c FILE/);
   });
 
   it('answers a bad flag, an unknown command and a missing file with one line, no stack trace', async () => {
     for (const args of [['start', '--bogus'], ['frobnicate'], ['validate', '/nonexistent/gateway.yaml'], ['start', '-c', '/nonexistent/gateway.yaml']]) {
-      const result = await runCli(args);
+      const result = await cli(args);
       assert.notEqual(result.code, 0, args.join(' '));
       const lines = result.stderr.trim().split('\n');
       assert.equal(lines.length, 1, `${args.join(' ')}: ${result.stderr}`);
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
     }
-    const missing = await runCli(['validate', '/nonexistent/gateway.yaml']);
+    const missing = await cli(['validate', '/nonexistent/gateway.yaml']);
     assert.equal(missing.stderr.trim(), '/nonexistent/gateway.yaml:0: (file): file not found');
     const said = async (args: string[]) => {
-      const result = await runCli(args);
+      const result = await cli(args);
       assert.equal(result.code, 2, args.join(' '));
       return result.stderr;
     };
@@ -56,11 +71,11 @@ describe('portcullis CLI', () => {
   });
 
   it('prints the usage on stderr with exit 2 when given no command, and the ca usage on ca --help', async () => {
-    const bare = await runCli([]);
+    const bare = await cli([]);
     assert.equal(bare.code, 2);
     assert.equal(bare.stdout, '');
     assert.match(bare.stderr, /portcullis start -c FILE/);
-    const ca = await runCli(['ca', '--help']);
+    const ca = await cli(['ca', '--help']);
     assert.equal(ca.code, 0, ca.stderr);
     assert.match(ca.stdout, /portcullis ca issue .*--spiffe spiffe:\/\/DOMAIN/);
   });
@@ -75,16 +90,16 @@ listeners: [{ name: main, address: "127.0.0.1:${port}" }]
 services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes: [{ name: r, service: s, public: true }]
 `);
-    const result = await runCli(['start', '-c', file]);
+    const result = await runCli(['start', '-c', file], SPAWN);
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `portcullis: listener "main" cannot listen on 127.0.0.1:${port}: the address is already in use (another process listens there)\n`);
     assert.equal(result.stdout, '', 'no "shutting down" / "stopped" log lines for a gateway that never started');
 
-    const demo = await runCli(['start', '-c', file, '--demo-upstream', `127.0.0.1:${port}`]);
+    const demo = await cli(['start', '-c', file, '--demo-upstream', `127.0.0.1:${port}`]);
     assert.equal(demo.code, 1);
     assert.equal(demo.stderr, `portcullis: the demo upstream cannot listen on 127.0.0.1:${port}: the address is already in use (another process listens there)\n`);
 
-    const spec = await runCli(['openapi-routes', '/nonexistent/openapi.yaml', '--service', 's']);
+    const spec = await cli(['openapi-routes', '/nonexistent/openapi.yaml', '--service', 's']);
     assert.equal(spec.code, 1);
     assert.equal(spec.stderr, 'portcullis: /nonexistent/openapi.yaml: file not found\n');
   });
@@ -95,7 +110,7 @@ listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes: [{ name: r, service: s, public: true }]
 `);
-    const ok = await runCli(['validate', good]);
+    const ok = await cli(['validate', good]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /valid/);
 
@@ -114,13 +129,13 @@ routes:
 consumers:
   - { name: c, credentials: { key-auth: [{ key: "\${env:PORTCULLIS_TEST_UNSET}" }] } }
 `);
-    const result = await runCli(['validate', bad]);
+    const result = await cli(['validate', bad]);
     assert.equal(result.code, 1);
     const lines = result.stderr.trim().split('\n');
     assert.deepEqual(lines, [`${bad}:14: consumers[0].credentials.key-auth[0].key: environment variable PORTCULLIS_TEST_UNSET is not set (referenced as \${env:PORTCULLIS_TEST_UNSET})`]);
 
     writeFileSync(bad, (await import('node:fs')).readFileSync(bad, 'utf8').replace('${env:PORTCULLIS_TEST_UNSET}', 'k'));
-    const second = await runCli(['validate', bad]);
+    const second = await cli(['validate', bad]);
     assert.equal(second.code, 1);
     const all = second.stderr.trim().split('\n');
     assert.ok(all.includes(`${bad}:6: services[0].timeouts.connect: expected a duration like "250ms", "5s", "1m", "1h" or "1d", got "2 seconds"`), second.stderr);
@@ -137,13 +152,13 @@ consumers:
       routes: [{ name: 'r', service: 's', public: true }],
     };
     writeFileSync(file, JSON.stringify(config, null, 2));
-    const ok = await runCli(['validate', file]);
+    const ok = await cli(['validate', file]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, `${file}: valid (1 listener, 1 service, 1 route, 0 consumers)\n`);
     const text = JSON.stringify({ ...config, routes: [{ name: 'r', service: 's', publik: true }] }, null, 2);
     writeFileSync(file, text);
     const line = text.split('\n').findIndex((l) => l.includes('"publik"')) + 1;
-    const bad = await runCli(['validate', file]);
+    const bad = await cli(['validate', file]);
     assert.equal(bad.code, 1);
     assert.ok(bad.stderr.includes(`${file}:${line}: routes[0].publik: unknown key "publik"; did you mean "public"?`), bad.stderr);
   });
@@ -157,7 +172,7 @@ routes:
   - { name: r, service: orders, match: { paths: ["~ ^/(unclosed"] } }
   - { name: rollout, service: orders, policies: [{ key-auth: { mode: monitor } }] }
 `);
-    const result = await runCli(['validate', file]);
+    const result = await cli(['validate', file]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /:7: routes\[2\]: route "rollout" authenticates only in monitor mode, which lets every caller through; mark it "public: true"/);
     assert.match(result.stderr, /:5: routes\[0\]\.service: no service named "ordres"; did you mean "orders"\?/);
@@ -188,11 +203,11 @@ routes: [{ name: r, service: s, public: true }]
       `${file}:7: gateway.limits.max_header_size: must be more than 0 bytes (Node reads 0 as its own default, 16KiB)`,
       `${file}:12: services[0].health.active.interval: "100d" is too long: Node's timers wait at most 24d`,
     ];
-    const validated = await runCli(['validate', file]);
+    const validated = await cli(['validate', file]);
     assert.equal(validated.code, 1);
     assert.deepEqual(validated.stderr.trim().split('\n'), expected);
 
-    const started = await runCli(['start', '-c', file]);
+    const started = await cli(['start', '-c', file]);
     assert.equal(started.code, 1);
     assert.deepEqual(started.stderr.trim().split('\n'), expected, 'start refuses with the same lines, not an ERR_OUT_OF_RANGE from Node');
 
@@ -202,7 +217,7 @@ listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes: [{ name: r, service: s, public: true }]
 `);
-    const ok = await runCli(['validate', file]);
+    const ok = await cli(['validate', file]);
     assert.equal(ok.code, 0, ok.stderr);
   });
 
@@ -217,13 +232,13 @@ routes:
       - concurrency-limit: { max: 1, queue: { size: 1, timeout: 30d } }
       - oauth2-introspection: { endpoint: "https://idp.example/introspect", client_id: gw, client_secret: s3cret, timeout: 25d }
 `);
-    const result = await runCli(['validate', file]);
+    const result = await cli(['validate', file]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /:8: routes\[0\]\.policies\[0\]\.concurrency-limit\.queue\.timeout: expected a duration of at most 24d .*got "30d"/);
     assert.match(result.stderr, /:9: routes\[0\]\.policies\[1\]\.oauth2-introspection\.timeout: expected a duration of at most 24d .*got "25d"/);
 
     writeFileSync(file, readFileSync(file, 'utf8').replace('30d', '24d').replace('25d', '2s'));
-    const ok = await runCli(['validate', file]);
+    const ok = await cli(['validate', file]);
     assert.equal(ok.code, 0, ok.stderr);
   });
 
@@ -237,36 +252,36 @@ services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
 routes: [{ name: r, service: s, public: true, strip_prefix: true, match: { paths: [${prefix}] } }]
 `;
     const file = writeConfig(yaml('/v1'));
-    const cli = startCli(['start', '-c', file]);
-    running.push(cli);
-    await cli.waitFor(`portcullis listening on http://127.0.0.1:${port} (main)`);
+    const gateway = startCli(['start', '-c', file]);
+    running.push(gateway);
+    await gateway.waitFor(`portcullis listening on http://127.0.0.1:${port} (main)`, SPAWN.timeoutMs);
     const base = `http://127.0.0.1:${port}`;
     assert.equal((await send(base, '/v1/a')).json().url, '/a');
 
     writeFileSync(file, yaml('/v2'));
-    const reload = await runCli(['reload', '-c', file]);
+    const reload = await runCli(['reload', '-c', file], SPAWN); // as an operator runs it
     assert.equal(reload.code, 0, reload.stderr);
     assert.match(reload.stdout, /reloaded: config version 2/);
     assert.equal((await send(base, '/v2/b')).json().url, '/b');
 
     writeFileSync(file, yaml('/v3') + 'bogus: true\n');
-    const refused = await runCli(['reload', '-c', file]);
+    const refused = await cli(['reload', '-c', file]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /reload refused; the running config keeps serving/);
     assert.match(refused.stderr, /bogus: unknown key "bogus"/);
     assert.equal((await send(base, '/v2/still')).status, 200);
 
     writeFileSync(file, yaml('/v4'));
-    cli.child.kill('SIGHUP');
-    await cli.waitFor('"version":3');
+    gateway.child.kill('SIGHUP');
+    await gateway.waitFor('"version":3');
     assert.equal((await send(base, '/v4/c')).json().url, '/c');
 
     const inflight = send(base, '/v4/slow');
     await new Promise((r) => setTimeout(r, 150));
-    cli.child.kill('SIGTERM');
+    gateway.child.kill('SIGTERM');
     const res = await inflight;
     assert.equal(res.status, 200, 'the in-flight request finished during shutdown');
-    assert.equal(await cli.exited, 0);
+    assert.equal(await gateway.exited, 0);
     await assert.rejects(send(base, '/v4/after'), 'no longer accepting');
   });
 });

@@ -37,6 +37,13 @@ async function load(nodes: Node[], path: string, total: number, concurrency: num
   return statuses;
 }
 
+/** Status → how many, for messages that say what the unexpected answers were. */
+function tally(statuses: number[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
+}
+
 function evalshaCalls(info: string): number {
   const m = /cmdstat_evalsha:calls=(\d+)/.exec(info);
   return m ? Number(m[1]) : 0;
@@ -46,6 +53,7 @@ describe('a fleet of three gateways on one Redis', () => {
   let redis: TestRedis;
   let upstream: TestUpstream;
   const nodes: Node[] = [];
+  const processes: RunningCli[] = [];
 
   before(async () => {
     redis = await startRedis();
@@ -57,7 +65,11 @@ describe('a fleet of three gateways on one Redis', () => {
       `
 gateway: { access_log: false }
 listeners: [{ name: main, address: "127.0.0.1:0" }]
-store: { kind: redis, url: "${redis.url}" }
+# The default store timeout (250ms) is about Redis being slow or gone; on a busy 2-core machine the
+# three gateways, Redis and this test share the CPU, and a node that did not run for 250ms counted a reply
+# already on its socket as a timeout (503 dependency_unavailable, see docs/fleet.md). What this file checks
+# is exactness across nodes, so it gives Redis time enough to answer however busy the machine.
+store: { kind: redis, url: "${redis.url}", timeout: 10s }
 services: [{ name: api, targets: [{ url: "${upstream.url}" }] }]
 routes:
   - name: exact
@@ -74,19 +86,22 @@ routes:
       - rate-limit: { name: fleet-batched, limit: 60, window: 1h, by: header:x-tenant, batch: 10 }
 `,
     );
-    for (let i = 0; i < NODES; i++) {
-      const cli = startCli(['start', '-c', config, '--pid-file', join(dir, `node-${i}.pid`)]);
-      const out = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    // Started together, and each killed in after() even when another failed to come up.
+    const started = Array.from({ length: NODES }, (_, i) => startCli(['start', '-c', config, '--pid-file', join(dir, `node-${i}.pid`)]));
+    processes.push(...started);
+    for (const cli of started) {
+      // A process start on a busy 2-core machine can take well over the default 20 s.
+      const out = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 90_000);
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
       nodes.push({ cli, pool: new Pool(url, { connections: 16 }) });
     }
   });
 
   after(async () => {
-    for (const n of nodes) {
-      await n.pool.close();
-      n.cli.child.kill('SIGTERM');
-      await n.cli.exited;
+    for (const n of nodes) await n.pool.close();
+    for (const cli of processes) {
+      if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
+      await cli.exited;
     }
     await upstream.close();
     await redis.close();
@@ -95,8 +110,7 @@ routes:
   it('admits exactly the limit across the three nodes under concurrent load', async () => {
     const seenBefore = upstream.seen.length;
     const statuses = await load(nodes, '/exact', 300, 48, { 'x-tenant': 'acme' });
-    assert.equal(statuses.filter((s) => s === 200).length, 50);
-    assert.equal(statuses.filter((s) => s === 429).length, 250);
+    assert.deepEqual(tally(statuses), { 200: 50, 429: 250 }, `statuses: ${JSON.stringify(tally(statuses))}\n${nodes.map((n) => n.cli.output()).join('')}`);
     assert.equal(upstream.seen.length - seenBefore, 50, 'the upstream saw exactly the admitted requests');
     // Refused requests were not counted: the shared count is the limit, not the number of attempts.
     const count = await redis.command('HGET portcullis:rl:fleet:sliding-window:50/3600000:h.x-tenant=acme 3600000:c');

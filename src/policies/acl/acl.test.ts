@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, startGateway, writeConfig, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { runCli } from '../../../test/helpers/cli.js';
+import { cli } from '../../../test/helpers/cli.js';
 
 describe('acl', () => {
   let upstream: TestUpstream;
@@ -74,7 +74,7 @@ listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes: [{ name: r, service: s, public: true, policies: [{ acl: {} }] }]
 `);
-    const res = await runCli(['validate', file]);
+    const res = await cli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /gateway\.yaml:4: routes\[0\]\.policies\[0\]\.acl: give "allow", "deny" or both/);
   });

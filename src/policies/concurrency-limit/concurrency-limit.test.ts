@@ -16,6 +16,8 @@ describe('concurrency-limit', () => {
   let gw: TestGateway;
   /** Requests the upstream holds until the test lets them go. */
   const held: Array<() => void> = [];
+  /** Responses whose head the upstream sent (no response timeout applies) and whose body it holds until the test lets them go. */
+  const parked: Array<() => void> = [];
 
   before(async () => {
     upstream = await startUpstream((req, res) => {
@@ -24,6 +26,11 @@ describe('concurrency-limit', () => {
         if (!res.destroyed) res.end('ok');
       };
       if (url.includes('hold')) held.push(answer);
+      else if (url.includes('park')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.flushHeaders();
+        parked.push(answer);
+      }
       else if (url.includes('error')) req.socket.destroy();
       else if (url.includes('timeout')) setTimeout(answer, 3000);
       else if (url.includes('slow')) setTimeout(answer, 30);
@@ -64,7 +71,7 @@ routes:
 `);
   });
   after(async () => {
-    for (const release of held.splice(0)) release();
+    for (const release of [...held.splice(0), ...parked.splice(0)]) release();
     await gw.close();
     await upstream.close();
   });
@@ -119,8 +126,11 @@ routes:
     const tally = new Map<string, number>();
     let next = 0;
     const total = 10_000;
+    /** While set, the workers wait before their next request (see squeeze below). */
+    let paused: Promise<void> | undefined;
     const worker = async () => {
       while (next < total) {
+        if (paused) await paused;
         const i = next++;
         const kind = i % 100 === 50 ? 'timeout' : kinds[i % kinds.length]!;
         const controller = new AbortController();
@@ -136,7 +146,47 @@ routes:
         tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
       }
     };
-    await Promise.all(Array.from({ length: 44 }, worker)); // more than slots + queue: some are refused
+    // More workers than slots + queue, so some are refused when they all wait at once. That alone depends on
+    // timing (on a loaded machine, too few were inside the gateway at once to be refused), so in the thick of the
+    // load every slot is also taken for a while by responses the upstream holds open after their head (no
+    // response timeout applies): the workers pause while these take the slots, then all 44 come back at once,
+    // queue and time out or find the queue full, and are refused (503) between everything else still in flight.
+    const squeeze = async () => {
+      while (next < total / 4) await sleep(5);
+      let resume!: () => void;
+      paused = new Promise<void>((r) => (resume = r));
+      // Well within the upstream body idle timeout (60s), which would end the held responses.
+      const deadline = Date.now() + 30_000;
+      const calls: Array<Promise<void>> = [];
+      let live = 0; // parking requests sent and not refused: parked, or on their way
+      try {
+        while (parked.length < 20) {
+          if (Date.now() > deadline) throw new Error(`only ${parked.length} of 20 slots held`);
+          // A parking request may wait in the queue behind the workers' last requests and be refused: send another then.
+          if (live < 20) {
+            live++;
+            calls.push(
+              send(gw.url, '/mixed/park').then((res) => {
+                if (res.status !== 200) live--;
+                tally.set(String(res.status), (tally.get(String(res.status)) ?? 0) + 1);
+              }),
+            );
+          }
+          await sleep(5);
+        }
+      } finally {
+        paused = undefined;
+        resume();
+      }
+      const refusedBefore = tally.get('503') ?? 0;
+      while ((tally.get('503') ?? 0) === refusedBefore) {
+        if (Date.now() > deadline) throw new Error('no refusal while every slot was held');
+        await sleep(5);
+      }
+      for (const release of parked.splice(0)) release();
+      await Promise.all(calls);
+    };
+    await Promise.all([...Array.from({ length: 44 }, worker), squeeze()]);
     await pool.close();
     t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries(tally))}`);
     for (const status of ['200', '502', '503', '504', 'aborted']) assert.ok((tally.get(status) ?? 0) > 0, `some requests ended ${status}`);

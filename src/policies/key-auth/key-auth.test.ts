@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { send, startGateway, writeConfig, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { runCli } from '../../../test/helpers/cli.js';
+import { cli } from '../../../test/helpers/cli.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -127,7 +127,7 @@ consumers:
   - { name: c, credentials: { key-auth: [{ key: shared-0123456789 }] } }
   - { name: d, credentials: { key-auth: [{ key_sha256: "${sha256('shared-0123456789')}" }] } }
 `);
-    const result = await runCli(['validate', file]);
+    const result = await cli(['validate', file]);
     assert.equal(result.code, 1);
     const lines = result.stderr.trim().split('\n');
     assert.ok(lines.includes(`${file}:5: consumers[0].credentials.key-auth[0]: a key-auth credential needs exactly one of "key" or "key_sha256"`), result.stderr);

@@ -6,6 +6,27 @@
  * 3.1 schemas are JSON Schema 2020-12 already. Local $refs (#/...) are
  * resolved; a description that needs external files is refused at load
  * with a hint to bundle it first.
+ *
+ * Kept hand-written rather than resolving with @apidevtools/json-schema-ref-
+ * parser (measured against issue 11, item 6; checked 2026-12):
+ * - Security: the library's default resolvers read any path a $ref names
+ *   (absolute, ../, file://) and fetch http(s) URLs. Confining it to the
+ *   spec's folder means turning http off and writing our own file resolver
+ *   (realpath, containment check against symlinks), i.e. owning the
+ *   security-relevant part anyway. Here no $ref reads a file or the network
+ *   at all: Parameter / Request Body / Path Item $refs outside the document
+ *   are refused below, schema $refs by Ajv, which loads no schema itself
+ *   (request-validation.test.ts, "refuses a description split over several
+ *   files", checks both, with a local HTTP server that must see no request).
+ * - It is async only; policies compile synchronously (validate, reload
+ *   beside the running snapshot). Bundling at load would need an async step
+ *   before compile, which belongs with the compiler's move (item 1).
+ * - The spec reaches the policy as text (${file:openapi.yaml} inlines it),
+ *   so there is no folder to anchor relative $refs to without a new setting.
+ * - Its current major (16) needs Node >= 22.19; 15.x is the last for Node 20,
+ *   and it brings js-yaml beside the yaml package the gateway already uses.
+ * Operators bundle offline instead (`swagger-cli bundle` runs that same
+ * library; `redocly bundle`), where reading neighbouring files is wanted.
  */
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../config/errors.js';

@@ -1,12 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import requestValidation from './index.js';
 import { generateRoutes } from './routes.js';
-import { compilePolicy } from '../../../test/helpers/policy.js';
+import { compilePolicy, decide, requestContext } from '../../../test/helpers/policy.js';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
 
@@ -206,6 +208,63 @@ routes:
     assert.throws(() => compilePolicy(requestValidation, { openapi: { spec: 'swagger: "2.0"\npaths: {}' } }), /OpenAPI 3.0 or 3.1/);
     assert.throws(() => compilePolicy(requestValidation, { openapi: { spec: 'openapi: 3.0.0\npaths:\n  /a:\n    get:\n      parameters: [{ $ref: "other.yaml#/p" }]' } }), /only local references/);
     assert.throws(() => compilePolicy(requestValidation, { query: { q: { allow: '(a' } } }), /invalid regular expression/);
+  });
+
+  it('refuses a description split over several files, reading none of them and fetching nothing, and takes it bundled', async () => {
+    // A multi-file description: the main file and its neighbours, one above its folder, one behind a URL.
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-multi-'));
+    const fetched: string[] = [];
+    const server = createServer((req, res) => {
+      fetched.push(req.url ?? '');
+      res.end('NewOrder: { type: object }');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const remote = `http://127.0.0.1:${(server.address() as AddressInfo).port}/schemas.yaml`;
+    mkdirSync(join(dir, 'spec', 'schemas'), { recursive: true });
+    writeFileSync(join(dir, 'spec', 'schemas', 'order.yaml'), 'NewOrder:\n  type: object\n  required: [sku]\n  properties: { sku: { type: string } }\n');
+    writeFileSync(join(dir, 'spec', 'parameters.yaml'), 'OrderId: { name: id, in: path, required: true, schema: { type: integer } }\n');
+    writeFileSync(join(dir, 'outside.yaml'), 'NewOrder: { type: object }\n');
+    const main = (parameter: string, body: string) => `openapi: 3.0.3
+paths:
+  /orders/{id}:
+    parameters: [{ $ref: "${parameter}" }]
+    put:
+      requestBody: { content: { application/json: { schema: { $ref: "${body}" } } } }
+      responses: { "200": { description: ok } }
+`;
+    const local = '#/components/parameters/OrderId';
+    const cases: Array<[string, string]> = [
+      ['parameters.yaml#/OrderId', '#/components/schemas/NewOrder'],
+      [local, 'schemas/order.yaml#/NewOrder'],
+      [local, './schemas/order.yaml#/NewOrder'],
+      [local, '../outside.yaml#/NewOrder'],
+      [local, `${join(dir, 'outside.yaml')}#/NewOrder`],
+      [local, `file://${join(dir, 'outside.yaml')}#/NewOrder`],
+      [local, `${remote}#/NewOrder`],
+    ];
+    const components = 'components:\n  parameters:\n    OrderId: { name: id, in: path, required: true, schema: { type: integer } }\n  schemas:\n    NewOrder: { type: object, required: [sku], properties: { sku: { type: string } } }\n';
+    try {
+      for (const [parameter, body] of cases) {
+        const spec = main(parameter, body) + components;
+        writeFileSync(join(dir, 'spec', 'openapi.yaml'), spec);
+        // A Parameter/Request Body/Path Item $ref is refused by the description's reader; a schema $ref by Ajv, which loads no schema itself.
+        const expected =
+          parameter !== local
+            ? `$ref ${JSON.stringify(parameter)} points outside the document; only local references (#/...) are supported: bundle the description into one file first`
+            : `PUT /orders/{id}: cannot compile its schemas: can't resolve reference ${body} from id #`;
+        assert.throws(() => compilePolicy(requestValidation, { openapi: { spec } }), (err: Error) => err.message.includes(expected), `${parameter} ${body}`);
+      }
+      assert.deepEqual(fetched, [], 'nothing was fetched');
+
+      // The same description bundled into one file (what `redocly bundle` or `swagger-cli bundle` write) loads and validates.
+      const policy = compilePolicy(requestValidation, { openapi: { spec: main(local, '#/components/schemas/NewOrder') + components } });
+      const put = (path: string, body: unknown) => decide(policy, requestContext({ method: 'PUT', path, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }));
+      assert.equal(await put('/orders/7', { sku: 'a' }), undefined);
+      assert.equal((await put('/orders/7', {}))?.status, 400);
+      assert.equal((await put('/orders/x', { sku: 'a' }))?.status, 400);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
