@@ -64,6 +64,26 @@ describe('redis store outages', () => {
     assert.equal(lines.filter((l) => l.msg === 'store recovered').length, 1);
   });
 
+  it('a reply that arrived while the event loop was busy past the timeout is still taken', async () => {
+    // A loaded node: the reply is on the socket before the timeout, but the loop is blocked until after it.
+    const redis = await startRedis();
+    cleanup.push(() => redis.close());
+    const store = new RedisStore({ url: redis.url, prefix: 't:', timeoutMs: 50, connectTimeoutMs: 1000 }, pino({ level: 'silent' }));
+    cleanup.push(() => store.close());
+    assert.equal(await store.open(5000), true);
+    for (let round = 0; round < 5; round++) {
+      const pending = Promise.resolve(store.hitWindows(`busy${round}`, [{ limit: 10, windowMs: 60_000 }], true, 1, false));
+      await new Promise((resolve) => setImmediate(resolve)); // the command is on the wire
+      const until = Date.now() + 200; // four times the timeout: Redis on loopback answers long before
+      while (Date.now() < until) {
+        /* a blocked event loop */
+      }
+      const decision = await pending;
+      assert.equal(decision.allowed, true, `round ${round}`);
+    }
+    assert.equal(store.health.state, 'up');
+  });
+
   it('killed mid-use: fails at once, logs once, recovers after a restart with its scripts reloaded', async () => {
     const redis = await startRedis();
     cleanup.push(() => redis.close());

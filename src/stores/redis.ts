@@ -272,7 +272,10 @@ export class StoreTimeoutError extends Error {
  */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new StoreTimeoutError(ms)), ms);
+    // A loaded event loop runs expired timers before it reads sockets: a reply that arrived while the loop
+    // was busy would lose to its own timeout. Give the poll phase one turn (setImmediate runs after it);
+    // a reply read then settles the promise first and the late rejection is ignored.
+    const timer = setTimeout(() => setImmediate(() => reject(new StoreTimeoutError(ms))), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);
