@@ -13,6 +13,7 @@ import { BodyTooLargeError, RequestContext, type BodySource } from '../pipeline/
 import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
+import { checkMethod } from '../routing/method.js';
 import { normalizePath } from '../routing/normalize.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import { CLIENT_CERT_HEADER, type ClientCertificate } from '../pipeline/client-certificate.js';
@@ -112,10 +113,12 @@ export class RequestHandler {
     const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes, keepPathParameters: settings.keepPathParameters });
     const h2 = isHttp2(req);
     const body = new RequestBody(req, res, h2);
+    // One check for both HTTP versions (src/routing/method.ts): HTTP/2's :method is not parsed by llhttp.
+    const method = checkMethod(req.method);
 
     const ctx = new RequestContext(
       id,
-      req.method ?? 'GET',
+      method ?? (req.method ?? '').slice(0, 32),
       normalized.ok ? normalized.path : rawPath,
       q === -1 ? '' : target.slice(q + 1),
       req.headers,
@@ -150,6 +153,11 @@ export class RequestHandler {
       const code = problem === 'request_target' || problem === 'invalid_host' || problem === 'http_version' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
+      return;
+    }
+    if (method === undefined) {
+      ctx.recordEvent('gateway', deny(400, 'bad_request', { event: { type: 'request.invalid_method', severity: 'medium' } }), 'blocked');
+      this.respondError(state, res, 400, 'bad_request', undefined, 'The request method is not valid: methods are upper-case tokens.');
       return;
     }
     const tooBig = requestLimitProblem(req, settings);
