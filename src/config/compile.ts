@@ -59,6 +59,8 @@ export interface RuntimeSettings {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly maxInFlight: number;
+  /** Per HTTP/2 connection: client resets beyond completed streams before it is closed; 0 when off. */
+  readonly http2MaxResets: number;
   /** 0 when off. */
   readonly maxEventLoopDelayMs: number;
   readonly healthPath: string | undefined;
@@ -274,6 +276,7 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       maxConnections: g.limits.max_connections,
       maxConnectionsPerIp: g.limits.max_connections_per_ip,
       maxInFlight: g.limits.max_in_flight,
+      http2MaxResets: g.limits.http2_max_resets,
       maxEventLoopDelayMs: parseDuration(g.limits.max_event_loop_delay),
       healthPath: g.health_path,
     };

@@ -21,7 +21,7 @@ import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
 import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
-import { http2HasBody, isHttp2 } from './http-version.js';
+import { http2HasBody, http2ResponseCompleted, isHttp2 } from './http-version.js';
 import type { ServerGuards } from './guards.js';
 import { answerHealth, isHealthCheck } from './health.js';
 import { requestLimitProblem } from './request-limits.js';
@@ -348,11 +348,24 @@ export class RequestHandler {
     res.end();
   }
 
+  /**
+   * The client response closed, answered or not. An unanswered request (the
+   * client disconnected, or reset its HTTP/2 stream) aborts its upstream
+   * request and stays in progress until undici has let go of it: its
+   * concurrency slot, its place in max_in_flight and its config snapshot are
+   * released only then, and it is logged as not completed.
+   */
   private finish(state: RequestState, res: ServerResponse): void {
+    // Over HTTP/2, Node reports a reset stream's response as finished (writableFinished): ask the stream.
+    const completed = state.h2 ? http2ResponseCompleted(res) : res.writableFinished;
+    const exchange = state.exchange;
+    if (!completed && exchange) exchange.clientClosed(() => this.settle(state, res, false));
+    else this.settle(state, res, completed);
+  }
+
+  private settle(state: RequestState, res: ServerResponse, completed: boolean): void {
     const { ctx, snapshot } = state;
     if (this.env.guards && !state.tunnelOpen) this.env.guards.overload.inFlight--;
-    const completed = res.writableFinished;
-    if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);
     if (snapshot.settings.accessLog) this.env.accessLog.write(ctx, res.statusCode, completed);
     this.env.snapshots.leave(snapshot);
