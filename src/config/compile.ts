@@ -21,6 +21,7 @@ import type { ListenerTls } from '../server/tls/material.js';
 import { compileServicesTls } from '../upstream/tls.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
+import { checkShadowedRoutes, type RouteAccess } from './shadow.js';
 import { ConfigError, ConfigErrors, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
 import type { LoadedSource } from './load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './schema.js';
@@ -154,6 +155,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   const routes = new Map<string, CompiledRoute>();
   const entries: ConstructorParameters<typeof Router<CompiledRoute>>[0][number][] = [];
+  const access: RouteAccess[] = [];
   config.routes.forEach((route, r) => {
     const base: ConfigPath = ['routes', r];
     const service = services.get(route.service);
@@ -170,6 +172,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
       // Authentication in monitor mode lets everyone through: that is a public route, and must say so.
       report(base, `route "${route.name}" authenticates only in monitor mode, which lets every caller through; mark it "public: true" while rolling out`);
     }
+    access.push({ route, index: r, authenticates: globalEnforcedAuth || own.some((s) => s.phase === 'authenticate' && !s.monitor) });
     const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
     for (const [p, path] of (route.match.paths ?? []).entries()) {
@@ -190,6 +193,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     routes.set(route.name, compiled);
     entries.push({ route: compiled, hosts: route.match.hosts, paths: route.match.paths, methods: route.match.methods, headers });
   });
+
+  checkShadowedRoutes(access, report);
 
   if (issues.length > 0) {
     deps.upstreams.discard(services);
