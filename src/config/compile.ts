@@ -21,6 +21,7 @@ import type { ListenerTls } from '../server/tls/material.js';
 import { compileServicesTls } from '../upstream/tls.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Service } from '../upstream/service.js';
+import { checkShadowedRoutes, type RouteAccess } from './shadow.js';
 import { ConfigError, ConfigErrors, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
 import type { LoadedSource } from './load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './schema.js';
@@ -59,6 +60,8 @@ export interface RuntimeSettings {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly maxInFlight: number;
+  /** Per HTTP/2 connection: client resets beyond completed streams before it is closed; 0 when off. */
+  readonly http2MaxResets: number;
   /** 0 when off. */
   readonly maxEventLoopDelayMs: number;
   readonly healthPath: string | undefined;
@@ -152,6 +155,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   const routes = new Map<string, CompiledRoute>();
   const entries: ConstructorParameters<typeof Router<CompiledRoute>>[0][number][] = [];
+  const access: RouteAccess[] = [];
   config.routes.forEach((route, r) => {
     const base: ConfigPath = ['routes', r];
     const service = services.get(route.service);
@@ -168,6 +172,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
       // Authentication in monitor mode lets everyone through: that is a public route, and must say so.
       report(base, `route "${route.name}" authenticates only in monitor mode, which lets every caller through; mark it "public: true" while rolling out`);
     }
+    access.push({ route, index: r, authenticates: globalEnforcedAuth || own.some((s) => s.phase === 'authenticate' && !s.monitor) });
     const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
     for (const [p, path] of (route.match.paths ?? []).entries()) {
@@ -188,6 +193,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     routes.set(route.name, compiled);
     entries.push({ route: compiled, hosts: route.match.hosts, paths: route.match.paths, methods: route.match.methods, headers });
   });
+
+  checkShadowedRoutes(access, report);
 
   if (issues.length > 0) {
     deps.upstreams.discard(services);
@@ -274,6 +281,7 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       maxConnections: g.limits.max_connections,
       maxConnectionsPerIp: g.limits.max_connections_per_ip,
       maxInFlight: g.limits.max_in_flight,
+      http2MaxResets: g.limits.http2_max_resets,
       maxEventLoopDelayMs: parseDuration(g.limits.max_event_loop_delay),
       healthPath: g.health_path,
     };

@@ -218,6 +218,12 @@ export const GatewaySettingsSchema = Type.Object(
           description: 'open connections from one client address (trusted proxies exempt); more are answered 429 and closed; 0 means no limit',
         }),
         max_in_flight: Type.Integer({ minimum: 0, default: 10_000, description: 'requests in progress in the gateway; more are shed with 503; 0 means no limit' }),
+        http2_max_resets: Type.Integer({
+          minimum: 0,
+          default: 100,
+          description:
+            'HTTP/2 streams a client may reset before their response is complete, beyond those it completes, per connection; past it the connection is closed (GOAWAY ENHANCE_YOUR_CALM: rapid reset, CVE-2023-44487); 0 means no limit',
+        }),
         max_event_loop_delay: Duration({
           default: '1s',
           description: 'event loop lag past which new requests are shed with 503 until it recovers; "0s" turns it off',

@@ -156,7 +156,7 @@ export class Router<R> {
     for (const entry of entries) {
       const candidate = {
         route: entry.route,
-        methods: entry.methods ? new Set(entry.methods) : undefined,
+        methods: entry.methods ? methodSet(entry.methods) : undefined,
         headers: entry.headers && entry.headers.length > 0 ? entry.headers : undefined,
         order: order++,
       };
@@ -211,6 +211,19 @@ export class Router<R> {
     }
     return this.anyHost.match(method, path, headers);
   }
+}
+
+/**
+ * A route's methods as the router compares them: exactly as written (RFC 9110
+ * §9.1: methods are case-sensitive; src/routing/method.ts refuses any other
+ * casing before the router), and HEAD wherever GET is (§9.3.2: HEAD is GET
+ * without the body; a HEAD that missed a GET-only protected route fell to a
+ * public catch-all, and the protected handler ran for it unauthenticated).
+ */
+function methodSet(methods: readonly string[]): ReadonlySet<string> {
+  const set = new Set(methods);
+  if (set.has('GET')) set.add('HEAD');
+  return set;
 }
 
 function segmentsOf(path: string): string[] {

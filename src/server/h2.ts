@@ -22,6 +22,12 @@ import type { Logger } from 'pino';
 import type { RuntimeSettings } from '../config/compile.js';
 import type { RequestHandler } from './handler.js';
 
+/** Streams the gateway itself reset or destroyed: they do not count as the client's resets. */
+const SERVER_RESET = new WeakSet<ServerHttp2Stream>();
+
+/** How long a connection cut off for rapid reset is given to write its GOAWAY before it is destroyed. */
+const GOAWAY_GRACE_MS = 100;
+
 /** nginx's default; enough for browsers and gRPC clients, small enough to bound one connection's cost. */
 const MAX_CONCURRENT_STREAMS = 128;
 
@@ -33,7 +39,13 @@ const MAX_CONCURRENT_STREAMS = 128;
  * by throwing ERR_HTTP2_INVALID_STREAM (newer releases ignore it), out of
  * undici's abort and before it closed the upstream connection.
  */
-class GatewayHttp2Response extends Http2ServerResponse {}
+class GatewayHttp2Response extends Http2ServerResponse {
+  /** The gateway cuts this stream (slow body, a client not reading, an upstream failing mid-body): not a client reset. */
+  override destroy(error?: Error): this {
+    SERVER_RESET.add(this.stream);
+    return super.destroy(error);
+  }
+}
 // Defined on the prototype: @types/node declares the response a Writable (it is a plain Stream), so a
 // getter in the class body would not type-check as overriding a property.
 Object.defineProperty(GatewayHttp2Response.prototype, 'destroyed', {
@@ -47,6 +59,7 @@ export class Http2Front {
   private readonly sessions = new Set<ServerHttp2Session>();
   private idleTimeoutMs: number;
   private requestTimeoutMs: number;
+  private maxResets: number;
 
   constructor(
     private readonly handler: RequestHandler,
@@ -56,6 +69,7 @@ export class Http2Front {
   ) {
     this.idleTimeoutMs = settings.keepAliveTimeoutMs;
     this.requestTimeoutMs = settings.requestTimeoutMs;
+    this.maxResets = settings.http2MaxResets;
     this.server = createServer({
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: settings.maxHeaderSize, enablePush: false },
       maxSessionMemory: 10,
@@ -84,17 +98,55 @@ export class Http2Front {
 
   private track(session: ServerHttp2Session): void {
     this.sessions.add(session);
-    let open = 0;
-    session.on('stream', (stream) => {
-      open++;
-      stream.once('close', () => open--);
+    const open = new Set<ServerHttp2Stream>();
+    /** Streams the client reset before their response was complete, less those it let complete (never below 0). */
+    let resets = 0;
+    let cut = false;
+    session.on('stream', (stream: ServerHttp2Stream) => {
+      open.add(stream);
+      stream.once('close', () => {
+        open.delete(stream);
+        if (this.maxResets === 0 || cut || session.destroyed) return;
+        // aborted: the stream closed before the gateway ended its response; by the client unless marked ours.
+        if (!stream.aborted) {
+          if (resets > 0) resets--;
+        } else if (!SERVER_RESET.has(stream) && ++resets > this.maxResets) {
+          cut = true;
+          this.cutOff(session, open, resets);
+        }
+      });
     });
     // An idle connection (no stream open) is closed after the keep-alive timeout, as HTTP/1.1 ones are.
     session.setTimeout(this.idleTimeoutMs, () => {
-      if (open === 0) session.close();
+      if (open.size === 0) session.close();
     });
     session.on('error', () => {}); // reported by sessionError; the socket is destroyed by Node
     session.once('close', () => this.sessions.delete(session));
+  }
+
+  /**
+   * Rapid reset (CVE-2023-44487): a client that opens streams and resets them
+   * at once never waits for an answer, so a stream limit does not bound the
+   * work it starts. Each reset stream's upstream request is aborted (the
+   * handler), and a connection that resets more streams than it completes,
+   * by more than gateway.limits.http2_max_resets, is closed with GOAWAY
+   * ENHANCE_YOUR_CALM; its open streams end, and their upstream requests
+   * with them.
+   */
+  private cutOff(session: ServerHttp2Session, streams: ReadonlySet<ServerHttp2Stream>, resets: number): void {
+    this.logger.warn(
+      { listener: this.listener, client_ip: session.socket?.remoteAddress, resets, limit: this.maxResets, event: 'http2.rapid_reset' },
+      'HTTP/2 client reset too many streams: connection closed',
+    );
+    // GOAWAY first: nghttp2 refuses every newer stream from here on, and a client that honours it closes.
+    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    // Its open streams end now, their upstream requests with them.
+    for (const stream of streams) {
+      SERVER_RESET.add(stream);
+      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    }
+    // Then the connection, once the GOAWAY had time to be written (a destroy in the same turn drops it).
+    setTimeout(() => session.destroy(), GOAWAY_GRACE_MS).unref();
   }
 
   /**
@@ -106,7 +158,10 @@ export class Http2Front {
    */
   private boundBody(stream: ServerHttp2Stream): void {
     const timer = setTimeout(() => {
-      if (!stream.closed && !bodyEnded(stream)) stream.close(constants.NGHTTP2_CANCEL);
+      if (!stream.closed && !bodyEnded(stream)) {
+        SERVER_RESET.add(stream);
+        stream.close(constants.NGHTTP2_CANCEL);
+      }
     }, this.requestTimeoutMs);
     const stop = () => clearTimeout(timer);
     stream.once('end', stop);
@@ -116,6 +171,7 @@ export class Http2Front {
   applySettings(settings: RuntimeSettings): void {
     this.idleTimeoutMs = settings.keepAliveTimeoutMs;
     this.requestTimeoutMs = settings.requestTimeoutMs;
+    this.maxResets = settings.http2MaxResets;
     this.server.updateSettings({ maxHeaderListSize: settings.maxHeaderSize });
   }
 

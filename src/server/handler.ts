@@ -13,6 +13,7 @@ import { BodyTooLargeError, RequestContext, type BodySource } from '../pipeline/
 import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
+import { checkMethod } from '../routing/method.js';
 import { normalizePath } from '../routing/normalize.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import { CLIENT_CERT_HEADER, type ClientCertificate } from '../pipeline/client-certificate.js';
@@ -20,7 +21,7 @@ import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js
 import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
 import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
-import { http2HasBody, isHttp2 } from './http-version.js';
+import { http2HasBody, http2ResponseCompleted, isHttp2 } from './http-version.js';
 import type { ServerGuards } from './guards.js';
 import { answerHealth, isHealthCheck } from './health.js';
 import { requestLimitProblem } from './request-limits.js';
@@ -112,10 +113,12 @@ export class RequestHandler {
     const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes, keepPathParameters: settings.keepPathParameters });
     const h2 = isHttp2(req);
     const body = new RequestBody(req, res, h2);
+    // One check for both HTTP versions (src/routing/method.ts): HTTP/2's :method is not parsed by llhttp.
+    const method = checkMethod(req.method);
 
     const ctx = new RequestContext(
       id,
-      req.method ?? 'GET',
+      method ?? (req.method ?? '').slice(0, 32),
       normalized.ok ? normalized.path : rawPath,
       q === -1 ? '' : target.slice(q + 1),
       req.headers,
@@ -150,6 +153,11 @@ export class RequestHandler {
       const code = problem === 'request_target' || problem === 'invalid_host' || problem === 'http_version' ? 'bad_request' : 'ambiguous_framing';
       ctx.recordEvent('gateway', deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } }), 'blocked');
       this.respondError(state, res, 400, code);
+      return;
+    }
+    if (method === undefined) {
+      ctx.recordEvent('gateway', deny(400, 'bad_request', { event: { type: 'request.invalid_method', severity: 'medium' } }), 'blocked');
+      this.respondError(state, res, 400, 'bad_request', undefined, 'The request method is not valid: methods are upper-case tokens.');
       return;
     }
     const tooBig = requestLimitProblem(req, settings);
@@ -340,11 +348,24 @@ export class RequestHandler {
     res.end();
   }
 
+  /**
+   * The client response closed, answered or not. An unanswered request (the
+   * client disconnected, or reset its HTTP/2 stream) aborts its upstream
+   * request and stays in progress until undici has let go of it: its
+   * concurrency slot, its place in max_in_flight and its config snapshot are
+   * released only then, and it is logged as not completed.
+   */
   private finish(state: RequestState, res: ServerResponse): void {
+    // Over HTTP/2, Node reports a reset stream's response as finished (writableFinished): ask the stream.
+    const completed = state.h2 ? http2ResponseCompleted(res) : res.writableFinished;
+    const exchange = state.exchange;
+    if (!completed && exchange) exchange.clientClosed(() => this.settle(state, res, false));
+    else this.settle(state, res, completed);
+  }
+
+  private settle(state: RequestState, res: ServerResponse, completed: boolean): void {
     const { ctx, snapshot } = state;
     if (this.env.guards && !state.tunnelOpen) this.env.guards.overload.inFlight--;
-    const completed = res.writableFinished;
-    if (!completed) state.exchange?.clientClosed();
     runLogHooks(ctx, state.pipeline, this.env.logger);
     if (snapshot.settings.accessLog) this.env.accessLog.write(ctx, res.statusCode, completed);
     this.env.snapshots.leave(snapshot);

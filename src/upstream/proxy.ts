@@ -56,6 +56,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private discarding = false;
   private outcomeRecorded = false;
   private clientGone = false;
+  /** An upstream request is in flight (dispatched, not yet completed, failed or upgraded). */
+  private attemptOpen = false;
+  /** Called once no upstream request is left after the client went away. */
+  private onReleased: (() => void) | undefined = undefined;
   private sink: Writable;
   private resumeUpstream: (() => void) | undefined = undefined;
   private readonly onSinkDrain = (): void => {
@@ -108,12 +112,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.dispatch();
   }
 
-  /** The client went away: stop the upstream exchange. */
-  clientClosed(): void {
+  /**
+   * The client went away (a closed connection, an HTTP/2 stream reset): stop the upstream exchange.
+   * `released` runs once no upstream request is left: at once when none is in flight, else when
+   * undici reports the aborted one over (which may wait for a request still queued for a connection
+   * to be handed one). Until then the request is still in progress: it keeps its concurrency slot.
+   */
+  clientClosed(released?: () => void): void {
+    const first = !this.clientGone;
     this.clientGone = true;
     this.stopResponseTimer();
     this.stopStallTimer();
-    if (this.target && !this.outcomeRecorded) this.target.breaker?.release();
+    if (first && this.target && !this.outcomeRecorded) this.target.breaker?.release();
+    if (released) {
+      if (this.attemptOpen) this.onReleased = released;
+      else released();
+    }
     this.abortUpstream?.(new Error('client closed the connection'));
   }
 
@@ -130,6 +144,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.responseTimer = setTimeout(this.onResponseTimeout, this.service.responseTimeoutMs);
     this.ctx.upstreamTarget = target.origin;
     target.active++;
+    this.attemptOpen = true;
     const headers = this.upstream.headers;
     if (!this.env.preserveHost) headers[headers.length - 1] = target.hostHeader;
     const tunnel = this.env.tunnel;
@@ -196,9 +211,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private endAttempt(): void {
-    if (this.target) this.target.active--;
+    if (this.target && this.attemptOpen) this.target.active--;
+    this.attemptOpen = false;
     this.abortUpstream = undefined;
     this.stopResponseTimer();
+    if (this.clientGone && this.onReleased) {
+      const released = this.onReleased;
+      this.onReleased = undefined;
+      released();
+    }
   }
 
   private stopStallTimer(): void {
@@ -337,7 +358,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onComplete(trailers: string[] | null): void {
     this.endAttempt();
     if (this.discarding) {
-      this.retry();
+      if (!this.clientGone) this.retry();
       return;
     }
     const forward = trailersFrom(trailers, this.env.hiddenResponseHeaders);

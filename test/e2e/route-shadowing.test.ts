@@ -1,0 +1,50 @@
+/**
+ * A protected regex route behind a public prefix route (issue 10, item 7):
+ * prefix paths are tried before regular expressions, so a public `/` took
+ * every request for `~ ^/v[0-9]+/private` and answered 200 without
+ * authentication. Such a config is refused at load, naming both routes.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { InvalidConfigError } from '../../src/config/errors.js';
+
+const config = (upstream: string, publicPath: string) => `
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: app, targets: [{ url: "${upstream}" }] }]
+routes:
+  - { name: site, service: app, public: true, match: { paths: [${publicPath}] } }
+  - { name: private, service: app, match: { paths: ["~ ^/v[0-9]+/private"] }, policies: [{ key-auth: {} }] }
+`;
+
+describe('a protected regex route shadowed by a public prefix route', () => {
+  let upstream: TestUpstream | undefined;
+  let gw: TestGateway | undefined;
+  after(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  it('is refused at load, naming both routes and why', async () => {
+    upstream = await startUpstream();
+    const err = await startGateway(config(upstream.url, '/')).then(
+      async (started) => {
+        gw = started;
+        const res = await send(started.url, '/v2/private/data');
+        return new Error(`the gateway started and answered /v2/private/data with ${res.status}`);
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof InvalidConfigError, String(err));
+    assert.equal(err.issues.length, 1);
+    assert.equal(err.issues[0]!.path, 'routes[1].match.paths[0]');
+    assert.match(err.issues[0]!.message, /route "private" is protected, but the route "site" \(no authentication, path "\/"\) takes requests/);
+  });
+
+  it('serves when the public route does not cover the protected paths, and authenticates them', async () => {
+    gw = await startGateway(config(upstream!.url, '/docs'));
+    assert.equal((await send(gw.url, '/v2/private/data')).status, 401);
+    assert.equal((await send(gw.url, '/docs/intro')).status, 200);
+  });
+});
