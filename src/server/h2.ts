@@ -19,7 +19,7 @@ import {
 } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { RuntimeSettings } from '../config/compile.js';
+import type { RuntimeSettings } from '../snapshot.js';
 import type { RequestHandler } from './handler.js';
 
 /** nginx's default; enough for browsers and gRPC clients, small enough to bound one connection's cost. */

@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { CompiledRoute, Snapshot } from '../config/compile.js';
-import { describeError, errorBody } from '../errors.js';
-import { BodyTooLargeError, RequestContext, type BodySource } from '../pipeline/context.js';
+import type { CompiledRoute, Snapshot } from '../snapshot.js';
+import { describeError, errorBody, BodyTooLargeError } from '../errors.js';
+import { RequestContext, type BodySource } from '../pipeline/context.js';
 import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
@@ -25,7 +25,7 @@ import type { ServerGuards } from './guards.js';
 import { answerHealth, isHealthCheck } from './health.js';
 import { requestLimitProblem } from './request-limits.js';
 import type { SnapshotHolder } from './snapshots.js';
-import type { RuntimeSettings } from '../config/compile.js';
+import type { RuntimeSettings } from '../snapshot.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -11,7 +11,8 @@ import { ErrorReply } from 'redis';
 import { StoreHealth } from './health.js';
 import { connectRedis, type RedisConnection, type RedisDeployment } from './redis-connection.js';
 import { ADD_WITHIN, HIT_WINDOWS, TAKE_TOKENS, type Script } from './scripts.js';
-import { StoreUnavailableError, type BucketDecision, type CountDecision, type Store, type Unsubscribe, type WindowDecision, type WindowLimit } from './store.js';
+import { type BucketDecision, type CountDecision, type Store, type Unsubscribe, type WindowDecision, type WindowLimit } from './store.js';
+import { StoreTimeoutError, StoreUnavailableError } from '../errors.js';
 
 export interface RedisStoreOptions extends RedisDeployment {
   /** Prepended to every key and channel, so several gateways (or other apps) can share one Redis. */
@@ -159,13 +160,6 @@ export class RedisStore implements Store {
       this.health.failed(err);
       throw new StoreUnavailableError({ cause: err });
     }
-  }
-}
-
-export class StoreTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`);
-    this.name = 'StoreTimeoutError';
   }
 }
 
