@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import RE2 from 're2';
 import { Router, type RouteEntry } from '../src/routing/router.js';
-import { compileConfig } from '../src/config/compile.js';
+import { compileConfig } from '../src/compile.js';
 import { parseSource, readSource } from '../src/config/load.js';
 import { validateConfig } from '../src/config/validate.js';
 import { policiesByName } from '../src/policies/index.js';

@@ -59,3 +59,75 @@ export function describeError(code: string, status?: number): { status: number; 
   }
   return { status: status ?? 500, message: 'The request was refused.' };
 }
+
+// The error classes the gateway throws and catches across layers. Expected
+// refusals are Deny values, not these; config problems are config/errors.ts's
+// (ConfigError, InvalidConfigError), the vocabulary of the config leaf.
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body is larger than ${limit} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/**
+ * Thrown by a policy when something it depends on (an identity provider, a
+ * directory) cannot answer. The pipeline turns it into 503 when the policy
+ * fails closed, or lets the request go on when it fails open.
+ */
+export class DependencyUnavailableError extends Error {
+  constructor(
+    readonly dependency: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${dependency} is unavailable`, options);
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
+/**
+ * The store did not answer (down, or slower than its timeout). The failure is
+ * logged once per incident by the store's health tracker, not per request.
+ */
+export class StoreUnavailableError extends DependencyUnavailableError {
+  constructor(options?: { cause?: unknown }) {
+    super('store', options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * The store has no room for a new security-state entry, and will not make
+ * room by forgetting one that has not expired: the operation is refused (a
+ * 503 under the policy's default `fail: closed`) until entries expire.
+ */
+export class StoreFullError extends StoreUnavailableError {
+  constructor(options?: { cause?: unknown }) {
+    super(options);
+    this.name = 'StoreFullError';
+  }
+}
+
+export class StoreTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/** The upstream's response head did not arrive within timeouts.response. */
+export class ResponseTimeoutError extends Error {
+  readonly code = 'PORTCULLIS_RESPONSE_TIMEOUT';
+  constructor(ms: number) {
+    super(`no response head within ${ms} ms`);
+    this.name = 'ResponseTimeoutError';
+  }
+}
+
+export class DenyListFullError extends Error {
+  constructor(readonly max: number) {
+    super(`the dynamic deny list is full (${max} entries)`);
+    this.name = 'DenyListFullError';
+  }
+}

@@ -5,13 +5,11 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { DestinationStream, Logger } from 'pino';
-import { compileConfig, type Snapshot } from './config/compile.js';
-import { formatPath, InvalidConfigError, type ConfigIssue } from './config/errors.js';
-import { parseSource, readSource } from './config/load.js';
-import { validateConfig } from './config/validate.js';
+import { loadConfig } from './load-config.js';
+import type { Snapshot } from './snapshot.js';
+import { InvalidConfigError, type ConfigIssue } from './config/errors.js';
 import type { ListenerConfig } from './config/schema.js';
 import { preparePipelines } from './pipeline/build.js';
-import { policiesByName } from './policies/index.js';
 import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
 import { applyListenerSettings, openListener, type Listener } from './server/listener.js';
@@ -38,49 +36,9 @@ export interface GatewayOptions {
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
-/** Loads, validates and compiles a config file without touching anything running. */
-export function loadConfig(
-  file: string,
-  deps: { upstreams: UpstreamRegistry; stores: StoreRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv; denyList?: DynamicDenyList },
-): { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] } {
-  let text;
-  try {
-    text = readSource(file);
-  } catch (err) {
-    return { ok: false, issues: [{ file, line: 0, path: '(file)', message: describeReadError(err) }] };
-  }
-  const parsed = parseSource(text, deps.env);
-  if (!parsed.ok) return parsed;
-  const validated = validateConfig(parsed.source, policiesByName);
-  if (!validated.ok) return validated;
-  const store = deps.stores.prepare(validated.config.store);
-  if (!store.ok) {
-    const source = parsed.source;
-    return { ok: false, issues: store.issues.map((i) => ({ file: source.file, line: source.lineOf(i.path), path: formatPath(i.path), message: i.message })) };
-  }
-  const compiled = compileConfig(validated.config, parsed.source, {
-    policies: policiesByName,
-    upstreams: deps.upstreams,
-    logger: deps.logger,
-    version: deps.version,
-    stores: store.stores,
-    denyList: deps.denyList ?? new DynamicDenyList(),
-  });
-  if (!compiled.ok) deps.stores.discard(store.stores);
-  return compiled;
-}
-
 /** Lets policies fetch what they need (signing keys, provider metadata) before the snapshot serves. */
 function prepareSnapshot(snapshot: Snapshot): Promise<void> {
   return preparePipelines([...snapshot.routes.values()].map((r) => r.pipeline));
-}
-
-function describeReadError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'file not found';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory, not a config file';
-  return (err as Error).message;
 }
 
 export class Gateway {

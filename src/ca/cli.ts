@@ -11,7 +11,7 @@ import { describeArgsError } from '../lib/args-error.js';
 import { CA_HELP } from './help.js';
 import { parseDuration } from '../config/units.js';
 import type { RevokedEntry } from './authority.js';
-import { parsePemCertificates } from './cert-info.js';
+import { parsePemCertificates } from '../tls/cert-info.js';
 import { describeCertificates } from './inspect.js';
 import type { KeyType } from './keys.js';
 import { initCaDir, openCaDir, revoke, writeCrl, writeFileAtomic } from './store.js';

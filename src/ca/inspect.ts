@@ -1,6 +1,6 @@
 /** `portcullis ca inspect FILE`: what an operator needs to know about a certificate, one fact a line. */
 import { X509Certificate } from 'node:crypto';
-import { certificateInfo, parsePemCertificates } from './cert-info.js';
+import { certificateInfo, parsePemCertificates } from '../tls/cert-info.js';
 
 export function describeCertificates(pem: string | Buffer, now = new Date()): string {
   let certs = parsePemCertificates(pem);

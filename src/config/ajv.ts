@@ -2,7 +2,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { isIP } from 'node:net';
 import { isCidr } from '../net/ip.js';
-import { isValidRouteHost } from '../routing/path-spec.js';
 import { isDuration, isSize, isTimer } from './units.js';
 
 export const FORMAT_HINTS: Record<string, string> = {
@@ -25,6 +24,11 @@ export function parseListenAddress(text: string): { host: string; port: number }
   if (port > 65535) return undefined;
   if (m[1] !== undefined && isIP(host) !== 6) return undefined;
   return { host, port };
+}
+
+/** "api.example.com" or "*.example.com", lower-cased, no port. */
+function isValidRouteHost(text: string): boolean {
+  return /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(text);
 }
 
 function isUpstreamUrl(text: string): boolean {

@@ -1,5 +1,5 @@
 /** Schema building blocks shared by the top-level schema and every policy's schema. */
-import { Type, type SchemaOptions, type TString } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type TObject, type TSchema, type TString } from '@sinclair/typebox';
 
 /** "250ms", "5s", "1m", "1h", "1d". Convert with parseDuration at compile time. */
 export const Duration = (options: SchemaOptions = {}): TString => Type.String({ ...options, format: 'duration' });
@@ -35,3 +35,15 @@ export const CommonPolicyFields = {
     }),
   ),
 };
+
+/**
+ * What validation needs to know of a policy: its name and schemas. Policy
+ * definitions (pipeline/policy.ts) satisfy it; config/ stays a leaf that
+ * knows no pipeline.
+ */
+export interface PolicySchemas {
+  readonly name: string;
+  readonly config: TObject;
+  /** The schema of a consumer credential for this authentication method. */
+  readonly credentials?: TSchema;
+}

@@ -8,18 +8,17 @@ import { ajv, FORMAT_HINTS, type ErrorObject } from './ajv.js';
 import { didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
 import type { LoadedSource } from './load.js';
 import { ConfigSchema, type Config } from './schema.js';
-import { CommonPolicyFields } from './types.js';
-import type { AnyPolicyDefinition } from '../pipeline/policy.js';
+import { CommonPolicyFields, type PolicySchemas } from './types.js';
 import { Type, type TObject } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 
 export type ValidationResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
 
 const validateTop = ajv.compile<Config>(ConfigSchema);
-const policyValidators = new WeakMap<AnyPolicyDefinition, ValidateFunction>();
+const policyValidators = new WeakMap<PolicySchemas, ValidateFunction>();
 const credentialValidators = new WeakMap<TSchema, ValidateFunction>();
 
-function policyValidator(policy: AnyPolicyDefinition): ValidateFunction {
+function policyValidator(policy: PolicySchemas): ValidateFunction {
   let validate = policyValidators.get(policy);
   if (!validate) {
     const schema: TObject = Type.Object({ ...policy.config.properties, ...CommonPolicyFields }, { additionalProperties: false });
@@ -35,7 +34,7 @@ function credentialValidator(schema: TSchema): ValidateFunction {
   return validate;
 }
 
-export function validateConfig(source: LoadedSource, policies: ReadonlyMap<string, AnyPolicyDefinition>): ValidationResult {
+export function validateConfig(source: LoadedSource, policies: ReadonlyMap<string, PolicySchemas>): ValidationResult {
   const issues: ConfigIssue[] = [];
   const report = (path: ConfigPath, message: string) =>
     issues.push({ file: source.file, line: source.lineOf(path), path: formatPath(path), message });

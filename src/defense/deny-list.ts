@@ -10,6 +10,7 @@
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { unmapIPv4 } from '../net/ip.js';
+import { DenyListFullError } from '../errors.js';
 
 export interface DenyEntry {
   /** An address ("203.0.113.7", "2001:db8::1") or a network ("203.0.113.0/24"). */
@@ -31,13 +32,6 @@ interface Network {
   readonly prefix: number;
   readonly family: 'ipv4' | 'ipv6';
   readonly entry: DenyEntry;
-}
-
-export class DenyListFullError extends Error {
-  constructor(readonly max: number) {
-    super(`the dynamic deny list is full (${max} entries)`);
-    this.name = 'DenyListFullError';
-  }
 }
 
 export class DynamicDenyList {

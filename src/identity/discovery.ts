@@ -4,8 +4,8 @@
  * exactly, and its endpoints must be https (or loopback), or it is refused.
  */
 import type { Logger } from 'pino';
-import { DependencyUnavailableError } from '../pipeline/context.js';
 import { callJson, checkProviderUrl, isObject } from './http.js';
+import { DependencyUnavailableError } from '../errors.js';
 
 export interface ProviderMetadata {
   readonly issuer: string;

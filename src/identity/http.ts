@@ -6,7 +6,7 @@
  */
 import { request } from 'undici';
 import { ConfigError } from '../config/errors.js';
-import { DependencyUnavailableError } from '../pipeline/context.js';
+import { DependencyUnavailableError } from '../errors.js';
 
 export interface JsonResponse {
   readonly status: number;

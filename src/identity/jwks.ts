@@ -6,9 +6,9 @@
  * at most one refetch per cooldown however many such tokens arrive.
  */
 import type { Logger } from 'pino';
-import { DependencyUnavailableError } from '../pipeline/context.js';
 import { callJson, isObject } from './http.js';
 import { publicKeyFromJwk, type VerificationKey } from './keys.js';
+import { DependencyUnavailableError } from '../errors.js';
 
 export interface JwksOptions {
   readonly refreshMs: number;

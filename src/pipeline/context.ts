@@ -24,28 +24,6 @@ export interface BodySource {
   read(limit: number): Promise<Buffer>;
 }
 
-export class BodyTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`request body is larger than ${limit} bytes`);
-    this.name = 'BodyTooLargeError';
-  }
-}
-
-/**
- * Thrown by a policy when something it depends on (an identity provider, a
- * directory) cannot answer. The pipeline turns it into 503 when the policy
- * fails closed, or lets the request go on when it fails open.
- */
-export class DependencyUnavailableError extends Error {
-  constructor(
-    readonly dependency: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${dependency} is unavailable`, options);
-    this.name = 'DependencyUnavailableError';
-  }
-}
-
 export interface ResponseState {
   status: number;
   headers: OutgoingHttpHeaders;

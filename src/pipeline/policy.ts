@@ -5,7 +5,6 @@
 import type { Transform } from 'node:stream';
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import type { DynamicDenyList } from '../defense/deny-list.js';
 import type { GatewaySettings } from '../config/schema.js';
 import type { ConfigPath } from '../config/errors.js';
 import type { Stores } from '../stores/stores.js';
@@ -44,6 +43,16 @@ export interface ConsumerCredential<C = unknown> {
   readonly path: ConfigPath;
 }
 
+/**
+ * What a policy may ask of the gateway's dynamic deny list (defense/deny-list.ts
+ * fills it; the automatic defense will): a read-only view, so the policy
+ * contract knows nothing of who writes it.
+ */
+export interface DenyListView {
+  readonly size: number;
+  has(ip: string): boolean;
+}
+
 export interface PolicyDeps<C = unknown> {
   /** The credentials consumers hold for this policy's method. */
   readonly credentials: readonly ConsumerCredential<C>[];
@@ -55,7 +64,7 @@ export interface PolicyDeps<C = unknown> {
   /** The gateway's shared state (memory or Redis), outliving snapshots: counters, buckets, values, channels. */
   readonly stores: Stores;
   /** The gateway's dynamic deny list (addresses refused at run time), shared across reloads. */
-  readonly denyList?: DynamicDenyList;
+  readonly denyList?: DenyListView;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

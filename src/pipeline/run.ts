@@ -5,11 +5,11 @@
  * (closed | open), and "any one authentication method may succeed".
  */
 import type { Logger } from 'pino';
-import { BodyTooLargeError, DependencyUnavailableError, type Consumer, type RequestContext } from './context.js';
-import { StoreUnavailableError } from '../stores/store.js';
+import type { Consumer, RequestContext } from './context.js';
 import { deny, type Deny, type PolicyResult } from './decision.js';
 import { MISSING_CREDENTIALS } from './events.js';
 import type { PolicyInstance } from './policy.js';
+import { BodyTooLargeError, DependencyUnavailableError, StoreUnavailableError } from '../errors.js';
 
 export interface CompiledStep {
   readonly name: string;

@@ -32,7 +32,3 @@ export function parsePathSpec(text: string): PathSpec {
   return { kind: 'prefix', path };
 }
 
-/** "api.example.com" or "*.example.com", lower-cased, no port. */
-export function isValidRouteHost(text: string): boolean {
-  return /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(text);
-}

@@ -8,7 +8,7 @@
  */
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { RuntimeSettings } from '../config/compile.js';
+import type { RuntimeSettings } from '../snapshot.js';
 import { errorBody } from '../errors.js';
 import { unmapIPv4 } from '../net/ip.js';
 import { poison } from './framing.js';

@@ -19,7 +19,7 @@ import {
 } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { RuntimeSettings } from '../config/compile.js';
+import type { RuntimeSettings } from '../snapshot.js';
 import type { RequestHandler } from './handler.js';
 
 /** Streams the gateway itself reset or destroyed: they do not count as the client's resets. */

@@ -7,31 +7,29 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { CompiledRoute, Snapshot } from '../config/compile.js';
+import type { CompiledRoute, Snapshot } from '../snapshot.js';
 import { describeError, errorBody } from '../errors.js';
-import { BodyTooLargeError, RequestContext, type BodySource } from '../pipeline/context.js';
+import { RequestContext } from '../pipeline/context.js';
 import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
 import { checkMethod } from '../routing/method.js';
 import { normalizePath } from '../routing/normalize.js';
 import type { AccessLog } from '../telemetry/access-log.js';
-import { CLIENT_CERT_HEADER, type ClientCertificate } from '../pipeline/client-certificate.js';
-import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
-import { Exchange, type UpstreamRequest } from '../upstream/proxy.js';
+import type { ClientCertificate } from '../pipeline/client-certificate.js';
+import { Exchange } from '../upstream/proxy.js';
 import { unmapIPv4 } from '../net/ip.js';
 import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from './framing.js';
-import { http2HasBody, http2ResponseCompleted, isHttp2 } from './http-version.js';
+import { http2ResponseCompleted, isHttp2 } from './http-version.js';
+import { upstreamRequestOf } from './forwarded.js';
+import { RequestBody } from './request-body.js';
 import type { ServerGuards } from './guards.js';
 import { answerHealth, isHealthCheck } from './health.js';
 import { requestLimitProblem } from './request-limits.js';
 import type { SnapshotHolder } from './snapshots.js';
-import type { RuntimeSettings } from '../config/compile.js';
+import type { RuntimeSettings } from '../snapshot.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Request headers never forwarded as received: the gateway answers Expect itself. */
-const NOT_FORWARDED = new Set(['expect']);
 
 export interface HandlerEnv {
   readonly snapshots: SnapshotHolder;
@@ -215,7 +213,7 @@ export class RequestHandler {
       return;
     }
     state.body.sendContinue();
-    const exchange = new Exchange(state.ctx, req, res, route.service, route.pipeline, this.upstreamRequest(state, req, route), {
+    const exchange = new Exchange(state.ctx, req, res, route.service, route.pipeline, upstreamRequestOf(state.ctx, req, state.snapshot.settings, state.peer, route, state.body.present), {
       logger: this.env.logger,
       requestIdHeader: state.snapshot.settings.requestIdHeader,
       respondError: (status, code) => this.respondError(state, res, status, code),
@@ -231,57 +229,6 @@ export class RequestHandler {
     });
     state.exchange = exchange;
     exchange.start();
-  }
-
-  private upstreamRequest(state: RequestState, req: IncomingMessage, route: CompiledRoute): UpstreamRequest {
-    const { ctx, snapshot, peer } = state;
-    const settings = snapshot.settings;
-    let skip = ctx.upstreamHeaderRemovals;
-    if (skip) for (const name of NOT_FORWARDED) skip.add(name);
-    else skip = NOT_FORWARDED;
-    const trusted = settings.trustedProxies.trusts(peer);
-    const headers = forwardableRequestHeaders(req.headers, skip, settings.requestIdHeader, trusted);
-
-    const xff = req.headers['x-forwarded-for'];
-    headers.push('x-forwarded-for', trusted && xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peer}` : peer);
-    const proto = trusted ? req.headers['x-forwarded-proto'] : undefined;
-    headers.push('x-forwarded-proto', typeof proto === 'string' ? proto : ctx.scheme);
-    const host = req.headers.host ?? '';
-    const forwardedHost = trusted ? req.headers['x-forwarded-host'] : undefined;
-    headers.push('x-forwarded-host', typeof forwardedHost === 'string' ? forwardedHost : host);
-    const element = `for=${forwardedNode(peer)};host=${JSON.stringify(host)};proto=${ctx.scheme}`;
-    const forwarded = trusted ? req.headers.forwarded : undefined;
-    headers.push('forwarded', forwarded ? `${forwarded}, ${element}` : element);
-    headers.push(settings.requestIdHeader, ctx.id);
-
-    if (ctx.clientCertificate?.verified) headers.push(CLIENT_CERT_HEADER, ctx.clientCertificate.forwarded);
-    const consumer = ctx.consumer;
-    if (consumer) {
-      headers.push('x-consumer-name', consumer.name);
-      if (consumer.groups.length > 0) headers.push('x-consumer-groups', consumer.groups.join(','));
-      if (ctx.credentialId) headers.push('x-credential-id', ctx.credentialId);
-      if (ctx.scopes && ctx.scopes.length > 0) headers.push('x-authenticated-scopes', ctx.scopes.join(' '));
-    }
-    if (ctx.upstreamHeaderSets) {
-      for (const [name, value] of ctx.upstreamHeaderSets) {
-        if (Array.isArray(value)) for (const v of value) headers.push(name, v);
-        else headers.push(name, value);
-      }
-    }
-    // Last, so the exchange can set the target's own host per attempt.
-    headers.push('host', host);
-
-    let path = ctx.upstreamPath ?? ctx.path;
-    if (route.stripPrefix && ctx.matchedPrefix !== '' && ctx.upstreamPath === undefined) {
-      path = path.slice(ctx.matchedPrefix.length);
-      if (path.charCodeAt(0) !== 0x2f) path = '/' + path;
-    }
-    const query = ctx.upstreamQuery ?? ctx.query;
-    return {
-      path: query === '' ? path : `${path}?${query}`,
-      headers,
-      hasBody: state.body.present,
-    };
   }
 
   /** A redirect listener's answer: 308 to the same host and target on the https listener. */
@@ -388,56 +335,4 @@ interface RequestState {
   readonly h2: boolean;
   /** A WebSocket tunnel is open: no longer counted in flight by the overload guard. */
   tunnelOpen: boolean;
-}
-
-/**
- * The request body, for a policy that must read it whole (bounded), and the
- * 100-continue handshake: a client that asked to wait is told to send its
- * body only once the pipeline has let the request through (or a policy needs it).
- */
-class RequestBody implements BodySource {
-  private continued = false;
-  readonly present: boolean;
-
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-    h2: boolean,
-  ) {
-    const length = req.headers['content-length'];
-    this.present = h2 ? http2HasBody(req) : req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  }
-
-  get expectsContinue(): boolean {
-    return this.req.headers.expect?.toLowerCase() === '100-continue';
-  }
-
-  sendContinue(): void {
-    if (this.continued || !this.expectsContinue) return;
-    this.continued = true;
-    this.res.writeContinue();
-  }
-
-  read(limit: number): Promise<Buffer> {
-    const req = this.req;
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
-    this.sendContinue();
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          req.pause();
-          reject(new BodyTooLargeError(limit));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.once('end', () => resolve(Buffer.concat(chunks, size)));
-      req.once('error', reject);
-      req.once('aborted', () => reject(new Error('client aborted the request body')));
-    });
-  }
 }

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/schema.js';
-import type { RuntimeSettings } from '../config/compile.js';
+import type { RuntimeSettings } from '../snapshot.js';
 import { parseListenAddress } from '../config/ajv.js';
 import { errorBody } from '../errors.js';
 import type { RequestHandler } from './handler.js';

@@ -14,7 +14,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RuntimeSettings } from '../config/compile.js';
+import type { RuntimeSettings } from '../snapshot.js';
 
 const HEARTBEAT_MS = 20;
 const SAMPLE_MS = 250;

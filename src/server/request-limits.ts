@@ -4,7 +4,7 @@
  * target's length (414) and the number of header fields (431).
  */
 import type { IncomingMessage } from 'node:http';
-import type { RuntimeSettings } from '../config/compile.js';
+import type { RuntimeSettings } from '../snapshot.js';
 
 export function requestLimitProblem(req: IncomingMessage, settings: RuntimeSettings): { status: number; code: string } | undefined {
   if ((req.url?.length ?? 0) > settings.maxUrlLength) return { status: 414, code: 'uri_too_long' };

@@ -3,7 +3,7 @@
  * it to the end; a reload swaps one reference. Counting requests per snapshot
  * tells when an old one has drained, so what only it used can be closed.
  */
-import type { Snapshot } from '../config/compile.js';
+import type { Snapshot } from '../snapshot.js';
 
 interface Tracked {
   inflight: number;

@@ -14,7 +14,8 @@
 import type { Logger } from 'pino';
 import * as algorithms from './algorithms.js';
 import { StoreHealth } from './health.js';
-import { StoreFullError, type BucketDecision, type CountDecision, type SecureState, type Store, type Unsubscribe, type WindowDecision, type WindowLimit } from './store.js';
+import { type BucketDecision, type CountDecision, type SecureState, type Store, type Unsubscribe, type WindowDecision, type WindowLimit } from './store.js';
+import { StoreFullError } from '../errors.js';
 import { Stores } from './stores.js';
 
 type Entry =

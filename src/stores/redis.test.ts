@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { RedisStore } from './redis.js';
-import { StoreUnavailableError } from './store.js';
 import { freePort, startRedis, type TestRedis } from '../../test/helpers/redis.js';
+import { StoreUnavailableError } from '../errors.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -21,8 +21,6 @@ import { StoreHealth } from './health.js';
 import { connectRedis, type RedisConnection, type RedisDeployment } from './redis-connection.js';
 import { ADD_WITHIN, HIT_WINDOWS, TAKE_TOKENS, type Script } from './scripts.js';
 import {
-  StoreFullError,
-  StoreUnavailableError,
   type BucketDecision,
   type CountDecision,
   type SecureState,
@@ -31,6 +29,7 @@ import {
   type WindowDecision,
   type WindowLimit,
 } from './store.js';
+import { StoreFullError, StoreTimeoutError, StoreUnavailableError } from '../errors.js';
 
 /** Appended to the store prefix for security state. Ordinary namespaces cannot start with it (stores.ts). */
 export const SECURE_PREFIX = 'secure:';
@@ -256,13 +255,6 @@ function configValue(reply: unknown): string | undefined {
   if (reply instanceof Map) return text([...(reply as Map<unknown, unknown>).values()][0]);
   if (reply && typeof reply === 'object') return text(Object.values(reply)[0]);
   return undefined;
-}
-
-export class StoreTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`);
-    this.name = 'StoreTimeoutError';
-  }
 }
 
 /**

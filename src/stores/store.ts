@@ -10,10 +10,9 @@
  *
  * Methods return a value or a promise: the memory store answers synchronously
  * so a limit on the hot path costs no microtask. A backend that cannot answer
- * (unreachable, slower than its timeout) rejects with StoreUnavailableError;
+ * (unreachable, slower than its timeout) rejects with StoreUnavailableError (src/errors.ts);
  * the pipeline then applies the policy's `fail` mode.
  */
-import { DependencyUnavailableError } from '../pipeline/context.js';
 import type { StoreHealth } from './health.js';
 
 export type Awaitable<T> = T | Promise<T>;
@@ -119,25 +118,3 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/**
- * The store did not answer (down, or slower than its timeout). The failure is
- * logged once per incident by the store's health tracker, not per request.
- */
-export class StoreUnavailableError extends DependencyUnavailableError {
-  constructor(options?: { cause?: unknown }) {
-    super('store', options);
-    this.name = 'StoreUnavailableError';
-  }
-}
-
-/**
- * The store has no room for a new security-state entry, and will not make
- * room by forgetting one that has not expired: the operation is refused (a
- * 503 under the policy's default `fail: closed`) until entries expire.
- */
-export class StoreFullError extends StoreUnavailableError {
-  constructor(options?: { cause?: unknown }) {
-    super(options);
-    this.name = 'StoreFullError';
-  }
-}

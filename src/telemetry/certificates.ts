@@ -22,6 +22,27 @@ export interface CertificateRecord {
   readonly warnBeforeMs: number;
 }
 
+/** The inventory's record of one certificate, from what was read of it. */
+export function certificateRecord(
+  source: string,
+  role: CertificateRole,
+  hosts: readonly string[],
+  info: Pick<CertificateRecord, 'subject' | 'serial' | 'fingerprint256' | 'notBefore' | 'notAfter'>,
+  warnBeforeMs: number,
+): CertificateRecord {
+  return {
+    source,
+    role,
+    hosts,
+    subject: info.subject,
+    serial: info.serial,
+    fingerprint256: info.fingerprint256,
+    notBefore: info.notBefore,
+    notAfter: info.notAfter,
+    warnBeforeMs,
+  };
+}
+
 export interface CertificateGauge {
   readonly source: string;
   readonly role: CertificateRole;

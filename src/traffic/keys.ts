@@ -23,6 +23,9 @@ export const KeyBySchema = (defaultValue: string, description: string) =>
 
 export type KeyBy = Static<ReturnType<typeof KeyBySchema>>;
 
+/** The `name` a traffic policy reports itself by (rate-limit, quota): shown in RateLimit-Policy and events. */
+export const PolicyName = Type.String({ pattern: '^[A-Za-z0-9._-]{1,40}$', description: 'letters, digits, ".", "_", "-"' });
+
 export type KeyFunction = (ctx: RequestContext) => string;
 
 /** Longer values (headers, claims) are hashed so a key stays short whatever a client sends. */

@@ -12,11 +12,11 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
 import { runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
-import { BodyTooLargeError } from '../pipeline/context.js';
 import { responseHeadersFrom, trailersFrom } from './headers.js';
 import type { Service } from './service.js';
 import type { Target } from './target.js';
 import { isTlsFailure } from './tls.js';
+import { BodyTooLargeError, ResponseTimeoutError } from '../errors.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -406,15 +406,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.env.respondError(status, code);
-  }
-}
-
-/** The upstream's response head did not arrive within timeouts.response. */
-class ResponseTimeoutError extends Error {
-  readonly code = 'PORTCULLIS_RESPONSE_TIMEOUT';
-  constructor(ms: number) {
-    super(`no response head within ${ms} ms`);
-    this.name = 'ResponseTimeoutError';
   }
 }
 

@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CertificateAuthority } from '../ca/authority.js';
-import { certificateInfo, type CertificateInfo } from '../ca/cert-info.js';
+import { certificateInfo, type CertificateInfo } from '../tls/cert-info.js';
 import { MAX_TIMER_MS } from '../config/units.js';
 
 export interface IssueSettings {

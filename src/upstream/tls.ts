@@ -9,13 +9,13 @@ import { createHash, createPrivateKey, type X509Certificate } from 'node:crypto'
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import type { Logger } from 'pino';
-import { certificateInfo, parsePemCertificates, spkiSha256 } from '../ca/cert-info.js';
+import { certificateInfo, parsePemCertificatesOrNone, spkiSha256 } from '../tls/cert-info.js';
 import { spiffeIdProblem } from '../ca/spiffe.js';
 import type { ConfigPath } from '../config/errors.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { parseDuration } from '../config/units.js';
-import { describeTlsMaterialError, pemName, readPem, type PemSource } from '../server/tls/pem.js';
-import type { CertificateInventory, CertificateRecord } from '../telemetry/certificates.js';
+import { describeTlsMaterialError, pemName, readPem, type PemSource } from '../tls/pem.js';
+import { certificateRecord, type CertificateInventory, type CertificateRecord } from '../telemetry/certificates.js';
 import { IssuedIdentity, type IssueSettings } from './tls-identity.js';
 
 export interface UpstreamTlsSettings {
@@ -77,10 +77,10 @@ function compileOne(service: ServiceConfig, baseDir: string, report: Report): Up
   if (tls.ca) {
     const ca = read(tls.ca, ['ca']);
     if (ca) {
-      const certs = parseSafely(ca.data);
+      const certs = parsePemCertificatesOrNone(ca.data);
       if (certs.length === 0) fail(['ca'], `${tls.ca} holds no PEM certificate`);
       options.ca = ca.data;
-      for (const cert of certs) records.push(recordOf(source, 'upstream-ca', certificateInfo(cert), warnBeforeMs));
+      for (const cert of certs) records.push(certificateRecord(source, 'upstream-ca', [], certificateInfo(cert), warnBeforeMs));
     }
   }
 
@@ -91,12 +91,12 @@ function compileOne(service: ServiceConfig, baseDir: string, report: Report): Up
     const cert = read(tls.cert, ['cert']);
     const key = read(tls.key, ['key']);
     if (cert && key) {
-      const leaf = parseSafely(cert.data)[0];
+      const leaf = parsePemCertificatesOrNone(cert.data)[0];
       if (!leaf) fail(['cert'], `${pemName(tls.cert)} holds no PEM certificate`);
       else {
         const problem = keyProblem(leaf, key.data, tls.passphrase);
         if (problem) fail(['key'], `${pemName(tls.key)} with ${pemName(tls.cert)}: ${problem}`);
-        else records.push(recordOf(source, 'upstream-client', certificateInfo(leaf), warnBeforeMs));
+        else records.push(certificateRecord(source, 'upstream-client', [], certificateInfo(leaf), warnBeforeMs));
       }
       clientCertificate = { cert: cert.data, key: key.data, passphrase: tls.passphrase };
     }
@@ -113,7 +113,7 @@ function compileOne(service: ServiceConfig, baseDir: string, report: Report): Up
     const renewBeforeMs = settings.renew_before !== undefined ? parseDuration(settings.renew_before) : Math.floor(ttlMs / 3);
     if (renewBeforeMs >= ttlMs) fail(['issue', 'renew_before'], 'renew_before must be shorter than ttl');
     if (caCert && caKey) {
-      const ca = parseSafely(caCert.data)[0];
+      const ca = parsePemCertificatesOrNone(caCert.data)[0];
       if (!ca) fail(['issue', 'ca_cert'], `${pemName(settings.ca_cert)} holds no PEM certificate`);
       else if (!ca.ca) fail(['issue', 'ca_cert'], `${pemName(settings.ca_cert)} is not a CA certificate`);
       else {
@@ -146,14 +146,6 @@ function compileOne(service: ServiceConfig, baseDir: string, report: Report): Up
   };
 }
 
-function parseSafely(pem: Buffer): X509Certificate[] {
-  try {
-    return parsePemCertificates(pem);
-  } catch {
-    return [];
-  }
-}
-
 function keyProblem(cert: X509Certificate, key: Buffer, passphrase: string | undefined): string | undefined {
   try {
     const keyObject = createPrivateKey(passphrase === undefined ? { key } : { key, passphrase });
@@ -161,20 +153,6 @@ function keyProblem(cert: X509Certificate, key: Buffer, passphrase: string | und
   } catch (err) {
     return describeTlsMaterialError(err);
   }
-}
-
-function recordOf(source: string, role: CertificateRecord['role'], info: ReturnType<typeof certificateInfo>, warnBeforeMs: number): CertificateRecord {
-  return {
-    source,
-    role,
-    hosts: [],
-    subject: info.subject,
-    serial: info.serial,
-    fingerprint256: info.fingerprint256,
-    notBefore: info.notBefore,
-    notAfter: info.notAfter,
-    warnBeforeMs,
-  };
 }
 
 export interface UpstreamTlsRuntime {
@@ -203,7 +181,7 @@ export class UpstreamTls {
     if (settings.issue) {
       this.identity = new IssuedIdentity(settings.issue, runtime.logger.child({ service: settings.service }), (issued) => {
         this.connector = this.build({ cert: issued.certPem, key: issued.keyPem });
-        this.records = [...settings.records.filter((r) => r.role !== 'upstream-client'), recordOf(`service:${settings.service}`, 'upstream-client', issued.info, settings.warnBeforeMs)];
+        this.records = [...settings.records.filter((r) => r.role !== 'upstream-client'), certificateRecord(`service:${settings.service}`, 'upstream-client', [], issued.info, settings.warnBeforeMs)];
         runtime.inventory?.set(`service:${settings.service}`, this.records);
       });
       this.ready = this.identity.ready;

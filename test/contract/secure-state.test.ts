@@ -12,7 +12,8 @@ import pino from 'pino';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { RedisStore } from '../../src/stores/redis.js';
 import { Stores } from '../../src/stores/stores.js';
-import { StoreFullError, StoreUnavailableError, type CountDecision } from '../../src/stores/store.js';
+import type { CountDecision } from '../../src/stores/store.js';
+import { StoreFullError, StoreUnavailableError } from '../../src/errors.js';
 import { startRedis } from '../helpers/redis.js';
 
 const silent = pino({ level: 'silent' });

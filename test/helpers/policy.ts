@@ -9,10 +9,11 @@ import { Type, type TObject } from '@sinclair/typebox';
 import { ajv } from '../../src/config/ajv.js';
 import { DynamicDenyList } from '../../src/defense/deny-list.js';
 import { GatewaySettingsSchema, type GatewaySettings } from '../../src/config/schema.js';
-import { BodyTooLargeError, RequestContext } from '../../src/pipeline/context.js';
+import { RequestContext } from '../../src/pipeline/context.js';
 import type { PolicyResult } from '../../src/pipeline/decision.js';
 import type { AnyPolicyDefinition, PolicyInstance } from '../../src/pipeline/policy.js';
 import { memoryStores } from '../../src/stores/memory.js';
+import { BodyTooLargeError } from '../../src/errors.js';
 
 const validateSettings = ajv.compile(Type.Object({ gateway: GatewaySettingsSchema }));
 

@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DenyListFullError, DynamicDenyList } from '../../defense/deny-list.js';
+import { DynamicDenyList } from '../../defense/deny-list.js';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
+import { DenyListFullError } from '../../errors.js';
 
 describe('dynamic deny list', () => {
   it('denies addresses and networks until their TTL runs out, IPv4 and IPv6 alike', () => {

@@ -8,7 +8,7 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, InvalidCredentialsError } from 'ldapts';
-import { DependencyUnavailableError } from '../../pipeline/context.js';
+import { DependencyUnavailableError } from '../../errors.js';
 
 export interface DirectorySettings {
   readonly url: string;

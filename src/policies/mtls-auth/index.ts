@@ -8,7 +8,7 @@
  * holds: 401.
  */
 import { ConfigError } from '../../config/errors.js';
-import { parseDistinguishedName } from '../../ca/cert-info.js';
+import { parseDistinguishedName } from '../../tls/cert-info.js';
 import { deny } from '../../pipeline/decision.js';
 import { definePolicy, type ConsumerCredential } from '../../pipeline/policy.js';
 import type { ClientCertificate } from '../../pipeline/client-certificate.js';

@@ -10,7 +10,6 @@
 import { ConfigError } from '../../config/errors.js';
 import { parseDuration } from '../../config/units.js';
 import type { RequestContext } from '../../pipeline/context.js';
-import { DependencyUnavailableError } from '../../pipeline/context.js';
 import type { Deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { bearerRefusals } from '../../identity/bearer.js';
@@ -22,6 +21,7 @@ import { BoundedCache } from '../../identity/lru.js';
 import { TokenSource } from '../../identity/token-source.js';
 import { applyIdentity, tokenDigest, type VerifiedIdentity } from '../../identity/verified-cache.js';
 import { IntrospectionSchema } from './schema.js';
+import { DependencyUnavailableError } from '../../errors.js';
 
 /** A cached answer: who the token is, or why it is refused. */
 type Answer = { active: true; identity: VerifiedIdentity } | { active: false; reason: string };

@@ -15,7 +15,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { ConfigError } from '../../config/errors.js';
 import { parseDuration } from '../../config/units.js';
-import { DependencyUnavailableError, type RequestContext } from '../../pipeline/context.js';
+import { type RequestContext } from '../../pipeline/context.js';
 import { deny, type Deny } from '../../pipeline/decision.js';
 import { MISSING_CREDENTIALS } from '../../pipeline/events.js';
 import { definePolicy } from '../../pipeline/policy.js';
@@ -29,6 +29,7 @@ import { JwtVerifier } from '../../identity/jwt-verifier.js';
 import { cookieValue, queryParam, withoutCookie } from '../../identity/request-parts.js';
 import { clearCookie, CookieSeal, setCookie } from './cookies.js';
 import { OidcSchema } from './schema.js';
+import { DependencyUnavailableError } from '../../errors.js';
 
 const LOGIN_TTL_SEC = 600;
 /** Claims not worth keeping in the cookie: they only served the ID token check. */

@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration } from '../../config/types.js';
-import { KeyBySchema } from '../../traffic/keys.js';
-import { PolicyName } from '../rate-limit/schema.js';
+import { KeyBySchema, PolicyName } from '../../traffic/keys.js';
 
 export const QuotaSchema = Type.Object({
   limit: Type.Integer({ minimum: 0, description: 'requests allowed per period' }),

@@ -1,8 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration } from '../../config/types.js';
-import { KeyBySchema } from '../../traffic/keys.js';
-
-export const PolicyName = Type.String({ pattern: '^[A-Za-z0-9._-]{1,40}$', description: 'letters, digits, ".", "_", "-"' });
+import { KeyBySchema, PolicyName } from '../../traffic/keys.js';
 
 const LimitSchema = Type.Object(
   {

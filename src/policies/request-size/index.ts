@@ -7,11 +7,12 @@
  * read the body into memory are bounded by max_body too.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { BodyTooLargeError, type RequestContext } from '../../pipeline/context.js';
+import { type RequestContext } from '../../pipeline/context.js';
 import { deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { parseSize } from '../../config/units.js';
 import { RequestSizeSchema } from './schema.js';
+import { BodyTooLargeError } from '../../errors.js';
 
 class BodyCounter extends Transform {
   private seen = 0;

@@ -11,7 +11,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import type { RuntimeSettings } from '../../config/compile.js';
+import type { RuntimeSettings } from '../../snapshot.js';
 import type { ListenerTlsConfig } from '../../config/tls-schema.js';
 import { parseDuration } from '../../config/units.js';
 import type { CertificateInventory } from '../../telemetry/certificates.js';

@@ -4,17 +4,17 @@
  * SNI, and the facts the gateway reports (files to watch, expiry dates).
  * Nothing here is live: a TlsFront serves it, and swaps it for a newer one.
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants as cryptoConstants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
-import { certificateInfo, parsePemCertificates, type CertificateInfo } from '../../ca/cert-info.js';
-import { pemBlocks } from '../../ca/pem-blocks.js';
+import { certificateInfo, parsePemCertificatesOrNone, type CertificateInfo } from '../../tls/cert-info.js';
+import { pemBlocks } from '../../tls/pem-blocks.js';
 import { x509Sync } from '../../ca/x509-lazy.js';
 import type { ConfigPath } from '../../config/errors.js';
 import type { ListenerCertificateConfig, ListenerTlsConfig } from '../../config/tls-schema.js';
 import { parseDuration } from '../../config/units.js';
-import type { CertificateRecord } from '../../telemetry/certificates.js';
-import { describeTlsMaterialError, pemName, readPem, type PemSource } from './pem.js';
+import { certificateRecord, type CertificateRecord } from '../../telemetry/certificates.js';
+import { describeTlsMaterialError, pemName, readPem, type PemSource } from '../../tls/pem.js';
 import { SniTable } from './sni.js';
 
 /** TLS 1.3 suites: all AEAD. */
@@ -113,10 +113,10 @@ export function loadListenerTls(listener: string, config: ListenerTlsConfig, bas
     } else {
       const ca = read(clientAuth.ca, ['tls', 'client_auth', 'ca']);
       if (ca) {
-        const cas = safeParse(ca.data);
+        const cas = parsePemCertificatesOrNone(ca.data);
         if (cas.length === 0) fail(['tls', 'client_auth', 'ca'], `${clientAuth.ca} holds no PEM certificate`);
         shared.ca = ca.data;
-        for (const cert of cas) records.push(record(source, 'client-ca', [], certificateInfo(cert), warnBeforeMs));
+        for (const cert of cas) records.push(certificateRecord(source, 'client-ca', [], certificateInfo(cert), warnBeforeMs));
       }
     }
     if (clientAuth.crl) {
@@ -138,7 +138,7 @@ export function loadListenerTls(listener: string, config: ListenerTlsConfig, bas
     const cert = read(entry.cert, [...base, 'cert']);
     const key = read(entry.key, [...base, 'key']);
     if (!cert || !key) return;
-    const chain = safeParse(cert.data);
+    const chain = parsePemCertificatesOrNone(cert.data);
     const leaf = chain[0];
     if (!leaf) {
       fail([...base, 'cert'], `${pemName(entry.cert)} holds no PEM certificate`);
@@ -165,7 +165,7 @@ export function loadListenerTls(listener: string, config: ListenerTlsConfig, bas
       return;
     }
     loaded.push({ entry, hosts, isDefault: entry.default, context, options, info });
-    records.push(record(source, 'server', hosts, info, warnBeforeMs));
+    records.push(certificateRecord(source, 'server', hosts, info, warnBeforeMs));
   });
 
   const owner = new Map<string, number>();
@@ -224,14 +224,6 @@ function cipherList(configured: string | undefined): string {
   return /(^|:)TLS_/.test(configured) ? configured : [...TLS13_SUITES, configured].join(':');
 }
 
-function safeParse(pem: Buffer): X509Certificate[] {
-  try {
-    return parsePemCertificates(pem);
-  } catch {
-    return [];
-  }
-}
-
 /** Does the certificate carry `host` (a name or a *.wildcard pattern)? */
 function covers(info: CertificateInfo, host: string): boolean {
   const name = host.toLowerCase();
@@ -239,20 +231,6 @@ function covers(info: CertificateInfo, host: string): boolean {
   if (name.startsWith('*.')) return false;
   const dot = name.indexOf('.');
   return dot > 0 && info.dns.includes(`*.${name.slice(dot + 1)}`);
-}
-
-function record(source: string, role: CertificateRecord['role'], hosts: readonly string[], info: CertificateInfo, warnBeforeMs: number): CertificateRecord {
-  return {
-    source,
-    role,
-    hosts,
-    subject: info.subject,
-    serial: info.serial,
-    fingerprint256: info.fingerprint256,
-    notBefore: info.notBefore,
-    notAfter: info.notAfter,
-    warnBeforeMs,
-  };
 }
 
 /** A CRL that cannot be read is fatal; one past its nextUpdate makes OpenSSL refuse every client: loudly warned. */

@@ -4,7 +4,7 @@
  * carries (HTTP/1.1 keep-alive or HTTP/2 streams).
  */
 import type { TLSSocket } from 'node:tls';
-import { certificateInfo } from '../../ca/cert-info.js';
+import { certificateInfo } from '../../tls/cert-info.js';
 import type { ClientCertificate } from '../../pipeline/client-certificate.js';
 
 const PEER = Symbol('portcullis.client-certificate');

@@ -54,6 +54,15 @@ export function spkiSha256(cert: X509Certificate): string {
 }
 
 /** All certificates in a PEM text (a chain or a bundle), in order. */
+/** The certificates of a PEM bundle, or none when it cannot be parsed (the caller reports that in its own words). */
+export function parsePemCertificatesOrNone(pem: Buffer): X509Certificate[] {
+  try {
+    return parsePemCertificates(pem);
+  } catch {
+    return [];
+  }
+}
+
 export function parsePemCertificates(pem: string | Buffer): X509Certificate[] {
   const text = typeof pem === 'string' ? pem : pem.toString('latin1');
   return pemBlocks(text, 'CERTIFICATE').map((block) => new X509Certificate(block));

@@ -1,6 +1,6 @@
 /** PEM material named in a config: a file path (relative to the config's folder) or, through ${file:...}, the PEM itself. */
 import { resolve } from 'node:path';
-import { readReferencedFile } from '../../config/load.js';
+import { readReferencedFile } from '../config/load.js';
 
 export interface PemSource {
   readonly data: Buffer;

@@ -6,81 +6,25 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { DynamicDenyList } from '../defense/deny-list.js';
+import type { DynamicDenyList } from './defense/deny-list.js';
 import RE2 from 're2';
-import { parsePathSpec } from '../routing/path-spec.js';
-import { Router, type HeaderCondition } from '../routing/router.js';
-import { buildPipeline, type PlacedStep } from '../pipeline/build.js';
-import type { CompiledPipeline } from '../pipeline/run.js';
-import type { Consumer } from '../pipeline/context.js';
-import type { AnyPolicyDefinition, ConsumerCredential } from '../pipeline/policy.js';
-import { TrustedProxies } from '../net/ip.js';
-import type { Stores } from '../stores/stores.js';
-import { compileListenersTls } from '../server/tls/compile.js';
-import type { ListenerTls } from '../server/tls/material.js';
-import { compileServicesTls } from '../upstream/tls.js';
-import type { UpstreamRegistry } from '../upstream/registry.js';
-import type { Service } from '../upstream/service.js';
-import { checkShadowedRoutes, type RouteAccess } from './shadow.js';
-import { ConfigError, ConfigErrors, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
-import type { LoadedSource } from './load.js';
-import type { Config, PolicyEntryConfig, RouteConfig } from './schema.js';
-import { checkServerLimits } from './server-limits.js';
-import { parseDuration, parseSize } from './units.js';
-
-export interface CompiledRoute {
-  readonly name: string;
-  readonly service: Service;
-  readonly pipeline: CompiledPipeline;
-  readonly stripPrefix: boolean;
-  readonly preserveHost: boolean;
-}
-
-/** Gateway-wide settings in the form the request path wants them. */
-export interface RuntimeSettings {
-  readonly trustedProxies: TrustedProxies;
-  readonly requestIdHeader: string;
-  readonly trustIncomingRequestId: boolean;
-  readonly keepEscapedSlashes: boolean;
-  readonly keepPathParameters: boolean;
-  readonly accessLog: boolean;
-  readonly hiddenResponseHeaders: ReadonlySet<string>;
-  readonly maxBufferedBody: number;
-  readonly shutdownTimeoutMs: number;
-  readonly maxHeaderSize: number;
-  readonly headersTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-  readonly maxRequestsPerConnection: number;
-  readonly maxHeaderCount: number;
-  readonly maxUrlLength: number;
-  /** Bytes per second; 0 when off. */
-  readonly minBodyRate: number;
-  readonly bodyRateWindowMs: number;
-  readonly maxConnections: number;
-  readonly maxConnectionsPerIp: number;
-  readonly maxInFlight: number;
-  /** Per HTTP/2 connection: client resets beyond completed streams before it is closed; 0 when off. */
-  readonly http2MaxResets: number;
-  /** 0 when off. */
-  readonly maxEventLoopDelayMs: number;
-  readonly healthPath: string | undefined;
-}
-
-export interface Snapshot {
-  readonly version: number;
-  readonly config: Config;
-  readonly router: Router<CompiledRoute>;
-  readonly routes: ReadonlyMap<string, CompiledRoute>;
-  readonly services: Map<string, Service>;
-  readonly settings: RuntimeSettings;
-  /** The store the policies were compiled against (kept across reloads while `store` is unchanged). */
-  readonly stores: Stores;
-  /** Each https listener's TLS material, by listener name. */
-  readonly listenerTls: ReadonlyMap<string, ListenerTls>;
-  /** The config file's folder: relative file names in it are resolved from here. */
-  readonly baseDir: string;
-}
+import { parsePathSpec } from './routing/path-spec.js';
+import { Router, type HeaderCondition } from './routing/router.js';
+import { buildPipeline, type PlacedStep } from './pipeline/build.js';
+import type { Consumer } from './pipeline/context.js';
+import type { AnyPolicyDefinition, ConsumerCredential } from './pipeline/policy.js';
+import { TrustedProxies } from './net/ip.js';
+import type { Stores } from './stores/stores.js';
+import { compileListenersTls } from './server/tls/compile.js';
+import { compileServicesTls } from './upstream/tls.js';
+import type { UpstreamRegistry } from './upstream/registry.js';
+import { ConfigError, ConfigErrors, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './config/errors.js';
+import type { LoadedSource } from './config/load.js';
+import type { Config, PolicyEntryConfig, RouteConfig } from './config/schema.js';
+import { checkServerLimits } from './config/server-limits.js';
+import { parseDuration, parseSize } from './config/units.js';
+import { checkShadowedRoutes, type RouteAccess } from './routing/shadow.js';
+import type { CompiledRoute, RuntimeSettings, Snapshot } from './snapshot.js';
 
 export interface CompileDeps {
   readonly policies: ReadonlyMap<string, AnyPolicyDefinition>;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkShadowedRoutes, literalStart } from './shadow.js';
-import type { RouteConfig } from './schema.js';
+import type { RouteConfig } from '../config/schema.js';
 
 type Match = { paths?: string[]; hosts?: string[]; methods?: string[] };
 

@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { certificateInfo, parseDistinguishedName, parseSubjectAltName } from './cert-info.js';
-import { generateKeys } from './keys.js';
-import { x509 } from './x509.js';
+import { generateKeys } from '../ca/keys.js';
+import { x509 } from '../ca/x509.js';
 
 describe('certificate names', () => {
   it('reads Node\'s subjectAltName back exactly, quoted values included', () => {

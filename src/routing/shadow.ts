@@ -14,9 +14,9 @@
  * host table (both without hosts, or naming the same host): a route for a host
  * is tried before routes without hosts, whatever its kind of path.
  */
-import { parsePathSpec, type PathSpec } from '../routing/path-spec.js';
-import type { ConfigPath } from './errors.js';
-import type { RouteConfig } from './schema.js';
+import { parsePathSpec, type PathSpec } from './path-spec.js';
+import type { ConfigPath } from '../config/errors.js';
+import type { RouteConfig } from '../config/schema.js';
 
 export interface RouteAccess {
   readonly route: RouteConfig;

@@ -1,0 +1,67 @@
+/**
+ * What a compiled config is, as the request path reads it: a Snapshot holds the
+ * router table, every route's compiled pipeline, the services and the settings.
+ * Immutable; a reload compiles a new one beside it (src/compile.ts) and swaps
+ * one reference (server/snapshots.ts).
+ */
+import type { Config } from './config/schema.js';
+import type { TrustedProxies } from './net/ip.js';
+import type { CompiledPipeline } from './pipeline/run.js';
+import type { Router } from './routing/router.js';
+import type { ListenerTls } from './server/tls/material.js';
+import type { Stores } from './stores/stores.js';
+import type { Service } from './upstream/service.js';
+
+export interface CompiledRoute {
+  readonly name: string;
+  readonly service: Service;
+  readonly pipeline: CompiledPipeline;
+  readonly stripPrefix: boolean;
+  readonly preserveHost: boolean;
+}
+
+/** Gateway-wide settings in the form the request path wants them. */
+export interface RuntimeSettings {
+  readonly trustedProxies: TrustedProxies;
+  readonly requestIdHeader: string;
+  readonly trustIncomingRequestId: boolean;
+  readonly keepEscapedSlashes: boolean;
+  readonly keepPathParameters: boolean;
+  readonly accessLog: boolean;
+  readonly hiddenResponseHeaders: ReadonlySet<string>;
+  readonly maxBufferedBody: number;
+  readonly shutdownTimeoutMs: number;
+  readonly maxHeaderSize: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxRequestsPerConnection: number;
+  readonly maxHeaderCount: number;
+  readonly maxUrlLength: number;
+  /** Bytes per second; 0 when off. */
+  readonly minBodyRate: number;
+  readonly bodyRateWindowMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxInFlight: number;
+  /** Per HTTP/2 connection: client resets beyond completed streams before it is closed; 0 when off. */
+  readonly http2MaxResets: number;
+  /** 0 when off. */
+  readonly maxEventLoopDelayMs: number;
+  readonly healthPath: string | undefined;
+}
+
+export interface Snapshot {
+  readonly version: number;
+  readonly config: Config;
+  readonly router: Router<CompiledRoute>;
+  readonly routes: ReadonlyMap<string, CompiledRoute>;
+  readonly services: Map<string, Service>;
+  readonly settings: RuntimeSettings;
+  /** The store the policies were compiled against (kept across reloads while `store` is unchanged). */
+  readonly stores: Stores;
+  /** Each https listener's TLS material, by listener name. */
+  readonly listenerTls: ReadonlyMap<string, ListenerTls>;
+  /** The config file's folder: relative file names in it are resolved from here. */
+  readonly baseDir: string;
+}
