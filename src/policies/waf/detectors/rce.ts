@@ -103,6 +103,7 @@ export function shellNormalize(value: string): string {
     s = dropEmptyExpansions(s);
   }
   let out = '';
+  let braceClose = -2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x5c /* \ */ && i + 1 < s.length && s.charCodeAt(i + 1) !== 0x0a) continue;
@@ -117,8 +118,10 @@ export function shellNormalize(value: string): string {
       }
     }
     if (c === 0x7b /* { */) {
-      // {cat,/etc/passwd} → cat /etc/passwd
-      const close = s.indexOf('}', i + 1);
+      // {cat,/etc/passwd} → cat /etc/passwd. The "}" is searched for again only past the last one found: from every
+      // "{" it made "{" repeated quadratic (issue 10).
+      if (braceClose !== -1 && braceClose <= i) braceClose = s.indexOf('}', i + 1);
+      const close = braceClose;
       if (close !== -1 && close - i < 200 && s.slice(i + 1, close).includes(',') && !s.slice(i + 1, close).includes(' ')) {
         out += ' ' + s.slice(i + 1, close).replaceAll(',', ' ') + ' ';
         i = close;
@@ -146,11 +149,12 @@ function needsShellNormalize(value: string): boolean {
 /** ${x}, ${9}, $9: expansions of unset variables used to break up words (w${x}hoami). */
 function dropEmptyExpansions(s: string): string {
   let out = '';
+  let close = -2; // the first "}" past the current "${", searched for again only past it (linear, issue 10)
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) === 0x24) {
       const next = s.charCodeAt(i + 1);
       if (next === 0x7b) {
-        const close = s.indexOf('}', i + 2);
+        if (close !== -1 && close < i + 2) close = s.indexOf('}', i + 2);
         if (close !== -1 && close - i <= 12 && /^[a-z0-9_]*$/.test(s.slice(i + 2, close))) {
           i = close;
           continue;
@@ -182,10 +186,43 @@ function endsWord(c: number): boolean {
   return Number.isNaN(c) || c <= 0x20 || isSeparator(c) || c === 0x29 || c === 0x3c || c === 0x3e || c === 0x23 || c === 0x60;
 }
 
+/** Blanks, "(" and "{" before a command word: "; (id)", "{ id; }". */
+function isBeforeCommand(c: number): boolean {
+  return c <= 0x20 || c === 0x28 || c === 0x7b;
+}
+
+/**
+ * Reads the command word at each separator of one value, left to right. Every separator inside one run of blanks,
+ * "(" and "{" (a newline is both) leads to the same word, so the run is skipped and the word read once per run,
+ * not once per separator: "\n" repeated was quadratic (issue 10). Each word is read from at most four starts (the
+ * runners and assignments commandAt() steps over), so the work stays linear in the value's length.
+ */
+class CommandReader {
+  private runFrom = -1;
+  private runTo = -1;
+  private lastStart = -1;
+  private lastHit: CommandHit | undefined = undefined;
+
+  constructor(private readonly s: string) {}
+
+  at(i: number): CommandHit | undefined {
+    const s = this.s;
+    if (i >= this.runFrom && i <= this.runTo) i = this.runTo;
+    else {
+      this.runFrom = i;
+      while (i < s.length && isBeforeCommand(s.charCodeAt(i))) i++;
+      this.runTo = i;
+    }
+    if (i === this.lastStart) return this.lastHit;
+    this.lastStart = i;
+    return (this.lastHit = commandAt(s, i));
+  }
+}
+
 /** Reads the command word at `i` (after spaces, runners, VAR=x assignments and a /bin/ path). */
 function commandAt(s: string, i: number): CommandHit | undefined {
   for (let guard = 0; guard < 4; guard++) {
-    while (i < s.length && (s.charCodeAt(i) <= 0x20 || s.charCodeAt(i) === 0x28 || s.charCodeAt(i) === 0x7b)) i++;
+    while (i < s.length && isBeforeCommand(s.charCodeAt(i))) i++;
     const start = i;
     while (i < s.length && (isWordChar(s.charCodeAt(i)) || s.charCodeAt(i) === 0x2f || s.charCodeAt(i) === 0x3d)) i++;
     let word = s.slice(start, i);
@@ -275,6 +312,7 @@ export function detectRce(value: string, lower: string, paranoia: number, signal
   if (signals & CODE_CALL_SIGNAL && codeCall(lower)) return RULES.rceCodeCall;
   const s = needsShellNormalize(value) ? shellNormalize(value) : lower;
   let loose: Rule | undefined;
+  const commands = new CommandReader(s);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     let substitution = false;
@@ -284,7 +322,7 @@ export function detectRce(value: string, lower: string, paranoia: number, signal
       // `id`: a backtick after a space in prose is markdown code ("like `chown -R`"), not a substitution
       const before = i > 0 ? s.charCodeAt(i - 1) : -1;
       if (before !== -1 && before <= 0x20) {
-        if (paranoia >= 2 && commandAt(s, i + 1)) loose ??= RULES.rceCommandLoose;
+        if (paranoia >= 2 && commands.at(i + 1)) loose ??= RULES.rceCommandLoose;
         continue;
       }
       substitution = true;
@@ -292,7 +330,7 @@ export function detectRce(value: string, lower: string, paranoia: number, signal
     else if (!isSeparator(c)) continue;
     else weak = (c === 0x26 && s.charCodeAt(i + 1) !== 0x26 && s.charCodeAt(i - 1) !== 0x26) || c === 0x0a || c === 0x0d;
     const at = substitution && c !== 0x60 ? i + 2 : i + 1;
-    const hit = commandAt(s, at);
+    const hit = commands.at(at);
     if (!hit) continue;
     if (substitution && hit.need !== Need.Arg) return hit.windows ? RULES.rceWindows : RULES.rceCommand;
     if (enough(hit, substitution, weak)) return hit.windows ? RULES.rceWindows : RULES.rceCommand;

@@ -225,9 +225,16 @@ export function detectTemplate(value: string, lower: string, paranoia: number, s
   if (!hasDelimiterChar(value)) return undefined;
   let loose: Rule | undefined;
   for (const [open, close] of DELIMITERS) {
+    // The closer after each opener, searched for once per closer rather than once per opener: the openers come in
+    // order, so the first closer after one is also the first after the next unless the next opener is past it.
+    // Searching the rest of the value from every opener made "{%" repeated quadratic (issue 10).
+    let end = -1;
     for (let at = lower.indexOf(open); at !== -1; at = lower.indexOf(open, at + open.length)) {
-      const end = lower.indexOf(close, at + open.length);
-      if (end === -1 || end - at > 400) continue;
+      if (end < at + open.length) {
+        end = lower.indexOf(close, at + open.length);
+        if (end === -1) break; // no closer after this opener, so none after any later one
+      }
+      if (end - at > 400) continue;
       const body = lower.slice(at + open.length, end).trim();
       if (isArithmeticProbe(body)) return RULES.sstiExpression;
       if ((open === '{{' || open === '{%' || open === '${' || open === '<%=' || open === '#{') && namesRoot(body)) return RULES.sstiExpression;

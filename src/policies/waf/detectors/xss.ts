@@ -155,6 +155,10 @@ export function detectXss(value: string, lower: string, paranoia: number, signal
   let loose: Rule | undefined;
 
   // 1. Tags: <script, </script, <svg/onload=..., <img src=x onerror=...
+  // Tags that share one ">" share the end of their attributes: "<a <a <a ... >" reads them once, not once per tag,
+  // and the ">" is searched for again only past it (once per tag made "<a " repeated quadratic, issue 10).
+  let close = -2;
+  let readTo = -1;
   for (let lt = s.indexOf('<'); lt !== -1; lt = s.indexOf('<', lt + 1)) {
     let i = lt + 1;
     if (s.charCodeAt(i) === 0x2f) i++;
@@ -166,10 +170,12 @@ export function detectXss(value: string, lower: string, paranoia: number, signal
     // a tag name ends at whitespace, "/", ">", or the end of the value
     if (after !== -1 && !isSpaceLike(after) && after !== 0x3e && after !== 0x22 && after !== 0x27) continue;
     if (ACTIVE_TAGS.has(name)) return RULES.xssScriptTag;
-    const close = s.indexOf('>', i);
-    const attrs = s.slice(i, close === -1 ? s.length : close);
-    if (attrs.length > 0) {
-      const found = attributeThreat(attrs, true);
+    if (close !== -1 && close < i) close = s.indexOf('>', i);
+    const end = close === -1 ? s.length : close;
+    // an earlier tag read [its name's end, end) already, which holds this one's attributes: nothing new to find
+    if (end > i && end !== readTo) {
+      readTo = end;
+      const found = attributeThreat(s.slice(i, end), true);
       if (found) return found;
     }
     if (!loose && paranoia >= 2 && HTML_TAGS.has(name)) loose = RULES.xssHtmlTag;
