@@ -249,7 +249,27 @@ function parseHex(input: string, from: number, to: number): number {
   return code;
 }
 
-/** Full-width ASCII (U+FF01..U+FF5E) → ASCII, as IIS and some frameworks fold it. */
+/**
+ * Characters that Windows "best fit" conversion and Unicode-folding stacks (IIS, some path normalizers) read as a
+ * path separator or a dot: U+2215 DIVISION SLASH and U+2044 FRACTION SLASH as "/", U+2216 SET MINUS and U+FE68 as
+ * "\\", U+2024 ONE DOT LEADER and U+FE52 as ".". "%u002e%u002e%u2215etc%u2215passwd" is ../etc/passwd to them.
+ */
+const LOOKALIKES: ReadonlyMap<number, string> = new Map([
+  [0x2215, '/'],
+  [0x2044, '/'],
+  [0x29f8, '/'],
+  [0x2216, '\\'],
+  [0x29f9, '\\'],
+  [0xfe68, '\\'],
+  [0x2024, '.'],
+  [0xfe52, '.'],
+]);
+
+function isFoldable(c: number): boolean {
+  return (c >= 0xff01 && c <= 0xff5e) || (c >= 0x2024 && c <= 0xfe68 && LOOKALIKES.has(c));
+}
+
+/** Full-width ASCII (U+FF01..U+FF5E) → ASCII, as IIS and some frameworks fold it; slash and dot look-alikes too. */
 export function foldFullWidth(input: string): string {
   let out = '';
   let changed = false;
@@ -257,6 +277,9 @@ export function foldFullWidth(input: string): string {
     const c = input.charCodeAt(i);
     if (c >= 0xff01 && c <= 0xff5e) {
       out += String.fromCharCode(c - 0xfee0);
+      changed = true;
+    } else if (c >= 0x2024 && c <= 0xfe68 && LOOKALIKES.has(c)) {
+      out += LOOKALIKES.get(c)!;
       changed = true;
     } else {
       out += input[i];
@@ -268,8 +291,7 @@ export function foldFullWidth(input: string): string {
 /** Characters that announce an encoding layer worth undoing. */
 function hasFullWidth(input: string): boolean {
   for (let i = 0; i < input.length; i++) {
-    const c = input.charCodeAt(i);
-    if (c >= 0xff01 && c <= 0xff5e) return true;
+    if (isFoldable(input.charCodeAt(i))) return true;
   }
   return false;
 }

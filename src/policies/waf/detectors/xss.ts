@@ -219,8 +219,46 @@ export function detectXss(value: string, lower: string, paranoia: number, signal
     return false;
   });
   if (call) return RULES.xssJsSink;
+  if (s.includes(']')) {
+    if (globalBracketCall(s)) return RULES.xssJsSink;
+  }
   if (spaced && paranoia >= 2) loose ??= RULES.xssJsCallLoose;
   return loose;
+}
+
+/** The objects that hold the global functions a payload calls: top['al'+'ert'](1) is alert(1). */
+const GLOBAL_OBJECTS: ReadonlySet<string> = new Set(['top', 'window', 'self', 'parent', 'frames', 'globalthis', 'this', 'opener', 'content', 'document']);
+
+/**
+ * top['al'+'ert'](1), window["ev"+"al"](...), self[`alert`]`1`: a global object indexed by a string expression (so
+ * the function's name can be split, encoded or concatenated past a word list) and called. The "]" is looked for
+ * within 120 characters of each "[", which keeps the search linear.
+ */
+function globalBracketCall(s: string): boolean {
+  for (let open = s.indexOf('['); open !== -1; open = s.indexOf('[', open + 1)) {
+    let k = open - 1;
+    while (k >= 0 && s.charCodeAt(k) <= 0x20) k--;
+    const end = k + 1;
+    while (k >= 0 && k >= end - 16 && isLetter(s.charCodeAt(k))) k--;
+    if (k >= 0 && (isLetter(s.charCodeAt(k)) || (s.charCodeAt(k) >= 0x30 && s.charCodeAt(k) <= 0x39) || s.charCodeAt(k) === 0x5f || s.charCodeAt(k) === 0x24)) continue;
+    if (!GLOBAL_OBJECTS.has(s.slice(k + 1, end))) continue;
+    let quoted = false;
+    let close = -1;
+    for (let j = open + 1; j < s.length && j <= open + 120; j++) {
+      const c = s.charCodeAt(j);
+      if (c === 0x27 || c === 0x22 || c === 0x60) quoted = true;
+      else if (c === 0x5d) {
+        close = j;
+        break;
+      }
+    }
+    if (close === -1 || !quoted) continue;
+    let j = close + 1;
+    while (j < s.length && j <= close + 16 && s.charCodeAt(j) <= 0x20) j++;
+    const after = s.charCodeAt(j);
+    if (after === 0x28 || after === 0x60) return true;
+  }
+  return false;
 }
 
 /**
