@@ -145,6 +145,16 @@ const UNITS: ReadonlyArray<readonly [string, string]> = [
   ['url-colon', 'http:'],
   // proto keys
   ['constructor', 'constructor'],
+  // the obfuscation checks (issue 10 item 8)
+  ['substring-expansion', '${a:1:'],
+  ['ansi-c-quote', "$'\\"],
+  ['global-bracket', "top['"],
+  ['global-bracket-closed', "top['a']"],
+  ['glob-path', ';/?/'],
+  ['glob-star', '; /*'],
+  ['shell-itself', ';$0 '],
+  ['drive', '& dir c:'],
+  ['division-slash', '..\u2215'],
 ];
 
 export const GENERATORS: readonly Generator[] = [
@@ -158,6 +168,8 @@ export const GENERATORS: readonly Generator[] = [
   repeat('opener-then-filler', 'a', '{%'),
   repeat('url-long-authority', 'a@', 'http://'),
   repeat('javascript-long', 'a.', 'javascript:'),
+  repeat('template-openers-near-closer', '{%'.repeat(199) + '%}'),
+  repeat('glob-long-word', '?', '; /'),
   repeat('letters', 'a'),
 ];
 
