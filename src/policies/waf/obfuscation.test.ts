@@ -60,6 +60,7 @@ const BENIGN: readonly string[] = [
   'Use ${name} and ${count:5} in the template',
   'see /docs/*.md; /api/v?/users for the routes',
   'what? /home/me/notes?',
+  'see; /api/items?id=1 for one item',
   "It's $'5 and it's fine",
   'Q&A: dir c and d',
   'R&D dir: shared',

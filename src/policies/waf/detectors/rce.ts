@@ -305,7 +305,10 @@ function commandAt(s: string, i: number): CommandHit | undefined {
     }
     let word = s.slice(start, i);
     if (word === '') return undefined;
-    if (word.includes('=') && !word.startsWith('=')) continue; // FOO=bar cmd
+    if (word.includes('=') && !word.startsWith('=')) {
+      if (glob) return undefined; // /x?a=b: a query string, not an assignment (a "?" ended the word before globs were read)
+      continue; // FOO=bar cmd
+    }
     const slash = word.lastIndexOf('/');
     if (slash !== -1) {
       // /bin/cat, /usr/bin/id, ./x: the command is the last part of an absolute or relative path
