@@ -24,14 +24,17 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 export function percentDecode(input: string, plus: boolean): string {
   const pct = input.indexOf('%');
   if (pct === -1 && (!plus || input.indexOf('+') === -1)) return input;
-  const bytes: number[] = [];
+  // at most 3 bytes per UTF-16 unit (a %uXXXX escape is 6 units for 3 bytes): one allocation, no growing array,
+  // whose reallocations and garbage made the cost per KB grow with the value's size
+  const bytes = new Uint8Array(input.length * 3);
+  let n = 0;
   for (let i = 0; i < input.length; i++) {
     const c = input.charCodeAt(i);
     if (c === 0x25 /* % */) {
       const h = hexValue(input.charCodeAt(i + 1));
       const l = hexValue(input.charCodeAt(i + 2));
       if (h >= 0 && l >= 0) {
-        bytes.push(h * 16 + l);
+        bytes[n++] = h * 16 + l;
         i += 2;
         continue;
       }
@@ -48,27 +51,35 @@ export function percentDecode(input: string, plus: boolean): string {
           code = code * 16 + v;
         }
         if (ok) {
-          pushUtf8(bytes, code);
+          n = putUtf8(bytes, n, code);
           i += 5;
           continue;
         }
       }
-      bytes.push(c);
+      bytes[n++] = c;
     } else if (c === 0x2b /* + */ && plus) {
-      bytes.push(0x20);
+      bytes[n++] = 0x20;
     } else if (c < 0x80) {
-      bytes.push(c);
+      bytes[n++] = c;
     } else {
-      pushUtf8(bytes, c);
+      n = putUtf8(bytes, n, c);
     }
   }
-  return utf8.decode(Uint8Array.from(bytes));
+  return utf8.decode(bytes.subarray(0, n));
 }
 
-function pushUtf8(bytes: number[], code: number): void {
-  if (code < 0x80) bytes.push(code);
-  else if (code < 0x800) bytes.push(0xc0 | (code >> 6), 0x80 | (code & 63));
-  else bytes.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
+/** Writes `code` (< 0x10000) as UTF-8 at `n`; returns the index after it. */
+function putUtf8(bytes: Uint8Array, n: number, code: number): number {
+  if (code < 0x80) bytes[n++] = code;
+  else if (code < 0x800) {
+    bytes[n++] = 0xc0 | (code >> 6);
+    bytes[n++] = 0x80 | (code & 63);
+  } else {
+    bytes[n++] = 0xe0 | (code >> 12);
+    bytes[n++] = 0x80 | ((code >> 6) & 63);
+    bytes[n++] = 0x80 | (code & 63);
+  }
+  return n;
 }
 
 /** The named references attacks use to hide syntax; numeric references cover the rest. */
@@ -182,8 +193,15 @@ export function jsUnescape(input: string): string {
     const k = input.charCodeAt(i + 1);
     if ((k | 0x20) === 0x75 /* u */) {
       if (input.charCodeAt(i + 2) === 0x7b /* { */) {
-        const close = input.indexOf('}', i + 3);
-        if (close !== -1 && close - i <= 10) {
+        // the "}" within reach only: a search of the rest of the value from every "\\u{" is quadratic (issue 10)
+        let close = -1;
+        for (let k = i + 3; k <= i + 10 && k < input.length; k++) {
+          if (input.charCodeAt(k) === 0x7d) {
+            close = k;
+            break;
+          }
+        }
+        if (close !== -1) {
           const code = parseHex(input, i + 3, close);
           if (code >= 0 && code <= 0x10ffff) {
             out += String.fromCodePoint(code);
@@ -231,7 +249,27 @@ function parseHex(input: string, from: number, to: number): number {
   return code;
 }
 
-/** Full-width ASCII (U+FF01..U+FF5E) → ASCII, as IIS and some frameworks fold it. */
+/**
+ * Characters that Windows "best fit" conversion and Unicode-folding stacks (IIS, some path normalizers) read as a
+ * path separator or a dot: U+2215 DIVISION SLASH and U+2044 FRACTION SLASH as "/", U+2216 SET MINUS and U+FE68 as
+ * "\\", U+2024 ONE DOT LEADER and U+FE52 as ".". "%u002e%u002e%u2215etc%u2215passwd" is ../etc/passwd to them.
+ */
+const LOOKALIKES: ReadonlyMap<number, string> = new Map([
+  [0x2215, '/'],
+  [0x2044, '/'],
+  [0x29f8, '/'],
+  [0x2216, '\\'],
+  [0x29f9, '\\'],
+  [0xfe68, '\\'],
+  [0x2024, '.'],
+  [0xfe52, '.'],
+]);
+
+function isFoldable(c: number): boolean {
+  return (c >= 0xff01 && c <= 0xff5e) || (c >= 0x2024 && c <= 0xfe68 && LOOKALIKES.has(c));
+}
+
+/** Full-width ASCII (U+FF01..U+FF5E) → ASCII, as IIS and some frameworks fold it; slash and dot look-alikes too. */
 export function foldFullWidth(input: string): string {
   let out = '';
   let changed = false;
@@ -239,6 +277,9 @@ export function foldFullWidth(input: string): string {
     const c = input.charCodeAt(i);
     if (c >= 0xff01 && c <= 0xff5e) {
       out += String.fromCharCode(c - 0xfee0);
+      changed = true;
+    } else if (c >= 0x2024 && c <= 0xfe68 && LOOKALIKES.has(c)) {
+      out += LOOKALIKES.get(c)!;
       changed = true;
     } else {
       out += input[i];
@@ -250,8 +291,7 @@ export function foldFullWidth(input: string): string {
 /** Characters that announce an encoding layer worth undoing. */
 function hasFullWidth(input: string): boolean {
   for (let i = 0; i < input.length; i++) {
-    const c = input.charCodeAt(i);
-    if (c >= 0xff01 && c <= 0xff5e) return true;
+    if (isFoldable(input.charCodeAt(i))) return true;
   }
   return false;
 }

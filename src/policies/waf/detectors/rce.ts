@@ -103,6 +103,7 @@ export function shellNormalize(value: string): string {
     s = dropEmptyExpansions(s);
   }
   let out = '';
+  let braceClose = -2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x5c /* \ */ && i + 1 < s.length && s.charCodeAt(i + 1) !== 0x0a) continue;
@@ -117,8 +118,10 @@ export function shellNormalize(value: string): string {
       }
     }
     if (c === 0x7b /* { */) {
-      // {cat,/etc/passwd} → cat /etc/passwd
-      const close = s.indexOf('}', i + 1);
+      // {cat,/etc/passwd} → cat /etc/passwd. The "}" is searched for again only past the last one found: from every
+      // "{" it made "{" repeated quadratic (issue 10).
+      if (braceClose !== -1 && braceClose <= i) braceClose = s.indexOf('}', i + 1);
+      const close = braceClose;
       if (close !== -1 && close - i < 200 && s.slice(i + 1, close).includes(',') && !s.slice(i + 1, close).includes(' ')) {
         out += ' ' + s.slice(i + 1, close).replaceAll(',', ' ') + ' ';
         i = close;
@@ -143,19 +146,24 @@ function needsShellNormalize(value: string): boolean {
   return false;
 }
 
-/** ${x}, ${9}, $9: expansions of unset variables used to break up words (w${x}hoami). */
+/** ${x}, ${9}, $9: expansions of unset variables used to break up words (w${x}hoami). ${0} and $0 stay (the shell). */
+/** Variables that are never empty in a shell: the shell itself. */
+const KEPT_EXPANSIONS: ReadonlySet<string> = new Set(['0', 'shell', 'bash']);
+
 function dropEmptyExpansions(s: string): string {
   let out = '';
+  let close = -2; // the first "}" past the current "${", searched for again only past it (linear, issue 10)
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) === 0x24) {
       const next = s.charCodeAt(i + 1);
       if (next === 0x7b) {
-        const close = s.indexOf('}', i + 2);
-        if (close !== -1 && close - i <= 12 && /^[a-z0-9_]*$/.test(s.slice(i + 2, close))) {
+        if (close !== -1 && close < i + 2) close = s.indexOf('}', i + 2);
+        if (close !== -1 && close - i <= 12 && /^[a-z0-9_]*$/.test(s.slice(i + 2, close)) && !KEPT_EXPANSIONS.has(s.slice(i + 2, close))) {
           i = close;
           continue;
         }
-      } else if (next >= 0x30 && next <= 0x39) {
+      } else if (next >= 0x31 && next <= 0x39) {
+        // $1..$9 (unset positional parameters); $0 is the shell's own name, never empty, and kept for commandAt()
         i++;
         continue;
       }
@@ -182,21 +190,133 @@ function endsWord(c: number): boolean {
   return Number.isNaN(c) || c <= 0x20 || isSeparator(c) || c === 0x29 || c === 0x3c || c === 0x3e || c === 0x23 || c === 0x60;
 }
 
+/** Blanks, "(" and "{" before a command word: "; (id)", "{ id; }". */
+function isBeforeCommand(c: number): boolean {
+  return c <= 0x20 || c === 0x28 || c === 0x7b;
+}
+
+/**
+ * Reads the command word at each separator of one value, left to right. Every separator inside one run of blanks,
+ * "(" and "{" (a newline is both) leads to the same word, so the run is skipped and the word read once per run,
+ * not once per separator: "\n" repeated was quadratic (issue 10). Each word is read from at most four starts (the
+ * runners and assignments commandAt() steps over), so the work stays linear in the value's length.
+ */
+class CommandReader {
+  private runFrom = -1;
+  private runTo = -1;
+  private lastStart = -1;
+  private lastHit: CommandHit | undefined = undefined;
+
+  constructor(private readonly s: string) {}
+
+  at(i: number): CommandHit | undefined {
+    const s = this.s;
+    if (i >= this.runFrom && i <= this.runTo) i = this.runTo;
+    else {
+      this.runFrom = i;
+      while (i < s.length && isBeforeCommand(s.charCodeAt(i))) i++;
+      this.runTo = i;
+    }
+    if (i === this.lastStart) return this.lastHit;
+    this.lastStart = i;
+    return (this.lastHit = commandAt(s, i));
+  }
+}
+
+/** The length of "$0", "${0}", "$shell", "${shell}", "$bash" or "${bash}" at `i` (lower case), or 0. */
+function shellItselfAt(s: string, i: number): number {
+  if (s.charCodeAt(i) !== 0x24) return 0;
+  for (const name of SHELL_ITSELF) if (s.startsWith(name, i)) return name.length;
+  return 0;
+}
+
+const SHELL_ITSELF: readonly string[] = ['$0', '${0}', '$shell', '${shell}', '$bash', '${bash}'];
+
+/** An option after a command word: " -c", " -i". */
+function optionAfter(s: string, i: number): boolean {
+  while (s.charCodeAt(i) === 0x20) i++;
+  if (s.charCodeAt(i) !== 0x2d) return false;
+  const c = s.charCodeAt(i + 1);
+  return c >= 0x61 && c <= 0x7a;
+}
+
+/** Command directories a glob such as /???/ or /u*r/b?n/ stands for. */
+const COMMAND_DIRS: readonly string[] = ['/bin/', '/usr/bin/', '/sbin/', '/usr/sbin/', '/usr/local/bin/'];
+
+/**
+ * /???/c?t, /bin/c*t, /?s?/b??/id: a path with glob characters that the shell expands to a command it knows. Only
+ * absolute paths, only short names (a command's name is short; the match is bounded), and only when some directory
+ * commands live in and some command name both match.
+ */
+function globbedCommand(s: string, word: string, end: number): CommandHit | undefined {
+  if (word.charCodeAt(0) !== 0x2f || word.length > 64 || !endsWord(s.charCodeAt(end))) return undefined;
+  const slash = word.lastIndexOf('/');
+  const dir = word.slice(0, slash + 1);
+  const name = word.slice(slash + 1);
+  if (name === '' || !COMMAND_DIRS.some((d) => globMatches(dir, d))) return undefined;
+  let best: CommandHit | undefined;
+  for (const [command, need] of UNIX) {
+    if (!globMatches(name, command)) continue;
+    if (!best || need < best.need) best = { need, argument: argumentAt(s, end), windows: false, probe: PROBES.has(command) };
+  }
+  // a name that is only wildcards ("/???/*") matches every command: it counts as one that needs an argument
+  if (best && !/[a-z0-9]/.test(name)) best.need = Need.Arg;
+  return best;
+}
+
+/** Shell glob match of `text` against `pattern` with "?" and "*" (iterative, no backtracking blow-up). */
+function globMatches(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    const c = pattern.charCodeAt(p);
+    if (p < pattern.length && (c === 0x3f || c === text.charCodeAt(t))) {
+      p++;
+      t++;
+    } else if (p < pattern.length && c === 0x2a) {
+      star = p++;
+      mark = t;
+    } else if (star !== -1) {
+      p = star + 1;
+      t = ++mark;
+    } else return false;
+  }
+  while (pattern.charCodeAt(p) === 0x2a) p++;
+  return p === pattern.length;
+}
+
 /** Reads the command word at `i` (after spaces, runners, VAR=x assignments and a /bin/ path). */
 function commandAt(s: string, i: number): CommandHit | undefined {
   for (let guard = 0; guard < 4; guard++) {
-    while (i < s.length && (s.charCodeAt(i) <= 0x20 || s.charCodeAt(i) === 0x28 || s.charCodeAt(i) === 0x7b)) i++;
+    while (i < s.length && isBeforeCommand(s.charCodeAt(i))) i++;
     const start = i;
-    while (i < s.length && (isWordChar(s.charCodeAt(i)) || s.charCodeAt(i) === 0x2f || s.charCodeAt(i) === 0x3d)) i++;
+    const shell = shellItselfAt(s, i);
+    if (shell > 0) {
+      // $0 -c id, ${SHELL} -c id: the shell run by its variable; only with an option, as "; $0 fee" is prose
+      return endsWord(s.charCodeAt(i + shell)) && optionAfter(s, i + shell) ? { need: Need.Nothing, argument: 'shell', windows: false, probe: false } : undefined;
+    }
+    let glob = false;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0x3f || c === 0x2a) glob = true; // /???/c?t, /bin/c*t
+      else if (!(isWordChar(c) || c === 0x2f || c === 0x3d)) break;
+    }
     let word = s.slice(start, i);
     if (word === '') return undefined;
-    if (word.includes('=') && !word.startsWith('=')) continue; // FOO=bar cmd
+    if (word.includes('=') && !word.startsWith('=')) {
+      if (glob) return undefined; // /x?a=b: a query string, not an assignment (a "?" ended the word before globs were read)
+      continue; // FOO=bar cmd
+    }
     const slash = word.lastIndexOf('/');
     if (slash !== -1) {
       // /bin/cat, /usr/bin/id, ./x: the command is the last part of an absolute or relative path
       if (!(word.startsWith('/') || word.startsWith('./') || word.startsWith('~/'))) return undefined;
+      if (glob) return globbedCommand(s, word, i);
       word = word.slice(slash + 1);
     }
+    if (glob) return undefined;
     if (word.endsWith('.exe')) word = word.slice(0, -4);
     if (RUNNERS.has(word) && guard < 3) {
       const next = s.charCodeAt(i);
@@ -206,9 +326,25 @@ function commandAt(s: string, i: number): CommandHit | undefined {
     const win = WINDOWS.get(word);
     if (unix === undefined && win === undefined) return undefined;
     if (!endsWord(s.charCodeAt(i))) return undefined; // "du)", "id:" are not commands
-    return { need: Math.min(unix ?? Need.Arg, win ?? Need.Arg), argument: argumentAt(s, i), windows: unix === undefined, probe: PROBES.has(word) };
+    return { need: Math.min(unix ?? Need.Arg, win ?? Need.Arg), argument: argumentAt(s, i), windows: unix === undefined || (win !== undefined && driveArgument(s, i)), probe: PROBES.has(word) };
   }
   return undefined;
+}
+
+/** c:\ or c:/ at `i`. */
+function isDrivePath(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c >= 0x61 && c <= 0x7a && s.charCodeAt(i + 1) === 0x3a && (s.charCodeAt(i + 2) === 0x5c || s.charCodeAt(i + 2) === 0x2f);
+}
+
+/**
+ * A drive after the command word at `i` ("c:\\x", or "c:x" once the shell's backslash removal has run): a Windows
+ * command whatever else the word names (type, set, ping).
+ */
+function driveArgument(s: string, i: number): boolean {
+  while (s.charCodeAt(i) === 0x20) i++;
+  const c = s.charCodeAt(i);
+  return c >= 0x61 && c <= 0x7a && s.charCodeAt(i + 1) === 0x3a && s.charCodeAt(i + 2) > 0x20;
 }
 
 /** What follows a command word: nothing, a shell-like argument, or an ordinary word. */
@@ -220,6 +356,8 @@ function argumentAt(s: string, i: number): CommandHit['argument'] {
   // -la, /etc/passwd, ./x, ~/x, $HOME, "quoted", 'quoted', >file, <file, 127.0.0.1, 5
   if (c === 0x2d || c === 0x2f || c === 0x2e || c === 0x7e || c === 0x24 || c === 0x22 || c === 0x27 || c === 0x3e || c === 0x3c || c === 0x5c || c === 0x25) return 'shell';
   if (c >= 0x30 && c <= 0x39) return 'shell';
+  // c:\ and c:/ (dir c:\, type c:\boot.ini): a drive path
+  if (isDrivePath(s, i)) return 'shell';
   // a word with a path or an extension in it: flag.txt, dir/file
   let j = i;
   while (j < s.length && s.charCodeAt(j) > 0x20 && !isSeparator(s.charCodeAt(j))) j++;
@@ -267,14 +405,63 @@ function startsAsShellFunction(lower: string): boolean {
   return /^\s*\{/.test(lower.slice(i + 2, i + 8));
 }
 
+/**
+ * ${PATH:0:1}: bash's substring expansion, which builds characters a filter looks for ("/" from $PATH, $HOME) out
+ * of variables. Offset and length both given, as digits: "${port:8080}" (a Spring default) is not one.
+ */
+function hasSubstringExpansion(lower: string): boolean {
+  for (let at = lower.indexOf('${'); at !== -1; at = lower.indexOf('${', at + 2)) {
+    let i = at + 2;
+    const start = i;
+    while (i < lower.length && i - start < 32 && isNameChar(lower.charCodeAt(i))) i++;
+    if (i === start || lower.charCodeAt(i) !== 0x3a) continue;
+    i = digitsAt(lower, i + 1);
+    if (i === -1 || lower.charCodeAt(i) !== 0x3a) continue;
+    i = digitsAt(lower, i + 1);
+    if (i !== -1 && lower.charCodeAt(i) === 0x7d) return true;
+  }
+  return false;
+}
+
+function isNameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+}
+
+/** The index after 0-6 digits (a space before them allowed: ${PATH: -1}), or -1 when more follow. */
+function digitsAt(s: string, i: number): number {
+  if (s.charCodeAt(i) === 0x20) i++;
+  if (s.charCodeAt(i) === 0x2d) i++;
+  const start = i;
+  while (i < s.length && i - start <= 6 && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
+  return i - start > 6 ? -1 : i;
+}
+
+/** $'\x69\x64', $'\151\144', $'\u0069': ANSI-C quoting, a string only a shell decodes, spelling a command with escapes. */
+function hasAnsiCEscapes(lower: string): boolean {
+  for (let at = lower.indexOf("$'\\"); at !== -1; at = lower.indexOf("$'\\", at + 3)) {
+    const c = lower.charCodeAt(at + 3);
+    const d = lower.charCodeAt(at + 4);
+    if (c === 0x78 /* x */ && isHexDigit(d)) return true;
+    if (c === 0x75 /* u */ && isHexDigit(d)) return true;
+    if (c >= 0x30 && c <= 0x37 && d >= 0x30 && d <= 0x37) return true; // octal
+  }
+  return false;
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+}
+
 export function detectRce(value: string, lower: string, paranoia: number, signals: number): Rule | undefined {
   // Evasions that mean a shell is the target whatever else the value holds
   if (signals & EVASION_SIGNAL) return RULES.rceEvasion;
   if (signals & POWERSHELL_SIGNAL) return RULES.rcePowershell;
   if (startsAsShellFunction(lower)) return RULES.rceShellshock;
   if (signals & CODE_CALL_SIGNAL && codeCall(lower)) return RULES.rceCodeCall;
+  if (lower.includes('$') && (hasSubstringExpansion(lower) || hasAnsiCEscapes(lower))) return RULES.rceEvasion;
   const s = needsShellNormalize(value) ? shellNormalize(value) : lower;
   let loose: Rule | undefined;
+  const commands = new CommandReader(s);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     let substitution = false;
@@ -284,7 +471,7 @@ export function detectRce(value: string, lower: string, paranoia: number, signal
       // `id`: a backtick after a space in prose is markdown code ("like `chown -R`"), not a substitution
       const before = i > 0 ? s.charCodeAt(i - 1) : -1;
       if (before !== -1 && before <= 0x20) {
-        if (paranoia >= 2 && commandAt(s, i + 1)) loose ??= RULES.rceCommandLoose;
+        if (paranoia >= 2 && commands.at(i + 1)) loose ??= RULES.rceCommandLoose;
         continue;
       }
       substitution = true;
@@ -292,7 +479,7 @@ export function detectRce(value: string, lower: string, paranoia: number, signal
     else if (!isSeparator(c)) continue;
     else weak = (c === 0x26 && s.charCodeAt(i + 1) !== 0x26 && s.charCodeAt(i - 1) !== 0x26) || c === 0x0a || c === 0x0d;
     const at = substitution && c !== 0x60 ? i + 2 : i + 1;
-    const hit = commandAt(s, at);
+    const hit = commands.at(at);
     if (!hit) continue;
     if (substitution && hit.need !== Need.Arg) return hit.windows ? RULES.rceWindows : RULES.rceCommand;
     if (enough(hit, substitution, weak)) return hit.windows ? RULES.rceWindows : RULES.rceCommand;

@@ -125,21 +125,6 @@ const TEMPLATE_ROOTS: ReadonlySet<string> = new Set([
   '_charset',
 ]);
 
-function namesRoot(body: string): boolean {
-  let start = -1;
-  for (let i = 0; i <= body.length; i++) {
-    const c = i < body.length ? body.charCodeAt(i) : 0x20;
-    const word = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
-    if (word) {
-      if (start === -1) start = i;
-    } else if (start !== -1) {
-      if (TEMPLATE_ROOTS.has(body.slice(start, i))) return true;
-      start = -1;
-    }
-  }
-  return false;
-}
-
 const RUNTIME_SIGNAL = signalGroup(RUNTIME_MARKERS);
 
 /** Opening delimiters of template languages and expression languages, with their closers. */
@@ -198,17 +183,48 @@ export function detectJndi(value: string): Rule | undefined {
   return value.includes('${') && hasJndi(value) ? RULES.sstiJndi : undefined;
 }
 
-function isArithmeticProbe(body: string): boolean {
+function isArithmeticProbe(s: string, from: number, to: number): boolean {
   // 7*7, 7*'7', 1337*1337, 7 * 7: digits, an operator, digits; nothing else
   let digits = 0;
   let ops = 0;
-  for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
     if (c >= 0x30 && c <= 0x39) digits++;
     else if (c === 0x2a || c === 0x2b || c === 0x2d || c === 0x2f || c === 0x25) ops++;
     else if (c !== 0x20 && c !== 0x27 && c !== 0x22 && c !== 0x28 && c !== 0x29) return false;
   }
   return digits >= 2 && ops >= 1;
+}
+
+/** What String.prototype.trim() removes. */
+function isTrimmed(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/**
+ * The start of the last word naming a template root in [from, to), or -1. A body starts after an opener's last
+ * character and ends at a closer, none of which is a word character, so the words of every body ending at `to` are
+ * the words of this range that start inside the body: one scan answers for all of them.
+ */
+function lastRootIn(s: string, from: number, to: number): number {
+  let last = -1;
+  let start = -1;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? s.charCodeAt(i) : 0x20;
+    const word = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+    if (word) {
+      if (start === -1) start = i;
+    } else if (start !== -1) {
+      if (TEMPLATE_ROOTS.has(s.slice(start, i))) last = start;
+      start = -1;
+    }
+  }
+  return last;
+}
+
+function lastIndexIn(s: string, c: number, from: number, to: number): number {
+  for (let i = to - 1; i >= from; i--) if (s.charCodeAt(i) === c) return i;
+  return -1;
 }
 
 function hasDelimiterChar(value: string): boolean {
@@ -225,17 +241,43 @@ export function detectTemplate(value: string, lower: string, paranoia: number, s
   if (!hasDelimiterChar(value)) return undefined;
   let loose: Rule | undefined;
   for (const [open, close] of DELIMITERS) {
+    // The closer after each opener, searched for once per closer rather than once per opener: the openers come in
+    // order, so the first closer after one is also the first after the next unless the next opener is past it.
+    // Searching the rest of the value from every opener made "{%" repeated quadratic (issue 10). Openers that share
+    // a closer share the end of their bodies too: what a body holds (a root's name, "(", ":") is read once per
+    // closer, over the longest body, so 200 openers before one closer cost one reading of 400 characters, not 200.
+    let end = -1;
+    let bodyEnd = -1; // the end of every body ending at `end`, trimmed
+    let rootAt = -1; // the start of the last root name before `end`, the last "(" and ":"
+    let parenAt = -1;
+    let colonAt = -1;
+    let readFor = -1; // the closer those were read for
     for (let at = lower.indexOf(open); at !== -1; at = lower.indexOf(open, at + open.length)) {
-      const end = lower.indexOf(close, at + open.length);
-      if (end === -1 || end - at > 400) continue;
-      const body = lower.slice(at + open.length, end).trim();
-      if (isArithmeticProbe(body)) return RULES.sstiExpression;
-      if ((open === '{{' || open === '{%' || open === '${' || open === '<%=' || open === '#{') && namesRoot(body)) return RULES.sstiExpression;
+      if (end < at + open.length) {
+        end = lower.indexOf(close, at + open.length);
+        if (end === -1) break; // no closer after this opener, so none after any later one
+      }
+      if (end - at > 400) continue;
+      let from = at + open.length;
+      if (readFor !== end) {
+        readFor = end;
+        bodyEnd = end;
+        while (bodyEnd > from && isTrimmed(lower.charCodeAt(bodyEnd - 1))) bodyEnd--;
+        rootAt = lastRootIn(lower, from, end);
+        parenAt = lastIndexIn(lower, 0x28, from, end);
+        colonAt = lastIndexIn(lower, 0x3a, from, end);
+      }
+      while (from < bodyEnd && isTrimmed(lower.charCodeAt(from))) from++;
+      const to = Math.max(from, bodyEnd);
+      const first = from < to ? lower.charCodeAt(from) : -1;
+      const hasParen = parenAt >= from && parenAt < to;
+      if (isArithmeticProbe(lower, from, to)) return RULES.sstiExpression;
+      if ((open === '{{' || open === '{%' || open === '${' || open === '<%=' || open === '#{') && rootAt >= from && rootAt < to) return RULES.sstiExpression;
       // {{'a'.toUpperCase()}}: a method called on a literal
-      if (open === '{{' && (body.startsWith("'") || body.startsWith('"') || body.startsWith('[')) && body.includes('(')) return RULES.sstiExpression;
+      if (open === '{{' && (first === 0x27 || first === 0x22 || first === 0x5b) && hasParen) return RULES.sstiExpression;
       // OGNL: %{(#...)} and ${#...}; SpEL: T(...)
-      if ((open === '%{' || open === '${') && (body.startsWith('#') || body.startsWith('(#'))) return RULES.sstiExpression;
-      if (paranoia >= 2 && (body.includes('(') || (open === '${' && body.includes(':')))) loose ??= RULES.sstiLookup;
+      if ((open === '%{' || open === '${') && (first === 0x23 || (first === 0x28 && lower.charCodeAt(from + 1) === 0x23 && from + 1 < to))) return RULES.sstiExpression;
+      if (paranoia >= 2 && (hasParen || (open === '${' && colonAt >= from && colonAt < to))) loose ??= RULES.sstiLookup;
     }
   }
   return loose;

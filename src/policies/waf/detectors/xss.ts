@@ -155,6 +155,10 @@ export function detectXss(value: string, lower: string, paranoia: number, signal
   let loose: Rule | undefined;
 
   // 1. Tags: <script, </script, <svg/onload=..., <img src=x onerror=...
+  // Tags that share one ">" share the end of their attributes: "<a <a <a ... >" reads them once, not once per tag,
+  // and the ">" is searched for again only past it (once per tag made "<a " repeated quadratic, issue 10).
+  let close = -2;
+  let readTo = -1;
   for (let lt = s.indexOf('<'); lt !== -1; lt = s.indexOf('<', lt + 1)) {
     let i = lt + 1;
     if (s.charCodeAt(i) === 0x2f) i++;
@@ -166,10 +170,12 @@ export function detectXss(value: string, lower: string, paranoia: number, signal
     // a tag name ends at whitespace, "/", ">", or the end of the value
     if (after !== -1 && !isSpaceLike(after) && after !== 0x3e && after !== 0x22 && after !== 0x27) continue;
     if (ACTIVE_TAGS.has(name)) return RULES.xssScriptTag;
-    const close = s.indexOf('>', i);
-    const attrs = s.slice(i, close === -1 ? s.length : close);
-    if (attrs.length > 0) {
-      const found = attributeThreat(attrs, true);
+    if (close !== -1 && close < i) close = s.indexOf('>', i);
+    const end = close === -1 ? s.length : close;
+    // an earlier tag read [its name's end, end) already, which holds this one's attributes: nothing new to find
+    if (end > i && end !== readTo) {
+      readTo = end;
+      const found = attributeThreat(s.slice(i, end), true);
       if (found) return found;
     }
     if (!loose && paranoia >= 2 && HTML_TAGS.has(name)) loose = RULES.xssHtmlTag;
@@ -213,8 +219,46 @@ export function detectXss(value: string, lower: string, paranoia: number, signal
     return false;
   });
   if (call) return RULES.xssJsSink;
+  if (s.includes(']')) {
+    if (globalBracketCall(s)) return RULES.xssJsSink;
+  }
   if (spaced && paranoia >= 2) loose ??= RULES.xssJsCallLoose;
   return loose;
+}
+
+/** The objects that hold the global functions a payload calls: top['al'+'ert'](1) is alert(1). */
+const GLOBAL_OBJECTS: ReadonlySet<string> = new Set(['top', 'window', 'self', 'parent', 'frames', 'globalthis', 'this', 'opener', 'content', 'document']);
+
+/**
+ * top['al'+'ert'](1), window["ev"+"al"](...), self[`alert`]`1`: a global object indexed by a string expression (so
+ * the function's name can be split, encoded or concatenated past a word list) and called. The "]" is looked for
+ * within 120 characters of each "[", which keeps the search linear.
+ */
+function globalBracketCall(s: string): boolean {
+  for (let open = s.indexOf('['); open !== -1; open = s.indexOf('[', open + 1)) {
+    let k = open - 1;
+    while (k >= 0 && s.charCodeAt(k) <= 0x20) k--;
+    const end = k + 1;
+    while (k >= 0 && k >= end - 16 && isLetter(s.charCodeAt(k))) k--;
+    if (k >= 0 && (isLetter(s.charCodeAt(k)) || (s.charCodeAt(k) >= 0x30 && s.charCodeAt(k) <= 0x39) || s.charCodeAt(k) === 0x5f || s.charCodeAt(k) === 0x24)) continue;
+    if (!GLOBAL_OBJECTS.has(s.slice(k + 1, end))) continue;
+    let quoted = false;
+    let close = -1;
+    for (let j = open + 1; j < s.length && j <= open + 120; j++) {
+      const c = s.charCodeAt(j);
+      if (c === 0x27 || c === 0x22 || c === 0x60) quoted = true;
+      else if (c === 0x5d) {
+        close = j;
+        break;
+      }
+    }
+    if (close === -1 || !quoted) continue;
+    let j = close + 1;
+    while (j < s.length && j <= close + 16 && s.charCodeAt(j) <= 0x20) j++;
+    const after = s.charCodeAt(j);
+    if (after === 0x28 || after === 0x60) return true;
+  }
+  return false;
 }
 
 /**
