@@ -57,8 +57,8 @@ export interface Param {
   readonly name: string;
   /** Unquoted the RFC way (a quoted-pair stands for its character). */
   readonly value: string;
-  /** Werkzeug 2.x unquotes only \\ and \" (and nothing in a filename starting with \\\\): its reading when it differs. */
-  readonly werkzeug?: string;
+  /** Werkzeug unquotes only \\ and \" (2.x nothing in a filename starting with \\\\, 3.x even then): its readings when they differ. */
+  readonly werkzeug?: string[];
 }
 
 /**
@@ -77,7 +77,8 @@ export function parseParams(text: string, at: number): Param[] | undefined {
     i++;
     while (i < text.length && isWs(text.charCodeAt(i))) i++;
     if (i === text.length) return out; // a trailing ";" (RFC 9110 allows empty parameters)
-    if (text.charCodeAt(i) === 0x3b) continue;
+    // ";;" is an empty parameter to RFC 9110, and where Werkzeug stops reading parameters
+    if (text.charCodeAt(i) === 0x3b) return undefined;
     const nameStart = i;
     while (i < text.length && isTchar(text.charCodeAt(i))) i++;
     if (i === nameStart || text.charCodeAt(i) !== 0x3d /* = */) return undefined;
@@ -105,10 +106,12 @@ export function parseParams(text: string, at: number): Param[] | undefined {
         i++;
       }
       i++;
-      let werkzeug: string | undefined;
+      let werkzeug: string[] | undefined;
       if (raw.includes('\\')) {
-        werkzeug = name.startsWith('filename') && raw.startsWith('\\\\') ? raw : raw.replaceAll('\\\\', '\\').replaceAll('\\"', '"');
-        if (werkzeug === value) werkzeug = undefined;
+        const replaced = raw.replaceAll('\\\\', '\\').replaceAll('\\"', '"');
+        const unc = name.startsWith('filename') && raw.startsWith('\\\\') ? raw : replaced;
+        werkzeug = [...new Set([replaced, unc])].filter((w) => w !== value);
+        if (werkzeug.length === 0) werkzeug = undefined;
       }
       out.push(werkzeug === undefined ? { name, value } : { name, value, werkzeug });
     } else {
@@ -226,12 +229,13 @@ function isJsonSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
-/** Does the first non-whitespace character of the whole text open a JSON object or array? */
+/** Does the first non-whitespace character of the whole text open a JSON object, array or string? */
 export function looksLikeJson(text: string): boolean {
   let i = 0;
   while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
   const c = text.charCodeAt(i);
-  return c === 0x7b || c === 0x5b;
+  // an object, an array, or a string: get_json() hands a top-level string to the application too
+  return c === 0x7b || c === 0x5b || c === 0x22;
 }
 
 /**
@@ -355,10 +359,48 @@ function hexValue(c: number | undefined): number {
 }
 
 interface Decoded {
-  /** Werkzeug's and Node's querystring reading: valid escapes decoded, others kept, then UTF-8 with replacement characters. */
-  readonly lenient: string;
-  /** qs's reading (decodeURIComponent or nothing) when it differs: "+" as a space, escapes left as sent. */
-  readonly strict?: string;
+  /** Werkzeug 2's and Node's reading: valid escapes decoded, others kept, then UTF-8 with replacement characters. */
+  readonly text: string;
+  /** Werkzeug 3's, when it differs: bytes that are not UTF-8 put back as %XX. */
+  readonly requoted?: string;
+  /** A malformed escape, invalid UTF-8 or a raw byte above 0x7f: qs may read it otherwise. */
+  readonly irregular: boolean;
+}
+
+/** The length of the UTF-8 sequence starting at `i`, or 0 when none does (RFC 3629: no overlongs, no surrogates). */
+function utf8Length(b: Buffer, i: number, end: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => i + k < end && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo = c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xf4 ? 0x8f : 0xbf;
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/** UTF-8, with every byte that is not part of a valid sequence written as %XX (Werkzeug 3's "werkzeug.url_quote" errors). */
+function requote(b: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i < b.length) {
+    const n = utf8Length(b, i, b.length);
+    if (n === 0) {
+      out += '%' + b[i]!.toString(16).toUpperCase().padStart(2, '0');
+      i++;
+    } else {
+      out += b.toString('utf8', i, i + n);
+      i += n;
+    }
+  }
+  return out;
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -373,54 +415,71 @@ function formDecode(bytes: Buffer, start: number, end: number): Decoded {
       break;
     }
   }
-  if (plain) return { lenient: bytes.toString('latin1', start, end) };
+  if (plain) return { text: bytes.toString('latin1', start, end), irregular: false };
   const out = Buffer.allocUnsafe(end - start);
   let n = 0;
-  let badEscape = false;
+  let irregular = false;
   for (let i = start; i < end; i++) {
     const c = bytes[i]!;
     if (c === 0x25) {
-      const h = hexValue(bytes[i + 1] !== undefined && i + 1 < end ? bytes[i + 1] : undefined);
-      const l = hexValue(bytes[i + 2] !== undefined && i + 2 < end ? bytes[i + 2] : undefined);
+      const h = i + 1 < end ? hexValue(bytes[i + 1]) : -1;
+      const l = i + 2 < end ? hexValue(bytes[i + 2]) : -1;
       if (h >= 0 && l >= 0) {
         out[n++] = h * 16 + l;
         i += 2;
         continue;
       }
-      badEscape = true;
+      irregular = true;
+    } else if (c >= 0x80) {
+      irregular = true;
     }
     out[n++] = c === 0x2b ? 0x20 : c;
   }
   const decoded = out.subarray(0, n);
-  const lenient = decoded.toString('utf8');
-  let valid = !badEscape;
-  if (valid) {
-    try {
-      utf8Strict.decode(decoded);
-    } catch {
-      valid = false;
-    }
+  const text = decoded.toString('utf8');
+  try {
+    utf8Strict.decode(decoded);
+  } catch {
+    return { text, requoted: requote(decoded), irregular: true };
   }
-  if (valid) return { lenient };
-  // decodeURIComponent fails on the whole string: qs keeps it as sent ("+" already a space)
-  const strict = bytes.toString('utf8', start, end).replaceAll('+', ' ');
-  return strict === lenient ? { lenient } : { lenient, strict };
+  return { text, irregular };
 }
 
-function visitDecoded(name: Decoded, value: Decoded | undefined, visitor: BodyVisitor): boolean {
-  if (visitor.key(name.lenient, name.lenient)) return true;
-  if (name.strict !== undefined && visitor.key(name.strict, name.strict)) return true;
-  if (value === undefined) return false;
-  if (visitor.value(name.lenient, value.lenient)) return true;
-  return value.strict !== undefined && visitor.value(name.lenient, value.strict);
+/** qs's decoder: "+" a space, then decodeURIComponent of the whole string, or the string as it was when that throws. */
+function qsDecode(text: string): string {
+  const plain = text.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(plain);
+  } catch {
+    return plain;
+  }
+}
+
+/** How qs reads one name=value: %5B and %5D become brackets first, and "]=" is the split point when there is one. */
+function qsPair(part: string): [string, string] {
+  const clean = part.replace(/%5B/gi, '[').replace(/%5D/gi, ']');
+  const bracketEquals = clean.indexOf(']=');
+  const at = bracketEquals === -1 ? clean.indexOf('=') : bracketEquals + 1;
+  return at === -1 ? [qsDecode(clean), ''] : [qsDecode(clean.slice(0, at)), qsDecode(clean.slice(at + 1))];
+}
+
+function mayBracket(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if (c === 0x5d /* ] */ || (c === 0x25 && (bytes[i + 2]! | 0x20) === 0x64 && bytes[i + 1] === 0x35)) return true;
+  }
+  return false;
 }
 
 /**
  * name=value&... as bytes: split on "&" only (as Werkzeug, qs and Node's
- * querystring do), each side decoded every way those parsers decode it. qs
- * splits "a[b]=c" at "]=": that reading is visited too when it differs.
+ * querystring do), decoded as UTF-8 the way Werkzeug decodes it; when qs
+ * could read a pair otherwise (a malformed escape, invalid UTF-8, raw bytes
+ * above 0x7f, a "]" that moves its split point), qs's reading is visited too.
+ * `text` is how the qs of an upstream sees the bytes: a query string is
+ * Latin-1 to Node, a form body UTF-8 to body-parser.
  */
-export function visitPairBytes(bytes: Buffer, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+export function visitPairBytes(bytes: Buffer, limits: BodyLimits, visitor: BodyVisitor, text: 'latin1' | 'utf8' = 'utf8'): BodyOutcome {
   let values = 0;
   let start = 0;
   while (start <= bytes.length) {
@@ -431,12 +490,15 @@ export function visitPairBytes(bytes: Buffer, limits: BodyLimits, visitor: BodyV
       let eq = bytes.indexOf(0x3d /* = */, start);
       if (eq >= end) eq = -1;
       const name = formDecode(bytes, start, eq === -1 ? end : eq);
-      if (visitDecoded(name, eq === -1 ? undefined : formDecode(bytes, eq + 1, end), visitor)) return 'stopped';
-      if (eq !== -1) {
-        const bracket = bytes.indexOf(']=', start, 'latin1');
-        if (bracket !== -1 && bracket + 1 < end && bracket + 1 !== eq) {
-          if (visitDecoded(formDecode(bytes, start, bracket + 1), formDecode(bytes, bracket + 2, end), visitor)) return 'stopped';
-        }
+      if (visitor.key(name.text, name.text)) return 'stopped';
+      if (name.requoted !== undefined && visitor.key(name.requoted, name.requoted)) return 'stopped';
+      const value = eq === -1 ? undefined : formDecode(bytes, eq + 1, end);
+      if (value !== undefined && visitor.value(name.text, value.text)) return 'stopped';
+      if (value?.requoted !== undefined && visitor.value(name.text, value.requoted)) return 'stopped';
+      if (name.irregular || value?.irregular || mayBracket(bytes, start, end)) {
+        const [qsName, qsValue] = qsPair(bytes.toString(text, start, end));
+        if (qsName !== name.text && visitor.key(qsName, qsName)) return 'stopped';
+        if (qsValue !== (value?.text ?? '') && visitor.value(qsName, qsValue)) return 'stopped';
       }
     }
     start = end + 1;
@@ -445,8 +507,8 @@ export function visitPairBytes(bytes: Buffer, limits: BodyLimits, visitor: BodyV
 }
 
 /** A query string (each character one byte, as Node hands over the request target). */
-export function visitPairs(text: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
-  return visitPairBytes(Buffer.from(text, 'latin1'), limits, visitor);
+export function visitPairs(query: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+  return visitPairBytes(Buffer.from(query, 'latin1'), limits, visitor, 'latin1');
 }
 
 // ---------------------------------------------------------------------------
@@ -511,7 +573,8 @@ function extValue(value: string): string | undefined {
 function parseDisposition(header: string): Disposition | undefined {
   let i = 0;
   while (i < header.length && isTchar(header.charCodeAt(i))) i++;
-  if (i === 0) return undefined;
+  // Werkzeug reads no parameters at all after "form-data ;": the part would be a nameless field to it, maybe a file to us
+  if (i === 0 || isWs(header.charCodeAt(i))) return undefined;
   const params = parseParams(header, i);
   if (!params) return undefined;
   const seen = new Set<string>();
@@ -523,14 +586,22 @@ function parseDisposition(header: string): Disposition | undefined {
     const star = p.name.endsWith('*');
     const base = star ? p.name.slice(0, -1) : p.name;
     if (base.includes('*')) return undefined;
-    let readings = p.werkzeug === undefined ? [p.value] : [p.value, p.werkzeug];
+    let readings = p.werkzeug === undefined ? [p.value] : [p.value, ...p.werkzeug];
     if (star) {
       const ext = extValue(p.value);
       if (ext === undefined) return undefined;
       readings = [ext];
     }
     if (base === 'name') names.push(...readings);
-    else if (base === 'filename') (filenames ??= []).push(...readings);
+    else if (base === 'filename') {
+      filenames ??= [];
+      for (const f of readings) {
+        filenames.push(f);
+        // busboy hands over the last path segment only
+        const slash = Math.max(f.lastIndexOf('/'), f.lastIndexOf('\\'));
+        if (slash !== -1) filenames.push(f.slice(slash + 1));
+      }
+    }
   }
   return { names, filenames };
 }
@@ -595,7 +666,8 @@ function visitMultipart(body: Buffer, contentType: string, limits: BodyLimits, v
       for (const n of reading!.names) if (visitor.key(n, n)) return 'stopped';
       for (const f of reading!.filenames ?? []) if (visitor.value(name, f)) return 'stopped';
     }
-    if (disposition.filenames === undefined) {
+    // an empty file name (filename="", as browsers send for no file) makes the part a field to busboy
+    if (disposition.filenames === undefined || disposition.filenames.every((f) => f === '')) {
       const encoding = partEncoding(headers.contentType);
       if (encoding === undefined) return 'malformed';
       const contentStart = headerEnd + 4;
