@@ -129,17 +129,23 @@ function werkzeugCookies(header: string): Array<[string, string]> {
  * inspection: split at ";" and the first "=" (Node's cookie package, most
  * servers), the value also without its quotes, and Werkzeug's reading when the
  * header has quotes or backslashes. Values are as sent (not percent-decoded:
- * the inspector decodes). Bytes are UTF-8, as Werkzeug decodes them.
+ * the inspector decodes). Bytes above 0x7f are read as Latin-1 and as UTF-8.
  */
 export function cookieReadings(header: string | string[]): Array<[string, string]> {
-  let text = Array.isArray(header) ? header.join('; ') : header;
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  const out: Array<[string, string]> = [];
+  readCookies(text, out);
+  // Werkzeug 2 decodes the bytes as UTF-8; Werkzeug 3 and Node keep them Latin-1
   for (let i = 0; i < text.length; i++) {
     if (text.charCodeAt(i) >= 0x80) {
-      text = Buffer.from(text, 'latin1').toString('utf8');
+      readCookies(Buffer.from(text, 'latin1').toString('utf8'), out);
       break;
     }
   }
-  const out: Array<[string, string]> = [];
+  return out;
+}
+
+function readCookies(text: string, out: Array<[string, string]>): void {
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf(';', start);
@@ -155,5 +161,4 @@ export function cookieReadings(header: string | string[]): Array<[string, string
   if (text.includes('"') || text.includes('\\')) {
     for (const [name, value] of werkzeugCookies(text)) out.push([name, value]);
   }
-  return out;
 }
