@@ -405,32 +405,37 @@ function requote(b: Buffer): string {
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes bytes [start, end) of a form: "+" is a space, %XX a byte; the bytes are UTF-8. */
-function formDecode(bytes: Buffer, start: number, end: number): Decoded {
+/** Decodes one side of a form pair, each character one byte: "+" is a space, %XX a byte; the bytes are UTF-8. */
+function formDecode(raw: string): Decoded {
   let plain = true;
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
-    if (c === 0x25 || c === 0x2b || c >= 0x80) {
-      plain = false;
-      break;
+  let high = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25 || c === 0x2b) plain = false;
+    else if (c >= 0x80) high = true;
+  }
+  if (plain && !high) return { text: raw, irregular: false };
+  if (!high) {
+    // the usual case: escapes that are valid UTF-8, where decodeURIComponent reads as Werkzeug does
+    try {
+      return { text: decodeURIComponent(raw.replaceAll('+', ' ')), irregular: false };
+    } catch {
+      // a malformed escape or invalid UTF-8: read byte by byte below
     }
   }
-  if (plain) return { text: bytes.toString('latin1', start, end), irregular: false };
-  const out = Buffer.allocUnsafe(end - start);
+  const out = Buffer.allocUnsafe(raw.length);
   let n = 0;
-  let irregular = false;
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
+  let irregular = high;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
     if (c === 0x25) {
-      const h = i + 1 < end ? hexValue(bytes[i + 1]) : -1;
-      const l = i + 2 < end ? hexValue(bytes[i + 2]) : -1;
+      const h = hexValue(raw.charCodeAt(i + 1));
+      const l = hexValue(raw.charCodeAt(i + 2));
       if (h >= 0 && l >= 0) {
         out[n++] = h * 16 + l;
         i += 2;
         continue;
       }
-      irregular = true;
-    } else if (c >= 0x80) {
       irregular = true;
     }
     out[n++] = c === 0x2b ? 0x20 : c;
@@ -463,40 +468,42 @@ function qsPair(part: string): [string, string] {
   return at === -1 ? [qsDecode(clean), ''] : [qsDecode(clean.slice(0, at)), qsDecode(clean.slice(at + 1))];
 }
 
-function mayBracket(bytes: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
-    if (c === 0x5d /* ] */ || (c === 0x25 && (bytes[i + 2]! | 0x20) === 0x64 && bytes[i + 1] === 0x35)) return true;
+/** Could qs split this pair elsewhere: a "]" in it, as sent or as %5D? */
+function mayBracket(pair: string): boolean {
+  if (pair.includes(']')) return true;
+  for (let i = pair.indexOf('%5'); i !== -1; i = pair.indexOf('%5', i + 1)) {
+    if ((pair.charCodeAt(i + 2) | 0x20) === 0x64) return true;
   }
   return false;
 }
 
 /**
- * name=value&... as bytes: split on "&" only (as Werkzeug, qs and Node's
- * querystring do), decoded as UTF-8 the way Werkzeug decodes it; when qs
- * could read a pair otherwise (a malformed escape, invalid UTF-8, raw bytes
- * above 0x7f, a "]" that moves its split point), qs's reading is visited too.
- * `text` is how the qs of an upstream sees the bytes: a query string is
- * Latin-1 to Node, a form body UTF-8 to body-parser.
+ * name=value&..., each character one byte: split on "&" only (as Werkzeug,
+ * qs and Node's querystring do), decoded as UTF-8 the way Werkzeug decodes
+ * it; when qs could read a pair otherwise (a malformed escape, invalid UTF-8,
+ * raw bytes above 0x7f, a "]" that moves its split point), qs's reading is
+ * visited too. `text` is how the qs of an upstream sees the bytes: a query
+ * string is Latin-1 to Node, a form body UTF-8 to body-parser.
  */
-export function visitPairBytes(bytes: Buffer, limits: BodyLimits, visitor: BodyVisitor, text: 'latin1' | 'utf8' = 'utf8'): BodyOutcome {
+function visitPairText(input: string, limits: BodyLimits, visitor: BodyVisitor, text: 'latin1' | 'utf8'): BodyOutcome {
   let values = 0;
   let start = 0;
-  while (start <= bytes.length) {
-    let end = bytes.indexOf(0x26 /* & */, start);
-    if (end === -1) end = bytes.length;
+  while (start <= input.length) {
+    let end = input.indexOf('&', start);
+    if (end === -1) end = input.length;
     if (end > start) {
       if (++values > limits.maxValues) return 'too-complex';
-      let eq = bytes.indexOf(0x3d /* = */, start);
-      if (eq >= end) eq = -1;
-      const name = formDecode(bytes, start, eq === -1 ? end : eq);
+      // pair-local searches: a search from `start` to the end of the input for each pair would be quadratic
+      const pair = input.slice(start, end);
+      const eq = pair.indexOf('=');
+      const name = formDecode(eq === -1 ? pair : pair.slice(0, eq));
       if (visitor.key(name.text, name.text)) return 'stopped';
       if (name.requoted !== undefined && visitor.key(name.requoted, name.requoted)) return 'stopped';
-      const value = eq === -1 ? undefined : formDecode(bytes, eq + 1, end);
+      const value = eq === -1 ? undefined : formDecode(pair.slice(eq + 1));
       if (value !== undefined && visitor.value(name.text, value.text)) return 'stopped';
       if (value?.requoted !== undefined && visitor.value(name.text, value.requoted)) return 'stopped';
-      if (name.irregular || value?.irregular || mayBracket(bytes, start, end)) {
-        const [qsName, qsValue] = qsPair(bytes.toString(text, start, end));
+      if (name.irregular || value?.irregular || mayBracket(pair)) {
+        const [qsName, qsValue] = qsPair(text === 'latin1' ? pair : Buffer.from(pair, 'latin1').toString('utf8'));
         if (qsName !== name.text && visitor.key(qsName, qsName)) return 'stopped';
         if (qsValue !== (value?.text ?? '') && visitor.value(qsName, qsValue)) return 'stopped';
       }
@@ -506,9 +513,14 @@ export function visitPairBytes(bytes: Buffer, limits: BodyLimits, visitor: BodyV
   return 'ok';
 }
 
+/** A URL-encoded body. */
+export function visitPairBytes(bytes: Buffer, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+  return visitPairText(bytes.toString('latin1'), limits, visitor, 'utf8');
+}
+
 /** A query string (each character one byte, as Node hands over the request target). */
 export function visitPairs(query: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
-  return visitPairBytes(Buffer.from(query, 'latin1'), limits, visitor, 'latin1');
+  return visitPairText(query, limits, visitor, 'latin1');
 }
 
 // ---------------------------------------------------------------------------
