@@ -5,6 +5,7 @@
  * against the real parsers is test/fuzz/body-differential.test.ts; these are
  * the cases found by hand, as a client sends them.
  */
+import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import waf from './index.js';
@@ -171,6 +172,16 @@ describe('waf cookies, forms and query strings, read as upstreams read them', ()
   it('reads raw UTF-8 in a form body as UTF-8 (full-width brackets included)', async () => {
     const body = Buffer.from('q=＜script＞alert(1)＜/script＞', 'utf8');
     assert.match(String(await rule({ method: 'POST', path: '/f', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })), /^xss\./);
+  });
+
+  it('refuses a compressed body it would inspect, which body-parser inflates before parsing', async () => {
+    const form = gzipSync(`q=${encodeURIComponent(SQLI)}`);
+    for (const type of ['application/x-www-form-urlencoded', 'application/json', 'application/octet-stream']) {
+      const headers = { 'content-type': type, 'content-encoding': 'gzip' };
+      assert.equal(await rule({ method: 'POST', path: '/f', headers, body: form }), 'protocol.body-parse', type);
+    }
+    assert.equal(await verdict({ method: 'POST', path: '/f', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: gzipSync('hello') }), undefined);
+    assert.equal(await verdict({ method: 'POST', path: '/f', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: '{"a":"b"}' }), undefined);
   });
 
   it('reads application/x-url-encoded as a form, as Werkzeug does', async () => {

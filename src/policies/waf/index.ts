@@ -124,6 +124,12 @@ export default definePolicy({
         if (body.length > 0) scan.flag(RULES.protocolBodyType, 'body');
         return scan.blocked ? refusal(scan, status, paranoia, threshold) : undefined;
       }
+      // body-parser inflates gzip, deflate and br bodies before parsing them; the waf would read the compressed bytes
+      if (isEncoded(ctx.header('content-encoding')) && body.length > 0) {
+        if (plan === 'sniff') return undefined; // nothing parses compressed text/* as JSON
+        scan.flag(RULES.protocolBody, 'body');
+        return scan.blocked ? refusal(scan, status, paranoia, threshold) : undefined;
+      }
       const visitor = {
         key: (name: string, path: string) => scan.key('body', name, path),
         value: (name: string, value: string) => scan.value('body', name, value),
@@ -164,6 +170,10 @@ export default definePolicy({
 });
 
 type BodyPlan = BodyKind | 'sniff' | 'other' | 'refuse';
+
+function isEncoded(contentEncoding: string | undefined): boolean {
+  return contentEncoding !== undefined && contentEncoding.trim() !== '' && contentEncoding.trim().toLowerCase() !== 'identity';
+}
 
 function scanCookies(header: string | string[], scan: Scan): boolean {
   // every reading a server might make: split at ";", unquoted, and Werkzeug's (quoted values spanning ";")
