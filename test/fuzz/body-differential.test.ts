@@ -66,6 +66,15 @@ function leaves(value: unknown, strings: string[] = [], keys: string[] = []): { 
   return { strings, keys };
 }
 
+/** A reference parser that never answers is a finding too: fail with the input instead of hanging the suite. */
+function answered<T>(promise: Promise<T>, what: string, input: unknown): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} never answered for ${JSON.stringify(input)}`)), 30_000);
+  });
+  return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
+}
+
 function busboyRead(contentType: string, body: Buffer): Promise<{ fields: Array<[string, string]>; files: Array<[string, string]> } | undefined> {
   return new Promise((resolve) => {
     const fields: Array<[string, string]> = [];
@@ -210,9 +219,9 @@ for (const python of pythons()) describe(`parser differentials (Werkzeug from ${
         const seen = collect((v) => visitBody('multipart', body, type, LIMITS, v));
         if (!refused(seen) && seen.values.size > 0) read++;
         const input = { type, body: body.toString('latin1') };
-        const w = await werkzeug.read({ contentType: type, body });
+        const w = await answered(werkzeug.read({ contentType: type, body }), 'Werkzeug', input);
         assertSees(seen, 'Werkzeug', [...w.form.map(([, v]) => v), ...w.files.map(([, f]) => f)], [...w.form, ...w.files].map(([n]) => n), input);
-        const b = await busboyRead(type, body);
+        const b = await answered(busboyRead(type, body), 'busboy', input);
         if (b) assertSees(seen, 'busboy', [...b.fields.map(([, v]) => v), ...b.files.map(([, f]) => f)], [...b.fields, ...b.files].map(([n]) => n), input);
       }),
       { numRuns: RUNS * 2 },
@@ -226,11 +235,11 @@ for (const python of pythons()) describe(`parser differentials (Werkzeug from ${
       fc.asyncProperty(pairs, async (form) => {
         const body = Buffer.from(form, 'utf8');
         const seen = collect((v) => visitBody('form', body, 'application/x-www-form-urlencoded', LIMITS, v));
-        const w = await werkzeug.read({ contentType: 'application/x-www-form-urlencoded', body });
+        const w = await answered(werkzeug.read({ contentType: 'application/x-www-form-urlencoded', body }), 'Werkzeug', form);
         assertSees(seen, 'Werkzeug', w.form.map(([, v]) => v), w.form.map(([n]) => n), form);
         assertSees(seen, 'qs', leaves(qs.parse(form)).strings, [], form);
         for (const [what, middleware] of [['body-parser extended', extended], ['body-parser', simple]] as const) {
-          const parsed = await bodyParserRead(middleware, 'application/x-www-form-urlencoded', body);
+          const parsed = await answered(bodyParserRead(middleware, 'application/x-www-form-urlencoded', body), what, form);
           assertSees(seen, what, leaves(parsed).strings, [], form);
         }
       }),
@@ -244,7 +253,7 @@ for (const python of pythons()) describe(`parser differentials (Werkzeug from ${
         // the request target as Node and a WSGI server hand it over: each byte one character
         const query = Buffer.from(text, 'utf8').toString('latin1');
         const seen = collect((v) => visitPairs(query, LIMITS, v));
-        const w = await werkzeug.read({ query });
+        const w = await answered(werkzeug.read({ query }), 'Werkzeug', query);
         assertSees(seen, 'Werkzeug', w.args.map(([, v]) => v), w.args.map(([n]) => n), query);
         assertSees(seen, 'qs', leaves(qs.parse(query)).strings, [], query);
       }),
@@ -258,7 +267,7 @@ for (const python of pythons()) describe(`parser differentials (Werkzeug from ${
         const header = Buffer.from(text, 'utf8').toString('latin1');
         const readings = cookieReadings(header);
         const seen: Seen = { outcome: 'ok', values: new Set(readings.map(([, v]) => v)), keys: new Set(readings.map(([n]) => n)) };
-        const w = await werkzeug.read({ cookie: header });
+        const w = await answered(werkzeug.read({ cookie: header }), 'Werkzeug', header);
         assertSees(seen, 'Werkzeug', w.cookies.map(([, v]) => v), w.cookies.map(([n]) => n), header);
       }),
       { numRuns: RUNS },
@@ -273,10 +282,10 @@ for (const python of pythons()) describe(`parser differentials (Werkzeug from ${
             ? collect((v) => visitBody('json', body, type, LIMITS, v))
             : collect((v) => visitText(body, LIMITS, v, type === 'text/plain' ? 'sniff' : 'other'));
         const input = { type, body: body.toString('latin1') };
-        const w = await werkzeug.read({ contentType: type, body });
+        const w = await answered(werkzeug.read({ contentType: type, body }), 'Werkzeug', input);
         if (w.json) assertSees(seen, 'get_json(force=True)', w.json.strings, w.json.keys, input);
         if (type === 'application/json') {
-          const parsed = leaves(await bodyParserRead(json, type, body));
+          const parsed = leaves(await answered(bodyParserRead(json, type, body), 'body-parser json', input));
           assertSees(seen, 'body-parser json', parsed.strings, parsed.keys, input);
         }
       }),

@@ -684,6 +684,8 @@ function visitMultipart(body: Buffer, contentType: string, limits: BodyLimits, v
       if (encoding === undefined) return 'malformed';
       const contentStart = headerEnd + 4;
       if (visitor.value(name, contentStart >= end ? '' : body.toString(encoding, contentStart, end))) return 'stopped';
+      // Werkzeug 3 ignores the part's charset and reads UTF-8
+      if (encoding === 'latin1' && contentStart < end && visitor.value(name, body.toString('utf8', contentStart, end))) return 'stopped';
     }
     at = next;
   }
