@@ -184,6 +184,12 @@ describe('waf cookies, forms and query strings, read as upstreams read them', ()
     assert.equal(await verdict({ method: 'POST', path: '/f', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: '{"a":"b"}' }), undefined);
   });
 
+  it('reads the media type up to whitespace as Python knows it (a no-break space too), as Werkzeug does', async () => {
+    const headers = { 'content-type': 'application/x-www-form-urlencoded\u00a0x' };
+    const result = await verdict({ method: 'POST', path: '/f', headers, body: `q=${encodeURIComponent(SQLI)}` });
+    assert.equal(result?.event?.data?.target, 'body:q');
+  });
+
   it('reads application/x-url-encoded as a form, as Werkzeug does', async () => {
     assert.equal(await rule({ method: 'POST', path: '/f', headers: { 'content-type': 'application/x-url-encoded' }, body: `q=${encodeURIComponent(SQLI)}` }), 'sqli.tokens');
   });

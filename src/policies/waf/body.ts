@@ -123,12 +123,17 @@ export function parseParams(text: string, at: number): Param[] | undefined {
   }
 }
 
+/** Python's \s in a str pattern, over the Latin-1 range a header can hold (NBSP and NEL included). */
+function isPythonSpace(c: number): boolean {
+  return c <= 0x20 ? c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) : c === 0x85 || c === 0xa0;
+}
+
 /** Where the type/subtype ends, read as Werkzeug reads it (up to ";", "," or whitespace). */
 function typeEnd(text: string, start: number): number {
   let i = start;
   while (i < text.length) {
     const c = text.charCodeAt(i);
-    if (c === 0x3b || c === 0x2c || c <= 0x20) break;
+    if (c === 0x3b || c === 0x2c || c < 0x20 || isPythonSpace(c)) break;
     i++;
   }
   return i;
@@ -136,7 +141,7 @@ function typeEnd(text: string, start: number): number {
 
 export function parseMediaType(header: string): MediaType {
   let start = 0;
-  while (start < header.length && header.charCodeAt(start) <= 0x20) start++;
+  while (start < header.length && isPythonSpace(header.charCodeAt(start))) start++;
   const end = typeEnd(header, start);
   const type = header.slice(start, end).toLowerCase();
   const list = parseParams(header, end);
