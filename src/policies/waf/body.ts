@@ -173,15 +173,6 @@ export function declaredKind(type: string): BodyKind | 'other' {
   return 'other';
 }
 
-/** The body kind for a Content-Type, or undefined when the WAF does not read such bodies. */
-export function bodyKindOf(contentType: string | undefined, text: boolean): BodyKind | undefined {
-  if (!contentType) return text ? 'text' : undefined;
-  const kind = declaredKind(parseMediaType(contentType).type);
-  if (kind === 'other') return undefined;
-  if (kind === 'text' && !text) return undefined;
-  return kind;
-}
-
 // ---------------------------------------------------------------------------
 // Text and JSON
 
