@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import busboy from 'busboy';
 import qs from 'qs';
 import bodyParser from 'body-parser';
-import { visitBody, visitPairs, visitText, type BodyLimits, type BodyOutcome } from '../../src/policies/waf/body.js';
+import { bodyPlan, visitBody, visitPairs, visitPlanned, visitText, type BodyKind, type BodyLimits, type BodyOutcome } from '../../src/policies/waf/body.js';
 import { cookieReadings } from '../../src/lib/query.js';
 import { Werkzeug } from '../helpers/werkzeug.js';
 
@@ -183,6 +183,17 @@ const jsonBody = fc.tuple(fc.constantFrom('', ' '.repeat(70), '\n\t ', '\ufeff',
   return Buffer.from(le).swap16();
 });
 
+const anyType = fc.oneof(
+  fc.tuple(
+    fc.constantFrom('application/x-www-form-urlencoded', 'application/x-url-encoded', 'Application/X-WWW-Form-URLencoded', 'application/json', 'text/plain', 'application/octet-stream', 'multipart/form-data'),
+    fc.constantFrom('', ';', '; charset=utf-8', ' ; charset=UTF-8', ', text/plain', '\u00a0x', ' x', '\u0085', '; boundary=B', ';charset=iso-8859-1'),
+    fc.constantFrom('', ' ', '\u00a0', '\t'),
+  ).map(([t, rest, lead]) => lead + t + rest),
+  fc.constant(undefined),
+);
+const anyBody = fc.oneof(pairs.map((p) => Buffer.from(p, 'utf8')), jsonBody, multipartBody);
+const DEFAULT_KINDS: ReadonlySet<BodyKind> = new Set(['json', 'form', 'multipart']);
+
 // ---------------------------------------------------------------------------
 
 /**
@@ -269,6 +280,21 @@ for (const python of pythons()) describe(`parser differentials (Werkzeug from ${
         const seen: Seen = { outcome: 'ok', values: new Set(readings.map(([, v]) => v)), keys: new Set(readings.map(([n]) => n)) };
         const w = await answered(werkzeug.read({ cookie: header }), 'Werkzeug', header);
         assertSees(seen, 'Werkzeug', w.cookies.map(([, v]) => v), w.cookies.map(([n]) => n), header);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the body kind chosen from the Content-Type, against Werkzeug\'s form, files and get_json(force=True)', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyType, anyBody, async (type, body) => {
+        // the default settings: json, form and multipart, other types inspected
+        const plan = bodyPlan(type, DEFAULT_KINDS, 'text');
+        const input = { type, body: body.toString('latin1') };
+        const seen: Seen = plan === undefined || plan === 'refuse' ? { outcome: 'malformed', values: new Set(), keys: new Set() } : collect((v) => visitPlanned(plan, body, type ?? '', LIMITS, v));
+        assert.notEqual(plan, undefined, `the waf does not read a body of type ${JSON.stringify(type)}`);
+        const w = await answered(werkzeug.read({ contentType: type, body }), 'Werkzeug', input);
+        assertSees(seen, 'Werkzeug', [...w.form.map(([, v]) => v), ...w.files.map(([, f]) => f), ...(w.json?.strings ?? [])], [...w.form.map(([n]) => n), ...(w.json?.keys ?? [])], input);
       }),
       { numRuns: RUNS },
     );

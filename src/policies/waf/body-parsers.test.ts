@@ -190,6 +190,12 @@ describe('waf cookies, forms and query strings, read as upstreams read them', ()
     assert.equal(result?.event?.data?.target, 'body:q');
   });
 
+  it('reads a JSON body sent as a form as JSON too, as get_json(force=True) does', async () => {
+    const body = JSON.stringify({ q: SQLI });
+    const result = await verdict({ method: 'POST', path: '/f', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    assert.equal(result?.event?.data?.target, 'body:q');
+  });
+
   it('reads application/x-url-encoded as a form, as Werkzeug does', async () => {
     assert.equal(await rule({ method: 'POST', path: '/f', headers: { 'content-type': 'application/x-url-encoded' }, body: `q=${encodeURIComponent(SQLI)}` }), 'sqli.tokens');
   });

@@ -173,6 +173,36 @@ export function declaredKind(type: string): BodyKind | 'other' {
   return 'other';
 }
 
+/**
+ * How a body is read: as the kind its type declares, when that kind is
+ * inspected; text/* and XML as text when text is inspected, otherwise only
+ * if they turn out to be JSON ("sniff"); any other type — or none — by
+ * body.unknown_types ("other": JSON or one text value; or "refuse"), since
+ * lenient upstreams parse such bodies anyway. Undefined: not read.
+ */
+export type BodyPlan = BodyKind | 'sniff' | 'other' | 'refuse';
+
+export function bodyPlan(contentType: string | undefined, kinds: ReadonlySet<BodyKind>, unknownTypes: 'text' | 'refuse'): BodyPlan | undefined {
+  const declared = contentType === undefined ? 'other' : declaredKind(parseMediaType(contentType).type);
+  if (declared === 'other') return unknownTypes === 'refuse' ? 'refuse' : 'other';
+  if (declared === 'text') return kinds.has('text') ? 'text' : kinds.has('json') ? 'sniff' : undefined;
+  return kinds.has(declared) ? declared : undefined;
+}
+
+/**
+ * Reads a body as planned (a "refuse" plan is the caller's to act on). A
+ * form or multipart body that looks like JSON is read as JSON as well:
+ * get_json(force=True) parses it whatever its type says.
+ */
+export function visitPlanned(plan: Exclude<BodyPlan, 'refuse'>, body: Buffer, contentType: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+  if (plan === 'sniff' || plan === 'other') return visitText(body, limits, visitor, plan);
+  if (plan === 'form' || plan === 'multipart') {
+    const outcome = visitText(body, limits, visitor, 'sniff');
+    if (outcome !== 'ok') return outcome;
+  }
+  return visitBody(plan, body, contentType, limits, visitor);
+}
+
 // ---------------------------------------------------------------------------
 // Text and JSON
 
@@ -300,17 +330,25 @@ export function visitBody(kind: BodyKind, body: Buffer, contentType: string, lim
  * path truncation.
  */
 export function visitText(body: Buffer, limits: BodyLimits, visitor: BodyVisitor, mode: 'sniff' | 'text' | 'other'): BodyOutcome {
-  const json = decodeJsonText(body);
+  const json = mayBeJson(body) ? decodeJsonText(body) : undefined;
   if (json !== undefined && looksLikeJson(json)) {
     const outcome = visitJson(json, limits, visitor);
     if (outcome !== 'malformed') return outcome;
   }
   if (mode === 'sniff') return 'ok';
-  let utf8 = body.toString('utf8');
-  if (mode === 'other' && utf8.includes('\0')) utf8 = utf8.replaceAll('\0', ' ');
-  if (visitor.value('', utf8)) return 'stopped';
+  const raw = body.toString('utf8');
+  const text = mode === 'other' && raw.includes('\0') ? raw.replaceAll('\0', ' ') : raw;
+  if (visitor.value('', text)) return 'stopped';
   // the text as the JSON reading decoded it too, when that chose another encoding
-  return json !== undefined && json !== body.toString('utf8') && visitor.value('', mode === 'other' ? json.replaceAll('\0', ' ') : json) ? 'stopped' : 'ok';
+  return json !== undefined && json !== raw && visitor.value('', mode === 'other' ? json.replaceAll('\0', ' ') : json) ? 'stopped' : 'ok';
+}
+
+/** Can these bytes be JSON to Python: after JSON whitespace, "{", "[" or '"', a byte order mark, or the zero bytes of UTF-16/32? */
+function mayBeJson(body: Buffer): boolean {
+  let i = 0;
+  while (i < body.length && isJsonSpace(body[i]!)) i++;
+  const c = body[i];
+  return c === 0x7b || c === 0x5b || c === 0x22 || c === 0xef || c === 0xfe || c === 0xff || c === 0x00 || body[i + 1] === 0x00;
 }
 
 function visitJson(text: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {

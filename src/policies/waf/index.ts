@@ -14,7 +14,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { deny, type Deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { cookieReadings } from '../../lib/query.js';
-import { declaredKind, parseMediaType, visitBody, visitPairs, visitText, type BodyKind, type BodyLimits } from './body.js';
+import { bodyPlan, visitPairs, visitPlanned, type BodyKind, type BodyLimits, type BodyPlan } from './body.js';
 import { percentDecode } from './decode.js';
 import { Exclusions } from './exclusions.js';
 import { CATEGORIES, CATEGORY_NAMES, RULES, RULES_BY_ID, type Category } from './rules.js';
@@ -134,24 +134,10 @@ export default definePolicy({
         key: (name: string, path: string) => scan.key('body', name, path),
         value: (name: string, value: string) => scan.value('body', name, value),
       };
-      const outcome =
-        plan === 'sniff' || plan === 'other' ? visitText(body, limits, visitor, plan) : visitBody(plan, body, ctx.header('content-type') ?? '', limits, visitor);
+      const outcome = visitPlanned(plan, body, ctx.header('content-type') ?? '', limits, visitor);
       if (outcome === 'malformed') scan.flag(RULES.protocolBody, 'body');
       else if (outcome === 'too-complex') scan.flag(RULES.protocolComplexity, 'body');
       return scan.blocked ? refusal(scan, status, paranoia, threshold) : undefined;
-    }
-
-    /**
-     * How a body is read: as the kind its type declares, when that kind is
-     * inspected; text/* and XML as text when text is inspected, otherwise only
-     * if they turn out to be JSON ("sniff"); any other type — or none — by
-     * body.unknown_types, since lenient upstreams parse such bodies anyway.
-     */
-    function planFor(contentType: string | undefined): BodyPlan | undefined {
-      const declared = contentType === undefined ? 'other' : declaredKind(parseMediaType(contentType).type);
-      if (declared === 'other') return unknownTypes === 'refuse' ? 'refuse' : 'other';
-      if (declared === 'text') return kinds.has('text') ? 'text' : kinds.has('json') ? 'sniff' : undefined;
-      return kinds.has(declared) ? declared : undefined;
     }
 
     return {
@@ -159,7 +145,7 @@ export default definePolicy({
         const scan = engine.scan(ctx.path, ctx.host);
         if (scanHead(ctx, scan)) return refusal(scan, status, paranoia, threshold);
         if (!inspect.body || !ctx.hasBody) return undefined;
-        const plan = planFor(ctx.header('content-type'));
+        const plan = bodyPlan(ctx.header('content-type'), kinds, unknownTypes);
         if (plan === undefined) return undefined;
         const declared = Number(ctx.headers['content-length'] ?? -1);
         if (declared > maxBody && config.body.oversize === 'skip') return undefined;
@@ -168,8 +154,6 @@ export default definePolicy({
     };
   },
 });
-
-type BodyPlan = BodyKind | 'sniff' | 'other' | 'refuse';
 
 function isEncoded(contentEncoding: string | undefined): boolean {
   return contentEncoding !== undefined && contentEncoding.trim() !== '' && contentEncoding.trim().toLowerCase() !== 'identity';
