@@ -96,6 +96,9 @@ function busboyRead(contentType: string, body: Buffer): Promise<{ fields: Array<
     parser.on('close', () => resolve({ fields, files }));
     parser.on('error', () => resolve({ fields, files }));
     parser.end(body);
+    // busboy parses what it is written at once; after a close delimiter followed by another part it may never
+    // emit 'close' (nor an error: an application's request would hang), so what it emitted by now is its reading
+    setImmediate(() => resolve({ fields, files }));
   });
 }
 
