@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { ClientHttp2Session } from 'node:http2';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { h2Request, h2Session, httpsGet, makePki, rawTlsExchange, type Pki } from '../helpers/tls.js';
-import { startWerkzeugUpstream, type WerkzeugUpstream } from '../helpers/werkzeug.js';
+import { startWerkzeugUpstream, type WerkzeugUpstream } from '../helpers/werkzeug-upstream.js';
 
 describe('request methods against a Werkzeug upstream', () => {
   let pki: Pki;

@@ -1,12 +1,16 @@
 /**
  * Reading a request body into the values the WAF inspects: JSON (every
  * string and every key, with its path), URL-encoded forms, and multipart
- * form fields (file contents are not inspected; file names are). A body that
- * does not parse as its content type says is reported, since an upstream
- * with a more lenient parser might read something else from it.
+ * form fields (file contents are not inspected; file names are).
+ *
+ * The WAF is only as good as its agreement with the upstream's parser: a
+ * value it reads differently from Werkzeug, busboy, qs or body-parser is a
+ * value it never inspected. So each reader here either reads a body the way
+ * those parsers do (every reading, where they disagree among themselves) or
+ * reports it malformed — a body an upstream might read another way is
+ * refused (protocol.body-parse). test/fuzz/body-differential.test.ts holds
+ * this against the real parsers.
  */
-import { percentDecode } from './decode.js';
-
 export type BodyKind = 'json' | 'form' | 'multipart' | 'text';
 
 /** What to call for each value found; returns true to stop (the threshold was reached). */
@@ -24,50 +28,336 @@ export interface BodyLimits {
   readonly maxValues: number;
 }
 
-/** The body kind for a Content-Type, or undefined when the WAF does not read such bodies. */
-export function bodyKindOf(contentType: string | undefined, text: boolean): BodyKind | undefined {
-  if (!contentType) return text ? 'text' : undefined;
-  const semi = contentType.indexOf(';');
-  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  if (type === 'application/json' || type.endsWith('+json') || type === 'text/json') return 'json';
-  if (type === 'application/x-www-form-urlencoded') return 'form';
-  if (type === 'multipart/form-data') return 'multipart';
-  if (text && (type.startsWith('text/') || type === 'application/xml' || type.endsWith('+xml') || type === 'application/graphql')) return 'text';
-  return undefined;
+// ---------------------------------------------------------------------------
+// Media types (RFC 9110 §8.3.1)
+
+export interface MediaType {
+  /** The type/subtype, lower case, read the way Werkzeug does: up to the first ";", "," or whitespace. */
+  readonly type: string;
+  /** Parameters by lower-case name; undefined when the parameter list is not strict RFC 9110 or repeats a name. */
+  readonly params: ReadonlyMap<string, string> | undefined;
 }
 
-export function visitBody(kind: BodyKind, body: Buffer, contentType: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
-  switch (kind) {
-    case 'json':
-      return visitJson(body.toString('utf8'), limits, visitor);
-    case 'form':
-      return visitForm(body.toString('latin1'), limits, visitor);
-    case 'multipart':
-      return visitMultipart(body, contentType, limits, visitor);
-    case 'text': {
-      const text = body.toString('utf8');
-      // JSON sent as text/plain still reaches a lenient upstream as JSON
-      const first = text.trimStart().charCodeAt(0);
-      if (first === 0x7b || first === 0x5b) {
-        const outcome = visitJson(text, limits, visitor);
-        if (outcome !== 'malformed') return outcome;
+function isTchar(c: number): boolean {
+  // RFC 9110 §5.6.2: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
+  return (
+    (c >= 0x61 && c <= 0x7a) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x21 || (c >= 0x23 && c <= 0x27) || c === 0x2a || c === 0x2b || c === 0x2d || c === 0x2e || c === 0x5e || c === 0x5f || c === 0x60 || c === 0x7c || c === 0x7e
+  );
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+export interface Param {
+  /** Lower case, as sent ("filename*" keeps its star). */
+  readonly name: string;
+  /** Unquoted the RFC way (a quoted-pair stands for its character). */
+  readonly value: string;
+  /** Werkzeug unquotes only \\ and \" (2.x nothing in a filename starting with \\\\, 3.x even then): its readings when they differ. */
+  readonly werkzeug?: string[];
+}
+
+/**
+ * `*( OWS ";" OWS parameter )` from `at` to the end, strictly: a parameter is
+ * token "=" ( token / quoted-string ). Anything else — a parameter without a
+ * value, a comma, a stray quote — is undefined, because the parsers upstream
+ * each recover from it differently.
+ */
+export function parseParams(text: string, at: number): Param[] | undefined {
+  const out: Param[] = [];
+  let i = at;
+  for (;;) {
+    while (i < text.length && isWs(text.charCodeAt(i))) i++;
+    if (i === text.length) return out;
+    if (text.charCodeAt(i) !== 0x3b /* ; */) return undefined;
+    i++;
+    while (i < text.length && isWs(text.charCodeAt(i))) i++;
+    if (i === text.length) return out; // a trailing ";" (RFC 9110 allows empty parameters)
+    // ";;" is an empty parameter to RFC 9110, and where Werkzeug stops reading parameters
+    if (text.charCodeAt(i) === 0x3b) return undefined;
+    const nameStart = i;
+    while (i < text.length && isTchar(text.charCodeAt(i))) i++;
+    if (i === nameStart || text.charCodeAt(i) !== 0x3d /* = */) return undefined;
+    const name = text.slice(nameStart, i).toLowerCase();
+    i++;
+    if (text.charCodeAt(i) === 0x22 /* " */) {
+      let value = '';
+      let raw = '';
+      i++;
+      for (;;) {
+        if (i >= text.length) return undefined;
+        const c = text.charCodeAt(i);
+        if (c === 0x22) break;
+        if (c === 0x5c /* \ */) {
+          if (i + 1 >= text.length) return undefined;
+          value += text[i + 1];
+          raw += text.slice(i, i + 2);
+          i += 2;
+          continue;
+        }
+        // qdtext: HTAB, SP, VCHAR, obs-text; no other control characters
+        if (c < 0x20 ? c !== 0x09 : c === 0x7f) return undefined;
+        value += text[i];
+        raw += text[i];
+        i++;
       }
-      return visitor.value('', text) ? 'stopped' : 'ok';
+      i++;
+      let werkzeug: string[] | undefined;
+      if (raw.includes('\\')) {
+        const replaced = raw.replaceAll('\\\\', '\\').replaceAll('\\"', '"');
+        const unc = name.startsWith('filename') && raw.startsWith('\\\\') ? raw : replaced;
+        werkzeug = [...new Set([replaced, unc])].filter((w) => w !== value);
+        if (werkzeug.length === 0) werkzeug = undefined;
+      }
+      out.push(werkzeug === undefined ? { name, value } : { name, value, werkzeug });
+    } else {
+      const valueStart = i;
+      while (i < text.length && isTchar(text.charCodeAt(i))) i++;
+      if (i === valueStart) return undefined;
+      out.push({ name, value: text.slice(valueStart, i) });
     }
   }
 }
 
+/** Python's \s in a str pattern, over the Latin-1 range a header can hold (NBSP and NEL included). */
+function isPythonSpace(c: number): boolean {
+  return c <= 0x20 ? c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) : c === 0x85 || c === 0xa0;
+}
+
+/** Where the type/subtype ends, read as Werkzeug reads it (up to ";", "," or whitespace). */
+function typeEnd(text: string, start: number): number {
+  let i = start;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3b || c === 0x2c || c < 0x20 || isPythonSpace(c)) break;
+    i++;
+  }
+  return i;
+}
+
+export function parseMediaType(header: string): MediaType {
+  let start = 0;
+  while (start < header.length && isPythonSpace(header.charCodeAt(start))) start++;
+  const end = typeEnd(header, start);
+  const type = header.slice(start, end).toLowerCase();
+  const list = parseParams(header, end);
+  let params: Map<string, string> | undefined;
+  if (list) {
+    params = new Map();
+    for (const p of list) {
+      // a repeated name is read as the first by some parsers and the last by others; "boundary*" is Werkzeug's "boundary"
+      if (params.has(p.name) || p.name.includes('*') || p.werkzeug !== undefined) {
+        params = undefined;
+        break;
+      }
+      params.set(p.name, p.value);
+    }
+  }
+  return { type, params };
+}
+
+// ---------------------------------------------------------------------------
+// Kinds
+
+/** The body kind a declared type names, whether or not the WAF is set to read it. */
+export function declaredKind(type: string): BodyKind | 'other' {
+  if (type === 'application/json' || type.endsWith('+json') || type === 'text/json') return 'json';
+  // Werkzeug reads application/x-url-encoded as a form too
+  if (type === 'application/x-www-form-urlencoded' || type === 'application/x-url-encoded') return 'form';
+  if (type === 'multipart/form-data') return 'multipart';
+  if (type.startsWith('text/') || type === 'application/xml' || type.endsWith('+xml') || type === 'application/graphql') return 'text';
+  return 'other';
+}
+
+/**
+ * How a body is read: as the kind its type declares, when that kind is
+ * inspected; text/* and XML as text when text is inspected, otherwise only
+ * if they turn out to be JSON ("sniff"); any other type — or none — by
+ * body.unknown_types ("other": JSON or one text value; or "refuse"), since
+ * lenient upstreams parse such bodies anyway. Undefined: not read.
+ */
+export type BodyPlan = BodyKind | 'sniff' | 'other' | 'refuse';
+
+export function bodyPlan(contentType: string | undefined, kinds: ReadonlySet<BodyKind>, unknownTypes: 'text' | 'refuse'): BodyPlan | undefined {
+  const declared = contentType === undefined ? 'other' : declaredKind(parseMediaType(contentType).type);
+  if (declared === 'other') return unknownTypes === 'refuse' ? 'refuse' : 'other';
+  if (declared === 'text') return kinds.has('text') ? 'text' : kinds.has('json') ? 'sniff' : undefined;
+  return kinds.has(declared) ? declared : undefined;
+}
+
+/**
+ * Reads a body as planned (a "refuse" plan is the caller's to act on). A
+ * form or multipart body that looks like JSON is read as JSON as well:
+ * get_json(force=True) parses it whatever its type says.
+ */
+export function visitPlanned(plan: Exclude<BodyPlan, 'refuse'>, body: Buffer, contentType: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+  if (plan === 'sniff' || plan === 'other') return visitText(body, limits, visitor, plan);
+  if (plan === 'form' || plan === 'multipart') {
+    const outcome = visitText(body, limits, visitor, 'sniff');
+    if (outcome !== 'ok') return outcome;
+  }
+  return visitBody(plan, body, contentType, limits, visitor);
+}
+
+// ---------------------------------------------------------------------------
+// Text and JSON
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+/**
+ * The body as text, decoded as Python's json.loads(bytes) decodes it (what
+ * Flask's get_json() runs): a UTF-32, UTF-16 or UTF-8 byte order mark, or the
+ * zero bytes of UTF-16/32 text, choose the encoding; a UTF-8 BOM is dropped.
+ * Undefined when the bytes are not valid in the encoding they announce.
+ */
+export function decodeJsonText(body: Buffer): string | undefined {
+  const b0 = body[0];
+  const b1 = body[1];
+  if (body.length >= 4 && ((b0 === 0 && b1 === 0 && body[2] === 0xfe && body[3] === 0xff) || (b0 === 0xff && b1 === 0xfe && body[2] === 0 && body[3] === 0))) {
+    return decodeUtf32(body.subarray(4), b0 === 0);
+  }
+  if ((b0 === 0xfe && b1 === 0xff) || (b0 === 0xff && b1 === 0xfe)) return decodeUtf16(body.subarray(2), b0 === 0xfe);
+  if (b0 === UTF8_BOM[0] && b1 === UTF8_BOM[1] && body[2] === UTF8_BOM[2]) return body.toString('utf8', 3);
+  if (body.length >= 4) {
+    if (b0 === 0) return b1 ? decodeUtf16(body, true) : decodeUtf32(body, true);
+    if (b1 === 0) return body[2] || body[3] ? decodeUtf16(body, false) : decodeUtf32(body, false);
+  } else if (body.length === 2) {
+    if (b0 === 0) return decodeUtf16(body, true);
+    if (b1 === 0) return decodeUtf16(body, false);
+  }
+  return body.toString('utf8');
+}
+
+function decodeUtf16(bytes: Buffer, bigEndian: boolean): string | undefined {
+  if (bytes.length % 2 !== 0) return undefined;
+  if (!bigEndian) return bytes.toString('utf16le');
+  const swapped = Buffer.from(bytes);
+  swapped.swap16();
+  return swapped.toString('utf16le');
+}
+
+function decodeUtf32(bytes: Buffer, bigEndian: boolean): string | undefined {
+  if (bytes.length % 4 !== 0) return undefined;
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 4) {
+    const cp = bigEndian ? bytes.readUInt32BE(i) : bytes.readUInt32LE(i);
+    if (cp > 0x10ffff) return undefined;
+    out += String.fromCodePoint(cp);
+  }
+  return out;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** Does the first non-whitespace character of the whole text open a JSON object, array or string? */
+export function looksLikeJson(text: string): boolean {
+  let i = 0;
+  while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
+  const c = text.charCodeAt(i);
+  // an object, an array, or a string: get_json() hands a top-level string to the application too
+  return c === 0x7b || c === 0x5b || c === 0x22;
+}
+
+/**
+ * JSON.parse, and Python's reading when JSON.parse refuses: Python's json
+ * also takes NaN, Infinity and -Infinity, so a document with them is read as
+ * if they were null rather than reported malformed.
+ */
+function parseJson(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    if (!text.includes('NaN') && !text.includes('Infinity')) return undefined;
+  }
+  let out = '';
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x4e /* N */ && text.startsWith('NaN', i)) {
+      out += text.slice(last, i) + 'null';
+      last = i += 3;
+      i--;
+    } else if ((c === 0x49 /* I */ || c === 0x2d) && text.startsWith(c === 0x2d ? '-Infinity' : 'Infinity', i)) {
+      const length = c === 0x2d ? 9 : 8;
+      out += text.slice(last, i) + 'null';
+      last = i += length;
+      i--;
+    }
+  }
+  try {
+    return { value: JSON.parse(out + text.slice(last)) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function visitBody(kind: BodyKind, body: Buffer, contentType: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+  switch (kind) {
+    case 'json': {
+      const text = decodeJsonText(body);
+      return text === undefined ? 'malformed' : visitJson(text, limits, visitor);
+    }
+    case 'form':
+      return visitPairBytes(body, limits, visitor);
+    case 'multipart':
+      return visitMultipart(body, contentType, limits, visitor);
+    case 'text':
+      return visitText(body, limits, visitor, 'text');
+  }
+}
+
+/**
+ * A body read as text, the way lenient upstreams read it: if its first
+ * non-whitespace character (after any byte order mark) opens a JSON object or
+ * array, it is JSON to Flask's get_json(force=True) and inspected as JSON.
+ * Otherwise `sniff` inspects nothing more, `text` inspects the whole text as
+ * one value, and `other` (a body of a type the waf does not know, often
+ * binary) does too with NUL bytes read as spaces: a NUL in a file is no
+ * path truncation.
+ */
+export function visitText(body: Buffer, limits: BodyLimits, visitor: BodyVisitor, mode: 'sniff' | 'text' | 'other'): BodyOutcome {
+  const json = mayBeJson(body) ? decodeJsonText(body) : undefined;
+  if (json !== undefined && looksLikeJson(json)) {
+    const outcome = visitJson(json, limits, visitor);
+    if (outcome !== 'malformed') return outcome;
+  }
+  if (mode === 'sniff') return 'ok';
+  const raw = body.toString('utf8');
+  const text = mode === 'other' && raw.includes('\0') ? raw.replaceAll('\0', ' ') : raw;
+  if (visitor.value('', text)) return 'stopped';
+  // the text as the JSON reading decoded it too, when that chose another encoding
+  return json !== undefined && json !== raw && visitor.value('', mode === 'other' ? json.replaceAll('\0', ' ') : json) ? 'stopped' : 'ok';
+}
+
+/** Can these bytes be JSON to Python: after JSON whitespace, "{", "[" or '"', a byte order mark, or the zero bytes of UTF-16/32? */
+function mayBeJson(body: Buffer): boolean {
+  let i = 0;
+  while (i < body.length && isJsonSpace(body[i]!)) i++;
+  const c = body[i];
+  return c === 0x7b || c === 0x5b || c === 0x22 || c === 0xef || c === 0xfe || c === 0xff || c === 0x00 || body[i + 1] === 0x00;
+}
+
 function visitJson(text: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
   if (text.trim() === '') return 'ok';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return 'malformed';
-  }
+  const parsed = parseJson(text);
+  if (!parsed) return 'malformed';
   let values = 0;
   // An explicit stack: nesting depth is attacker-controlled and recursion would follow it.
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: parsed, path: '', depth: 0 }];
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: parsed.value, path: '', depth: 0 }];
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop()!;
     if (typeof value === 'string') {
@@ -92,116 +382,344 @@ function visitJson(text: string, limits: BodyLimits, visitor: BodyVisitor): Body
   return 'ok';
 }
 
-/** name=value&...: both decoded as a form parser would ("+" is a space). */
-export function visitPairs(text: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+// ---------------------------------------------------------------------------
+// name=value&... (query strings and URL-encoded forms)
+
+function hexValue(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
+}
+
+interface Decoded {
+  /** Werkzeug 2's and Node's reading: valid escapes decoded, others kept, then UTF-8 with replacement characters. */
+  readonly text: string;
+  /** Werkzeug 3's, when it differs: bytes that are not UTF-8 put back as %XX. */
+  readonly requoted?: string;
+  /** A malformed escape, invalid UTF-8 or a raw byte above 0x7f: qs may read it otherwise. */
+  readonly irregular: boolean;
+}
+
+/** The length of the UTF-8 sequence starting at `i`, or 0 when none does (RFC 3629: no overlongs, no surrogates). */
+function utf8Length(b: Buffer, i: number, end: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => i + k < end && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo = c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xf4 ? 0x8f : 0xbf;
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/** UTF-8, with every byte that is not part of a valid sequence written as %XX (Werkzeug 3's "werkzeug.url_quote" errors). */
+function requote(b: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i < b.length) {
+    const n = utf8Length(b, i, b.length);
+    if (n === 0) {
+      out += '%' + b[i]!.toString(16).toUpperCase().padStart(2, '0');
+      i++;
+    } else {
+      out += b.toString('utf8', i, i + n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes one side of a form pair, each character one byte: "+" is a space, %XX a byte; the bytes are UTF-8. */
+function formDecode(raw: string): Decoded {
+  let plain = true;
+  let high = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25 || c === 0x2b) plain = false;
+    else if (c >= 0x80) high = true;
+  }
+  if (plain && !high) return { text: raw, irregular: false };
+  if (!high) {
+    // the usual case: escapes that are valid UTF-8, where decodeURIComponent reads as Werkzeug does
+    try {
+      return { text: decodeURIComponent(raw.replaceAll('+', ' ')), irregular: false };
+    } catch {
+      // a malformed escape or invalid UTF-8: read byte by byte below
+    }
+  }
+  const out = Buffer.allocUnsafe(raw.length);
+  let n = 0;
+  let irregular = high;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25) {
+      const h = hexValue(raw.charCodeAt(i + 1));
+      const l = hexValue(raw.charCodeAt(i + 2));
+      if (h >= 0 && l >= 0) {
+        out[n++] = h * 16 + l;
+        i += 2;
+        continue;
+      }
+      irregular = true;
+    }
+    out[n++] = c === 0x2b ? 0x20 : c;
+  }
+  const decoded = out.subarray(0, n);
+  const text = decoded.toString('utf8');
+  try {
+    utf8Strict.decode(decoded);
+  } catch {
+    return { text, requoted: requote(decoded), irregular: true };
+  }
+  return { text, irregular };
+}
+
+/** qs's decoder: "+" a space, then decodeURIComponent of the whole string, or the string as it was when that throws. */
+function qsDecode(text: string): string {
+  const plain = text.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(plain);
+  } catch {
+    return plain;
+  }
+}
+
+/** How qs reads one name=value: %5B and %5D become brackets first, and "]=" is the split point when there is one. */
+function qsPair(part: string): [string, string] {
+  const clean = part.replace(/%5B/gi, '[').replace(/%5D/gi, ']');
+  const bracketEquals = clean.indexOf(']=');
+  const at = bracketEquals === -1 ? clean.indexOf('=') : bracketEquals + 1;
+  return at === -1 ? [qsDecode(clean), ''] : [qsDecode(clean.slice(0, at)), qsDecode(clean.slice(at + 1))];
+}
+
+/** Could qs split this pair elsewhere: a "]" in it, as sent or as %5D? */
+function mayBracket(pair: string): boolean {
+  if (pair.includes(']')) return true;
+  for (let i = pair.indexOf('%5'); i !== -1; i = pair.indexOf('%5', i + 1)) {
+    if ((pair.charCodeAt(i + 2) | 0x20) === 0x64) return true;
+  }
+  return false;
+}
+
+/**
+ * name=value&..., each character one byte: split on "&" only (as Werkzeug,
+ * qs and Node's querystring do), decoded as UTF-8 the way Werkzeug decodes
+ * it; when qs could read a pair otherwise (a malformed escape, invalid UTF-8,
+ * raw bytes above 0x7f, a "]" that moves its split point), qs's reading is
+ * visited too. `text` is how the qs of an upstream sees the bytes: a query
+ * string is Latin-1 to Node, a form body UTF-8 to body-parser.
+ */
+function visitPairText(input: string, limits: BodyLimits, visitor: BodyVisitor, text: 'latin1' | 'utf8'): BodyOutcome {
   let values = 0;
   let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('&', start);
-    if (end === -1) end = text.length;
+  while (start <= input.length) {
+    let end = input.indexOf('&', start);
+    if (end === -1) end = input.length;
     if (end > start) {
       if (++values > limits.maxValues) return 'too-complex';
-      const pair = text.slice(start, end);
+      // pair-local searches: a search from `start` to the end of the input for each pair would be quadratic
+      const pair = input.slice(start, end);
       const eq = pair.indexOf('=');
-      const rawName = eq === -1 ? pair : pair.slice(0, eq);
-      const name = percentDecode(rawName, true);
-      if (visitor.key(name, name)) return 'stopped';
-      if (eq !== -1 && visitor.value(name, percentDecode(pair.slice(eq + 1), true))) return 'stopped';
+      const name = formDecode(eq === -1 ? pair : pair.slice(0, eq));
+      if (visitor.key(name.text, name.text)) return 'stopped';
+      if (name.requoted !== undefined && visitor.key(name.requoted, name.requoted)) return 'stopped';
+      const value = eq === -1 ? undefined : formDecode(pair.slice(eq + 1));
+      if (value !== undefined && visitor.value(name.text, value.text)) return 'stopped';
+      if (value?.requoted !== undefined && visitor.value(name.text, value.requoted)) return 'stopped';
+      if (name.irregular || value?.irregular || mayBracket(pair)) {
+        const [qsName, qsValue] = qsPair(text === 'latin1' ? pair : Buffer.from(pair, 'latin1').toString('utf8'));
+        if (qsName !== name.text && visitor.key(qsName, qsName)) return 'stopped';
+        if (qsValue !== (value?.text ?? '') && visitor.value(qsName, qsValue)) return 'stopped';
+      }
     }
     start = end + 1;
   }
   return 'ok';
 }
 
-function visitForm(text: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
-  return visitPairs(text, limits, visitor);
+/** A URL-encoded body. */
+export function visitPairBytes(bytes: Buffer, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+  return visitPairText(bytes.toString('latin1'), limits, visitor, 'utf8');
 }
 
-function boundaryOf(contentType: string): string | undefined {
-  const lower = contentType.toLowerCase();
-  const at = lower.indexOf('boundary=');
-  if (at === -1) return undefined;
-  let value = contentType.slice(at + 9).trim();
-  if (value.startsWith('"')) {
-    const close = value.indexOf('"', 1);
-    value = close === -1 ? value.slice(1) : value.slice(1, close);
-  } else {
-    const semi = value.indexOf(';');
-    if (semi !== -1) value = value.slice(0, semi).trim();
+/** A query string (each character one byte, as Node hands over the request target). */
+export function visitPairs(query: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
+  return visitPairText(query, limits, visitor, 'latin1');
+}
+
+// ---------------------------------------------------------------------------
+// multipart/form-data (RFC 7578, RFC 2046 §5.1)
+
+/** RFC 2046 bchars: 1 to 70 of them, not ending in a space. */
+function isBoundary(value: string): boolean {
+  if (value.length === 0 || value.length > 70 || value.endsWith(' ')) return false;
+  return /^[0-9A-Za-z'()+_,\-./:=? ]+$/.test(value);
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+interface PartHeaders {
+  readonly disposition: string;
+  readonly contentType: string | undefined;
+}
+
+/** Header lines of one part, strictly: "name: value" lines separated by CRLF, each name once. */
+function partHeaders(text: string): PartHeaders | undefined {
+  const seen = new Map<string, string>();
+  for (const line of text.split('\r\n')) {
+    // a lone CR or LF is a line break to Werkzeug; a leading space or tab folds the line into the one before
+    if (line.includes('\r') || line.includes('\n') || line === '' || isWs(line.charCodeAt(0))) return undefined;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return undefined;
+    for (let i = 0; i < colon; i++) if (!isTchar(line.charCodeAt(i))) return undefined;
+    const name = line.slice(0, colon).toLowerCase();
+    if (seen.has(name)) return undefined;
+    seen.set(name, line.slice(colon + 1).trim());
   }
-  return value.length > 0 && value.length <= 70 ? value : undefined;
+  const disposition = seen.get('content-disposition');
+  if (disposition === undefined) return undefined;
+  return { disposition, contentType: seen.get('content-type') };
 }
 
-/** Reads name="..." and filename="..." from a Content-Disposition header value. */
-function dispositionParam(header: string, param: string): string | undefined {
-  const lower = header.toLowerCase();
-  let at = -1;
-  for (let i = lower.indexOf(param + '='); i !== -1; i = lower.indexOf(param + '=', i + 1)) {
-    const before = i > 0 ? lower.charCodeAt(i - 1) : 0x3b;
-    if (before === 0x3b || before === 0x20 || before === 0x09) {
-      at = i;
-      break;
+interface Disposition {
+  readonly names: string[];
+  /** Every reading of the file name; undefined for a field. */
+  readonly filenames: string[] | undefined;
+}
+
+/** RFC 8187 ext-value: charset'language'pct-encoded. */
+function extValue(value: string): string | undefined {
+  const first = value.indexOf("'");
+  const second = first === -1 ? -1 : value.indexOf("'", first + 1);
+  if (second === -1) return undefined;
+  const charset = value.slice(0, first).toLowerCase();
+  const bytes = Buffer.from(value.slice(second + 1).replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  if (charset === 'utf-8') return bytes.toString('utf8');
+  if (charset === 'iso-8859-1') return bytes.toString('latin1');
+  return undefined;
+}
+
+/**
+ * form-data; name="..."; filename="...": each parameter once (filename with
+ * filename*, as .NET sends them, is the one pair allowed), continuations
+ * (name*0=) refused. Every reading of a name — RFC unquoting and Werkzeug's —
+ * is kept.
+ */
+function parseDisposition(header: string): Disposition | undefined {
+  let i = 0;
+  while (i < header.length && isTchar(header.charCodeAt(i))) i++;
+  // Werkzeug reads no parameters at all after "form-data ;": the part would be a nameless field to it, maybe a file to us
+  if (i === 0 || isWs(header.charCodeAt(i))) return undefined;
+  const params = parseParams(header, i);
+  if (!params) return undefined;
+  const seen = new Set<string>();
+  const names: string[] = [];
+  let filenames: string[] | undefined;
+  for (const p of params) {
+    if (seen.has(p.name)) return undefined;
+    seen.add(p.name);
+    const star = p.name.endsWith('*');
+    const base = star ? p.name.slice(0, -1) : p.name;
+    if (base.includes('*')) return undefined;
+    let readings = p.werkzeug === undefined ? [p.value] : [p.value, ...p.werkzeug];
+    if (star) {
+      const ext = extValue(p.value);
+      if (ext === undefined) return undefined;
+      readings = [ext];
     }
-  }
-  if (at === -1) return undefined;
-  let value = header.slice(at + param.length + 1).trimStart();
-  if (value.startsWith('"')) {
-    let out = '';
-    for (let i = 1; i < value.length; i++) {
-      const c = value[i]!;
-      if (c === '\\' && i + 1 < value.length) {
-        out += value[++i];
-        continue;
+    if (base === 'name') names.push(...readings);
+    else if (base === 'filename') {
+      filenames ??= [];
+      for (const f of readings) {
+        filenames.push(f);
+        // busboy hands over the last path segment only
+        const slash = Math.max(f.lastIndexOf('/'), f.lastIndexOf('\\'));
+        if (slash !== -1) filenames.push(f.slice(slash + 1));
       }
-      if (c === '"') return out;
-      out += c;
     }
-    return out;
   }
-  const semi = value.indexOf(';');
-  if (semi !== -1) value = value.slice(0, semi);
-  return value.trim();
+  return { names, filenames };
 }
 
+/** The charset a field part is decoded with: UTF-8 unless its Content-Type names another the WAF reads alike. */
+function partEncoding(contentType: string | undefined): BufferEncoding | undefined {
+  if (contentType === undefined) return 'utf8';
+  const media = parseMediaType(contentType);
+  if (!media.params) return undefined;
+  const charset = media.params.get('charset')?.toLowerCase();
+  if (charset === undefined || charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii' || charset === 'ascii') return 'utf8';
+  if (charset === 'iso-8859-1' || charset === 'latin1' || charset === 'latin-1') return 'latin1';
+  // utf-7, utf-16, ...: Werkzeug decodes the field with it ("+ADw-script+AD4-" is "<script>")
+  return undefined;
+}
+
+/**
+ * A multipart body, refused unless every parser reads the same parts from it:
+ * the boundary a single strict parameter; every occurrence of the delimiter
+ * at the start of a line (CRLF before it, CRLF or "--" after it, no padding);
+ * part headers CRLF-separated, unfolded, each once, with a Content-Disposition;
+ * a closing delimiter, and nothing that looks like a delimiter after it.
+ */
 function visitMultipart(body: Buffer, contentType: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
-  const boundary = boundaryOf(contentType);
-  if (!boundary) return 'malformed';
+  const media = parseMediaType(contentType);
+  const boundary = media.params?.get('boundary');
+  if (boundary === undefined || !isBoundary(boundary)) return 'malformed';
+  if (body.length === 0) return 'ok';
   const delimiter = Buffer.from(`--${boundary}`, 'latin1');
   let at = body.indexOf(delimiter);
-  if (at === -1) return body.length === 0 ? 'ok' : 'malformed';
+  if (at === -1) return 'malformed';
+  if (at !== 0 && !(body[at - 2] === CR && body[at - 1] === LF)) return 'malformed';
   let values = 0;
   for (;;) {
     let start = at + delimiter.length;
-    // "--" after the delimiter ends the body
-    if (body[start] === 0x2d && body[start + 1] === 0x2d) return 'ok';
-    if (body[start] === 0x0d) start++;
-    if (body[start] !== 0x0a) return 'malformed';
-    start++;
-    const next = body.indexOf(delimiter, start);
-    if (next === -1) return 'malformed';
-    // the part ends with CRLF before the next delimiter
-    let end = next;
-    if (body[end - 1] === 0x0a) end--;
-    if (body[end - 1] === 0x0d) end--;
-    const headerEnd = body.indexOf('\r\n\r\n', start, 'latin1');
-    const headerEndLf = headerEnd === -1 ? body.indexOf('\n\n', start, 'latin1') : -1;
-    if ((headerEnd === -1 && headerEndLf === -1) || (headerEnd !== -1 ? headerEnd : headerEndLf) > end) return 'malformed';
-    const headersText = body.toString('latin1', start, headerEnd !== -1 ? headerEnd : headerEndLf);
-    const contentStart = headerEnd !== -1 ? headerEnd + 4 : headerEndLf + 2;
-    let disposition: string | undefined;
-    for (const line of headersText.split(/\r?\n/)) {
-      const colon = line.indexOf(':');
-      if (colon !== -1 && line.slice(0, colon).trim().toLowerCase() === 'content-disposition') disposition = line.slice(colon + 1).trim();
+    if (body[start] === 0x2d && body[start + 1] === 0x2d) {
+      // the close delimiter; the epilogue must not hold another
+      return body.indexOf(delimiter, start) === -1 ? 'ok' : 'malformed';
     }
-    if (!disposition) return 'malformed';
-    const name = dispositionParam(disposition, 'name') ?? '';
-    const filename = dispositionParam(disposition, 'filename');
+    if (body[start] !== CR || body[start + 1] !== LF) return 'malformed';
+    start += 2;
+    const next = body.indexOf(delimiter, start);
+    if (next === -1) return 'malformed'; // unterminated
+    if (next < start + 2 || body[next - 2] !== CR || body[next - 1] !== LF) return 'malformed';
+    const end = next - 2;
+    const headerEnd = body.indexOf('\r\n\r\n', start, 'latin1');
+    if (headerEnd === -1 || headerEnd + 4 > end) return 'malformed';
+    const rawHeaders = body.subarray(start, headerEnd);
+    const headers = partHeaders(rawHeaders.toString('utf8'));
+    if (!headers) return 'malformed';
+    const readings = [parseDisposition(headers.disposition)];
+    // busboy reads parameter values as latin1, Werkzeug as UTF-8
+    if (readings[0] && rawHeaders.some((b) => b >= 0x80)) {
+      const latin1 = partHeaders(rawHeaders.toString('latin1'));
+      readings.push(latin1 && parseDisposition(latin1.disposition));
+    }
+    if (readings.some((r) => r === undefined)) return 'malformed';
+    const disposition = readings[0]!;
+    const name = disposition.names[0] ?? '';
     if (++values > limits.maxValues) return 'too-complex';
-    if (visitor.key(name, name)) return 'stopped';
-    if (filename !== undefined) {
-      if (visitor.value(name, filename)) return 'stopped';
-    } else if (visitor.value(name, body.toString('utf8', contentStart, end))) {
-      return 'stopped';
+    for (const reading of readings) {
+      for (const n of reading!.names) if (visitor.key(n, n)) return 'stopped';
+      for (const f of reading!.filenames ?? []) if (visitor.value(name, f)) return 'stopped';
+    }
+    // an empty file name (filename="", as browsers send for no file) makes the part a field to busboy
+    if (disposition.filenames === undefined || disposition.filenames.every((f) => f === '')) {
+      const encoding = partEncoding(headers.contentType);
+      if (encoding === undefined) return 'malformed';
+      const contentStart = headerEnd + 4;
+      if (visitor.value(name, contentStart >= end ? '' : body.toString(encoding, contentStart, end))) return 'stopped';
+      // Werkzeug 3 ignores the part's charset and reads UTF-8
+      if (encoding === 'latin1' && contentStart < end && visitor.value(name, body.toString('utf8', contentStart, end))) return 'stopped';
     }
     at = next;
   }

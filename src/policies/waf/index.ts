@@ -13,7 +13,8 @@ import { parseSize } from '../../config/units.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { deny, type Deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
-import { bodyKindOf, visitBody, visitPairs, type BodyKind, type BodyLimits } from './body.js';
+import { cookieReadings } from '../../lib/query.js';
+import { bodyPlan, visitPairs, visitPlanned, type BodyKind, type BodyLimits, type BodyPlan } from './body.js';
 import { percentDecode } from './decode.js';
 import { Exclusions } from './exclusions.js';
 import { CATEGORIES, CATEGORY_NAMES, RULES, RULES_BY_ID, type Category } from './rules.js';
@@ -80,6 +81,7 @@ export default definePolicy({
     const kinds = new Set<BodyKind>(config.body.content_types);
     const limits: BodyLimits = { maxDepth: config.body.max_depth, maxValues: config.body.max_values };
     const status = config.status;
+    const unknownTypes = config.body.unknown_types;
     const inspect = config.inspect;
 
     function scanHead(ctx: RequestContext, scan: Scan): boolean {
@@ -117,11 +119,22 @@ export default definePolicy({
       return false;
     }
 
-    function scanBody(ctx: RequestContext, scan: Scan, kind: BodyKind, body: Buffer): Deny | undefined {
-      const outcome = visitBody(kind, body, ctx.header('content-type') ?? '', limits, {
-        key: (name, path) => scan.key('body', name, path),
-        value: (name, value) => scan.value('body', name, value),
-      });
+    function scanBody(ctx: RequestContext, scan: Scan, plan: BodyPlan, body: Buffer): Deny | undefined {
+      if (plan === 'refuse') {
+        if (body.length > 0) scan.flag(RULES.protocolBodyType, 'body');
+        return scan.blocked ? refusal(scan, status, paranoia, threshold) : undefined;
+      }
+      // body-parser inflates gzip, deflate and br bodies before parsing them; the waf would read the compressed bytes
+      if (isEncoded(ctx.header('content-encoding')) && body.length > 0) {
+        if (plan === 'sniff') return undefined; // nothing parses compressed text/* as JSON
+        scan.flag(RULES.protocolBody, 'body');
+        return scan.blocked ? refusal(scan, status, paranoia, threshold) : undefined;
+      }
+      const visitor = {
+        key: (name: string, path: string) => scan.key('body', name, path),
+        value: (name: string, value: string) => scan.value('body', name, value),
+      };
+      const outcome = visitPlanned(plan, body, ctx.header('content-type') ?? '', limits, visitor);
       if (outcome === 'malformed') scan.flag(RULES.protocolBody, 'body');
       else if (outcome === 'too-complex') scan.flag(RULES.protocolComplexity, 'body');
       return scan.blocked ? refusal(scan, status, paranoia, threshold) : undefined;
@@ -132,46 +145,24 @@ export default definePolicy({
         const scan = engine.scan(ctx.path, ctx.host);
         if (scanHead(ctx, scan)) return refusal(scan, status, paranoia, threshold);
         if (!inspect.body || !ctx.hasBody) return undefined;
-        let kind = bodyKindOf(ctx.header('content-type'), kinds.has('text'));
-        // text/plain and untyped bodies are read when JSON is inspected: a lenient upstream may parse them as JSON
-        if (kind === undefined && kinds.has('json') && isSniffable(ctx.header('content-type'))) kind = 'text';
-        if (kind === undefined || (kind !== 'text' && !kinds.has(kind))) return undefined;
+        const plan = bodyPlan(ctx.header('content-type'), kinds, unknownTypes);
+        if (plan === undefined) return undefined;
         const declared = Number(ctx.headers['content-length'] ?? -1);
         if (declared > maxBody && config.body.oversize === 'skip') return undefined;
-        const sniffOnly = kind === 'text' && !kinds.has('text');
-        return ctx.readBody(maxBody).then((body) => {
-          if (sniffOnly) {
-            const first = body.toString('latin1', 0, Math.min(body.length, 64)).trimStart().charCodeAt(0);
-            if (first !== 0x7b && first !== 0x5b) return undefined;
-          }
-          return scanBody(ctx, scan, kind, body);
-        });
+        return ctx.readBody(maxBody).then((body) => scanBody(ctx, scan, plan, body));
       },
     };
   },
 });
 
-function isSniffable(contentType: string | undefined): boolean {
-  if (contentType === undefined) return true;
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
-  return type === 'text/plain' || type === '';
+function isEncoded(contentEncoding: string | undefined): boolean {
+  return contentEncoding !== undefined && contentEncoding.trim() !== '' && contentEncoding.trim().toLowerCase() !== 'identity';
 }
 
 function scanCookies(header: string | string[], scan: Scan): boolean {
-  const text = Array.isArray(header) ? header.join('; ') : header;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf(';', start);
-    if (end === -1) end = text.length;
-    const pair = text.slice(start, end);
-    const eq = pair.indexOf('=');
-    if (eq !== -1) {
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      // cookie values are often percent-encoded by the application that set them
-      if (scan.key('cookie', name, name) || scan.value('cookie', name, percentDecode(value, false))) return true;
-    }
-    start = end + 1;
+  // every reading a server might make: split at ";", unquoted, and Werkzeug's (quoted values spanning ";")
+  for (const [name, value] of cookieReadings(header)) {
+    if (scan.key('cookie', name, name) || scan.value('cookie', name, value)) return true;
   }
   return false;
 }

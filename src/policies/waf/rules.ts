@@ -89,6 +89,7 @@ export const RULES = {
 
   protocolBody: rule('protocol.body-parse', 1, CRITICAL, 'a body that does not parse as its content type says'),
   protocolComplexity: rule('protocol.body-complexity', 1, CRITICAL, 'a body nested deeper or holding more values than the WAF inspects'),
+  protocolBodyType: rule('protocol.body-type', 1, CRITICAL, 'a body of a type the WAF does not read, refused by body.unknown_types: refuse'),
 } as const satisfies Record<string, Rule>;
 
 export const ALL_RULES: readonly Rule[] = Object.values(RULES);

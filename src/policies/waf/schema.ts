@@ -60,6 +60,11 @@ export const WafSchema = Type.Object({
         default: ['json', 'form', 'multipart'],
         description: 'body kinds to inspect; "text" adds text/* and XML bodies as one value',
       }),
+      unknown_types: Type.Union([Type.Literal('text'), Type.Literal('refuse')], {
+        default: 'text',
+        description:
+          'bodies of any other type (application/octet-stream, application/x-json, none): text inspects them as one value, or as JSON when the first non-whitespace character (after any byte order mark) is {, [ or "; refuse blocks them (protocol.body-type)',
+      }),
       max_depth: Type.Integer({ minimum: 1, maximum: 1024, default: 64, description: 'deeper JSON is blocked' }),
       max_values: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'a body with more keys and values is blocked' }),
     },
