@@ -116,6 +116,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     }
   });
 
+  /** Cookies some policy owns (oidc sessions): removed from the requests of every route, filled as policies compile. */
+  const ownedCookies: string[] = [];
   const compilePolicies = (entries: readonly PolicyEntryConfig[], base: ConfigPath, route: string | undefined): PlacedStep[] => {
     const steps: PlacedStep[] = [];
     entries.forEach((entry, i) => {
@@ -133,6 +135,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           denyList: deps.denyList,
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
+        for (const cookie of instance.ownedCookies ?? []) if (!ownedCookies.includes(cookie)) ownedCookies.push(cookie);
       } catch (err) {
         const place = (e: ConfigError) => report(e.absolute ? e.path : [...base, i, name, ...e.path], e.message);
         if (err instanceof ConfigError) place(err);
@@ -181,7 +184,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     const compiled: CompiledRoute = {
       name: route.name,
       service,
-      pipeline: buildPipeline(globalSteps, own, anonymous),
+      pipeline: buildPipeline(globalSteps, own, anonymous, ownedCookies),
       stripPrefix: route.strip_prefix,
       preserveHost: route.preserve_host ?? service.preserveHost,
     };

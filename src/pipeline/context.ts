@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { SecurityEvent, SecurityEventDetails } from './events.js';
 import type { Deny } from './decision.js';
 import type { ClientCertificate } from './client-certificate.js';
+import { withoutCookies } from '../identity/request-parts.js';
 
 export interface Consumer {
   readonly name: string;
@@ -75,6 +76,8 @@ export class RequestContext {
   /** Header changes toward the upstream, applied after the gateway's own. */
   upstreamHeaderSets: Map<string, string | string[]> | undefined = undefined;
   upstreamHeaderRemovals: Set<string> | undefined = undefined;
+  /** Cookies taken out of the Cookie header the upstream receives (credentials, session cookies). */
+  private upstreamCookieRemovals: Set<string> | undefined = undefined;
 
   /** The response as it will be sent; onResponse hooks may change headers. */
   readonly response: ResponseState = { status: 0, headers: {} };
@@ -135,6 +138,21 @@ export class RequestContext {
 
   removeUpstreamHeader(name: string): void {
     (this.upstreamHeaderRemovals ??= new Set()).add(name.toLowerCase());
+  }
+
+  /**
+   * Removes one cookie from the Cookie header the upstream receives, keeping
+   * the others; several removals (a token cookie, every oidc session cookie)
+   * add up instead of the last one restoring what an earlier one removed.
+   */
+  removeUpstreamCookie(name: string): void {
+    const raw = this.headers.cookie;
+    if (raw === undefined) return;
+    (this.upstreamCookieRemovals ??= new Set()).add(name);
+    const rest = withoutCookies(Array.isArray(raw) ? raw.join('; ') : raw, this.upstreamCookieRemovals);
+    this.removeUpstreamHeader('cookie');
+    if (rest === undefined) this.upstreamHeaderSets?.delete('cookie');
+    else this.setUpstreamHeader('cookie', rest);
   }
 
   /** Records who the caller is; called by authentication policies. */

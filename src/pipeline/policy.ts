@@ -32,6 +32,11 @@ export interface PolicyInstance {
    * must not throw for an unreachable provider (log it and retry lazily).
    */
   ready?: () => Promise<void>;
+  /**
+   * Cookies this policy owns (oidc sessions) that no upstream may see: the
+   * gateway removes them from every route's requests, not only this one's.
+   */
+  readonly ownedCookies?: readonly string[];
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */
