@@ -171,6 +171,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
       // Authentication in monitor mode lets everyone through: that is a public route, and must say so.
       report(base, `route "${route.name}" authenticates only in monitor mode, which lets every caller through; mark it "public: true" while rolling out`);
     }
+    checkIdentityNamespaces([...globalSteps, ...own], base, report);
     const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
     for (const [p, path] of (route.match.paths ?? []).entries()) {
@@ -208,6 +209,28 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   // what they need (key digests); the snapshot's copy of the config does not keep them.
   const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })) };
   return { ok: true, snapshot: { version: deps.version, config: kept, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
+}
+
+/**
+ * Two authentication methods of one route that name consumers from different
+ * parties (two token issuers, an issuer and a directory) must not name them
+ * alike: a "jdoe" of each would be one consumer, with one rate limit, one
+ * quota and one name upstream.
+ */
+function checkIdentityNamespaces(steps: readonly PlacedStep[], base: ConfigPath, report: (path: ConfigPath, message: string) => void): void {
+  const seen = new Map<string, { issuer: string; policy: string }>();
+  for (const step of steps) {
+    for (const { issuer, prefix } of step.instance.identityNamespaces ?? []) {
+      const other = seen.get(prefix);
+      if (other === undefined) seen.set(prefix, { issuer, policy: step.name });
+      else if (other.issuer !== issuer) {
+        report(
+          [...base, 'policies'],
+          `${other.policy} (${other.issuer}) and ${step.name} (${issuer}) both name consumers "${prefix}<subject>": one subject of each would be one consumer; give one of them its own consumer.prefix (such as "${step.name}:")`,
+        );
+      }
+    }
+  }
 }
 
 /** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */

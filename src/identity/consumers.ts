@@ -72,6 +72,11 @@ export class ConsumerResolver {
     }
   }
 
+  /** The names this resolver gives identities that are no configured consumer, for PolicyInstance.identityNamespaces; none with known_only. */
+  namespaces(issuer: string): { issuer: string; prefix: string }[] {
+    return this.config.known_only ? [] : [{ issuer, prefix: this.config.prefix ?? '' }];
+  }
+
   /** Resolves from claims; undefined when no usable claim names a consumer (the token is then refused). */
   fromClaims(claims: Readonly<Record<string, unknown>>): ResolvedIdentity | undefined {
     let subject: string | undefined;

@@ -37,6 +37,13 @@ export interface PolicyInstance {
    * gateway removes them from every route's requests, not only this one's.
    */
   readonly ownedCookies?: readonly string[];
+  /**
+   * Authentication methods that name consumers from an outside party's claims
+   * (a token issuer, a directory): who that party is, and the prefix put before
+   * the names of its identities that are no configured consumer. Two parties
+   * on one route must not share a prefix, or one's "jdoe" is the other's.
+   */
+  readonly identityNamespaces?: readonly { readonly issuer: string; readonly prefix: string }[];
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */

@@ -68,6 +68,7 @@ export default definePolicy({
     };
 
     return {
+      identityNamespaces: config.issuers.flatMap((issuer, i) => resolvers[i]!.namespaces(issuer.issuer)),
       async ready() {
         await Promise.all(issuers.flatMap((i) => (i.jwks ? [i.jwks.ready()] : [])));
       },
