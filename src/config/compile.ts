@@ -218,6 +218,17 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
  * quota and one name upstream.
  */
 function checkIdentityNamespaces(steps: readonly PlacedStep[], base: ConfigPath, report: (path: ConfigPath, message: string) => void): void {
+  // Scopes and claims from several issuers: a claims policy must say whose it means.
+  const claimIssuers = new Set(steps.flatMap((s) => s.instance.claimsFrom ?? []));
+  if (claimIssuers.size > 1) {
+    for (const step of steps) {
+      if (step.instance.readsClaimsOf !== 'any') continue;
+      report(
+        [...base, 'policies'],
+        `${step.name}: the route takes scopes and claims from several issuers (${[...claimIssuers].join(', ')}); name the ones these rules are for in ${step.name}.issuers, or a partner's token claiming the same values passes`,
+      );
+    }
+  }
   const seen = new Map<string, { issuer: string; policy: string }>();
   for (const step of steps) {
     for (const { issuer, prefix } of step.instance.identityNamespaces ?? []) {

@@ -44,6 +44,10 @@ export interface PolicyInstance {
    * on one route must not share a prefix, or one's "jdoe" is the other's.
    */
   readonly identityNamespaces?: readonly { readonly issuer: string; readonly prefix: string }[];
+  /** Authentication methods: the issuers whose verified claims and scopes they put on the request. */
+  readonly claimsFrom?: readonly string[];
+  /** Authorization on claims: the issuers it trusts them from, or 'any' (refused on a route taking several). */
+  readonly readsClaimsOf?: readonly string[] | 'any';
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */

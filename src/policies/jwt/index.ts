@@ -69,6 +69,7 @@ export default definePolicy({
 
     return {
       identityNamespaces: config.issuers.flatMap((issuer, i) => resolvers[i]!.namespaces(issuer.issuer)),
+      claimsFrom: config.issuers.map((issuer) => issuer.issuer),
       async ready() {
         await Promise.all(issuers.flatMap((i) => (i.jwks ? [i.jwks.ready()] : [])));
       },

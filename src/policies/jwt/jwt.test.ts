@@ -487,6 +487,11 @@ routes:
     match: { paths: [/finance] }
     policies:${jwt}
       - acl: { allow: [finance] }
+  - name: scoped
+    service: echo
+    match: { paths: [/scoped] }
+    policies:${jwt}
+      - claims: { issuers: ["${corp.issuer}"], scopes: [read] }
 consumers:
   - { name: billing, groups: [finance] }
   - { name: partner-app, groups: [partners] }
@@ -531,6 +536,12 @@ consumers:
     assert.equal(res.status, 403, 'a partner token claiming groups: [finance] is not in finance');
   });
 
+  it('holds scopes and claim rules to the issuers the claims policy names', async () => {
+    assert.equal((await call(await corp.token(), '/scoped')).status, 200);
+    const res = await call(await partner.token(), '/scoped');
+    assert.equal(res.status, 403, "the partner's read scope is not corp's");
+  });
+
   it('refuses at load a policy-wide mapping, group claim, match_names or shared names with several issuers, saying how to fix it', async () => {
     const issuer = (name: string) => `{ issuer: "https://${name}.test", name: ${name}, algorithms: [RS256], jwks_url: "https://${name}.test/jwks" }`;
     const file = writeConfig(`
@@ -544,6 +555,7 @@ routes:
     service: s
     match: { paths: [/d] }
     policies: [{ jwt: { issuers: [${issuer('corp').slice(0, -1)}, consumer: { prefix: "" } }, ${issuer('partner').slice(0, -1)}, consumer: { prefix: "" } }] } }]
+  - { name: e, service: s, match: { paths: [/e] }, policies: [{ jwt: { issuers: [${issuer('corp')}, ${issuer('partner')}] } }, { claims: { scopes: [orders.write] } }] }
 consumers: [{ name: billing }]
 `);
     const res = await runCli(['validate', file]);
@@ -552,5 +564,6 @@ consumers: [{ name: billing }]
     assert.match(res.stderr, /routes\[1\]\.policies\[0\]\.jwt\.consumer\.groups_claim: with several issuers .*issuers\[i\]\.consumer\.groups_claim/);
     assert.match(res.stderr, /routes\[2\]\.policies\[0\]\.jwt\.consumer\.match_names: with several issuers .*issuers\[i\]\.consumer\.match_names/);
     assert.match(res.stderr, /routes\[3\]\.policies\[0\]\.jwt\.issuers\[1\]\.consumer\.prefix: issuers\[0\] names its consumers the same way/);
+    assert.match(res.stderr, /routes\[4\]\.policies: claims: the route takes scopes and claims from several issuers \(https:\/\/corp\.test, https:\/\/partner\.test\); name the ones these rules are for in claims\.issuers/);
   });
 });

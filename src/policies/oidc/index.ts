@@ -285,6 +285,7 @@ export default definePolicy({
       // No upstream of any route sees these: a public route's upstream could replay the session.
       ownedCookies: [cookieName, loginCookie],
       identityNamespaces: resolver.namespaces(config.issuer),
+      claimsFrom: [config.issuer],
       async ready() {
         await discovery.get().catch(() => undefined);
         await jwks.ready();
