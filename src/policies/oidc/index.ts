@@ -238,6 +238,13 @@ export default definePolicy({
       if (session) await revoked.set(session.id, '1', Math.max(1, session.endsAt - nowSec() + skewSec) * 1000);
       let location = config.post_logout_redirect_uri ?? '/';
       const metadata = await discovery.get().catch(() => undefined);
+      // The grant ends at the provider too (RFC 7009); best effort, the browser is not kept waiting on a failure.
+      if (session?.refreshToken && metadata?.revocation_endpoint) {
+        const form = new URLSearchParams({ token: session.refreshToken, token_type_hint: 'refresh_token' });
+        await callJson(metadata.revocation_endpoint, { method: 'POST', form, headers: { authorization: clientAuth }, timeoutMs, what: 'revocation endpoint' }).catch(
+          (err: unknown) => deps.logger.info({ err: (err as Error).message }, 'oidc refresh token revocation failed'),
+        );
+      }
       if (metadata?.end_session_endpoint) {
         const url = new URL(metadata.end_session_endpoint);
         url.searchParams.set('client_id', config.client_id);

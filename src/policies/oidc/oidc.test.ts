@@ -282,7 +282,9 @@ routes:
   it('logs out: the session cookie is cleared and the browser goes to the provider\'s end_session_endpoint', async () => {
     const kept = new Map([[SESSION, browser.get(SESSION)!]]);
     assert.equal((await hop(`${gw.url}/app/page`, { cookies: kept, accept: 'application/json' })).status, 200);
+    const revocations = idp.hits.filter((h) => h.startsWith('/token/revocation')).length;
     const res = await hop(`${gw.url}/app/logout`, { cookies: browser });
+    assert.equal(idp.hits.filter((h) => h.startsWith('/token/revocation')).length, revocations + 1, 'the refresh token is revoked at the provider');
     assert.equal(res.status, 302);
     const url = new URL(res.location!);
     assert.equal(url.origin + url.pathname, `${idp.issuer}/session/end`);
