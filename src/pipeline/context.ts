@@ -78,6 +78,8 @@ export class RequestContext {
   upstreamHeaderRemovals: Set<string> | undefined = undefined;
   /** Cookies taken out of the Cookie header the upstream receives (credentials, session cookies). */
   private upstreamCookieRemovals: Set<string> | undefined = undefined;
+  /** The whole Cookie header was removed: removing single cookies must not bring the rest back. */
+  private cookieRemoved = false;
 
   /** The response as it will be sent; onResponse hooks may change headers. */
   readonly response: ResponseState = { status: 0, headers: {} };
@@ -136,8 +138,12 @@ export class RequestContext {
     (this.upstreamHeaderSets ??= new Map()).set(name.toLowerCase(), value);
   }
 
+  /** The client's header is not forwarded, nor a value a policy set for it before. */
   removeUpstreamHeader(name: string): void {
-    (this.upstreamHeaderRemovals ??= new Set()).add(name.toLowerCase());
+    const lower = name.toLowerCase();
+    (this.upstreamHeaderRemovals ??= new Set()).add(lower);
+    this.upstreamHeaderSets?.delete(lower);
+    if (lower === 'cookie') this.cookieRemoved = true;
   }
 
   /**
@@ -147,10 +153,10 @@ export class RequestContext {
    */
   removeUpstreamCookie(name: string): void {
     const raw = this.headers.cookie;
-    if (raw === undefined) return;
+    if (raw === undefined || this.cookieRemoved) return;
     (this.upstreamCookieRemovals ??= new Set()).add(name);
     const rest = withoutCookies(Array.isArray(raw) ? raw.join('; ') : raw, this.upstreamCookieRemovals);
-    this.removeUpstreamHeader('cookie');
+    (this.upstreamHeaderRemovals ??= new Set()).add('cookie');
     if (rest === undefined) this.upstreamHeaderSets?.delete('cookie');
     else this.setUpstreamHeader('cookie', rest);
   }
