@@ -63,6 +63,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     }
   });
 
+  /** Cookies some policy owns (oidc sessions): removed from the requests of every route, filled as policies compile. */
+  const ownedCookies: string[] = [];
   const compilePolicies = (entries: readonly PolicyEntryConfig[], base: ConfigPath, route: string | undefined): PlacedStep[] => {
     const steps: PlacedStep[] = [];
     entries.forEach((entry, i) => {
@@ -80,6 +82,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           denyList: deps.denyList,
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
+        for (const cookie of instance.ownedCookies ?? []) if (!ownedCookies.includes(cookie)) ownedCookies.push(cookie);
       } catch (err) {
         const place = (e: ConfigError) => report(e.absolute ? e.path : [...base, i, name, ...e.path], e.message);
         if (err instanceof ConfigError) place(err);
@@ -117,6 +120,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
       report(base, `route "${route.name}" authenticates only in monitor mode, which lets every caller through; mark it "public: true" while rolling out`);
     }
     access.push({ route, index: r, authenticates: globalEnforcedAuth || own.some((s) => s.phase === 'authenticate' && !s.monitor) });
+    checkIdentityNamespaces([...globalSteps, ...own], base, report);
     const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
     for (const [p, path] of (route.match.paths ?? []).entries()) {
@@ -130,7 +134,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     const compiled: CompiledRoute = {
       name: route.name,
       service,
-      pipeline: buildPipeline(globalSteps, own, anonymous),
+      pipeline: buildPipeline(globalSteps, own, anonymous, ownedCookies),
       stripPrefix: route.strip_prefix,
       preserveHost: route.preserve_host ?? service.preserveHost,
     };
@@ -156,6 +160,39 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   // what they need (key digests); the snapshot's copy of the config does not keep them.
   const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })) };
   return { ok: true, snapshot: { version: deps.version, config: kept, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
+}
+
+/**
+ * Two authentication methods of one route that name consumers from different
+ * parties (two token issuers, an issuer and a directory) must not name them
+ * alike: a "jdoe" of each would be one consumer, with one rate limit, one
+ * quota and one name upstream.
+ */
+function checkIdentityNamespaces(steps: readonly PlacedStep[], base: ConfigPath, report: (path: ConfigPath, message: string) => void): void {
+  // Scopes and claims from several issuers: a claims policy must say whose it means.
+  const claimIssuers = new Set(steps.flatMap((s) => s.instance.claimsFrom ?? []));
+  if (claimIssuers.size > 1) {
+    for (const step of steps) {
+      if (step.instance.readsClaimsOf !== 'any') continue;
+      report(
+        [...base, 'policies'],
+        `${step.name}: the route takes scopes and claims from several issuers (${[...claimIssuers].join(', ')}); name the ones these rules are for in ${step.name}.issuers, or a partner's token claiming the same values passes`,
+      );
+    }
+  }
+  const seen = new Map<string, { issuer: string; policy: string }>();
+  for (const step of steps) {
+    for (const { issuer, prefix } of step.instance.identityNamespaces ?? []) {
+      const other = seen.get(prefix);
+      if (other === undefined) seen.set(prefix, { issuer, policy: step.name });
+      else if (other.issuer !== issuer) {
+        report(
+          [...base, 'policies'],
+          `${other.policy} (${other.issuer}) and ${step.name} (${issuer}) both name consumers "${prefix}<subject>": one subject of each would be one consumer; give one of them its own consumer.prefix (such as "${step.name}:")`,
+        );
+      }
+    }
+  }
 }
 
 /** The route's anonymous consumer: it must exist, and the route must have a method it stands in for. */

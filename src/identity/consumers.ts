@@ -16,26 +16,38 @@ import { ConfigError } from '../config/errors.js';
 import type { Consumer } from '../pipeline/context.js';
 import { claimAt, isHeaderSafe, stringValues } from './claims.js';
 
-export const ConsumerMappingSchema = Type.Object(
-  {
-    claim: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
-      default: 'sub',
-      description: 'the claim that names the consumer; a list means the first one present',
-    }),
-    mapping: Type.Record(Type.String(), Type.String(), {
-      default: {},
-      description: 'claim value → configured consumer name',
-    }),
-    known_only: Type.Boolean({ default: false, description: 'refuse identities that are no configured consumer (after mapping)' }),
-    match_names: Type.Boolean({
-      default: false,
+const consumerMappingFields = {
+  claim: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+    default: 'sub',
+    description: 'the claim that names the consumer; a list means the first one present',
+  }),
+  mapping: Type.Record(Type.String(), Type.String(), {
+    default: {},
+    description: 'claim value → configured consumer name',
+  }),
+  known_only: Type.Boolean({ default: false, description: 'refuse identities that are no configured consumer (after mapping)' }),
+  match_names: Type.Boolean({
+    default: false,
+    description:
+      'a claim value equal to a configured consumer name is that consumer; only for an issuer that alone assigns the claim. Otherwise such a value must be listed in mapping, or the identity is refused',
+  }),
+  groups_claim: Type.Optional(Type.String({ minLength: 1, description: 'a claim whose strings are added to the consumer groups' })),
+  prefix: Type.Optional(
+    Type.String({
+      pattern: '^([A-Za-z0-9._-]{1,64}:)?$',
       description:
-        'a claim value equal to a configured consumer name is that consumer; only for an issuer that alone assigns the claim. Otherwise such a value must be listed in mapping, or the identity is refused',
+        'put before the names of identities that are no configured consumer, ending in ":" (a configured name never holds one), so two issuers\' "jdoe" are two consumers; "" for none',
     }),
-    groups_claim: Type.Optional(Type.String({ minLength: 1, description: 'a claim whose strings are added to the consumer groups' })),
-  },
-  { additionalProperties: false, default: {} },
-);
+  ),
+};
+
+export const ConsumerMappingSchema = Type.Object(consumerMappingFields, { additionalProperties: false, default: {} });
+
+/** The same settings for one issuer of several (jwt issuers[].consumer): present only when given. */
+export const IssuerConsumerMappingSchema = Type.Object(consumerMappingFields, {
+  additionalProperties: false,
+  description: 'who this issuer\'s tokens are: its claim, mapping, groups claim and name prefix; nothing here applies to another issuer',
+});
 
 export type ConsumerMapping = Static<typeof ConsumerMappingSchema>;
 
@@ -60,6 +72,11 @@ export class ConsumerResolver {
     }
   }
 
+  /** The names this resolver gives identities that are no configured consumer, for PolicyInstance.identityNamespaces; none with known_only. */
+  namespaces(issuer: string): { issuer: string; prefix: string }[] {
+    return this.config.known_only ? [] : [{ issuer, prefix: this.config.prefix ?? '' }];
+  }
+
   /** Resolves from claims; undefined when no usable claim names a consumer (the token is then refused). */
   fromClaims(claims: Readonly<Record<string, unknown>>): ResolvedIdentity | undefined {
     let subject: string | undefined;
@@ -80,9 +97,14 @@ export class ConsumerResolver {
     if (!isHeaderSafe(subject)) return undefined;
     const explicit = Object.hasOwn(this.config.mapping, subject);
     const mapped = explicit ? this.config.mapping[subject]! : subject;
-    const known = this.consumers.get(mapped);
-    // A configured consumer's name the operator did not tie to this issuer: never impersonated.
-    if (known && !explicit && !this.config.match_names) return undefined;
+    const prefix = this.config.prefix ?? '';
+    let known = this.consumers.get(mapped);
+    // A configured consumer's name the operator did not tie to this issuer: never impersonated. With a
+    // prefix the identity keeps its own, namespaced name ("corp:admin"), which no configured name can be.
+    if (known && !explicit && !this.config.match_names) {
+      if (prefix === '') return undefined;
+      known = undefined;
+    }
     if (known) {
       if (extraGroups.length === 0) return { consumer: known, subject };
       const groups = [...known.groups];
@@ -90,6 +112,8 @@ export class ConsumerResolver {
       return { consumer: { name: known.name, groups, metadata: known.metadata }, subject };
     }
     if (this.config.known_only) return undefined;
-    return { consumer: { name: subject, groups: extraGroups, metadata: {} }, subject };
+    const name = prefix + subject;
+    if (!isHeaderSafe(name)) return undefined;
+    return { consumer: { name, groups: extraGroups, metadata: {} }, subject };
   }
 }

@@ -39,9 +39,14 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 /** The Cookie header without cookie `name`; undefined when nothing is left. */
 export function withoutCookie(header: string, name: string): string | undefined {
+  return withoutCookies(header, new Set([name]));
+}
+
+/** The Cookie header without any of the `names`; undefined when nothing is left. */
+export function withoutCookies(header: string, names: ReadonlySet<string>): string | undefined {
   const kept = header
     .split(';')
     .map((p) => p.trim())
-    .filter((p) => p !== '' && p.slice(0, p.indexOf('=') === -1 ? p.length : p.indexOf('=')).trim() !== name);
+    .filter((p) => p !== '' && !names.has(p.slice(0, p.indexOf('=') === -1 ? p.length : p.indexOf('=')).trim()));
   return kept.length > 0 ? kept.join('; ') : undefined;
 }

@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { RequestContext } from '../pipeline/context.js';
-import { cookieValue, queryParam, withoutCookie, withoutQueryParam } from './request-parts.js';
+import { cookieValue, queryParam, withoutQueryParam } from './request-parts.js';
 
 export const TokenSourceSchema = Type.Object(
   {
@@ -67,11 +67,8 @@ export class TokenSource {
   /** Removes the token from the request the upstream receives. */
   strip(ctx: RequestContext, from: 'header' | 'cookie' | 'query'): void {
     if (from === 'header') ctx.removeUpstreamHeader(this.header);
-    else if (from === 'cookie') {
-      const rest = withoutCookie(ctx.header('cookie') ?? '', this.config.cookie!);
-      ctx.removeUpstreamHeader('cookie');
-      if (rest !== undefined) ctx.setUpstreamHeader('cookie', rest);
-    } else ctx.upstreamQuery = withoutQueryParam(ctx.upstreamQuery ?? ctx.query, this.config.query!);
+    else if (from === 'cookie') ctx.removeUpstreamCookie(this.config.cookie!);
+    else ctx.upstreamQuery = withoutQueryParam(ctx.upstreamQuery ?? ctx.query, this.config.query!);
   }
 }
 

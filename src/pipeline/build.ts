@@ -11,7 +11,8 @@ export interface PlacedStep extends CompiledStep {
   readonly phase: Phase;
 }
 
-export function buildPipeline(global: readonly PlacedStep[], own: readonly PlacedStep[], anonymous?: Consumer): CompiledPipeline {
+/** `ownedCookies`: the snapshot's list of cookies no upstream sees (shared by its routes, complete once it compiled). */
+export function buildPipeline(global: readonly PlacedStep[], own: readonly PlacedStep[], anonymous?: Consumer, ownedCookies: readonly string[] = []): CompiledPipeline {
   const steps: PlacedStep[] = [];
   for (const phase of PHASES) {
     for (const step of global) if (step.phase === phase) steps.push(step);
@@ -36,6 +37,7 @@ export function buildPipeline(global: readonly PlacedStep[], own: readonly Place
     hasResponseHooks: steps.some((s) => s.instance.onResponse),
     hasLogHooks: steps.some((s) => s.instance.onLog),
     hasBodyFilters: steps.some((s) => s.instance.requestBody ?? s.instance.responseBody),
+    ownedCookies,
   };
 }
 

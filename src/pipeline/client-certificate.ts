@@ -16,6 +16,13 @@ export interface ClientCertificate {
   readonly emails: readonly string[];
   /** SHA-256 of the certificate, lower-case hex. */
   readonly fingerprint256: string;
+  /**
+   * SHA-256 (lower-case hex) of each CA certificate above it in the chain the
+   * client sent and the listener verified, issuer first: which CA vouches for
+   * its names. A CA's subject name proves nothing (any CA of the bundle can
+   * call itself anything); its certificate does.
+   */
+  readonly issuerFingerprints: readonly string[];
   readonly serial: string;
   readonly notAfter: Date;
   /** The value sent upstream in X-Forwarded-Client-Cert (Envoy's format: Hash=...;Subject="...";URI=...). */

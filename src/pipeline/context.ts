@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { SecurityEvent, SecurityEventDetails } from './events.js';
 import type { Deny } from './decision.js';
 import type { ClientCertificate } from './client-certificate.js';
+import { withoutCookies } from '../identity/request-parts.js';
 
 export interface Consumer {
   readonly name: string;
@@ -53,6 +54,10 @@ export class RequestContext {
   /** Header changes toward the upstream, applied after the gateway's own. */
   upstreamHeaderSets: Map<string, string | string[]> | undefined = undefined;
   upstreamHeaderRemovals: Set<string> | undefined = undefined;
+  /** Cookies taken out of the Cookie header the upstream receives (credentials, session cookies). */
+  private upstreamCookieRemovals: Set<string> | undefined = undefined;
+  /** The whole Cookie header was removed: removing single cookies must not bring the rest back. */
+  private cookieRemoved = false;
 
   /** The response as it will be sent; onResponse hooks may change headers. */
   readonly response: ResponseState = { status: 0, headers: {} };
@@ -111,8 +116,27 @@ export class RequestContext {
     (this.upstreamHeaderSets ??= new Map()).set(name.toLowerCase(), value);
   }
 
+  /** The client's header is not forwarded, nor a value a policy set for it before. */
   removeUpstreamHeader(name: string): void {
-    (this.upstreamHeaderRemovals ??= new Set()).add(name.toLowerCase());
+    const lower = name.toLowerCase();
+    (this.upstreamHeaderRemovals ??= new Set()).add(lower);
+    this.upstreamHeaderSets?.delete(lower);
+    if (lower === 'cookie') this.cookieRemoved = true;
+  }
+
+  /**
+   * Removes one cookie from the Cookie header the upstream receives, keeping
+   * the others; several removals (a token cookie, every oidc session cookie)
+   * add up instead of the last one restoring what an earlier one removed.
+   */
+  removeUpstreamCookie(name: string): void {
+    const raw = this.headers.cookie;
+    if (raw === undefined || this.cookieRemoved) return;
+    (this.upstreamCookieRemovals ??= new Set()).add(name);
+    const rest = withoutCookies(Array.isArray(raw) ? raw.join('; ') : raw, this.upstreamCookieRemovals);
+    (this.upstreamHeaderRemovals ??= new Set()).add('cookie');
+    if (rest === undefined) this.upstreamHeaderSets?.delete('cookie');
+    else this.setUpstreamHeader('cookie', rest);
   }
 
   /** Records who the caller is; called by authentication policies. */

@@ -31,6 +31,22 @@ export interface PolicyInstance {
    * must not throw for an unreachable provider (log it and retry lazily).
    */
   ready?: () => Promise<void>;
+  /**
+   * Cookies this policy owns (oidc sessions) that no upstream may see: the
+   * gateway removes them from every route's requests, not only this one's.
+   */
+  readonly ownedCookies?: readonly string[];
+  /**
+   * Authentication methods that name consumers from an outside party's claims
+   * (a token issuer, a directory): who that party is, and the prefix put before
+   * the names of its identities that are no configured consumer. Two parties
+   * on one route must not share a prefix, or one's "jdoe" is the other's.
+   */
+  readonly identityNamespaces?: readonly { readonly issuer: string; readonly prefix: string }[];
+  /** Authentication methods: the issuers whose verified claims and scopes they put on the request. */
+  readonly claimsFrom?: readonly string[];
+  /** Authorization on claims: the issuers it trusts them from, or 'any' (refused on a route taking several). */
+  readonly readsClaimsOf?: readonly string[] | 'any';
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */

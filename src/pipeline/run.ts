@@ -35,6 +35,8 @@ export interface CompiledPipeline {
   readonly hasResponseHooks: boolean;
   readonly hasLogHooks: boolean;
   readonly hasBodyFilters: boolean;
+  /** Cookies policies own (oidc sessions), kept from every upstream of the snapshot; filled while it compiles. */
+  readonly ownedCookies: readonly string[];
 }
 
 type Outcome = Deny | undefined;
@@ -44,6 +46,7 @@ const unauthorized = deny(401, 'unauthorized', {
 });
 
 export function runRequest(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): Outcome | Promise<Outcome> {
+  if (ctx.headers.cookie !== undefined) for (const name of pipeline.ownedCookies) ctx.removeUpstreamCookie(name);
   return runFrom(ctx, pipeline.stages, 0, logger);
 }
 

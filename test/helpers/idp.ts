@@ -25,6 +25,10 @@ export interface IdpOptions {
   clients?: IdpClient[];
   /** Seconds an access token lives. */
   accessTokenTtl?: number;
+  /** Claims added to the JWT access tokens of a client, by client id (groups, for one). */
+  tokenClaims?: Record<string, Record<string, unknown>>;
+  /** Claims of the accounts signing in, beyond sub, email and groups (by account id). */
+  accountClaims?: Record<string, Record<string, unknown>>;
 }
 
 export interface TestIdp {
@@ -80,8 +84,12 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
       conformIdTokenClaims: false,
       findAccount: (_ctx, id) => ({
         accountId: id,
-        claims: () => ({ sub: id, email: `${id}@example.test`, groups: id === 'alice' ? ['staff', 'admins'] : ['staff'] }),
+        claims: () => ({ sub: id, email: `${id}@example.test`, groups: id === 'alice' ? ['staff', 'admins'] : ['staff'], ...options.accountClaims?.[id] }),
       }),
+      extraTokenClaims: (_ctx, token) => {
+        const clientId = (token as { clientId?: string }).clientId;
+        return clientId === undefined ? undefined : options.tokenClaims?.[clientId];
+      },
       ttl: {
         AccessToken: options.accessTokenTtl ?? 600,
         ClientCredentials: options.accessTokenTtl ?? 600,

@@ -56,9 +56,14 @@ export default definePolicy({
     const noClaims = deny(403, 'forbidden', { event: { type: 'authz.no_claims', severity: 'medium', reason: 'claims: the identity carries no claims' } });
     const ruleFailed = deny(403, 'forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'claims: the claim rules do not hold' } });
     const any = config.match === 'any';
+    const wrongIssuer = deny(403, 'forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'claims: the identity is not from an issuer these rules trust' } });
+    const issuers = config.issuers;
     return {
+      readsClaimsOf: issuers ?? 'any',
       onRequest(ctx) {
         if (services && !services.has(ctx.serviceName ?? '')) return undefined;
+        // A scope or claim value means what these rules expect only from the issuers named.
+        if (issuers && !(typeof ctx.claims?.iss === 'string' && issuers.includes(ctx.claims.iss))) return wrongIssuer;
         if (config.scopes.length > 0) {
           const held = ctx.scopes ?? [];
           for (const scope of config.scopes) if (!held.includes(scope)) return insufficient;

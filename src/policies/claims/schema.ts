@@ -17,6 +17,13 @@ export const ClaimRuleSchema = Type.Object(
 export const ClaimsSchema = Type.Object({
   scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$' }), { default: [], description: 'scopes the credentials must all carry' }),
   rules: Type.Array(ClaimRuleSchema, { default: [] }),
+  issuers: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description:
+        'the issuers whose scopes and claims these rules are about: the identity\'s "iss" must be one of them. Required when the route accepts tokens of several issuers',
+    }),
+  ),
   match: Type.Union([Type.Literal('all'), Type.Literal('any')], { default: 'all', description: 'whether every rule or at least one must hold' }),
   services: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'as a global policy: apply only to these services' })),
   realm: Type.String({ default: 'portcullis' }),

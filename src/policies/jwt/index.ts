@@ -10,12 +10,18 @@ import { definePolicy } from '../../pipeline/policy.js';
 import { parseDuration } from '../../config/units.js';
 import { bearerRefusals } from '../../identity/bearer.js';
 import { scopesOf } from '../../identity/claims.js';
-import { ConsumerResolver } from '../../identity/consumers.js';
+import type { Logger } from 'pino';
+import type { Static } from '@sinclair/typebox';
+import { ConfigError } from '../../config/errors.js';
+import type { Consumer } from '../../pipeline/context.js';
+import { ConsumerResolver, type ConsumerMapping } from '../../identity/consumers.js';
 import { buildIssuer } from '../../identity/issuers.js';
 import { JwtVerifier } from '../../identity/jwt-verifier.js';
 import { TokenSource } from '../../identity/token-source.js';
 import { applyIdentity, tokenDigest, VerifiedCache, type VerifiedIdentity } from '../../identity/verified-cache.js';
 import { JwtSchema } from './schema.js';
+
+type JwtConfig = Static<typeof JwtSchema>;
 
 export default definePolicy({
   name: 'jwt',
@@ -31,7 +37,8 @@ export default definePolicy({
     const issuers = config.issuers.map((issuer, i) => buildIssuer(issuer, ['issuers', i], timing, deps.logger));
     const maxTokenAgeSec = config.max_token_age === undefined ? undefined : parseDuration(config.max_token_age) / 1000;
     const verifier = new JwtVerifier(issuers, { clockSkewSec: parseDuration(config.clock_skew) / 1000, maxTokenAgeSec });
-    const resolver = new ConsumerResolver(config.consumer, deps.consumers);
+    const resolvers = consumerResolvers(config, deps.consumers);
+    warnUnboundTokens(config, deps.logger);
     const source = new TokenSource(config.token);
     const cache = new VerifiedCache(config.cache.max_entries, parseDuration(config.cache.ttl));
     const refusals = bearerRefusals(config.realm, 'jwt');
@@ -46,7 +53,7 @@ export default definePolicy({
       const result = await verifier.verify(token);
       if (!result.ok) return refusals.invalid(result.reason);
       const claims = result.payload as Readonly<Record<string, unknown>>;
-      const resolved = resolver.fromClaims(claims);
+      const resolved = resolvers[issuers.indexOf(result.issuer)]!.fromClaims(claims);
       if (!resolved) return refusals.invalid('no usable consumer claim, or not a known consumer');
       const identity: VerifiedIdentity = {
         consumer: resolved.consumer,
@@ -61,6 +68,8 @@ export default definePolicy({
     };
 
     return {
+      identityNamespaces: config.issuers.flatMap((issuer, i) => resolvers[i]!.namespaces(issuer.issuer)),
+      claimsFrom: config.issuers.map((issuer) => issuer.issuer),
       async ready() {
         await Promise.all(issuers.flatMap((i) => (i.jwks ? [i.jwks.ready()] : [])));
       },
@@ -76,3 +85,79 @@ export default definePolicy({
     };
   },
 });
+
+/** Settings that say which issuer's values to trust: with several issuers, they belong to one of them. */
+const ISSUER_BOUND = ['mapping', 'groups_claim', 'match_names', 'prefix'] as const;
+
+/**
+ * One consumer resolver per issuer: a mapping, a groups claim or match_names
+ * trusts the issuer it is given for and no other, and the names of consumers
+ * that are not configured carry their issuer's prefix, so "jdoe" of one
+ * issuer is never "jdoe" of another. One issuer: the policy-wide `consumer`
+ * applies to it, unprefixed, as it always did.
+ */
+function consumerResolvers(config: JwtConfig, consumers: ReadonlyMap<string, Consumer>): ConsumerResolver[] {
+  const several = config.issuers.length > 1;
+  const shared = config.consumer;
+  if (several) {
+    for (const key of ISSUER_BOUND) {
+      const value = shared[key];
+      const given = key === 'mapping' ? Object.keys(shared.mapping).length > 0 : key === 'match_names' ? shared.match_names : value !== undefined;
+      if (given) {
+        throw new ConfigError(
+          `with several issuers this would trust every one of them (a partner's "billing-service" would be yours): move it to issuers[i].consumer.${key} of the issuer that assigns these values`,
+          ['consumer', key],
+        );
+      }
+    }
+  }
+  const prefixes = new Map<string, number>();
+  return config.issuers.map((issuer, i) => {
+    const path = ['issuers', i, 'consumer'];
+    if (issuer.consumer && !isDefault(shared)) {
+      throw new ConfigError('give the consumer settings either for the policy or for its issuers, not both', ['consumer']);
+    }
+    const own: ConsumerMapping = issuer.consumer ?? { ...shared, mapping: several ? {} : shared.mapping };
+    let prefix = own.prefix;
+    if (prefix === undefined && several) {
+      if (issuer.name === undefined) {
+        throw new ConfigError(
+          'with several issuers, consumers that are not configured are named "<issuer name>:<subject>": give this issuer a short name (or set consumer.prefix)',
+          ['issuers', i, 'name'],
+        );
+      }
+      prefix = `${issuer.name}:`;
+    }
+    prefix ??= '';
+    const other = prefixes.get(prefix);
+    if (other !== undefined) {
+      throw new ConfigError(
+        `issuers[${other}] names its consumers the same way ("${prefix}<subject>"): one subject of either issuer would be one consumer; give each issuer its own prefix`,
+        [...path, 'prefix'],
+      );
+    }
+    prefixes.set(prefix, i);
+    return new ConsumerResolver({ ...own, prefix }, consumers, issuer.consumer ? path : ['consumer']);
+  });
+}
+
+function isDefault(c: ConsumerMapping): boolean {
+  const claim = typeof c.claim === 'string' ? c.claim : c.claim.length === 1 ? c.claim[0] : undefined;
+  return claim === 'sub' && Object.keys(c.mapping).length === 0 && !c.known_only && !c.match_names && c.groups_claim === undefined && c.prefix === undefined;
+}
+
+/**
+ * An issuer with neither audiences nor types accepts any JWT it signed: an
+ * ID token or access token it gave another client (another application)
+ * passes as a bearer token for this API. Logged when the config loads.
+ */
+function warnUnboundTokens(config: JwtConfig, logger: Logger): void {
+  config.issuers.forEach((issuer, i) => {
+    if (issuer.audiences === undefined && issuer.types === undefined) {
+      logger.warn(
+        { path: `issuers[${i}]`, issuer: issuer.issuer },
+        `issuers[${i}]: neither audiences nor types: any token this issuer signed for another client (an ID token, another API's access token) is accepted here; set audiences (and types: [at+jwt] where the issuer follows RFC 9068)`,
+      );
+    }
+  });
+}

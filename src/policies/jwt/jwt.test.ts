@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac, generateKeyPairSync, sign as signRaw, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWTPayload } from 'jose';
-import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
+import { send, startGateway, writeConfig, type TestGateway } from '../../../test/helpers/gateway.js';
+import { runCli } from '../../../test/helpers/cli.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
 import { API_RESOURCE, startIdp, type TestIdp } from '../../../test/helpers/idp.js';
 
@@ -73,11 +74,12 @@ routes:
       - jwt:
           issuers:
             - issuer: ${LOCAL}
+              name: local
               algorithms: [RS256]
               audiences: [local-api]
               keys: [{ kid: local-1, pem: ${JSON.stringify(rsaPem)} }]
-            - { issuer: "${EC}", algorithms: [ES256], keys: [{ kid: ec-1, jwk: ${ecJwk} }] }
-            - { issuer: "${HMAC}", algorithms: [HS256], keys: [{ kid: h-1, secret: "${HMAC_SECRET}" }] }
+            - { issuer: "${EC}", name: ec, algorithms: [ES256], keys: [{ kid: ec-1, jwk: ${ecJwk} }] }
+            - { issuer: "${HMAC}", name: hmac, algorithms: [HS256], keys: [{ kid: h-1, secret: "${HMAC_SECRET}" }] }
           clock_skew: 10s
           token: { cookie: access_token }
   - name: trusted-names
@@ -125,6 +127,14 @@ consumers:
     assert.equal((await call(token, '/fresh/x')).status, 401);
   });
 
+  it('warns at load about an issuer with neither audiences nor types, which accepts tokens meant for other clients', () => {
+    const warnings = gw.logs.filter((l) => l.level === 'warn' && /neither audiences nor types/.test(l.msg));
+    const where = warnings.map((l) => `${String(l.route)} ${String(l.path)}`).sort();
+    // local: issuers 1 and 2 (EC, HMAC) have neither; fresh-only's one issuer has neither; idp-api and trusted-names have audiences.
+    assert.deepEqual(where, ['fresh-only issuers[0]', 'local issuers[1]', 'local issuers[2]']);
+    assert.match(warnings[0]!.msg, /an ID token.*is accepted here; set audiences/);
+  });
+
   it('fetched the provider keys before serving', () => {
     assert.ok(idp.hits.some((h) => h.startsWith('/.well-known/openid-configuration')));
     assert.ok(idp.hits.some((h) => h.startsWith('/jwks')));
@@ -147,14 +157,19 @@ consumers:
     const res = await send(gw.url, '/local/c', { headers: { cookie: `theme=dark; access_token=${token}; lang=en` } });
     assert.equal(res.status, 200);
     assert.equal(res.json().headers.cookie, 'theme=dark; lang=en');
-    assert.equal(res.json().headers['x-consumer-name'], 'local-user');
+    assert.equal(res.json().headers['x-consumer-name'], 'local:local-user', 'named with its issuer, one of three');
   });
 
   it('never lets a token become a configured consumer just by naming it', async () => {
     const before = upstream.seen.length;
-    const impostor = await call(await local({ sub: 'billing' }));
+    const impostor = await call(await local({ sub: 'billing' }), '/fresh/x');
     assert.equal(impostor.status, 401, 'sub "billing" is no mapping and match_names is off');
     assert.equal(upstream.seen.length, before);
+    // Among several issuers names carry their issuer's prefix: "local:billing" is no configured consumer.
+    const prefixed = await call(await local({ sub: 'billing' }));
+    assert.equal(prefixed.status, 200);
+    assert.equal(prefixed.json().headers['x-consumer-name'], 'local:billing');
+    assert.equal(prefixed.json().headers['x-consumer-groups'], undefined);
     const trusted = await call(await local({ sub: 'billing' }), '/names/x');
     assert.equal(trusted.status, 200, 'with match_names the issuer is trusted to name consumers');
     assert.equal(trusted.json().headers['x-consumer-name'], 'billing');
@@ -169,9 +184,9 @@ consumers:
       .setExpirationTime('5m')
       .sign(Buffer.from(HMAC_SECRET));
     for (const [token, who] of [
-      [await local(), 'local-user'],
-      [fromEc, 'ec-user'],
-      [fromHmac, 'h-user'],
+      [await local(), 'local:local-user'],
+      [fromEc, 'ec:ec-user'],
+      [fromHmac, 'hmac:h-user'],
     ] as const) {
       const res = await call(token);
       assert.equal(res.status, 200, who);
@@ -425,5 +440,130 @@ routes:
       'x-access-token': await new SignJWT({ sub: 'x', tenant: 't1' }).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setIssuer(ISSUER).setExpirationTime('5m').sign(rsa.privateKey),
     });
     assert.equal(res.status, 401);
+  });
+});
+
+describe('jwt with two issuers: each mapping, group claim and name is bound to its issuer', () => {
+  let upstream: TestUpstream;
+  let corp: TestIdp;
+  let partner: TestIdp;
+  let gw: TestGateway;
+  const CLIENT = { client_id: 'billing-service', client_secret: 'billing-secret-for-tests-01234', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  const APP = { client_id: 'partner-app', client_secret: 'partner-app-secret-for-tests-01', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  // Both providers put groups: [finance] in every token: only corp's are meant.
+  const groups = { 'billing-service': { groups: ['finance'] }, svc: { groups: ['finance'] }, 'partner-app': { groups: ['finance'] } };
+  const tokenFrom = (idp: TestIdp, client: { client_id: string; client_secret: string }) => idp.token({ client: client.client_id, secret: client.client_secret });
+  const call = (token: string, path: string) => send(gw.url, path, { headers: { authorization: `Bearer ${token}` } });
+
+  before(async () => {
+    upstream = await startUpstream();
+    corp = await startIdp({ clients: [CLIENT, APP], tokenClaims: groups });
+    partner = await startIdp({ clients: [CLIENT, APP], tokenClaims: groups });
+    const jwt = `
+      - jwt:
+          issuers:
+            - issuer: "${corp.issuer}"
+              name: corp
+              discovery: true
+              algorithms: [RS256]
+              audiences: ["${API_RESOURCE}"]
+              consumer: { claim: [sub, client_id], mapping: { billing-service: billing }, groups_claim: groups }
+            - issuer: "${partner.issuer}"
+              name: partner
+              discovery: true
+              algorithms: [RS256]
+              audiences: ["${API_RESOURCE}"]
+              consumer: { claim: [sub, client_id], mapping: { partner-app: partner-app } }`;
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - name: two
+    service: echo
+    match: { paths: [/two] }
+    policies:${jwt}
+  - name: finance
+    service: echo
+    match: { paths: [/finance] }
+    policies:${jwt}
+      - acl: { allow: [finance] }
+  - name: scoped
+    service: echo
+    match: { paths: [/scoped] }
+    policies:${jwt}
+      - claims: { issuers: ["${corp.issuer}"], scopes: [read] }
+consumers:
+  - { name: billing, groups: [finance] }
+  - { name: partner-app, groups: [partners] }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await corp.close();
+    await partner.close();
+    await upstream.close();
+  });
+
+  it("maps a claim value only from the issuer whose mapping names it, both ways", async () => {
+    const corpBilling = await call(await tokenFrom(corp, CLIENT), '/two');
+    assert.equal(corpBilling.status, 200);
+    assert.equal(corpBilling.json().headers['x-consumer-name'], 'billing');
+    assert.equal(corpBilling.json().headers['x-credential-id'], 'corp:billing-service');
+
+    const partnerBilling = await call(await tokenFrom(partner, CLIENT), '/two');
+    assert.equal(partnerBilling.status, 200);
+    assert.equal(partnerBilling.json().headers['x-consumer-name'], 'partner:billing-service', 'a partner token is never corp\'s mapped consumer');
+    assert.equal(partnerBilling.json().headers['x-consumer-groups'], undefined);
+
+    const partnerApp = await call(await tokenFrom(partner, APP), '/two');
+    assert.equal(partnerApp.json().headers['x-consumer-name'], 'partner-app');
+    const corpApp = await call(await tokenFrom(corp, APP), '/two');
+    assert.equal(corpApp.status, 200);
+    assert.equal(corpApp.json().headers['x-consumer-name'], 'corp:partner-app', "a corp token is never the partner's mapped consumer");
+    assert.equal(corpApp.json().headers['x-consumer-groups'], 'finance', "corp's groups claim, not the partner consumer's groups");
+  });
+
+  it('names the same subject from two issuers as two consumers', async () => {
+    const fromCorp = await call(await corp.token(), '/two');
+    const fromPartner = await call(await partner.token(), '/two');
+    assert.equal(fromCorp.json().headers['x-consumer-name'], 'corp:svc');
+    assert.equal(fromPartner.json().headers['x-consumer-name'], 'partner:svc');
+  });
+
+  it('takes groups only from the issuer whose groups_claim is configured', async () => {
+    assert.equal((await call(await corp.token(), '/finance')).status, 200);
+    const res = await call(await partner.token(), '/finance');
+    assert.equal(res.status, 403, 'a partner token claiming groups: [finance] is not in finance');
+  });
+
+  it('holds scopes and claim rules to the issuers the claims policy names', async () => {
+    assert.equal((await call(await corp.token(), '/scoped')).status, 200);
+    const res = await call(await partner.token(), '/scoped');
+    assert.equal(res.status, 403, "the partner's read scope is not corp's");
+  });
+
+  it('refuses at load a policy-wide mapping, group claim, match_names or shared names with several issuers, saying how to fix it', async () => {
+    const issuer = (name: string) => `{ issuer: "https://${name}.test", name: ${name}, algorithms: [RS256], jwks_url: "https://${name}.test/jwks" }`;
+    const file = writeConfig(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes:
+  - { name: a, service: s, match: { paths: [/a] }, policies: [{ jwt: { issuers: [${issuer('corp')}, ${issuer('partner')}], consumer: { mapping: { billing-service: billing } } } }] }
+  - { name: b, service: s, match: { paths: [/b] }, policies: [{ jwt: { issuers: [${issuer('corp')}, ${issuer('partner')}], consumer: { groups_claim: groups } } }] }
+  - { name: c, service: s, match: { paths: [/c] }, policies: [{ jwt: { issuers: [${issuer('corp')}, ${issuer('partner')}], consumer: { match_names: true } } }] }
+  - name: d
+    service: s
+    match: { paths: [/d] }
+    policies: [{ jwt: { issuers: [${issuer('corp').slice(0, -1)}, consumer: { prefix: "" } }, ${issuer('partner').slice(0, -1)}, consumer: { prefix: "" } }] } }]
+  - { name: e, service: s, match: { paths: [/e] }, policies: [{ jwt: { issuers: [${issuer('corp')}, ${issuer('partner')}] } }, { claims: { scopes: [orders.write] } }] }
+consumers: [{ name: billing }]
+`);
+    const res = await runCli(['validate', file]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /routes\[0\]\.policies\[0\]\.jwt\.consumer\.mapping: with several issuers .*issuers\[i\]\.consumer\.mapping/);
+    assert.match(res.stderr, /routes\[1\]\.policies\[0\]\.jwt\.consumer\.groups_claim: with several issuers .*issuers\[i\]\.consumer\.groups_claim/);
+    assert.match(res.stderr, /routes\[2\]\.policies\[0\]\.jwt\.consumer\.match_names: with several issuers .*issuers\[i\]\.consumer\.match_names/);
+    assert.match(res.stderr, /routes\[3\]\.policies\[0\]\.jwt\.issuers\[1\]\.consumer\.prefix: issuers\[0\] names its consumers the same way/);
+    assert.match(res.stderr, /routes\[4\]\.policies: claims: the route takes scopes and claims from several issuers \(https:\/\/corp\.test, https:\/\/partner\.test\); name the ones these rules are for in claims\.issuers/);
   });
 });

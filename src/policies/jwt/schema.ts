@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Timer, Secret } from '../../config/types.js';
-import { ConsumerMappingSchema } from '../../identity/consumers.js';
+import { ConsumerMappingSchema, IssuerConsumerMappingSchema } from '../../identity/consumers.js';
 import { ALGORITHMS } from '../../identity/keys.js';
 import { TokenSourceSchema } from '../../identity/token-source.js';
 
@@ -31,6 +31,7 @@ export const IssuerSchema = Type.Object(
     keys: Type.Optional(Type.Array(StaticKeySchema, { minItems: 1 })),
     jwks_url: Type.Optional(Type.String({ format: 'uri', description: 'the JWKS URL (https)' })),
     discovery: Type.Boolean({ default: false, description: 'find jwks_uri by OIDC discovery at <issuer>/.well-known/openid-configuration' }),
+    consumer: Type.Optional(IssuerConsumerMappingSchema),
   },
   { additionalProperties: false },
 );

@@ -33,6 +33,16 @@ export function escapeFilterValue(value: string): string {
   return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/**
+ * The search filter with {username} replaced by the RFC 4515-escaped name. A
+ * function replacer: a replacement string would read the username's `$&`,
+ * `$'`, `` $` `` and `$$` as patterns and splice pieces of the filter into it.
+ */
+export function filterFor(template: string, username: string): string {
+  const escaped = escapeFilterValue(username);
+  return template.replaceAll('{username}', () => escaped);
+}
+
 /** The value of a DN's first RDN ("cn=staff,ou=groups,..." → "staff"). */
 export function firstRdnValue(dn: string): string | undefined {
   // the attribute type starts with a non-space, so \s* and it never compete for the same characters (linear time)
@@ -61,7 +71,7 @@ export async function searchThenBind(settings: DirectorySettings, username: stri
     try {
       if (settings.startTls) await client.startTLS(settings.tls);
       await client.bind(settings.bindDn, settings.bindPassword);
-      const filter = settings.filter.replaceAll('{username}', escapeFilterValue(username));
+      const filter = filterFor(settings.filter, username);
       const result = await client.search(settings.baseDn, {
         scope: settings.scope,
         filter,

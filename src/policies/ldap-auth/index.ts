@@ -58,7 +58,7 @@ export default definePolicy({
     };
     const resolver = new ConsumerResolver(
       // The directory is the operator's: its usernames name configured consumers directly.
-      { claim: 'sub', mapping: config.consumer.mapping, known_only: config.consumer.known_only, match_names: true },
+      { claim: 'sub', mapping: config.consumer.mapping, known_only: config.consumer.known_only, match_names: true, prefix: config.consumer.prefix },
       deps.consumers,
     );
     const challenge = { 'www-authenticate': basicChallenge(config.realm) };
@@ -87,6 +87,7 @@ export default definePolicy({
     };
 
     return {
+      identityNamespaces: resolver.namespaces(config.url),
       onRequest(ctx) {
         const parsed = parseBasic(ctx.header('authorization'));
         if (parsed.kind === 'missing') return missing;

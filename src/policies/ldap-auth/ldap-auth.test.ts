@@ -22,6 +22,7 @@ describe('ldap-auth against a real slapd', () => {
     await directory.addUser('alice', 'alice-password', ['staff', 'admins']);
     await directory.addUser('bob', 'bob-password', ['staff']);
     await directory.addUser('carol', 'carol-password');
+    await directory.addUser('pay$&roll', 'dollar-password');
     // A certificate the directory does not present, to show an untrusted directory is refused.
     const other = mkdtempSync(join(tmpdir(), 'portcullis-ca-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-keyout', join(other, 'k'), '-out', join(other, 'c'), '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
@@ -83,6 +84,20 @@ consumers:
       assert.equal(res.json().error.message, 'Authentication is required.');
     }
     assert.equal(upstream.seen.length, before);
+  });
+
+  it('puts a username holding $ patterns into the filter as typed, escaped, never as replacement patterns', async () => {
+    // String.replace reads $', $`, $& and $$ in a replacement string: "$'" made the filter "(uid=))", a 503,
+    // and under fail: open the anonymous consumer for a wrong credential.
+    const dollar = await send(gw.url, '/starttls', { headers: basic('pay$&roll', 'dollar-password') });
+    assert.equal(dollar.status, 200);
+    assert.equal(dollar.json().headers['x-consumer-name'], 'pay$&roll');
+    for (const user of ["$'", '$`', '$&', '$$', "alice$'", 'x$`(uid=*)']) {
+      const closed = await send(gw.url, '/starttls', { headers: basic(user, 'alice-password') });
+      assert.equal(closed.status, 401, `${user} on a fail-closed route`);
+      const open = await send(gw.url, '/open', { headers: basic(user, 'wrong') });
+      assert.equal(open.status, 401, `${user} on a fail-open route is refused, not the anonymous consumer`);
+    }
   });
 
   it('names the consumer as the directory spells the user, whatever spelling the caller typed', async () => {

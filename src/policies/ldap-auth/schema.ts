@@ -36,6 +36,12 @@ export const LdapAuthSchema = Type.Object({
     {
       mapping: Type.Record(Type.String(), Type.String(), { default: {}, description: 'directory username → configured consumer name' }),
       known_only: Type.Boolean({ default: false, description: 'refuse users that are no configured consumer (after mapping)' }),
+      prefix: Type.Optional(
+        Type.String({
+          pattern: '^([A-Za-z0-9._-]{1,64}:)?$',
+          description: 'put before the names of users that are no configured consumer, ending in ":", when another method of the route names consumers too',
+        }),
+      ),
     },
     { additionalProperties: false, default: {} },
   ),

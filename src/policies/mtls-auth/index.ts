@@ -121,6 +121,9 @@ export default definePolicy({
         if (!cert.verified) return unverified(cert.error);
         const found = lookup(indexes, cert);
         if (!found) return unknown;
+        // The names are this consumer's only when the CA it trusts for them issued the certificate.
+        const issuer = found.config.issuer_fingerprint_sha256;
+        if (issuer !== undefined && !cert.issuerFingerprints.includes(issuer.replace(/:/g, '').toLowerCase())) return unknown;
         ctx.authenticate(found.consumer, found.id, 'mtls-auth');
         return undefined;
       },

@@ -138,3 +138,63 @@ ${consumers}
     assert.match(await issuesOf('  - { name: e, credentials: { mtls-auth: [{ fingerprint_sha256: "abc" }] } }'), /^6: consumers\[0\]\.credentials\.mtls-auth\[0\]\.fingerprint_sha256: /);
   });
 });
+
+describe('mtls-auth with a listener trusting two CAs: names bound to the CA that issued them', () => {
+  let corp: Pki;
+  let partner: Pki;
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  const certs = {} as Record<'corpOrders' | 'partnerOrders' | 'partnerApp' | 'corpApp', IssuedFiles>;
+  const fingerprintOf = (pem: string) => new X509Certificate(pem).fingerprint256;
+
+  before(async () => {
+    corp = await makePki('Corp CA');
+    partner = await makePki('Partner CA', corp.dir);
+    await corp.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    const orders = 'spiffe://corp.example/ns/prod/sa/orders';
+    certs.corpOrders = await corp.issue('corp-orders', { spiffe: orders, usage: 'client' });
+    // The partner's CA, trusted for its own workloads, signs a certificate with corp's SPIFFE ID and a partner name.
+    certs.partnerOrders = await partner.issue('partner-orders', { spiffe: orders, usage: 'client' });
+    certs.partnerApp = await partner.issue('partner-app', { dns: ['app.partner.example'], usage: 'client' });
+    certs.corpApp = await corp.issue('corp-app', { dns: ['app.partner.example'], usage: 'client' });
+    corp.write('clients.crt', corp.caPem + partner.caPem);
+    upstream = await startUpstream();
+    gw = await startGateway(
+      `
+listeners:
+  - name: main
+    address: "127.0.0.1:0"
+    protocol: https
+    tls:
+      certificates: [{ cert: server.crt, key: server.key }]
+      client_auth: { mode: optional, ca: clients.crt }
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: private, service: echo, policies: [{ mtls-auth: {} }] }
+consumers:
+  - { name: orders, credentials: { mtls-auth: [{ san_uri: "${orders}", issuer_fingerprint_sha256: "${fingerprintOf(corp.caPem)}" }] } }
+  - { name: partner-app, credentials: { mtls-auth: [{ san_dns: app.partner.example, issuer_fingerprint_sha256: "${fingerprintOf(partner.caPem).replace(/:/g, '').toLowerCase()}" }] } }
+`,
+      { dir: corp.dir },
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  const call = (who: IssuedFiles) => httpsGet(gw.url, '/', { ca: corp.caPem, cert: who.certPem, key: who.keyPem });
+
+  it('maps each name only from the CA the credential trusts, both ways', async () => {
+    const corpOrders = await call(certs.corpOrders);
+    assert.equal(corpOrders.status, 200);
+    assert.equal(corpOrders.json().headers['x-consumer-name'], 'orders');
+    const partnerApp = await call(certs.partnerApp);
+    assert.equal(partnerApp.status, 200);
+    assert.equal(partnerApp.json().headers['x-consumer-name'], 'partner-app');
+    const before = upstream.seen.length;
+    assert.equal((await call(certs.partnerOrders)).status, 401, "the partner CA's certificate naming corp's SPIFFE ID is not orders");
+    assert.equal((await call(certs.corpApp)).status, 401, "corp's certificate naming the partner's DNS name is not partner-app");
+    assert.equal(upstream.seen.length, before);
+  });
+});

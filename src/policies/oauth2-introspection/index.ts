@@ -105,6 +105,9 @@ export default definePolicy({
     };
 
     return {
+      // The provider is the party: named by its issuer, or by its endpoint when only that is given.
+      identityNamespaces: resolver.namespaces(config.issuer ?? config.endpoint!),
+      claimsFrom: [config.issuer ?? config.endpoint!],
       onRequest(ctx) {
         const found = source.find(ctx);
         if (found.kind === 'missing') return refusals.missing;

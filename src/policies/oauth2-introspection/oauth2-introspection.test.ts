@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { GATEWAY_CLIENT, OPAQUE_RESOURCE, SVC, startIdp, type TestIdp } from '../../../test/helpers/idp.js';
+import { API_RESOURCE, GATEWAY_CLIENT, OPAQUE_RESOURCE, SVC, startIdp, type TestIdp } from '../../../test/helpers/idp.js';
 
 describe('oauth2-introspection', () => {
   let upstream: TestUpstream;
@@ -114,5 +114,71 @@ consumers:
     const open = await call('/open', fresh);
     assert.equal(open.status, 200);
     assert.equal(open.json().headers['x-consumer-name'], 'guest');
+  });
+});
+
+describe('oauth2-introspection next to a jwt policy of another issuer: each names its own consumers', () => {
+  let upstream: TestUpstream;
+  let corp: TestIdp;
+  let partner: TestIdp;
+  let gw: TestGateway;
+  const BILLING = { client_id: 'billing-service', client_secret: 'billing-secret-for-tests-01234', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  const call = (token: string) => send(gw.url, '/mixed', { headers: { authorization: `Bearer ${token}` } });
+  const routes = (prefix: string) => `
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - name: mixed
+    service: echo
+    match: { paths: [/mixed] }
+    policies:
+      - jwt: { issuers: [{ issuer: "${corp.issuer}", name: corp, discovery: true, algorithms: [RS256], audiences: ["${API_RESOURCE}"] }], consumer: { claim: [sub, client_id], mapping: { billing-service: billing }, groups_claim: groups } }
+      - oauth2-introspection: { issuer: "${partner.issuer}", client_id: ${GATEWAY_CLIENT.client_id}, client_secret: ${GATEWAY_CLIENT.client_secret}, audiences: [opaque-api], consumer: { claim: [sub, client_id]${prefix} } }
+      - acl: { allow: [finance, partners] }
+consumers:
+  - { name: billing, groups: [finance] }
+`;
+
+  before(async () => {
+    upstream = await startUpstream();
+    // Every token of both providers claims groups: [finance]; only corp's groups_claim is configured.
+    const groups = { svc: { groups: ['finance'] }, 'billing-service': { groups: ['finance'] } };
+    corp = await startIdp({ clients: [BILLING], tokenClaims: groups });
+    partner = await startIdp({ clients: [BILLING], tokenClaims: groups });
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes: [{ name: placeholder, service: echo, public: true }]
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await corp.close();
+    await partner.close();
+    await upstream.close();
+  });
+
+  it('refuses at load two methods of one route that would name the same subject of two issuers alike', async () => {
+    const res = await gw.reload(routes(''));
+    assert.equal(res.ok, false);
+    assert.match(JSON.stringify(res), /routes\[0\]\.policies.*jwt \(http:\/\/127\.0\.0\.1:\d+\) and oauth2-introspection \(http:\/\/127\.0\.0\.1:\d+\) both name consumers \\"<subject>\\".*consumer\.prefix/);
+  });
+
+  it("keeps a partner's billing-service and svc apart from corp's, and out of corp's groups", async () => {
+    assert.equal((await gw.reload(routes(', prefix: "partner:"'))).ok, true);
+    const corpBilling = await call(await corp.token({ client: BILLING.client_id, secret: BILLING.client_secret }));
+    assert.equal(corpBilling.status, 200);
+    assert.equal(corpBilling.json().headers['x-consumer-name'], 'billing');
+    const partnerBilling = await call(await partner.token({ client: BILLING.client_id, secret: BILLING.client_secret, resource: OPAQUE_RESOURCE }));
+    assert.equal(partnerBilling.status, 403, 'partner:billing-service is in no allowed group');
+    const corpSvc = await call(await corp.token());
+    assert.equal(corpSvc.status, 200);
+    assert.equal(corpSvc.json().headers['x-consumer-name'], 'svc');
+    assert.equal(corpSvc.json().headers['x-consumer-groups'], 'finance');
+    const partnerSvc = await call(await partner.token({ resource: OPAQUE_RESOURCE }));
+    assert.equal(partnerSvc.status, 403, "the partner's groups claim is trusted by nobody");
+    // The access log names them apart from corp's svc and billing.
+    await gw.waitForLog((l) => l.consumer === 'partner:svc');
+    await gw.waitForLog((l) => l.consumer === 'partner:billing-service');
   });
 });

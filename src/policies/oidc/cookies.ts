@@ -34,10 +34,10 @@ export class CookieSeal {
   }
 }
 
-export function setCookie(name: string, value: string, options: { maxAgeSec: number; sameSite: 'Lax' | 'Strict' }): string {
-  return `${name}=${value}; Path=/; Max-Age=${Math.max(0, Math.floor(options.maxAgeSec))}; HttpOnly; Secure; SameSite=${options.sameSite}`;
+export function setCookie(name: string, value: string, options: { maxAgeSec: number; sameSite: 'Lax' | 'Strict'; path: string }): string {
+  return `${name}=${value}; Path=${options.path}; Max-Age=${Math.max(0, Math.floor(options.maxAgeSec))}; HttpOnly; Secure; SameSite=${options.sameSite}`;
 }
 
-export function clearCookie(name: string): string {
-  return `${name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
+export function clearCookie(name: string, path: string): string {
+  return `${name}=; Path=${path}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
 }

@@ -26,7 +26,7 @@ import { Discovery } from '../../identity/discovery.js';
 import { callJson, checkProviderUrl, isObject } from '../../identity/http.js';
 import { jwksFromDiscovery } from '../../identity/issuers.js';
 import { JwtVerifier } from '../../identity/jwt-verifier.js';
-import { cookieValue, queryParam, withoutCookie } from '../../identity/request-parts.js';
+import { cookieValue, queryParam } from '../../identity/request-parts.js';
 import { clearCookie, CookieSeal, setCookie } from './cookies.js';
 import { OidcSchema } from './schema.js';
 import { DependencyUnavailableError } from '../../errors.js';
@@ -36,6 +36,8 @@ const LOGIN_TTL_SEC = 600;
 const DROPPED_CLAIMS = ['aud', 'nonce', 'at_hash', 'c_hash', 'azp', 'iat', 'exp', 'nbf', 'jti', 'sid', 'auth_time', 'acr', 'amr'];
 
 interface Session {
+  /** A random id naming this sign-in, kept across refreshes; logout revokes it. */
+  id: string;
   /** ID token claims kept for the consumer and for the claims policy. */
   claims: Record<string, unknown>;
   refreshToken: string | undefined;
@@ -72,6 +74,15 @@ export default definePolicy({
     const sameSite = config.session.same_site === 'strict' ? 'Strict' : 'Lax';
     const cookieName = config.session.cookie;
     const loginCookie = `${cookieName}-login`;
+    const cookiePath = config.session.path;
+    if (cookieName.startsWith('__Host-') && cookiePath !== '/') {
+      throw new ConfigError('a __Host- cookie must have Path=/ (browsers drop it otherwise): name the cookie without the __Host- prefix to give it a path', ['session', 'path']);
+    }
+    if (!callbackPathUnder(new URL(config.redirect_uri).pathname, cookiePath)) {
+      throw new ConfigError(`the redirect_uri path is not under ${cookiePath}: the browser would not send the sign-in cookie back to the callback`, ['session', 'path']);
+    }
+    /** Sessions ended by logout, by session id, until they would have expired anyway. */
+    const revoked = deps.stores.secure.values('oidc:revoked');
     // Sealed for this client of this provider: another oidc policy sharing the secret cannot open them.
     const client = { issuer: config.issuer, clientId: config.client_id };
     const sessions = new CookieSeal(config.session.secret, 'session', client);
@@ -104,7 +115,7 @@ export default definePolicy({
       headers: { 'www-authenticate': `Bearer realm=${quote(config.realm)}` },
       event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'oidc: no session' },
     });
-    const loginFailed = (reason: string, cookies: string[] = [clearCookie(loginCookie)]) =>
+    const loginFailed = (reason: string, cookies: string[] = [clearCookie(loginCookie, cookiePath)]) =>
       deny(400, 'login_failed', { headers: { 'set-cookie': cookies }, event: { type: 'auth.login_failed', severity: 'medium', reason: `oidc: ${reason}` } });
 
     const tokenCall = async (form: URLSearchParams): Promise<Record<string, unknown> | string> => {
@@ -136,19 +147,21 @@ export default definePolicy({
       const expiresIn = typeof tokens.expires_in === 'number' ? tokens.expires_in : undefined;
       const tokensExpireAt = expiresIn !== undefined ? nowSec() + expiresIn : (idExp ?? nowSec() + 300);
       const refreshToken = typeof tokens.refresh_token === 'string' ? tokens.refresh_token : previous?.refreshToken;
-      return { claims, refreshToken, tokensExpireAt, endsAt: previous?.endsAt ?? nowSec() + sessionTtlSec };
+      return { id: previous?.id ?? b64url(randomBytes(18)), claims, refreshToken, tokensExpireAt, endsAt: previous?.endsAt ?? nowSec() + sessionTtlSec };
     };
 
     const sessionCookie = async (session: Session): Promise<string> => {
-      const value = await sessions.seal({ cl: session.claims, rt: session.refreshToken, te: session.tokensExpireAt }, session.endsAt);
+      const value = await sessions.seal({ si: session.id, cl: session.claims, rt: session.refreshToken, te: session.tokensExpireAt }, session.endsAt);
       if (value.length > 3800) deps.logger.warn({ bytes: value.length }, 'oidc session cookie is near the 4 KiB browsers keep; ask for fewer claims');
-      return setCookie(cookieName, value, { maxAgeSec: session.endsAt - nowSec(), sameSite });
+      return setCookie(cookieName, value, { maxAgeSec: session.endsAt - nowSec(), sameSite, path: cookiePath });
     };
 
     const readSession = async (value: string): Promise<Session | undefined> => {
       const payload = await sessions.open(value);
-      if (!payload || !isObject(payload.cl) || typeof payload.te !== 'number' || typeof payload.exp !== 'number') return undefined;
-      return { claims: payload.cl, refreshToken: typeof payload.rt === 'string' ? payload.rt : undefined, tokensExpireAt: payload.te, endsAt: payload.exp };
+      // A cookie sealed before sessions had ids cannot be revoked: it is no session.
+      if (!payload || typeof payload.si !== 'string' || !isObject(payload.cl) || typeof payload.te !== 'number' || typeof payload.exp !== 'number') return undefined;
+      if ((await revoked.get(payload.si)) !== undefined) return undefined;
+      return { id: payload.si, claims: payload.cl, refreshToken: typeof payload.rt === 'string' ? payload.rt : undefined, tokensExpireAt: payload.te, endsAt: payload.exp };
     };
 
     const refresh = (session: Session): Promise<Session | undefined> => {
@@ -188,7 +201,7 @@ export default definePolicy({
       url.searchParams.set('code_challenge_method', 'S256');
       if (config.scopes.includes('offline_access')) url.searchParams.set('prompt', 'consent');
       return deny(302, 'login_required', {
-        headers: { location: url.href, 'set-cookie': [setCookie(loginCookie, sealed, { maxAgeSec: LOGIN_TTL_SEC, sameSite: 'Lax' })] },
+        headers: { location: url.href, 'set-cookie': [setCookie(loginCookie, sealed, { maxAgeSec: LOGIN_TTL_SEC, sameSite: 'Lax', path: cookiePath })] },
         event: { type: 'auth.login_redirect', severity: 'info', reason: 'oidc: sign-in started' },
       });
     };
@@ -214,14 +227,25 @@ export default definePolicy({
       if (!resolver.fromClaims(session.claims)) return loginFailed('no usable consumer claim, or not a known consumer');
       const returnTo = typeof login.r === 'string' && login.r.startsWith('/') && !login.r.startsWith('//') ? login.r : '/';
       return deny(302, 'redirect', {
-        headers: { location: returnTo, 'set-cookie': [await sessionCookie(session), clearCookie(loginCookie)] },
+        headers: { location: returnTo, 'set-cookie': [await sessionCookie(session), clearCookie(loginCookie, cookiePath)] },
         event: { type: 'auth.login_complete', severity: 'info', reason: 'oidc: signed in' },
       });
     };
 
-    const logout = async (): Promise<Deny> => {
+    const logout = async (ctx: RequestContext): Promise<Deny> => {
+      // Revoked, not only cleared: a copy of the cookie (kept by an upstream, a proxy, a shared machine) ends with it.
+      const value = cookieValue(ctx.header('cookie'), cookieName);
+      const session = value === undefined ? undefined : await readSession(value);
+      if (session) await revoked.set(session.id, '1', Math.max(1, session.endsAt - nowSec() + skewSec) * 1000);
       let location = config.post_logout_redirect_uri ?? '/';
       const metadata = await discovery.get().catch(() => undefined);
+      // The grant ends at the provider too (RFC 7009); best effort, the browser is not kept waiting on a failure.
+      if (session?.refreshToken && metadata?.revocation_endpoint) {
+        const form = new URLSearchParams({ token: session.refreshToken, token_type_hint: 'refresh_token' });
+        await callJson(metadata.revocation_endpoint, { method: 'POST', form, headers: { authorization: clientAuth }, timeoutMs, what: 'revocation endpoint' }).catch(
+          (err: unknown) => deps.logger.info({ err: (err as Error).message }, 'oidc refresh token revocation failed'),
+        );
+      }
       if (metadata?.end_session_endpoint) {
         const url = new URL(metadata.end_session_endpoint);
         url.searchParams.set('client_id', config.client_id);
@@ -229,7 +253,7 @@ export default definePolicy({
         location = url.href;
       }
       return deny(302, 'redirect', {
-        headers: { location, 'set-cookie': [clearCookie(cookieName)] },
+        headers: { location, 'set-cookie': [clearCookie(cookieName, cookiePath)] },
         event: { type: 'auth.logout', severity: 'info', reason: 'oidc: signed out' },
       });
     };
@@ -254,27 +278,29 @@ export default definePolicy({
       }
       if (!session || session.tokensExpireAt + skewSec <= now) {
         const answer = isNavigation(ctx) ? await startLogin(ctx) : missing;
-        const cleared = { ...answer, headers: { ...answer.headers, 'set-cookie': [clearCookie(cookieName), ...toList(answer.headers?.['set-cookie'])] } };
+        const cleared = { ...answer, headers: { ...answer.headers, 'set-cookie': [clearCookie(cookieName, cookiePath), ...toList(answer.headers?.['set-cookie'])] } };
         return cleared;
       }
       const resolved = resolver.fromClaims(session.claims);
       if (!resolved) return missing;
       ctx.authenticate(resolved.consumer, `oidc:${resolved.subject}`, 'oidc', scopesOf(session.claims), session.claims);
-      const rest = withoutCookie(ctx.header('cookie') ?? '', cookieName);
-      ctx.removeUpstreamHeader('cookie');
-      if (rest !== undefined) ctx.setUpstreamHeader('cookie', rest);
+      ctx.removeUpstreamCookie(cookieName);
       if (cookies) pendingCookies.set(ctx, cookies);
       return undefined;
     };
 
     return {
+      // No upstream of any route sees these: a public route's upstream could replay the session.
+      ownedCookies: [cookieName, loginCookie],
+      identityNamespaces: resolver.namespaces(config.issuer),
+      claimsFrom: [config.issuer],
       async ready() {
         await discovery.get().catch(() => undefined);
         await jwks.ready();
       },
       onRequest(ctx) {
         if (ctx.path === callbackPath && ctx.method === 'GET') return finishLogin(ctx);
-        if (config.logout_path !== undefined && ctx.path === config.logout_path) return logout();
+        if (config.logout_path !== undefined && ctx.path === config.logout_path) return logout(ctx);
         const value = cookieValue(ctx.header('cookie'), cookieName);
         if (value !== undefined) return withSession(ctx, value);
         return isNavigation(ctx) ? startLogin(ctx) : missing;
@@ -298,4 +324,9 @@ function keptClaims(payload: JWTPayload): Record<string, unknown> {
 function toList(value: string | number | readonly string[] | undefined): string[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? [...(value as string[])] : [String(value)];
+}
+
+/** Is `path` at or under the cookie path `under` (RFC 6265 §5.1.4 path-match)? */
+function callbackPathUnder(path: string, under: string): boolean {
+  return under === '/' || path === under || path.startsWith(under.endsWith('/') ? under : `${under}/`);
 }

@@ -4,6 +4,10 @@ import { request } from 'undici';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
 import { API_RESOURCE, startIdp, type TestIdp } from '../../../test/helpers/idp.js';
+import { compilePolicy } from '../../../test/helpers/policy.js';
+import type { ConfigError } from '../../config/errors.js';
+import type { AnyPolicyDefinition } from '../../pipeline/policy.js';
+import oidc from './index.js';
 
 const WEB = { client_id: 'web', client_secret: 'web-client-secret-for-the-tests' };
 /** A second application at the same provider, behind the same gateway, with the same session secret. */
@@ -137,7 +141,18 @@ routes:
           client_secret: ${OTHER.client_secret}
           redirect_uri: "${gw.url}/other/callback"
           session: { secret: "${SESSION_SECRET}", refresh_before: 1s }
+  - name: scoped
+    service: echo
+    match: { paths: [/scoped] }
+    policies:
+      - oidc:
+          issuer: "${idp.issuer}"
+          client_id: ${OTHER.client_id}
+          client_secret: ${OTHER.client_secret}
+          redirect_uri: "${gw.url}/scoped/callback"
+          session: { secret: "${SESSION_SECRET}", cookie: scoped-session, path: /scoped }
   - { name: bye, service: echo, public: true, match: { paths: [/bye] } }
+  - { name: public-api, service: echo, public: true, match: { paths: [/public] } }
 `);
     assert.deepEqual(reloaded, { ok: true, version: 2 });
   });
@@ -205,6 +220,24 @@ routes:
     assert.equal(seen.headers.cookie, 'theme=dark');
   });
 
+  it('strips the session and sign-in cookies on every route, public ones too, so no other upstream can replay them', async () => {
+    const cookies = new Map([...browser, [`${SESSION}-login`, 'x'], ['scoped-session', 'y'], ['lang', 'en']]);
+    for (const path of ['/public/page', '/bye']) {
+      const res = await hop(`${gw.url}${path}`, { cookies });
+      assert.equal(res.status, 200);
+      assert.equal(JSON.parse(res.body).headers.cookie, 'theme=dark; lang=en', path);
+    }
+    const onlySession = await hop(`${gw.url}/public/page`, { cookies: new Map([[SESSION, browser.get(SESSION)!]]) });
+    assert.equal(JSON.parse(onlySession.body).headers.cookie, undefined);
+  });
+
+  it('sets the session cookies on the configured path', async () => {
+    const res = await hop(`${gw.url}/scoped/page`);
+    assert.equal(res.status, 302);
+    const login = res.setCookies.find((c) => c.startsWith('scoped-session-login='));
+    assert.match(login ?? '', /; Path=\/scoped;/);
+  });
+
   it('does not take a session signed in through another client as its own, even with the same secret', async () => {
     // The provider decides per client who may sign in; a session it granted for "web" says nothing about "other".
     const before = upstream.seen.length;
@@ -247,7 +280,11 @@ routes:
   });
 
   it('logs out: the session cookie is cleared and the browser goes to the provider\'s end_session_endpoint', async () => {
+    const kept = new Map([[SESSION, browser.get(SESSION)!]]);
+    assert.equal((await hop(`${gw.url}/app/page`, { cookies: kept, accept: 'application/json' })).status, 200);
+    const revocations = idp.hits.filter((h) => h.startsWith('/token/revocation')).length;
     const res = await hop(`${gw.url}/app/logout`, { cookies: browser });
+    assert.equal(idp.hits.filter((h) => h.startsWith('/token/revocation')).length, revocations + 1, 'the refresh token is revoked at the provider');
     assert.equal(res.status, 302);
     const url = new URL(res.location!);
     assert.equal(url.origin + url.pathname, `${idp.issuer}/session/end`);
@@ -256,5 +293,35 @@ routes:
     assert.ok(res.setCookies.some((c) => c.startsWith(`${SESSION}=;`) && c.includes('Max-Age=0')));
     store(browser, res.setCookies);
     assert.equal((await hop(`${gw.url}/app/page`, { cookies: browser })).status, 302);
+    // A copy of the cookie taken before logout (by an upstream, a proxy, a stolen laptop) is revoked with it.
+    const before = upstream.seen.length;
+    assert.equal((await hop(`${gw.url}/app/page`, { cookies: kept, accept: 'application/json' })).status, 401);
+    assert.equal((await hop(`${gw.url}/app/page`, { cookies: kept })).status, 302);
+    assert.equal(upstream.seen.length, before);
+  });
+});
+
+describe('oidc cookie path settings', () => {
+  const settings = (session: Record<string, unknown>, redirect = 'https://app.example.com/app/callback') => ({
+    issuer: 'https://login.example.com',
+    client_id: 'web',
+    client_secret: 'web-client-secret-for-the-tests',
+    redirect_uri: redirect,
+    session: { secret: SESSION_SECRET, ...session },
+  });
+  const refusal = (config: Record<string, unknown>) => {
+    try {
+      compilePolicy(oidc as unknown as AnyPolicyDefinition, config);
+    } catch (err) {
+      return `${(err as ConfigError).path.join('.')}: ${(err as Error).message}`;
+    }
+    return 'accepted';
+  };
+
+  it('refuses a path for a __Host- cookie, and a path the callback is not under', () => {
+    assert.match(refusal(settings({ path: '/app' })), /^session\.path: a __Host- cookie must have Path=\/ .*without the __Host- prefix/);
+    assert.match(refusal(settings({ cookie: 'app-session', path: '/other' })), /^session\.path: the redirect_uri path is not under \/other/);
+    assert.match(refusal(settings({ cookie: 'app-session', path: '/ap' })), /^session\.path: the redirect_uri path is not under \/ap/);
+    assert.equal(refusal(settings({ cookie: 'app-session', path: '/app' })), 'accepted');
   });
 });

@@ -19,6 +19,11 @@ export const OidcSchema = Type.Object({
     {
       secret: Secret({ description: 'at least 32 bytes; encrypts and authenticates the session cookie (AES-256-GCM)' }),
       cookie: Type.String({ default: '__Host-portcullis-session', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }),
+      path: Type.String({
+        default: '/',
+        pattern: '^/[\x21-\x3a\x3c-\x7e]*$',
+        description: 'the cookie Path: the browser sends the session only under it. Needs a cookie name without the __Host- prefix, which requires Path=/',
+      }),
       ttl: Duration({ default: '8h', description: 'the longest a session lasts, whatever the tokens say' }),
       same_site: Type.Union([Type.Literal('lax'), Type.Literal('strict')], { default: 'lax' }),
       refresh_before: Duration({ default: '60s', description: 'refresh the tokens this long before they expire (needs a refresh token)' }),

@@ -3,7 +3,7 @@
  * completes, and keeps it on the socket for every request the connection
  * carries (HTTP/1.1 keep-alive or HTTP/2 streams).
  */
-import type { TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { certificateInfo } from '../../tls/cert-info.js';
 import type { ClientCertificate } from '../../pipeline/client-certificate.js';
 
@@ -25,12 +25,25 @@ export function readClientCertificate(socket: TLSSocket): ClientCertificate | un
     dns: info.dns,
     emails: info.emails,
     fingerprint256: info.fingerprint256,
+    issuerFingerprints: issuersOf(socket),
     serial: info.serial,
     notAfter: info.notAfter,
     forwarded: forwardedValue(info.fingerprint256, info.subject, info.uris, info.dns),
   };
   (socket as WithPeer)[PEER] = identity;
   return identity;
+}
+
+/** The fingerprints of the certificates above the peer's in its chain (as OpenSSL built it), at most 8. */
+function issuersOf(socket: TLSSocket): string[] {
+  const out: string[] = [];
+  const leaf = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  for (let at = leaf?.issuerCertificate; at?.fingerprint256 && out.length < 8 && at !== leaf; at = at.issuerCertificate) {
+    const fingerprint = at.fingerprint256.replace(/:/g, '').toLowerCase();
+    if (out.includes(fingerprint)) break; // a self-signed root is its own issuer
+    out.push(fingerprint);
+  }
+  return out;
 }
 
 /**
