@@ -33,3 +33,21 @@ describe('RequestContext cookie removal toward the upstream', () => {
     assert.deepEqual(upstreamCookie(ctx), { clientCopy: true, set: undefined });
   });
 });
+
+describe('RequestContext header changes toward the upstream', () => {
+  it('replaces the client\'s header with a value set for it, rather than adding to it', () => {
+    const ctx = requestContext({ headers: { 'x-tenant': 'from-client' } });
+    ctx.setUpstreamHeader('X-Tenant', 'acme');
+    assert.equal(ctx.upstreamHeaderRemovals?.has('x-tenant'), true, 'the client\'s value is not forwarded');
+    assert.equal(ctx.upstreamHeaderSets?.get('x-tenant'), 'acme');
+  });
+
+  it('lets the last set or remove of a name win', () => {
+    const ctx = requestContext({ headers: { 'x-tenant': 'from-client' } });
+    ctx.setUpstreamHeader('x-tenant', 'acme');
+    ctx.removeUpstreamHeader('x-tenant');
+    assert.deepEqual([ctx.upstreamHeaderRemovals?.has('x-tenant'), ctx.upstreamHeaderSets?.get('x-tenant')], [true, undefined]);
+    ctx.setUpstreamHeader('x-tenant', ['a', 'b']);
+    assert.deepEqual([ctx.upstreamHeaderRemovals?.has('x-tenant'), ctx.upstreamHeaderSets?.get('x-tenant')], [true, ['a', 'b']]);
+  });
+});

@@ -112,11 +112,26 @@ export class RequestContext {
     return Array.isArray(value) ? value[0] : value;
   }
 
+  /**
+   * The upstream receives this value (each of a list as a field of its own)
+   * instead of the client's header of that name: a set replaces, it does not
+   * add to what the client sent, and the last set or remove of a name wins.
+   * Headers the gateway writes itself (Host, the forwarding, request id and
+   * identity headers) are not the client's to replace: a value set for one
+   * of them is sent beside the gateway's, so never set those.
+   */
   setUpstreamHeader(name: string, value: string | string[]): void {
-    (this.upstreamHeaderSets ??= new Map()).set(name.toLowerCase(), value);
+    const lower = name.toLowerCase();
+    (this.upstreamHeaderRemovals ??= new Set()).add(lower);
+    (this.upstreamHeaderSets ??= new Map()).set(lower, value);
   }
 
-  /** The client's header is not forwarded, nor a value a policy set for it before. */
+  /**
+   * The client's header is not forwarded, nor a value a policy set for it
+   * before. Only the client's headers can be removed: the ones the gateway
+   * writes itself (Host, the forwarding, request id and identity headers) are
+   * sent whatever a policy removes.
+   */
   removeUpstreamHeader(name: string): void {
     const lower = name.toLowerCase();
     (this.upstreamHeaderRemovals ??= new Set()).add(lower);
