@@ -15,7 +15,8 @@ import { forEachForm, foldFullWidth, htmlDecode, jsUnescape, percentDecode } fro
 import { detectLdap } from '../../src/policies/waf/detectors/ldap.js';
 import { detectLfi } from '../../src/policies/waf/detectors/lfi.js';
 import { detectProtoKey } from '../../src/policies/waf/detectors/proto.js';
-import { detectRce, shellNormalize } from '../../src/policies/waf/detectors/rce.js';
+import { detectRce } from '../../src/policies/waf/detectors/rce.js';
+import { shellNormalize } from '../../src/policies/waf/detectors/shell-normalize.js';
 import { detectJndi, detectTemplate, resolveLookups } from '../../src/policies/waf/detectors/template.js';
 import { detectUrl } from '../../src/policies/waf/detectors/url.js';
 import { detectXss } from '../../src/policies/waf/detectors/xss.js';
