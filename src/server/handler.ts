@@ -7,20 +7,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RuntimeSettings } from '../snapshot.js';
-import { RequestContext } from '../pipeline/context.js';
 import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest } from '../pipeline/run.js';
-import { checkMethod } from '../routing/method.js';
-import { normalizePath } from '../routing/normalize.js';
 import type { AccessLog } from '../telemetry/access-log.js';
-import type { ClientCertificate } from '../pipeline/client-certificate.js';
 import { Exchange } from '../upstream/proxy.js';
-import { unmapIPv4 } from '../net/ip.js';
-import { hostWithoutPort, isPoisoned, originForm } from './framing.js';
-import { http2ResponseCompleted, isHttp2 } from './http-version.js';
+import { isPoisoned } from './framing.js';
+import { http2ResponseCompleted } from './http-version.js';
 import { upstreamRequestOf } from './forwarded.js';
-import { RequestBody } from './request-body.js';
-import { Reply, type ReplyEnv } from './respond.js';
+import { intake, type IntakeEnv, type RequestState } from './intake.js';
+import type { ReplyEnv } from './respond.js';
 import * as screen from './screens.js';
 import type { ScreenEnv, Screened } from './screens.js';
 import type { SnapshotHolder } from './snapshots.js';
@@ -28,23 +23,14 @@ import { OpenTunnels, type Tunnel } from './tunnels.js';
 
 export type { Tunnel } from './tunnels.js';
 
-export interface HandlerEnv extends ScreenEnv {
+export interface HandlerEnv extends ScreenEnv, IntakeEnv {
   readonly snapshots: SnapshotHolder;
   readonly logger: Logger;
   readonly accessLog: AccessLog;
-  /** "http" or "https": the scheme of the listener this handler serves. */
-  readonly scheme: 'http' | 'https';
-  /** On a TLS listener that asks for client certificates: the one presented on a request's connection. */
-  readonly clientCertificate?: (socket: object) => ClientCertificate | undefined;
   /** The Strict-Transport-Security value, on an https listener with HSTS on. */
   readonly hsts?: string;
 }
 
-interface RequestState extends Screened {
-  readonly peer: string;
-  readonly body: RequestBody;
-  exchange: Exchange | undefined;
-}
 
 export class RequestHandler {
   /** Requests in progress on this handler, whatever their snapshot: graceful shutdown waits for zero. */
@@ -87,47 +73,11 @@ export class RequestHandler {
     if (tunnel) this.tunnels.track(tunnel.socket);
     const snapshot = this.env.snapshots.enter();
     this.inflight++;
-    const settings = snapshot.settings;
     if (this.draining) res.shouldKeepAlive = false;
     if (this.env.hsts) res.setHeader('strict-transport-security', this.env.hsts);
 
-    const peer = unmapIPv4(req.socket.remoteAddress ?? '');
-    const form = originForm(req);
-    const target = 'path' in form ? form.path : '/';
-    const q = target.indexOf('?');
-    const rawPath = q === -1 ? target : target.slice(0, q);
-    const normalized = normalizePath(rawPath, { keepEscapedSlashes: settings.keepEscapedSlashes, keepPathParameters: settings.keepPathParameters });
-    const h2 = isHttp2(req);
-    const body = new RequestBody(req, res, h2);
-    const method = checkMethod(req.method);
-    const ctx = new RequestContext(
-      screen.requestId(req, settings),
-      method ?? (req.method ?? '').slice(0, 32),
-      normalized.ok ? normalized.path : rawPath,
-      q === -1 ? '' : target.slice(q + 1),
-      req.headers,
-      hostWithoutPort(req.headers.host),
-      screen.clientIp(req, settings, peer),
-      this.env.scheme,
-      performance.now(),
-      body,
-    );
-    if (this.env.clientCertificate) ctx.clientCertificate = this.env.clientCertificate(req.socket);
-    const reply = new Reply(ctx, res, h2, settings.requestIdHeader, this.replyEnv, tunnel);
-    const s: RequestState = {
-      req,
-      ctx,
-      reply,
-      snapshot,
-      target,
-      formProblem: 'problem' in form ? form.problem : undefined,
-      method,
-      normalized,
-      route: undefined,
-      peer,
-      body,
-      exchange: undefined,
-    };
+    const s = intake(req, res, snapshot, this.env, this.replyEnv, tunnel);
+    const { ctx, reply } = s;
     res.once('close', () => this.finish(s));
 
     const env = this.env;
@@ -141,12 +91,8 @@ export class RequestHandler {
       screen.normalization(s) ??
       screen.routing(s);
     if (refusal) {
-      if (refusal.reply) {
-        reply.answer(refusal.status, refusal.headers);
-        return;
-      }
       if (refusal.event) ctx.recordEvent('gateway', refusal, 'blocked');
-      reply.error(refusal.status, refusal.code, refusal.headers, refusal.message);
+      reply.refuse(refusal);
       return;
     }
 
@@ -172,8 +118,7 @@ export class RequestHandler {
       s.ctx.denial = denial;
       // A client still waiting for 100 Continue will not send its body: the connection cannot be reused.
       if (s.body.expectsContinue) res.shouldKeepAlive = false;
-      if (denial.reply) reply.answer(denial.status, denial.headers);
-      else reply.error(denial.status, denial.code, denial.headers, denial.message);
+      reply.refuse(denial);
       return;
     }
     s.body.sendContinue();

@@ -14,6 +14,7 @@ import type { Transform } from 'node:stream';
 import type { Logger } from 'pino';
 import { describeError, errorBody } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
+import type { Deny } from '../pipeline/decision.js';
 import { bodyFilters, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
 import { emptyPipeline } from '../pipeline/build.js';
 import type { ResponseOwner, Tunnel } from '../upstream/contract.js';
@@ -41,6 +42,12 @@ export class Reply implements ResponseOwner {
     /** Set for a WebSocket handshake. */
     readonly tunnel: Tunnel | undefined,
   ) {}
+
+  /** A refusal (the JSON error), or a policy's own answer when the Deny is a reply. */
+  refuse(denial: Deny): void {
+    if (denial.reply) this.answer(denial.status, denial.headers);
+    else this.error(denial.status, denial.code, denial.headers, denial.message);
+  }
 
   /** The gateway's own error: the JSON error shape (src/errors.ts). */
   error(status: number, code: string, extra?: OutgoingHttpHeaders, message?: string): void {
