@@ -64,7 +64,7 @@ export class RequestContext {
   /** The refusal, when the gateway answered instead of the upstream. */
   denial: Deny | undefined = undefined;
   events: SecurityEvent[] | undefined = undefined;
-  /** How many pipeline steps were reached; only their response and log hooks run. */
+  /** How many pipeline steps were reached; only their log hooks and body filters run (response hooks all run). */
   stepsRun = 0;
 
   upstreamTarget: string | undefined = undefined;

@@ -17,7 +17,12 @@ export const PHASES: readonly Phase[] = ['screen', 'authenticate', 'authorize', 
 export interface PolicyInstance {
   /** Runs before the upstream is called. Keep it synchronous when it can be. */
   onRequest?: (ctx: RequestContext) => PolicyResult | Promise<PolicyResult>;
-  /** Runs before the response head is written (in reverse order); may change ctx.response.headers. */
+  /**
+   * Runs before every response head of the route is written (server/respond.ts), last policy first; may
+   * change ctx.response.headers. It runs for the gateway's own refusals too, whichever policy refused, even
+   * when this policy's onRequest did not run: a hook that depends on what its onRequest saw keeps that state
+   * per request (a WeakMap on ctx) and writes nothing without it.
+   */
   onResponse?: (ctx: RequestContext) => void;
   /** Runs once when the request is over, whatever happened; read-only. */
   onLog?: (ctx: RequestContext) => void;

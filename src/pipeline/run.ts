@@ -4,6 +4,7 @@
  * Implements, once for every policy: mode (enforce | monitor), fail
  * (closed | open), and "any one authentication method may succeed".
  */
+import type { Transform } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Consumer, RequestContext } from './context.js';
 import { deny, type Deny, type PolicyResult } from './decision.js';
@@ -190,11 +191,20 @@ function toList(value: string | number | readonly string[] | undefined): string[
   return Array.isArray(value) ? [...(value as string[])] : [String(value)];
 }
 
-/** Response hooks, last policy first. */
+/**
+ * Response hooks, last policy first. They run for every response of the
+ * route, the gateway's own refusals included, whichever policy refused: a
+ * CORS or header policy placed after an authentication or rate-limit policy
+ * still shapes that policy's 401 or 429. A hook that depends on what its own
+ * onRequest saw keeps that state itself (rate-limit, quota and oidc keep it
+ * per request and write nothing when their onRequest did not run).
+ * Refusals made before routing (shedding, framing, limits, 404/405) have no
+ * route, so no policy, and no hooks.
+ */
 export function runResponseHooks(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): void {
   if (!pipeline.hasResponseHooks) return;
   const steps = pipeline.steps;
-  for (let i = ctx.stepsRun - 1; i >= 0; i--) {
+  for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i]!;
     if (!step.instance.onResponse) continue;
     try {
@@ -203,6 +213,23 @@ export function runResponseHooks(ctx: RequestContext, pipeline: CompiledPipeline
       logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy response hook failed');
     }
   }
+}
+
+/**
+ * The body filters of the policies that ran, in pipeline order: the one place
+ * both lists are assembled (the exchange pipes the request body through the
+ * 'request' list and the response body through the 'response' list).
+ */
+export function bodyFilters(ctx: RequestContext, pipeline: CompiledPipeline, direction: 'request' | 'response'): Transform[] | undefined {
+  if (!pipeline.hasBodyFilters) return undefined;
+  const steps = pipeline.steps;
+  let filters: Transform[] | undefined;
+  for (let i = 0; i < ctx.stepsRun; i++) {
+    const instance = steps[i]!.instance;
+    const filter = direction === 'request' ? instance.requestBody?.(ctx) : instance.responseBody?.(ctx);
+    if (filter) (filters ??= []).push(filter);
+  }
+  return filters;
 }
 
 export function runLogHooks(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): void {

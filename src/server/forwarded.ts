@@ -10,12 +10,12 @@ import type { RequestContext } from '../pipeline/context.js';
 import { CLIENT_CERT_HEADER } from '../pipeline/client-certificate.js';
 import type { CompiledRoute, RuntimeSettings } from '../snapshot.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
-import type { UpstreamRequest } from '../upstream/proxy.js';
+import type { UpstreamRequest } from '../upstream/contract.js';
 
 /** Request headers never forwarded as received: the gateway answers Expect itself. */
 const NOT_FORWARDED = new Set(['expect']);
 
-export function upstreamRequestOf(ctx: RequestContext, req: IncomingMessage, settings: RuntimeSettings, peer: string, route: CompiledRoute, hasBody: boolean): UpstreamRequest {
+export function upstreamRequestOf(ctx: RequestContext, req: IncomingMessage, settings: RuntimeSettings, peer: string, route: CompiledRoute, hasBody: boolean, upgrade: boolean): UpstreamRequest {
   let skip = ctx.upstreamHeaderRemovals;
   if (skip) for (const name of NOT_FORWARDED) skip.add(name);
   else skip = NOT_FORWARDED;
@@ -61,5 +61,7 @@ export function upstreamRequestOf(ctx: RequestContext, req: IncomingMessage, set
     path: query === '' ? path : `${path}?${query}`,
     headers,
     hasBody,
+    preserveHost: route.preserveHost,
+    upgrade,
   };
 }
