@@ -21,7 +21,7 @@ function upstreamHeaders(ctx: ReturnType<typeof requestContext>): [string, strin
   const settings = { trustedProxies: { trusts: () => false }, requestIdHeader: 'x-request-id' } as unknown as RuntimeSettings;
   const route = { stripPrefix: false } as CompiledRoute;
   const req = { headers: ctx.headers } as IncomingMessage;
-  const flat = upstreamRequestOf(ctx, req, settings, ctx.clientIp, route, false).headers;
+  const flat = upstreamRequestOf(ctx, req, settings, ctx.clientIp, route, false, false).headers;
   const pairs: [string, string][] = [];
   for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
   return pairs;
