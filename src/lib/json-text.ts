@@ -71,3 +71,18 @@ export function mayBeJson(body: Buffer): boolean {
   const c = body[i];
   return c === 0x7b || c === 0x5b || c === 0x22 || c === 0xef || c === 0xfe || c === 0xff || c === 0x00 || body[i + 1] === 0x00;
 }
+
+/**
+ * A JSON body decoded as json.loads(bytes) decodes it (a BOM, UTF-16/32),
+ * parsed strictly: NaN and Infinity, which Python takes and body-parser
+ * refuses, are refused. Undefined when it is not JSON.
+ */
+export function parseJsonBody(raw: Buffer): { value: unknown } | undefined {
+  const text = decodeJsonText(raw);
+  if (text === undefined) return undefined;
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
+}

@@ -8,7 +8,7 @@
  * Werkzeug comes from Debian (python3-werkzeug 2.2.2, for /usr/bin/python3:
  * a python3 earlier on PATH may carry another Werkzeug); `python` picks another.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 export interface WerkzeugInput {
@@ -115,4 +115,26 @@ export class Werkzeug {
     this.child.stdin!.end();
     await exited;
   }
+}
+
+function werkzeugVersion(python: string): string | undefined {
+  const r = spawnSync(python, ['-c', 'import importlib.metadata as m; print(m.version("werkzeug"))'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/**
+ * The pythons to fuzz against: always /usr/bin/python3 with Debian's
+ * python3-werkzeug (2.2), which .ci/install guarantees — its absence fails
+ * the run loudly instead of registering no test — and, when the python3 on
+ * PATH (or WERKZEUG_PYTHON) has another Werkzeug (the machine image's pip
+ * Werkzeug 3.1), that one too. A PATH python3 without Werkzeug adds nothing.
+ */
+export function werkzeugPythons(): string[] {
+  const debian = werkzeugVersion('/usr/bin/python3');
+  if (debian === undefined) throw new Error('/usr/bin/python3 has no Werkzeug: install python3-werkzeug (bash .ci/install) to run the parser differential tests');
+  const out = ['/usr/bin/python3'];
+  const other = process.env.WERKZEUG_PYTHON ?? 'python3';
+  const otherVersion = werkzeugVersion(other);
+  if (otherVersion !== undefined && otherVersion !== debian) out.push(other);
+  return out;
 }

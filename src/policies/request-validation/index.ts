@@ -14,7 +14,7 @@ import { parseSize } from '../../config/units.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { deny, type Deny, type PolicyResult } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
-import { decodeJsonText, looksLikeJson, mayBeJson } from '../../lib/json-text.js';
+import { decodeJsonText, looksLikeJson, mayBeJson, parseJsonBody } from '../../lib/json-text.js';
 import { cookieValues, pairReadings, type Pairs } from '../../lib/query.js';
 import { compileField, compileRegex, valueAt, type FieldCheck, type FieldRuleConfig } from './fields.js';
 import { createAjv, describeErrors, draftOf, type ValidateFunction } from './json-schema.js';
@@ -58,17 +58,6 @@ function headerValues(ctx: RequestContext, name: string, underscored: boolean): 
 function hasUnderscoredHeader(ctx: RequestContext): boolean {
   for (const key in ctx.headers) if (key.includes('_')) return true;
   return false;
-}
-
-/** JSON as Python's json.loads(bytes) decodes it (a BOM, UTF-16/32), parsed strictly (no NaN); undefined when it is not JSON. */
-function parseJsonBody(raw: Buffer): { value: unknown } | undefined {
-  const text = decodeJsonText(raw);
-  if (text === undefined) return undefined;
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch {
-    return undefined;
-  }
 }
 
 /** Could a lenient upstream (get_json(force=True)) read this body as JSON whatever its type says? */
