@@ -1,0 +1,100 @@
+/**
+ * request-validation reads the request the way upstream parsers do, or
+ * refuses it: each case is a value an upstream reads that an earlier reader
+ * did not check. The fuzz (test/fuzz/request-validation-differential.test.ts)
+ * and the end-to-end attacks (test/e2e/request-validation-differential.test.ts)
+ * hold the same against the real parsers.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import requestValidation from './index.js';
+import { compilePolicy, decide, requestContext, type FakeRequest } from '../../../test/helpers/policy.js';
+
+const DENY_QUOTE = { deny: "'" };
+
+async function status(config: Record<string, unknown>, request: FakeRequest): Promise<number | undefined> {
+  const result = await decide(compilePolicy(requestValidation, config), requestContext(request));
+  return result?.status;
+}
+
+const SPEC = {
+  openapi: '3.0.3',
+  info: { title: 't', version: '1' },
+  paths: {
+    '/items': {
+      get: { parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', maximum: 100 } }, { name: 'tag', in: 'cookie', schema: { type: 'string', pattern: '^[a-z]+$' } }, { name: 'x-tenant', in: 'header', schema: { type: 'string', pattern: '^[a-z]+$' } }] },
+      post: {
+        requestBody: {
+          content: {
+            'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { q: { type: 'string', pattern: "^[^']*$" } } } },
+            'application/json': { schema: { type: 'object', properties: { q: { type: 'string', pattern: "^[^']*$" } } } },
+          },
+        },
+      },
+    },
+  },
+};
+
+describe('request-validation readers: every reading an upstream may make is checked', () => {
+  it('query values: Werkzeug 2 and 3 and qs readings of malformed escapes and invalid UTF-8', async () => {
+    const config = { query: { q: DENY_QUOTE } };
+    assert.equal(await status(config, { query: 'q=blue%20shoes' }), undefined);
+    for (const query of ['q=%27%zz', 'q=%zz%27', 'q=%%27', 'q=%F0%9F%27', 'q=%E9%27', "q=%E9'", '%71=%27%zz']) {
+      assert.equal(await status(config, { query }), 400, query);
+    }
+  });
+
+  it('a name without "=" is the empty value to every parser (a required rule sees it present)', async () => {
+    assert.equal(await status({ query: { q: { required: true, min_length: 1 } } }, { query: 'q' }), 400);
+    assert.equal(await status({ query: { q: { required: true } } }, { query: 'q' }), undefined);
+  });
+
+  it('cookies: every repeated value, Werkzeug quoting and octal escapes, and percent-decoding (Express cookie-parser)', async () => {
+    const config = { cookies: { q: DENY_QUOTE } };
+    assert.equal(await status(config, { headers: { cookie: 'q=blue; theme=dark' } }), undefined);
+    for (const cookie of ["q=ok; q='", 'q="x; \'"', 'q="\\047"', 'q=%27', "q=ok; theme=x; q=x'"]) {
+      assert.equal(await status(config, { headers: { cookie } }), 400, cookie);
+    }
+  });
+
+  it('headers: a "_" spelling (X_Q) is the same header to CGI and WSGI', async () => {
+    const config = { headers: { 'x-q': { ...DENY_QUOTE, required: true } } };
+    assert.equal(await status(config, { headers: { 'x-q': 'ok' } }), undefined);
+    assert.equal(await status(config, { headers: { 'x-q': 'ok', x_q: "'" } }), 400);
+    assert.equal(await status(config, { headers: { x_q: 'ok' } }), undefined);
+    assert.equal(await status(config, { headers: { X_q: "'" } }), 400);
+  });
+
+  it('OpenAPI parameters: each repeated value of a single-valued parameter, each reading, underscore headers', async () => {
+    const config = { openapi: { spec: SPEC } };
+    assert.equal(await status(config, { path: '/items', query: 'limit=5' }), undefined);
+    // Werkzeug reads the first, PHP the last, qs both
+    assert.equal(await status(config, { path: '/items', query: 'limit=5&limit=1000' }), 400);
+    assert.equal(await status(config, { path: '/items', headers: { cookie: 'tag=ok; tag=%27' } }), 400);
+    assert.equal(await status(config, { path: '/items', headers: { x_tenant: "'" } }), 400);
+  });
+
+  it('bodies: a form read every way, JSON with a BOM or in UTF-16 read as Python reads it, and JSON sent as a form refused', async () => {
+    const config = { openapi: { spec: SPEC } };
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const json = { 'content-type': 'application/json' };
+    assert.equal(await status(config, { path: '/items', headers: form, body: 'q=blue+shoes' }), undefined);
+    assert.equal(await status(config, { path: '/items', headers: form, body: 'q=%27%zz' }), 400);
+    assert.equal(await status(config, { path: '/items', headers: form, body: 'q=caf%C3%A9' }), undefined);
+    assert.equal(await status(config, { path: '/items', headers: form, body: '{"q":"\'"}' }), 400);
+    assert.equal(await status(config, { path: '/items', headers: json, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"q":"ok"}')]) }), undefined);
+    assert.equal(await status(config, { path: '/items', headers: json, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"q":"\'"}')]) }), 400);
+    assert.equal(await status(config, { path: '/items', headers: json, body: Buffer.from('{"q":"\'"}', 'utf16le') }), 400);
+    assert.equal(await status(config, { path: '/items', headers: json, body: Buffer.from('{"q":"ok"}', 'utf16le') }), undefined);
+    assert.equal(await status(config, { path: '/items', headers: json, body: '{"q": NaN}' }), 400);
+  });
+
+  it('bodies: a Content-Encoding (body-parser inflates it) or a charset other than UTF-8 is refused when the body is validated', async () => {
+    const config = { openapi: { spec: SPEC } };
+    assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' }, body: gzipSync("q='") }), 400);
+    assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' }, body: 'q=ok' }), 400);
+    assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/json; charset=utf-16' }, body: '{"q":"ok"}' }), 400);
+    assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: '{"q":"ok"}' }), undefined);
+  });
+});
