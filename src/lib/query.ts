@@ -137,6 +137,14 @@ function mayBracket(pair: string): boolean {
   return false;
 }
 
+function isPlain(pair: string): boolean {
+  for (let i = 0; i < pair.length; i++) {
+    const c = pair.charCodeAt(i);
+    if (c === 0x25 || c === 0x2b || c === 0x5d || c >= 0x80) return false;
+  }
+  return true;
+}
+
 /** One name=value pair, each character one byte, as the parsers read it. */
 export interface PairReading {
   /** Werkzeug 2's and Node's reading (`text`), and Werkzeug 3's (`requoted`) where it differs. */
@@ -153,6 +161,11 @@ export interface PairReading {
  */
 export function readPair(pair: string, text: 'latin1' | 'utf8'): PairReading {
   const eq = pair.indexOf('=');
+  if (isPlain(pair)) {
+    // no escape, "+", "]" or byte above 0x7f: every parser reads it as written
+    if (eq === -1) return { name: { text: pair, irregular: false }, value: undefined };
+    return { name: { text: pair.slice(0, eq), irregular: false }, value: { text: pair.slice(eq + 1), irregular: false } };
+  }
   const name = formDecode(eq === -1 ? pair : pair.slice(0, eq));
   const value = eq === -1 ? undefined : formDecode(pair.slice(eq + 1));
   if (!name.irregular && !value?.irregular && !mayBracket(pair)) return { name, value };
