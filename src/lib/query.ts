@@ -172,6 +172,21 @@ export function readPair(pair: string, text: 'latin1' | 'utf8'): PairReading {
   return { name, value, qs: qsPair(text === 'latin1' ? pair : Buffer.from(pair, 'latin1').toString('utf8')) };
 }
 
+/**
+ * The readings of one percent-encoded path segment ("+" is itself): bytes
+ * decoded as UTF-8 with U+FFFD for invalid ones (Werkzeug 2, wsgiref), with
+ * them kept as %XX (Werkzeug 3), and as sent when decodeURIComponent fails.
+ */
+export function pathSegmentReadings(raw: string): string[] {
+  if (!raw.includes('%')) return [raw];
+  const decoded = formDecode(raw.replaceAll('+', '%2B'));
+  if (!decoded.irregular) return [decoded.text];
+  const out = [decoded.text];
+  if (decoded.requoted !== undefined && decoded.requoted !== decoded.text) out.push(decoded.requoted);
+  if (!out.includes(raw)) out.push(raw);
+  return out;
+}
+
 /** name → values, in order; a name without "=" has the value "". */
 export type Pairs = Map<string, string[]>;
 

@@ -30,7 +30,8 @@ def app(environ, start_response):
         body = json.dumps(seen).encode()
     else:
         request.get_data(cache=True)  # form parsing and get_json(force=True) both read the body, as two views of one app would
-        values = [v for _, v in request.args.items(multi=True)]
+        values = [request.path]
+        values += [v for _, v in request.args.items(multi=True)]
         values += [v for _, v in request.form.items(multi=True)]
         values += [v for _, v in request.cookies.items(multi=True)]
         if request.headers.get('X-Q') is not None:
@@ -80,6 +81,7 @@ const SPEC = JSON.stringify({
   openapi: '3.0.3',
   info: { title: 'Notes', version: '1' },
   paths: {
+    '/api/notes/{slug}': { get: { parameters: [{ name: 'slug', in: 'path', required: true, schema: { type: 'string', pattern: "^[^']*$" } }] } },
     '/api/notes': {
       post: {
         requestBody: {
@@ -111,6 +113,12 @@ const form = { 'content-type': 'application/x-www-form-urlencoded' };
 const multipart = { 'content-type': 'multipart/form-data; boundary=B' };
 
 const ATTACKS: Attack[] = [
+  {
+    what: 'a path parameter with invalid UTF-8 before the quote (/api/notes/%F0%9F%27: kept as sent by decodeURIComponent\'s failure)',
+    path: '/api/notes/%F0%9F%27%20OR%201',
+    payload: "' OR 1",
+    benign: { path: '/api/notes/%F0%9F%20blue', expect: '/api/notes/\ufffd blue' },
+  },
   {
     what: 'a query value with a malformed escape after a valid one (q=%27%zz: "\'%zz" to Werkzeug)',
     path: '/rules?q=%27%20OR%201%zz',

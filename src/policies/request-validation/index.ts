@@ -108,7 +108,7 @@ export default definePolicy({
     const rejectUnknownQuery = config.unknown_query === 'reject';
     const needsBody = bodySchema !== undefined || bodyRules.length > 0 || (openapi !== undefined && config.openapi!.validate_body);
 
-    function checkHead(ctx: RequestContext, operation: Operation | undefined, params: Map<string, string> | undefined): Deny | undefined {
+    function checkHead(ctx: RequestContext, operation: Operation | undefined, params: Map<string, string[]> | undefined): Deny | undefined {
       if (pathAllow && !pathAllow.test(ctx.path)) return invalid('path: is not an allowed path', 'path');
       if (pathDeny?.test(ctx.path)) return invalid('path: is a denied path', 'path');
       // every reading of the query string (Werkzeug 2 and 3, qs) must pass
@@ -202,7 +202,7 @@ export default definePolicy({
     return {
       onRequest(ctx): PolicyResult | Promise<PolicyResult> {
         let operation: Operation | undefined;
-        let params: Map<string, string> | undefined;
+        let params: Map<string, string[]> | undefined;
         if (openapi) {
           const found = openapi.lookup(ctx.method, ctx.path);
           if (found.kind === 'operation') {
@@ -280,20 +280,20 @@ function push(map: Map<string, unknown[]>, name: string, value: unknown): void {
 function checkOperationParameters(
   ctx: RequestContext,
   operation: Operation,
-  params: Map<string, string>,
+  params: Map<string, string[]>,
   queries: Pairs[],
   cookies: Pairs | undefined,
   underscored: boolean,
 ): string | undefined {
-  const path: Record<string, unknown> = {};
+  const path = new Map<string, unknown[]>();
   const query = new Map<string, unknown[]>();
   const headers = new Map<string, unknown[]>();
   const cookieValues = new Map<string, unknown[]>();
   for (const p of operation.parameters) {
     switch (p.in) {
       case 'path': {
-        const v = params.get(p.name);
-        if (v !== undefined) path[p.name] = v;
+        // every reading of the segment: %F0%9F%27 is "\ufffd'" to Werkzeug 2
+        for (const v of params.get(p.name) ?? []) push(path, p.name, v);
         break;
       }
       case 'query': {
@@ -318,7 +318,7 @@ function checkOperationParameters(
     }
   }
   return (
-    checkParameters(operation, 'path', path) ??
+    checkAlternatives(operation, 'path', path) ??
     checkAlternatives(operation, 'query', query) ??
     checkAlternatives(operation, 'header', headers) ??
     checkAlternatives(operation, 'cookie', cookieValues)

@@ -31,6 +31,7 @@
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../config/errors.js';
 import { createAjv, describeErrors, type Draft, type ValidateFunction } from './json-schema.js';
+import { pathSegmentReadings } from '../../lib/query.js';
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -71,7 +72,7 @@ interface PathEntry {
 }
 
 export type Lookup =
-  | { kind: 'operation'; operation: Operation; params: Map<string, string> }
+  | { kind: 'operation'; operation: Operation; params: Map<string, string[]> }
   | { kind: 'no-path' }
   | { kind: 'no-method'; allowed: string[] };
 
@@ -294,14 +295,14 @@ export class OpenApiModel {
     const segments = rest.split('/').slice(1);
     for (const entry of this.entries) {
       if (entry.segments.length !== segments.length) continue;
-      const params = new Map<string, string>();
+      const params = new Map<string, string[]>();
       let ok = true;
       for (let i = 0; i < segments.length && ok; i++) {
         const want = entry.segments[i]!;
         const have = segments[i]!;
         if (typeof want === 'string') ok = want === have;
         else if (have === '') ok = false;
-        else params.set(want.name, safeDecode(have));
+        else params.set(want.name, pathSegmentReadings(have));
       }
       if (!ok) continue;
       const operation = entry.operations.get(method) ?? (method === 'HEAD' ? entry.operations.get('GET') : undefined);
@@ -311,14 +312,6 @@ export class OpenApiModel {
       return { kind: 'no-method', allowed: allowed.sort() };
     }
     return { kind: 'no-path' };
-  }
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }
 

@@ -98,3 +98,17 @@ describe('request-validation readers: every reading an upstream may make is chec
     assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: '{"q":"ok"}' }), undefined);
   });
 });
+
+describe('request-validation readers: path parameters', () => {
+  it('a path parameter is checked as each server decodes it (invalid UTF-8 before a quote)', async () => {
+    const spec = {
+      openapi: '3.0.3',
+      info: { title: 't', version: '1' },
+      paths: { '/notes/{slug}': { get: { parameters: [{ name: 'slug', in: 'path', required: true, schema: { type: 'string', pattern: "^[^']*$" } }] } } },
+    };
+    assert.equal(await status({ openapi: { spec } }, { path: '/notes/blue%20shoes' }), undefined);
+    assert.equal(await status({ openapi: { spec } }, { path: '/notes/a+b' }), undefined);
+    assert.equal(await status({ openapi: { spec } }, { path: '/notes/%27' }), 400);
+    assert.equal(await status({ openapi: { spec } }, { path: '/notes/%F0%9F%27' }), 400);
+  });
+});
