@@ -128,11 +128,12 @@ function qsPair(part: string): [string, string] {
   return at === -1 ? [qsDecode(clean), ''] : [qsDecode(clean.slice(0, at)), qsDecode(clean.slice(at + 1))];
 }
 
-/** Could qs split this pair elsewhere: a "]" in it, as sent or as %5D? */
+/** Could qs split this pair elsewhere or file it under another key: a "[" or "]" in it, as sent or as %5B / %5D? */
 function mayBracket(pair: string): boolean {
-  if (pair.includes(']')) return true;
+  if (pair.includes(']') || pair.includes('[')) return true;
   for (let i = pair.indexOf('%5'); i !== -1; i = pair.indexOf('%5', i + 1)) {
-    if ((pair.charCodeAt(i + 2) | 0x20) === 0x64) return true;
+    const c = pair.charCodeAt(i + 2) | 0x20;
+    if (c === 0x64 || c === 0x62) return true;
   }
   return false;
 }
@@ -140,7 +141,7 @@ function mayBracket(pair: string): boolean {
 function isPlain(pair: string): boolean {
   for (let i = 0; i < pair.length; i++) {
     const c = pair.charCodeAt(i);
-    if (c === 0x25 || c === 0x2b || c === 0x5d || c >= 0x80) return false;
+    if (c === 0x25 || c === 0x2b || c === 0x5b || c === 0x5d || c >= 0x80) return false;
   }
   return true;
 }
@@ -162,7 +163,7 @@ export interface PairReading {
 export function readPair(pair: string, text: 'latin1' | 'utf8'): PairReading {
   const eq = pair.indexOf('=');
   if (isPlain(pair)) {
-    // no escape, "+", "]" or byte above 0x7f: every parser reads it as written
+    // no escape, "+", bracket or byte above 0x7f: every parser reads it as written
     if (eq === -1) return { name: { text: pair, irregular: false }, value: undefined };
     return { name: { text: pair.slice(0, eq), irregular: false }, value: { text: pair.slice(eq + 1), irregular: false } };
   }
@@ -217,12 +218,16 @@ export function pairReadings(input: string, text: 'latin1' | 'utf8', maxPairs = 
       const value = r.value?.text ?? '';
       // a reading that differs starts as a copy of the first up to here
       if (requoted === undefined && (r.name.requoted !== undefined || r.value?.requoted !== undefined)) requoted = copy(first);
-      if (qs === undefined && r.qs !== undefined && (r.qs[0] !== r.name.text || r.qs[1] !== value)) qs = copy(first);
+      const parent = r.qs === undefined ? undefined : qsParent(r.qs[0]);
+      if (qs === undefined && r.qs !== undefined && (r.qs[0] !== r.name.text || r.qs[1] !== value || parent !== undefined)) qs = copy(first);
       add(first, r.name.text, value);
       if (requoted) add(requoted, r.name.requoted ?? r.name.text, r.value?.requoted ?? value);
       if (qs) {
-        if (r.qs) add(qs, r.qs[0], r.qs[1]);
-        else add(qs, r.name.text, value);
+        if (r.qs) {
+          add(qs, r.qs[0], r.qs[1]);
+          // limit[]=1000 and limit[0]=1000 are req.query.limit to Express: a rule on limit holds for them too
+          if (parent !== undefined) add(qs, parent, r.qs[1]);
+        } else add(qs, r.name.text, value);
       }
     }
     start = end + 1;
@@ -231,6 +236,19 @@ export function pairReadings(input: string, text: 'latin1' | 'utf8', maxPairs = 
   if (requoted) out.push(requoted);
   if (qs) out.push(qs);
   return out;
+}
+
+/**
+ * The top-level key qs (6.x) files a bracketed name under: what precedes the
+ * first "[" (a for a[], a[0], a[b][c], a[), or for a name opening with a
+ * bracket pair, what it holds (b for [b]). Undefined when qs keeps the name whole.
+ */
+function qsParent(name: string): string | undefined {
+  const open = name.indexOf('[');
+  if (open > 0) return name.slice(0, open);
+  if (open === -1) return undefined;
+  const m = /^\[([^[\]]*)\]/.exec(name);
+  return m ? m[1] : undefined;
 }
 
 function copy(map: Pairs): Pairs {

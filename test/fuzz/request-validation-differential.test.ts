@@ -50,6 +50,20 @@ function assertValues(readings: readonly Pairs[], what: string, values: Iterable
   }
 }
 
+/**
+ * qs files a[]=, a[0]= and a[b]= under req.query.a: a rule on "a" must have
+ * checked every string under it (for names a rule can have: identifiers).
+ */
+function assertTopLevel(readings: readonly Pairs[], what: string, parsed: unknown, input: unknown): void {
+  if (parsed === null || typeof parsed !== 'object') return;
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) continue;
+    for (const leaf of leaves(value)) {
+      assert.ok(checked(readings, key, leaf), `${what} files ${JSON.stringify(leaf)} under ${JSON.stringify(key)} from ${JSON.stringify(input)}; request-validation checked ${JSON.stringify(readings.map((r) => [...r]))}`);
+    }
+  }
+}
+
 type Middleware = (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
 
 function bodyParserRead(middleware: Middleware, contentType: string, body: Buffer): Promise<unknown> {
@@ -67,7 +81,7 @@ const simple = bodyParser.urlencoded({ extended: false, limit: '1mb' }) as unkno
 // ---------------------------------------------------------------------------
 // generators: the escapes and splits the parsers disagree on
 
-const name = fc.constantFrom('q', 'a', 'a[]', 'a[b]', 'q%5D', 'q]', '%71', 'q%zz', 'q%FF', 'é', '', 'a+b', 'a%2Bb', '%E9');
+const name = fc.constantFrom('q', 'a', 'a[]', 'a[b]', 'q[0]', 'q[', 'q[[x]]', '[q]', 'q%5B%5D', 'q%5D', 'q]', '%71', 'q%zz', 'q%FF', 'é', '', 'a+b', 'a%2Bb', '%E9');
 const value = fc.oneof(
   fc.constantFrom("'", '%27', '%27%zz', '%zz%27', '%', '%2', '%%27', '%u0027', '%E9%27', '%FF', '%C3%A9', '%F0%9F%27', '+', '%2B', 'é', ']=%27', '=%27', '%3Cscript%3E', 'x', ''),
   fc.string({ maxLength: 4 }),
@@ -125,7 +139,9 @@ for (const python of werkzeugPythons()) describe(`request-validation parser diff
         const readings = pairReadings(query, 'latin1')!;
         const w = await werkzeug.read({ query });
         assertChecked(readings, 'Werkzeug', w.args, query);
-        assertValues(readings, 'qs', leaves(qs.parse(query)), query);
+        const parsed = qs.parse(query);
+        assertValues(readings, 'qs', leaves(parsed), query);
+        assertTopLevel(readings, 'qs', parsed, query);
       }),
       { numRuns: RUNS },
     );
@@ -139,7 +155,9 @@ for (const python of werkzeugPythons()) describe(`request-validation parser diff
         const w = await werkzeug.read({ contentType: 'application/x-www-form-urlencoded', body });
         assertChecked(readings, 'Werkzeug', w.form, text);
         for (const [what, middleware] of [['body-parser extended', extended], ['body-parser', simple]] as const) {
-          assertValues(readings, what, leaves(await bodyParserRead(middleware, 'application/x-www-form-urlencoded', body)), text);
+          const parsed = await bodyParserRead(middleware, 'application/x-www-form-urlencoded', body);
+          assertValues(readings, what, leaves(parsed), text);
+          assertTopLevel(readings, what, parsed, text);
         }
       }),
       { numRuns: RUNS },

@@ -73,6 +73,11 @@ describe('request-validation readers: every reading an upstream may make is chec
     assert.equal(await status(config, { path: '/items', query: 'limit=5&limit=1000' }), 400);
     assert.equal(await status(config, { path: '/items', headers: { cookie: 'tag=ok; tag=%27' } }), 400);
     assert.equal(await status(config, { path: '/items', headers: { x_tenant: "'" } }), 400);
+    // qs files limit[]=1000 and limit[0]=1000 under req.query.limit (Number(['1000']) is 1000)
+    for (const query of ['limit[]=1000', 'limit[0]=1000', 'limit%5B%5D=1000', 'limit[x]=1000', 'limit[=1000']) {
+      assert.equal(await status(config, { path: '/items', query }), 400, query);
+    }
+    assert.equal(await status({ query: { q: DENY_QUOTE } }, { query: "q[]=%27" }), 400);
   });
 
   it('bodies: a form read every way, JSON with a BOM or in UTF-16 read as Python reads it, and JSON sent as a form refused', async () => {
