@@ -16,6 +16,8 @@ export interface WerkzeugInput {
   body?: Buffer;
   query?: string;
   cookie?: string;
+  /** The request target's path as sent (percent-encoded): the WSGI server unquotes it into PATH_INFO as wsgiref does. */
+  path?: string;
 }
 
 export interface WerkzeugReading {
@@ -25,11 +27,14 @@ export interface WerkzeugReading {
   cookies: Array<[string, string]>;
   /** Every string and key of get_json(force=True), or null when it did not parse. */
   json: { strings: string[]; keys: string[] } | null;
+  /** request.path */
+  path: string;
   errors: string[];
 }
 
 const SCRIPT = String.raw`
 import sys, json, base64, io
+from urllib.parse import unquote
 from werkzeug.test import create_environ
 from werkzeug.wrappers import Request
 
@@ -57,10 +62,13 @@ for line in sys.stdin:
     else:
         environ.pop('CONTENT_TYPE', None)
     environ['QUERY_STRING'] = case.get('query') or ''
+    if case.get('path') is not None:
+        environ['PATH_INFO'] = unquote(case['path'], 'latin-1')
     if case.get('cookie') is not None:
         environ['HTTP_COOKIE'] = case['cookie']
-    out = {'form': [], 'files': [], 'args': [], 'cookies': [], 'json': None, 'errors': []}
+    out = {'form': [], 'files': [], 'args': [], 'cookies': [], 'json': None, 'path': '', 'errors': []}
     request = Request(environ)
+    out['path'] = request.path
     for what in ('form', 'args', 'cookies'):
         try:
             out[what] = [[k, v] for k, v in getattr(request, what).items(multi=True)]
