@@ -15,6 +15,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { deny, type Deny, type PolicyResult } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { decodeJsonText, looksLikeJson, mayBeJson, parseJsonBody } from '../../lib/json-text.js';
+import { parseMediaType } from '../../lib/media-type.js';
 import { cookieValues, pairReadings, type Pairs } from '../../lib/query.js';
 import { compileField, compileRegex, valueAt, type FieldCheck, type FieldRuleConfig } from './fields.js';
 import { createAjv, describeErrors, draftOf, type ValidateFunction } from './json-schema.js';
@@ -27,14 +28,16 @@ function compileFields(fields: Fields, base: ConfigPath, lower: boolean): Array<
   return Object.entries(fields ?? {}).map(([name, rule]) => [lower ? name.toLowerCase() : name, compileField(rule, [...base, name])]);
 }
 
+/** The media type as Werkzeug reads it (up to ";", "," or whitespace), lower case. */
 function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return contentType === undefined ? '' : parseMediaType(contentType).type;
 }
 
-/** The charset a Content-Type names, lower case, or undefined. */
-function charsetOf(contentType: string | undefined): string | undefined {
-  const m = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '');
-  return m ? m[1]!.toLowerCase() : undefined;
+/** The charset a Content-Type names, lower case; null when its parameters do not parse strictly (parsers read them apart). */
+function charsetOf(contentType: string | undefined): string | undefined | null {
+  if (contentType === undefined) return undefined;
+  const params = parseMediaType(contentType).params;
+  return params === undefined ? null : params.get('charset')?.toLowerCase();
 }
 
 /**
@@ -154,7 +157,9 @@ export default definePolicy({
       // bodies, and decodes other charsets (a form in Latin-1, JSON in UTF-16)
       const encoding = ctx.header('content-encoding');
       if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return invalid('body: is encoded (Content-Encoding)', 'body');
-      if (!PLAIN_CHARSETS.has(charsetOf(contentType))) return invalid('body: has a charset other than UTF-8', 'body');
+      const charset = charsetOf(contentType);
+      if (charset === null) return invalid('body: has a Content-Type whose parameters do not parse', 'body');
+      if (!PLAIN_CHARSETS.has(charset)) return invalid('body: has a charset other than UTF-8', 'body');
       let json: { value: unknown } | undefined;
       let parsed = false;
       const parseJson = (): boolean => {

@@ -322,10 +322,9 @@ export function checkParameters(operation: Operation, where: Parameter['in'], va
   return describeErrors(where, validate.errors);
 }
 
-/** Media type → the declared body entry, honouring type/* and *\/* wildcards. */
-export function mediaFor(operation: Operation, contentType: string | undefined): BodyMedia | undefined {
+/** Media type (lower case, without parameters: src/lib/media-type.ts) → the declared body entry, honouring type/* and *\/* wildcards. */
+export function mediaFor(operation: Operation, type: string): BodyMedia | undefined {
   if (!operation.media) return undefined;
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   return (
     operation.media.find((m) => m.type === type) ??
     operation.media.find((m) => m.type.endsWith('/*') && type.startsWith(m.type.slice(0, -1))) ??

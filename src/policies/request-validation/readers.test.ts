@@ -101,6 +101,19 @@ describe('request-validation readers: every reading an upstream may make is chec
     assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' }, body: 'q=ok' }), 400);
     assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/json; charset=utf-16' }, body: '{"q":"ok"}' }), 400);
     assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: '{"q":"ok"}' }), undefined);
+    // parameters parsers read apart (a repeated charset, an empty parameter) are refused
+    assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/json; charset=utf-8; charset=utf-16' }, body: '{"q":"ok"}' }), 400);
+    assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/json;; charset=utf-16' }, body: '{"q":"ok"}' }), 400);
+  });
+
+  it('the media type is read as Werkzeug reads it: up to ";", "," or whitespace', async () => {
+    const config = { openapi: { spec: SPEC } };
+    // what follows the type is no strict parameter list: refused whatever the body
+    assert.equal(await status(config, { path: '/items', headers: { 'content-type': 'application/json, text/plain' }, body: '{"q":"ok"}' }), 400);
+    for (const type of ['application/json', 'Application/JSON ', 'application/json\t']) {
+      assert.equal(await status(config, { path: '/items', headers: { 'content-type': type }, body: '{"q":"ok"}' }), undefined, type);
+      assert.equal(await status(config, { path: '/items', headers: { 'content-type': type }, body: '{"q":"\'"}' }), 400, type);
+    }
   });
 });
 
