@@ -145,7 +145,8 @@ export default definePolicy({
       }
       if (rejectUnknownQuery) {
         const declared = new Set([...listedQuery, ...(operation?.parameters.filter((p) => p.in === 'query').map((p) => p.name) ?? [])]);
-        for (const query of queries!) for (const name of query.keys()) if (!declared.has(name)) return invalid(`query.${name.slice(0, 40)}: is not an accepted parameter`, 'query');
+        const deep = operation?.parameters.filter((p) => p.deepObject).map((p) => `${p.name}[`) ?? [];
+        for (const query of queries!) for (const name of query.keys()) if (!declared.has(name) && !deep.some((d) => name.startsWith(d))) return invalid(`query.${name.slice(0, 40)}: is not an accepted parameter`, 'query');
       }
       return undefined;
     }
@@ -276,6 +277,27 @@ function checkAlternatives(operation: Operation, where: 'path' | 'query' | 'head
   return undefined;
 }
 
+/**
+ * A deepObject parameter in one reading: its name[key]=value pairs as
+ * { key: value }, or, with none, the values given as the plain name. Both
+ * kinds, or deeper nesting (name[a][b]), give back a key no object schema
+ * accepts. (qs's reading also files name[key] under name itself: ignored here.)
+ */
+function deepObject(reading: Pairs, name: string, qsReading: boolean): unknown {
+  let out: Record<string, unknown> | undefined;
+  const prefix = `${name}[`;
+  for (const [key, values] of reading) {
+    if (!key.startsWith(prefix)) continue;
+    const close = key.indexOf(']', prefix.length);
+    if (close !== key.length - 1) return key;
+    out ??= {};
+    out[key.slice(prefix.length, close)] = values.length === 1 ? values[0] : values;
+  }
+  const plain = reading.get(name);
+  if (out !== undefined) return plain !== undefined && !qsReading ? name : out;
+  return plain === undefined ? undefined : plain.length === 1 ? plain[0] : plain;
+}
+
 function push(map: Map<string, unknown[]>, name: string, value: unknown): void {
   const list = map.get(name);
   if (!list) map.set(name, [value]);
@@ -302,7 +324,13 @@ function checkOperationParameters(
         break;
       }
       case 'query': {
-        for (const reading of queries) {
+        for (const [i, reading] of queries.entries()) {
+          if (p.deepObject) {
+            // filter[status]=open&filter[tag]=a: one object per reading; a plain filter=... is no object
+            const object = deepObject(reading, p.name, i > 0);
+            if (object !== undefined) push(query, p.name, object);
+            continue;
+          }
           const values = reading.get(p.name);
           if (values === undefined) continue;
           if (p.commaSeparated) push(query, p.name, values.flatMap((v) => v.split(',')));

@@ -44,6 +44,8 @@ interface Parameter {
   array: boolean;
   /** style=form, explode=false: a,b,c in one value */
   commaSeparated: boolean;
+  /** style=deepObject (an object schema in the query): name[key]=value pairs */
+  deepObject: boolean;
 }
 
 interface BodyMedia {
@@ -261,7 +263,8 @@ export class OpenApiModel {
       const name = where === 'header' ? (p.name as string).toLowerCase() : (p.name as string);
       const schema = isObject(p.schema) ? p.schema : {};
       const array = schema.type === 'array' || (Array.isArray(schema.type) && schema.type.includes('array'));
-      parameters.push({ name, in: where, required: p.required === true || where === 'path', array, commaSeparated: array && p.explode === false });
+      const object = schema.type === 'object' || (Array.isArray(schema.type) && schema.type.includes('object'));
+      parameters.push({ name, in: where, required: p.required === true || where === 'path', array, commaSeparated: array && p.explode === false, deepObject: where === 'query' && (p.style === 'deepObject' || object) });
       const group = (schemas[where] ??= { properties: {}, required: [] });
       group.properties[name] = schema;
       if (p.required === true || where === 'path') group.required.push(name);

@@ -130,3 +130,28 @@ describe('request-validation readers: path parameters', () => {
     assert.equal(await status({ openapi: { spec } }, { path: '/notes/%F0%9F%27' }), 400);
   });
 });
+
+describe('request-validation readers: deepObject query parameters', () => {
+  it('filter[key]=value is validated as the object qs builds, and refused when nested or mixed with filter=', async () => {
+    const spec = {
+      openapi: '3.0.3',
+      info: { title: 't', version: '1' },
+      paths: {
+        '/items': {
+          get: {
+            parameters: [
+              { name: 'filter', in: 'query', style: 'deepObject', schema: { type: 'object', additionalProperties: false, properties: { status: { type: 'string', enum: ['open', 'shipped'] } } } },
+            ],
+          },
+        },
+      },
+    };
+    const config = { openapi: { spec }, unknown_query: 'reject' };
+    assert.equal(await status(config, { path: '/items' }), undefined);
+    assert.equal(await status(config, { path: '/items', query: 'filter[status]=open' }), undefined);
+    assert.equal(await status(config, { path: '/items', query: 'filter%5Bstatus%5D=shipped' }), undefined);
+    for (const query of ["filter[status]='", 'filter[other]=1', 'filter[status][x]=open', 'filter=open', 'filter=x&filter[status]=open', 'filter[status]=open&filter[status]=x']) {
+      assert.equal(await status(config, { path: '/items', query }), 400, query);
+    }
+  });
+});
