@@ -10,7 +10,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import busboy from 'busboy';
@@ -18,7 +17,7 @@ import qs from 'qs';
 import bodyParser from 'body-parser';
 import { bodyPlan, visitBody, visitPairs, visitPlanned, visitText, type BodyKind, type BodyLimits, type BodyOutcome } from '../../src/policies/waf/body.js';
 import { cookieReadings } from '../../src/lib/query.js';
-import { Werkzeug } from '../helpers/werkzeug-parser.js';
+import { Werkzeug, werkzeugPythons } from '../helpers/werkzeug-parser.js';
 
 const LIMITS: BodyLimits = { maxDepth: 64, maxValues: 100_000 };
 /** Cases per property; FUZZ_RUNS=5000 for a longer hunt. */
@@ -199,25 +198,7 @@ const DEFAULT_KINDS: ReadonlySet<BodyKind> = new Set(['json', 'form', 'multipart
 
 // ---------------------------------------------------------------------------
 
-/**
- * Werkzeug 2.2 (Debian's, for /usr/bin/python3) and, when the python3 on PATH
- * has another Werkzeug (3.x from pip), that one too: they read invalid UTF-8
- * and cookies differently.
- */
-function pythons(): string[] {
-  const out = ['/usr/bin/python3'];
-  const version = (python: string): string | undefined => {
-    const r = spawnSync(python, ['-c', 'import importlib.metadata as m; print(m.version("werkzeug"))'], { encoding: 'utf8' });
-    return r.status === 0 ? r.stdout.trim() : undefined;
-  };
-  const debian = version('/usr/bin/python3');
-  const other = process.env.WERKZEUG_PYTHON ?? 'python3';
-  const otherVersion = version(other);
-  if (otherVersion !== undefined && otherVersion !== debian) out.push(other);
-  return debian === undefined ? out.slice(1) : out;
-}
-
-for (const python of pythons()) describe(`parser differentials (Werkzeug from ${python}): the waf refuses or reads every value the upstream parser reads`, () => {
+for (const python of werkzeugPythons()) describe(`parser differentials (Werkzeug from ${python}): the waf refuses or reads every value the upstream parser reads`, () => {
   let werkzeug: Werkzeug;
   before(() => {
     werkzeug = new Werkzeug(python);

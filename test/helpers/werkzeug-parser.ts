@@ -8,7 +8,7 @@
  * Werkzeug comes from Debian (python3-werkzeug 2.2.2, for /usr/bin/python3:
  * a python3 earlier on PATH may carry another Werkzeug); `python` picks another.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 export interface WerkzeugInput {
@@ -16,6 +16,8 @@ export interface WerkzeugInput {
   body?: Buffer;
   query?: string;
   cookie?: string;
+  /** The request target's path as sent (percent-encoded): the WSGI server unquotes it into PATH_INFO as wsgiref does. */
+  path?: string;
 }
 
 export interface WerkzeugReading {
@@ -25,11 +27,14 @@ export interface WerkzeugReading {
   cookies: Array<[string, string]>;
   /** Every string and key of get_json(force=True), or null when it did not parse. */
   json: { strings: string[]; keys: string[] } | null;
+  /** request.path */
+  path: string;
   errors: string[];
 }
 
 const SCRIPT = String.raw`
 import sys, json, base64, io
+from urllib.parse import unquote
 from werkzeug.test import create_environ
 from werkzeug.wrappers import Request
 
@@ -57,10 +62,13 @@ for line in sys.stdin:
     else:
         environ.pop('CONTENT_TYPE', None)
     environ['QUERY_STRING'] = case.get('query') or ''
+    if case.get('path') is not None:
+        environ['PATH_INFO'] = unquote(case['path'], 'latin-1')
     if case.get('cookie') is not None:
         environ['HTTP_COOKIE'] = case['cookie']
-    out = {'form': [], 'files': [], 'args': [], 'cookies': [], 'json': None, 'errors': []}
+    out = {'form': [], 'files': [], 'args': [], 'cookies': [], 'json': None, 'path': '', 'errors': []}
     request = Request(environ)
+    out['path'] = request.path
     for what in ('form', 'args', 'cookies'):
         try:
             out[what] = [[k, v] for k, v in getattr(request, what).items(multi=True)]
@@ -115,4 +123,26 @@ export class Werkzeug {
     this.child.stdin!.end();
     await exited;
   }
+}
+
+function werkzeugVersion(python: string): string | undefined {
+  const r = spawnSync(python, ['-c', 'import importlib.metadata as m; print(m.version("werkzeug"))'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/**
+ * The pythons to fuzz against: always /usr/bin/python3 with Debian's
+ * python3-werkzeug (2.2), which .ci/install guarantees — its absence fails
+ * the run loudly instead of registering no test — and, when the python3 on
+ * PATH (or WERKZEUG_PYTHON) has another Werkzeug (the machine image's pip
+ * Werkzeug 3.1), that one too. A PATH python3 without Werkzeug adds nothing.
+ */
+export function werkzeugPythons(): string[] {
+  const debian = werkzeugVersion('/usr/bin/python3');
+  if (debian === undefined) throw new Error('/usr/bin/python3 has no Werkzeug: install python3-werkzeug (bash .ci/install) to run the parser differential tests');
+  const out = ['/usr/bin/python3'];
+  const other = process.env.WERKZEUG_PYTHON ?? 'python3';
+  const otherVersion = werkzeugVersion(other);
+  if (otherVersion !== undefined && otherVersion !== debian) out.push(other);
+  return out;
 }

@@ -31,6 +31,7 @@
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../config/errors.js';
 import { createAjv, describeErrors, type Draft, type ValidateFunction } from './json-schema.js';
+import { pathSegmentReadings } from '../../lib/query.js';
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -43,6 +44,8 @@ interface Parameter {
   array: boolean;
   /** style=form, explode=false: a,b,c in one value */
   commaSeparated: boolean;
+  /** style=deepObject (an object schema in the query): name[key]=value pairs */
+  deepObject: boolean;
 }
 
 interface BodyMedia {
@@ -71,7 +74,7 @@ interface PathEntry {
 }
 
 export type Lookup =
-  | { kind: 'operation'; operation: Operation; params: Map<string, string> }
+  | { kind: 'operation'; operation: Operation; params: Map<string, string[]> }
   | { kind: 'no-path' }
   | { kind: 'no-method'; allowed: string[] };
 
@@ -260,7 +263,8 @@ export class OpenApiModel {
       const name = where === 'header' ? (p.name as string).toLowerCase() : (p.name as string);
       const schema = isObject(p.schema) ? p.schema : {};
       const array = schema.type === 'array' || (Array.isArray(schema.type) && schema.type.includes('array'));
-      parameters.push({ name, in: where, required: p.required === true || where === 'path', array, commaSeparated: array && p.explode === false });
+      const object = schema.type === 'object' || (Array.isArray(schema.type) && schema.type.includes('object'));
+      parameters.push({ name, in: where, required: p.required === true || where === 'path', array, commaSeparated: array && p.explode === false, deepObject: where === 'query' && (p.style === 'deepObject' || object) });
       const group = (schemas[where] ??= { properties: {}, required: [] });
       group.properties[name] = schema;
       if (p.required === true || where === 'path') group.required.push(name);
@@ -294,14 +298,14 @@ export class OpenApiModel {
     const segments = rest.split('/').slice(1);
     for (const entry of this.entries) {
       if (entry.segments.length !== segments.length) continue;
-      const params = new Map<string, string>();
+      const params = new Map<string, string[]>();
       let ok = true;
       for (let i = 0; i < segments.length && ok; i++) {
         const want = entry.segments[i]!;
         const have = segments[i]!;
         if (typeof want === 'string') ok = want === have;
         else if (have === '') ok = false;
-        else params.set(want.name, safeDecode(have));
+        else params.set(want.name, pathSegmentReadings(have));
       }
       if (!ok) continue;
       const operation = entry.operations.get(method) ?? (method === 'HEAD' ? entry.operations.get('GET') : undefined);
@@ -314,14 +318,6 @@ export class OpenApiModel {
   }
 }
 
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
 /** Validates one location's parameters; returns the error message or undefined. */
 export function checkParameters(operation: Operation, where: Parameter['in'], values: Record<string, unknown>): string | undefined {
   const validate = operation.validators[where];
@@ -329,10 +325,9 @@ export function checkParameters(operation: Operation, where: Parameter['in'], va
   return describeErrors(where, validate.errors);
 }
 
-/** Media type → the declared body entry, honouring type/* and *\/* wildcards. */
-export function mediaFor(operation: Operation, contentType: string | undefined): BodyMedia | undefined {
+/** Media type (lower case, without parameters: src/lib/media-type.ts) → the declared body entry, honouring type/* and *\/* wildcards. */
+export function mediaFor(operation: Operation, type: string): BodyMedia | undefined {
   if (!operation.media) return undefined;
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   return (
     operation.media.find((m) => m.type === type) ??
     operation.media.find((m) => m.type.endsWith('/*') && type.startsWith(m.type.slice(0, -1))) ??

@@ -11,6 +11,13 @@
  * refused (protocol.body-parse). test/fuzz/body-differential.test.ts holds
  * this against the real parsers.
  */
+import { decodeJsonText, looksLikeJson, mayBeJson } from '../../lib/json-text.js';
+import { isTchar, isWs, parseMediaType, parseParams } from '../../lib/media-type.js';
+import { readPair } from '../../lib/query.js';
+
+export { decodeJsonText, looksLikeJson } from '../../lib/json-text.js';
+export { parseMediaType, parseParams, type MediaType, type Param } from '../../lib/media-type.js';
+
 export type BodyKind = 'json' | 'form' | 'multipart' | 'text';
 
 /** What to call for each value found; returns true to stop (the threshold was reached). */
@@ -26,138 +33,6 @@ export type BodyOutcome = 'ok' | 'stopped' | 'malformed' | 'too-complex';
 export interface BodyLimits {
   readonly maxDepth: number;
   readonly maxValues: number;
-}
-
-// ---------------------------------------------------------------------------
-// Media types (RFC 9110 §8.3.1)
-
-export interface MediaType {
-  /** The type/subtype, lower case, read the way Werkzeug does: up to the first ";", "," or whitespace. */
-  readonly type: string;
-  /** Parameters by lower-case name; undefined when the parameter list is not strict RFC 9110 or repeats a name. */
-  readonly params: ReadonlyMap<string, string> | undefined;
-}
-
-function isTchar(c: number): boolean {
-  // RFC 9110 §5.6.2: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
-  return (
-    (c >= 0x61 && c <= 0x7a) ||
-    (c >= 0x41 && c <= 0x5a) ||
-    (c >= 0x30 && c <= 0x39) ||
-    c === 0x21 || (c >= 0x23 && c <= 0x27) || c === 0x2a || c === 0x2b || c === 0x2d || c === 0x2e || c === 0x5e || c === 0x5f || c === 0x60 || c === 0x7c || c === 0x7e
-  );
-}
-
-function isWs(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
-export interface Param {
-  /** Lower case, as sent ("filename*" keeps its star). */
-  readonly name: string;
-  /** Unquoted the RFC way (a quoted-pair stands for its character). */
-  readonly value: string;
-  /** Werkzeug unquotes only \\ and \" (2.x nothing in a filename starting with \\\\, 3.x even then): its readings when they differ. */
-  readonly werkzeug?: string[];
-}
-
-/**
- * `*( OWS ";" OWS parameter )` from `at` to the end, strictly: a parameter is
- * token "=" ( token / quoted-string ). Anything else — a parameter without a
- * value, a comma, a stray quote — is undefined, because the parsers upstream
- * each recover from it differently.
- */
-export function parseParams(text: string, at: number): Param[] | undefined {
-  const out: Param[] = [];
-  let i = at;
-  for (;;) {
-    while (i < text.length && isWs(text.charCodeAt(i))) i++;
-    if (i === text.length) return out;
-    if (text.charCodeAt(i) !== 0x3b /* ; */) return undefined;
-    i++;
-    while (i < text.length && isWs(text.charCodeAt(i))) i++;
-    if (i === text.length) return out; // a trailing ";" (RFC 9110 allows empty parameters)
-    // ";;" is an empty parameter to RFC 9110, and where Werkzeug stops reading parameters
-    if (text.charCodeAt(i) === 0x3b) return undefined;
-    const nameStart = i;
-    while (i < text.length && isTchar(text.charCodeAt(i))) i++;
-    if (i === nameStart || text.charCodeAt(i) !== 0x3d /* = */) return undefined;
-    const name = text.slice(nameStart, i).toLowerCase();
-    i++;
-    if (text.charCodeAt(i) === 0x22 /* " */) {
-      let value = '';
-      let raw = '';
-      i++;
-      for (;;) {
-        if (i >= text.length) return undefined;
-        const c = text.charCodeAt(i);
-        if (c === 0x22) break;
-        if (c === 0x5c /* \ */) {
-          if (i + 1 >= text.length) return undefined;
-          value += text[i + 1];
-          raw += text.slice(i, i + 2);
-          i += 2;
-          continue;
-        }
-        // qdtext: HTAB, SP, VCHAR, obs-text; no other control characters
-        if (c < 0x20 ? c !== 0x09 : c === 0x7f) return undefined;
-        value += text[i];
-        raw += text[i];
-        i++;
-      }
-      i++;
-      let werkzeug: string[] | undefined;
-      if (raw.includes('\\')) {
-        const replaced = raw.replaceAll('\\\\', '\\').replaceAll('\\"', '"');
-        const unc = name.startsWith('filename') && raw.startsWith('\\\\') ? raw : replaced;
-        werkzeug = [...new Set([replaced, unc])].filter((w) => w !== value);
-        if (werkzeug.length === 0) werkzeug = undefined;
-      }
-      out.push(werkzeug === undefined ? { name, value } : { name, value, werkzeug });
-    } else {
-      const valueStart = i;
-      while (i < text.length && isTchar(text.charCodeAt(i))) i++;
-      if (i === valueStart) return undefined;
-      out.push({ name, value: text.slice(valueStart, i) });
-    }
-  }
-}
-
-/** Python's \s in a str pattern, over the Latin-1 range a header can hold (NBSP and NEL included). */
-function isPythonSpace(c: number): boolean {
-  return c <= 0x20 ? c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) : c === 0x85 || c === 0xa0;
-}
-
-/** Where the type/subtype ends, read as Werkzeug reads it (up to ";", "," or whitespace). */
-function typeEnd(text: string, start: number): number {
-  let i = start;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === 0x3b || c === 0x2c || c < 0x20 || isPythonSpace(c)) break;
-    i++;
-  }
-  return i;
-}
-
-export function parseMediaType(header: string): MediaType {
-  let start = 0;
-  while (start < header.length && isPythonSpace(header.charCodeAt(start))) start++;
-  const end = typeEnd(header, start);
-  const type = header.slice(start, end).toLowerCase();
-  const list = parseParams(header, end);
-  let params: Map<string, string> | undefined;
-  if (list) {
-    params = new Map();
-    for (const p of list) {
-      // a repeated name is read as the first by some parsers and the last by others; "boundary*" is Werkzeug's "boundary"
-      if (params.has(p.name) || p.name.includes('*') || p.werkzeug !== undefined) {
-        params = undefined;
-        break;
-      }
-      params.set(p.name, p.value);
-    }
-  }
-  return { type, params };
 }
 
 // ---------------------------------------------------------------------------
@@ -205,64 +80,6 @@ export function visitPlanned(plan: Exclude<BodyPlan, 'refuse'>, body: Buffer, co
 
 // ---------------------------------------------------------------------------
 // Text and JSON
-
-const UTF8_BOM = [0xef, 0xbb, 0xbf];
-
-/**
- * The body as text, decoded as Python's json.loads(bytes) decodes it (what
- * Flask's get_json() runs): a UTF-32, UTF-16 or UTF-8 byte order mark, or the
- * zero bytes of UTF-16/32 text, choose the encoding; a UTF-8 BOM is dropped.
- * Undefined when the bytes are not valid in the encoding they announce.
- */
-export function decodeJsonText(body: Buffer): string | undefined {
-  const b0 = body[0];
-  const b1 = body[1];
-  if (body.length >= 4 && ((b0 === 0 && b1 === 0 && body[2] === 0xfe && body[3] === 0xff) || (b0 === 0xff && b1 === 0xfe && body[2] === 0 && body[3] === 0))) {
-    return decodeUtf32(body.subarray(4), b0 === 0);
-  }
-  if ((b0 === 0xfe && b1 === 0xff) || (b0 === 0xff && b1 === 0xfe)) return decodeUtf16(body.subarray(2), b0 === 0xfe);
-  if (b0 === UTF8_BOM[0] && b1 === UTF8_BOM[1] && body[2] === UTF8_BOM[2]) return body.toString('utf8', 3);
-  if (body.length >= 4) {
-    if (b0 === 0) return b1 ? decodeUtf16(body, true) : decodeUtf32(body, true);
-    if (b1 === 0) return body[2] || body[3] ? decodeUtf16(body, false) : decodeUtf32(body, false);
-  } else if (body.length === 2) {
-    if (b0 === 0) return decodeUtf16(body, true);
-    if (b1 === 0) return decodeUtf16(body, false);
-  }
-  return body.toString('utf8');
-}
-
-function decodeUtf16(bytes: Buffer, bigEndian: boolean): string | undefined {
-  if (bytes.length % 2 !== 0) return undefined;
-  if (!bigEndian) return bytes.toString('utf16le');
-  const swapped = Buffer.from(bytes);
-  swapped.swap16();
-  return swapped.toString('utf16le');
-}
-
-function decodeUtf32(bytes: Buffer, bigEndian: boolean): string | undefined {
-  if (bytes.length % 4 !== 0) return undefined;
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 4) {
-    const cp = bigEndian ? bytes.readUInt32BE(i) : bytes.readUInt32LE(i);
-    if (cp > 0x10ffff) return undefined;
-    out += String.fromCodePoint(cp);
-  }
-  return out;
-}
-
-function isJsonSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
-
-/** Does the first non-whitespace character of the whole text open a JSON object, array or string? */
-export function looksLikeJson(text: string): boolean {
-  let i = 0;
-  while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
-  const c = text.charCodeAt(i);
-  // an object, an array, or a string: get_json() hands a top-level string to the application too
-  return c === 0x7b || c === 0x5b || c === 0x22;
-}
 
 /**
  * JSON.parse, and Python's reading when JSON.parse refuses: Python's json
@@ -343,14 +160,6 @@ export function visitText(body: Buffer, limits: BodyLimits, visitor: BodyVisitor
   return json !== undefined && json !== raw && visitor.value('', mode === 'other' ? json.replaceAll('\0', ' ') : json) ? 'stopped' : 'ok';
 }
 
-/** Can these bytes be JSON to Python: after JSON whitespace, "{", "[" or '"', a byte order mark, or the zero bytes of UTF-16/32? */
-function mayBeJson(body: Buffer): boolean {
-  let i = 0;
-  while (i < body.length && isJsonSpace(body[i]!)) i++;
-  const c = body[i];
-  return c === 0x7b || c === 0x5b || c === 0x22 || c === 0xef || c === 0xfe || c === 0xff || c === 0x00 || body[i + 1] === 0x00;
-}
-
 function visitJson(text: string, limits: BodyLimits, visitor: BodyVisitor): BodyOutcome {
   if (text.trim() === '') return 'ok';
   const parsed = parseJson(text);
@@ -385,132 +194,6 @@ function visitJson(text: string, limits: BodyLimits, visitor: BodyVisitor): Body
 // ---------------------------------------------------------------------------
 // name=value&... (query strings and URL-encoded forms)
 
-function hexValue(c: number | undefined): number {
-  if (c === undefined) return -1;
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
-}
-
-interface Decoded {
-  /** Werkzeug 2's and Node's reading: valid escapes decoded, others kept, then UTF-8 with replacement characters. */
-  readonly text: string;
-  /** Werkzeug 3's, when it differs: bytes that are not UTF-8 put back as %XX. */
-  readonly requoted?: string;
-  /** A malformed escape, invalid UTF-8 or a raw byte above 0x7f: qs may read it otherwise. */
-  readonly irregular: boolean;
-}
-
-/** The length of the UTF-8 sequence starting at `i`, or 0 when none does (RFC 3629: no overlongs, no surrogates). */
-function utf8Length(b: Buffer, i: number, end: number): number {
-  const c = b[i]!;
-  if (c < 0x80) return 1;
-  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => i + k < end && b[i + k]! >= lo && b[i + k]! <= hi;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    const lo = c === 0xe0 ? 0xa0 : 0x80;
-    const hi = c === 0xed ? 0x9f : 0xbf;
-    return cont(1, lo, hi) && cont(2) ? 3 : 0;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    const lo = c === 0xf0 ? 0x90 : 0x80;
-    const hi = c === 0xf4 ? 0x8f : 0xbf;
-    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
-  }
-  return 0;
-}
-
-/** UTF-8, with every byte that is not part of a valid sequence written as %XX (Werkzeug 3's "werkzeug.url_quote" errors). */
-function requote(b: Buffer): string {
-  let out = '';
-  let i = 0;
-  while (i < b.length) {
-    const n = utf8Length(b, i, b.length);
-    if (n === 0) {
-      out += '%' + b[i]!.toString(16).toUpperCase().padStart(2, '0');
-      i++;
-    } else {
-      out += b.toString('utf8', i, i + n);
-      i += n;
-    }
-  }
-  return out;
-}
-
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
-
-/** Decodes one side of a form pair, each character one byte: "+" is a space, %XX a byte; the bytes are UTF-8. */
-function formDecode(raw: string): Decoded {
-  let plain = true;
-  let high = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 0x25 || c === 0x2b) plain = false;
-    else if (c >= 0x80) high = true;
-  }
-  if (plain && !high) return { text: raw, irregular: false };
-  if (!high) {
-    // the usual case: escapes that are valid UTF-8, where decodeURIComponent reads as Werkzeug does
-    try {
-      return { text: decodeURIComponent(raw.replaceAll('+', ' ')), irregular: false };
-    } catch {
-      // a malformed escape or invalid UTF-8: read byte by byte below
-    }
-  }
-  const out = Buffer.allocUnsafe(raw.length);
-  let n = 0;
-  let irregular = high;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 0x25) {
-      const h = hexValue(raw.charCodeAt(i + 1));
-      const l = hexValue(raw.charCodeAt(i + 2));
-      if (h >= 0 && l >= 0) {
-        out[n++] = h * 16 + l;
-        i += 2;
-        continue;
-      }
-      irregular = true;
-    }
-    out[n++] = c === 0x2b ? 0x20 : c;
-  }
-  const decoded = out.subarray(0, n);
-  const text = decoded.toString('utf8');
-  try {
-    utf8Strict.decode(decoded);
-  } catch {
-    return { text, requoted: requote(decoded), irregular: true };
-  }
-  return { text, irregular };
-}
-
-/** qs's decoder: "+" a space, then decodeURIComponent of the whole string, or the string as it was when that throws. */
-function qsDecode(text: string): string {
-  const plain = text.replaceAll('+', ' ');
-  try {
-    return decodeURIComponent(plain);
-  } catch {
-    return plain;
-  }
-}
-
-/** How qs reads one name=value: %5B and %5D become brackets first, and "]=" is the split point when there is one. */
-function qsPair(part: string): [string, string] {
-  const clean = part.replace(/%5B/gi, '[').replace(/%5D/gi, ']');
-  const bracketEquals = clean.indexOf(']=');
-  const at = bracketEquals === -1 ? clean.indexOf('=') : bracketEquals + 1;
-  return at === -1 ? [qsDecode(clean), ''] : [qsDecode(clean.slice(0, at)), qsDecode(clean.slice(at + 1))];
-}
-
-/** Could qs split this pair elsewhere: a "]" in it, as sent or as %5D? */
-function mayBracket(pair: string): boolean {
-  if (pair.includes(']')) return true;
-  for (let i = pair.indexOf('%5'); i !== -1; i = pair.indexOf('%5', i + 1)) {
-    if ((pair.charCodeAt(i + 2) | 0x20) === 0x64) return true;
-  }
-  return false;
-}
-
 /**
  * name=value&..., each character one byte: split on "&" only (as Werkzeug,
  * qs and Node's querystring do), decoded as UTF-8 the way Werkzeug decodes
@@ -528,16 +211,13 @@ function visitPairText(input: string, limits: BodyLimits, visitor: BodyVisitor, 
     if (end > start) {
       if (++values > limits.maxValues) return 'too-complex';
       // pair-local searches: a search from `start` to the end of the input for each pair would be quadratic
-      const pair = input.slice(start, end);
-      const eq = pair.indexOf('=');
-      const name = formDecode(eq === -1 ? pair : pair.slice(0, eq));
+      const { name, value, qs } = readPair(input.slice(start, end), text);
       if (visitor.key(name.text, name.text)) return 'stopped';
       if (name.requoted !== undefined && visitor.key(name.requoted, name.requoted)) return 'stopped';
-      const value = eq === -1 ? undefined : formDecode(pair.slice(eq + 1));
       if (value !== undefined && visitor.value(name.text, value.text)) return 'stopped';
       if (value?.requoted !== undefined && visitor.value(name.text, value.requoted)) return 'stopped';
-      if (name.irregular || value?.irregular || mayBracket(pair)) {
-        const [qsName, qsValue] = qsPair(text === 'latin1' ? pair : Buffer.from(pair, 'latin1').toString('utf8'));
+      if (qs) {
+        const [qsName, qsValue] = qs;
         if (qsName !== name.text && visitor.key(qsName, qsName)) return 'stopped';
         if (qsValue !== (value?.text ?? '') && visitor.value(qsName, qsValue)) return 'stopped';
       }
