@@ -80,6 +80,8 @@ export class Provider {
       execute: new URL(issuer).protocol === 'http:' ? [client.allowInsecureRequests] : [],
     });
     const server = configuration.serverMetadata();
+    // Without these there is no sign-in at all: the provider is unusable (503 when closed), not refusing.
+    for (const key of ['authorization_endpoint', 'token_endpoint'] as const) if (server[key] === undefined) throw new Error(`${key} is not in the provider metadata`);
     for (const key of ENDPOINTS) {
       const value = server[key];
       if (value === undefined) continue;
