@@ -11,7 +11,7 @@ import { checkProviderUrl } from './http.js';
 import { JwksSource } from './jwks.js';
 import { isHmac, keyFits, publicKeyFromJwk, publicKeyFromPem, secretKey, type VerificationKey } from './keys.js';
 import type { IssuerVerification } from './jwt-verifier.js';
-import type { IssuerSchema } from '../policies/jwt/schema.js';
+import type { IssuerSchema } from './schema.js';
 
 type IssuerConfig = Static<typeof IssuerSchema>;
 

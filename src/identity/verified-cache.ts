@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Consumer, RequestContext } from '../pipeline/context.js';
-import { BoundedCache } from './lru.js';
+import { BoundedCache } from '../lib/bounded-cache.js';
 
 export interface VerifiedIdentity {
   readonly consumer: Consumer;

@@ -24,7 +24,7 @@ import { deny, type Deny } from '../../pipeline/decision.js';
 import { MISSING_CREDENTIALS } from '../../pipeline/events.js';
 import { definePolicy, type ConsumerCredential } from '../../pipeline/policy.js';
 import { basicChallenge, parseBasic } from '../../identity/basic.js';
-import { BoundedCache } from '../../identity/lru.js';
+import { BoundedCache } from '../../lib/bounded-cache.js';
 import { defaultDummy, dummyLike, hashProfile, parsePasswordHash, passwordHasher, PasswordQueueFullError, type PasswordHash } from '../../identity/passwords.js';
 import { BasicAuthCredentialSchema, BasicAuthSchema } from './schema.js';
 import type { Static } from '@sinclair/typebox';

@@ -3,6 +3,15 @@
  * (RFC 9421) and Content-Digest (RFC 9530) use: Dictionaries whose members
  * are Items or Inner Lists, with Parameters; parsing per §4.2 (strict: any
  * error fails the whole field) and serialization per §4.1.
+ *
+ * Kept hand-written rather than the npm structured-headers parser (issue 11
+ * item 6), which parses everything these fields carry but reads Integers and
+ * Decimals into one JS number: it cannot refuse `created=1618884473.0` (RFC
+ * 9421 §2.3 makes created and expires Integers) and re-serializes a Decimal
+ * `1.0` as `1`, so the "@signature-params" line would not be the one a signer
+ * following §4.1 computed. structured-fields.test.ts runs both on a corpus of
+ * RFC 9421/9530 fields and malformed ones: they agree everywhere but there
+ * and on RFC 9651's Dates and Display Strings, which we refuse.
  */
 export type BareItem =
   | { type: 'integer'; value: number }

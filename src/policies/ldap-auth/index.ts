@@ -15,7 +15,7 @@ import { definePolicy } from '../../pipeline/policy.js';
 import { basicChallenge, parseBasic } from '../../identity/basic.js';
 import { stringValues } from '../../identity/claims.js';
 import { ConsumerResolver, type ResolvedIdentity } from '../../identity/consumers.js';
-import { BoundedCache } from '../../identity/lru.js';
+import { BoundedCache } from '../../lib/bounded-cache.js';
 import { searchThenBind, tlsOptionsFor, type DirectorySettings } from './directory.js';
 import { LdapAuthSchema } from './schema.js';
 

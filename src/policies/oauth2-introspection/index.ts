@@ -17,7 +17,7 @@ import { scopesOf } from '../../identity/claims.js';
 import { ConsumerResolver } from '../../identity/consumers.js';
 import { Discovery } from '../../identity/discovery.js';
 import { callJson, checkProviderUrl, isObject } from '../../identity/http.js';
-import { BoundedCache } from '../../identity/lru.js';
+import { BoundedCache } from '../../lib/bounded-cache.js';
 import { TokenSource } from '../../identity/token-source.js';
 import { applyIdentity, tokenDigest, type VerifiedIdentity } from '../../identity/verified-cache.js';
 import { IntrospectionSchema } from './schema.js';

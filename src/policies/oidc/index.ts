@@ -8,11 +8,16 @@
  * (API clients) get 401, never a redirect: put a jwt policy on the same route
  * for their bearer tokens.
  *
+ * The protocol (discovery, the authorization URL, the code exchange and the
+ * ID token checks, refresh, revocation, the end-session URL) is
+ * openid-client's, a certified relying party (provider.ts); the session, its
+ * sealed cookie, its revocation at logout and the consumer binding are ours.
+ *
  * The redirects and the callback are answered through the pipeline's refusal
  * path (deny with a 302), so they appear as info-level events.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { JWTPayload } from 'jose';
+import * as rp from 'openid-client';
 import { ConfigError } from '../../config/errors.js';
 import { parseDuration } from '../../config/units.js';
 import { type RequestContext } from '../../pipeline/context.js';
@@ -22,14 +27,11 @@ import { definePolicy } from '../../pipeline/policy.js';
 import { quote } from '../../identity/basic.js';
 import { scopesOf } from '../../identity/claims.js';
 import { ConsumerResolver } from '../../identity/consumers.js';
-import { Discovery } from '../../identity/discovery.js';
-import { callJson, checkProviderUrl, isObject } from '../../identity/http.js';
-import { jwksFromDiscovery } from '../../identity/issuers.js';
-import { JwtVerifier } from '../../identity/jwt-verifier.js';
+import { checkProviderUrl, isObject } from '../../identity/http.js';
 import { cookieValue, queryParam } from '../../identity/request-parts.js';
 import { clearCookie, CookieSeal, setCookie } from './cookies.js';
+import { Provider, ProtocolRefusal, sortError } from './provider.js';
 import { OidcSchema } from './schema.js';
-import { DependencyUnavailableError } from '../../errors.js';
 
 const LOGIN_TTL_SEC = 600;
 /** Claims not worth keeping in the cookie: they only served the ID token check. */
@@ -87,25 +89,18 @@ export default definePolicy({
     const client = { issuer: config.issuer, clientId: config.client_id };
     const sessions = new CookieSeal(config.session.secret, 'session', client);
     const logins = new CookieSeal(config.session.secret, 'login', client);
-    const discovery = new Discovery(config.issuer, timeoutMs, deps.logger);
-    const jwks = jwksFromDiscovery(discovery, { refreshMs: 600_000, cooldownMs: 30_000, timeoutMs }, deps.logger);
-    const idTokens = new JwtVerifier(
-      [
-        {
-          issuer: config.issuer,
-          name: 'oidc',
-          algorithms: config.id_token_algorithms,
-          audiences: [config.client_id],
-          requiredClaims: ['exp', 'iat', 'sub'],
-          types: undefined,
-          staticKeys: [],
-          jwks,
-        },
-      ],
-      { clockSkewSec: skewSec, maxTokenAgeSec: undefined },
+    const provider = new Provider(
+      {
+        issuer: config.issuer,
+        clientId: config.client_id,
+        clientSecret: config.client_secret,
+        timeoutMs,
+        clockSkewSec: skewSec,
+        algorithms: config.id_token_algorithms,
+      },
+      deps.logger,
     );
     const resolver = new ConsumerResolver(config.consumer, deps.consumers);
-    const clientAuth = `Basic ${Buffer.from(`${encodeURIComponent(config.client_id)}:${encodeURIComponent(config.client_secret)}`).toString('base64')}`;
     /** Set-Cookie headers to add to the response of a request whose session was refreshed. */
     const pendingCookies = new WeakMap<RequestContext, string[]>();
     /** One refresh per refresh token at a time: providers that rotate them revoke the grant on reuse. */
@@ -118,33 +113,22 @@ export default definePolicy({
     const loginFailed = (reason: string, cookies: string[] = [clearCookie(loginCookie, cookiePath)]) =>
       deny(400, 'login_failed', { headers: { 'set-cookie': cookies }, event: { type: 'auth.login_failed', severity: 'medium', reason: `oidc: ${reason}` } });
 
-    const tokenCall = async (form: URLSearchParams): Promise<Record<string, unknown> | string> => {
-      const metadata = await discovery.get();
-      if (!metadata.token_endpoint) throw new DependencyUnavailableError('token endpoint', { cause: new Error('not in the provider metadata') });
-      const res = await callJson(metadata.token_endpoint, { method: 'POST', form, headers: { authorization: clientAuth }, timeoutMs, what: 'token endpoint' });
-      if (res.status !== 200 || !isObject(res.body)) {
-        const error = isObject(res.body) && typeof res.body.error === 'string' ? res.body.error : `HTTP ${res.status}`;
-        return error;
-      }
-      return res.body;
-    };
-
-    /** A session from a token endpoint answer; the ID token is verified (and its nonce checked on login). */
-    const sessionFrom = async (tokens: Record<string, unknown>, nonce: string | undefined, previous: Session | undefined): Promise<Session | string> => {
+    /**
+     * A session from a token endpoint answer, whose ID token openid-client has
+     * validated (signature, iss, aud, azp, exp, iat, and the nonce on login).
+     */
+    const sessionFrom = (tokens: rp.TokenEndpointResponse & rp.TokenEndpointResponseHelpers, previous: Session | undefined): Session | string => {
       let claims = previous?.claims;
       let idExp: number | undefined;
-      if (typeof tokens.id_token === 'string') {
-        const verified = await idTokens.verify(tokens.id_token);
-        if (!verified.ok) return `ID token refused: ${verified.reason}`;
-        const payload = verified.payload;
-        if (nonce !== undefined && (typeof payload.nonce !== 'string' || !sameText(payload.nonce, nonce))) return 'nonce mismatch';
-        if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== config.client_id) return 'azp is not this client';
+      const payload = tokens.claims();
+      if (payload) {
+        provider.checkAlgorithm(tokens.id_token);
         if (previous && payload.sub !== previous.claims.sub) return 'the refreshed ID token is for another subject';
         claims = keptClaims(payload);
         idExp = payload.exp;
       }
       if (!claims) return 'no ID token';
-      const expiresIn = typeof tokens.expires_in === 'number' ? tokens.expires_in : undefined;
+      const expiresIn = tokens.expiresIn();
       const tokensExpireAt = expiresIn !== undefined ? nowSec() + expiresIn : (idExp ?? nowSec() + 300);
       const refreshToken = typeof tokens.refresh_token === 'string' ? tokens.refresh_token : previous?.refreshToken;
       return { id: previous?.id ?? b64url(randomBytes(18)), claims, refreshToken, tokensExpireAt, endsAt: previous?.endsAt ?? nowSec() + sessionTtlSec };
@@ -169,13 +153,19 @@ export default definePolicy({
       let pending = refreshing.get(key);
       if (!pending) {
         pending = (async () => {
-          const answer = await tokenCall(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: session.refreshToken! }));
-          if (typeof answer === 'string') {
-            deps.logger.info({ error: answer }, 'oidc refresh refused; the session ends');
+          let next: Session | string;
+          try {
+            next = sessionFrom(await rp.refreshTokenGrant(await provider.config(), session.refreshToken!), session);
+          } catch (err) {
+            const sorted = sortError(err, 'token endpoint');
+            if (!(sorted instanceof ProtocolRefusal)) throw sorted;
+            next = sorted.message;
+          }
+          if (typeof next === 'string') {
+            deps.logger.info({ error: next.slice(0, 200) }, 'oidc refresh refused; the session ends');
             return undefined;
           }
-          const next = await sessionFrom(answer, undefined, session);
-          return typeof next === 'string' ? undefined : next;
+          return next;
         })().finally(() => setTimeout(() => refreshing.delete(key), 5000).unref());
         refreshing.set(key, pending);
       }
@@ -183,23 +173,27 @@ export default definePolicy({
     };
 
     const startLogin = async (ctx: RequestContext): Promise<Deny> => {
-      const metadata = await discovery.get();
-      if (!metadata.authorization_endpoint) throw new DependencyUnavailableError('authorization endpoint', { cause: new Error('not in the provider metadata') });
-      const state = b64url(randomBytes(32));
-      const nonce = b64url(randomBytes(32));
-      const verifier = b64url(randomBytes(32));
+      const configuration = await provider.config();
+      const state = rp.randomState();
+      const nonce = rp.randomNonce();
+      const verifier = rp.randomPKCECodeVerifier();
       const returnTo = ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`;
       const sealed = await logins.seal({ st: state, n: nonce, v: verifier, r: returnTo }, nowSec() + LOGIN_TTL_SEC);
-      const url = new URL(metadata.authorization_endpoint);
-      url.searchParams.set('response_type', 'code');
-      url.searchParams.set('client_id', config.client_id);
-      url.searchParams.set('redirect_uri', config.redirect_uri);
-      url.searchParams.set('scope', config.scopes.join(' '));
-      url.searchParams.set('state', state);
-      url.searchParams.set('nonce', nonce);
-      url.searchParams.set('code_challenge', b64url(createHash('sha256').update(verifier).digest()));
-      url.searchParams.set('code_challenge_method', 'S256');
-      if (config.scopes.includes('offline_access')) url.searchParams.set('prompt', 'consent');
+      const parameters: Record<string, string> = {
+        redirect_uri: config.redirect_uri,
+        scope: config.scopes.join(' '),
+        state,
+        nonce,
+        code_challenge: await rp.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      };
+      if (config.scopes.includes('offline_access')) parameters.prompt = 'consent';
+      let url: URL;
+      try {
+        url = rp.buildAuthorizationUrl(configuration, parameters);
+      } catch (err) {
+        throw sortError(err, 'authorization endpoint');
+      }
       return deny(302, 'login_required', {
         headers: { location: url.href, 'set-cookie': [setCookie(loginCookie, sealed, { maxAgeSec: LOGIN_TTL_SEC, sameSite: 'Lax', path: cookiePath })] },
         event: { type: 'auth.login_redirect', severity: 'info', reason: 'oidc: sign-in started' },
@@ -211,18 +205,31 @@ export default definePolicy({
       if (error !== undefined) return loginFailed(`the provider answered ${error.slice(0, 64)}`);
       const code = queryParam(ctx.query, 'code');
       const state = queryParam(ctx.query, 'state');
-      const iss = queryParam(ctx.query, 'iss');
       const sealed = cookieValue(ctx.header('cookie'), loginCookie);
       const login = sealed ? await logins.open(sealed) : undefined;
       if (!code || !state || !login || typeof login.st !== 'string' || typeof login.n !== 'string' || typeof login.v !== 'string') {
         return loginFailed('no sign-in in progress, or it expired');
       }
+      // Compared here in constant time, and again by openid-client with the rest of the response.
       if (!sameText(state, login.st)) return loginFailed('state mismatch');
-      // RFC 9207: when the provider names itself, it must be ours (mix-up attacks).
-      if (iss !== undefined && iss !== config.issuer) return loginFailed('iss mismatch');
-      const answer = await tokenCall(new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: config.redirect_uri, code_verifier: login.v }));
-      if (typeof answer === 'string') return loginFailed(`code exchange refused: ${answer.slice(0, 64)}`);
-      const session = await sessionFrom(answer, login.n, undefined);
+      // The callback as the provider sent it; openid-client checks state, RFC 9207 iss (mix-up attacks),
+      // exchanges the code with the PKCE verifier and validates the ID token with its nonce.
+      const callback = new URL(config.redirect_uri);
+      callback.search = ctx.query;
+      let session: Session | string;
+      try {
+        const tokens = await rp.authorizationCodeGrant(await provider.config(), callback, {
+          pkceCodeVerifier: login.v,
+          expectedState: login.st,
+          expectedNonce: login.n,
+          idTokenExpected: true,
+        });
+        session = sessionFrom(tokens, undefined);
+      } catch (err) {
+        const sorted = sortError(err, 'token endpoint');
+        if (!(sorted instanceof ProtocolRefusal)) throw sorted;
+        return loginFailed(`code exchange refused: ${sorted.message.slice(0, 64)}`);
+      }
       if (typeof session === 'string') return loginFailed(session);
       if (!resolver.fromClaims(session.claims)) return loginFailed('no usable consumer claim, or not a known consumer');
       const returnTo = typeof login.r === 'string' && login.r.startsWith('/') && !login.r.startsWith('//') ? login.r : '/';
@@ -238,19 +245,18 @@ export default definePolicy({
       const session = value === undefined ? undefined : await readSession(value);
       if (session) await revoked.set(session.id, '1', Math.max(1, session.endsAt - nowSec() + skewSec) * 1000);
       let location = config.post_logout_redirect_uri ?? '/';
-      const metadata = await discovery.get().catch(() => undefined);
+      const configuration = await provider.config().catch(() => undefined);
+      const metadata = configuration?.serverMetadata();
       // The grant ends at the provider too (RFC 7009); best effort, the browser is not kept waiting on a failure.
-      if (session?.refreshToken && metadata?.revocation_endpoint) {
-        const form = new URLSearchParams({ token: session.refreshToken, token_type_hint: 'refresh_token' });
-        await callJson(metadata.revocation_endpoint, { method: 'POST', form, headers: { authorization: clientAuth }, timeoutMs, what: 'revocation endpoint' }).catch(
-          (err: unknown) => deps.logger.info({ err: (err as Error).message }, 'oidc refresh token revocation failed'),
-        );
+      if (configuration && session?.refreshToken && metadata?.revocation_endpoint) {
+        await rp
+          .tokenRevocation(configuration, session.refreshToken, { token_type_hint: 'refresh_token' })
+          .catch((err: unknown) => deps.logger.info({ err: (err as Error).message }, 'oidc refresh token revocation failed'));
       }
-      if (metadata?.end_session_endpoint) {
-        const url = new URL(metadata.end_session_endpoint);
-        url.searchParams.set('client_id', config.client_id);
-        if (config.post_logout_redirect_uri) url.searchParams.set('post_logout_redirect_uri', config.post_logout_redirect_uri);
-        location = url.href;
+      if (configuration && metadata?.end_session_endpoint) {
+        const parameters: Record<string, string> = { client_id: config.client_id };
+        if (config.post_logout_redirect_uri) parameters.post_logout_redirect_uri = config.post_logout_redirect_uri;
+        location = rp.buildEndSessionUrl(configuration, parameters).href;
       }
       return deny(302, 'redirect', {
         headers: { location, 'set-cookie': [clearCookie(cookieName, cookiePath)] },
@@ -295,8 +301,7 @@ export default definePolicy({
       identityNamespaces: resolver.namespaces(config.issuer),
       claimsFrom: [config.issuer],
       async ready() {
-        await discovery.get().catch(() => undefined);
-        await jwks.ready();
+        await provider.config().catch(() => undefined);
       },
       onRequest(ctx) {
         if (ctx.path === callbackPath && ctx.method === 'GET') return finishLogin(ctx);
@@ -315,7 +320,7 @@ export default definePolicy({
   },
 });
 
-function keptClaims(payload: JWTPayload): Record<string, unknown> {
+function keptClaims(payload: rp.IDToken): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(payload)) if (!DROPPED_CLAIMS.includes(key)) out[key] = value;
   return out;

@@ -4,7 +4,8 @@ import { request } from 'undici';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
 import { API_RESOURCE, startIdp, type TestIdp } from '../../../test/helpers/idp.js';
-import { compilePolicy } from '../../../test/helpers/policy.js';
+import { compilePolicy, decide, requestContext } from '../../../test/helpers/policy.js';
+import { DependencyUnavailableError } from '../../errors.js';
 import type { ConfigError } from '../../config/errors.js';
 import type { AnyPolicyDefinition } from '../../pipeline/policy.js';
 import oidc from './index.js';
@@ -272,6 +273,22 @@ routes:
     assert.equal(noLogin.status, 400);
   });
 
+  it('refuses a callback naming another issuer (RFC 9207 mix-up) before any code exchange, and a forged code at the exchange', async () => {
+    const start = await hop(`${gw.url}/app/x`);
+    const login = new Map<string, string>();
+    store(login, start.setCookies);
+    const state = new URL(start.location!).searchParams.get('state')!;
+    const exchanges = idp.hits.filter((h) => h === '/token').length;
+    const mixUp = await hop(`${gw.url}/app/callback?code=a-code&state=${state}&iss=${encodeURIComponent('https://evil.example')}`, { cookies: login });
+    assert.equal(mixUp.status, 400);
+    assert.equal(JSON.parse(mixUp.body).error.code, 'login_failed');
+    assert.equal(idp.hits.filter((h) => h === '/token').length, exchanges, 'no code exchange for a mix-up');
+    const forged = await hop(`${gw.url}/app/callback?code=forged-code&state=${state}&iss=${encodeURIComponent(idp.issuer)}`, { cookies: login });
+    assert.equal(forged.status, 400);
+    assert.equal(JSON.parse(forged.body).error.code, 'login_failed');
+    assert.equal(idp.hits.filter((h) => h === '/token').length, exchanges + 1, 'the provider refused the code');
+  });
+
   it('keeps serving API clients with bearer tokens on the same route', async () => {
     const token = await idp.token();
     const res = await send(gw.url, '/app/data', { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
@@ -323,5 +340,19 @@ describe('oidc cookie path settings', () => {
     assert.match(refusal(settings({ cookie: 'app-session', path: '/other' })), /^session\.path: the redirect_uri path is not under \/other/);
     assert.match(refusal(settings({ cookie: 'app-session', path: '/ap' })), /^session\.path: the redirect_uri path is not under \/ap/);
     assert.equal(refusal(settings({ cookie: 'app-session', path: '/app' })), 'accepted');
+  });
+});
+
+describe('oidc with its provider out of reach', () => {
+  it('fails as unavailable (503 when closed), not as a refused sign-in', async () => {
+    const instance = compilePolicy(oidc as unknown as AnyPolicyDefinition, {
+      issuer: 'http://127.0.0.1:9',
+      client_id: 'web',
+      client_secret: 'web-client-secret-for-the-tests',
+      redirect_uri: 'https://app.example.com/app/callback',
+      session: { secret: SESSION_SECRET },
+      timeout: '2s',
+    });
+    await assert.rejects(decide(instance, requestContext({ path: '/app/page', headers: { accept: 'text/html' } })), DependencyUnavailableError);
   });
 });

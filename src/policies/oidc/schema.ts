@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Timer, Secret } from '../../config/types.js';
 import { ConsumerMappingSchema } from '../../identity/consumers.js';
-import { AlgorithmSchema } from '../jwt/schema.js';
+import { AlgorithmSchema } from '../../identity/schema.js';
 
 export const OidcSchema = Type.Object({
   issuer: Type.String({ minLength: 1, description: 'the provider; its metadata is found by OIDC discovery' }),

@@ -12,7 +12,7 @@
  */
 import type { Awaitable, WindowDecision } from '../../stores/store.js';
 import type { WindowCounter } from '../../stores/stores.js';
-import { BoundedCache } from '../../identity/lru.js';
+import { BoundedCache } from '../../lib/bounded-cache.js';
 import type { Standing } from './standing.js';
 
 interface Lease {
