@@ -37,6 +37,11 @@ export interface PolicyInstance {
    */
   readonly ownedCookies?: readonly string[];
   /**
+   * Owned cookies this policy forwards to its own route's upstream
+   * (`keep_credential`): removed on every other route, kept on this one.
+   */
+  readonly keptCookies?: readonly string[];
+  /**
    * Authentication methods that name consumers from an outside party's claims
    * (a token issuer, a directory): who that party is, and the prefix put before
    * the names of its identities that are no configured consumer. Two parties

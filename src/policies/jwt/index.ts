@@ -68,6 +68,7 @@ export default definePolicy({
     };
 
     return {
+      ...source.cookies(config.keep_credential),
       identityNamespaces: config.issuers.flatMap((issuer, i) => resolvers[i]!.namespaces(issuer.issuer)),
       claimsFrom: config.issuers.map((issuer) => issuer.issuer),
       async ready() {

@@ -82,6 +82,15 @@ routes:
             - { issuer: "${HMAC}", name: hmac, algorithms: [HS256], keys: [{ kid: h-1, secret: "${HMAC_SECRET}" }] }
           clock_skew: 10s
           token: { cookie: access_token }
+  - name: keeper
+    service: echo
+    match: { paths: [/keep] }
+    policies:
+      - jwt:
+          issuers: [{ issuer: "${LOCAL}", algorithms: [RS256], audiences: [local-api], keys: [{ kid: local-1, pem: ${JSON.stringify(rsaPem)} }] }]
+          token: { cookie: kept_token }
+          keep_credential: true
+  - { name: public, service: echo, public: true, match: { paths: [/public] } }
   - name: trusted-names
     service: echo
     match: { paths: [/names] }
@@ -158,6 +167,17 @@ consumers:
     assert.equal(res.status, 200);
     assert.equal(res.json().headers.cookie, 'theme=dark; lang=en');
     assert.equal(res.json().headers['x-consumer-name'], 'local:local-user', 'named with its issuer, one of three');
+  });
+
+  it('never forwards a token cookie to another route\'s upstream; keep_credential keeps it on its own route only', async () => {
+    const token = await local();
+    const cookie = `theme=dark; access_token=${token}; kept_token=${token}`;
+    const other = await send(gw.url, '/public/x', { headers: { cookie } });
+    assert.equal(other.status, 200);
+    assert.equal(other.json().headers.cookie, 'theme=dark', 'the public route\'s upstream receives neither token cookie');
+    const kept = await send(gw.url, '/keep/x', { headers: { cookie } });
+    assert.equal(kept.status, 200);
+    assert.equal(kept.json().headers.cookie, `theme=dark; kept_token=${token}`, 'kept on its own route, access_token is removed');
   });
 
   it('never lets a token become a configured consumer just by naming it', async () => {

@@ -105,6 +105,7 @@ export default definePolicy({
     };
 
     return {
+      ...source.cookies(config.keep_credential),
       // The provider is the party: named by its issuer, or by its endpoint when only that is given.
       identityNamespaces: resolver.namespaces(config.issuer ?? config.endpoint!),
       claimsFrom: [config.issuer ?? config.endpoint!],
