@@ -53,8 +53,9 @@ export default definePolicy({
       const result = await verifier.verify(token);
       if (!result.ok) return refusals.invalid(result.reason);
       const claims = result.payload as Readonly<Record<string, unknown>>;
-      const resolved = resolvers[issuers.indexOf(result.issuer)]!.fromClaims(claims);
+      const resolved = resolvers[issuers.indexOf(result.issuer)]!.resolveClaims(claims);
       if (!resolved) return refusals.invalid('no usable consumer claim, or not a known consumer');
+      if ('refused' in resolved) return refusals.namespace;
       const identity: VerifiedIdentity = {
         consumer: resolved.consumer,
         credentialId: `${result.issuer.name}:${resolved.subject}`,

@@ -587,3 +587,56 @@ consumers: [{ name: billing }]
     assert.match(res.stderr, /routes\[4\]\.policies: claims: the route takes scopes and claims from several issuers \(https:\/\/corp\.test, https:\/\/partner\.test\); name the ones these rules are for in claims\.issuers/);
   });
 });
+
+describe('jwt with an unprefixed issuer: its names never cross into another issuer\'s namespace', () => {
+  let upstream: TestUpstream;
+  let corp: TestIdp;
+  let partner: TestIdp;
+  let gw: TestGateway;
+  const ALICE = { client_id: 'alice-app', client_secret: 'alice-app-secret-for-tests-0123', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  const MALLORY = { client_id: 'mallory-app', client_secret: 'mallory-app-secret-for-tests-012', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  const JDOE = { client_id: 'jdoe-app', client_secret: 'jdoe-app-secret-for-tests-012345', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  // The naming claim is one users choose (a username): mallory at corp picked "partner:jdoe".
+  const names = { 'alice-app': { username: 'alice' }, 'mallory-app': { username: 'partner:jdoe' }, 'jdoe-app': { username: 'jdoe' } };
+  const call = (token: string) => send(gw.url, '/mixed', { headers: { authorization: `Bearer ${token}` } });
+
+  before(async () => {
+    upstream = await startUpstream();
+    corp = await startIdp({ clients: [ALICE, MALLORY], tokenClaims: names });
+    partner = await startIdp({ clients: [JDOE], tokenClaims: names });
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - name: mixed
+    service: echo
+    match: { paths: [/mixed] }
+    policies:
+      - jwt:
+          issuers:
+            - { issuer: "${corp.issuer}", name: corp, discovery: true, algorithms: [RS256], audiences: ["${API_RESOURCE}"], consumer: { claim: username, prefix: "" } }
+            - { issuer: "${partner.issuer}", name: partner, discovery: true, algorithms: [RS256], audiences: ["${API_RESOURCE}"], consumer: { claim: username } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await corp.close();
+    await partner.close();
+    await upstream.close();
+  });
+
+  it('refuses a name holding ":" from the unprefixed issuer (401, auth.consumer_namespace), and keeps plain names and prefixed ones', async () => {
+    const jdoe = await call(await partner.token({ client: JDOE.client_id, secret: JDOE.client_secret }));
+    assert.equal(jdoe.status, 200);
+    assert.equal(jdoe.json().headers['x-consumer-name'], 'partner:jdoe');
+    const alice = await call(await corp.token({ client: ALICE.client_id, secret: ALICE.client_secret }));
+    assert.equal(alice.status, 200);
+    assert.equal(alice.json().headers['x-consumer-name'], 'alice', 'the unprefixed issuer keeps plain names');
+    const before = upstream.seen.length;
+    const mallory = await call(await corp.token({ client: MALLORY.client_id, secret: MALLORY.client_secret }));
+    assert.equal(mallory.status, 401, 'a corp user named "partner:jdoe" is never partner\'s jdoe');
+    assert.equal(upstream.seen.length, before);
+    const line = await gw.waitForLog((l) => l.type === 'access' && l.status === 401 && Array.isArray(l.events) && (l.events as string[]).some((e) => e.endsWith('auth.consumer_namespace')));
+    assert.equal(line.route, 'mixed');
+  });
+});
