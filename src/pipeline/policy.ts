@@ -80,6 +80,13 @@ export interface PolicyDeps<C = unknown> {
   readonly consumers: ReadonlyMap<string, Consumer>;
   readonly settings: GatewaySettings;
   readonly logger: Logger;
+  /**
+   * Reports something allowed but likely wrong (a jwt issuer with neither
+   * audiences nor types), at `path` relative to the policy's settings:
+   * `portcullis validate` prints it with file:line, start and reload log it.
+   * Absent when the caller collects no warnings (tests, benches): then log.
+   */
+  readonly warn?: (path: ConfigPath, message: string) => void;
   /** The route this instance serves, or undefined for a global policy. */
   readonly route: string | undefined;
   /** The gateway's shared state (memory or Redis), outliving snapshots: counters, buckets, values, channels. */

@@ -138,9 +138,10 @@ consumers:
 
   it('warns at load about an issuer with neither audiences nor types, which accepts tokens meant for other clients', () => {
     const warnings = gw.logs.filter((l) => l.level === 'warn' && /neither audiences nor types/.test(l.msg));
-    const where = warnings.map((l) => `${String(l.route)} ${String(l.path)}`).sort();
-    // local: issuers 1 and 2 (EC, HMAC) have neither; fresh-only's one issuer has neither; idp-api and trusted-names have audiences.
-    assert.deepEqual(where, ['fresh-only issuers[0]', 'local issuers[1]', 'local issuers[2]']);
+    const where = warnings.map((l) => String(l.path)).sort();
+    // local (routes[1]): issuers 1 and 2 (EC, HMAC) have neither; fresh-only's (routes[5]) one issuer has neither; the others have audiences.
+    assert.deepEqual(where, ['routes[1].policies[0].jwt.issuers[1]', 'routes[1].policies[0].jwt.issuers[2]', 'routes[5].policies[0].jwt.issuers[0]']);
+    assert.ok(warnings.every((l) => typeof l.line === 'number' && l.line > 0), 'with the line in the config file');
     assert.match(warnings[0]!.msg, /an ID token.*is accepted here; set audiences/);
   });
 
