@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import bcrypt from 'bcryptjs';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { defaultHasherOptions, hashPassword, passwordHasher } from '../../identity/passwords.js';
+import { clientShareKey, defaultHasherOptions, hashPassword, passwordHasher } from '../../identity/passwords.js';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -150,5 +150,17 @@ consumers:
     } finally {
       await passwordHasher().configure(defaultHasherOptions());
     }
+  });
+});
+
+describe('password checks per client: the key a client\'s share is counted under', () => {
+  it('counts IPv4 (and IPv4-mapped IPv6) by address, IPv6 by its /64 however it is written', () => {
+    assert.equal(clientShareKey('203.0.113.9'), '203.0.113.9');
+    assert.equal(clientShareKey('::ffff:203.0.113.9'), '203.0.113.9');
+    const one = clientShareKey('2001:db8:1:2::1');
+    assert.equal(one, '2001:db8:1:2::/64');
+    assert.equal(clientShareKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff'), one, 'another address of the same /64, written in full');
+    assert.notEqual(clientShareKey('2001:db8:1:3::1'), one, 'the next /64 is another client');
+    assert.equal(clientShareKey('2001:db8::1'), '2001:db8:0:0::/64');
   });
 });
