@@ -43,7 +43,7 @@ await measure('jwt RS256, full verification (cache off)', 5_000, () => uncached.
 
 const hash = await hashPassword('bench-password');
 const user = { consumer: { name: 'u', groups: [], metadata: {} }, id: 'u', config: { username: 'u', password_hash: hash }, path: [] };
-const basic = basicAuth.compile({ realm: 'p', keep_credential: false, cache: { max_entries: 1000, ttl: '5m' } }, { ...deps, credentials: [user] });
+const basic = basicAuth.compile({ realm: 'p', keep_credential: false, per_client: 2, cache: { max_entries: 1000, ttl: '5m' } }, { ...deps, credentials: [user] });
 const basicHeaders = { authorization: `Basic ${Buffer.from('u:bench-password').toString('base64')}` };
 await basic.onRequest!(ctx(basicHeaders));
 await measure('basic-auth, verified-pair cache hit', 100_000, () => basic.onRequest!(ctx(basicHeaders)));

@@ -36,8 +36,10 @@ Usage:
       --watch            reload when FILE changes
       --pid-file PATH    where to write the process id (default: derived from FILE)
       --demo-upstream A  also start the quick start's demo upstream on A (e.g. 127.0.0.1:9001)
-  portcullis validate FILE
+  portcullis validate FILE [--strict]
       Check FILE; exit 0 when valid, 1 with every problem as file:line: path: message.
+      Warnings (allowed but likely wrong) print as file:line: path: warning: message
+      and keep exit 0; --strict makes them fail (exit 1).
   portcullis reload [-c FILE] [--pid-file PATH]
       Ask the gateway started on FILE to reload it, and print the outcome.
   portcullis hash-password
@@ -85,6 +87,7 @@ function defaultPidFile(configFile: string): string {
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
   watch: { type: 'boolean' },
+  strict: { type: 'boolean' },
   'pid-file': { type: 'string' },
   'demo-upstream': { type: 'string' },
   service: { type: 'string' },
@@ -142,7 +145,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   switch (command) {
     case 'validate':
       if (!file) throw new UsageError('validate needs a config file: portcullis validate FILE');
-      return validate(file, io);
+      return validate(file, io, values.strict ?? false);
     case 'start':
       if (!file) throw new UsageError('start needs a config file: portcullis start -c FILE');
       return start(file, values.watch ?? false, values['pid-file'] ?? defaultPidFile(file), values['demo-upstream'], io);
@@ -181,7 +184,7 @@ async function printPasswordHash(io: CliIo): Promise<number> {
   return 0;
 }
 
-function validate(file: string, io: CliIo): number {
+function validate(file: string, io: CliIo, strict: boolean): number {
   // Silent, so nothing to write: no stdout stream (and its flush timer) for a logger that never writes.
   const { logger } = createLogger({ level: 'silent', destination: { write: () => {} } });
   const upstreams = new UpstreamRegistry(logger);
@@ -196,7 +199,13 @@ function validate(file: string, io: CliIo): number {
   const s = result.snapshot;
   const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
   const counts = [count(s.config.listeners.length, 'listener'), count(s.services.size, 'service'), count(s.routes.size, 'route'), count(s.config.consumers.length, 'consumer')];
-  io.stdout(`${file}: valid (${counts.join(', ')})\n`);
+  for (const warning of result.warnings) io.stderr(`${warning.file}:${warning.line}: ${warning.path}: warning: ${warning.message}\n`);
+  const warned = result.warnings.length > 0 ? `; ${count(result.warnings.length, 'warning')}` : '';
+  if (strict && warned) {
+    io.stderr(`${file}: ${count(result.warnings.length, 'warning')}, refused by --strict\n`);
+    return 1;
+  }
+  io.stdout(`${file}: valid (${counts.join(', ')}${warned})\n`);
   return 0;
 }
 

@@ -36,7 +36,8 @@ export interface CompileDeps {
   readonly stores: Stores;
 }
 
-export type CompileResult = { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] };
+/** `warnings`: allowed but likely wrong, with file, line and path like issues; `portcullis validate` prints them, start and reload log them. */
+export type CompileResult = { ok: true; snapshot: Snapshot; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
 export function compileConfig(config: Config, source: LoadedSource, deps: CompileDeps): CompileResult {
   const issues: ConfigIssue[] = [];
@@ -48,6 +49,10 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
       seen.add(key);
       issues.push(issue);
     }
+  };
+  const warnings: ConfigIssue[] = [];
+  const warn = (path: ConfigPath, message: string) => {
+    warnings.push({ file: source.file, line: source.lineOf(path), path: formatPath(path), message });
   };
 
   checkUniqueNames(config, report);
@@ -80,6 +85,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           route,
           stores: deps.stores,
           denyList: deps.denyList,
+          warn: (path, message) => warn([...base, i, name, ...path], message),
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
         for (const cookie of instance.ownedCookies ?? []) if (!ownedCookies.includes(cookie)) ownedCookies.push(cookie);
@@ -159,7 +165,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   // Consumers' credentials (API keys among them) were for the policies' compile steps, which keep only
   // what they need (key digests); the snapshot's copy of the config does not keep them.
   const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })) };
-  return { ok: true, snapshot: { version: deps.version, config: kept, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
+  warnings.sort((a, b) => a.line - b.line);
+  return { ok: true, warnings, snapshot: { version: deps.version, config: kept, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
 }
 
 /**

@@ -74,6 +74,7 @@ export class Gateway {
     const denyList = new DynamicDenyList();
     const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
+    logConfigWarnings(logger, loaded.warnings);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
     const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates);
@@ -120,6 +121,7 @@ export class Gateway {
         this.logger.error({ issues: loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
         return loaded;
       }
+      logConfigWarnings(this.logger, loaded.warnings);
       const next = loaded.snapshot;
       await prepareSnapshot(next);
       try {
@@ -254,4 +256,9 @@ async function closeListener(listener: Listener, deadlineMs: number): Promise<vo
   front?.closeAll();
   handler.closeTunnels();
   await closed;
+}
+
+/** Config warnings (allowed but likely wrong), one log line each, with where they sit: `portcullis validate` prints the same. */
+function logConfigWarnings(logger: Logger, warnings: readonly ConfigIssue[]): void {
+  for (const w of warnings) logger.warn({ file: w.file, line: w.line, path: w.path, config_warning: true }, `${w.path}: ${w.message}`);
 }

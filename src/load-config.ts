@@ -2,7 +2,8 @@
  * A config file → a compiled Snapshot, touching nothing that runs: read,
  * resolve references, validate against the schemas (the policies' included),
  * prepare the store, compile. Every problem comes back as a ConfigIssue with
- * file, line and path; the caller decides whether anything swaps.
+ * file, line and path; the caller decides whether anything swaps. Warnings
+ * (allowed but likely wrong) come back the same way beside a snapshot.
  */
 import type { Logger } from 'pino';
 import { compileConfig } from './compile.js';
@@ -19,7 +20,7 @@ import type { UpstreamRegistry } from './upstream/registry.js';
 export function loadConfig(
   file: string,
   deps: { upstreams: UpstreamRegistry; stores: StoreRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv; denyList?: DynamicDenyList },
-): { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] } {
+): { ok: true; snapshot: Snapshot; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] } {
   let text;
   try {
     text = readSource(file);

@@ -2,11 +2,14 @@
 import { deny, type Deny } from '../pipeline/decision.js';
 import { MISSING_CREDENTIALS } from '../pipeline/events.js';
 import { quote } from './basic.js';
+import { NAMESPACE_EVENT, NAMESPACE_REASON } from './consumers.js';
 
 export interface BearerRefusals {
   readonly missing: Deny;
   readonly malformed: Deny;
   invalid(reason: string): Deny;
+  /** A name from an unprefixed party that holds ":" (could be another party's name): consumers.ts NamespaceRefusal. */
+  readonly namespace: Deny;
 }
 
 export function bearerRefusals(realm: string, policy: string): BearerRefusals {
@@ -20,6 +23,10 @@ export function bearerRefusals(realm: string, policy: string): BearerRefusals {
     malformed: deny(401, 'unauthorized', {
       headers: { 'www-authenticate': `${plain}, error="invalid_request"` },
       event: { type: 'auth.malformed_credentials', severity: 'medium', reason: 'malformed bearer token' },
+    }),
+    namespace: deny(401, 'unauthorized', {
+      headers: invalidChallenge,
+      event: { type: NAMESPACE_EVENT, severity: 'medium', reason: `${policy}: ${NAMESPACE_REASON}` },
     }),
     // One answer for every kind of bad token; the reason goes only into the event.
     invalid: (reason) =>

@@ -57,6 +57,25 @@ export interface ResolvedIdentity {
   readonly subject: string;
 }
 
+/**
+ * An unprefixed name holding ":": refused, since it could be another party's
+ * prefixed name ("partner:jdoe"). Configured names never hold ":" and
+ * prefixed names always do, so unprefixed names without one keep the
+ * namespaces apart.
+ */
+export interface NamespaceRefusal {
+  readonly refused: 'namespace';
+}
+
+const NAMESPACE_REFUSAL: NamespaceRefusal = { refused: 'namespace' };
+
+/** The event reason for a NamespaceRefusal (the name itself stays out of logs). */
+export const NAMESPACE_REASON =
+  'the identity\'s name holds ":" but this party has no consumer.prefix: it could be another party\'s prefixed name; set consumer.prefix (such as "corp:") or map it';
+
+/** The event type for a NamespaceRefusal. */
+export const NAMESPACE_EVENT = 'auth.consumer_namespace';
+
 export class ConsumerResolver {
   private readonly claims: readonly string[];
 
@@ -77,8 +96,14 @@ export class ConsumerResolver {
     return this.config.known_only ? [] : [{ issuer, prefix: this.config.prefix ?? '' }];
   }
 
-  /** Resolves from claims; undefined when no usable claim names a consumer (the token is then refused). */
+  /** Resolves from claims; undefined when no usable claim names a consumer (the token is then refused), or a NamespaceRefusal. */
   fromClaims(claims: Readonly<Record<string, unknown>>): ResolvedIdentity | undefined {
+    const resolved = this.resolveClaims(claims);
+    return resolved && 'refused' in resolved ? undefined : resolved;
+  }
+
+  /** As fromClaims, telling a name refused for crossing into another party's namespace apart. */
+  resolveClaims(claims: Readonly<Record<string, unknown>>): ResolvedIdentity | NamespaceRefusal | undefined {
     let subject: string | undefined;
     for (const name of this.claims) {
       const value = claimAt(claims, name);
@@ -89,11 +114,17 @@ export class ConsumerResolver {
     }
     if (subject === undefined) return undefined;
     const extraGroups = this.config.groups_claim ? stringValues(claimAt(claims, this.config.groups_claim)) : [];
-    return this.fromName(subject, extraGroups);
+    return this.resolveName(subject, extraGroups);
   }
 
   /** Resolves a plain name (an LDAP username) with groups found elsewhere. */
   fromName(subject: string, extraGroups: readonly string[] = []): ResolvedIdentity | undefined {
+    const resolved = this.resolveName(subject, extraGroups);
+    return resolved && 'refused' in resolved ? undefined : resolved;
+  }
+
+  /** As fromName, telling a name refused for crossing into another party's namespace apart. */
+  resolveName(subject: string, extraGroups: readonly string[] = []): ResolvedIdentity | NamespaceRefusal | undefined {
     if (!isHeaderSafe(subject)) return undefined;
     const explicit = Object.hasOwn(this.config.mapping, subject);
     const mapped = explicit ? this.config.mapping[subject]! : subject;
@@ -112,6 +143,7 @@ export class ConsumerResolver {
       return { consumer: { name: known.name, groups, metadata: known.metadata }, subject };
     }
     if (this.config.known_only) return undefined;
+    if (prefix === '' && subject.includes(':')) return NAMESPACE_REFUSAL;
     const name = prefix + subject;
     if (!isHeaderSafe(name)) return undefined;
     return { consumer: { name, groups: extraGroups, metadata: {} }, subject };

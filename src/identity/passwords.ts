@@ -18,6 +18,7 @@
  * queue growing with an attacker's guesses.
  */
 import { createRequire } from 'node:module';
+import { isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
@@ -119,6 +120,38 @@ export class PasswordQueueFullError extends Error {
   }
 }
 
+/** This client already has its share of checks running and waiting: this one is refused, others are not. */
+export class PasswordClientShareError extends Error {
+  constructor(readonly limit: number) {
+    super(`this client already has ${limit} password checks running or waiting`);
+    this.name = 'PasswordClientShareError';
+  }
+}
+
+/** Who asks for a check, and how many checks that client may have running and waiting at once. */
+export interface PasswordClient {
+  /** The client address (after trusted_proxies); IPv6 counts by its /64. */
+  readonly ip: string;
+  readonly limit: number;
+}
+
+/**
+ * The key a client's share is counted under: an IPv4 address (IPv4-mapped
+ * IPv6 included) as it is, an IPv6 address by its /64, which one subscriber
+ * usually holds whole.
+ */
+export function clientShareKey(ip: string): string {
+  if (!isIPv6(ip)) return ip;
+  const lower = ip.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = lower.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 export interface PasswordHasherOptions {
   /** Checks run at once: bcrypt worker threads, and scrypt jobs on the libuv pool. */
   readonly threads: number;
@@ -208,7 +241,11 @@ export class PasswordHasher {
   readonly computed = { scrypt: 0, bcrypt: 0 };
   /** Checks refused because the queue was full. */
   refused = 0;
+  /** Checks refused because their client had its share running and waiting. */
+  refusedForClient = 0;
   private running = 0;
+  /** Checks running and waiting, by client share key. */
+  private readonly perClient = new Map<string, number>();
   private readonly waiting: Array<() => void> = [];
   private workers: BcryptWorker[] = [];
   private nextWorker = 0;
@@ -232,9 +269,29 @@ export class PasswordHasher {
 
   /**
    * Checks `password` against every hash, together, and answers per hash.
-   * Throws PasswordQueueFullError at once when threads and queue are full.
+   * Throws PasswordQueueFullError at once when threads and queue are full, and
+   * PasswordClientShareError at once when `client` already has `limit` checks
+   * running and waiting (so one address cannot take the whole queue).
    */
-  async check(password: string, hashes: readonly PasswordHash[]): Promise<boolean[]> {
+  async check(password: string, hashes: readonly PasswordHash[], client?: PasswordClient): Promise<boolean[]> {
+    if (!client) return this.slot(password, hashes);
+    const key = clientShareKey(client.ip);
+    const held = this.perClient.get(key) ?? 0;
+    if (held >= client.limit) {
+      this.refusedForClient++;
+      throw new PasswordClientShareError(client.limit);
+    }
+    this.perClient.set(key, held + 1);
+    try {
+      return await this.slot(password, hashes);
+    } finally {
+      const left = (this.perClient.get(key) ?? 1) - 1;
+      if (left <= 0) this.perClient.delete(key);
+      else this.perClient.set(key, left);
+    }
+  }
+
+  private async slot(password: string, hashes: readonly PasswordHash[]): Promise<boolean[]> {
     if (this.running >= this.options.threads) {
       if (this.waiting.length >= this.options.maxQueue) {
         this.refused++;

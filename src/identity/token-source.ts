@@ -64,6 +64,17 @@ export class TokenSource {
     return MISSING;
   }
 
+  /**
+   * A token cookie is owned: browsers send it on every path of the host, so
+   * no other route's upstream may see it (ownedCookies); the policy's own
+   * route keeps it only with keep_credential.
+   */
+  cookies(keep: boolean): { ownedCookies?: readonly string[]; keptCookies?: readonly string[] } {
+    const name = this.config.cookie;
+    if (name === undefined) return {};
+    return keep ? { ownedCookies: [name], keptCookies: [name] } : { ownedCookies: [name] };
+  }
+
   /** Removes the token from the request the upstream receives. */
   strip(ctx: RequestContext, from: 'header' | 'cookie' | 'query'): void {
     if (from === 'header') ctx.removeUpstreamHeader(this.header);

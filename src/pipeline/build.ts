@@ -38,6 +38,7 @@ export function buildPipeline(global: readonly PlacedStep[], own: readonly Place
     hasLogHooks: steps.some((s) => s.instance.onLog),
     hasBodyFilters: steps.some((s) => s.instance.requestBody ?? s.instance.responseBody),
     ownedCookies,
+    keptCookies: [...new Set(steps.flatMap((s) => s.instance.keptCookies ?? []))],
   };
 }
 

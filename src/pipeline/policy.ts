@@ -42,6 +42,11 @@ export interface PolicyInstance {
    */
   readonly ownedCookies?: readonly string[];
   /**
+   * Owned cookies this policy forwards to its own route's upstream
+   * (`keep_credential`): removed on every other route, kept on this one.
+   */
+  readonly keptCookies?: readonly string[];
+  /**
    * Authentication methods that name consumers from an outside party's claims
    * (a token issuer, a directory): who that party is, and the prefix put before
    * the names of its identities that are no configured consumer. Two parties
@@ -80,6 +85,13 @@ export interface PolicyDeps<C = unknown> {
   readonly consumers: ReadonlyMap<string, Consumer>;
   readonly settings: GatewaySettings;
   readonly logger: Logger;
+  /**
+   * Reports something allowed but likely wrong (a jwt issuer with neither
+   * audiences nor types), at `path` relative to the policy's settings:
+   * `portcullis validate` prints it with file:line, start and reload log it.
+   * Absent when the caller collects no warnings (tests, benches): then log.
+   */
+  readonly warn?: (path: ConfigPath, message: string) => void;
   /** The route this instance serves, or undefined for a global policy. */
   readonly route: string | undefined;
   /** The gateway's shared state (memory or Redis), outliving snapshots: counters, buckets, values, channels. */

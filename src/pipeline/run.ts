@@ -38,6 +38,8 @@ export interface CompiledPipeline {
   readonly hasBodyFilters: boolean;
   /** Cookies policies own (oidc sessions), kept from every upstream of the snapshot; filled while it compiles. */
   readonly ownedCookies: readonly string[];
+  /** Owned cookies a policy of this route forwards to its upstream (keep_credential). */
+  readonly keptCookies: readonly string[];
 }
 
 type Outcome = Deny | undefined;
@@ -47,7 +49,9 @@ const unauthorized = deny(401, 'unauthorized', {
 });
 
 export function runRequest(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): Outcome | Promise<Outcome> {
-  if (ctx.headers.cookie !== undefined) for (const name of pipeline.ownedCookies) ctx.removeUpstreamCookie(name);
+  if (ctx.headers.cookie !== undefined) {
+    for (const name of pipeline.ownedCookies) if (!pipeline.keptCookies.includes(name)) ctx.removeUpstreamCookie(name);
+  }
   return runFrom(ctx, pipeline.stages, 0, logger);
 }
 

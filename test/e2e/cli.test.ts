@@ -143,6 +143,37 @@ consumers:
     assert.ok(all.includes(`${bad}:12: routes[0].policies[1].rate-limitt: unknown policy "rate-limitt"`) || all.some((l) => l.startsWith(`${bad}:12: routes[0].policies[1].rate-limitt: unknown policy`)), second.stderr);
   });
 
+  it('prints config warnings with file:line: path (exit 0), and --strict makes them fail', async () => {
+    const file = writeConfig(`listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes:
+  - name: api
+    service: s
+    policies:
+      - jwt:
+          issuers:
+            - { issuer: "https://idp.test", algorithms: [HS256], keys: [{ kid: k, secret: "a-secret-of-at-least-32-bytes-long!!" }] }
+`);
+    const expected = [
+      `${file}:9: routes[0].policies[0].jwt.issuers[0]: warning: neither audiences nor types: any token this issuer signed for another client (an ID token, another API's access token) is accepted here; set audiences (and types: [at+jwt] where the issuer follows RFC 9068)`,
+    ];
+    const plain = await cli(['validate', file]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(plain.stderr.trim().split('\n'), expected);
+    assert.match(plain.stdout, /: valid \(.*; 1 warning\)/);
+
+    const strict = await cli(['validate', '--strict', file]);
+    assert.equal(strict.code, 1);
+    assert.deepEqual(strict.stderr.trim().split('\n'), [...expected, `${file}: 1 warning, refused by --strict`]);
+    assert.equal(strict.stdout, '');
+
+    // A file without warnings passes --strict, and prints nothing on stderr.
+    const clean = writeConfig(file.endsWith('.yaml') ? readFileSync(file, 'utf8').replace('algorithms: [HS256]', 'algorithms: [HS256], audiences: [api]') : '');
+    const ok = await cli(['validate', '--strict', clean]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stderr, '');
+  });
+
   it('reads JSON configs the same way, with lines in errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-json-'));
     const file = join(dir, 'gateway.json');

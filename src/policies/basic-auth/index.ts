@@ -12,7 +12,9 @@
  * Hashing runs off the event loop, through the process-wide PasswordHasher
  * (identity/passwords.ts): a bounded number at once and a bounded queue;
  * beyond it the request is refused at once with 503 `overloaded` and
- * Retry-After, never queued without end. Hashing is slow on purpose, so a
+ * Retry-After, never queued without end. One client address (after
+ * trusted_proxies) has at most `per_client` checks running and waiting; its
+ * excess is refused with 429, so it cannot take the queue from others. Hashing is slow on purpose, so a
  * verified pair is remembered (by a keyed digest, never the password) for a
  * short time.
  */
@@ -25,7 +27,7 @@ import { MISSING_CREDENTIALS } from '../../pipeline/events.js';
 import { definePolicy, type ConsumerCredential } from '../../pipeline/policy.js';
 import { basicChallenge, parseBasic } from '../../identity/basic.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
-import { defaultDummy, dummyLike, hashProfile, parsePasswordHash, passwordHasher, PasswordQueueFullError, type PasswordHash } from '../../identity/passwords.js';
+import { defaultDummy, dummyLike, hashProfile, parsePasswordHash, passwordHasher, PasswordClientShareError, PasswordQueueFullError, type PasswordHash } from '../../identity/passwords.js';
 import { BasicAuthCredentialSchema, BasicAuthSchema } from './schema.js';
 import type { Static } from '@sinclair/typebox';
 
@@ -100,6 +102,14 @@ export default definePolicy({
       headers: { 'retry-after': '1' },
       event: { type: 'auth.password_checks_saturated', severity: 'medium', reason: 'too many password checks running and waiting; refused, not queued' },
     });
+    const clientShare = deny(429, 'too_many_password_checks', {
+      headers: { 'retry-after': '1' },
+      event: {
+        type: 'auth.password_checks_per_client',
+        severity: 'medium',
+        reason: `this client already has ${config.per_client} password checks running or waiting; refused, others are not`,
+      },
+    });
     const ttlMs = parseDuration(config.cache.ttl);
     const verified = config.cache.max_entries > 0 && ttlMs > 0 ? new BoundedCache<User>(config.cache.max_entries) : undefined;
     // Keyed per instance so the cache holds nothing an attacker could test guesses against offline.
@@ -118,8 +128,9 @@ export default definePolicy({
       const hashes = user ? dummies.map((d, i) => (i === user.slot ? user.hash : d)) : dummies;
       let results: boolean[];
       try {
-        results = await hasher.check(password, hashes);
+        results = await hasher.check(password, hashes, { ip: ctx.clientIp, limit: config.per_client });
       } catch (err) {
+        if (err instanceof PasswordClientShareError) return clientShare;
         if (err instanceof PasswordQueueFullError) return saturated;
         throw err;
       }

@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import bcrypt from 'bcryptjs';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { defaultHasherOptions, hashPassword, passwordHasher } from '../../identity/passwords.js';
+import { clientShareKey, defaultHasherOptions, hashPassword, passwordHasher } from '../../identity/passwords.js';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -21,9 +21,9 @@ describe('basic-auth password checks: equal cost, off the event loop, bounded', 
   let gw: TestGateway;
 
   /** One request; its status and how long it took (ms). */
-  async function timed(authorization?: string, path = '/app'): Promise<{ status: number; ms: number; end: number; code?: string; retryAfter?: string }> {
+  async function timed(authorization?: string, path = '/app', from?: string): Promise<{ status: number; ms: number; end: number; code?: string; retryAfter?: string }> {
     const start = performance.now();
-    const res = await send(gw.url, path, { headers: authorization ? { authorization } : {} });
+    const res = await send(gw.url, path, { headers: { ...(authorization ? { authorization } : {}), ...(from ? { 'x-forwarded-for': from } : {}) } });
     const end = performance.now();
     const code = res.status >= 400 ? (res.json() as { error: { code: string } }).error.code : undefined;
     return { status: res.status, ms: end - start, end, code, retryAfter: res.headers['retry-after'] as string | undefined };
@@ -34,15 +34,19 @@ describe('basic-auth password checks: equal cost, off the event loop, bounded', 
     // Two profiles of very different cost: scrypt ln=14 (~0.1 s) and bcrypt cost 11 (~0.4 s here).
     const samHash = await hashPassword('sam-password', { ln: 14, r: 8, p: 1 });
     const beaHash = await bcrypt.hash('bea-password', 11);
+    const vicHash = await hashPassword('vic-password', { ln: 14, r: 8, p: 1 });
     gw = await startGateway(`
 listeners: [{ name: main, address: "127.0.0.1:0" }]
+gateway: { trusted_proxies: [127.0.0.1/32] }
 services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
 routes:
   - { name: public, service: echo, public: true, match: { paths: [/public] } }
   - { name: app, service: echo, match: { paths: [/app] }, policies: [{ basic-auth: {} }] }
+  - { name: bulk, service: echo, match: { paths: [/bulk] }, policies: [{ basic-auth: { per_client: 100 } }] }
 consumers:
   - { name: sam, credentials: { basic-auth: [{ username: sam, password_hash: "${samHash}" }] } }
   - { name: bea, credentials: { basic-auth: [{ username: bea, password_hash: "${beaHash}" }] } }
+  - { name: vic, credentials: { basic-auth: [{ username: vic, password_hash: "${vicHash}" }] } }
 `);
   });
   after(async () => {
@@ -87,7 +91,7 @@ consumers:
     const alone = Math.max((await timed(basic('bea', 'yardstick-1'))).ms, (await timed(basic('bea', 'yardstick-2'))).ms);
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
-    const logins = Array.from({ length: 5 }, (_, i) => timed(basic('bea', `wrong-${i}`)));
+    const logins = Array.from({ length: 5 }, (_, i) => timed(basic('bea', `wrong-${i}`), '/bulk'));
     const publicCalls: Array<{ status: number; ms: number; end: number }> = [];
     for (let i = 0; i < 20; i++) publicCalls.push(await timed(undefined, '/public'));
     const results = await Promise.all(logins);
@@ -104,7 +108,7 @@ consumers:
 
   it('refuses checks beyond the threads and the queue at once, with 503 overloaded and Retry-After', async () => {
     await passwordHasher().configure({ threads: 1, maxQueue: 2 });
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => timed(basic('bea', `flood-${i}`))));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => timed(basic('bea', `flood-${i}`), '/bulk')));
     const refused = results.filter((r) => r.status === 503);
     assert.equal(results.filter((r) => r.status === 401).length, 3, 'one running and two waiting are checked');
     assert.equal(refused.length, 5, 'the rest are refused');
@@ -115,5 +119,48 @@ consumers:
     const line = await gw.waitForLog((l) => l.type === 'access' && Array.isArray(l.events) && (l.events as string[]).includes('blocked:auth.password_checks_saturated'));
     assert.equal(line.status, 503);
     await passwordHasher().configure(defaultHasherOptions());
+  });
+
+  it('bounds the checks one client address has running and waiting, so one flooding client does not stop another\'s login', async () => {
+    await passwordHasher().configure({ threads: 1, maxQueue: 4 });
+    try {
+      // The attacker (one address, after trusted_proxies) sends 20 wrong passwords at once; the queue holds 1 + 4.
+      // Named as bea, so each check computes a bcrypt hash (the slow profile) and the queue stays full a while.
+      let settled = 0;
+      const flood = Array.from({ length: 20 }, (_, i) =>
+        timed(basic('bea', `wrong-${i}`), '/app', '203.0.113.9').then((r) => {
+          settled++;
+          return r;
+        }),
+      );
+      // Once at least 15 are answered (refused at once: by the queue, or by the per-client share), the rest hold the queue.
+      while (settled < 15) await new Promise((r) => setTimeout(r, 5));
+      // vic never logged in before: no verified pair in the cache, a real check.
+      const victim = await timed(basic('vic', 'vic-password'), '/app', '198.51.100.7');
+      const attacker = await Promise.all(flood);
+      const count = (status: number) => attacker.filter((r) => r.status === status).length;
+      assert.equal(victim.status, 200, 'another client\'s correct password is checked and accepted');
+      assert.deepEqual({ checked: count(401), refused: count(429), overloaded: count(503) }, { checked: 2, refused: 18, overloaded: 0 });
+      assert.ok(attacker.filter((r) => r.status === 429).every((r) => r.code === 'too_many_password_checks' && r.retryAfter === '1'));
+      const line = await gw.waitForLog((l) => l.type === 'access' && Array.isArray(l.events) && (l.events as string[]).includes('blocked:auth.password_checks_per_client'));
+      assert.equal(line.status, 429);
+      // The share is counted per address: another address still gets its own two.
+      const other = await Promise.all([timed(basic('sam', 'x1'), '/app', '198.51.100.8'), timed(basic('sam', 'x2'), '/app', '198.51.100.8')]);
+      assert.deepEqual(other.map((r) => r.status), [401, 401]);
+    } finally {
+      await passwordHasher().configure(defaultHasherOptions());
+    }
+  });
+});
+
+describe('password checks per client: the key a client\'s share is counted under', () => {
+  it('counts IPv4 (and IPv4-mapped IPv6) by address, IPv6 by its /64 however it is written', () => {
+    assert.equal(clientShareKey('203.0.113.9'), '203.0.113.9');
+    assert.equal(clientShareKey('::ffff:203.0.113.9'), '203.0.113.9');
+    const one = clientShareKey('2001:db8:1:2::1');
+    assert.equal(one, '2001:db8:1:2::/64');
+    assert.equal(clientShareKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff'), one, 'another address of the same /64, written in full');
+    assert.notEqual(clientShareKey('2001:db8:1:3::1'), one, 'the next /64 is another client');
+    assert.equal(clientShareKey('2001:db8::1'), '2001:db8:0:0::/64');
   });
 });

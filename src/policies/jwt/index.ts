@@ -10,9 +10,8 @@ import { definePolicy } from '../../pipeline/policy.js';
 import { parseDuration } from '../../config/units.js';
 import { bearerRefusals } from '../../identity/bearer.js';
 import { scopesOf } from '../../identity/claims.js';
-import type { Logger } from 'pino';
 import type { Static } from '@sinclair/typebox';
-import { ConfigError } from '../../config/errors.js';
+import { ConfigError, formatPath, type ConfigPath } from '../../config/errors.js';
 import type { Consumer } from '../../pipeline/context.js';
 import { ConsumerResolver, type ConsumerMapping } from '../../identity/consumers.js';
 import { buildIssuer } from '../../identity/issuers.js';
@@ -38,7 +37,7 @@ export default definePolicy({
     const maxTokenAgeSec = config.max_token_age === undefined ? undefined : parseDuration(config.max_token_age) / 1000;
     const verifier = new JwtVerifier(issuers, { clockSkewSec: parseDuration(config.clock_skew) / 1000, maxTokenAgeSec });
     const resolvers = consumerResolvers(config, deps.consumers);
-    warnUnboundTokens(config, deps.logger);
+    warnUnboundTokens(config, deps.warn ?? ((path, message) => deps.logger.warn({ path: formatPath(path) }, message)));
     const source = new TokenSource(config.token);
     const cache = new VerifiedCache(config.cache.max_entries, parseDuration(config.cache.ttl));
     const refusals = bearerRefusals(config.realm, 'jwt');
@@ -53,8 +52,9 @@ export default definePolicy({
       const result = await verifier.verify(token);
       if (!result.ok) return refusals.invalid(result.reason);
       const claims = result.payload as Readonly<Record<string, unknown>>;
-      const resolved = resolvers[issuers.indexOf(result.issuer)]!.fromClaims(claims);
+      const resolved = resolvers[issuers.indexOf(result.issuer)]!.resolveClaims(claims);
       if (!resolved) return refusals.invalid('no usable consumer claim, or not a known consumer');
+      if ('refused' in resolved) return refusals.namespace;
       const identity: VerifiedIdentity = {
         consumer: resolved.consumer,
         credentialId: `${result.issuer.name}:${resolved.subject}`,
@@ -68,6 +68,7 @@ export default definePolicy({
     };
 
     return {
+      ...source.cookies(config.keep_credential),
       identityNamespaces: config.issuers.flatMap((issuer, i) => resolvers[i]!.namespaces(issuer.issuer)),
       claimsFrom: config.issuers.map((issuer) => issuer.issuer),
       async ready() {
@@ -151,12 +152,12 @@ function isDefault(c: ConsumerMapping): boolean {
  * ID token or access token it gave another client (another application)
  * passes as a bearer token for this API. Logged when the config loads.
  */
-function warnUnboundTokens(config: JwtConfig, logger: Logger): void {
+function warnUnboundTokens(config: JwtConfig, warn: (path: ConfigPath, message: string) => void): void {
   config.issuers.forEach((issuer, i) => {
     if (issuer.audiences === undefined && issuer.types === undefined) {
-      logger.warn(
-        { path: `issuers[${i}]`, issuer: issuer.issuer },
-        `issuers[${i}]: neither audiences nor types: any token this issuer signed for another client (an ID token, another API's access token) is accepted here; set audiences (and types: [at+jwt] where the issuer follows RFC 9068)`,
+      warn(
+        ['issuers', i],
+        'neither audiences nor types: any token this issuer signed for another client (an ID token, another API\'s access token) is accepted here; set audiences (and types: [at+jwt] where the issuer follows RFC 9068)',
       );
     }
   });

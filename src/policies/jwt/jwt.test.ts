@@ -82,6 +82,15 @@ routes:
             - { issuer: "${HMAC}", name: hmac, algorithms: [HS256], keys: [{ kid: h-1, secret: "${HMAC_SECRET}" }] }
           clock_skew: 10s
           token: { cookie: access_token }
+  - name: keeper
+    service: echo
+    match: { paths: [/keep] }
+    policies:
+      - jwt:
+          issuers: [{ issuer: "${LOCAL}", algorithms: [RS256], audiences: [local-api], keys: [{ kid: local-1, pem: ${JSON.stringify(rsaPem)} }] }]
+          token: { cookie: kept_token }
+          keep_credential: true
+  - { name: public, service: echo, public: true, match: { paths: [/public] } }
   - name: trusted-names
     service: echo
     match: { paths: [/names] }
@@ -129,9 +138,10 @@ consumers:
 
   it('warns at load about an issuer with neither audiences nor types, which accepts tokens meant for other clients', () => {
     const warnings = gw.logs.filter((l) => l.level === 'warn' && /neither audiences nor types/.test(l.msg));
-    const where = warnings.map((l) => `${String(l.route)} ${String(l.path)}`).sort();
-    // local: issuers 1 and 2 (EC, HMAC) have neither; fresh-only's one issuer has neither; idp-api and trusted-names have audiences.
-    assert.deepEqual(where, ['fresh-only issuers[0]', 'local issuers[1]', 'local issuers[2]']);
+    const where = warnings.map((l) => String(l.path)).sort();
+    // local (routes[1]): issuers 1 and 2 (EC, HMAC) have neither; fresh-only's (routes[5]) one issuer has neither; the others have audiences.
+    assert.deepEqual(where, ['routes[1].policies[0].jwt.issuers[1]', 'routes[1].policies[0].jwt.issuers[2]', 'routes[5].policies[0].jwt.issuers[0]']);
+    assert.ok(warnings.every((l) => typeof l.line === 'number' && l.line > 0), 'with the line in the config file');
     assert.match(warnings[0]!.msg, /an ID token.*is accepted here; set audiences/);
   });
 
@@ -158,6 +168,17 @@ consumers:
     assert.equal(res.status, 200);
     assert.equal(res.json().headers.cookie, 'theme=dark; lang=en');
     assert.equal(res.json().headers['x-consumer-name'], 'local:local-user', 'named with its issuer, one of three');
+  });
+
+  it('never forwards a token cookie to another route\'s upstream; keep_credential keeps it on its own route only', async () => {
+    const token = await local();
+    const cookie = `theme=dark; access_token=${token}; kept_token=${token}`;
+    const other = await send(gw.url, '/public/x', { headers: { cookie } });
+    assert.equal(other.status, 200);
+    assert.equal(other.json().headers.cookie, 'theme=dark', 'the public route\'s upstream receives neither token cookie');
+    const kept = await send(gw.url, '/keep/x', { headers: { cookie } });
+    assert.equal(kept.status, 200);
+    assert.equal(kept.json().headers.cookie, `theme=dark; kept_token=${token}`, 'kept on its own route, access_token is removed');
   });
 
   it('never lets a token become a configured consumer just by naming it', async () => {
@@ -565,5 +586,58 @@ consumers: [{ name: billing }]
     assert.match(res.stderr, /routes\[2\]\.policies\[0\]\.jwt\.consumer\.match_names: with several issuers .*issuers\[i\]\.consumer\.match_names/);
     assert.match(res.stderr, /routes\[3\]\.policies\[0\]\.jwt\.issuers\[1\]\.consumer\.prefix: issuers\[0\] names its consumers the same way/);
     assert.match(res.stderr, /routes\[4\]\.policies: claims: the route takes scopes and claims from several issuers \(https:\/\/corp\.test, https:\/\/partner\.test\); name the ones these rules are for in claims\.issuers/);
+  });
+});
+
+describe('jwt with an unprefixed issuer: its names never cross into another issuer\'s namespace', () => {
+  let upstream: TestUpstream;
+  let corp: TestIdp;
+  let partner: TestIdp;
+  let gw: TestGateway;
+  const ALICE = { client_id: 'alice-app', client_secret: 'alice-app-secret-for-tests-0123', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  const MALLORY = { client_id: 'mallory-app', client_secret: 'mallory-app-secret-for-tests-012', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  const JDOE = { client_id: 'jdoe-app', client_secret: 'jdoe-app-secret-for-tests-012345', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  // The naming claim is one users choose (a username): mallory at corp picked "partner:jdoe".
+  const names = { 'alice-app': { username: 'alice' }, 'mallory-app': { username: 'partner:jdoe' }, 'jdoe-app': { username: 'jdoe' } };
+  const call = (token: string) => send(gw.url, '/mixed', { headers: { authorization: `Bearer ${token}` } });
+
+  before(async () => {
+    upstream = await startUpstream();
+    corp = await startIdp({ clients: [ALICE, MALLORY], tokenClaims: names });
+    partner = await startIdp({ clients: [JDOE], tokenClaims: names });
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - name: mixed
+    service: echo
+    match: { paths: [/mixed] }
+    policies:
+      - jwt:
+          issuers:
+            - { issuer: "${corp.issuer}", name: corp, discovery: true, algorithms: [RS256], audiences: ["${API_RESOURCE}"], consumer: { claim: username, prefix: "" } }
+            - { issuer: "${partner.issuer}", name: partner, discovery: true, algorithms: [RS256], audiences: ["${API_RESOURCE}"], consumer: { claim: username } }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await corp.close();
+    await partner.close();
+    await upstream.close();
+  });
+
+  it('refuses a name holding ":" from the unprefixed issuer (401, auth.consumer_namespace), and keeps plain names and prefixed ones', async () => {
+    const jdoe = await call(await partner.token({ client: JDOE.client_id, secret: JDOE.client_secret }));
+    assert.equal(jdoe.status, 200);
+    assert.equal(jdoe.json().headers['x-consumer-name'], 'partner:jdoe');
+    const alice = await call(await corp.token({ client: ALICE.client_id, secret: ALICE.client_secret }));
+    assert.equal(alice.status, 200);
+    assert.equal(alice.json().headers['x-consumer-name'], 'alice', 'the unprefixed issuer keeps plain names');
+    const before = upstream.seen.length;
+    const mallory = await call(await corp.token({ client: MALLORY.client_id, secret: MALLORY.client_secret }));
+    assert.equal(mallory.status, 401, 'a corp user named "partner:jdoe" is never partner\'s jdoe');
+    assert.equal(upstream.seen.length, before);
+    const line = await gw.waitForLog((l) => l.type === 'access' && l.status === 401 && Array.isArray(l.events) && (l.events as string[]).some((e) => e.endsWith('auth.consumer_namespace')));
+    assert.equal(line.route, 'mixed');
   });
 });

@@ -14,7 +14,7 @@ import { MISSING_CREDENTIALS } from '../../pipeline/events.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { basicChallenge, parseBasic } from '../../identity/basic.js';
 import { stringValues } from '../../identity/claims.js';
-import { ConsumerResolver, type ResolvedIdentity } from '../../identity/consumers.js';
+import { ConsumerResolver, NAMESPACE_EVENT, NAMESPACE_REASON, type ResolvedIdentity } from '../../identity/consumers.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
 import { searchThenBind, tlsOptionsFor, type DirectorySettings } from './directory.js';
 import { LdapAuthSchema } from './schema.js';
@@ -80,8 +80,9 @@ export default definePolicy({
       const result = await searchThenBind(settings, username, password);
       if (!result.ok) return refuse('auth.invalid_credentials', result.reason);
       // Named as the directory spells the user, never as typed: "ALICE" must not be a consumer apart from alice.
-      const identity = resolver.fromName(result.username, stringValues(result.groups));
+      const identity = resolver.resolveName(result.username, stringValues(result.groups));
       if (!identity) return refuse('auth.invalid_credentials', 'not a known consumer');
+      if ('refused' in identity) return refuse(NAMESPACE_EVENT, NAMESPACE_REASON);
       cache?.set(key, identity, Date.now() + ttlMs);
       return accept(ctx, identity);
     };

@@ -14,7 +14,7 @@ import type { Deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { bearerRefusals } from '../../identity/bearer.js';
 import { scopesOf } from '../../identity/claims.js';
-import { ConsumerResolver } from '../../identity/consumers.js';
+import { ConsumerResolver, NAMESPACE_REASON } from '../../identity/consumers.js';
 import { Discovery } from '../../identity/discovery.js';
 import { callJson, checkProviderUrl, isObject } from '../../identity/http.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
@@ -24,7 +24,7 @@ import { IntrospectionSchema } from './schema.js';
 import { DependencyUnavailableError } from '../../errors.js';
 
 /** A cached answer: who the token is, or why it is refused. */
-type Answer = { active: true; identity: VerifiedIdentity } | { active: false; reason: string };
+type Answer = { active: true; identity: VerifiedIdentity } | { active: false; reason: string; namespace?: true };
 
 export default definePolicy({
   name: 'oauth2-introspection',
@@ -69,8 +69,9 @@ export default definePolicy({
         const aud = typeof body.aud === 'string' ? [body.aud] : Array.isArray(body.aud) ? body.aud : [];
         if (!aud.some((a) => config.audiences!.includes(a as string))) return { active: false, reason: 'wrong audience' };
       }
-      const resolved = resolver.fromClaims(body);
+      const resolved = resolver.resolveClaims(body);
       if (!resolved) return { active: false, reason: 'no usable consumer claim, or not a known consumer' };
+      if ('refused' in resolved) return { active: false, reason: NAMESPACE_REASON, namespace: true };
       return { active: true, identity: { consumer: resolved.consumer, credentialId: `introspection:${resolved.subject}`, scopes: scopesOf(body), claims: body } };
     };
 
@@ -98,13 +99,14 @@ export default definePolicy({
     };
 
     const settle = (ctx: RequestContext, answer: Answer, from: 'header' | 'cookie' | 'query'): Deny | undefined => {
-      if (!answer.active) return refusals.invalid(answer.reason);
+      if (!answer.active) return answer.namespace ? refusals.namespace : refusals.invalid(answer.reason);
       applyIdentity(ctx, answer.identity, 'oauth2-introspection');
       if (!config.keep_credential) source.strip(ctx, from);
       return undefined;
     };
 
     return {
+      ...source.cookies(config.keep_credential),
       // The provider is the party: named by its issuer, or by its endpoint when only that is given.
       identityNamespaces: resolver.namespaces(config.issuer ?? config.endpoint!),
       claimsFrom: [config.issuer ?? config.endpoint!],

@@ -24,6 +24,8 @@ listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
 routes:
   - { name: closed, service: echo, match: { paths: [/closed] }, policies: [${policy('')}] }
+  - { name: cookie, service: echo, match: { paths: [/cookie] }, policies: [${policy(', token: { cookie: at }')}] }
+  - { name: public, service: echo, public: true, match: { paths: [/public] } }
   - { name: open, service: echo, anonymous: guest, match: { paths: [/open] }, policies: [${policy(', fail: open')}] }
   - name: post
     service: echo
@@ -63,6 +65,17 @@ consumers:
     assert.equal(seen.headers.authorization, undefined);
     assert.equal((await call('/closed/b', token)).status, 200);
     assert.equal(introspections(idp) - before, 1);
+  });
+
+  it('reads a token from its cookie, and no other route\'s upstream ever receives that cookie', async () => {
+    const token = await opaque(idp);
+    const cookie = `theme=dark; at=${token}`;
+    const own = await send(gw.url, '/cookie/x', { headers: { cookie } });
+    assert.equal(own.status, 200);
+    assert.equal(own.json().headers.cookie, 'theme=dark');
+    const other = await send(gw.url, '/public/x', { headers: { cookie } });
+    assert.equal(other.status, 200);
+    assert.equal(other.json().headers.cookie, 'theme=dark', 'the public route\'s upstream never sees the token');
   });
 
   it('authenticates to the endpoint with client_secret_post and maps the client to a consumer', async () => {
