@@ -23,6 +23,7 @@ import { checkFraming, hostWithoutPort, isPoisoned, originForm, poison } from '.
 import { http2ResponseCompleted, isHttp2 } from './http-version.js';
 import { upstreamRequestOf } from './forwarded.js';
 import { RequestBody } from './request-body.js';
+import { noteUpstreamWork } from './stream-work.js';
 import type { ServerGuards } from './guards.js';
 import { answerHealth, isHealthCheck } from './health.js';
 import { requestLimitProblem } from './request-limits.js';
@@ -228,6 +229,7 @@ export class RequestHandler {
       },
     });
     state.exchange = exchange;
+    if (state.h2) noteUpstreamWork(res); // a completed stream that reached the upstream pays for a reset (h2.ts)
     exchange.start();
   }
 
