@@ -119,6 +119,16 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
       // Authentication in monitor mode lets everyone through: that is a public route, and must say so.
       report(base, `route "${route.name}" authenticates only in monitor mode, which lets every caller through; mark it "public: true" while rolling out`);
     }
+    const methods = route.match.methods;
+    if (methods?.includes('HEAD') && !methods.includes('GET')) {
+      // The router sends HEAD wherever GET goes, and the upstream runs its GET handler for a HEAD: a HEAD-only
+      // route would be a second way into the GET route's handler, under other policies.
+      report(
+        [...base, 'match', 'methods', methods.indexOf('HEAD')],
+        `route "${route.name}" takes HEAD without GET: HEAD is answered by the route that takes GET on the same path ` +
+          `(HEAD is GET without the body, RFC 9110 §9.3.2, and upstreams run the GET handler for it); drop HEAD, or list GET too`,
+      );
+    }
     access.push({ route, index: r, authenticates: globalEnforcedAuth || own.some((s) => s.phase === 'authenticate' && !s.monitor) });
     checkIdentityNamespaces([...globalSteps, ...own], base, report);
     const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);

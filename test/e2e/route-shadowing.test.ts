@@ -48,3 +48,47 @@ describe('a protected regex route shadowed by a public prefix route', () => {
     assert.equal((await send(gw.url, '/docs/intro')).status, 200);
   });
 });
+
+/**
+ * A public HEAD-only route beside a protected GET route on one path (red-team
+ * review of issue 10, F6): HEAD took the public route, and the upstream ran
+ * its GET handler for it, unauthenticated. HEAD is GET without the body (RFC
+ * 9110 §9.3.2): a route that takes HEAD without GET is refused at load.
+ */
+describe('a route that takes HEAD without GET', () => {
+  let upstream: TestUpstream | undefined;
+  let gw: TestGateway | undefined;
+  after(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+  const config = (url: string, headMethods: string) => `
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: app, targets: [{ url: "${url}" }] }]
+routes:
+  - { name: report-head, service: app, public: true, match: { paths: [/report], methods: [${headMethods}] } }
+  - { name: report, service: app, match: { paths: [/report], methods: [GET] }, policies: [{ key-auth: {} }] }
+`;
+
+  it('is refused at load, saying HEAD is answered by the GET route', async () => {
+    upstream = await startUpstream();
+    const err = await startGateway(config(upstream.url, 'OPTIONS, HEAD')).then(
+      async (started) => {
+        gw = started;
+        const res = await send(started.url, '/report', { method: 'HEAD' });
+        return new Error(`the gateway started and answered HEAD /report with ${res.status}`);
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof InvalidConfigError, String(err));
+    assert.equal(err.issues.length, 1);
+    assert.equal(err.issues[0]!.path, 'routes[0].match.methods[1]');
+    assert.match(err.issues[0]!.message, /route "report-head" takes HEAD without GET: HEAD is answered by the route that takes GET on the same path/);
+  });
+
+  it('leaves HEAD to the protected GET route when the public route does not take it', async () => {
+    gw = await startGateway(config(upstream!.url, 'OPTIONS'));
+    assert.equal((await send(gw.url, '/report', { method: 'HEAD' })).status, 401);
+    assert.equal((await send(gw.url, '/report', { method: 'OPTIONS' })).status, 200);
+  });
+});
