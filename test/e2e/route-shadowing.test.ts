@@ -39,7 +39,7 @@ describe('a protected regex route shadowed by a public prefix route', () => {
     assert.ok(err instanceof InvalidConfigError, String(err));
     assert.equal(err.issues.length, 1);
     assert.equal(err.issues[0]!.path, 'routes[1].match.paths[0]');
-    assert.match(err.issues[0]!.message, /route "private" is protected, but the route "site" \(no authentication, path "\/"\) takes requests/);
+    assert.match(err.issues[0]!.message, /route "private" is protected \(key-auth\), but the route "site" \(without key-auth, path "\/"\) takes requests/);
   });
 
   it('serves when the public route does not cover the protected paths, and authenticates them', async () => {
@@ -90,5 +90,52 @@ routes:
     gw = await startGateway(config(upstream!.url, 'OPTIONS'));
     assert.equal((await send(gw.url, '/report', { method: 'HEAD' })).status, 401);
     assert.equal((await send(gw.url, '/report', { method: 'OPTIONS' })).status, 200);
+  });
+});
+
+/**
+ * Protection is more than authentication (red-team review of issue 10, F9):
+ * a regex route guarded by ip-restriction (so `public: true`) was silently
+ * shadowed by a public `/`, and answered 200 from any address.
+ */
+describe('a regex route guarded by ip-restriction behind a public prefix route', () => {
+  let upstream: TestUpstream | undefined;
+  let gw: TestGateway | undefined;
+  after(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+  const config = (url: string, sitePath: string) => `
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: app, targets: [{ url: "${url}" }] }]
+routes:
+  - { name: site, service: app, public: true, match: { paths: [${sitePath}] } }
+  - name: internal
+    service: app
+    public: true
+    match: { paths: ["~ ^/v[0-9]+/internal/"] }
+    policies: [{ ip-restriction: { allow: [10.0.0.0/8] } }]
+`;
+
+  it('is refused at load, naming both routes', async () => {
+    upstream = await startUpstream();
+    const err = await startGateway(config(upstream.url, '/')).then(
+      async (started) => {
+        gw = started;
+        const res = await send(started.url, '/v1/internal/flush');
+        return new Error(`the gateway started and answered /v1/internal/flush with ${res.status}`);
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof InvalidConfigError, String(err));
+    assert.equal(err.issues.length, 1);
+    assert.equal(err.issues[0]!.path, 'routes[1].match.paths[0]');
+    assert.match(err.issues[0]!.message, /route "internal" is protected \(ip-restriction\), but the route "site" \(without ip-restriction, path "\/"\) takes requests/);
+  });
+
+  it('serves when the public route does not cover it, and refuses an address off the allow list', async () => {
+    gw = await startGateway(config(upstream!.url, '/docs'));
+    assert.equal((await send(gw.url, '/v1/internal/flush')).status, 403);
+    assert.equal((await send(gw.url, '/docs/intro')).status, 200);
   });
 });
