@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { rawExchange } from '../helpers/raw.js';
+import type { ClientHttp2Session } from 'node:http2';
+import { h2Request, h2Session, makePki } from '../helpers/tls.js';
 
 describe('routing precedence through the gateway', () => {
   let upstream: TestUpstream;
@@ -134,6 +136,42 @@ routes:
     for (const host of ['admin.example.com..', 'admin.example.com..:80', '.admin.example.com', 'admin..example.com', '.']) {
       assert.equal(await status(host), 400, host);
     }
+    assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
+  });
+});
+
+describe('host names over HTTP/2', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let session: ClientHttp2Session;
+
+  before(async () => {
+    const pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    upstream = await startUpstream();
+    gw = await startGateway(
+      `
+listeners:
+  - { name: main, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }
+services: [{ name: app, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: admin, service: app, match: { hosts: [admin.example.com] }, policies: [{ key-auth: {} }] }
+  - { name: site, service: app, public: true, match: { paths: [/] } }
+`,
+      { dir: pki.dir },
+    );
+    session = await h2Session(gw.url, { ca: pki.caPem });
+  });
+  after(async () => {
+    session?.close();
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  it('reads :authority as Host: one trailing dot is the same host, an empty label is 400', async () => {
+    assert.equal((await h2Request(session, { ':path': '/x', ':authority': 'Admin.Example.com.' })).status, 401);
+    const before = upstream.seen.length;
+    assert.equal((await h2Request(session, { ':path': '/x', ':authority': 'admin.example.com..' })).status, 400);
     assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
   });
 });
