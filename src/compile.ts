@@ -23,7 +23,7 @@ import type { LoadedSource } from './config/load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './config/schema.js';
 import { checkServerLimits } from './config/server-limits.js';
 import { parseDuration, parseSize } from './config/units.js';
-import { checkShadowedRoutes, type RouteAccess } from './routing/shadow.js';
+import { checkShadowedRoutes, guardKey, type RouteAccess } from './routing/shadow.js';
 import type { CompiledRoute, RuntimeSettings, Snapshot } from './snapshot.js';
 
 export interface CompileDeps {
@@ -125,7 +125,17 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
       // Authentication in monitor mode lets everyone through: that is a public route, and must say so.
       report(base, `route "${route.name}" authenticates only in monitor mode, which lets every caller through; mark it "public: true" while rolling out`);
     }
-    access.push({ route, index: r, authenticates: globalEnforcedAuth || own.some((s) => s.phase === 'authenticate' && !s.monitor) });
+    const methods = route.match.methods;
+    if (methods?.includes('HEAD') && !methods.includes('GET')) {
+      // The router sends HEAD wherever GET goes, and the upstream runs its GET handler for a HEAD: a HEAD-only
+      // route would be a second way into the GET route's handler, under other policies.
+      report(
+        [...base, 'match', 'methods', methods.indexOf('HEAD')],
+        `route "${route.name}" takes HEAD without GET: HEAD is answered by the route that takes GET on the same path ` +
+          `(HEAD is GET without the body, RFC 9110 §9.3.2, and upstreams run the GET handler for it); drop HEAD, or list GET too`,
+      );
+    }
+    access.push({ route, index: r, guards: accessGuards(route, deps.policies) });
     checkIdentityNamespaces([...globalSteps, ...own], base, report);
     const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
@@ -225,6 +235,21 @@ function compileAnonymous(
 /** A route whose auth policy failed to compile already has an error; do not add "no authentication". */
 function hasAuthEntry(route: RouteConfig, policies: ReadonlyMap<string, AnyPolicyDefinition>): boolean {
   return route.policies.some((entry) => policies.get(Object.keys(entry)[0]!)?.phase === 'authenticate');
+}
+
+/** Policies that decide who may reach a route at all, beyond the authenticate and authorize phases. */
+const ACCESS_CONTROL_SCREENS: ReadonlySet<string> = new Set(['ip-restriction']);
+
+/** The access-control policies the route enforces itself, for the shadowing check (src/routing/shadow.ts). */
+function accessGuards(route: RouteConfig, policies: ReadonlyMap<string, AnyPolicyDefinition>): Map<string, string> {
+  const guards = new Map<string, string>();
+  for (const entry of route.policies) {
+    const [name, settings] = Object.entries(entry)[0]!;
+    const phase = policies.get(name)?.phase;
+    if ((settings as { mode?: string } | undefined)?.mode === 'monitor') continue;
+    if (phase === 'authenticate' || phase === 'authorize' || ACCESS_CONTROL_SCREENS.has(name)) guards.set(guardKey(name, settings), name);
+  }
+  return guards;
 }
 
 function hintService(config: Config, route: RouteConfig): string {

@@ -222,7 +222,7 @@ export const GatewaySettingsSchema = Type.Object(
           minimum: 0,
           default: 100,
           description:
-            'HTTP/2 streams a client may reset before their response is complete, beyond those it completes, per connection; past it the connection is closed (GOAWAY ENHANCE_YOUR_CALM: rapid reset, CVE-2023-44487); 0 means no limit',
+            'HTTP/2 streams a client may reset before their response is complete, beyond the streams the upstream served it (answers the gateway gives itself, such as a 401, do not count), per connection; past it, or past ten times it in a burst (refilled at a tenth of it per second, however many streams complete), the connection is closed (GOAWAY ENHANCE_YOUR_CALM: rapid reset, CVE-2023-44487); 0 means no limit',
         }),
         max_event_loop_delay: Duration({
           default: '1s',

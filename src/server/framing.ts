@@ -98,7 +98,8 @@ export function hostWithoutPort(host: string | undefined): string {
 
 /**
  * Host = host [ ":" port ] (RFC 9110 §7.2), with host a DNS name or IPv4
- * address (letters, digits, "-", "_", ".") or a bracketed IPv6 literal; empty
+ * address (letters, digits, "-", "_", "."; no empty label, but the DNS
+ * root's one trailing dot) or a bracketed IPv6 literal; empty
  * is allowed (RFC 9112 §3.2). Anything else ("a@b", "a b", "a/b", "a:1:2")
  * is answered 400 (RFC 9112 §3.2 requires it): routing reads a host out of
  * it one way, and an upstream given it (preserve_host, X-Forwarded-Host)
@@ -119,6 +120,9 @@ export function isValidHost(host: string): boolean {
     for (; i < n; i++) {
       const c = host.charCodeAt(i);
       if (c === 0x3a) break;
+      // An empty label (".admin", "admin..", "a..b"): routing reads "admin.example.com.." as another
+      // host than "admin.example.com", an upstream that trims dots as the same one.
+      if (c === 0x2e && (i === 0 || host.charCodeAt(i - 1) === 0x2e)) return false;
       if (!(isHexDigit(c) || (c >= 0x67 && c <= 0x7a) || (c >= 0x47 && c <= 0x5a) || c === 0x2d || c === 0x2e || c === 0x5f)) return false;
     }
   }

@@ -21,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RuntimeSettings } from '../snapshot.js';
 import type { RequestHandler } from './handler.js';
+import { startedUpstreamWork } from './stream-work.js';
 
 /** Streams the gateway itself reset or destroyed: they do not count as the client's resets. */
 const SERVER_RESET = new WeakSet<ServerHttp2Stream>();
@@ -99,22 +100,44 @@ export class Http2Front {
   private track(session: ServerHttp2Session): void {
     this.sessions.add(session);
     const open = new Set<ServerHttp2Stream>();
-    /** Streams the client reset before their response was complete, less those it let complete (never below 0). */
-    let resets = 0;
+    /** Streams the client reset before their response was complete, less streams the upstream served (never below 0). */
+    let debt = 0;
+    /** Resets left before the connection's ceiling (refilled with time, never by completions); see resetBudget(). */
+    let budget = resetBurst(this.maxResets);
+    let refilledAt = performance.now();
+    /** Every client reset on this connection, for the log. */
+    let total = 0;
     let cut = false;
+    const counted = new WeakSet<ServerHttp2Stream>();
+    const closed = (stream: ServerHttp2Stream): void => {
+      open.delete(stream);
+      if (this.maxResets === 0 || cut || session.destroyed || counted.has(stream)) return;
+      counted.add(stream);
+      if (!clientReset(stream)) {
+        // Only a stream the upstream served pays for a reset: a 401 or 404 the gateway answers itself costs
+        // the client nothing, and would let it start upstream work on other streams for ever.
+        if (debt > 0 && startedUpstreamWork(stream)) debt--;
+        return;
+      }
+      const now = performance.now();
+      budget = Math.min(resetBurst(this.maxResets), budget + ((now - refilledAt) / 1000) * resetRefillPerSecond(this.maxResets));
+      refilledAt = now;
+      budget--;
+      total++;
+      if (++debt > this.maxResets || budget < 0) {
+        cut = true;
+        this.cutOff(session, open, total, budget < 0);
+      }
+    };
     session.on('stream', (stream: ServerHttp2Stream) => {
+      // Node emits 'stream' on the next tick: a stream the client reset in the meantime (HEADERS and
+      // RST_STREAM read in one go) is counted now, its 'close' may have been emitted already.
+      if (stream.closed || stream.destroyed) {
+        closed(stream);
+        return;
+      }
       open.add(stream);
-      stream.once('close', () => {
-        open.delete(stream);
-        if (this.maxResets === 0 || cut || session.destroyed) return;
-        // aborted: the stream closed before the gateway ended its response; by the client unless marked ours.
-        if (!stream.aborted) {
-          if (resets > 0) resets--;
-        } else if (!SERVER_RESET.has(stream) && ++resets > this.maxResets) {
-          cut = true;
-          this.cutOff(session, open, resets);
-        }
-      });
+      stream.once('close', () => closed(stream));
     });
     // An idle connection (no stream open) is closed after the keep-alive timeout, as HTTP/1.1 ones are.
     session.setTimeout(this.idleTimeoutMs, () => {
@@ -128,14 +151,28 @@ export class Http2Front {
    * Rapid reset (CVE-2023-44487): a client that opens streams and resets them
    * at once never waits for an answer, so a stream limit does not bound the
    * work it starts. Each reset stream's upstream request is aborted (the
-   * handler), and a connection that resets more streams than it completes,
-   * by more than gateway.limits.http2_max_resets, is closed with GOAWAY
-   * ENHANCE_YOUR_CALM; its open streams end, and their upstream requests
-   * with them.
+   * handler), but the upstream may go on with it. Every client RST_STREAM of
+   * a stream whose response was not complete counts, and a connection is
+   * closed with GOAWAY ENHANCE_YOUR_CALM (its open streams end, their
+   * upstream requests with them) when
+   * - its resets exceed the streams the upstream served by more than
+   *   gateway.limits.http2_max_resets (answers the gateway gives itself,
+   *   such as a 401, pay for nothing), or
+   * - its resets exceed a ceiling that completions do not raise: a burst of
+   *   ten times the limit, refilled at a tenth of the limit per second
+   *   (1,000 and 10/s by default, nghttp2's own burst), so a client cannot
+   *   buy unbounded upstream work with as many cheap upstream requests.
    */
-  private cutOff(session: ServerHttp2Session, streams: ReadonlySet<ServerHttp2Stream>, resets: number): void {
+  private cutOff(session: ServerHttp2Session, streams: ReadonlySet<ServerHttp2Stream>, resets: number, ceiling: boolean): void {
     this.logger.warn(
-      { listener: this.listener, client_ip: session.socket?.remoteAddress, resets, limit: this.maxResets, event: 'http2.rapid_reset' },
+      {
+        listener: this.listener,
+        client_ip: session.socket?.remoteAddress,
+        resets,
+        limit: this.maxResets,
+        reason: ceiling ? 'ceiling' : 'unpaid',
+        event: 'http2.rapid_reset',
+      },
       'HTTP/2 client reset too many streams: connection closed',
     );
     // GOAWAY first: nghttp2 refuses every newer stream from here on, and a client that honours it closes.
@@ -183,6 +220,29 @@ export class Http2Front {
   destroyAll(): void {
     for (const session of this.sessions) session.destroy();
   }
+}
+
+/** Resets a connection may make in a burst, however many streams it completes. */
+function resetBurst(maxResets: number): number {
+  return maxResets * 10;
+}
+
+/** How fast that burst comes back, per second. */
+function resetRefillPerSecond(maxResets: number): number {
+  return maxResets / 10;
+}
+
+/**
+ * The client reset this stream (RST_STREAM, or the connection went) before
+ * the gateway ended its response: not a stream the gateway reset itself,
+ * nor one the client closed with NO_ERROR after a complete response (RFC
+ * 9113 §8.1 lets it stop sending a body so).
+ */
+function clientReset(stream: ServerHttp2Stream): boolean {
+  if (SERVER_RESET.has(stream)) return false;
+  if (stream.aborted) return true;
+  // Closed before the handler saw it (HEADERS + RST_STREAM in one read): nothing was ended, nothing was aborted.
+  return stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR && !stream.writableFinished;
 }
 
 /**

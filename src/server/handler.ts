@@ -20,6 +20,7 @@ import * as screen from './screens.js';
 import type { ScreenEnv, Screened } from './screens.js';
 import type { SnapshotHolder } from './snapshots.js';
 import { OpenTunnels, type Tunnel } from './tunnels.js';
+import { noteUpstreamWork } from './stream-work.js';
 
 export type { Tunnel } from './tunnels.js';
 
@@ -127,6 +128,7 @@ export class RequestHandler {
     const upstream = upstreamRequestOf(s.ctx, req, settings, s.peer, route, s.body.present, reply.tunnel !== undefined);
     const exchange = new Exchange(s.ctx, req, res, route.service, upstream, reply, this.env.logger, settings.hiddenResponseHeaders);
     s.exchange = exchange;
+    if (s.reply.h2) noteUpstreamWork(res); // a completed stream that reached the upstream pays for a reset (h2.ts)
     exchange.start();
   }
 

@@ -77,6 +77,68 @@ export const PROXY_HEADERS: ReadonlySet<string> = new Set([
   'x-original-host',
   'x-original-url',
   'x-rewrite-url',
+  // nginx auth_request setups, Traefik, Envoy: the path the front proxy was asked for.
+  'x-original-uri',
+  'x-forwarded-uri',
+  'x-forwarded-path',
+  'x-envoy-original-path',
+  // Client address, scheme and host under other proxies' names.
+  'client-ip',
+  'x-proxyuser-ip',
+  'x-remote-addr',
+  'x-remote-ip',
+  'x-forwarded-protocol',
+  'x-scheme',
+  'x-host',
+  'x-http-host-override',
+]);
+
+/**
+ * Headers no client (and no proxy in front of the gateway) may send the
+ * upstream, always removed:
+ * - method overrides (Flask's HTTPMethodOverrideMiddleware, Express
+ *   method-override, Symfony, ASP.NET): the gateway routes and applies
+ *   policies on the request's own method, so an override would run a
+ *   method's handler the route never admitted (a GET on a public route
+ *   becoming the upstream's protected DELETE). Any client can send any
+ *   method over HTTP/1.1 and HTTP/2, so there is no opt-out.
+ * - the identity headers of authenticating proxies (oauth2-proxy's
+ *   X-Auth-Request-* and X-Forwarded-*, Apache/nginx REMOTE_USER
+ *   conventions, Pomerium, Authelia): an upstream written for such a proxy
+ *   believes them. Behind the gateway, identity is what it authenticated
+ *   (X-Consumer-Name and the other IDENTITY_HEADERS).
+ */
+export const CLIENT_FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-method',
+  'x-forwarded-method',
+  'remote-user',
+  'x-remote-user',
+  'x-user',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-groups',
+  'x-auth-request-preferred-username',
+  'x-auth-request-access-token',
+  'x-authenticated-user',
+  'x-authenticated-userid',
+  'x-authenticated-groups',
+  'x-remote-group',
+  'x-remote-groups',
+  'remote-email',
+  'remote-groups',
+  'remote-name',
+  'x-pomerium-claim-email',
+  'x-pomerium-claim-user',
+  'x-pomerium-claim-groups',
+  'x-webauth-user',
 ]);
 
 /** Names listed in a Connection header, lower-cased, or undefined when there are none. */
@@ -131,7 +193,7 @@ export function forwardableRequestHeaders(
   for (const name in headers) {
     // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, never fields.
     if (name.charCodeAt(0) === 0x3a) continue;
-    if (HOP_BY_HOP.has(name) || FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || name === requestIdHeader) {
+    if (HOP_BY_HOP.has(name) || FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || CLIENT_FORBIDDEN_HEADERS.has(name) || name === requestIdHeader) {
       // An HTTP/2 client's "TE: trailers" (the only TE HTTP/2 allows) says it takes trailers; gRPC
       // upstreams insist on hearing it, and the proxy passes trailers on. HTTP/2 requests are the ones with pseudo-headers.
       if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') out.push('te', 'trailers');
@@ -150,7 +212,13 @@ export function forwardableRequestHeaders(
 }
 
 function isGatewayOwned(name: string, requestIdHeader: string): boolean {
-  return FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || PROXY_HEADERS.has(name) || name === requestIdHeader.replaceAll('_', '-');
+  return (
+    FORWARDING_HEADERS.has(name) ||
+    IDENTITY_HEADERS.has(name) ||
+    PROXY_HEADERS.has(name) ||
+    CLIENT_FORBIDDEN_HEADERS.has(name) ||
+    name === requestIdHeader.replaceAll('_', '-')
+  );
 }
 
 /**

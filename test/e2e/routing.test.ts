@@ -8,6 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { rawExchange } from '../helpers/raw.js';
+import type { ClientHttp2Session } from 'node:http2';
+import { h2Request, h2Session, makePki } from '../helpers/tls.js';
 
 describe('routing precedence through the gateway', () => {
   let upstream: TestUpstream;
@@ -87,5 +90,88 @@ routes:
     assert.equal(res.status, 404);
     assert.equal(res.json().error.code, 'not_found');
     assert.equal(upstream.seen.length, before);
+  });
+});
+
+/**
+ * One reading of the Host (red-team review of issue 10, F-low-4): routing
+ * lower-cases it and drops the DNS root's one trailing dot, so
+ * "ADMIN.example.com.:80" meets the admin route; "admin.example.com.." kept a
+ * dot, missed the host-specific protected route and reached the public
+ * catch-all, while upstreams that trim dots read it as the admin host. A host
+ * with an empty label is refused with 400.
+ */
+describe('host names through the gateway', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let port: number;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: app, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: admin, service: app, match: { hosts: [admin.example.com] }, policies: [{ key-auth: {} }] }
+  - { name: site, service: app, public: true, match: { paths: [/] } }
+`);
+    port = Number(new URL(gw.url).port);
+  });
+  after(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  const status = async (host: string) => (await rawExchange(port, `GET /x HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, 5000)).status;
+
+  it('routes every spelling of one host name alike', async () => {
+    for (const host of ['admin.example.com', 'ADMIN.Example.COM', 'admin.example.com.', 'admin.example.com.:80']) {
+      assert.equal(await status(host), 401, host);
+    }
+    assert.equal(await status('www.example.com'), 200, 'another host takes the public route');
+  });
+
+  it('refuses a host with an empty label with 400, before any route', async () => {
+    const before = upstream.seen.length;
+    for (const host of ['admin.example.com..', 'admin.example.com..:80', '.admin.example.com', 'admin..example.com', '.']) {
+      assert.equal(await status(host), 400, host);
+    }
+    assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
+  });
+});
+
+describe('host names over HTTP/2', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let session: ClientHttp2Session;
+
+  before(async () => {
+    const pki = await makePki();
+    await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    upstream = await startUpstream();
+    gw = await startGateway(
+      `
+listeners:
+  - { name: main, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }
+services: [{ name: app, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: admin, service: app, match: { hosts: [admin.example.com] }, policies: [{ key-auth: {} }] }
+  - { name: site, service: app, public: true, match: { paths: [/] } }
+`,
+      { dir: pki.dir },
+    );
+    session = await h2Session(gw.url, { ca: pki.caPem });
+  });
+  after(async () => {
+    session?.close();
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  it('reads :authority as Host: one trailing dot is the same host, an empty label is 400', async () => {
+    assert.equal((await h2Request(session, { ':path': '/x', ':authority': 'Admin.Example.com.' })).status, 401);
+    const before = upstream.seen.length;
+    assert.equal((await h2Request(session, { ':path': '/x', ':authority': 'admin.example.com..' })).status, 400);
+    assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
   });
 });
