@@ -1,4 +1,5 @@
 /** Reading and removing one query parameter or one cookie, for credentials carried there. */
+import { withoutCookies } from '../lib/cookie-header.js';
 
 /** The decoded value of the first `name=` parameter, or undefined. */
 export function queryParam(query: string, name: string): string | undefined {
@@ -40,13 +41,4 @@ export function cookieValue(header: string | undefined, name: string): string | 
 /** The Cookie header without cookie `name`; undefined when nothing is left. */
 export function withoutCookie(header: string, name: string): string | undefined {
   return withoutCookies(header, new Set([name]));
-}
-
-/** The Cookie header without any of the `names`; undefined when nothing is left. */
-export function withoutCookies(header: string, names: ReadonlySet<string>): string | undefined {
-  const kept = header
-    .split(';')
-    .map((p) => p.trim())
-    .filter((p) => p !== '' && !names.has(p.slice(0, p.indexOf('=') === -1 ? p.length : p.indexOf('=')).trim()));
-  return kept.length > 0 ? kept.join('; ') : undefined;
 }

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { SecurityEvent, SecurityEventDetails } from './events.js';
 import type { Deny } from './decision.js';
 import type { ClientCertificate } from './client-certificate.js';
-import { withoutCookies } from '../identity/request-parts.js';
+import { withoutCookies } from '../lib/cookie-header.js';
 
 export interface Consumer {
   readonly name: string;
