@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { send, startGateway, writeConfig, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { runCli } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { hashPassword } from '../../src/identity/passwords.js';
 
 const ISSUER = 'https://multi.test';
@@ -115,7 +115,7 @@ routes:
   - { name: b, service: s, public: true, anonymous: guest }
 consumers: [{ name: guest }]
 `);
-    const res = await runCli(['validate', file]);
+    const res = await cli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /:5: routes\[0\]\.anonymous: no consumer named "gust"; did you mean "guest"\?/);
     assert.match(res.stderr, /:6: routes\[1\]\.anonymous: anonymous needs an authentication policy/);

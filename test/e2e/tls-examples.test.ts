@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCaDir, writeFileAtomic } from '../../src/ca/store.js';
-import { runCli } from '../helpers/cli.js';
+import { cli, ROOT } from '../helpers/cli.js';
 
 async function certificateSet(dir: string, environment: string): Promise<void> {
   const ca = await initCaDir(join(dir, 'ca'), { name: `${environment} mesh CA` });
@@ -38,7 +38,7 @@ describe('per-environment example configs', () => {
   for (const environment of ['production', 'staging']) {
     it(`${environment}.yaml validates with the ${environment} certificate set`, async () => {
       const env = { ...process.env, PORTCULLIS_TLS_DIR: sets[environment], ACME_API_KEY: 'k1', TESTER_API_KEY: 'k2' };
-      const result = await runCli(['validate', `examples/environments/${environment}.yaml`], { env });
+      const result = await cli(['validate', join(ROOT, `examples/environments/${environment}.yaml`)], { env });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /valid \(3 listeners, 1 service, 3 routes, 2 consumers\)/);
     });
@@ -47,7 +47,7 @@ describe('per-environment example configs', () => {
   it('names the missing variable instead of using an empty path', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, ACME_API_KEY: 'k1' };
     delete env.PORTCULLIS_TLS_DIR;
-    const result = await runCli(['validate', 'examples/environments/production.yaml'], { env });
+    const result = await cli(['validate', join(ROOT, 'examples/environments/production.yaml')], { env });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /production\.yaml:12: listeners\[0\]\.tls\.certificates\[0\]\.cert: environment variable PORTCULLIS_TLS_DIR is not set/);
   });

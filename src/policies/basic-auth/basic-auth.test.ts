@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
 import { send, startGateway, writeConfig, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { runCli } from '../../../test/helpers/cli.js';
+import { cli } from '../../../test/helpers/cli.js';
 import { hashPassword } from '../../identity/passwords.js';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
@@ -15,9 +15,9 @@ describe('basic-auth', () => {
 
   before(async () => {
     upstream = await startUpstream();
-    const cli = await runCli(['hash-password'], { input: 'from-the-cli\n' });
-    assert.equal(cli.code, 0, cli.stderr);
-    cliHash = cli.stdout.trim();
+    const hashed = await cli(['hash-password'], { input: 'from-the-cli\n' });
+    assert.equal(hashed.code, 0, hashed.stderr);
+    cliHash = hashed.stdout.trim();
     const aliceHash = await hashPassword('correct horse battery staple');
     // The password holds "ü" and "ß"; the client below sends "ü" decomposed (u + U+0308).
     const jurgenHash = await hashPassword('grüße-123');
@@ -112,7 +112,7 @@ routes: [{ name: app, service: echo, policies: [{ basic-auth: {} }] }]
 consumers:
   - { name: c, credentials: { basic-auth: [{ username: c, password: "plain" }] } }
 `);
-    const res = await runCli(['validate', file]);
+    const res = await cli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /gateway\.yaml:6: consumers\[0\]\.credentials\.basic-auth\[0\]\.password: unknown key "password"/);
   });
@@ -125,7 +125,7 @@ routes: [{ name: app, service: echo, policies: [{ basic-auth: {} }] }]
 consumers:
   - { name: a, credentials: { basic-auth: [{ username: a, password_hash: "hunter2" }] } }
 `);
-    const res = await runCli(['validate', file]);
+    const res = await cli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /gateway\.yaml:6: consumers\[0\]\.credentials\.basic-auth\[0\]\.password_hash: expected "\$scrypt\$/);
     assert.ok(!res.stderr.includes('hunter2'), 'the bad hash is not echoed');
@@ -140,7 +140,7 @@ consumers:
   - { name: a, credentials: { basic-auth: [{ username: same, password_hash: "${cliHash}" }] } }
   - { name: b, credentials: { basic-auth: [{ username: same, password_hash: "${cliHash}" }] } }
 `);
-    const res = await runCli(['validate', file]);
+    const res = await cli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /:7: consumers\[1\]\.credentials\.basic-auth\[0\]\.username: username "same" is also used by consumer "a"/);
   });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createHmac, generateKeyPairSync, sign as signRaw, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWTPayload } from 'jose';
 import { send, startGateway, writeConfig, type TestGateway } from '../../../test/helpers/gateway.js';
-import { runCli } from '../../../test/helpers/cli.js';
+import { cli } from '../../../test/helpers/cli.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
 import { API_RESOURCE, startIdp, type TestIdp } from '../../../test/helpers/idp.js';
 
@@ -579,7 +579,7 @@ routes:
   - { name: e, service: s, match: { paths: [/e] }, policies: [{ jwt: { issuers: [${issuer('corp')}, ${issuer('partner')}] } }, { claims: { scopes: [orders.write] } }] }
 consumers: [{ name: billing }]
 `);
-    const res = await runCli(['validate', file]);
+    const res = await cli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /routes\[0\]\.policies\[0\]\.jwt\.consumer\.mapping: with several issuers .*issuers\[i\]\.consumer\.mapping/);
     assert.match(res.stderr, /routes\[1\]\.policies\[0\]\.jwt\.consumer\.groups_claim: with several issuers .*issuers\[i\]\.consumer\.groups_claim/);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { send, startGateway, writeConfig, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { runCli } from '../../../test/helpers/cli.js';
+import { cli } from '../../../test/helpers/cli.js';
 import { BASE_DN, startDirectory, type TestDirectory } from '../../../test/helpers/slapd.js';
 
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
@@ -140,7 +140,7 @@ services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes:
   - { name: r, service: s, policies: [{ ldap-auth: { url: "ldap://127.0.0.1:389", bind_dn: x, bind_password: y, base_dn: z } }] }
 `);
-    const res = await runCli(['validate', file]);
+    const res = await cli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /:5: routes\[0\]\.policies\[0\]\.ldap-auth\.url: passwords would cross the network in clear/);
   });
@@ -152,7 +152,7 @@ services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
 routes:
   - { name: r, service: s, policies: [{ ldap-auth: { url: "ldaps://127.0.0.1:636", bind_dn: x, bind_password: y, base_dn: z, filter: "(uid=*{username})" } }] }
 `);
-    const res = await runCli(['validate', file]);
+    const res = await cli(['validate', file]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /routes\[0\]\.policies\[0\]\.ldap-auth\.filter: name the attribute that holds the username \(username_attribute\)/);
   });
