@@ -247,8 +247,8 @@ export const StoreSchema = Type.Object(
       default: 1_000_000,
       description:
         'memory: the size of each of two pools. Ordinary keys (rate limits, quotas): past it the entry created first is evicted. '
-        + 'Security state (replay memory, revoked sessions): never evicted; when full of unexpired entries a new one is refused '
-        + '(the policy fails as its `fail` mode says: 503 when closed)',
+        + 'Security state (replay memory, revoked sessions): never evicted; when full, expired entries are dropped (a bounded batch, oldest first) '
+        + 'and if none was, the new entry is refused (the policy fails as its `fail` mode says: 503 when closed)',
     }),
     url: Type.Optional(
       Type.String({ pattern: '^rediss?://', description: 'redis: a single server, redis://host:port/db or rediss:// for TLS (put the password in `password`)' }),
