@@ -242,7 +242,14 @@ export const StoreSchema = Type.Object(
     kind: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
       description: 'memory: state kept in this process; redis: shared by every gateway node using the same Redis',
     }),
-    max_keys: Type.Integer({ minimum: 1000, default: 1_000_000, description: 'memory: most entries kept; the oldest are evicted beyond it' }),
+    max_keys: Type.Integer({
+      minimum: 1000,
+      default: 1_000_000,
+      description:
+        'memory: the size of each of two pools. Ordinary keys (rate limits, quotas): past it the entry created first is evicted. '
+        + 'Security state (replay memory, revoked sessions): never evicted; when full, expired entries are dropped (a bounded batch, oldest first) '
+        + 'and if none was, the new entry is refused (the policy fails as its `fail` mode says: 503 when closed)',
+    }),
     url: Type.Optional(
       Type.String({ pattern: '^rediss?://', description: 'redis: a single server, redis://host:port/db or rediss:// for TLS (put the password in `password`)' }),
     ),
