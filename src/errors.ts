@@ -7,6 +7,7 @@
 export const ERRORS = {
   login_required: { status: 302, message: 'Sign-in is required; follow the redirect.' },
   redirect: { status: 302, message: 'Follow the redirect.' },
+  cors_preflight: { status: 204, message: 'The CORS preflight is answered.' },
   bad_request: { status: 400, message: 'The request is malformed.' },
   login_failed: { status: 400, message: 'The sign-in could not be completed; start again.' },
   invalid_path: { status: 400, message: 'The request path is not valid.' },
@@ -27,6 +28,7 @@ export const ERRORS = {
   request_timeout: { status: 408, message: 'The request took too long to arrive.' },
   query_too_complex: { status: 414, message: 'The request has too many query parameters.' },
   rate_limited: { status: 429, message: 'Too many requests.' },
+  too_many_password_checks: { status: 429, message: 'Too many password checks from this client are in progress; retry later.' },
   quota_exceeded: { status: 429, message: 'The quota for this period is used up.' },
   too_many_connections: { status: 429, message: 'Too many connections from this address.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },

@@ -16,21 +16,21 @@ export function bearerRefusals(realm: string, policy: string): BearerRefusals {
   const plain = `Bearer realm=${quote(realm)}`;
   const invalidChallenge = { 'www-authenticate': `${plain}, error="invalid_token"` };
   return {
-    missing: deny(401, 'unauthorized', {
+    missing: deny('unauthorized', {
       headers: { 'www-authenticate': plain },
       event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no bearer token' },
     }),
-    malformed: deny(401, 'unauthorized', {
+    malformed: deny('unauthorized', {
       headers: { 'www-authenticate': `${plain}, error="invalid_request"` },
       event: { type: 'auth.malformed_credentials', severity: 'medium', reason: 'malformed bearer token' },
     }),
-    namespace: deny(401, 'unauthorized', {
+    namespace: deny('unauthorized', {
       headers: invalidChallenge,
       event: { type: NAMESPACE_EVENT, severity: 'medium', reason: `${policy}: ${NAMESPACE_REASON}` },
     }),
     // One answer for every kind of bad token; the reason goes only into the event.
     invalid: (reason) =>
-      deny(401, 'unauthorized', {
+      deny('unauthorized', {
         headers: invalidChallenge,
         event: { type: 'auth.invalid_credentials', severity: 'medium', reason: `${policy}: ${reason}` },
       }),

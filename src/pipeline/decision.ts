@@ -4,11 +4,13 @@
  * fail mode instead.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
+import { ERRORS, type ErrorCode } from '../errors.js';
 import type { SecurityEventDetails } from './events.js';
 
 export interface Deny {
   readonly status: number;
-  readonly code: string;
+  /** A code of the registry (src/errors.ts): what clients and dashboards key on. */
+  readonly code: ErrorCode;
   readonly message: string | undefined;
   readonly headers: OutgoingHttpHeaders | undefined;
   /** What the security event for this refusal should say beyond policy, route and code. */
@@ -17,16 +19,21 @@ export interface Deny {
   readonly reply?: boolean;
 }
 
+/**
+ * A refusal with a registered code (src/errors.ts); the status is the
+ * registry's unless `status` says otherwise (a policy's configured status, a
+ * 429 where the registry says 503 because the caller, not the gateway, is at
+ * its limit).
+ */
 export function deny(
-  status: number,
-  code: string,
-  options: { headers?: OutgoingHttpHeaders; message?: string; event?: SecurityEventDetails } = {},
+  code: ErrorCode,
+  options: { status?: number; headers?: OutgoingHttpHeaders; message?: string; event?: SecurityEventDetails } = {},
 ): Deny {
-  return { status, code, message: options.message, headers: options.headers, event: options.event };
+  return { status: options.status ?? ERRORS[code].status, code, message: options.message, headers: options.headers, event: options.event };
 }
 
 /** The gateway answers the request itself without calling the upstream: `status` with `headers` and no body. */
-export function reply(status: number, code: string, headers: OutgoingHttpHeaders): Deny {
+export function reply(status: number, code: ErrorCode, headers: OutgoingHttpHeaders): Deny {
   return { status, code, message: undefined, headers, event: undefined, reply: true };
 }
 

@@ -44,7 +44,7 @@ export interface CompiledPipeline {
 
 type Outcome = Deny | undefined;
 
-const unauthorized = deny(401, 'unauthorized', {
+const unauthorized = deny('unauthorized', {
   event: { type: MISSING_CREDENTIALS, reason: 'no authentication method accepted the request' },
 });
 
@@ -98,14 +98,14 @@ function settle(ctx: RequestContext, step: CompiledStep, result: PolicyResult): 
   return result;
 }
 
-const failedClosed = deny(500, 'internal_error');
-const dependencyDown = deny(503, 'dependency_unavailable', {
+const failedClosed = deny('internal_error');
+const dependencyDown = deny('dependency_unavailable', {
   event: { type: 'dependency.unavailable', severity: 'medium', reason: 'a service the policy depends on did not answer' },
 });
 
 function failed(ctx: RequestContext, step: CompiledStep, err: unknown, logger: Logger): Outcome {
   if (err instanceof BodyTooLargeError) {
-    return settle(ctx, step, deny(413, 'payload_too_large', { event: { type: 'request.body_too_large', reason: err.message } }));
+    return settle(ctx, step, deny('payload_too_large', { event: { type: 'request.body_too_large', reason: err.message } }));
   }
   // A store outage is logged once per incident by the store (src/stores/health.ts), not once per request.
   if (!(err instanceof StoreUnavailableError)) logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');

@@ -137,7 +137,7 @@ export class RequestHandler {
     const s = screened as RequestState;
     const { ctx, reply } = s;
     const res = reply.res;
-    ctx.recordEvent('gateway', deny(408, 'request_timeout', { event: { type: 'request.slow_body', severity: 'medium' } }), 'blocked');
+    ctx.recordEvent('gateway', deny('request_timeout', { event: { type: 'request.slow_body', severity: 'medium' } }), 'blocked');
     res.shouldKeepAlive = false;
     s.exchange?.clientClosed();
     const socket = res.socket;

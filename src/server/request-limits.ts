@@ -3,10 +3,11 @@
  * enforce itself in the same way on every Node version: the request
  * target's length (414) and the number of header fields (431).
  */
+import type { ErrorCode } from '../errors.js';
 import type { IncomingMessage } from 'node:http';
 import type { RuntimeSettings } from '../snapshot.js';
 
-export function requestLimitProblem(req: IncomingMessage, settings: RuntimeSettings): { status: number; code: string } | undefined {
+export function requestLimitProblem(req: IncomingMessage, settings: RuntimeSettings): { status: number; code: ErrorCode } | undefined {
   if ((req.url?.length ?? 0) > settings.maxUrlLength) return { status: 414, code: 'uri_too_long' };
   if (req.rawHeaders.length / 2 > settings.maxHeaderCount) return { status: 431, code: 'too_many_headers' };
   return undefined;

@@ -75,7 +75,7 @@ export function shed(s: Screened, env: ScreenEnv): Deny | undefined {
   const reason = overload.check(s.snapshot.settings);
   overload.inFlight++;
   if (!reason) return undefined;
-  return deny(503, 'overloaded', { headers: { 'retry-after': '1' }, event: { type: 'gateway.overloaded', severity: 'medium', reason } });
+  return deny('overloaded', { headers: { 'retry-after': '1' }, event: { type: 'gateway.overloaded', severity: 'medium', reason } });
 }
 
 /** The slow-body watch (gateway.limits.min_body_rate): never refuses here, calls `slow` later. */
@@ -96,10 +96,10 @@ export function framing(s: Screened): Deny | undefined {
   // An HTTP/2 connection carries other streams and has no framing to desynchronise: only HTTP/1 is cut.
   if (!s.reply.h2) poison(s.req.socket);
   const code = problem === 'request_target' || problem === 'invalid_host' || problem === 'http_version' ? 'bad_request' : 'ambiguous_framing';
-  return deny(400, code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } });
+  return deny(code, { event: { type: 'request.smuggling_attempt', severity: 'high', reason: problem } });
 }
 
-const invalidMethod = deny(400, 'bad_request', {
+const invalidMethod = deny('bad_request', {
   message: 'The request method is not valid: methods are upper-case tokens.',
   event: { type: 'request.invalid_method', severity: 'medium' },
 });
@@ -114,10 +114,10 @@ export function sizeLimits(s: Screened): Deny | undefined {
   const tooBig = requestLimitProblem(s.req, s.snapshot.settings);
   if (!tooBig) return undefined;
   s.reply.res.shouldKeepAlive = false;
-  return deny(tooBig.status, tooBig.code, { event: { type: `request.${tooBig.code}`, severity: 'low' } });
+  return deny(tooBig.code, { status: tooBig.status, event: { type: `request.${tooBig.code}`, severity: 'low' } });
 }
 
-const noHost = deny(400, 'bad_request', { message: 'The Host header is missing or not a valid host name.' });
+const noHost = deny('bad_request', { message: 'The Host header is missing or not a valid host name.' });
 
 /** A redirect listener's answer: 308 to the same host and target on the https listener. */
 export function redirect(s: Screened, env: ScreenEnv): Deny | undefined {
@@ -130,10 +130,10 @@ export function redirect(s: Screened, env: ScreenEnv): Deny | undefined {
 /** A path that does not normalize (routing/normalize.ts). */
 export function normalization(s: Screened): Deny | undefined {
   if (s.normalized.ok) return undefined;
-  return deny(400, 'invalid_path', { event: { type: 'request.invalid_path', severity: 'medium', reason: s.normalized.reason } });
+  return deny('invalid_path', { event: { type: 'request.invalid_path', severity: 'medium', reason: s.normalized.reason } });
 }
 
-const notFound = deny(404, 'not_found');
+const notFound = deny('not_found');
 
 /** Routing: the route for host, method and path, or 404 (405 with Allow when a route holds the path for other methods). */
 export function routing(s: Screened): Deny | undefined {
@@ -142,7 +142,7 @@ export function routing(s: Screened): Deny | undefined {
   if (!match) {
     // RFC 9110 §15.5.6: 405 with Allow rather than 404
     const allowed = snapshot.router.allowedMethods(ctx.host, ctx.path, s.req.headers);
-    return allowed ? deny(405, 'method_not_allowed', { headers: { allow: allowed.join(', ') } }) : notFound;
+    return allowed ? deny('method_not_allowed', { headers: { allow: allowed.join(', ') } }) : notFound;
   }
   const route = match.route;
   ctx.routeName = route.name;

@@ -30,7 +30,7 @@ export default definePolicy({
     });
     const header = config.header.toLowerCase();
     const known = new Set(config.tenants);
-    const missing = deny(config.status, 'client_forbidden', {
+    const missing = deny('client_forbidden', { status: config.status,
       event: { type: 'tenant.missing', severity: 'low', reason: `no ${header} header` },
     });
     return {
@@ -38,7 +38,7 @@ export default definePolicy({
         const tenant = ctx.header(header);
         if (tenant === undefined) return missing;
         if (!known.has(tenant)) {
-          return deny(config.status, 'client_forbidden', {
+          return deny('client_forbidden', { status: config.status,
             event: { type: 'tenant.unknown', severity: 'medium', reason: 'not a known tenant', data: { tenant: tenant.slice(0, 64) } },
           });
         }

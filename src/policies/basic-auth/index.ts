@@ -89,20 +89,20 @@ export default definePolicy({
     const dummies = profileDummies(users);
     const hasher = passwordHasher();
     const challenge = { 'www-authenticate': basicChallenge(config.realm) };
-    const missing = deny(401, 'unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
-    const malformed = deny(401, 'unauthorized', {
+    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
+    const malformed = deny('unauthorized', {
       headers: challenge,
       event: { type: 'auth.malformed_credentials', severity: 'medium', reason: 'malformed Basic credentials' },
     });
-    const invalid = deny(401, 'unauthorized', {
+    const invalid = deny('unauthorized', {
       headers: challenge,
       event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'unknown user or wrong password' },
     });
-    const saturated = deny(503, 'overloaded', {
+    const saturated = deny('overloaded', {
       headers: { 'retry-after': '1' },
       event: { type: 'auth.password_checks_saturated', severity: 'medium', reason: 'too many password checks running and waiting; refused, not queued' },
     });
-    const clientShare = deny(429, 'too_many_password_checks', {
+    const clientShare = deny('too_many_password_checks', {
       headers: { 'retry-after': '1' },
       event: {
         type: 'auth.password_checks_per_client',

@@ -89,7 +89,7 @@ export default definePolicy({
     const useBuiltin = config.builtin;
     const status = config.status;
     const refuse = (type: string, reason: string, agent: string) =>
-      deny(status, 'client_forbidden', { event: { type, severity: 'medium', reason, data: { user_agent: agent.slice(0, 120) } } });
+      deny('client_forbidden', { status, event: { type, severity: 'medium', reason, data: { user_agent: agent.slice(0, 120) } } });
     return {
       onRequest(ctx) {
         const agent = ctx.header('user-agent')?.trim() ?? '';

@@ -47,16 +47,16 @@ export default definePolicy({
     if (config.services && deps.route !== undefined) throw new ConfigError('"services" is for global policies', ['services']);
     const checks = config.rules.map(compileRule);
     const services = config.services ? new Set(config.services) : undefined;
-    const insufficient = deny(403, 'insufficient_scope', {
+    const insufficient = deny('insufficient_scope', {
       headers: {
         'www-authenticate': `Bearer realm=${quote(config.realm)}, error="insufficient_scope", scope=${quote(config.scopes.join(' '))}`,
       },
       event: { type: 'authz.insufficient_scope', severity: 'medium', reason: `claims: a required scope is missing (${config.scopes.join(' ')})` },
     });
-    const noClaims = deny(403, 'forbidden', { event: { type: 'authz.no_claims', severity: 'medium', reason: 'claims: the identity carries no claims' } });
-    const ruleFailed = deny(403, 'forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'claims: the claim rules do not hold' } });
+    const noClaims = deny('forbidden', { event: { type: 'authz.no_claims', severity: 'medium', reason: 'claims: the identity carries no claims' } });
+    const ruleFailed = deny('forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'claims: the claim rules do not hold' } });
     const any = config.match === 'any';
-    const wrongIssuer = deny(403, 'forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'claims: the identity is not from an issuer these rules trust' } });
+    const wrongIssuer = deny('forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'claims: the identity is not from an issuer these rules trust' } });
     const issuers = config.issuers;
     return {
       readsClaimsOf: issuers ?? 'any',

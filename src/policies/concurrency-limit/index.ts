@@ -39,7 +39,7 @@ export default definePolicy({
     const queueSize = config.queue.size;
     const waitMs = parseDuration(config.queue.timeout);
     const byCaller = keyedByCaller(config.by);
-    const refusal = deny(byCaller ? 429 : 503, 'concurrency_limited', {
+    const refusal = deny('concurrency_limited', { status: byCaller ? 429 : 503,
       headers: { 'retry-after': String(Math.max(1, Math.ceil(parseDuration(config.retry_after) / 1000))) },
       event: { type: 'concurrency.exceeded', severity: 'low', data: { max: config.max } },
     });

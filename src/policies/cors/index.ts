@@ -104,7 +104,7 @@ export default definePolicy({
     };
     const allowOrigin = (origin: string) => (any ? '*' : origin);
     const rejected = (reason: string, origin: string) =>
-      deny(403, 'cors_rejected', { event: { type: 'cors.rejected', severity: 'low', reason, data: { origin: origin.slice(0, 200) } } });
+      deny('cors_rejected', { event: { type: 'cors.rejected', severity: 'low', reason, data: { origin: origin.slice(0, 200) } } });
 
     function preflight(ctx: RequestContext, origin: string, method: string) {
       if (!allowed(origin)) return rejected('the origin is not allowed', origin);

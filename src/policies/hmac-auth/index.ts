@@ -85,12 +85,12 @@ export default definePolicy({
       'www-authenticate': `Signature realm=${quote(config.realm)}`,
       'accept-signature': `sig1=(${[...new Set([...required, '@path', '@query', 'content-digest'])].map((c) => `"${c}"`).join(' ')});created;keyid;alg="hmac-sha256"`,
     };
-    const missing = deny(401, 'unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no message signature' } });
+    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no message signature' } });
     const refuse = (type: string, reason: string): Deny =>
-      deny(401, 'unauthorized', { headers: challenge, event: { type, severity: 'medium', reason: `hmac-auth: ${reason}` } });
+      deny('unauthorized', { headers: challenge, event: { type, severity: 'medium', reason: `hmac-auth: ${reason}` } });
     const malformed = (reason: string) => refuse('auth.malformed_credentials', reason);
     const invalid = (reason: string) => refuse('auth.invalid_credentials', reason);
-    const replayed = deny(401, 'unauthorized', {
+    const replayed = deny('unauthorized', {
       headers: challenge,
       event: { type: 'auth.replayed_signature', severity: 'high', reason: 'hmac-auth: a signature already accepted was sent again' },
     });

@@ -41,7 +41,7 @@ export default definePolicy({
     const dynamic = config.dynamic ? deps.denyList : undefined;
     const status = config.status;
     const refuse = (type: string, reason: string, ip: string) =>
-      deny(status, 'ip_forbidden', { event: { type, severity: 'medium', reason, data: { ip } } });
+      deny('ip_forbidden', { status, event: { type, severity: 'medium', reason, data: { ip } } });
     return {
       onRequest(ctx) {
         const ip = unmapIPv4(ctx.clientIp);

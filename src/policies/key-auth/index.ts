@@ -14,11 +14,11 @@ import type { Static } from '@sinclair/typebox';
 type Credential = Static<typeof KeyAuthCredentialSchema>;
 
 const challenge = { 'www-authenticate': 'Key realm="portcullis"' };
-const missing = deny(401, 'unauthorized', {
+const missing = deny('unauthorized', {
   headers: challenge,
   event: { type: 'auth.missing_credentials', severity: 'low', reason: 'no API key' },
 });
-const invalid = deny(401, 'unauthorized', {
+const invalid = deny('unauthorized', {
   headers: challenge,
   event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'unknown API key' },
 });

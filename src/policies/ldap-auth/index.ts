@@ -62,8 +62,8 @@ export default definePolicy({
       deps.consumers,
     );
     const challenge = { 'www-authenticate': basicChallenge(config.realm) };
-    const missing = deny(401, 'unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
-    const refuse = (type: string, reason: string) => deny(401, 'unauthorized', { headers: challenge, event: { type, severity: 'medium', reason: `ldap-auth: ${reason}` } });
+    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
+    const refuse = (type: string, reason: string) => deny('unauthorized', { headers: challenge, event: { type, severity: 'medium', reason: `ldap-auth: ${reason}` } });
     const malformed = refuse('auth.malformed_credentials', 'malformed Basic credentials');
     const ttlMs = parseDuration(config.cache.ttl);
     const cache = config.cache.max_entries > 0 && ttlMs > 0 ? new BoundedCache<ResolvedIdentity>(config.cache.max_entries) : undefined;

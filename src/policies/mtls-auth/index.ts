@@ -22,19 +22,19 @@ const KINDS = ['fingerprint_sha256', 'san_uri', 'san_dns', 'san_email', 'subject
 type Kind = (typeof KINDS)[number];
 
 const challenge = { 'www-authenticate': 'Certificate realm="portcullis"' };
-const missing = deny(401, 'unauthorized', {
+const missing = deny('unauthorized', {
   headers: challenge,
   message: 'A verified client certificate is required.',
   event: { type: 'auth.missing_credentials', severity: 'low', reason: 'no client certificate' },
 });
 /** The reason names OpenSSL's verdict (CERT_HAS_EXPIRED...) for the security event; the client sees the same 401 as always. */
 const unverified = (why: string | undefined) =>
-  deny(401, 'unauthorized', {
+  deny('unauthorized', {
     headers: challenge,
     message: 'A verified client certificate is required.',
     event: { type: 'auth.invalid_credentials', severity: 'medium', reason: `client certificate not verified: ${why ?? 'unknown'}` },
   });
-const unknown = deny(401, 'unauthorized', {
+const unknown = deny('unauthorized', {
   headers: challenge,
   message: 'A verified client certificate is required.',
   event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'no consumer holds this client certificate' },

@@ -106,12 +106,12 @@ export default definePolicy({
     /** One refresh per refresh token at a time: providers that rotate them revoke the grant on reuse. */
     const refreshing = new Map<string, Promise<Session | undefined>>();
 
-    const missing = deny(401, 'unauthorized', {
+    const missing = deny('unauthorized', {
       headers: { 'www-authenticate': `Bearer realm=${quote(config.realm)}` },
       event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'oidc: no session' },
     });
     const loginFailed = (reason: string, cookies: string[] = [clearCookie(loginCookie, cookiePath)]) =>
-      deny(400, 'login_failed', { headers: { 'set-cookie': cookies }, event: { type: 'auth.login_failed', severity: 'medium', reason: `oidc: ${reason}` } });
+      deny('login_failed', { headers: { 'set-cookie': cookies }, event: { type: 'auth.login_failed', severity: 'medium', reason: `oidc: ${reason}` } });
 
     /**
      * A session from a token endpoint answer, whose ID token openid-client has
@@ -194,7 +194,7 @@ export default definePolicy({
       } catch (err) {
         throw sortError(err, 'authorization endpoint');
       }
-      return deny(302, 'login_required', {
+      return deny('login_required', {
         headers: { location: url.href, 'set-cookie': [setCookie(loginCookie, sealed, { maxAgeSec: LOGIN_TTL_SEC, sameSite: 'Lax', path: cookiePath })] },
         event: { type: 'auth.login_redirect', severity: 'info', reason: 'oidc: sign-in started' },
       });
@@ -233,7 +233,7 @@ export default definePolicy({
       if (typeof session === 'string') return loginFailed(session);
       if (!resolver.fromClaims(session.claims)) return loginFailed('no usable consumer claim, or not a known consumer');
       const returnTo = typeof login.r === 'string' && login.r.startsWith('/') && !login.r.startsWith('//') ? login.r : '/';
-      return deny(302, 'redirect', {
+      return deny('redirect', {
         headers: { location: returnTo, 'set-cookie': [await sessionCookie(session), clearCookie(loginCookie, cookiePath)] },
         event: { type: 'auth.login_complete', severity: 'info', reason: 'oidc: signed in' },
       });
@@ -258,7 +258,7 @@ export default definePolicy({
         if (config.post_logout_redirect_uri) parameters.post_logout_redirect_uri = config.post_logout_redirect_uri;
         location = rp.buildEndSessionUrl(configuration, parameters).href;
       }
-      return deny(302, 'redirect', {
+      return deny('redirect', {
         headers: { location, 'set-cookie': [clearCookie(cookieName, cookiePath)] },
         event: { type: 'auth.logout', severity: 'info', reason: 'oidc: signed out' },
       });

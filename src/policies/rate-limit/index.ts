@@ -58,7 +58,7 @@ export default definePolicy({
     const refuse = (s: Standing) => {
       const headers: Record<string, string> = { 'retry-after': String(Math.max(1, Math.ceil(s.retryAfterMs / 1000))) };
       if (config.headers) writeRateLimitHeaders(headers, policies, policyHeader, s.remaining, s.resetMs);
-      return deny(429, 'rate_limited', {
+      return deny('rate_limited', {
         headers,
         event: { type: 'rate_limit.exceeded', severity: 'low', data: { limit: policyHeader } },
       });

@@ -39,11 +39,11 @@ export default definePolicy({
     const maxParams = config.max_query_params ?? Infinity;
     const maxHeaders = config.max_headers ?? Infinity;
     const maxHeaderSize = config.max_header_size !== undefined ? parseSize(config.max_header_size) : Infinity;
-    const tooLarge = deny(413, 'payload_too_large', { event: { type: 'request.body_too_large', reason: `over ${maxBody} bytes` } });
-    const uriTooLong = deny(414, 'uri_too_long', { event: { type: 'request.uri_too_long' } });
-    const tooManyParams = deny(414, 'query_too_complex', { event: { type: 'request.too_many_query_params' } });
-    const tooManyHeaders = deny(431, 'too_many_headers', { event: { type: 'request.too_many_headers' } });
-    const headersTooLarge = deny(431, 'headers_too_large', { event: { type: 'request.headers_too_large' } });
+    const tooLarge = deny('payload_too_large', { event: { type: 'request.body_too_large', reason: `over ${maxBody} bytes` } });
+    const uriTooLong = deny('uri_too_long', { event: { type: 'request.uri_too_long' } });
+    const tooManyParams = deny('query_too_complex', { event: { type: 'request.too_many_query_params' } });
+    const tooManyHeaders = deny('too_many_headers', { event: { type: 'request.too_many_headers' } });
+    const headersTooLarge = deny('headers_too_large', { event: { type: 'request.headers_too_large' } });
     const checkHeaders = maxHeaders !== Infinity || maxHeaderSize !== Infinity;
 
     return {

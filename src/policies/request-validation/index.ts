@@ -82,7 +82,7 @@ export default definePolicy({
   compile(config, deps) {
     const status = config.status;
     const invalid = (message: string, location: string): Deny =>
-      deny(status, 'invalid_request', { message: `Invalid request: ${message}`, event: { type: 'validation.failed', severity: 'low', reason: message, data: { location } } });
+      deny('invalid_request', { status, message: `Invalid request: ${message}`, event: { type: 'validation.failed', severity: 'low', reason: message, data: { location } } });
 
     const pathAllow = config.path?.allow !== undefined ? compileRegex(config.path.allow, ['path', 'allow']) : undefined;
     const pathDeny = config.path?.deny !== undefined ? compileRegex(config.path.deny, ['path', 'deny']) : undefined;
@@ -216,12 +216,12 @@ export default definePolicy({
             params = found.params;
           } else if (openapi.strict) {
             if (found.kind === 'no-method') {
-              return deny(405, 'method_not_allowed', {
+              return deny('method_not_allowed', {
                 headers: { allow: found.allowed.join(', ') },
                 event: { type: 'validation.undeclared_operation', severity: 'low', reason: `${ctx.method} is not declared for this path` },
               });
             }
-            return deny(404, 'not_found', {
+            return deny('not_found', {
               message: 'No operation in the API description matches this request.',
               event: { type: 'validation.undeclared_operation', severity: 'low', reason: 'the path is not declared in the API description' },
             });
@@ -238,10 +238,10 @@ export default definePolicy({
           return undefined;
         }
         if (contentTypes && !contentTypes.has(type)) {
-          return deny(415, 'unsupported_media_type', { event: { type: 'validation.unsupported_media_type', severity: 'low', reason: `content type ${type.slice(0, 60)} is not accepted` } });
+          return deny('unsupported_media_type', { event: { type: 'validation.unsupported_media_type', severity: 'low', reason: `content type ${type.slice(0, 60)} is not accepted` } });
         }
         if (operation?.media && !mediaFor(operation, type)) {
-          return deny(415, 'unsupported_media_type', { event: { type: 'validation.unsupported_media_type', severity: 'low', reason: `content type ${type.slice(0, 60)} is not declared` } });
+          return deny('unsupported_media_type', { event: { type: 'validation.unsupported_media_type', severity: 'low', reason: `content type ${type.slice(0, 60)} is not declared` } });
         }
         if (!needsBody) return undefined;
         if (!operation?.media?.some((m) => m.validate) && !bodySchema && bodyRules.length === 0) return undefined;

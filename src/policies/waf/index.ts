@@ -37,7 +37,7 @@ function isPlainSegment(segment: string): boolean {
 function refusal(scan: Scan, status: number, paranoia: number, threshold: number): Deny {
   const top = scan.matches[0]!;
   const category = top.rule.category;
-  return deny(status, 'request_blocked', {
+  return deny('request_blocked', { status,
     event: {
       type: `waf.${category}`,
       severity: category === 'protocol' ? 'medium' : 'high',
