@@ -22,6 +22,7 @@ import { CertificateInventory } from './telemetry/certificates.js';
 import { StoreRegistry } from './stores/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
+import { Telemetry } from './telemetry/hub.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 
@@ -61,8 +62,10 @@ export class Gateway {
     readonly guards: ServerGuards,
     /** Addresses refused at run time (ip-restriction consults it); kept across reloads. */
     readonly denyList: DynamicDenyList,
-    /** Every certificate in use and its expiry: the gauge the metrics exporter reads. */
+    /** Every certificate in use and its expiry. */
     readonly certificates: CertificateInventory,
+    /** Events, and what watches them; kept across reloads. */
+    readonly telemetry: Telemetry,
   ) {}
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
@@ -77,7 +80,8 @@ export class Gateway {
     logConfigWarnings(logger, loaded.warnings);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
-    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates);
+    const telemetry = new Telemetry(Telemetry.nodeName(loaded.snapshot.config.telemetry.node_id), logger);
+    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
@@ -157,6 +161,7 @@ export class Gateway {
       snapshots: this.snapshots,
       logger: this.logger,
       accessLog: this.accessLog,
+      telemetry: this.telemetry,
       scheme: config.protocol,
       clientCertificate: config.tls && config.tls.client_auth.mode !== 'none' ? clientCertificateOf : undefined,
       hsts: hstsHeader(config),

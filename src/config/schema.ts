@@ -6,6 +6,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ListenerTlsSchema, UpstreamTlsSchema } from './tls-schema.js';
 import { Cidr, Duration, Secret, Size } from './types.js';
+import { TelemetrySchema } from './telemetry/index.js';
+import { AdminSchema } from './admin.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
 
@@ -286,6 +288,8 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(RouteSchema, { default: [] }),
     consumers: Type.Array(ConsumerSchema, { default: [] }),
     global_policies: Type.Array(PolicyEntry, { default: [], description: 'policies run on every route, before the route\'s own in each phase' }),
+    telemetry: TelemetrySchema,
+    admin: AdminSchema,
   },
   { additionalProperties: false },
 );

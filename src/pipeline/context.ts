@@ -67,6 +67,10 @@ export class RequestContext {
   /** How many pipeline steps were reached; only their log hooks and body filters run (response hooks all run). */
   stepsRun = 0;
 
+  /** W3C trace context of this request (32 and 16 lower-case hex digits), when tracing is on or the client sent one. */
+  traceId: string | undefined = undefined;
+  spanId: string | undefined = undefined;
+
   upstreamTarget: string | undefined = undefined;
   upstreamStart = 0;
   upstreamLatencyMs = -1;

@@ -10,6 +10,7 @@ import type { RuntimeSettings } from '../snapshot.js';
 import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest } from '../pipeline/run.js';
 import type { AccessLog } from '../telemetry/access-log.js';
+import type { Telemetry } from '../telemetry/hub.js';
 import { Exchange } from '../upstream/proxy.js';
 import { isPoisoned } from './framing.js';
 import { http2ResponseCompleted } from './http-version.js';
@@ -28,6 +29,7 @@ export interface HandlerEnv extends ScreenEnv, IntakeEnv {
   readonly snapshots: SnapshotHolder;
   readonly logger: Logger;
   readonly accessLog: AccessLog;
+  readonly telemetry?: Telemetry;
   /** The Strict-Transport-Security value, on an https listener with HSTS on. */
   readonly hsts?: string;
 }
