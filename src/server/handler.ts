@@ -11,6 +11,7 @@ import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest } from '../pipeline/run.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { Telemetry } from '../telemetry/hub.js';
+import { emitRequestEvents } from '../telemetry/request-events.js';
 import { Exchange } from '../upstream/proxy.js';
 import { isPoisoned } from './framing.js';
 import { http2ResponseCompleted } from './http-version.js';
@@ -169,6 +170,7 @@ export class RequestHandler {
     if (this.env.guards && !reply.tunnelOpen) this.env.guards.overload.inFlight--;
     runLogHooks(ctx, reply.pipeline, this.env.logger);
     if (snapshot.settings.accessLog) this.env.accessLog.write(ctx, reply.res.statusCode, completed);
+    if (this.env.telemetry) emitRequestEvents(this.env.telemetry.events, ctx, reply.res.statusCode);
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;

@@ -8,8 +8,27 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { EventBus } from './event.js';
 
+/** One sink's delivery state, as metrics and the admin API show it. */
+export interface SinkStatus {
+  readonly name: string;
+  /** Which stream it serves. */
+  readonly stream: 'events' | 'access' | 'audit';
+  /** Records waiting in memory. */
+  readonly queued: number;
+  /** Records waiting in the disk spool while the receiver is away. */
+  readonly spooled: number;
+  /** Records delivered since start. */
+  readonly sent: number;
+  /** Records lost since start (spool full), each also counted in a log line. */
+  readonly dropped: number;
+  /** Failed delivery attempts since start. */
+  readonly failures: number;
+}
+
 export class Telemetry {
   readonly events: EventBus;
+  /** The sinks' delivery state; the sinks set it when they start. */
+  sinkStatus: () => readonly SinkStatus[] = () => [];
 
   constructor(
     readonly node: string,
