@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
-import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { send, startGateway, withoutLagShedding, type TestGateway } from '../helpers/gateway.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 const config = (upstream: string, extra: { route?: string; service?: string; routes?: string } = {}) => `
@@ -91,7 +91,7 @@ routes:
     const watched = await startGateway(config(upstream.url) + 'gateway: { watch: true }\n');
     try {
       assert.equal((await send(watched.url, '/watched')).json().url, '/watched');
-      writeFileSync(watched.configFile, config(upstream.url, { route: ', strip_prefix: true', routes: '' }).replace('paths: [/]', 'paths: [/watched]') + 'gateway: { watch: true }\n');
+      writeFileSync(watched.configFile, withoutLagShedding(config(upstream.url, { route: ', strip_prefix: true', routes: '' }).replace('paths: [/]', 'paths: [/watched]') + 'gateway: { watch: true }\n'));
       await watched.waitForLog((l) => l.msg === 'config reloaded', 5000);
       assert.equal((await send(watched.url, '/watched/x')).json().url, '/x');
     } finally {
