@@ -45,7 +45,7 @@ export interface CompiledPipeline {
 type Outcome = Deny | undefined;
 
 const unauthorized = deny('unauthorized', {
-  event: { type: MISSING_CREDENTIALS, reason: 'no authentication method accepted the request' },
+  event: { type: MISSING_CREDENTIALS, message: 'no authentication method accepted the request' },
 });
 
 export function runRequest(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): Outcome | Promise<Outcome> {
@@ -98,19 +98,23 @@ function settle(ctx: RequestContext, step: CompiledStep, result: PolicyResult): 
   return result;
 }
 
-const failedClosed = deny('internal_error');
-const dependencyDown = deny('dependency_unavailable', {
-  event: { type: 'dependency.unavailable', severity: 'medium', reason: 'a service the policy depends on did not answer' },
-});
+const failedClosed = deny('internal_error', { event: { type: 'policy.failed', severity: 'medium', message: 'the policy failed and fails closed' } });
+/** The refusal for a dependency that did not answer, with which one in its event (an identity provider, a directory). */
+function dependencyDown(err: DependencyUnavailableError): Deny {
+  const reason = err.dependency === 'LDAP directory' ? 'directory_unreachable' : 'idp_unreachable';
+  return deny('dependency_unavailable', {
+    event: { type: 'dependency.unavailable', severity: 'medium', reason, message: `${err.dependency} did not answer`, data: { dependency: err.dependency } },
+  });
+}
 
 function failed(ctx: RequestContext, step: CompiledStep, err: unknown, logger: Logger): Outcome {
   if (err instanceof BodyTooLargeError) {
-    return settle(ctx, step, deny('payload_too_large', { event: { type: 'request.body_too_large', reason: err.message } }));
+    return settle(ctx, step, deny('payload_too_large', { event: { type: 'request.body_too_large', message: err.message } }));
   }
   // A store outage is logged once per incident by the store (src/stores/health.ts), not once per request.
   if (!(err instanceof StoreUnavailableError)) logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
   if (step.failOpen) return undefined;
-  return err instanceof DependencyUnavailableError ? dependencyDown : failedClosed;
+  return err instanceof DependencyUnavailableError ? dependencyDown(err) : failedClosed;
 }
 
 /**

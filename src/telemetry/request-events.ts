@@ -2,32 +2,21 @@
  * The security events a request collected on its way (pipeline/events.ts),
  * put on the event stream once the request is over, with the request's
  * identity around each: who, which route, which trace, what the client got.
+ * Every field a decision site handed over passes the event type's schema
+ * (event-types.ts, redact.ts) here, the one place request events are built.
  */
 import type { RequestContext } from '../pipeline/context.js';
 import type { SecurityEvent } from '../pipeline/events.js';
 import type { EventBus, EventCategory, EventRequest, TelemetryEvent } from './event.js';
+import { eventSpec, type EventTypeSpec } from './event-types.js';
+import { cleanDetails, cleanReason, text } from './redact.js';
 
-/** The category of an event type, from its first dotted part. */
-const CATEGORIES: Readonly<Record<string, EventCategory>> = {
-  auth: 'authentication',
-  authz: 'authorization',
-  acl: 'authorization',
-  claims: 'authorization',
-  rate: 'traffic',
-  quota: 'traffic',
-  concurrency: 'traffic',
-  bandwidth: 'traffic',
-  waf: 'threat',
-  bot: 'threat',
-  validation: 'validation',
-  ip: 'network',
-  request: 'protocol',
-  dependency: 'store',
-};
+/** What an unregistered name (from outside the type system) is reported as: never dropped, never trusted. */
+const UNREGISTERED: EventTypeSpec = eventSpec('policy.refused')!;
 
+/** The category of an event type, from the registry. */
 export function categoryOf(type: string): EventCategory {
-  const dot = type.indexOf('.');
-  return CATEGORIES[dot < 0 ? type : type.slice(0, dot)] ?? 'threat';
+  return (eventSpec(type) ?? UNREGISTERED).category;
 }
 
 export function requestOf(ctx: RequestContext, status: number): EventRequest {
@@ -46,20 +35,24 @@ export function requestOf(ctx: RequestContext, status: number): EventRequest {
   };
 }
 
-function toTelemetry(node: string, time: string, request: EventRequest, e: SecurityEvent): TelemetryEvent {
+/** A request's security event as the stream carries it. */
+export function toTelemetry(node: string, time: string, request: EventRequest, e: SecurityEvent): TelemetryEvent {
+  const registered = eventSpec(e.type);
+  const spec = registered ?? UNREGISTERED;
+  const type = registered ? e.type : 'policy.refused';
   return {
     time,
     node,
-    type: e.type,
-    category: categoryOf(e.type),
-    severity: e.severity,
+    type,
+    category: spec.category,
+    severity: e.severity ?? spec.severity,
     action: e.action,
-    message: e.reason ?? `${e.policy} ${e.action === 'blocked' ? 'refused' : 'would refuse'} the request (${e.code})`,
+    message: e.message === undefined ? `${e.policy} ${e.action === 'blocked' ? 'refused' : 'would refuse'} the request (${e.code})` : text(e.message),
     source: e.policy,
     code: e.code,
-    reason: e.reason,
+    reason: cleanReason(spec, e.reason),
     request: { ...request, status: e.action === 'blocked' ? request.status : e.status },
-    details: e.data,
+    details: cleanDetails(spec, e.data),
   };
 }
 

@@ -8,9 +8,9 @@ import { deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { AclSchema } from './schema.js';
 
-const noConsumer = deny('forbidden', { event: { type: 'authz.no_consumer', severity: 'medium', reason: 'acl: no authenticated consumer' } });
-const denied = deny('forbidden', { event: { type: 'authz.group_denied', severity: 'medium', reason: 'acl: consumer is in a denied group' } });
-const notAllowed = deny('forbidden', { event: { type: 'authz.group_not_allowed', severity: 'medium', reason: 'acl: consumer is in no allowed group' } });
+const noConsumer = deny('forbidden', { event: { type: 'authz.no_consumer', severity: 'medium', message: 'acl: no authenticated consumer' } });
+const denied = deny('forbidden', { event: { type: 'authz.group_denied', severity: 'medium', message: 'acl: consumer is in a denied group' } });
+const notAllowed = deny('forbidden', { event: { type: 'authz.group_not_allowed', severity: 'medium', message: 'acl: consumer is in no allowed group' } });
 
 export default definePolicy({
   name: 'acl',
