@@ -25,6 +25,7 @@ import type { ListenerTls } from './tls/material.js';
 import type { CertificateInventory } from '../telemetry/certificates.js';
 import type { EmitGatewayEvent } from '../telemetry/gateway-events.js';
 import { SourceLimit } from '../telemetry/source-limit.js';
+import { unmapIPv4 } from '../net/ip.js';
 
 export interface Listener {
   readonly name: string;
@@ -173,7 +174,8 @@ class ParserRefusals {
   ) {}
 
   refused(socket: Duplex, code: string, errorCode: string): void {
-    const ip = (socket as Socket).remoteAddress ?? 'unknown';
+    const address = (socket as Socket).remoteAddress;
+    const ip = address === undefined ? 'unknown' : unmapIPv4(address);
     const suppressed = this.limit.take(ip);
     if (suppressed === undefined) return;
     this.emit({

@@ -16,7 +16,7 @@ import type { EventAction, EventCategory, Severity } from './event.js';
 /**
  * What a detail field may hold:
  * - id: a name or token the gateway knows (a rule id, a target such as
- *   `query:id`, a window, a key kind): at most 128 characters, printable;
+ *   `query:id`, a window, a key kind, a file name): at most 256 characters, printable;
  * - text: a short sentence the gateway wrote: at most 200 characters;
  * - number, bool: as such;
  * - sample: client data shown to an analyst (what a waf rule matched): at
@@ -460,14 +460,14 @@ export const EVENT_TYPES = {
     severity: 'info',
     actions: CHANGED,
     description: 'A new config was loaded and serves new requests.',
-    details: { file: 'text', version_before: 'number', version_after: 'number', routes: 'number', services: 'number' },
+    details: { file: 'id', version_before: 'number', version_after: 'number', routes: 'number', services: 'number' },
   },
   'config.reload_refused': {
     category: 'config',
     severity: 'medium',
     actions: OBSERVED,
     description: 'A reload was refused (the config does not load, validate or compile, or a listener cannot open): the running config keeps serving. `issues` counts the problems; the log holds them.',
-    details: { file: 'text', version: 'number', issues: 'number' },
+    details: { file: 'id', version: 'number', issues: 'number' },
   },
   'certificate.expiring': {
     category: 'certificate',

@@ -10,7 +10,7 @@ import type { DetailKind, EventTypeSpec } from './event-types.js';
 
 export const SAMPLE_MAX = 128;
 export const TEXT_MAX = 200;
-const ID_MAX = 128;
+const ID_MAX = 256;
 const REASON = /^[a-z0-9_]{1,64}$/;
 
 /**

@@ -22,6 +22,7 @@ import { loadListenerTls, type ListenerTls } from './material.js';
 import { readClientCertificate } from './peer.js';
 import type { EmitGatewayEvent } from '../../telemetry/gateway-events.js';
 import { SourceLimit } from '../../telemetry/source-limit.js';
+import { unmapIPv4 } from '../../net/ip.js';
 
 export interface TlsFrontOptions {
   readonly listener: string;
@@ -162,7 +163,7 @@ export class TlsFront {
   private emitFailure(socket: TLSSocket, reason: string, detail: string): void {
     const emit = this.options.events;
     if (!emit) return;
-    const ip = socket.remoteAddress ?? 'unknown';
+    const ip = peerAddress(socket);
     const suppressed = this.eventLimit.take(ip);
     if (suppressed === undefined) return;
     emit({
@@ -219,6 +220,17 @@ export class TlsFront {
 }
 
 /**
+ * The client's address on a socket whose handshake failed. The TLS socket has
+ * already let go of its handle then (remoteAddress is undefined on Node 20 to
+ * 24), but the TCP socket it wraps (_parent, set by tls.Server for every
+ * connection) still knows it.
+ */
+function peerAddress(socket: TLSSocket): string {
+  const address = socket.remoteAddress ?? (socket as TLSSocket & { _parent?: Socket })._parent?.remoteAddress;
+  return address === undefined ? 'unknown' : unmapIPv4(address);
+}
+
+/**
  * OpenSSL's and Node's codes as a stable reason: what a SIEM rule keys on
  * (a scanner's "no_shared_cipher", an expired client certificate, a probe
  * for a name the gateway does not serve). Codes not named here pass as
@@ -269,6 +281,6 @@ class FailureLog {
       this.suppressed++;
       return;
     }
-    this.logger[level]({ listener: this.listener, client: socket.remoteAddress, reason, ...extra }, msg);
+    this.logger[level]({ listener: this.listener, client: peerAddress(socket), reason, ...extra }, msg);
   }
 }
