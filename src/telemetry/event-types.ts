@@ -434,8 +434,8 @@ export const EVENT_TYPES = {
     category: 'store',
     severity: 'medium',
     actions: REFUSED,
-    description: 'A service a policy depends on did not answer (`reason`: an identity provider\'s JWKS, discovery, introspection or token endpoint, or an LDAP directory; `dependency` names it), and the policy fails closed with 503.',
-    reasons: ['idp_unreachable', 'directory_unreachable'],
+    description: 'A service a policy depends on did not answer (`reason`: an identity provider\'s JWKS, discovery, introspection or token endpoint, an LDAP directory, or the shared store, down or full; `dependency` names it), and the policy fails closed with 503.',
+    reasons: ['idp_unreachable', 'directory_unreachable', 'store_unreachable', 'store_full'],
     details: { dependency: 'id' },
   },
 
