@@ -103,7 +103,7 @@ export const EVENT_TYPES = {
     category: 'authentication',
     severity: 'low',
     actions: REFUSED,
-    description: 'No credential for the route\'s authentication methods was presented (a route with `anonymous` lets these through).',
+    description: 'No credential for the route\'s authentication methods was presented (a route with `anonymous` lets these through). `method` names the bearer-token method (jwt, oauth2-introspection) that looked.',
     details: { method: 'id' },
   },
   'auth.malformed_credentials': {
@@ -127,7 +127,7 @@ export const EVENT_TYPES = {
     severity: 'medium',
     actions: REFUSED,
     description: 'An identity\'s name holds ":" from a party without `consumer.prefix`: it could pass for another party\'s prefixed name.',
-    details: { method: 'id' },
+    details: {},
   },
   'auth.replayed_signature': {
     category: 'authentication',
@@ -192,7 +192,7 @@ export const EVENT_TYPES = {
     category: 'authorization',
     severity: 'medium',
     actions: REFUSED,
-    description: 'acl: the consumer is in a denied group.',
+    description: 'acl: the consumer is in a denied group; `group` names it.',
     details: { group: 'id' },
   },
   'authz.group_not_allowed': {
@@ -251,21 +251,21 @@ export const EVENT_TYPES = {
     category: 'traffic',
     severity: 'low',
     actions: REFUSED,
-    description: 'rate-limit: the caller used up its requests for the window.',
-    details: { limit: 'number', window: 'id', key: 'id' },
+    description: 'rate-limit: the caller used up its requests for the window. `limit` and `window` are the (first) limit, `limits` all of them as in RateLimit-Policy, `key` what callers are told apart by (`ip`, `consumer`, `header:x-tenant`; never the value).',
+    details: { limit: 'number', window: 'id', limits: 'id', key: 'id' },
   },
   'quota.exceeded': {
     category: 'traffic',
     severity: 'low',
     actions: REFUSED,
-    description: 'quota: the caller used up its quota for the period.',
+    description: 'quota: the caller used up its quota for the period; `key` is what callers are told apart by, never the value.',
     details: { limit: 'number', period: 'id', key: 'id' },
   },
   'concurrency.exceeded': {
     category: 'traffic',
     severity: 'low',
     actions: REFUSED,
-    description: 'concurrency-limit: the caller (or the route) has as many requests in progress as it may.',
+    description: 'concurrency-limit: the caller (or the route) has as many requests in progress as it may; `key` is what callers are told apart by, never the value.',
     details: { max: 'number', key: 'id' },
   },
 

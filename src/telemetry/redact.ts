@@ -29,7 +29,7 @@ const CREDENTIAL_TARGET =
  */
 const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 const SCHEME = /\b(Bearer|Basic|Digest|Negotiate|Token|ApiKey)\s+[^\s,;"']+/gi;
-const SECRET_PAIR = /\b([A-Za-z0-9_.-]*(?:pass|pwd|secret|token|api[_-]?key|access[_-]?key|session|auth|credential)[A-Za-z0-9_.-]*)(\s*[=:]\s*"?)[^\s&;,"']+/gi;
+const SECRET_PAIR = /\b([A-Za-z0-9_.-]*(?:pass|pwd|secret|token|api[_-]?key|access[_-]?key|session|auth|credential)[A-Za-z0-9_.-]*)(\s*[=:]\s*"?)[^\s&;,"]+/gi;
 const OPAQUE = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
 const LONG_DIGITS = /\d{7,}/g;
 
