@@ -41,6 +41,9 @@ describe('event redaction by schema', () => {
     assert.equal(maskCredentials("user=a&password=hunter2' or 1=1"), 'user=a&password=[redacted] or 1=1');
     assert.equal(maskCredentials('key A1b2C3d4E5f6G7h8I9j0K1l2M3 here'), 'key [redacted] here');
     assert.equal(maskCredentials('card 4111111111111111'), 'card 411111##########');
+    assert.equal(maskCredentials('{"user":"a","token":"t0k-value","n":1}'), '{"user":"a","token":"[redacted]","n":1}');
+    assert.equal(maskCredentials('Cookie: sid=abc; theme=dark'), 'Cookie: [redacted]; theme=dark');
+    assert.equal(maskCredentials('Authorization: Bearer abc.def'), 'Authorization: Bearer [redacted]');
     assert.equal(maskCredentials('../../../../etc/passwd'), '../../../../etc/passwd', 'attacks stay readable');
     assert.equal(maskCredentials("1' OR '1'='1"), "1' OR '1'='1");
     assert.equal(sample('a\r\nb\u0000c\u001b[31m'), 'a\\r\\nb?c?[31m', 'no forged log lines or terminal sequences');

@@ -22,16 +22,108 @@ const CREDENTIAL_TARGET =
   /^(?:header:(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token)|cookie:.*)$|pass|pwd|secret|token|api.?key|(?:^|[.:_-])key$|auth|session|sessid|csrf|xsrf|credential|cvv|cvc|ssn|iban|otp|(?:^|[.:_-])pin$/i;
 
 /**
- * Credential-looking parts of free text: a JWT, an auth scheme with its
- * credential, `name=value` where the name says secret, and any long opaque
- * run of letters and digits together (keys, tokens, session ids are long
- * runs of base64 or hex; a long path of words is not).
+ * Credential-looking parts of free text: a JWT, an auth scheme's credential
+ * (`Bearer …`), the value of `name=value` or `name: value` where the name says
+ * secret, any long run of letters and digits together (keys, tokens, session
+ * ids are long runs of base64 or hex; a long path of words is not), and long
+ * digit runs (card numbers). A single left-to-right scan: the text is client
+ * data, so no backtracking regular expression reads it.
  */
-const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
-const SCHEME = /\b(Bearer|Basic|Digest|Negotiate|Token|ApiKey)\s+[^\s,;"']+/gi;
-const SECRET_PAIR = /\b([A-Za-z0-9_.-]*(?:pass|pwd|secret|token|api[_-]?key|access[_-]?key|session|auth|credential)[A-Za-z0-9_.-]*)(\s*[=:]\s*"?)[^\s&;,"]+/gi;
-const OPAQUE = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
-const LONG_DIGITS = /\d{7,}/g;
+const SECRET_NAME = /pass|pwd|secret|token|api[_-]?key|access[_-]?key|session|auth|credential|cookie/i;
+const SCHEMES = new Set(['bearer', 'basic', 'digest', 'negotiate', 'token', 'apikey']);
+const OPAQUE_MIN = 24;
+const DIGITS_KEPT = 6;
+
+/** Letters, digits and the characters of base64, base64url and JWTs. */
+function isWordChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2b || c === 0x2f || c === 0x5f || c === 0x2d || c === 0x2e;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Where a credential value ends: white space, a separator of pairs, or a quote. */
+function endsValue(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x26 || c === 0x3b || c === 0x2c || c === 0x22;
+}
+
+function maskPart(part: string): string {
+  if (part.length >= OPAQUE_MIN) {
+    let digit = false;
+    let letter = false;
+    for (let i = 0; i < part.length; i++) {
+      const c = part.charCodeAt(i);
+      if (c >= 0x30 && c <= 0x39) digit = true;
+      else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) letter = true;
+    }
+    if (digit && letter) return '[redacted]';
+  }
+  let out = '';
+  let run = 0;
+  for (let i = 0; i < part.length; i++) {
+    const c = part.charCodeAt(i);
+    run = c >= 0x30 && c <= 0x39 ? run + 1 : 0;
+    out += run > DIGITS_KEPT ? '#' : part[i];
+  }
+  return out;
+}
+
+function maskWord(word: string): string {
+  if (word.startsWith('eyJ') && word.split('.').length >= 3) return '[jwt]';
+  return word.split('.').map(maskPart).join('.');
+}
+
+/** Masks what looks like a credential in client-supplied or error text. */
+export function maskCredentials(value: string): string {
+  const n = value.length;
+  let out = '';
+  let i = 0;
+  while (i < n) {
+    if (!isWordChar(value.charCodeAt(i))) {
+      out += value[i];
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < n && isWordChar(value.charCodeAt(j))) j++;
+    const word = value.slice(i, j);
+    out += maskWord(word);
+    i = j;
+    const scheme = SCHEMES.has(word.toLowerCase());
+    const named = SECRET_NAME.test(word);
+    if (!scheme && !named) continue;
+    // The value after it: "Bearer <v>", "password=<v>", "token: <v>", 'secret="<v>"', '"token":"<v>"'.
+    let k = i;
+    while (k < n && isSpace(value.charCodeAt(k))) k++;
+    let pair = false;
+    if (named) {
+      let p = k;
+      // a JSON or quoted key: "token": "…"
+      if (value.charCodeAt(p) === 0x22 || value.charCodeAt(p) === 0x27) p++;
+      while (p < n && isSpace(value.charCodeAt(p))) p++;
+      const sep = value.charCodeAt(p);
+      if (sep === 0x3d || sep === 0x3a) {
+        pair = true;
+        p++;
+        while (p < n && isSpace(value.charCodeAt(p))) p++;
+        if (value.charCodeAt(p) === 0x22) p++;
+        k = p;
+      }
+    }
+    if (!pair && (!scheme || k === i)) continue;
+    let m = k;
+    while (m < n && !endsValue(value.charCodeAt(m))) m++;
+    if (m === k) continue;
+    // "Authorization: Bearer x": the scheme name stays, the next turn masks its credential.
+    let w = k;
+    while (w < m && isWordChar(value.charCodeAt(w))) w++;
+    if (pair && w === m && SCHEMES.has(value.slice(k, m).toLowerCase())) continue;
+    out += value.slice(i, k) + '[redacted]';
+    i = m;
+  }
+  return out;
+}
 
 /** Control characters escaped, so a sample cannot forge a log line or a terminal sequence. */
 function printable(value: string): string {
@@ -42,15 +134,6 @@ function cut(value: string, max: number): string {
   return value.length > max ? `${value.slice(0, max)}…` : value;
 }
 
-/** Masks what looks like a credential in client-supplied or error text. */
-export function maskCredentials(value: string): string {
-  return value
-    .replace(JWT, '[jwt]')
-    .replace(SCHEME, '$1 [redacted]')
-    .replace(SECRET_PAIR, '$1$2[redacted]')
-    .replace(OPAQUE, (run) => (/\d/.test(run) && /[A-Za-z]/.test(run) ? '[redacted]' : run))
-    .replace(LONG_DIGITS, (d) => d.slice(0, 6) + '#'.repeat(Math.min(d.length - 6, 16)));
-}
 
 /** A sample of client data: at most SAMPLE_MAX characters (cut before masking, so a secret cut in half is still masked). */
 export function sample(value: string): string {
