@@ -86,24 +86,23 @@ export class JwtVerifier {
     const issuer = typeof claims.iss === 'string' ? this.byIssuer.get(claims.iss) : undefined;
     // The issuer the token names is not one this policy trusts: the most common IdP setup mistake, so it is named.
     if (!issuer) return refuse('wrong_issuer', 'the token\'s issuer is not a configured one', { claim: 'iss', issuer: typeof claims.iss === 'string' ? claims.iss : undefined });
-    const about = { issuer: issuer.name };
     const alg = header.alg;
     if (typeof alg !== 'string' || !issuer.algorithms.includes(alg)) {
-      return refuse('alg_not_allowed', 'algorithm not allowed', { ...about, alg: typeof alg === 'string' ? alg : undefined });
+      return refuse('alg_not_allowed', 'algorithm not allowed', { issuer: issuer.name, alg: typeof alg === 'string' ? alg : undefined });
     }
     const kid = header.kid;
-    if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID)) return refuse('malformed', 'bad kid', about);
-    if (issuer.types && !typeAccepted(header.typ, issuer.types)) return refuse('type_not_accepted', 'token type not accepted', about);
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID)) return refuse('malformed', 'bad kid', { issuer: issuer.name });
+    if (issuer.types && !typeAccepted(header.typ, issuer.types)) return refuse('type_not_accepted', 'token type not accepted', { issuer: issuer.name });
 
     let keys = this.keysFor(issuer, alg, kid);
     if (keys.length === 0 && kid !== undefined && issuer.jwks && (await issuer.jwks.refetchForUnknownKid())) {
       keys = this.keysFor(issuer, alg, kid);
     }
     if (keys.length === 0) {
-      return kid === undefined ? refuse('no_matching_key', 'no key fits the token', { ...about, alg }) : refuse('unknown_key', 'unknown kid', { ...about, kid, alg });
+      return kid === undefined ? refuse('no_matching_key', 'no key fits the token', { issuer: issuer.name, alg }) : refuse('unknown_key', 'unknown kid', { issuer: issuer.name, kid, alg });
     }
 
-    let last: Verification = refuse('bad_signature', 'bad signature', { ...about, kid, alg });
+    let last: Verification | undefined;
     for (const key of keys.slice(0, MAX_TRIES)) {
       try {
         const { payload } = await jwtVerify(token, key.key, {
@@ -115,14 +114,14 @@ export class JwtVerifier {
           requiredClaims: issuer.requiredClaims as string[],
         });
         // jose checks iat only against maxTokenAge; a token issued in the future is refused here.
-        if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + this.options.clockSkewSec) return refuse('issued_in_future', 'claim iat: issued in the future', { ...about, claim: 'iat' });
+        if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + this.options.clockSkewSec) return refuse('issued_in_future', 'claim iat: issued in the future', { issuer: issuer.name, claim: 'iat' });
         return { ok: true, payload, issuer, kid };
       } catch (err) {
-        last = describe(err, { ...about, kid, alg });
+        last = describe(err, { issuer: issuer.name, kid, alg });
         if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) return last;
       }
     }
-    return last;
+    return last ?? refuse('bad_signature', 'bad signature', { issuer: issuer.name, kid, alg });
   }
 
   private keysFor(issuer: IssuerVerification, alg: string, kid: string | undefined): VerificationKey[] {

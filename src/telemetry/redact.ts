@@ -49,18 +49,24 @@ function endsValue(c: number): boolean {
 }
 
 function maskPart(part: string): string {
-  if (part.length >= OPAQUE_MIN) {
-    let digit = false;
-    let letter = false;
-    for (let i = 0; i < part.length; i++) {
-      const c = part.charCodeAt(i);
-      if (c >= 0x30 && c <= 0x39) digit = true;
-      else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) letter = true;
-    }
-    if (digit && letter) return '[redacted]';
-  }
-  let out = '';
+  let digit = false;
+  let letter = false;
   let run = 0;
+  let longest = 0;
+  for (let i = 0; i < part.length; i++) {
+    const c = part.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      digit = true;
+      if (++run > longest) longest = run;
+    } else {
+      run = 0;
+      if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) letter = true;
+    }
+  }
+  if (part.length >= OPAQUE_MIN && digit && letter) return '[redacted]';
+  if (longest <= DIGITS_KEPT) return part;
+  let out = '';
+  run = 0;
   for (let i = 0; i < part.length; i++) {
     const c = part.charCodeAt(i);
     run = c >= 0x30 && c <= 0x39 ? run + 1 : 0;
@@ -70,9 +76,14 @@ function maskPart(part: string): string {
 }
 
 function maskWord(word: string): string {
+  if (word.length < OPAQUE_MIN && word.length <= DIGITS_KEPT) return word;
+  if (!word.includes('.')) return maskPart(word);
   if (word.startsWith('eyJ') && word.split('.').length >= 3) return '[jwt]';
   return word.split('.').map(maskPart).join('.');
 }
+
+/** The longest scheme name: longer words are not looked up. */
+const SCHEME_MAX = 9;
 
 /** Masks what looks like a credential in client-supplied or error text. */
 export function maskCredentials(value: string): string {
@@ -90,8 +101,8 @@ export function maskCredentials(value: string): string {
     const word = value.slice(i, j);
     out += maskWord(word);
     i = j;
-    const scheme = SCHEMES.has(word.toLowerCase());
-    const named = SECRET_NAME.test(word);
+    const scheme = word.length <= SCHEME_MAX && SCHEMES.has(word.toLowerCase());
+    const named = word.length >= 3 && SECRET_NAME.test(word);
     if (!scheme && !named) continue;
     // The value after it: "Bearer <v>", "password=<v>", "token: <v>", 'secret="<v>"', '"token":"<v>"'.
     let k = i;
