@@ -76,9 +76,29 @@ routes:
     policies:
       - key-auth: {}
       - waf: { mode: monitor }
+  - name: limited
+    service: orders
+    match: { paths: [/limited] }
+    policies:
+      - key-auth: {}
+      - acl: { deny: [suspended] }
+      - rate-limit: { limit: 1, window: 1h, by: consumer }
+  - name: screened
+    service: orders
+    public: true
+    match: { paths: [/screened] }
+    policies:
+      - ip-restriction: { deny: [127.0.0.0/8] }
+  - name: bots
+    service: orders
+    public: true
+    match: { paths: [/bots] }
+    policies:
+      - bot-detection: {}
 consumers:
   - { name: alice }
   - { name: shop, credentials: { key-auth: [{ key: "a-real-key-0123456789abcdef" }] } }
+  - { name: mallory, groups: [suspended], credentials: { key-auth: [{ key: "mallory-key-0123456789abcdef" }] } }
 `);
   });
   after(async () => {
@@ -167,6 +187,29 @@ consumers:
     assert.equal(e.request?.consumer, 'shop');
     assert.ok(e.request?.credentialId, 'the credential id is there');
     assert.ok(!JSON.stringify(e).includes('a-real-key-0123456789abcdef'), 'but never the key');
+  });
+
+  it('says which limit, group, address or bot a refusal was about, never the key a caller was counted by', async () => {
+    const w = watch(gw);
+    const key = { 'x-api-key': 'a-real-key-0123456789abcdef' };
+    assert.equal((await send(gw.url, '/limited/a', { headers: key })).status, 200);
+    const limited = await send(gw.url, '/limited/a', { headers: key });
+    assert.equal(limited.status, 429);
+    const suspended = await send(gw.url, '/limited/a', { headers: { 'x-api-key': 'mallory-key-0123456789abcdef' } });
+    assert.equal(suspended.status, 403);
+    const screened = await send(gw.url, '/screened/a');
+    assert.equal(screened.status, 403);
+    const bot = await send(gw.url, '/bots/a', { headers: { 'user-agent': 'sqlmap/1.7.2#stable (https://sqlmap.org)' } });
+    assert.equal(bot.status, 403);
+    const of = (res: { headers: Record<string, unknown> }) => w.next((x) => x.request?.id === res.headers['x-request-id']);
+    const [rate, acl, ip, scanner] = [await of(limited), await of(suspended), await of(screened), await of(bot)];
+    w.stop();
+    assert.deepEqual([rate.type, rate.category, rate.details?.limit, rate.details?.window, rate.details?.key, rate.request?.consumer], ['rate_limit.exceeded', 'traffic', 1, '1h', 'consumer', 'shop']);
+    assert.deepEqual([acl.type, acl.category, acl.details?.group, acl.request?.consumer], ['authz.group_denied', 'authorization', 'suspended', 'mallory']);
+    assert.deepEqual([ip.type, ip.category, ip.details?.ip], ['ip.denied', 'network', '127.0.0.1']);
+    assert.deepEqual([scanner.type, scanner.category, scanner.details?.bot], ['bot.scanner', 'threat', 'sqlmap']);
+    assert.match(String(scanner.details?.user_agent), /^sqlmap\/1\.7\.2/);
+    assert.ok(!JSON.stringify([rate, acl]).includes('0123456789abcdef'), 'no key in any of them');
   });
 
   it('never lets a secret of the request into any event: Authorization, cookies, API keys, passwords, tokens in the query', async () => {
