@@ -35,6 +35,12 @@ export interface EventTypeSpec {
   /** The stable reasons it may carry; a reason not listed is dropped. */
   readonly reasons?: readonly string[];
   readonly details: Readonly<Record<string, DetailKind>>;
+  /**
+   * Types that come in floods exactly when the gateway can least afford to
+   * describe each one (shedding): at most `events` per window across the
+   * gateway; the next one let through carries `suppressed`.
+   */
+  readonly flood?: { readonly events: number; readonly windowMs: number };
 }
 
 const REFUSED = ['blocked', 'monitored'] as const;
@@ -426,9 +432,10 @@ export const EVENT_TYPES = {
     category: 'overload',
     severity: 'medium',
     actions: ['blocked'],
-    description: 'The gateway is shedding load (too many requests in flight, or the event loop lags): 503 before any work.',
+    description: 'The gateway is shedding load (too many requests in flight, or the event loop lags): 503 before any work. At most 20 per 10 s for the whole gateway, since they come when it can least afford to describe each one; `suppressed` counts the ones left out before this one.',
     reasons: ['in_flight', 'event_loop_delay'],
-    details: {},
+    details: { suppressed: 'number' },
+    flood: { events: 20, windowMs: 10_000 },
   },
   'dependency.unavailable': {
     category: 'store',

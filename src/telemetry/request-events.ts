@@ -10,6 +10,7 @@ import type { SecurityEvent } from '../pipeline/events.js';
 import type { EventBus, EventCategory, EventRequest, TelemetryEvent } from './event.js';
 import { eventSpec, type EventTypeSpec } from './event-types.js';
 import { cleanDetails, cleanReason, text } from './redact.js';
+import { SourceLimit } from './source-limit.js';
 
 /** What an unregistered name (from outside the type system) is reported as: never dropped, never trusted. */
 const UNREGISTERED: EventTypeSpec = eventSpec('policy.refused')!;
@@ -56,11 +57,35 @@ export function toTelemetry(node: string, time: string, request: EventRequest, e
   };
 }
 
+/** Per bus, the gateway-wide limits of the types that come in floods (EventTypeSpec.flood). */
+const floodLimits = new WeakMap<EventBus, Map<string, SourceLimit>>();
+
+/** undefined: leave this event out; a number: emit it, with how many of its type were left out before it. */
+function floodAllowance(bus: EventBus, type: string, spec: EventTypeSpec): number | undefined {
+  const flood = spec.flood!;
+  let limits = floodLimits.get(bus);
+  if (!limits) floodLimits.set(bus, (limits = new Map<string, SourceLimit>()));
+  let limit = limits.get(type);
+  if (!limit) limits.set(type, (limit = new SourceLimit(flood.events, flood.windowMs, 1)));
+  return limit.take(type);
+}
+
 /** Emits every event the request collected; nothing is built when no one listens. */
 export function emitRequestEvents(bus: EventBus, ctx: RequestContext, status: number): void {
   const events = ctx.events;
   if (events === undefined || !bus.active) return;
-  const time = new Date().toISOString();
-  const request = requestOf(ctx, status);
-  for (const e of events) bus.emit(toTelemetry(bus.node, time, request, e));
+  let time: string | undefined;
+  let request: EventRequest | undefined;
+  for (const e of events) {
+    const spec = eventSpec(e.type);
+    let event = e;
+    if (spec?.flood) {
+      const suppressed = floodAllowance(bus, e.type, spec);
+      if (suppressed === undefined) continue;
+      if (suppressed > 0) event = { ...e, data: { ...e.data, suppressed } };
+    }
+    time ??= new Date().toISOString();
+    request ??= requestOf(ctx, status);
+    bus.emit(toTelemetry(bus.node, time, request, event));
+  }
 }

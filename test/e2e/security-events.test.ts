@@ -319,6 +319,24 @@ ${routes > 1 ? '  - { name: extra, service: api, public: true, match: { paths: [
     assert.equal(e.source, 'gateway');
   });
 
+  it('does not describe every shed request while shedding: at most 20 events per 10 s, then a count', async () => {
+    const w = watch(gw);
+    const busy = [send(gw.url, '/hold'), send(gw.url, '/hold')];
+    while (held.length < 2) await sleep(5);
+    const shed = [];
+    for (let i = 0; i < 40; i++) shed.push(await send(gw.url, `/more/${i}`));
+    assert.ok(shed.every((r) => r.status === 503));
+    for (const release of held.splice(0)) release();
+    await Promise.all(busy);
+    await w.next((x) => x.request?.path === '/more/0' || x.type === 'gateway.overloaded');
+    await sleep(100);
+    w.stop();
+    const events = w.events.filter((x) => x.type === 'gateway.overloaded');
+    // The earlier test used one of this window's 20; 40 shed requests in a row fit in a window or two.
+    assert.ok(events.length >= 1 && events.length <= 40, `${events.length} events for 40 shed requests`);
+    assert.ok(events.length < 40, 'not one per shed request');
+  });
+
   it('reports a reload with the versions before and after, and a refused one', async () => {
     const w = watch(gw);
     const ok = await gw.reload(config(2));
