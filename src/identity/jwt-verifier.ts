@@ -153,7 +153,9 @@ function describe(err: unknown, about: Omit<Refusal, 'reason' | 'message'>): Ver
     if (err.reason === 'missing') return refuse('missing_claim', message, { ...about, claim });
     if (claim === 'iss') return refuse('wrong_issuer', message, { ...about, claim });
     if (claim === 'aud') return refuse('wrong_audience', message, { ...about, claim });
-    if (claim === 'nbf') return refuse('not_yet_valid', message, { ...about, claim });
+    if (claim === 'nbf' && err.reason === 'check_failed') return refuse('not_yet_valid', message, { ...about, claim });
+    // With max_token_age, jose itself refuses an iat in the future (with it off, verify() does).
+    if (claim === 'iat' && err.reason === 'check_failed') return refuse('issued_in_future', message, { ...about, claim });
     return refuse('invalid_claim', message, { ...about, claim });
   }
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return refuse('bad_signature', 'bad signature', about);
