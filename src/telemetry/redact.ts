@@ -137,7 +137,10 @@ export function maskCredentials(value: string): string {
 }
 
 /** Control characters escaped, so a sample cannot forge a log line or a terminal sequence. */
+const CONTROL = /[\u0000-\u001f\u007f\u0080-\u009f\u2028\u2029]/;
+
 function printable(value: string): string {
+  if (!CONTROL.test(value)) return value;
   return value.replace(/[\u0000-\u001f\u007f\u0080-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : '?'));
 }
 
