@@ -23,6 +23,8 @@ import { StoreRegistry } from './stores/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
 import { Telemetry } from './telemetry/hub.js';
+import { gatewayEvents, type EmitGatewayEvent } from './telemetry/gateway-events.js';
+import { storeHealthEvent } from './telemetry/store-events.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 
@@ -82,6 +84,9 @@ export class Gateway {
     upstreams.commit(loaded.snapshot.services);
     const telemetry = new Telemetry(Telemetry.nodeName(loaded.snapshot.config.telemetry.node_id), logger);
     const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
+    const events = gatewayEvents(telemetry.events);
+    certificates.reportTo(events);
+    stores.onHealthChange = (change) => events(storeHealthEvent(change));
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
@@ -122,7 +127,9 @@ export class Gateway {
         denyList: this.denyList,
       });
       if (!loaded.ok) {
-        this.logger.error({ issues: loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
+        const issues = loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`);
+        this.logger.error({ issues }, 'reload refused: the running config keeps serving');
+        this.reloadRefused(issues);
         return loaded;
       }
       logConfigWarnings(this.logger, loaded.warnings);
@@ -135,8 +142,10 @@ export class Gateway {
         this.stores.discard(next.stores);
         const issue = { file: this.options.configFile, line: 0, path: 'listeners', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
+        this.reloadRefused([issue.message]);
         return { ok: false, issues: [issue] };
       }
+      const before = this.version;
       this.version = version;
       const retired = this.upstreams.commit(next.services);
       const replacedStore = await this.stores.commit(next.stores, next.config.store);
@@ -146,12 +155,33 @@ export class Gateway {
       });
       for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
+      this.events({
+        type: 'config.reloaded',
+        source: 'config',
+        message: `config version ${version} loaded`,
+        details: { file: this.options.configFile, version_before: before, version_after: version, routes: next.routes.size, services: next.services.size },
+      });
       return { ok: true, version };
     };
     const previous = this.reloading ?? Promise.resolve();
     const current = previous.then(run, run);
     this.reloading = current;
     return current;
+  }
+
+  /** Gateway happenings onto the event stream (telemetry/gateway-events.ts). */
+  private get events(): EmitGatewayEvent {
+    return gatewayEvents(this.telemetry.events);
+  }
+
+  private reloadRefused(issues: readonly string[]): void {
+    this.events({
+      type: 'config.reload_refused',
+      source: 'config',
+      message: 'reload refused: the running config keeps serving',
+      // The issues stay in the log: a config error can quote a value, and values can be secrets.
+      details: { file: this.options.configFile, version: this.version, issues: issues.length },
+    });
   }
 
   private async open(config: ListenerConfig, snapshot: Snapshot): Promise<void> {

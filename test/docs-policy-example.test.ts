@@ -46,9 +46,9 @@ describe('docs/writing-a-policy.md worked example (tenant-gate)', () => {
   it('refuses a request without the header or with an unknown tenant', async () => {
     const gate = compilePolicy(tenantGate, { tenants: ['acme'] });
     const none = await decide(gate, requestContext());
-    assert.deepEqual([none?.status, none?.code, none?.event?.type], [403, 'client_forbidden', 'tenant.missing']);
+    assert.deepEqual([none?.status, none?.code, none?.event?.type], [403, 'client_forbidden', 'policy.refused']);
     const unknown = await decide(gate, requestContext({ headers: { 'x-tenant': 'globex' } }));
-    assert.deepEqual([unknown?.status, unknown?.event?.type, unknown?.event?.data], [403, 'tenant.unknown', { tenant: 'globex' }]);
+    assert.deepEqual([unknown?.status, unknown?.event?.type, unknown?.event?.data], [403, 'policy.refused', { value: 'globex' }]);
   });
 
   it("lets a known tenant through and replaces the client's own upstream header with the checked value", async () => {

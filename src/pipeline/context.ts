@@ -8,6 +8,9 @@ import type { Deny } from './decision.js';
 import type { ClientCertificate } from './client-certificate.js';
 import { withoutCookies } from '../lib/cookie-header.js';
 
+/** A refusal that names no event type of its own (telemetry/event-types.ts). */
+const UNNAMED_REFUSAL: SecurityEventDetails = { type: 'policy.refused' };
+
 export interface Consumer {
   readonly name: string;
   readonly groups: readonly string[];
@@ -174,10 +177,10 @@ export class RequestContext {
   }
 
   recordEvent(policy: string, denial: Deny, action: 'blocked' | 'monitored'): void {
-    const details: SecurityEventDetails = denial.event ?? {};
+    const details: SecurityEventDetails = denial.event ?? UNNAMED_REFUSAL;
     (this.events ??= []).push({
-      type: details.type ?? `${policy}.${denial.code}`,
-      severity: details.severity ?? 'low',
+      type: details.type,
+      severity: details.severity,
       policy,
       route: this.routeName,
       consumer: this.consumer?.name,
@@ -187,6 +190,7 @@ export class RequestContext {
       status: denial.status,
       code: denial.code,
       reason: details.reason,
+      message: details.message,
       data: details.data,
     });
   }

@@ -10,7 +10,7 @@ import type { Consumer, RequestContext } from './context.js';
 import { deny, type Deny, type PolicyResult } from './decision.js';
 import { MISSING_CREDENTIALS } from './events.js';
 import type { PolicyInstance } from './policy.js';
-import { BodyTooLargeError, DependencyUnavailableError, StoreUnavailableError } from '../errors.js';
+import { BodyTooLargeError, DependencyUnavailableError, StoreFullError, StoreUnavailableError } from '../errors.js';
 
 export interface CompiledStep {
   readonly name: string;
@@ -45,7 +45,7 @@ export interface CompiledPipeline {
 type Outcome = Deny | undefined;
 
 const unauthorized = deny('unauthorized', {
-  event: { type: MISSING_CREDENTIALS, reason: 'no authentication method accepted the request' },
+  event: { type: MISSING_CREDENTIALS, message: 'no authentication method accepted the request' },
 });
 
 export function runRequest(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): Outcome | Promise<Outcome> {
@@ -76,12 +76,12 @@ function runStep(ctx: RequestContext, step: CompiledStep, logger: Logger): Outco
   try {
     result = onRequest.call(step.instance, ctx);
   } catch (err) {
-    return failed(ctx, step, err, logger);
+    return failed(ctx, step, err, logger, true);
   }
   if (result instanceof Promise) {
     return result.then(
       (settled) => settle(ctx, step, settled),
-      (err: unknown) => failed(ctx, step, err, logger),
+      (err: unknown) => failed(ctx, step, err, logger, true),
     );
   }
   return settle(ctx, step, result);
@@ -98,19 +98,34 @@ function settle(ctx: RequestContext, step: CompiledStep, result: PolicyResult): 
   return result;
 }
 
-const failedClosed = deny('internal_error');
-const dependencyDown = deny('dependency_unavailable', {
-  event: { type: 'dependency.unavailable', severity: 'medium', reason: 'a service the policy depends on did not answer' },
-});
+const failedClosed = deny('internal_error', { event: { type: 'policy.failed', severity: 'medium', message: 'the policy failed and fails closed' } });
+/** The refusal for a dependency that did not answer, with which one in its event (an identity provider, a directory). */
+function dependencyDown(err: DependencyUnavailableError): Deny {
+  const reason =
+    err instanceof StoreFullError ? 'store_full'
+    : err instanceof StoreUnavailableError ? 'store_unreachable'
+    : err.dependency === 'LDAP directory' ? 'directory_unreachable'
+    : 'idp_unreachable';
+  return deny('dependency_unavailable', {
+    event: { type: 'dependency.unavailable', severity: 'medium', reason, message: `${err.dependency} did not answer`, data: { dependency: err.dependency } },
+  });
+}
 
-function failed(ctx: RequestContext, step: CompiledStep, err: unknown, logger: Logger): Outcome {
+/**
+ * A policy that threw: its fail mode decides. A refusal is recorded here when
+ * `record` (a single policy); an authentication method's is recorded with the
+ * stage's answer, like its other refusals.
+ */
+function failed(ctx: RequestContext, step: CompiledStep, err: unknown, logger: Logger, record: boolean): Outcome {
   if (err instanceof BodyTooLargeError) {
-    return settle(ctx, step, deny('payload_too_large', { event: { type: 'request.body_too_large', reason: err.message } }));
+    return settle(ctx, step, deny('payload_too_large', { event: { type: 'request.body_too_large', message: err.message } }));
   }
   // A store outage is logged once per incident by the store (src/stores/health.ts), not once per request.
   if (!(err instanceof StoreUnavailableError)) logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy failed');
   if (step.failOpen) return undefined;
-  return err instanceof DependencyUnavailableError ? dependencyDown : failedClosed;
+  const refusal = err instanceof DependencyUnavailableError ? dependencyDown(err) : failedClosed;
+  if (record) ctx.recordEvent(step.name, refusal, 'blocked');
+  return refusal;
 }
 
 /**
@@ -164,12 +179,12 @@ function runStepQuietly(ctx: RequestContext, step: CompiledStep, logger: Logger)
     if (result instanceof Promise) {
       return result.then(
         (settled) => settled ?? undefined,
-        (err: unknown) => failed(ctx, step, err, logger),
+        (err: unknown) => failed(ctx, step, err, logger, false),
       );
     }
     return result ?? undefined;
   } catch (err) {
-    return failed(ctx, step, err, logger);
+    return failed(ctx, step, err, logger, false);
   }
 }
 

@@ -175,6 +175,13 @@ export class Http2Front {
       },
       'HTTP/2 client reset too many streams: connection closed',
     );
+    this.handler.gatewayEvents({
+      type: 'http2.rapid_reset',
+      source: 'http2',
+      message: 'an HTTP/2 client reset too many streams: connection closed',
+      reason: ceiling ? 'ceiling' : 'unpaid',
+      details: { listener: this.listener, client_ip: session.socket?.remoteAddress, resets, limit: this.maxResets },
+    });
     // GOAWAY first: nghttp2 refuses every newer stream from here on, and a client that honours it closes.
     session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
     // Its open streams end now, their upstream requests with them.

@@ -12,6 +12,7 @@ import { runLogHooks, runRequest } from '../pipeline/run.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { Telemetry } from '../telemetry/hub.js';
 import { emitRequestEvents } from '../telemetry/request-events.js';
+import { gatewayEvents, type EmitGatewayEvent } from '../telemetry/gateway-events.js';
 import { Exchange } from '../upstream/proxy.js';
 import { isPoisoned } from './framing.js';
 import { http2ResponseCompleted } from './http-version.js';
@@ -43,8 +44,11 @@ export class RequestHandler {
   private idleWaiters: Array<() => void> = [];
   private readonly tunnels = new OpenTunnels();
   private readonly replyEnv: ReplyEnv;
+  /** Where the listener's connection-level events go (TLS handshakes, parser refusals, HTTP/2 resets). */
+  readonly gatewayEvents: EmitGatewayEvent;
 
   constructor(private readonly env: HandlerEnv) {
+    this.gatewayEvents = env.telemetry ? gatewayEvents(env.telemetry.events) : () => {};
     // An open tunnel is a connection, bounded by the connection limits, not a request in progress:
     // counted in max_in_flight, a few thousand idle WebSockets would have the gateway shed everyone.
     this.replyEnv = {

@@ -23,6 +23,9 @@ import { Http2Front } from './h2.js';
 import { TlsFront } from './tls/front.js';
 import type { ListenerTls } from './tls/material.js';
 import type { CertificateInventory } from '../telemetry/certificates.js';
+import type { EmitGatewayEvent } from '../telemetry/gateway-events.js';
+import { SourceLimit } from '../telemetry/source-limit.js';
+import { unmapIPv4 } from '../net/ip.js';
 
 export interface Listener {
   readonly name: string;
@@ -75,7 +78,8 @@ export async function openListener(
   applySettings(server, settings);
   // Expect: 100-continue is answered by the handler once the pipeline has accepted the request.
   server.on('checkContinue', serve);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name));
+  const parserRefusals = new ParserRefusals(config.name, handler.gatewayEvents);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger, config.name, parserRefusals));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     takeOver(socket);
     if (closeAfterAnswerInProgress(socket)) return;
@@ -117,6 +121,7 @@ export async function openListener(
       handshakeTimeoutMs: settings.headersTimeoutMs,
       logger,
       inventory: tls.inventory,
+      events: handler.gatewayEvents,
     });
     // Counted where TCP connections arrive, before the (costly) handshake; refused by closing, as no HTTP can be spoken yet.
     limitConnections(front.server, () => handler.settings, logger, config.name, (socket) => socket.destroy());
@@ -159,7 +164,31 @@ export function applyListenerSettings(listener: Listener, settings: RuntimeSetti
   listener.front?.applySettings(settings);
 }
 
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger, listener: string): void {
+/** The event for a request the parser refused: one per client address at most 5 per 10 s (source-limit.ts). */
+class ParserRefusals {
+  private readonly limit = new SourceLimit();
+
+  constructor(
+    private readonly listener: string,
+    private readonly emit: EmitGatewayEvent,
+  ) {}
+
+  refused(socket: Duplex, code: string, errorCode: string): void {
+    const address = (socket as Socket).remoteAddress;
+    const ip = address === undefined ? 'unknown' : unmapIPv4(address);
+    const suppressed = this.limit.take(ip);
+    if (suppressed === undefined) return;
+    this.emit({
+      type: 'request.malformed',
+      source: 'listener',
+      message: `the HTTP parser refused a request (${errorCode})`,
+      reason: errorCode,
+      details: { listener: this.listener, parser_code: code, client_ip: ip, suppressed },
+    });
+  }
+}
+
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger, listener: string, refusals: ParserRefusals): void {
   const code = err.code ?? 'unknown';
   if (code === 'ECONNRESET' || !socket.writable || isPoisoned(socket)) {
     socket.destroy();
@@ -167,6 +196,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: L
   }
   const [status, errorCode] = PARSE_ERRORS[code] ?? [400, 'bad_request'];
   logger.info({ listener, code, reason: (err as { reason?: string }).reason }, 'refused malformed request');
+  refusals.refused(socket, code, errorCode);
   writeRaw(socket, status, errorCode, undefined);
 }
 

@@ -7,9 +7,12 @@ import type { ErrorCode } from '../errors.js';
 import type { IncomingMessage } from 'node:http';
 import type { RuntimeSettings } from '../snapshot.js';
 
-export function requestLimitProblem(req: IncomingMessage, settings: RuntimeSettings): { status: number; code: ErrorCode } | undefined {
-  if ((req.url?.length ?? 0) > settings.maxUrlLength) return { status: 414, code: 'uri_too_long' };
-  if (req.rawHeaders.length / 2 > settings.maxHeaderCount) return { status: 431, code: 'too_many_headers' };
+export function requestLimitProblem(
+  req: IncomingMessage,
+  settings: RuntimeSettings,
+): { status: number; code: ErrorCode & ('uri_too_long' | 'too_many_headers'); limit: number } | undefined {
+  if ((req.url?.length ?? 0) > settings.maxUrlLength) return { status: 414, code: 'uri_too_long', limit: settings.maxUrlLength };
+  if (req.rawHeaders.length / 2 > settings.maxHeaderCount) return { status: 431, code: 'too_many_headers', limit: settings.maxHeaderCount };
   return undefined;
 }
 

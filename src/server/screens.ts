@@ -75,7 +75,7 @@ export function shed(s: Screened, env: ScreenEnv): Deny | undefined {
   const reason = overload.check(s.snapshot.settings);
   overload.inFlight++;
   if (!reason) return undefined;
-  return deny('overloaded', { headers: { 'retry-after': '1' }, event: { type: 'gateway.overloaded', severity: 'medium', reason } });
+  return deny('overloaded', { headers: { 'retry-after': '1' }, event: { type: 'gateway.overloaded', severity: 'medium', reason, message: `shedding load (${reason})` } });
 }
 
 /** The slow-body watch (gateway.limits.min_body_rate): never refuses here, calls `slow` later. */
@@ -114,7 +114,7 @@ export function sizeLimits(s: Screened): Deny | undefined {
   const tooBig = requestLimitProblem(s.req, s.snapshot.settings);
   if (!tooBig) return undefined;
   s.reply.res.shouldKeepAlive = false;
-  return deny(tooBig.code, { status: tooBig.status, event: { type: `request.${tooBig.code}`, severity: 'low' } });
+  return deny(tooBig.code, { status: tooBig.status, event: { type: `request.${tooBig.code}`, severity: 'low', data: { limit: tooBig.limit } } });
 }
 
 const noHost = deny('bad_request', { message: 'The Host header is missing or not a valid host name.' });

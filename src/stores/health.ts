@@ -8,6 +8,11 @@ import type { Logger } from 'pino';
 
 export type StoreState = 'up' | 'down';
 
+/** A change of state, for the event stream (the gateway turns it into store.unavailable / store.recovered). */
+export type StoreHealthChange =
+  | { readonly kind: string; readonly state: 'down'; readonly error: string }
+  | { readonly kind: string; readonly state: 'up'; readonly downMs: number; readonly failedOperations: number };
+
 export interface StoreHealthSnapshot {
   readonly kind: string;
   readonly state: StoreState;
@@ -28,6 +33,8 @@ export class StoreHealth {
   lastError: string | undefined = undefined;
   private failuresThisIncident = 0;
   private lastProbe = 0;
+  /** Told of each change, once per incident like the log (the store registry sets it). */
+  onChange: ((change: StoreHealthChange) => void) | undefined = undefined;
 
   constructor(
     readonly kind: string,
@@ -53,6 +60,7 @@ export class StoreHealth {
     if (this.state === 'up') return;
     const downMs = Date.now() - this.since;
     this.logger.info({ store: this.kind, down_ms: downMs, failed_operations: this.failuresThisIncident }, 'store recovered');
+    this.onChange?.({ kind: this.kind, state: 'up', downMs, failedOperations: this.failuresThisIncident });
     this.state = 'up';
     this.since = Date.now();
     this.failuresThisIncident = 0;
@@ -74,6 +82,7 @@ export class StoreHealth {
     this.since = Date.now();
     this.lastProbe = performance.now();
     this.logger.warn({ store: this.kind, err: this.lastError }, 'store unavailable: limits follow each policy\'s fail mode until it answers again');
+    this.onChange?.({ kind: this.kind, state: 'down', error: this.lastError });
   }
 
   snapshot(): StoreHealthSnapshot {

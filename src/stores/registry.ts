@@ -12,6 +12,7 @@ import { parseDuration } from '../config/units.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { Store } from './store.js';
+import type { StoreHealthChange } from './health.js';
 import { Stores } from './stores.js';
 
 export type PreparedStore = { ok: true; stores: Stores } | { ok: false; issues: Array<{ path: ConfigPath; message: string }> };
@@ -19,6 +20,8 @@ export type PreparedStore = { ok: true; stores: Stores } | { ok: false; issues: 
 export class StoreRegistry {
   private current: { key: string; stores: Stores } | undefined;
   private readonly opened = new WeakSet<Stores>();
+  /** Told when the running store goes down or comes back (the gateway puts it on the event stream). */
+  onHealthChange: ((change: StoreHealthChange) => void) | undefined = undefined;
 
   constructor(private readonly logger: Logger) {}
 
@@ -40,6 +43,7 @@ export class StoreRegistry {
     const previous = this.current?.stores;
     if (previous === stores) return undefined;
     this.current = { key: JSON.stringify(config), stores };
+    stores.store.health.onChange = (change) => this.onHealthChange?.(change);
     if (!this.opened.has(stores)) {
       this.opened.add(stores);
       const connected = await stores.store.open(parseDuration(config.connect_timeout));

@@ -5,6 +5,7 @@
  * (`portcullis_certificate_expiry_seconds{source,subject,serial}` there).
  */
 import type { Logger } from 'pino';
+import type { EmitGatewayEvent } from './gateway-events.js';
 
 export type CertificateRole = 'server' | 'client-ca' | 'upstream-client' | 'upstream-ca';
 
@@ -60,9 +61,22 @@ export class CertificateInventory {
   private readonly bySource = new Map<string, readonly CertificateRecord[]>();
   /** fingerprint → when its last warning was logged. */
   private readonly warned = new Map<string, number>();
+  /** fingerprint → when its last event was emitted (apart from the log: events start once the bus exists). */
+  private readonly reported = new Map<string, number>();
+  private events: EmitGatewayEvent | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly logger: Logger) {}
+
+  /**
+   * Expiry warnings go to the event stream from now on too; certificates
+   * already inside their window (loaded before the stream existed) are
+   * reported at once.
+   */
+  reportTo(events: EmitGatewayEvent): void {
+    this.events = events;
+    this.check();
+  }
 
   /** Replaces what `source` holds; new certificates are logged, near-expiry ones warned about. */
   set(source: string, records: readonly CertificateRecord[]): void {
@@ -115,6 +129,7 @@ export class CertificateInventory {
       for (const r of records) {
         const left = r.notAfter.getTime() - now;
         if (left > r.warnBeforeMs) continue;
+        this.report(r, left, now);
         const last = this.warned.get(r.fingerprint256);
         if (last !== undefined && now - last < WARN_AGAIN_MS) continue;
         this.warned.set(r.fingerprint256, now);
@@ -122,6 +137,19 @@ export class CertificateInventory {
         if (left <= 0) this.logger.error(fields, 'certificate expired');
         else this.logger.warn({ ...fields, days_left: Math.floor(left / 86_400_000), hours_left: Math.floor(left / 3_600_000) }, 'certificate expires soon');
       }
+    }
+  }
+
+  private report(r: CertificateRecord, left: number, now: number): void {
+    if (!this.events) return;
+    const last = this.reported.get(r.fingerprint256);
+    if (last !== undefined && now - last < WARN_AGAIN_MS) return;
+    this.reported.set(r.fingerprint256, now);
+    const details = { source: r.source, role: r.role, subject: r.subject, serial: r.serial, not_after: r.notAfter.toISOString() };
+    if (left <= 0) this.events({ type: 'certificate.expired', source: 'certificates', message: `certificate ${r.source} expired`, details });
+    else {
+      const days = Math.floor(left / 86_400_000);
+      this.events({ type: 'certificate.expiring', source: 'certificates', message: `certificate ${r.source} expires in ${days} days`, details: { ...details, days_left: days } });
     }
   }
 

@@ -31,7 +31,7 @@ export default definePolicy({
     const header = config.header.toLowerCase();
     const known = new Set(config.tenants);
     const missing = deny('client_forbidden', { status: config.status,
-      event: { type: 'tenant.missing', severity: 'low', reason: `no ${header} header` },
+      event: { type: 'policy.refused', severity: 'low', reason: 'missing_tenant', message: `no ${header} header` },
     });
     return {
       onRequest(ctx) {
@@ -39,7 +39,7 @@ export default definePolicy({
         if (tenant === undefined) return missing;
         if (!known.has(tenant)) {
           return deny('client_forbidden', { status: config.status,
-            event: { type: 'tenant.unknown', severity: 'medium', reason: 'not a known tenant', data: { tenant: tenant.slice(0, 64) } },
+            event: { type: 'policy.refused', severity: 'medium', reason: 'unknown_tenant', data: { value: tenant.slice(0, 64) } },
           });
         }
         ctx.setUpstreamHeader(config.upstream_header, tenant);

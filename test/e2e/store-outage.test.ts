@@ -10,6 +10,7 @@ import { Pool } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import type { TelemetryEvent } from '../../src/telemetry/event.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -109,6 +110,8 @@ routes:
   it('follows each policy\'s fail mode through a kill, a restart, a freeze and a thaw', async () => {
     const health = gw.gateway.stores.running!.health;
     assert.equal(health.state, 'up');
+    const events: TelemetryEvent[] = [];
+    const unsubscribe = gw.gateway.telemetry.events.subscribe((e) => events.push(e));
     const load = background();
     try {
       await sleep(300);
@@ -135,6 +138,7 @@ routes:
       await sleep(300);
     } finally {
       await load.stop();
+      unsubscribe();
     }
     const outcomes = load.outcomes;
     assert.ok(outcomes.length > 50, `${outcomes.length} requests in the background`);
@@ -150,5 +154,14 @@ routes:
     assert.equal(unavailable.length, 2, 'one line per incident, not per request');
     assert.equal(recovered.length, 2);
     assert.equal(gw.logs.filter((l) => l.msg === 'policy failed').length, 0, 'no error line per request');
+    // The event stream says the same, once per incident, and each refusal on the way says why.
+    const outages = events.filter((e) => e.type === 'store.unavailable');
+    const recoveries = events.filter((e) => e.type === 'store.recovered');
+    assert.deepEqual([outages.length, recoveries.length], [2, 2]);
+    assert.deepEqual([outages[0]!.category, outages[0]!.action, outages[0]!.details?.store], ['store', 'observed', 'redis']);
+    assert.ok(Number(recoveries[0]!.details?.down_ms) >= 0);
+    const refusals = events.filter((e) => e.type === 'dependency.unavailable');
+    assert.ok(refusals.length > 0, JSON.stringify([...new Set(events.map((e) => `${e.type}:${e.reason}:${e.code}`))]));
+    assert.deepEqual(new Set(refusals.map((e) => `${e.reason}:${e.request?.route}:${e.request?.status}`)), new Set(['store_unreachable:closed:503']));
   });
 });

@@ -8,9 +8,8 @@ import { deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { AclSchema } from './schema.js';
 
-const noConsumer = deny('forbidden', { event: { type: 'authz.no_consumer', severity: 'medium', reason: 'acl: no authenticated consumer' } });
-const denied = deny('forbidden', { event: { type: 'authz.group_denied', severity: 'medium', reason: 'acl: consumer is in a denied group' } });
-const notAllowed = deny('forbidden', { event: { type: 'authz.group_not_allowed', severity: 'medium', reason: 'acl: consumer is in no allowed group' } });
+const noConsumer = deny('forbidden', { event: { type: 'authz.no_consumer', severity: 'medium', message: 'acl: no authenticated consumer' } });
+const notAllowed = deny('forbidden', { event: { type: 'authz.group_not_allowed', severity: 'medium', message: 'acl: consumer is in no allowed group' } });
 
 export default definePolicy({
   name: 'acl',
@@ -21,7 +20,10 @@ export default definePolicy({
     if (!config.allow && !config.deny) throw new ConfigError('give "allow", "deny" or both');
     if (config.services && deps.route !== undefined) throw new ConfigError('"services" is for global policies; on a route, the acl applies to that route', ['services']);
     const allow = config.allow ? new Set(config.allow) : undefined;
-    const refused = config.deny ? new Set(config.deny) : undefined;
+    // One refusal per denied group, built once: the event names the group.
+    const refused = config.deny
+      ? new Map(config.deny.map((g) => [g, deny('forbidden', { event: { type: 'authz.group_denied', severity: 'medium', message: 'acl: consumer is in a denied group', data: { group: g } } })]))
+      : undefined;
     const services = config.services ? new Set(config.services) : undefined;
     return {
       onRequest(ctx) {
@@ -29,7 +31,12 @@ export default definePolicy({
         const consumer = ctx.consumer;
         if (!consumer) return noConsumer;
         const groups = consumer.groups;
-        if (refused && groups.some((g) => refused.has(g))) return denied;
+        if (refused) {
+          for (const g of groups) {
+            const denied = refused.get(g);
+            if (denied) return denied;
+          }
+        }
         if (allow && !groups.some((g) => allow.has(g))) return notAllowed;
         return undefined;
       },

@@ -89,25 +89,26 @@ export default definePolicy({
     const dummies = profileDummies(users);
     const hasher = passwordHasher();
     const challenge = { 'www-authenticate': basicChallenge(config.realm) };
-    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
+    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', message: 'no Basic credentials' } });
     const malformed = deny('unauthorized', {
       headers: challenge,
-      event: { type: 'auth.malformed_credentials', severity: 'medium', reason: 'malformed Basic credentials' },
+      event: { type: 'auth.malformed_credentials', severity: 'medium', reason: 'malformed', message: 'malformed Basic credentials', data: { method: 'basic-auth' } },
     });
     const invalid = deny('unauthorized', {
       headers: challenge,
-      event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'unknown user or wrong password' },
+      event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'unknown_credential', message: 'unknown user or wrong password', data: { method: 'basic-auth' } },
     });
     const saturated = deny('overloaded', {
       headers: { 'retry-after': '1' },
-      event: { type: 'auth.password_checks_saturated', severity: 'medium', reason: 'too many password checks running and waiting; refused, not queued' },
+      event: { type: 'auth.password_checks_saturated', severity: 'medium', message: 'too many password checks running and waiting; refused, not queued' },
     });
     const clientShare = deny('too_many_password_checks', {
       headers: { 'retry-after': '1' },
       event: {
         type: 'auth.password_checks_per_client',
         severity: 'medium',
-        reason: `this client already has ${config.per_client} password checks running or waiting; refused, others are not`,
+        message: `this client already has ${config.per_client} password checks running or waiting; refused, others are not`,
+        data: { max: config.per_client },
       },
     });
     const ttlMs = parseDuration(config.cache.ttl);

@@ -88,8 +88,8 @@ export default definePolicy({
     const denied = combined(config.deny, 'deny');
     const useBuiltin = config.builtin;
     const status = config.status;
-    const refuse = (type: string, reason: string, agent: string) =>
-      deny('client_forbidden', { status, event: { type, severity: 'medium', reason, data: { user_agent: agent.slice(0, 120) } } });
+    const refuse = (type: 'bot.empty_user_agent' | 'bot.scanner' | 'bot.denied', message: string, agent: string, bot?: string) =>
+      deny('client_forbidden', { status, event: { type, severity: 'medium', message, data: { user_agent: agent.slice(0, 256), bot } } });
     return {
       onRequest(ctx) {
         const agent = ctx.header('user-agent')?.trim() ?? '';
@@ -97,7 +97,7 @@ export default definePolicy({
         if (allow?.test(agent)) return undefined;
         if (useBuiltin) {
           const found = builtin.first(agent);
-          if (found !== -1) return refuse('bot.scanner', `the User-Agent names ${BUILTIN_BOTS[found]!}`, agent);
+          if (found !== -1) return refuse('bot.scanner', `the User-Agent names ${BUILTIN_BOTS[found]!}`, agent, BUILTIN_BOTS[found]);
         }
         if (denied?.test(agent)) return refuse('bot.denied', 'the User-Agent matches a deny pattern', agent);
         return undefined;

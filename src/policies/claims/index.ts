@@ -51,12 +51,12 @@ export default definePolicy({
       headers: {
         'www-authenticate': `Bearer realm=${quote(config.realm)}, error="insufficient_scope", scope=${quote(config.scopes.join(' '))}`,
       },
-      event: { type: 'authz.insufficient_scope', severity: 'medium', reason: `claims: a required scope is missing (${config.scopes.join(' ')})` },
+      event: { type: 'authz.insufficient_scope', severity: 'medium', message: `claims: a required scope is missing (${config.scopes.join(' ')})`, data: { required: config.scopes.join(' ') } },
     });
-    const noClaims = deny('forbidden', { event: { type: 'authz.no_claims', severity: 'medium', reason: 'claims: the identity carries no claims' } });
-    const ruleFailed = deny('forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'claims: the claim rules do not hold' } });
+    const noClaims = deny('forbidden', { event: { type: 'authz.no_claims', severity: 'medium', message: 'claims: the identity carries no claims' } });
+    const ruleFailed = deny('forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'rules_failed', message: 'claims: the claim rules do not hold' } });
     const any = config.match === 'any';
-    const wrongIssuer = deny('forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'claims: the identity is not from an issuer these rules trust' } });
+    const wrongIssuer = deny('forbidden', { event: { type: 'authz.claim_mismatch', severity: 'medium', reason: 'untrusted_issuer', message: 'claims: the identity is not from an issuer these rules trust' } });
     const issuers = config.issuers;
     return {
       readsClaimsOf: issuers ?? 'any',

@@ -13,7 +13,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { deny, type Deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { parseDuration } from '../../config/units.js';
-import { compileKey, keyedByCaller } from '../../traffic/keys.js';
+import { compileKey, keyedByCaller, keySignature } from '../../traffic/keys.js';
 import { ConcurrencyLimitSchema } from './schema.js';
 
 interface Waiter {
@@ -41,7 +41,7 @@ export default definePolicy({
     const byCaller = keyedByCaller(config.by);
     const refusal = deny('concurrency_limited', { status: byCaller ? 429 : 503,
       headers: { 'retry-after': String(Math.max(1, Math.ceil(parseDuration(config.retry_after) / 1000))) },
-      event: { type: 'concurrency.exceeded', severity: 'low', data: { max: config.max } },
+      event: { type: 'concurrency.exceeded', severity: 'low', data: { max: config.max, key: keySignature(config.by) } },
     });
     const gates = new Map<string, Gate>();
     const holding = new WeakMap<RequestContext, Gate>();

@@ -103,8 +103,8 @@ export default definePolicy({
       return false;
     };
     const allowOrigin = (origin: string) => (any ? '*' : origin);
-    const rejected = (reason: string, origin: string) =>
-      deny('cors_rejected', { event: { type: 'cors.rejected', severity: 'low', reason, data: { origin: origin.slice(0, 200) } } });
+    const rejected = (message: string, origin: string) =>
+      deny('cors_rejected', { event: { type: 'cors.rejected', severity: 'low', message, data: { origin: origin.slice(0, 200) } } });
 
     function preflight(ctx: RequestContext, origin: string, method: string) {
       if (!allowed(origin)) return rejected('the origin is not allowed', origin);

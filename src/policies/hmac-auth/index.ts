@@ -27,6 +27,7 @@ import type { CountDecision } from '../../stores/store.js';
 import { digestMatches } from './content-digest.js';
 import { signatureBase } from './signature-base.js';
 import { parseDictionary, type InnerList, type Member } from './structured-fields.js';
+import type { AuthReason } from '../../pipeline/events.js';
 import { HmacAuthCredentialSchema, HmacAuthSchema } from './schema.js';
 
 type Credential = Static<typeof HmacAuthCredentialSchema>;
@@ -85,14 +86,14 @@ export default definePolicy({
       'www-authenticate': `Signature realm=${quote(config.realm)}`,
       'accept-signature': `sig1=(${[...new Set([...required, '@path', '@query', 'content-digest'])].map((c) => `"${c}"`).join(' ')});created;keyid;alg="hmac-sha256"`,
     };
-    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no message signature' } });
-    const refuse = (type: string, reason: string): Deny =>
-      deny('unauthorized', { headers: challenge, event: { type, severity: 'medium', reason: `hmac-auth: ${reason}` } });
-    const malformed = (reason: string) => refuse('auth.malformed_credentials', reason);
-    const invalid = (reason: string) => refuse('auth.invalid_credentials', reason);
+    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', message: 'no message signature' } });
+    const refuse = (type: 'auth.malformed_credentials' | 'auth.invalid_credentials', message: string, reason: AuthReason): Deny =>
+      deny('unauthorized', { headers: challenge, event: { type, severity: 'medium', reason, message: `hmac-auth: ${message}`, data: { method: 'hmac-auth' } } });
+    const malformed = (message: string) => refuse('auth.malformed_credentials', message, 'malformed');
+    const invalid = (message: string, reason: AuthReason) => refuse('auth.invalid_credentials', message, reason);
     const replayed = deny('unauthorized', {
       headers: challenge,
-      event: { type: 'auth.replayed_signature', severity: 'high', reason: 'hmac-auth: a signature already accepted was sent again' },
+      event: { type: 'auth.replayed_signature', severity: 'high', message: 'hmac-auth: a signature already accepted was sent again' },
     });
 
     const accept = (ctx: RequestContext, key: Key): undefined => {
@@ -128,6 +129,7 @@ export default definePolicy({
 
         const body = hasBody(ctx);
         let reason = 'no signature covers what is required';
+        let why: AuthReason = 'signature_missing_components';
         for (const [label, input] of inputs) {
           if (input.kind !== 'list') return malformed('a Signature-Input member is not an inner list');
           const signature = signatures.get(label);
@@ -135,11 +137,13 @@ export default definePolicy({
           const checked = checkParams(input, maxAgeSec, skewSec);
           if (typeof checked === 'string') {
             reason = checked;
+            why = /future|too old|expired/.test(checked) ? 'signature_expired' : checked.startsWith('alg') ? 'alg_not_allowed' : 'malformed';
             continue;
           }
           const base = signatureBase(ctx, input);
           if (!base.ok) {
             reason = base.reason;
+            why = 'signature_missing_components';
             continue;
           }
           const covered = base.components;
@@ -147,6 +151,7 @@ export default definePolicy({
           const digestSigned = covered.includes('content-digest');
           if (body === true && config.require_digest && !digestSigned) {
             reason = 'a request with a body must sign content-digest';
+            why = 'signature_missing_components';
             continue;
           }
 
@@ -154,7 +159,8 @@ export default definePolicy({
           const mac = createHmac('sha256', key?.secret ?? dummySecret).update(base.base).digest();
           const given = signature.value.value;
           const match = given.length === mac.length && timingSafeEqual(given, mac);
-          if (!key || !match) return invalid('unknown keyid or bad signature');
+          if (!key) return invalid('unknown keyid', 'unknown_key');
+          if (!match) return invalid('bad signature', 'bad_signature');
 
           const replayKey = given.toString('base64');
           const expiresAt = (checked.created + maxAgeSec + skewSec) * 1000;
@@ -164,14 +170,14 @@ export default definePolicy({
           return ctx.readBody(maxBody).then((bytes) => {
             // A body nobody announced (HTTP/2) is held to the same rule as one that was.
             if (!digestSigned) {
-              if (bytes.length > 0) return invalid('a request with a body must sign content-digest');
+              if (bytes.length > 0) return invalid('a request with a body must sign content-digest', 'signature_missing_components');
             } else if (digestHeader === undefined || !digestMatches(digestHeader, bytes)) {
-              return invalid('Content-Digest does not match the body');
+              return invalid('Content-Digest does not match the body', 'digest_mismatch');
             }
             return acceptOnce(ctx, key, replayKey, expiresAt);
           });
         }
-        return invalid(reason);
+        return invalid(reason, why);
       },
     };
   },

@@ -40,8 +40,8 @@ export default definePolicy({
     const denied = blockList(config.deny, 'deny');
     const dynamic = config.dynamic ? deps.denyList : undefined;
     const status = config.status;
-    const refuse = (type: string, reason: string, ip: string) =>
-      deny('ip_forbidden', { status, event: { type, severity: 'medium', reason, data: { ip } } });
+    const refuse = (type: 'ip.denied' | 'ip.dynamically_denied' | 'ip.not_allowed', message: string, ip: string) =>
+      deny('ip_forbidden', { status, event: { type, severity: 'medium', message, data: { ip } } });
     return {
       onRequest(ctx) {
         const ip = unmapIPv4(ctx.clientIp);

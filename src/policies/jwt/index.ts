@@ -50,10 +50,13 @@ export default definePolicy({
 
     const verify = async (ctx: RequestContext, token: string, digest: string, from: 'header' | 'cookie' | 'query'): Promise<Deny | undefined> => {
       const result = await verifier.verify(token);
-      if (!result.ok) return refusals.invalid(result.reason);
+      if (!result.ok) {
+        const { reason, message, ...about } = result.refusal;
+        return refusals.invalid(reason, message, about);
+      }
       const claims = result.payload as Readonly<Record<string, unknown>>;
       const resolved = resolvers[issuers.indexOf(result.issuer)]!.resolveClaims(claims);
-      if (!resolved) return refusals.invalid('no usable consumer claim, or not a known consumer');
+      if (!resolved) return refusals.invalid('unknown_consumer', 'no usable consumer claim, or not a known consumer', { issuer: result.issuer.name });
       if ('refused' in resolved) return refusals.namespace;
       const identity: VerifiedIdentity = {
         consumer: resolved.consumer,

@@ -16,11 +16,11 @@ type Credential = Static<typeof KeyAuthCredentialSchema>;
 const challenge = { 'www-authenticate': 'Key realm="portcullis"' };
 const missing = deny('unauthorized', {
   headers: challenge,
-  event: { type: 'auth.missing_credentials', severity: 'low', reason: 'no API key' },
+  event: { type: 'auth.missing_credentials', severity: 'low', message: 'no API key' },
 });
 const invalid = deny('unauthorized', {
   headers: challenge,
-  event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'unknown API key' },
+  event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'unknown_credential', message: 'unknown API key', data: { method: 'key-auth' } },
 });
 
 export function sha256Hex(text: string): string {

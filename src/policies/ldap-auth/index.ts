@@ -16,6 +16,7 @@ import { basicChallenge, parseBasic } from '../../identity/basic.js';
 import { stringValues } from '../../identity/claims.js';
 import { ConsumerResolver, NAMESPACE_EVENT, NAMESPACE_REASON, type ResolvedIdentity } from '../../identity/consumers.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
+import type { AuthReason } from '../../pipeline/events.js';
 import { searchThenBind, tlsOptionsFor, type DirectorySettings } from './directory.js';
 import { LdapAuthSchema } from './schema.js';
 
@@ -62,9 +63,10 @@ export default definePolicy({
       deps.consumers,
     );
     const challenge = { 'www-authenticate': basicChallenge(config.realm) };
-    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'no Basic credentials' } });
-    const refuse = (type: string, reason: string) => deny('unauthorized', { headers: challenge, event: { type, severity: 'medium', reason: `ldap-auth: ${reason}` } });
-    const malformed = refuse('auth.malformed_credentials', 'malformed Basic credentials');
+    const missing = deny('unauthorized', { headers: challenge, event: { type: MISSING_CREDENTIALS, severity: 'low', message: 'no Basic credentials' } });
+    const refuse = (type: 'auth.malformed_credentials' | 'auth.invalid_credentials' | typeof NAMESPACE_EVENT, message: string, reason?: AuthReason) =>
+      deny('unauthorized', { headers: challenge, event: { type, severity: 'medium', reason, message: `ldap-auth: ${message}`, data: { method: 'ldap-auth' } } });
+    const malformed = refuse('auth.malformed_credentials', 'malformed Basic credentials', 'malformed');
     const ttlMs = parseDuration(config.cache.ttl);
     const cache = config.cache.max_entries > 0 && ttlMs > 0 ? new BoundedCache<ResolvedIdentity>(config.cache.max_entries) : undefined;
     const cacheKey = randomBytes(32);
@@ -78,10 +80,10 @@ export default definePolicy({
 
     const check = async (ctx: RequestContext, username: string, password: string, key: string): Promise<Deny | undefined> => {
       const result = await searchThenBind(settings, username, password);
-      if (!result.ok) return refuse('auth.invalid_credentials', result.reason);
+      if (!result.ok) return refuse('auth.invalid_credentials', result.reason, result.reason === 'wrong password' ? 'wrong_password' : 'unknown_user');
       // Named as the directory spells the user, never as typed: "ALICE" must not be a consumer apart from alice.
       const identity = resolver.resolveName(result.username, stringValues(result.groups));
-      if (!identity) return refuse('auth.invalid_credentials', 'not a known consumer');
+      if (!identity) return refuse('auth.invalid_credentials', 'not a known consumer', 'unknown_consumer');
       if ('refused' in identity) return refuse(NAMESPACE_EVENT, NAMESPACE_REASON);
       cache?.set(key, identity, Date.now() + ttlMs);
       return accept(ctx, identity);
@@ -95,7 +97,7 @@ export default definePolicy({
         if (parsed.kind === 'malformed') return malformed;
         const { username, password } = parsed.credentials;
         // An empty password is an LDAP "unauthenticated bind", which many directories accept: never send one.
-        if (password === '') return refuse('auth.invalid_credentials', 'empty password');
+        if (password === '') return refuse('auth.invalid_credentials', 'empty password', 'empty_password');
         const key = digest(username, password);
         const hit = cache?.get(key);
         if (hit) return accept(ctx, hit);

@@ -25,19 +25,19 @@ const challenge = { 'www-authenticate': 'Certificate realm="portcullis"' };
 const missing = deny('unauthorized', {
   headers: challenge,
   message: 'A verified client certificate is required.',
-  event: { type: 'auth.missing_credentials', severity: 'low', reason: 'no client certificate' },
+  event: { type: 'auth.missing_credentials', severity: 'low', message: 'no client certificate' },
 });
 /** The reason names OpenSSL's verdict (CERT_HAS_EXPIRED...) for the security event; the client sees the same 401 as always. */
 const unverified = (why: string | undefined) =>
   deny('unauthorized', {
     headers: challenge,
     message: 'A verified client certificate is required.',
-    event: { type: 'auth.invalid_credentials', severity: 'medium', reason: `client certificate not verified: ${why ?? 'unknown'}` },
+    event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'certificate_unverified', message: `client certificate not verified: ${why ?? 'unknown'}`, data: { method: 'mtls-auth' } },
   });
 const unknown = deny('unauthorized', {
   headers: challenge,
   message: 'A verified client certificate is required.',
-  event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'no consumer holds this client certificate' },
+  event: { type: 'auth.invalid_credentials', severity: 'medium', reason: 'unknown_certificate', message: 'no consumer holds this client certificate', data: { method: 'mtls-auth' } },
 });
 
 /** One index per way of naming a certificate, keyed by the normalized value. */

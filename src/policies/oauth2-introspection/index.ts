@@ -22,9 +22,10 @@ import { TokenSource } from '../../identity/token-source.js';
 import { applyIdentity, tokenDigest, type VerifiedIdentity } from '../../identity/verified-cache.js';
 import { IntrospectionSchema } from './schema.js';
 import { DependencyUnavailableError } from '../../errors.js';
+import type { AuthReason } from '../../pipeline/events.js';
 
 /** A cached answer: who the token is, or why it is refused. */
-type Answer = { active: true; identity: VerifiedIdentity } | { active: false; reason: string; namespace?: true };
+type Answer = { active: true; identity: VerifiedIdentity } | { active: false; reason: AuthReason; message: string; claim?: string; namespace?: true };
 
 export default definePolicy({
   name: 'oauth2-introspection',
@@ -60,18 +61,18 @@ export default definePolicy({
 
     const interpret = (body: unknown): Answer => {
       if (!isObject(body) || typeof body.active !== 'boolean') throw new DependencyUnavailableError('introspection endpoint', { cause: new Error('not an introspection answer') });
-      if (!body.active) return { active: false, reason: 'inactive token' };
+      if (!body.active) return { active: false, reason: 'introspection_inactive', message: 'inactive token' };
       const now = Date.now() / 1000;
-      if (typeof body.exp === 'number' && body.exp <= now) return { active: false, reason: 'expired' };
-      if (typeof body.nbf === 'number' && body.nbf > now + 30) return { active: false, reason: 'not yet valid' };
-      if (config.issuer && body.iss !== undefined && body.iss !== config.issuer) return { active: false, reason: 'wrong issuer' };
+      if (typeof body.exp === 'number' && body.exp <= now) return { active: false, reason: 'expired', message: 'expired', claim: 'exp' };
+      if (typeof body.nbf === 'number' && body.nbf > now + 30) return { active: false, reason: 'not_yet_valid', message: 'not yet valid', claim: 'nbf' };
+      if (config.issuer && body.iss !== undefined && body.iss !== config.issuer) return { active: false, reason: 'wrong_issuer', message: 'wrong issuer', claim: 'iss' };
       if (config.audiences) {
         const aud = typeof body.aud === 'string' ? [body.aud] : Array.isArray(body.aud) ? body.aud : [];
-        if (!aud.some((a) => config.audiences!.includes(a as string))) return { active: false, reason: 'wrong audience' };
+        if (!aud.some((a) => config.audiences!.includes(a as string))) return { active: false, reason: 'wrong_audience', message: 'wrong audience', claim: 'aud' };
       }
       const resolved = resolver.resolveClaims(body);
-      if (!resolved) return { active: false, reason: 'no usable consumer claim, or not a known consumer' };
-      if ('refused' in resolved) return { active: false, reason: NAMESPACE_REASON, namespace: true };
+      if (!resolved) return { active: false, reason: 'unknown_consumer', message: 'no usable consumer claim, or not a known consumer' };
+      if ('refused' in resolved) return { active: false, reason: 'unknown_consumer', message: NAMESPACE_REASON, namespace: true };
       return { active: true, identity: { consumer: resolved.consumer, credentialId: `introspection:${resolved.subject}`, scopes: scopesOf(body), claims: body } };
     };
 
@@ -84,7 +85,7 @@ export default definePolicy({
       }
       const res = await callJson(await endpoint(), { method: 'POST', form, headers: clientAuth, timeoutMs, what: 'introspection endpoint' });
       // 400: the provider will not look at this token (oidc-provider says so for JWTs); refuse it, uncached.
-      if (res.status === 400) return { active: false, reason: 'the provider refused to introspect the token (HTTP 400)' };
+      if (res.status === 400) return { active: false, reason: 'introspection_refused', message: 'the provider refused to introspect the token (HTTP 400)' };
       if (res.status !== 200) {
         // 401/403: the gateway's own client credentials are refused; no caller can be checked.
         throw new DependencyUnavailableError('introspection endpoint', { cause: new Error(`HTTP ${res.status}`) });
@@ -99,7 +100,7 @@ export default definePolicy({
     };
 
     const settle = (ctx: RequestContext, answer: Answer, from: 'header' | 'cookie' | 'query'): Deny | undefined => {
-      if (!answer.active) return answer.namespace ? refusals.namespace : refusals.invalid(answer.reason);
+      if (!answer.active) return answer.namespace ? refusals.namespace : refusals.invalid(answer.reason, answer.message, { claim: answer.claim });
       applyIdentity(ctx, answer.identity, 'oauth2-introspection');
       if (!config.keep_credential) source.strip(ctx, from);
       return undefined;

@@ -58,6 +58,9 @@ function sameText(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Why a sign-in callback failed (the auth.login_failed reasons of telemetry/event-types.ts). */
+type LoginFailure = 'provider_error' | 'no_login' | 'state_mismatch' | 'code_exchange_refused' | 'invalid_id_token' | 'unknown_consumer';
+
 export default definePolicy({
   name: 'oidc',
   phase: 'authenticate',
@@ -108,10 +111,10 @@ export default definePolicy({
 
     const missing = deny('unauthorized', {
       headers: { 'www-authenticate': `Bearer realm=${quote(config.realm)}` },
-      event: { type: MISSING_CREDENTIALS, severity: 'low', reason: 'oidc: no session' },
+      event: { type: MISSING_CREDENTIALS, severity: 'low', message: 'oidc: no session' },
     });
-    const loginFailed = (reason: string, cookies: string[] = [clearCookie(loginCookie, cookiePath)]) =>
-      deny('login_failed', { headers: { 'set-cookie': cookies }, event: { type: 'auth.login_failed', severity: 'medium', reason: `oidc: ${reason}` } });
+    const loginFailed = (reason: LoginFailure, message: string, cookies: string[] = [clearCookie(loginCookie, cookiePath)]) =>
+      deny('login_failed', { headers: { 'set-cookie': cookies }, event: { type: 'auth.login_failed', severity: 'medium', reason, message: `oidc: ${message}` } });
 
     /**
      * A session from a token endpoint answer, whose ID token openid-client has
@@ -196,22 +199,22 @@ export default definePolicy({
       }
       return deny('login_required', {
         headers: { location: url.href, 'set-cookie': [setCookie(loginCookie, sealed, { maxAgeSec: LOGIN_TTL_SEC, sameSite: 'Lax', path: cookiePath })] },
-        event: { type: 'auth.login_redirect', severity: 'info', reason: 'oidc: sign-in started' },
+        event: { type: 'auth.login_redirect', severity: 'info', message: 'oidc: sign-in started' },
       });
     };
 
     const finishLogin = async (ctx: RequestContext): Promise<Deny> => {
       const error = queryParam(ctx.query, 'error');
-      if (error !== undefined) return loginFailed(`the provider answered ${error.slice(0, 64)}`);
+      if (error !== undefined) return loginFailed('provider_error', `the provider answered ${error.slice(0, 64)}`);
       const code = queryParam(ctx.query, 'code');
       const state = queryParam(ctx.query, 'state');
       const sealed = cookieValue(ctx.header('cookie'), loginCookie);
       const login = sealed ? await logins.open(sealed) : undefined;
       if (!code || !state || !login || typeof login.st !== 'string' || typeof login.n !== 'string' || typeof login.v !== 'string') {
-        return loginFailed('no sign-in in progress, or it expired');
+        return loginFailed('no_login', 'no sign-in in progress, or it expired');
       }
       // Compared here in constant time, and again by openid-client with the rest of the response.
-      if (!sameText(state, login.st)) return loginFailed('state mismatch');
+      if (!sameText(state, login.st)) return loginFailed('state_mismatch', 'state mismatch');
       // The callback as the provider sent it; openid-client checks state, RFC 9207 iss (mix-up attacks),
       // exchanges the code with the PKCE verifier and validates the ID token with its nonce.
       const callback = new URL(config.redirect_uri);
@@ -228,14 +231,14 @@ export default definePolicy({
       } catch (err) {
         const sorted = sortError(err, 'token endpoint');
         if (!(sorted instanceof ProtocolRefusal)) throw sorted;
-        return loginFailed(`code exchange refused: ${sorted.message.slice(0, 64)}`);
+        return loginFailed('code_exchange_refused', `code exchange refused: ${sorted.message.slice(0, 64)}`);
       }
-      if (typeof session === 'string') return loginFailed(session);
-      if (!resolver.fromClaims(session.claims)) return loginFailed('no usable consumer claim, or not a known consumer');
+      if (typeof session === 'string') return loginFailed('invalid_id_token', session);
+      if (!resolver.fromClaims(session.claims)) return loginFailed('unknown_consumer', 'no usable consumer claim, or not a known consumer');
       const returnTo = typeof login.r === 'string' && login.r.startsWith('/') && !login.r.startsWith('//') ? login.r : '/';
       return deny('redirect', {
         headers: { location: returnTo, 'set-cookie': [await sessionCookie(session), clearCookie(loginCookie, cookiePath)] },
-        event: { type: 'auth.login_complete', severity: 'info', reason: 'oidc: signed in' },
+        event: { type: 'auth.login_complete', severity: 'info', message: 'oidc: signed in' },
       });
     };
 
@@ -260,7 +263,7 @@ export default definePolicy({
       }
       return deny('redirect', {
         headers: { location, 'set-cookie': [clearCookie(cookieName, cookiePath)] },
-        event: { type: 'auth.logout', severity: 'info', reason: 'oidc: signed out' },
+        event: { type: 'auth.logout', severity: 'info', message: 'oidc: signed out' },
       });
     };
 

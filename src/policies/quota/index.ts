@@ -56,7 +56,7 @@ export default definePolicy({
       }
       const headers: OutgoingHttpHeaders = { 'retry-after': String(Math.max(1, Math.ceil(resetMs / 1000))) };
       if (config.headers) write(headers, standing);
-      return deny('quota_exceeded', { headers, event: { type: 'quota.exceeded', severity: 'low', data: { limit, period: config.period } } });
+      return deny('quota_exceeded', { headers, event: { type: 'quota.exceeded', severity: 'low', data: { limit, period: config.period, key: keySignature(config.by) } } });
     };
 
     return {

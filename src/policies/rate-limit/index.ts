@@ -38,6 +38,8 @@ export default definePolicy({
     }));
     const policyHeader = policies.map(policyItem).join(', ');
     const keyOf = compileKey(config.by);
+    // What the event says: the limits and the kind of key (never the key itself: it may be a credential).
+    const eventData = { limit: limits[0]!.limit, window: limits.map((l) => l.name).join(','), limits: policyHeader, key: keySignature(config.by) };
     const namespace = `rl:${config.name ?? `${deps.route ?? '*'}:${keySignature(config.by)}`}:${config.algorithm}:${limits.map((l) => `${l.limit}/${l.windowMs}`).join(',')}`;
 
     let count: (key: string) => Awaitable<Standing>;
@@ -60,7 +62,7 @@ export default definePolicy({
       if (config.headers) writeRateLimitHeaders(headers, policies, policyHeader, s.remaining, s.resetMs);
       return deny('rate_limited', {
         headers,
-        event: { type: 'rate_limit.exceeded', severity: 'low', data: { limit: policyHeader } },
+        event: { type: 'rate_limit.exceeded', severity: 'low', data: eventData },
       });
     };
     const decide = (ctx: RequestContext, s: Standing): PolicyResult => {

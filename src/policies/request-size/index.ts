@@ -39,11 +39,12 @@ export default definePolicy({
     const maxParams = config.max_query_params ?? Infinity;
     const maxHeaders = config.max_headers ?? Infinity;
     const maxHeaderSize = config.max_header_size !== undefined ? parseSize(config.max_header_size) : Infinity;
-    const tooLarge = deny('payload_too_large', { event: { type: 'request.body_too_large', reason: `over ${maxBody} bytes` } });
-    const uriTooLong = deny('uri_too_long', { event: { type: 'request.uri_too_long' } });
-    const tooManyParams = deny('query_too_complex', { event: { type: 'request.too_many_query_params' } });
-    const tooManyHeaders = deny('too_many_headers', { event: { type: 'request.too_many_headers' } });
-    const headersTooLarge = deny('headers_too_large', { event: { type: 'request.headers_too_large' } });
+    const tooLarge = deny('payload_too_large', { event: { type: 'request.body_too_large', message: `over ${maxBody} bytes`, data: { limit: maxBody } } });
+    const limit = (n: number) => (n === Infinity ? undefined : n);
+    const uriTooLong = deny('uri_too_long', { event: { type: 'request.uri_too_long', data: { limit: limit(maxUrl) } } });
+    const tooManyParams = deny('query_too_complex', { event: { type: 'request.too_many_query_params', data: { limit: limit(maxParams) } } });
+    const tooManyHeaders = deny('too_many_headers', { event: { type: 'request.too_many_headers', data: { limit: limit(maxHeaders) } } });
+    const headersTooLarge = deny('headers_too_large', { event: { type: 'request.headers_too_large', data: { limit: limit(maxHeaderSize) } } });
     const checkHeaders = maxHeaders !== Infinity || maxHeaderSize !== Infinity;
 
     return {

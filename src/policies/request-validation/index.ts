@@ -82,7 +82,7 @@ export default definePolicy({
   compile(config, deps) {
     const status = config.status;
     const invalid = (message: string, location: string): Deny =>
-      deny('invalid_request', { status, message: `Invalid request: ${message}`, event: { type: 'validation.failed', severity: 'low', reason: message, data: { location } } });
+      deny('invalid_request', { status, message: `Invalid request: ${message}`, event: { type: 'validation.failed', severity: 'low', message, data: { location, message } } });
 
     const pathAllow = config.path?.allow !== undefined ? compileRegex(config.path.allow, ['path', 'allow']) : undefined;
     const pathDeny = config.path?.deny !== undefined ? compileRegex(config.path.deny, ['path', 'deny']) : undefined;
@@ -218,12 +218,12 @@ export default definePolicy({
             if (found.kind === 'no-method') {
               return deny('method_not_allowed', {
                 headers: { allow: found.allowed.join(', ') },
-                event: { type: 'validation.undeclared_operation', severity: 'low', reason: `${ctx.method} is not declared for this path` },
+                event: { type: 'validation.undeclared_operation', severity: 'low', reason: 'undeclared_method', message: `${ctx.method.slice(0, 20)} is not declared for this path` },
               });
             }
             return deny('not_found', {
               message: 'No operation in the API description matches this request.',
-              event: { type: 'validation.undeclared_operation', severity: 'low', reason: 'the path is not declared in the API description' },
+              event: { type: 'validation.undeclared_operation', severity: 'low', reason: 'undeclared_path', message: 'the path is not declared in the API description' },
             });
           }
         }
@@ -238,10 +238,10 @@ export default definePolicy({
           return undefined;
         }
         if (contentTypes && !contentTypes.has(type)) {
-          return deny('unsupported_media_type', { event: { type: 'validation.unsupported_media_type', severity: 'low', reason: `content type ${type.slice(0, 60)} is not accepted` } });
+          return deny('unsupported_media_type', { event: { type: 'validation.unsupported_media_type', severity: 'low', message: 'the content type is not accepted', data: { content_type: type } } });
         }
         if (operation?.media && !mediaFor(operation, type)) {
-          return deny('unsupported_media_type', { event: { type: 'validation.unsupported_media_type', severity: 'low', reason: `content type ${type.slice(0, 60)} is not declared` } });
+          return deny('unsupported_media_type', { event: { type: 'validation.unsupported_media_type', severity: 'low', message: 'the content type is not declared', data: { content_type: type } } });
         }
         if (!needsBody) return undefined;
         if (!operation?.media?.some((m) => m.validate) && !bodySchema && bodyRules.length === 0) return undefined;

@@ -41,9 +41,12 @@ function refusal(scan: Scan, status: number, paranoia: number, threshold: number
     event: {
       type: `waf.${category}`,
       severity: category === 'protocol' ? 'medium' : 'high',
-      reason: `${CATEGORY_NAMES[category]} in ${top.target} (${top.rule.id})`,
+      reason: category,
+      message: `${CATEGORY_NAMES[category]} in ${top.target} (${top.rule.id})`,
       data: {
         rule: top.rule.id,
+        category,
+        rule_paranoia: top.rule.paranoia,
         rules: scan.matches.map((m) => m.rule.id).join(','),
         score: scan.score,
         threshold,

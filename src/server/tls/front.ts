@@ -20,6 +20,9 @@ import type { Http2Front } from '../h2.js';
 import { FileWatcher } from './cert-watch.js';
 import { loadListenerTls, type ListenerTls } from './material.js';
 import { readClientCertificate } from './peer.js';
+import type { EmitGatewayEvent } from '../../telemetry/gateway-events.js';
+import { SourceLimit } from '../../telemetry/source-limit.js';
+import { unmapIPv4 } from '../../net/ip.js';
 
 export interface TlsFrontOptions {
   readonly listener: string;
@@ -32,6 +35,8 @@ export interface TlsFrontOptions {
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
   readonly inventory: CertificateInventory | undefined;
+  /** Where handshake failures go as events (tls.handshake_failed), at most 5 per client address per 10 s. */
+  readonly events?: EmitGatewayEvent;
   /** How often watched files are polled (tests shorten it). */
   readonly watchIntervalMs?: number;
 }
@@ -46,6 +51,7 @@ export class TlsFront {
   private ticketTimer: NodeJS.Timeout | undefined;
   private readonly watcher: FileWatcher;
   private readonly failures: FailureLog;
+  private readonly eventLimit = new SourceLimit();
   private closed = false;
 
   constructor(private readonly options: TlsFrontOptions) {
@@ -150,7 +156,23 @@ export class TlsFront {
       reason = 'no SNI server name (require_sni is on)';
     }
     this.failures.log('info', 'TLS handshake failed', socket, reason, { detail: err.message, servername: socket.servername || undefined });
+    this.emitFailure(socket, reason, err.message);
     socket.destroy();
+  }
+
+  private emitFailure(socket: TLSSocket, reason: string, detail: string): void {
+    const emit = this.options.events;
+    if (!emit) return;
+    const ip = peerAddress(socket);
+    const suppressed = this.eventLimit.take(ip);
+    if (suppressed === undefined) return;
+    emit({
+      type: 'tls.handshake_failed',
+      source: 'tls',
+      message: `TLS handshake failed on listener ${this.options.listener}`,
+      reason: handshakeReason(reason),
+      details: { listener: this.options.listener, client_ip: ip, sni: socket.servername || undefined, detail, suppressed },
+    });
   }
 
   private rotateTicketKeys(): void {
@@ -197,6 +219,36 @@ export class TlsFront {
   }
 }
 
+/**
+ * The client's address on a socket whose handshake failed. The TLS socket has
+ * already let go of its handle then (remoteAddress is undefined on Node 20 to
+ * 24), but the TCP socket it wraps (_parent, set by tls.Server for every
+ * connection) still knows it.
+ */
+function peerAddress(socket: TLSSocket): string {
+  const address = socket.remoteAddress ?? (socket as TLSSocket & { _parent?: Socket })._parent?.remoteAddress;
+  return address === undefined ? 'unknown' : unmapIPv4(address);
+}
+
+/**
+ * OpenSSL's and Node's codes as a stable reason: what a SIEM rule keys on
+ * (a scanner's "no_shared_cipher", an expired client certificate, a probe
+ * for a name the gateway does not serve). Codes not named here pass as
+ * themselves, lower-cased, when they are tokens.
+ */
+function handshakeReason(reason: string): string {
+  if (reason.startsWith('no SNI')) return 'no_sni';
+  if (reason === 'ERR_UNKNOWN_SNI') return 'unknown_sni';
+  if (/NO_SHARED_CIPHER|NO_SUITABLE_SIGNATURE|NO_SHARED_GROUP/i.test(reason)) return 'no_shared_cipher';
+  if (/UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|TLSV1_ALERT_PROTOCOL_VERSION/i.test(reason)) return 'unsupported_protocol';
+  if (/HTTP_REQUEST|WRONG_VERSION_NUMBER/i.test(reason)) return 'not_tls';
+  if (/CERTIFICATE|CERT_/i.test(reason)) return 'client_certificate';
+  if (/ETIMEDOUT|TIMEOUT/i.test(reason)) return 'timeout';
+  if (/ECONNRESET/i.test(reason)) return 'reset';
+  const token = reason.toLowerCase().replace(/^err_ssl_/, '');
+  return /^[a-z0-9_]{1,64}$/.test(token) ? token : 'handshake_failed';
+}
+
 function sameClientTrust(a: ListenerTls, b: ListenerTls): boolean {
   const trust = (m: ListenerTls) => JSON.stringify(m.certificates.filter((c) => c.role === 'client-ca').map((c) => c.fingerprint256)) + String(m.serverContext.crl);
   return a.clientAuth === b.clientAuth && trust(a) === trust(b);
@@ -229,6 +281,6 @@ class FailureLog {
       this.suppressed++;
       return;
     }
-    this.logger[level]({ listener: this.listener, client: socket.remoteAddress, reason, ...extra }, msg);
+    this.logger[level]({ listener: this.listener, client: peerAddress(socket), reason, ...extra }, msg);
   }
 }
