@@ -123,8 +123,9 @@ function verifyCommand(file: string, keyFiles: readonly string[], headPath: stri
   }
   const checkpoint = report.lastCheckpointSeq === undefined ? 'no checkpoint yet' : `last checkpoint at seq ${report.lastCheckpointSeq}`;
   const headNote = report.headSeq === undefined ? 'tail not checked (--no-head)' : `signed head at seq ${report.headSeq}`;
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
   io.stdout(
-    `${file}: intact: ${report.records} records (${report.changes} config changes, ${report.checkpoints} checkpoints), seq 1-${report.lastSeq}, ` +
+    `${file}: intact: ${count(report.records, 'record')} (${count(report.changes, 'config change')}, ${count(report.checkpoints, 'checkpoint')}), seq 1-${report.lastSeq}, ` +
       `${report.firstTime ?? '-'} to ${report.lastTime ?? '-'}; ${checkpoint}; ${headNote}; keys ${report.kids.join(', ') || '-'}\n`,
   );
   return 0;

@@ -15,7 +15,8 @@ import { diffViews } from './diff.js';
 import { configView, MASK } from './view.js';
 
 type Node = TSchema & Record<string, unknown>;
-type Segment = string | '[]';
+/** A key, or '[]' for a list's items. */
+type Segment = string;
 
 /** Every path (keys, '[]' for list items) at which the schema marks a secret. */
 function secretPaths(schema: Node, path: Segment[] = [], out: Segment[][] = [], depth = 0): Segment[][] {
