@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -326,5 +326,77 @@ describe('audit trail', () => {
     }
     const last = lines(join(procDir, 'trail.jsonl')).at(-1)!;
     assert.equal(last.reason, 'shutdown');
+  });
+});
+
+describe('audit trail: when it cannot be written, and who a file change is', () => {
+  let upstream: TestUpstream;
+  before(async () => {
+    upstream = await startUpstream(echo);
+  });
+  after(() => upstream.close());
+
+  const withKey = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-audit-io-'));
+    writeFileSync(join(dir, 'hmac.key'), 'k'.repeat(48));
+    return dir;
+  };
+  const audit = '{ file: trail.jsonl, key: "${file:hmac.key}" }';
+
+  it('a record that cannot be written does not stop the change: logged, emitted, and the gap shows in verify', async () => {
+    const dir = withKey();
+    const gw = await startGateway(config(upstream.url, { audit }), { dir });
+    const events: TelemetryEvent[] = [];
+    gw.gateway.telemetry.events.subscribe((e) => events.push(e));
+    const trail = join(dir, 'trail.jsonl');
+    try {
+      // The file replaced by a directory: appending fails (EISDIR) whoever the tests run as.
+      renameSync(trail, `${trail}.aside`);
+      mkdirSync(trail);
+      const result = await gw.reload(config(upstream.url, { limit: 11, audit }));
+      assert.deepEqual(result, { ok: true, version: 2 }, 'the change applies');
+      const logged = await gw.waitForLog((l) => l.msg === 'an audit record could not be written; the change still applies');
+      assert.equal(logged.level, 'error');
+      const failed = events.find((e) => e.type === 'audit.write_failed');
+      assert.ok(failed, events.map((e) => e.type).join(', '));
+      assert.equal(failed.severity, 'high');
+      assert.match(String(failed.details?.record), /"action":"config.reload"/, 'the sinks still get the record');
+      rmdirSync(trail);
+      renameSync(`${trail}.aside`, trail);
+      assert.equal((await gw.reload(config(upstream.url, { limit: 12, audit }))).ok, true);
+      const last = lines(trail).at(-1)! as Line & { missed?: number };
+      assert.equal(last.seq, 3);
+      assert.equal(last.missed, 1);
+    } finally {
+      await gw.close();
+    }
+    const result = await cli(['audit', 'verify', trail, '--key', join(dir, 'hmac.key')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /:2: seq 3: 1 record\(s\) \(seq 2\) the gateway could not write, as this record says/);
+  });
+
+  it('a start whose audit file cannot be opened fails, saying so', async () => {
+    const dir = withKey();
+    writeFileSync(join(dir, 'not-a-dir'), '');
+    await assert.rejects(
+      startGateway(config(upstream.url, { audit: '{ file: not-a-dir/trail.jsonl, key: "${file:hmac.key}" }' }), { dir }),
+      /telemetry\.audit\.file: cannot open .*not-a-dir\/trail\.jsonl: (ENOTDIR|EEXIST)/,
+    );
+  });
+
+  it('a reload because the file changed names the file and its owner', async () => {
+    const dir = withKey();
+    const gw = await startGateway(config(upstream.url, { audit }).replace('listeners:', 'gateway: { watch: true }\nlisteners:'), { dir });
+    try {
+      writeFileSync(gw.configFile, config(upstream.url, { limit: 13, audit }).replace('listeners:', 'gateway: { watch: true }\nlisteners:'));
+      await gw.waitForLog((l) => l.msg === 'config reloaded', 10_000);
+      const last = lines(join(dir, 'trail.jsonl')).at(-1)! as Line & { actor: { file_uid?: number } };
+      assert.equal(last.action, 'config.reload');
+      assert.equal(last.actor.kind, 'file');
+      assert.equal(last.actor.file, gw.configFile);
+      assert.equal(last.actor.file_uid, statSync(gw.configFile).uid);
+    } finally {
+      await gw.close();
+    }
   });
 });

@@ -53,7 +53,6 @@ export function viewDigest(view: ConfigView): string {
 }
 
 export class AuditTrail {
-  private fd: number | undefined;
   private seq = 0;
   private prev: string;
   private sinceCheckpoint = 0;
@@ -137,8 +136,6 @@ export class AuditTrail {
     if (this.closed) return;
     this.checkpoint('shutdown');
     this.closed = true;
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
   }
 
   private change(fields: Omit<ChangeFields, 'kind' | 'origin'>): void {
@@ -169,23 +166,24 @@ export class AuditTrail {
       if (!written) this.missed++;
       this.options.logger.error({ err, file: this.options.file, seq: record.seq, written }, written ? 'the audit head could not be written' : 'an audit record could not be written; the change still applies');
       if (!written) this.emit(record, line, { type: 'audit.write_failed', severity: 'high', message: `audit record ${record.seq} could not be written to ${this.options.file}` });
-      if (this.fd !== undefined) {
-        try {
-          closeSync(this.fd);
-        } catch {
-          // already unusable
-        }
-      }
-      this.fd = undefined; // reopened on the next record
       if (!written) return;
     }
     this.emit(record, line);
   }
 
+  /**
+   * Opened for each record (config changes are rare): a file moved away or
+   * replaced is not written through a stale descriptor, and a failure leaves
+   * nothing open.
+   */
   private writeRaw(text: string): void {
-    this.fd ??= openSync(this.options.file, 'a', 0o600);
-    writeSync(this.fd, text);
-    fsyncSync(this.fd);
+    const fd = openSync(this.options.file, 'a', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Written to a temporary file and renamed over the head: a reader sees the old head or the new, never half of one. */
