@@ -384,6 +384,28 @@ describe('audit trail: when it cannot be written, and who a file change is', () 
     );
   });
 
+  it('a key rotated at restart: the chain goes on under the new key, and verify needs both', async () => {
+    const dir = withKey();
+    const first = await startGateway(config(upstream.url, { audit }), { dir });
+    await first.close();
+    assert.equal((await cli(['audit', 'keygen', join(dir, 'new.key')])).code, 0);
+    const rotated = '{ file: trail.jsonl, key: "${file:new.key}" }';
+    const second = await startGateway(config(upstream.url, { audit: rotated }), { dir });
+    try {
+      const warned = await second.waitForLog((l) => l.msg === 'the audit trail continues under a new key: verify it with both keys');
+      assert.equal(warned.level, 'warn');
+    } finally {
+      await second.close();
+    }
+    const trail = join(dir, 'trail.jsonl');
+    const both = await cli(['audit', 'verify', trail, '--key', join(dir, 'hmac.key'), '--key', join(dir, 'new.key.pub')]);
+    assert.equal(both.code, 0, both.stderr);
+    assert.match(both.stdout, /intact: 4 records/);
+    const one = await cli(['audit', 'verify', trail, '--key', join(dir, 'new.key.pub')]);
+    assert.equal(one.code, 1);
+    assert.match(one.stderr, /records signed with key [0-9a-f]{16}, which was not given/);
+  });
+
   it('a reload because the file changed names the file and its owner', async () => {
     const dir = withKey();
     const gw = await startGateway(config(upstream.url, { audit }).replace('listeners:', 'gateway: { watch: true }\nlisteners:'), { dir });

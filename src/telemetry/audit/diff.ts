@@ -10,7 +10,7 @@
 import { Masked } from './view.js';
 
 export const MAX_CHANGES = 200;
-export const MAX_VALUE_BYTES = 4096;
+export const MAX_VALUE_BYTES = 1024;
 
 export type Change =
   | { readonly op: 'added'; readonly path: string; readonly after: unknown }
