@@ -4,6 +4,7 @@
  * (upstream pools, listeners) that outlive any one snapshot.
  */
 import { unwatchFile, watchFile } from 'node:fs';
+import { resolve } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import { loadConfig } from './load-config.js';
 import type { Snapshot } from './snapshot.js';
@@ -92,7 +93,7 @@ export class Gateway {
       throw err;
     }
     if (options.watch ?? loaded.snapshot.config.gateway.watch) gateway.watch();
-    telemetry.audit?.loaded(loaded.view, 1, { kind: 'start', file: options.configFile });
+    telemetry.audit?.loaded(loaded.view, 1, { kind: 'start', file: resolve(options.configFile) });
     logger.info({ version: 1, routes: loaded.snapshot.routes.size, services: loaded.snapshot.services.size }, 'config loaded');
     return gateway;
   }

@@ -1,6 +1,7 @@
 /** Who and where, as far as this process can know it. */
 import { statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import type { AuditActor, AuditOrigin } from './record.js';
 
 /** This host and process, and the OS user it runs as (when the system can name it). */
@@ -26,5 +27,5 @@ export function fileActor(file: string): AuditActor {
   } catch {
     owner = undefined;
   }
-  return { kind: 'file', file, file_uid: owner };
+  return { kind: 'file', file: resolve(file), file_uid: owner };
 }

@@ -64,42 +64,54 @@ function scan(file: string): { lines: number; last: string | undefined; partial:
   }
 }
 
+function seqOf(line: string | undefined): number {
+  if (line === undefined) return 0;
+  try {
+    const seq = (JSON.parse(line) as { seq?: unknown }).seq;
+    return typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function readTail(file: string, key: SigningKey): TailState {
   const verifier = key.verifier;
   const head = readHead(file);
   const exists = existsSync(file);
   const { lines, last, partial } = exists ? scan(file) : { lines: 0, last: undefined, partial: '' };
-  const broken = (reason: string, seq: number, line: number, text: string): TailState => ({
+  // The segment goes on numbering after the highest seq the file or its head claims, so seqs stay unique.
+  const claimed = Math.max(head && head !== 'unreadable' && typeof head.seq === 'number' ? head.seq : 0, seqOf(last));
+  const broken = (reason: string, line: number, text: string): TailState => ({
     ok: false,
     reason,
-    seq,
+    seq: claimed,
     lines,
     brokenLine: line,
     brokenSha256: sha256Hex(text),
     partial: partial !== '',
   });
-  if (partial !== '') return broken('the last line is incomplete (a write cut short, or the file cut)', 0, lines + 1, partial);
+  if (partial !== '') return broken('the last line is incomplete (a write cut short, or the file cut)', lines + 1, partial);
   if (last === undefined) {
-    if (head && head !== 'unreadable') return broken(`the file is empty or gone, but its signed head names seq ${head.seq}: the trail was deleted or emptied`, head.seq, 0, '');
+    if (head && head !== 'unreadable') return broken(`the file is empty or gone, but its signed head names seq ${head.seq}: the trail was deleted or emptied`, 0, '');
     return { ok: true, seq: 0, prev: GENESIS, lines, digest: null };
   }
   let record: AuditRecord;
   try {
     record = JSON.parse(last) as AuditRecord;
   } catch {
-    return broken('the last line is not a record', 0, lines, last);
+    return broken('the last line is not a record', lines, last);
   }
   const seq = typeof record.seq === 'number' ? record.seq : 0;
-  if (hashOf(record) !== record.hash) return broken(`the last record (seq ${seq}) does not match its hash: it was modified`, seq, lines, last);
+  if (hashOf(record) !== record.hash) return broken(`the last record (seq ${seq}) does not match its hash: it was modified`, lines, last);
   const sameKey = record.kid === key.kid;
-  if (sameKey && !signatureValid(record, verifier)) return broken(`the last record (seq ${seq}) has a signature that does not verify`, seq, lines, last);
-  if (head === undefined) return broken(`${headFileOf(file)} is missing: a cut tail could not be ruled out`, seq, lines, last);
-  if (head === 'unreadable') return broken(`${headFileOf(file)} cannot be read`, seq, lines, last);
-  if (head.kid === key.kid && !headSignatureValid(head, verifier)) return broken(`${headFileOf(file)} has a signature that does not verify`, seq, lines, last);
-  if (head.seq > seq) return broken(`the file ends at seq ${seq} but its signed head names seq ${head.seq}: the tail was cut`, head.seq, lines, last);
-  if (head.seq === seq && head.hash !== record.hash) return broken(`the signed head names another record as seq ${seq}: the tail was rewritten`, seq, lines, last);
+  if (sameKey && !signatureValid(record, verifier)) return broken(`the last record (seq ${seq}) has a signature that does not verify`, lines, last);
+  if (head === undefined) return broken(`${headFileOf(file)} is missing: a cut tail could not be ruled out`, lines, last);
+  if (head === 'unreadable') return broken(`${headFileOf(file)} cannot be read`, lines, last);
+  if (head.kid === key.kid && !headSignatureValid(head, verifier)) return broken(`${headFileOf(file)} has a signature that does not verify`, lines, last);
+  if (head.seq > seq) return broken(`the file ends at seq ${seq} but its signed head names seq ${head.seq}: the tail was cut`, lines, last);
+  if (head.seq === seq && head.hash !== record.hash) return broken(`the signed head names another record as seq ${seq}: the tail was rewritten`, lines, last);
   // The head is written just after each record: a crash between the two leaves it one behind, no more.
-  if (head.seq < seq - 1) return broken(`the signed head names seq ${head.seq}, ${seq - head.seq} records before the end: records were added after it`, seq, lines, last);
+  if (head.seq < seq - 1) return broken(`the signed head names seq ${head.seq}, ${seq - head.seq} records before the end: records were added after it`, lines, last);
   const digest = record.kind === 'change' ? record.digest.after : record.kind === 'checkpoint' ? record.digest : null;
   return { ok: true, seq, prev: record.hash, lines, digest, otherKid: sameKey ? undefined : record.kid };
 }

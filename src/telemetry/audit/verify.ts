@@ -124,7 +124,8 @@ export function verifyAuditText(input: VerifyInput): VerifyReport {
       if (prevHash !== undefined && record.head !== prevHash) problem(line, seq, `checkpoint head does not match the record before it (line ${line - 1})`);
     }
     prevHash = record.hash;
-    expected = Math.max(expected ?? 0, seq + 1);
+    // A segment starts the numbering afresh from itself; otherwise a record out of place does not move the expectation back.
+    expected = record.kind === 'segment' ? seq + 1 : Math.max(expected ?? 0, seq + 1);
   });
   for (const kid of unknownKids) problem(0, undefined, `records signed with key ${kid}, which was not given (--key): their signatures could not be checked`);
 
