@@ -98,37 +98,58 @@ export class AuditTrail {
 
   /** The gateway started on a config. */
   loaded(view: ConfigView | undefined, version: number, actor: AuditActor): void {
-    const digest = view ? viewDigest(view) : null;
-    this.change({ action: 'config.load', actor, version: { before: null, after: version }, digest: { before: this.digest, after: digest } });
-    this.view = view;
-    this.digest = digest;
+    this.guarded(() => {
+      const digest = view ? viewDigest(view) : null;
+      this.change({ action: 'config.load', actor, version: { before: null, after: version }, digest: { before: this.digest, after: digest } });
+      this.view = view;
+      this.digest = digest;
+    });
   }
 
   /** A reload swapped a new config in. */
   reloaded(view: ConfigView | undefined, before: number, after: number, actor: AuditActor): void {
-    const digest = view ? viewDigest(view) : null;
-    const diff = this.view === undefined || view === undefined ? undefined : diffViews(this.view, view);
-    this.change({
-      action: 'config.reload',
-      actor,
-      version: { before, after },
-      digest: { before: this.digest, after: digest },
-      changes: diff?.changes,
-      changes_omitted: diff && diff.omitted > 0 ? diff.omitted : undefined,
+    this.guarded(() => {
+      const digest = view ? viewDigest(view) : null;
+      const diff = this.view === undefined || view === undefined ? undefined : diffViews(this.view, view);
+      this.change({
+        action: 'config.reload',
+        actor,
+        version: { before, after },
+        digest: { before: this.digest, after: digest },
+        changes: diff?.changes,
+        changes_omitted: diff && diff.omitted > 0 ? diff.omitted : undefined,
+      });
+      this.view = view;
+      this.digest = digest;
     });
-    this.view = view;
-    this.digest = digest;
   }
 
   /** A reload was refused; the running config keeps serving. */
   refused(issues: readonly string[], version: number, actor: AuditActor): void {
-    this.change({
-      action: 'config.refused',
-      actor,
-      version: { before: version, after: null },
-      digest: { before: this.digest, after: null },
-      issues: issues.slice(0, MAX_ISSUES).map((i) => (i.length > MAX_ISSUE_LENGTH ? `${i.slice(0, MAX_ISSUE_LENGTH)}…` : i)),
-    });
+    this.guarded(() =>
+      this.change({
+        action: 'config.refused',
+        actor,
+        version: { before: version, after: null },
+        digest: { before: this.digest, after: null },
+        issues: issues.slice(0, MAX_ISSUES).map((i) => (i.length > MAX_ISSUE_LENGTH ? `${i.slice(0, MAX_ISSUE_LENGTH)}…` : i)),
+      }),
+    );
+  }
+
+  /**
+   * The gateway's change goes on whatever happens here: a record that cannot
+   * even be made (a config nested past the stack, say) is logged and counted
+   * as missed, like one that cannot be written.
+   */
+  private guarded(make: () => void): void {
+    try {
+      make();
+    } catch (err) {
+      this.seq++;
+      this.missed++;
+      this.options.logger.error({ err, file: this.options.file, seq: this.seq }, 'an audit record could not be made; the change still applies');
+    }
   }
 
   /** A last checkpoint, so a clean stop leaves a signed count of everything written. */

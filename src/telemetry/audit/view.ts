@@ -55,7 +55,9 @@ function walk(schema: Schema | undefined, value: unknown): unknown {
   if (value instanceof Masked || schema === undefined) return value;
   if (schema['x-secret'] === true) return masked(value);
   let out = value;
-  for (const branch of [...(schema.anyOf ?? []), ...(schema.oneOf ?? []), ...(schema.allOf ?? [])]) out = walk(branch, out);
+  if (schema.anyOf) for (const branch of schema.anyOf) out = walk(branch, out);
+  if (schema.oneOf) for (const branch of schema.oneOf) out = walk(branch, out);
+  if (schema.allOf) for (const branch of schema.allOf) out = walk(branch, out);
   if (isRecord(out) && (schema.properties || schema.patternProperties || typeof schema.additionalProperties === 'object')) {
     const copy: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(out)) copy[key] = walk(propertySchema(schema, key), item);
@@ -68,10 +70,18 @@ function walk(schema: Schema | undefined, value: unknown): unknown {
   return out;
 }
 
+/** Schemas are few and fixed: their patterns are compiled once. */
+const patterns = new Map<string, RegExp>();
+function regex(pattern: string): RegExp {
+  let re = patterns.get(pattern);
+  if (!re) patterns.set(pattern, (re = new RegExp(pattern, 'u')));
+  return re;
+}
+
 function propertySchema(schema: Schema, key: string): Schema | undefined {
   const own = schema.properties?.[key];
   if (own) return own;
-  for (const [pattern, sub] of Object.entries(schema.patternProperties ?? {})) if (new RegExp(pattern, 'u').test(key)) return sub;
+  if (schema.patternProperties) for (const [pattern, sub] of Object.entries(schema.patternProperties)) if (regex(pattern).test(key)) return sub;
   return typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
 }
 
