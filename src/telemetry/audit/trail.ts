@@ -15,7 +15,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { EventBus, EventDetailValue, Severity } from '../event.js';
+import type { EventBus, EventDetailValue, Severity, TelemetryEvent } from '../event.js';
 import { diffViews } from './diff.js';
 import type { SigningKey } from './keys.js';
 import { localOrigin } from './origin.js';
@@ -61,6 +61,11 @@ export class AuditTrail {
   private digest: string | null;
   private readonly origin: AuditOrigin = localOrigin();
   private closed = false;
+  /**
+   * Events of records written before the gateway has started (a segment found
+   * at open), held until loaded() (at most 16): the sinks subscribe during the start.
+   */
+  private held: TelemetryEvent[] | undefined = [];
 
   private constructor(
     private readonly options: AuditTrailOptions,
@@ -98,6 +103,9 @@ export class AuditTrail {
 
   /** The gateway started on a config. */
   loaded(view: ConfigView | undefined, version: number, actor: AuditActor): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const event of held) this.options.events.emit(event);
     this.guarded(() => {
       const digest = view ? viewDigest(view) : null;
       this.change({ action: 'config.load', actor, version: { before: null, after: version }, digest: { before: this.digest, after: digest } });
@@ -217,7 +225,7 @@ export class AuditTrail {
 
   private emit(record: AuditRecord, line: string, override?: { type: string; severity: Severity; message: string }): void {
     const bus = this.options.events;
-    if (!bus.active) return;
+    if (!bus.active && !this.held) return;
     const details: Record<string, EventDetailValue> = { seq: record.seq, kid: record.kid, hash: record.hash, prev: record.prev, record: line };
     let type: string;
     let severity: Severity = 'info';
@@ -250,7 +258,7 @@ export class AuditTrail {
       details.reason = record.reason;
       details.broken_line = record.broken_line;
     }
-    bus.emit({
+    const event: TelemetryEvent = {
       time: record.time,
       node: bus.node,
       type: override?.type ?? type,
@@ -260,7 +268,10 @@ export class AuditTrail {
       message: override?.message ?? message,
       source: 'audit',
       details,
-    });
+    };
+    if (this.held) {
+      if (this.held.length < 16) this.held.push(event);
+    } else bus.emit(event);
   }
 }
 
