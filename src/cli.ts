@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * portcullis start | validate | reload | ca | --version | --help
+ * portcullis start | validate | reload | ca | audit | --version | --help
  * Bad flags and unreadable files give one clear line and an exit code, never a stack trace.
  *
  * main(argv, io) runs one command and resolves with its exit code; it never
@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CA_HELP } from './ca/help.js';
+import { AUDIT_HELP } from './cli-audit.js';
 import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
@@ -49,7 +50,7 @@ Usage:
       Print routes for every path of an OpenAPI 3.0/3.1 description (YAML, to put
       under routes:), each validated against SPEC; --auth adds that authentication
       policy to each (default key-auth), none makes them public.
-${CA_HELP}  portcullis --version | --help
+${CA_HELP}${AUDIT_HELP}  portcullis --version | --help
 `;
 
 class UsageError extends Error {}
@@ -125,6 +126,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const { runCaCommand } = await import('./ca/cli.js');
     return runCaCommand(argv.slice(1), { out: io.stdout, err: io.stderr, env: io.env });
   }
+  if (argv[0] === 'audit') {
+    const { runAuditCommand } = await import('./cli-audit.js');
+    return runAuditCommand(argv.slice(1), io);
+  }
   const { values, positionals } = parse(argv);
   if (values.version) {
     io.stdout(`portcullis ${packageVersion()}\n`);
@@ -160,7 +165,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       io.stdout(generateRoutes(readSpec(file), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
       return 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca, audit)`);
   }
 }
 
@@ -233,7 +238,7 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
 
   const statusFile = `${pidFile}.reload`;
   process.on('SIGHUP', () => {
-    void gateway.reload().then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
+    void gateway.reload({ kind: 'signal', signal: 'SIGHUP' }).then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
   });
   let stopping = false;
   const stop = (signal: string) => {

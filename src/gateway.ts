@@ -4,6 +4,7 @@
  * (upstream pools, listeners) that outlive any one snapshot.
  */
 import { unwatchFile, watchFile } from 'node:fs';
+import { resolve } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import { loadConfig } from './load-config.js';
 import type { Snapshot } from './snapshot.js';
@@ -25,6 +26,7 @@ import { createLogger } from './telemetry/logger.js';
 import { Telemetry } from './telemetry/hub.js';
 import { gatewayEvents, type EmitGatewayEvent } from './telemetry/gateway-events.js';
 import { storeHealthEvent } from './telemetry/store-events.js';
+import { fileActor, openAuditTrail, type AuditActor } from './telemetry/audit/index.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 
@@ -77,7 +79,7 @@ export class Gateway {
     const upstreams = new UpstreamRegistry(logger, certificates);
     const stores = new StoreRegistry(logger);
     const denyList = new DynamicDenyList();
-    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList });
+    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     logConfigWarnings(logger, loaded.warnings);
     await prepareSnapshot(loaded.snapshot);
@@ -88,6 +90,7 @@ export class Gateway {
     certificates.reportTo(events);
     stores.onHealthChange = (change) => events(storeHealthEvent(change));
     try {
+      telemetry.audit = openAuditTrail(loaded.snapshot.config, loaded.snapshot.baseDir, telemetry.events, logger);
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
     } catch (err) {
@@ -95,6 +98,7 @@ export class Gateway {
       throw err;
     }
     if (options.watch ?? loaded.snapshot.config.gateway.watch) gateway.watch();
+    telemetry.audit?.loaded(loaded.view, 1, { kind: 'start', file: resolve(options.configFile) });
     logger.info({ version: 1, routes: loaded.snapshot.routes.size, services: loaded.snapshot.services.size }, 'config loaded');
     return gateway;
   }
@@ -113,11 +117,13 @@ export class Gateway {
   /**
    * Re-reads the config file and swaps it in. A config that does not load,
    * validate or compile is refused with every issue, and the running one
-   * keeps serving. Concurrent reloads are serialised.
+   * keeps serving. Concurrent reloads are serialised. `by` is who asked, for
+   * the audit trail (a signal, the file watch, later the admin API).
    */
-  reload(): Promise<ReloadResult> {
+  reload(by: AuditActor = { kind: 'process' }): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
       const version = this.version + 1;
+      const audit = this.telemetry.audit;
       const loaded = loadConfig(this.options.configFile, {
         upstreams: this.upstreams,
         stores: this.stores,
@@ -125,11 +131,13 @@ export class Gateway {
         version,
         env: this.options.env,
         denyList: this.denyList,
+        auditView: audit !== undefined,
       });
       if (!loaded.ok) {
         const issues = loaded.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`);
         this.logger.error({ issues }, 'reload refused: the running config keeps serving');
         this.reloadRefused(issues);
+        audit?.refused(issues, this.version, by);
         return loaded;
       }
       logConfigWarnings(this.logger, loaded.warnings);
@@ -143,9 +151,11 @@ export class Gateway {
         const issue = { file: this.options.configFile, line: 0, path: 'listeners', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         this.reloadRefused([issue.message]);
+        audit?.refused([`${issue.file}: ${issue.path}: ${issue.message}`], this.version, by);
         return { ok: false, issues: [issue] };
       }
       const before = this.version;
+      const auditChanged = JSON.stringify(next.config.telemetry.audit) !== JSON.stringify(this.snapshot.config.telemetry.audit);
       this.version = version;
       const retired = this.upstreams.commit(next.services);
       const replacedStore = await this.stores.commit(next.stores, next.config.store);
@@ -161,6 +171,8 @@ export class Gateway {
         message: `config version ${version} loaded`,
         details: { file: this.options.configFile, version_before: before, version_after: version, routes: next.routes.size, services: next.services.size },
       });
+      audit?.reloaded(loaded.view, before, version, by);
+      if (auditChanged) this.logger.warn('telemetry.audit changed: the audit trail keeps the file and key it started with until the next start');
       return { ok: true, version };
     };
     const previous = this.reloading ?? Promise.resolve();
@@ -246,7 +258,7 @@ export class Gateway {
     watchFile(this.options.configFile, { interval: 500, persistent: false }, (now, before) => {
       if (now.mtimeMs === before.mtimeMs && now.size === before.size) return;
       this.logger.info({ file: this.options.configFile }, 'config file changed; reloading');
-      void this.reload();
+      void this.reload(fileActor(this.options.configFile));
     });
   }
 
@@ -267,6 +279,7 @@ export class Gateway {
     await this.stores.closeAll();
     this.guards.close();
     this.accessLog.flush();
+    this.telemetry.audit?.close();
     this.certificates.stop();
     if (!options.quiet) this.logger.info('stopped');
     this.flushLogs();

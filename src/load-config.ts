@@ -15,12 +15,22 @@ import { policiesByName } from './policies/index.js';
 import type { Snapshot } from './snapshot.js';
 import type { StoreRegistry } from './stores/registry.js';
 import type { UpstreamRegistry } from './upstream/registry.js';
+import { auditKeyProblem, configView, type ConfigView } from './telemetry/audit/index.js';
 
 /** Loads, validates and compiles a config file without touching anything running. */
 export function loadConfig(
   file: string,
-  deps: { upstreams: UpstreamRegistry; stores: StoreRegistry; logger: Logger; version: number; env?: NodeJS.ProcessEnv; denyList?: DynamicDenyList },
-): { ok: true; snapshot: Snapshot; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] } {
+  deps: {
+    upstreams: UpstreamRegistry;
+    stores: StoreRegistry;
+    logger: Logger;
+    version: number;
+    env?: NodeJS.ProcessEnv;
+    denyList?: DynamicDenyList;
+    /** Also return the config's audit view (secrets masked, credentials kept), which compile's snapshot no longer holds. */
+    auditView?: boolean;
+  },
+): { ok: true; snapshot: Snapshot; warnings: ConfigIssue[]; view?: ConfigView } | { ok: false; issues: ConfigIssue[] } {
   let text;
   try {
     text = readSource(file);
@@ -31,6 +41,10 @@ export function loadConfig(
   if (!parsed.ok) return parsed;
   const validated = validateConfig(parsed.source, policiesByName);
   if (!validated.ok) return validated;
+  const audit = auditKeyProblem(validated.config);
+  if (audit) return { ok: false, issues: [{ file: parsed.source.file, line: parsed.source.lineOf(audit.path), path: formatPath(audit.path), message: audit.message }] };
+  // Before compile, which drops consumers' credentials from the config it keeps.
+  const view = deps.auditView ? configView(validated.config, policiesByName) : undefined;
   const store = deps.stores.prepare(validated.config.store);
   if (!store.ok) {
     const source = parsed.source;
@@ -45,7 +59,7 @@ export function loadConfig(
     denyList: deps.denyList ?? new DynamicDenyList(),
   });
   if (!compiled.ok) deps.stores.discard(store.stores);
-  return compiled;
+  return compiled.ok && view !== undefined ? { ...compiled, view } : compiled;
 }
 
 function describeReadError(err: unknown): string {

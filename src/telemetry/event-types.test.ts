@@ -15,7 +15,7 @@ import { EVENT_TYPES, eventSpec, type EventTypeSpec } from './event-types.js';
 
 const SRC = fileURLToPath(new URL('..', import.meta.url));
 const REGISTRY = fileURLToPath(new URL('./event-types.ts', import.meta.url));
-const KINDS = new Set(['id', 'text', 'number', 'bool', 'sample']);
+const KINDS = new Set(['id', 'text', 'number', 'bool', 'sample', 'record']);
 const CATEGORIES = new Set(['authentication', 'authorization', 'traffic', 'threat', 'validation', 'network', 'tls', 'protocol', 'overload', 'config', 'certificate', 'store', 'audit', 'defense']);
 
 function sources(dir: string): string[] {

@@ -22,9 +22,12 @@ import type { EventAction, EventCategory, Severity } from './event.js';
  * - sample: client data shown to an analyst (what a waf rule matched): at
  *   most 128 characters, credential-looking parts masked, and withheld
  *   whole when the event's target names a credential (Authorization, a
- *   cookie, a password or token field).
+ *   cookie, a password or token field);
+ * - record: a whole audit record line (telemetry/audit/), whose secrets the
+ *   audit trail has already masked by the config schema's secret marks: kept
+ *   as written, at most 64 KiB, so a SIEM's copy verifies like the file.
  */
-export type DetailKind = 'id' | 'text' | 'number' | 'bool' | 'sample';
+export type DetailKind = 'id' | 'text' | 'number' | 'bool' | 'sample' | 'record';
 
 export interface EventTypeSpec {
   readonly category: EventCategory;
@@ -44,6 +47,19 @@ export interface EventTypeSpec {
 }
 
 const REFUSED = ['blocked', 'monitored'] as const;
+/** What every audit event carries: the record's place in the chain and the signed line. */
+const AUDIT_RECORD = { seq: 'number', kid: 'id', hash: 'id', prev: 'id', record: 'record' } as const;
+const AUDIT_CHANGE = {
+  ...AUDIT_RECORD,
+  action: 'id',
+  actor: 'text',
+  origin: 'text',
+  version_before: 'number',
+  version_after: 'number',
+  digest_before: 'id',
+  digest_after: 'id',
+  changes: 'number',
+} as const;
 const OBSERVED = ['observed'] as const;
 const CHANGED = ['changed'] as const;
 
@@ -503,6 +519,50 @@ export const EVENT_TYPES = {
     actions: OBSERVED,
     description: 'The shared store answers again after an outage.',
     details: { store: 'id', down_ms: 'number', failed_operations: 'number' },
+  },
+
+  // the audit trail (telemetry/audit/): each record also goes on the stream, so a SIEM holds a copy
+  'audit.config_load': {
+    category: 'audit',
+    severity: 'info',
+    actions: CHANGED,
+    description: 'The audit record of the config loaded at start (docs/audit.md); `record` is the signed line as written to the trail.',
+    details: AUDIT_CHANGE,
+  },
+  'audit.config_reload': {
+    category: 'audit',
+    severity: 'low',
+    actions: CHANGED,
+    description: 'The audit record of a reload: who asked, from where, versions and digests before and after, and how many changes the masked diff holds.',
+    details: AUDIT_CHANGE,
+  },
+  'audit.config_refused': {
+    category: 'audit',
+    severity: 'medium',
+    actions: CHANGED,
+    description: 'The audit record of a refused reload; the running config keeps serving.',
+    details: AUDIT_CHANGE,
+  },
+  'audit.checkpoint': {
+    category: 'audit',
+    severity: 'info',
+    actions: OBSERVED,
+    description: 'A signed checkpoint of the audit trail (every `checkpoint_every` records and at shutdown): a tail cut after it is detected.',
+    details: { ...AUDIT_RECORD, count: 'number' },
+  },
+  'audit.chain_broken': {
+    category: 'audit',
+    severity: 'critical',
+    actions: OBSERVED,
+    description: 'At start, the audit trail\'s tail did not verify: a new segment starts and names the broken line (`portcullis audit verify` shows the rest).',
+    details: { ...AUDIT_RECORD, reason: 'text', broken_line: 'number' },
+  },
+  'audit.write_failed': {
+    category: 'audit',
+    severity: 'high',
+    actions: CHANGED,
+    description: 'An audit record could not be written to the trail (the change still applies); `record` carries it, and the next record counts the gap.',
+    details: AUDIT_CHANGE,
   },
 } as const satisfies Record<string, EventTypeSpec>;
 

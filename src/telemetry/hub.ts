@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { EventBus } from './event.js';
+import type { AuditTrail } from './audit/trail.js';
 
 /** One sink's delivery state, as metrics and the admin API show it. */
 export interface SinkStatus {
@@ -29,6 +30,8 @@ export class Telemetry {
   readonly events: EventBus;
   /** The sinks' delivery state; the sinks set it when they start. */
   sinkStatus: () => readonly SinkStatus[] = () => [];
+  /** The audit trail of config changes (telemetry.audit), when configured; opened at start, kept until shutdown. */
+  audit: AuditTrail | undefined;
 
   constructor(
     readonly node: string,

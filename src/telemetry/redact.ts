@@ -11,6 +11,8 @@ import type { DetailKind, EventTypeSpec } from './event-types.js';
 export const SAMPLE_MAX = 128;
 export const TEXT_MAX = 200;
 const ID_MAX = 256;
+/** An audit record line: masked by the audit trail, kept whole so it verifies; a longer one is left out, not cut. */
+const RECORD_MAX = 64 * 1024;
 const REASON = /^[a-z0-9_]{1,64}$/;
 
 /**
@@ -182,6 +184,8 @@ function clean(kind: DetailKind, value: EventDetailValue, credential: boolean): 
     case 'sample':
       if (typeof value !== 'string') return undefined;
       return credential ? '[redacted]' : sample(value);
+    case 'record':
+      return typeof value === 'string' && value.length <= RECORD_MAX ? value : undefined;
   }
 }
 
