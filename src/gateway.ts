@@ -25,6 +25,7 @@ import { createLogger } from './telemetry/logger.js';
 import { Telemetry } from './telemetry/hub.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
+import { AdminControl } from './admin/control.js';
 
 export interface GatewayOptions {
   configFile: string;
@@ -48,6 +49,8 @@ export class Gateway {
   private reloading: Promise<ReloadResult> | undefined;
   private watching = false;
   private stopped = false;
+  /** The admin listener (/metrics, /healthz) and the metrics, kept in line with the config. */
+  readonly admin: AdminControl;
 
   private constructor(
     readonly options: GatewayOptions,
@@ -66,7 +69,21 @@ export class Gateway {
     readonly certificates: CertificateInventory,
     /** Events, and what watches them; kept across reloads. */
     readonly telemetry: Telemetry,
-  ) {}
+  ) {
+    this.admin = new AdminControl({
+      telemetry,
+      logger,
+      storeTiming: (observe) => (stores.timing = observe),
+      sources: {
+        services: () => upstreams.running(),
+        store: () => stores.running?.store.health,
+        certificates: () => certificates.gauge(),
+        overload: () => guards.overload,
+        sinks: () => telemetry.sinkStatus(),
+        configVersion: () => snapshots.current.version,
+      },
+    });
+  }
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -85,6 +102,7 @@ export class Gateway {
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
+      await gateway.admin.reconcile(loaded.snapshot.config);
     } catch (err) {
       await gateway.shutdown({ quiet: true });
       throw err;
@@ -130,6 +148,7 @@ export class Gateway {
       await prepareSnapshot(next);
       try {
         await this.reconcileListeners(next);
+        await this.admin.reconcile(next.config);
       } catch (err) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);
@@ -149,7 +168,10 @@ export class Gateway {
       return { ok: true, version };
     };
     const previous = this.reloading ?? Promise.resolve();
-    const current = previous.then(run, run);
+    const current = previous.then(run, run).then((result) => {
+      this.telemetry.metrics?.reloaded(result.ok);
+      return result;
+    });
     this.reloading = current;
     return current;
   }
@@ -233,6 +255,7 @@ export class Gateway {
     if (!options.quiet) this.logger.info({ deadline_ms: deadline }, 'shutting down');
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
     this.listeners.clear();
+    await this.admin.close();
     await this.upstreams.closeAll();
     await this.stores.closeAll();
     this.guards.close();

@@ -26,6 +26,8 @@ export class StoreHealth {
   failedOperations = 0;
   since = Date.now();
   lastError: string | undefined = undefined;
+  /** Told the duration of each round trip the store answered (metrics), when set; see StoreRegistry.timing. */
+  timing: ((kind: string, seconds: number) => void) | undefined = undefined;
   private failuresThisIncident = 0;
   private lastProbe = 0;
 

@@ -20,7 +20,15 @@ export class StoreRegistry {
   private current: { key: string; stores: Stores } | undefined;
   private readonly opened = new WeakSet<Stores>();
 
+  private timed: ((kind: string, seconds: number) => void) | undefined;
+
   constructor(private readonly logger: Logger) {}
+
+  /** Where the running store reports its round-trip times (metrics); kept for the stores that replace it. */
+  set timing(observe: ((kind: string, seconds: number) => void) | undefined) {
+    this.timed = observe;
+    if (this.current) this.current.stores.store.health.timing = observe;
+  }
 
   /** The store for `config`: the running one when its config is unchanged, else a new one, not yet opened. */
   prepare(config: StoreConfig): PreparedStore {
@@ -40,6 +48,7 @@ export class StoreRegistry {
     const previous = this.current?.stores;
     if (previous === stores) return undefined;
     this.current = { key: JSON.stringify(config), stores };
+    stores.store.health.timing = this.timed;
     if (!this.opened.has(stores)) {
       this.opened.add(stores);
       const connected = await stores.store.open(parseDuration(config.connect_timeout));

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { EventBus } from './event.js';
+import type { GatewayMetrics } from './metrics/index.js';
 
 /** One sink's delivery state, as metrics and the admin API show it. */
 export interface SinkStatus {
@@ -29,6 +30,8 @@ export class Telemetry {
   readonly events: EventBus;
   /** The sinks' delivery state; the sinks set it when they start. */
   sinkStatus: () => readonly SinkStatus[] = () => [];
+  /** Prometheus metrics, when on (telemetry.metrics); the admin listener serves them. */
+  metrics: GatewayMetrics | undefined = undefined;
 
   constructor(
     readonly node: string,
