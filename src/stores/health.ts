@@ -1,6 +1,6 @@
 /**
- * Whether the store answers, as a small object the metrics feature can
- * export (state gauge, incident and failure counters) and the logs report
+ * Whether the store answers, as a small object the metrics read at each
+ * scrape (portcullis_store_up, _outages_total, _errors_total) and the logs report
  * once per incident: one line when the store stops answering, one when it
  * answers again, never one per request.
  */

@@ -1,8 +1,9 @@
 /**
  * What the gateway tells the world, in one object the gateway owns and hands
  * to the request path: the event bus (security events to sinks, metrics and
- * defense). Metrics, tracing and the audit trail hang here too as they are
- * built. It outlives snapshots: a reload reconfigures it, never replaces it.
+ * defense) and the Prometheus metrics (telemetry/metrics/, when on).
+ * Tracing and the audit trail hang here too as they are built. It outlives
+ * snapshots: a reload reconfigures it, never replaces it.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
