@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { scrape } from '../helpers/prometheus.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 async function deadPort(): Promise<number> {
   const server = createServer();
@@ -155,5 +156,51 @@ describe('metrics on the admin listener', () => {
     const post = await send(admin, '/metrics', { method: 'POST', body: 'x' });
     assert.equal(post.status, 405);
     assert.equal(post.headers.allow, 'GET, HEAD');
+  });
+});
+
+describe('state store metrics, with a real Redis', () => {
+  let redis: TestRedis;
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    redis = await startRedis();
+    upstream = await startUpstream();
+    gw = await startGateway(`
+admin: { address: "127.0.0.1:0" }
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+store: { kind: redis, url: "${redis.url}", timeout: 200ms }
+services: [{ name: api, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - name: limited
+    service: api
+    public: true
+    match: { paths: [/] }
+    policies: [{ rate-limit: { limit: 1000, window: 1m, by: ip, fail: open } }]
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+    await redis.close();
+  });
+
+  it('times the Redis round trips, and counts the errors and the outage while Redis is down', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await send(gw.url, '/a')).status, 200);
+    const admin = gw.gateway.admin.url!;
+    const up = await scrape(admin);
+    assert.equal(up.value('portcullis_store_up', { store: 'redis' }), 1);
+    assert.equal(up.value('portcullis_store_operation_duration_seconds_count', { store: 'redis' }), 5, 'one round trip per request');
+    assert.equal(up.value('portcullis_store_errors_total', { store: 'redis' }), 0);
+
+    await redis.kill();
+    for (let i = 0; i < 3; i++) assert.equal((await send(gw.url, '/a')).status, 200, 'fail: open lets requests pass');
+    const down = await scrape(admin);
+    assert.equal(down.value('portcullis_store_up', { store: 'redis' }), 0);
+    assert.ok(down.value('portcullis_store_errors_total', { store: 'redis' }) >= 3);
+    assert.equal(down.value('portcullis_store_outages_total', { store: 'redis' }), 1);
+    assert.equal(down.value('portcullis_refusals_total', { policy: 'rate-limit' }), 0, 'failing open refuses nothing');
+    await redis.restart();
   });
 });
