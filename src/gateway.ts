@@ -101,8 +101,9 @@ export class Gateway {
     const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
-      for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
+      // Metrics first, so that the first requests are counted too.
       await gateway.admin.reconcile(loaded.snapshot.config);
+      for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
     } catch (err) {
       await gateway.shutdown({ quiet: true });
       throw err;

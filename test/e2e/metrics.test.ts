@@ -34,6 +34,7 @@ services:
     targets: [{ url: "http://127.0.0.1:${downPort}" }]
     retries: { attempts: 1, on: [connect-failure] }
     breaker: { failures: 2, open_for: 1m }
+    health: { passive: { failures: 2, cooldown: 1m } }
 routes:
   - name: keyed
     service: api
@@ -111,9 +112,12 @@ describe('metrics on the admin listener', () => {
     assert.ok(m.value('portcullis_response_bytes_total', { route: 'keyed' }) > 0);
     assert.equal(m.value('portcullis_request_bytes_total', { route: 'search' }), 5, 'the POST body');
 
-    // The upstream that is down: one retry, the target counted down once the breaker opened.
+    // The upstream that is down: one retry; two failures opened the breaker and took the target out (passive health).
     assert.equal(m.value('portcullis_upstream_retries_total', { route: 'broken', service: 'gone' }), 1);
     assert.equal(m.value('portcullis_upstream_breaker_state', { service: 'gone', state: 'open' }), 1);
+    assert.equal(m.value('portcullis_upstream_breaker_state', { service: 'gone', state: 'closed' }), 0);
+    assert.ok(m.has('portcullis_upstream_target_up', { service: 'gone', target: `http://127.0.0.1:${downPort}` }));
+    assert.equal(m.value('portcullis_upstream_target_up', { service: 'gone' }), 0);
     assert.equal(m.value('portcullis_upstream_target_up', { service: 'api' }), 1);
 
     // Scrape-time families.

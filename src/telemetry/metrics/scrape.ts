@@ -14,14 +14,15 @@ export function registerScrapeFamilies(registry: Registry, sources: ScrapeSource
 
   new Gauge({
     name: 'portcullis_upstream_target_up',
-    help: 'Whether the gateway sends traffic to the target: 1 when healthy (active checks) and not taken out by passive health, else 0',
+    help: 'Whether the target is healthy: 0 while active health checks or passive health (until its cooldown ends) keep it out, else 1',
     labelNames: ['service', 'target'],
     registers,
     collect() {
       this.reset();
       const now = Date.now();
       for (const service of sources.services()) {
-        for (const t of service.targets) this.set({ service: service.name, target: t.origin }, t.healthy && t.downUntil <= now ? 1 : 0);
+        // As Target.isAvailable sees it: passive health's cooldown over counts as healthy again.
+        for (const t of service.targets) this.set({ service: service.name, target: t.origin }, t.healthy || (t.downUntil !== 0 && now >= t.downUntil) ? 1 : 0);
       }
     },
   });

@@ -9,7 +9,7 @@ export interface TargetView {
   readonly origin: string;
   /** Cleared by health checks. */
   readonly healthy: boolean;
-  /** Passive health took the target out until then (ms since the epoch). */
+  /** Passive health took the target out until then (ms since the epoch); 0 when active checks did (until they see it healthy). */
   readonly downUntil: number;
   readonly breaker: { readonly state: 'closed' | 'open' | 'half-open' } | undefined;
 }
