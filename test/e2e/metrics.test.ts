@@ -11,6 +11,7 @@ import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { scrape } from '../helpers/prometheus.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { makePki } from '../helpers/tls.js';
 
 async function deadPort(): Promise<number> {
   const server = createServer();
@@ -206,5 +207,31 @@ routes:
     assert.equal(down.value('portcullis_store_outages_total', { store: 'redis' }), 1);
     assert.equal(down.value('portcullis_refusals_total', { policy: 'rate-limit' }), 0, 'failing open refuses nothing');
     await redis.restart();
+  });
+});
+
+describe('certificate expiry metric', () => {
+  it('shows the days left of the listener certificate', async () => {
+    const pki = await makePki();
+    const issued = await pki.issue('server', { dns: ['localhost'], ttlMs: 10 * 86_400_000 });
+    const gw = await startGateway(
+      `
+admin: { address: "127.0.0.1:0" }
+listeners: [{ name: public, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes: [{ name: r, service: s, public: true }]
+`,
+      { dir: pki.dir },
+    );
+    try {
+      const m = await scrape(gw.gateway.admin.url!);
+      const days = m.samples.find((s) => s.name === 'portcullis_certificate_expiry_days' && s.labels.source === 'listener:public');
+      assert.ok(days, m.text.split('\n').filter((l) => l.includes('certificate')).join('\n'));
+      assert.equal(days.labels.role, 'server');
+      assert.equal(days.labels.serial, issued.serial);
+      assert.ok(days.value > 9.9 && days.value <= 10, `${days.value} days`);
+    } finally {
+      await gw.close();
+    }
   });
 });
