@@ -84,12 +84,15 @@ describe('admin listener', () => {
     }
   });
 
-  it('refuses metrics on without an admin listener, both token forms, and buckets out of order', async () => {
+  it('refuses metrics on without an admin listener, both token forms, an admin port a listener takes, and buckets out of order', async () => {
     const file = writeConfig(base(`admin: { address: "127.0.0.1:0", metrics_token: x, metrics_token_sha256: "${digest('x')}" }`, 'telemetry: { metrics: { latency_buckets: [0.1, 0.05] } }'));
     const r = await cli(['validate', file]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /:2: admin: give one of "metrics_token" or "metrics_token_sha256", not both/);
     assert.match(r.stderr, /:6: telemetry.metrics.latency_buckets\[1\]: bucket bounds must increase/);
+    const clash = await cli(['validate', writeConfig(base('admin: { address: "0.0.0.0:8080" }').replace('127.0.0.1:0', '127.0.0.1:8080'))]);
+    assert.equal(clash.code, 1);
+    assert.match(clash.stderr, /:2: admin.address: 0\.0\.0\.0:8080 is the port of listener "main" \(127\.0\.0\.1:8080\): the admin listener needs a port of its own/);
     const noAdmin = await cli(['validate', writeConfig(base('', 'telemetry: { metrics: { enabled: true } }'))]);
     assert.equal(noAdmin.code, 1);
     assert.match(noAdmin.stderr, /telemetry.metrics.enabled: metrics are served on the admin listener: set admin.address/);

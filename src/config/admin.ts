@@ -51,11 +51,12 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * The checks the schema cannot make: one token form at most, metrics on
- * without an admin listener to serve them, and (a warning) /metrics open to
- * anyone who can reach a non-loopback admin address.
+ * without an admin listener to serve them, an admin port a traffic listener
+ * already takes, bucket bounds out of order, and (a warning) /metrics open
+ * to anyone who can reach a non-loopback admin address.
  */
 export function checkAdmin(
-  config: { admin?: AdminConfig; telemetry: { metrics: { enabled?: boolean; latency_buckets: readonly number[] } } },
+  config: { admin?: AdminConfig; listeners: ReadonlyArray<{ name: string; address: string }>; telemetry: { metrics: { enabled?: boolean; latency_buckets: readonly number[] } } },
   report: (path: ConfigPath, message: string) => void,
   warn: (path: ConfigPath, message: string) => void,
 ): void {
@@ -71,6 +72,12 @@ export function checkAdmin(
     report(['admin'], 'give one of "metrics_token" or "metrics_token_sha256", not both');
   }
   const address = parseListenAddress(admin.address);
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+  const clash = config.listeners.find((l) => {
+    const other = parseListenAddress(l.address);
+    return address && other && address.port !== 0 && other.port === address.port && (other.host === address.host || wildcard(other.host) || wildcard(address.host));
+  });
+  if (clash) report(['admin', 'address'], `${admin.address} is the port of listener "${clash.name}" (${clash.address}): the admin listener needs a port of its own`);
   const tokenless = admin.metrics_token === undefined && admin.metrics_token_sha256 === undefined;
   if (address && tokenless && !isLoopbackHost(address.host) && config.telemetry.metrics.enabled !== false) {
     warn(
