@@ -16,11 +16,13 @@ interface Series {
 
 export class BoundedCounter {
   private readonly series = new Map<string, Series>();
+  private readonly labelNames: readonly string[];
 
   constructor(
     options: { name: string; help: string; labelNames: readonly string[]; registry: Registry },
     private readonly max: number,
   ) {
+    this.labelNames = options.labelNames;
     const series = this.series;
     new Counter({
       name: options.name,
@@ -32,10 +34,7 @@ export class BoundedCounter {
         for (const s of series.values()) this.inc(s.labels, s.value);
       },
     });
-    this.labelNames = options.labelNames;
   }
-
-  private readonly labelNames: readonly string[];
 
   /** `values` in the order of labelNames. */
   inc(values: readonly string[], by = 1): void {
