@@ -21,6 +21,7 @@ import { formatSummary, summarizeProfile } from './lib/profile-summary.js';
 import { addRatios, formatComparison, formatTable, readPrevious, summarize, writeResults, type BenchResults, type RoundResult } from './lib/report.js';
 import { requireTool, toolVersion } from './lib/tools.js';
 import { runWrk, writeWrkScript, type WrkResult } from './lib/wrk.js';
+import { freePort } from './lib/ports.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -33,6 +34,8 @@ interface Target {
   headers: Record<string, string>;
   /** A file to count and empty after each round (the access log). */
   accessLog: string | undefined;
+  /** With metrics on: the admin listener, scraped every second while wrk runs. */
+  adminUrl?: string;
 }
 
 const LABELS: Record<TargetName, string> = {
@@ -41,7 +44,35 @@ const LABELS: Record<TargetName, string> = {
   'nginx-log': 'nginx proxy, access log on',
   'node-bare': 'bare Node proxy (http + undici dispatch)',
   portcullis: 'Portcullis, key-auth + access log',
+  'portcullis-metrics': 'Portcullis, key-auth + access log + metrics',
 };
+
+/** How often the metrics target is scraped while measured (Prometheus's default is every 15 s or more: this is harsher). */
+const SCRAPE_EVERY_MS = 1000;
+
+/**
+ * The targets in the order of one round. The two Portcullis of --metrics swap places every other
+ * round: measured in a fixed order, the second ran about 10 µs/req cheaper whichever it was (the
+ * first warms the upstream and the machine's caches for it), a bias far larger than what is compared.
+ */
+function roundOrder(targets: Target[], round: number): Target[] {
+  const off = targets.findIndex((t) => t.name === 'portcullis');
+  const on = targets.findIndex((t) => t.name === 'portcullis-metrics');
+  if (off < 0 || on < 0 || round % 2 === 1) return targets;
+  const swapped = [...targets];
+  swapped[off] = targets[on]!;
+  swapped[on] = targets[off]!;
+  return swapped;
+}
+
+/** The requests a Portcullis with metrics on has counted (portcullis_requests_total, all series). */
+async function countedRequests(adminUrl: string): Promise<number> {
+  const m = await get(`${adminUrl}/metrics`);
+  if (m.status !== 200) throw new Error(`GET ${adminUrl}/metrics answered ${m.status}`);
+  let total = 0;
+  for (const line of m.body.split('\n')) if (line.startsWith('portcullis_requests_total{')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
 
 function say(text: string): void {
   process.stderr.write(text + '\n');
@@ -74,7 +105,8 @@ async function verify(upstream: RunningServer, targets: Target[]): Promise<void>
     if (ok.status !== 200 || ok.body !== FIXED_BODY) {
       throw new Error(`${t.label} at ${t.url}/bench answered ${ok.status} ${JSON.stringify(ok.body.slice(0, 200))}, expected 200 with the upstream's fixed body`);
     }
-    if (t.name === 'portcullis') {
+    if (t.adminUrl) await countedRequests(t.adminUrl); // metrics are on and served
+    if (t.name === 'portcullis' || t.name === 'portcullis-metrics') {
       const without = await get(`${t.url}${requestPath}`, { ...CHAIN_HEADERS });
       if (without.status !== 401) throw new Error(`Portcullis answered ${without.status} without an API key; expected 401 (is key-auth on the route?)`);
       const wrong = await get(`${t.url}${requestPath}`, { ...CHAIN_HEADERS, [API_KEY_HEADER]: 'not-the-key' });
@@ -87,6 +119,7 @@ async function verify(upstream: RunningServer, targets: Target[]): Promise<void>
 async function measure(supervisor: Supervisor, wrk: string, script: string, options: BenchOptions, target: Target, upstreamPid: number, durationS: number, round: number): Promise<RoundResult> {
   const cpuBefore = cpuTimes(target.process.pid);
   const upstreamBefore = cpuMicros(upstreamPid);
+  const scraper = target.adminUrl ? setInterval(() => void get(`${target.adminUrl}/metrics`).catch(() => {}), SCRAPE_EVERY_MS) : undefined;
   const result: WrkResult = await runWrk(supervisor, wrk, script, {
     url: `${target.url}${requestPath}`,
     durationS,
@@ -94,6 +127,7 @@ async function measure(supervisor: Supervisor, wrk: string, script: string, opti
     threads: options.threads,
     headers: target.headers,
   });
+  clearInterval(scraper);
   const cpuAfter = cpuTimes(target.process.pid);
   const cpu = cpuAfter.user + cpuAfter.sys - cpuBefore.user - cpuBefore.sys;
   const upstreamCpu = cpuMicros(upstreamPid) - upstreamBefore;
@@ -171,6 +205,11 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
         : (options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label) +
           (options.waf ? ' + waf' : '');
       targets.push({ name, label: accessLabel, url: gw.url, process: gw.process, headers: { ...common, [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog });
+      if (options.metrics) {
+        // The same gateway and config with an admin listener (metrics on by default), measured beside the first.
+        const on = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis-metrics'), name: 'portcullis-metrics', upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf, chain: options.chain, adminPort: await freePort() });
+        targets.push({ name: 'portcullis-metrics', label: `${accessLabel} + metrics`, url: on.url, process: on.process, headers: { ...common, [API_KEY_HEADER]: API_KEY }, accessLog: on.accessLog, adminUrl: on.adminUrl });
+      }
     }
   }
   await verify(upstream, targets);
@@ -182,7 +221,7 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
   const rounds = new Map<TargetName, RoundResult[]>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= options.rounds; round++) {
     say(`bench: round ${round}/${options.rounds}`);
-    for (const t of targets) {
+    for (const t of roundOrder(targets, round)) {
       await pause(500);
       const r = await measure(supervisor, wrk, script, options, t, upstream.process.pid, options.durationS, round);
       rounds.get(t.name)!.push(r);
@@ -191,6 +230,12 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
         say(`  ⚠ ${t.label}: ${r.accessLogLines} access log lines for ${r.requests} requests`);
       }
     }
+  }
+
+  for (const t of targets) {
+    if (!t.adminUrl) continue;
+    const served = [...rounds.get(t.name)!].reduce((a, r) => a + r.requests, 0);
+    say(`bench: ${t.label}: portcullis_requests_total counts ${await countedRequests(t.adminUrl)} requests (wrk completed ${served} in the measured rounds, plus warm-up and checks)`);
   }
 
   const results: BenchResults = {

@@ -22,6 +22,7 @@ import { ConfigError, ConfigErrors, didYouMean, formatPath, type ConfigIssue, ty
 import type { LoadedSource } from './config/load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './config/schema.js';
 import { checkServerLimits } from './config/server-limits.js';
+import { adminForSnapshot, checkAdmin } from './config/admin.js';
 import { parseDuration, parseSize } from './config/units.js';
 import { checkShadowedRoutes, guardKey, type RouteAccess } from './routing/shadow.js';
 import type { CompiledRoute, RuntimeSettings, Snapshot } from './snapshot.js';
@@ -58,6 +59,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   checkUniqueNames(config, report);
   const settings = compileSettings(config, report);
   checkServerLimits(config, report);
+  checkAdmin(config, report, warn);
   const consumers = new Map<string, Consumer>();
   for (const c of config.consumers) consumers.set(c.name, { name: c.name, groups: c.groups, metadata: c.metadata });
   const credentials = credentialsByMethod(config, consumers);
@@ -174,7 +176,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   }
   // Consumers' credentials (API keys among them) were for the policies' compile steps, which keep only
   // what they need (key digests); the snapshot's copy of the config does not keep them.
-  const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })) };
+  // The admin metrics token likewise: its digest only.
+  const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })), admin: adminForSnapshot(config.admin) };
   warnings.sort((a, b) => a.line - b.line);
   return { ok: true, warnings, snapshot: { version: deps.version, config: kept, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
 }

@@ -29,6 +29,7 @@ import { storeHealthEvent } from './telemetry/store-events.js';
 import { fileActor, openAuditTrail, type AuditActor } from './telemetry/audit/index.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
+import { AdminControl } from './admin/control.js';
 
 export interface GatewayOptions {
   configFile: string;
@@ -52,6 +53,8 @@ export class Gateway {
   private reloading: Promise<ReloadResult> | undefined;
   private watching = false;
   private stopped = false;
+  /** The admin listener (/metrics, /healthz) and the metrics, kept in line with the config. */
+  readonly admin: AdminControl;
 
   private constructor(
     readonly options: GatewayOptions,
@@ -70,7 +73,21 @@ export class Gateway {
     readonly certificates: CertificateInventory,
     /** Events, and what watches them; kept across reloads. */
     readonly telemetry: Telemetry,
-  ) {}
+  ) {
+    this.admin = new AdminControl({
+      telemetry,
+      logger,
+      storeTiming: (observe) => (stores.timing = observe),
+      sources: {
+        services: () => upstreams.running(),
+        store: () => stores.running?.store.health,
+        certificates: () => certificates.gauge(),
+        overload: () => guards.overload,
+        sinks: () => telemetry.sinkStatus(),
+        configVersion: () => snapshots.current.version,
+      },
+    });
+  }
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -92,6 +109,8 @@ export class Gateway {
     try {
       telemetry.audit = openAuditTrail(loaded.snapshot.config, loaded.snapshot.baseDir, telemetry.events, logger);
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
+      // Metrics first, so that the first requests are counted too.
+      await gateway.admin.reconcile(loaded.snapshot.config);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
     } catch (err) {
       await gateway.shutdown({ quiet: true });
@@ -145,6 +164,7 @@ export class Gateway {
       await prepareSnapshot(next);
       try {
         await this.reconcileListeners(next);
+        await this.admin.reconcile(next.config);
       } catch (err) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);
@@ -176,7 +196,10 @@ export class Gateway {
       return { ok: true, version };
     };
     const previous = this.reloading ?? Promise.resolve();
-    const current = previous.then(run, run);
+    const current = previous.then(run, run).then((result) => {
+      this.telemetry.metrics?.reloaded(result.ok);
+      return result;
+    });
     this.reloading = current;
     return current;
   }
@@ -275,6 +298,7 @@ export class Gateway {
     if (!options.quiet) this.logger.info({ deadline_ms: deadline }, 'shutting down');
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
     this.listeners.clear();
+    await this.admin.close();
     await this.upstreams.closeAll();
     await this.stores.closeAll();
     this.guards.close();

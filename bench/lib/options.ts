@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import type { AccessLogMode } from './portcullis.js';
 
 export const TARGETS = ['upstream', 'nginx', 'nginx-log', 'node-bare', 'portcullis'] as const;
-export type TargetName = (typeof TARGETS)[number];
+/** portcullis-metrics: a second Portcullis beside the first, with metrics on (--metrics). */
+export type TargetName = (typeof TARGETS)[number] | 'portcullis-metrics';
 
 export interface BenchOptions {
   durationS: number;
@@ -23,6 +24,8 @@ export interface BenchOptions {
    * string, a browser User-Agent, Accept), so the waf has something to read.
    */
   chain: boolean;
+  /** Also run a second Portcullis with metrics on (admin listener, /metrics scraped once a second), interleaved with the first. */
+  metrics: boolean;
   build: boolean;
   out: string;
 }
@@ -53,6 +56,9 @@ the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
                     rate-limit (memory store), waf, access log; every target gets
                     a realistic request with a query string and a browser
                     User-Agent (BENCH_CHAIN=1)
+  --metrics         also run Portcullis with metrics on (admin listener, scraped
+                    every second), interleaved with the one without: the cost of
+                    metrics is the difference in CPU µs/req (BENCH_METRICS=1)
   --no-build        skip \`npm run build\` (dist/ must be current)
   --out FILE        results file (default .bench/results.json; a timestamped copy is kept beside it)
   --help
@@ -87,6 +93,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         perf: { type: 'boolean' },
         waf: { type: 'boolean' },
         chain: { type: 'boolean' },
+        metrics: { type: 'boolean' },
         'no-build': { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -121,6 +128,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     perf: values.perf ?? false,
     waf: values.waf ?? env.BENCH_WAF === '1',
     chain: values.chain ?? env.BENCH_CHAIN === '1',
+    metrics: values.metrics ?? env.BENCH_METRICS === '1',
     build: !values['no-build'],
     out: values.out ?? '.bench/results.json',
   };

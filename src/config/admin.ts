@@ -1,13 +1,88 @@
-/** The admin listener: metrics now, the admin API later. (Filled in by the metrics work.) */
+/**
+ * The `admin` section: the admin listener, which serves /metrics and /healthz
+ * (and, later, the admin API). It is a separate listener so that none of it is
+ * ever reachable through a route; keep it on loopback or a management network.
+ *
+ * The metrics token is held only as its SHA-256 digest, like key-auth keys:
+ * the snapshot keeps the digest (adminForSnapshot), never the token.
+ */
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
+import { Secret } from './types.js';
+import type { ConfigPath } from './errors.js';
+import { parseListenAddress } from './ajv.js';
 
 export const AdminSchema = Type.Optional(
   Type.Object(
     {
       address: Type.String({ format: 'listen-address', description: 'host:port of the admin listener; keep it on loopback or a management network' }),
+      metrics_token: Type.Optional(
+        Secret({ maxLength: 4096, description: 'a bearer token GET /metrics must present (Authorization: Bearer ...); hashed in memory at load, use ${env:...} or ${file:...}' }),
+      ),
+      metrics_token_sha256: Type.Optional(
+        Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'hex SHA-256 of the metrics token, so the token never sits in the file' }),
+      ),
     },
-    { additionalProperties: false, description: 'the admin listener' },
+    { additionalProperties: false, description: 'the admin listener: GET /metrics (Prometheus text) and GET /healthz' },
   ),
 );
 
 export type AdminConfig = Static<typeof AdminSchema>;
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** What the snapshot keeps of `admin`: the token as its digest only. */
+export function adminForSnapshot(admin: AdminConfig | undefined): AdminConfig | undefined {
+  if (admin === undefined || admin.metrics_token === undefined) return admin;
+  const { metrics_token: token, ...rest } = admin;
+  return { ...rest, metrics_token_sha256: sha256Hex(token) };
+}
+
+/** 127.0.0.0/8, ::1 and "localhost": only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || /^::ffff:127\./i.test(host);
+  return false;
+}
+
+/**
+ * The checks the schema cannot make: one token form at most, metrics on
+ * without an admin listener to serve them, an admin port a traffic listener
+ * already takes, bucket bounds out of order, and (a warning) /metrics open
+ * to anyone who can reach a non-loopback admin address.
+ */
+export function checkAdmin(
+  config: { admin?: AdminConfig; listeners: ReadonlyArray<{ name: string; address: string }>; telemetry: { metrics: { enabled?: boolean; latency_buckets: readonly number[] } } },
+  report: (path: ConfigPath, message: string) => void,
+  warn: (path: ConfigPath, message: string) => void,
+): void {
+  const admin = config.admin;
+  const buckets = config.telemetry.metrics.latency_buckets;
+  const unordered = buckets.findIndex((b, i) => i > 0 && b <= buckets[i - 1]!);
+  if (unordered > 0) report(['telemetry', 'metrics', 'latency_buckets', unordered], 'bucket bounds must increase: each one above the one before');
+  if (config.telemetry.metrics.enabled === true && admin === undefined) {
+    report(['telemetry', 'metrics', 'enabled'], 'metrics are served on the admin listener: set admin.address (for instance 127.0.0.1:9901)');
+  }
+  if (admin === undefined) return;
+  if (admin.metrics_token !== undefined && admin.metrics_token_sha256 !== undefined) {
+    report(['admin'], 'give one of "metrics_token" or "metrics_token_sha256", not both');
+  }
+  const address = parseListenAddress(admin.address);
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+  const clash = config.listeners.find((l) => {
+    const other = parseListenAddress(l.address);
+    return address && other && address.port !== 0 && other.port === address.port && (other.host === address.host || wildcard(other.host) || wildcard(address.host));
+  });
+  if (clash) report(['admin', 'address'], `${admin.address} is the port of listener "${clash.name}" (${clash.address}): the admin listener needs a port of its own`);
+  const tokenless = admin.metrics_token === undefined && admin.metrics_token_sha256 === undefined;
+  if (address && tokenless && !isLoopbackHost(address.host) && config.telemetry.metrics.enabled !== false) {
+    warn(
+      ['admin', 'address'],
+      `the admin listener on ${admin.address} is not on loopback and /metrics needs no token: anyone who can reach it reads route, service and consumer names; set admin.metrics_token or bind it to 127.0.0.1`,
+    );
+  }
+}

@@ -77,6 +77,8 @@ export class RequestContext {
   upstreamTarget: string | undefined = undefined;
   upstreamStart = 0;
   upstreamLatencyMs = -1;
+  /** Upstream attempts retried (metrics). */
+  upstreamRetries = 0;
   bytesSent = 0;
   bytesReceived = 0;
   /** Set by the proxy when the body was read into memory by a policy. */

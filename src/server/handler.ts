@@ -174,7 +174,11 @@ export class RequestHandler {
     if (this.env.guards && !reply.tunnelOpen) this.env.guards.overload.inFlight--;
     runLogHooks(ctx, reply.pipeline, this.env.logger);
     if (snapshot.settings.accessLog) this.env.accessLog.write(ctx, reply.res.statusCode, completed);
-    if (this.env.telemetry) emitRequestEvents(this.env.telemetry.events, ctx, reply.res.statusCode);
+    const telemetry = this.env.telemetry;
+    if (telemetry) {
+      telemetry.metrics?.requestEnded(ctx, reply.res.statusCode);
+      emitRequestEvents(telemetry.events, ctx, reply.res.statusCode);
+    }
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;

@@ -10,7 +10,8 @@
  * threshold) and keeps shedding for a second after it. So a single stall (a
  * GC pause, a reload) sheds only its backlog. Recovery is automatic; each
  * episode is logged once when it starts and once when it ends. The
- * counters are for metrics.
+ * counters are read at each scrape by the metrics (portcullis_shed_requests_total,
+ * portcullis_in_flight_requests, portcullis_event_loop_lag_seconds).
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';

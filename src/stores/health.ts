@@ -1,6 +1,6 @@
 /**
- * Whether the store answers, as a small object the metrics feature can
- * export (state gauge, incident and failure counters) and the logs report
+ * Whether the store answers, as a small object the metrics read at each
+ * scrape (portcullis_store_up, _outages_total, _errors_total) and the logs report
  * once per incident: one line when the store stops answering, one when it
  * answers again, never one per request.
  */
@@ -31,6 +31,8 @@ export class StoreHealth {
   failedOperations = 0;
   since = Date.now();
   lastError: string | undefined = undefined;
+  /** Told the duration of each round trip the store answered (metrics), when set; see StoreRegistry.timing. */
+  timing: ((kind: string, seconds: number) => void) | undefined = undefined;
   private failuresThisIncident = 0;
   private lastProbe = 0;
   /** Told of each change, once per incident like the log (the store registry sets it). */

@@ -223,9 +223,12 @@ export class RedisStore implements Store {
       this.health.failed(new Error('store is down; not tried'));
       throw new StoreUnavailableError();
     }
+    const timing = this.health.timing;
+    const start = timing ? performance.now() : 0;
     try {
       const reply = await withTimeout(this.connection.send(key, args), this.timeoutMs);
       this.health.succeeded();
+      if (timing) timing('redis', (performance.now() - start) / 1000);
       return reply;
     } catch (err) {
       // A script error or a NOSCRIPT is Redis answering: not an outage.

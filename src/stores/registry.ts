@@ -23,7 +23,15 @@ export class StoreRegistry {
   /** Told when the running store goes down or comes back (the gateway puts it on the event stream). */
   onHealthChange: ((change: StoreHealthChange) => void) | undefined = undefined;
 
+  private timed: ((kind: string, seconds: number) => void) | undefined;
+
   constructor(private readonly logger: Logger) {}
+
+  /** Where the running store reports its round-trip times (metrics); kept for the stores that replace it. */
+  set timing(observe: ((kind: string, seconds: number) => void) | undefined) {
+    this.timed = observe;
+    if (this.current) this.current.stores.store.health.timing = observe;
+  }
 
   /** The store for `config`: the running one when its config is unchanged, else a new one, not yet opened. */
   prepare(config: StoreConfig): PreparedStore {
@@ -44,6 +52,7 @@ export class StoreRegistry {
     if (previous === stores) return undefined;
     this.current = { key: JSON.stringify(config), stores };
     stores.store.health.onChange = (change) => this.onHealthChange?.(change);
+    stores.store.health.timing = this.timed;
     if (!this.opened.has(stores)) {
       this.opened.add(stores);
       const connected = await stores.store.open(parseDuration(config.connect_timeout));

@@ -1,8 +1,9 @@
 /**
  * Every certificate the gateway holds (listener certificates, client CAs,
  * upstream client certificates) with its expiry: logged when loaded, warned
- * about ahead of time, and readable as a gauge for the metrics exporter
- * (`portcullis_certificate_expiry_seconds{source,subject,serial}` there).
+ * about ahead of time, and read at each scrape by the metrics
+ * (`portcullis_certificate_expiry_days{source,role,subject,serial}`,
+ * telemetry/metrics/scrape.ts).
  */
 import type { Logger } from 'pino';
 import type { EmitGatewayEvent } from './gateway-events.js';

@@ -1,13 +1,15 @@
 /**
  * What the gateway tells the world, in one object the gateway owns and hands
  * to the request path: the event bus (security events to sinks, metrics and
- * defense). Metrics, tracing and the audit trail hang here too as they are
- * built. It outlives snapshots: a reload reconfigures it, never replaces it.
+ * defense) and the Prometheus metrics (telemetry/metrics/, when on).
+ * Tracing and the audit trail hang here too as they are built. It outlives
+ * snapshots: a reload reconfigures it, never replaces it.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { EventBus } from './event.js';
 import type { AuditTrail } from './audit/trail.js';
+import type { GatewayMetrics } from './metrics/index.js';
 
 /** One sink's delivery state, as metrics and the admin API show it. */
 export interface SinkStatus {
@@ -32,6 +34,8 @@ export class Telemetry {
   sinkStatus: () => readonly SinkStatus[] = () => [];
   /** The audit trail of config changes (telemetry.audit), when configured; opened at start, kept until shutdown. */
   audit: AuditTrail | undefined;
+  /** Prometheus metrics, when on (telemetry.metrics); the admin listener serves them. */
+  metrics: GatewayMetrics | undefined = undefined;
 
   constructor(
     readonly node: string,

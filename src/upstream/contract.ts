@@ -19,6 +19,8 @@ export interface ExchangeContext {
   upstreamTarget: string | undefined;
   upstreamStart: number;
   upstreamLatencyMs: number;
+  /** Attempts retried, counted for metrics. */
+  upstreamRetries: number;
   bytesSent: number;
   bytesReceived: number;
 }

@@ -166,6 +166,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
   private retry(): void {
     (this.tried ??= []).push(this.target!);
     this.attempt++;
+    this.ctx.upstreamRetries++;
     this.logger.info({ request_id: this.ctx.id, service: this.service.name, target: this.target!.origin, attempt: this.attempt }, 'retrying upstream request');
     this.dispatch();
   }

@@ -66,6 +66,11 @@ export class UpstreamRegistry {
     for (const service of prepared.values()) if (!live.has(service)) void service.close();
   }
 
+  /** The services in use, for metrics read at scrape time. */
+  *running(): Iterable<Service> {
+    for (const { service } of this.services.values()) yield service;
+  }
+
   async closeAll(): Promise<void> {
     await Promise.allSettled([...this.services.values()].map((s) => s.service.close()));
     this.services.clear();
