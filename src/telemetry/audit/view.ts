@@ -10,6 +10,7 @@
  * process: two views compare equal exactly when the secrets are equal, and
  * nothing in a view or a record can be used to test a guess of a secret.
  */
+import RE2 from 're2';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigSchema, type Config } from '../../config/schema.js';
@@ -70,11 +71,11 @@ function walk(schema: Schema | undefined, value: unknown): unknown {
   return out;
 }
 
-/** Schemas are few and fixed: their patterns are compiled once. */
-const patterns = new Map<string, RegExp>();
-function regex(pattern: string): RegExp {
+/** Schemas are few and fixed: their patterns are compiled once, with RE2 like every pattern built at run time. */
+const patterns = new Map<string, RE2>();
+function regex(pattern: string): RE2 {
   let re = patterns.get(pattern);
-  if (!re) patterns.set(pattern, (re = new RegExp(pattern, 'u')));
+  if (!re) patterns.set(pattern, (re = new RE2(pattern, 'u')));
   return re;
 }
 
