@@ -81,6 +81,7 @@ export class Gateway {
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
     const telemetry = new Telemetry(Telemetry.nodeName(loaded.snapshot.config.telemetry.node_id), logger);
+    telemetry.tracing.configure(loaded.snapshot.config.telemetry.tracing);
     const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
@@ -145,6 +146,7 @@ export class Gateway {
         if (replacedStore) void replacedStore.store.close();
       });
       for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
+      this.telemetry.tracing.configure(next.config.telemetry.tracing);
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
       return { ok: true, version };
     };
@@ -237,6 +239,7 @@ export class Gateway {
     await this.stores.closeAll();
     this.guards.close();
     this.accessLog.flush();
+    await this.telemetry.tracing.shutdown();
     this.certificates.stop();
     if (!options.quiet) this.logger.info('stopped');
     this.flushLogs();
