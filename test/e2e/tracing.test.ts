@@ -298,3 +298,29 @@ describe('a collector that fails', () => {
     assert.equal(failures().length, 1);
   });
 });
+
+describe('tracing turned on by a reload', () => {
+  let upstream: TestUpstream;
+  let receiver: OtlpReceiver;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    receiver = await startOtlpReceiver();
+    gw = await startGateway(config(upstream.url, upstream.url, '{}'));
+  });
+  after(async () => {
+    await gw.close();
+    await Promise.all([upstream.close(), receiver.close()]);
+  });
+
+  it('records the requests that arrive after the reload', async () => {
+    assert.equal((await send(gw.url, '/open/before')).json().headers.traceparent, undefined);
+    const reloaded = await gw.reload(config(upstream.url, upstream.url, `{ enabled: true, endpoint: "${receiver.url}", batch_delay: 20ms }`));
+    assert.equal(reloaded.ok, true);
+    const res = await send(gw.url, '/open/after');
+    const [, traceId] = upstreamTraceparent(res.json() as Seen);
+    await receiver.waitFor(() => spansOf(receiver, traceId).some((s) => s.kind === SPAN_KIND.SERVER));
+    assert.equal(spansOf(receiver, traceId).find((s) => s.kind === SPAN_KIND.SERVER)!.attributes['url.path'], '/open/after');
+  });
+});
