@@ -81,9 +81,9 @@ export class Gateway {
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
     const telemetry = new Telemetry(Telemetry.nodeName(loaded.snapshot.config.telemetry.node_id), logger);
-    telemetry.tracing.configure(loaded.snapshot.config.telemetry.tracing);
     const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
     try {
+      telemetry.tracing.configure(loaded.snapshot.config.telemetry.tracing, loaded.snapshot.baseDir);
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
     } catch (err) {
@@ -146,7 +146,11 @@ export class Gateway {
         if (replacedStore) void replacedStore.store.close();
       });
       for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
-      this.telemetry.tracing.configure(next.config.telemetry.tracing);
+      try {
+        this.telemetry.tracing.configure(next.config.telemetry.tracing, next.baseDir);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'tracing settings not applied: the previous ones stay');
+      }
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
       return { ok: true, version };
     };

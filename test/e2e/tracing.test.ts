@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { makePki, type Pki } from '../helpers/tls.js';
+import { basename } from 'node:path';
 import { SPAN_KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -322,5 +324,42 @@ describe('tracing turned on by a reload', () => {
     const [, traceId] = upstreamTraceparent(res.json() as Seen);
     await receiver.waitFor(() => spansOf(receiver, traceId).some((s) => s.kind === SPAN_KIND.SERVER));
     assert.equal(spansOf(receiver, traceId).find((s) => s.kind === SPAN_KIND.SERVER)!.attributes['url.path'], '/open/after');
+  });
+});
+
+describe('an https collector that asks for a client certificate', () => {
+  let upstream: TestUpstream;
+  let receiver: OtlpReceiver;
+  let gw: TestGateway;
+  let pki: Pki;
+
+  before(async () => {
+    pki = await makePki('Collector CA');
+    const server = await pki.issue('collector', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    await pki.issue('gateway', { dns: ['gateway.test'] });
+    upstream = await startUpstream();
+    receiver = await startOtlpReceiver({ cert: server.certPem, key: server.keyPem, ca: pki.caPem });
+    // Paths relative to the config file's folder.
+    gw = await startGateway(
+      config(upstream.url, upstream.url, `{ enabled: true, endpoint: "${receiver.url}", batch_delay: 20ms, tls: { ca: ${basename(pki.caFile)}, cert: gateway.crt, key: gateway.key } }`),
+      { dir: pki.dir },
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await Promise.all([upstream.close(), receiver.close()]);
+  });
+
+  it('exports with the configured CA and client certificate', async () => {
+    const res = await send(gw.url, '/open/tls');
+    const [, traceId] = upstreamTraceparent(res.json() as Seen);
+    await receiver.waitFor(() => spansOf(receiver, traceId).some((s) => s.kind === SPAN_KIND.SERVER));
+  });
+
+  it('refuses to start when a tls file cannot be read, naming the setting', async () => {
+    await assert.rejects(
+      startGateway(config(upstream.url, upstream.url, `{ enabled: true, endpoint: "${receiver.url}", tls: { ca: missing-ca.pem } }`), { dir: pki.dir }),
+      /telemetry\.tracing\.tls\.ca: cannot read missing-ca\.pem: ENOENT/,
+    );
   });
 });

@@ -6,7 +6,8 @@
  * before the exporter's hand-written encoder, so the gateway's exporter is
  * checked against the official schema, not against itself).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 
@@ -113,7 +114,8 @@ function decode(body: Buffer): ReceivedSpan[] {
   return spans;
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** `tls`: serve https with this certificate, and ask for a client certificate chaining to `ca`. */
+export async function startOtlpReceiver(tls?: { cert: string; key: string; ca: string }): Promise<OtlpReceiver> {
   const receiver: Omit<OtlpReceiver, 'url' | 'close'> = {
     spans: [],
     requests: 0,
@@ -127,7 +129,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
     },
   };
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -145,11 +147,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       // An empty ExportTraceServiceResponse: zero bytes of protobuf.
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
-  });
+  };
+  const server: Server = tls ? createHttpsServer({ ...tls, requestCert: true, rejectUnauthorized: true }, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return Object.assign(receiver, {
-    url: `http://127.0.0.1:${port}/v1/traces`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/v1/traces`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

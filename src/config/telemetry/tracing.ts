@@ -16,7 +16,7 @@ export const TracingSchema = Type.Object(
       format: 'uri',
       pattern: '^https?://',
       default: 'http://localhost:4318/v1/traces',
-      description: 'the OTLP/HTTP traces URL of the collector, path included (http or https; https checks the collector against the system roots and NODE_EXTRA_CA_CERTS)',
+      description: 'the OTLP/HTTP traces URL of the collector, path included (http or https; https checks the collector against tls.ca, else the system roots)',
     }),
     headers: Type.Record(Type.String({ pattern: HeaderName }), Secret({ maxLength: 4096 }), {
       default: {},
@@ -48,6 +48,16 @@ export const TracingSchema = Type.Object(
     max_batch_size: Type.Integer({ minimum: 1, maximum: 10_000, default: 512, description: 'spans in one export request; at most max_queue_size' }),
     batch_delay: Timer({ default: '5s', description: 'the longest a span waits before it is exported' }),
     export_timeout: Timer({ default: '10s', description: 'an export request slower than this fails (its spans are dropped)' }),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM bundle the collector certificate must chain to (default: the system roots)' })),
+          cert: Type.Optional(Type.String({ minLength: 1, description: 'client certificate (PEM) the gateway shows the collector' })),
+          key: Type.Optional(Secret({ description: 'its private key file (PEM)' })),
+        },
+        { additionalProperties: false, description: 'for an https endpoint; files are relative to the config file' },
+      ),
+    ),
   },
   { additionalProperties: false, default: {}, description: 'W3C trace context and OpenTelemetry traces' },
 );

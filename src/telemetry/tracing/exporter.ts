@@ -17,6 +17,8 @@ export interface ExporterOptions {
   readonly endpoint: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** PEM material for an https collector (telemetry.tracing.tls), already read. */
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
 }
 
 export class LoggedExporter implements SpanExporter {
@@ -29,7 +31,12 @@ export class LoggedExporter implements SpanExporter {
     options: ExporterOptions,
     private readonly logger: Logger,
   ) {
-    this.inner = new OTLPTraceExporter({ url: options.endpoint, headers: { ...options.headers }, timeoutMillis: options.timeoutMs });
+    this.inner = new OTLPTraceExporter({
+      url: options.endpoint,
+      headers: { ...options.headers },
+      timeoutMillis: options.timeoutMs,
+      httpAgentOptions: options.tls ? { keepAlive: true, ...options.tls } : undefined,
+    });
     this.collector = new URL(options.endpoint).origin;
   }
 

@@ -11,6 +11,8 @@
  * OpenTelemetry's non-recording ones (ids only), and only sampled requests
  * get stage and attempt spans, all exported in batches off the request path.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Tracer } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -52,10 +54,15 @@ export class Tracing {
     return this.tracer !== undefined;
   }
 
-  /** Applies telemetry.tracing (at start and after each reload); an unchanged section changes nothing. */
-  configure(config: TracingConfig): void {
+  /**
+   * Applies telemetry.tracing (at start and after each reload); an unchanged
+   * section changes nothing. Throws, changing nothing, when a tls file cannot
+   * be read (`baseDir`: the config file's folder, which tls paths are relative to).
+   */
+  configure(config: TracingConfig, baseDir = '.'): void {
     const key = JSON.stringify(config);
     if (key === this.applied) return;
+    const tls = config.enabled && config.tls ? readTls(config.tls, baseDir) : undefined;
     this.applied = key;
     this.propagate = config.propagate;
     this.acceptFrom = config.accept_from;
@@ -66,7 +73,7 @@ export class Tracing {
     this.tracer = undefined;
     if (previous) this.retire(previous);
     if (!config.enabled) return;
-    const exporter = new LoggedExporter({ endpoint: config.endpoint, headers: config.headers, timeoutMs: this.exportTimeoutMs }, this.logger);
+    const exporter = new LoggedExporter({ endpoint: config.endpoint, headers: config.headers, timeoutMs: this.exportTimeoutMs, tls }, this.logger);
     const provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': config.service_name, 'service.instance.id': this.node }),
       sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sample_ratio) }),
@@ -159,4 +166,17 @@ export class Tracing {
     this.applied = undefined;
     await Promise.all(providers.map((p) => this.stop(p)));
   }
+}
+
+/** Reads the collector TLS files; the error names the setting and the path, never the content. */
+function readTls(tls: NonNullable<TracingConfig['tls']>, baseDir: string): { ca?: string; cert?: string; key?: string } {
+  const read = (name: string, path: string | undefined): string | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(resolve(baseDir, path), 'utf8');
+    } catch (err) {
+      throw new Error(`telemetry.tracing.tls.${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return { ca: read('ca', tls.ca), cert: read('cert', tls.cert), key: read('key', tls.key) };
 }
