@@ -14,7 +14,8 @@ import { cpuMicros, cpuResolutionMicros, cpuTimes, rssMiB } from './lib/cpu.js';
 import { get } from './lib/http-check.js';
 import { FIXED_BODY, startProxy, startUpstream, type RunningServer } from './lib/nginx.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions, type TargetName } from './lib/options.js';
-import { API_KEY, API_KEY_HEADER, CHAIN_HEADERS, CHAIN_PATH, startPortcullis, type RunningPortcullis } from './lib/portcullis.js';
+import { API_KEY, API_KEY_HEADER, BENCH_TRACEPARENT, CHAIN_HEADERS, CHAIN_PATH, startPortcullis, type RunningPortcullis } from './lib/portcullis.js';
+import { startTraceSink } from './lib/trace-sink.js';
 import { Supervisor, type Started } from './lib/processes.js';
 import { formatPerf, summarizePerf } from './lib/perf-summary.js';
 import { formatSummary, summarizeProfile } from './lib/profile-summary.js';
@@ -199,12 +200,26 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
       const bare = await startBareProxy(supervisor, REPO, upstream.url);
       targets.push({ name, label, url: bare.url, process: bare.process, headers: { ...common }, accessLog: undefined });
     } else {
-      const gw: RunningPortcullis = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf, chain: options.chain });
-      const accessLabel = options.chain
-        ? 'Portcullis, request-size + key-auth + rate-limit + waf + access log'
-        : (options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label) +
-          (options.waf ? ' + waf' : '');
-      targets.push({ name, label: accessLabel, url: gw.url, process: gw.process, headers: { ...common, [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog });
+      // The OTLP sink runs in this process: its CPU is not charged to Portcullis, the export work is.
+      const sink = typeof options.tracing === 'number' ? await startTraceSink(supervisor) : undefined;
+      const gw: RunningPortcullis = await startPortcullis(supervisor, {
+        repo: REPO,
+        dir: join(dir, 'portcullis'),
+        upstreamPort: upstream.port,
+        accessLog: options.accessLog,
+        waf: options.waf,
+        chain: options.chain,
+        tracing: options.tracing,
+        traceSink: sink?.url,
+      });
+      const accessLabel =
+        (options.chain
+          ? 'Portcullis, request-size + key-auth + rate-limit + waf + access log'
+          : (options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label) +
+            (options.waf ? ' + waf' : '')) +
+        (options.tracing === undefined ? '' : options.tracing === 'off' ? ' + traceparent, tracing off' : ` + tracing ${options.tracing * 100}%`);
+      const traceHeaders: Record<string, string> = options.tracing === 'off' ? { traceparent: BENCH_TRACEPARENT } : {};
+      targets.push({ name, label: accessLabel, url: gw.url, process: gw.process, headers: { ...common, ...traceHeaders, [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog });
       if (options.metrics) {
         // The same gateway and config with an admin listener (metrics on by default), measured beside the first.
         const on = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis-metrics'), name: 'portcullis-metrics', upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf, chain: options.chain, adminPort: await freePort() });

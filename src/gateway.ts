@@ -108,6 +108,7 @@ export class Gateway {
     stores.onHealthChange = (change) => events(storeHealthEvent(change));
     try {
       telemetry.audit = openAuditTrail(loaded.snapshot.config, loaded.snapshot.baseDir, telemetry.events, logger);
+      telemetry.tracing.configure(loaded.snapshot.config.telemetry.tracing, loaded.snapshot.baseDir);
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       // Metrics first, so that the first requests are counted too.
       await gateway.admin.reconcile(loaded.snapshot.config);
@@ -184,6 +185,11 @@ export class Gateway {
         if (replacedStore) void replacedStore.store.close();
       });
       for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
+      try {
+        this.telemetry.tracing.configure(next.config.telemetry.tracing, next.baseDir);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'tracing settings not applied: the previous ones stay');
+      }
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
       this.events({
         type: 'config.reloaded',
@@ -303,6 +309,7 @@ export class Gateway {
     await this.stores.closeAll();
     this.guards.close();
     this.accessLog.flush();
+    await this.telemetry.tracing.shutdown();
     this.telemetry.audit?.close();
     this.certificates.stop();
     if (!options.quiet) this.logger.info('stopped');

@@ -26,6 +26,13 @@ export interface BenchOptions {
   chain: boolean;
   /** Also run a second Portcullis with metrics on (admin listener, /metrics scraped once a second), interleaved with the first. */
   metrics: boolean;
+  /**
+   * telemetry.tracing on Portcullis: undefined leaves the section out (the
+   * default, tracing off); 'off' writes it with enabled: false and has wrk
+   * send a traceparent (the cost of carrying a client's trace id); a number is
+   * the sample_ratio of tracing on, exporting to an OTLP sink in the runner.
+   */
+  tracing: 'off' | number | undefined;
   build: boolean;
   out: string;
 }
@@ -59,6 +66,9 @@ the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
   --metrics         also run Portcullis with metrics on (admin listener, scraped
                     every second), interleaved with the one without: the cost of
                     metrics is the difference in CPU µs/req (BENCH_METRICS=1)
+  --tracing M       Portcullis's telemetry.tracing: off (disabled, but wrk sends a
+                    traceparent) or a sample ratio 0..1 (on, exporting to an OTLP
+                    sink in this process); left out by default (BENCH_TRACING)
   --no-build        skip \`npm run build\` (dist/ must be current)
   --out FILE        results file (default .bench/results.json; a timestamped copy is kept beside it)
   --help
@@ -94,6 +104,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         waf: { type: 'boolean' },
         chain: { type: 'boolean' },
         metrics: { type: 'boolean' },
+        tracing: { type: 'string' },
         'no-build': { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -116,7 +127,15 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const connections = positive('--connections', values.connections ?? env.BENCH_CONNECTIONS, 50);
   const threads = positive('--threads', values.threads ?? env.BENCH_THREADS, 1);
   if (threads > connections) throw new UsageError('--threads cannot exceed --connections (wrk needs a connection per thread)');
+  const tracingText = values.tracing ?? env.BENCH_TRACING;
+  let tracing: BenchOptions['tracing'];
+  if (tracingText === 'off') tracing = 'off';
+  else if (tracingText !== undefined && tracingText !== '') {
+    tracing = Number(tracingText);
+    if (!Number.isFinite(tracing) || tracing < 0 || tracing > 1) throw new UsageError(`--tracing expects off or a ratio from 0 to 1, got "${tracingText}"`);
+  }
   return {
+    tracing,
     durationS: positive('--duration', values.duration ?? env.BENCH_DURATION, 10),
     connections,
     threads,

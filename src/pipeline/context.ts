@@ -28,6 +28,17 @@ export interface BodySource {
   read(limit: number): Promise<Buffer>;
 }
 
+/**
+ * Spans around the pipeline stages that wait on I/O (a JWKS fetch, an
+ * introspection call, a directory bind, a Redis round trip), set by
+ * telemetry/tracing only on a request it records: pipeline/run.ts asks for one
+ * when a stage returns a promise, and calls what it gets back when it settles.
+ */
+export interface StageSpans {
+  /** `startTime` is performance.now() taken before the stage ran; `refused` says how it ended. */
+  waiting(name: string, phase: string, startTime: number): (refused: boolean) => void;
+}
+
 export interface ResponseState {
   status: number;
   headers: OutgoingHttpHeaders;
@@ -73,6 +84,8 @@ export class RequestContext {
   /** W3C trace context of this request (32 and 16 lower-case hex digits), when tracing is on or the client sent one. */
   traceId: string | undefined = undefined;
   spanId: string | undefined = undefined;
+  /** Set only while the request is traced and recorded (sampled). */
+  stageSpans: StageSpans | undefined = undefined;
 
   upstreamTarget: string | undefined = undefined;
   upstreamStart = 0;

@@ -6,10 +6,10 @@
  */
 import type { Transform } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Consumer, RequestContext } from './context.js';
+import type { Consumer, RequestContext, StageSpans } from './context.js';
 import { deny, type Deny, type PolicyResult } from './decision.js';
 import { MISSING_CREDENTIALS } from './events.js';
-import type { PolicyInstance } from './policy.js';
+import type { Phase, PolicyInstance } from './policy.js';
 import { BodyTooLargeError, DependencyUnavailableError, StoreFullError, StoreUnavailableError } from '../errors.js';
 
 export interface CompiledStep {
@@ -17,6 +17,8 @@ export interface CompiledStep {
   readonly instance: PolicyInstance;
   readonly monitor: boolean;
   readonly failOpen: boolean;
+  /** The phase the policy runs in (names its trace span). */
+  readonly phase?: Phase;
 }
 
 /** One step of the request walk: a single policy, or the route's authentication methods tried in order. */
@@ -56,16 +58,29 @@ export function runRequest(ctx: RequestContext, pipeline: CompiledPipeline, logg
 }
 
 function runFrom(ctx: RequestContext, stages: readonly Stage[], start: number, logger: Logger): Outcome | Promise<Outcome> {
+  const spans = ctx.stageSpans;
   for (let i = start; i < stages.length; i++) {
     const stage = stages[i]!;
     ctx.stepsRun = stage.end;
+    const started = spans === undefined ? 0 : performance.now();
     const result = stage.kind === 'policy' ? runStep(ctx, stage.step, logger) : runAuthentication(ctx, stage, 0, undefined, logger);
     if (result instanceof Promise) {
-      return result.then((outcome) => (outcome ? outcome : runFrom(ctx, stages, i + 1, logger)));
+      // A stage that returned a promise waited on I/O: on a recorded request it gets a span of its own.
+      const settled = spans === undefined ? undefined : stageSpan(spans, stage, started);
+      return result.then((outcome) => {
+        settled?.(outcome !== undefined);
+        return outcome ? outcome : runFrom(ctx, stages, i + 1, logger);
+      });
     }
     if (result) return result;
   }
   return undefined;
+}
+
+function stageSpan(spans: StageSpans, stage: Stage, started: number): (refused: boolean) => void {
+  if (stage.kind === 'authenticate') return spans.waiting('authenticate', 'authenticate', started);
+  const phase = stage.step.phase ?? 'policy';
+  return spans.waiting(`${phase} ${stage.step.name}`, phase, started);
 }
 
 /** One policy with its mode and fail setting applied. */

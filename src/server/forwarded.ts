@@ -11,11 +11,25 @@ import { CLIENT_CERT_HEADER } from '../pipeline/client-certificate.js';
 import type { CompiledRoute, RuntimeSettings } from '../snapshot.js';
 import { forwardableRequestHeaders, forwardedNode } from '../upstream/headers.js';
 import type { UpstreamRequest } from '../upstream/contract.js';
+import type { RequestTrace } from '../telemetry/tracing/request-trace.js';
 
-/** Request headers never forwarded as received: the gateway answers Expect itself. */
-const NOT_FORWARDED = new Set(['expect']);
+/**
+ * Request headers never forwarded as received: the gateway answers Expect
+ * itself, and writes the trace context itself (telemetry/tracing): a
+ * client's traceparent is replaced, its tracestate passed on only bounded.
+ */
+const NOT_FORWARDED = new Set(['expect', 'traceparent', 'tracestate']);
 
-export function upstreamRequestOf(ctx: RequestContext, req: IncomingMessage, settings: RuntimeSettings, peer: string, route: CompiledRoute, hasBody: boolean, upgrade: boolean): UpstreamRequest {
+export function upstreamRequestOf(
+  ctx: RequestContext,
+  req: IncomingMessage,
+  settings: RuntimeSettings,
+  peer: string,
+  route: CompiledRoute,
+  hasBody: boolean,
+  upgrade: boolean,
+  trace?: RequestTrace,
+): UpstreamRequest {
   let skip = ctx.upstreamHeaderRemovals;
   if (skip) for (const name of NOT_FORWARDED) skip.add(name);
   else skip = NOT_FORWARDED;
@@ -48,6 +62,12 @@ export function upstreamRequestOf(ctx: RequestContext, req: IncomingMessage, set
       else headers.push(name, value);
     }
   }
+  let traceparentAt: number | undefined;
+  if (trace?.propagate) {
+    headers.push('traceparent', trace.traceparent());
+    traceparentAt = headers.length - 1;
+    if (trace.tracestate !== undefined) headers.push('tracestate', trace.tracestate);
+  }
   // Last, so the exchange can set the target's own host per attempt.
   headers.push('host', host);
 
@@ -63,5 +83,7 @@ export function upstreamRequestOf(ctx: RequestContext, req: IncomingMessage, set
     hasBody,
     preserveHost: route.preserveHost,
     upgrade,
+    tracing: traceparentAt === undefined ? undefined : trace!.attempts(),
+    traceparentAt,
   };
 }

@@ -132,7 +132,7 @@ export class RequestHandler {
     s.body.sendContinue();
     const settings = s.snapshot.settings;
     const route = s.route!;
-    const upstream = upstreamRequestOf(s.ctx, req, settings, s.peer, route, s.body.present, reply.tunnel !== undefined);
+    const upstream = upstreamRequestOf(s.ctx, req, settings, s.peer, route, s.body.present, reply.tunnel !== undefined, s.trace);
     const exchange = new Exchange(s.ctx, req, res, route.service, upstream, reply, this.env.logger, settings.hiddenResponseHeaders);
     s.exchange = exchange;
     if (s.reply.h2) noteUpstreamWork(res); // a completed stream that reached the upstream pays for a reset (h2.ts)
@@ -179,6 +179,7 @@ export class RequestHandler {
       telemetry.metrics?.requestEnded(ctx, reply.res.statusCode);
       emitRequestEvents(telemetry.events, ctx, reply.res.statusCode);
     }
+    s.trace?.finish(ctx, reply.res.statusCode, completed);
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;

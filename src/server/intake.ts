@@ -13,6 +13,8 @@ import type { ClientCertificate } from '../pipeline/client-certificate.js';
 import type { Snapshot } from '../snapshot.js';
 import type { Exchange } from '../upstream/proxy.js';
 import type { Tunnel } from '../upstream/contract.js';
+import type { Telemetry } from '../telemetry/hub.js';
+import type { RequestTrace } from '../telemetry/tracing/request-trace.js';
 import { unmapIPv4 } from '../net/ip.js';
 import { hostWithoutPort, originForm } from './framing.js';
 import { isHttp2 } from './http-version.js';
@@ -25,6 +27,8 @@ export interface RequestState extends Screened {
   readonly peer: string;
   readonly body: RequestBody;
   exchange: Exchange | undefined;
+  /** The request's trace context and spans, when it carries one (telemetry/tracing). */
+  readonly trace: RequestTrace | undefined;
 }
 
 export interface IntakeEnv {
@@ -32,6 +36,7 @@ export interface IntakeEnv {
   readonly scheme: 'http' | 'https';
   /** On a TLS listener that asks for client certificates: the one presented on a request's connection. */
   readonly clientCertificate?: (socket: object) => ClientCertificate | undefined;
+  readonly telemetry?: Telemetry;
 }
 
 export function intake(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, env: IntakeEnv, replyEnv: ReplyEnv, tunnel: Tunnel | undefined): RequestState {
@@ -58,6 +63,7 @@ export function intake(req: IncomingMessage, res: ServerResponse, snapshot: Snap
     body,
   );
   if (env.clientCertificate) ctx.clientCertificate = env.clientCertificate(req.socket);
+  const trace = env.telemetry?.tracing.begin(ctx, peer, settings.trustedProxies);
   return {
     req,
     ctx,
@@ -71,5 +77,6 @@ export function intake(req: IncomingMessage, res: ServerResponse, snapshot: Snap
     peer,
     body,
     exchange: undefined,
+    trace,
   };
 }

@@ -18,6 +18,7 @@ describe('access log line', () => {
     ctx.consumer = { name: 'al"ice', groups: [], metadata: {} };
     ctx.upstreamLatencyMs = 1.23456;
     ctx.bytesSent = 42;
+    ctx.traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     ctx.recordEvent('key-auth', { status: 401, code: 'unauthorized', message: undefined, headers: undefined, event: { type: 'auth.invalid_credentials' } }, 'blocked');
     ctx.denial = { status: 401, code: 'unauthorized', message: undefined, headers: undefined, event: undefined };
     const log = new AccessLog(out);
@@ -34,6 +35,7 @@ describe('access log line', () => {
     assert.equal(line.code, 'unauthorized');
     assert.equal(line.upstream_ms, 1.23);
     assert.equal(line.bytes_sent, 42);
+    assert.equal(line.trace_id, '4bf92f3577b34da6a3ce929d0e0e4736');
     assert.deepEqual(line.events, ['blocked:auth.invalid_credentials']);
     assert.ok(!lines[0]!.includes('secret'), 'no query string');
     assert.ok(!lines[0]!.includes('Bearer'), 'no headers');
@@ -45,7 +47,7 @@ describe('access log line', () => {
     log.write(new RequestContext('id-2', 'GET', '/', '', {}, '', '::1', 'http', performance.now(), undefined), 404, true);
     log.flush();
     const line = JSON.parse(lines[0]!);
-    for (const absent of ['route', 'service', 'target', 'consumer', 'code', 'upstream_ms', 'events']) assert.equal(line[absent], undefined, absent);
+    for (const absent of ['trace_id', 'route', 'service', 'target', 'consumer', 'code', 'upstream_ms', 'events']) assert.equal(line[absent], undefined, absent);
   });
 
   it('hands lines over in batches, and on its own within 100 ms', async () => {

@@ -44,7 +44,10 @@ export class AccessLog {
   }
 
   write(ctx: RequestContext, status: number, completed: boolean): void {
-    let line = `{"level":"info","time":"${new Date().toISOString()}","type":"access","request_id":${str(ctx.id)},"client_ip":${str(ctx.clientIp)},"method":${str(ctx.method)},"path":${str(ctx.path)},"host":${str(ctx.host)}`;
+    let line = `{"level":"info","time":"${new Date().toISOString()}","type":"access","request_id":${str(ctx.id)}`;
+    // Hex digits only (telemetry/tracing/trace-context.ts checked them): written without escaping.
+    if (ctx.traceId !== undefined) line += `,"trace_id":"${ctx.traceId}"`;
+    line += `,"client_ip":${str(ctx.clientIp)},"method":${str(ctx.method)},"path":${str(ctx.path)},"host":${str(ctx.host)}`;
     if (ctx.routeName !== undefined) line += `,"route":${str(ctx.routeName)}`;
     if (ctx.serviceName !== undefined) line += `,"service":${str(ctx.serviceName)}`;
     if (ctx.upstreamTarget !== undefined) line += `,"target":${str(ctx.upstreamTarget)}`;

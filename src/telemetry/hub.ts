@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { EventBus } from './event.js';
 import type { AuditTrail } from './audit/trail.js';
 import type { GatewayMetrics } from './metrics/index.js';
+import { Tracing } from './tracing/tracing.js';
 
 /** One sink's delivery state, as metrics and the admin API show it. */
 export interface SinkStatus {
@@ -30,6 +31,8 @@ export interface SinkStatus {
 
 export class Telemetry {
   readonly events: EventBus;
+  /** W3C trace context and OpenTelemetry spans (telemetry.tracing). */
+  readonly tracing: Tracing;
   /** The sinks' delivery state; the sinks set it when they start. */
   sinkStatus: () => readonly SinkStatus[] = () => [];
   /** The audit trail of config changes (telemetry.audit), when configured; opened at start, kept until shutdown. */
@@ -42,6 +45,7 @@ export class Telemetry {
     logger: Logger,
   ) {
     this.events = new EventBus(node, (error) => logger.error({ err: error }, 'an event listener failed; it is skipped from now on'));
+    this.tracing = new Tracing(logger, node);
   }
 
   /** The node name events, metrics and traces carry: telemetry.node_id, or the host name. */

@@ -56,6 +56,19 @@ export interface ResponseOwner {
   responseFilters(): Transform[] | undefined;
 }
 
+/**
+ * The spans of a recorded request's upstream attempts (telemetry/tracing
+ * implements it). Attempts are sequential: each begin is followed by its end.
+ */
+export interface AttemptTracing {
+  /** An attempt starts (0 for the first, 1 for the first retry): returns the traceparent the upstream receives, naming this attempt's span as parent. */
+  begin(attempt: number, target: string, path: string): string;
+  /** The attempt's final response head arrived with this status. */
+  status(code: number): void;
+  /** The attempt is over; `error` names the failure (an errno code, a timeout) when it failed. Repeated calls do nothing. */
+  end(error?: string): void;
+}
+
 export interface UpstreamRequest {
   /** Path and query as sent upstream, without the target's base path. */
   readonly path: string;
@@ -66,4 +79,7 @@ export interface UpstreamRequest {
   readonly preserveHost: boolean;
   /** Set for a WebSocket handshake: the upstream request asks for an upgrade. */
   readonly upgrade: boolean;
+  /** A recorded request's attempt spans; with it, headers[traceparentAt] is rewritten for each attempt. */
+  readonly tracing?: AttemptTracing;
+  readonly traceparentAt?: number;
 }

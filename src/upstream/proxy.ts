@@ -122,6 +122,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
     const upstream = this.upstream;
     const headers = upstream.headers;
     if (!upstream.preserveHost) headers[headers.length - 1] = target.hostHeader;
+    if (upstream.tracing) headers[upstream.traceparentAt!] = upstream.tracing.begin(this.attempt, target.origin, upstream.path);
     const body = upstream.upgrade ? null : this.body();
     this.streamingBody = body !== null && !Buffer.isBuffer(body);
     target.pool.dispatch(
@@ -171,7 +172,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
     this.dispatch();
   }
 
-  private endAttempt(): void {
+  private endAttempt(error?: string): void {
+    this.upstream.tracing?.end(error);
     if (this.target && this.attemptOpen) this.target.active--;
     this.attemptOpen = false;
     this.abortUpstream = undefined;
@@ -202,6 +204,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
     if (statusCode < 200) return true; // 1xx interim responses are not forwarded
     stopResponseTimer(this);
     this.ctx.upstreamLatencyMs = performance.now() - this.ctx.upstreamStart;
+    this.upstream.tracing?.status(statusCode);
     recordStatus(this, statusCode);
     if (this.service.retry.statuses.has(statusCode) && this.canRetry()) {
       this.discarding = true;
@@ -227,6 +230,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
 
   /** The upstream accepted the WebSocket handshake: the owner answers 101, and the two connections are spliced. */
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstreamSocket: Duplex): void {
+    this.upstream.tracing?.status(statusCode);
     this.endAttempt();
     recordUpgrade(this);
     this.ctx.upstreamLatencyMs = performance.now() - this.ctx.upstreamStart;
@@ -276,7 +280,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
   }
 
   onError(err: Error): void {
-    this.endAttempt();
+    this.endAttempt((err as NodeJS.ErrnoException).code ?? err.name);
     if (this.clientGone) return;
     if (err instanceof BodyTooLargeError || (err as { cause?: unknown }).cause instanceof BodyTooLargeError) {
       this.fail(413, 'payload_too_large');
