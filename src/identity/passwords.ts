@@ -196,11 +196,11 @@ class BcryptWorker {
 
   constructor(bcryptPath: string) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcrypt: bcryptPath } });
-    this.worker.unref();
     this.worker.on('message', (m: { id: number; ok: boolean; error?: string }) => {
       const job = this.jobs.get(m.id);
       if (!job) return;
       this.jobs.delete(m.id);
+      if (this.jobs.size === 0) this.worker.unref();
       if (m.error !== undefined) job.reject(new Error(m.error));
       else job.resolve(m.ok);
     });
@@ -211,6 +211,10 @@ class BcryptWorker {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`password worker exited (${code})`)));
+    // Idle, the worker keeps no process alive (a gateway that shut down, a CLI run); busy, it does, so a
+    // check awaited with nothing else running gets its answer. Last, because adding a 'message'
+    // listener refs the worker's port again: unref'd before it, an idle worker held its process forever.
+    this.worker.unref();
   }
 
   get busy(): number {
@@ -220,6 +224,7 @@ class BcryptWorker {
   compare(password: string, encoded: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
+      if (this.jobs.size === 0) this.worker.ref();
       this.jobs.set(id, { id, resolve, reject });
       this.worker.postMessage({ id, password, encoded });
     });
