@@ -23,6 +23,7 @@ import { StoreRegistry } from './stores/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
 import { Telemetry } from './telemetry/hub.js';
+import { SinkManager, sinkSettings, type SinkPlan } from './telemetry/sinks/manager.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 
@@ -81,7 +82,11 @@ export class Gateway {
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
     const telemetry = new Telemetry(Telemetry.nodeName(loaded.snapshot.config.telemetry.node_id), logger);
-    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
+    const accessLog = new AccessLog(destination);
+    const sinks = (telemetry.sinks = new SinkManager({ logger, destination, accessLog, telemetry }));
+    telemetry.sinkStatus = () => sinks.status();
+    sinks.apply(sinks.prepare(sinkSettings(loaded.snapshot)));
+    const gateway = new Gateway(options, logger, flush, accessLog, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
     try {
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
@@ -128,6 +133,16 @@ export class Gateway {
       logConfigWarnings(this.logger, loaded.warnings);
       const next = loaded.snapshot;
       await prepareSnapshot(next);
+      let sinkPlan: SinkPlan | undefined;
+      try {
+        sinkPlan = this.telemetry.sinks?.prepare(sinkSettings(next));
+      } catch (err) {
+        this.upstreams.discard(next.services);
+        this.stores.discard(next.stores);
+        const issue = { file: this.options.configFile, line: 0, path: 'telemetry', message: (err as Error).message };
+        this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
+        return { ok: false, issues: [issue] };
+      }
       try {
         await this.reconcileListeners(next);
       } catch (err) {
@@ -145,6 +160,7 @@ export class Gateway {
         if (replacedStore) void replacedStore.store.close();
       });
       for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
+      if (sinkPlan) this.telemetry.sinks!.apply(sinkPlan);
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
       return { ok: true, version };
     };
@@ -229,6 +245,7 @@ export class Gateway {
     this.stopped = true;
     if (this.watching) unwatchFile(this.options.configFile);
     const deadline = this.snapshots.current.settings.shutdownTimeoutMs;
+    const started = Date.now();
     // quiet: a start that failed half-way says why once; "shutting down" would only confuse.
     if (!options.quiet) this.logger.info({ deadline_ms: deadline }, 'shutting down');
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
@@ -236,6 +253,7 @@ export class Gateway {
     await this.upstreams.closeAll();
     await this.stores.closeAll();
     this.guards.close();
+    await this.telemetry.sinks?.close(Math.max(0, deadline - (Date.now() - started)));
     this.accessLog.flush();
     this.certificates.stop();
     if (!options.quiet) this.logger.info('stopped');

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { EventBus } from './event.js';
+import type { SinkManager } from './sinks/manager.js';
 
 /** One sink's delivery state, as metrics and the admin API show it. */
 export interface SinkStatus {
@@ -29,6 +30,8 @@ export class Telemetry {
   readonly events: EventBus;
   /** The sinks' delivery state; the sinks set it when they start. */
   sinkStatus: () => readonly SinkStatus[] = () => [];
+  /** The events and access sinks (telemetry/sinks/manager.ts); the gateway sets it at start. */
+  sinks: SinkManager | undefined;
 
   constructor(
     readonly node: string,
