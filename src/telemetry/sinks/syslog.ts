@@ -68,21 +68,22 @@ export class StreamSyslog implements Transport {
     const { host, port, tls, timeoutMs } = this.options;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      let socket: Socket;
+      const holder: { socket?: Socket } = {};
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
-        socket.destroy();
+        holder.socket?.destroy();
         reject(err);
       };
       const timer = setTimeout(() => fail(new Error(`no orderly close from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
       timer.unref();
       const write = () => {
-        socket.end(frames);
+        holder.socket?.end(frames);
       };
-      socket = tls
+      const socket = tls
         ? tlsConnect({ host, port, ...tls, servername: tls.servername ?? (isIP(host) ? undefined : host) }, write)
         : netConnect({ host, port }, write);
+      holder.socket = socket;
       socket.on('error', fail);
       socket.on('data', () => {}); // nothing is expected; reading keeps the close observable
       socket.on('close', (hadError) => {
