@@ -165,6 +165,8 @@ export class Delivery {
     } catch (err) {
       this.failures++;
       this.attempts++;
+      // Shutting down: a receiver that fails now gets no more tries; what is left waits in the spool.
+      if (this.closing) this.deadline = 0;
       const backoff = Math.min(this.options.retryMaxMs, this.options.retryInitialMs * 2 ** Math.min(this.attempts - 1, 30));
       this.retryAt = Date.now() + backoff * (0.8 + Math.random() * 0.4);
       if (this.attempts === 1) this.logger.warn({ sink: this.options.name, err: (err as Error).message }, `sink ${this.options.name}: delivery failed; retrying with backoff${this.spool ? ', records wait in the spool' : ''}`);
@@ -246,7 +248,7 @@ export class Delivery {
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
     this.deadline = Date.now() + deadlineMs;
-    this.retryAt = Math.min(this.retryAt, this.deadline);
+    this.retryAt = 0; // one more try now, rather than waiting out a backoff
     this.poke();
     if (!this.running && (this.queued > 0 || (this.spool?.count ?? 0) > 0)) this.running = this.loop();
     await this.running;
