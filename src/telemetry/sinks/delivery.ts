@@ -159,6 +159,7 @@ export class Delivery {
     try {
       await this.transport.send(units);
       this.sent += units.length;
+      this.recovered();
       if (this.attempts > 0) this.logger.info({ sink: this.options.name, failed_attempts: this.attempts }, `sink ${this.options.name}: the receiver is back`);
       this.attempts = 0;
       return true;
