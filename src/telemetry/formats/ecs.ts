@@ -31,9 +31,8 @@ const CATEGORY: Readonly<Record<EventCategory, { category: string[]; type: strin
   defense: { category: ['intrusion_detection'], type: ['change'] },
 };
 
-/** Drops undefined members, so optional fields are absent rather than null. */
-function clean<T extends Record<string, unknown>>(value: T): T {
-  for (const key of Object.keys(value)) if (value[key] === undefined) delete value[key];
+/** Optional fields are left undefined: JSON.stringify omits them, so they are absent rather than null. */
+function clean<T>(value: T): T {
   return value;
 }
 

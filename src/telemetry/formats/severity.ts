@@ -11,13 +11,13 @@ export function severityOf(record: SinkRecord): Severity {
 /** CEF: 0-10 (ArcSight reads 0-3 low, 4-6 medium, 7-8 high, 9-10 very high). */
 export const CEF_SEVERITY: Readonly<Record<Severity, number>> = { info: 1, low: 3, medium: 5, high: 8, critical: 10 };
 
-/** OCSF severity_id: 1 Informational, 2 Low, 3 Medium, 4 High, 5 Critical. */
-export const OCSF_SEVERITY: Readonly<Record<Severity, [number, string]>> = {
-  info: [1, 'Informational'],
-  low: [2, 'Low'],
-  medium: [3, 'Medium'],
-  high: [4, 'High'],
-  critical: [5, 'Critical'],
+/** OCSF severity_id: 1 Informational, 2 Low, 3 Medium, 4 High, 5 Critical. (Objects, not pairs: array destructuring is slow here.) */
+export const OCSF_SEVERITY: Readonly<Record<Severity, { readonly id: number; readonly name: string }>> = {
+  info: { id: 1, name: 'Informational' },
+  low: { id: 2, name: 'Low' },
+  medium: { id: 3, name: 'Medium' },
+  high: { id: 4, name: 'High' },
+  critical: { id: 5, name: 'Critical' },
 };
 
 /** ECS event.severity is numeric and source-defined: the syslog-like 0-7 reversed would confuse; use 1-5 like OCSF. */
