@@ -25,79 +25,60 @@ function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-type Ext = Array<[string, string | number | undefined]>;
-
-function extension(pairs: Ext): string {
-  const out: string[] = [];
-  for (const [key, value] of pairs) if (value !== undefined && value !== '') out.push(`${key}=${cefValue(String(value))}`);
-  return out.join(' ');
+/** Builds the extension: key=value pairs, empty values left out, a label only beside its value. */
+class Ext {
+  text = '';
+  add(key: string, value: string | number | undefined): this {
+    if (value === undefined || value === '') return this;
+    const v = typeof value === 'number' ? String(value) : cefValue(value);
+    this.text += this.text === '' ? `${key}=${v}` : ` ${key}=${v}`;
+    return this;
+  }
+  labelled(key: string, label: string, value: string | number | undefined): this {
+    if (value === undefined || value === '') return this;
+    return this.add(key, value).add(`${key}Label`, label);
+  }
 }
 
-function eventExtension(e: TelemetryEvent): Ext {
+function eventExtension(e: TelemetryEvent): string {
   const r = e.request;
-  return [
-    ['rt', Date.parse(e.time)],
-    ['dvchost', e.node],
-    ['act', e.action],
-    ['cat', e.category],
-    ['msg', e.message],
-    ['reason', e.reason],
-    ['src', r?.clientIp],
-    ['dhost', r?.host],
-    ['requestMethod', r?.method],
-    ['request', r?.path],
-    ['suser', r?.consumer],
-    ['externalId', r?.id],
-    ['cn1', r?.status],
-    ['cn1Label', r?.status === undefined ? undefined : 'status'],
-    ['cs1', r?.route],
-    ['cs1Label', r?.route === undefined ? undefined : 'route'],
-    ['cs2', r?.service],
-    ['cs2Label', r?.service === undefined ? undefined : 'service'],
-    ['cs3', e.source],
-    ['cs3Label', 'policy'],
-    ['cs4', r?.traceId],
-    ['cs4Label', r?.traceId === undefined ? undefined : 'traceId'],
-    ['cs5', r?.credentialId],
-    ['cs5Label', r?.credentialId === undefined ? undefined : 'credentialId'],
-    ['cs6', e.details === undefined ? undefined : JSON.stringify(e.details)],
-    ['cs6Label', e.details === undefined ? undefined : 'details'],
-    ['flexString1', e.code],
-    ['flexString1Label', e.code === undefined ? undefined : 'code'],
-  ];
+  const x = new Ext()
+    .add('rt', Date.parse(e.time))
+    .add('dvchost', e.node)
+    .add('act', e.action)
+    .add('cat', e.category)
+    .add('msg', e.message)
+    .add('reason', e.reason);
+  if (r !== undefined) {
+    x.add('src', r.clientIp).add('dhost', r.host).add('requestMethod', r.method).add('request', r.path).add('suser', r.consumer).add('externalId', r.id);
+    x.labelled('cn1', 'status', r.status).labelled('cs1', 'route', r.route).labelled('cs2', 'service', r.service);
+  }
+  x.labelled('cs3', 'policy', e.source);
+  if (r !== undefined) x.labelled('cs4', 'traceId', r.traceId).labelled('cs5', 'credentialId', r.credentialId);
+  return x.labelled('cs6', 'details', e.details === undefined ? undefined : JSON.stringify(e.details)).labelled('flexString1', 'code', e.code).text;
 }
 
-function accessExtension(a: AccessRecord): Ext {
-  return [
-    ['rt', Date.parse(a.time)],
-    ['dvchost', a.node],
-    ['src', a.clientIp],
-    ['dhost', a.host],
-    ['requestMethod', a.method],
-    ['request', a.path],
-    ['suser', a.consumer],
-    ['externalId', a.requestId],
-    ['out', a.bytesSent],
-    ['cn1', a.status],
-    ['cn1Label', 'status'],
-    ['cn2', Math.round(a.totalMs)],
-    ['cn2Label', 'totalMs'],
-    ['cn3', a.upstreamMs === undefined ? undefined : Math.round(a.upstreamMs)],
-    ['cn3Label', a.upstreamMs === undefined ? undefined : 'upstreamMs'],
-    ['cs1', a.route],
-    ['cs1Label', a.route === undefined ? undefined : 'route'],
-    ['cs2', a.service],
-    ['cs2Label', a.service === undefined ? undefined : 'service'],
-    ['cs3', a.target],
-    ['cs3Label', a.target === undefined ? undefined : 'target'],
-    ['cs4', a.traceId],
-    ['cs4Label', a.traceId === undefined ? undefined : 'traceId'],
-    ['cs6', a.events?.join(',')],
-    ['cs6Label', a.events === undefined ? undefined : 'events'],
-    ['flexString1', a.code],
-    ['flexString1Label', a.code === undefined ? undefined : 'code'],
-    ['outcome', a.completed ? undefined : 'aborted'],
-  ];
+function accessExtension(a: AccessRecord): string {
+  return new Ext()
+    .add('rt', Date.parse(a.time))
+    .add('dvchost', a.node)
+    .add('src', a.clientIp)
+    .add('dhost', a.host)
+    .add('requestMethod', a.method)
+    .add('request', a.path)
+    .add('suser', a.consumer)
+    .add('externalId', a.requestId)
+    .add('out', a.bytesSent)
+    .labelled('cn1', 'status', a.status)
+    .labelled('cn2', 'totalMs', Math.round(a.totalMs))
+    .labelled('cn3', 'upstreamMs', a.upstreamMs === undefined ? undefined : Math.round(a.upstreamMs))
+    .labelled('cs1', 'route', a.route)
+    .labelled('cs2', 'service', a.service)
+    .labelled('cs3', 'target', a.target)
+    .labelled('cs4', 'traceId', a.traceId)
+    .labelled('cs6', 'events', a.events?.join(','))
+    .labelled('flexString1', 'code', a.code)
+    .add('outcome', a.completed ? undefined : 'aborted').text;
 }
 
 export function cefFormatter(product: Product) {
@@ -106,9 +87,9 @@ export function cefFormatter(product: Product) {
     const severity = CEF_SEVERITY[severityOf(record)];
     if (record.stream === 'events') {
       const e = record.event;
-      return `${prefix}${cefHeader(clip(e.type, 100))}|${cefHeader(clip(e.message, 256))}|${severity}|${extension(eventExtension(e))}`;
+      return `${prefix}${cefHeader(clip(e.type, 100))}|${cefHeader(clip(e.message, 256))}|${severity}|${eventExtension(e)}`;
     }
     const a = record.access;
-    return `${prefix}access|HTTP request|${severity}|${extension(accessExtension(a))}`;
+    return `${prefix}access|HTTP request|${severity}|${accessExtension(a)}`;
   };
 }
