@@ -88,7 +88,7 @@ export const SinkSchema = Type.Object(
     spool: Type.Optional(
       Type.Object(
         {
-          dir: Type.String({ minLength: 1, description: 'a folder for this sink\'s spool (relative to the config file\'s folder); created 0700' }),
+          dir: Type.String({ minLength: 1, description: 'the spool folder (relative to the config file\'s folder); this sink\'s records go in a subfolder named after it, created 0700' }),
           max_size: Size({ default: '256MiB', description: 'spool bytes at most; past it new records are dropped and counted' }),
         },
         { additionalProperties: false, description: 'records wait here, on disk, while the receiver is away; replayed in order when it returns and kept across restarts' },
@@ -156,7 +156,7 @@ export function checkSinks(streams: { events: { sinks: SinkConfig[] }; access_lo
       const at = (...rest: Array<string | number>): ConfigPath => ['telemetry', stream, 'sinks', i, ...rest];
       for (const [key, kinds] of Object.entries(KEYS_OF)) {
         if ((sink as Record<string, unknown>)[key] !== undefined && !kinds.includes(sink.kind)) {
-          report(at(key), `${key} is for ${kinds.join(' and ')} sinks, not ${sink.kind}`);
+          report(at(key), `${key} is for ${kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} and ${kinds.at(-1)}` : kinds[0]} sinks, not ${sink.kind}`);
         }
       }
       if (sink.kind === 'file' && sink.path === undefined) report(at('path'), 'a file sink needs path');

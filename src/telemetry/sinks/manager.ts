@@ -74,7 +74,7 @@ interface DirectSink {
 type Target = Delivery | DirectSink;
 
 export class SinkManager {
-  private deliveries = new Map<string, { delivery: Delivery; spool: string | undefined }>();
+  private deliveries = new Map<string, { delivery: Delivery; spool: string | undefined; config: string }>();
   private direct: DirectSink[] = [];
   private eventTargets: Target[] = [];
   private accessTargets: Target[] = [];
@@ -201,12 +201,17 @@ export class SinkManager {
         direct.push(d);
         target = d;
       } else {
-        const built = sink.build!();
         const existing = this.deliveries.get(sink.key);
-        if (existing && existing.spool === sink.spool?.dir) {
+        const config = JSON.stringify(sink.config);
+        if (existing && existing.config === config) {
+          target = existing.delivery; // unchanged: its connection, backoff and queue go on as they were
+        } else if (existing && existing.spool === sink.spool?.dir) {
+          const built = sink.build!();
           existing.delivery.reconfigure(built.options, built.transport, built.encode);
+          existing.config = config;
           target = existing.delivery;
         } else {
+          const built = sink.build!();
           if (existing) void existing.delivery.close(0);
           let spool: DiskSpool | undefined;
           if (sink.spool) {
@@ -218,7 +223,7 @@ export class SinkManager {
             }
           }
           const delivery = new Delivery(built.options, built.transport, built.encode, spool, logger);
-          this.deliveries.set(sink.key, { delivery, spool: sink.spool?.dir });
+          this.deliveries.set(sink.key, { delivery, spool: sink.spool?.dir, config });
           if (spool && spool.count > 0) delivery.kick();
           target = delivery;
         }
