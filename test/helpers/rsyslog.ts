@@ -16,8 +16,10 @@ export interface Rsyslog {
   readonly tcpPort: number;
   readonly udpPort: number;
   readonly out: string;
-  /** The lines written so far. */
+  /** The lines written so far: each message's MSG. */
   lines(): string[];
+  /** Each message's header as PRI|HOSTNAME|APP-NAME|MSGID. */
+  headers(): string[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -59,6 +61,8 @@ input(type="imtcp" port="${tcpPort}" address="127.0.0.1")
 input(type="imudp" port="${udpPort}" address="127.0.0.1")
 template(name="msgOnly" type="string" string="%msg%\\n")
 *.* action(type="omfile" file="${out}" template="msgOnly")
+template(name="header" type="string" string="%pri%|%hostname%|%app-name%|%msgid%\\n")
+*.* action(type="omfile" file="${join(dir, 'headers.log')}" template="header")
 `,
   );
   let child: ChildProcess | undefined;
@@ -87,6 +91,7 @@ template(name="msgOnly" type="string" string="%msg%\\n")
     tcpPort,
     udpPort,
     out,
+    headers: () => (existsSync(join(dir, 'headers.log')) ? readFileSync(join(dir, 'headers.log'), 'utf8').split('\n').filter((l) => l !== '') : []),
     lines: () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '') : []),
     start,
     stop,

@@ -27,6 +27,21 @@ describe('file sink', () => {
     assert.deepEqual(last, Array.from({ length: last.length }, (_, i) => 40 - last.length + 1 + i), 'the newest lines, in order, none cut');
   });
 
+  it('rotates by time at the first write after the interval', async () => {
+    const kit = sinkKit();
+    const path = join(kit.dir, 'timed.log');
+    kit.apply({ events: [{ name: 'file', kind: 'file', path, rotate: { interval: '1s', keep: 2 }, batch: { max_records: 1, interval: '10ms' } }] });
+    const status = () => kit.telemetry.sinkStatus().find((s) => s.name === 'file')!;
+    kit.telemetry.events.emit(numberedEvent(1));
+    await until(() => status().sent === 1, () => JSON.stringify(status()));
+    await new Promise((r) => setTimeout(r, 1100)); // the interval passes (a lower bound: waiting longer changes nothing)
+    kit.telemetry.events.emit(numberedEvent(2));
+    await until(() => status().sent === 2, () => JSON.stringify(status()));
+    await kit.sinks.close(1000);
+    assert.deepEqual(idsIn(`${path}.1`), ['evt-000001']);
+    assert.deepEqual(idsIn(path), ['evt-000002']);
+  });
+
   it('reopens the file after logrotate renamed it, losing no line', async () => {
     const kit = sinkKit();
     const path = join(kit.dir, 'access.log');

@@ -78,6 +78,27 @@ describe('syslog sinks against a real rsyslogd', () => {
     assert.match(kit.output(), /sink siem: the receiver is back/);
   });
 
+  it('sends octet-counted RFC 5424 over plain TCP, with the facility, severity and app name in the header', async () => {
+    const plain = await startRsyslog({});
+    const kit = sinkKit();
+    kits.push(kit);
+    try {
+      kit.apply({ access_log: [{ name: 'tcp', kind: 'syslog', transport: 'tcp', format: 'ocsf', facility: 'local3', app_name: 'gw', address: `127.0.0.1:${plain.tcpPort}`, batch: { interval: '10ms' } }] });
+      const ctx = { id: 'req-tcp-1', clientIp: '203.0.113.1', method: 'PATCH', path: '/p', host: 'h', bytesSent: 3, upstreamLatencyMs: -1, startTime: performance.now(), events: undefined };
+      kit.accessLog.write(ctx as never, 204, true);
+      await until(() => plain.lines().length >= 1, () => 'nothing arrived');
+      const ocsf = JSON.parse(plain.lines()[0]!) as { class_uid: number; activity_id: number; activity_name: string; http_request: { uid: string } };
+      assert.equal(ocsf.class_uid, 4002);
+      assert.equal(ocsf.activity_id, 99);
+      assert.equal(ocsf.activity_name, 'PATCH');
+      assert.equal(ocsf.http_request.uid, 'req-tcp-1');
+      assert.deepEqual(plain.headers(), [`${19 * 8 + 6}|node-1|gw|access`], 'local3, informational; the node as HOSTNAME; MSGID the stream');
+    } finally {
+      await kit.sinks.close(0);
+      await plain.stop();
+    }
+  });
+
   it('sends RFC 5424 datagrams over UDP', async () => {
     const kit = sinkKit();
     kits.push(kit);
