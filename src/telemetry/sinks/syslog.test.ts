@@ -99,6 +99,24 @@ describe('syslog sinks against a real rsyslogd', () => {
     }
   });
 
+  it('verifies the receiver\'s certificate by default: an unknown CA fails delivery (kept in memory), verify: false is logged', async () => {
+    const kit = sinkKit();
+    kits.push(kit);
+    const sink = (extra: object) => ({ name: 'strict', kind: 'syslog', format: 'cef', address: `127.0.0.1:${rsyslog.tcpPort}`, batch: { interval: '10ms' }, retry: { initial: '20ms', max: '50ms' }, ...extra });
+    kit.apply({ events: [sink({})] }); // no ca: the system roots, which do not know the test CA
+    const before = rsyslog.lines().length;
+    kit.telemetry.events.emit(numberedEvent(7001));
+    const status = () => kit.telemetry.sinkStatus().find((s) => s.name === 'strict')!;
+    await until(() => status().failures >= 2, () => JSON.stringify(status()));
+    assert.equal(status().sent, 0);
+    assert.equal(status().queued, 1, 'kept, not dropped');
+    assert.match(kit.output(), /"err":"[^"]*certificate[^"]*".*sink strict: delivery failed/, 'the log line says why: the certificate');
+    kit.apply({ events: [sink({ verify: false })] });
+    await until(() => status().sent === 1, () => JSON.stringify(status()));
+    assert.equal(ids(rsyslog.lines().slice(before)).at(-1), 'evt-007001');
+    assert.match(kit.output(), /telemetry\.events\.sinks\[0\]\.verify is false: the receiver's certificate is not checked/);
+  });
+
   it('sends RFC 5424 datagrams over UDP', async () => {
     const kit = sinkKit();
     kits.push(kit);
