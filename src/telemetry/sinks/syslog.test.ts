@@ -43,7 +43,7 @@ describe('syslog sinks against a real rsyslogd', () => {
           spool: { dir: join(kit.dir, 'spool') },
           batch: { max_records: 20, interval: '20ms' },
           retry: { initial: '50ms', max: '250ms' },
-          timeout: '3s',
+          timeout: '10s', // generous: a timeout after the write would send the batch again (a duplicate) on a starved machine
         },
       ],
     });
