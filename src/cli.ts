@@ -33,7 +33,8 @@ const HELP = `portcullis — a secure API gateway
 
 Usage:
   portcullis start -c FILE [--watch] [--pid-file PATH] [--demo-upstream HOST:PORT]
-      Run the gateway on FILE (YAML or JSON). SIGHUP reloads, SIGTERM drains and stops.
+      Run the gateway on FILE (YAML or JSON). SIGHUP reloads, SIGTERM drains and stops,
+      SIGUSR1 reopens the files of file sinks (after logrotate moved them).
       --watch            reload when FILE changes
       --pid-file PATH    where to write the process id (default: derived from FILE)
       --demo-upstream A  also start the quick start's demo upstream on A (e.g. 127.0.0.1:9001)
@@ -241,6 +242,8 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
   process.on('SIGHUP', () => {
     void gateway.reload({ kind: 'signal', signal: 'SIGHUP' }).then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
   });
+  // Node starts its inspector on SIGUSR1 unless a handler is installed: this one replaces it.
+  process.on('SIGUSR1', () => gateway.telemetry.sinks?.reopen());
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -27,6 +27,7 @@ import { Telemetry } from './telemetry/hub.js';
 import { gatewayEvents, type EmitGatewayEvent } from './telemetry/gateway-events.js';
 import { storeHealthEvent } from './telemetry/store-events.js';
 import { fileActor, openAuditTrail, type AuditActor } from './telemetry/audit/index.js';
+import { SinkManager, sinkSettings, type SinkPlan } from './telemetry/sinks/manager.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { AdminControl } from './admin/control.js';
@@ -102,7 +103,13 @@ export class Gateway {
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
     const telemetry = new Telemetry(Telemetry.nodeName(loaded.snapshot.config.telemetry.node_id), logger);
-    const gateway = new Gateway(options, logger, flush, new AccessLog(destination), upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
+    const accessLog = new AccessLog(destination);
+    // The sinks subscribe before anything can emit: the certificate warnings reported just below are
+    // emitted at once, and an event emitted while no one listens is not kept.
+    const sinks = (telemetry.sinks = new SinkManager({ logger, destination, accessLog, telemetry }));
+    telemetry.sinkStatus = () => sinks.status();
+    sinks.apply(sinks.prepare(sinkSettings(loaded.snapshot)));
+    const gateway = new Gateway(options, logger, flush, accessLog, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
     const events = gatewayEvents(telemetry.events);
     certificates.reportTo(events);
     stores.onHealthChange = (change) => events(storeHealthEvent(change));
@@ -163,6 +170,16 @@ export class Gateway {
       logConfigWarnings(this.logger, loaded.warnings);
       const next = loaded.snapshot;
       await prepareSnapshot(next);
+      let sinkPlan: SinkPlan | undefined;
+      try {
+        sinkPlan = this.telemetry.sinks?.prepare(sinkSettings(next));
+      } catch (err) {
+        this.upstreams.discard(next.services);
+        this.stores.discard(next.stores);
+        const issue = { file: this.options.configFile, line: 0, path: 'telemetry', message: (err as Error).message };
+        this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
+        return { ok: false, issues: [issue] };
+      }
       try {
         await this.reconcileListeners(next);
         await this.admin.reconcile(next.config);
@@ -190,6 +207,7 @@ export class Gateway {
       } catch (err) {
         this.logger.error({ err: (err as Error).message }, 'tracing settings not applied: the previous ones stay');
       }
+      if (sinkPlan) this.telemetry.sinks!.apply(sinkPlan);
       this.logger.info({ version, routes: next.routes.size, services: next.services.size }, 'config reloaded');
       this.events({
         type: 'config.reloaded',
@@ -300,6 +318,7 @@ export class Gateway {
     this.stopped = true;
     if (this.watching) unwatchFile(this.options.configFile);
     const deadline = this.snapshots.current.settings.shutdownTimeoutMs;
+    const started = Date.now();
     // quiet: a start that failed half-way says why once; "shutting down" would only confuse.
     if (!options.quiet) this.logger.info({ deadline_ms: deadline }, 'shutting down');
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
@@ -308,6 +327,7 @@ export class Gateway {
     await this.upstreams.closeAll();
     await this.stores.closeAll();
     this.guards.close();
+    await this.telemetry.sinks?.close(Math.max(0, deadline - (Date.now() - started)));
     this.accessLog.flush();
     await this.telemetry.tracing.shutdown();
     this.telemetry.audit?.close();

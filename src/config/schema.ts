@@ -186,7 +186,7 @@ export const GatewaySettingsSchema = Type.Object(
       description:
         'what to do with ";" in paths, which Tomcat, Jetty and Spring read as a path parameter (/admin;x is /admin to them): reject (400) or forward unchanged, matched literally by the routes',
     }),
-    access_log: Type.Boolean({ default: true, description: 'one JSON line per request on stdout' }),
+    access_log: Type.Boolean({ default: true, description: 'an access record per request, to telemetry.access_log.sinks (by default one JSON line on stdout); false: none' }),
     hide_response_headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), {
       default: ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version'],
       description: 'upstream response headers removed before the response reaches the client ([] keeps them all)',

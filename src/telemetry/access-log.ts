@@ -27,9 +27,15 @@ function ms(value: number): string {
 const BATCH_CHARS = 16 * 1024;
 const BATCH_MS = 100;
 
+/** Hands a request's access record to the access sinks (telemetry/sinks/access-tap.ts); set only when one is configured. */
+export type AccessTap = (ctx: RequestContext, status: number, completed: boolean, totalMs: number) => void;
+
 export class AccessLog {
   private pending = '';
   private timer: NodeJS.Timeout | undefined;
+  /** The hand-built line on stdout: telemetry.access_log.sinks holds a stdout sink in json (the default). */
+  stdout = true;
+  tap: AccessTap | undefined;
 
   constructor(private readonly out: DestinationStream) {}
 
@@ -44,6 +50,8 @@ export class AccessLog {
   }
 
   write(ctx: RequestContext, status: number, completed: boolean): void {
+    if (this.tap !== undefined) this.tap(ctx, status, completed, performance.now() - ctx.startTime);
+    if (!this.stdout) return;
     let line = `{"level":"info","time":"${new Date().toISOString()}","type":"access","request_id":${str(ctx.id)}`;
     // Hex digits only (telemetry/tracing/trace-context.ts checked them): written without escaping.
     if (ctx.traceId !== undefined) line += `,"trace_id":"${ctx.traceId}"`;

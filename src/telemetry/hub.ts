@@ -11,6 +11,7 @@ import { EventBus } from './event.js';
 import type { AuditTrail } from './audit/trail.js';
 import type { GatewayMetrics } from './metrics/index.js';
 import { Tracing } from './tracing/tracing.js';
+import type { SinkManager } from './sinks/manager.js';
 
 /** One sink's delivery state, as metrics and the admin API show it. */
 export interface SinkStatus {
@@ -39,6 +40,8 @@ export class Telemetry {
   audit: AuditTrail | undefined;
   /** Prometheus metrics, when on (telemetry.metrics); the admin listener serves them. */
   metrics: GatewayMetrics | undefined = undefined;
+  /** The events and access sinks (telemetry/sinks/manager.ts); the gateway sets it at start. */
+  sinks: SinkManager | undefined;
 
   constructor(
     readonly node: string,

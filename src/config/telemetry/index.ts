@@ -4,7 +4,7 @@
  * a file of its own beside this one.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { SinkSchema } from './sinks.js';
+import { AccessStreamSchema, EventsStreamSchema } from './sinks.js';
 import { MetricsSchema } from './metrics.js';
 import { TracingSchema } from './tracing.js';
 import { AuditSchema } from './audit.js';
@@ -12,12 +12,8 @@ import { AuditSchema } from './audit.js';
 export const TelemetrySchema = Type.Object(
   {
     node_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'this node\'s name in events, metrics and traces; the host name when not set' })),
-    events: Type.Object(
-      {
-        sinks: Type.Array(SinkSchema, { default: [{ kind: 'stdout' }], description: 'where security events go' }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    events: EventsStreamSchema,
+    access_log: AccessStreamSchema,
     metrics: MetricsSchema,
     tracing: TracingSchema,
     audit: AuditSchema,
