@@ -36,7 +36,7 @@ routes:
     public: true
     match: { paths: [/bucket] }
     policies:
-      - rate-limit: { algorithm: token-bucket, limit: 10, window: 1s, burst: 3, by: ip }
+      - rate-limit: { algorithm: token-bucket, limit: 2, window: 1s, burst: 3, by: ip }
   - name: fixed
     service: api
     public: true
@@ -112,7 +112,9 @@ routes:
     for (let i = 0; i < 5; i++) statuses.push((await send(gw.url, '/bucket')).status);
     assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
     assert.ok(statuses.slice(3).includes(429), `after the burst of 3: ${statuses.join(',')}`);
-    await sleep(400); // 10 per second: a token every 100 ms
+    // Two per second: a token every 500 ms, slow enough that the five requests above, sent one after
+    // another on a busy machine, still meet an empty bucket.
+    await sleep(600);
     assert.equal((await send(gw.url, '/bucket')).status, 200);
   });
 
