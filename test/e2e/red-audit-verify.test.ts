@@ -68,3 +68,22 @@ describe('red: audit verify and lines the gateway did not write', () => {
     assert.match(r.stderr, new RegExp(`${copy}:2: `));
   });
 });
+
+describe('red: audit verify output and a hostile file', () => {
+  it('prints no control character from the file: a forged line cannot repaint the terminal as "intact"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-red-verify-tty-'));
+    const key = join(dir, 'audit.key');
+    writeFileSync(key, 'w'.repeat(40));
+    const gw = await startGateway(config(5), { dir });
+    await gw.close();
+    const trail = join(dir, 'trail.jsonl');
+    const paint = '\u001b[1A\u001b[2K\r\u001b[32mtrail.jsonl: intact\u001b[8m';
+    const forged = { seq: 2, prev: 'x', hash: 'y', sig: 'z', kid: `k${paint}`, kind: 'segment', reason: paint, broken_line: paint };
+    writeFileSync(trail, `${readFileSync(trail, 'utf8')}${JSON.stringify(forged)}\n`);
+    const r = await cli(['audit', 'verify', trail, '--key', key]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /NOT intact/);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stderr + r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, JSON.stringify(r.stderr));
+  });
+});
