@@ -95,7 +95,6 @@ function run(argv: string[], io: AuditIo): number {
  * with it wrote: control characters are shown escaped, so a forged line cannot
  * move the cursor, repaint earlier lines as "intact" or hide the verdict.
  */
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 function printable(text: string): string {
   return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -83,7 +83,6 @@ describe('red: audit verify output and a hostile file', () => {
     const r = await cli(['audit', 'verify', trail, '--key', key]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /NOT intact/);
-    // eslint-disable-next-line no-control-regex
     assert.doesNotMatch(r.stderr + r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, JSON.stringify(r.stderr));
   });
 });
