@@ -21,7 +21,7 @@ const REASON = /^[a-z0-9_]{1,64}$/;
  * say password, token, secret, key, session.
  */
 const CREDENTIAL_TARGET =
-  /^(?:header:(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token)|cookie:.*)$|pass|pwd|secret|token|api.?key|(?:^|[.:_-])key$|auth|session|sessid|csrf|xsrf|credential|cvv|cvc|ssn|iban|otp|(?:^|[.:_-])pin$/i;
+  /^(?:header:(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token)|cookie:.*)$|pass|pwd|secret|token|api.?key|(?:^|[.:_-])key$|auth|session|sessid|csrf|xsrf|credential|cvv|cvc|ssn|iban|otp|privkey|(?:^|[.:_-])pw\d*$|(?:^|[.:_-])pin(?:[._-]?code)?\d*$/i;
 
 /**
  * Credential-looking parts of free text: a JWT, an auth scheme's credential
