@@ -62,3 +62,43 @@ describe('red: audit diff and secrets the schema does not mark', () => {
     }
   });
 });
+
+describe('red: private key material pasted where a public key goes', () => {
+  let gw: TestGateway | undefined;
+  after(async () => gw?.close());
+
+  it('a jwt issuer key given as a private PEM or a private JWK works, and the audit trail does not show the private key', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = ec.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const jwk = ec.privateKey.export({ format: 'jwk' });
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-red-audit-keys-'));
+    writeFileSync(join(dir, 'audit.key'), 'k'.repeat(40));
+    writeFileSync(join(dir, 'issuer.pem'), pem);
+    writeFileSync(join(dir, 'issuer.pub'), ec.publicKey.export({ format: 'pem', type: 'spki' }).toString());
+    const yaml = (keys: string) => `
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes:
+  - name: api
+    service: s
+    match: { paths: [/] }
+    policies:
+      - jwt: { issuers: [{ issuer: "https://idp.example", algorithms: [ES256], keys: ${keys} }] }
+telemetry:
+  audit: { file: trail.jsonl, key: "\${file:audit.key}" }
+`;
+    gw = await startGateway(yaml('[{ kid: a, pem: "${file:issuer.pub}" }]'), { dir });
+    const reload = await gw.reload(yaml(`[{ kid: a, pem: "\${file:issuer.pem}" }, { kid: b, jwk: ${JSON.stringify(jwk)} }]`));
+    assert.equal(reload.ok, true);
+    const text = readFileSync(join(dir, 'trail.jsonl'), 'utf8');
+    const body = pem.split('\n').slice(1, 3).join('');
+    const change = JSON.parse(text.trim().split('\n').at(-1)!) as { changes: Array<{ path: string }> };
+    assert.deepEqual(
+      change.changes.map((c) => c.path),
+      ['routes[name=api].policies[0].jwt.issuers[0].keys[0].pem', 'routes[name=api].policies[0].jwt.issuers[0].keys[1]'],
+    );
+    assert.ok(!text.includes(body.slice(0, 40)), `the private PEM is not in the trail: ${text.split('\n')[1]}`);
+    assert.ok(!text.includes(jwk.d!), `the JWK's private "d" is not in the trail: ${text.split('\n')[1]}`);
+  });
+});
