@@ -86,3 +86,23 @@ describe('red: audit verify output and a hostile file', () => {
     assert.doesNotMatch(r.stderr + r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, JSON.stringify(r.stderr));
   });
 });
+
+describe('red: the gateway taking up a hostile audit file', () => {
+  it('a deeply nested last line is a broken tail (a new segment, an event), not a gateway that cannot start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-red-tail-'));
+    writeFileSync(join(dir, 'audit.key'), 'q'.repeat(40));
+    const first = await startGateway(config(5), { dir });
+    await first.close();
+    const trail = join(dir, 'trail.jsonl');
+    const deep = `{"seq":3,"prev":"x","hash":"y","sig":"z","kid":"k","deep":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    writeFileSync(trail, `${readFileSync(trail, 'utf8')}${deep}\n`);
+    const second = await startGateway(config(5), { dir });
+    try {
+      const last = JSON.parse(readFileSync(trail, 'utf8').trim().split('\n').at(-2)!) as { kind: string; broken_line: number };
+      assert.equal(last.kind, 'segment');
+      assert.equal(last.broken_line, 3);
+    } finally {
+      await second.close();
+    }
+  });
+});
