@@ -90,6 +90,16 @@ function run(argv: string[], io: AuditIo): number {
   }
 }
 
+/**
+ * Problems quote the file (a segment's reason, a kid), which whoever tampered
+ * with it wrote: control characters are shown escaped, so a forged line cannot
+ * move the cursor, repaint earlier lines as "intact" or hide the verdict.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+function printable(text: string): string {
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function verifyCommand(file: string, keyFiles: readonly string[], headPath: string | undefined, noHead: boolean, io: AuditIo): number {
   if (keyFiles.length === 0) throw new AuditUsageError('verify needs --key KEYFILE: the Ed25519 public key (PEM) or the HMAC key the trail is signed with');
   if (headPath && noHead) throw new AuditUsageError('--head and --no-head exclude each other');
@@ -117,7 +127,7 @@ function verifyCommand(file: string, keyFiles: readonly string[], headPath: stri
   }
   const report = verifyAuditText({ text, keys, head, headName });
   if (!report.ok) {
-    for (const p of report.problems) io.stderr(`${file}${p.line > 0 ? `:${p.line}` : ''}: ${p.seq !== undefined ? `seq ${p.seq}: ` : ''}${p.message}\n`);
+    for (const p of report.problems) io.stderr(`${file}${p.line > 0 ? `:${p.line}` : ''}: ${p.seq !== undefined ? `seq ${p.seq}: ` : ''}${printable(p.message)}\n`);
     io.stderr(`${file}: NOT intact: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.records} records\n`);
     return 1;
   }

@@ -19,6 +19,14 @@ const LIMITS = {
   keepAliveTimeoutMs: 5_000,
   /** Prometheus, a probe, an operator: a handful is plenty. */
   maxConnections: 64,
+  /**
+   * Per peer address: one client holding every slot with slow or idle
+   * connections would keep the scraper and the probes out (blinding the
+   * monitoring during an attack is worth something to an attacker).
+   */
+  maxConnectionsPerPeer: 8,
+  /** How often Node enforces headersTimeout/requestTimeout (its default, 30 s, made the 5 s headers limit a 35 s one). */
+  checkIntervalMs: 1_000,
 };
 
 /** Answers with a short JSON body; the admin listener never echoes anything of the request. */
@@ -43,8 +51,29 @@ export class AdminServer {
   static async open(address: string, logger: Logger): Promise<AdminServer> {
     const parsed = parseListenAddress(address);
     if (!parsed) throw new Error(`admin.address: not host:port: ${address}`);
-    const server = createServer({ maxHeaderSize: LIMITS.maxHeaderSize, requestTimeout: LIMITS.requestTimeoutMs, headersTimeout: LIMITS.headersTimeoutMs, keepAliveTimeout: LIMITS.keepAliveTimeoutMs });
+    const server = createServer({
+      maxHeaderSize: LIMITS.maxHeaderSize,
+      requestTimeout: LIMITS.requestTimeoutMs,
+      headersTimeout: LIMITS.headersTimeoutMs,
+      keepAliveTimeout: LIMITS.keepAliveTimeoutMs,
+      connectionsCheckingInterval: LIMITS.checkIntervalMs,
+    });
     server.maxConnections = LIMITS.maxConnections;
+    const perPeer = new Map<string, number>();
+    server.on('connection', (socket) => {
+      const peer = socket.remoteAddress ?? '';
+      const count = (perPeer.get(peer) ?? 0) + 1;
+      if (count > LIMITS.maxConnectionsPerPeer) {
+        socket.destroy();
+        return;
+      }
+      perPeer.set(peer, count);
+      socket.once('close', () => {
+        const left = (perPeer.get(peer) ?? 1) - 1;
+        if (left <= 0) perPeer.delete(peer);
+        else perPeer.set(peer, left);
+      });
+    });
     const admin = new AdminServer(server, address, logger);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => admin.handle(req, res));
     server.on('clientError', (_err, socket) => socket.destroy());

@@ -21,7 +21,8 @@ export const AdminSchema = Type.Optional(
         Secret({ maxLength: 4096, description: 'a bearer token GET /metrics must present (Authorization: Bearer ...); hashed in memory at load, use ${env:...} or ${file:...}' }),
       ),
       metrics_token_sha256: Type.Optional(
-        Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'hex SHA-256 of the metrics token, so the token never sits in the file' }),
+        // x-secret: an unsalted digest lets whoever reads it (the audit trail, a SIEM) test guesses of the token offline.
+        Type.String({ pattern: '^[0-9a-fA-F]{64}$', 'x-secret': true, description: 'hex SHA-256 of the metrics token, so the token never sits in the file' }),
       ),
     },
     { additionalProperties: false, description: 'the admin listener: GET /metrics (Prometheus text) and GET /healthz' },

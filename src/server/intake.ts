@@ -39,6 +39,17 @@ export interface IntakeEnv {
   readonly telemetry?: Telemetry;
 }
 
+/**
+ * A path refused by normalization, as the access line, events and spans show
+ * it: a ";" path parameter (;jsessionid=...) and a "#" fragment (an implicit
+ * flow's #access_token=...) are where credentials sit in a path, so what
+ * follows the first of them is left out.
+ */
+function refusedPath(raw: string): string {
+  const cut = raw.search(/[;#]/);
+  return cut === -1 ? raw : `${raw.slice(0, cut + 1)}…`;
+}
+
 export function intake(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, env: IntakeEnv, replyEnv: ReplyEnv, tunnel: Tunnel | undefined): RequestState {
   const settings = snapshot.settings;
   const peer = unmapIPv4(req.socket.remoteAddress ?? '');
@@ -53,7 +64,7 @@ export function intake(req: IncomingMessage, res: ServerResponse, snapshot: Snap
   const ctx = new RequestContext(
     requestId(req, settings),
     method ?? (req.method ?? '').slice(0, 32),
-    normalized.ok ? normalized.path : rawPath,
+    normalized.ok ? normalized.path : refusedPath(rawPath),
     q === -1 ? '' : target.slice(q + 1),
     req.headers,
     hostWithoutPort(req.headers.host),

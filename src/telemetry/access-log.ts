@@ -14,10 +14,13 @@ import type { DestinationStream } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
 
 /** Characters that need JSON escaping: quotes, backslash, controls, and lone surrogates. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f\ud800-\udfff]/;
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f\u0085\u2028\u2029\ud800-\udfff]/;
+/** Line ends to readers that split the Unicode way, which JSON.stringify leaves raw (a Host header can hold NEL). */
+const UNICODE_BREAKS = /[\u0085\u2028\u2029]/g;
 
 function str(value: string): string {
-  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+  if (!NEEDS_ESCAPE.test(value)) return `"${value}"`;
+  return JSON.stringify(value).replace(UNICODE_BREAKS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function ms(value: number): string {

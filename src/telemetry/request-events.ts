@@ -9,7 +9,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { SecurityEvent } from '../pipeline/events.js';
 import type { EventBus, EventCategory, EventRequest, TelemetryEvent } from './event.js';
 import { eventSpec, type EventTypeSpec } from './event-types.js';
-import { cleanDetails, cleanReason, text } from './redact.js';
+import { clip, cleanDetails, cleanReason, HOST_MAX, PATH_MAX, text } from './redact.js';
 import { SourceLimit } from './source-limit.js';
 
 /** What an unregistered name (from outside the type system) is reported as: never dropped, never trusted. */
@@ -25,8 +25,9 @@ export function requestOf(ctx: RequestContext, status: number): EventRequest {
     id: ctx.id,
     traceId: ctx.traceId,
     method: ctx.method,
-    path: ctx.path,
-    host: ctx.host,
+    // Bounded (redact.ts): every event a sink queues holds them.
+    path: clip(ctx.path, PATH_MAX),
+    host: clip(ctx.host, HOST_MAX),
     clientIp: ctx.clientIp,
     route: ctx.routeName,
     service: ctx.serviceName,

@@ -13,7 +13,8 @@ export const KeyAuthCredentialSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ minLength: 1, description: 'stable credential id for logs and X-Credential-Id' })),
     key: Type.Optional(Secret({ description: 'the key itself; hashed in memory at load, use ${env:...} or ${file:...}' })),
-    key_sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'hex SHA-256 of the key, so the key never sits in the file' })),
+    // x-secret: an unsalted digest lets whoever reads it (the audit trail, a SIEM) test guesses of the key offline.
+    key_sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', 'x-secret': true, description: 'hex SHA-256 of the key, so the key never sits in the file' })),
   },
   { additionalProperties: false },
 );

@@ -4,7 +4,7 @@
  * suggest a credential are withheld; long digit runs (card numbers, phone
  * numbers) are masked; control characters are escaped; the length is capped.
  */
-const SECRET_NAME = /pass|pwd|secret|token|api.?key|(?:^|[._-])key$|auth|session|sessid|csrf|xsrf|credential|card|cvv|cvc|ssn|iban|otp|(?:^|[._-])pin$/i;
+const SECRET_NAME = /pass|pwd|secret|token|api.?key|(?:^|[._-])key$|auth|session|sessid|csrf|xsrf|credential|card|cvv|cvc|ssn|iban|otp|privkey|(?:^|[._-])pw\d*$|(?:^|[._-])pin(?:[._-]?code)?\d*$/i;
 
 export const SAMPLE_LENGTH = 80;
 

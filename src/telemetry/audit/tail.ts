@@ -102,7 +102,14 @@ export function readTail(file: string, key: SigningKey): TailState {
     return broken('the last line is not a record', lines, last);
   }
   const seq = typeof record.seq === 'number' ? record.seq : 0;
-  if (hashOf(record) !== record.hash) return broken(`the last record (seq ${seq}) does not match its hash: it was modified`, lines, last);
+  let hash: string;
+  try {
+    hash = hashOf(record);
+  } catch {
+    // Nested deeper than the stack allows (no record is): a broken tail, not a gateway that cannot start.
+    return broken('the last line is not a record', lines, last);
+  }
+  if (hash !== record.hash) return broken(`the last record (seq ${seq}) does not match its hash: it was modified`, lines, last);
   const sameKey = record.kid === key.kid;
   if (sameKey && !signatureValid(record, verifier)) return broken(`the last record (seq ${seq}) has a signature that does not verify`, lines, last);
   if (head === undefined) return broken(`${headFileOf(file)} is missing: a cut tail could not be ruled out`, lines, last);

@@ -42,13 +42,39 @@ export interface VerifyInput {
 
 const MAX_PROBLEMS = 100;
 
-function parse(line: string): AuditRecord | undefined {
+/** Records nest a few levels (a diff's values at most MAX_VALUE_BYTES of JSON); a deeper line is not one, and would overflow the stack when hashed. */
+const MAX_DEPTH = 64;
+
+function tooDeep(line: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_DEPTH) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * A line as a record, and whether its bytes are exactly what the gateway writes
+ * (JSON.stringify of the record): the hash covers what JSON.parse reads, so a
+ * duplicate key placed before the real one (JSON.parse keeps the last; other
+ * readers the first) or any other re-encoding would otherwise pass as intact.
+ */
+function parse(line: string): { record: AuditRecord; exact: boolean } | undefined {
   try {
+    if (tooDeep(line)) return undefined;
     const value = JSON.parse(line) as unknown;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
     const r = value as AuditRecord;
     if (typeof r.seq !== 'number' || typeof r.prev !== 'string' || typeof r.hash !== 'string' || typeof r.sig !== 'string' || typeof r.kid !== 'string') return undefined;
-    return r;
+    return { record: r, exact: JSON.stringify(r) === line };
   } catch {
     return undefined;
   }
@@ -66,11 +92,16 @@ export function verifyAuditText(input: VerifyInput): VerifyReport {
   const partial = rawLines.at(-1) !== '';
   if (!partial) rawLines.pop();
 
-  const parsed = rawLines.map(parse);
+  const read = rawLines.map(parse);
+  const parsed = read.map((r) => r?.record);
   // Where each seq sits, to tell a record moved elsewhere from one deleted.
   const linesOfSeq = new Map<number, number[]>();
   parsed.forEach((r, i) => {
-    if (r) linesOfSeq.set(r.seq, [...(linesOfSeq.get(r.seq) ?? []), i + 1]);
+    if (!r) return;
+    // Pushed, not copied: a hostile file of many lines with one seq must not take quadratic time.
+    const at = linesOfSeq.get(r.seq);
+    if (at) at.push(i + 1);
+    else linesOfSeq.set(r.seq, [i + 1]);
   });
   const unknownKids = new Set<string>();
   const kids = new Set<string>();
@@ -95,6 +126,7 @@ export function verifyAuditText(input: VerifyInput): VerifyReport {
     lastTime = record.time;
     kids.add(record.kid);
     if (hashOf(record) !== record.hash) problem(line, seq, 'modified: its content does not match its hash');
+    else if (!read[i]!.exact) problem(line, seq, 'modified: its bytes are not what the gateway wrote (a duplicate key, or re-encoded), though what JSON.parse reads of it matches its hash');
     else {
       const key = keys.get(record.kid);
       if (!key) unknownKids.add(record.kid);

@@ -54,7 +54,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** A copy of value with what schema marks secret masked; a union masks what any of its branches would. */
 function walk(schema: Schema | undefined, value: unknown): unknown {
   if (value instanceof Masked || schema === undefined) return value;
-  if (schema['x-secret'] === true) return masked(value);
+  if (schema['x-secret'] === true || (typeof value === 'string' && (hasUserinfo(value) || isPrivatePem(value))) || isPrivateJwk(value)) return masked(value);
   let out = value;
   if (schema.anyOf) for (const branch of schema.anyOf) out = walk(branch, out);
   if (schema.oneOf) for (const branch of schema.oneOf) out = walk(branch, out);
@@ -69,6 +69,31 @@ function walk(schema: Schema | undefined, value: unknown): unknown {
     return out.map((item, i) => walk(Array.isArray(items) ? items[i] : items, item));
   }
   return out;
+}
+
+/**
+ * A URL with credentials in it (redis://:password@host, https://user:pass@collector):
+ * the schemas take such URLs as plain strings (store.url, tracing endpoint,
+ * ldap url, introspection endpoint), so the whole URL is masked, whatever field holds it.
+ */
+const USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
+function hasUserinfo(value: string): boolean {
+  return value.includes('@') && USERINFO.test(value);
+}
+
+/**
+ * Private key material where a public key goes: a jwt issuer's `pem` or `jwk`
+ * works when given the private key (the public half is derived, the private
+ * members dropped), so an operator who pasted the IdP's key pair would
+ * otherwise put the signing key, and with it the power to mint tokens, in the
+ * trail and every SIEM that keeps a copy.
+ */
+function isPrivatePem(value: string): boolean {
+  return value.includes('PRIVATE KEY-----');
+}
+const JWK_PRIVATE = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+function isPrivateJwk(value: unknown): boolean {
+  return isRecord(value) && typeof value.kty === 'string' && JWK_PRIVATE.some((m) => value[m] !== undefined);
 }
 
 /** Schemas are few and fixed: their patterns are compiled once, with RE2 like every pattern built at run time. */

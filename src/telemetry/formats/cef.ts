@@ -12,12 +12,19 @@ import type { Product } from './product.js';
 import type { AccessRecord, SinkRecord } from './record.js';
 import { CEF_SEVERITY, severityOf } from './severity.js';
 
+/**
+ * Other control characters and the Unicode line separators (NEL, U+2028/9),
+ * which readers that split lines the Unicode way (Python's splitlines, Java's
+ * \R) end a line at: CEF has no escape for them, so they show as "?".
+ */
+const OTHER_BREAKS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 export function cefHeader(value: string): string {
-  return value.replace(/[\\|]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ');
+  return value.replace(/[\\|]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ').replace(OTHER_BREAKS, '?');
 }
 
 export function cefValue(value: string): string {
-  return value.replace(/[\\=\r\n]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\${c}`));
+  return value.replace(/[\\=\r\n]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\${c}`)).replace(OTHER_BREAKS, '?');
 }
 
 /** Header fields are bounded too: a CEF reader splits on "|", and long names are truncated by receivers anyway. */

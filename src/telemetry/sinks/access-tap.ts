@@ -5,6 +5,7 @@
  */
 import type { RequestContext } from '../../pipeline/context.js';
 import type { AccessRecord } from '../formats/record.js';
+import { clip, HOST_MAX, PATH_MAX } from '../redact.js';
 
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
@@ -18,8 +19,8 @@ export function accessRecordOf(node: string, ctx: RequestContext, status: number
     traceId: ctx.traceId,
     clientIp: ctx.clientIp,
     method: ctx.method,
-    path: ctx.path,
-    host: ctx.host,
+    path: clip(ctx.path, PATH_MAX),
+    host: clip(ctx.host, HOST_MAX),
     route: ctx.routeName,
     service: ctx.serviceName,
     target: ctx.upstreamTarget,
