@@ -168,7 +168,7 @@ describe('tracing on: spans exported over OTLP/HTTP', () => {
   });
 });
 
-describe('tracing on with sample_ratio 0: parent-based decisions', () => {
+describe('tracing on with sample_ratio 0: parent-based decisions (sampled_from: any)', () => {
   let upstream: TestUpstream;
   let receiver: OtlpReceiver;
   let gw: TestGateway;
@@ -176,7 +176,7 @@ describe('tracing on with sample_ratio 0: parent-based decisions', () => {
   before(async () => {
     upstream = await startUpstream();
     receiver = await startOtlpReceiver();
-    gw = await startGateway(config(upstream.url, upstream.url, `{ enabled: true, endpoint: "${receiver.url}", sample_ratio: 0, batch_delay: 50ms }`));
+    gw = await startGateway(config(upstream.url, upstream.url, `{ enabled: true, endpoint: "${receiver.url}", sample_ratio: 0, sampled_from: any, batch_delay: 50ms }`));
   });
   after(async () => {
     await gw.close(); // already closed by the test; shutdown is idempotent
@@ -207,6 +207,32 @@ describe('tracing on with sample_ratio 0: parent-based decisions', () => {
     const attempt = receiver.spans.find((s) => s.kind === SPAN_KIND.CLIENT)!;
     assert.equal(attempt.spanId, sampledParent);
     assert.ok(!receiver.spans.some((s) => s.spanId === rootParent));
+  });
+});
+
+describe('tracing on with sample_ratio 0: a client that is not a trusted proxy cannot force recording (the default sampled_from)', () => {
+  let upstream: TestUpstream;
+  let receiver: OtlpReceiver;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    receiver = await startOtlpReceiver();
+    gw = await startGateway(config(upstream.url, upstream.url, `{ enabled: true, endpoint: "${receiver.url}", sample_ratio: 0, batch_delay: 50ms }`));
+  });
+  after(async () => {
+    await gw.close(); // already closed by the test; shutdown is idempotent
+    await Promise.all([upstream.close(), receiver.close()]);
+  });
+
+  it("continues the client's trace id but records nothing its sampled flag asked for", async () => {
+    const forced = await send(gw.url, '/open/forced', { headers: { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01` } });
+    const [, forcedTrace, , forcedFlags] = upstreamTraceparent(forced.json());
+    assert.equal(forcedTrace, TRACE, 'the trace id is continued');
+    assert.equal(forcedFlags, '00', 'the upstream is told the request was not sampled');
+    assert.equal((await accessLine(gw, '/open/forced')).trace_id, TRACE);
+    await gw.close(); // exports everything queued
+    assert.deepEqual(receiver.spans, [], 'nothing recorded at sample_ratio 0');
   });
 });
 

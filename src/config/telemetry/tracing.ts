@@ -27,7 +27,7 @@ export const TracingSchema = Type.Object(
       minimum: 0,
       maximum: 1,
       default: 1,
-      description: 'share of new traces recorded (0 to 1); a request whose traceparent says sampled is always recorded, one that says not sampled never is',
+      description: 'share of new traces recorded (0 to 1); a request whose traceparent says sampled is always recorded, one that says not sampled never is, when the flag comes from a peer sampled_from trusts',
     }),
     service_name: Type.String({ minLength: 1, maxLength: 128, default: 'portcullis', description: 'the service.name of the spans' }),
     propagate: Type.Boolean({
@@ -37,6 +37,11 @@ export const TracingSchema = Type.Object(
     accept_from: Type.Union([Type.Literal('any'), Type.Literal('trusted_proxies'), Type.Literal('none')], {
       default: 'any',
       description: 'whose traceparent is continued: any client, only peers in gateway.trusted_proxies, or none (every request starts a new trace)',
+    }),
+    sampled_from: Type.Union([Type.Literal('any'), Type.Literal('trusted_proxies')], {
+      default: 'trusted_proxies',
+      description:
+        'whose sampled flag decides whether a continued trace is recorded: any client, or only peers in gateway.trusted_proxies; another client\'s trace is continued but recorded at sample_ratio (decided at random, not from the trace id it chose), so a client cannot make the gateway record and export every request it sends',
     }),
     tracestate_max_length: Type.Integer({
       minimum: 0,

@@ -41,6 +41,8 @@ export class Tracing {
   private applied: string | undefined;
   private propagate = true;
   private acceptFrom: TracingConfig['accept_from'] = 'any';
+  private sampledFrom: TracingConfig['sampled_from'] = 'trusted_proxies';
+  private ratio = 0;
   private tracestateMax = 512;
   private exportTimeoutMs = 10_000;
 
@@ -66,6 +68,8 @@ export class Tracing {
     this.applied = key;
     this.propagate = config.propagate;
     this.acceptFrom = config.accept_from;
+    this.sampledFrom = config.sampled_from;
+    this.ratio = config.sample_ratio;
     this.tracestateMax = config.tracestate_max_length;
     this.exportTimeoutMs = parseDuration(config.export_timeout);
     const previous = this.provider;
@@ -111,10 +115,13 @@ export class Tracing {
       ctx.spanId = parent.parentId;
       return new RequestTrace(parent.traceId, parent.parentId, parent.sampled, tracestate, this.propagate, undefined, undefined);
     }
+    // A peer sampled_from does not trust keeps its trace id but not its say: its request is recorded at
+    // the ratio, at random (TraceIdRatioBased would read the trace id the client chose).
+    const sampled = parent === undefined ? false : this.sampledFrom === 'any' || proxies.trusts(peer) ? parent.sampled : Math.random() < this.ratio;
     const parentContext =
       parent === undefined
         ? ROOT_CONTEXT
-        : trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.parentId, traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true });
+        : trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.parentId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true });
     const span = tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, startTime: ctx.startTime }, parentContext);
     const ids = span.spanContext();
     ctx.traceId = ids.traceId;
