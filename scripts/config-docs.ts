@@ -110,6 +110,11 @@ export function renderPolicyIndex(): string {
     'Policies run in phases, in this order; within a phase, global policies first, then the',
     "route's own in config order. Every policy takes `mode: enforce | monitor` and",
     '`fail: closed | open` (see [the configuration reference](../configuration.md#policies)).',
+    '',
+    'Global policies run on every route; a route leaves named ones out with `skip:`, such as',
+    'a public `/status` under a global jwt: `{ name: status, public: true, skip: [jwt], ... }`.',
+    'Skipping the last authentication of a route is refused unless it says `public: true`',
+    '(see [Global policies and public routes](../configuration.md#global-policies-and-public-routes)).',
   ];
   for (const phase of ['screen', 'authenticate', 'authorize', 'traffic', 'transform']) {
     const list = builtinPolicies.filter((p) => p.phase === phase);

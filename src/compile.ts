@@ -103,9 +103,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     return steps;
   };
 
-  const globalSteps = compilePolicies(config.global_policies, ['global_policies'], undefined);
-  const globalAuth = globalSteps.some((s) => s.phase === 'authenticate');
-  const globalEnforcedAuth = globalSteps.some((s) => s.phase === 'authenticate' && !s.monitor);
+  const allGlobalSteps = compilePolicies(config.global_policies, ['global_policies'], undefined);
+  const globalNames = config.global_policies.map((entry) => Object.keys(entry)[0]!);
   const baseDir = dirname(resolve(source.file));
   const listenerTls = compileListenersTls(config.listeners, baseDir, report);
   const services = deps.upstreams.prepare(config.services, compileServicesTls(config.services, baseDir, report));
@@ -118,7 +117,18 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     const service = services.get(route.service);
     if (!service) report([...base, 'service'], `no service named "${route.service}"${hintService(config, route)}`);
     const own = compilePolicies(route.policies, [...base, 'policies'], route.name);
-    if (!route.public && !globalAuth && !own.some((s) => s.phase === 'authenticate') && !hasAuthEntry(route, deps.policies)) {
+    const skip = checkSkip(route, base, globalNames, report);
+    const globalSteps = allGlobalSteps.filter((s) => !skip.has(s.name));
+    const globalAuth = globalSteps.some((s) => s.phase === 'authenticate');
+    const globalEnforcedAuth = globalSteps.some((s) => s.phase === 'authenticate' && !s.monitor);
+    const skippedAuth = allGlobalSteps.filter((s) => s.phase === 'authenticate' && skip.has(s.name)).map((s) => s.name);
+    if (!route.public && skippedAuth.length > 0 && !globalAuth && !own.some((s) => s.phase === 'authenticate') && !hasAuthEntry(route, deps.policies)) {
+      report(
+        [...base, 'skip'],
+        `route "${route.name}" skips ${[...new Set(skippedAuth)].join(', ')}, which leaves it with no authentication; ` +
+          'mark it "public: true" if it is meant to be open, or give it an authentication policy of its own',
+      );
+    } else if (!route.public && !globalAuth && !own.some((s) => s.phase === 'authenticate') && !hasAuthEntry(route, deps.policies)) {
       report(base, `route "${route.name}" has no authentication policy; add one (such as key-auth) or mark it "public: true"`);
     } else if (
       !route.public &&
@@ -139,7 +149,12 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           `(HEAD is GET without the body, RFC 9110 §9.3.2, and upstreams run the GET handler for it); drop HEAD, or list GET too`,
       );
     }
-    access.push({ route, index: r, guards: accessGuards(route, deps.policies) });
+    if (route.public && globalEnforcedAuth && !own.some((s) => s.phase === 'authenticate')) {
+      // The layout of issue 13: a global jwt and a public /status that still answered 401.
+      const names = [...new Set(globalSteps.filter((s) => s.phase === 'authenticate').map((s) => s.name))];
+      warn(base, `route "${route.name}" is public, but the global ${names.join(', ')} still authenticates it; add skip: [${names.join(', ')}] to let callers in without credentials`);
+    }
+    access.push({ route, index: r, guards: accessGuards(route, config.global_policies, skip, deps.policies) });
     checkIdentityNamespaces([...globalSteps, ...own], base, report);
     const anonymous = compileAnonymous(route, base, consumers, globalAuth || hasAuthEntry(route, deps.policies), report);
     const headers = compileHeaderMatches(route, base, report);
@@ -245,10 +260,37 @@ function hasAuthEntry(route: RouteConfig, policies: ReadonlyMap<string, AnyPolic
 /** Policies that decide who may reach a route at all, beyond the authenticate and authorize phases. */
 const ACCESS_CONTROL_SCREENS: ReadonlySet<string> = new Set(['ip-restriction']);
 
-/** The access-control policies the route enforces itself, for the shadowing check (src/routing/shadow.ts). */
-function accessGuards(route: RouteConfig, policies: ReadonlyMap<string, AnyPolicyDefinition>): Map<string, string> {
+/**
+ * The global policies a route skips (`skip:`), each checked to name a global policy: a typo would
+ * otherwise silently keep the policy running, or, worse, look like an exemption that is not there.
+ */
+function checkSkip(route: RouteConfig, base: ConfigPath, globalNames: readonly string[], report: (path: ConfigPath, message: string) => void): Set<string> {
+  const skip = new Set<string>();
+  route.skip.forEach((name, i) => {
+    if (globalNames.includes(name)) {
+      skip.add(name);
+      return;
+    }
+    const hint = didYouMean(name, globalNames);
+    const known = globalNames.length > 0 ? ` (global policies: ${[...new Set(globalNames)].join(', ')})` : ' (there are no global policies)';
+    report([...base, 'skip', i], `"${name}" is not a global policy${hint ? `; did you mean "${hint}"?` : known}`);
+  });
+  return skip;
+}
+
+/**
+ * The access-control policies the route enforces, for the shadowing check (src/routing/shadow.ts): its own,
+ * and the global ones it does not skip (a route that skips a global jwt must not take another's requests).
+ */
+function accessGuards(
+  route: RouteConfig,
+  global: readonly PolicyEntryConfig[],
+  skip: ReadonlySet<string>,
+  policies: ReadonlyMap<string, AnyPolicyDefinition>,
+): Map<string, string> {
   const guards = new Map<string, string>();
-  for (const entry of route.policies) {
+  const kept = global.filter((entry) => !skip.has(Object.keys(entry)[0]!));
+  for (const entry of [...kept, ...route.policies]) {
     const [name, settings] = Object.entries(entry)[0]!;
     const phase = policies.get(name)?.phase;
     if ((settings as { mode?: string } | undefined)?.mode === 'monitor') continue;

@@ -129,6 +129,11 @@ export const RouteSchema = Type.Object(
     name: Name,
     service: Name,
     public: Type.Boolean({ default: false, description: 'allow the route without an authentication policy' }),
+    skip: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description:
+        'global policies (by name, such as jwt) that do not run on this route; skipping the last authentication needs "public: true"',
+    }),
     anonymous: Type.Optional(
       Type.String({ minLength: 1, description: 'a consumer that callers presenting no credentials are treated as (low privilege)' }),
     ),

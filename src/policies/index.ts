@@ -7,6 +7,7 @@ import botDetection from './bot-detection/index.js';
 import claims from './claims/index.js';
 import concurrencyLimit from './concurrency-limit/index.js';
 import cors from './cors/index.js';
+import headers from './headers/index.js';
 import hmacAuth from './hmac-auth/index.js';
 import ipRestriction from './ip-restriction/index.js';
 import jwt from './jwt/index.js';
@@ -42,6 +43,7 @@ export const builtinPolicies: readonly AnyPolicyDefinition[] = [
   quota,
   concurrencyLimit,
   bandwidthLimit,
+  headers,
 ];
 
 export const policiesByName: ReadonlyMap<string, AnyPolicyDefinition> = new Map(builtinPolicies.map((p) => [p.name, p]));

@@ -33,9 +33,9 @@ export interface RouteAccess {
   readonly route: RouteConfig;
   readonly index: number;
   /**
-   * The access-control policies the route enforces itself (not in monitor
-   * mode): a key of the policy and its settings → the policy's name. Global
-   * policies run on every route alike and are left out.
+   * The access-control policies the route enforces (not in monitor mode),
+   * its own and the global ones it does not skip: a key of the policy and its
+   * settings → the policy's name.
    */
   readonly guards: ReadonlyMap<string, string>;
 }
