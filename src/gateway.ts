@@ -157,6 +157,8 @@ export class Gateway {
    */
   reload(by: AuditActor = { kind: 'process' }): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
+      // Draining: a reload would open listeners that the shutdown no longer closes.
+      if (this.stopped) return { ok: false, issues: [{ file: this.options.configFile, line: 0, path: '(gateway)', message: 'shutting down: not reloaded' }] };
       const version = this.version + 1;
       const audit = this.telemetry.audit;
       const loaded = loadConfig(this.options.configFile, {

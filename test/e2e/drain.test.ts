@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import { send, startGateway, writeConfig, type TestGateway } from '../helpers/gateway.js';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { cli, startCli, type RunningCli } from '../helpers/cli.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
 import { echo, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -175,5 +175,21 @@ routes:
     await eventually('readiness 200 once the JWKS is served', async () => (await send(admin, '/readyz')).status === 200);
     assert.deepEqual((await send(admin, '/readyz')).json(), { status: 'ok', checks: { draining: false, store: 'up', identity: [] } });
     assert.equal((await send(gw.url, '/readyz')).status, 200);
+  });
+});
+
+describe('probe settings', () => {
+  it('refuses one path for both probes, and a drain delay past the timer limit, with file:line', async () => {
+    const file = writeConfig(`
+gateway:
+  health_path: /health
+  liveness_path: /health
+  drain_delay: 30d
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+`);
+    const result = await cli(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /gateway\.yaml:4: gateway\.liveness_path: must differ from health_path/);
+    assert.match(result.stderr, /gateway\.yaml:5: gateway\.drain_delay: /);
   });
 });
