@@ -236,7 +236,7 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
   }
   writeFileSync(pidFile, `${process.pid}\n`);
   for (const listener of gateway.listeners.values()) io.stderr(`portcullis listening on ${listener.url} (${listener.name})\n`);
-  if (gateway.admin.url) io.stderr(`portcullis admin listener on ${gateway.admin.url} (/metrics, /healthz)\n`);
+  if (gateway.admin.url) io.stderr(`portcullis admin listener on ${gateway.admin.url} (/metrics, /livez, /readyz)\n`);
 
   const statusFile = `${pidFile}.reload`;
   process.on('SIGHUP', () => {

@@ -318,6 +318,8 @@ function checkUniqueNames(config: Config, report: (path: ConfigPath, message: st
 
 function compileSettings(config: Config, report: (path: ConfigPath, message: string) => void): RuntimeSettings | undefined {
   const g = config.gateway;
+  // One path cannot answer both: a liveness probe would see readiness, or the other way round.
+  if (g.liveness_path !== undefined && g.liveness_path === g.health_path) report(['gateway', 'liveness_path'], 'must differ from health_path (liveness and readiness answer differently)');
   try {
     return {
       trustedProxies: new TrustedProxies(g.trusted_proxies),
@@ -329,6 +331,7 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       hiddenResponseHeaders: new Set(g.hide_response_headers.map((h) => h.toLowerCase())),
       maxBufferedBody: parseSize(g.limits.max_buffered_body),
       shutdownTimeoutMs: parseDuration(g.shutdown_timeout),
+      drainDelayMs: parseDuration(g.drain_delay),
       maxHeaderSize: parseSize(g.limits.max_header_size),
       headersTimeoutMs: parseDuration(g.limits.headers_timeout),
       requestTimeoutMs: parseDuration(g.limits.request_timeout),
@@ -344,6 +347,7 @@ function compileSettings(config: Config, report: (path: ConfigPath, message: str
       http2MaxResets: g.limits.http2_max_resets,
       maxEventLoopDelayMs: parseDuration(g.limits.max_event_loop_delay),
       healthPath: g.health_path,
+      livenessPath: g.liveness_path,
     };
   } catch (err) {
     report(['gateway'], (err as Error).message);

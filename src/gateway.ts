@@ -31,6 +31,7 @@ import { SinkManager, sinkSettings, type SinkPlan } from './telemetry/sinks/mana
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { AdminControl } from './admin/control.js';
+import { Readiness } from './readiness.js';
 
 export interface GatewayOptions {
   configFile: string;
@@ -54,8 +55,10 @@ export class Gateway {
   private reloading: Promise<ReloadResult> | undefined;
   private watching = false;
   private stopped = false;
-  /** The admin listener (/metrics, /healthz) and the metrics, kept in line with the config. */
+  /** The admin listener (/metrics, /healthz, /livez, /readyz) and the metrics, kept in line with the config. */
   readonly admin: AdminControl;
+  /** Whether the gateway should be sent traffic: not while draining, nor while the store or a route's provider is missing. */
+  readonly readiness: Readiness;
 
   private constructor(
     readonly options: GatewayOptions,
@@ -75,9 +78,14 @@ export class Gateway {
     /** Events, and what watches them; kept across reloads. */
     readonly telemetry: Telemetry,
   ) {
+    const readiness = (this.readiness = new Readiness(
+      () => snapshots.current,
+      () => stores.running?.store,
+    ));
     this.admin = new AdminControl({
       telemetry,
       logger,
+      readiness: () => readiness.check(),
       storeTiming: (observe) => (stores.timing = observe),
       sources: {
         services: () => upstreams.running(),
@@ -149,6 +157,8 @@ export class Gateway {
    */
   reload(by: AuditActor = { kind: 'process' }): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
+      // Draining: a reload would open listeners that the shutdown no longer closes.
+      if (this.stopped) return { ok: false, issues: [{ file: this.options.configFile, line: 0, path: '(gateway)', message: 'shutting down: not reloaded' }] };
       const version = this.version + 1;
       const audit = this.telemetry.audit;
       const loaded = loadConfig(this.options.configFile, {
@@ -256,6 +266,7 @@ export class Gateway {
       hsts: hstsHeader(config),
       redirect: redirectTo ? redirector(() => config.redirect_port ?? this.listeners.get(redirectTo)?.address.port) : undefined,
       guards: this.guards,
+      readiness: () => this.readiness.check(),
     });
     let listener: Listener;
     try {
@@ -310,17 +321,27 @@ export class Gateway {
   }
 
   /**
-   * Stops accepting, lets in-flight requests finish up to shutdown_timeout,
-   * then closes what is left, the upstream pools, and flushes the logs.
+   * Drains, then stops: readiness answers 503 while new requests are still
+   * served for drain_delay (the time a load balancer takes to notice), then
+   * the listeners stop accepting, in-flight requests finish up to
+   * shutdown_timeout, and what is left is closed, the upstream pools too, and
+   * the logs flushed. A start that failed (quiet) has no traffic to drain.
    */
   async shutdown(options: { quiet?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.watching) unwatchFile(this.options.configFile);
-    const deadline = this.snapshots.current.settings.shutdownTimeoutMs;
-    const started = Date.now();
+    const { shutdownTimeoutMs: deadline, drainDelayMs } = this.snapshots.current.settings;
     // quiet: a start that failed half-way says why once; "shutting down" would only confuse.
-    if (!options.quiet) this.logger.info({ deadline_ms: deadline }, 'shutting down');
+    if (!options.quiet) this.logger.info({ drain_delay_ms: drainDelayMs, deadline_ms: deadline }, 'shutting down');
+    this.readiness.draining = true;
+    for (const listener of this.listeners.values()) listener.handler.draining = true;
+    if (drainDelayMs > 0 && !options.quiet) {
+      // Requests keep being served meanwhile; a second SIGTERM ends the process at once (cli.ts).
+      await new Promise<void>((resolve) => setTimeout(resolve, drainDelayMs));
+      this.logger.info({ deadline_ms: deadline }, 'drain delay over: the listeners close, in-flight requests finish');
+    }
+    const started = Date.now();
     await Promise.all([...this.listeners.values()].map((l) => closeListener(l, deadline)));
     this.listeners.clear();
     await this.admin.close();

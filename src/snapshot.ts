@@ -31,6 +31,8 @@ export interface RuntimeSettings {
   readonly hiddenResponseHeaders: ReadonlySet<string>;
   readonly maxBufferedBody: number;
   readonly shutdownTimeoutMs: number;
+  /** On SIGTERM: readiness answers 503 and requests are still served this long before the listeners close. */
+  readonly drainDelayMs: number;
   readonly maxHeaderSize: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -48,7 +50,9 @@ export interface RuntimeSettings {
   readonly http2MaxResets: number;
   /** 0 when off. */
   readonly maxEventLoopDelayMs: number;
+  /** The readiness path (gateway.health_path). */
   readonly healthPath: string | undefined;
+  readonly livenessPath: string | undefined;
 }
 
 export interface Snapshot {

@@ -3,7 +3,8 @@
  * moves or closes the listener (admin.address), creates or drops the metrics
  * (telemetry.metrics), at start and on each reload. The gateway calls
  * reconcile() and close(); routes hang on the AdminServer, so the admin API
- * (issue 17) adds its own beside /metrics and /healthz.
+ * (issue 17) adds its own beside /metrics and the probes (/healthz, /livez,
+ * /readyz).
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -19,6 +20,8 @@ export interface AdminDeps {
   readonly logger: Logger;
   /** The store registry's round-trip reporting (stores/registry.ts). */
   readonly storeTiming: (observe: ((kind: string, seconds: number) => void) | undefined) => void;
+  /** The gateway's readiness (src/readiness.ts), for /readyz; what is not ready is said here, never on a traffic listener. */
+  readonly readiness?: () => Promise<{ readonly ready: boolean; readonly status: string; readonly checks: object }>;
 }
 
 export class AdminControl {
@@ -58,7 +61,16 @@ export class AdminControl {
   }
 
   private addRoutes(server: AdminServer): void {
-    server.route('GET', '/healthz', (_req, res) => answer(res, 200, { status: 'ok' }));
+    // Liveness: the process answers. /healthz is kept for probes written before /livez existed.
+    const alive: Parameters<AdminServer['route']>[2] = (_req, res) => answer(res, 200, { status: 'ok' });
+    server.route('GET', '/healthz', alive);
+    server.route('GET', '/livez', alive);
+    server.route('GET', '/readyz', async (_req, res) => {
+      const readiness = this.deps.readiness;
+      if (!readiness) return answer(res, 200, { status: 'ok' });
+      const report = await readiness();
+      answer(res, report.ready ? 200 : 503, { status: report.status, checks: report.checks });
+    });
     server.route(
       'GET',
       '/metrics',

@@ -174,7 +174,12 @@ export const GatewaySettingsSchema = Type.Object(
       default: [],
       description: 'peers whose X-Forwarded-For is believed when finding the client IP',
     }),
-    shutdown_timeout: Duration({ default: '30s', description: 'how long in-flight requests may finish on SIGTERM (at most 24d, as every timer)' }),
+    shutdown_timeout: Duration({ default: '30s', description: 'how long in-flight requests may finish on SIGTERM, once the listeners have closed (at most 24d, as every timer)' }),
+    drain_delay: Duration({
+      default: '0s',
+      description:
+        'on SIGTERM, how long readiness answers 503 while new requests are still served, before the listeners close: the time a load balancer or Kubernetes needs to stop sending traffic (0s: close at once)',
+    }),
     request_id: Type.Object(
       {
         header: Type.String({ default: 'x-request-id', description: 'the header that carries the request id, both ways' }),
@@ -200,7 +205,14 @@ export const GatewaySettingsSchema = Type.Object(
     health_path: Type.Optional(
       Type.String({
         pattern: '^/[A-Za-z0-9._~/-]*$',
-        description: 'a path every listener answers itself with 200 (503 while shutting down), before routing and never shed; none when absent',
+        description:
+          'the readiness path every listener answers itself, before routing and never shed: 200, or 503 while shutting down, while the store is down or while a provider a route needs was never reached; none when absent',
+      }),
+    ),
+    liveness_path: Type.Optional(
+      Type.String({
+        pattern: '^/[A-Za-z0-9._~/-]*$',
+        description: 'a path every listener answers itself with 200 while the process serves, draining or not (a liveness probe); none when absent',
       }),
     ),
     limits: Type.Object(

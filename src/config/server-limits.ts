@@ -32,6 +32,7 @@ export function checkServerLimits(config: Config, report: Report): void {
     [at('body_rate_window'), limits.body_rate_window],
     [at('max_event_loop_delay'), limits.max_event_loop_delay],
     [['gateway', 'shutdown_timeout'], config.gateway.shutdown_timeout],
+    [['gateway', 'drain_delay'], config.gateway.drain_delay],
   ];
   config.listeners.forEach((listener, i) => {
     if (listener.tls?.session_tickets) timers.push([['listeners', i, 'tls', 'ticket_key_rotation'], listener.tls.ticket_key_rotation]);

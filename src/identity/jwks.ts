@@ -41,6 +41,16 @@ export class JwksSource {
     }
   }
 
+  /**
+   * Whether keys were ever fetched (readiness). While never, each call starts a
+   * fetch (bounded by the cooldown), so a provider that comes back is found
+   * without waiting for a request to ask.
+   */
+  reached(): boolean {
+    if (this.fetchedAt === -Infinity) this.current();
+    return this.fetchedAt !== -Infinity;
+  }
+
   /** The keys now, starting a background refresh when they are older than the refresh interval. */
   current(): readonly VerificationKey[] {
     const now = Date.now();

@@ -57,3 +57,18 @@ export async function preparePipelines(pipelines: Iterable<CompiledPipeline>): P
   }
   await Promise.all(waits);
 }
+
+/** What keeps these pipelines from serving (each policy's `readiness` hook, once per instance); empty when nothing does. */
+export function pipelinesNotReady(pipelines: Iterable<CompiledPipeline>): string[] {
+  const seen = new Set<CompiledStep['instance']>();
+  const reasons = new Set<string>();
+  for (const pipeline of pipelines) {
+    for (const step of pipeline.steps) {
+      if (!step.instance.readiness || seen.has(step.instance)) continue;
+      seen.add(step.instance);
+      const reason = step.instance.readiness();
+      if (reason !== undefined) reasons.add(reason);
+    }
+  }
+  return [...reasons];
+}

@@ -37,6 +37,13 @@ export interface PolicyInstance {
    */
   ready?: () => Promise<void>;
   /**
+   * Why the policy cannot do its job yet (a provider whose keys or metadata
+   * were never fetched), or undefined when it can: a route that needs it
+   * makes the gateway not ready (readiness probes answer 503). Called on each
+   * probe, so it must be cheap; it may start a background retry.
+   */
+  readiness?: () => string | undefined;
+  /**
    * Cookies this policy owns (oidc sessions) that no upstream may see: the
    * gateway removes them from every route's requests, not only this one's.
    */

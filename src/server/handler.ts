@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { ReadinessProbe } from './health.js';
 import type { RuntimeSettings } from '../snapshot.js';
 import { deny, type Deny } from '../pipeline/decision.js';
 import { runLogHooks, runRequest } from '../pipeline/run.js';
@@ -34,6 +35,8 @@ export interface HandlerEnv extends ScreenEnv, IntakeEnv {
   readonly telemetry?: Telemetry;
   /** The Strict-Transport-Security value, on an https listener with HSTS on. */
   readonly hsts?: string;
+  /** The gateway's readiness (src/readiness.ts), answered at gateway.health_path. */
+  readonly readiness?: ReadinessProbe;
 }
 
 
@@ -77,7 +80,7 @@ export class RequestHandler {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, tunnel?: Tunnel): void => {
     if (isPoisoned(req.socket)) return; // the connection closes after the 400 already queued
-    if (screen.health(req, res, this.env.snapshots.current.settings, this.draining, tunnel !== undefined)) return;
+    if (screen.health(req, res, this.env.snapshots.current.settings, this.draining, tunnel !== undefined, this.env.readiness)) return;
     if (tunnel) this.tunnels.track(tunnel.socket);
     const snapshot = this.env.snapshots.enter();
     this.inflight++;

@@ -17,7 +17,7 @@ import type { CompiledRoute, RuntimeSettings, Snapshot } from '../snapshot.js';
 import type { Reply } from './respond.js';
 import { checkFraming, poison, type FramingProblem } from './framing.js';
 import type { ServerGuards } from './guards.js';
-import { answerHealth, isHealthCheck } from './health.js';
+import { answerHealth, answerReadiness, isHealthCheck, type ReadinessProbe } from './health.js';
 import { requestLimitProblem } from './request-limits.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,12 +47,20 @@ export interface Screened {
   route: CompiledRoute | undefined;
 }
 
-/** The health endpoint: answered at once, before any other step; true when it was. */
-export function health(req: IncomingMessage, res: ServerResponse, settings: RuntimeSettings, draining: boolean, upgrade: boolean): boolean {
-  const healthPath = settings.healthPath;
+/**
+ * The probe endpoints (readiness at health_path, liveness at liveness_path): answered before any other
+ * step; true when it was. Without a readiness probe (a listener outside a gateway), readiness is draining or ok.
+ */
+export function health(req: IncomingMessage, res: ServerResponse, settings: RuntimeSettings, draining: boolean, upgrade: boolean, readiness?: ReadinessProbe): boolean {
+  const { healthPath, livenessPath } = settings;
+  if (healthPath === undefined && livenessPath === undefined) return false;
+  const ready = healthPath !== undefined && isHealthCheck(req, healthPath);
+  const live = !ready && livenessPath !== undefined && isHealthCheck(req, livenessPath);
   // Never shed, but held to the same framing rules: a smuggling attempt on the health path gets its 400 later.
-  if (healthPath === undefined || upgrade || !isHealthCheck(req, healthPath) || checkFraming(req) !== undefined) return false;
-  answerHealth(res, draining);
+  if ((!ready && !live) || upgrade || checkFraming(req) !== undefined) return false;
+  if (live) answerHealth(res, 'ok');
+  else if (draining || !readiness) answerHealth(res, draining ? 'draining' : 'ok');
+  else answerReadiness(res, readiness);
   return true;
 }
 

@@ -77,6 +77,10 @@ export default definePolicy({
       async ready() {
         await Promise.all(issuers.flatMap((i) => (i.jwks ? [i.jwks.ready()] : [])));
       },
+      readiness() {
+        const waiting = issuers.filter((i) => i.jwks && !i.jwks.reached()).map((i) => i.name);
+        return waiting.length === 0 ? undefined : `jwt: no signing keys fetched yet from ${waiting.join(', ')}`;
+      },
       onRequest(ctx) {
         const found = source.find(ctx);
         if (found.kind === 'missing') return refusals.missing;

@@ -306,6 +306,7 @@ export default definePolicy({
       async ready() {
         await provider.config().catch(() => undefined);
       },
+      readiness: () => (provider.reached() ? undefined : `oidc: discovery of ${config.issuer} not done yet`),
       onRequest(ctx) {
         if (ctx.path === callbackPath && ctx.method === 'GET') return finishLogin(ctx);
         if (config.logout_path !== undefined && ctx.path === config.logout_path) return logout(ctx);

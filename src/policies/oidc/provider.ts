@@ -47,6 +47,12 @@ export class Provider {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether discovery ever succeeded (readiness); while not, each call tries again (at most once per retry interval). */
+  reached(): boolean {
+    if (!this.configuration) this.config().catch(() => undefined);
+    return this.configuration !== undefined;
+  }
+
   /** The provider's configuration; discovered on first use, then kept for the life of the config snapshot. */
   config(): Promise<client.Configuration> {
     if (this.configuration) return Promise.resolve(this.configuration);
