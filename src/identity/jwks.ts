@@ -51,6 +51,16 @@ export class JwksSource {
   }
 
   /**
+   * The provider could not be asked: no fetch has succeeded yet, or the last
+   * one failed. A token no key fits is then not known to be bad (the keys
+   * that would fit may be the ones we could not fetch): the verifier answers
+   * 503 dependency_unavailable instead of 401.
+   */
+  unreachable(): boolean {
+    return this.keys.length === 0 || this.failedAt > this.fetchedAt;
+  }
+
+  /**
    * A token names a kid we do not have: the provider may have rotated. Refetch,
    * unless an unknown kid already caused one within the cooldown. Resolves to
    * whether new keys may have arrived.
@@ -101,7 +111,10 @@ export class JwksSource {
       this.options.logger.debug({ url, keys: keys.length, before }, 'JWKS fetched');
     } catch (err) {
       this.failedAt = Date.now();
-      this.options.logger.warn({ err, url, keeping: this.keys.length }, 'JWKS fetch failed; keeping the last good keys');
+      this.options.logger.warn(
+        { err, url, keeping: this.keys.length },
+        this.keys.length === 0 ? 'JWKS fetch failed; no keys yet: tokens of this issuer get 503 until the provider answers' : 'JWKS fetch failed; keeping the last good keys',
+      );
       throw err;
     }
   }
