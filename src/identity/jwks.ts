@@ -9,12 +9,14 @@ import type { Logger } from 'pino';
 import { callJson, isObject } from './http.js';
 import { publicKeyFromJwk, type VerificationKey } from './keys.js';
 import { DependencyUnavailableError } from '../errors.js';
+import type { ProviderLink } from './provider-link.js';
 
 export interface JwksOptions {
   readonly refreshMs: number;
   readonly cooldownMs: number;
   readonly timeoutMs: number;
   readonly logger: Logger;
+  readonly link?: ProviderLink;
 }
 
 const MAX_KEYS = 100;
@@ -93,7 +95,7 @@ export class JwksSource {
     let url: string | undefined;
     try {
       url = await this.locate();
-      const res = await callJson(url, { timeoutMs: this.options.timeoutMs, what: 'JWKS' });
+      const res = await callJson(url, { timeoutMs: this.options.timeoutMs, what: 'JWKS', link: this.options.link });
       const body = res.body;
       if (res.status !== 200 || !isObject(body) || !Array.isArray(body.keys)) {
         throw new DependencyUnavailableError('JWKS', { cause: new Error(`HTTP ${res.status}, not a JWK set`) });
