@@ -18,7 +18,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { send, startGateway, writeConfig, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { makePki, type Pki } from '../helpers/tls.js';
-import { startIdp, type TestIdp } from '../helpers/idp.js';
+import { GATEWAY_CLIENT, OPAQUE_RESOURCE, startIdp, type TestIdp } from '../helpers/idp.js';
 import { cli } from '../helpers/cli.js';
 
 const ISSUER = 'https://private-ca.example.test';
@@ -27,12 +27,15 @@ interface TestProxy {
   url: string;
   /** The CONNECT targets asked for, in order. */
   connects: string[];
+  /** Request lines seen inside tunnels to plain http servers (a tunnel is reused across requests). */
+  requests: string[];
   close(): Promise<void>;
 }
 
 /** A forward proxy that answers CONNECT host:port by opening a tunnel to 127.0.0.1:port. */
 async function startConnectProxy(): Promise<TestProxy> {
   const connects: string[] = [];
+  const requests: string[] = [];
   const sockets = new Set<Socket>();
   const server: NetServer = createNetServer((client) => {
     sockets.add(client);
@@ -50,6 +53,10 @@ async function startConnectProxy(): Promise<TestProxy> {
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         upstream.pipe(client);
         client.pipe(upstream);
+        client.on('data', (chunk: Buffer) => {
+          const line = /^(GET|POST) (\S+) HTTP\/1\.1\r\n/.exec(chunk.toString('latin1'));
+          if (line) requests.push(`${line[1]} ${line[2]}`);
+        });
       });
       sockets.add(upstream);
       upstream.on('close', () => sockets.delete(upstream));
@@ -60,6 +67,7 @@ async function startConnectProxy(): Promise<TestProxy> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     connects,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -88,8 +96,7 @@ describe('identity provider connectivity: a private CA, an outbound proxy, allow
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: echo, targets: [{ url: "${upstream.url}" }] }]
 routes:
-${routes.join('\n')}
-`;
+${routes.join('\n')}`;
 
   before(async () => {
     const pair = await generateKeyPair('ES256');
@@ -167,6 +174,44 @@ ${routes.join('\n')}
     const res = await send(gw.url, '/real', { headers: { authorization: `Bearer ${await idp.token()}` } });
     assert.equal(res.status, 200);
     assert.ok(proxy.connects.includes(`127.0.0.1:${idp.port}`), JSON.stringify(proxy.connects));
+  });
+
+  it('takes oauth2-introspection and an oidc sign-in through the proxy to the real oidc-provider', async () => {
+    const gw = await startGateway(
+      `${config([])}
+  - name: opaque
+    service: echo
+    match: { paths: [/opaque] }
+    policies:
+      - oauth2-introspection:
+          endpoint: "${idp.issuer}/token/introspection"
+          client_id: ${GATEWAY_CLIENT.client_id}
+          client_secret: ${GATEWAY_CLIENT.client_secret}
+          audiences: [opaque-api]
+          consumer: { claim: [sub, client_id] }
+  - name: app
+    service: echo
+    match: { paths: [/app] }
+    policies:
+      - oidc:
+          issuer: "${idp.issuer}"
+          client_id: web
+          client_secret: web-client-secret-for-the-tests
+          redirect_uri: "https://app.example.com/app/callback"
+          session: { secret: a-session-secret-of-at-least-32-bytes!! }
+`,
+      { env: { HTTP_PROXY: proxy.url } },
+    );
+    gateways.push(gw);
+    proxy.requests.length = 0;
+    const opaque = await send(gw.url, '/opaque', { headers: { authorization: `Bearer ${await idp.token({ resource: OPAQUE_RESOURCE })}` } });
+    assert.equal(opaque.status, 200);
+    assert.ok(proxy.requests.includes('POST /token/introspection'), JSON.stringify(proxy.requests));
+    proxy.requests.length = 0;
+    const signIn = await send(gw.url, '/app/page', { headers: { accept: 'text/html' } });
+    assert.equal(signIn.status, 302);
+    assert.ok(String(signIn.headers.location).startsWith(`${idp.issuer}/auth?`), String(signIn.headers.location));
+    assert.ok(proxy.requests.includes('GET /.well-known/openid-configuration'), JSON.stringify(proxy.requests));
   });
 
   it('allows plain http off loopback only with allow_http: true, and warns', async () => {
