@@ -36,6 +36,8 @@ export interface CompileDeps {
   readonly logger: Logger;
   readonly version: number;
   readonly stores: Stores;
+  /** The gateway's environment, for policies that read proxy variables (calls to identity providers). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** `warnings`: allowed but likely wrong, with file, line and path like issues; `portcullis validate` prints them, start and reload log them. */
@@ -89,6 +91,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           route,
           stores: deps.stores,
           denyList: deps.denyList,
+          env: deps.env,
           warn: (path, message) => warn([...base, i, name, ...path], message),
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });

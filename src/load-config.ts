@@ -57,6 +57,7 @@ export function loadConfig(
     version: deps.version,
     stores: store.stores,
     denyList: deps.denyList ?? new DynamicDenyList(),
+    env: deps.env,
   });
   if (!compiled.ok) deps.stores.discard(store.stores);
   return compiled.ok && view !== undefined ? { ...compiled, view } : compiled;

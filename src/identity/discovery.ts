@@ -1,11 +1,13 @@
 /**
  * OpenID Connect discovery (OIDC Discovery 1.0 §4): the provider's metadata,
  * fetched once and kept. The document must name the configured issuer
- * exactly, and its endpoints must be https (or loopback), or it is refused.
+ * exactly, and its endpoints must be https (or loopback, or http with the
+ * provider's allow_http), or it is refused.
  */
 import type { Logger } from 'pino';
 import { callJson, checkProviderUrl, isObject } from './http.js';
 import { DependencyUnavailableError } from '../errors.js';
+import type { ProviderLink } from './provider-link.js';
 
 export interface ProviderMetadata {
   readonly issuer: string;
@@ -31,6 +33,8 @@ export class Discovery {
     readonly issuer: string,
     private readonly timeoutMs: number,
     private readonly logger: Logger,
+    /** The provider's CA bundle, proxy and allow_http, which its metadata's endpoints are held to as well. */
+    readonly link?: ProviderLink,
   ) {}
 
   get url(): string {
@@ -59,7 +63,7 @@ export class Discovery {
   }
 
   private async fetch(): Promise<ProviderMetadata> {
-    const res = await callJson(this.url, { timeoutMs: this.timeoutMs, what: 'OIDC discovery' });
+    const res = await callJson(this.url, { timeoutMs: this.timeoutMs, what: 'OIDC discovery', link: this.link });
     const doc = res.body;
     if (res.status !== 200 || !isObject(doc)) throw new DependencyUnavailableError('OIDC discovery', { cause: new Error(`HTTP ${res.status}`) });
     if (doc.issuer !== this.issuer) {
@@ -73,7 +77,7 @@ export class Discovery {
       if (value === undefined) continue;
       if (typeof value !== 'string') throw new DependencyUnavailableError('OIDC discovery', { cause: new Error(`${key} is not a string`) });
       try {
-        checkProviderUrl(value, [key]);
+        checkProviderUrl(value, [key], this.link?.allowHttp);
       } catch (err) {
         throw new DependencyUnavailableError('OIDC discovery', { cause: err });
       }

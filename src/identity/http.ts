@@ -1,10 +1,13 @@
 /**
  * Calls to identity providers (JWKS, discovery, introspection, token
  * endpoint): bounded in time and size, JSON only, and over https unless the
- * provider is on this machine's loopback. A provider that does not answer is
- * a DependencyUnavailableError, which the policy's fail mode handles.
+ * provider is on this machine's loopback or its config says `allow_http`.
+ * Each call goes through its provider's link (provider-link.ts: CA bundle,
+ * outbound proxy). A provider that does not answer is a
+ * DependencyUnavailableError, which the policy's fail mode handles.
  */
 import { request } from 'undici';
+import type { ProviderLink } from './provider-link.js';
 import { ConfigError } from '../config/errors.js';
 import { DependencyUnavailableError } from '../errors.js';
 
@@ -22,6 +25,8 @@ export interface CallOptions {
   readonly maxBytes?: number;
   /** Named in errors and logs: "JWKS", "introspection endpoint". */
   readonly what: string;
+  /** The provider's CA bundle and proxy; without it, undici's global dispatcher (tests of this file only). */
+  readonly link?: ProviderLink;
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
@@ -44,6 +49,7 @@ export async function callJson(url: string, options: CallOptions): Promise<JsonR
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       signal: AbortSignal.timeout(options.timeoutMs),
+      ...(options.link ? { dispatcher: options.link.dispatcher } : {}),
     });
     status = res.statusCode;
     const chunks: Buffer[] = [];
@@ -72,8 +78,16 @@ export async function callJson(url: string, options: CallOptions): Promise<JsonR
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
-/** Checks a provider URL from the config: https, or http to loopback only (tests, sidecars). */
-export function checkProviderUrl(text: string, path: ReadonlyArray<string | number>): URL {
+export function isLoopback(url: URL): boolean {
+  return LOOPBACK.has(url.hostname);
+}
+
+/**
+ * Checks a provider URL (from the config, or a provider's metadata): https,
+ * or http to loopback (tests, sidecars), or http anywhere when the provider's
+ * config says `allow_http: true` (warned at load by the caller).
+ */
+export function checkProviderUrl(text: string, path: ReadonlyArray<string | number>, allowHttp = false): URL {
   let url: URL;
   try {
     url = new URL(text);
@@ -82,8 +96,8 @@ export function checkProviderUrl(text: string, path: ReadonlyArray<string | numb
   }
   if (url.username || url.password) throw new ConfigError('credentials do not belong in the URL', path);
   if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return url;
-  throw new ConfigError('identity provider URLs must be https (http is allowed only to 127.0.0.1, [::1] or localhost)', path);
+  if (url.protocol === 'http:' && (allowHttp || LOOPBACK.has(url.hostname))) return url;
+  throw new ConfigError('identity provider URLs must be https (http is allowed to 127.0.0.1, [::1] or localhost, and elsewhere only with "allow_http: true")', path);
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -7,7 +7,9 @@ import type { Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import { Discovery } from './discovery.js';
-import { checkProviderUrl } from './http.js';
+import { checkProviderUrl, isLoopback } from './http.js';
+import { providerLink, type ProviderLink } from './provider-link.js';
+import type { ConfigPath } from '../config/errors.js';
 import { JwksSource } from './jwks.js';
 import { isHmac, keyFits, publicKeyFromJwk, publicKeyFromPem, secretKey, type VerificationKey } from './keys.js';
 import type { IssuerVerification } from './jwt-verifier.js';
@@ -23,7 +25,15 @@ export interface JwksTiming {
 
 const MIN_HMAC_SECRET = 32;
 
-export function buildIssuer(config: IssuerConfig, path: ReadonlyArray<string | number>, timing: JwksTiming, logger: Logger): IssuerVerification {
+/** What building an issuer needs besides its config: the gateway's environment (proxy variables) and where warnings go. */
+export interface IssuerContext {
+  readonly logger: Logger;
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  readonly warn: (path: ConfigPath, message: string) => void;
+}
+
+export function buildIssuer(config: IssuerConfig, path: ReadonlyArray<string | number>, timing: JwksTiming, context: IssuerContext): IssuerVerification {
+  const logger = context.logger;
   const hmac = config.algorithms.filter(isHmac);
   if (hmac.length > 0 && hmac.length !== config.algorithms.length) {
     throw new ConfigError('an issuer must not mix HMAC (HS*) and public-key algorithms: that is how key confusion attacks start', [...path, 'algorithms']);
@@ -36,14 +46,21 @@ export function buildIssuer(config: IssuerConfig, path: ReadonlyArray<string | n
   }
 
   const staticKeys = (config.keys ?? []).map((k, i) => staticKey(k, [...path, 'keys', i], config.algorithms));
+  if ((config.ca !== undefined || config.allow_http) && !config.jwks_url && !config.discovery) {
+    throw new ConfigError('"ca" and "allow_http" are for fetching keys: give "jwks_url" or "discovery: true", or drop them', path);
+  }
   let jwks: JwksSource | undefined;
   if (config.jwks_url) {
-    const url = checkProviderUrl(config.jwks_url, [...path, 'jwks_url']).href;
-    jwks = new JwksSource(() => Promise.resolve(url), { ...timing, logger });
+    const link = providerLink(config, context.env, path);
+    const url = checkProviderUrl(config.jwks_url, [...path, 'jwks_url'], link.allowHttp);
+    warnPlainHttp(url, [...path, 'jwks_url'], context.warn);
+    jwks = new JwksSource(() => Promise.resolve(url.href), { ...timing, logger, link });
   } else if (config.discovery) {
-    checkProviderUrl(config.issuer, [...path, 'issuer']);
-    const discovery = new Discovery(config.issuer, timing.timeoutMs, logger);
-    jwks = jwksFromDiscovery(discovery, timing, logger);
+    const link = providerLink(config, context.env, path);
+    const url = checkProviderUrl(config.issuer, [...path, 'issuer'], link.allowHttp);
+    warnPlainHttp(url, [...path, 'issuer'], context.warn);
+    const discovery = new Discovery(config.issuer, timing.timeoutMs, logger, link);
+    jwks = jwksFromDiscovery(discovery, timing, logger, link);
   }
   return {
     issuer: config.issuer,
@@ -57,14 +74,21 @@ export function buildIssuer(config: IssuerConfig, path: ReadonlyArray<string | n
   };
 }
 
-export function jwksFromDiscovery(discovery: Discovery, timing: JwksTiming, logger: Logger): JwksSource {
+/** allow_http let an http URL off loopback through: said at load, every time, so it is not forgotten in production. */
+export function warnPlainHttp(url: URL, path: ConfigPath, warn: (path: ConfigPath, message: string) => void): void {
+  if (url.protocol === 'http:' && !isLoopback(url)) {
+    warn(path, `plain http to ${url.host} (allow_http): tokens and client secrets cross the network readable and the keys can be swapped on the way; use https with "ca" outside a lab`);
+  }
+}
+
+export function jwksFromDiscovery(discovery: Discovery, timing: JwksTiming, logger: Logger, link?: ProviderLink): JwksSource {
   return new JwksSource(
     async () => {
       const metadata = await discovery.get();
       if (!metadata.jwks_uri) throw new Error('the provider metadata has no jwks_uri');
       return metadata.jwks_uri;
     },
-    { ...timing, logger },
+    { ...timing, logger, link },
   );
 }
 

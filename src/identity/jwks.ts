@@ -9,12 +9,14 @@ import type { Logger } from 'pino';
 import { callJson, isObject } from './http.js';
 import { publicKeyFromJwk, type VerificationKey } from './keys.js';
 import { DependencyUnavailableError } from '../errors.js';
+import type { ProviderLink } from './provider-link.js';
 
 export interface JwksOptions {
   readonly refreshMs: number;
   readonly cooldownMs: number;
   readonly timeoutMs: number;
   readonly logger: Logger;
+  readonly link?: ProviderLink;
 }
 
 const MAX_KEYS = 100;
@@ -61,6 +63,16 @@ export class JwksSource {
   }
 
   /**
+   * The provider could not be asked: no fetch has succeeded yet, or the last
+   * one failed. A token no key fits is then not known to be bad (the keys
+   * that would fit may be the ones we could not fetch): the verifier answers
+   * 503 dependency_unavailable instead of 401.
+   */
+  unreachable(): boolean {
+    return this.keys.length === 0 || this.failedAt > this.fetchedAt;
+  }
+
+  /**
    * A token names a kid we do not have: the provider may have rotated. Refetch,
    * unless an unknown kid already caused one within the cooldown. Resolves to
    * whether new keys may have arrived.
@@ -93,7 +105,7 @@ export class JwksSource {
     let url: string | undefined;
     try {
       url = await this.locate();
-      const res = await callJson(url, { timeoutMs: this.options.timeoutMs, what: 'JWKS' });
+      const res = await callJson(url, { timeoutMs: this.options.timeoutMs, what: 'JWKS', link: this.options.link });
       const body = res.body;
       if (res.status !== 200 || !isObject(body) || !Array.isArray(body.keys)) {
         throw new DependencyUnavailableError('JWKS', { cause: new Error(`HTTP ${res.status}, not a JWK set`) });
@@ -111,7 +123,10 @@ export class JwksSource {
       this.options.logger.debug({ url, keys: keys.length, before }, 'JWKS fetched');
     } catch (err) {
       this.failedAt = Date.now();
-      this.options.logger.warn({ err, url, keeping: this.keys.length }, 'JWKS fetch failed; keeping the last good keys');
+      this.options.logger.warn(
+        { err, url, keeping: this.keys.length },
+        this.keys.length === 0 ? 'JWKS fetch failed; no keys yet: tokens of this issuer get 503 until the provider answers' : 'JWKS fetch failed; keeping the last good keys',
+      );
       throw err;
     }
   }

@@ -7,12 +7,15 @@
  *   kid is only a map key, and a key checks only its own algorithm family;
  * - exp is required; iss, aud, nbf, iat are checked with the configured skew.
  * The issuer is chosen by the unverified iss (to know which keys to use) and
- * then checked again by the verification itself.
+ * then checked again by the verification itself. When no key fits and the
+ * issuer's JWKS could not be fetched, verify() throws DependencyUnavailableError:
+ * the gateway could not ask, so it does not say the token is bad.
  */
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { JwksSource } from './jwks.js';
 import type { AuthReason } from '../pipeline/events.js';
 import { candidates, type VerificationKey } from './keys.js';
+import { DependencyUnavailableError } from '../errors.js';
 
 export interface IssuerVerification {
   readonly issuer: string;
@@ -97,6 +100,10 @@ export class JwtVerifier {
     let keys = this.keysFor(issuer, alg, kid);
     if (keys.length === 0 && kid !== undefined && issuer.jwks && (await issuer.jwks.refetchForUnknownKid())) {
       keys = this.keysFor(issuer, alg, kid);
+    }
+    // No key fits and the provider could not be asked: not a bad token but an outage (503, the policy's fail mode), never 401.
+    if (keys.length === 0 && issuer.jwks?.unreachable()) {
+      throw new DependencyUnavailableError('JWKS', { cause: new Error(`no key of issuer ${issuer.name} fits and its JWKS could not be fetched`) });
     }
     if (keys.length === 0) {
       return kid === undefined ? refuse('no_matching_key', 'no key fits the token', { issuer: issuer.name, alg }) : refuse('unknown_key', 'unknown kid', { issuer: issuer.name, kid, alg });

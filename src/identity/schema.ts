@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { Secret } from '../config/types.js';
 import { IssuerConsumerMappingSchema } from './consumers.js';
 import { ALGORITHMS } from './keys.js';
+import { ProviderLinkFields } from './provider-link.js';
 
 export const AlgorithmSchema = Type.Union(
   ALGORITHMS.map((a) => Type.Literal(a)),
@@ -37,6 +38,7 @@ export const IssuerSchema = Type.Object(
     jwks_url: Type.Optional(Type.String({ format: 'uri', description: 'the JWKS URL (https)' })),
     discovery: Type.Boolean({ default: false, description: 'find jwks_uri by OIDC discovery at <issuer>/.well-known/openid-configuration' }),
     consumer: Type.Optional(IssuerConsumerMappingSchema),
+    ...ProviderLinkFields,
   },
   { additionalProperties: false },
 );

@@ -105,6 +105,8 @@ export interface PolicyDeps<C = unknown> {
   readonly stores: Stores;
   /** The gateway's dynamic deny list (addresses refused at run time), shared across reloads. */
   readonly denyList?: DenyListView;
+  /** The gateway's environment (HTTPS_PROXY, NO_PROXY for calls to identity providers); absent: process.env. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

@@ -33,11 +33,12 @@ export default definePolicy({
       cooldownMs: parseDuration(config.jwks.cooldown),
       timeoutMs: parseDuration(config.jwks.timeout),
     };
-    const issuers = config.issuers.map((issuer, i) => buildIssuer(issuer, ['issuers', i], timing, deps.logger));
+    const warn = deps.warn ?? ((path, message) => deps.logger.warn({ path: formatPath(path) }, message));
+    const issuers = config.issuers.map((issuer, i) => buildIssuer(issuer, ['issuers', i], timing, { logger: deps.logger, env: deps.env, warn }));
     const maxTokenAgeSec = config.max_token_age === undefined ? undefined : parseDuration(config.max_token_age) / 1000;
     const verifier = new JwtVerifier(issuers, { clockSkewSec: parseDuration(config.clock_skew) / 1000, maxTokenAgeSec });
     const resolvers = consumerResolvers(config, deps.consumers);
-    warnUnboundTokens(config, deps.warn ?? ((path, message) => deps.logger.warn({ path: formatPath(path) }, message)));
+    warnUnboundTokens(config, warn);
     const source = new TokenSource(config.token);
     const cache = new VerifiedCache(config.cache.max_entries, parseDuration(config.cache.ttl));
     const refusals = bearerRefusals(config.realm, 'jwt');

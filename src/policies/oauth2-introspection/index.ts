@@ -7,7 +7,7 @@
  * DependencyUnavailableError: fail closed gives 503, fail open lets the next
  * method (or the anonymous consumer) decide.
  */
-import { ConfigError } from '../../config/errors.js';
+import { ConfigError, formatPath } from '../../config/errors.js';
 import { parseDuration } from '../../config/units.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Deny } from '../../pipeline/decision.js';
@@ -17,6 +17,8 @@ import { scopesOf } from '../../identity/claims.js';
 import { ConsumerResolver, NAMESPACE_REASON } from '../../identity/consumers.js';
 import { Discovery } from '../../identity/discovery.js';
 import { callJson, checkProviderUrl, isObject } from '../../identity/http.js';
+import { warnPlainHttp } from '../../identity/issuers.js';
+import { providerLink } from '../../identity/provider-link.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
 import { TokenSource } from '../../identity/token-source.js';
 import { applyIdentity, tokenDigest, type VerifiedIdentity } from '../../identity/verified-cache.js';
@@ -37,9 +39,12 @@ export default definePolicy({
       throw new ConfigError('give exactly one of "endpoint" or "issuer" (to discover the endpoint)');
     }
     const timeoutMs = parseDuration(config.timeout);
-    const fixed = config.endpoint ? checkProviderUrl(config.endpoint, ['endpoint']).href : undefined;
-    if (config.issuer) checkProviderUrl(config.issuer, ['issuer']);
-    const discovery = config.issuer ? new Discovery(config.issuer, timeoutMs, deps.logger) : undefined;
+    const link = providerLink(config, deps.env, []);
+    const warn = deps.warn ?? ((path, message) => deps.logger.warn({ path: formatPath(path) }, message));
+    const checked = config.endpoint ? checkProviderUrl(config.endpoint, ['endpoint'], link.allowHttp) : checkProviderUrl(config.issuer!, ['issuer'], link.allowHttp);
+    warnPlainHttp(checked, [config.endpoint ? 'endpoint' : 'issuer'], warn);
+    const fixed = config.endpoint ? checked.href : undefined;
+    const discovery = config.issuer ? new Discovery(config.issuer, timeoutMs, deps.logger, link) : undefined;
     const endpoint = async (): Promise<string> => {
       if (fixed) return fixed;
       const metadata = await discovery!.get();
@@ -83,7 +88,7 @@ export default definePolicy({
         form.set('client_id', config.client_id);
         form.set('client_secret', config.client_secret);
       }
-      const res = await callJson(await endpoint(), { method: 'POST', form, headers: clientAuth, timeoutMs, what: 'introspection endpoint' });
+      const res = await callJson(await endpoint(), { method: 'POST', form, headers: clientAuth, timeoutMs, what: 'introspection endpoint', link });
       // 400: the provider will not look at this token (oidc-provider says so for JWTs); refuse it, uncached.
       if (res.status === 400) return { active: false, reason: 'introspection_refused', message: 'the provider refused to introspect the token (HTTP 400)' };
       if (res.status !== 200) {

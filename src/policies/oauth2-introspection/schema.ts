@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { Duration, Timer, Secret } from '../../config/types.js';
 import { ConsumerMappingSchema } from '../../identity/consumers.js';
 import { TokenSourceSchema } from '../../identity/token-source.js';
+import { ProviderLinkFields } from '../../identity/provider-link.js';
 
 export const IntrospectionSchema = Type.Object({
   endpoint: Type.Optional(Type.String({ format: 'uri', description: 'the RFC 7662 introspection endpoint (https)' })),
@@ -28,4 +29,5 @@ export const IntrospectionSchema = Type.Object({
   token: TokenSourceSchema,
   keep_credential: Type.Boolean({ default: false, description: 'forward the token to the upstream instead of removing it' }),
   realm: Type.String({ default: 'portcullis' }),
+  ...ProviderLinkFields,
 });

@@ -18,7 +18,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as rp from 'openid-client';
-import { ConfigError } from '../../config/errors.js';
+import { ConfigError, formatPath } from '../../config/errors.js';
 import { parseDuration } from '../../config/units.js';
 import { type RequestContext } from '../../pipeline/context.js';
 import { deny, type Deny } from '../../pipeline/decision.js';
@@ -28,6 +28,8 @@ import { quote } from '../../identity/basic.js';
 import { scopesOf } from '../../identity/claims.js';
 import { ConsumerResolver } from '../../identity/consumers.js';
 import { checkProviderUrl, isObject } from '../../identity/http.js';
+import { warnPlainHttp } from '../../identity/issuers.js';
+import { providerLink } from '../../identity/provider-link.js';
 import { cookieValue, queryParam } from '../../identity/request-parts.js';
 import { clearCookie, CookieSeal, setCookie } from './cookies.js';
 import { Provider, ProtocolRefusal, sortError } from './provider.js';
@@ -67,7 +69,9 @@ export default definePolicy({
   description: 'Signs people in through an OpenID Connect provider (code flow with PKCE) and keeps a sealed session cookie.',
   config: OidcSchema,
   compile(config, deps) {
-    checkProviderUrl(config.issuer, ['issuer']);
+    const link = providerLink(config, deps.env, []);
+    const issuerUrl = checkProviderUrl(config.issuer, ['issuer'], link.allowHttp);
+    warnPlainHttp(issuerUrl, ['issuer'], deps.warn ?? ((path, message) => deps.logger.warn({ path: formatPath(path) }, message)));
     if (Buffer.byteLength(config.session.secret) < 32) throw new ConfigError('the session secret must be at least 32 bytes', ['session', 'secret']);
     if (!config.scopes.includes('openid')) throw new ConfigError('scopes must include "openid"', ['scopes']);
     const redirect = new URL(config.redirect_uri);
@@ -100,6 +104,7 @@ export default definePolicy({
         timeoutMs,
         clockSkewSec: skewSec,
         algorithms: config.id_token_algorithms,
+        link,
       },
       deps.logger,
     );

@@ -16,7 +16,9 @@
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import { DependencyUnavailableError } from '../../errors.js';
+import { fetch as undiciFetch } from 'undici';
 import { checkProviderUrl } from '../../identity/http.js';
+import type { ProviderLink } from '../../identity/provider-link.js';
 
 /** After a failed discovery, callers within this time get the failure without another call. */
 const RETRY_AFTER_MS = 5000;
@@ -32,6 +34,8 @@ export interface ProviderSettings {
   readonly clockSkewSec: number;
   /** The only algorithms an ID token may be signed with. */
   readonly algorithms: readonly string[];
+  /** The provider's CA bundle, proxy and allow_http; without it, undici's global dispatcher and http to loopback only. */
+  readonly link?: ProviderLink;
 }
 
 /** A refusal by the provider or by the protocol's checks: the sign-in (or refresh) fails, the provider is not "down". */
@@ -80,9 +84,9 @@ export class Provider {
     // One algorithm: the library enforces it. Several: it takes those the provider lists (RS256 if none), and idToken() holds them to ours.
     if (algorithms.length === 1) metadata.id_token_signed_response_alg = algorithms[0];
     const configuration = await client.discovery(new URL(issuer), clientId, metadata, client.ClientSecretBasic(clientSecret), {
-      [client.customFetch]: boundedFetch,
+      [client.customFetch]: boundedFetch(this.settings.link),
       timeout: timeoutMs / 1000,
-      // Plain http only to loopback: checkProviderUrl vetted the issuer, and boundedFetch vets every URL called.
+      // Plain http only to loopback or with allow_http: checkProviderUrl vetted the issuer, and boundedFetch vets every URL called.
       execute: new URL(issuer).protocol === 'http:' ? [client.allowInsecureRequests] : [],
     });
     const server = configuration.serverMetadata();
@@ -92,7 +96,7 @@ export class Provider {
       const value = server[key];
       if (value === undefined) continue;
       if (typeof value !== 'string') throw new Error(`${key} is not a string`);
-      checkProviderUrl(value, [key]);
+      checkProviderUrl(value, [key], this.settings.link?.allowHttp);
     }
     return configuration;
   }
@@ -128,18 +132,29 @@ function unavailable(what: string, err: unknown): DependencyUnavailableError {
   return err instanceof DependencyUnavailableError ? err : new DependencyUnavailableError(what, { cause: err });
 }
 
-/** fetch, held to the rules of identity/http.ts: vetted URL, bounded answer, 5xx and network failures as unavailability. */
-async function boundedFetch(url: string, options: client.CustomFetchOptions): Promise<Response> {
+/**
+ * fetch, held to the rules of identity/http.ts: vetted URL, bounded answer,
+ * 5xx and network failures as unavailability, through the provider's link
+ * (CA bundle, proxy). undici's own fetch, since the dispatcher is undici's.
+ */
+const boundedFetch = (link: ProviderLink | undefined) => async (url: string, options: client.CustomFetchOptions): Promise<Response> => {
   const target = new URL(url);
   try {
-    checkProviderUrl(url, ['url']);
+    checkProviderUrl(url, ['url'], link?.allowHttp);
   } catch (err) {
     throw new DependencyUnavailableError(`identity provider at ${target.origin}`, { cause: err });
   }
   let res: Response;
   let body: Uint8Array;
   try {
-    res = await fetch(url, { method: options.method, headers: options.headers, body: options.body, redirect: 'manual', signal: options.signal });
+    res = await undiciFetch(url, {
+      method: options.method,
+      headers: options.headers,
+      body: options.body as string | undefined,
+      redirect: 'manual',
+      signal: options.signal,
+      ...(link ? { dispatcher: link.dispatcher } : {}),
+    });
     const length = Number(res.headers.get('content-length') ?? 0);
     if (length > MAX_ANSWER_BYTES) throw new Error(`answered with more than ${MAX_ANSWER_BYTES} bytes`);
     body = await readBounded(res);
@@ -148,7 +163,7 @@ async function boundedFetch(url: string, options: client.CustomFetchOptions): Pr
   }
   if (res.status >= 500) throw new DependencyUnavailableError(`identity provider at ${target.origin}`, { cause: new Error(`HTTP ${res.status}`) });
   return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
-}
+};
 
 async function readBounded(res: Response): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array(0);

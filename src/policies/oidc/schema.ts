@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { ProviderLinkFields } from '../../identity/provider-link.js';
 import { Duration, Timer, Secret } from '../../config/types.js';
 import { ConsumerMappingSchema } from '../../identity/consumers.js';
 import { AlgorithmSchema } from '../../identity/schema.js';
@@ -34,4 +35,5 @@ export const OidcSchema = Type.Object({
   clock_skew: Duration({ default: '30s' }),
   timeout: Timer({ default: '5s', description: 'time allowed for each call to the provider' }),
   realm: Type.String({ default: 'portcullis' }),
+  ...ProviderLinkFields,
 });
