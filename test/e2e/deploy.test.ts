@@ -165,7 +165,7 @@ describe('Helm chart deploy/helm/portcullis', () => {
     assert.deepEqual(container.lifecycle.preStop.exec.command, ['sleep', '15']);
     assert.equal(pod.terminationGracePeriodSeconds, 15 + 20 + 5);
     assert.deepEqual(container.readinessProbe.httpGet, { path: '/healthz', port: 'http' });
-    assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'admin' });
+    assert.deepEqual(container.livenessProbe.httpGet, { path: '/livez', port: 'admin' });
     assert.equal(pod.securityContext.runAsNonRoot, true);
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
     assert.equal(container.securityContext.allowPrivilegeEscalation, false);
