@@ -11,6 +11,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { ConfigError, type ConfigPath } from '../config/errors.js';
+import { pemBlocks } from '../tls/pem-blocks.js';
 
 /** The settings each provider-calling config carries (a jwt issuer, oauth2-introspection, oidc). */
 export const ProviderLinkFields = {
@@ -67,7 +68,7 @@ export function providerLink(config: ProviderLinkConfig, env: NodeJS.ProcessEnv 
 
 /** A bundle of PEM certificates, each parsed now, so a wrong file fails at load with its path and not at the first token. */
 function checkBundle(pem: string, path: ConfigPath): string {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pemBlocks(pem, 'CERTIFICATE');
   if (blocks.length === 0) throw new ConfigError('expected PEM CA certificates (-----BEGIN CERTIFICATE-----)', path);
   if (blocks.length > MAX_CA_CERTS) throw new ConfigError(`at most ${MAX_CA_CERTS} certificates`, path);
   for (const block of blocks) {
