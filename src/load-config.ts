@@ -5,6 +5,7 @@
  * file, line and path; the caller decides whether anything swaps. Warnings
  * (allowed but likely wrong) come back the same way beside a snapshot.
  */
+import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { compileConfig } from './compile.js';
 import { formatPath, type ConfigIssue } from './config/errors.js';
@@ -35,7 +36,7 @@ export function loadConfig(
   try {
     text = readSource(file);
   } catch (err) {
-    return { ok: false, issues: [{ file, line: 0, path: '(file)', message: describeReadError(err) }] };
+    return { ok: false, issues: [{ file, line: 0, path: '(file)', message: describeReadError(file, err) }] };
   }
   const parsed = parseSource(text, deps.env);
   if (!parsed.ok) return parsed;
@@ -62,9 +63,10 @@ export function loadConfig(
   return compiled.ok && view !== undefined ? { ...compiled, view } : compiled;
 }
 
-function describeReadError(err: unknown): string {
+function describeReadError(file: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'file not found';
+  // A relative name is read from the working directory, which is not always the one the user thinks of.
+  if (code === 'ENOENT') return `config file not found${isAbsolute(file) ? '' : ` (looked for ${resolve(file)})`}`;
   if (code === 'EACCES') return 'permission denied';
   if (code === 'EISDIR') return 'is a directory, not a config file';
   return (err as Error).message;

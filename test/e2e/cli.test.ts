@@ -58,7 +58,7 @@ describe('portcullis CLI', () => {
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
     }
     const missing = await cli(['validate', '/nonexistent/gateway.yaml']);
-    assert.equal(missing.stderr.trim(), '/nonexistent/gateway.yaml:0: (file): file not found');
+    assert.equal(missing.stderr.trim(), '/nonexistent/gateway.yaml: config file not found');
     const said = async (args: string[]) => {
       const result = await cli(args);
       assert.equal(result.code, 2, args.join(' '));
