@@ -142,8 +142,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       if (!values.service) throw new UsageError('openapi-routes needs --service NAME: the service the routes proxy to');
       io.stdout(generateRoutes(readSpec(file), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
       return 0;
+    case 'schema': {
+      if (file) throw new UsageError('schema takes no argument: portcullis schema > portcullis.schema.json');
+      const { configJsonSchema } = await import('./config/json-schema.js');
+      const { policiesByName } = await import('./policies/index.js');
+      io.stdout(`${JSON.stringify(configJsonSchema(policiesByName), null, 2)}\n`);
+      return 0;
+    }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca, audit)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, schema, ca, audit)`);
   }
 }
 
