@@ -6,8 +6,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { writeConfig } from '../helpers/gateway.js';
-import { cli } from '../helpers/cli.js';
+import { cli, ROOT } from '../helpers/cli.js';
 
 const CONFIG = `listeners:
   - name: main
@@ -93,5 +94,17 @@ routes: [{ name: r, service: s, public: true }]
     assert.equal(result.stderr, '');
     assert.equal(result.code, 0);
     assert.equal(result.stdout, `${file}: valid offline (1 listener, 1 service, 1 route, 0 consumers); not resolved: \${env:UPSTREAM_URL}\n${file}: cross-checks not run offline: they need a referenced value (Invalid URL)\n`);
+  });
+
+  it('passes the per-environment examples as CI would run it: no secrets, no certificates', async () => {
+    for (const [name, refs] of [
+      ['production', '${env:PORTCULLIS_TLS_DIR}, ${env:ACME_API_KEY}'],
+      ['staging', '${env:PORTCULLIS_TLS_DIR}, ${env:TESTER_API_KEY}'],
+    ] as const) {
+      const file = join(ROOT, 'examples', 'environments', `${name}.yaml`);
+      const result = await cli(['validate', '--offline', '--strict', file], { env: {} });
+      assert.equal(result.stderr, '', name);
+      assert.equal(result.stdout, `${file}: valid offline (3 listeners, 1 service, 3 routes, 2 consumers); not resolved: ${refs}\n`);
+    }
   });
 });
