@@ -86,7 +86,7 @@ describe('config loading', () => {
     );
     assert.deepEqual(
       result.issues.map((i) => `${i.line}: ${i.path}: ${i.message}`),
-      ['3: c: ${env:not a name} does not name an environment variable (letters, digits and _, not starting with a digit)', '4: d: ${file:} names no file'],
+      ['3: c: ${env:not a name} does not name an environment variable (letters, digits, _, . and -, not starting with a digit)', '4: d: ${file:} names no file'],
     );
   });
 });

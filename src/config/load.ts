@@ -128,8 +128,8 @@ interface RefContext {
   references: Reference[];
 }
 
-/** What a shell or a container runtime takes as a variable name. */
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A variable name as Kubernetes takes it (a shell's, plus "." and "-"): no spaces, no "=", not starting with a digit. */
+const ENV_NAME = /^[A-Za-z_.-][A-Za-z0-9_.-]*$/;
 
 // "$" cannot be part of a name: a scan stops at the next "$", which keeps the search linear
 const REFERENCE = /\$\$|\$\{(env|file):([^}$]*)\}/g;
@@ -160,7 +160,7 @@ function resolveString(
     if (whole === '$$') return '$';
     const ref = (name ?? '').trim();
     if (kind === 'env' && !ENV_NAME.test(ref)) {
-      report(path, `\${env:${ref}} does not name an environment variable (letters, digits and _, not starting with a digit)`);
+      report(path, `\${env:${ref}} does not name an environment variable (letters, digits, _, . and -, not starting with a digit)`);
       return whole;
     }
     if (kind === 'file' && ref === '') {

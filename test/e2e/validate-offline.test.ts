@@ -71,7 +71,7 @@ consumers:
       `${file}:5: services[0].timeouts.connect: expected a duration like "250ms", "5s", "1m", "1h" or "1d", got number 5`,
       `${file}:5: services[0].timeouts.response: expected a duration like "250ms", "5s", "1m", "1h" or "1d", got "2 minutes"`,
       `${file}:10: routes[0].policies[0].key-auth.hedaer: unknown key "hedaer"; did you mean "header"?`,
-      `${file}:12: consumers[0].credentials.key-auth[0].key: \${env:API KEY} does not name an environment variable (letters, digits and _, not starting with a digit)`,
+      `${file}:12: consumers[0].credentials.key-auth[0].key: \${env:API KEY} does not name an environment variable (letters, digits, _, . and -, not starting with a digit)`,
     ]);
   });
 
