@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * portcullis start | validate | reload | ca | audit | --version | --help
+ * portcullis start | validate | reload | hash-password | openapi-routes | schema | ca | audit | --version | --help
  * Bad flags and unreadable files give one clear line and an exit code, never a stack trace.
  *
  * main(argv, io) runs one command and resolves with its exit code; it never
@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CA_HELP } from './ca/help.js';
-import { AUDIT_HELP } from './cli-audit.js';
+import { commandHelp, HELP } from './cli-help.js';
 import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
@@ -29,30 +28,6 @@ import { generateRoutes } from './policies/request-validation/routes.js';
 import { createLogger } from './telemetry/logger.js';
 import { describeArgsError } from './lib/args-error.js';
 
-const HELP = `portcullis — a secure API gateway
-
-Usage:
-  portcullis start -c FILE [--watch] [--pid-file PATH] [--demo-upstream HOST:PORT]
-      Run the gateway on FILE (YAML or JSON). SIGHUP reloads, SIGTERM drains and stops,
-      SIGUSR1 reopens the files of file sinks (after logrotate moved them).
-      --watch            reload when FILE changes
-      --pid-file PATH    where to write the process id (default: derived from FILE)
-      --demo-upstream A  also start the quick start's demo upstream on A (e.g. 127.0.0.1:9001)
-  portcullis validate FILE [--strict]
-      Check FILE; exit 0 when valid, 1 with every problem as file:line: path: message.
-      Warnings (allowed but likely wrong) print as file:line: path: warning: message
-      and keep exit 0; --strict makes them fail (exit 1).
-  portcullis reload [-c FILE] [--pid-file PATH]
-      Ask the gateway started on FILE to reload it, and print the outcome.
-  portcullis hash-password
-      Read a password from standard input (one line) and print its hash for
-      basic-auth credentials: $scrypt$ln=15,r=8,p=1$<salt>$<hash>
-  portcullis openapi-routes SPEC --service NAME [--auth POLICY|none]
-      Print routes for every path of an OpenAPI 3.0/3.1 description (YAML, to put
-      under routes:), each validated against SPEC; --auth adds that authentication
-      policy to each (default key-auth), none makes them public.
-${CA_HELP}${AUDIT_HELP}  portcullis --version | --help
-`;
 
 class UsageError extends Error {}
 
@@ -90,6 +65,7 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   watch: { type: 'boolean' },
   strict: { type: 'boolean' },
+  offline: { type: 'boolean' },
   'pid-file': { type: 'string' },
   'demo-upstream': { type: 'string' },
   service: { type: 'string' },
@@ -137,8 +113,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const [command, ...rest] = positionals;
-  if (values.help) {
-    io.stdout(HELP);
+  if (values.help || command === 'help') {
+    // `portcullis validate --help` (or `help validate`): that command's usage; the whole usage otherwise.
+    const topic = command === 'help' ? rest[0] : command;
+    io.stdout((topic !== undefined ? commandHelp(topic) : undefined) ?? HELP);
     return 0;
   }
   if (!command) {
@@ -151,7 +129,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   switch (command) {
     case 'validate':
       if (!file) throw new UsageError('validate needs a config file: portcullis validate FILE');
-      return validate(file, io, values.strict ?? false);
+      return validate(file, io, values.strict ?? false, values.offline ?? false);
     case 'start':
       if (!file) throw new UsageError('start needs a config file: portcullis start -c FILE');
       return start(file, values.watch ?? false, values['pid-file'] ?? defaultPidFile(file), values['demo-upstream'], io);
@@ -165,8 +143,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       if (!values.service) throw new UsageError('openapi-routes needs --service NAME: the service the routes proxy to');
       io.stdout(generateRoutes(readSpec(file), { specFile: file, service: values.service, auth: values.auth ?? 'key-auth' }));
       return 0;
+    case 'schema': {
+      if (file) throw new UsageError('schema takes no argument: portcullis schema > portcullis.schema.json');
+      const { configJsonSchema } = await import('./config/json-schema.js');
+      const { policiesByName } = await import('./policies/index.js');
+      io.stdout(`${JSON.stringify(configJsonSchema(policiesByName), null, 2)}\n`);
+      return 0;
+    }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, ca, audit)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, schema, ca, audit)`);
   }
 }
 
@@ -190,26 +175,36 @@ async function printPasswordHash(io: CliIo): Promise<number> {
   return 0;
 }
 
-function validate(file: string, io: CliIo, strict: boolean): number {
+function validate(file: string, io: CliIo, strict: boolean, offline: boolean): number {
   // Silent, so nothing to write: no stdout stream (and its flush timer) for a logger that never writes.
   const { logger } = createLogger({ level: 'silent', destination: { write: () => {} } });
   const upstreams = new UpstreamRegistry(logger);
   const stores = new StoreRegistry(logger);
-  const result = loadConfig(file, { upstreams, stores, logger, version: 0, env: io.env });
+  const deps = { upstreams, stores, logger, version: 0, env: io.env };
+  const result = offline ? loadConfig(file, { ...deps, offline: true }) : loadConfig(file, deps);
   if (!result.ok) {
     for (const issue of result.issues) io.stderr(formatIssue(issue) + '\n');
     return 1;
   }
-  upstreams.discard(result.snapshot.services);
-  stores.discard(result.snapshot.stores);
-  const s = result.snapshot;
+  if (result.snapshot) {
+    upstreams.discard(result.snapshot.services);
+    stores.discard(result.snapshot.stores);
+  }
+  const config = 'config' in result ? result.config : result.snapshot.config;
   const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-  const counts = [count(s.config.listeners.length, 'listener'), count(s.services.size, 'service'), count(s.routes.size, 'route'), count(s.config.consumers.length, 'consumer')];
+  const counts = [count(config.listeners.length, 'listener'), count(config.services.length, 'service'), count(config.routes.length, 'route'), count(config.consumers.length, 'consumer')];
   for (const warning of result.warnings) io.stderr(`${warning.file}:${warning.line}: ${warning.path}: warning: ${warning.message}\n`);
   const warned = result.warnings.length > 0 ? `; ${count(result.warnings.length, 'warning')}` : '';
   if (strict && warned) {
     io.stderr(`${file}: ${count(result.warnings.length, 'warning')}, refused by --strict\n`);
     return 1;
+  }
+  if ('references' in result) {
+    // Offline: name what the deployment must provide, each once, so CI output doubles as a checklist.
+    const names = [...new Set(result.references.map((r) => `\${${r.kind}:${r.name}}`))];
+    io.stdout(`${file}: valid offline (${counts.join(', ')}${warned}); not resolved: ${names.length > 0 ? names.join(', ') : 'no references'}\n`);
+    if (result.skipped !== undefined) io.stdout(`${file}: cross-checks not run offline: they need a referenced value (${result.skipped})\n`);
+    return 0;
   }
   io.stdout(`${file}: valid (${counts.join(', ')}${warned})\n`);
   return 0;
@@ -267,6 +262,11 @@ async function reload(pidFile: string | undefined, io: CliIo): Promise<number> {
   if (!pidFile) throw new UsageError('reload needs the config file the gateway runs (-c FILE) or --pid-file');
   if (!existsSync(pidFile)) throw new UsageError(`no running gateway found (${pidFile} does not exist)`);
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new UsageError(`${pidFile} holds no process id`);
+  // After a SIGKILL the pid file stays, and the pid may now belong to anything: signal only a gateway.
+  const what = processKind(pid);
+  if (what === 'gone') throw new UsageError(`the gateway (pid ${pid}) is not running; ${pidFile} is stale`);
+  if (what === 'other') throw new UsageError(`pid ${pid} (from ${pidFile}) is not a portcullis gateway, not signalled; ${pidFile} is stale`);
   const statusFile = `${pidFile}.reload`;
   const asked = Date.now();
   try {
@@ -294,6 +294,23 @@ async function reload(pidFile: string | undefined, io: CliIo): Promise<number> {
   }
   io.stderr(`sent SIGHUP to ${pid}, but it did not report back within 15s\n`);
   return 1;
+}
+
+/**
+ * What runs as pid, by its command line (/proc/PID/cmdline): a gateway is
+ * `node …/cli.js start …`, `node …/cli.ts start …` or `portcullis start …`.
+ * 'unknown' where there is no /proc (macOS): the pid is then trusted as before.
+ */
+function processKind(pid: number): 'gateway' | 'other' | 'gone' | 'unknown' {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return existsSync('/proc/self/cmdline') ? 'gone' : 'unknown';
+  }
+  const args = cmdline.split('\0');
+  const program = args.some((arg) => /(^|\/)(portcullis|cli\.[cm]?[jt]s)$/.test(arg));
+  return program && args.includes('start') ? 'gateway' : 'other';
 }
 
 /** True when this module is the program node was asked to run (directly, through tsx, or an npm bin symlink). */

@@ -5,10 +5,12 @@
  * file, line and path; the caller decides whether anything swaps. Warnings
  * (allowed but likely wrong) come back the same way beside a snapshot.
  */
+import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { compileConfig } from './compile.js';
 import { formatPath, type ConfigIssue } from './config/errors.js';
-import { parseSource, readSource } from './config/load.js';
+import { parseSource, readSource, type Reference } from './config/load.js';
+import type { Config } from './config/schema.js';
 import { validateConfig } from './config/validate.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { policiesByName } from './policies/index.js';
@@ -17,55 +19,104 @@ import type { StoreRegistry } from './stores/registry.js';
 import type { UpstreamRegistry } from './upstream/registry.js';
 import { auditKeyProblem, configView, type ConfigView } from './telemetry/audit/index.js';
 
+interface LoadDeps {
+  upstreams: UpstreamRegistry;
+  stores: StoreRegistry;
+  logger: Logger;
+  version: number;
+  env?: NodeJS.ProcessEnv;
+  denyList?: DynamicDenyList;
+  /** Also return the config's audit view (secrets masked, credentials kept), which compile's snapshot no longer holds. */
+  auditView?: boolean;
+  /** `validate --offline`: references named, not resolved; files need not exist (config/load.ts LoadOptions). */
+  offline?: boolean;
+}
+
+export type LoadConfigResult = { ok: true; snapshot: Snapshot; warnings: ConfigIssue[]; view?: ConfigView } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * Offline, compile may refuse only for what is not known offline (a file not
+ * there, a referenced value): the config is then valid as far as can be told,
+ * with no snapshot.
+ */
+export type OfflineResult =
+  | { ok: true; config: Config; snapshot?: Snapshot; warnings: ConfigIssue[]; references: Reference[]; skipped?: string }
+  | { ok: false; issues: ConfigIssue[] };
+
 /** Loads, validates and compiles a config file without touching anything running. */
-export function loadConfig(
-  file: string,
-  deps: {
-    upstreams: UpstreamRegistry;
-    stores: StoreRegistry;
-    logger: Logger;
-    version: number;
-    env?: NodeJS.ProcessEnv;
-    denyList?: DynamicDenyList;
-    /** Also return the config's audit view (secrets masked, credentials kept), which compile's snapshot no longer holds. */
-    auditView?: boolean;
-  },
-): { ok: true; snapshot: Snapshot; warnings: ConfigIssue[]; view?: ConfigView } | { ok: false; issues: ConfigIssue[] } {
+export function loadConfig(file: string, deps: LoadDeps & { offline: true }): OfflineResult;
+export function loadConfig(file: string, deps: LoadDeps & { offline?: false }): LoadConfigResult;
+export function loadConfig(file: string, deps: LoadDeps): LoadConfigResult | OfflineResult {
   let text;
   try {
     text = readSource(file);
   } catch (err) {
-    return { ok: false, issues: [{ file, line: 0, path: '(file)', message: describeReadError(err) }] };
+    return { ok: false, issues: [{ file, line: 0, path: '(file)', message: describeReadError(file, err) }] };
   }
-  const parsed = parseSource(text, deps.env);
+  const parsed = parseSource(text, deps.env, { offline: deps.offline });
   if (!parsed.ok) return parsed;
+  // References that did not resolve and the schema's findings, in one list:
+  // a file with an unset variable and ten schema errors shows all eleven.
+  const unresolved = parsed.source.references.filter((r) => parsed.issues.some((i) => i.path === formatPath(r.path)));
+  const unknown = deps.offline ? parsed.source.references : unresolved;
   const validated = validateConfig(parsed.source, policiesByName);
-  if (!validated.ok) return validated;
-  const audit = auditKeyProblem(validated.config);
+  if (!validated.ok || parsed.issues.length > 0) {
+    // A value written as a reference is not known here (offline, or unresolved): the schema's word on it is moot.
+    const schemaIssues = validated.ok ? [] : validated.issues.filter((i) => !unknown.some((r) => i.path === formatPath(r.path)));
+    const issues = [...parsed.issues, ...schemaIssues].sort((a, b) => a.line - b.line);
+    if (issues.length > 0) return { ok: false, issues };
+  }
+  // Here the schema found nothing, or only moot points on referenced values: the data has the config's shape.
+  const config = validated.ok ? validated.config : (parsed.source.data as Config);
+  const audit = auditKeyProblem(config);
   if (audit) return { ok: false, issues: [{ file: parsed.source.file, line: parsed.source.lineOf(audit.path), path: formatPath(audit.path), message: audit.message }] };
   // Before compile, which drops consumers' credentials from the config it keeps.
-  const view = deps.auditView ? configView(validated.config, policiesByName) : undefined;
-  const store = deps.stores.prepare(validated.config.store);
+  const view = deps.auditView ? configView(config, policiesByName) : undefined;
+  const store = deps.stores.prepare(config.store);
   if (!store.ok) {
     const source = parsed.source;
     return { ok: false, issues: store.issues.map((i) => ({ file: source.file, line: source.lineOf(i.path), path: formatPath(i.path), message: i.message })) };
   }
-  const compiled = compileConfig(validated.config, parsed.source, {
-    policies: policiesByName,
-    upstreams: deps.upstreams,
-    logger: deps.logger,
-    version: deps.version,
-    stores: store.stores,
-    denyList: deps.denyList ?? new DynamicDenyList(),
-    env: deps.env,
-  });
+  const compile = () =>
+    compileConfig(config, parsed.source, {
+      policies: policiesByName,
+      upstreams: deps.upstreams,
+      logger: deps.logger,
+      version: deps.version,
+      stores: store.stores,
+      denyList: deps.denyList ?? new DynamicDenyList(),
+      env: deps.env,
+    });
+  let compiled: ReturnType<typeof compileConfig>;
+  if (deps.offline) {
+    try {
+      compiled = compile();
+    } catch (err) {
+      // Compile trusts what the schema passed; a reference's own text (an upstream URL) can break that
+      // assumption. The shape is checked; the cross-checks need the real values.
+      deps.stores.discard(store.stores);
+      return { ok: true, config, warnings: [], references: parsed.source.references, skipped: (err as Error).message };
+    }
+  } else {
+    compiled = compile();
+  }
   if (!compiled.ok) deps.stores.discard(store.stores);
+  if (!compiled.ok && deps.offline) {
+    // Offline, files need not exist and referenced values are not known: what compile says of them is moot.
+    const moot = (i: ConfigIssue) =>
+      / file not found$|: ENOENT$/.test(i.message) || unknown.some((r) => i.path === formatPath(r.path) || i.path.startsWith(`${formatPath(r.path)}.`));
+    const issues = compiled.issues.filter((i) => !moot(i));
+    if (issues.length > 0) return { ok: false, issues };
+    return { ok: true, config, warnings: [], references: parsed.source.references };
+  }
+  if (compiled.ok && deps.offline) return { ok: true, config, snapshot: compiled.snapshot, warnings: compiled.warnings, references: parsed.source.references };
   return compiled.ok && view !== undefined ? { ...compiled, view } : compiled;
 }
 
-function describeReadError(err: unknown): string {
+function describeReadError(file: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'file not found';
+  // A relative name is read from the working directory, which is not always the one the user thinks of.
+  if (code === 'ENOENT') return `config file not found${isAbsolute(file) ? '' : ` (looked for ${resolve(file)})`}`;
   if (code === 'EACCES') return 'permission denied';
   if (code === 'EISDIR') return 'is a directory, not a config file';
   return (err as Error).message;

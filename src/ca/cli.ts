@@ -4,8 +4,8 @@
  * (Loaded by src/cli.ts only for `ca` commands: the X.509 library costs
  * ~150 ms of start-up that the gateway itself rarely needs.)
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeArgsError } from '../lib/args-error.js';
 import { CA_HELP } from './help.js';
@@ -107,6 +107,8 @@ async function dispatch(args: string[], io: Output): Promise<number> {
         crlUrl: ca.state.crl_url,
       });
       const prefix = values.out ?? defaultPrefix(values);
+      // --out certs/x: the folder is made (owner-only, like the key it will hold) rather than an ENOENT.
+      mkdirSync(dirname(resolve(prefix)), { recursive: true, mode: 0o700 });
       // The key first: when a gateway watches both files, the new pair is complete once the certificate lands.
       writeFileAtomic(`${prefix}.key`, issued.keyPem, 0o600);
       writeFileAtomic(`${prefix}.crt`, issued.certPem, 0o644);
@@ -116,14 +118,14 @@ async function dispatch(args: string[], io: Output): Promise<number> {
     }
     case 'inspect': {
       if (rest.length !== 1) throw new CaUsageError('inspect needs one file: portcullis ca inspect FILE');
-      io.out(describeCertificates(readFileSync(rest[0]!)));
+      io.out(describeCertificates(readFile(rest[0]!)));
       return 0;
     }
     case 'revoke': {
       const ca = await openCaDir(values.dir, passphrase);
       let serial = values.serial;
       if (rest.length === 1 && serial === undefined) {
-        const [cert] = parsePemCertificates(readFileSync(rest[0]!));
+        const [cert] = parsePemCertificates(readFile(rest[0]!));
         if (!cert) throw new Error(`${rest[0]} holds no certificate`);
         serial = cert.serialNumber;
       } else if (rest.length > 0 || serial === undefined) {
@@ -144,6 +146,17 @@ async function dispatch(args: string[], io: Output): Promise<number> {
     }
     default:
       throw new CaUsageError(command ? `unknown ca command "${command}" (init, issue, inspect, revoke, crl)` : 'ca needs a command: init, issue, inspect, revoke or crl');
+  }
+}
+
+/** A file the user named, or one line saying why it cannot be read (not a raw ENOENT). */
+function readFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    throw new Error(`${file}: ${why}`);
   }
 }
 

@@ -23,6 +23,8 @@ export function formatPath(path: ConfigPath): string {
 }
 
 export function formatIssue(issue: ConfigIssue): string {
+  // The file itself could not be read: there is no line or path to point at.
+  if (issue.path === '(file)') return `${issue.file}: ${issue.message}`;
   return `${issue.file}:${issue.line}: ${issue.path}: ${issue.message}`;
 }
 

@@ -16,14 +16,37 @@ export interface SourceText {
   baseDir: string;
 }
 
+/** An ${env:NAME} or ${file:PATH} reference, where it sits. */
+export interface Reference {
+  kind: 'env' | 'file';
+  name: string;
+  path: ConfigPath;
+}
+
+export interface LoadOptions {
+  /**
+   * For CI (`validate --offline`): references are checked for syntax and
+   * listed, not resolved: each keeps its own text as its value, so no secret
+   * needs to be set and no referenced file needs to exist.
+   */
+  offline?: boolean;
+}
+
 export interface LoadedSource {
   file: string;
   data: unknown;
+  /** Every reference of the file, in order (offline: none of them resolved). */
+  references: Reference[];
   /** The 1-based line of the value at path, or of its closest ancestor present in the file. */
   lineOf(path: ConfigPath): number;
 }
 
-export type LoadResult = { ok: true; source: LoadedSource } | { ok: false; issues: ConfigIssue[] };
+/**
+ * Not ok only when the file is no YAML or JSON. References that cannot be
+ * resolved come back as `issues` beside a source (their values left as
+ * written), so that the schema can still check the rest in the same run.
+ */
+export type LoadResult = { ok: true; source: LoadedSource; issues: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
@@ -33,12 +56,13 @@ export function readSource(file: string): SourceText {
   return { file, text, baseDir: dirname(resolve(file)) };
 }
 
-export function parseSource(source: SourceText, env: NodeJS.ProcessEnv = process.env): LoadResult {
+export function parseSource(source: SourceText, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): LoadResult {
+  const ctx: RefContext = { env, baseDir: source.baseDir, offline: options.offline ?? false, references: [] };
   if (source.file.endsWith('.json')) {
-    const fast = parseJson(source, env);
+    const fast = parseJson(source, ctx);
     if (fast) return fast;
   }
-  return parseYaml(source, env);
+  return parseYaml(source, ctx);
 }
 
 /**
@@ -47,7 +71,7 @@ export function parseSource(source: SourceText, env: NodeJS.ProcessEnv = process
  * needs one. Undefined when the text is not valid JSON: the YAML parser then
  * reports where.
  */
-function parseJson(source: SourceText, env: NodeJS.ProcessEnv): LoadResult | undefined {
+function parseJson(source: SourceText, ctx: RefContext): LoadResult | undefined {
   let data: unknown;
   try {
     data = JSON.parse(source.text);
@@ -64,14 +88,13 @@ function parseJson(source: SourceText, env: NodeJS.ProcessEnv): LoadResult | und
     return lines(path);
   };
   const issues: ConfigIssue[] = [];
-  const resolved = resolveReferences(data, [], { env, baseDir: source.baseDir }, (path, message) =>
+  const resolved = resolveReferences(data, [], ctx, (path, message) =>
     issues.push({ file: source.file, line: lineOf(path), path: formatPath(path), message }),
   );
-  if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, source: { file: source.file, data: resolved, lineOf } };
+  return { ok: true, source: { file: source.file, data: resolved, lineOf, references: ctx.references }, issues };
 }
 
-function parseYaml(source: SourceText, env: NodeJS.ProcessEnv): LoadResult {
+function parseYaml(source: SourceText, ctx: RefContext): LoadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const issues: ConfigIssue[] = [];
@@ -84,11 +107,10 @@ function parseYaml(source: SourceText, env: NodeJS.ProcessEnv): LoadResult {
 
   const lineOf = (path: ConfigPath): number => lineOfPath(doc, lineCounter, path);
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
-  const resolved = resolveReferences(data, [], { env, baseDir: source.baseDir }, (path, message) =>
+  const resolved = resolveReferences(data, [], ctx, (path, message) =>
     issues.push({ file: source.file, line: lineOf(path), path: formatPath(path), message }),
   );
-  if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, source: { file: source.file, data: resolved, lineOf } };
+  return { ok: true, source: { file: source.file, data: resolved, lineOf, references: ctx.references }, issues };
 }
 
 function lineOfPath(doc: Document, lineCounter: LineCounter, path: ConfigPath): number {
@@ -102,7 +124,12 @@ function lineOfPath(doc: Document, lineCounter: LineCounter, path: ConfigPath): 
 interface RefContext {
   env: NodeJS.ProcessEnv;
   baseDir: string;
+  offline: boolean;
+  references: Reference[];
 }
+
+/** A variable name as Kubernetes takes it (a shell's, plus "." and "-"): no spaces, no "=", not starting with a digit. */
+const ENV_NAME = /^[A-Za-z_.-][A-Za-z0-9_.-]*$/;
 
 // "$" cannot be part of a name: a scan stops at the next "$", which keeps the search linear
 const REFERENCE = /\$\$|\$\{(env|file):([^}$]*)\}/g;
@@ -132,11 +159,22 @@ function resolveString(
   return text.replace(REFERENCE, (whole, kind: string | undefined, name: string | undefined) => {
     if (whole === '$$') return '$';
     const ref = (name ?? '').trim();
+    if (kind === 'env' && !ENV_NAME.test(ref)) {
+      report(path, `\${env:${ref}} does not name an environment variable (letters, digits, _, . and -, not starting with a digit)`);
+      return whole;
+    }
+    if (kind === 'file' && ref === '') {
+      report(path, '${file:} names no file');
+      return whole;
+    }
+    ctx.references.push({ kind: kind === 'env' ? 'env' : 'file', name: ref, path });
+    // Offline: the reference stands for itself; its value is known only where the gateway runs.
+    if (ctx.offline) return whole;
     if (kind === 'env') {
       const found = ctx.env[ref];
       if (found === undefined) {
         report(path, `environment variable ${ref} is not set (referenced as \${env:${ref}})`);
-        return '';
+        return whole;
       }
       return found;
     }
@@ -144,7 +182,7 @@ function resolveString(
       return readReferencedFile(resolve(ctx.baseDir, ref)).replace(/\r?\n$/, '');
     } catch (err) {
       report(path, `cannot read ${ref} (referenced as \${file:${ref}}): ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-      return '';
+      return whole;
     }
   });
 }

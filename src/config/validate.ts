@@ -135,8 +135,12 @@ function describe(error: ErrorObject): string {
       return `required key "${String(params.missingProperty)}" is missing`;
     case 'format':
       return `${FORMAT_HINTS[params.format as string] ?? `expected format ${String(params.format)}`}, got ${JSON.stringify(error.data)}`;
-    case 'type':
-      return `expected ${String(params.type)}, got ${describeValue(error.data)}`;
+    case 'type': {
+      // `connect: 5` is a number where a duration string belongs: say what a duration looks like.
+      const format = (error.parentSchema as { format?: string } | undefined)?.format;
+      const hint = format !== undefined ? FORMAT_HINTS[format] : undefined;
+      return `${hint ?? `expected ${String(params.type)}`}, got ${describeValue(error.data)}`;
+    }
     case 'const':
       return `expected ${JSON.stringify(params.allowedValue)}, got ${JSON.stringify(error.data)}`;
     case 'anyOf': {

@@ -81,7 +81,11 @@ export class Http2Front {
     // Expect: 100-continue is answered by the handler once the pipeline has accepted the request, as for HTTP/1.1.
     this.server.on('checkContinue', this.onRequest);
     this.server.on('session', (session: ServerHttp2Session) => this.track(session));
-    this.server.on('sessionError', (err: Error) => this.logger.info({ listener: this.listener, err: err.message }, 'HTTP/2 session error'));
+    // A client that drops its connection (ECONNRESET, EPIPE) is routine on the internet: debug, not a line per disconnect at info.
+    this.server.on('sessionError', (err: NodeJS.ErrnoException) => {
+      const routine = err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'ECONNABORTED';
+      this.logger[routine ? 'debug' : 'info']({ listener: this.listener, err: err.message, code: err.code }, 'HTTP/2 session error');
+    });
   }
 
   private readonly onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => {

@@ -19,6 +19,19 @@ export function createLogger(options: LoggerOptions = {}): { logger: Logger; des
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // A warning about a dependency (an IdP, a store) is an outage, not a bug: its error's
+      // message and code say what happened; a stack trace only buries it. Errors keep theirs.
+      // An error as pino shows it; the plain one of withoutStack as it is.
+      serializers: { err: (err: unknown) => (err instanceof Error ? pino.stdSerializers.err(err) : err) },
+      hooks: {
+        logMethod(args, method, level) {
+          const fields = args[0];
+          if (level < 50 && fields !== null && typeof fields === 'object' && (fields as { err?: unknown }).err instanceof Error) {
+            args[0] = { ...fields, err: withoutStack((fields as { err: Error }).err) };
+          }
+          return method.apply(this, args);
+        },
+      },
       redact: { paths: ['*.authorization', '*.password', '*.token', '*.key', '*.secret', '*.cookie'], censor: '[redacted]' },
     },
     destination,
@@ -32,6 +45,19 @@ export function createLogger(options: LoggerOptions = {}): { logger: Logger; des
     }
   };
   return { logger, destination, flush };
+}
+
+/** An error as a log line's field without its stack: type, message and code. */
+function withoutStack(err: Error): { type: string; message: string; code?: string } {
+  // fetch says only "fetch failed"; what failed (ECONNREFUSED, a certificate) is its cause.
+  const cause = err.cause instanceof Error ? err.cause : undefined;
+  const codeOf = (e: Error | undefined): string | undefined => {
+    const value = (e as { code?: unknown } | undefined)?.code;
+    return typeof value === 'string' ? value : undefined;
+  };
+  const code = codeOf(err) ?? codeOf(cause);
+  const message = cause ? `${err.message}: ${cause.message}` : err.message;
+  return { type: err.name, message, ...(code !== undefined ? { code } : {}) };
 }
 
 /**

@@ -49,6 +49,6 @@ describe('per-environment example configs', () => {
     delete env.PORTCULLIS_TLS_DIR;
     const result = await cli(['validate', join(ROOT, 'examples/environments/production.yaml')], { env });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /production\.yaml:12: listeners\[0\]\.tls\.certificates\[0\]\.cert: environment variable PORTCULLIS_TLS_DIR is not set/);
+    assert.match(result.stderr, /production\.yaml:13: listeners\[0\]\.tls\.certificates\[0\]\.cert: environment variable PORTCULLIS_TLS_DIR is not set/);
   });
 });

@@ -34,8 +34,33 @@ function slug(template: string): string {
   return text === '' ? 'root' : text;
 }
 
+/**
+ * Settings for the authentication methods that cannot run on `{}`: each
+ * value the deployment alone knows is an \${env:} reference to set (or to
+ * replace), so the printed routes validate as they are. The rest (key-auth,
+ * basic-auth, hmac-auth, mtls-auth) take `{}`.
+ */
+const AUTH_SETTINGS: Record<string, Record<string, unknown>> = {
+  jwt: { issuers: [{ issuer: '${env:JWT_ISSUER}', algorithms: ['RS256'], jwks_url: '${env:JWT_JWKS_URL}' }] },
+  'oauth2-introspection': { issuer: '${env:OAUTH_ISSUER}', client_id: '${env:OAUTH_CLIENT_ID}', client_secret: '${env:OAUTH_CLIENT_SECRET}' },
+  'ldap-auth': { url: '${env:LDAP_URL}', bind_dn: '${env:LDAP_BIND_DN}', bind_password: '${env:LDAP_BIND_PASSWORD}', base_dn: '${env:LDAP_BASE_DN}' },
+};
+
+/** Authentication policies that take `{}` as they are. */
+const AUTH_AS_IS = new Set(['key-auth', 'basic-auth', 'hmac-auth', 'mtls-auth']);
+
+/** The settings --auth NAME puts on each route; throws for a name that is no API authentication method. */
+function authSettings(auth: string): Record<string, unknown> {
+  if (AUTH_AS_IS.has(auth)) return {};
+  const settings = AUTH_SETTINGS[auth];
+  if (settings) return settings;
+  if (auth === 'oidc') throw new Error('--auth oidc: oidc logs browsers in and needs a session store; write its settings by hand (docs/policies/oidc.md), or use --auth jwt for API tokens');
+  throw new Error(`--auth is none or an authentication method (${[...AUTH_AS_IS, ...Object.keys(AUTH_SETTINGS)].join(', ')}), not "${auth}"`);
+}
+
 export function generateRoutes(specText: string, options: RouteOptions): string {
   const doc = parseYaml(specText) as { servers?: Array<{ url?: string }>; paths?: Record<string, Record<string, unknown>> };
+  const auth = options.auth === 'none' ? undefined : authSettings(options.auth);
   if (!doc || typeof doc !== 'object' || !doc.paths) throw new Error('not an OpenAPI description: no "paths"');
   let base = '';
   const server = doc.servers?.[0]?.url;
@@ -59,7 +84,7 @@ export function generateRoutes(specText: string, options: RouteOptions): string 
           .join('/')}$`
       : `= ${full}`;
     const policies: Array<Record<string, unknown>> = [];
-    if (options.auth !== 'none') policies.push({ [options.auth]: {} });
+    if (auth !== undefined) policies.push({ [options.auth]: auth });
     policies.push({ 'request-validation': { openapi: { spec: `\${file:${options.specFile}}`, strict: true } } });
     const route: Record<string, unknown> = { name: `${options.service}-${slug(template)}`.slice(0, 64), service: options.service };
     if (options.auth === 'none') route.public = true;
