@@ -15,19 +15,42 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { send } from '../helpers/gateway.js';
 import { ROOT } from '../helpers/cli.js';
 
 const PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
 const env = { ...process.env, PATH, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
 
-function run(cmd: string, args: string[], cwd: string, timeoutMs = 120_000): SpawnSyncReturns<string> {
-  const result = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs });
+interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A child process, awaited without blocking: npm pack and install take tens of
+ * seconds, and a spawnSync held the one event loop every test file running
+ * beside this one needs (their timers then fired before their sockets' data).
+ */
+function runAsync(cmd: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env, timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function run(cmd: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<RunResult> {
+  const result = await runAsync(cmd, args, cwd, timeoutMs);
   assert.equal(result.status, 0, `${cmd} ${args.join(' ')} in ${cwd} failed:\n${result.stdout}\n${result.stderr}`);
   return result;
 }
@@ -40,14 +63,25 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** The files git would commit (tracked, or untracked and not ignored), copied; node_modules linked for the build. */
-function copyCheckout(to: string): void {
-  const listed = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], ROOT).stdout.split('\0').filter(Boolean);
-  for (const file of listed) {
-    try {
-      cpSync(join(ROOT, file), join(to, file));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deleted but not yet committed
+/** What is never part of the package's sources: dependencies, builds, benchmark results, git itself. */
+const NOT_SOURCES = new Set(['node_modules', 'dist', '.git', '.bench']);
+
+/**
+ * The files git would commit (tracked, or untracked and not ignored), copied;
+ * node_modules linked for the build. Outside a git checkout (the Node
+ * version matrix tests a plain copy) the tree is copied less what is never a source.
+ */
+async function copyCheckout(to: string): Promise<void> {
+  const listing = await runAsync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], ROOT);
+  if (listing.status !== 0) {
+    cpSync(ROOT, to, { recursive: true, filter: (src) => !NOT_SOURCES.has(relative(ROOT, src).split(sep)[0]!) });
+  } else {
+    for (const file of listing.stdout.split('\0').filter(Boolean)) {
+      try {
+        cpSync(join(ROOT, file), join(to, file));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deleted but not yet committed
+      }
     }
   }
   symlinkSync(join(ROOT, 'node_modules'), join(to, 'node_modules'));
@@ -92,11 +126,11 @@ describe('the npm package, packed and installed into an empty folder', () => {
   let tarball = '';
   const running: Array<ReturnType<typeof startDetached>> = [];
 
-  before(() => {
+  before(async () => {
     const source = join(work, 'source');
     mkdirSync(source);
-    copyCheckout(source);
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], source, 240_000).stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    await copyCheckout(source);
+    const packed = JSON.parse((await run('npm', ['pack', '--json', '--pack-destination', work], source, 240_000)).stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     tarball = join(work, packed[0]!.filename);
     const paths = packed[0]!.files.map((f) => f.path);
     assert.ok(paths.includes('dist/cli.js') && paths.includes('dist/index.d.ts'), 'the tarball holds the built CLI and the types');
@@ -104,7 +138,7 @@ describe('the npm package, packed and installed into an empty folder', () => {
 
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--loglevel=error', tarball], app, 180_000);
+    await run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--loglevel=error', tarball], app, 180_000);
     cpSync(join(ROOT, 'node_modules/re2/build'), join(app, 'node_modules/re2/build'), { recursive: true });
   });
 
@@ -163,7 +197,7 @@ describe('the npm package, packed and installed into an empty folder', () => {
     writeFileSync(join(app, 'wrong.ts'), "import { Gateway } from 'portcullis';\nawait Gateway.start({ config: 'x.yaml' });\n");
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
     const flags = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node'];
-    const checked = spawnSync(process.execPath, [tsc, ...flags, '--typeRoots', join(ROOT, 'node_modules/@types'), 'embed.ts', 'wrong.ts'], { cwd: app, encoding: 'utf8', env });
+    const checked = await runAsync(process.execPath, [tsc, ...flags, '--typeRoots', join(ROOT, 'node_modules/@types'), 'embed.ts', 'wrong.ts'], app);
     const errors = checked.stdout.trim().split('\n');
     assert.equal(errors.length, 1, checked.stdout);
     assert.match(errors[0]!, /^wrong\.ts\(2,.*'config' does not exist in type 'GatewayOptions'/);
