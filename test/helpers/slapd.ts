@@ -5,7 +5,8 @@
  * on free loopback ports. People live under ou=people, groups (with the
  * memberOf overlay) under ou=groups.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,11 +61,11 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
 export async function startDirectory(): Promise<TestDirectory> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-slapd-'));
   mkdirSync(join(dir, 'data'));
-  execFileSync('openssl', [
+  await promisify(execFile)('openssl', [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
     '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt'),
     '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  ]); // awaited: a synchronous keygen held the event loop of every test file beside this one
   writeFileSync(
     join(dir, 'slapd.conf'),
     `include /etc/ldap/schema/core.schema

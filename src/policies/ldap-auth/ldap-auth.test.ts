@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ describe('ldap-auth against a real slapd', () => {
     await directory.addUser('pay$&roll', 'dollar-password');
     // A certificate the directory does not present, to show an untrusted directory is refused.
     const other = mkdtempSync(join(tmpdir(), 'portcullis-ca-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-keyout', join(other, 'k'), '-out', join(other, 'c'), '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-keyout', join(other, 'k'), '-out', join(other, 'c'), '-subj', '/CN=127.0.0.1']); // awaited: a synchronous keygen held the event loop of every test file beside this one
     const otherCa = readFileSync(join(other, 'c'), 'utf8');
     rmSync(other, { recursive: true });
     const ldap = (url: string, extra: string) =>
