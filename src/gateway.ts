@@ -6,6 +6,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
+import type { SourceText } from './config/load.js';
 import { loadConfig } from './load-config.js';
 import type { Snapshot } from './snapshot.js';
 import { InvalidConfigError, type ConfigIssue } from './config/errors.js';
@@ -55,6 +56,12 @@ export class Gateway {
   private reloading: Promise<ReloadResult> | undefined;
   private watching = false;
   private stopped = false;
+  /**
+   * The text of the config running now: the file as last read, or the
+   * document last handed to reload(). What an admin API edits and a
+   * control plane pushes starts from here.
+   */
+  source: SourceText;
   /** The admin listener (/metrics, /healthz, /livez, /readyz) and the metrics, kept in line with the config. */
   readonly admin: AdminControl;
   /** Whether the gateway should be sent traffic: not while draining, nor while the store or a route's provider is missing. */
@@ -77,7 +84,9 @@ export class Gateway {
     readonly certificates: CertificateInventory,
     /** Events, and what watches them; kept across reloads. */
     readonly telemetry: Telemetry,
+    source: SourceText,
   ) {
+    this.source = source;
     const readiness = (this.readiness = new Readiness(
       () => snapshots.current,
       () => stores.running?.store,
@@ -117,7 +126,7 @@ export class Gateway {
     const sinks = (telemetry.sinks = new SinkManager({ logger, destination, accessLog, telemetry }));
     telemetry.sinkStatus = () => sinks.status();
     sinks.apply(sinks.prepare(sinkSettings(loaded.snapshot)));
-    const gateway = new Gateway(options, logger, flush, accessLog, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry);
+    const gateway = new Gateway(options, logger, flush, accessLog, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry, loaded.source);
     const events = gatewayEvents(telemetry.events);
     certificates.reportTo(events);
     stores.onHealthChange = (change) => events(storeHealthEvent(change));
@@ -155,13 +164,13 @@ export class Gateway {
    * keeps serving. Concurrent reloads are serialised. `by` is who asked, for
    * the audit trail (a signal, the file watch, later the admin API).
    */
-  reload(by: AuditActor = { kind: 'process' }): Promise<ReloadResult> {
+  reload(by: AuditActor = { kind: 'process' }, from?: SourceText): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
       // Draining: a reload would open listeners that the shutdown no longer closes.
       if (this.stopped) return { ok: false, issues: [{ file: this.options.configFile, line: 0, path: '(gateway)', message: 'shutting down: not reloaded' }] };
       const version = this.version + 1;
       const audit = this.telemetry.audit;
-      const loaded = loadConfig(this.options.configFile, {
+      const loaded = loadConfig(from ?? this.options.configFile, {
         upstreams: this.upstreams,
         stores: this.stores,
         logger: this.logger,
@@ -205,6 +214,7 @@ export class Gateway {
       const before = this.version;
       const auditChanged = JSON.stringify(next.config.telemetry.audit) !== JSON.stringify(this.snapshot.config.telemetry.audit);
       this.version = version;
+      this.source = loaded.source;
       const retired = this.upstreams.commit(next.services);
       const replacedStore = await this.stores.commit(next.stores, next.config.store);
       this.snapshots.swap(next, () => {

@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { compileConfig } from './compile.js';
 import { formatPath, type ConfigIssue } from './config/errors.js';
-import { parseSource, readSource, type Reference } from './config/load.js';
+import { MAX_CONFIG_BYTES, parseSource, readSource, type Reference, type SourceText } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { validateConfig } from './config/validate.js';
 import { DynamicDenyList } from './defense/deny-list.js';
@@ -32,7 +32,9 @@ interface LoadDeps {
   offline?: boolean;
 }
 
-export type LoadConfigResult = { ok: true; snapshot: Snapshot; warnings: ConfigIssue[]; view?: ConfigView } | { ok: false; issues: ConfigIssue[] };
+export type LoadConfigResult =
+  | { ok: true; snapshot: Snapshot; warnings: ConfigIssue[]; view?: ConfigView; source: SourceText }
+  | { ok: false; issues: ConfigIssue[] };
 
 /**
  * Offline, compile may refuse only for what is not known offline (a file not
@@ -43,15 +45,25 @@ export type OfflineResult =
   | { ok: true; config: Config; snapshot?: Snapshot; warnings: ConfigIssue[]; references: Reference[]; skipped?: string }
   | { ok: false; issues: ConfigIssue[] };
 
-/** Loads, validates and compiles a config file without touching anything running. */
-export function loadConfig(file: string, deps: LoadDeps & { offline: true }): OfflineResult;
-export function loadConfig(file: string, deps: LoadDeps & { offline?: false }): LoadConfigResult;
-export function loadConfig(file: string, deps: LoadDeps): LoadConfigResult | OfflineResult {
-  let text;
-  try {
-    text = readSource(file);
-  } catch (err) {
-    return { ok: false, issues: [{ file, line: 0, path: '(file)', message: describeReadError(file, err) }] };
+/**
+ * Loads, validates and compiles a config without touching anything running:
+ * a file's path, or a document's text already in hand (the admin API, a
+ * control plane's push) named by its `file` for the issues and resolving
+ * relative paths from its `baseDir`.
+ */
+export function loadConfig(from: string | SourceText, deps: LoadDeps & { offline: true }): OfflineResult;
+export function loadConfig(from: string | SourceText, deps: LoadDeps & { offline?: false }): LoadConfigResult;
+export function loadConfig(from: string | SourceText, deps: LoadDeps): LoadConfigResult | OfflineResult {
+  let text: SourceText;
+  if (typeof from === 'string') {
+    try {
+      text = readSource(from);
+    } catch (err) {
+      return { ok: false, issues: [{ file: from, line: 0, path: '(file)', message: describeReadError(from, err) }] };
+    }
+  } else {
+    if (from.text.length > MAX_CONFIG_BYTES) return { ok: false, issues: [{ file: from.file, line: 0, path: '(file)', message: 'config is larger than 16 MiB' }] };
+    text = from;
   }
   const parsed = parseSource(text, deps.env, { offline: deps.offline });
   if (!parsed.ok) return parsed;
@@ -110,7 +122,8 @@ export function loadConfig(file: string, deps: LoadDeps): LoadConfigResult | Off
     return { ok: true, config, warnings: [], references: parsed.source.references };
   }
   if (compiled.ok && deps.offline) return { ok: true, config, snapshot: compiled.snapshot, warnings: compiled.warnings, references: parsed.source.references };
-  return compiled.ok && view !== undefined ? { ...compiled, view } : compiled;
+  if (!compiled.ok) return compiled;
+  return view !== undefined ? { ...compiled, view, source: text } : { ...compiled, source: text };
 }
 
 function describeReadError(file: string, err: unknown): string {

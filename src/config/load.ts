@@ -48,7 +48,8 @@ export interface LoadedSource {
  */
 export type LoadResult = { ok: true; source: LoadedSource; issues: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** The largest config document read, from a file or handed in as text. */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 export function readSource(file: string): SourceText {
   const text = readFileSync(file, 'utf8');

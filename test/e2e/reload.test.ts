@@ -78,6 +78,20 @@ routes:
     assert.ok(Array.isArray(logged.issues));
   });
 
+  it('reloads from a document handed in as text, not the file, and refuses a bad one by the name it was given', async () => {
+    const text = withoutLagShedding(config(upstream.url, { routes: '  - { name: handed, service: s, public: true, match: { paths: [/handed] } }' }));
+    const ok = await gw.gateway.reload({ kind: 'process' }, { file: 'pushed-version', text, baseDir: process.cwd() });
+    assert.equal(ok.ok, true);
+    assert.equal(gw.gateway.snapshot.routes.has('handed'), true, 'the handed-in document is the one running');
+    assert.equal(gw.gateway.source.text, text, 'the gateway keeps the text it runs');
+    const bad = await gw.gateway.reload({ kind: 'process' }, { file: 'pushed-version', text: 'routes: 7\n', baseDir: process.cwd() });
+    assert.equal(bad.ok, false);
+    if (bad.ok) return;
+    assert.ok(bad.issues.every((i) => i.file === 'pushed-version'), JSON.stringify(bad.issues));
+    assert.equal(gw.gateway.snapshot.routes.has('handed'), true, 'the refused document changed nothing');
+    assert.equal(gw.gateway.source.text, text);
+  });
+
   it('refuses a config that validates but cannot compile (closed route without authentication)', async () => {
     const result = await gw.reload(config(upstream.url, { routes: '  - { name: closed, service: s, match: { paths: [/closed] } }' }));
     assert.equal(result.ok, false);
