@@ -18,10 +18,11 @@ import type { Stores } from './stores/stores.js';
 import { compileListenersTls } from './server/tls/compile.js';
 import { compileServicesTls } from './upstream/tls.js';
 import type { UpstreamRegistry } from './upstream/registry.js';
-import { ConfigError, ConfigErrors, didYouMean, formatPath, type ConfigIssue, type ConfigPath } from './config/errors.js';
+import { ConfigError, ConfigErrors, formatPath, type ConfigIssue, type ConfigPath } from './config/errors.js';
 import type { LoadedSource } from './config/load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './config/schema.js';
 import { checkServerLimits } from './config/server-limits.js';
+import { crossReferenceIssues } from './config/cross-refs.js';
 import { adminForSnapshot, checkAdmin } from './config/admin.js';
 import { checkSinks } from './config/telemetry/sinks.js';
 import { parseDuration, parseSize } from './config/units.js';
@@ -59,7 +60,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     warnings.push({ file: source.file, line: source.lineOf(path), path: formatPath(path), message });
   };
 
-  checkUniqueNames(config, report);
+  for (const issue of crossReferenceIssues(config)) report(issue.path, issue.message);
   const settings = compileSettings(config, report);
   checkServerLimits(config, report);
   checkAdmin(config, report, warn);
@@ -118,9 +119,8 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   config.routes.forEach((route, r) => {
     const base: ConfigPath = ['routes', r];
     const service = services.get(route.service);
-    if (!service) report([...base, 'service'], `no service named "${route.service}"${hintService(config, route)}`);
     const own = compilePolicies(route.policies, [...base, 'policies'], route.name);
-    const skip = checkSkip(route, base, globalNames, report);
+    const skip = new Set(route.skip.filter((name) => globalNames.includes(name)));
     const globalSteps = allGlobalSteps.filter((s) => !skip.has(s.name));
     const globalAuth = globalSteps.some((s) => s.phase === 'authenticate');
     const globalEnforcedAuth = globalSteps.some((s) => s.phase === 'authenticate' && !s.monitor);
@@ -245,10 +245,7 @@ function compileAnonymous(
 ): Consumer | undefined {
   if (route.anonymous === undefined) return undefined;
   const consumer = consumers.get(route.anonymous);
-  if (!consumer) {
-    const hint = didYouMean(route.anonymous, consumers.keys());
-    report([...base, 'anonymous'], `no consumer named "${route.anonymous}"${hint ? `; did you mean "${hint}"?` : ''}`);
-  }
+  // A consumer not there is a cross-reference issue (config/cross-refs.ts), reported already.
   if (!hasAuthentication) {
     report([...base, 'anonymous'], 'anonymous needs an authentication policy on the route (or a global one) to stand in for');
   }
@@ -262,24 +259,6 @@ function hasAuthEntry(route: RouteConfig, policies: ReadonlyMap<string, AnyPolic
 
 /** Policies that decide who may reach a route at all, beyond the authenticate and authorize phases. */
 const ACCESS_CONTROL_SCREENS: ReadonlySet<string> = new Set(['ip-restriction']);
-
-/**
- * The global policies a route skips (`skip:`), each checked to name a global policy: a typo would
- * otherwise silently keep the policy running, or, worse, look like an exemption that is not there.
- */
-function checkSkip(route: RouteConfig, base: ConfigPath, globalNames: readonly string[], report: (path: ConfigPath, message: string) => void): Set<string> {
-  const skip = new Set<string>();
-  route.skip.forEach((name, i) => {
-    if (globalNames.includes(name)) {
-      skip.add(name);
-      return;
-    }
-    const hint = didYouMean(name, globalNames);
-    const known = globalNames.length > 0 ? ` (global policies: ${[...new Set(globalNames)].join(', ')})` : ' (there are no global policies)';
-    report([...base, 'skip', i], `"${name}" is not a global policy${hint ? `; did you mean "${hint}"?` : known}`);
-  });
-  return skip;
-}
 
 /**
  * The access-control policies the route enforces, for the shadowing check (src/routing/shadow.ts): its own,
@@ -300,23 +279,6 @@ function accessGuards(
     if (phase === 'authenticate' || phase === 'authorize' || ACCESS_CONTROL_SCREENS.has(name)) guards.set(guardKey(name, settings), name);
   }
   return guards;
-}
-
-function hintService(config: Config, route: RouteConfig): string {
-  const hint = didYouMean(route.service, config.services.map((s) => s.name));
-  if (hint) return `; did you mean "${hint}"?`;
-  return config.services.length > 0 ? ` (services: ${config.services.map((s) => s.name).join(', ')})` : '';
-}
-
-function checkUniqueNames(config: Config, report: (path: ConfigPath, message: string) => void): void {
-  for (const section of ['listeners', 'services', 'routes', 'consumers'] as const) {
-    const firstAt = new Map<string, number>();
-    config[section].forEach((item: { name: string }, i: number) => {
-      const first = firstAt.get(item.name);
-      if (first !== undefined) report([section, i, 'name'], `"${item.name}" is already the name of ${section}[${first}]`);
-      else firstAt.set(item.name, i);
-    });
-  }
 }
 
 function compileSettings(config: Config, report: (path: ConfigPath, message: string) => void): RuntimeSettings | undefined {

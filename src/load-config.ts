@@ -12,6 +12,7 @@ import { formatPath, type ConfigIssue } from './config/errors.js';
 import { MAX_CONFIG_BYTES, parseSource, readSource, type Reference, type SourceText } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { validateConfig } from './config/validate.js';
+import { crossReferenceIssues } from './config/cross-refs.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { policiesByName } from './policies/index.js';
 import type { Snapshot } from './snapshot.js';
@@ -75,7 +76,10 @@ export function loadConfig(from: string | SourceText, deps: LoadDeps): LoadConfi
   if (!validated.ok || parsed.issues.length > 0) {
     // A value written as a reference is not known here (offline, or unresolved): the schema's word on it is moot.
     const schemaIssues = validated.ok ? [] : validated.issues.filter((i) => !unknown.some((r) => i.path === formatPath(r.path)));
-    const issues = [...parsed.issues, ...schemaIssues].sort((a, b) => a.line - b.line);
+    // Compile, which checks names against each other, will not run: check them here, on the document as written.
+    const source = parsed.source;
+    const crossRefs = crossReferenceIssues(source.data).map((i) => ({ file: source.file, line: source.lineOf(i.path), path: formatPath(i.path), message: i.message }));
+    const issues = [...parsed.issues, ...schemaIssues, ...crossRefs].sort((a, b) => a.line - b.line);
     if (issues.length > 0) return { ok: false, issues };
   }
   // Here the schema found nothing, or only moot points on referenced values: the data has the config's shape.

@@ -132,9 +132,10 @@ consumers:
     const result = await cli(['validate', bad]);
     assert.equal(result.code, 1);
     const lines = result.stderr.trim().split('\n');
-    // Every phase in one run: the unset variable and the schema's findings together, in line order.
+    // Every phase in one run: the unset variable, the schema's findings and the cross-checks together, in line order.
     assert.deepEqual(lines, [
       `${bad}:6: services[0].timeouts.connect: expected a duration like "250ms", "5s", "1m", "1h" or "1d", got "2 seconds"`,
+      `${bad}:9: routes[0].service: no service named "orders" (services: s)`,
       `${bad}:11: routes[0].policies[0].key-auth.hedaer: unknown key "hedaer"; did you mean "header"?`,
       `${bad}:12: routes[0].policies[1].rate-limitt: unknown policy "rate-limitt"; did you mean "rate-limit"?`,
       `${bad}:14: consumers[0].credentials.key-auth[0].key: environment variable PORTCULLIS_TEST_UNSET is not set (referenced as \${env:PORTCULLIS_TEST_UNSET})`,

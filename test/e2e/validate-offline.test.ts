@@ -85,6 +85,27 @@ routes: [{ name: r, service: orders, public: true, anonymous: "\${env:ANON}" }]
     assert.match(result.stderr, /^[^\n]*:3: routes\[0\]\.service: [^\n]*"orders"[^\n]*\n$/);
   });
 
+  it('runs the cross-checks beside schema errors and unset references: every problem of every phase in one run', async () => {
+    const file = writeConfig(`listeners: [{ name: main, address: "127.0.0.1:0" }]
+services:
+  - { name: s, targets: [{ url: "http://127.0.0.1:9" }], balanse: random }
+  - { name: s, targets: [{ url: "http://127.0.0.1:9" }] }
+routes:
+  - { name: r, service: orders, public: true, skip: [jwt] }
+consumers:
+  - { name: c, credentials: { key-auth: [{ key: "\${env:C_KEY}" }] } }
+`);
+    const result = await cli(['validate', file], { env: {} });
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.stderr.trim().split('\n'), [
+      `${file}:3: services[0].balanse: unknown key "balanse"; did you mean "balance"?`,
+      `${file}:4: services[1].name: "s" is already the name of services[0]`,
+      `${file}:6: routes[0].service: no service named "orders" (services: s)`,
+      `${file}:6: routes[0].skip[0]: "jwt" is not a global policy (there are no global policies)`,
+      `${file}:8: consumers[0].credentials.key-auth[0].key: environment variable C_KEY is not set (referenced as \${env:C_KEY})`,
+    ]);
+  });
+
   it('says so when the cross-checks need a referenced value (an upstream URL), and passes the shape', async () => {
     const file = writeConfig(`listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "\${env:UPSTREAM_URL}" }] }]
