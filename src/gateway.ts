@@ -41,6 +41,8 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Reload when the config file changes, whatever the config says. */
   watch?: boolean;
+  /** The log level (default: PORTCULLIS_LOG_LEVEL, else info). */
+  logLevel?: string;
 }
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
@@ -109,7 +111,10 @@ export class Gateway {
 
   /** Loads the config and opens every listener; throws InvalidConfigError with every issue found. */
   static async start(options: GatewayOptions): Promise<Gateway> {
-    const { logger, destination, flush } = createLogger(options.logDestination ? { destination: options.logDestination } : {});
+    const { logger, destination, flush } = createLogger({
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+      ...(options.logLevel ? { level: options.logLevel } : {}),
+    });
     const certificates = new CertificateInventory(logger);
     const upstreams = new UpstreamRegistry(logger, certificates);
     const stores = new StoreRegistry(logger);

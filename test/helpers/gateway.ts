@@ -68,10 +68,10 @@ export function withoutLagShedding(yaml: string): string {
   return doc.toString();
 }
 
-export async function startGateway(yaml: string, options: { env?: NodeJS.ProcessEnv; dir?: string } = {}): Promise<TestGateway> {
+export async function startGateway(yaml: string, options: { env?: NodeJS.ProcessEnv; dir?: string; logLevel?: string } = {}): Promise<TestGateway> {
   const configFile = writeConfig(withoutLagShedding(yaml), options.dir);
   const capture = new LineCapture();
-  const gateway = await Gateway.start({ configFile, logDestination: capture, env: options.env ?? process.env });
+  const gateway = await Gateway.start({ configFile, logDestination: capture, env: options.env ?? process.env, ...(options.logLevel ? { logLevel: options.logLevel } : {}) });
   const url = gateway.url();
   const port = Number(new URL(url).port);
   return {
