@@ -15,6 +15,21 @@ const TlsVersion = Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')]
 
 const PemFile = (description: string) => Type.String({ minLength: 1, description });
 
+export const ListenerRenewSchema = Type.Object(
+  {
+    ca_cert: PemFile('the built-in CA\'s certificate (ca.crt) that issues the renewed certificate'),
+    ca_key: Secret({ description: 'the built-in CA\'s key file (ca.key)' }),
+    ca_passphrase: Type.Optional(Secret({ description: 'when the CA key is encrypted' })),
+    ttl: Duration({ default: '24h', description: 'lifetime of each renewed certificate' }),
+    renew_before: Type.Optional(Duration({ description: 'renew this long before the certificate on disk expires (default: a third of ttl)' })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'renew this certificate from the built-in CA before it expires: a new key and certificate for the same names are written over the cert and key files (which must be files) and served at once',
+  },
+);
+
 export const ListenerCertificateSchema = Type.Object(
   {
     hosts: Type.Optional(
@@ -27,6 +42,7 @@ export const ListenerCertificateSchema = Type.Object(
     key: Secret({ description: 'PEM file with the private key (RSA or ECDSA)' }),
     passphrase: Type.Optional(Secret({ description: 'for an encrypted key; use ${env:...} or ${file:...}' })),
     default: Type.Boolean({ default: false, description: 'serve it to clients without SNI or with an unknown name (else the first certificate)' }),
+    renew: Type.Optional(ListenerRenewSchema),
   },
   { additionalProperties: false },
 );
@@ -107,5 +123,6 @@ export const UpstreamTlsSchema = Type.Object(
 
 export type ListenerTlsConfig = Static<typeof ListenerTlsSchema>;
 export type ListenerCertificateConfig = Static<typeof ListenerCertificateSchema>;
+export type ListenerRenewConfig = Static<typeof ListenerRenewSchema>;
 export type UpstreamTlsConfig = Static<typeof UpstreamTlsSchema>;
 export type UpstreamIssueConfig = Static<typeof UpstreamIssueSchema>;

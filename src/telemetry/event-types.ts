@@ -506,6 +506,20 @@ export const EVENT_TYPES = {
     description: 'A certificate the gateway holds has expired (at most once a day per certificate).',
     details: { source: 'id', role: 'id', subject: 'text', serial: 'id', not_after: 'id' },
   },
+  'certificate.renewed': {
+    category: 'certificate',
+    severity: 'info',
+    actions: CHANGED,
+    description: 'A listener certificate with `renew:` was renewed from the built-in CA: a new key and certificate were written over its files and are served from the next handshake.',
+    details: { source: 'id', file: 'id', previous_serial: 'id' },
+  },
+  'certificate.renewal_failed': {
+    category: 'certificate',
+    severity: 'high',
+    actions: OBSERVED,
+    description: 'A listener certificate with `renew:` could not be renewed (the CA did not load, or its files could not be written); retried every minute while the certificate on disk still serves.',
+    details: { source: 'id', file: 'id', not_after: 'id' },
+  },
   'store.unavailable': {
     category: 'store',
     severity: 'high',

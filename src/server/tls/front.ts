@@ -18,6 +18,7 @@ import type { CertificateInventory } from '../../telemetry/certificates.js';
 import { maxConnectionsFor } from '../connection-limits.js';
 import type { Http2Front } from '../h2.js';
 import { FileWatcher } from './cert-watch.js';
+import { CertificateRenewer } from './renewer.js';
 import { loadListenerTls, type ListenerTls } from './material.js';
 import { readClientCertificate } from './peer.js';
 import type { EmitGatewayEvent } from '../../telemetry/gateway-events.js';
@@ -50,6 +51,7 @@ export class TlsFront {
   private ticketKeys: Buffer | undefined;
   private ticketTimer: NodeJS.Timeout | undefined;
   private readonly watcher: FileWatcher;
+  private readonly renewer: CertificateRenewer;
   private readonly failures: FailureLog;
   private readonly eventLimit = new SourceLimit();
   private closed = false;
@@ -86,6 +88,8 @@ export class TlsFront {
     }
     this.watcher = new FileWatcher(() => this.reloadFromFiles(), options.watchIntervalMs);
     if (config.watch) this.watcher.watch(material.files);
+    this.renewer = new CertificateRenewer(options.listener, options.logger, () => this.reloadFromFiles(), options.events);
+    this.renewer.plan(material.renewals);
     this.report(material);
   }
 
@@ -104,6 +108,7 @@ export class TlsFront {
       else this.server.setTicketKeys(this.ticketKeys);
     }
     this.watcher.watch(config.watch ? material.files : []);
+    this.renewer.plan(material.renewals);
     this.options.logger.info(
       { listener: this.options.listener, certificates: material.certificates.filter((c) => c.role === 'server').map((c) => ({ hosts: c.hosts, serial: c.serial, not_after: c.notAfter.toISOString() })) },
       'TLS certificates reloaded',
@@ -199,6 +204,7 @@ export class TlsFront {
   close(): Promise<void> {
     this.closed = true;
     this.watcher.close();
+    this.renewer.close();
     clearInterval(this.ticketTimer);
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

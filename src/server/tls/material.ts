@@ -47,6 +47,23 @@ export interface ListenerTls {
   readonly digest: string;
   /** Problems worth a log line that do not stop the material from being used (expired certificate, lapsing CRL). */
   readonly warnings: readonly string[];
+  /** The certificates the gateway renews itself from the built-in CA (`renew:`), with what it needs to. */
+  readonly renewals: readonly RenewalPlan[];
+}
+
+/** A certificate to renew from the built-in CA before `notAfter - renewBeforeMs`: same names, new key, same files. */
+export interface RenewalPlan {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caCert: Buffer;
+  readonly caKey: Buffer;
+  readonly caPassphrase: string | undefined;
+  readonly ttlMs: number;
+  readonly renewBeforeMs: number;
+  readonly dns: readonly string[];
+  readonly ips: readonly string[];
+  readonly serial: string;
+  readonly notAfter: Date;
 }
 
 type Report = (path: ConfigPath, message: string) => void;
@@ -133,6 +150,7 @@ export function loadListenerTls(listener: string, config: ListenerTlsConfig, bas
   }
 
   const loaded: LoadedCertificate[] = [];
+  const renewals: RenewalPlan[] = [];
   config.certificates.forEach((entry, i) => {
     const base: ConfigPath = ['tls', 'certificates', i];
     const cert = read(entry.cert, [...base, 'cert']);
@@ -163,6 +181,10 @@ export function loadListenerTls(listener: string, config: ListenerTlsConfig, bas
     } catch (err) {
       fail([...base, 'key'], `${pemName(entry.key)} with ${pemName(entry.cert)}: ${describeTlsMaterialError(err)}`);
       return;
+    }
+    if (entry.renew) {
+      const plan = renewalPlan(entry, cert, key, info, base, read, fail);
+      if (plan) renewals.push(plan);
     }
     loaded.push({ entry, hosts, isDefault: entry.default, context, options, info });
     records.push(certificateRecord(source, 'server', hosts, info, warnBeforeMs));
@@ -211,6 +233,55 @@ export function loadListenerTls(listener: string, config: ListenerTlsConfig, bas
     certificates: records,
     digest: digest.digest('hex'),
     warnings,
+    renewals,
+  };
+}
+
+/** What `renew:` needs, checked: files to write over, a CA that loads, a renewal window shorter than the lifetime. */
+function renewalPlan(
+  entry: ListenerCertificateConfig,
+  cert: PemSource,
+  key: PemSource,
+  info: CertificateInfo,
+  base: ConfigPath,
+  read: (value: string, path: ConfigPath) => PemSource | undefined,
+  fail: Report,
+): RenewalPlan | undefined {
+  const renew = entry.renew!;
+  const at: ConfigPath = [...base, 'renew'];
+  if (!cert.file || !key.file) {
+    fail(at, 'renew needs cert and key to be files: the renewed certificate and key are written over them');
+    return undefined;
+  }
+  const ttlMs = parseDuration(renew.ttl);
+  const renewBeforeMs = renew.renew_before !== undefined ? parseDuration(renew.renew_before) : Math.floor(ttlMs / 3);
+  if (renewBeforeMs >= ttlMs) {
+    fail([...at, 'renew_before'], 'renew_before must be shorter than ttl');
+    return undefined;
+  }
+  if (info.dns.length === 0 && info.ips.length === 0) {
+    fail(at, `${pemName(entry.cert)} names no DNS name or IP address for the renewed certificate to carry`);
+    return undefined;
+  }
+  const caCert = read(renew.ca_cert, [...at, 'ca_cert']);
+  const caKey = read(renew.ca_key, [...at, 'ca_key']);
+  if (!caCert || !caKey) return undefined;
+  if (parsePemCertificatesOrNone(caCert.data).length === 0) {
+    fail([...at, 'ca_cert'], `${pemName(renew.ca_cert)} holds no PEM certificate`);
+    return undefined;
+  }
+  return {
+    certFile: cert.file,
+    keyFile: key.file,
+    caCert: caCert.data,
+    caKey: caKey.data,
+    caPassphrase: renew.ca_passphrase,
+    ttlMs,
+    renewBeforeMs,
+    dns: info.dns,
+    ips: info.ips,
+    serial: info.serial,
+    notAfter: info.notAfter,
   };
 }
 
