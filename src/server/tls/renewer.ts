@@ -6,7 +6,7 @@
  * serves the renewed certificate without the CA. A failed renewal is logged
  * and retried every minute while the certificate on disk still serves.
  */
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { CertificateAuthority } from '../../ca/authority.js';
 import { MAX_TIMER_MS } from '../../config/units.js';
@@ -86,7 +86,9 @@ export class CertificateRenewer {
 
 function writeAtomically(file: string, data: string, mode: number): void {
   const temporary = `${file}.renew-${process.pid}`;
-  writeFileSync(temporary, data, { mode });
+  // A leftover of a crash goes first; then exclusive creation, which follows no symlink planted in its place.
+  rmSync(temporary, { force: true });
+  writeFileSync(temporary, data, { mode, flag: 'wx' });
   chmodSync(temporary, mode);
   renameSync(temporary, file);
 }
