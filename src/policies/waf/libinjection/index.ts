@@ -5,3 +5,4 @@
  * are values as ModSecurity sees them: bytes, read as latin1.
  */
 export { detectSQLi } from './sqli.js';
+export { detectXSS } from './xss.js';
