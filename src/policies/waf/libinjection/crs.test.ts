@@ -7,8 +7,8 @@
  * rule's transformations, and the rule matches when the operator matches
  * any of them. expect_ids must match, no_expect_ids must not.
  *
- * The transformations here are small local versions of ModSecurity's, enough
- * for these payloads; the SecLang engine's own transformations and its
+ * The transformations (testdata/transforms.ts) are small versions of
+ * ModSecurity's, enough for these payloads; the SecLang engine's own transformations and its
  * end-to-end runner over sockets are tested with the engine.
  */
 import { describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { detectSQLi, detectXSS } from './index.js';
+import { hex, htmlEntityDecode, jsDecode, sqliChain, urlDecode, xssChain } from './testdata/transforms.js';
 
 interface Stage {
   input: { method?: string; uri?: string; headers?: Record<string, string>; data?: string };
@@ -27,73 +28,6 @@ interface TestFile {
 }
 
 const load = (name: string): TestFile => parse(readFileSync(new URL(`./testdata/crs/${name}`, import.meta.url), 'utf8')) as TestFile;
-
-const hex = (c: string): number => parseInt(c, 16);
-const isHex = (s: string): boolean => /^[0-9a-fA-F]+$/.test(s);
-
-/** ModSecurity's argument decoding: %XX and '+'; malformed escapes stay. Bytes as latin1. */
-function urlDecode(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '+') out += ' ';
-    else if (c === '%' && isHex(s.slice(i + 1, i + 3)) && i + 2 < s.length) {
-      out += String.fromCharCode(hex(s.slice(i + 1, i + 3)));
-      i += 2;
-    } else out += c;
-  }
-  return out;
-}
-
-/** t:urlDecodeUni: urlDecode plus %uXXXX (full-width ASCII to ASCII, otherwise the low byte). */
-function urlDecodeUni(s: string): string {
-  return urlDecode(
-    s.replace(/%u([0-9a-fA-F]{4})/g, (_m, h: string) => {
-      const code = hex(h);
-      const byte = code >= 0xff01 && code <= 0xff5e ? code - 0xfee0 : code & 0xff;
-      return `%${byte.toString(16).padStart(2, '0')}`;
-    }),
-  );
-}
-
-/** t:utf8toUnicode: multi-byte UTF-8 sequences (bytes as latin1) become %uXXXX. */
-function utf8toUnicode(s: string): string {
-  return s.replace(/[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}/g, (m) => {
-    const cp = Buffer.from(m, 'latin1').toString('utf8').codePointAt(0)!;
-    return `%u${cp.toString(16).padStart(4, '0')}`;
-  });
-}
-
-/** t:htmlEntityDecode: numeric entities (semicolon optional) and the named ones ModSecurity knows. */
-function htmlEntityDecode(s: string): string {
-  const named: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', nbsp: '\xa0' };
-  return s.replace(/&(?:#[xX]([0-9a-fA-F]+);?|#([0-9]+);?|(quot|amp|lt|gt|nbsp);)/g, (m, h?: string, d?: string, n?: string) => {
-    if (h) return String.fromCharCode(hex(h) & 0xff);
-    if (d) return String.fromCharCode(Number(d) & 0xff);
-    return named[n!] ?? m;
-  });
-}
-
-/** t:jsDecode: \xHH, \uHHHH, \OOO, the letter escapes, and \c as c. */
-function jsDecode(s: string): string {
-  const letters: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
-  return s.replace(/\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|([0-7]{1,3})|([\s\S]))/g, (_m, x?: string, u?: string, o?: string, c?: string) => {
-    if (x) return String.fromCharCode(hex(x));
-    if (u) {
-      const code = hex(u);
-      return String.fromCharCode(code >= 0xff01 && code <= 0xff5e ? code - 0xfee0 : code & 0xff);
-    }
-    if (o) return String.fromCharCode(parseInt(o, 8) & 0xff);
-    return letters[c!] ?? c!;
-  });
-}
-
-/** t:cssDecode: \H..HHHHHH (one optional white space after) and \c as c. */
-function cssDecode(s: string): string {
-  return s.replace(/\\(?:([0-9a-fA-F]{1,6})[ \t\n\f\r]?|([\s\S]))/g, (_m, h?: string, c?: string) => (h ? String.fromCharCode(hex(h) & 0xff) : c!));
-}
-
-const removeNulls = (s: string): string => s.replaceAll('\0', '');
 
 /** XML text and attribute values (XML:/* and XML://@*), entities decoded as an XML parser does. */
 function xmlValues(body: string): string[] {
@@ -138,13 +72,13 @@ const RULES = [
   {
     file: '942100.yaml',
     headers: ['user-agent', 'referer'],
-    transform: (v: string) => removeNulls(urlDecodeUni(utf8toUnicode(v))),
+    transform: sqliChain,
     operator: (v: string) => detectSQLi(v).detected,
   },
   {
     file: '941100.yaml',
     headers: ['user-agent'],
-    transform: (v: string) => removeNulls(cssDecode(jsDecode(htmlEntityDecode(urlDecodeUni(utf8toUnicode(v)))))),
+    transform: xssChain,
     operator: (v: string) => detectXSS(v),
   },
 ];

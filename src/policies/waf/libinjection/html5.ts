@@ -12,7 +12,7 @@
 
 import { asciiUpper } from './sqli-lookup.js';
 
-export const enum H5Type {
+export enum H5Type {
   DATA_TEXT,
   TAG_NAME_OPEN,
   TAG_NAME_CLOSE,
@@ -25,7 +25,7 @@ export const enum H5Type {
   DOCTYPE,
 }
 
-export const enum H5Start {
+export enum H5Start {
   DATA_STATE,
   VALUE_NO_QUOTE,
   VALUE_SINGLE_QUOTE,
@@ -48,11 +48,13 @@ export class H5State {
   tokenLen = 0;
   tokenType: H5Type = H5Type.DATA_TEXT;
   state: State;
+  readonly len: number;
 
   constructor(
     readonly s: string,
     start: H5Start,
   ) {
+    this.len = s.length;
     this.state =
       start === H5Start.DATA_STATE
         ? stateData
@@ -70,9 +72,6 @@ export class H5State {
     return this.state(this);
   }
 
-  get len(): number {
-    return this.s.length;
-  }
 
   token(start: number, len: number, type: H5Type): void {
     this.tokenStart = start;
@@ -397,29 +396,30 @@ function stateMarkupDeclarationOpen(hs: H5State): boolean {
   return stateBogusComment(hs);
 }
 
+function commentToEof(hs: H5State): boolean {
+  hs.state = stateEof;
+  hs.token(hs.pos, hs.len - hs.pos, H5Type.TAG_COMMENT);
+  return true;
+}
+
 /** Comments end at "-->" or "--!>" (NULs between the dashes ignored), or at the end of input. */
 function stateComment(hs: H5State): boolean {
   const s = hs.s;
   const end = hs.len;
   let pos = hs.pos;
-  const toEof = (): boolean => {
-    hs.state = stateEof;
-    hs.token(hs.pos, hs.len - hs.pos, H5Type.TAG_COMMENT);
-    return true;
-  };
   for (;;) {
     const idx = s.indexOf('-', pos);
-    if (idx < 0 || idx > end - 3) return toEof();
+    if (idx < 0 || idx > end - 3) return commentToEof(hs);
     let offset = 1;
     while (idx + offset < end && s.charCodeAt(idx + offset) === 0) offset += 1;
-    if (idx + offset === end) return toEof();
+    if (idx + offset === end) return commentToEof(hs);
     let c = s.charCodeAt(idx + offset);
     if (c !== 45 && c !== 33) {
       pos = idx + 1;
       continue;
     }
     offset += 1;
-    if (idx + offset === end) return toEof();
+    if (idx + offset === end) return commentToEof(hs);
     c = s.charCodeAt(idx + offset);
     if (c !== 62) {
       pos = idx + 1;

@@ -11,7 +11,12 @@
  * never nested. Each parser reads forward only: the work is linear
  * in the input.
  */
-import { lookupWord } from './sqli-lookup.js';
+import { lookupOperator, lookupWord } from './sqli-lookup.js';
+
+// Imports bound to module constants once: run under tsx (tests, bench) every
+// use of an imported name is a getter call, and these are on the hot path.
+const lookupWord_ = lookupWord;
+const lookupOperator_ = lookupOperator;
 
 export const FLAG_QUOTE_NONE = 1;
 export const FLAG_QUOTE_SINGLE = 2;
@@ -271,7 +276,7 @@ function parseOperator2(sf: SqliState): number {
     assign(sf.current, T.OPERATOR, pos, 3, s, pos);
     return pos + 3;
   }
-  const ch = lookupWord(s.substr(pos, 2));
+  const ch = lookupOperator_(s, pos);
   if (ch !== '') {
     assign(sf.current, ch, pos, 2, s, pos);
     return pos + 2;
@@ -412,7 +417,7 @@ export function parseWord(sf: SqliState): number {
   for (let i = 0; i < cur.len; i++) {
     const delim = cur.val[i];
     if (delim === '.' || delim === '`') {
-      const ch = lookupWord(cur.val.slice(0, i));
+      const ch = lookupWord_(cur.val.slice(0, i));
       if (ch !== '' && ch !== T.BAREWORD) {
         clearToken(cur);
         assign(cur, ch, pos, i, s, pos);
@@ -421,7 +426,7 @@ export function parseWord(sf: SqliState): number {
     }
   }
   if (wlen < TOKEN_VALUE_MAX + 1) {
-    const ch = lookupWord(cur.val);
+    const ch = lookupWord_(cur.val);
     cur.type = ch === '' ? T.BAREWORD : ch;
   }
   return pos + wlen;
@@ -430,7 +435,7 @@ export function parseWord(sf: SqliState): number {
 /** MySQL `backticks`: a bare word, or a function when the quoted name is one. */
 function parseTick(sf: SqliState): number {
   const next = parseStringCore(sf.s, sf.pos, sf.current, '`', 1);
-  sf.current.type = lookupWord(sf.current.val) === T.FUNCTION ? T.FUNCTION : T.BAREWORD;
+  sf.current.type = lookupWord_(sf.current.val) === T.FUNCTION ? T.FUNCTION : T.BAREWORD;
   return next;
 }
 

@@ -9,6 +9,13 @@ import { ciEquals, isBlacklistedFingerprint } from './sqli-lookup.js';
 import { fingerprint } from './sqli-fold.js';
 import { FLAG_QUOTE_DOUBLE, FLAG_QUOTE_NONE, FLAG_QUOTE_SINGLE, FLAG_SQL_ANSI, FLAG_SQL_MYSQL, SqliState, T } from './sqli-tokenizer.js';
 
+// Imports bound to module constants once: run under tsx (tests, bench) every
+// use of an imported name is a getter call, and these are on the hot path.
+const T_ = T;
+const fingerprint_ = fingerprint;
+const isBlacklistedFingerprint_ = isBlacklistedFingerprint;
+const ciEquals_ = ciEquals;
+
 /** False for fingerprints that are in the blacklist but too often benign in this shape. */
 function notWhitelist(sf: SqliState): boolean {
   const fp = sf.fingerprint;
@@ -17,17 +24,17 @@ function notWhitelist(sf: SqliState): boolean {
   const t0 = tv[0]!;
   const t1 = tv[1]!;
   // SQL Server's audit log skips statements naming sp_password: a known evasion.
-  if (tlen > 1 && fp[tlen - 1] === T.COMMENT && sf.s.includes('sp_password')) return true;
+  if (tlen > 1 && fp[tlen - 1] === T_.COMMENT && sf.s.includes('sp_password')) return true;
 
   if (tlen === 2) {
     // "1 union" alone is too common in text; with folding or comments it is not.
-    if (fp[1] === T.UNION) return sf.statsTokens !== 2;
+    if (fp[1] === T_.UNION) return sf.statsTokens !== 2;
     if (t1.val[0] === '#') return false;
     // "foo --" and "foo #" are text; only a C comment after a word counts.
-    if (t0.type === T.BAREWORD && t1.type === T.COMMENT && t1.val[0] !== '/') return false;
-    if (t0.type === T.NUMBER && t1.type === T.COMMENT && t1.val[0] === '/') return true;
+    if (t0.type === T_.BAREWORD && t1.type === T_.COMMENT && t1.val[0] !== '/') return false;
+    if (t0.type === T_.NUMBER && t1.type === T_.COMMENT && t1.val[0] === '/') return true;
     // "1c": only when the number is a real number followed by space, "/*" or "--".
-    if (t0.type === T.NUMBER && t1.type === T.COMMENT) {
+    if (t0.type === T_.NUMBER && t1.type === T_.COMMENT) {
       if (sf.statsTokens > 2) return true;
       const s = sf.s;
       const ch = s.charCodeAt(t0.len);
@@ -48,20 +55,20 @@ function notWhitelist(sf: SqliState): boolean {
       return t0.strOpen === '' && t2.strClose === '' && t0.strClose === t2.strOpen;
     } else if (fp === 's&n' || fp === 'n&1' || fp === '1&1' || fp === '1&v' || fp === '1&s') {
       if (sf.statsTokens === 3) return false; // "sexy and 17" is text; "sexy and 17<18" is not
-    } else if (t1.type === T.KEYWORD) {
+    } else if (t1.type === T_.KEYWORD) {
       // Only MySQL's INTO OUTFILE / INTO DUMPFILE counts.
-      if (t1.len < 5 || !ciEquals('INTO', t1.val.slice(0, 4))) return false;
+      if (t1.len < 5 || !ciEquals_('INTO', t1.val.slice(0, 4))) return false;
     }
   }
   return true;
 }
 
 function checkFingerprint(sf: SqliState): boolean {
-  return sf.fingerprint.length > 0 && isBlacklistedFingerprint(sf.fingerprint) && notWhitelist(sf);
+  return sf.fingerprint.length > 0 && isBlacklistedFingerprint_(sf.fingerprint) && notWhitelist(sf);
 }
 
 function tryFlags(sf: SqliState, flags: number): boolean {
-  fingerprint(sf, flags);
+  fingerprint_(sf, flags);
   return checkFingerprint(sf);
 }
 
@@ -81,7 +88,7 @@ function isSqli(sf: SqliState, input: string): boolean {
 const shared = new SqliState('', 0);
 const NOT_SQLI = Object.freeze({ detected: false, fingerprint: '' });
 
-/** Whether ModSecurity's @detectSQLi matches input, and the fingerprint it reports (TX.0). */
+/** Whether ModSecurity's @detectSQLi matches input, and the fingerprint_ it reports (TX.0). */
 export function detectSQLi(input: string): { detected: boolean; fingerprint: string } {
   if (input.length === 0) return { ...NOT_SQLI };
   // One state for every call: detection is synchronous, and reset() clears it.
@@ -93,7 +100,7 @@ export function detectSQLi(input: string): { detected: boolean; fingerprint: str
   return result;
 }
 
-/** The fingerprint of input under one context, for tests against libinjection's own. */
+/** The fingerprint_ of input under one context, for tests against libinjection's own. */
 export function sqliFingerprint(input: string, flags: number): string {
-  return fingerprint(new SqliState(input, flags), flags);
+  return fingerprint_(new SqliState(input, flags), flags);
 }

@@ -8,6 +8,12 @@
  */
 import { H5Start, H5State, H5Type } from './html5.js';
 
+// Imports bound to module constants once: run under tsx (tests, bench) every
+// use of an imported name is a getter call, and these are on the hot path.
+const H5Start_ = H5Start;
+const H5State_ = H5State;
+const H5Type_ = H5Type;
+
 const enum Attr {
   NONE,
   BLACK,
@@ -110,18 +116,17 @@ function isBlackAttr(s: string, start: number, len: number): Attr {
  * does (the rest of the input; NUL past its end).
  */
 function decodeCharAt(s: string, i: number, len: number): { ch: number; consumed: number } {
-  const at = (k: number): number => (i + k < s.length ? s.charCodeAt(i + k) : 0);
   if (len === 0) return { ch: -1, consumed: 0 };
-  if (at(0) !== 38 || len < 2) return { ch: at(0), consumed: 1 };
-  if (at(1) !== 35) return { ch: 38, consumed: 1 };
+  if (byteAt(s, i) !== 38 || len < 2) return { ch: byteAt(s, i), consumed: 1 };
+  if (byteAt(s, i + 1) !== 35) return { ch: 38, consumed: 1 };
   let val: number;
   let k: number;
-  if (at(2) === 120 || at(2) === 88) {
-    const d = hexValue(at(3));
+  if (byteAt(s, i + 2) === 120 || byteAt(s, i + 2) === 88) {
+    const d = hexValue(byteAt(s, i + 3));
     if (d < 0) return { ch: 38, consumed: 1 };
     val = d;
     for (k = 4; k < len; k++) {
-      const c = at(k);
+      const c = byteAt(s, i + k);
       if (c === 59) return { ch: val, consumed: k + 1 };
       const h = hexValue(c);
       if (h < 0) return { ch: val, consumed: k };
@@ -130,17 +135,22 @@ function decodeCharAt(s: string, i: number, len: number): { ch: number; consumed
     }
     return { ch: val, consumed: k };
   }
-  const d0 = at(2);
+  const d0 = byteAt(s, i + 2);
   if (d0 < 48 || d0 > 57) return { ch: 38, consumed: 1 };
   val = d0 - 48;
   for (k = 3; k < len; k++) {
-    const c = at(k);
+    const c = byteAt(s, i + k);
     if (c === 59) return { ch: val, consumed: k + 1 };
     if (c < 48 || c > 57) return { ch: val, consumed: k };
     val = val * 10 + (c - 48);
     if (val > 0x1000ff) return { ch: 38, consumed: 1 };
   }
   return { ch: val, consumed: k };
+}
+
+/** The byte at i, or the C string's NUL past the end. */
+function byteAt(s: string, i: number): number {
+  return i < s.length ? s.charCodeAt(i) : 0;
 }
 
 function hexValue(c: number): number {
@@ -201,19 +211,19 @@ function startsWithCi(s: string, start: number, word: string): boolean {
 }
 
 function isXssFrom(s: string, start: H5Start): boolean {
-  const h5 = new H5State(s, start);
+  const h5 = new H5State_(s, start);
   let attr = Attr.NONE;
   while (h5.next()) {
     const type = h5.tokenType;
     const ts = h5.tokenStart;
     const tl = h5.tokenLen;
-    if (type !== H5Type.ATTR_VALUE) attr = Attr.NONE;
-    if (type === H5Type.DOCTYPE) return true;
-    if (type === H5Type.TAG_NAME_OPEN) {
+    if (type !== H5Type_.ATTR_VALUE) attr = Attr.NONE;
+    if (type === H5Type_.DOCTYPE) return true;
+    if (type === H5Type_.TAG_NAME_OPEN) {
       if (isBlackTag(s, ts, tl)) return true;
-    } else if (type === H5Type.ATTR_NAME) {
+    } else if (type === H5Type_.ATTR_NAME) {
       attr = isBlackAttr(s, ts, tl);
-    } else if (type === H5Type.ATTR_VALUE) {
+    } else if (type === H5Type_.ATTR_VALUE) {
       switch (attr) {
         case Attr.NONE:
           break;
@@ -228,7 +238,7 @@ function isXssFrom(s: string, start: H5Start): boolean {
           break;
       }
       attr = Attr.NONE;
-    } else if (type === H5Type.TAG_COMMENT) {
+    } else if (type === H5Type_.TAG_COMMENT) {
       const c = s.substr(ts, tl);
       if (c.includes('`')) return true; // IE ends a tag at a backquote
       if (tl > 3 && (startsWithCi(s, ts, '[IF') || startsWithCi(s, ts, 'XML'))) return true; // IE conditional comments, XML
@@ -241,10 +251,10 @@ function isXssFrom(s: string, start: H5Start): boolean {
 /** Whether ModSecurity's @detectXSS matches input (bytes read as latin1). */
 export function detectXSS(input: string): boolean {
   return (
-    isXssFrom(input, H5Start.DATA_STATE) ||
-    isXssFrom(input, H5Start.VALUE_NO_QUOTE) ||
-    isXssFrom(input, H5Start.VALUE_SINGLE_QUOTE) ||
-    isXssFrom(input, H5Start.VALUE_DOUBLE_QUOTE) ||
-    isXssFrom(input, H5Start.VALUE_BACK_QUOTE)
+    isXssFrom(input, H5Start_.DATA_STATE) ||
+    isXssFrom(input, H5Start_.VALUE_NO_QUOTE) ||
+    isXssFrom(input, H5Start_.VALUE_SINGLE_QUOTE) ||
+    isXssFrom(input, H5Start_.VALUE_DOUBLE_QUOTE) ||
+    isXssFrom(input, H5Start_.VALUE_BACK_QUOTE)
   );
 }
