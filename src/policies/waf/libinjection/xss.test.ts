@@ -40,4 +40,14 @@ describe('libinjection XSS: what it flags and what it lets through', () => {
       assert.equal(detectXSS(s), false, s);
     }
   });
+
+  it('answers on inputs that chain thousands of tokenizer states (no stack overflow)', () => {
+    // Verdicts of the C library for the same inputs (its states tail-call each other).
+    assert.equal(detectXSS('</>'.repeat(30_000)), false);
+    // "</>" leaves libinjection's is_close flag set, so the <script> after it reads as a closing tag.
+    assert.equal(detectXSS('</>'.repeat(30_000) + '<script>'), false);
+    assert.equal(detectXSS('<a ' + '/'.repeat(100_000) + 'onload=x>'), true);
+    assert.equal(detectXSS('<a ' + '/'.repeat(100_000)), false);
+    assert.equal(detectXSS('<a x=1' + '/'.repeat(100_000) + '>'), false);
+  });
 });
