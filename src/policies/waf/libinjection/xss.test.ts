@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectXSS } from './index.js';
-import { readVectors, vectorFiles } from './vectors.js';
+import { readVectors, vectorFiles } from './testdata/vectors.js';
 
 describe('libinjection XSS: agreement with libinjection 3.9.2', () => {
   for (const file of vectorFiles()) {
