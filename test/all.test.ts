@@ -46,6 +46,7 @@ const EXCLUSIVE = [
   'src/policies/bandwidth-limit/',
   'src/policies/basic-auth/password-cost',
   'src/policies/waf/linear-time',
+  'src/policies/waf/libinjection/linear-time',
   'test/e2e/waf-linear-time',
   'test/e2e/overload',
   'src/stores/redis.test', // blocks the event loop past a store timeout on purpose

@@ -7,7 +7,8 @@
  * Input is bytes read as latin1. Kept from the C code on purpose: NUL is white
  * space after a tag name (strchr finds the terminator), and byte 0xFF reads as
  * end of input where the C code returns a signed char that equals EOF (-1).
- * Every state moves forward: the work is linear in the input.
+ * Every state moves forward: the work is linear in the input. States hand
+ * over through next()'s loop, not by calling each other (see jump()).
  */
 
 import { asciiUpper } from './sqli-lookup.js';
@@ -67,9 +68,16 @@ export class H5State {
               : stateAttributeValueBackQuote;
   }
 
+  /** Set by jump(): the state returned without a token and handed over to this.state. */
+  again = false;
+
   /** The next token; false at the end. */
   next(): boolean {
-    return this.state(this);
+    for (;;) {
+      this.again = false;
+      const produced = this.state(this);
+      if (!this.again) return produced;
+    }
   }
 
 
@@ -78,6 +86,17 @@ export class H5State {
     this.tokenLen = len;
     this.tokenType = type;
   }
+}
+
+/**
+ * The C states hand over to each other by tail calls ("</></>...", "a////"
+ * chain thousands of them); here a state that hands over sets the next state
+ * and returns, and next() loops, so the stack stays flat.
+ */
+function jump(hs: H5State, next: State): boolean {
+  hs.state = next;
+  hs.again = true;
+  return false;
 }
 
 /** h5_skip_white: the first non-white byte as the C code's signed char (0xFF is EOF), or EOF. */
@@ -102,7 +121,7 @@ function stateData(hs: H5State): boolean {
     hs.token(hs.pos, idx - hs.pos, H5Type.DATA_TEXT);
     hs.pos = idx + 1;
     hs.state = stateTagOpen;
-    if (hs.tokenLen === 0) return stateTagOpen(hs);
+    if (hs.tokenLen === 0) return jump(hs, stateTagOpen);
   }
   return true;
 }
@@ -112,22 +131,22 @@ function stateTagOpen(hs: H5State): boolean {
   const c = hs.s.charCodeAt(hs.pos);
   if (c === 33) {
     hs.pos += 1;
-    return stateMarkupDeclarationOpen(hs);
+    return jump(hs, stateMarkupDeclarationOpen);
   } else if (c === 47) {
     hs.pos += 1;
     hs.isClose = true;
-    return stateEndTagOpen(hs);
+    return jump(hs, stateEndTagOpen);
   } else if (c === 63) {
     hs.pos += 1;
-    return stateBogusComment(hs);
+    return jump(hs, stateBogusComment);
   } else if (c === 37) {
     // "<%...%>": not in the spec; IE <= 9 and old Safari read it as a comment.
     hs.pos += 1;
-    return stateBogusComment2(hs);
+    return jump(hs, stateBogusComment2);
   } else if (isAlpha(c) || c === 0) {
-    return stateTagName(hs);
+    return jump(hs, stateTagName);
   }
-  if (hs.pos === 0) return stateData(hs);
+  if (hs.pos === 0) return jump(hs, stateData);
   hs.token(hs.pos - 1, 1, H5Type.DATA_TEXT);
   hs.state = stateData;
   return true;
@@ -136,10 +155,10 @@ function stateTagOpen(hs: H5State): boolean {
 function stateEndTagOpen(hs: H5State): boolean {
   if (hs.pos >= hs.len) return false;
   const c = hs.s.charCodeAt(hs.pos);
-  if (c === 62) return stateData(hs);
-  if (isAlpha(c)) return stateTagName(hs);
+  if (c === 62) return jump(hs, stateData);
+  if (isAlpha(c)) return jump(hs, stateTagName);
   hs.isClose = false;
-  return stateBogusComment(hs);
+  return jump(hs, stateBogusComment);
 }
 
 function stateTagNameClose(hs: H5State): boolean {
@@ -194,7 +213,7 @@ function stateBeforeAttributeName(hs: H5State): boolean {
   if (c === EOF) return false;
   if (c === 47) {
     hs.pos += 1;
-    return stateSelfClosingStartTag(hs);
+    return jump(hs, stateSelfClosingStartTag);
   }
   if (c === 62) {
     hs.state = stateData;
@@ -202,7 +221,7 @@ function stateBeforeAttributeName(hs: H5State): boolean {
     hs.pos += 1;
     return true;
   }
-  return stateAttributeName(hs);
+  return jump(hs, stateAttributeName);
 }
 
 function stateAttributeName(hs: H5State): boolean {
@@ -243,14 +262,14 @@ function stateAfterAttributeName(hs: H5State): boolean {
   if (c === EOF) return false;
   if (c === 47) {
     hs.pos += 1;
-    return stateSelfClosingStartTag(hs);
+    return jump(hs, stateSelfClosingStartTag);
   }
   if (c === 61) {
     hs.pos += 1;
-    return stateBeforeAttributeValue(hs);
+    return jump(hs, stateBeforeAttributeValue);
   }
-  if (c === 62) return stateTagNameClose(hs);
-  return stateAttributeName(hs);
+  if (c === 62) return jump(hs, stateTagNameClose);
+  return jump(hs, stateAttributeName);
 }
 
 function stateBeforeAttributeValue(hs: H5State): boolean {
@@ -259,10 +278,10 @@ function stateBeforeAttributeValue(hs: H5State): boolean {
     hs.state = stateEof;
     return false;
   }
-  if (c === 34) return stateAttributeValueDoubleQuote(hs);
-  if (c === 39) return stateAttributeValueSingleQuote(hs);
-  if (c === 96) return stateAttributeValueBackQuote(hs); // IE's backquote
-  return stateAttributeValueNoQuote(hs);
+  if (c === 34) return jump(hs, stateAttributeValueDoubleQuote);
+  if (c === 39) return jump(hs, stateAttributeValueSingleQuote);
+  if (c === 96) return jump(hs, stateAttributeValueBackQuote); // IE's backquote
+  return jump(hs, stateAttributeValueNoQuote);
 }
 
 function attributeValueQuote(hs: H5State, quote: string): boolean {
@@ -317,17 +336,17 @@ function stateAfterAttributeValueQuoted(hs: H5State): boolean {
   const c = hs.s.charCodeAt(hs.pos);
   if (isWhite(c)) {
     hs.pos += 1;
-    return stateBeforeAttributeName(hs);
+    return jump(hs, stateBeforeAttributeName);
   } else if (c === 47) {
     hs.pos += 1;
-    return stateSelfClosingStartTag(hs);
+    return jump(hs, stateSelfClosingStartTag);
   } else if (c === 62) {
     hs.token(hs.pos, 1, H5Type.TAG_NAME_CLOSE);
     hs.pos += 1;
     hs.state = stateData;
     return true;
   }
-  return stateBeforeAttributeName(hs);
+  return jump(hs, stateBeforeAttributeName);
 }
 
 function stateSelfClosingStartTag(hs: H5State): boolean {
@@ -338,7 +357,7 @@ function stateSelfClosingStartTag(hs: H5State): boolean {
     hs.pos += 1;
     return true;
   }
-  return stateBeforeAttributeName(hs);
+  return jump(hs, stateBeforeAttributeName);
 }
 
 function stateBogusComment(hs: H5State): boolean {
@@ -385,15 +404,15 @@ function stateMarkupDeclarationOpen(hs: H5State): boolean {
   const s = hs.s;
   const p = hs.pos;
   if (remaining >= 7 && asciiUpper(s.substr(p, 7)) === 'DOCTYPE') {
-    return stateDoctype(hs);
+    return jump(hs, stateDoctype);
   } else if (remaining >= 7 && s.substr(p, 7) === '[CDATA[') {
     hs.pos += 7;
-    return stateCdata(hs);
+    return jump(hs, stateCdata);
   } else if (remaining >= 2 && s[p] === '-' && s[p + 1] === '-') {
     hs.pos += 2;
-    return stateComment(hs);
+    return jump(hs, stateComment);
   }
-  return stateBogusComment(hs);
+  return jump(hs, stateBogusComment);
 }
 
 function commentToEof(hs: H5State): boolean {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { detectSQLi } from './index.js';
 import { sqliFingerprint } from './sqli.js';
 import { FLAG_QUOTE_DOUBLE, FLAG_QUOTE_NONE, FLAG_QUOTE_SINGLE, FLAG_SQL_ANSI, FLAG_SQL_MYSQL } from './sqli-tokenizer.js';
-import { readVectors, vectorFiles } from './vectors.js';
+import { readVectors, vectorFiles } from './testdata/vectors.js';
 
 const CONTEXTS = [
   FLAG_QUOTE_NONE | FLAG_SQL_ANSI,

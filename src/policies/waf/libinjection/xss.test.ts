@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectXSS } from './index.js';
-import { readVectors, vectorFiles } from './vectors.js';
+import { readVectors, vectorFiles } from './testdata/vectors.js';
 
 describe('libinjection XSS: agreement with libinjection 3.9.2', () => {
   for (const file of vectorFiles()) {
@@ -39,5 +39,15 @@ describe('libinjection XSS: what it flags and what it lets through', () => {
     for (const s of ['', 'hello world', 'a < b and c > d', '<b>bold</b>', '<a href="https://example.com/">x</a>', 'x=1&y=2', 'I <3 tea', "it's <fine>"]) {
       assert.equal(detectXSS(s), false, s);
     }
+  });
+
+  it('answers on inputs that chain thousands of tokenizer states (no stack overflow)', () => {
+    // Verdicts of the C library for the same inputs (its states tail-call each other).
+    assert.equal(detectXSS('</>'.repeat(30_000)), false);
+    // "</>" leaves libinjection's is_close flag set, so the <script> after it reads as a closing tag.
+    assert.equal(detectXSS('</>'.repeat(30_000) + '<script>'), false);
+    assert.equal(detectXSS('<a ' + '/'.repeat(100_000) + 'onload=x>'), true);
+    assert.equal(detectXSS('<a ' + '/'.repeat(100_000)), false);
+    assert.equal(detectXSS('<a x=1' + '/'.repeat(100_000) + '>'), false);
   });
 });

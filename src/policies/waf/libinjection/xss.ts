@@ -7,12 +7,14 @@
  * view-source: scheme (HTML entities decoded), or a comment that IE executes.
  */
 import { H5Start, H5State, H5Type } from './html5.js';
+import { asciiUpper } from './sqli-lookup.js';
 
 // Imports bound to module constants once: run under tsx (tests, bench) every
 // use of an imported name is a getter call, and these are on the hot path.
 const H5Start_ = H5Start;
 const H5State_ = H5State;
 const H5Type_ = H5Type;
+const asciiUpper_ = asciiUpper;
 
 const enum Attr {
   NONE,
@@ -68,12 +70,37 @@ const BLACK_TAGS = new Set([
   'XSS',
 ]);
 
+/** Listed words by length, for a comparison that builds no string. */
+function byLength(words: Iterable<string>): string[][] {
+  const out: string[][] = [];
+  for (const w of words) (out[w.length] ??= []).push(w);
+  return out;
+}
+const ATTRS_BY_LENGTH = byLength(BLACK_ATTRS.keys());
+const TAGS_BY_LENGTH = byLength(BLACK_TAGS);
+
+/** The listed word s[start, start+len) is (a-z upper-cased), or undefined; for spans without NUL. */
+function listedWord(s: string, start: number, len: number, index: string[][]): string | undefined {
+  const candidates = index[len];
+  if (!candidates) return undefined;
+  next: for (const w of candidates) {
+    for (let k = 0; k < len; k++) {
+      const c = s.charCodeAt(start + k);
+      if ((c >= 97 && c <= 122 ? c - 32 : c) !== w.charCodeAt(k)) continue next;
+    }
+    return w;
+  }
+  return undefined;
+}
+
 /**
  * s[start, start+len) with NUL bytes dropped and a-z upper-cased: the C
  * code's cstrcasecmp_with_null compares its word with exactly this. Only
  * called on short spans (longer ones cannot equal a listed word).
  */
 function squeeze(s: string, start: number, len: number): string {
+  const span = s.substr(start, len);
+  if (!span.includes('\0')) return asciiUpper_(span);
   let out = '';
   for (let i = start; i < start + len; i++) {
     const c = s.charCodeAt(i);
@@ -88,10 +115,9 @@ const MAX_WORD = 13;
 
 function isBlackTag(s: string, start: number, len: number): boolean {
   if (len < 3) return false;
-  // A span longer than MAX_WORD is a listed word only when NULs pad it out.
-  if (len <= MAX_WORD || s.substr(start, len).includes('\0')) {
-    if (BLACK_TAGS.has(squeeze(s, start, len))) return true;
-  }
+  if (len <= MAX_WORD && listedWord(s, start, len, TAGS_BY_LENGTH) !== undefined) return true;
+  // NULs inside a name are skipped by the C comparison: only then is the slow path needed.
+  if (s.substr(start, len).includes('\0') && BLACK_TAGS.has(squeeze(s, start, len))) return true;
   // Any SVG or XSL(T) element; the C code reads the first three bytes as they are.
   return startsWithCi(s, start, 'SVG') || startsWithCi(s, start, 'XSL');
 }
@@ -103,49 +129,65 @@ function isBlackAttr(s: string, start: number, len: number): Attr {
     const c1 = s.charCodeAt(start + 1) | 0x20;
     if (c0 === 0x6f && c1 === 0x6e) return Attr.BLACK; // on* event handlers
     // xmlns and xlink can make arbitrary tags.
-    const head = squeeze(s, start, 5);
-    if (head === 'XMLNS' || head === 'XLINK') return Attr.BLACK;
+    if (startsWithCi(s, start, 'XMLNS') || startsWithCi(s, start, 'XLINK')) return Attr.BLACK;
+    if (s.substr(start, 5).includes('\0')) {
+      // The C comparison skips NULs within the five characters it reads.
+      const head = squeeze(s, start, 5);
+      if (head === 'XMLNS' || head === 'XLINK') return Attr.BLACK;
+    }
   }
-  if (len <= MAX_WORD || s.substr(start, len).includes('\0')) return BLACK_ATTRS.get(squeeze(s, start, len)) ?? Attr.NONE;
+  if (len <= MAX_WORD) {
+    const word = listedWord(s, start, len, ATTRS_BY_LENGTH);
+    if (word !== undefined) return BLACK_ATTRS.get(word)!;
+  }
+  if (s.substr(start, len).includes('\0')) return BLACK_ATTRS.get(squeeze(s, start, len)) ?? Attr.NONE;
   return Attr.NONE;
 }
 
 /**
  * html_decode_char_at: the character at i with a numeric entity (&#65; &#x41;)
  * decoded; named entities are left as '&'. Reads past the span as the C code
- * does (the rest of the input; NUL past its end).
+ * does (the rest of the input; NUL past its end). How many characters it
+ * read is left in `consumed` (no object per character).
  */
-function decodeCharAt(s: string, i: number, len: number): { ch: number; consumed: number } {
-  if (len === 0) return { ch: -1, consumed: 0 };
-  if (byteAt(s, i) !== 38 || len < 2) return { ch: byteAt(s, i), consumed: 1 };
-  if (byteAt(s, i + 1) !== 35) return { ch: 38, consumed: 1 };
+let consumed = 0;
+
+function decoded(ch: number, n: number): number {
+  consumed = n;
+  return ch;
+}
+
+function decodeCharAt(s: string, i: number, len: number): number {
+  if (len === 0) return decoded(-1, 0);
+  if (byteAt(s, i) !== 38 || len < 2) return decoded(byteAt(s, i), 1);
+  if (byteAt(s, i + 1) !== 35) return decoded(38, 1);
   let val: number;
   let k: number;
   if (byteAt(s, i + 2) === 120 || byteAt(s, i + 2) === 88) {
     const d = hexValue(byteAt(s, i + 3));
-    if (d < 0) return { ch: 38, consumed: 1 };
+    if (d < 0) return decoded(38, 1);
     val = d;
     for (k = 4; k < len; k++) {
       const c = byteAt(s, i + k);
-      if (c === 59) return { ch: val, consumed: k + 1 };
+      if (c === 59) return decoded(val, k + 1);
       const h = hexValue(c);
-      if (h < 0) return { ch: val, consumed: k };
+      if (h < 0) return decoded(val, k);
       val = val * 16 + h;
-      if (val > 0x1000ff) return { ch: 38, consumed: 1 };
+      if (val > 0x1000ff) return decoded(38, 1);
     }
-    return { ch: val, consumed: k };
+    return decoded(val, k);
   }
   const d0 = byteAt(s, i + 2);
-  if (d0 < 48 || d0 > 57) return { ch: 38, consumed: 1 };
+  if (d0 < 48 || d0 > 57) return decoded(38, 1);
   val = d0 - 48;
   for (k = 3; k < len; k++) {
     const c = byteAt(s, i + k);
-    if (c === 59) return { ch: val, consumed: k + 1 };
-    if (c < 48 || c > 57) return { ch: val, consumed: k };
+    if (c === 59) return decoded(val, k + 1);
+    if (c < 48 || c > 57) return decoded(val, k);
     val = val * 10 + (c - 48);
-    if (val > 0x1000ff) return { ch: 38, consumed: 1 };
+    if (val > 0x1000ff) return decoded(38, 1);
   }
-  return { ch: val, consumed: k };
+  return decoded(val, k);
 }
 
 /** The byte at i, or the C string's NUL past the end. */
@@ -168,7 +210,7 @@ function htmlStartsWith(prefix: string, s: string, start: number, len: number): 
   let first = true;
   while (n > 0) {
     if (a === prefix.length) return true;
-    const { ch, consumed } = decodeCharAt(s, i, n);
+    const ch = decodeCharAt(s, i, n);
     i += consumed;
     // An entity read past the span leaves the C code's size_t count wrapped:
     // it goes on reading the rest of the input.

@@ -1,5 +1,5 @@
 /**
- * The reference vectors in testdata/: inputs with the verdicts and
+ * The reference vectors in this folder: inputs with the verdicts and
  * fingerprints of the real libinjection 3.9.2 (bench/libinjection-oracle/).
  * Each line is [input, sqli, fingerprint, [five context fingerprints], xss].
  */
@@ -16,7 +16,7 @@ export interface Vector {
   xss: boolean;
 }
 
-const dir = fileURLToPath(new URL('./testdata/', import.meta.url));
+const dir = fileURLToPath(new URL('./', import.meta.url));
 
 export function vectorFiles(): string[] {
   return readdirSync(dir)
