@@ -1,7 +1,8 @@
 /**
  * npm run bench: wrk against the nginx upstream alone, nginx as a reverse
- * proxy (without and with its access log) and Portcullis with key-auth and
- * its access log on, interleaved over several rounds, all on 127.0.0.1.
+ * proxy (without and with its access log), the bare Node proxy (the floor),
+ * fastify + reply-from (the peer) and Portcullis (public route, key-auth,
+ * whole chain), interleaved over several rounds, all on 127.0.0.1.
  * See docs/performance.md for how to run it and how to read the table.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,17 +10,17 @@ import { closeSync, copyFileSync, createReadStream, mkdirSync, mkdtempSync, open
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBareProxy } from './lib/bare.js';
+import { startBareProxy, startFastifyProxy } from './lib/bare.js';
 import { cpuMicros, cpuResolutionMicros, cpuTimes, rssMiB } from './lib/cpu.js';
 import { get } from './lib/http-check.js';
 import { FIXED_BODY, startProxy, startUpstream, type RunningServer } from './lib/nginx.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions, type TargetName } from './lib/options.js';
-import { API_KEY, API_KEY_HEADER, BENCH_TRACEPARENT, CHAIN_HEADERS, CHAIN_PATH, startPortcullis, type RunningPortcullis } from './lib/portcullis.js';
+import { API_KEY, API_KEY_HEADER, BENCH_TRACEPARENT, CHAIN_HEADERS, CHAIN_PATH, startPortcullis, type RouteKind, type RunningPortcullis } from './lib/portcullis.js';
 import { startTraceSink } from './lib/trace-sink.js';
 import { Supervisor, type Started } from './lib/processes.js';
 import { formatPerf, summarizePerf } from './lib/perf-summary.js';
 import { formatSummary, summarizeProfile } from './lib/profile-summary.js';
-import { addRatios, formatComparison, formatTable, readPrevious, summarize, writeResults, type BenchResults, type RoundResult } from './lib/report.js';
+import { addRatios, formatComparison, formatGoals, formatTable, readPrevious, summarize, writeResults, type BenchResults, type RoundResult } from './lib/report.js';
 import { requireTool, toolVersion } from './lib/tools.js';
 import { runWrk, writeWrkScript, type WrkResult } from './lib/wrk.js';
 import { freePort } from './lib/ports.js';
@@ -37,6 +38,8 @@ interface Target {
   accessLog: string | undefined;
   /** With metrics on: the admin listener, scraped every second while wrk runs. */
   adminUrl?: string;
+  /** The route asks for an API key: checked to answer 401 without one. */
+  needsKey?: boolean;
 }
 
 const LABELS: Record<TargetName, string> = {
@@ -44,7 +47,10 @@ const LABELS: Record<TargetName, string> = {
   nginx: 'nginx proxy_pass, upstream keepalive',
   'nginx-log': 'nginx proxy, access log on',
   'node-bare': 'bare Node proxy (http + undici dispatch)',
+  fastify: 'fastify + @fastify/reply-from (no features)',
+  'portcullis-public': 'Portcullis, public route + access log',
   portcullis: 'Portcullis, key-auth + access log',
+  'portcullis-chain': 'Portcullis, key-auth + rate-limit + waf + access log + metrics',
   'portcullis-metrics': 'Portcullis, key-auth + access log + metrics',
 };
 
@@ -96,8 +102,8 @@ async function countLines(file: string): Promise<number> {
   return lines;
 }
 
-/** What wrk asks for: a bare GET /bench, or with --chain a request with a query string and browser headers. */
-let requestPath = '/bench';
+/** What wrk asks every target for: a request with a query string and browser headers (CHAIN_HEADERS), something for the waf to read. */
+const requestPath = CHAIN_PATH;
 
 /** Refuses to measure anything that does not answer as it should. */
 async function verify(upstream: RunningServer, targets: Target[]): Promise<void> {
@@ -107,14 +113,14 @@ async function verify(upstream: RunningServer, targets: Target[]): Promise<void>
       throw new Error(`${t.label} at ${t.url}/bench answered ${ok.status} ${JSON.stringify(ok.body.slice(0, 200))}, expected 200 with the upstream's fixed body`);
     }
     if (t.adminUrl) await countedRequests(t.adminUrl); // metrics are on and served
-    if (t.name === 'portcullis' || t.name === 'portcullis-metrics') {
+    if (t.needsKey) {
       const without = await get(`${t.url}${requestPath}`, { ...CHAIN_HEADERS });
       if (without.status !== 401) throw new Error(`Portcullis answered ${without.status} without an API key; expected 401 (is key-auth on the route?)`);
       const wrong = await get(`${t.url}${requestPath}`, { ...CHAIN_HEADERS, [API_KEY_HEADER]: 'not-the-key' });
       if (wrong.status !== 401) throw new Error(`Portcullis answered ${wrong.status} with a wrong API key; expected 401`);
     }
   }
-  say(`bench: checked: every target answers 200 with the ${FIXED_BODY.length}-byte body from ${upstream.url}; Portcullis answers 401 without the key`);
+  say(`bench: checked: every target answers 200 with the ${FIXED_BODY.length}-byte body from ${upstream.url}; Portcullis with key-auth answers 401 without the key`);
 }
 
 async function measure(supervisor: Supervisor, wrk: string, script: string, options: BenchOptions, target: Target, upstreamPid: number, durationS: number, round: number): Promise<RoundResult> {
@@ -181,52 +187,88 @@ function machine(nginx: string, wrk: string, loadAtStart: number[]): Record<stri
   };
 }
 
-async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, wrk: string): Promise<void> {
-  const startedAt = new Date().toISOString();
-  const loadAtStart = loadAverage();
-  const script = writeWrkScript(dir);
-  const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
-  const targets: Target[] = [];
-  if (options.chain) requestPath = CHAIN_PATH;
-  const common = options.chain ? CHAIN_HEADERS : {};
-  for (const name of options.targets) {
-    const label = LABELS[name];
-    if (name === 'upstream') {
-      targets.push({ name, label, url: upstream.url, process: upstream.process, headers: { ...common }, accessLog: undefined });
-    } else if (name === 'nginx' || name === 'nginx-log') {
+/** The Portcullis route of each Portcullis target (the portcullis target follows --chain). */
+function routeOf(name: TargetName, options: BenchOptions): RouteKind {
+  if (name === 'portcullis-public') return 'public';
+  if (name === 'portcullis-chain' || options.chain) return 'chain';
+  return 'key-auth';
+}
+
+/** A Portcullis target's label: its own, or for the portcullis target, what --chain, --waf, --access-log and --tracing made of it. */
+function portcullisLabel(name: TargetName, options: BenchOptions): string {
+  if (name !== 'portcullis') return LABELS[name];
+  return (
+    (options.chain
+      ? 'Portcullis, request-size + key-auth + rate-limit + waf + access log'
+      : (options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : LABELS[name]) +
+        (options.waf ? ' + waf' : '')) +
+    (options.tracing === undefined ? '' : options.tracing === 'off' ? ' + traceparent, tracing off' : ` + tracing ${options.tracing * 100}%`)
+  );
+}
+
+/** Starts one target of --targets (two for portcullis with --metrics), in its own temp dir. */
+async function startTarget(name: TargetName, options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, upstream: RunningServer): Promise<Target[]> {
+  const label = LABELS[name];
+  const common = { ...CHAIN_HEADERS };
+  switch (name) {
+    case 'upstream':
+      return [{ name, label, url: upstream.url, process: upstream.process, headers: common, accessLog: undefined }];
+    case 'nginx':
+    case 'nginx-log': {
       const proxy = await startProxy(supervisor, nginx, join(dir, name), upstream.port, name === 'nginx-log');
-      targets.push({ name, label, url: proxy.url, process: proxy.process, headers: { ...common }, accessLog: proxy.accessLog });
-    } else if (name === 'node-bare') {
+      return [{ name, label, url: proxy.url, process: proxy.process, headers: common, accessLog: proxy.accessLog }];
+    }
+    case 'node-bare': {
       const bare = await startBareProxy(supervisor, REPO, upstream.url);
-      targets.push({ name, label, url: bare.url, process: bare.process, headers: { ...common }, accessLog: undefined });
-    } else {
+      return [{ name, label, url: bare.url, process: bare.process, headers: common, accessLog: undefined }];
+    }
+    case 'fastify': {
+      const peer = await startFastifyProxy(supervisor, REPO, upstream.url);
+      return [{ name, label, url: peer.url, process: peer.process, headers: common, accessLog: undefined }];
+    }
+    case 'portcullis-public':
+    case 'portcullis-chain': {
+      const route = routeOf(name, options);
+      const metrics = name === 'portcullis-chain';
+      const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, name), name, upstreamPort: upstream.port, accessLog: options.accessLog, route, adminPort: metrics ? await freePort() : undefined });
+      const key: Record<string, string> = route === 'public' ? {} : { [API_KEY_HEADER]: API_KEY };
+      return [{ name, label, url: gw.url, process: gw.process, headers: { ...common, ...key }, accessLog: gw.accessLog, adminUrl: gw.adminUrl, needsKey: route !== 'public' }];
+    }
+    case 'portcullis':
+    case 'portcullis-metrics': {
       // The OTLP sink runs in this process: its CPU is not charged to Portcullis, the export work is.
       const sink = typeof options.tracing === 'number' ? await startTraceSink(supervisor) : undefined;
+      const route = routeOf(name, options);
       const gw: RunningPortcullis = await startPortcullis(supervisor, {
         repo: REPO,
         dir: join(dir, 'portcullis'),
         upstreamPort: upstream.port,
         accessLog: options.accessLog,
         waf: options.waf,
-        chain: options.chain,
+        route,
         tracing: options.tracing,
         traceSink: sink?.url,
       });
-      const accessLabel =
-        (options.chain
-          ? 'Portcullis, request-size + key-auth + rate-limit + waf + access log'
-          : (options.accessLog === 'off' ? 'Portcullis, key-auth, access log off' : options.accessLog === 'devnull' ? 'Portcullis, key-auth + access log → /dev/null' : label) +
-            (options.waf ? ' + waf' : '')) +
-        (options.tracing === undefined ? '' : options.tracing === 'off' ? ' + traceparent, tracing off' : ` + tracing ${options.tracing * 100}%`);
+      const accessLabel = portcullisLabel('portcullis', options);
       const traceHeaders: Record<string, string> = options.tracing === 'off' ? { traceparent: BENCH_TRACEPARENT } : {};
-      targets.push({ name, label: accessLabel, url: gw.url, process: gw.process, headers: { ...common, ...traceHeaders, [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog });
+      const started: Target[] = [{ name: 'portcullis', label: accessLabel, url: gw.url, process: gw.process, headers: { ...common, ...traceHeaders, [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog, needsKey: true }];
       if (options.metrics) {
         // The same gateway and config with an admin listener (metrics on by default), measured beside the first.
-        const on = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis-metrics'), name: 'portcullis-metrics', upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf, chain: options.chain, adminPort: await freePort() });
-        targets.push({ name: 'portcullis-metrics', label: `${accessLabel} + metrics`, url: on.url, process: on.process, headers: { ...common, [API_KEY_HEADER]: API_KEY }, accessLog: on.accessLog, adminUrl: on.adminUrl });
+        const on = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis-metrics'), name: 'portcullis-metrics', upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf, route, adminPort: await freePort() });
+        started.push({ name: 'portcullis-metrics', label: `${accessLabel} + metrics`, url: on.url, process: on.process, headers: { ...common, [API_KEY_HEADER]: API_KEY }, accessLog: on.accessLog, adminUrl: on.adminUrl, needsKey: true });
       }
+      return started;
     }
   }
+}
+
+async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, wrk: string): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const loadAtStart = loadAverage();
+  const script = writeWrkScript(dir);
+  const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
+  const targets: Target[] = [];
+  for (const name of options.targets) targets.push(...(await startTarget(name, options, supervisor, dir, nginx, upstream)));
   await verify(upstream, targets);
 
   if (options.warmupS > 0) {
@@ -272,6 +314,7 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
     `\nPortcullis benchmark, ${startedAt} — ${String(m.cpus)} × ${String(m.cpuModel)}, Node ${process.version}, ${String(m.nginx)}, ${String(m.wrk).split(' Copyright')[0]}\n` +
       `wrk -t${options.threads} -c${options.connections} -d${options.durationS}s --latency, ${options.rounds} interleaved rounds (medians), ${FIXED_BODY.length}-byte upstream response, ` +
       `load average ${(m.loadavgAtStart as number[]).join(' ')} at start, ${(m.loadavgAtEnd as number[]).join(' ')} at end\n\n` +
+      (formatGoals(results.targets) === '' ? '' : formatGoals(results.targets) + '\n\n') +
       formatTable(results.targets) +
       '\n\n',
   );
@@ -282,9 +325,14 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
   if (bad.length > 0) process.exitCode = 1;
 }
 
+/** The Portcullis --profile and --perf measure (options.profiled), as a target. */
+function profiledTarget(options: BenchOptions, gw: RunningPortcullis, label: string): Target {
+  const needsKey = routeOf(options.profiled, options) !== 'public';
+  return { name: options.profiled, label, url: gw.url, process: gw.process, headers: needsKey ? { ...CHAIN_HEADERS, [API_KEY_HEADER]: API_KEY } : { ...CHAIN_HEADERS }, accessLog: gw.accessLog, needsKey };
+}
+
 /** One run of Portcullis under node --cpu-prof, then where its CPU time went. */
 async function profile(options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, wrk: string): Promise<void> {
-  if (options.chain) requestPath = CHAIN_PATH;
   const script = writeWrkScript(dir);
   const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
   const profDir = join(dir, 'cpu-profile');
@@ -296,9 +344,9 @@ async function profile(options: BenchOptions, supervisor: Supervisor, dir: strin
     accessLog: options.accessLog,
     nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250'],
     waf: options.waf,
-    chain: options.chain,
+    route: routeOf(options.profiled, options),
   });
-  const target: Target = { name: 'portcullis', label: 'Portcullis (profiled)', url: gw.url, process: gw.process, headers: { ...(options.chain ? CHAIN_HEADERS : {}), [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };
+  const target = profiledTarget(options, gw, `${portcullisLabel(options.profiled, options)} (profiled)`);
   await verify(upstream, [target]);
   let requests = 0;
   if (options.warmupS > 0) {
@@ -324,14 +372,13 @@ async function profile(options: BenchOptions, supervisor: Supervisor, dir: strin
 
 /** One run of Portcullis under perf record: on-CPU time by group, kernel included. */
 async function perfProfile(options: BenchOptions, supervisor: Supervisor, dir: string, nginx: string, wrk: string, perf: string): Promise<void> {
-  if (options.chain) requestPath = CHAIN_PATH;
   const script = writeWrkScript(dir);
   const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
   // --perf-basic-prof: V8 writes /tmp/perf-PID.map so perf can name JIT-compiled JS functions.
-  const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, nodeArgs: ['--perf-basic-prof'], waf: options.waf, chain: options.chain });
+  const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis'), upstreamPort: upstream.port, accessLog: options.accessLog, nodeArgs: ['--perf-basic-prof'], waf: options.waf, route: routeOf(options.profiled, options) });
   const perfMap = `/tmp/perf-${gw.process.pid}.map`;
   supervisor.onCleanup(() => rmSync(perfMap, { force: true }));
-  const target: Target = { name: 'portcullis', label: 'Portcullis (under perf)', url: gw.url, process: gw.process, headers: { ...(options.chain ? CHAIN_HEADERS : {}), [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog };
+  const target = profiledTarget(options, gw, `${portcullisLabel(options.profiled, options)} (under perf)`);
   await verify(upstream, [target]);
   if (options.warmupS > 0) {
     say(`bench: warm-up ${options.warmupS} s`);

@@ -2,7 +2,17 @@
 import { parseArgs } from 'node:util';
 import type { AccessLogMode } from './portcullis.js';
 
-export const TARGETS = ['upstream', 'nginx', 'nginx-log', 'node-bare', 'portcullis'] as const;
+/** One target a line, in the order of a round: a new target is a one-line edit here and in run.ts's LABELS and start(). */
+export const TARGETS = [
+  'upstream',
+  'nginx',
+  'nginx-log',
+  'node-bare',
+  'fastify',
+  'portcullis-public',
+  'portcullis',
+  'portcullis-chain',
+] as const;
 /** portcullis-metrics: a second Portcullis beside the first, with metrics on (--metrics). */
 export type TargetName = (typeof TARGETS)[number] | 'portcullis-metrics';
 
@@ -13,15 +23,17 @@ export interface BenchOptions {
   rounds: number;
   warmupS: number;
   targets: TargetName[];
+  /** The Portcullis target --profile and --perf run: the first portcullis target of --targets, else portcullis. */
+  profiled: TargetName;
   accessLog: AccessLogMode;
   profile: boolean;
   perf: boolean;
   /** Put the waf (paranoia 1) in front of Portcullis's route too. */
   waf: boolean;
   /**
-   * The whole security chain on Portcullis's route (request-size, key-auth,
-   * rate-limit, waf) and a realistic request for every target (a query
-   * string, a browser User-Agent, Accept), so the waf has something to read.
+   * The whole security chain on the portcullis target's route too
+   * (request-size, key-auth, rate-limit, waf): what portcullis-chain runs,
+   * without metrics.
    */
   chain: boolean;
   /** Also run a second Portcullis with metrics on (admin listener, /metrics scraped once a second), interleaved with the first. */
@@ -41,9 +53,13 @@ export const USAGE = `npm run bench -- [options]
 
 Measures, interleaved, with wrk: the nginx upstream alone, nginx as a reverse
 proxy (without and with its access log), a bare Node proxy (node:http + undici
-dispatch, no features: the floor) and Portcullis with key-auth and its access
-log on. Prints rps (median of rounds), p50/p99 latency, the rps ratio to
-the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
+dispatch, no features: the floor), fastify + @fastify/reply-from (the peer),
+and Portcullis three ways: a public route with the access log, key-auth with
+the access log, and the whole chain (request-size, key-auth, rate-limit, waf
+paranoia 1, access log, metrics). Every target gets the same realistic request
+(a query string, a browser User-Agent). Prints the goals of issue 15 as ratios
+measured in the same rounds (CPU µs/req and p99 against the bare proxy, rps
+against fastify), then rps, p50/p99 and CPU µs per request; writes JSON to --out.
 
   --duration S      seconds per wrk run            (BENCH_DURATION, default 10)
   --connections N   keep-alive connections          (BENCH_CONNECTIONS, default 50)
@@ -58,11 +74,11 @@ the nginx proxy and the proxy's CPU µs per request; writes JSON to --out.
                     sampler: wall-clock, JS names), and where the time goes
   --perf            instead: one run of Portcullis under \`perf record\` (on-CPU
                     time only, kernel included; needs perf: apt-get install linux-perf)
-  --waf             also run the waf (paranoia 1) on Portcullis's route (BENCH_WAF=1)
-  --chain           the whole chain on Portcullis's route: request-size, key-auth,
-                    rate-limit (memory store), waf, access log; every target gets
-                    a realistic request with a query string and a browser
-                    User-Agent (BENCH_CHAIN=1)
+                    (both profile the first portcullis target of --targets,
+                    else portcullis: --targets portcullis-chain for the chain)
+  --waf             also run the waf (paranoia 1) on the portcullis target (BENCH_WAF=1)
+  --chain           the whole chain on the portcullis target too: request-size,
+                    key-auth, rate-limit (memory store), waf, access log (BENCH_CHAIN=1)
   --metrics         also run Portcullis with metrics on (admin listener, scraped
                     every second), interleaved with the one without: the cost of
                     metrics is the difference in CPU µs/req (BENCH_METRICS=1)
@@ -142,6 +158,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     rounds: positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, 3),
     warmupS: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, 3, true),
     targets: TARGETS.filter((t) => targets.includes(t)),
+    profiled: ((values.targets ?? env.BENCH_TARGETS) === undefined ? undefined : (targets.find((t) => t.startsWith('portcullis')) as TargetName | undefined)) ?? 'portcullis',
     accessLog,
     profile: values.profile ?? false,
     perf: values.perf ?? false,

@@ -34,6 +34,13 @@ export interface TargetResult {
   rpsMax: number;
   /** Median rps divided by the nginx proxy's median rps. */
   rpsVsNginx: number | undefined;
+  /**
+   * Against the bare Node proxy and fastify measured in the same rounds: the median over rounds of
+   * this round's figure divided by theirs in that round (a neighbour's burst hits both alike).
+   */
+  cpuVsBare?: number;
+  p99VsBare?: number;
+  rpsVsFastify?: number;
   non2xx: number;
   socketErrors: number;
 }
@@ -70,23 +77,68 @@ export function summarize(name: TargetName, label: string, rounds: RoundResult[]
   };
 }
 
+/** The median over rounds of `of(round) / of(the reference's same round)`. */
+function roundRatio(t: TargetResult, reference: TargetResult | undefined, of: (r: RoundResult) => number): number | undefined {
+  if (!reference) return undefined;
+  const ratios: number[] = [];
+  for (const r of t.rounds) {
+    const ref = reference.rounds.find((x) => x.round === r.round);
+    if (ref && of(ref) > 0) ratios.push(of(r) / of(ref));
+  }
+  return ratios.length > 0 ? median(ratios) : undefined;
+}
+
 export function addRatios(targets: TargetResult[]): void {
   const nginx = targets.find((t) => t.name === 'nginx');
-  for (const t of targets) t.rpsVsNginx = nginx ? t.median.rps / nginx.median.rps : undefined;
+  const bare = targets.find((t) => t.name === 'node-bare');
+  const fastify = targets.find((t) => t.name === 'fastify');
+  for (const t of targets) {
+    t.rpsVsNginx = nginx ? t.median.rps / nginx.median.rps : undefined;
+    t.cpuVsBare = roundRatio(t, bare, (r) => r.cpuUsPerRequest);
+    t.p99VsBare = roundRatio(t, bare, (r) => r.p99Ms);
+    t.rpsVsFastify = roundRatio(t, fastify, (r) => r.rps);
+  }
+}
+
+/** Issue 15's goals, each a ratio measured in the same rounds. */
+const GOALS: Array<{ target: TargetName; what: string; ratio: (t: TargetResult) => number | undefined; atMost?: number; atLeast?: number }> = [
+  { target: 'portcullis-public', what: 'public route + access log, CPU µs/req vs the bare proxy', ratio: (t) => t.cpuVsBare, atMost: 1.1 },
+  { target: 'portcullis-chain', what: 'whole chain + access log + metrics, CPU µs/req vs the bare proxy', ratio: (t) => t.cpuVsBare, atMost: 1.25 },
+  { target: 'portcullis-chain', what: 'whole chain, p99 vs the bare proxy\'s', ratio: (t) => t.p99VsBare, atMost: 1.2 },
+  { target: 'portcullis-public', what: 'public route, p99 vs the bare proxy\'s', ratio: (t) => t.p99VsBare, atMost: 1.2 },
+  { target: 'portcullis-chain', what: 'whole chain, rps vs fastify + reply-from\'s', ratio: (t) => t.rpsVsFastify, atLeast: 1.5 },
+];
+
+/** The headline: each goal whose targets ran, its ratio (median of per-round ratios) and whether it is met. */
+export function formatGoals(targets: TargetResult[]): string {
+  const lines: string[] = [];
+  for (const g of GOALS) {
+    const t = targets.find((x) => x.name === g.target);
+    const ratio = t ? g.ratio(t) : undefined;
+    if (ratio === undefined) continue;
+    const met = g.atMost !== undefined ? ratio <= g.atMost : ratio >= g.atLeast!;
+    const bar = g.atMost !== undefined ? `≤ ${g.atMost.toFixed(2)}×` : `≥ ${g.atLeast!.toFixed(2)}×`;
+    lines.push(`  ${met ? 'met    ' : 'NOT met'}  ${ratio.toFixed(2)}×  (goal ${bar})  ${g.what}`);
+  }
+  return lines.length > 0 ? `Goals (issue 15), medians of per-round ratios:\n${lines.join('\n')}` : '';
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export function formatTable(targets: TargetResult[]): string {
-  const header = ['target', 'rps (median)', 'rps min–max', 'p50 ms', 'p99 ms', 'rps vs nginx', 'CPU µs/req', 'non-2xx / socket errors'];
+  const header = ['target', 'CPU µs/req', 'CPU vs bare', 'p99 ms', 'p99 vs bare', 'rps (median)', 'rps min–max', 'rps vs fastify', 'rps vs nginx', 'p50 ms', 'non-2xx / socket errors'];
+  const ratio = (n: number | undefined) => (n === undefined ? '—' : `${n.toFixed(2)}×`);
   const rows = targets.map((t) => [
     t.label,
+    t.median.cpuUsPerRequest.toFixed(1),
+    ratio(t.cpuVsBare),
+    t.median.p99Ms.toFixed(2),
+    ratio(t.p99VsBare),
     int(t.median.rps),
     `${int(t.rpsMin)}–${int(t.rpsMax)}`,
-    t.median.p50Ms.toFixed(2),
-    t.median.p99Ms.toFixed(2),
+    ratio(t.rpsVsFastify),
     t.rpsVsNginx === undefined ? '—' : t.rpsVsNginx.toFixed(2),
-    t.median.cpuUsPerRequest.toFixed(1),
+    t.median.p50Ms.toFixed(2),
     `${t.non2xx} / ${t.socketErrors}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -40,6 +40,10 @@ export interface HandlerEnv extends ScreenEnv, IntakeEnv {
 }
 
 
+/** The request state a response's 'close' listener finishes: set on the response, so one listener serves every request. */
+const STATE = Symbol('portcullis.request-state');
+type Tracked = ServerResponse & { [STATE]?: RequestState };
+
 export class RequestHandler {
   /** Requests in progress on this handler, whatever their snapshot: graceful shutdown waits for zero. */
   inflight = 0;
@@ -49,8 +53,20 @@ export class RequestHandler {
   private readonly replyEnv: ReplyEnv;
   /** Where the listener's connection-level events go (TLS handshakes, parser refusals, HTTP/2 resets). */
   readonly gatewayEvents: EmitGatewayEvent;
+  /**
+   * The one 'close' listener of every response (no closure or once-wrapper per request). It runs
+   * once per request even if a response emits 'close' twice (a tunnel emits its own).
+   */
+  private readonly onResponseClose: (this: Tracked) => void;
 
   constructor(private readonly env: HandlerEnv) {
+    const finish = (s: RequestState): void => this.finish(s);
+    this.onResponseClose = function (this: Tracked) {
+      const s = this[STATE];
+      if (s === undefined) return;
+      this[STATE] = undefined;
+      finish(s);
+    };
     this.gatewayEvents = env.telemetry ? gatewayEvents(env.telemetry.events) : () => {};
     // An open tunnel is a connection, bounded by the connection limits, not a request in progress:
     // counted in max_in_flight, a few thousand idle WebSockets would have the gateway shed everyone.
@@ -89,7 +105,8 @@ export class RequestHandler {
 
     const s = intake(req, res, snapshot, this.env, this.replyEnv, tunnel);
     const { ctx, reply } = s;
-    res.once('close', () => this.finish(s));
+    (res as Tracked)[STATE] = s;
+    res.on('close', this.onResponseClose);
 
     const env = this.env;
     const refusal =

@@ -9,6 +9,14 @@
  *
  * A request waits here until the one before it has been answered; requests
  * parsed ahead are bounded by pausing the socket.
+ *
+ * Node already keeps the order of the answers: a response gets the socket
+ * (res.socket, and its 'socket' event) only once the answer before it has
+ * finished, on a connection that stays open. So a request whose response
+ * holds the socket is the only one in progress and starts at once, with no
+ * per-request bookkeeping (the common case: one request at a time); one
+ * parsed ahead starts when Node hands its response the socket, and never if
+ * the connection closes first.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -18,60 +26,37 @@ type Handle = (req: IncomingMessage, res: ServerResponse) => void;
 /** Requests parsed ahead of the one in progress before the connection stops being read. */
 const MAX_WAITING = 16;
 
-const LINE = Symbol('portcullis.pipeline-line');
+const WAITING = Symbol('portcullis.pipeline-waiting');
 
-class Line {
-  private busy = false;
-  private pausedByUs = false;
-  /** Waiting requests as [req, res, req, res, ...]. */
-  private readonly waiting: Array<IncomingMessage | ServerResponse> = [];
-
-  constructor(
-    private readonly socket: Socket,
-    private readonly handle: Handle,
-  ) {}
-
-  take(req: IncomingMessage, res: ServerResponse): void {
-    if (!this.busy) {
-      this.start(req, res);
-      return;
-    }
-    this.waiting.push(req, res);
-    if (this.waiting.length >= MAX_WAITING * 2 && !this.pausedByUs) {
-      this.pausedByUs = true;
-      this.socket.pause();
-    }
-  }
-
-  private start(req: IncomingMessage, res: ServerResponse): void {
-    this.busy = true;
-    res.on('close', this.next);
-    this.handle(req, res);
-  }
-
-  /** The answer in progress is done: start the next request, if the connection carries on. */
-  private readonly next = (): void => {
-    const req = this.waiting.shift() as IncomingMessage | undefined;
-    const res = this.waiting.shift() as ServerResponse | undefined;
-    // Node gives the socket to the next answer when the previous one finishes on a connection that stays
-    // open. Otherwise (closed, or closing after "Connection: close") the waiting requests are never served.
-    if (!req || !res || this.socket.destroyed || (this.socket as { _httpMessage?: unknown })._httpMessage !== res) {
-      this.waiting.length = 0;
-      this.busy = false;
-      return;
-    }
-    if (this.pausedByUs && this.waiting.length < MAX_WAITING) {
-      this.pausedByUs = false;
-      this.socket.resume();
-    }
-    this.start(req, res);
-  };
+/** Requests waiting on a connection, and whether we paused it because of them. */
+interface Waiting {
+  count: number;
+  pausedByUs: boolean;
 }
+
+type Tracked = Socket & { [WAITING]?: Waiting };
 
 /** Wraps the server's request handler so that each connection's requests run one after another. */
 export function oneAtATime(handle: Handle): Handle {
   return (req, res) => {
-    const socket = req.socket as Socket & { [LINE]?: Line };
-    (socket[LINE] ??= new Line(socket, handle)).take(req, res);
+    if (res.socket !== null) {
+      handle(req, res);
+      return;
+    }
+    const socket = req.socket as Tracked;
+    const waiting = (socket[WAITING] ??= { count: 0, pausedByUs: false });
+    waiting.count++;
+    if (waiting.count >= MAX_WAITING && !waiting.pausedByUs) {
+      waiting.pausedByUs = true;
+      socket.pause();
+    }
+    res.once('socket', () => {
+      waiting.count--;
+      if (waiting.pausedByUs && waiting.count < MAX_WAITING) {
+        waiting.pausedByUs = false;
+        socket.resume();
+      }
+      handle(req, res);
+    });
   };
 }

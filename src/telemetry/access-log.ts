@@ -27,6 +27,19 @@ function ms(value: number): string {
   return String(Math.round(value * 100) / 100);
 }
 
+let lastMs = -1;
+let lastIso = '';
+
+/** The ISO time now, made once per millisecond rather than once per line (at 10,000 lines a second, ten lines share it). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
+}
+
 const BATCH_CHARS = 16 * 1024;
 const BATCH_MS = 100;
 
@@ -55,7 +68,7 @@ export class AccessLog {
   write(ctx: RequestContext, status: number, completed: boolean): void {
     if (this.tap !== undefined) this.tap(ctx, status, completed, performance.now() - ctx.startTime);
     if (!this.stdout) return;
-    let line = `{"level":"info","time":"${new Date().toISOString()}","type":"access","request_id":${str(ctx.id)}`;
+    let line = `{"level":"info","time":"${isoNow()}","type":"access","request_id":${str(ctx.id)}`;
     // Hex digits only (telemetry/tracing/trace-context.ts checked them): written without escaping.
     if (ctx.traceId !== undefined) line += `,"trace_id":"${ctx.traceId}"`;
     line += `,"client_ip":${str(ctx.clientIp)},"method":${str(ctx.method)},"path":${str(ctx.path)},"host":${str(ctx.host)}`;

@@ -141,6 +141,12 @@ export const CLIENT_FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
   'x-webauth-user',
 ]);
 
+/**
+ * Every name forwardableRequestHeaders drops whoever sent it (hop-by-hop, forwarding, identity,
+ * client-forbidden): one Set lookup per client header on the request path instead of four.
+ */
+const NEVER_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...FORWARDING_HEADERS, ...IDENTITY_HEADERS, ...CLIENT_FORBIDDEN_HEADERS]);
+
 /** Names listed in a Connection header, lower-cased, or undefined when there are none. */
 export function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -193,7 +199,7 @@ export function forwardableRequestHeaders(
   for (const name in headers) {
     // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, never fields.
     if (name.charCodeAt(0) === 0x3a) continue;
-    if (HOP_BY_HOP.has(name) || FORWARDING_HEADERS.has(name) || IDENTITY_HEADERS.has(name) || CLIENT_FORBIDDEN_HEADERS.has(name) || name === requestIdHeader) {
+    if (NEVER_FORWARDED.has(name) || name === requestIdHeader) {
       // An HTTP/2 client's "TE: trailers" (the only TE HTTP/2 allows) says it takes trailers; gRPC
       // upstreams insist on hearing it, and the proxy passes trailers on. HTTP/2 requests are the ones with pseudo-headers.
       if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') out.push('te', 'trailers');

@@ -44,10 +44,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
   private onReleased: (() => void) | undefined = undefined;
   private sink: Writable;
   private resumeUpstream: (() => void) | undefined = undefined;
-  private readonly onSinkDrain = (): void => {
-    stopStallTimer(this);
-    this.resumeUpstream?.();
-  };
+  /** Made the first time the client pushes back, not for every request. */
+  private onSinkDrain: (() => void) | undefined = undefined;
   private timedOut = false;
   /**
    * The body streams from the client as it arrives: the time it takes to send is the client's (bounded by
@@ -256,7 +254,13 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
     if (this.discarding) return true;
     this.ctx.bytesSent += chunk.length;
     if (this.sink.write(chunk)) return true;
-    this.sink.once('drain', this.onSinkDrain);
+    this.sink.once(
+      'drain',
+      (this.onSinkDrain ??= () => {
+        stopStallTimer(this);
+        this.resumeUpstream?.();
+      }),
+    );
     startStallTimer(this, this.service.idleTimeoutMs);
     return false;
   }
