@@ -78,7 +78,7 @@ export const AdminSchema = Type.Optional(
       ),
       api: Type.Optional(AdminApiSchema),
     },
-    { additionalProperties: false, description: 'the admin listener: GET /metrics (Prometheus text) and GET /healthz' },
+    { additionalProperties: false, description: 'the admin listener: GET /metrics (Prometheus text), the probes, and with api the admin API and dashboard (docs/admin-api.md)' },
   ),
 );
 
