@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { send, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { adminClient, adminSection, TOKENS, type AdminClient } from '../../../test/helpers/admin-api.js';
+import { adminClient, adminSection, sha, TOKENS, type AdminClient } from '../../../test/helpers/admin-api.js';
+
+const AUDITOR = 'pca_auditor-token-for-tests-0123456789abcd';
 
 const KEY = 'k-0123456789abcdef-alice-key';
 const SECOND_KEY = 'k-fedcba9876543210-second-key';
@@ -29,9 +31,11 @@ describe('admin API', () => {
   before(async () => {
     upstream = await startUpstream();
     gw = await startGateway(`
+${adminSection(`    roles:
+      auditor: [{ resources: [config, state], verbs: [read] }]
+`).replace('    tokens:\n', `    tokens:\n      - { name: audra, role: auditor, token_sha256: "${sha(AUDITOR)}" }\n`)}
 telemetry:
   audit: { file: audit.jsonl, key: "\${env:AUDIT_KEY}" }
-${adminSection()}
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
 routes:
@@ -110,6 +114,16 @@ consumers:
     const op = await operator.call('DELETE', '/api/v1/routes/r', { ifMatch: String(route.headers.etag) });
     assert.equal(op.status, 403);
     assert.equal((await viewer.call('GET', '/api/v1/consumers/mallory')).status, 404);
+  });
+
+  it('a custom role grants exactly its resources and verbs', async () => {
+    const auditor = adminClient(gw.gateway.admin.url!, AUDITOR);
+    assert.equal((await auditor.call('GET', '/api/v1/config/versions')).status, 200);
+    assert.equal((await auditor.call('GET', '/api/v1/state')).status, 200);
+    assert.equal((await auditor.call('GET', '/api/v1/consumers')).status, 403);
+    const config = await auditor.call('GET', '/api/v1/config');
+    assert.equal((await auditor.call('PUT', '/api/v1/config', { yaml: 'listeners: []', ifMatch: String(config.headers.etag) })).status, 403);
+    assert.deepEqual((await auditor.call('GET', '/api/v1/me')).json().grants, { config: ['read'], state: ['read'] });
   });
 
   it('refuses an invalid body with 400 and the file\'s path: message; nothing changes', async () => {
