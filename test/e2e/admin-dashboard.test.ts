@@ -30,7 +30,7 @@ services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
 routes: [{ name: r, service: s, match: { paths: [/] }, policies: [{ key-auth: {} }] }]
 consumers:
   - { name: alice, credentials: { key-auth: [{ id: alice-key, key: "${KEY}" }] } }
-telemetry: { metrics: { enabled: true } }
+telemetry: { metrics: { enabled: true, consumer_labels: { enabled: true } } }
 `);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -69,6 +69,7 @@ telemetry: { metrics: { enabled: true } }
     assert.equal((await send(gw.url, '/', { headers: { 'x-api-key': 'a-wrong-key-0000000000000' } })).status, 401);
     await page.waitForSelector('#events tbody tr[data-type="auth.invalid_credentials"]', { timeout: 10_000 });
     await page.waitForSelector('#routes tbody tr:has-text("r")', { timeout: 10_000 });
+    await page.waitForSelector('#top-consumers tbody tr:has-text("alice")', { timeout: 10_000 });
     await page.waitForSelector('#versions tbody tr:has-text("running")');
     await page.waitForSelector('#consumers tbody tr[data-consumer="alice"]');
     assert.equal(await page.locator('main button').count(), 0, 'a viewer sees no button');

@@ -77,8 +77,8 @@ export const stateRoutes: ApiRoute[] = [
     resource: 'state',
     verb: 'read',
     tag: 'state',
-    summary: 'Requests by route and status class, and time spent, from the metrics since start (telemetry.metrics on)',
-    ok: { status: 200, schema: { type: 'object', properties: { metrics: { type: 'boolean' }, routes: { type: 'array' } } } },
+    summary: 'Requests by route and status class, and time spent, from the metrics since start (telemetry.metrics on); by consumer with consumer_labels on',
+    ok: { status: 200, schema: { type: 'object', properties: { metrics: { type: 'boolean' }, time: { type: 'string', format: 'date-time' }, routes: { type: 'array' }, consumers: { type: 'array' } } } },
     async handle(_call, api) {
       const metrics = api.link.telemetry.metrics;
       if (!metrics) return { status: 200, body: { metrics: false, time: new Date().toISOString(), routes: [] } };
@@ -101,7 +101,19 @@ export const stateRoutes: ApiRoute[] = [
       for (const v of duration?.values ?? []) {
         if ((v as { metricName?: string }).metricName?.endsWith('_sum')) row(String(v.labels.route), String(v.labels.service)).seconds += v.value;
       }
-      return { status: 200, body: { metrics: true, time: new Date().toISOString(), routes: [...rows.values()].sort((a, b) => b.requests - a.requests) } };
+      // Per consumer only when telemetry.metrics.consumer_labels is on (the metric is empty otherwise).
+      const byConsumer = new Map<string, { consumer: string; requests: number; errors: number }>();
+      const perConsumer = await metrics.registry.getSingleMetric('portcullis_consumer_requests_total')?.get();
+      for (const v of perConsumer?.values ?? []) {
+        const name = String(v.labels.consumer);
+        const c = byConsumer.get(name) ?? { consumer: name, requests: 0, errors: 0 };
+        c.requests += v.value;
+        if (v.labels.status_class === '4xx' || v.labels.status_class === '5xx') c.errors += v.value;
+        byConsumer.set(name, c);
+      }
+      const routes = [...rows.values()].sort((a, b) => b.requests - a.requests);
+      const consumers = [...byConsumer.values()].sort((a, b) => b.requests - a.requests).slice(0, 50);
+      return { status: 200, body: { metrics: true, time: new Date().toISOString(), routes, consumers } };
     },
   },
   {

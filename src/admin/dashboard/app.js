@@ -106,6 +106,12 @@ async function traffic() {
   $('now-rps').textContent = last(rates.rps).toFixed(1);
   $('now-err').textContent = last(rates.err).toFixed(2);
   $('now-lat').textContent = last(rates.lat).toFixed(1);
+  const consumers = r.json.consumers || [];
+  $('consumer-labels-off').hidden = !r.json.metrics || consumers.length > 0;
+  fill(
+    'top-consumers',
+    consumers.slice(0, 10).map((c) => el('tr', {}, el('td', { text: c.consumer }), el('td', { className: 'num', text: c.requests }), el('td', { className: 'num', text: c.errors }))),
+  );
   fill(
     'routes',
     routes.slice(0, 10).map((row) =>
