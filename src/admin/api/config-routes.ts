@@ -7,7 +7,7 @@
  */
 import { diffViews } from '../../telemetry/audit/diff.js';
 import { MASK } from '../../telemetry/audit/view.js';
-import { BadRequest, dataOf, isObject, maskedView, maskedYaml, parseDoc, restoreSecrets, type JsonObject } from './document.js';
+import { BadRequest, editable, isObject, maskedView, maskedYaml, readData, restoreSecrets, writeData, type JsonObject } from './document.js';
 import type { ApiCore, ApiRoute, Reply } from './types.js';
 import type { StoredVersion } from './versions.js';
 
@@ -28,7 +28,7 @@ const versionSchema = {
 };
 
 function changes(api: ApiCore, before: string, after: string): { changes: unknown[]; omitted: number } {
-  const view = (text: string) => maskedView(dataOf(parseDoc(text)), api.link.policies);
+  const view = (text: string) => maskedView(readData(text), api.link.policies);
   const diff = diffViews(view(before), view(after));
   return { changes: JSON.parse(JSON.stringify(diff.changes)) as unknown[], omitted: diff.omitted };
 }
@@ -40,27 +40,25 @@ function versionOf(api: ApiCore, id: string | undefined): StoredVersion | undefi
 
 /** A document sent in: its "[secret]" stand-ins filled from the running config, or a 400 naming the first that cannot be. */
 function documentIn(api: ApiCore, text: string): { text: string } | Reply {
-  const doc = parseDoc(text);
-  const data = dataOf(doc);
+  const data = readData(text);
   if (!JSON.stringify(data).includes(JSON.stringify(MASK))) return { text };
   const unfilled: string[] = [];
-  const filled = restoreSecrets(data, dataOf(parseDoc(api.link.source().text)), '', unfilled);
+  const filled = restoreSecrets(data, readData(api.link.source().text), '', unfilled);
   if (unfilled.length > 0) {
     const message = `${unfilled[0]}: "[secret]" stands for a secret the running config does not have there: give the value or a \${env:...} reference`;
     return { status: 400, body: { error: 'invalid_config', errors: [message] } };
   }
-  const out = parseDoc('{}');
-  out.contents = out.createNode(filled);
-  return { text: out.toString({ lineWidth: 0 }) };
+  return { text: writeData(filled as JsonObject) };
 }
 
 function apply(call: Parameters<ApiRoute['handle']>[0], api: ApiCore, text: string, kind: 'apply' | 'rollback'): Promise<Reply> {
   return api.change(call, {
     kind,
     target: () => api.configEtag(),
-    edit(doc) {
-      const next = parseDoc(text);
-      doc.contents = next.contents;
+    edit(data) {
+      const next = editable(text);
+      for (const key of Object.keys(data)) delete data[key];
+      Object.assign(data, next);
       return undefined;
     },
     done: () => ({ status: 200, body: { version: api.versions.latest()?.id ?? null, running: api.link.version() }, etag: api.configEtag() }),
@@ -76,7 +74,7 @@ export const configRoutes: ApiRoute[] = [
     tag: 'config',
     summary: 'The running config as YAML, secrets as "[secret]" (ETag: the config\'s)',
     ok: { status: 200, type: YAML, schema: { type: 'string' } },
-    handle: (_call, api) => ({ status: 200, type: YAML, body: maskedYaml(dataOf(parseDoc(api.link.source().text)), api.link.policies), etag: api.configEtag() }),
+    handle: (_call, api) => ({ status: 200, type: YAML, body: maskedYaml(readData(api.link.source().text), api.link.policies), etag: api.configEtag() }),
   },
   {
     method: 'PUT',
@@ -138,7 +136,7 @@ export const configRoutes: ApiRoute[] = [
     handle(call, api) {
       const v = versionOf(api, call.params.id);
       if (!v) return { status: 404, body: { error: 'not_found' } };
-      return { status: 200, type: YAML, body: maskedYaml(dataOf(parseDoc(v.text)), api.link.policies) };
+      return { status: 200, type: YAML, body: maskedYaml(readData(v.text), api.link.policies) };
     },
   },
   {

@@ -57,14 +57,14 @@ export const credentialRoutes: ApiRoute[] = [
           index = indexByName(data, 'consumers', name);
           return index === -1 ? undefined : itemEtag(api, listOf(data, 'consumers')[index]!);
         },
-        edit(doc, data) {
+        edit(data) {
           const consumer = listOf(data, 'consumers')[index]!;
           if (credentialsOf(api, consumer).some((c) => c.id === id)) return { status: 409, body: { error: 'exists', message: `credential "${id}" exists` } };
           const creds = isObject(consumer.credentials) ? { ...consumer.credentials } : {};
           const list = Array.isArray(creds[method]) ? [...(creds[method])] : [];
           list.push(credential);
           creds[method] = list;
-          editList(doc, 'consumers', index, { ...consumer, credentials: creds });
+          editList(data, 'consumers', index, { ...consumer, credentials: creds });
           return undefined;
         },
         done(data) {
@@ -99,14 +99,14 @@ export const credentialRoutes: ApiRoute[] = [
           const consumer = listOf(data, 'consumers')[index]!;
           return credentialsOf(api, consumer).some((c) => c.id === id) ? itemEtag(api, consumer) : undefined;
         },
-        edit(doc, data) {
+        edit(data) {
           const consumer = listOf(data, 'consumers')[index]!;
           const creds: JsonObject = {};
           for (const [method, list] of Object.entries(isObject(consumer.credentials) ? consumer.credentials : {})) {
             const kept = Array.isArray(list) ? list.filter((c, i) => credentialId(method, c, i) !== id) : list;
             if (!Array.isArray(kept) || kept.length > 0) creds[method] = kept;
           }
-          editList(doc, 'consumers', index, { ...consumer, credentials: creds });
+          editList(data, 'consumers', index, { ...consumer, credentials: creds });
           return undefined;
         },
         done: () => ({ status: 204 }),

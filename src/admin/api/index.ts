@@ -16,7 +16,7 @@ import type { SourceText } from '../../config/load.js';
 import type { AuditActor } from '../../telemetry/audit/index.js';
 import { describeActor } from '../../telemetry/audit/trail.js';
 import { answer, BodyTooLarge, readBody, type AdminServer } from '../server.js';
-import { BadRequest, dataOf, DocumentError, keepAdminSection, parseDoc, printDoc, sha256, etagOf } from './document.js';
+import { BadRequest, DocumentError, editable, keepAdminSection, readData, sha256, etagOf, writeData } from './document.js';
 import { allows, grantsJson, rolesOf, type Grants } from './roles.js';
 import { API_ROUTES } from './table.js';
 import { identify } from './tokens.js';
@@ -122,18 +122,18 @@ export class AdminApi implements ApiCore {
       const source = this.link.source();
       const underneath = await this.fileChangedUnderneath(source);
       if (underneath) return underneath;
-      const doc = parseDoc(source.text);
-      const data = dataOf(doc);
+      const data = editable(source.text);
+      const before = JSON.stringify(data);
       const current = plan.target(data);
       if (current === undefined) return { status: 404, body: { error: 'not_found' } };
       const ifMatch = call.req.headers['if-match'];
       if (ifMatch === undefined) return { status: 428, body: { error: 'precondition_required', message: 'send If-Match with the ETag of what you read' } };
       if (!ifMatchHas(ifMatch, current)) return { status: 412, body: { error: 'precondition_failed', message: 'changed since you read it: read it again', etag: current } };
-      const refused = await plan.edit(doc, data);
+      const refused = await plan.edit(data);
       if (refused) return refused;
-      keepAdminSection(doc, parseDoc(source.text));
-      const text = printDoc(doc);
-      if (text === source.text) return plan.done(data);
+      keepAdminSection(data, readData(source.text));
+      if (JSON.stringify(data) === before) return plan.done(data);
+      const text = writeData(data);
       this.pending = { text, kind: plan.kind ?? 'api' };
       const actor: AuditActor = { kind: 'admin', name: call.principal.name, address: call.req.socket.remoteAddress };
       const result = await this.link.reload(actor, { file: source.file, text, baseDir: source.baseDir });
@@ -142,7 +142,7 @@ export class AdminApi implements ApiCore {
         const issues = result.issues.map((i) => ({ path: i.path, message: i.message }));
         return { status: 400, body: { error: 'invalid_config', message: 'refused: nothing changed', errors: issues.map((i) => `${i.path}: ${i.message}`), issues } };
       }
-      return plan.done(dataOf(parseDoc(text)));
+      return plan.done(data);
     });
   }
 
@@ -194,11 +194,11 @@ export class AdminApi implements ApiCore {
     if (this.sourceOfTruth !== 'api') return undefined;
     const running = this.link.source();
     try {
-      const file = parseDoc(readFileSync(this.link.configFile, 'utf8'));
-      const doc = parseDoc(running.text);
-      keepAdminSection(doc, file);
+      const file = readData(readFileSync(this.link.configFile, 'utf8'));
+      const data = editable(running.text);
+      keepAdminSection(data, file);
       this.logger.warn({ file: this.link.configFile }, 'admin.api.source_of_truth is api: of the file, only the admin section is applied (portcullis config apply changes the rest)');
-      return { ...running, text: printDoc(doc) };
+      return { ...running, text: writeData(data) };
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'admin API: the config file could not be read; the running config stays');
       return running;

@@ -5,7 +5,7 @@
  * collection's ETag (the config's), as it changes the list.
  */
 import type { AdminResource } from '../../config/admin.js';
-import { BadRequest, dataOf, editList, etagOf, indexByName, isObject, listOf, masked, restoreSecrets, parseDoc, type JsonObject } from './document.js';
+import { BadRequest, editList, etagOf, indexByName, isObject, listOf, masked, readData, restoreSecrets, type JsonObject } from './document.js';
 import type { ApiCore, ApiRoute, JsonSchema, Reply } from './types.js';
 
 export interface NamedOptions {
@@ -75,11 +75,11 @@ export function namedRoutes(o: NamedOptions): ApiRoute[] {
         if (typeof name !== 'string' || !NAME.test(name)) throw new BadRequest('name: letters, digits, ".", "_", "-" (at most 64)');
         return api.change(call, {
           target: () => api.configEtag(),
-          edit(doc, data) {
+          edit(data) {
             if (indexByName(data, o.section, name) !== -1) return { status: 409, body: { error: 'exists', message: `${o.section}: "${name}" exists` } };
             const accepted = o.accept ? o.accept(body, undefined) : withSecrets(body, undefined, o.section);
             if (typeof accepted === 'string') return { status: 400, body: { error: 'bad_request', message: accepted, errors: [accepted] } };
-            editList(doc, o.section, undefined, accepted);
+            editList(data, o.section, undefined, accepted);
             return undefined;
           },
           done(data) {
@@ -122,11 +122,11 @@ export function namedRoutes(o: NamedOptions): ApiRoute[] {
             index = indexByName(data, o.section, name);
             return index === -1 ? undefined : itemEtag(api, listOf(data, o.section)[index]!);
           },
-          edit(doc, data) {
+          edit(data) {
             const before = (data[o.section] as JsonObject[])[index]!;
             const accepted = o.accept ? o.accept({ ...body, name }, before) : withSecrets({ ...body, name }, before, `${o.section}[${index}]`);
             if (typeof accepted === 'string') return { status: 400, body: { error: 'bad_request', message: accepted, errors: [accepted] } };
-            editList(doc, o.section, index, accepted);
+            editList(data, o.section, index, accepted);
             return undefined;
           },
           done: (data) => show(api, listOf(data, o.section).find((it) => it.name === name)!),
@@ -150,8 +150,8 @@ export function namedRoutes(o: NamedOptions): ApiRoute[] {
             index = indexByName(data, o.section, name);
             return index === -1 ? undefined : itemEtag(api, listOf(data, o.section)[index]!);
           },
-          edit(doc) {
-            editList(doc, o.section, index, undefined);
+          edit(data) {
+            editList(data, o.section, index, undefined);
             return undefined;
           },
           done: () => ({ status: 204 }),
@@ -163,7 +163,7 @@ export function namedRoutes(o: NamedOptions): ApiRoute[] {
 
 
 export function dataOfRunning(api: ApiCore): JsonObject {
-  return dataOf(parseDoc(api.link.source().text));
+  return readData(api.link.source().text);
 }
 
 export function maskedItem(api: ApiCore, section: string, item: JsonObject): JsonObject {

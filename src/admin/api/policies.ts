@@ -43,11 +43,11 @@ export const policyRoutes: ApiRoute[] = [
       const items = (body as { items: Json[] }).items;
       return api.change(call, {
         target: (data) => etagOf(api.key, current(data)),
-        edit(doc, data) {
+        edit(data) {
           const unfilled: string[] = [];
           const next = restoreSecrets(items, current(data), 'global_policies', unfilled);
           if (unfilled.length > 0) return { status: 400, body: { error: 'bad_request', errors: [`${unfilled[0]}: "[secret]" stands for no current secret`] } };
-          doc.set('global_policies', doc.createNode(next));
+          data.global_policies = next;
           return undefined;
         },
         done: (data) => show(api, data),

@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { SourceText } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import { keepAdminSection, parseDoc, printDoc, sha256 } from './document.js';
+import { editable, keepAdminSection, readData, sha256, writeData } from './document.js';
 import { databasePath } from './index.js';
 import { VersionStore } from './versions.js';
 
@@ -30,10 +30,10 @@ export function storedStart(config: Config, configFile: string, file: SourceText
       logger.info({ version: latest.id, actor: latest.actor }, 'starting from the admin API version stacked on this config file');
       return { ...file, text: latest.text };
     }
-    const doc = parseDoc(latest.text);
-    keepAdminSection(doc, parseDoc(file.text));
+    const data = editable(latest.text);
+    keepAdminSection(data, readData(file.text));
     logger.info({ version: latest.id, actor: latest.actor }, 'starting from the latest stored config version (source_of_truth: api)');
-    return { ...file, text: printDoc(doc) };
+    return { ...file, text: writeData(data) };
   } finally {
     store.close();
   }

@@ -14,7 +14,6 @@ import type { Telemetry } from '../../telemetry/hub.js';
 import type { ScrapeSources } from '../../telemetry/metrics/index.js';
 import type { AdminMethod } from '../server.js';
 import type { Principal } from './tokens.js';
-import type { Document } from 'yaml';
 import type { JsonObject } from './document.js';
 import type { VersionStore } from './versions.js';
 
@@ -100,8 +99,8 @@ export interface ApiCore {
 export interface ChangePlan {
   /** The ETag If-Match is compared with, from the current document; undefined: the target does not exist (404). */
   target(data: JsonObject): string | undefined;
-  /** Changes the document; a Reply refuses (409, 400) with nothing changed. */
-  edit(doc: Document, data: JsonObject): Reply | undefined | Promise<Reply | undefined>;
+  /** Changes the document's data (a copy); a Reply refuses (409, 400) with nothing changed. */
+  edit(data: JsonObject): Reply | undefined | Promise<Reply | undefined>;
   /** The answer once applied, from the new document. */
   done(data: JsonObject): Reply;
   readonly kind?: 'api' | 'rollback' | 'apply';
