@@ -106,6 +106,28 @@ describe('admin API: persistence and the source of truth', () => {
     await stop(gw);
   });
 
+  it('the file watch follows the source of truth: api mode ignores all but the admin section, file mode lets the file win', async () => {
+    for (const mode of ['api', 'file'] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'portcullis-admin-persist-'));
+      const yaml = `gateway: { watch: true }\n${config(upstream.url, mode)}`;
+      const gw = await start(yaml, dir);
+      await addKey(gw, 'alice', 'a1', KEY);
+      const reloads = gw.logs.filter((l) => l.msg === 'config reloaded').length;
+      const written = readFileSync(gw.configFile, 'utf8');
+      assert.ok(written.includes(FILE_KEY));
+      writeFileSync(gw.configFile, written.replace(FILE_KEY, 'another-file-key-0123456789abcdef'));
+      await gw.waitForLog(() => gw.logs.filter((l) => l.msg === 'config reloaded').length > reloads, 10_000);
+      if (mode === 'api') {
+        assert.equal(await status(gw, FILE_KEY), 200, 'api mode: the file edit is not applied');
+        assert.equal(await status(gw, KEY), 200);
+      } else {
+        assert.equal(await status(gw, FILE_KEY), 401, 'file mode: the file wins');
+        assert.equal(await status(gw, KEY), 401, 'and the API change made on the old file goes with it');
+      }
+      await stop(gw);
+    }
+  });
+
   it('config dump then apply round-trips; an edited dump applies; secrets are kept and never printed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-admin-persist-'));
     const gw = await start(config(upstream.url, 'file'), dir);
