@@ -26,6 +26,7 @@ describe('admin API', () => {
   let viewer: AdminClient;
   let operator: AdminClient;
   const answers: string[] = [];
+  const events: { type: string; reason?: string; details?: Record<string, unknown> }[] = [];
 
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-admin-api-'));
   before(async () => {
@@ -47,6 +48,7 @@ consumers:
   - name: existing
     credentials: { key-auth: [{ id: old, key: "${SECOND_KEY}" }] }
 `, { dir, env: { ...process.env, AUDIT_KEY: 'an-hmac-key-for-the-admin-api-test-0123456789' } });
+    gw.gateway.telemetry.events.subscribe((e) => events.push(e));
     const base = gw.gateway.admin.url!;
     const record = (c: AdminClient): AdminClient => ({
       async call(method, path, options) {
@@ -68,6 +70,10 @@ consumers:
     const base = gw.gateway.admin.url!;
     assert.equal((await send(base, '/api/v1/consumers')).status, 401);
     assert.equal((await adminClient(base, 'pca_wrong').call('GET', '/api/v1/consumers')).status, 401);
+    const seen = events.filter((e) => e.type === 'admin.unauthorized');
+    assert.deepEqual(seen.map((e) => e.reason), ['missing_token', 'invalid_token'], 'each refusal is a security event');
+    assert.equal(seen[0]!.details?.path, '/api/v1/consumers');
+    assert.ok(!JSON.stringify(seen).includes('pca_wrong'), 'the presented token is not in the event');
   });
 
   it('creates a consumer and its key; the proxy honours the key at once', async () => {
@@ -114,6 +120,14 @@ consumers:
     const op = await operator.call('DELETE', '/api/v1/routes/r', { ifMatch: String(route.headers.etag) });
     assert.equal(op.status, 403);
     assert.equal((await viewer.call('GET', '/api/v1/consumers/mallory')).status, 404);
+    const forbidden = events.filter((e) => e.type === 'admin.forbidden');
+    assert.deepEqual(
+      forbidden.map((e) => [e.details?.actor, e.details?.resource, e.details?.verb]),
+      [
+        ['vic', 'consumers', 'write'],
+        ['olly', 'routes', 'write'],
+      ],
+    );
   });
 
   it('a custom role grants exactly its resources and verbs', async () => {

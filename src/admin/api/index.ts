@@ -15,6 +15,9 @@ import type { AdminApiConfig } from '../../config/admin.js';
 import type { SourceText } from '../../config/load.js';
 import type { AuditActor } from '../../telemetry/audit/index.js';
 import { describeActor } from '../../telemetry/audit/trail.js';
+import { gatewayEvents } from '../../telemetry/gateway-events.js';
+import { SourceLimit } from '../../telemetry/source-limit.js';
+import { bearerToken } from '../auth.js';
 import { answer, BodyTooLarge, readBody, type AdminServer } from '../server.js';
 import { BadRequest, DocumentError, editable, keepAdminSection, readData, sha256, etagOf, writeData } from './document.js';
 import { allows, grantsJson, rolesOf, type Grants } from './roles.js';
@@ -93,8 +96,22 @@ export class AdminApi implements ApiCore {
         const api = current();
         if (!api) return answer(res, 404, { error: 'not_found' });
         const principal = identify(req, api.config);
-        if (!principal) return answer(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="portcullis-admin"' });
+        const client = req.socket.remoteAddress ?? '';
+        if (!principal) {
+          api.denied(client, {
+            type: 'admin.unauthorized',
+            message: 'admin API call without a valid token',
+            reason: bearerToken(req) === undefined ? 'missing_token' : 'invalid_token',
+            details: { method: route.method, path: route.path, client_ip: client },
+          });
+          return answer(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="portcullis-admin"' });
+        }
         if (!allows(api.roles, principal.role, route.resource, route.verb)) {
+          api.denied(client, {
+            type: 'admin.forbidden',
+            message: `admin token "${principal.name}" (role ${principal.role}) may not ${route.verb} ${route.resource}`,
+            details: { actor: principal.name, role: principal.role, resource: route.resource, verb: route.verb, method: route.method, path: route.path, client_ip: client },
+          });
           return answer(res, 403, { error: 'forbidden', message: `role "${principal.role}" may not ${route.verb} ${route.resource}` });
         }
         const call = makeCall(req, res, params, principal);
@@ -109,6 +126,14 @@ export class AdminApi implements ApiCore {
         if (reply) send(res, reply);
       });
     }
+  }
+
+  /** Refused calls onto the event bus, at most 5 per client address per 10 s (a scanner cannot flood the SIEM). */
+  private readonly deniedLimit = new SourceLimit();
+  denied(client: string, event: { type: 'admin.unauthorized' | 'admin.forbidden'; message: string; reason?: string; details: Record<string, string> }): void {
+    const suppressed = this.deniedLimit.take(client);
+    if (suppressed === undefined) return;
+    gatewayEvents(this.link.telemetry.events)({ ...event, source: 'admin', details: { ...event.details, suppressed } });
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
