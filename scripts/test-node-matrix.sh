@@ -61,33 +61,42 @@ copy_checkout() {
     | tar --null -T - -cf -) | tar -xf - -C "$work"
   # A real copy (about a second), not hard links: nothing run in the copy can change the checkout's files.
   cp -a "$ROOT/node_modules" "$work/node_modules"
-  rm -rf "$work/node_modules/re2/build"
+  rm -rf "$work/node_modules/re2/build" "$work/node_modules/better-sqlite3/build"
 }
 
-# Puts an re2 built for this node into the copy: from the cache, or built
-# with node-gyp against the package's own headers (npm_config_nodedir, so
-# node-gyp never downloads headers) and then cached.
-install_re2() {
-  local work="$1" pkg="$2" version="$3"
-  local re2_version abi built
-  re2_version="$(node -p "require('$ROOT/node_modules/re2/package.json').version")"
+# Puts a native addon built for this node into the copy: from the cache, or
+# built with node-gyp against the package's own headers (npm_config_nodedir,
+# so node-gyp never downloads headers) and then cached. re2 always;
+# better-sqlite3 (the admin API's versions) too.
+#   install_addon WORK PKG VERSION NAME FILE CHECK
+# FILE: the addon's path inside its package; CHECK: JavaScript that loads it.
+install_addon() {
+  local work="$1" pkg="$2" version="$3" name="$4" file="$5" check="$6"
+  local addon_version abi built
+  addon_version="$(node -p "require('$ROOT/node_modules/$name/package.json').version")"
   # Every release of a Node major shares one addon ABI (NODE_MODULE_VERSION), so one build serves them all.
   abi="$("$pkg/bin/node" -p process.versions.modules)"
-  built="$CACHE/re2/$re2_version-abi$abi/re2.node"
+  built="$CACHE/$name/$addon_version-abi$abi/$(basename "$file")"
   if [ ! -f "$built" ]; then
-    log "building re2 $re2_version for Node $version, ABI $abi (about a minute)"
-    # DOWNLOAD_FORCE_BUILD: re2's installer would otherwise try to download a
-    # prebuilt binary first; it is built from source, as npm ci does here.
-    (cd "$work" && PATH="$pkg/bin:$PATH" npm_config_nodedir="$pkg" DOWNLOAD_FORCE_BUILD=1 \
-      npm rebuild re2 --foreground-scripts --loglevel=error >&2)
+    log "building $name $addon_version for Node $version, ABI $abi (about a minute)"
+    # DOWNLOAD_FORCE_BUILD (re2), npm_config_build_from_source (prebuild-install):
+    # the installers would otherwise try to download a prebuilt binary first; it
+    # is built from source, as npm ci does here.
+    (cd "$work" && PATH="$pkg/bin:$PATH" npm_config_nodedir="$pkg" DOWNLOAD_FORCE_BUILD=1 npm_config_build_from_source=true \
+      npm rebuild "$name" --foreground-scripts --loglevel=error >&2)
     mkdir -p "$(dirname "$built")"
-    cp "$work/node_modules/re2/build/Release/re2.node" "$built.tmp" && mv "$built.tmp" "$built"
+    cp "$work/node_modules/$name/$file" "$built.tmp" && mv "$built.tmp" "$built"
   else
-    mkdir -p "$work/node_modules/re2/build/Release"
-    cp "$built" "$work/node_modules/re2/build/Release/re2.node"
+    mkdir -p "$(dirname "$work/node_modules/$name/$file")"
+    cp "$built" "$work/node_modules/$name/$file"
   fi
-  (cd "$work" && "$pkg/bin/node" -e "new (require('re2'))('a+').test('aa') || process.exit(1)") \
-    || { echo "node-matrix: re2 does not load on Node $version" >&2; exit 1; }
+  (cd "$work" && "$pkg/bin/node" -e "$check") \
+    || { echo "node-matrix: $name does not load on Node $version" >&2; exit 1; }
+}
+
+install_addons() {
+  install_addon "$1" "$2" "$3" re2 build/Release/re2.node "new (require('re2'))('a+').test('aa') || process.exit(1)"
+  install_addon "$1" "$2" "$3" better-sqlite3 build/Release/better_sqlite3.node "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()"
 }
 
 versions=()
@@ -110,7 +119,7 @@ for version in "${versions[@]}"; do
   work="$CACHE/work/node-$version"
   log "copying the checkout to $work"
   copy_checkout "$work"
-  install_re2 "$work" "$pkg" "$version"
+  install_addons "$work" "$pkg" "$version"
   status=passed
   for script in "${SCRIPTS[@]}"; do
     log "Node $version: npm run $script"

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * portcullis start | validate | reload | hash-password | openapi-routes | schema | ca | audit | --version | --help
+ * portcullis start | validate | reload | hash-password | openapi-routes | schema | ca | audit | config | admin-token | --version | --help
  * Bad flags and unreadable files give one clear line and an exit code, never a stack trace.
  *
  * main(argv, io) runs one command and resolves with its exit code; it never
@@ -102,6 +102,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'ca') {
     const { runCaCommand } = await import('./ca/cli.js');
     return runCaCommand(argv.slice(1), { out: io.stdout, err: io.stderr, env: io.env });
+  }
+  if (argv[0] === 'config' || argv[0] === 'admin-token') {
+    const { runConfigCommand, runAdminTokenCommand } = await import('./cli-config.js');
+    return argv[0] === 'config' ? runConfigCommand(argv.slice(1), io) : runAdminTokenCommand(argv.slice(1), io);
   }
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli-audit.js');

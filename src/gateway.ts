@@ -33,6 +33,8 @@ import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { AdminControl } from './admin/control.js';
 import { Readiness } from './readiness.js';
+import { policiesByName } from './policies/index.js';
+import { storedStart } from './admin/api/start.js';
 
 export interface GatewayOptions {
   configFile: string;
@@ -93,18 +95,28 @@ export class Gateway {
       () => snapshots.current,
       () => stores.running?.store,
     ));
+    const sources = {
+      services: () => upstreams.running(),
+      store: () => stores.running?.store.health,
+      certificates: () => certificates.gauge(),
+      overload: () => guards.overload,
+      sinks: () => telemetry.sinkStatus(),
+      configVersion: () => snapshots.current.version,
+    };
     this.admin = new AdminControl({
       telemetry,
       logger,
       readiness: () => readiness.check(),
       storeTiming: (observe) => (stores.timing = observe),
-      sources: {
-        services: () => upstreams.running(),
-        store: () => stores.running?.store.health,
-        certificates: () => certificates.gauge(),
-        overload: () => guards.overload,
-        sinks: () => telemetry.sinkStatus(),
-        configVersion: () => snapshots.current.version,
+      sources,
+      link: {
+        configFile: options.configFile,
+        source: () => this.source,
+        reload: (by, from) => this.reload(by, from),
+        version: () => this.snapshots.current.version,
+        policies: policiesByName,
+        telemetry,
+        sources,
       },
     });
   }
@@ -119,8 +131,16 @@ export class Gateway {
     const upstreams = new UpstreamRegistry(logger, certificates);
     const stores = new StoreRegistry(logger);
     const denyList = new DynamicDenyList();
-    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
+    let loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
+    // The admin API's latest stored version, when it is what runs (docs/admin-api.md#file-or-api).
+    const stored = storedStart(loaded.snapshot.config, options.configFile, loaded.source, logger);
+    if (stored) {
+      upstreams.discard(loaded.snapshot.services);
+      stores.discard(loaded.snapshot.stores);
+      loaded = loadConfig(stored, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
+      if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
+    }
     logConfigWarnings(logger, loaded.warnings);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
@@ -148,6 +168,7 @@ export class Gateway {
     }
     if (options.watch ?? loaded.snapshot.config.gateway.watch) gateway.watch();
     telemetry.audit?.loaded(loaded.view, 1, { kind: 'start', file: resolve(options.configFile) });
+    gateway.admin.applied(loaded.source, { kind: 'start', file: resolve(options.configFile) });
     logger.info({ version: 1, routes: loaded.snapshot.routes.size, services: loaded.snapshot.services.size }, 'config loaded');
     return gateway;
   }
@@ -175,7 +196,8 @@ export class Gateway {
       if (this.stopped) return { ok: false, issues: [{ file: this.options.configFile, line: 0, path: '(gateway)', message: 'shutting down: not reloaded' }] };
       const version = this.version + 1;
       const audit = this.telemetry.audit;
-      const loaded = loadConfig(from ?? this.options.configFile, {
+      // source_of_truth: api — a reload that reads the file takes only its admin section (admin/api/index.ts).
+      const loaded = loadConfig(from ?? this.admin.fileSource() ?? this.options.configFile, {
         upstreams: this.upstreams,
         stores: this.stores,
         logger: this.logger,
@@ -241,6 +263,7 @@ export class Gateway {
         details: { file: this.options.configFile, version_before: before, version_after: version, routes: next.routes.size, services: next.services.size },
       });
       audit?.reloaded(loaded.view, before, version, by);
+      this.admin.applied(loaded.source, by);
       if (auditChanged) this.logger.warn('telemetry.audit changed: the audit trail keeps the file and key it started with until the next start');
       return { ok: true, version };
     };

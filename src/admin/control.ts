@@ -11,8 +11,14 @@ import type { Config } from '../config/schema.js';
 import { metricsEnabled } from '../config/telemetry/metrics.js';
 import type { Telemetry } from '../telemetry/hub.js';
 import { GatewayMetrics, type MetricsSettings, type ScrapeSources } from '../telemetry/metrics/index.js';
+import type { SourceText } from '../config/load.js';
+import type { AuditActor } from '../telemetry/audit/index.js';
 import { AdminServer, answer } from './server.js';
 import { metricsRoute } from './metrics-route.js';
+import { AdminApi, type GatewayLink } from './api/index.js';
+import { openApiDocument, type PlainRoute } from './api/openapi.js';
+import { API_ROUTES } from './api/table.js';
+import { dashboardRoutes } from './dashboard-route.js';
 
 export interface AdminDeps {
   readonly telemetry: Telemetry;
@@ -22,12 +28,28 @@ export interface AdminDeps {
   readonly storeTiming: (observe: ((kind: string, seconds: number) => void) | undefined) => void;
   /** The gateway's readiness (src/readiness.ts), for /readyz; what is not ready is said here, never on a traffic listener. */
   readonly readiness?: () => Promise<{ readonly ready: boolean; readonly status: string; readonly checks: object }>;
+  /** What the admin API reads and changes of the gateway (admin.api). */
+  readonly link?: GatewayLink;
 }
+
+/** The listener's routes outside the API table, as the OpenAPI document describes them. */
+const PLAIN_ROUTES: readonly PlainRoute[] = [
+  { method: 'GET', path: '/healthz', summary: 'Liveness (kept for probes written before /livez)', type: 'application/json', auth: 'none' },
+  { method: 'GET', path: '/livez', summary: 'Liveness: the process answers', type: 'application/json', auth: 'none' },
+  { method: 'GET', path: '/readyz', summary: 'Readiness: 503 while draining or while the store or a provider is missing', type: 'application/json', auth: 'none' },
+  { method: 'GET', path: '/metrics', summary: 'Prometheus metrics (admin.metrics_token when set)', type: 'text/plain', auth: 'metrics-token' },
+  { method: 'GET', path: '/openapi.json', summary: 'This document', type: 'application/json', auth: 'none' },
+  ...dashboardRoutes.map((d) => ({ method: 'GET' as const, path: d.path, summary: d.summary, type: d.type, auth: 'none' as const })),
+];
 
 export class AdminControl {
   private server: AdminServer | undefined;
   /** Hex SHA-256 of the metrics token, when one is required. */
   private tokenDigest: string | undefined;
+  /** The admin API, when admin.api is configured. */
+  private api: AdminApi | undefined;
+  private apiConfig = '';
+  private dashboard = false;
 
   constructor(private readonly deps: AdminDeps) {}
 
@@ -52,12 +74,46 @@ export class AdminControl {
       this.deps.logger.info({ url: next.url }, 'admin listener open');
     }
     this.tokenDigest = admin?.metrics_token_sha256?.toLowerCase();
+    this.reconcileApi(config);
     this.reconcileMetrics(config);
   }
 
   async close(): Promise<void> {
     await this.closeServer();
+    this.api?.close();
+    this.api = undefined;
     this.dropMetrics();
+  }
+
+  /** Every route the listener serves, as `METHOD path` (for the OpenAPI test). */
+  served(): string[] {
+    return this.server?.served() ?? [];
+  }
+
+  /** The OpenAPI document of the listener. */
+  openApi(): Record<string, unknown> {
+    return openApiDocument(API_ROUTES, PLAIN_ROUTES, '1');
+  }
+
+  /** A config started or was swapped in: the API stores it as a version. */
+  applied(source: SourceText, actor: AuditActor): void {
+    this.api?.applied(source, actor);
+  }
+
+  /** What a reload that reads the file runs instead (source_of_truth: api), or undefined: the file. */
+  fileSource(): SourceText | undefined {
+    return this.api?.fileSource();
+  }
+
+  private reconcileApi(config: Config): void {
+    const api = config.admin?.api;
+    this.dashboard = api?.dashboard ?? false;
+    const text = JSON.stringify(api ?? null);
+    if (text === this.apiConfig && (this.api !== undefined) === (api !== undefined)) return;
+    const previous = this.api;
+    this.api = api && this.deps.link ? new AdminApi(this.deps.link, api, this.deps.logger, previous) : undefined;
+    previous?.close();
+    this.apiConfig = text;
   }
 
   private addRoutes(server: AdminServer): void {
@@ -71,6 +127,9 @@ export class AdminControl {
       const report = await readiness();
       answer(res, report.ready ? 200 : 503, { status: report.status, checks: report.checks });
     });
+    server.route('GET', '/openapi.json', (_req, res) => answer(res, 200, this.openApi()));
+    for (const d of dashboardRoutes) server.route('GET', d.path, (req, res) => (this.dashboard ? d.serve(req, res) : answer(res, 404, { error: 'not_found' })));
+    AdminApi.mount(server, () => this.api);
     server.route(
       'GET',
       '/metrics',

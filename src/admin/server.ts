@@ -1,16 +1,44 @@
 /**
  * The admin listener: a small HTTP server apart from the traffic listeners,
  * so nothing on it is ever reachable through a route. It answers only the
- * routes registered on it (exact paths, GET and HEAD for now; the admin API
- * adds its own), reads no request body, and has tight limits of its own:
- * small headers, short timeouts, few connections.
+ * routes registered on it (exact paths, or paths with {param} segments: the
+ * admin API's), reads a body only when a handler asks (readBody, bounded),
+ * and has tight limits of its own: small headers, short timeouts, few
+ * connections.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { parseListenAddress } from '../config/ajv.js';
 
-export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, params: Readonly<Record<string, string>>) => void | Promise<void>;
+export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** A route path with {param} segments, split once. */
+interface Pattern {
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly methods: Map<string, AdminHandler>;
+}
+
+/** The largest request body any admin route reads (a whole config document is at most this). */
+export const MAX_ADMIN_BODY = 4 * 1024 * 1024;
+
+export class BodyTooLarge extends Error {}
+
+/** Reads the request body, refusing past `limit` bytes (413 by the caller); the socket is not kept alive after a refusal. */
+export async function readBody(req: IncomingMessage, limit = MAX_ADMIN_BODY): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge(`body larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge(`body larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 const LIMITS = {
   maxHeaderSize: 8 * 1024,
@@ -39,6 +67,8 @@ export function answer(res: ServerResponse, status: number, body: Record<string,
 export class AdminServer {
   /** path → method → handler. */
   private readonly routes = new Map<string, Map<string, AdminHandler>>();
+  /** Paths with {param} segments, in the order registered. */
+  private readonly patterns: Pattern[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -88,8 +118,14 @@ export class AdminServer {
     return admin;
   }
 
-  /** Serves `method path` (GET routes answer HEAD too). */
-  route(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: AdminHandler): void {
+  /** Serves `method path` (GET routes answer HEAD too); `{name}` segments match one segment each. */
+  route(method: AdminMethod, path: string, handler: AdminHandler): void {
+    if (path.includes('{')) {
+      let pattern = this.patterns.find((p) => p.path === path);
+      if (!pattern) this.patterns.push((pattern = { path, segments: path.split('/'), methods: new Map() }));
+      pattern.methods.set(method, handler);
+      return;
+    }
     let methods = this.routes.get(path);
     if (!methods) this.routes.set(path, (methods = new Map<string, AdminHandler>()));
     methods.set(method, handler);
@@ -107,15 +143,51 @@ export class AdminServer {
     });
   }
 
+  /** The handlers of a path: an exact one first, then the first pattern that matches. */
+  private find(path: string): { methods: Map<string, AdminHandler>; params: Record<string, string> } | undefined {
+    const exact = this.routes.get(path);
+    if (exact) return { methods: exact, params: {} };
+    const segments = path.split('/');
+    for (const pattern of this.patterns) {
+      if (pattern.segments.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      const matched = pattern.segments.every((seg, i) => {
+        const actual = segments[i]!;
+        if (!seg.startsWith('{')) return seg === actual;
+        let value: string;
+        try {
+          value = decodeURIComponent(actual);
+        } catch {
+          return false;
+        }
+        if (value === '' || value.length > 256 || value.includes('/')) return false;
+        params[seg.slice(1, -1)] = value;
+        return true;
+      });
+      if (matched) return { methods: pattern.methods, params };
+    }
+    return undefined;
+  }
+
+  /** Every route served, as `METHOD path` (the OpenAPI test compares them with the document). */
+  served(): string[] {
+    const out: string[] = [];
+    for (const [path, methods] of this.routes) for (const m of methods.keys()) out.push(`${m} ${path}`);
+    for (const p of this.patterns) for (const m of p.methods.keys()) out.push(`${m} ${p.path}`);
+    return out;
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
-    // Nothing here reads a body: a client that sent one gets its answer on a connection that then closes.
-    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.shouldKeepAlive = false;
+    // GET, HEAD and DELETE read no body: a client that sent one gets its answer on a connection that then closes.
+    const bodyless = req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE';
+    if (bodyless && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) res.shouldKeepAlive = false;
     const target = req.url ?? '/';
     const q = target.indexOf('?');
-    const methods = this.routes.get(q === -1 ? target : target.slice(0, q));
-    if (!methods) return answer(res, 404, { error: 'not_found' });
+    const found = this.find(q === -1 ? target : target.slice(0, q));
+    if (!found) return answer(res, 404, { error: 'not_found' });
+    const { methods, params } = found;
     const handler = methods.get(req.method === 'HEAD' ? 'GET' : (req.method ?? ''));
     if (!handler) {
       const allow = [...methods.keys()].flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
@@ -127,7 +199,7 @@ export class AdminServer {
       else res.destroy();
     };
     try {
-      const done = handler(req, res);
+      const done = handler(req, res, params);
       if (done instanceof Promise) done.catch(failed);
     } catch (err) {
       failed(err);

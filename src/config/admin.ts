@@ -13,6 +13,58 @@ import { Secret } from './types.js';
 import type { ConfigPath } from './errors.js';
 import { parseListenAddress } from './ajv.js';
 
+/** What a role grants: verbs over resources (docs/admin-api.md lists them). */
+export const ADMIN_RESOURCES = ['services', 'routes', 'consumers', 'credentials', 'policies', 'certificates', 'config', 'state', 'events', 'defense'] as const;
+export type AdminResource = (typeof ADMIN_RESOURCES)[number];
+export type AdminVerb = 'read' | 'write';
+export const BUILT_IN_ROLES = ['viewer', 'operator', 'admin'] as const;
+
+const RoleName = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$', description: 'lower-case letters, digits, "_", "-"' });
+
+const Grant = Type.Object(
+  {
+    resources: Type.Array(Type.Union([...ADMIN_RESOURCES.map((r) => Type.Literal(r)), Type.Literal('*')]), { minItems: 1, uniqueItems: true }),
+    verbs: Type.Array(Type.Union([Type.Literal('read'), Type.Literal('write')]), { minItems: 1, uniqueItems: true }),
+  },
+  { additionalProperties: false },
+);
+
+export const AdminApiSchema = Type.Object(
+  {
+    tokens: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$', description: 'who the token is: the actor of every change it makes, in the audit trail' }),
+          role: RoleName,
+          // x-secret: an unsalted digest lets whoever reads it test guesses offline (tokens are 256-bit random: `portcullis admin-token`).
+          token_sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', 'x-secret': true, description: 'hex SHA-256 of the token (`portcullis admin-token` makes one): the token itself is never in the file' }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 256, description: 'admin tokens (Authorization: Bearer ...); the API is refused at load without one' },
+    ),
+    roles: Type.Record(RoleName, Type.Array(Grant, { minItems: 1, maxItems: 32 }), {
+      default: {},
+      description: 'custom roles: name → grants of verbs (read, write) over resources; viewer, operator and admin are built in',
+    }),
+    source_of_truth: Type.Union([Type.Literal('file'), Type.Literal('api')], {
+      default: 'file',
+      description:
+        'file: the file is the base and wins whenever it is read (start, reload, watch); API changes stack on it and are refused once the file changed underneath. '
+        + 'api: the latest stored version wins; a file edit changes only the admin section',
+    }),
+    database: Type.Optional(
+      Type.String({ minLength: 1, description: 'SQLite file keeping the config versions (relative to the config file); without it the history lives in memory and API changes end with the process' }),
+    ),
+    history: Type.Integer({ minimum: 2, maximum: 10_000, default: 200, description: 'config versions kept; older ones are dropped' }),
+    expose: Type.Boolean({ default: false, description: 'allow the API on a non-loopback admin address (a management network); refused otherwise' }),
+    dashboard: Type.Boolean({ default: true, description: 'serve the dashboard at /dashboard/' }),
+  },
+  { additionalProperties: false, description: 'the admin API (REST, /api/v1/...) and the dashboard, on the admin listener' },
+);
+
+export type AdminApiConfig = Static<typeof AdminApiSchema>;
+
 export const AdminSchema = Type.Optional(
   Type.Object(
     {
@@ -24,8 +76,9 @@ export const AdminSchema = Type.Optional(
         // x-secret: an unsalted digest lets whoever reads it (the audit trail, a SIEM) test guesses of the token offline.
         Type.String({ pattern: '^[0-9a-fA-F]{64}$', 'x-secret': true, description: 'hex SHA-256 of the metrics token, so the token never sits in the file' }),
       ),
+      api: Type.Optional(AdminApiSchema),
     },
-    { additionalProperties: false, description: 'the admin listener: GET /metrics (Prometheus text) and GET /healthz' },
+    { additionalProperties: false, description: 'the admin listener: GET /metrics (Prometheus text), the probes, and with api the admin API and dashboard (docs/admin-api.md)' },
   ),
 );
 
@@ -78,6 +131,24 @@ export function checkAdmin(
     const other = parseListenAddress(l.address);
     return address && other && address.port !== 0 && other.port === address.port && (other.host === address.host || wildcard(other.host) || wildcard(address.host));
   });
+  const api = admin.api;
+  if (api && address && !isLoopbackHost(address.host) && !api.expose) {
+    report(['admin', 'address'], `the admin API is on: ${admin.address} is not a loopback address; bind it to 127.0.0.1, or set admin.api.expose: true for a management network`);
+  }
+  if (api) {
+    api.tokens.forEach((t, i) => {
+      if (!(BUILT_IN_ROLES as readonly string[]).includes(t.role) && api.roles[t.role] === undefined) {
+        report(['admin', 'api', 'tokens', i, 'role'], `no role "${t.role}": viewer, operator, admin or one of admin.api.roles`);
+      }
+      if (api.tokens.findIndex((o) => o.name === t.name) !== i) report(['admin', 'api', 'tokens', i, 'name'], `token name "${t.name}" is given twice`);
+    });
+    for (const name of Object.keys(api.roles)) {
+      if ((BUILT_IN_ROLES as readonly string[]).includes(name)) report(['admin', 'api', 'roles', name], `"${name}" is a built-in role`);
+    }
+    if (api.source_of_truth === 'api' && api.database === undefined) {
+      report(['admin', 'api', 'source_of_truth'], 'source_of_truth: api needs admin.api.database (the versions would end with the process)');
+    }
+  }
   if (clash) report(['admin', 'address'], `${admin.address} is the port of listener "${clash.name}" (${clash.address}): the admin listener needs a port of its own`);
   const tokenless = admin.metrics_token === undefined && admin.metrics_token_sha256 === undefined;
   if (address && tokenless && !isLoopbackHost(address.host) && config.telemetry.metrics.enabled !== false) {

@@ -59,7 +59,8 @@ export function readSource(file: string): SourceText {
 
 export function parseSource(source: SourceText, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): LoadResult {
   const ctx: RefContext = { env, baseDir: source.baseDir, offline: options.offline ?? false, references: [] };
-  if (source.file.endsWith('.json')) {
+  // A document that opens with "{" is tried as JSON first too: the admin API hands JSON under the file's name.
+  if (source.file.endsWith('.json') || source.text.trimStart().startsWith('{')) {
     const fast = parseJson(source, ctx);
     if (fast) return fast;
   }

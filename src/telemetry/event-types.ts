@@ -478,6 +478,22 @@ export const EVENT_TYPES = {
     reasons: ['ceiling', 'unpaid'],
     details: { listener: 'id', client_ip: 'id', resets: 'number', limit: 'number' },
   },
+  'admin.unauthorized': {
+    category: 'authentication',
+    severity: 'medium',
+    actions: ['blocked'],
+    description:
+      'An admin API call without a valid admin token (401). At most 5 per client address per 10 s; `suppressed` counts those left out before this one.',
+    reasons: ['missing_token', 'invalid_token'],
+    details: { method: 'id', path: 'id', client_ip: 'id', suppressed: 'number' },
+  },
+  'admin.forbidden': {
+    category: 'authorization',
+    severity: 'medium',
+    actions: ['blocked'],
+    description: "An admin API call whose token's role does not grant the route's resource and verb (403). Rate-limited like admin.unauthorized.",
+    details: { actor: 'id', role: 'id', resource: 'id', verb: 'id', method: 'id', path: 'id', client_ip: 'id', suppressed: 'number' },
+  },
   'config.reloaded': {
     category: 'config',
     severity: 'info',

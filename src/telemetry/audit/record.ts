@@ -22,8 +22,10 @@ export interface AuditActor {
   /** The file's owner (file), from its metadata: who owns it, not necessarily who wrote it. */
   readonly file_uid?: number;
   readonly signal?: string;
-  /** The admin API's user or token name (later). */
+  /** The admin API's token name. */
   readonly name?: string;
+  /** The admin API's client address (the peer of the admin listener). */
+  readonly address?: string;
 }
 
 /** Where the change came from: this host and process, or (later) the admin API's remote address. */
