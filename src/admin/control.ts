@@ -22,6 +22,8 @@ export interface AdminDeps {
   readonly storeTiming: (observe: ((kind: string, seconds: number) => void) | undefined) => void;
   /** The gateway's readiness (src/readiness.ts), for /readyz; what is not ready is said here, never on a traffic listener. */
   readonly readiness?: () => Promise<{ readonly ready: boolean; readonly status: string; readonly checks: object }>;
+  /** More routes on the admin listener (automatic defense's /defense/actions). */
+  readonly routes?: (server: AdminServer) => void;
 }
 
 export class AdminControl {
@@ -79,6 +81,7 @@ export class AdminControl {
         () => this.tokenDigest,
       ),
     );
+    this.deps.routes?.(server);
   }
 
   private reconcileMetrics(config: Config): void {
