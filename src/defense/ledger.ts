@@ -39,8 +39,9 @@ export interface LedgerDeps {
 
 export class ActionLedger {
   private readonly actions = new Map<string, DefenseAction>();
-  /** Non-block actions by "scope\ntarget": what the request path looks up. */
-  private readonly scoped = new Map<string, DefenseAction[]>();
+  /** Non-block actions by scope, then target: what the request path looks up (an empty scope costs a size test). */
+  private readonly scoped: Record<ActionScope, Map<string, DefenseAction[]>> = { ip: new Map(), consumer: new Map(), credential: new Map() };
+  private scopedActions = 0;
   /** Block targets this ledger put in the deny list (embedding code may add its own). */
   private readonly blocked = new Map<string, DefenseAction>();
   /** Added here while the store did not answer: written again at the next resync. */
@@ -59,7 +60,7 @@ export class ActionLedger {
 
   /** Non-block actions in force (the request path skips its lookups at 0). */
   get scopedCount(): number {
-    return this.scoped.size;
+    return this.scopedActions;
   }
 
   get size(): number {
@@ -103,7 +104,9 @@ export class ActionLedger {
       const a = this.blocked.get(target);
       return a && a.expiresAt > this.now() ? a : undefined;
     }
-    const list = this.scoped.get(`${scope}\n${target}`);
+    const byTarget = this.scoped[scope];
+    if (byTarget.size === 0) return undefined;
+    const list = byTarget.get(target);
     if (list === undefined) return undefined;
     const now = this.now();
     for (const a of list) if (a.kind === kind && a.expiresAt > now) return a;
@@ -231,8 +234,9 @@ export class ActionLedger {
       this.deps.denyList.add(action.target, Math.max(1, action.expiresAt - this.now()), action.reason);
       return;
     }
-    const key = `${action.scope}\n${action.target}`;
-    this.scoped.set(key, [...(this.scoped.get(key) ?? []), action]);
+    const byTarget = this.scoped[action.scope];
+    byTarget.set(action.target, [...(byTarget.get(action.target) ?? []), action]);
+    this.scopedActions++;
   }
 
   private unapply(action: DefenseAction): void {
@@ -251,10 +255,12 @@ export class ActionLedger {
       }
       return;
     }
-    const key = `${action.scope}\n${action.target}`;
-    const rest = (this.scoped.get(key) ?? []).filter((a) => a.id !== action.id);
-    if (rest.length > 0) this.scoped.set(key, rest);
-    else this.scoped.delete(key);
+    const byTarget = this.scoped[action.scope];
+    const before = byTarget.get(action.target) ?? [];
+    const rest = before.filter((a) => a.id !== action.id);
+    this.scopedActions -= before.length - rest.length;
+    if (rest.length > 0) byTarget.set(action.target, rest);
+    else byTarget.delete(action.target);
   }
 }
 
