@@ -281,10 +281,18 @@ export class DefenseEngine {
         const limits = [{ limit: RATIO_LIMIT, windowMs: c.windowMs }];
         const total = stores.windows(`defense-ratio:${d.name}:total`, limits, true);
         const matched = stores.windows(`defense-ratio:${d.name}:matched`, limits, true);
-        void Promise.all([total.hit(route, cell.total), cell.matched > 0 ? matched.hit(route, cell.matched) : matched.hit(route, 1, true)])
+        // A flush with no matching request cannot raise the share: it only adds to the total.
+        if (cell.matched === 0) {
+          void Promise.resolve()
+            .then(() => total.hit(route, cell.total))
+            .catch(() => {});
+          continue;
+        }
+        void Promise.resolve()
+          .then(() => Promise.all([total.hit(route, cell.total), matched.hit(route, cell.matched)]))
           .then(([t, m]) => {
             const all = RATIO_LIMIT - (t.remaining[0] ?? RATIO_LIMIT);
-            const hits = RATIO_LIMIT - (m.remaining[0] ?? RATIO_LIMIT) - (cell.matched > 0 ? 0 : 1);
+            const hits = RATIO_LIMIT - (m.remaining[0] ?? RATIO_LIMIT);
             if (all >= c.minRequests && hits / all > c.above) {
               const o: Observation = { clientIp: '', consumer: undefined, credential: undefined, attempted: undefined, route, path: '', status: 0, events: [] };
               void this.trigger({ detection: d, key: route, count: Math.round((hits / all) * 1000), observation: o });
