@@ -22,7 +22,7 @@ const TOKEN = 'actions-test-token-0123';
 const KEY = 'alice-key-0123456789';
 const BOB_KEY = 'bob-key-0123456789abc';
 
-const config = (upstream: string, smtpPort: number) => `
+const config = (upstream: string, smtpPort: number, dir: string) => `
 gateway: { access_log: false, trusted_proxies: [127.0.0.1/32] }
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 admin: { address: "127.0.0.1:0" }
@@ -41,6 +41,9 @@ routes:
     policies: [ { key-auth: {} } ]
 telemetry:
   audit: { file: audit/trail.jsonl, key: "\${file:audit.key}" }
+  events:
+    sinks:
+      - { name: siem, kind: file, format: cef, path: ${join(dir, 'events.cef')}, batch: { interval: 20ms } }
 defense:
   admin_token: ${TOKEN}
   allowlist: { consumers: [monitor-bot] }
@@ -126,7 +129,7 @@ describe('automatic defense on one gateway', () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-defense-'));
     const keygen = await cli(['audit', 'keygen', join(dir, 'audit.key')]);
     assert.equal(keygen.code, 0, keygen.stderr);
-    gw = await startGateway(config(upstream.url, smtpPort), { dir });
+    gw = await startGateway(config(upstream.url, smtpPort, dir), { dir });
     gw.gateway.telemetry.events.subscribe((e) => events.push(e));
   });
 
@@ -188,6 +191,27 @@ describe('automatic defense on one gateway', () => {
     assert.ok(events.some((e) => e.type === 'defense.lifted' && e.reason === 'lifted'));
     const verify = await cli(['audit', 'verify', join(dir, 'audit', 'trail.jsonl'), '--key', join(dir, 'audit.key.pub')]);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  });
+
+  it('an address required to show a client certificate is refused without one', async () => {
+    const added = await admin('/defense/actions', { method: 'POST', body: { kind: 'require', policy: 'mtls', target: '192.0.2.52', duration: '2m' } });
+    assert.equal(added.status, 201, added.text);
+    const refused = await call('192.0.2.52', BOB_KEY);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'client_certificate_required');
+    assert.equal((await call('192.0.2.53', BOB_KEY)).status, 200);
+    assert.equal((await admin('/defense/actions?target=192.0.2.52', { method: 'DELETE' })).status, 200);
+  });
+
+  it('every action reaches the event sinks (a CEF file here, as a SIEM reads it)', async () => {
+    await eventually('defense events in the CEF file', () => {
+      try {
+        const text = readFileSync(join(dir, 'events.cef'), 'utf8');
+        return /CEF:0\|[^\n]*defense\.action/.test(text) && /defense\.lifted/.test(text);
+      } catch {
+        return false;
+      }
+    });
   });
 
   it('an allowlisted consumer cannot be suspended', async () => {
