@@ -62,6 +62,8 @@ export class DefenseEngine {
   private detections: readonly Detection[] = [];
   private playbooks = new Map<string, Playbook>();
   private allowCidrs: BlockList | undefined;
+  /** The first address of each allowlisted network, to tell whether a network block overlaps one. */
+  private allowBases: Array<{ address: string; family: 'ipv4' | 'ipv6' }> = [];
   private allowConsumers = new Set<string>();
   /** Statuses some detection counts: a request with no refusal event and another status is skipped at once. */
   private statuses = new Set<number>();
@@ -91,9 +93,13 @@ export class DefenseEngine {
     this.detections = (config?.detections ?? []).map(compileDetection);
     this.playbooks = new Map((config?.playbooks ?? []).map((p) => [p.name, compilePlaybook(p)]));
     this.allowCidrs = undefined;
+    this.allowBases = [];
     if (config && config.allowlist.cidrs.length > 0) {
       const list = new BlockList();
-      for (const cidr of config.allowlist.cidrs) addCidr(list, cidr);
+      for (const cidr of config.allowlist.cidrs) {
+        const base = addCidr(list, cidr);
+        if (base) this.allowBases.push(base);
+      }
       this.allowCidrs = list;
     }
     this.allowConsumers = new Set(config?.allowlist.consumers ?? []);
@@ -149,16 +155,6 @@ export class DefenseEngine {
     const network = new BlockList();
     network.addSubnet(address, Number(bits), isIPv4(address) ? 'ipv4' : 'ipv6');
     return this.allowBases.some((base) => network.check(base.address, base.family));
-  }
-
-  private get allowBases(): Array<{ address: string; family: 'ipv4' | 'ipv6' }> {
-    const rules = this.allowCidrs?.rules ?? [];
-    const out: Array<{ address: string; family: 'ipv4' | 'ipv6' }> = [];
-    for (const rule of rules) {
-      const m = /^(Subnet|Address): (IPv4|IPv6) ([^/ ]+)/.exec(rule);
-      if (m) out.push({ address: m[3]!, family: m[2] === 'IPv4' ? 'ipv4' : 'ipv6' });
-    }
-    return out;
   }
 
   /**
@@ -559,11 +555,12 @@ export function escalate(baseMs: number, strike: number, p: Pick<Playbook, 'fact
   return Math.max(1000, Math.min(Math.round(ms), p.maxMs));
 }
 
-function addCidr(list: BlockList, cidr: string): void {
+function addCidr(list: BlockList, cidr: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
   const [raw = '', bits] = cidr.split('/');
   const address = canonicalAddress(raw);
-  if (address === undefined) return;
+  if (address === undefined) return undefined;
   const family = isIPv4(address) ? 'ipv4' : 'ipv6';
   if (bits === undefined) list.addAddress(address, family);
   else list.addSubnet(address, Number(bits), family);
+  return { address, family };
 }

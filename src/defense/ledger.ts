@@ -46,6 +46,8 @@ export class ActionLedger {
   private readonly blocked = new Map<string, DefenseAction>();
   /** Added here while the store did not answer: written again at the next resync. */
   private readonly unsaved = new Map<string, DefenseAction>();
+  /** Lifted here while the store did not answer: deleted there at the next resync. */
+  private readonly unsavedLifts = new Set<string>();
   private subscribedTo: Stores | undefined;
   private unsubscribe: Unsubscribe | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -135,19 +137,20 @@ export class ActionLedger {
   async lift(id: string, by: string): Promise<DefenseAction | undefined> {
     const action = this.actions.get(id);
     const stores = this.deps.stores();
-    let removed = false;
     if (stores) {
-      removed = await stores.secure.map(MAP).delete(id);
-      await stores.channel(CHANNEL).publish(JSON.stringify({ op: 'lift', id }));
+      try {
+        await stores.secure.map(MAP).delete(id);
+        await stores.channel(CHANNEL).publish(JSON.stringify({ op: 'lift', id }));
+      } catch (err) {
+        // Lifted here now; the next resync deletes it from the store (and so for the others).
+        this.unsavedLifts.add(id);
+        this.deps.logger.warn({ err: (err as Error).message, id }, 'defense action lifted on this node; the store did not answer, the next resync lifts it fleet-wide');
+      }
     }
     this.unsaved.delete(id);
     if (action) this.unapply(action);
-    const lifted = action ?? undefined;
-    if (lifted || removed) {
-      if (lifted) this.deps.report({ change: 'lifted', action: lifted, by });
-      return lifted;
-    }
-    return undefined;
+    if (action) this.deps.report({ change: 'lifted', action, by });
+    return action;
   }
 
   /** Re-reads every action from the store; runs one at a time. */
@@ -171,9 +174,19 @@ export class ActionLedger {
     } catch {
       return; // the store is away: keep what is in force here; the next resync tries again
     }
+    for (const id of this.unsavedLifts) {
+      try {
+        await map.delete(id);
+        await stores.channel(CHANNEL).publish(JSON.stringify({ op: 'lift', id }));
+        this.unsavedLifts.delete(id);
+      } catch {
+        // still away
+      }
+    }
     const now = this.now();
     const current = new Map<string, DefenseAction>();
     for (const [id, text] of stored) {
+      if (this.unsavedLifts.has(id)) continue;
       const action = parseStored(text);
       if (typeof action === 'string' || action.id !== id) {
         this.deps.logger.warn({ id, problem: typeof action === 'string' ? action : 'id mismatch' }, 'a defense action in the store does not parse: dropped');
