@@ -111,6 +111,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const { runAuditCommand } = await import('./cli-audit.js');
     return runAuditCommand(argv.slice(1), io);
   }
+  if (argv[0] === 'defense') {
+    const { runDefenseCommand } = await import('./cli-defense.js');
+    return runDefenseCommand(argv.slice(1), io);
+  }
   const { values, positionals } = parse(argv);
   if (values.version) {
     io.stdout(`portcullis ${packageVersion()}\n`);
@@ -155,7 +159,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, schema, ca, audit)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, schema, ca, audit, defense)`);
   }
 }
 

@@ -25,6 +25,7 @@ import { checkServerLimits } from './config/server-limits.js';
 import { crossReferenceIssues } from './config/cross-refs.js';
 import { adminForSnapshot, checkAdmin } from './config/admin.js';
 import { checkSinks } from './config/telemetry/sinks.js';
+import { checkDefense } from './config/defense.js';
 import { parseDuration, parseSize } from './config/units.js';
 import { checkShadowedRoutes, guardKey, type RouteAccess } from './routing/shadow.js';
 import type { CompiledRoute, RuntimeSettings, Snapshot } from './snapshot.js';
@@ -65,6 +66,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   checkServerLimits(config, report);
   checkAdmin(config, report, warn);
   checkSinks(config.telemetry, report);
+  checkDefense(config, report, warn);
   const consumers = new Map<string, Consumer>();
   for (const c of config.consumers) consumers.set(c.name, { name: c.name, groups: c.groups, metadata: c.metadata });
   const credentials = credentialsByMethod(config, consumers);

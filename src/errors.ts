@@ -18,6 +18,8 @@ export const ERRORS = {
   request_blocked: { status: 403, message: 'The request was blocked by a security rule.' },
   ip_forbidden: { status: 403, message: 'Requests from this address are not allowed.' },
   client_forbidden: { status: 403, message: 'Requests from this client are not allowed.' },
+  access_suspended: { status: 403, message: 'Access for these credentials is suspended for a while.' },
+  client_certificate_required: { status: 403, message: 'A client certificate is required for now.' },
   cors_rejected: { status: 403, message: 'This cross-origin request is not allowed.' },
   invalid_request: { status: 400, message: 'The request does not match what this API accepts.' },
   unsupported_media_type: { status: 415, message: 'The request body has a content type this API does not accept.' },

@@ -30,6 +30,9 @@ import { storeHealthEvent } from './telemetry/store-events.js';
 import { fileActor, openAuditTrail, type AuditActor } from './telemetry/audit/index.js';
 import { SinkManager, sinkSettings, type SinkPlan } from './telemetry/sinks/manager.js';
 import { DynamicDenyList } from './defense/deny-list.js';
+import { DefenseEngine } from './defense/engine.js';
+import { DefenseGate } from './defense/gate.js';
+import { defenseRoutes } from './admin/defense-routes.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { AdminControl } from './admin/control.js';
 import { Readiness } from './readiness.js';
@@ -70,6 +73,9 @@ export class Gateway {
   readonly admin: AdminControl;
   /** Whether the gateway should be sent traffic: not while draining, nor while the store or a route's provider is missing. */
   readonly readiness: Readiness;
+  /** Automatic defense (the `defense` section): detections, playbooks, and the actions in force fleet-wide. */
+  readonly defense: DefenseEngine;
+  private readonly defenseGate: DefenseGate;
 
   private constructor(
     readonly options: GatewayOptions,
@@ -91,6 +97,14 @@ export class Gateway {
     source: SourceText,
   ) {
     this.source = source;
+    const defense = (this.defense = new DefenseEngine({
+      stores: () => stores.running,
+      denyList,
+      events: telemetry.events,
+      audit: () => telemetry.audit,
+      logger,
+    }));
+    this.defenseGate = new DefenseGate(defense, denyList, () => stores.running);
     const readiness = (this.readiness = new Readiness(
       () => snapshots.current,
       () => stores.running?.store,
@@ -109,6 +123,7 @@ export class Gateway {
       readiness: () => readiness.check(),
       storeTiming: (observe) => (stores.timing = observe),
       sources,
+      routes: (server) => defenseRoutes(server, { defense, logger, token: () => snapshots.current.config.defense }),
       link: {
         configFile: options.configFile,
         source: () => this.source,
@@ -154,11 +169,16 @@ export class Gateway {
     const gateway = new Gateway(options, logger, flush, accessLog, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry, loaded.source);
     const events = gatewayEvents(telemetry.events);
     certificates.reportTo(events);
-    stores.onHealthChange = (change) => events(storeHealthEvent(change));
+    stores.onHealthChange = (change) => {
+      events(storeHealthEvent(change));
+      // Back from an outage: read the actions in force now rather than at the next resync.
+      if (change.state === 'up') void gateway.defense.ledger.resync();
+    };
     try {
       telemetry.audit = openAuditTrail(loaded.snapshot.config, loaded.snapshot.baseDir, telemetry.events, logger);
       telemetry.tracing.configure(loaded.snapshot.config.telemetry.tracing, loaded.snapshot.baseDir);
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
+      await gateway.defense.configure(loaded.snapshot.config.defense);
       // Metrics first, so that the first requests are counted too.
       await gateway.admin.reconcile(loaded.snapshot.config);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
@@ -244,6 +264,8 @@ export class Gateway {
       this.source = loaded.source;
       const retired = this.upstreams.commit(next.services);
       const replacedStore = await this.stores.commit(next.stores, next.config.store);
+      await this.defense.configure(next.config.defense);
+      if (replacedStore) void this.defense.ledger.resync();
       this.snapshots.swap(next, () => {
         for (const service of retired) void service.close();
         if (replacedStore) void replacedStore.store.close();
@@ -305,6 +327,7 @@ export class Gateway {
       redirect: redirectTo ? redirector(() => config.redirect_port ?? this.listeners.get(redirectTo)?.address.port) : undefined,
       guards: this.guards,
       readiness: () => this.readiness.check(),
+      defense: this.defenseGate,
     });
     let listener: Listener;
     try {
@@ -384,6 +407,7 @@ export class Gateway {
     this.listeners.clear();
     await this.admin.close();
     await this.upstreams.closeAll();
+    this.defense.stop();
     await this.stores.closeAll();
     this.guards.close();
     await this.telemetry.sinks?.close(Math.max(0, deadline - (Date.now() - started)));

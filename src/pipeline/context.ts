@@ -53,6 +53,13 @@ export class RequestContext {
 
   consumer: Consumer | undefined = undefined;
   credentialId: string | undefined = undefined;
+  /**
+   * The credential a client tried, accepted or not, as an authentication
+   * policy names it without its secret (a user name, a key's digest): what
+   * automatic defense counts distinct values of (credential stuffing). Never
+   * logged nor put on an event; the defense hashes it before it is counted.
+   */
+  attemptedCredential: string | undefined = undefined;
   /** The certificate the client presented on a TLS listener that asks for one (verified or not). */
   clientCertificate: ClientCertificate | undefined = undefined;
   /** Which authentication policy accepted the caller. */

@@ -111,6 +111,7 @@ export class RequestHandler {
     const env = this.env;
     const refusal =
       screen.shed(s, env) ??
+      env.defense?.screen(ctx) ??
       screen.watchBodyRate(s, env, this.slowBody) ??
       screen.framing(s) ??
       screen.method(s) ??
@@ -138,7 +139,26 @@ export class RequestHandler {
     }
   };
 
+  /** Automatic defense's say once the pipeline let the request through (the consumer is known now). */
   private afterPipeline(s: RequestState, denial: Deny | undefined): void {
+    const defense = this.env.defense;
+    const admitted = denial || !defense ? undefined : defense.admit(s.ctx);
+    if (admitted instanceof Promise) {
+      admitted.then(
+        (refusal) => this.proceed(s, refusal && this.recorded(s, refusal)),
+        () => this.proceed(s, undefined),
+      );
+      return;
+    }
+    this.proceed(s, denial ?? (admitted && this.recorded(s, admitted)));
+  }
+
+  private recorded(s: RequestState, refusal: Deny): Deny {
+    s.ctx.recordEvent('defense', refusal, 'blocked');
+    return refusal;
+  }
+
+  private proceed(s: RequestState, denial: Deny | undefined): void {
     const { reply, req } = s;
     const res = reply.res;
     if (res.destroyed || res.headersSent) return; // the client left, or was already answered (slow body)
@@ -199,6 +219,7 @@ export class RequestHandler {
       telemetry.metrics?.requestEnded(ctx, reply.res.statusCode);
       emitRequestEvents(telemetry.events, ctx, reply.res.statusCode);
     }
+    this.env.defense?.ended(ctx, reply.res.statusCode);
     s.trace?.finish(ctx, reply.res.statusCode, completed);
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {

@@ -22,8 +22,20 @@ import { requestLimitProblem } from './request-limits.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Automatic defense's hooks on the request path (src/defense/gate.ts). */
+export interface DefenseHooks {
+  /** Before routing, synchronous: a blocked address. */
+  screen(ctx: RequestContext): Deny | undefined;
+  /** After the route's pipeline let the request through: suspensions, tighter limits, requirements. */
+  admit(ctx: RequestContext): Deny | undefined | Promise<Deny | undefined>;
+  /** The request is over: what detections count. */
+  ended(ctx: RequestContext, status: number): void;
+}
+
 /** What the screen steps read of the handler's environment. */
 export interface ScreenEnv {
+  /** Automatic defense, when the gateway has it. */
+  readonly defense?: DefenseHooks;
   /** Overload shedding and the slow-body watch, shared by every listener (src/server/guards.ts). */
   readonly guards?: ServerGuards;
   /** On a redirect listener: the https URL for a request's Host and target, or undefined for a Host it cannot redirect. */

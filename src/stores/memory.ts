@@ -22,7 +22,10 @@ type Entry =
   | { kind: 'windows'; expiresAt: number; states: algorithms.WindowState[] }
   | { kind: 'bucket'; expiresAt: number; tat: number }
   | { kind: 'count'; expiresAt: number; count: number }
-  | { kind: 'value'; expiresAt: number; value: string };
+  | { kind: 'value'; expiresAt: number; value: string }
+  | { kind: 'times'; expiresAt: number; times: number[] }
+  | { kind: 'distinct'; expiresAt: number; members: Map<string, number> }
+  | { kind: 'map'; expiresAt: number; fields: Map<string, string> };
 
 export interface MemoryStoreOptions {
   /** Most entries of each pool: ordinary keys (oldest evicted past it) and security state (refused past it). */
@@ -133,12 +136,22 @@ function setValue(pool: Pool, now: number, key: string, value: string, ttlMs: nu
   }
 }
 
+function mapOf(pool: Pool, now: number, key: string, create: boolean): Map<string, string> | undefined {
+  const entry = pool.live(key, now);
+  if (entry?.kind === 'map') return entry.fields;
+  if (!create) return undefined;
+  return pool.put(key, { kind: 'map', expiresAt: Infinity, fields: new Map() }).fields;
+}
+
 /** SecureState answered synchronously, as the rest of the memory store is. */
 export interface MemorySecureState extends SecureState {
   addWithin(key: string, limit: number, cost: number, ttlMs: number): CountDecision;
   get(key: string): string | undefined;
   set(key: string, value: string, ttlMs: number): void;
   delete(key: string): void;
+  mapSet(key: string, field: string, value: string): void;
+  mapDelete(key: string, field: string): boolean;
+  mapAll(key: string): ReadonlyMap<string, string>;
 }
 
 export class MemoryStore implements Store {
@@ -163,6 +176,9 @@ export class MemoryStore implements Store {
       get: (key) => getValue(pool, now(), key),
       set: (key, value, ttlMs) => setValue(pool, now(), key, value, ttlMs),
       delete: (key) => void pool.entries.delete(key),
+      mapSet: (key, field, value) => void mapOf(pool, now(), key, true)!.set(field, value),
+      mapDelete: (key, field) => mapOf(pool, now(), key, false)?.delete(field) ?? false,
+      mapAll: (key) => new Map(mapOf(pool, now(), key, false) ?? []),
     };
     this.timer = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
     this.timer.unref();
@@ -229,6 +245,38 @@ export class MemoryStore implements Store {
 
   delete(key: string): void {
     this.pool.entries.delete(key);
+  }
+
+  countInWindow(key: string, windowMs: number, cap: number): number {
+    const now = this.now();
+    let entry = this.pool.live(key, now);
+    if (entry?.kind !== 'times') entry = this.pool.put(key, { kind: 'times', expiresAt: 0, times: [] });
+    const times = entry.times;
+    let drop = 0;
+    while (drop < times.length && times[drop]! <= now - windowMs) drop++;
+    times.push(now);
+    drop = Math.max(drop, times.length - cap);
+    if (drop > 0) times.splice(0, drop);
+    entry.expiresAt = now + windowMs;
+    return times.length;
+  }
+
+  /** Exact: each member with the slice it was last seen in, oldest first. */
+  countDistinct(key: string, member: string, windowMs: number, cap: number): number {
+    const now = this.now();
+    const slice = Math.ceil(windowMs / 5);
+    const index = Math.floor(now / slice);
+    let entry = this.pool.live(key, now);
+    if (entry?.kind !== 'distinct') entry = this.pool.put(key, { kind: 'distinct', expiresAt: 0, members: new Map() });
+    const members = entry.members;
+    members.delete(member);
+    members.set(member, index);
+    for (const [m, seen] of members) {
+      if (seen > index - 5 && members.size <= cap) break;
+      members.delete(m);
+    }
+    entry.expiresAt = now + windowMs + slice;
+    return members.size;
   }
 
   publish(channel: string, message: string): void {

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { ErrorReply } from 'redis';
 import { StoreHealth } from './health.js';
 import { connectRedis, type RedisConnection, type RedisDeployment } from './redis-connection.js';
-import { ADD_WITHIN, HIT_WINDOWS, TAKE_TOKENS, type Script } from './scripts.js';
+import { ADD_WITHIN, COUNT_DISTINCT, COUNT_IN_WINDOW, HIT_WINDOWS, TAKE_TOKENS, type Script } from './scripts.js';
 import {
   type BucketDecision,
   type CountDecision,
@@ -67,6 +67,9 @@ export class RedisStore implements Store {
       get: (key) => this.getAt(secure + key),
       set: (key, value, ttlMs) => this.setAt(secure + key, value, ttlMs),
       delete: (key) => this.deleteAt(secure + key),
+      mapSet: async (key, field, value) => void (await this.command(secure + key, ['HSET', secure + key, field, value])),
+      mapDelete: async (key, field) => Number(await this.command(secure + key, ['HDEL', secure + key, field])) > 0,
+      mapAll: async (key) => hashReply(await this.command(secure + key, ['HGETALL', secure + key])),
     };
   }
 
@@ -90,6 +93,15 @@ export class RedisStore implements Store {
 
   addWithin(key: string, limit: number, cost: number, ttlMs: number): Promise<CountDecision> {
     return this.addWithinAt(this.prefix + key, limit, cost, ttlMs);
+  }
+
+  async countInWindow(key: string, windowMs: number, cap: number, id: string): Promise<number> {
+    return Number(await this.run(COUNT_IN_WINDOW, key, [String(windowMs), String(cap), id]));
+  }
+
+  async countDistinct(key: string, member: string, windowMs: number): Promise<number> {
+    // The slices' names derive from the key: the hash tag keeps them in one cluster slot.
+    return Number(await this.runAt(COUNT_DISTINCT, `${this.prefix}{${key.replace(/[{}]/g, '_')}}`, [String(windowMs), member]));
   }
 
   get(key: string): Promise<string | undefined> {
@@ -249,6 +261,20 @@ export class RedisStore implements Store {
       throw new StoreUnavailableError({ cause: err });
     }
   }
+}
+
+/** HGETALL answers [field, value, ...] (RESP2) or a map/object (RESP3). */
+function hashReply(reply: unknown): Map<string, string> {
+  const text = (v: unknown) => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v));
+  const out = new Map<string, string>();
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) out.set(text(reply[i]), text(reply[i + 1]));
+  } else if (reply instanceof Map) {
+    for (const [k, v] of reply as Map<unknown, unknown>) out.set(text(k), text(v));
+  } else if (reply && typeof reply === 'object') {
+    for (const [k, v] of Object.entries(reply)) out.set(k, text(v));
+  }
+  return out;
 }
 
 /** CONFIG GET answers [name, value] (RESP2) or {name: value} (RESP3). */

@@ -71,6 +71,14 @@ export interface SecureState {
   get(key: string): Awaitable<string | undefined>;
   set(key: string, value: string, ttlMs: number): Awaitable<void>;
   delete(key: string): Awaitable<void>;
+  /**
+   * A small map of fields (automatic defense's actions in force), kept until
+   * its fields are deleted: the caller drops what it no longer needs.
+   */
+  mapSet(key: string, field: string, value: string): Awaitable<void>;
+  /** True when the field was there. */
+  mapDelete(key: string, field: string): Awaitable<boolean>;
+  mapAll(key: string): Awaitable<ReadonlyMap<string, string>>;
 }
 
 export interface Store {
@@ -105,6 +113,21 @@ export interface Store {
   get(key: string): Awaitable<string | undefined>;
   set(key: string, value: string, ttlMs: number): Awaitable<void>;
   delete(key: string): Awaitable<void>;
+
+  /**
+   * Adds one event to an exact sliding-window count and returns the count
+   * (at most `cap`: only the newest `cap` events are kept). `id` makes the
+   * event unique (a node id and a sequence number).
+   */
+  countInWindow(key: string, windowMs: number, cap: number, id: string): Awaitable<number>;
+
+  /**
+   * Adds `member` to a distinct count over `windowMs`, kept in five slices
+   * (it reaches back between 4/5 of the window and all of it), and returns
+   * the count: exact on memory (at most `cap` members kept), a HyperLogLog
+   * estimate on Redis (standard error 0.81%).
+   */
+  countDistinct(key: string, member: string, windowMs: number, cap: number): Awaitable<number>;
 
   /** Security state, isolated from the keys above (see SecureState). */
   readonly secure: SecureState;

@@ -51,10 +51,26 @@ export interface Channel {
   subscribe(listener: (message: string) => void): Unsubscribe;
 }
 
+/** A small map kept until its fields are deleted (automatic defense's actions in force). */
+export interface FieldMap {
+  set(field: string, value: string): Awaitable<void>;
+  delete(field: string): Awaitable<boolean>;
+  all(): Awaitable<ReadonlyMap<string, string>>;
+}
+
+/** Event counts per key (automatic defense): exact in a sliding window, or distinct members. */
+export interface EventCounter {
+  count(key: string, windowMs: number, cap: number, id: string): Awaitable<number>;
+  distinct(key: string, member: string, windowMs: number, cap: number): Awaitable<number>;
+  /** Starts a key's sliding-window count afresh. */
+  reset(key: string): Awaitable<void>;
+}
+
 /** The security-state view: counters and keyed values that ordinary keys can never evict. */
 export interface SecureStores {
   counter(namespace: string): BoundedCounter;
   values(namespace: string): KeyedValues;
+  map(name: string): FieldMap;
 }
 
 export class Stores {
@@ -65,6 +81,10 @@ export class Stores {
     this.secure = {
       counter: (namespace) => counterOf(secure, namespace),
       values: (namespace) => valuesOf(secure, namespace),
+      map: (name) => {
+        const key = checkNamespace(name).slice(0, -1);
+        return { set: (field, value) => secure.mapSet(key, field, value), delete: (field) => secure.mapDelete(key, field), all: () => secure.mapAll(key) };
+      },
     };
   }
 
@@ -105,6 +125,16 @@ export class Stores {
     return valuesOf(this.store, namespace);
   }
 
+  events(namespace: string): EventCounter {
+    const prefix = checkNamespace(namespace);
+    const store = this.store;
+    return {
+      count: (key, windowMs, cap, id) => store.countInWindow(prefix + key, windowMs, cap, id),
+      distinct: (key, member, windowMs, cap) => store.countDistinct(prefix + key, member, windowMs, cap),
+      reset: (key) => store.delete(prefix + key),
+    };
+  }
+
   channel(name: string): Channel {
     const channel = checkNamespace(name).slice(0, -1);
     const store = this.store;
@@ -115,12 +145,12 @@ export class Stores {
   }
 }
 
-function counterOf(store: SecureState, namespace: string): BoundedCounter {
+function counterOf(store: Pick<SecureState, 'addWithin'>, namespace: string): BoundedCounter {
   const prefix = checkNamespace(namespace);
   return { add: (key, limit, cost, ttlMs) => store.addWithin(prefix + key, limit, cost, ttlMs) };
 }
 
-function valuesOf(store: SecureState, namespace: string): KeyedValues {
+function valuesOf(store: Pick<SecureState, 'get' | 'set' | 'delete'>, namespace: string): KeyedValues {
   const prefix = checkNamespace(namespace);
   return {
     get: (key) => store.get(prefix + key),

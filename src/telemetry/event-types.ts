@@ -551,6 +551,53 @@ export const EVENT_TYPES = {
     details: { store: 'id', down_ms: 'number', failed_operations: 'number' },
   },
 
+  // automatic defense (src/defense/, docs/defense.md)
+  'defense.detected': {
+    category: 'defense',
+    severity: 'medium',
+    actions: ['observed', 'monitored'],
+    description: 'A detection crossed its threshold for a key (`key_kind`, `key`): `count` matching requests (or distinct values, or the share in thousandths for a ratio) within `window`. `monitored` when the detection is in monitor mode. The playbook\'s actions follow as defense.action events.',
+    details: { detection: 'id', playbook: 'id', key_kind: 'id', key: 'id', count: 'number', threshold: 'number', window: 'id' },
+  },
+  'defense.action': {
+    category: 'defense',
+    severity: 'high',
+    actions: ['changed', 'monitored'],
+    description: 'An action was taken (`changed`), or would have been in monitor mode (`monitored`): `kind` block, suspend, tighten or require, on `scope` (ip, consumer, credential) `target`, until `expires_at`; `by` says who (a detection, the admin API); `strike` counts repeats (escalation).',
+    details: { id: 'id', kind: 'id', scope: 'id', target: 'id', duration_ms: 'number', expires_at: 'id', by: 'text', detection: 'id', strike: 'number', policy: 'id', limit: 'number' },
+  },
+  'defense.lifted': {
+    category: 'defense',
+    severity: 'low',
+    actions: CHANGED,
+    description: 'An action ended: `reason` expired (its time was up) or lifted (the admin API, `portcullis defense lift`).',
+    reasons: ['expired', 'lifted'],
+    details: { id: 'id', kind: 'id', scope: 'id', target: 'id', by: 'text' },
+  },
+  'defense.skipped': {
+    category: 'defense',
+    severity: 'medium',
+    actions: OBSERVED,
+    description: 'An action a playbook asked for was not taken: `reason` allowlisted (the target is on defense.allowlist), no_target (the request had no consumer to suspend, say), rate_limited (max_actions_per_minute), full (max_actions in force), store_unavailable.',
+    reasons: ['allowlisted', 'no_target', 'rate_limited', 'full', 'store_unavailable'],
+    details: { detection: 'id', kind: 'id', scope: 'id', target: 'id' },
+  },
+  'defense.refused': {
+    category: 'defense',
+    severity: 'medium',
+    actions: ['blocked'],
+    description: 'A request refused by an action in force (an address block is ip.dynamically_denied): `reason` suspended (403 access_suspended), tightened (429 rate_limited), mtls_required (403), retry_later (429).',
+    reasons: ['suspended', 'tightened', 'mtls_required', 'retry_later'],
+    details: { id: 'id', scope: 'id' },
+  },
+  'defense.notify_failed': {
+    category: 'defense',
+    severity: 'medium',
+    actions: OBSERVED,
+    description: 'A webhook or email notification could not be delivered (after its timeout); `notifier` names it, `error` says why.',
+    details: { notifier: 'id', error: 'text' },
+  },
+
   // the audit trail (telemetry/audit/): each record also goes on the stream, so a SIEM holds a copy
   'audit.config_load': {
     category: 'audit',
@@ -586,6 +633,13 @@ export const EVENT_TYPES = {
     actions: OBSERVED,
     description: 'At start, the audit trail\'s tail did not verify: a new segment starts and names the broken line (`portcullis audit verify` shows the rest).',
     details: { ...AUDIT_RECORD, reason: 'text', broken_line: 'number' },
+  },
+  'audit.defense_action': {
+    category: 'audit',
+    severity: 'low',
+    actions: CHANGED,
+    description: 'The audit record of an automatic defense action taken, lifted, expired or (monitor mode) only recorded.',
+    details: { ...AUDIT_RECORD, action: 'id', id: 'id', kind: 'id', scope: 'id', target: 'id', by: 'text', expires_at: 'id' },
   },
   'audit.write_failed': {
     category: 'audit',

@@ -151,6 +151,7 @@ export default definePolicy({
         if (parsed.kind === 'missing') return missing;
         if (parsed.kind === 'malformed') return malformed;
         const { username, password } = parsed.credentials;
+        ctx.attemptedCredential = `user:${username}`;
         const key = digest(username, password);
         const hit = verified?.get(key);
         if (hit) return accept(ctx, hit);

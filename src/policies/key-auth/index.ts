@@ -75,7 +75,9 @@ export default definePolicy({
           fromQuery = key !== undefined;
         }
         if (key === undefined || key === '') return missing;
-        const found = index.get(sha256Hex(key));
+        const digest = sha256Hex(key);
+        ctx.attemptedCredential = `key:${digest}`;
+        const found = index.get(digest);
         if (!found) return invalid;
         ctx.authenticate(found.consumer, found.id, 'key-auth');
         if (!config.keep_credential) {

@@ -84,7 +84,21 @@ export interface SegmentFields {
   readonly broken_sha256: string;
 }
 
-export type RecordFields = ChangeFields | CheckpointFields | SegmentFields;
+/** An automatic defense action taken, lifted, expired, or only recorded (a detection in monitor mode). */
+export interface DefenseFields {
+  readonly kind: 'defense';
+  readonly action: 'defense.add' | 'defense.lift' | 'defense.expire' | 'defense.monitor';
+  readonly id: string;
+  /** block, suspend, tighten, require. */
+  readonly type: string;
+  readonly scope: string;
+  readonly target: string;
+  readonly by: string;
+  readonly expires_at: string | null;
+  readonly reason?: string;
+}
+
+export type RecordFields = ChangeFields | CheckpointFields | SegmentFields | DefenseFields;
 export type UnsealedRecord = Common & RecordFields;
 export type AuditRecord = UnsealedRecord & { readonly hash: string; readonly sig: string };
 

@@ -31,6 +31,7 @@ import {
   type AuditOrigin,
   type AuditRecord,
   type ChangeFields,
+  type DefenseFields,
   type RecordFields,
 } from './record.js';
 import { headFileOf, readTail } from './tail.js';
@@ -147,6 +148,15 @@ export class AuditTrail {
     );
   }
 
+  /** An automatic defense action (src/defense/): each is a record of its own, like a config change. */
+  defense(fields: Omit<DefenseFields, 'kind'>): void {
+    if (this.closed) return;
+    this.guarded(() => {
+      this.append({ kind: 'defense', ...fields });
+      if (++this.sinceCheckpoint >= this.options.checkpointEvery) this.checkpoint('every');
+    });
+  }
+
   /**
    * The gateway's change goes on whatever happens here: a record that cannot
    * even be made (a config nested past the stack, say) is logged and counted
@@ -248,6 +258,11 @@ export class AuditTrail {
       if (record.digest.before) details.digest_before = record.digest.before;
       if (record.digest.after) details.digest_after = record.digest.after;
       if (record.changes) details.changes = record.changes.length + (record.changes_omitted ?? 0);
+    } else if (record.kind === 'defense') {
+      ({ type, severity } = DEFENSE_EVENT);
+      message = `defense: ${record.action} ${record.type} ${record.scope} ${record.target} by ${record.by}`;
+      Object.assign(details, { action: record.action, id: record.id, kind: record.type, scope: record.scope, target: record.target, by: record.by });
+      if (record.expires_at) details.expires_at = record.expires_at;
     } else if (record.kind === 'checkpoint') {
       ({ type } = CHECKPOINT_EVENT);
       message = `audit checkpoint: ${record.count} records, head ${record.head.slice(0, 12)}`;
@@ -283,6 +298,7 @@ const CHANGE_EVENTS = {
   'config.refused': { type: 'audit.config_refused', severity: 'medium' },
 } as const satisfies Record<string, { type: EventType; severity: Severity }>;
 const CHECKPOINT_EVENT = { type: 'audit.checkpoint' } as const;
+const DEFENSE_EVENT = { type: 'audit.defense_action', severity: 'low' } as const;
 const BROKEN_EVENT = { type: 'audit.chain_broken', severity: 'critical' } as const;
 
 export function describeActor(actor: AuditActor): string {

@@ -1,0 +1,268 @@
+/**
+ * Automatic defense on one gateway (memory store, real sockets): monitor
+ * mode acts on nothing but records what it would have done; each action
+ * kind as a client sees it; every action an audit record that verifies;
+ * `portcullis defense list|ban|lift`; an email notification through a real
+ * SMTP receiver (smtp-server, on loopback without TLS, so the notifier is
+ * told require_tls: false); a ratio on a route; the admin endpoints' token;
+ * and a bad defense section refused with file:line.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { cli } from '../helpers/cli.js';
+import type { TelemetryEvent } from '../../src/telemetry/event.js';
+
+const TOKEN = 'actions-test-token-0123';
+const KEY = 'alice-key-0123456789';
+const BOB_KEY = 'bob-key-0123456789abc';
+
+const config = (upstream: string, smtpPort: number, dir: string) => `
+gateway: { access_log: false, trusted_proxies: [127.0.0.1/32] }
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+admin: { address: "127.0.0.1:0" }
+services: [{ name: api, targets: [{ url: "${upstream}" }] }]
+consumers:
+  - { name: alice, credentials: { key-auth: [{ id: alice-key, key: "${KEY}" }] } }
+  - { name: monitor-bot, credentials: { key-auth: [{ id: bob-key, key: "${BOB_KEY}" }] } }
+routes:
+  - name: api
+    service: api
+    match: { paths: [/api] }
+    policies: [ { key-auth: {} } ]
+  - name: flaky
+    service: api
+    match: { paths: [/flaky] }
+    policies: [ { key-auth: {} } ]
+telemetry:
+  audit: { file: audit/trail.jsonl, key: "\${file:audit.key}" }
+  events:
+    sinks:
+      - { name: siem, kind: file, format: cef, path: ${join(dir, 'events.cef')}, batch: { interval: 20ms } }
+defense:
+  admin_token: ${TOKEN}
+  allowlist: { consumers: [monitor-bot] }
+  detections:
+    - name: watch-only
+      mode: monitor
+      match: { events: [auth.invalid_credentials] }
+      key: ip
+      threshold: { count: 3, window: 1m }
+      playbook: block-and-mail
+    - name: failing-route
+      match: { statuses: [401], routes: [flaky] }
+      key: route
+      ratio: { above: 0.5, min_requests: 10, window: 1m }
+      playbook: mail-only
+  playbooks:
+    - name: block-and-mail
+      actions: [ { block: { duration: 10m } }, { notify: { email: oncall } } ]
+    - name: mail-only
+      actions: [ { notify: { email: oncall } } ]
+  notifiers:
+    email:
+      - { name: oncall, smtp: "smtp://127.0.0.1:${smtpPort}", require_tls: false, from: "gateway@example.com", to: ["oncall@example.com"], timeout: 5s }
+`;
+
+interface Line {
+  kind: string;
+  action?: string;
+  type?: string;
+  scope?: string;
+  target?: string;
+  by?: string;
+}
+
+describe('automatic defense on one gateway', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let smtp: SMTPServer;
+  let dir: string;
+  const mails: string[] = [];
+  const events: TelemetryEvent[] = [];
+  const env = () => ({ ...process.env, PORTCULLIS_DEFENSE_TOKEN: TOKEN, PORTCULLIS_ADMIN_URL: gw.gateway.admin.url! });
+  const admin = (path: string, init: { method?: string; body?: unknown; token?: string | null } = {}) =>
+    send(gw.gateway.admin.url!, path, {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? TOKEN}` }),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+  const call = (ip: string, key: string, path = '/api') => send(gw.url, path, { headers: { 'x-forwarded-for': ip, 'x-api-key': key } });
+  const auditLines = () =>
+    readFileSync(join(dir, 'audit', 'trail.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line)
+      .filter((l) => l.kind === 'defense');
+  const eventually = async (what: string, check: () => boolean | Promise<boolean>, ms = 10_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  before(async () => {
+    upstream = await startUpstream();
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream, _session, done) {
+        let text = '';
+        stream.on('data', (d: Buffer) => (text += d.toString()));
+        stream.on('end', () => {
+          mails.push(text);
+          done();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const smtpPort = (smtp.server.address() as { port: number }).port;
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-defense-'));
+    const keygen = await cli(['audit', 'keygen', join(dir, 'audit.key')]);
+    assert.equal(keygen.code, 0, keygen.stderr);
+    gw = await startGateway(config(upstream.url, smtpPort, dir), { dir });
+    gw.gateway.telemetry.events.subscribe((e) => events.push(e));
+  });
+
+  after(async () => {
+    await gw?.close();
+    await new Promise<void>((resolve) => smtp?.close(() => resolve()));
+    await upstream?.close();
+  });
+
+  it('monitor mode records what it would have done and acts on nothing', async () => {
+    const ip = '203.0.113.60';
+    for (let i = 0; i < 6; i++) assert.equal((await call(ip, `wrong-${i}`)).status, 401);
+    await eventually('the would-be action recorded', () => events.some((e) => e.type === 'defense.action' && e.action === 'monitored'));
+    const detected = events.find((e) => e.type === 'defense.detected')!;
+    assert.equal(detected.action, 'monitored');
+    assert.equal(detected.details?.key, ip);
+    const would = events.find((e) => e.type === 'defense.action')!;
+    assert.deepEqual([would.details?.kind, would.details?.target], ['block', ip]);
+    assert.equal((await call(ip, KEY)).status, 200, 'the address is not blocked');
+    assert.deepEqual((await admin('/defense/actions')).json<{ actions: unknown[] }>().actions, []);
+    assert.ok(auditLines().some((l) => l.action === 'defense.monitor' && l.target === ip));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!mails.some((m) => m.includes('watch-only')), 'monitor mode sends nothing');
+  });
+
+  it('a ratio on a route: most requests of /flaky refused sends the email notification', async () => {
+    for (let i = 0; i < 12; i++) await call(`198.18.5.${i}`, 'nope', '/flaky');
+    await call('198.18.5.200', KEY, '/flaky');
+    await eventually('the mail received', () => mails.some((m) => m.includes('failing-route')), 15_000);
+    const mail = mails.find((m) => m.includes('failing-route'))!;
+    assert.match(mail, /To: oncall@example\.com/i);
+    assert.match(mail, /Subject: \[portcullis\] acted: failing-route on route flaky/);
+  });
+
+  it('an operator suspends a consumer, requires a retry later of an address, and lifts them; each is audited', async () => {
+    const suspended = await admin('/defense/actions', { method: 'POST', body: { kind: 'suspend', scope: 'consumer', target: 'alice', duration: '10m', reason: 'rotating' } });
+    assert.equal(suspended.status, 201, suspended.text);
+    const refused = await call('192.0.2.50', KEY);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'access_suspended');
+    assert.equal((await call('192.0.2.50', BOB_KEY)).status, 200, 'another consumer passes');
+
+    const later = await admin('/defense/actions', { method: 'POST', body: { kind: 'require', policy: 'retry_later', target: '192.0.2.51', duration: '2m' } });
+    assert.equal(later.status, 201, later.text);
+    const slowed = await call('192.0.2.51', BOB_KEY);
+    assert.equal(slowed.status, 429);
+    assert.ok(Number(slowed.headers['retry-after']) > 100);
+
+    const { id } = suspended.json<{ action: { id: string } }>().action;
+    assert.equal((await admin(`/defense/actions?id=${id}`, { method: 'DELETE' })).status, 200);
+    assert.equal((await call('192.0.2.50', KEY)).status, 200);
+    assert.equal((await admin('/defense/actions?target=192.0.2.51', { method: 'DELETE' })).status, 200);
+    assert.equal((await call('192.0.2.51', BOB_KEY)).status, 200);
+
+    const audit = auditLines();
+    assert.ok(audit.some((l) => l.action === 'defense.add' && l.type === 'suspend' && l.target === 'alice' && l.by?.startsWith('admin')));
+    assert.ok(audit.some((l) => l.action === 'defense.lift' && l.target === 'alice'));
+    assert.ok(audit.some((l) => l.action === 'defense.lift' && l.target === '192.0.2.51'));
+    assert.ok(events.some((e) => e.type === 'defense.lifted' && e.reason === 'lifted'));
+    const verify = await cli(['audit', 'verify', join(dir, 'audit', 'trail.jsonl'), '--key', join(dir, 'audit.key.pub')]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  });
+
+  it('an address required to show a client certificate is refused without one', async () => {
+    const added = await admin('/defense/actions', { method: 'POST', body: { kind: 'require', policy: 'mtls', target: '192.0.2.52', duration: '2m' } });
+    assert.equal(added.status, 201, added.text);
+    const refused = await call('192.0.2.52', BOB_KEY);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'client_certificate_required');
+    assert.equal((await call('192.0.2.53', BOB_KEY)).status, 200);
+    assert.equal((await admin('/defense/actions?target=192.0.2.52', { method: 'DELETE' })).status, 200);
+  });
+
+  it('every action reaches the event sinks (a CEF file here, as a SIEM reads it)', async () => {
+    await eventually('defense events in the CEF file', () => {
+      try {
+        const text = readFileSync(join(dir, 'events.cef'), 'utf8');
+        return /CEF:0\|[^\n]*defense\.action/.test(text) && /defense\.lifted/.test(text);
+      } catch {
+        return false;
+      }
+    });
+  });
+
+  it('an allowlisted consumer cannot be suspended', async () => {
+    const refused = await admin('/defense/actions', { method: 'POST', body: { kind: 'suspend', scope: 'consumer', target: 'monitor-bot', duration: '10m' } });
+    assert.equal(refused.status, 409);
+  });
+
+  it('portcullis defense ban, list and lift go through the admin API', async () => {
+    const ban = await cli(['defense', 'ban', '203.0.113.0/24', '--duration', '5m', '--reason', 'from the CLI'], { env: env() });
+    assert.equal(ban.code, 0, ban.stderr);
+    assert.match(ban.stdout, /block ip 203\.0\.113\.0\/24/);
+    assert.equal((await call('203.0.113.77', KEY)).status, 403);
+    const list = await cli(['defense', 'list'], { env: env() });
+    assert.match(list.stdout, /203\.0\.113\.0\/24 .*from the CLI/);
+    const lift = await cli(['defense', 'lift', '203.0.113.0/24'], { env: env() });
+    assert.equal(lift.code, 0, lift.stderr);
+    assert.match(lift.stdout, /^lifted /);
+    assert.equal((await call('203.0.113.77', KEY)).status, 200);
+    const noToken = await cli(['defense', 'list'], { env: { ...env(), PORTCULLIS_DEFENSE_TOKEN: '' } });
+    assert.equal(noToken.code, 2);
+    const wrong = await cli(['defense', 'list'], { env: { ...env(), PORTCULLIS_DEFENSE_TOKEN: 'wrong-token' } });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /401/);
+  });
+
+  it('the endpoints need the token', async () => {
+    assert.equal((await admin('/defense/actions', { token: null })).status, 401);
+    assert.equal((await admin('/defense/actions', { token: 'not-it' })).status, 401);
+    assert.equal((await admin('/defense/actions', { method: 'POST', token: 'not-it', body: { target: '192.0.2.1' } })).status, 401);
+  });
+
+  it('a defense section that names a missing playbook is refused with file and line', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'portcullis-defense-bad-')), 'gateway.yaml');
+    writeFileSync(
+      file,
+      `listeners: [{ name: main, address: "127.0.0.1:0" }]
+defense:
+  detections:
+    - name: brute
+      match: { events: [auth.invalid_credentials] }
+      key: ip
+      threshold: { count: 5, window: 1m }
+      playbook: nowhere
+  playbooks:
+    - name: block-ip
+      actions: [ { block: { duration: 40d } } ]
+`,
+    );
+    const result = await cli(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /gateway\.yaml:8: defense\.detections\[0\]\.playbook: no playbook "nowhere"/);
+    assert.match(result.stderr, /gateway\.yaml:11: defense\.playbooks\[0\]\.actions\[0\]\.block\.duration: must be between/);
+  });
+});
