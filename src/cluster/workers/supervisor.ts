@@ -223,7 +223,7 @@ export class Supervisor {
           this.options.onReady(message);
         }
         // Forked while a reload was being decided: it started on the config before it.
-        if (this.started && message.version !== this.version) void this.catchUp(slot);
+        if (message.version !== this.version) void this.catchUp(slot);
         return;
       case 'start-failed':
         this.options.logger.error({ worker: slot.index, err: message.message }, 'worker could not start');
