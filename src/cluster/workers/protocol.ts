@@ -11,7 +11,7 @@ import type { AuditActor } from '../../telemetry/audit/index.js';
 
 /** One store operation: [id, operation, ...arguments] (store-ops.ts). */
 export type StoreOp = [number, string, ...unknown[]];
-/** Its answer: [id, value] or, when it threw, [id, undefined, error name, message]. */
+/** Its answer: [id, value] or, when it threw, [id, undefined, error name, message]; undefined arrives as null (JSON). */
 export type StoreAnswer = [number, unknown] | [number, undefined, string, string];
 
 /** A change of a target's state one worker saw, for every other worker. */
@@ -23,8 +23,8 @@ export interface UpstreamChange {
   readonly until: number;
 }
 
-/** A deny list change; `expiresAt` is epoch ms (Infinity: until removed), so every worker expires it at the same moment. */
-export type DenyChange = { op: 'add'; target: string; expiresAt: number; reason: string | undefined } | { op: 'remove'; target: string } | { op: 'clear' };
+/** A deny list change; `expiresAt` is epoch ms (null: until removed), so every worker expires it at the same moment. */
+export type DenyChange = { op: 'add'; target: string; expiresAt: number | null; reason: string | undefined } | { op: 'remove'; target: string } | { op: 'clear' };
 
 export type ToWorker =
   | { t: 'boot'; slot: number; version: number; source: SourceText; audit: boolean; tickets: Record<string, string>; deny: DenyChange[] }

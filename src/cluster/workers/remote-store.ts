@@ -91,7 +91,8 @@ export class StoreClient {
       this.pending.delete(answer[0]);
       if (answer.length === 2) {
         p.health.succeeded();
-        p.resolve(answer[1]);
+        // JSON carries undefined (a key not found, a set) as null; no operation answers null itself.
+        p.resolve(answer[1] ?? undefined);
       } else {
         // A full security pool is the store's answer, not an outage: the policy fails closed on it.
         p.reject(answer[2] === 'StoreFullError' ? new StoreFullError() : new StoreUnavailableError({ cause: new Error(answer[3]) }));

@@ -17,7 +17,7 @@ export class SharedDenyList extends DynamicDenyList {
 
   override add(target: string, ttlMs?: number, reason?: string): DenyEntry {
     const entry = super.add(target, ttlMs, reason);
-    if (!this.applying) this.share?.({ op: 'add', target: entry.target, expiresAt: entry.expiresAt, reason: entry.reason });
+    if (!this.applying) this.share?.(addition(entry));
     return entry;
   }
 
@@ -49,7 +49,7 @@ export function applyDenyChange(list: DynamicDenyList, change: DenyChange): void
     if (change.op === 'clear') list.clear();
     else if (change.op === 'remove') list.remove(change.target);
     else {
-      const ttl = change.expiresAt === Infinity ? undefined : change.expiresAt - Date.now();
+      const ttl = change.expiresAt === null ? undefined : change.expiresAt - Date.now();
       // Already expired on its way here: nothing to add.
       if (ttl === undefined || ttl > 0) list.add(change.target, ttl, change.reason);
     }
@@ -60,5 +60,10 @@ export function applyDenyChange(list: DynamicDenyList, change: DenyChange): void
 
 /** The node's list as changes, for a worker that starts later. */
 export function denyListChanges(list: DynamicDenyList): DenyChange[] {
-  return list.entries().map((e) => ({ op: 'add', target: e.target, expiresAt: e.expiresAt, reason: e.reason }));
+  return list.entries().map(addition);
+}
+
+/** Infinity (until removed) travels as null: the channel speaks JSON. */
+function addition(entry: DenyEntry): DenyChange {
+  return { op: 'add', target: entry.target, expiresAt: entry.expiresAt === Infinity ? null : entry.expiresAt, reason: entry.reason };
 }

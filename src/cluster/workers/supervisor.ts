@@ -130,8 +130,9 @@ export class Supervisor {
 
   /** Forks the workers; the listeners open once the first worker listens (node:cluster shares them). */
   start(): void {
-    // Structured clone, not JSON: store answers hold undefined and Infinity.
-    cluster.setupPrimary({ serialization: 'advanced', silent: true });
+    // JSON on the channel (node's default): half the CPU of structured clone for a batch of store
+    // operations (bench/workers-store.ts); protocol.ts says how undefined and Infinity travel.
+    cluster.setupPrimary({ silent: true });
     cluster.on('message', (worker, message: unknown) => this.received(worker, message));
     cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
     this.rotateTickets();
