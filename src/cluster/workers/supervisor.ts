@@ -20,7 +20,6 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
@@ -359,26 +358,26 @@ export class Supervisor {
 
   /** Every worker's metrics as one registry's text, and the supervisor's own after them. */
   private async gather(): Promise<string> {
-    const requestId = `portcullis-${this.nextGather++}`;
+    const number = this.nextGather++;
     const workers = this.slots.filter((s) => s.worker?.isConnected());
     const responses = await new Promise<MetricObjectWithValues<MetricValue<string>>[][]>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.gathers.delete(requestNumber);
+        this.gathers.delete(number);
         reject(new Error('a worker did not send its metrics in time'));
       }, GATHER_TIMEOUT_MS);
-      const requestNumber = this.nextGather;
       const entry = {
         pending: new Set(workers.map((s) => s.index)),
         responses: [] as MetricObjectWithValues<MetricValue<string>>[][],
         done: (err?: Error) => {
           clearTimeout(timer);
-          this.gathers.delete(requestNumber);
+          this.gathers.delete(number);
           if (err) reject(err);
           else resolve(entry.responses);
         },
       };
-      this.gathers.set(requestNumber, entry);
-      for (const slot of workers) slot.worker!.send({ type: 'prom-client:getMetricsReq', requestId: `${requestId}:${requestNumber}` });
+      this.gathers.set(number, entry);
+      // prom-client's own request format (the workers answer it in worker.ts).
+      for (const slot of workers) slot.worker!.send({ type: 'prom-client:getMetricsReq', requestId: `portcullis:${number}` });
       if (workers.length === 0) entry.done();
     });
     for (const metrics of responses) {
@@ -392,7 +391,7 @@ export class Supervisor {
   }
 
   private gathered(worker: Worker, message: PromResponse): void {
-    const match = /^portcullis-\d+:(\d+)$/.exec(String(message.requestId));
+    const match = /^portcullis:(\d+)$/.exec(String(message.requestId));
     const entry = match ? this.gathers.get(Number(match[1])) : undefined;
     const slot = this.slotOf(worker);
     if (!entry || !slot || !entry.pending.delete(slot.index)) return;
@@ -432,10 +431,6 @@ export class Supervisor {
   kill(): void {
     this.stopping = true;
     for (const slot of this.slots) if (slot.worker && !slot.worker.isDead()) slot.worker.process.kill('SIGKILL');
-  }
-
-  get file(): string {
-    return resolve(this.options.configFile);
   }
 }
 
