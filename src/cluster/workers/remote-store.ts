@@ -107,13 +107,21 @@ export class StoreClient {
 
   private expire(): void {
     const limit = Date.now() - ANSWER_TIMEOUT_MS;
-    for (const [id, p] of this.pending) {
-      if (p.at > limit) continue;
-      this.pending.delete(id);
-      const err = new StoreUnavailableError({ cause: new Error(`the supervisor did not answer within ${ANSWER_TIMEOUT_MS} ms`) });
-      p.health.failed(err);
-      p.reject(err);
-    }
+    const late = [...this.pending].filter(([, p]) => p.at <= limit).map(([id]) => id);
+    if (late.length === 0) return;
+    // Judged after this turn's I/O: an answer that came while this worker's event loop was busy (a
+    // loaded machine) sits unread in the channel, and timers run before it is read. Taken, it is
+    // not a timeout; rejected, the operation would count in the store and the request be refused.
+    setImmediate(() => {
+      for (const id of late) {
+        const p = this.pending.get(id);
+        if (!p) continue;
+        this.pending.delete(id);
+        const err = new StoreUnavailableError({ cause: new Error(`the supervisor did not answer within ${ANSWER_TIMEOUT_MS} ms`) });
+        p.health.failed(err);
+        p.reject(err);
+      }
+    });
   }
 
   close(): void {
