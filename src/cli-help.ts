@@ -12,6 +12,7 @@ export const COMMAND_HELP: Record<string, string> = {
   start: `  portcullis start -c FILE [--watch] [--pid-file PATH] [--demo-upstream HOST:PORT]
       Run the gateway on FILE (YAML or JSON). SIGHUP reloads, SIGTERM drains and stops,
       SIGUSR1 reopens the files of file sinks (after logrotate moved them).
+      One worker per core (gateway.workers; PORTCULLIS_WORKERS=N overrides it for a run).
       --watch            reload when FILE changes
       --pid-file PATH    where to write the process id (default: derived from FILE)
       --demo-upstream A  also start the quick start's demo upstream on A (e.g. 127.0.0.1:9001)

@@ -8,6 +8,7 @@
  * after SIGTERM/SIGINT). The bin entry at the bottom runs it on the process's
  * own streams and environment; tests run it in-process with their own io.
  */
+import cluster from 'node:cluster';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -219,6 +220,8 @@ function validate(file: string, io: CliIo, strict: boolean, offline: boolean): n
 }
 
 async function start(file: string, watch: boolean, pidFile: string, demo: string | undefined, io: CliIo): Promise<number> {
+  // A worker of a node (gateway.workers above 1): the supervisor forked it with these same arguments.
+  if (cluster.isWorker) return (await import('./cluster/workers/worker.js')).runWorker(file, io.env);
   if (demo !== undefined) {
     const address = parseListenAddress(demo);
     if (!address) throw new UsageError(`--demo-upstream expects host:port, got "${demo}"`);
@@ -227,9 +230,17 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
     });
     io.stderr(`demo upstream on http://${demo}\n`);
   }
+  // The config is loaded once here: it says how many workers (docs/workers.md); one runs in this process.
+  const { loadNodeConfig } = await import('./cluster/workers/node-config.js');
+  const node = loadNodeConfig(file, io.env);
+  if (!node.ok) {
+    for (const issue of node.issues) io.stderr(formatIssue(issue) + '\n');
+    return 1;
+  }
+  if (node.config.workers > 1) return (await import('./cluster/workers/node.js')).superviseNode(file, node.config, watch, pidFile, io);
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start({ configFile: file, watch, env: io.env });
+    gateway = await Gateway.start({ configFile: file, watch, env: io.env, source: node.config.source });
   } catch (err) {
     if (err instanceof InvalidConfigError) {
       for (const issue of err.issues) io.stderr(formatIssue(issue) + '\n');

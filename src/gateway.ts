@@ -21,7 +21,7 @@ import { SnapshotHolder } from './server/snapshots.js';
 import { hstsHeader, swappableInPlace } from './server/tls/compile.js';
 import { clientCertificateOf } from './server/tls/peer.js';
 import { CertificateInventory } from './telemetry/certificates.js';
-import { StoreRegistry } from './stores/registry.js';
+import { StoreRegistry, type StoreFactory } from './stores/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createLogger } from './telemetry/logger.js';
 import { Telemetry } from './telemetry/hub.js';
@@ -48,7 +48,20 @@ export interface GatewayOptions {
   watch?: boolean;
   /** The log level (default: PORTCULLIS_LOG_LEVEL, else info). */
   logLevel?: string;
+  /** The config document to start from instead of reading configFile (a cluster worker gets the supervisor's). */
+  source?: SourceText;
+  /** The config version to start at (a restarted worker joins the node's current version); 1 when not given. */
+  version?: number;
+  /** Keep an audit trail when the config asks for one (default true; in a worker node only one worker keeps it). */
+  audit?: boolean;
+  /** Builds the memory store instead of an in-process one (a cluster worker's store lives in the supervisor). */
+  memoryStore?: StoreFactory;
+  /** The deny list to use (a cluster worker's shares its changes with the other workers). */
+  denyList?: DynamicDenyList;
 }
+
+/** Asked once a reload is prepared, before anything running changes: true swaps it in, false drops it. */
+export type ReloadGate = () => Promise<boolean>;
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
@@ -59,7 +72,7 @@ function prepareSnapshot(snapshot: Snapshot): Promise<void> {
 
 export class Gateway {
   readonly listeners = new Map<string, Listener>();
-  private version = 1;
+  private version: number;
   private reloading: Promise<ReloadResult> | undefined;
   private watching = false;
   private stopped = false;
@@ -82,7 +95,8 @@ export class Gateway {
     readonly logger: Logger,
     private readonly flushLogs: () => void,
     private readonly accessLog: AccessLog,
-    private readonly upstreams: UpstreamRegistry,
+    /** The services and their targets (pools, health, breakers); kept across reloads. */
+    readonly upstreams: UpstreamRegistry,
     readonly snapshots: SnapshotHolder,
     /** The shared store (memory or Redis): created once, kept across reloads while its config is unchanged. */
     readonly stores: StoreRegistry,
@@ -97,6 +111,7 @@ export class Gateway {
     source: SourceText,
   ) {
     this.source = source;
+    this.version = options.version ?? 1;
     const defense = (this.defense = new DefenseEngine({
       stores: () => stores.running,
       denyList,
@@ -144,16 +159,17 @@ export class Gateway {
     });
     const certificates = new CertificateInventory(logger);
     const upstreams = new UpstreamRegistry(logger, certificates);
-    const stores = new StoreRegistry(logger);
-    const denyList = new DynamicDenyList();
-    let loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
+    const stores = new StoreRegistry(logger, options.memoryStore);
+    const denyList = options.denyList ?? new DynamicDenyList();
+    const version = options.version ?? 1;
+    let loaded = loadConfig(options.source ?? options.configFile, { upstreams, stores, logger, version, env: options.env, denyList, auditView: true });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     // The admin API's latest stored version, when it is what runs (docs/admin-api.md#file-or-api).
     const stored = storedStart(loaded.snapshot.config, options.configFile, loaded.source, logger);
     if (stored) {
       upstreams.discard(loaded.snapshot.services);
       stores.discard(loaded.snapshot.stores);
-      loaded = loadConfig(stored, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
+      loaded = loadConfig(stored, { upstreams, stores, logger, version, env: options.env, denyList, auditView: true });
       if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     }
     logConfigWarnings(logger, loaded.warnings);
@@ -175,7 +191,7 @@ export class Gateway {
       if (change.state === 'up') void gateway.defense.ledger.resync();
     };
     try {
-      telemetry.audit = openAuditTrail(loaded.snapshot.config, loaded.snapshot.baseDir, telemetry.events, logger);
+      if (options.audit ?? true) telemetry.audit = openAuditTrail(loaded.snapshot.config, loaded.snapshot.baseDir, telemetry.events, logger);
       telemetry.tracing.configure(loaded.snapshot.config.telemetry.tracing, loaded.snapshot.baseDir);
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
       await gateway.defense.configure(loaded.snapshot.config.defense);
@@ -187,9 +203,9 @@ export class Gateway {
       throw err;
     }
     if (options.watch ?? loaded.snapshot.config.gateway.watch) gateway.watch();
-    telemetry.audit?.loaded(loaded.view, 1, { kind: 'start', file: resolve(options.configFile) });
+    telemetry.audit?.loaded(loaded.view, version, { kind: 'start', file: resolve(options.configFile) });
     gateway.admin.applied(loaded.source, { kind: 'start', file: resolve(options.configFile) });
-    logger.info({ version: 1, routes: loaded.snapshot.routes.size, services: loaded.snapshot.services.size }, 'config loaded');
+    logger.info({ version, routes: loaded.snapshot.routes.size, services: loaded.snapshot.services.size }, 'config loaded');
     return gateway;
   }
 
@@ -210,7 +226,7 @@ export class Gateway {
    * keeps serving. Concurrent reloads are serialised. `by` is who asked, for
    * the audit trail (a signal, the file watch, later the admin API).
    */
-  reload(by: AuditActor = { kind: 'process' }, from?: SourceText): Promise<ReloadResult> {
+  reload(by: AuditActor = { kind: 'process' }, from?: SourceText, gate?: ReloadGate): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
       // Draining: a reload would open listeners that the shutdown no longer closes.
       if (this.stopped) return { ok: false, issues: [{ file: this.options.configFile, line: 0, path: '(gateway)', message: 'shutting down: not reloaded' }] };
@@ -245,6 +261,12 @@ export class Gateway {
         const issue = { file: this.options.configFile, line: 0, path: 'telemetry', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         return { ok: false, issues: [issue] };
+      }
+      // A cluster worker: prepared, it waits for the supervisor, which swaps every worker or none.
+      if (gate && !(await gate())) {
+        this.upstreams.discard(next.services);
+        this.stores.discard(next.stores);
+        return { ok: false, issues: [{ file: this.options.configFile, line: 0, path: '(gateway)', message: 'not every worker could load this config: none swapped it in' }] };
       }
       try {
         await this.reconcileListeners(next);

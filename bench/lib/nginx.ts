@@ -25,12 +25,12 @@ export interface RunningServer {
   readonly accessLog: string | undefined;
 }
 
-function commonConfig(dir: string): string {
+function commonConfig(dir: string, workers = 1): string {
   // As root, nginx workers would drop to "nobody" and lose access to the 0700 temp dir.
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';
   return `${user}daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${workers};
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
 events { worker_connections 4096; }
@@ -80,10 +80,10 @@ ${httpCommon(dir)}  access_log off;
   return startNginx(supervisor, nginx, dir, 'nginx upstream', config, port, undefined);
 }
 
-export async function startProxy(supervisor: Supervisor, nginx: string, dir: string, upstreamPort: number, withAccessLog: boolean): Promise<RunningServer> {
+export async function startProxy(supervisor: Supervisor, nginx: string, dir: string, upstreamPort: number, withAccessLog: boolean, workers = 1): Promise<RunningServer> {
   const port = await freePort();
   const accessLog = withAccessLog ? join(dir, 'access.log') : undefined;
-  const config = `${commonConfig(dir)}http {
+  const config = `${commonConfig(dir, workers)}http {
 ${httpCommon(dir)}  access_log ${accessLog ? `${accessLog} combined` : 'off'};
   upstream backend {
     server 127.0.0.1:${upstreamPort};

@@ -92,6 +92,8 @@ export async function startPortcullis(
     tracing?: 'off' | number;
     /** The OTLP/HTTP traces URL when tracing is on. */
     traceSink?: string;
+    /** Worker processes (gateway.workers); 1 unless asked, so figures stay comparable across versions. */
+    workers?: number;
   },
 ): Promise<RunningPortcullis> {
   mkdirSync(options.dir, { recursive: true });
@@ -106,7 +108,7 @@ export async function startPortcullis(
       name,
       process.execPath,
       [...(options.nodeArgs ?? []), join(options.repo, 'dist/cli.js'), 'start', '-c', configFile, '--pid-file', join(options.dir, 'portcullis.pid')],
-      { cwd: options.repo, stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, NODE_ENV: 'production' } },
+      { cwd: options.repo, stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, NODE_ENV: 'production', PORTCULLIS_WORKERS: String(options.workers ?? 1) } },
     );
   } finally {
     if (typeof stdout === 'number') closeSync(stdout);

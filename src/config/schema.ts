@@ -203,6 +203,11 @@ export const GatewaySettingsSchema = Type.Object(
       description: 'upstream response headers removed before the response reaches the client ([] keeps them all)',
     }),
     watch: Type.Boolean({ default: false, description: 'reload when the config file changes' }),
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
+      default: 'auto',
+      description:
+        'processes of `portcullis start` sharing the listeners (docs/workers.md): auto = one per core the process may use; 1 = one process, as before. Limits on the memory store stay exact across them',
+    }),
     health_path: Type.Optional(
       Type.String({
         pattern: '^/[A-Za-z0-9._~/-]*$',

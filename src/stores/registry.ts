@@ -15,6 +15,9 @@ import type { Store } from './store.js';
 import type { StoreHealthChange } from './health.js';
 import { Stores } from './stores.js';
 
+/** Builds the memory store for a config (a cluster worker's lives in its supervisor: src/cluster/workers/). */
+export type StoreFactory = (config: StoreConfig, logger: Logger) => Store;
+
 export type PreparedStore = { ok: true; stores: Stores } | { ok: false; issues: Array<{ path: ConfigPath; message: string }> };
 
 export class StoreRegistry {
@@ -25,7 +28,10 @@ export class StoreRegistry {
 
   private timed: ((kind: string, seconds: number) => void) | undefined;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly memory?: StoreFactory,
+  ) {}
 
   /** Where the running store reports its round-trip times (metrics); kept for the stores that replace it. */
   set timing(observe: ((kind: string, seconds: number) => void) | undefined) {
@@ -39,7 +45,8 @@ export class StoreRegistry {
     if (this.current?.key === key) return { ok: true, stores: this.current.stores };
     const issues = checkStoreConfig(config);
     if (issues.length > 0) return { ok: false, issues };
-    return { ok: true, stores: new Stores(createStore(config, this.logger)) };
+    const store = config.kind === 'memory' && this.memory ? this.memory(config, this.logger) : createStore(config, this.logger);
+    return { ok: true, stores: new Stores(store) };
   }
 
   /**

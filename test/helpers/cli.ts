@@ -11,6 +11,15 @@ import { main } from '../../src/cli.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
 
+/**
+ * `portcullis start` runs one worker per core by default (gateway.workers:
+ * auto); these helpers run one, as the tests written for one process expect,
+ * unless a test's env asks otherwise (test/e2e/workers-*.test.ts run several).
+ */
+function withWorkers(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  return { PORTCULLIS_WORKERS: '1', ...(env ?? process.env) };
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -37,7 +46,7 @@ export async function cli(args: string[], options: { env?: NodeJS.ProcessEnv; in
 /** Runs the CLI in a child process, as a user would. */
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: options.env ?? process.env });
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: withWorkers(options.env) });
     let stdout = '';
     let stderr = '';
     if (options.input !== undefined) child.stdin.end(options.input);
@@ -64,7 +73,7 @@ export interface RunningCli {
 
 /** Starts a long-running command (start) and lets the test watch its output. */
 export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: options.env ?? process.env });
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: withWorkers(options.env) });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

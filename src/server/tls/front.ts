@@ -180,6 +180,19 @@ export class TlsFront {
     });
   }
 
+  /**
+   * Keys shared by every worker of a node, so that a session resumes on
+   * whichever worker the connection lands (src/cluster/workers/): from now on
+   * the supervisor rotates them, not this front's own timer.
+   */
+  useTicketKeys(keys: Buffer): void {
+    if (!this.ticketKeys) return;
+    clearInterval(this.ticketTimer);
+    this.ticketTimer = undefined;
+    this.ticketKeys = keys;
+    this.server.setTicketKeys(keys);
+  }
+
   private rotateTicketKeys(): void {
     this.ticketKeys = randomBytes(48);
     this.server.setTicketKeys(this.ticketKeys);

@@ -164,8 +164,15 @@ export class GatewayMetrics {
     return this.registry.contentType;
   }
 
+  /**
+   * Set in a cluster worker: /metrics answers for every worker of the node,
+   * gathered by the supervisor (src/cluster/workers/metrics.ts), not for the
+   * worker that happened to take the scrape.
+   */
+  static gather: ((own: GatewayMetrics) => Promise<string>) | undefined = undefined;
+
   render(): Promise<string> {
-    return this.registry.metrics();
+    return GatewayMetrics.gather ? GatewayMetrics.gather(this) : this.registry.metrics();
   }
 
   close(): void {

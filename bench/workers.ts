@@ -1,0 +1,112 @@
+/**
+ * npm run bench:workers: Portcullis with 2 workers (gateway.workers: 2)
+ * against Portcullis with 1 and nginx with 2 worker processes, all behind
+ * the same nginx upstream, interleaved over several rounds on 127.0.0.1.
+ * Portcullis runs key-auth + rate-limit (memory store: with 2 workers every
+ * request asks the supervisor, docs/workers.md) + waf, with its access log
+ * to a file; nginx proxies with its access log on. CPU µs/request is summed
+ * over each server's processes (the supervisor and its workers; nginx's
+ * master and workers). Prints the median of the rounds.
+ *
+ *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N]
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuMicros } from './lib/cpu.js';
+import { startProxy, startUpstream } from './lib/nginx.js';
+import { API_KEY, API_KEY_HEADER, CHAIN_HEADERS, CHAIN_PATH, startPortcullis } from './lib/portcullis.js';
+import { Supervisor, type Started } from './lib/processes.js';
+import { requireTool } from './lib/tools.js';
+import { runWrk, writeWrkScript } from './lib/wrk.js';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+interface Target {
+  readonly label: string;
+  readonly url: string;
+  readonly process: Started;
+  readonly headers: Record<string, string>;
+}
+
+interface Measure {
+  rps: number;
+  p99Ms: number;
+  cpuUsPerReq: number;
+  errors: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' } },
+  });
+  const durationS = Number(values.duration ?? 10);
+  const rounds = Number(values.rounds ?? 3);
+  const connections = Number(values.connections ?? 50);
+  const threads = Number(values.threads ?? 1);
+  const nginx = requireTool('nginx');
+  const wrk = requireTool('wrk');
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-workers-'));
+  const supervisor = new Supervisor();
+  supervisor.installSignalHandlers();
+  supervisor.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
+    const proxy = await startProxy(supervisor, nginx, join(dir, 'nginx'), upstream.port, true, 2);
+    const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route: 'chain', name: 'portcullis 1 worker', workers: 1 });
+    const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route: 'chain', name: 'portcullis 2 workers', workers: 2 });
+    // The workers of the 2-worker node start after its supervisor says where it listens: let them all come up.
+    await new Promise((r) => setTimeout(r, 3000));
+    const gatewayHeaders = { ...CHAIN_HEADERS, [API_KEY_HEADER]: API_KEY };
+    const targets: Target[] = [
+      { label: 'nginx proxy, 2 worker processes, access log', url: proxy.url, process: proxy.process, headers: { ...CHAIN_HEADERS } },
+      { label: 'Portcullis, 1 worker', url: one.url, process: one.process, headers: gatewayHeaders },
+      { label: 'Portcullis, 2 workers', url: two.url, process: two.process, headers: gatewayHeaders },
+    ];
+    const script = writeWrkScript(dir);
+    const results = new Map<string, Measure[]>(targets.map((t) => [t.label, []]));
+    for (const t of targets) await runWrk(supervisor, wrk, script, { url: t.url + CHAIN_PATH, durationS: 2, connections, threads, headers: t.headers }); // warm-up
+    for (let round = 0; round < rounds; round++) {
+      for (const t of targets) {
+        const before = cpuMicros(t.process.pid);
+        const r = await runWrk(supervisor, wrk, script, { url: t.url + CHAIN_PATH, durationS, connections, threads, headers: t.headers });
+        const cpu = cpuMicros(t.process.pid) - before;
+        const m = { rps: r.rps, p99Ms: r.latencyUs.p99 / 1000, cpuUsPerReq: cpu / Math.max(1, r.requests), errors: r.non2xx + Object.values(r.socketErrors).reduce((a, b) => a + b, 0) };
+        results.get(t.label)!.push(m);
+        process.stderr.write(`round ${round + 1}: ${t.label}: ${Math.round(m.rps)} rps, p99 ${m.p99Ms.toFixed(2)} ms, ${m.cpuUsPerReq.toFixed(1)} µs CPU/req, ${m.errors} errors\n`);
+      }
+    }
+    const oneRps = median(results.get('Portcullis, 1 worker')!.map((m) => m.rps));
+    const lines = [
+      `wrk -t${threads} -c${connections} -d${durationS}s, ${rounds} rounds (median), ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      '',
+      '| target | rps | vs 1 worker | p99 ms | CPU µs/req (all processes) | errors |',
+      '|---|---:|---:|---:|---:|---:|',
+    ];
+    for (const t of targets) {
+      const ms = results.get(t.label)!;
+      const rps = median(ms.map((m) => m.rps));
+      lines.push(
+        `| ${t.label} | ${Math.round(rps)} | ${(rps / oneRps).toFixed(2)}× | ${median(ms.map((m) => m.p99Ms)).toFixed(2)} | ${median(ms.map((m) => m.cpuUsPerReq)).toFixed(1)} | ${ms.reduce((n, m) => n + m.errors, 0)} |`,
+      );
+    }
+    // The 2-worker node's access log is one stream: its size says the relay kept up.
+    lines.push('', `access log of the 2-worker node: ${(statSync(two.accessLog!).size / 1048576).toFixed(1)} MiB, one file`);
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await supervisor.stopAll();
+  }
+}
+
+void main().catch((err: unknown) => {
+  process.stderr.write(`bench:workers: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

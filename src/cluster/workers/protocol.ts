@@ -1,0 +1,59 @@
+/**
+ * The messages between a node's supervisor and its workers, over the IPC
+ * channel node:cluster opens for each worker. Both ends are this program:
+ * the channel is trusted as the process itself is (docs/THREAT_MODEL.md),
+ * but a message is still checked for its shape before it is acted on, so a
+ * bug on one side shows as a log line rather than as state gone wrong.
+ */
+import type { ConfigIssue } from '../../config/errors.js';
+import type { SourceText } from '../../config/load.js';
+import type { AuditActor } from '../../telemetry/audit/index.js';
+
+/** One store operation: [id, operation, ...arguments] (store-ops.ts). */
+export type StoreOp = [number, string, ...unknown[]];
+/** Its answer: [id, value] or, when it threw, [id, undefined, error name, message]; undefined arrives as null (JSON). */
+export type StoreAnswer = [number, unknown] | [number, undefined, string, string];
+
+/** A change of a target's state one worker saw, for every other worker. */
+export interface UpstreamChange {
+  readonly service: string;
+  readonly origin: string;
+  /** open: its breaker opened; down: passive health took it out until `until` (epoch ms, 0: until an active check). */
+  readonly what: 'open' | 'down';
+  readonly until: number;
+}
+
+/** A deny list change; `expiresAt` is epoch ms (null: until removed), so every worker expires it at the same moment. */
+export type DenyChange = { op: 'add'; target: string; expiresAt: number | null; reason: string | undefined } | { op: 'remove'; target: string } | { op: 'clear' };
+
+export type ToWorker =
+  | { t: 'boot'; slot: number; version: number; source: SourceText; audit: boolean; tickets: Record<string, string>; deny: DenyChange[] }
+  | { t: 'prepare'; id: number; version: number; source: SourceText; by: AuditActor }
+  | { t: 'commit'; id: number }
+  | { t: 'abort'; id: number }
+  | { t: 'shutdown' }
+  | { t: 'reopen' }
+  | { t: 'tickets'; keys: Record<string, string> }
+  | { t: 'store-r'; r: StoreAnswer[] }
+  | { t: 'pub'; channel: string; message: string }
+  | { t: 'deny'; change: DenyChange }
+  | { t: 'upstream'; change: UpstreamChange }
+  | { t: 'metrics-r'; id: number; text?: string; error?: string };
+
+export type FromWorker =
+  | { t: 'hello' }
+  | { t: 'ready'; version: number; listeners: Array<{ name: string; url: string }>; admin: string | undefined }
+  | { t: 'start-failed'; message: string; issues?: ConfigIssue[] }
+  | { t: 'prepared'; id: number }
+  | { t: 'refused'; id: number; issues: ConfigIssue[] }
+  | { t: 'reloaded'; id: number; ok: boolean; version?: number; issues?: ConfigIssue[] }
+  | { t: 'store'; s: string; b: StoreOp[] }
+  | { t: 'pub'; channel: string; message: string }
+  | { t: 'deny'; change: DenyChange }
+  | { t: 'upstream'; change: UpstreamChange }
+  | { t: 'metrics'; id: number };
+
+/** True for a message of ours (prom-client's aggregation messages, which share the channel, carry `type`). */
+export function isOurs<M extends { t: string }>(message: unknown): message is M {
+  return typeof message === 'object' && message !== null && typeof (message as { t?: unknown }).t === 'string';
+}

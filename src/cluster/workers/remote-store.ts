@@ -1,0 +1,227 @@
+/**
+ * A worker's memory store: the Store interface over IPC to the one
+ * MemoryStore the supervisor holds (store-host.ts). Operations made during
+ * one turn of the event loop go out as one message (flushed by setImmediate,
+ * after the poll phase has run every ready socket callback), and come back as
+ * one: under load a message carries many operations, which is what keeps the
+ * cost per request small (docs/workers.md has the figures).
+ *
+ * Exact across workers because the supervisor applies every operation, one
+ * after another, to one store. What that costs: each limited request waits
+ * one IPC round trip (tens of microseconds on an idle node), and a
+ * supervisor that does not answer within ANSWER_TIMEOUT_MS makes the
+ * operation fail with StoreUnavailableError, so the policy's fail mode
+ * applies, as for a Redis that is away.
+ */
+import type { Logger } from 'pino';
+import { StoreFullError, StoreUnavailableError } from '../../errors.js';
+import { StoreHealth } from '../../stores/health.js';
+import type { BucketDecision, CountDecision, SecureState, Store, Unsubscribe, WindowDecision, WindowLimit } from '../../stores/store.js';
+import type { FromWorker, StoreAnswer, StoreOp } from './protocol.js';
+
+/** How long an operation waits for the supervisor before it fails as a store outage would. */
+const ANSWER_TIMEOUT_MS = 2_000;
+/** The most operations in flight per worker; more fail at once (the supervisor is not keeping up). */
+const MAX_PENDING = 100_000;
+/** The most operations in one message. */
+const MAX_BATCH = 2_000;
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: Error) => void;
+  readonly at: number;
+  readonly health: StoreHealth;
+}
+
+/** One per worker: the batches, the answers, and the stores (one per store config) that use them. */
+export class StoreClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly queued = new Map<string, StoreOp[]>();
+  private scheduled = false;
+  private readonly stores = new Set<RemoteStore>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly send: (message: FromWorker) => void) {
+    this.timer = setInterval(() => this.expire(), 250);
+    this.timer.unref();
+  }
+
+  /** The StoreRegistry's factory for memory stores (src/stores/registry.ts). */
+  create(key: string, logger: Logger): RemoteStore {
+    const store = new RemoteStore(key, this, logger);
+    this.stores.add(store);
+    return store;
+  }
+
+  forget(store: RemoteStore): void {
+    this.stores.delete(store);
+  }
+
+  call(key: string, health: StoreHealth, op: string, args: unknown[]): Promise<unknown> {
+    if (this.pending.size >= MAX_PENDING) {
+      const err = new StoreUnavailableError({ cause: new Error('too many store operations waiting for the supervisor') });
+      health.failed(err);
+      return Promise.reject(err);
+    }
+    const id = this.nextId++;
+    if (this.nextId > 2 ** 52) this.nextId = 1;
+    let batch = this.queued.get(key);
+    if (!batch) this.queued.set(key, (batch = []));
+    batch.push([id, op, ...args]);
+    if (batch.length >= MAX_BATCH) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, at: Date.now(), health }));
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    for (const [key, b] of this.queued) this.send({ t: 'store', s: key, b });
+    this.queued.clear();
+  }
+
+  /** The supervisor's answers to a batch. */
+  answered(answers: readonly StoreAnswer[]): void {
+    for (const answer of answers) {
+      const p = this.pending.get(answer[0]);
+      if (!p) continue;
+      this.pending.delete(answer[0]);
+      if (answer.length === 2) {
+        p.health.succeeded();
+        // JSON carries undefined (a key not found, a set) as null; no operation answers null itself.
+        p.resolve(answer[1] ?? undefined);
+      } else {
+        // A full security pool is the store's answer, not an outage: the policy fails closed on it.
+        p.reject(answer[2] === 'StoreFullError' ? new StoreFullError() : new StoreUnavailableError({ cause: new Error(answer[3]) }));
+      }
+    }
+  }
+
+  /** A message published on a channel, by any worker: every store of this worker hears it. */
+  published(channel: string, message: string): void {
+    for (const store of this.stores) store.deliver(channel, message);
+  }
+
+  private expire(): void {
+    const limit = Date.now() - ANSWER_TIMEOUT_MS;
+    const late = [...this.pending].filter(([, p]) => p.at <= limit).map(([id]) => id);
+    if (late.length === 0) return;
+    // Judged after this turn's I/O: an answer that came while this worker's event loop was busy (a
+    // loaded machine) sits unread in the channel, and timers run before it is read. Taken, it is
+    // not a timeout; rejected, the operation would count in the store and the request be refused.
+    setImmediate(() => {
+      for (const id of late) {
+        const p = this.pending.get(id);
+        if (!p) continue;
+        this.pending.delete(id);
+        const err = new StoreUnavailableError({ cause: new Error(`the supervisor did not answer within ${ANSWER_TIMEOUT_MS} ms`) });
+        p.health.failed(err);
+        p.reject(err);
+      }
+    });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    const err = new StoreUnavailableError({ cause: new Error('worker stopping') });
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  publish(channel: string, message: string): void {
+    this.send({ t: 'pub', channel, message });
+  }
+}
+
+export class RemoteStore implements Store {
+  readonly kind = 'memory';
+  readonly health: StoreHealth;
+  readonly secure: SecureState;
+  private readonly channels = new Map<string, Set<(message: string) => void>>();
+
+  constructor(
+    private readonly key: string,
+    private readonly client: StoreClient,
+    logger: Logger,
+  ) {
+    this.health = new StoreHealth('memory', logger);
+    this.secure = {
+      addWithin: (key, limit, cost, ttlMs) => this.call('secure.addWithin', [key, limit, cost, ttlMs]) as Promise<CountDecision>,
+      get: (key) => this.call('secure.get', [key]) as Promise<string | undefined>,
+      set: (key, value, ttlMs) => this.call('secure.set', [key, value, ttlMs]) as Promise<void>,
+      delete: (key) => this.call('secure.delete', [key]) as Promise<void>,
+      mapSet: (key, field, value) => this.call('secure.mapSet', [key, field, value]) as Promise<void>,
+      mapDelete: (key, field) => this.call('secure.mapDelete', [key, field]) as Promise<boolean>,
+      mapAll: async (key) => new Map((await this.call('secure.mapAll', [key])) as Array<[string, string]>),
+    };
+  }
+
+  private call(op: string, args: unknown[]): Promise<unknown> {
+    return this.client.call(this.key, this.health, op, args);
+  }
+
+  hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): Promise<WindowDecision> {
+    return this.call('hitWindows', [key, limits.map((l) => ({ limit: l.limit, windowMs: l.windowMs })), sliding, cost, partial]) as Promise<WindowDecision>;
+  }
+
+  takeTokens(key: string, intervalMs: number, burst: number, cost: number): Promise<BucketDecision> {
+    return this.call('takeTokens', [key, intervalMs, burst, cost]) as Promise<BucketDecision>;
+  }
+
+  addWithin(key: string, limit: number, cost: number, ttlMs: number): Promise<CountDecision> {
+    return this.call('addWithin', [key, limit, cost, ttlMs]) as Promise<CountDecision>;
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.call('get', [key]) as Promise<string | undefined>;
+  }
+
+  countInWindow(key: string, windowMs: number, cap: number): Promise<number> {
+    return this.call('countInWindow', [key, windowMs, cap]) as Promise<number>;
+  }
+
+  countDistinct(key: string, member: string, windowMs: number, cap: number): Promise<number> {
+    return this.call('countDistinct', [key, member, windowMs, cap]) as Promise<number>;
+  }
+
+  set(key: string, value: string, ttlMs: number): Promise<void> {
+    return this.call('set', [key, value, ttlMs]) as Promise<void>;
+  }
+
+  delete(key: string): Promise<void> {
+    return this.call('delete', [key]) as Promise<void>;
+  }
+
+  publish(channel: string, message: string): void {
+    this.client.publish(channel, message);
+  }
+
+  subscribe(channel: string, listener: (message: string) => void): Unsubscribe {
+    let listeners = this.channels.get(channel);
+    if (!listeners) this.channels.set(channel, (listeners = new Set()));
+    const own = (message: string) => listener(message);
+    listeners.add(own);
+    return () => {
+      listeners.delete(own);
+      if (listeners.size === 0) this.channels.delete(channel);
+    };
+  }
+
+  deliver(channel: string, message: string): void {
+    const listeners = this.channels.get(channel);
+    if (listeners) for (const listener of listeners) listener(message);
+  }
+
+  open(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  close(): Promise<void> {
+    this.client.forget(this);
+    this.channels.clear();
+    return Promise.resolve();
+  }
+}

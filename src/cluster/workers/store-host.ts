@@ -1,0 +1,117 @@
+/**
+ * The supervisor's side of the node's memory store: the one MemoryStore every
+ * worker counts in, so that a limit of 10 admits 10 across the node, not 10
+ * per worker. Workers send their operations in batches (remote-store.ts); each
+ * is applied here in arrival order, synchronously, as the in-process memory
+ * store would, and the answers go back in one message per batch.
+ *
+ * One store per `store` config (its JSON, as the worker's StoreRegistry keys
+ * it): a reload that keeps the store section keeps the counts; one that
+ * changes it starts a new store, and the old one is dropped once no worker
+ * has used it for a while (retire()).
+ */
+import type { Logger } from 'pino';
+import { MemoryStore } from '../../stores/memory.js';
+import type { StoreAnswer, StoreOp } from './protocol.js';
+
+/** The most stores kept at once: a reload changing the store section adds one; older ones are dropped. */
+const MAX_STORES = 4;
+
+export class StoreHost {
+  private readonly stores = new Map<string, { store: MemoryStore; used: number }>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Applies one worker's batch; every operation gets an answer, in order. */
+  apply(key: string, ops: readonly StoreOp[]): StoreAnswer[] {
+    const store = this.storeFor(key);
+    const answers: StoreAnswer[] = [];
+    for (const op of ops) answers.push(store ? run(store, op) : [op[0], undefined, 'StoreUnavailableError', 'no such store']);
+    return answers;
+  }
+
+  private storeFor(key: string): MemoryStore | undefined {
+    const known = this.stores.get(key);
+    if (known) {
+      known.used = Date.now();
+      return known.store;
+    }
+    const maxKeys = maxKeysOf(key);
+    if (maxKeys === undefined) return undefined;
+    if (this.stores.size >= MAX_STORES) {
+      const oldest = [...this.stores.entries()].sort((a, b) => a[1].used - b[1].used)[0]!;
+      this.stores.delete(oldest[0]);
+      void oldest[1].store.close();
+    }
+    const store = new MemoryStore({ maxKeys }, this.logger);
+    this.stores.set(key, { store, used: Date.now() });
+    return store;
+  }
+
+  close(): void {
+    for (const { store } of this.stores.values()) void store.close();
+    this.stores.clear();
+  }
+}
+
+/** The key is the store section's JSON: a memory store with its max_keys (the config schema bounds it). */
+function maxKeysOf(key: string): number | undefined {
+  try {
+    const config = JSON.parse(key) as { kind?: unknown; max_keys?: unknown };
+    if (config.kind !== 'memory' || typeof config.max_keys !== 'number' || !Number.isSafeInteger(config.max_keys) || config.max_keys < 1) return undefined;
+    return config.max_keys;
+  } catch {
+    return undefined;
+  }
+}
+
+function run(store: MemoryStore, op: StoreOp): StoreAnswer {
+  const [id, name, ...a] = op;
+  try {
+    return [id, call(store, name, a)];
+  } catch (err) {
+    const e = err as Error;
+    return [id, undefined, e.name, e.message];
+  }
+}
+
+function call(store: MemoryStore, name: string, a: unknown[]): unknown {
+  const s = (i: number) => String(a[i]);
+  const n = (i: number) => Number(a[i]);
+  switch (name) {
+    case 'hitWindows':
+      return store.hitWindows(s(0), a[1] as Array<{ limit: number; windowMs: number }>, a[2] === true, n(3), a[4] === true);
+    case 'takeTokens':
+      return store.takeTokens(s(0), n(1), n(2), n(3));
+    case 'addWithin':
+      return store.addWithin(s(0), n(1), n(2), n(3));
+    case 'get':
+      return store.get(s(0));
+    case 'set':
+      return store.set(s(0), s(1), n(2));
+    case 'delete':
+      return store.delete(s(0));
+    case 'secure.addWithin':
+      return store.secure.addWithin(s(0), n(1), n(2), n(3));
+    case 'secure.get':
+      return store.secure.get(s(0));
+    case 'secure.set':
+      return store.secure.set(s(0), s(1), n(2));
+    case 'secure.delete':
+      return store.secure.delete(s(0));
+    // Automatic defense's windows, distinct counts and ledger (src/defense/): one store, so exact across workers too.
+    case 'countInWindow':
+      return store.countInWindow(s(0), n(1), n(2));
+    case 'countDistinct':
+      return store.countDistinct(s(0), s(1), n(2), n(3));
+    case 'secure.mapSet':
+      return store.secure.mapSet(s(0), s(1), s(2));
+    case 'secure.mapDelete':
+      return store.secure.mapDelete(s(0), s(1));
+    case 'secure.mapAll':
+      // A Map does not survive JSON: its entries do.
+      return [...store.secure.mapAll(s(0))];
+    default:
+      throw new Error(`unknown store operation ${name}`);
+  }
+}

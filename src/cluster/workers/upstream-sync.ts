@@ -1,0 +1,80 @@
+/**
+ * Passive health and breakers across a node's workers: a target that one
+ * worker saw fail is out for all of them. Each worker looks at its targets
+ * every WATCH_MS (a read of a few fields per target: the request path is not
+ * touched), and when a breaker of its own opened or passive health took a
+ * target out, it tells the supervisor, which tells every other worker; they
+ * open the same breaker, or take the same target out until the same moment.
+ *
+ * Bounds (docs/workers.md): the other workers follow within WATCH_MS plus
+ * one IPC hop; until then they may still send that target requests. A
+ * breaker reopened elsewhere stays open up to that much longer there. Each
+ * worker sends its own half-open probe when open_for ends, so a target gets
+ * at most one probe per worker, not one per node. Closing is not shared:
+ * each worker's own probe closes its breaker.
+ */
+import type { Target } from '../../upstream/target.js';
+import type { UpstreamRegistry } from '../../upstream/registry.js';
+import type { UpstreamChange } from './protocol.js';
+
+export const WATCH_MS = 50;
+/** Failures fed to a closed breaker to open it, at most (a breaker's threshold is far smaller). */
+const MAX_FEED = 10_000;
+
+interface Seen {
+  breaker: string | undefined;
+  healthy: boolean;
+}
+
+export class UpstreamSync {
+  private readonly seen = new WeakMap<Target, Seen>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly upstreams: UpstreamRegistry,
+    private readonly share: (change: UpstreamChange) => void,
+  ) {
+    this.timer = setInterval(() => this.watch(), WATCH_MS);
+    this.timer.unref();
+  }
+
+  private *targets(): Iterable<Target> {
+    for (const service of this.upstreams.running()) yield* service.targets;
+  }
+
+  private watch(): void {
+    for (const target of this.targets()) {
+      const now = { breaker: target.breaker?.state, healthy: target.healthy };
+      const before = this.seen.get(target);
+      this.seen.set(target, now);
+      if (!before) continue;
+      if (now.breaker === 'open' && before.breaker !== 'open') this.share({ service: target.service, origin: target.origin, what: 'open', until: 0 });
+      if (!now.healthy && before.healthy) this.share({ service: target.service, origin: target.origin, what: 'down', until: target.downUntil });
+    }
+  }
+
+  /** Another worker's news: the same target here follows. */
+  apply(change: UpstreamChange): void {
+    for (const target of this.targets()) {
+      if (target.service !== change.service || target.origin !== change.origin) continue;
+      if (change.what === 'down') target.markUnhealthy('passive: failures seen by another worker', change.until);
+      else if (target.breaker && target.breaker.state !== 'open') {
+        // The breaker opens on its own rule (consecutive failures, or a failed probe): fed failures until it does.
+        const breaker = target.breaker;
+        const now = Date.now();
+        for (let i = 0; i < MAX_FEED && !isOpen(breaker); i++) breaker.failure(now);
+      }
+      // What this worker saw now is the others' news, not its own: not sent back.
+      this.seen.set(target, { breaker: target.breaker?.state, healthy: target.healthy });
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** Read afresh each time (the compiler would narrow a field read in the loop's condition). */
+function isOpen(breaker: { state: string }): boolean {
+  return breaker.state === 'open';
+}

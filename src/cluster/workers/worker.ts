@@ -1,0 +1,215 @@
+/**
+ * One worker of a node (`gateway.workers` above 1): a whole gateway
+ * (Gateway.start) on the listeners node:cluster shares, started from the
+ * config document the supervisor loaded, with its memory store, deny list,
+ * breakers, ticket keys and metrics joined to the node's through the
+ * supervisor (supervisor.ts). It does nothing on its own about signals: the
+ * supervisor asks it to reload, reopen its files or drain.
+ */
+import { Gateway } from '../../gateway.js';
+import { InvalidConfigError } from '../../config/errors.js';
+import { GatewayMetrics } from '../../telemetry/metrics/index.js';
+import { isOurs, type FromWorker, type ToWorker } from './protocol.js';
+import { StoreClient } from './remote-store.js';
+import { SharedDenyList } from './shared-deny-list.js';
+import { UpstreamSync } from './upstream-sync.js';
+
+/** How long a prepared reload waits for the supervisor's decision before it drops the new config. */
+const DECISION_TIMEOUT_MS = 60_000;
+/** How long /metrics waits for the node's figures. */
+const METRICS_TIMEOUT_MS = 10_000;
+
+type Boot = Extract<ToWorker, { t: 'boot' }>;
+type Prepare = Extract<ToWorker, { t: 'prepare' }>;
+
+function send(message: FromWorker): void {
+  if (process.connected) process.send!(message);
+}
+
+/** Waits for the supervisor's boot message: the config document, the version and the node's shared state. */
+function boot(): Promise<Boot> {
+  return new Promise((resolve) => {
+    const on = (message: unknown) => {
+      if (!isOurs<ToWorker>(message) || message.t !== 'boot') return;
+      process.off('message', on);
+      resolve(message);
+    };
+    process.on('message', on);
+    // Messages that come before a listener are lost: the supervisor sends the boot message once asked.
+    send({ t: 'hello' });
+  });
+}
+
+/** Runs this worker until the supervisor tells it to stop (or goes away); resolves only when it could not start. */
+export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Promise<number> {
+  // The supervisor leads: a Ctrl-C reaches every process of the group, but only the supervisor decides.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1'] as const) process.on(signal, () => {});
+  const store = new StoreClient(send);
+  const denyList = new SharedDenyList();
+  let gateway: Gateway | undefined;
+  /** Made once the gateway runs; the others' news before then has nothing to apply to. */
+  const shared: { sync?: UpstreamSync } = {};
+  let tickets: Record<string, string> = {};
+  const decisions = new Map<number, (commit: boolean) => void>();
+  /** Rounds this worker is still preparing, and decisions that came before it was ready for them. */
+  const preparing = new Set<number>();
+  const decided = new Map<number, boolean>();
+  const scrapes = new Map<number, (answer: { text?: string; error?: string }) => void>();
+  let nextScrape = 1;
+  let stopping = false;
+
+  const applyTickets = () => {
+    for (const listener of gateway?.listeners.values() ?? []) {
+      const key = tickets[listener.name];
+      if (key && listener.front) listener.front.useTicketKeys(Buffer.from(key, 'base64'));
+    }
+  };
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await gateway?.shutdown();
+    shared.sync?.close();
+    store.close();
+    process.exit(0);
+  };
+
+  const prepare = (message: Prepare) => {
+    if (!gateway) {
+      send({ t: 'refused', id: message.id, issues: [{ file: configFile, line: 0, path: '(worker)', message: 'worker still starting' }] });
+      return;
+    }
+    let asked = false;
+    preparing.add(message.id);
+    const gate = () => {
+      asked = true;
+      send({ t: 'prepared', id: message.id });
+      // Told to abort before it got here (another worker refused first): no waiting.
+      const early = decided.get(message.id);
+      decided.delete(message.id);
+      if (early !== undefined) return Promise.resolve(early);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), DECISION_TIMEOUT_MS);
+        decisions.set(message.id, (commit) => {
+          clearTimeout(timer);
+          resolve(commit);
+        });
+      });
+    };
+    void gateway.reload(message.by, message.source, gate).then((result) => {
+      preparing.delete(message.id);
+      decided.delete(message.id);
+      if (!asked) {
+        send({ t: 'refused', id: message.id, issues: result.ok ? [] : result.issues });
+        return;
+      }
+      if (result.ok) applyTickets();
+      send(result.ok ? { t: 'reloaded', id: message.id, ok: true, version: result.version } : { t: 'reloaded', id: message.id, ok: false, issues: result.issues });
+    });
+  };
+
+  process.on('message', (message: unknown) => {
+    if (isMetricsRequest(message)) {
+      // The supervisor gathers every worker's figures (prom-client's aggregation format) into one /metrics.
+      const registry = gateway?.telemetry.metrics?.registry;
+      void (registry ? registry.getMetricsAsJSON() : Promise.resolve([])).then(
+        (metrics) => process.connected && process.send!({ type: 'prom-client:getMetricsRes', requestId: message.requestId, metrics: [metrics] }),
+        (err: Error) => process.connected && process.send!({ type: 'prom-client:getMetricsRes', requestId: message.requestId, error: err.message }),
+      );
+      return;
+    }
+    if (!isOurs<ToWorker>(message)) return;
+    switch (message.t) {
+      case 'store-r':
+        store.answered(message.r);
+        return;
+      case 'pub':
+        store.published(message.channel, message.message);
+        return;
+      case 'deny':
+        denyList.apply(message.change);
+        return;
+      case 'upstream':
+        shared.sync?.apply(message.change);
+        return;
+      case 'tickets':
+        tickets = message.keys;
+        applyTickets();
+        return;
+      case 'metrics-r':
+        scrapes.get(message.id)?.(message);
+        scrapes.delete(message.id);
+        return;
+      case 'prepare':
+        prepare(message);
+        return;
+      case 'commit':
+      case 'abort': {
+        const decide = decisions.get(message.id);
+        decisions.delete(message.id);
+        if (decide) decide(message.t === 'commit');
+        else if (preparing.has(message.id)) decided.set(message.id, message.t === 'commit');
+        return;
+      }
+      case 'reopen':
+        gateway?.telemetry.sinks?.reopen();
+        return;
+      case 'shutdown':
+        void stop();
+        return;
+      case 'boot':
+        return;
+    }
+  });
+  // The supervisor is gone (killed): no one leads this worker any more, so it drains and ends.
+  process.on('disconnect', () => void stop());
+
+  const start = await boot();
+  tickets = start.tickets;
+  for (const change of start.deny) denyList.apply(change);
+  denyList.share = (change) => send({ t: 'deny', change });
+  GatewayMetrics.gather = () =>
+    new Promise<string>((resolve, reject) => {
+      const id = nextScrape++;
+      const timer = setTimeout(() => {
+        scrapes.delete(id);
+        reject(new Error('the supervisor did not gather the metrics in time'));
+      }, METRICS_TIMEOUT_MS);
+      scrapes.set(id, (answer) => {
+        clearTimeout(timer);
+        if (answer.text !== undefined) resolve(answer.text);
+        else reject(new Error(answer.error ?? 'no metrics'));
+      });
+      send({ t: 'metrics', id });
+    });
+  try {
+    gateway = await Gateway.start({
+      configFile,
+      source: start.source,
+      version: start.version,
+      watch: false,
+      env,
+      audit: start.audit,
+      memoryStore: (config, logger) => store.create(JSON.stringify(config), logger),
+      denyList,
+    });
+  } catch (err) {
+    send({ t: 'start-failed', message: (err as Error).message, issues: err instanceof InvalidConfigError ? err.issues : undefined });
+    // The message goes out before the process ends.
+    setTimeout(() => process.exit(1), 100);
+    return 1;
+  }
+  applyTickets();
+  shared.sync = new UpstreamSync(gateway.upstreams, (change) => send({ t: 'upstream', change }));
+  send({
+    t: 'ready',
+    version: gateway.snapshot.version,
+    listeners: [...gateway.listeners.values()].map((l) => ({ name: l.name, url: l.url })),
+    admin: gateway.admin.url,
+  });
+  if (stopping) await stop();
+  return new Promise<number>(() => {});
+}
+
+function isMetricsRequest(message: unknown): message is { type: string; requestId: unknown } {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'prom-client:getMetricsReq';
+}
