@@ -31,6 +31,7 @@ import { fileActor, openAuditTrail, type AuditActor } from './telemetry/audit/in
 import { SinkManager, sinkSettings, type SinkPlan } from './telemetry/sinks/manager.js';
 import { DynamicDenyList } from './defense/deny-list.js';
 import { UpstreamRegistry } from './upstream/registry.js';
+import { FunctionHost } from './functions/registry.js';
 import { AdminControl } from './admin/control.js';
 import { Readiness } from './readiness.js';
 
@@ -66,6 +67,8 @@ export class Gateway {
   readonly admin: AdminControl;
   /** Whether the gateway should be sent traffic: not while draining, nor while the store or a route's provider is missing. */
   readonly readiness: Readiness;
+  /** Function runtimes, kept across reloads while a function is unchanged (src/functions/); start() sets the one the first load used. */
+  functions: FunctionHost;
 
   private constructor(
     readonly options: GatewayOptions,
@@ -87,6 +90,7 @@ export class Gateway {
     source: SourceText,
   ) {
     this.source = source;
+    this.functions = new FunctionHost(logger);
     const readiness = (this.readiness = new Readiness(
       () => snapshots.current,
       () => stores.running?.store,
@@ -114,11 +118,13 @@ export class Gateway {
     const upstreams = new UpstreamRegistry(logger, certificates);
     const stores = new StoreRegistry(logger);
     const denyList = new DynamicDenyList();
-    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
+    const functions = new FunctionHost(logger);
+    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList, functions, auditView: true });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     logConfigWarnings(logger, loaded.warnings);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
+    functions.commit(loaded.snapshot.functions);
     const telemetry = new Telemetry(Telemetry.nodeName(loaded.snapshot.config.telemetry.node_id), logger);
     const accessLog = new AccessLog(destination);
     // The sinks subscribe before anything can emit: the certificate warnings reported just below are
@@ -127,6 +133,7 @@ export class Gateway {
     telemetry.sinkStatus = () => sinks.status();
     sinks.apply(sinks.prepare(sinkSettings(loaded.snapshot)));
     const gateway = new Gateway(options, logger, flush, accessLog, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry, loaded.source);
+    gateway.functions = functions;
     const events = gatewayEvents(telemetry.events);
     certificates.reportTo(events);
     stores.onHealthChange = (change) => events(storeHealthEvent(change));
@@ -177,6 +184,7 @@ export class Gateway {
         version,
         env: this.options.env,
         denyList: this.denyList,
+        functions: this.functions,
         auditView: audit !== undefined,
       });
       if (!loaded.ok) {
@@ -195,6 +203,7 @@ export class Gateway {
       } catch (err) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);
+        this.functions.discard(next.functions);
         const issue = { file: this.options.configFile, line: 0, path: 'telemetry', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         return { ok: false, issues: [issue] };
@@ -205,6 +214,7 @@ export class Gateway {
       } catch (err) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);
+        this.functions.discard(next.functions);
         const issue = { file: this.options.configFile, line: 0, path: 'listeners', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         this.reloadRefused([issue.message]);
@@ -216,9 +226,11 @@ export class Gateway {
       this.version = version;
       this.source = loaded.source;
       const retired = this.upstreams.commit(next.services);
+      const retiredFunctions = this.functions.retire(next.functions);
       const replacedStore = await this.stores.commit(next.stores, next.config.store);
       this.snapshots.swap(next, () => {
         for (const service of retired) void service.close();
+        for (const fn of retiredFunctions) fn.close();
         if (replacedStore) void replacedStore.store.close();
       });
       for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
@@ -356,6 +368,7 @@ export class Gateway {
     this.listeners.clear();
     await this.admin.close();
     await this.upstreams.closeAll();
+    this.functions.closeAll();
     await this.stores.closeAll();
     this.guards.close();
     await this.telemetry.sinks?.close(Math.max(0, deadline - (Date.now() - started)));

@@ -1,0 +1,27 @@
+/**
+ * The JavaScript engine functions run in: QuickJS compiled to WebAssembly
+ * (quickjs-emscripten). Chosen over isolated-vm because no isolated-vm
+ * release serves Node 20, 22 and 24 at once (5.0.4 builds on Node 20 but
+ * not against Node 24's V8; 6.x and 7.x need Node 22 and 24); node:vm and
+ * worker threads share the host's heap and globals and are no sandbox.
+ * docs/functions.md#the-sandbox has the measurements.
+ *
+ * Each function gets a WebAssembly instance of its own (`newEngine`): its
+ * sandboxes share nothing with another function's, and an engine that
+ * aborted is replaced without touching the others. `checker` is one
+ * instance loaded at import, for the synchronous check at config load that a
+ * module evaluates and exports a handler.
+ */
+import { newQuickJSWASMModuleFromVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
+import * as variantModule from '@jitl/quickjs-wasmfile-release-sync';
+
+// The package is CommonJS with an ESM face: its default export is the variant, whichever way it is loaded.
+const variant = ((variantModule as { default?: unknown }).default ?? variantModule) as QuickJSSyncVariant;
+
+export type Engine = QuickJSWASMModule;
+
+export function newEngine(): Promise<Engine> {
+  return newQuickJSWASMModuleFromVariant(variant);
+}
+
+export const checker: Engine = await newEngine();
