@@ -25,3 +25,14 @@ export function newEngine(): Promise<Engine> {
 }
 
 export const checker: Engine = await newEngine();
+
+/**
+ * The size of an engine's WebAssembly memory. QuickJS's allocator limit does
+ * not see every allocation (typed arrays and large arrays grow the linear
+ * memory past it, measured in the notes), so the sandbox also stops a call
+ * when the engine's memory grows past a budget, and a grown engine is
+ * replaced (WebAssembly memory never shrinks).
+ */
+export function engineBytes(engine: Engine): number {
+  return (engine as unknown as { module: { HEAPU8: Uint8Array } }).module.HEAPU8.byteLength;
+}

@@ -100,7 +100,7 @@ export class FunctionHost {
 function checkModule(source: ReturnType<typeof compileSource>): string | undefined {
   let sandbox: Sandbox | undefined;
   try {
-    sandbox = new Sandbox(checker, source, { memoryBytes: 64 * 1024 * 1024, stackBytes: 256 * 1024, cpuMs: 1000 });
+    sandbox = new Sandbox(checker, source, { memoryBytes: 64 * 1024 * 1024, engineBytes: 512 * 1024 * 1024, stackBytes: 256 * 1024, cpuMs: 1000 });
     return sandbox.hasHandler() ? undefined : 'exports no handler (export default a function, or an object with a fetch method)';
   } catch (err) {
     return `fails to load: ${(err as Error).message}`;

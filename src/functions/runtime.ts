@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { FunctionConfig } from '../config/functions.js';
 import { parseDuration, parseSize } from '../config/units.js';
 import type { KeyedValues, Stores } from '../stores/stores.js';
-import { newEngine, type Engine } from './engine.js';
+import { engineBytes, newEngine, type Engine } from './engine.js';
 import { FetchRefused, FunctionFetch, type FetchHead } from './fetch.js';
 import { Sandbox, SandboxFailure, type CallHost, type CallInput, type CallResult, type FailureReason, type SandboxLimits } from './sandbox.js';
 import type { FunctionSource } from './source.js';
@@ -28,6 +28,9 @@ export type CallOutcome =
   | { readonly ok: false; readonly reason: FailureReason | 'too_large' | 'unhealthy' | 'busy'; readonly message: string };
 
 const STACK_BYTES = 256 * 1024;
+/** An engine's WebAssembly memory at start (16 MiB), and the calls' worth of `memory` it may grow by before it is replaced. */
+const ENGINE_BASE = 16 * 1024 * 1024;
+const ENGINE_HEADROOM = 4;
 const MAX_KEY = 256;
 
 export class FunctionRuntime {
@@ -65,7 +68,8 @@ export class FunctionRuntime {
     logger: Logger,
   ) {
     this.name = config.name;
-    this.limits = { memoryBytes: parseSize(config.memory), stackBytes: STACK_BYTES, cpuMs: parseDuration(config.cpu) };
+    const memoryBytes = parseSize(config.memory);
+    this.limits = { memoryBytes, engineBytes: ENGINE_BASE + ENGINE_HEADROOM * memoryBytes, stackBytes: STACK_BYTES, cpuMs: parseDuration(config.cpu) };
     this.maxBody = parseSize(config.max_body);
     this.wallMs = parseDuration(config.timeout);
     this.poolSize = config.pool;
@@ -180,12 +184,16 @@ export class FunctionRuntime {
   }
 
   private disposeLater(sandbox: Sandbox): void {
+    const engine = this.engine;
     setImmediate(() => {
       try {
         sandbox.dispose();
       } catch (err) {
         this.engineBroken(err);
+        return;
       }
+      // WebAssembly memory never shrinks: an engine a call made grow past the budget is replaced.
+      if (engine && engine === this.engine && engineBytes(engine) > this.limits.engineBytes) this.replaceEngine('the engine grew past its memory budget');
     });
   }
 
@@ -256,6 +264,18 @@ export class FunctionRuntime {
   /** The engine aborted (a WebAssembly trap): this function gets a new one; no other function is touched. */
   private engineBroken(err: unknown): void {
     this.log.error({ err }, 'function engine failed; starting a new one');
+    this.replaceEngine(undefined);
+  }
+
+  private replaceEngine(why: string | undefined): void {
+    if (why) this.log.warn({ engine_bytes: this.engine ? engineBytes(this.engine) : 0 }, `function engine replaced: ${why}`);
+    for (const s of this.pool.splice(0)) {
+      try {
+        s.dispose();
+      } catch {
+        // nothing left to free in an engine that aborted
+      }
+    }
     this.engine = undefined;
     this.pool.length = 0;
     void this.loadEngine().then(() => this.refill(), (e: unknown) => this.log.error({ err: e }, 'function engine could not start'));

@@ -14,10 +14,13 @@
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { SHIM } from './shim.js';
+import { engineBytes } from './engine.js';
 import type { FunctionSource } from './source.js';
 
 export interface SandboxLimits {
   readonly memoryBytes: number;
+  /** The engine's WebAssembly memory past which a call is stopped (see engine.ts engineBytes). */
+  readonly engineBytes: number;
   readonly stackBytes: number;
   readonly cpuMs: number;
 }
@@ -28,6 +31,9 @@ export interface CallHost {
   fetch(head: string, body: Uint8Array | undefined, signal: AbortSignal): Promise<{ head: string; body: Uint8Array }>;
   kv(op: string, key: string, value: string, ttlSeconds: number): Promise<string | undefined>;
 }
+
+/** What evaluating the shim and a module's top level may take (the module's own top-level code included). */
+const PREPARE_BUDGET_MS = 1000;
 
 export type FailureReason = 'cpu' | 'memory' | 'stack' | 'wall' | 'crash' | 'bad_result';
 
@@ -62,7 +68,9 @@ export class Sandbox {
   /** CPU time spent inside the engine in this sandbox's life, and when the current stretch began (0: not running). */
   private spentMs = 0;
   private stretchStart = 0;
-  private interrupted = false;
+  private interrupted: FailureReason | undefined;
+  /** CPU time allowed: generous while the shim and module evaluate (a cold engine is slow), the function's limit for the call. */
+  private budgetMs = PREPARE_BUDGET_MS;
   private wake: (() => void) | undefined;
   private readonly deferreds = new Set<{ dispose(): void }>();
 
@@ -76,17 +84,18 @@ export class Sandbox {
     this.rt.setMaxStackSize(limits.stackBytes);
     this.rt.setInterruptHandler(() => {
       if (this.stretchStart === 0) return false;
-      if (this.spentMs + (performance.now() - this.stretchStart) > this.limits.cpuMs) {
-        this.interrupted = true;
-        return true;
-      }
-      return false;
+      if (this.spentMs + (performance.now() - this.stretchStart) > this.budgetMs) this.interrupted = 'cpu';
+      else if (engineBytes(module) > this.limits.engineBytes) this.interrupted = 'memory';
+      return this.interrupted !== undefined;
     });
     this.ctx = this.rt.newContext();
     try {
       this.installHost();
       this.evalScript(SHIM, 'portcullis:shim');
       this.evalScript(source.script, source.file);
+      // The CPU limit is the call's: preparing the sandbox (ahead of the call, in the pool) does not count.
+      this.spentMs = 0;
+      this.budgetMs = limits.cpuMs;
     } catch (err) {
       this.dispose();
       throw err;
@@ -125,7 +134,8 @@ export class Sandbox {
       text = 'an exception that cannot be read';
     }
     handle.dispose();
-    if (this.interrupted) return new SandboxFailure('cpu', 'the function used more CPU time than its limit');
+    if (this.interrupted === 'cpu') return new SandboxFailure('cpu', 'the function used more CPU time than its limit');
+    if (this.interrupted === 'memory') return new SandboxFailure('memory', 'the function used more memory than its limit');
     if (/out of memory/i.test(text)) return new SandboxFailure('memory', 'the function used more memory than its limit');
     if (/stack overflow|too much recursion|Maximum call stack/i.test(text)) return new SandboxFailure('stack', 'the function recursed too deep');
     return new SandboxFailure('crash', text.slice(0, 500));
