@@ -101,7 +101,7 @@ describe('functions: the sandbox', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     host = outsideAddress();
-    outside = createServer((req, res) => res.end(`hello ${req.headers['x-from'] ?? ''}`));
+    outside = createServer((req, res) => res.end(`hello ${String(req.headers['x-from'] ?? '')}`));
     await new Promise<void>((r) => outside.listen(0, '0.0.0.0', r));
     silent = createServer(() => {}); // never answers
     await new Promise<void>((r) => silent.listen(0, '0.0.0.0', r));
