@@ -8,13 +8,14 @@ import type { ServiceConfig } from '../config/schema.js';
 import type { PlacedStep } from '../pipeline/build.js';
 import type { CompiledFunctions } from './registry.js';
 import { functionServiceStep } from './service.js';
+import { LambdaInvoker } from './lambda/invoke.js';
 
 type Report = (path: ConfigPath, message: string) => void;
 
 /** Settings only an http service takes: a function or Lambda service that names one is refused, not silently ignored. */
 const HTTP_ONLY = ['targets', 'health', 'breaker', 'tls'] as const;
 
-export function terminalStep(service: ServiceConfig, base: ConfigPath, functions: CompiledFunctions, _env: NodeJS.ProcessEnv, report: Report): PlacedStep | undefined {
+export function terminalStep(service: ServiceConfig, base: ConfigPath, functions: CompiledFunctions, env: NodeJS.ProcessEnv, report: Report): PlacedStep | undefined {
   if (service.type === 'http') {
     if (!service.targets) report([...base], `service "${service.name}" needs targets (or a type: function or aws-lambda)`);
     if (service.function !== undefined) report([...base, 'function'], 'function is for services of type function');
@@ -39,6 +40,15 @@ export function terminalStep(service: ServiceConfig, base: ConfigPath, functions
     }
     return functionServiceStep(fn);
   }
-  report([...base, 'type'], 'aws-lambda services are not available in this build');
-  return undefined;
+  if (service.function !== undefined) report([...base, 'function'], 'function is for services of type function');
+  const lambda = service.lambda;
+  if (!lambda) {
+    report(base, `service "${service.name}" of type aws-lambda needs lambda: function_name and region`);
+    return undefined;
+  }
+  if (lambda.credentials.source === 'assume-role' && !lambda.credentials.role_arn) {
+    report([...base, 'lambda', 'credentials', 'role_arn'], 'assume-role needs role_arn');
+    return undefined;
+  }
+  return new LambdaInvoker(service.name, lambda, env).step();
 }
