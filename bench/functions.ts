@@ -9,7 +9,8 @@
  *    WebAssembly memory;
  *  - rps of a function upstream against a proxied route of the same gateway
  *    and the bare proxy (bench/bare-proxy.ts), with wrk.
- * Run: node --import tsx bench/functions.ts   (BENCH_SECONDS=5 for the wrk runs)
+ * Run: npm run build && node --import tsx bench/functions.ts
+ * (BENCH_SECONDS: each wrk run, default 5; BENCH_MICRO_ONLY=1 / BENCH_MACRO_ONLY=1: one half)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -106,7 +107,7 @@ async function wrk(url: string, seconds: number): Promise<number> {
 }
 
 async function waitUp(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       await fetch(url);
       return;
@@ -136,7 +137,8 @@ routes:
   - { name: proxy, service: proxy, public: true, match: { paths: [/proxy] } }
 `,
   );
-  const gateway = run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', join(dir, 'gateway.yaml')]);
+  // The built CLI, as bench/run.ts runs it (npm run build first).
+  const gateway = run(process.execPath, ['dist/cli.js', 'start', '-c', join(dir, 'gateway.yaml')]);
   gateway.stdout!.resume();
   const bare = run(process.execPath, ['--import', 'tsx', 'bench/bare-proxy.ts', '19313', 'http://127.0.0.1:19311']);
   try {
@@ -153,5 +155,5 @@ routes:
   }
 }
 
-await micro();
+if (process.env.BENCH_MACRO_ONLY !== '1') await micro();
 if (process.env.BENCH_MICRO_ONLY !== '1') await macro();
