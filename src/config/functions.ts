@@ -62,6 +62,8 @@ export const LambdaSchema = Type.Object(
     payload: Type.Union([Type.Literal('v1'), Type.Literal('v2')], { default: 'v2', description: 'the API Gateway proxy event format: v1 (REST API) or v2 (HTTP API)' }),
     timeout: Duration({ default: '30s', description: 'the invocation, until the answer is read' }),
     max_body: Size({ default: '6MiB', description: 'the largest request body sent (Lambda\'s own limit is 6 MB)' }),
+    unhealthy_after: Type.Integer({ minimum: 1, default: 5, description: 'failed invocations in a row that mark the service unhealthy (503 until cooldown passes)' }),
+    cooldown: Duration({ default: '10s', description: 'how long an unhealthy Lambda service is out before one call tries it again' }),
     credentials: Type.Object(
       {
         source: Type.Union([Type.Literal('environment'), Type.Literal('file'), Type.Literal('assume-role')], {

@@ -44,7 +44,7 @@ services:
   - name: role
     type: aws-lambda
     lambda: ${lambda(`credentials: { source: assume-role, role_arn: "arn:aws:iam::123456789012:role/gateway", sts_endpoint: "${endpoint.url}" }`)}
-  - { name: wrong, type: aws-lambda, lambda: ${lambda(`credentials: { source: file, file: ${join(dir, 'credentials')} }`)} }
+  - { name: wrong, type: aws-lambda, lambda: ${lambda(`unhealthy_after: 2, cooldown: 1h, credentials: { source: file, file: ${join(dir, 'credentials')} }`)} }
 routes:
   - { name: v2, service: v2, public: true, match: { paths: [/v2] } }
   - { name: v1, service: v1, public: true, match: { paths: [/v1] } }
@@ -122,5 +122,13 @@ routes:
     const got = await send(gw.url, '/wrong/x');
     assert.equal(got.status, 502);
     assert.ok(!JSON.stringify(gw.logs).includes(SECRET));
+  });
+
+  it('failures in a row mark the service unhealthy: 503 function_unavailable, other Lambda routes unaffected', async () => {
+    assert.equal((await send(gw.url, '/wrong/x')).status, 502);
+    const got = await send(gw.url, '/wrong/x');
+    assert.equal(got.status, 503);
+    assert.equal((got.json() as { error: { code: string } }).error.code, 'function_unavailable');
+    assert.equal((await send(gw.url, '/v2/still')).status, 201);
   });
 });

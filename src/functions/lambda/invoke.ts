@@ -25,6 +25,10 @@ export class LambdaInvoker {
   private readonly timeoutMs: number;
   private readonly maxBody: number;
   private readonly credentials: CredentialSource;
+  /** Failed invocations in a row, and while unhealthy when one call may try again (as a function's health, runtime.ts). */
+  private failuresInRow = 0;
+  private unhealthyUntil = 0;
+  private trialInFlight = false;
 
   constructor(
     readonly service: string,
@@ -45,7 +49,7 @@ export class LambdaInvoker {
       monitor: false,
       failOpen: false,
       instance: {
-        onRequest: (ctx) => (ctx.hasBody ? ctx.readBody(this.maxBody).then((body) => this.invoke(ctx, body)) : this.invoke(ctx, undefined)),
+        onRequest: (ctx) => (ctx.hasBody ? ctx.readBody(this.maxBody).then((body) => this.guarded(ctx, body)) : this.guarded(ctx, undefined)),
       },
     };
   }
@@ -54,6 +58,27 @@ export class LambdaInvoker {
     return deny(reason === 'wall' ? 'function_timeout' : 'function_failed', {
       event: { type: 'function.failed', severity: 'medium', reason, message: message.slice(0, 200), data: { function: this.service } },
     });
+  }
+
+  /** The invocation, unless the service is marked unhealthy; failures in a row mark it so. */
+  private async guarded(ctx: RequestContext, body: Buffer | undefined): Promise<Deny> {
+    let trial = false;
+    if (this.failuresInRow >= this.config.unhealthy_after) {
+      if (Date.now() < this.unhealthyUntil || this.trialInFlight) {
+        return deny('function_unavailable', {
+          event: { type: 'function.failed', severity: 'medium', reason: 'unhealthy', message: 'the Lambda service is marked unhealthy', data: { function: this.service } },
+        });
+      }
+      trial = this.trialInFlight = true;
+    }
+    try {
+      const answer = await this.invoke(ctx, body);
+      if (answer.reply) this.failuresInRow = 0;
+      else if (++this.failuresInRow >= this.config.unhealthy_after) this.unhealthyUntil = Date.now() + parseDuration(this.config.cooldown);
+      return answer;
+    } finally {
+      if (trial) this.trialInFlight = false;
+    }
   }
 
   async invoke(ctx: RequestContext, body: Buffer | undefined): Promise<Deny> {
