@@ -8,9 +8,9 @@
  *
  * Each function gets a WebAssembly instance of its own (`newEngine`): its
  * sandboxes share nothing with another function's, and an engine that
- * aborted is replaced without touching the others. `checker` is one
+ * aborted is replaced without touching the others. The checker is one
  * instance loaded at import, for the synchronous check at config load that a
- * module evaluates and exports a handler.
+ * module evaluates and exports a handler (replaced when a module grew it).
  */
 import { newQuickJSWASMModuleFromVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
 import * as variantModule from '@jitl/quickjs-wasmfile-release-sync';
@@ -24,7 +24,26 @@ export function newEngine(): Promise<Engine> {
   return newQuickJSWASMModuleFromVariant(variant);
 }
 
-export const checker: Engine = await newEngine();
+let checker: Engine = await newEngine();
+let replacing = false;
+
+/** The engine config loads check modules in (synchronously: compile is synchronous). */
+export function checkerEngine(): Engine {
+  return checker;
+}
+
+/** A module's top level grew the checker past `budget`: a fresh one replaces it for the next loads (wasm memory never shrinks). */
+export function renewCheckerIfGrown(budget: number): void {
+  if (replacing || engineBytes(checker) <= budget) return;
+  replacing = true;
+  void newEngine().then(
+    (engine) => {
+      checker = engine;
+      replacing = false;
+    },
+    () => (replacing = false),
+  );
+}
 
 /**
  * The size of an engine's WebAssembly memory. QuickJS's allocator limit does

@@ -12,7 +12,7 @@ import type { ConfigPath } from '../config/errors.js';
 import type { FunctionConfig } from '../config/functions.js';
 import type { FunctionTable } from '../pipeline/policy.js';
 import type { Stores } from '../stores/stores.js';
-import { checker } from './engine.js';
+import { checkerEngine, renewCheckerIfGrown } from './engine.js';
 import { FunctionRuntime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
 import { compileSource, SourceError } from './source.js';
@@ -100,11 +100,16 @@ export class FunctionHost {
 function checkModule(source: ReturnType<typeof compileSource>): string | undefined {
   let sandbox: Sandbox | undefined;
   try {
-    sandbox = new Sandbox(checker, source, { memoryBytes: 64 * 1024 * 1024, engineBytes: 512 * 1024 * 1024, stackBytes: 256 * 1024, cpuMs: 1000 });
+    sandbox = new Sandbox(checkerEngine(), source, { memoryBytes: CHECK_MEMORY, engineBytes: CHECK_ENGINE, stackBytes: 256 * 1024, cpuMs: 1000 });
     return sandbox.hasHandler() ? undefined : 'exports no handler (export default a function, or an object with a fetch method)';
   } catch (err) {
     return `fails to load: ${(err as Error).message}`;
   } finally {
     sandbox?.dispose();
+    renewCheckerIfGrown(CHECK_ENGINE);
   }
 }
+
+/** What a module's top level may use when checked at load; past it the load is refused. */
+const CHECK_MEMORY = 64 * 1024 * 1024;
+const CHECK_ENGINE = 16 * 1024 * 1024 + 2 * CHECK_MEMORY;
