@@ -11,8 +11,10 @@
  * nothing or a Response whose status and headers replace the head. Response
  * hooks run synchronously as the head is written: such a function cannot
  * await fetch or kv (a call that does fails), and when it fails the head is
- * sent as it was, with a `function.failed` event.
+ * sent as it was, with a `function.failed` event. With `body: true` it runs
+ * on the upstream's body instead, after the head is out (BodyRewrite).
  */
+import { Transform, type TransformCallback } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { CommonPolicyFields } from '../config/types.js';
 import { ConfigError } from '../config/errors.js';
@@ -22,13 +24,17 @@ import type { Deny } from '../pipeline/decision.js';
 import { callInfo, failure, replyOf } from './answer.js';
 import { headerPairs, requestHead, responseHeaders, validStatus } from './http.js';
 import { CompiledFunctions } from './registry.js';
-import type { FunctionRuntime } from './runtime.js';
+import type { CallOutcome, FunctionRuntime } from './runtime.js';
 
 const Settings = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'the function, by its name in `functions`' }),
     on: Type.Union([Type.Literal('request'), Type.Literal('response')], { default: 'request', description: 'request: before the upstream; response: on the response head' }),
-    body: Type.Boolean({ default: false, description: 'on: request: hand the request body to the function (read into memory, at most the function\'s max_body)' }),
+    body: Type.Boolean({
+      default: false,
+      description:
+        'on: request: hand the request body to the function (read into memory, at most the function\'s max_body); on: response: hand it the upstream\'s response body, whose bytes the body it returns replaces',
+    }),
     ...CommonPolicyFields,
   },
   { additionalProperties: false },
@@ -52,6 +58,16 @@ export default definePolicy({
     if (!fn) {
       const known = table?.names ?? [];
       throw new ConfigError(`no function named "${config.name}"${known.length ? ` (functions: ${known.join(', ')})` : ''}`, ['name']);
+    }
+    if (config.on === 'response' && config.body) {
+      return {
+        ready: () => fn.ready(),
+        // The body the function returns has another length: the upstream's Content-Length cannot stay.
+        onResponse: (ctx) => {
+          if (ctx.upstreamLatencyMs >= 0) delete ctx.response.headers['content-length'];
+        },
+        responseBody: (ctx) => new BodyRewrite(fn, ctx),
+      };
     }
     if (config.on === 'response') return { ready: () => fn.ready(), onResponse: (ctx) => onResponse(fn, ctx) };
     const readBody = config.body;
@@ -117,4 +133,53 @@ function onResponse(fn: FunctionRuntime, ctx: RequestContext): void {
   for (const keep of ['content-length', 'transfer-encoding']) if (response.headers[keep] !== undefined) headers[keep] = response.headers[keep];
   response.status = meta.status;
   response.headers = headers;
+}
+
+/**
+ * `on: response, body: true`: the upstream's body is gathered (at most the
+ * function's max_body), handed to the function with the status and headers
+ * already sent, and the body of the Response it returns goes to the client.
+ * The head is out by then: a failure can only cut the response short (the
+ * client sees an incomplete answer, never the unrewritten body).
+ */
+class BodyRewrite extends Transform {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly fn: FunctionRuntime,
+    private readonly ctx: RequestContext,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.fn.maxBody) {
+      this.fail({ ok: false, reason: 'too_large', message: `the response body is larger than the function's max_body (${this.fn.maxBody} bytes)` }, done);
+      return;
+    }
+    this.chunks.push(chunk);
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    const ctx = this.ctx;
+    const head = { status: ctx.response.status, headers: headerPairs(ctx.response.headers), requestId: ctx.id, route: ctx.routeName };
+    this.fn.call('response', head, Buffer.concat(this.chunks), callInfo(ctx, this.fn)).then(
+      (outcome) => {
+        if (!outcome.ok) return this.fail(outcome, done);
+        const meta = JSON.parse(outcome.result.head) as RequestResult;
+        if (meta.kind === 'none') return done(null, Buffer.concat(this.chunks));
+        if (meta.kind !== 'response') return this.fail({ ok: false, reason: 'bad_result', message: 'a response hook must return a Response or nothing' }, done);
+        done(null, Buffer.from(outcome.result.body ?? new Uint8Array(0)));
+      },
+      (err: unknown) => this.fail({ ok: false, reason: 'crash', message: (err as Error).message }, done),
+    );
+  }
+
+  private fail(outcome: Extract<CallOutcome, { ok: false }>, done: TransformCallback): void {
+    this.ctx.recordEvent(`function:${this.fn.name}`, failure(this.fn, outcome), 'blocked');
+    done(new Error(`function ${this.fn.name}: ${outcome.message}`));
+  }
 }

@@ -55,7 +55,18 @@ export default (response) => {
 };
 `;
 
+const REDACT = `
+export default async (response) => {
+  const data = await response.json();
+  delete data.headers;
+  data.redacted = response.status;
+  return new Response(JSON.stringify(data));
+};
+`;
+
 function files(dir: string, more: Record<string, string> = {}): void {
+  writeFileSync(join(dir, 'redact.js'), REDACT);
+  writeFileSync(join(dir, 'explode.js'), 'export default () => { throw new Error("no body for you"); }');
   writeFileSync(join(dir, 'api.ts'), JSON_API);
   writeFileSync(join(dir, 'auth.js'), AUTH_HOOK);
   writeFileSync(join(dir, 'stamp.js'), RESPONSE_HOOK);
@@ -68,6 +79,8 @@ functions:
   - { name: api, file: api.ts }
   - { name: auth, file: auth.js, secrets: { API_KEY: "k-123" } }
   - { name: stamp, file: stamp.js }
+  - { name: redact, file: redact.js }
+  - { name: explode, file: explode.js }
 services:
   - { name: api, type: function, function: api }
   - { name: backend, targets: [{ url: "${upstream}" }] }
@@ -80,6 +93,16 @@ routes:
     policies:
       - function: { name: auth }
       - function: { name: stamp, on: response }
+  - name: redacted
+    service: backend
+    public: true
+    match: { paths: [/redacted] }
+    policies: [{ function: { name: redact, on: response, body: true } }]
+  - name: exploding
+    service: backend
+    public: true
+    match: { paths: [/exploding] }
+    policies: [{ function: { name: explode, on: response, body: true } }]
 `;
 
 describe('functions: service and hooks', () => {
@@ -131,6 +154,22 @@ describe('functions: service and hooks', () => {
     assert.equal(seen.headers['x-api-key'], undefined, 'the key the hook removed does not reach the upstream');
     assert.equal(passed.headers['x-served-by'], 'portcullis-function');
     assert.equal(passed.headers['x-upstream-port'], undefined);
+  });
+
+  it('a response hook with body: true rewrites the upstream body', async () => {
+    const got = await send(gw.url, '/redacted/x', { headers: { 'x-secret-header': 's3' } });
+    assert.equal(got.status, 200);
+    const data = got.json() as Record<string, unknown>;
+    assert.equal(data.headers, undefined, 'the echoed headers were removed by the function');
+    assert.equal(data.redacted, 200);
+    assert.equal(data.url, '/redacted/x');
+    assert.equal(got.headers['content-length'], undefined, 'the upstream length is not sent for a rewritten body');
+  });
+
+  it('a body hook that fails cuts the response short: the client never gets the unrewritten body', async () => {
+    await assert.rejects(send(gw.url, '/exploding/x'));
+    const fine = await send(gw.url, '/items/1');
+    assert.equal(fine.status, 200);
   });
 
   it('hot reload swaps the function code with the config', async () => {
