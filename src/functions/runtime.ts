@@ -297,17 +297,6 @@ export class FunctionRuntime {
     throw new Error(`kv: unknown operation ${op}`);
   }
 
-  /** A sandbox prepared and measured, for the notes' memory figure (bench/). */
-  sampleMemory(): number | undefined {
-    if (!this.engine) return undefined;
-    const s = new Sandbox(this.engine, this.source, this.limits);
-    try {
-      return s.memoryUsed();
-    } finally {
-      s.dispose();
-    }
-  }
-
   close(): void {
     if (this.closed) return;
     this.closed = true;
