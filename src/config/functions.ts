@@ -37,7 +37,7 @@ export const FunctionSchema = Type.Object(
       },
       { additionalProperties: false, default: {}, description: 'outbound calls the function may make' },
     ),
-    secrets: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Secret(), {
+    secrets: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$' }), Secret(), {
       default: {},
       description: 'name → value, handed to the function as env.secrets.NAME (use ${env:...} or ${file:...})',
     }),
