@@ -44,13 +44,16 @@ export function fromFile(file: string, profile: string): AwsCredentials {
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const header = /^\[\s*(?:profile\s+)?([^\]]+?)\s*\]$/.exec(line);
-    if (header) {
-      section = header[1];
+    // Parsed by hand, not with regexes: a credentials file is read at every call.
+    if (line.startsWith('[') && line.endsWith(']')) {
+      const inner = line.slice(1, -1).trim();
+      section = inner.startsWith('profile ') ? inner.slice('profile '.length).trim() : inner;
       continue;
     }
-    const kv = /^([A-Za-z0-9_]+)\s*=\s*(.*)$/.exec(line);
-    if (kv && section === profile) values[kv[1]!.toLowerCase()] = kv[2]!.trim();
+    const eq = line.indexOf('=');
+    if (eq <= 0 || section !== profile) continue;
+    const key = line.slice(0, eq).trim().toLowerCase();
+    if (/^[a-z0-9_]+$/.test(key)) values[key] = line.slice(eq + 1).trim();
   }
   const accessKeyId = values.aws_access_key_id;
   const secretAccessKey = values.aws_secret_access_key;
@@ -58,7 +61,14 @@ export function fromFile(file: string, profile: string): AwsCredentials {
   return { accessKeyId, secretAccessKey, sessionToken: values.aws_session_token || undefined };
 }
 
-const tag = (xml: string, name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+/** The text of the first <name>…</name> element of an STS answer. */
+function tag(xml: string, name: string): string | undefined {
+  const start = xml.indexOf(`<${name}>`);
+  if (start < 0) return undefined;
+  const from = start + name.length + 2;
+  const end = xml.indexOf(`</${name}>`, from);
+  return end < 0 ? undefined : xml.slice(from, end);
+}
 
 /** STS AssumeRole, signed with the environment's keys; the role's keys are cached until 5 minutes before they expire. */
 export class AssumedRole implements CredentialSource {
