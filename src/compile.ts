@@ -18,6 +18,8 @@ import type { Stores } from './stores/stores.js';
 import { compileListenersTls } from './server/tls/compile.js';
 import { compileServicesTls } from './upstream/tls.js';
 import type { UpstreamRegistry } from './upstream/registry.js';
+import { FunctionHost } from './functions/registry.js';
+import { terminalStep } from './functions/terminal.js';
 import { ConfigError, ConfigErrors, formatPath, type ConfigIssue, type ConfigPath } from './config/errors.js';
 import type { LoadedSource } from './config/load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './config/schema.js';
@@ -40,6 +42,8 @@ export interface CompileDeps {
   readonly stores: Stores;
   /** The gateway's environment, for policies that read proxy variables (calls to identity providers). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Keeps function runtimes across reloads; absent (validate, tests): the functions are compiled afresh. */
+  readonly functions?: FunctionHost;
 }
 
 /** `warnings`: allowed but likely wrong, with file, line and path like issues; `portcullis validate` prints them, start and reload log them. */
@@ -76,6 +80,14 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
       report(['services', i, 'hash_header'], 'consistent-hash on a header needs hash_header');
     }
   });
+  const functionHost = deps.functions ?? new FunctionHost(deps.logger);
+  const functions = functionHost.prepare(config.functions, source.file, deps.stores, report);
+  const terminals = new Map<string, PlacedStep>();
+  config.services.forEach((service, i) => {
+    const step = terminalStep(service, ['services', i], functions, deps.env ?? process.env, report);
+    if (step) terminals.set(service.name, step);
+  });
+  const httpServices = config.services.filter((s) => s.type === 'http');
 
   /** Cookies some policy owns (oidc sessions): removed from the requests of every route, filled as policies compile. */
   const ownedCookies: string[] = [];
@@ -95,6 +107,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           stores: deps.stores,
           denyList: deps.denyList,
           env: deps.env,
+          functions,
           warn: (path, message) => warn([...base, i, name, ...path], message),
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
@@ -113,7 +126,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   const globalNames = config.global_policies.map((entry) => Object.keys(entry)[0]!);
   const baseDir = dirname(resolve(source.file));
   const listenerTls = compileListenersTls(config.listeners, baseDir, report);
-  const services = deps.upstreams.prepare(config.services, compileServicesTls(config.services, baseDir, report));
+  const services = deps.upstreams.prepare(httpServices, compileServicesTls(httpServices, baseDir, report));
 
   const routes = new Map<string, CompiledRoute>();
   const entries: ConstructorParameters<typeof Router<CompiledRoute>>[0][number][] = [];
@@ -121,7 +134,9 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   config.routes.forEach((route, r) => {
     const base: ConfigPath = ['routes', r];
     const service = services.get(route.service);
+    const terminal = terminals.get(route.service);
     const own = compilePolicies(route.policies, [...base, 'policies'], route.name);
+    if (terminal) own.push(terminal);
     const skip = new Set(route.skip.filter((name) => globalNames.includes(name)));
     const globalSteps = allGlobalSteps.filter((s) => !skip.has(s.name));
     const globalAuth = globalSteps.some((s) => s.phase === 'authenticate');
@@ -170,13 +185,14 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
         report([...base, 'match', 'paths', p], (err as Error).message);
       }
     }
-    if (!service) return;
+    if (!service && !terminal) return;
     const compiled: CompiledRoute = {
       name: route.name,
       service,
+      serviceName: route.service,
       pipeline: buildPipeline(globalSteps, own, anonymous, ownedCookies),
       stripPrefix: route.strip_prefix,
-      preserveHost: route.preserve_host ?? service.preserveHost,
+      preserveHost: route.preserve_host ?? service?.preserveHost ?? false,
     };
     routes.set(route.name, compiled);
     entries.push({ route: compiled, hosts: route.match.hosts, paths: route.match.paths, methods: route.match.methods, headers });
@@ -186,6 +202,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   if (issues.length > 0) {
     deps.upstreams.discard(services);
+    functionHost.discard(functions);
     issues.sort((a, b) => a.line - b.line);
     return { ok: false, issues };
   }
@@ -194,6 +211,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     router = new Router(entries);
   } catch (err) {
     deps.upstreams.discard(services);
+    functionHost.discard(functions);
     return { ok: false, issues: [{ file: source.file, line: 0, path: 'routes', message: (err as Error).message }] };
   }
   // Consumers' credentials (API keys among them) were for the policies' compile steps, which keep only
@@ -201,7 +219,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   // The admin metrics token likewise: its digest only.
   const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })), admin: adminForSnapshot(config.admin) };
   warnings.sort((a, b) => a.line - b.line);
-  return { ok: true, warnings, snapshot: { version: deps.version, config: kept, router, routes, services, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
+  return { ok: true, warnings, snapshot: { version: deps.version, config: kept, router, routes, services, functions, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
 }
 
 /**

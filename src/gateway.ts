@@ -34,6 +34,7 @@ import { DefenseEngine } from './defense/engine.js';
 import { DefenseGate } from './defense/gate.js';
 import { defenseRoutes } from './admin/defense-routes.js';
 import { UpstreamRegistry } from './upstream/registry.js';
+import { FunctionHost } from './functions/registry.js';
 import { AdminControl } from './admin/control.js';
 import { Readiness } from './readiness.js';
 import { policiesByName } from './policies/index.js';
@@ -89,6 +90,8 @@ export class Gateway {
   /** Automatic defense (the `defense` section): detections, playbooks, and the actions in force fleet-wide. */
   readonly defense: DefenseEngine;
   private readonly defenseGate: DefenseGate;
+  /** Function runtimes, kept across reloads while a function is unchanged (src/functions/); start() sets the one the first load used. */
+  functions: FunctionHost;
 
   private constructor(
     readonly options: GatewayOptions,
@@ -120,6 +123,7 @@ export class Gateway {
       logger,
     }));
     this.defenseGate = new DefenseGate(defense, denyList, () => stores.running);
+    this.functions = new FunctionHost(logger);
     const readiness = (this.readiness = new Readiness(
       () => snapshots.current,
       () => stores.running?.store,
@@ -162,7 +166,8 @@ export class Gateway {
     const stores = new StoreRegistry(logger, options.memoryStore);
     const denyList = options.denyList ?? new DynamicDenyList();
     const version = options.version ?? 1;
-    let loaded = loadConfig(options.source ?? options.configFile, { upstreams, stores, logger, version, env: options.env, denyList, auditView: true });
+    const functions = new FunctionHost(logger);
+    let loaded = loadConfig(options.source ?? options.configFile, { upstreams, stores, logger, version, env: options.env, denyList, functions, auditView: true });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     // The admin API's latest stored version, when it is what runs (docs/admin-api.md#file-or-api).
     const stored = storedStart(loaded.snapshot.config, options.configFile, loaded.source, logger);
@@ -175,6 +180,7 @@ export class Gateway {
     logConfigWarnings(logger, loaded.warnings);
     await prepareSnapshot(loaded.snapshot);
     upstreams.commit(loaded.snapshot.services);
+    functions.commit(loaded.snapshot.functions);
     const telemetry = new Telemetry(Telemetry.nodeName(loaded.snapshot.config.telemetry.node_id), logger);
     const accessLog = new AccessLog(destination);
     // The sinks subscribe before anything can emit: the certificate warnings reported just below are
@@ -183,6 +189,7 @@ export class Gateway {
     telemetry.sinkStatus = () => sinks.status();
     sinks.apply(sinks.prepare(sinkSettings(loaded.snapshot)));
     const gateway = new Gateway(options, logger, flush, accessLog, upstreams, new SnapshotHolder(loaded.snapshot), stores, new ServerGuards(logger), denyList, certificates, telemetry, loaded.source);
+    gateway.functions = functions;
     const events = gatewayEvents(telemetry.events);
     certificates.reportTo(events);
     stores.onHealthChange = (change) => {
@@ -240,6 +247,7 @@ export class Gateway {
         version,
         env: this.options.env,
         denyList: this.denyList,
+        functions: this.functions,
         auditView: audit !== undefined,
       });
       if (!loaded.ok) {
@@ -258,6 +266,7 @@ export class Gateway {
       } catch (err) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);
+        this.functions.discard(next.functions);
         const issue = { file: this.options.configFile, line: 0, path: 'telemetry', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         return { ok: false, issues: [issue] };
@@ -274,6 +283,7 @@ export class Gateway {
       } catch (err) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);
+        this.functions.discard(next.functions);
         const issue = { file: this.options.configFile, line: 0, path: 'listeners', message: (err as Error).message };
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         this.reloadRefused([issue.message]);
@@ -285,11 +295,13 @@ export class Gateway {
       this.version = version;
       this.source = loaded.source;
       const retired = this.upstreams.commit(next.services);
+      const retiredFunctions = this.functions.retire(next.functions);
       const replacedStore = await this.stores.commit(next.stores, next.config.store);
       await this.defense.configure(next.config.defense);
       if (replacedStore) void this.defense.ledger.resync();
       this.snapshots.swap(next, () => {
         for (const service of retired) void service.close();
+        for (const fn of retiredFunctions) fn.close();
         if (replacedStore) void replacedStore.store.close();
       });
       for (const listener of this.listeners.values()) applyListenerSettings(listener, next.settings);
@@ -430,6 +442,7 @@ export class Gateway {
     await this.admin.close();
     await this.upstreams.closeAll();
     this.defense.stop();
+    this.functions.closeAll();
     await this.stores.closeAll();
     this.guards.close();
     await this.telemetry.sinks?.close(Math.max(0, deadline - (Date.now() - started)));

@@ -18,6 +18,7 @@ import { policiesByName } from './policies/index.js';
 import type { Snapshot } from './snapshot.js';
 import type { StoreRegistry } from './stores/registry.js';
 import type { UpstreamRegistry } from './upstream/registry.js';
+import type { FunctionHost } from './functions/registry.js';
 import { auditKeyProblem, configView, type ConfigView } from './telemetry/audit/index.js';
 
 interface LoadDeps {
@@ -27,6 +28,8 @@ interface LoadDeps {
   version: number;
   env?: NodeJS.ProcessEnv;
   denyList?: DynamicDenyList;
+  /** Keeps function runtimes across reloads (the gateway's); absent: functions are compiled afresh. */
+  functions?: FunctionHost;
   /** Also return the config's audit view (secrets masked, credentials kept), which compile's snapshot no longer holds. */
   auditView?: boolean;
   /** `validate --offline`: references named, not resolved; files need not exist (config/load.ts LoadOptions). */
@@ -102,6 +105,7 @@ export function loadConfig(from: string | SourceText, deps: LoadDeps): LoadConfi
       stores: store.stores,
       denyList: deps.denyList ?? new DynamicDenyList(),
       env: deps.env,
+      functions: deps.functions,
     });
   let compiled: ReturnType<typeof compileConfig>;
   if (deps.offline) {

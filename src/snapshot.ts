@@ -11,10 +11,13 @@ import type { Router } from './routing/router.js';
 import type { ListenerTls } from './server/tls/material.js';
 import type { Stores } from './stores/stores.js';
 import type { Service } from './upstream/service.js';
+import type { CompiledFunctions } from './functions/registry.js';
 
 export interface CompiledRoute {
   readonly name: string;
-  readonly service: Service;
+  /** Undefined when a function answers (services of type function and aws-lambda): the pipeline's last step replies. */
+  readonly service: Service | undefined;
+  readonly serviceName: string;
   readonly pipeline: CompiledPipeline;
   readonly stripPrefix: boolean;
   readonly preserveHost: boolean;
@@ -61,6 +64,8 @@ export interface Snapshot {
   readonly router: Router<CompiledRoute>;
   readonly routes: ReadonlyMap<string, CompiledRoute>;
   readonly services: Map<string, Service>;
+  /** The config's functions (src/functions/), kept across reloads by the gateway's FunctionHost. */
+  readonly functions: CompiledFunctions;
   readonly settings: RuntimeSettings;
   /** The store the policies were compiled against (kept across reloads while `store` is unchanged). */
   readonly stores: Stores;

@@ -13,7 +13,7 @@ export interface CrossRefIssue {
   message: string;
 }
 
-const NAMED_SECTIONS = ['listeners', 'services', 'routes', 'consumers'] as const;
+const NAMED_SECTIONS = ['listeners', 'services', 'routes', 'consumers', 'functions'] as const;
 
 type Entry = Record<string, unknown>;
 

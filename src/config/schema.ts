@@ -9,6 +9,7 @@ import { Cidr, Duration, Secret, Size } from './types.js';
 import { TelemetrySchema } from './telemetry/index.js';
 import { AdminSchema } from './admin.js';
 import { DefenseSchema } from './defense.js';
+import { FunctionsSchema, LambdaSchema } from './functions.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
 
@@ -79,7 +80,13 @@ const RetryOn = Type.Union([Type.Literal('connect-failure'), Type.Literal('timeo
 export const ServiceSchema = Type.Object(
   {
     name: Name,
-    targets: Type.Array(TargetSchema, { minItems: 1, description: 'where the service runs; requests are balanced over them' }),
+    type: Type.Union([Type.Literal('http'), Type.Literal('function'), Type.Literal('aws-lambda')], {
+      default: 'http',
+      description: 'http: proxied to targets; function: a function of `functions` answers; aws-lambda: a Lambda function is invoked (docs/functions.md)',
+    }),
+    targets: Type.Optional(Type.Array(TargetSchema, { minItems: 1, description: 'http: where the service runs; requests are balanced over them' })),
+    function: Type.Optional(Type.String({ pattern: Name.pattern, description: 'type function: the name of the function in `functions`' })),
+    lambda: Type.Optional(LambdaSchema),
     balance: Type.Union(
       [Type.Literal('round-robin'), Type.Literal('least-connections'), Type.Literal('consistent-hash'), Type.Literal('random')],
       { default: 'round-robin' },
@@ -308,6 +315,7 @@ export const ConfigSchema = Type.Object(
     listeners: Type.Array(ListenerSchema, { minItems: 1 }),
     store: StoreSchema,
     services: Type.Array(ServiceSchema, { default: [] }),
+    functions: FunctionsSchema,
     routes: Type.Array(RouteSchema, { default: [] }),
     consumers: Type.Array(ConsumerSchema, { default: [] }),
     global_policies: Type.Array(PolicyEntry, { default: [], description: 'policies run on every route, before the route\'s own in each phase' }),

@@ -15,8 +15,10 @@ export interface Deny {
   readonly headers: OutgoingHttpHeaders | undefined;
   /** What the security event for this refusal should say beyond policy, route and code. */
   readonly event: SecurityEventDetails | undefined;
-  /** An answer, not a refusal (a CORS preflight): sent as is, without a body or a security event. */
+  /** An answer, not a refusal (a CORS preflight): sent as is, without a security event. */
   readonly reply?: boolean;
+  /** A reply's body (a function's answer); none when absent. */
+  readonly body?: Buffer;
 }
 
 /**
@@ -35,6 +37,11 @@ export function deny(
 /** The gateway answers the request itself without calling the upstream: `status` with `headers` and no body. */
 export function reply(status: number, code: ErrorCode, headers: OutgoingHttpHeaders): Deny {
   return { status, code, message: undefined, headers, event: undefined, reply: true };
+}
+
+/** The gateway answers with a body of its own making (a function's Response): `status`, `headers` and `body`. */
+export function replyWithBody(status: number, code: ErrorCode, headers: OutgoingHttpHeaders, body: Buffer): Deny {
+  return { status, code, message: undefined, headers, event: undefined, reply: true, body };
 }
 
 /** What onRequest may return: nothing to go on, or a refusal. */

@@ -86,6 +86,14 @@ export interface DenyListView {
   has(ip: string): boolean;
 }
 
+/**
+ * The config's `functions:` compiled (src/functions/registry.ts fills it): the
+ * `function` hook policy finds its function here. Opaque to the pipeline.
+ */
+export interface FunctionTable {
+  readonly names: readonly string[];
+}
+
 export interface PolicyDeps<C = unknown> {
   /** The credentials consumers hold for this policy's method. */
   readonly credentials: readonly ConsumerCredential<C>[];
@@ -107,6 +115,8 @@ export interface PolicyDeps<C = unknown> {
   readonly denyList?: DenyListView;
   /** The gateway's environment (HTTPS_PROXY, NO_PROXY for calls to identity providers); absent: process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The config's functions, for the `function` hook policy. */
+  readonly functions?: FunctionTable;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

@@ -21,6 +21,7 @@ import rateLimit from './rate-limit/index.js';
 import requestSize from './request-size/index.js';
 import requestValidation from './request-validation/index.js';
 import waf from './waf/index.js';
+import functionHook from '../functions/hook.js';
 
 export const builtinPolicies: readonly AnyPolicyDefinition[] = [
   keyAuth,
@@ -44,6 +45,7 @@ export const builtinPolicies: readonly AnyPolicyDefinition[] = [
   concurrencyLimit,
   bandwidthLimit,
   headers,
+  functionHook,
 ];
 
 export const policiesByName: ReadonlyMap<string, AnyPolicyDefinition> = new Map(builtinPolicies.map((p) => [p.name, p]));

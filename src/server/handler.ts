@@ -172,6 +172,11 @@ export class RequestHandler {
     s.body.sendContinue();
     const settings = s.snapshot.settings;
     const route = s.route!;
+    if (!route.service) {
+      // A function route's last step always answers; reaching here is a bug, answered like one.
+      reply.error(500, 'internal_error');
+      return;
+    }
     const upstream = upstreamRequestOf(s.ctx, req, settings, s.peer, route, s.body.present, reply.tunnel !== undefined, s.trace);
     const exchange = new Exchange(s.ctx, req, res, route.service, upstream, reply, this.env.logger, settings.hiddenResponseHeaders);
     s.exchange = exchange;

@@ -45,7 +45,7 @@ export class Reply implements ResponseOwner {
 
   /** A refusal (the JSON error), or a policy's own answer when the Deny is a reply. */
   refuse(denial: Deny): void {
-    if (denial.reply) this.answer(denial.status, denial.headers);
+    if (denial.reply) this.answer(denial.status, denial.headers, denial.body);
     else this.error(denial.status, denial.code, denial.headers, denial.message);
   }
 
@@ -75,15 +75,21 @@ export class Reply implements ResponseOwner {
     res.end(body);
   }
 
-  /** An answer without a body (a policy's reply such as a CORS preflight, a redirect): its status and headers. */
-  answer(status: number, headers: OutgoingHttpHeaders | undefined): void {
+  /** A policy's reply (a CORS preflight, a redirect; a function's answer with its body): its status, headers and body. */
+  answer(status: number, headers: OutgoingHttpHeaders | undefined, body?: Buffer): void {
     const response = this.ctx.response;
     response.status = status;
     response.headers = { ...headers };
-    if (status !== 204 && status !== 304) response.headers['content-length'] = 0;
+    const bodiless = status === 204 || status === 304;
+    if (!bodiless) response.headers['content-length'] = body?.length ?? 0;
     this.finalize();
     this.res.writeHead(response.status, response.headers);
-    this.res.end();
+    if (body && !bodiless && this.ctx.method !== 'HEAD') {
+      this.ctx.bytesSent = body.length;
+      this.res.end(body);
+    } else {
+      this.res.end();
+    }
   }
 
   /** Response hooks (last policy first), request id, connection handling: ctx.response is then the head to write. */

@@ -166,7 +166,7 @@ export function routing(s: Screened): Deny | undefined {
   }
   const route = match.route;
   ctx.routeName = route.name;
-  ctx.serviceName = route.service.name;
+  ctx.serviceName = route.serviceName;
   ctx.matchedPrefix = match.prefix;
   s.route = route;
   s.reply.pipeline = route.pipeline;

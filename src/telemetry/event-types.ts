@@ -268,6 +268,26 @@ export const EVENT_TYPES = {
     details: {},
   },
 
+  // functions (src/functions/)
+  'function.failed': {
+    category: 'threat',
+    severity: 'medium',
+    actions: REFUSED,
+    description:
+      'A function (a service or a hook) failed: it went over its CPU, memory, stack or wall-clock limit, threw, returned something else than a Response or Request, answered too large a body, or is marked unhealthy after failing too often; the client got 502, 503 or 504. `function` names it, `reason` says how.',
+    reasons: ['cpu', 'memory', 'stack', 'wall', 'crash', 'bad_result', 'too_large', 'unhealthy', 'busy'],
+    details: { function: 'id' },
+  },
+  'function.fetch_refused': {
+    category: 'threat',
+    severity: 'high',
+    actions: REFUSED,
+    description:
+      'A function called fetch() for an origin not in its allowlist, or for a name that resolved to a loopback, link-local, metadata or (without allow_private) private address (DNS rebinding); the fetch threw inside the function. `function` names it, `origin` is what it asked for.',
+    reasons: ['not_allowed', 'address_refused', 'too_many'],
+    details: { function: 'id', origin: 'sample' },
+  },
+
   // traffic
   'rate_limit.exceeded': {
     category: 'traffic',

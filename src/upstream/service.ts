@@ -48,7 +48,7 @@ export class Service {
     const breaker = config.breaker
       ? { failures: config.breaker.failures, openForMs: parseDuration(config.breaker.open_for) }
       : undefined;
-    this.targets = config.targets.map(
+    this.targets = (config.targets ?? []).map(
       (t) =>
         new Target(
           {

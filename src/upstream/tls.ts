@@ -41,7 +41,7 @@ export function compileServicesTls(services: readonly ServiceConfig[], baseDir: 
     const base: ConfigPath = ['services', i];
     const tls = service.tls;
     if (!tls) return;
-    service.targets.forEach((target, t) => {
+    (service.targets ?? []).forEach((target, t) => {
       if (target.url.startsWith('http:')) report([...base, 'targets', t, 'url'], 'this service has tls settings, but the target is plain http://; use https:// (or drop tls)');
     });
     const compiled = compileOne(service, baseDir, (path, message) => report([...base, 'tls', ...path], message));

@@ -1,0 +1,159 @@
+/**
+ * What functions cost (docs/functions.md#what-it-costs):
+ *  - cold start: a new engine (the WebAssembly instance a function gets) and
+ *    its first sandbox; then the CPU a sandbox costs to prepare (shim and
+ *    module evaluated) and to dispose, which the pool does off the request;
+ *  - per call with a warm pool: the CPU of a hook that adds a header, on the
+ *    call path alone and with its share of the pool's refill;
+ *  - memory: the QuickJS heap of one prepared sandbox, and an engine's
+ *    WebAssembly memory;
+ *  - rps of a function upstream against a proxied route of the same gateway
+ *    and the bare proxy (bench/bare-proxy.ts), with wrk.
+ * Run: npm run build && node --import tsx bench/functions.ts
+ * (BENCH_SECONDS: each wrk run, default 5; BENCH_MICRO_ONLY=1 / BENCH_MACRO_ONLY=1: one half)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { pino } from 'pino';
+import { Value } from '@sinclair/typebox/value';
+import { FunctionSchema } from '../src/config/functions.js';
+import { engineBytes, newEngine } from '../src/functions/engine.js';
+import { FunctionRuntime } from '../src/functions/runtime.js';
+import { Sandbox } from '../src/functions/sandbox.js';
+import { compileSource } from '../src/functions/source.js';
+import { MemoryStore } from '../src/stores/memory.js';
+import { Stores } from '../src/stores/stores.js';
+import { median } from './lib/stats.js';
+
+const HOOK = `export default (request) => { request.headers.set('x-added', '1'); return request; }`;
+const cpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+// The engine budget is lifted here only: the bench keeps 2,000 sandboxes prepared at once to measure them.
+const limits = { memoryBytes: 32 << 20, engineBytes: 2 ** 31, stackBytes: 256 << 10, cpuMs: 50 };
+
+async function micro(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-fn-'));
+  const file = join(dir, 'hook.js');
+  writeFileSync(file, HOOK);
+  const source = compileSource(file);
+
+  let t = performance.now();
+  const engine = await newEngine();
+  const fresh = engineBytes(engine);
+  const engineMs = performance.now() - t;
+  t = performance.now();
+  new Sandbox(engine, source, limits).dispose();
+  const firstMs = performance.now() - t;
+  console.log(`engine wasm memory at start: ${(fresh / 1048576).toFixed(0)} MiB`);
+  console.log(`cold start: engine ${engineMs.toFixed(1)} ms, first sandbox ${firstMs.toFixed(1)} ms`);
+
+  const N = 2000;
+  const prepared: Sandbox[] = [];
+  let c = cpu();
+  for (let i = 0; i < N; i++) prepared.push(new Sandbox(engine, source, limits));
+  const prepareUs = (cpu() - c) / N;
+  console.log(`memory: one prepared sandbox's QuickJS heap ${(prepared[0]!.memoryUsed() / 1024).toFixed(0)} KiB; engine wasm memory with ${N} prepared: ${(engineBytes(engine) / 1048576).toFixed(0)} MiB`);
+  c = cpu();
+  for (const s of prepared) s.dispose();
+  const disposeUs = (cpu() - c) / N;
+  console.log(`sandbox: prepare ${prepareUs.toFixed(0)} µs CPU, dispose ${disposeUs.toFixed(0)} µs CPU`);
+
+  const config = Value.Default(FunctionSchema, Value.Clean(FunctionSchema, { name: 'hook', file, pool: 16 })) as never;
+  const runtime = new FunctionRuntime(config, source, new Stores(new MemoryStore({ maxKeys: 1000 }, pino({ level: 'silent' }))), pino({ level: 'silent' }));
+  await runtime.ready();
+  const head = { url: 'http://bench.test/orders/7?x=1', method: 'GET', headers: [['host', 'bench.test'], ['user-agent', 'wrk'], ['accept', '*/*']], requestId: 'r', route: 'bench' };
+  const info = { requestId: 'r', route: 'bench', onFetchRefused: () => {} };
+  const callPath: number[] = [];
+  const withRefill: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    const BATCH = 200;
+    let pathCpu = 0;
+    const start = cpu();
+    for (let i = 0; i < BATCH; i++) {
+      await yieldToLoop(); // lets the pool refill and dispose between calls, as traffic would
+      await yieldToLoop();
+      const a = cpu();
+      const out = await runtime.call('request', head, undefined, info);
+      pathCpu += cpu() - a;
+      if (!out.ok) throw new Error(out.message);
+    }
+    await yieldToLoop();
+    await yieldToLoop();
+    if (round > 1) {
+      callPath.push(pathCpu / BATCH);
+      withRefill.push((cpu() - start) / BATCH);
+    }
+  }
+  console.log(`hook adding a header, warm pool: ${median(callPath).toFixed(0)} µs CPU on the call path; ${median(withRefill).toFixed(0)} µs with the pool's refill and dispose`);
+  runtime.close();
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+}
+
+async function wrk(url: string, seconds: number): Promise<number> {
+  const child = run('wrk', ['-t1', '-c32', `-d${seconds}s`, url]);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.once('exit', r));
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  return m ? Number(m[1]) : 0;
+}
+
+async function waitUp(url: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+async function macro(): Promise<void> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-fn-'));
+  writeFileSync(join(dir, 'api.js'), `export default () => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } })`);
+  const upstream = run(process.execPath, ['-e', `require('http').createServer((q,s)=>{s.setHeader('content-type','application/json');s.end('{"ok":true}')}).listen(19311,'127.0.0.1')`]);
+  writeFileSync(
+    join(dir, 'gateway.yaml'),
+    `
+listeners: [{ name: main, address: "127.0.0.1:19312" }]
+gateway: { access_log: false }
+functions: [{ name: api, file: api.js }]
+services:
+  - { name: fn, type: function, function: api }
+  - { name: proxy, targets: [{ url: "http://127.0.0.1:19311" }] }
+routes:
+  - { name: fn, service: fn, public: true, match: { paths: [/fn] } }
+  - { name: proxy, service: proxy, public: true, match: { paths: [/proxy] } }
+`,
+  );
+  // The built CLI, as bench/run.ts runs it (npm run build first).
+  const gateway = run(process.execPath, ['dist/cli.js', 'start', '-c', join(dir, 'gateway.yaml')]);
+  gateway.stdout!.resume();
+  const bare = run(process.execPath, ['--import', 'tsx', 'bench/bare-proxy.ts', '19313', 'http://127.0.0.1:19311']);
+  try {
+    await waitUp('http://127.0.0.1:19311/');
+    await waitUp('http://127.0.0.1:19312/fn');
+    await waitUp('http://127.0.0.1:19313/');
+    await wrk('http://127.0.0.1:19312/fn', 1);
+    const fn = await wrk('http://127.0.0.1:19312/fn', seconds);
+    const proxy = await wrk('http://127.0.0.1:19312/proxy', seconds);
+    const bareRps = await wrk('http://127.0.0.1:19313/', seconds);
+    console.log(`rps (wrk -t1 -c32, ${seconds}s): function upstream ${fn.toFixed(0)}, proxied route ${proxy.toFixed(0)}, bare proxy ${bareRps.toFixed(0)}`);
+  } finally {
+    for (const p of [gateway, bare, upstream]) p.kill();
+  }
+}
+
+if (process.env.BENCH_MACRO_ONLY !== '1') await micro();
+if (process.env.BENCH_MICRO_ONLY !== '1') await macro();

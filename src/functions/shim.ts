@@ -1,0 +1,183 @@
+/**
+ * The JavaScript evaluated inside every sandbox before the function's own
+ * code: a small Fetch-API surface (Headers, Request, Response, URL,
+ * URLSearchParams, TextEncoder/TextDecoder, fetch, console) built on a few
+ * host calls. QuickJS has none of these, and nothing of the host is reachable
+ * but the `__host_*` functions installed by sandbox.ts, which take and give
+ * only strings, numbers and ArrayBuffers (copies, never host objects).
+ *
+ * The entry point `__portcullis_call(kind, head, body)` builds the Request,
+ * runs the handler and returns `{ j, b }`: the result's head as JSON and its
+ * body as an ArrayBuffer.
+ */
+export const SHIM = String.raw`
+'use strict';
+(function () {
+const g = globalThis;
+const hostText = g.__host_text, hostBytes = g.__host_bytes, hostLog = g.__host_log, hostFetch = g.__host_fetch, hostKv = g.__host_kv;
+for (const k of ['__host_text', '__host_bytes', '__host_log', '__host_fetch', '__host_kv', 'SharedArrayBuffer', 'Atomics', 'WebAssembly']) delete g[k];
+
+function toBytes(body) {
+  if (body === undefined || body === null) return undefined;
+  if (body instanceof ArrayBuffer) return body.slice(0);
+  if (ArrayBuffer.isView(body)) return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength);
+  if (body instanceof URLSearchParams) return hostBytes(body.toString());
+  return hostBytes(String(body));
+}
+
+class TextEncoder { get encoding() { return 'utf-8'; } encode(s = '') { return new Uint8Array(hostBytes(String(s))); } }
+class TextDecoder { get encoding() { return 'utf-8'; } decode(b) { return b === undefined ? '' : hostText(toBytes(b)); } }
+
+class Headers {
+  constructor(init) {
+    this._m = new Map();
+    if (init instanceof Headers) init.forEach((v, k) => this.append(k, v));
+    else if (Array.isArray(init)) for (const [k, v] of init) this.append(k, v);
+    else if (init) for (const k of Object.keys(init)) this.append(k, init[k]);
+  }
+  append(k, v) { k = String(k).toLowerCase(); const old = this._m.get(k); this._m.set(k, old === undefined ? String(v) : old + ', ' + String(v)); }
+  set(k, v) { this._m.set(String(k).toLowerCase(), String(v)); }
+  get(k) { const v = this._m.get(String(k).toLowerCase()); return v === undefined ? null : v; }
+  has(k) { return this._m.has(String(k).toLowerCase()); }
+  delete(k) { this._m.delete(String(k).toLowerCase()); }
+  forEach(f, self) { for (const [k, v] of this._m) f.call(self, v, k, this); }
+  keys() { return this._m.keys(); }
+  values() { return this._m.values(); }
+  entries() { return this._m.entries(); }
+  [Symbol.iterator]() { return this._m.entries(); }
+}
+
+class URLSearchParams {
+  constructor(init) {
+    this._l = [];
+    if (typeof init === 'string') {
+      for (const part of init.replace(/^\?/, '').split('&')) {
+        if (part === '') continue;
+        const i = part.indexOf('=');
+        const dec = (s) => { try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s; } };
+        this._l.push(i < 0 ? [dec(part), ''] : [dec(part.slice(0, i)), dec(part.slice(i + 1))]);
+      }
+    } else if (init) for (const k of Object.keys(init)) this._l.push([k, String(init[k])]);
+  }
+  get(k) { const e = this._l.find((p) => p[0] === k); return e ? e[1] : null; }
+  getAll(k) { return this._l.filter((p) => p[0] === k).map((p) => p[1]); }
+  has(k) { return this._l.some((p) => p[0] === k); }
+  append(k, v) { this._l.push([String(k), String(v)]); }
+  set(k, v) { this.delete(k); this.append(k, v); }
+  delete(k) { this._l = this._l.filter((p) => p[0] !== k); }
+  entries() { return this._l.map((p) => [p[0], p[1]])[Symbol.iterator](); }
+  [Symbol.iterator]() { return this.entries(); }
+  toString() { return this._l.map((p) => encodeURIComponent(p[0]) + '=' + encodeURIComponent(p[1])).join('&'); }
+}
+
+const URL_RE = /^([a-zA-Z][a-zA-Z0-9+.-]*:)\/\/([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/;
+class URL {
+  constructor(input, base) {
+    let s = String(input);
+    if (!URL_RE.test(s) && base !== undefined) {
+      const b = new URL(base);
+      s = s.startsWith('/') ? b.origin + s : b.origin + b.pathname.replace(/[^/]*$/, '') + s;
+    }
+    const m = URL_RE.exec(s);
+    if (!m) throw new TypeError('Invalid URL: ' + s);
+    this.protocol = m[1].toLowerCase();
+    const host = m[2].replace(/^.*@/, '');
+    const hm = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(host);
+    this.hostname = (hm ? hm[1] : host).toLowerCase();
+    this.port = hm && hm[2] ? hm[2] : '';
+    this.pathname = m[3] || '/';
+    this.search = m[4] && m[4] !== '?' ? m[4] : '';
+    this.hash = m[5] && m[5] !== '#' ? m[5] : '';
+    this.searchParams = new URLSearchParams(this.search);
+  }
+  get host() { return this.port ? this.hostname + ':' + this.port : this.hostname; }
+  get origin() { return this.protocol + '//' + this.host; }
+  get href() { return this.origin + this.pathname + this.search + this.hash; }
+  toString() { return this.href; }
+  toJSON() { return this.href; }
+}
+
+class Body {
+  _init(body) { this._b = toBytes(body); this.bodyUsed = false; }
+  get body() { return this._b === undefined ? null : this._b; }
+  _take() { if (this.bodyUsed) throw new TypeError('Body already used'); this.bodyUsed = true; return this._b === undefined ? new ArrayBuffer(0) : this._b; }
+  async arrayBuffer() { return this._take(); }
+  async text() { return hostText(this._take()); }
+  async json() { return JSON.parse(hostText(this._take())); }
+}
+
+class Request extends Body {
+  constructor(input, init = {}) {
+    super();
+    const from = input instanceof Request ? input : undefined;
+    this.url = from ? from.url : String(input);
+    this.method = String(init.method || (from ? from.method : 'GET')).toUpperCase();
+    this.headers = new Headers(init.headers || (from ? from.headers : undefined));
+    this._init(init.body !== undefined ? init.body : from ? from._b : undefined);
+  }
+  clone() { return new Request(this); }
+}
+
+class Response extends Body {
+  constructor(body, init = {}) {
+    super();
+    this.status = init.status === undefined ? 200 : init.status | 0;
+    this.statusText = init.statusText === undefined ? '' : String(init.statusText);
+    this.headers = new Headers(init.headers);
+    this._init(body);
+    if (typeof body === 'string' && !this.headers.has('content-type')) this.headers.set('content-type', 'text/plain;charset=UTF-8');
+  }
+  get ok() { return this.status >= 200 && this.status < 300; }
+  clone() { return new Response(this._b, this); }
+  static json(data, init = {}) {
+    const r = new Response(JSON.stringify(data), init);
+    r.headers.set('content-type', 'application/json');
+    return r;
+  }
+  static redirect(url, status = 302) { return new Response(null, { status, headers: { location: String(url) } }); }
+}
+
+const fmt = (args) => args.map((a) => (typeof a === 'string' ? a : (() => { try { return JSON.stringify(a); } catch { return String(a); } })())).join(' ');
+const console = {};
+for (const level of ['log', 'info', 'warn', 'error', 'debug']) console[level] = (...args) => hostLog(level, fmt(args));
+
+async function fetch(input, init = {}) {
+  const req = input instanceof Request && Object.keys(init).length === 0 ? input : new Request(input, init);
+  const head = JSON.stringify({ url: req.url, method: req.method, headers: [...req.headers] });
+  const out = await hostFetch(head, req._b);
+  const meta = JSON.parse(out.j);
+  return new Response(out.b, { status: meta.status, headers: meta.headers });
+}
+
+function btoa(s) { return hostText(hostBytes(String(s)), 'btoa'); }
+function atob(s) { return hostText(hostBytes(String(s)), 'atob'); }
+
+const kv = {
+  get: (key) => hostKv('get', String(key), '', 0),
+  set: (key, value, options = {}) => hostKv('set', String(key), String(value), Number(options.ttl || 0)),
+  delete: (key) => hostKv('delete', String(key), '', 0),
+};
+
+Object.assign(g, { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, fetch, btoa, atob });
+
+g.__portcullis_call = async function (kind, headJson, body, secretsJson) {
+  const head = JSON.parse(headJson);
+  const mod = g.__portcullis_module;
+  const handler = typeof mod.default === 'function' ? mod.default
+    : mod.default && typeof mod.default.fetch === 'function' ? mod.default.fetch.bind(mod.default)
+    : typeof mod.handler === 'function' ? mod.handler
+    : typeof mod.fetch === 'function' ? mod.fetch : undefined;
+  if (!handler) throw new TypeError('the module exports no handler');
+  const env = Object.freeze({ secrets: Object.freeze(JSON.parse(secretsJson)), kv: Object.freeze(kv) });
+  let input;
+  if (kind === 'response') input = new Response(body, { status: head.status, headers: head.headers });
+  else input = new Request(head.url, { method: head.method, headers: head.headers, body: body });
+  const ctx = Object.freeze({ requestId: head.requestId, route: head.route, phase: kind });
+  const out = await handler(input, env, ctx);
+  if (out === undefined || out === null) return { j: '{"kind":"none"}' };
+  if (out instanceof Response) return { j: JSON.stringify({ kind: 'response', status: out.status, headers: [...out.headers] }), b: out._b };
+  if (out instanceof Request) return { j: JSON.stringify({ kind: 'request', url: out.url, method: out.method, headers: [...out.headers] }), b: out._b };
+  throw new TypeError('the handler returned neither a Response, a Request nor nothing');
+};
+})();
+`;
