@@ -23,6 +23,7 @@ import type { LoadedSource } from './config/load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './config/schema.js';
 import { checkServerLimits } from './config/server-limits.js';
 import { adminForSnapshot, checkAdmin } from './config/admin.js';
+import { checkFleet } from './config/fleet.js';
 import { checkSinks } from './config/telemetry/sinks.js';
 import { parseDuration, parseSize } from './config/units.js';
 import { checkShadowedRoutes, guardKey, type RouteAccess } from './routing/shadow.js';
@@ -63,6 +64,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   const settings = compileSettings(config, report);
   checkServerLimits(config, report);
   checkAdmin(config, report, warn);
+  checkFleet(config.fleet, report);
   checkSinks(config.telemetry, report);
   const consumers = new Map<string, Consumer>();
   for (const c of config.consumers) consumers.set(c.name, { name: c.name, groups: c.groups, metadata: c.metadata });

@@ -36,6 +36,11 @@ import { Readiness } from './readiness.js';
 
 export interface GatewayOptions {
   configFile: string;
+  /**
+   * Start from this document instead of reading configFile (a data plane
+   * starts from its last good pushed config: src/cluster/fleet/).
+   */
+  source?: SourceText;
   /** Where log lines go (stdout when not given); tests capture them here. */
   logDestination?: DestinationStream;
   env?: NodeJS.ProcessEnv;
@@ -114,7 +119,7 @@ export class Gateway {
     const upstreams = new UpstreamRegistry(logger, certificates);
     const stores = new StoreRegistry(logger);
     const denyList = new DynamicDenyList();
-    const loaded = loadConfig(options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
+    const loaded = loadConfig(options.source ?? options.configFile, { upstreams, stores, logger, version: 1, env: options.env, denyList, auditView: true });
     if (!loaded.ok) throw new InvalidConfigError(loaded.issues);
     logConfigWarnings(logger, loaded.warnings);
     await prepareSnapshot(loaded.snapshot);

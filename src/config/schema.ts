@@ -8,6 +8,7 @@ import { ListenerTlsSchema, UpstreamTlsSchema } from './tls-schema.js';
 import { Cidr, Duration, Secret, Size } from './types.js';
 import { TelemetrySchema } from './telemetry/index.js';
 import { AdminSchema } from './admin.js';
+import { FleetSchema } from './fleet.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
 
@@ -307,6 +308,7 @@ export const ConfigSchema = Type.Object(
     global_policies: Type.Array(PolicyEntry, { default: [], description: 'policies run on every route, before the route\'s own in each phase' }),
     telemetry: TelemetrySchema,
     admin: AdminSchema,
+    fleet: FleetSchema,
   },
   { additionalProperties: false },
 );
