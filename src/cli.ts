@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * portcullis start | validate | reload | hash-password | openapi-routes | schema | ca | audit | --version | --help
+ * portcullis start | validate | reload | hash-password | openapi-routes | schema | ca | audit | fleet | --version | --help
  * Bad flags and unreadable files give one clear line and an exit code, never a stack trace.
  *
  * main(argv, io) runs one command and resolves with its exit code; it never
@@ -18,7 +18,7 @@ import { commandHelp, HELP } from './cli-help.js';
 import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
-import { Gateway } from './gateway.js';
+import { startNode, type RunningNode } from './cluster/fleet/node.js';
 import { loadConfig } from './load-config.js';
 import { ListenError } from './server/listen-error.js';
 import { StoreRegistry } from './stores/registry.js';
@@ -103,6 +103,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const { runCaCommand } = await import('./ca/cli.js');
     return runCaCommand(argv.slice(1), { out: io.stdout, err: io.stderr, env: io.env });
   }
+  if (argv[0] === 'fleet') {
+    const { runFleetCommand } = await import('./cluster/fleet/cli.js');
+    return runFleetCommand(argv.slice(1), { out: io.stdout, err: io.stderr, env: io.env });
+  }
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli-audit.js');
     return runAuditCommand(argv.slice(1), io);
@@ -151,7 +155,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, schema, ca, audit)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, schema, ca, audit, fleet)`);
   }
 }
 
@@ -219,9 +223,10 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
     });
     io.stderr(`demo upstream on http://${demo}\n`);
   }
-  let gateway: Gateway;
+  let node: RunningNode;
   try {
-    gateway = await Gateway.start({ configFile: file, watch, env: io.env });
+    // By fleet.role: standalone, control plane or data plane (src/cluster/fleet/node.ts).
+    node = await startNode(file, watch, io.env);
   } catch (err) {
     if (err instanceof InvalidConfigError) {
       for (const issue of err.issues) io.stderr(formatIssue(issue) + '\n');
@@ -229,13 +234,15 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
     }
     throw err;
   }
+  const gateway = node.gateway;
   writeFileSync(pidFile, `${process.pid}\n`);
   for (const listener of gateway.listeners.values()) io.stderr(`portcullis listening on ${listener.url} (${listener.name})\n`);
   if (gateway.admin.url) io.stderr(`portcullis admin listener on ${gateway.admin.url} (/metrics, /livez, /readyz)\n`);
+  if (node.fleetUrl) io.stderr(`portcullis control plane on ${node.fleetUrl} (mTLS, for data planes)\n`);
 
   const statusFile = `${pidFile}.reload`;
   process.on('SIGHUP', () => {
-    void gateway.reload({ kind: 'signal', signal: 'SIGHUP' }).then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
+    void node.reload().then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
   });
   // Node starts its inspector on SIGUSR1 unless a handler is installed: this one replaces it.
   process.on('SIGUSR1', () => gateway.telemetry.sinks?.reopen());
@@ -247,7 +254,7 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
     }
     stopping = true;
     io.stderr(`${signal}: finishing in-flight requests\n`);
-    void gateway.shutdown().then(() => {
+    void node.shutdown().then(() => {
       rmSync(pidFile, { force: true });
       rmSync(statusFile, { force: true });
       process.exit(0);

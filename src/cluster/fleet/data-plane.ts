@@ -17,7 +17,7 @@ import type { DestinationStream } from 'pino';
 import { MAX_CONFIG_BYTES, parseSource, readSource, type SourceText } from '../../config/load.js';
 import type { FleetConfig } from '../../config/fleet.js';
 import { parseDuration } from '../../config/units.js';
-import { Gateway } from '../../gateway.js';
+import { Gateway, type ReloadResult } from '../../gateway.js';
 import { composeForNode, hashText } from './document.js';
 import { call, fleetAgent, type ClientTls } from './http.js';
 import { MAX_CREDENTIALS_BYTES, PATHS, type Credentials, type NodeReport } from './protocol.js';
@@ -128,15 +128,26 @@ export class DataPlane {
     return plane;
   }
 
-  /** Re-reads the local file (its listeners, admin, fleet) and applies it with the running version: what SIGHUP does on a data plane. */
-  async reloadLocal(): Promise<{ ok: boolean; issues?: string[] }> {
-    this.local = readSource(this.local.file);
-    const f = files(this.stateDir);
-    if (!existsSync(f.lastGood)) {
-      const result = await this.gateway.reload({ kind: 'signal', signal: 'SIGHUP' });
-      return result.ok ? { ok: true } : { ok: false, issues: result.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) };
+  /**
+   * Re-reads the local file (its listeners, admin, fleet) and applies it with
+   * the running version: what SIGHUP does on a data plane (a plain reload
+   * would read the local file alone and drop the pushed config).
+   */
+  async reloadLocal(): Promise<ReloadResult> {
+    const by = { kind: 'signal', signal: 'SIGHUP' } as const;
+    try {
+      this.local = readSource(this.local.file);
+    } catch (err) {
+      return { ok: false, issues: [{ file: this.local.file, line: 0, path: '(file)', message: (err as Error).message }] };
     }
-    return this.apply(readFileSync(f.lastGood, 'utf8'), { kind: 'signal', signal: 'SIGHUP' });
+    const f = files(this.stateDir);
+    const result = existsSync(f.lastGood) ? await this.apply(readFileSync(f.lastGood, 'utf8'), by) : await this.gateway.reload(by);
+    // A version refused before may run with the new local sections: ask for it again.
+    if (result.ok && this.refused) {
+      this.refused = undefined;
+      this.reconnect();
+    }
+    return result;
   }
 
   /** One long poll after another, for as long as the node runs. */
@@ -146,7 +157,8 @@ export class DataPlane {
       try {
         if (!this.tls.cert) await this.enrol();
         const answer = await call(this.agent, this.base, 'GET', PATHS.config, {
-          headers: this.running ? { 'if-none-match': `"${this.running}"` } : {},
+          // The latest version seen: a refused one is not asked for again until the control plane has another.
+          headers: (this.refused?.hash ?? this.running) ? { 'if-none-match': `"${this.refused?.hash ?? this.running}"` } : {},
           timeoutMs: POLL_DEADLINE_MS,
           limit: MAX_CONFIG_BYTES,
         });
@@ -159,6 +171,7 @@ export class DataPlane {
           throw new Error(`the control plane answered ${answer.status}: ${answer.body.toString('utf8').slice(0, 200)}`);
         }
         this.recovered();
+        this.swapping = false;
         backoff = BACKOFF_MIN_MS;
       } catch (err) {
         if (this.stopped) break;
@@ -187,32 +200,32 @@ export class DataPlane {
   }
 
   /** Applies a pushed version: the gateway validates it; a refusal keeps the running one and is reported. */
-  private async apply(pushed: string, by: Parameters<Gateway['reload']>[0]): Promise<{ ok: boolean; issues?: string[] }> {
+  private async apply(pushed: string, by: Parameters<Gateway['reload']>[0]): Promise<ReloadResult> {
     const hash = hashText(pushed);
     const f = files(this.stateDir);
-    let issues: string[];
+    let result: ReloadResult;
+    let text: string | undefined;
     try {
-      const text = composeForNode(pushed, this.local.text);
-      const result = await this.gateway.reload(by, { file: f.running, text, baseDir: this.local.baseDir });
-      if (result.ok) {
-        // Written once it serves: what is on disk is always a version this node ran.
-        writeAtomically(f.lastGood, pushed);
-        writeAtomically(f.lastGoodMeta, JSON.stringify({ hash, applied_at: new Date().toISOString(), gateway_version: result.version }) + '\n');
-        writeAtomically(f.running, text);
-        this.running = hash;
-        this.refused = undefined;
-        this.gateway.logger.info({ hash: hash.slice(0, 12), version: result.version }, 'fleet: applied a config version from the control plane');
-        void this.report();
-        return { ok: true };
-      }
-      issues = result.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`);
+      text = composeForNode(pushed, this.local.text);
+      result = await this.gateway.reload(by, { file: f.running, text, baseDir: this.local.baseDir });
     } catch (err) {
-      issues = [(err as Error).message];
+      result = { ok: false, issues: [{ file: f.running, line: 0, path: '(fleet)', message: (err as Error).message }] };
     }
-    this.refused = { hash, issues };
-    this.gateway.logger.error({ hash: hash.slice(0, 12), issues }, 'fleet: refused a config version from the control plane; the running one keeps serving');
+    if (result.ok && text !== undefined) {
+      // Written once it serves: what is on disk is always a version this node ran.
+      writeAtomically(f.lastGood, pushed);
+      writeAtomically(f.lastGoodMeta, JSON.stringify({ hash, applied_at: new Date().toISOString(), gateway_version: result.version }) + '\n');
+      writeAtomically(f.running, text);
+      this.running = hash;
+      this.refused = undefined;
+      this.gateway.logger.info({ hash: hash.slice(0, 12), version: result.version }, 'fleet: applied a config version from the control plane');
+    } else if (!result.ok) {
+      const issues = result.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`);
+      this.refused = { hash, issues };
+      this.gateway.logger.error({ hash: hash.slice(0, 12), issues }, 'fleet: refused a config version from the control plane; the running one keeps serving');
+    }
     void this.report();
-    return { ok: false, issues };
+    return result;
   }
 
   private async enrol(): Promise<void> {
@@ -241,6 +254,11 @@ export class DataPlane {
     writeAtomically(f.key, credentials.key);
     writeAtomically(f.cert, credentials.cert, 0o644);
     this.tls = { ca: this.tls.ca, cert: credentials.cert, key: credentials.key };
+    this.reconnect();
+  }
+
+  /** Ends the poll in progress and polls again at once, on new connections (new credentials, or a refusal forgotten). */
+  private reconnect(): void {
     const old = this.agent;
     this.agent = fleetAgent(this.tls);
     this.swapping = true;
