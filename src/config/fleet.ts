@@ -9,6 +9,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigPath } from './errors.js';
 import { Duration, Secret, Timer } from './types.js';
+import { parseDuration } from './units.js';
 
 const NodeName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
 
@@ -45,7 +46,7 @@ export const FleetSchema = Type.Object(
       description: 'control plane: the DNS names and IP addresses of its certificate (issued from the CA at start): what data planes write in `control_plane`',
     }),
     node_certificate_ttl: Duration({ default: '30d', description: 'control plane: lifetime of a node certificate; a data plane renews it past two thirds of it' }),
-    poll_timeout: Timer({ default: '25s', description: 'control plane: how long a data plane\'s request for a newer version is held open when there is none' }),
+    poll_timeout: Timer({ default: '25s', description: 'control plane: how long a data plane\'s request for a newer version is held open when there is none (at most 60s)' }),
     max_nodes: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: 'control plane: connections the fleet listener accepts at most' }),
     revoked: Type.Array(Type.String({ pattern: '^[0-9A-Fa-f]{2,64}$' }), {
       default: [],
@@ -78,6 +79,8 @@ export function checkFleet(fleet: FleetConfig, report: (path: ConfigPath, messag
     need('ca', fleet.ca?.key !== undefined, '"ca" with "cert" and "key" (it issues the node certificates)');
     need('state_dir', fleet.state_dir !== undefined, '"state_dir" (enrolment tokens live there)');
     if (fleet.control_plane !== undefined) report(['fleet', 'control_plane'], 'a control plane takes no "control_plane"');
+    // A data plane takes a poll held longer than 90 s for a dead connection.
+    if (parseDuration(fleet.poll_timeout) > 60_000) report(['fleet', 'poll_timeout'], 'at most 60s: data planes give up on a poll after 90 s');
   } else if (fleet.role === 'data_plane') {
     need('control_plane', fleet.control_plane !== undefined, '"control_plane", the URL of its control plane');
     need('ca', fleet.ca !== undefined, '"ca.cert", the CA the control plane must chain to');
