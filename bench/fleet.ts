@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { Agent } from 'node:https';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   cp.kill('SIGTERM');
 
   const cpuSorted = [...cpuPerPush].sort((a, b) => a - b);
-  console.log(`fleet bench: ${NODES} simulated data planes, ${ROUNDS} pushes of a ${(payload / 1024).toFixed(1)} KiB config (${CONSUMERS} consumers), node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`fleet bench: ${NODES} simulated data planes, ${ROUNDS} pushes of a ${(payload / 1024).toFixed(1)} KiB config (${CONSUMERS} consumers), node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}, ${new Date().toISOString()}`);
   console.log(`  enrolment (sequential, certificate issued each): ${(enrolMs / NODES).toFixed(1)} ms per node`);
   console.log(`  fan-out (pushed → received, every node):        ${describe(fanOut)}`);
   console.log(`  end to end (SIGHUP → received, with reload):    ${describe(endToEnd)}`);

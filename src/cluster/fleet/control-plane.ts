@@ -41,6 +41,12 @@ export interface NodeState {
 interface Version extends Pushed {
   /** Counts the versions this control plane served since it started (1 is the one it started with). */
   readonly revision: number;
+  /** The text as UTF-8, encoded once for every node it is sent to. */
+  readonly body: Buffer;
+}
+
+function version(pushed: Pushed, revision: number): Version {
+  return { ...pushed, revision, body: Buffer.from(pushed.text, 'utf8') };
 }
 
 export class ControlPlane {
@@ -64,7 +70,7 @@ export class ControlPlane {
     readonly url: string,
   ) {
     this.events = gatewayEvents(gateway.telemetry.events);
-    this.version = { ...forDataPlanes(gateway.source.text), revision: 1 };
+    this.version = version(forDataPlanes(gateway.source.text), 1);
     // A new version for every reload the gateway accepted, whoever asked for it.
     this.unsubscribe = gateway.telemetry.events.subscribe((event) => {
       if (event.type === 'config.reloaded') this.publish();
@@ -141,7 +147,7 @@ export class ControlPlane {
       return;
     }
     if (next.hash === this.version.hash) return;
-    this.version = { ...next, revision: this.version.revision + 1 };
+    this.version = version(next, this.version.revision + 1);
     this.gateway.logger.info({ hash: next.hash.slice(0, 12), revision: this.version.revision, waiting: this.waiting.size }, 'fleet: new config version pushed');
     const waiting = [...this.waiting];
     this.waiting.clear();
@@ -195,9 +201,15 @@ export class ControlPlane {
   private serveConfig(req: IncomingMessage, res: ServerResponse): void {
     const have = /^"([0-9a-f]{64})"$/.exec(req.headers['if-none-match'] ?? '')?.[1];
     const send = () => {
-      const { text, hash, revision } = this.version;
-      res.writeHead(200, { 'content-type': 'application/yaml; charset=utf-8', etag: `"${hash}"`, 'x-portcullis-revision': String(revision), 'cache-control': 'no-store' });
-      res.end(text);
+      const { body, hash, revision } = this.version;
+      res.writeHead(200, {
+        'content-type': 'application/yaml; charset=utf-8',
+        'content-length': body.length,
+        etag: `"${hash}"`,
+        'x-portcullis-revision': String(revision),
+        'cache-control': 'no-store',
+      });
+      res.end(body);
     };
     if (have !== this.version.hash) return send();
     let timer: NodeJS.Timeout | undefined = undefined;
