@@ -27,6 +27,7 @@ import { hashText } from '../src/cluster/fleet/document.js';
 import { call, fleetAgent } from '../src/cluster/fleet/http.js';
 import { PATHS, type Credentials } from '../src/cluster/fleet/protocol.js';
 import { createToken } from '../src/cluster/fleet/tokens.js';
+import { makeRequest } from '../src/cluster/fleet/csr.js';
 import { cpuMicros } from './lib/cpu.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -112,11 +113,12 @@ async function main(): Promise<void> {
     const name = `sim-${i}`;
     const { token } = createToken(join(dir, 'cp-state'), 600_000, name);
     const enrolAgent = fleetAgent({ ca: authority.certPem });
-    const answer = await call(enrolAgent, base, 'POST', PATHS.enrol, { body: JSON.stringify({ token, name }), timeoutMs: 10_000, limit: 65_536 });
+    const request = await makeRequest(name);
+    const answer = await call(enrolAgent, base, 'POST', PATHS.enrol, { body: JSON.stringify({ token, name, csr: request.csrPem }), timeoutMs: 10_000, limit: 65_536 });
     enrolAgent.destroy();
     if (answer.status !== 200) throw new Error(`enrolment ${answer.status}: ${answer.body.toString()}`);
     const creds = JSON.parse(answer.body.toString()) as Credentials;
-    sims.push({ name, agent: fleetAgent({ ca: authority.certPem, cert: creds.cert, key: creds.key }), hash: undefined, received: new Map() });
+    sims.push({ name, agent: fleetAgent({ ca: authority.certPem, cert: creds.cert, key: request.keyPem }), hash: undefined, received: new Map() });
   }
   const enrolMs = performance.now() - enrolStart;
 

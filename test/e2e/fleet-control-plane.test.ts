@@ -9,6 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { ControlPlane } from '../../src/cluster/fleet/control-plane.js';
 import { DataPlane } from '../../src/cluster/fleet/data-plane.js';
 import { PATHS, nodeId } from '../../src/cluster/fleet/protocol.js';
 import { createToken } from '../../src/cluster/fleet/tokens.js';
+import { makeRequest } from '../../src/cluster/fleet/csr.js';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -196,10 +198,11 @@ describe('fleet: a control plane pushing to two data planes over mTLS', () => {
   });
 
   it('refuses an enrolment token used twice', async () => {
-    const again = await raw(plane.url, PATHS.enrol, { ca: caPem, method: 'POST', body: JSON.stringify({ token: tokens[0], name: 'dp1' }) });
+    const { csrPem } = await makeRequest('dp1');
+    const again = await raw(plane.url, PATHS.enrol, { ca: caPem, method: 'POST', body: JSON.stringify({ token: tokens[0], name: 'dp1', csr: csrPem }) });
     assert.equal(again.status, 403);
     assert.match(again.body, /used/);
-    const forged = await raw(plane.url, PATHS.enrol, { ca: caPem, method: 'POST', body: JSON.stringify({ token: `pcf_0123456789abcdef_${'A'.repeat(43)}`, name: 'x' }) });
+    const forged = await raw(plane.url, PATHS.enrol, { ca: caPem, method: 'POST', body: JSON.stringify({ token: `pcf_0123456789abcdef_${'A'.repeat(43)}`, name: 'x', csr: csrPem }) });
     assert.equal(forged.status, 403);
   });
 
@@ -236,9 +239,16 @@ describe('fleet: a control plane pushing to two data planes over mTLS', () => {
     } finally {
       await dp3.shutdown();
     }
-    // The token never reached the impostor-looking peer: it is still good.
-    const enrolled = await raw(plane.url, PATHS.enrol, { ca: caPem, method: 'POST', body: JSON.stringify({ token, name: 'dp3' }) });
+    // The token never reached the impostor-looking peer: it is still good. A request without proof of a key does not use it up.
+    const noProof = await raw(plane.url, PATHS.enrol, { ca: caPem, method: 'POST', body: JSON.stringify({ token, name: 'dp3', csr: 'not a request' }) });
+    assert.equal(noProof.status, 400);
+    const request = await makeRequest('dp3');
+    const enrolled = await raw(plane.url, PATHS.enrol, { ca: caPem, method: 'POST', body: JSON.stringify({ token, name: 'dp3', csr: request.csrPem }) });
     assert.equal(enrolled.status, 200);
+    const credentials = JSON.parse(enrolled.body) as { cert: string; key?: string };
+    assert.equal(credentials.key, undefined, 'no private key travels');
+    assert.ok(new X509Certificate(credentials.cert).checkPrivateKey(createPrivateKey(request.keyPem)), 'the certificate is of the node\'s own key');
+    assert.match(new X509Certificate(credentials.cert).subjectAltName ?? '', /spiffe:\/\/portcullis\.fleet\/node\/dp3/);
   });
 
   it('with the control plane stopped, data planes keep serving, and a restarted one starts from disk', async () => {

@@ -8,6 +8,7 @@
  * (tokens.ts) and report their state; the latest report of each is kept.
  */
 import { readFileSync } from 'node:fs';
+import type { webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
@@ -22,6 +23,7 @@ import { gatewayEvents, type EmitGatewayEvent } from '../../telemetry/gateway-ev
 import { forDataPlanes, type Pushed } from './document.js';
 import { CONTROL_PLANE_ID, MAX_REQUEST_BYTES, nodeId, nodeNameOf, PATHS, type Credentials, type NodeReport } from './protocol.js';
 import { consumeToken } from './tokens.js';
+import { requestedKey } from './csr.js';
 import { readBody } from './http.js';
 
 /** The control plane's own certificate lives this long, and is reissued in place past half of it. */
@@ -165,8 +167,13 @@ export class ControlPlane {
     if (path === PATHS.config && req.method === 'GET') return this.serveConfig(req, res);
     if (path === PATHS.report && req.method === 'POST') return this.takeReport(req, res, peer);
     if (path === PATHS.renew && req.method === 'POST') {
-      await readBody(req, MAX_REQUEST_BYTES);
-      return reply(res, 200, await this.credentials(peer.name));
+      let key: webcrypto.CryptoKey;
+      try {
+        key = await requestedKey((JSON.parse((await readBody(req, MAX_REQUEST_BYTES)).toString('utf8')) as { csr?: unknown }).csr);
+      } catch (err) {
+        return reply(res, 400, { error: (err as Error).message });
+      }
+      return reply(res, 200, await this.credentials(peer.name, key));
     }
     reply(res, 404, { error: 'not found' });
   }
@@ -258,34 +265,43 @@ export class ControlPlane {
 
   private async enrol(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const clientIp = req.socket.remoteAddress ?? 'unknown';
-    let body: { token?: unknown; name?: unknown };
+    let body: { token?: unknown; name?: unknown; csr?: unknown };
     try {
       body = JSON.parse((await readBody(req, MAX_REQUEST_BYTES)).toString('utf8')) as typeof body;
     } catch {
-      return reply(res, 400, { error: 'expected a JSON body { token, name }' });
+      return reply(res, 400, { error: 'expected a JSON body { token, name, csr }' });
     }
     const name = typeof body.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(body.name) ? body.name : undefined;
-    if (typeof body.token !== 'string' || !name) return reply(res, 400, { error: 'expected a JSON body { token, name }' });
+    if (typeof body.token !== 'string' || !name) return reply(res, 400, { error: 'expected a JSON body { token, name, csr }' });
+    // The request is checked before the token is used up: a malformed one must not cost the node its token.
+    let key: webcrypto.CryptoKey;
+    try {
+      key = await requestedKey(body.csr);
+    } catch (err) {
+      return reply(res, 400, { error: (err as Error).message });
+    }
     const check = consumeToken(this.stateDir, body.token, name);
     if (!check.ok) {
       this.gateway.logger.warn({ client_ip: clientIp, node: name, enrolment_id: check.id, reason: check.reason }, 'fleet: enrolment refused');
       this.events({ type: 'fleet.enrolment_refused', source: 'fleet', message: `enrolment refused: ${check.reason}`, reason: check.reason, details: { client_ip: clientIp, node: name, enrolment_id: check.id } });
       return reply(res, 403, { error: `enrolment refused: ${check.reason === 'wrong_name' ? 'the token is for another node name' : `${check.reason} token`}` });
     }
-    const credentials = await this.credentials(name);
+    const credentials = await this.credentials(name, key);
     this.gateway.logger.info({ client_ip: clientIp, node: name, enrolment_id: check.id, serial: credentials.serial }, 'fleet: node enrolled');
     this.events({ type: 'fleet.node_enrolled', source: 'fleet', message: `data plane ${name} enrolled`, details: { client_ip: clientIp, node: name, enrolment_id: check.id, serial: credentials.serial } });
     reply(res, 200, credentials);
   }
 
-  /**
-   * A client certificate for the node and its key. The key is made here and
-   * sent once over the TLS connection the node opened after checking this
-   * control plane's certificate (docs/fleet.md#enrolment says why).
-   */
-  private async credentials(name: string): Promise<Credentials> {
-    const issued = await this.authority.issue({ spiffe: nodeId(name), commonName: name, usage: 'client', ttlMs: parseDuration(this.settings.node_certificate_ttl) });
-    return { cert: issued.certPem, key: issued.keyPem, ca: this.authority.certPem, serial: issued.serial, not_after: issued.notAfter.toISOString() };
+  /** A client certificate for the node, of the public key its request proved it holds. */
+  private async credentials(name: string, publicKey: webcrypto.CryptoKey): Promise<Credentials> {
+    const issued = await this.authority.issue({
+      spiffe: nodeId(name),
+      commonName: name,
+      usage: 'client',
+      publicKey,
+      ttlMs: parseDuration(this.settings.node_certificate_ttl),
+    });
+    return { cert: issued.certPem, ca: this.authority.certPem, serial: issued.serial, not_after: issued.notAfter.toISOString() };
   }
 
   private async renewServerCertificate(): Promise<void> {

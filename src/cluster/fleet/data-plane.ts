@@ -8,7 +8,7 @@
  * running version kept), writes it to disk once it serves, and reports its
  * version, readiness and traffic counters.
  */
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Agent } from 'node:https';
 import { hostname } from 'node:os';
@@ -19,6 +19,7 @@ import type { FleetConfig } from '../../config/fleet.js';
 import { parseDuration } from '../../config/units.js';
 import { Gateway, type ReloadResult } from '../../gateway.js';
 import { composeForNode, hashText } from './document.js';
+import { makeRequest } from './csr.js';
 import { call, fleetAgent, type ClientTls } from './http.js';
 import { MAX_CREDENTIALS_BYTES, PATHS, type Credentials, type NodeReport } from './protocol.js';
 
@@ -232,13 +233,14 @@ export class DataPlane {
     const token = this.settings.enrolment_token;
     if (!token) throw new Error('no node certificate in state_dir and no fleet.enrolment_token to enrol with');
     const name = this.nodeName();
+    const request = await makeRequest(name);
     const answer = await call(this.agent, this.base, 'POST', PATHS.enrol, {
-      body: JSON.stringify({ token, name }),
+      body: JSON.stringify({ token, name, csr: request.csrPem }),
       timeoutMs: CALL_TIMEOUT_MS,
       limit: MAX_CREDENTIALS_BYTES,
     });
     if (answer.status !== 200) throw new Error(`enrolment refused (${answer.status}): ${answer.body.toString('utf8').slice(0, 200)}`);
-    this.store(JSON.parse(answer.body.toString('utf8')) as Credentials);
+    this.store(JSON.parse(answer.body.toString('utf8')) as Credentials, request.keyPem);
     this.gateway.logger.info({ node: name }, 'fleet: enrolled with the control plane');
   }
 
@@ -246,14 +248,14 @@ export class DataPlane {
     return this.settings.name ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64) || 'node');
   }
 
-  /** Keeps new credentials (key 0600) and uses them for the next connection. */
-  private store(credentials: Credentials): void {
+  /** Keeps a new certificate and its key (0600) and uses them for the next connection. */
+  private store(credentials: Credentials, keyPem: string): void {
     const f = files(this.stateDir);
-    // Refuse what is not a certificate before it replaces a working one.
-    new X509Certificate(credentials.cert);
-    writeAtomically(f.key, credentials.key);
+    // Refuse what is not a certificate of our key before it replaces a working one.
+    if (!new X509Certificate(credentials.cert).checkPrivateKey(createPrivateKey(keyPem))) throw new Error('the control plane answered a certificate for another key');
+    writeAtomically(f.key, keyPem);
     writeAtomically(f.cert, credentials.cert, 0o644);
-    this.tls = { ca: this.tls.ca, cert: credentials.cert, key: credentials.key };
+    this.tls = { ca: this.tls.ca, cert: credentials.cert, key: keyPem };
     this.reconnect();
   }
 
@@ -274,9 +276,10 @@ export class DataPlane {
       const from = Date.parse(cert.validFrom);
       const to = Date.parse(cert.validTo);
       if (Date.now() < from + ((to - from) * 2) / 3) return;
-      const answer = await call(this.agent, this.base, 'POST', PATHS.renew, { body: '{}', timeoutMs: CALL_TIMEOUT_MS, limit: MAX_CREDENTIALS_BYTES });
+      const request = await makeRequest(this.nodeName());
+      const answer = await call(this.agent, this.base, 'POST', PATHS.renew, { body: JSON.stringify({ csr: request.csrPem }), timeoutMs: CALL_TIMEOUT_MS, limit: MAX_CREDENTIALS_BYTES });
       if (answer.status !== 200) throw new Error(`renewal refused (${answer.status})`);
-      this.store(JSON.parse(answer.body.toString('utf8')) as Credentials);
+      this.store(JSON.parse(answer.body.toString('utf8')) as Credentials, request.keyPem);
       this.gateway.logger.info('fleet: node certificate renewed');
     } catch (err) {
       this.gateway.logger.warn({ err: (err as Error).message }, 'fleet: node certificate renewal failed; tried again at the next report');

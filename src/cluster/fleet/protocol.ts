@@ -6,8 +6,9 @@
  *                           or, when the node already runs it, held open until a new
  *                           version exists (then 200) or poll_timeout passes (304): a long poll.
  *   POST /fleet/v1/report   the node's state (JSON); 204.
- *   POST /fleet/v1/renew    a fresh certificate for the same node (JSON, as enrol answers).
- *   POST /fleet/v1/enrol    { token, name } without a client certificate → { cert, key, ca, serial }.
+ *   POST /fleet/v1/renew    { csr } → a fresh certificate for the same node (JSON, as enrol answers).
+ *   POST /fleet/v1/enrol    { token, name, csr } without a client certificate → { cert, ca, serial, not_after }.
+ *                           The node makes its key pair; only a certificate request signed with it travels.
  *
  * Identities are SPIFFE IDs in the certificates the fleet CA issues: a node's
  * certificate is a client certificate for spiffe://portcullis.fleet/node/<name>,
@@ -53,7 +54,7 @@ export function checkControlPlane(host: string, cert: PeerCertificate): Error | 
 
 /** The most a report or an enrolment request may weigh. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
-/** The most an enrolment or renewal answer may weigh (certificates and a key). */
+/** The most an enrolment or renewal answer may weigh (two certificates). */
 export const MAX_CREDENTIALS_BYTES = 64 * 1024;
 
 /** What a data plane reports. */
@@ -71,9 +72,9 @@ export interface NodeReport {
   readonly started_at: string;
 }
 
+/** What enrolment and renewal answer: the node's key never travels (csr.ts). */
 export interface Credentials {
   readonly cert: string;
-  readonly key: string;
   readonly ca: string;
   readonly serial: string;
   readonly not_after: string;
