@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,6 +249,29 @@ describe('fleet: a control plane pushing to two data planes over mTLS', () => {
     assert.equal(credentials.key, undefined, 'no private key travels');
     assert.ok(new X509Certificate(credentials.cert).checkPrivateKey(createPrivateKey(request.keyPem)), 'the certificate is of the node\'s own key');
     assert.match(new X509Certificate(credentials.cert).subjectAltName ?? '', /spiffe:\/\/portcullis\.fleet\/node\/dp3/);
+  });
+
+  it('a data plane renews its certificate with a new key of its own, and keeps syncing on it', async () => {
+    // Certificates of seconds (back-dated a minute, so past two thirds of their life at once): renewed at each report.
+    assert.equal((await cp.reload(cpConfig(upstream.url, dir, { extra: '  node_certificate_ttl: 5s' }))).ok, true);
+    const { token } = createToken(join(dir, 'cp-state'), 600_000, 'dp4');
+    const lines = new Lines();
+    const dp4 = await DataPlane.start({ configFile: dpConfig(dir, 'dp4', plane.url, token), logDestination: lines, env: { ...process.env } });
+    try {
+      const certFile = join(dir, 'dp4-state', 'node.crt');
+      await until('dp4 enrolled', () => existsSync(certFile));
+      const first = new X509Certificate(readFileSync(certFile));
+      await until('dp4 renewed', () => lines.has('fleet: node certificate renewed'));
+      const renewed = new X509Certificate(readFileSync(certFile));
+      assert.notEqual(renewed.serialNumber, first.serialNumber);
+      assert.notEqual(renewed.publicKey.export({ format: 'pem', type: 'spki' }), first.publicKey.export({ format: 'pem', type: 'spki' }), 'a new key');
+      assert.ok(renewed.checkPrivateKey(createPrivateKey(readFileSync(join(dir, 'dp4-state', 'node.key')))));
+      assert.equal((await cp.reload(cpConfig(upstream.url, dir, { alice: false, extra: '  node_certificate_ttl: 5s' }))).ok, true);
+      await until('dp4 applies the next version', async () => (await status(dp4, ALICE)) === 401);
+    } finally {
+      await dp4.shutdown();
+    }
+    assert.equal((await cp.reload(cpConfig(upstream.url, dir))).ok, true);
   });
 
   it('with the control plane stopped, data planes keep serving, and a restarted one starts from disk', async () => {

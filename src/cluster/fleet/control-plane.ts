@@ -66,7 +66,8 @@ export class ControlPlane {
     private readonly gateway: Gateway,
     private readonly authority: CertificateAuthority,
     private readonly server: Server,
-    private readonly settings: FleetConfig,
+    /** The fleet section at start: the listener, the CA, the state folder and max_nodes are read from it once. */
+    private readonly initial: FleetConfig,
     private readonly stateDir: string,
     /** https://host:port of the fleet listener. */
     readonly url: string,
@@ -134,6 +135,11 @@ export class ControlPlane {
     return { hash: this.version.hash, revision: this.version.revision };
   }
 
+  /** The fleet section running now: node_certificate_ttl, poll_timeout and revoked follow reloads. */
+  private get settings(): FleetConfig {
+    return this.gateway.snapshot.config.fleet;
+  }
+
   /** The latest report of every data plane that reported. */
   nodes(): NodeState[] {
     return [...this.states.values()];
@@ -188,7 +194,7 @@ export class ControlPlane {
     if (!cert || !cert.raw) reason = 'no_certificate';
     else if (!socket.authorized) reason = 'untrusted';
     else if ((name = nodeNameOf(cert)) === undefined) reason = 'not_a_node';
-    else if (this.gateway.snapshot.config.fleet.revoked.some((s) => s.toUpperCase() === serial)) reason = 'revoked';
+    else if (this.settings.revoked.some((s) => s.toUpperCase() === serial)) reason = 'revoked';
     if (reason === undefined && name !== undefined && serial !== undefined) return { name, serial };
     this.peerRefused(socket.remoteAddress ?? 'unknown', reason ?? 'untrusted', name, serial);
     return undefined;
@@ -247,7 +253,7 @@ export class ControlPlane {
       return reply(res, 400, { error: (err as Error).message });
     }
     const before = this.states.get(peer.name);
-    if (!before && this.states.size >= this.settings.max_nodes) return reply(res, 429, { error: 'too many nodes' });
+    if (!before && this.states.size >= this.initial.max_nodes) return reply(res, 429, { error: 'too many nodes' });
     this.states.set(peer.name, { name: peer.name, serial: peer.serial, seen: Date.now(), report });
     if (report.refused && report.refused.hash !== before?.report.refused?.hash) {
       // The issues go to the log only, as the gateway's own refused reloads do: a config error can quote a value.
@@ -306,7 +312,7 @@ export class ControlPlane {
 
   private async renewServerCertificate(): Promise<void> {
     if (Date.now() < this.serverNotAfter - SERVER_CERT_TTL_MS / 2) return;
-    const own = await issueServerCertificate(this.authority, this.settings.server_names);
+    const own = await issueServerCertificate(this.authority, this.initial.server_names);
     this.server.setSecureContext({ key: own.keyPem, cert: own.certPem, ca: this.authority.certPem, minVersion: 'TLSv1.3' });
     this.serverNotAfter = own.notAfter.getTime();
   }
