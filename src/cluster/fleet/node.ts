@@ -13,6 +13,10 @@ export interface RunningNode {
   readonly gateway: Gateway;
   /** The fleet listener's URL on a control plane. */
   readonly fleetUrl?: string;
+  /** On a control plane: its nodes and their reports (`nodes()`), the version it serves (`current`), for an admin API to show. */
+  readonly controlPlane?: ControlPlane;
+  /** On a data plane: the version it runs (`running`). */
+  readonly dataPlane?: DataPlane;
   /** SIGHUP: re-read the file (a data plane: its local file, with the pushed config kept). */
   reload(): Promise<ReloadResult>;
   shutdown(): Promise<void>;
@@ -35,7 +39,7 @@ export async function startNode(configFile: string, watch: boolean, env: NodeJS.
   if (role === 'data_plane') {
     // No file watch: a data plane's config changes by a push, or by SIGHUP for its local sections.
     const plane = await DataPlane.start({ configFile, env });
-    return { gateway: plane.gateway, reload: () => plane.reloadLocal(), shutdown: () => plane.shutdown() };
+    return { gateway: plane.gateway, dataPlane: plane, reload: () => plane.reloadLocal(), shutdown: () => plane.shutdown() };
   }
   const gateway = await Gateway.start({ configFile, watch, env });
   if (role !== 'control_plane') return { gateway, reload: () => gateway.reload(signal), shutdown: () => gateway.shutdown() };
@@ -51,6 +55,7 @@ export async function startNode(configFile: string, watch: boolean, env: NodeJS.
   return {
     gateway,
     fleetUrl: plane.url,
+    controlPlane: plane,
     reload: () => gateway.reload(signal),
     shutdown: async () => {
       await plane.close();
