@@ -192,9 +192,17 @@ describe('fleet: a control plane pushing to two data planes over mTLS', () => {
     const refusal = plane.nodes()[0]!.report.refused!;
     assert.match(refusal.issues.join('\n'), /ONLY_ON_THE_CONTROL_PLANE/);
     await until('the control plane logged it', () => cp.logs.some((l) => String(l.msg).startsWith('fleet: a data plane refused')));
-    // Back to a version they can run.
+    // The refused version is not asked for again and again: each poll waits for the next version.
+    const polls = dps.map((dp) => dp.polls);
+    await new Promise((r) => setTimeout(r, 1_000));
+    dps.forEach((dp, i) => assert.ok(dp.polls - polls[i]! < 20, `${dp.polls - polls[i]!} polls in a second: the poll spins`));
+    // Back to a version they can run, here the one they run already: nothing to apply, and still no spinning.
     assert.equal((await cp.reload(cpConfig(upstream.url, dir))).ok, true);
     for (const dp of dps) await until('back in sync', () => dp.running === plane.current.hash);
+    await until('the refusal is no longer reported', () => plane.nodes().every((n) => n.report.refused === undefined));
+    const after = dps.map((dp) => dp.polls);
+    await new Promise((r) => setTimeout(r, 1_000));
+    dps.forEach((dp, i) => assert.ok(dp.polls - after[i]! < 20, `${dp.polls - after[i]!} polls in a second after the rollback: the poll spins`));
   });
 
   it('refuses an enrolment token used twice', async () => {

@@ -65,6 +65,8 @@ function stateDirOf(local: SourceText, env: NodeJS.ProcessEnv): string | undefin
 export class DataPlane {
   /** The hash of the pushed version running now, when one is. */
   running: string | undefined;
+  /** Config requests made since start: what a test reads to see the poll wait rather than spin. */
+  polls = 0;
   /** The last version refused, with its issues (reported, and not tried again). */
   private refused: { hash: string; issues: string[] } | undefined;
   private tls: ClientTls;
@@ -142,11 +144,15 @@ export class DataPlane {
       return { ok: false, issues: [{ file: this.local.file, line: 0, path: '(file)', message: (err as Error).message }] };
     }
     const f = files(this.stateDir);
+    const refusedBefore = this.refused;
     const result = existsSync(f.lastGood) ? await this.apply(readFileSync(f.lastGood, 'utf8'), by) : await this.gateway.reload(by);
     // A version refused before may run with the new local sections: ask for it again.
-    if (result.ok && this.refused) {
+    if (result.ok && refusedBefore) {
       this.refused = undefined;
       this.reconnect();
+    } else if (!result.ok && refusedBefore) {
+      // The local file does not fit: keep waiting past the pushed version refused before, not past the one running.
+      this.refused = refusedBefore;
     }
     return result;
   }
@@ -157,6 +163,7 @@ export class DataPlane {
     while (!this.stopped) {
       try {
         if (!this.tls.cert) await this.enrol();
+        this.polls++;
         const answer = await call(this.agent, this.base, 'GET', PATHS.config, {
           // The latest version seen: a refused one is not asked for again until the control plane has another.
           headers: (this.refused?.hash ?? this.running) ? { 'if-none-match': `"${this.refused?.hash ?? this.running}"` } : {},
@@ -167,7 +174,9 @@ export class DataPlane {
           const text = answer.body.toString('utf8');
           const hash = hashText(text);
           if (answer.headers.etag !== `"${hash}"`) throw new Error('the pushed config does not match its ETag');
-          if (hash !== this.running && hash !== this.refused?.hash) await this.apply(text, { kind: 'process', name: 'control plane' });
+          // Back to the version running here (a rollback past a refused one): nothing to apply, and nothing refused is pending.
+          if (hash === this.running) this.refused = undefined;
+          else if (hash !== this.refused?.hash) await this.apply(text, { kind: 'process', name: 'control plane' });
         } else if (answer.status !== 304) {
           throw new Error(`the control plane answered ${answer.status}: ${answer.body.toString('utf8').slice(0, 200)}`);
         }
