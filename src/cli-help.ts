@@ -7,6 +7,7 @@ import { CA_HELP } from './ca/help.js';
 import { AUDIT_HELP } from './cli-audit.js';
 import { CONFIG_HELP } from './cli-config.js';
 import { DEFENSE_HELP } from './cli-defense.js';
+import { FLEET_HELP } from './cluster/fleet/help.js';
 
 export const COMMAND_HELP: Record<string, string> = {
   start: `  portcullis start -c FILE [--watch] [--pid-file PATH] [--demo-upstream HOST:PORT]
@@ -45,7 +46,7 @@ export const COMMAND_HELP: Record<string, string> = {
 export const HELP = `portcullis — a secure API gateway
 
 Usage:
-${Object.values(COMMAND_HELP).join('')}${CA_HELP}${AUDIT_HELP}${CONFIG_HELP}${DEFENSE_HELP}  portcullis --version | --help
+${Object.values(COMMAND_HELP).join('')}${CA_HELP}${AUDIT_HELP}${CONFIG_HELP}${DEFENSE_HELP}${FLEET_HELP}  portcullis --version | --help
 `;
 
 /** One command's usage, or undefined for a command that has none. */

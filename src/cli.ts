@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * portcullis start | validate | reload | hash-password | openapi-routes | schema | ca | audit | config | admin-token | --version | --help
+ * portcullis start | validate | reload | hash-password | openapi-routes | schema | ca | audit | config | admin-token | defense | fleet | --version | --help
  * Bad flags and unreadable files give one clear line and an exit code, never a stack trace.
  *
  * main(argv, io) runs one command and resolves with its exit code; it never
@@ -19,7 +19,8 @@ import { commandHelp, HELP } from './cli-help.js';
 import { parseListenAddress } from './config/ajv.js';
 import { formatIssue, InvalidConfigError } from './config/errors.js';
 import { startDemoUpstream } from './demo/upstream.js';
-import { Gateway } from './gateway.js';
+import { fleetRoleOf, startNode, type RunningNode } from './cluster/fleet/node.js';
+import type { SourceText } from './config/load.js';
 import { loadConfig } from './load-config.js';
 import { ListenError } from './server/listen-error.js';
 import { StoreRegistry } from './stores/registry.js';
@@ -108,6 +109,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const { runConfigCommand, runAdminTokenCommand } = await import('./cli-config.js');
     return argv[0] === 'config' ? runConfigCommand(argv.slice(1), io) : runAdminTokenCommand(argv.slice(1), io);
   }
+  if (argv[0] === 'fleet') {
+    const { runFleetCommand } = await import('./cluster/fleet/cli.js');
+    return runFleetCommand(argv.slice(1), { out: io.stdout, err: io.stderr, env: io.env });
+  }
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli-audit.js');
     return runAuditCommand(argv.slice(1), io);
@@ -160,7 +165,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, schema, ca, audit, defense)`);
+      throw new UsageError(`unknown command "${command}" (commands: start, validate, reload, hash-password, openapi-routes, schema, ca, audit, config, admin-token, defense, fleet)`);
   }
 }
 
@@ -230,17 +235,23 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
     });
     io.stderr(`demo upstream on http://${demo}\n`);
   }
-  // The config is loaded once here: it says how many workers (docs/workers.md); one runs in this process.
-  const { loadNodeConfig } = await import('./cluster/workers/node-config.js');
-  const node = loadNodeConfig(file, io.env);
-  if (!node.ok) {
-    for (const issue of node.issues) io.stderr(formatIssue(issue) + '\n');
-    return 1;
+  // fleet.role: standalone, control plane or data plane (src/cluster/fleet/node.ts). A standalone node's
+  // config is loaded once here: it says how many workers (docs/workers.md); one runs in this process.
+  const role = fleetRoleOf(file, io.env);
+  let source: SourceText | undefined;
+  if (role === 'standalone') {
+    const { loadNodeConfig } = await import('./cluster/workers/node-config.js');
+    const loaded = loadNodeConfig(file, io.env);
+    if (!loaded.ok) {
+      for (const issue of loaded.issues) io.stderr(formatIssue(issue) + '\n');
+      return 1;
+    }
+    if (loaded.config.workers > 1) return (await import('./cluster/workers/node.js')).superviseNode(file, loaded.config, watch, pidFile, io);
+    source = loaded.config.source;
   }
-  if (node.config.workers > 1) return (await import('./cluster/workers/node.js')).superviseNode(file, node.config, watch, pidFile, io);
-  let gateway: Gateway;
+  let node: RunningNode;
   try {
-    gateway = await Gateway.start({ configFile: file, watch, env: io.env, source: node.config.source });
+    node = await startNode(file, watch, io.env, source);
   } catch (err) {
     if (err instanceof InvalidConfigError) {
       for (const issue of err.issues) io.stderr(formatIssue(issue) + '\n');
@@ -248,13 +259,15 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
     }
     throw err;
   }
+  const gateway = node.gateway;
   writeFileSync(pidFile, `${process.pid}\n`);
   for (const listener of gateway.listeners.values()) io.stderr(`portcullis listening on ${listener.url} (${listener.name})\n`);
   if (gateway.admin.url) io.stderr(`portcullis admin listener on ${gateway.admin.url} (/metrics, /livez, /readyz)\n`);
+  if (node.fleetUrl) io.stderr(`portcullis control plane on ${node.fleetUrl} (mTLS, for data planes)\n`);
 
   const statusFile = `${pidFile}.reload`;
   process.on('SIGHUP', () => {
-    void gateway.reload({ kind: 'signal', signal: 'SIGHUP' }).then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
+    void node.reload().then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
   });
   // Node starts its inspector on SIGUSR1 unless a handler is installed: this one replaces it.
   process.on('SIGUSR1', () => gateway.telemetry.sinks?.reopen());
@@ -266,7 +279,7 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
     }
     stopping = true;
     io.stderr(`${signal}: finishing in-flight requests\n`);
-    void gateway.shutdown().then(() => {
+    void node.shutdown().then(() => {
       rmSync(pidFile, { force: true });
       rmSync(statusFile, { force: true });
       process.exit(0);

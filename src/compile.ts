@@ -26,6 +26,7 @@ import type { Config, PolicyEntryConfig, RouteConfig } from './config/schema.js'
 import { checkServerLimits } from './config/server-limits.js';
 import { crossReferenceIssues } from './config/cross-refs.js';
 import { adminForSnapshot, checkAdmin } from './config/admin.js';
+import { checkFleet } from './config/fleet.js';
 import { checkSinks } from './config/telemetry/sinks.js';
 import { checkDefense } from './config/defense.js';
 import { parseDuration, parseSize } from './config/units.js';
@@ -69,6 +70,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   const settings = compileSettings(config, report);
   checkServerLimits(config, report);
   checkAdmin(config, report, warn);
+  checkFleet(config.fleet, report);
   checkSinks(config.telemetry, report);
   checkDefense(config, report, warn);
   const consumers = new Map<string, Consumer>();

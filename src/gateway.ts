@@ -49,7 +49,11 @@ export interface GatewayOptions {
   watch?: boolean;
   /** The log level (default: PORTCULLIS_LOG_LEVEL, else info). */
   logLevel?: string;
-  /** The config document to start from instead of reading configFile (a cluster worker gets the supervisor's). */
+  /**
+   * The config document to start from instead of reading configFile: a
+   * cluster worker gets the supervisor's, a data plane its last good pushed
+   * config (src/cluster/).
+   */
   source?: SourceText;
   /** The config version to start at (a restarted worker joins the node's current version); 1 when not given. */
   version?: number;

@@ -4,7 +4,7 @@
  * identities (SPIFFE URI SANs, DNS names, IP addresses) and the CRLs that
  * revoke them. Certificates are built by @peculiar/x509, never by hand.
  */
-import { createPrivateKey, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate as NodeX509, type webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
@@ -40,6 +40,11 @@ export interface IssueOptions {
   crlUrl?: string;
   /** Start of validity; defaults to now minus a minute. Tests use it for expired certificates. */
   notBefore?: Date;
+  /**
+   * The subject's own public key (from a certificate request whose signature
+   * was checked): no key pair is made, and `keyPem` comes back empty.
+   */
+  publicKey?: webcrypto.CryptoKey;
 }
 
 export interface Issued {
@@ -109,7 +114,8 @@ export class CertificateAuthority {
     const names = subjectAltNames(options);
     if (names.length === 0) throw new Error('a certificate needs at least one name: --spiffe, --dns, --ip or --email');
     if (!(options.ttlMs > 0)) throw new Error('the lifetime must be positive');
-    const keys = await generateKeys(options.keyType ?? 'ec');
+    const keys = options.publicKey ? undefined : await generateKeys(options.keyType ?? 'ec');
+    const publicKey = options.publicKey ?? keys!.publicKey;
     const start = options.notBefore?.getTime() ?? Date.now();
     const notBefore = options.notBefore ?? new Date(start - BACKDATE_MS);
     let notAfter = new Date(start + options.ttlMs);
@@ -126,7 +132,7 @@ export class CertificateAuthority {
       new x509.KeyUsagesExtension(keyUsage, true),
       new x509.ExtendedKeyUsageExtension(ekus, false),
       new x509.SubjectAlternativeNameExtension(names, false),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(this.certificate),
     ];
     if (options.crlUrl) extensions.push(new x509.CRLDistributionPointsExtension([options.crlUrl]));
@@ -137,14 +143,14 @@ export class CertificateAuthority {
       issuer: this.certificate.subjectName,
       notBefore,
       notAfter,
-      publicKey: keys.publicKey,
+      publicKey,
       signingKey: this.keys.privateKey,
       signingAlgorithm: this.keys.signingAlgorithm,
       extensions,
     });
     return {
       certPem: cert.toString('pem') + '\n',
-      keyPem: await privateKeyPem(keys.privateKey),
+      keyPem: keys ? await privateKeyPem(keys.privateKey) : '',
       serial: serial.toUpperCase(),
       notBefore,
       notAfter,

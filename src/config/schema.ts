@@ -10,6 +10,7 @@ import { TelemetrySchema } from './telemetry/index.js';
 import { AdminSchema } from './admin.js';
 import { DefenseSchema } from './defense.js';
 import { FunctionsSchema, LambdaSchema } from './functions.js';
+import { FleetSchema } from './fleet.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
 
@@ -322,6 +323,7 @@ export const ConfigSchema = Type.Object(
     telemetry: TelemetrySchema,
     admin: AdminSchema,
     defense: DefenseSchema,
+    fleet: FleetSchema,
   },
   { additionalProperties: false },
 );
