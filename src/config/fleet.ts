@@ -11,7 +11,9 @@ import type { ConfigPath } from './errors.js';
 import { Duration, Secret, Timer } from './types.js';
 import { parseDuration } from './units.js';
 
-const NodeName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
+const NODE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+/** A node's name: letters, digits, ".", "_", "-". */
+const NodeName = (description = 'letters, digits, ".", "_", "-"') => Type.String({ pattern: NODE_NAME_PATTERN, description });
 
 export const FleetSchema = Type.Object(
   {
@@ -53,7 +55,7 @@ export const FleetSchema = Type.Object(
       description: 'control plane: node certificate serials (hex, as enrolment logged them) refused from now on: a stolen or retired node',
     }),
     control_plane: Type.Optional(Type.String({ pattern: '^https://[^\\s/]+(/.*)?$', description: 'data plane: the control plane, https://host:port' })),
-    name: Type.Optional({ ...NodeName, description: 'data plane: its name in the fleet, in its certificate (the host name when absent)' }),
+    name: Type.Optional(NodeName('data plane: its name in the fleet, in its certificate (the host name when absent)')),
     enrolment_token: Type.Optional(
       Secret({ maxLength: 256, description: 'data plane: the one-time token from `portcullis fleet token`, used once when it has no certificate yet (use ${env:...})' }),
     ),
