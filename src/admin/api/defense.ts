@@ -99,6 +99,7 @@ export const defenseRoutes: ApiRoute[] = [
     tag: 'defense',
     summary: 'Add an action (by default: block an address or CIDR block for an hour); 409 when defense is off, the target is allowlisted, or max_actions are in force',
     body: BAN_BODY,
+    refusals: { 409: 'refused: defense is off, the target is on defense.allowlist, or defense.max_actions are in force' },
     ok: { status: 201, schema: { type: 'object', properties: { action: ACTION_VIEW }, required: ['action'] } },
     async handle(call, api) {
       const input = banOf(await call.json());
@@ -114,6 +115,7 @@ export const defenseRoutes: ApiRoute[] = [
     verb: 'write',
     tag: 'defense',
     summary: 'Lift one action now, on every node',
+    refusals: { 404: 'no such action in force' },
     ok: { status: 200, schema: LIFTED },
     async handle(call, api) {
       return lifted(await api.link.defense.lift({ id: call.params.id! }, actor(call)));
@@ -127,6 +129,7 @@ export const defenseRoutes: ApiRoute[] = [
     tag: 'defense',
     summary: 'Lift every action on a target (?target= an address, a CIDR block, a consumer or a credential id)',
     query: [{ name: 'target', description: 'required: the address, CIDR block, consumer or credential id whose actions end' }],
+    refusals: { 400: 'no ?target=', 404: 'no action in force on that target' },
     ok: { status: 200, schema: LIFTED },
     async handle(call, api) {
       const target = call.query.get('target');

@@ -77,6 +77,8 @@ export interface ApiRoute {
   /** Writes need If-Match (428 without, 412 when stale). */
   readonly ifMatch?: boolean;
   readonly query?: readonly { readonly name: string; readonly description: string }[];
+  /** Refusals of its own the OpenAPI document lists (status: when), beside those every route has. */
+  readonly refusals?: Readonly<Record<number, string>>;
   /** Undefined: the handler wrote the response itself (a stream). */
   handle(call: ApiCall, api: ApiCore): Reply | undefined | Promise<Reply | undefined>;
 }
