@@ -1,9 +1,12 @@
 /**
  * portcullis defense list | ban | lift: the actions of automatic defense,
- * through a running gateway's admin listener (/defense/actions), so an
+ * through a running gateway's admin API (/api/v1/defense/actions), so an
  * operator's ban reaches every node and the audit trail like a detection's.
- * The token comes from a file or the environment, never from an argument
- * (it would stay in shell history and in `ps`).
+ * The token is an admin API token whose role writes `defense` (operator,
+ * admin; viewer lists only), read as `portcullis config` reads it: from
+ * $PORTCULLIS_ADMIN_TOKEN (or the variable --token-env names), or from
+ * --token-file; never from an argument (it would stay in shell history and
+ * in `ps`).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,12 +21,14 @@ export const DEFENSE_HELP = `  portcullis defense list [--admin URL]
   portcullis defense lift ID|TARGET
       End an action now (by id, or every action on TARGET).
       --admin: the admin listener (default $PORTCULLIS_ADMIN_URL, else http://127.0.0.1:9901);
-      the token: --token-file FILE or $PORTCULLIS_DEFENSE_TOKEN (defense.admin_token).
+      the token: an admin API token (role operator or admin; viewer may list), read from
+      $PORTCULLIS_ADMIN_TOKEN (or the variable --token-env names), or --token-file FILE.
 `;
 
 const OPTIONS = {
   admin: { type: 'string' },
   'token-file': { type: 'string' },
+  'token-env': { type: 'string' },
   duration: { type: 'string' },
   reason: { type: 'string' },
   kind: { type: 'string' },
@@ -87,7 +92,7 @@ async function run(argv: string[], io: DefenseIo): Promise<number> {
   if (extra !== undefined) throw new DefenseUsageError(`unexpected argument "${extra}"`);
   const base = (values.admin ?? io.env.PORTCULLIS_ADMIN_URL ?? 'http://127.0.0.1:9901').replace(/\/+$/, '');
   if (!/^https?:\/\//.test(base)) throw new DefenseUsageError('--admin: a URL like http://127.0.0.1:9901');
-  const token = readToken(values['token-file'], io.env);
+  const token = readToken(values['token-file'], values['token-env'] ?? 'PORTCULLIS_ADMIN_TOKEN', io.env);
   const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
     const res = await request(`${base}${path}`, {
       method,
@@ -108,7 +113,7 @@ async function run(argv: string[], io: DefenseIo): Promise<number> {
   switch (command) {
     case 'list': {
       if (target !== undefined) throw new DefenseUsageError('list takes no argument');
-      const answer = await call('GET', '/defense/actions');
+      const answer = await call('GET', '/api/v1/defense/actions');
       const actions = (answer.actions ?? []) as ActionView[];
       if (values.json) io.stdout(`${JSON.stringify(actions, null, 2)}\n`);
       else if (actions.length === 0) io.stdout('no action in force\n');
@@ -119,7 +124,7 @@ async function run(argv: string[], io: DefenseIo): Promise<number> {
       if (target === undefined) throw new DefenseUsageError('ban needs a TARGET: an address, a CIDR block, a consumer or a credential id');
       const limit = values.limit === undefined ? undefined : Number(values.limit);
       if (limit !== undefined && !Number.isSafeInteger(limit)) throw new DefenseUsageError('--limit: a whole number');
-      const answer = await call('POST', '/defense/actions', {
+      const answer = await call('POST', '/api/v1/defense/actions', {
         target,
         duration: values.duration,
         reason: values.reason,
@@ -134,8 +139,8 @@ async function run(argv: string[], io: DefenseIo): Promise<number> {
     }
     case 'lift': {
       if (target === undefined) throw new DefenseUsageError('lift needs an action id or a TARGET');
-      const query = /^[0-9a-f]{16,32}$/.test(target) ? `id=${target}` : `target=${encodeURIComponent(target)}`;
-      const answer = await call('DELETE', `/defense/actions?${query}`);
+      const path = /^[0-9a-f]{16,32}$/.test(target) ? `/${target}` : `?target=${encodeURIComponent(target)}`;
+      const answer = await call('DELETE', `/api/v1/defense/actions${path}`);
       for (const a of (answer.lifted ?? []) as ActionView[]) io.stdout(`lifted ${line(a)}\n`);
       return 0;
     }
@@ -148,16 +153,16 @@ function line(a: ActionView): string {
   return `${a.id}  ${a.kind} ${a.scope} ${a.target}  until ${a.expires_at}  by ${a.by}${a.strike ? ` (strike ${a.strike})` : ''}  ${a.reason}`;
 }
 
-function readToken(file: string | undefined, env: NodeJS.ProcessEnv): string {
+function readToken(file: string | undefined, variable: string, env: NodeJS.ProcessEnv): string {
   let token: string | undefined;
   if (file !== undefined) {
     const text = readFileSync(file);
     if (text.length > MAX_TOKEN_BYTES) throw new Error(`${file}: larger than ${MAX_TOKEN_BYTES} bytes: not a token`);
     token = text.toString('utf8').trim();
   } else {
-    token = env.PORTCULLIS_DEFENSE_TOKEN;
+    token = env[variable];
   }
-  if (!token) throw new DefenseUsageError('no token: --token-file FILE, or PORTCULLIS_DEFENSE_TOKEN (the value of defense.admin_token)');
+  if (!token) throw new DefenseUsageError(`no token: set ${variable} to an admin API token (role operator or admin), or give --token-file FILE`);
   if (/\s/.test(token)) throw new Error('the token holds white space: not a token');
   return token;
 }

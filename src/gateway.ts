@@ -32,7 +32,6 @@ import { SinkManager, sinkSettings, type SinkPlan } from './telemetry/sinks/mana
 import { DynamicDenyList } from './defense/deny-list.js';
 import { DefenseEngine } from './defense/engine.js';
 import { DefenseGate } from './defense/gate.js';
-import { defenseRoutes } from './admin/defense-routes.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { FunctionHost } from './functions/registry.js';
 import { AdminControl } from './admin/control.js';
@@ -146,7 +145,6 @@ export class Gateway {
       readiness: () => readiness.check(),
       storeTiming: (observe) => (stores.timing = observe),
       sources,
-      routes: (server) => defenseRoutes(server, { defense, logger, token: () => snapshots.current.config.defense }),
       link: {
         configFile: options.configFile,
         source: () => this.source,
@@ -155,6 +153,7 @@ export class Gateway {
         policies: policiesByName,
         telemetry,
         sources,
+        defense,
       },
     });
   }

@@ -30,8 +30,6 @@ export interface AdminDeps {
   readonly readiness?: () => Promise<{ readonly ready: boolean; readonly status: string; readonly checks: object }>;
   /** What the admin API reads and changes of the gateway (admin.api). */
   readonly link?: GatewayLink;
-  /** More routes on the admin listener (automatic defense's /defense/actions). */
-  readonly routes?: (server: AdminServer) => void;
 }
 
 /** The listener's routes outside the API table, as the OpenAPI document describes them. */
@@ -140,7 +138,6 @@ export class AdminControl {
         () => this.tokenDigest,
       ),
     );
-    this.deps.routes?.(server);
   }
 
   private reconcileMetrics(config: Config): void {

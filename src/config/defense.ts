@@ -208,8 +208,6 @@ export const DefenseSchema = Type.Optional(
       max_actions: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000, description: 'actions in force at most; a detection finding none left records it and acts on nothing' }),
       max_actions_per_minute: Type.Integer({ minimum: 1, maximum: 10_000, default: 120, description: 'actions detections may take per minute on one node (action flooding)' }),
       resync: Duration({ default: '5s', description: 'how often a node re-reads every action from the store (a node that missed a message converges)' }),
-      admin_token: Type.Optional(Secret({ maxLength: 4096, description: 'bearer token of the admin listener\'s /defense endpoints (and `portcullis defense`)' })),
-      admin_token_sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', 'x-secret': true, description: 'hex SHA-256 of that token' })),
     },
     { additionalProperties: false, description: 'automatic defense: detections and the playbooks they run (docs/defense.md)' },
   ),
@@ -266,7 +264,6 @@ export function checkDefense(
     d.match.routes.forEach((r, j) => routes.has(r) || report([...path, 'match', 'routes', j], `no route named "${r}"`));
     if (!playbooks.has(d.playbook)) report([...path, 'playbook'], `no playbook "${d.playbook}" in defense.playbooks`);
   });
-  if (defense.admin_token !== undefined && defense.admin_token_sha256 !== undefined) report(['defense'], 'give one of "admin_token" or "admin_token_sha256", not both');
   if (defense.detections.length > 0 && config.store.kind === 'memory') {
     warn(['defense', 'detections'], 'on the memory store, detections count and actions apply on this node only; a fleet needs store.kind: redis');
   }

@@ -4,7 +4,8 @@
  * kind as a client sees it; every action an audit record that verifies;
  * `portcullis defense list|ban|lift`; an email notification through a real
  * SMTP receiver (smtp-server, on loopback without TLS, so the notifier is
- * told require_tls: false); a ratio on a route; the admin endpoints' token;
+ * told require_tls: false); a ratio on a route; the admin API's roles on the
+ * actions (a viewer lists, an operator bans and lifts);
  * and a bad defense section refused with file:line.
  */
 import { after, before, describe, it } from 'node:test';
@@ -16,17 +17,18 @@ import { SMTPServer } from 'smtp-server';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { cli } from '../helpers/cli.js';
+import { adminSection, TOKENS } from '../helpers/admin-api.js';
 import type { TelemetryEvent } from '../../src/telemetry/event.js';
 
-const TOKEN = 'actions-test-token-0123';
+const TOKEN = TOKENS.operator;
+const ACTIONS = '/api/v1/defense/actions';
 const KEY = 'alice-key-0123456789';
 const BOB_KEY = 'bob-key-0123456789abc';
 
 const config = (upstream: string, smtpPort: number, dir: string) => `
 gateway: { access_log: false, trusted_proxies: [127.0.0.1/32] }
 listeners: [{ name: main, address: "127.0.0.1:0" }]
-admin: { address: "127.0.0.1:0" }
-services: [{ name: api, targets: [{ url: "${upstream}" }] }]
+${adminSection()}services: [{ name: api, targets: [{ url: "${upstream}" }] }]
 consumers:
   - { name: alice, credentials: { key-auth: [{ id: alice-key, key: "${KEY}" }] } }
   - { name: monitor-bot, credentials: { key-auth: [{ id: bob-key, key: "${BOB_KEY}" }] } }
@@ -45,7 +47,6 @@ telemetry:
     sinks:
       - { name: siem, kind: file, format: cef, path: ${join(dir, 'events.cef')}, batch: { interval: 20ms } }
 defense:
-  admin_token: ${TOKEN}
   allowlist: { consumers: [monitor-bot] }
   detections:
     - name: watch-only
@@ -85,7 +86,7 @@ describe('automatic defense on one gateway', () => {
   let dir: string;
   const mails: string[] = [];
   const events: TelemetryEvent[] = [];
-  const env = () => ({ ...process.env, PORTCULLIS_DEFENSE_TOKEN: TOKEN, PORTCULLIS_ADMIN_URL: gw.gateway.admin.url! });
+  const env = () => ({ ...process.env, PORTCULLIS_ADMIN_TOKEN: TOKEN, PORTCULLIS_ADMIN_URL: gw.gateway.admin.url! });
   const admin = (path: string, init: { method?: string; body?: unknown; token?: string | null } = {}) =>
     send(gw.gateway.admin.url!, path, {
       method: init.method ?? 'GET',
@@ -149,7 +150,7 @@ describe('automatic defense on one gateway', () => {
     const would = events.find((e) => e.type === 'defense.action')!;
     assert.deepEqual([would.details?.kind, would.details?.target], ['block', ip]);
     assert.equal((await call(ip, KEY)).status, 200, 'the address is not blocked');
-    assert.deepEqual((await admin('/defense/actions')).json<{ actions: unknown[] }>().actions, []);
+    assert.deepEqual((await admin(ACTIONS)).json<{ actions: unknown[] }>().actions, []);
     assert.ok(auditLines().some((l) => l.action === 'defense.monitor' && l.target === ip));
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(!mails.some((m) => m.includes('watch-only')), 'monitor mode sends nothing');
@@ -165,27 +166,27 @@ describe('automatic defense on one gateway', () => {
   });
 
   it('an operator suspends a consumer, requires a retry later of an address, and lifts them; each is audited', async () => {
-    const suspended = await admin('/defense/actions', { method: 'POST', body: { kind: 'suspend', scope: 'consumer', target: 'alice', duration: '10m', reason: 'rotating' } });
+    const suspended = await admin(ACTIONS, { method: 'POST', body: { kind: 'suspend', scope: 'consumer', target: 'alice', duration: '10m', reason: 'rotating' } });
     assert.equal(suspended.status, 201, suspended.text);
     const refused = await call('192.0.2.50', KEY);
     assert.equal(refused.status, 403);
     assert.equal(refused.json<{ error: { code: string } }>().error.code, 'access_suspended');
     assert.equal((await call('192.0.2.50', BOB_KEY)).status, 200, 'another consumer passes');
 
-    const later = await admin('/defense/actions', { method: 'POST', body: { kind: 'require', policy: 'retry_later', target: '192.0.2.51', duration: '2m' } });
+    const later = await admin(ACTIONS, { method: 'POST', body: { kind: 'require', policy: 'retry_later', target: '192.0.2.51', duration: '2m' } });
     assert.equal(later.status, 201, later.text);
     const slowed = await call('192.0.2.51', BOB_KEY);
     assert.equal(slowed.status, 429);
     assert.ok(Number(slowed.headers['retry-after']) > 100);
 
     const { id } = suspended.json<{ action: { id: string } }>().action;
-    assert.equal((await admin(`/defense/actions?id=${id}`, { method: 'DELETE' })).status, 200);
+    assert.equal((await admin(`${ACTIONS}/${id}`, { method: 'DELETE' })).status, 200);
     assert.equal((await call('192.0.2.50', KEY)).status, 200);
-    assert.equal((await admin('/defense/actions?target=192.0.2.51', { method: 'DELETE' })).status, 200);
+    assert.equal((await admin(`${ACTIONS}?target=192.0.2.51`, { method: 'DELETE' })).status, 200);
     assert.equal((await call('192.0.2.51', BOB_KEY)).status, 200);
 
     const audit = auditLines();
-    assert.ok(audit.some((l) => l.action === 'defense.add' && l.type === 'suspend' && l.target === 'alice' && l.by?.startsWith('admin')));
+    assert.ok(audit.some((l) => l.action === 'defense.add' && l.type === 'suspend' && l.target === 'alice' && l.by === 'admin olly from 127.0.0.1'));
     assert.ok(audit.some((l) => l.action === 'defense.lift' && l.target === 'alice'));
     assert.ok(audit.some((l) => l.action === 'defense.lift' && l.target === '192.0.2.51'));
     assert.ok(events.some((e) => e.type === 'defense.lifted' && e.reason === 'lifted'));
@@ -194,13 +195,13 @@ describe('automatic defense on one gateway', () => {
   });
 
   it('an address required to show a client certificate is refused without one', async () => {
-    const added = await admin('/defense/actions', { method: 'POST', body: { kind: 'require', policy: 'mtls', target: '192.0.2.52', duration: '2m' } });
+    const added = await admin(ACTIONS, { method: 'POST', body: { kind: 'require', policy: 'mtls', target: '192.0.2.52', duration: '2m' } });
     assert.equal(added.status, 201, added.text);
     const refused = await call('192.0.2.52', BOB_KEY);
     assert.equal(refused.status, 403);
     assert.equal(refused.json<{ error: { code: string } }>().error.code, 'client_certificate_required');
     assert.equal((await call('192.0.2.53', BOB_KEY)).status, 200);
-    assert.equal((await admin('/defense/actions?target=192.0.2.52', { method: 'DELETE' })).status, 200);
+    assert.equal((await admin(`${ACTIONS}?target=192.0.2.52`, { method: 'DELETE' })).status, 200);
   });
 
   it('every action reaches the event sinks (a CEF file here, as a SIEM reads it)', async () => {
@@ -215,7 +216,7 @@ describe('automatic defense on one gateway', () => {
   });
 
   it('an allowlisted consumer cannot be suspended', async () => {
-    const refused = await admin('/defense/actions', { method: 'POST', body: { kind: 'suspend', scope: 'consumer', target: 'monitor-bot', duration: '10m' } });
+    const refused = await admin(ACTIONS, { method: 'POST', body: { kind: 'suspend', scope: 'consumer', target: 'monitor-bot', duration: '10m' } });
     assert.equal(refused.status, 409);
   });
 
@@ -224,23 +225,58 @@ describe('automatic defense on one gateway', () => {
     assert.equal(ban.code, 0, ban.stderr);
     assert.match(ban.stdout, /block ip 203\.0\.113\.0\/24/);
     assert.equal((await call('203.0.113.77', KEY)).status, 403);
-    const list = await cli(['defense', 'list'], { env: env() });
+    const list = await cli(['defense', 'list', '--token-env', 'OPS_TOKEN'], { env: { ...env(), PORTCULLIS_ADMIN_TOKEN: '', OPS_TOKEN: TOKENS.viewer } });
+    assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /203\.0\.113\.0\/24 .*from the CLI/);
     const lift = await cli(['defense', 'lift', '203.0.113.0/24'], { env: env() });
     assert.equal(lift.code, 0, lift.stderr);
     assert.match(lift.stdout, /^lifted /);
     assert.equal((await call('203.0.113.77', KEY)).status, 200);
-    const noToken = await cli(['defense', 'list'], { env: { ...env(), PORTCULLIS_DEFENSE_TOKEN: '' } });
+    const noToken = await cli(['defense', 'list'], { env: { ...env(), PORTCULLIS_ADMIN_TOKEN: '' } });
     assert.equal(noToken.code, 2);
-    const wrong = await cli(['defense', 'list'], { env: { ...env(), PORTCULLIS_DEFENSE_TOKEN: 'wrong-token' } });
+    const wrong = await cli(['defense', 'list'], { env: { ...env(), PORTCULLIS_ADMIN_TOKEN: 'wrong-token' } });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /401/);
   });
 
-  it('the endpoints need the token', async () => {
-    assert.equal((await admin('/defense/actions', { token: null })).status, 401);
-    assert.equal((await admin('/defense/actions', { token: 'not-it' })).status, 401);
-    assert.equal((await admin('/defense/actions', { method: 'POST', token: 'not-it', body: { target: '192.0.2.1' } })).status, 401);
+  it('a viewer token lists but cannot ban or lift (403); an operator can; no token is a 401', async () => {
+    const viewer = TOKENS.viewer;
+    assert.equal((await admin(ACTIONS, { token: viewer })).status, 200);
+    const banned = await admin(ACTIONS, { method: 'POST', token: viewer, body: { target: '192.0.2.70' } });
+    assert.equal(banned.status, 403, banned.text);
+    assert.match(banned.json<{ message: string }>().message, /may not write defense/);
+    assert.equal((await call('192.0.2.70', KEY)).status, 200, 'nothing was banned');
+
+    const added = await admin(ACTIONS, { method: 'POST', body: { target: '192.0.2.70', reason: 'operator' } });
+    assert.equal(added.status, 201, added.text);
+    const { id, by } = added.json<{ action: { id: string; by: string } }>().action;
+    assert.equal(by, 'admin olly from 127.0.0.1');
+    assert.equal((await call('192.0.2.70', KEY)).status, 403);
+    assert.equal((await admin(`${ACTIONS}/${id}`, { method: 'DELETE', token: viewer })).status, 403);
+    assert.equal((await admin(`${ACTIONS}?target=192.0.2.70`, { method: 'DELETE', token: viewer })).status, 403);
+    assert.equal((await call('192.0.2.70', KEY)).status, 403, 'still blocked');
+    const lifted = await admin(`${ACTIONS}/${id}`, { method: 'DELETE' });
+    assert.equal(lifted.status, 200, lifted.text);
+    assert.equal((await call('192.0.2.70', KEY)).status, 200);
+    assert.equal((await admin(`${ACTIONS}/${id}`, { method: 'DELETE' })).status, 404, 'lifted already');
+
+    const cliBan = await cli(['defense', 'ban', '192.0.2.71'], { env: { ...env(), PORTCULLIS_ADMIN_TOKEN: viewer } });
+    assert.equal(cliBan.code, 1);
+    assert.match(cliBan.stderr, /403 role "viewer" may not write defense/);
+
+    assert.equal((await admin(ACTIONS, { token: null })).status, 401);
+    assert.equal((await admin(ACTIONS, { token: 'not-it' })).status, 401);
+    assert.equal((await admin(ACTIONS, { method: 'POST', token: 'not-it', body: { target: '192.0.2.1' } })).status, 401);
+  });
+
+  it('a ban with a field of the wrong type or an unknown one is refused (400), nothing added', async () => {
+    const before = (await admin(ACTIONS)).json<{ actions: unknown[] }>().actions.length;
+    assert.equal((await admin(ACTIONS, { method: 'POST', body: { target: 7 } })).status, 400);
+    assert.equal((await admin(ACTIONS, { method: 'POST', body: { target: '192.0.2.72', duration: 60 } })).status, 400);
+    assert.equal((await admin(ACTIONS, { method: 'POST', body: { target: '192.0.2.72', until: 'forever' } })).status, 400);
+    assert.equal((await admin(ACTIONS, { method: 'POST', body: { target: '192.0.2.72', duration: '90d' } })).status, 400);
+    assert.equal((await admin(ACTIONS, { method: 'DELETE' })).status, 400);
+    assert.equal((await admin(ACTIONS)).json<{ actions: unknown[] }>().actions.length, before);
   });
 
   it('a defense section that names a missing playbook is refused with file and line', async () => {

@@ -15,12 +15,15 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { adminSection, TOKENS } from '../helpers/admin-api.js';
 
 const ATTACKER = '203.0.113.7';
 const INNOCENT = '192.0.2.10';
 const ALLOWED = '198.51.100.9';
 const GOOD_KEY = 'alice-key-0123456789';
-const TOKEN = 'defense-admin-token-for-tests';
+/** An operator's admin API token: the role that writes defense actions. */
+const TOKEN = TOKENS.operator;
+const ACTIONS = '/api/v1/defense/actions';
 
 /** A TCP relay to Redis the test can cut (every connection dropped, new ones refused) and restore. */
 async function startRelay(port: number): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
@@ -63,8 +66,7 @@ function config(redisUrl: string, upstream: string): string {
   return `
 gateway: { access_log: false, trusted_proxies: [127.0.0.1/32] }
 listeners: [{ name: main, address: "127.0.0.1:0" }]
-admin: { address: "127.0.0.1:0" }
-store: { kind: redis, url: "${redisUrl}", timeout: 10s, connect_timeout: 5s }
+${adminSection()}store: { kind: redis, url: "${redisUrl}", timeout: 10s, connect_timeout: 5s }
 services: [{ name: api, targets: [{ url: "${upstream}" }] }]
 consumers:
   - { name: alice, credentials: { key-auth: [{ id: alice-key, key: "${GOOD_KEY}" }] } }
@@ -75,7 +77,6 @@ routes:
     policies: [ { key-auth: {} } ]
 defense:
   resync: 1s
-  admin_token: ${TOKEN}
   allowlist: { cidrs: [198.51.100.0/24] }
   detections:
     - name: brute-force
@@ -105,7 +106,7 @@ async function eventually(what: string, check: () => Promise<boolean>, ms = 10_0
 }
 
 async function actions(gw: TestGateway): Promise<Array<{ id: string; target: string; created_at: string; expires_at: string; strike?: number }>> {
-  const res = await send(gw.gateway.admin.url!, '/defense/actions', { headers: { authorization: `Bearer ${TOKEN}` } });
+  const res = await send(gw.gateway.admin.url!, ACTIONS, { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(res.status, 200);
   return res.json<{ actions: Array<{ id: string; target: string; created_at: string; expires_at: string; strike?: number }> }>().actions;
 }
@@ -178,7 +179,7 @@ describe('automatic defense across a fleet of three on one Redis', () => {
   it('a node cut off from Redis while a ban is added converges once it is back', async () => {
     const target = '203.0.113.99';
     relay.cut();
-    const added = await send(a.gateway.admin.url!, '/defense/actions', {
+    const added = await send(a.gateway.admin.url!, ACTIONS, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ target, duration: '1h', reason: 'operator ban during the outage' }),
@@ -187,7 +188,7 @@ describe('automatic defense across a fleet of three on one Redis', () => {
     await eventually('B refuses the banned address', async () => (await call(b, target, GOOD_KEY)) === 403);
     relay.restore();
     await eventually('C refuses it once its store is back', async () => (await call(c, target, GOOD_KEY)) === 403, 20_000);
-    const lifted = await send(a.gateway.admin.url!, `/defense/actions?target=${target}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    const lifted = await send(a.gateway.admin.url!, `${ACTIONS}?target=${target}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(lifted.status, 200);
     for (const gw of [a, b, c]) await eventually('the lifted ban gone everywhere', async () => (await call(gw, target, GOOD_KEY)) === 200);
   });
@@ -196,7 +197,7 @@ describe('automatic defense across a fleet of three on one Redis', () => {
     await attack(c, ALLOWED, 12);
     for (const gw of [a, b, c]) assert.equal(await call(gw, ALLOWED, GOOD_KEY), 200);
     assert.ok(!(await actions(a)).some((x) => x.target === ALLOWED));
-    const refused = await send(a.gateway.admin.url!, '/defense/actions', {
+    const refused = await send(a.gateway.admin.url!, ACTIONS, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ target: '198.51.0.0/16', duration: '1h' }),

@@ -14,9 +14,9 @@ import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { verifyWebhookSignature } from '../../src/defense/notify.js';
+import { adminSection, TOKENS } from '../helpers/admin-api.js';
 
 const DOC = readFileSync(new URL('../../docs/defense.md', import.meta.url), 'utf8');
-const TOKEN = 'playbook-test-token';
 const SECRET = 'playbook-webhook-secret';
 const KEY = 'alice-key-0123456789';
 
@@ -30,8 +30,7 @@ function config(redisUrl: string, upstream: string, prefix: string, defense: str
   return `
 gateway: { access_log: false, trusted_proxies: [127.0.0.1/32] }
 listeners: [{ name: main, address: "127.0.0.1:0" }]
-admin: { address: "127.0.0.1:0" }
-store: { kind: redis, url: "${redisUrl}", prefix: "${prefix}:", timeout: 10s }
+${adminSection()}store: { kind: redis, url: "${redisUrl}", prefix: "${prefix}:", timeout: 10s }
 services: [{ name: api, targets: [{ url: "${upstream}" }] }]
 consumers:
   - { name: alice, groups: [users], credentials: { key-auth: [{ id: alice-key, key: "${KEY}" }] } }
@@ -66,7 +65,7 @@ describe('the ready playbooks of docs/defense.md', () => {
 
   const start = async (name: string) => {
     const gw = await startGateway(config(redis.url, upstream.url, name, playbook(name)), {
-      env: { ...process.env, DEFENSE_TOKEN: TOKEN, SOC_WEBHOOK_URL: receiverUrl, SOC_WEBHOOK_SECRET: SECRET },
+      env: { ...process.env, SOC_WEBHOOK_URL: receiverUrl, SOC_WEBHOOK_SECRET: SECRET },
     });
     gateways.push(gw);
     return gw;
@@ -81,7 +80,7 @@ describe('the ready playbooks of docs/defense.md', () => {
     }
   };
   const listed = async (gw: TestGateway) =>
-    (await send(gw.gateway.admin.url!, '/defense/actions', { headers: { authorization: `Bearer ${TOKEN}` } })).json<{
+    (await send(gw.gateway.admin.url!, '/api/v1/defense/actions', { headers: { authorization: `Bearer ${TOKENS.viewer}` } })).json<{
       actions: Array<{ kind: string; scope: string; target: string; created_at: string; expires_at: string }>;
     }>().actions;
 

@@ -60,6 +60,16 @@ describe('admin API: the OpenAPI document', () => {
       }
     }
   });
+
+  it("describes automatic defense's actions as the defense resource, with their refusals", async () => {
+    type Op = { 'x-portcullis-grant': { resource: string; verb: string }; responses: Record<string, unknown> };
+    const doc = (await send(gw.gateway.admin.url!, '/openapi.json')).json<{ paths: Record<string, Record<string, Op>> }>();
+    const actions = doc.paths['/api/v1/defense/actions']!;
+    assert.deepEqual(actions.get!['x-portcullis-grant'], { resource: 'defense', verb: 'read' });
+    assert.deepEqual(actions.post!['x-portcullis-grant'], { resource: 'defense', verb: 'write' });
+    assert.ok('409' in actions.post!.responses && '400' in actions.delete!.responses);
+    assert.deepEqual(doc.paths['/api/v1/defense/actions/{id}']!.delete!['x-portcullis-grant'], { resource: 'defense', verb: 'write' });
+  });
 });
 
 describe('admin API: refused at load', () => {

@@ -38,6 +38,7 @@ export function openApiDocument(routes: readonly ApiRoute[], plain: readonly Pla
       responses['412'] = { description: 'If-Match is stale: read again', content: { 'application/json': { schema: error } } };
       responses['428'] = { description: 'If-Match missing', content: { 'application/json': { schema: error } } };
     }
+    for (const [status, when] of Object.entries(r.refusals ?? {})) responses[status] = { description: when, content: { 'application/json': { schema: error } } };
     const parameters: unknown[] = [...params(r.path), ...(r.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: { type: 'string' } }))];
     if (r.ifMatch) parameters.push({ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' }, description: 'the ETag of what you read' });
     const op: Record<string, unknown> = {

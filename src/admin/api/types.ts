@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminResource, AdminVerb } from '../../config/admin.js';
 import type { ConfigIssue } from '../../config/errors.js';
+import type { DefenseEngine } from '../../defense/engine.js';
 import type { SourceText } from '../../config/load.js';
 import type { PolicySchemas } from '../../config/types.js';
 import type { AuditActor } from '../../telemetry/audit/index.js';
@@ -31,6 +32,8 @@ export interface GatewayLink {
   readonly policies: ReadonlyMap<string, PolicySchemas>;
   readonly sources: ScrapeSources;
   readonly telemetry: Telemetry;
+  /** Automatic defense: the actions in force, and an operator's ban and lift (defense.ts). */
+  readonly defense: Pick<DefenseEngine, 'enabled' | 'ledger' | 'ban' | 'lift'>;
 }
 
 /** A JSON (or text) reply; `etag` goes out as the ETag header. */
@@ -74,6 +77,8 @@ export interface ApiRoute {
   /** Writes need If-Match (428 without, 412 when stale). */
   readonly ifMatch?: boolean;
   readonly query?: readonly { readonly name: string; readonly description: string }[];
+  /** Refusals of its own the OpenAPI document lists (status: when), beside those every route has. */
+  readonly refusals?: Readonly<Record<number, string>>;
   /** Undefined: the handler wrote the response itself (a stream). */
   handle(call: ApiCall, api: ApiCore): Reply | undefined | Promise<Reply | undefined>;
 }
