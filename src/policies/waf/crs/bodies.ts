@@ -84,7 +84,7 @@ export function parseJson(body: Buffer, into: Collection, limits: BodyLimits): B
       error = TOO_MANY;
       return;
     }
-    into.add(name, node === null ? '' : typeof node === 'string' ? bytes(node) : String(node as number | boolean) /* scalars only here */);
+    into.add(name, node === null ? '' : typeof node === 'string' ? bytes(node) : JSON.stringify(node));
   };
   walk(doc, 'json', 0);
   return { error };

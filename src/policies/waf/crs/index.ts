@@ -24,7 +24,8 @@ export interface CrsOptions extends SetupOptions {
   readonly rulesDir?: string;
   /** SecLang files (globs allowed in the name) loaded after the setup; files named *-after.conf after the rules. */
   readonly include?: readonly string[];
-  /** SecLang written by the gateway after the rules: exclusions from `waf.exclusions`. */
+  /** SecLang written by the gateway before the rules (runtime exclusions by path) and after them (configure-time ones). */
+  readonly before?: string;
   readonly after?: string;
   /** Run the response rules (RESPONSE-95x) too. */
   readonly responses?: boolean;
@@ -57,13 +58,14 @@ export function loadCrs(options: CrsOptions): RuleSet {
   const files = [...before, ...ruleFiles(dir, options.responses ?? false), ...afterFiles];
   const texts = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
   const setup = setupText(options);
-  const hash = createHash('sha256').update(setup).update('\0').update(options.after ?? '');
+  const hash = createHash('sha256').update(setup).update('\0').update(options.before ?? '').update('\0').update(options.after ?? '');
   for (const [f, t] of texts) hash.update('\0').update(f).update('\0').update(t);
   const key = hash.digest('hex');
   const cached = cache.get(key);
   if (cached) return cached;
   const set = new RuleSet({ readFile: (p) => texts.get(p) ?? readFileSync(p, 'utf8') });
   set.loadText(setup, '<waf setup>');
+  if (options.before) set.loadText(options.before, '<waf exclusions>');
   for (const f of before) set.loadFile(f);
   for (const f of ruleFiles(dir, options.responses ?? false)) set.loadFile(f);
   for (const f of afterFiles) set.loadFile(f);
