@@ -71,6 +71,8 @@ export function requestBytes(input: StageInput, port: number): Buffer {
   const has = (n: string): boolean => headers.some(([k]) => k.toLowerCase() === n);
   if (input.autocomplete_headers !== false) {
     if (data && !has('content-length') && !has('transfer-encoding')) headers.push(['Content-Length', String(data.length)]);
+    // go-ftw completes a body without a type as a form, as a browser would send it
+    if (data && data.length > 0 && !has('content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
     if (!has('connection')) headers.push(['Connection', 'close']);
   }
   const hostIndex = headers.findIndex(([k]) => k.toLowerCase() === 'host');
@@ -122,7 +124,7 @@ export interface StageResult {
 }
 
 export async function runStage(gw: TestGateway, events: TelemetryEvent[], stage: Stage): Promise<StageResult> {
-  const { requestId } = await exchange(gw.port, requestBytes(stage.input, gw.port));
+  const { requestId, status } = await exchange(gw.port, requestBytes(stage.input, gw.port));
   await new Promise((r) => setTimeout(r, 2));
   const matched =
     requestId === undefined ? [] : events.filter((e) => e.type === 'waf.rule' && e.request?.id === requestId).map((e) => Number(e.details?.rule));
@@ -131,7 +133,7 @@ export async function runStage(gw: TestGateway, events: TelemetryEvent[], stage:
   const missing = expect.filter((id) => !matched.includes(id));
   const unwanted = forbid.filter((id) => matched.includes(id));
   const pass = missing.length === 0 && unwanted.length === 0;
-  return { stage, pass, matched, why: pass ? '' : `missing ${missing.join(',')} unwanted ${unwanted.join(',')} (matched ${matched.join(',')})` };
+  return { stage, pass, matched, why: pass ? '' : `status ${status} missing ${missing.join(',')} unwanted ${unwanted.join(',')} (matched ${matched.join(',')})` };
 }
 
 export function loadOverrides(file: string): Override[] {

@@ -105,10 +105,6 @@ export class CrsTransaction extends Transaction {
       if (matched.length === 0) return false;
       first ??= matched[0];
     }
-    for (let link: Rule | undefined = top; link; link = link.chained) {
-      for (const sv of link.setvars) applySetVar(this, sv);
-      for (const ctl of link.ctls) applyCtl(this, ctl, top);
-    }
     if (top.log) {
       const last = this.matchedVar ?? first!;
       this.matches.push({
@@ -131,6 +127,8 @@ export class CrsTransaction extends Transaction {
     if (rule.unconditional) {
       matched.push({ name: '', value: '' });
       this.matchedVars = matched;
+      for (const sv of rule.setvars) applySetVar(this, sv);
+      for (const ctl of rule.ctls) applyCtl(this, ctl, top);
       return matched;
     }
     const exclusions = this.exclusionsFor(rule, top);
@@ -153,6 +151,10 @@ export class CrsTransaction extends Transaction {
         matched.push(m);
         this.matchedVar = m;
         if (captures) for (let i = 0; i < captures.length; i++) this.vars.set(String(i), captures[i]!);
+        // a link's actions run for each value it matches, as in ModSecurity: the next link reads what they set
+        // (920420's tx.content_type, 920450's one tx.header_name_* per header)
+        for (const sv of rule.setvars) applySetVar(this, sv);
+        for (const ctl of rule.ctls) applyCtl(this, ctl, top);
         break;
       }
     }
