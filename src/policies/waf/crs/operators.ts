@@ -31,8 +31,8 @@ export class OperatorError extends Error {}
 export function compileRegex(pattern: string, extraFlags = ''): RE2 {
    
   const bytes = /[^\x00-\x7f]/.test(pattern) ? Buffer.from(pattern, 'utf8').toString('latin1') : pattern;
-  // ModSecurity compiles with DOTALL; Coraza adds multi-line as well, which CRS's tests are run with
-  return new RE2(`(?sm)${bytes}`, extraFlags);
+  // ModSecurity compiles with DOTALL and without multi-line: "^" is the start of the value, not of any line in it
+  return new RE2(`(?s)${bytes}`, extraFlags);
 }
 
 function toInt(s: string): number {

@@ -21,6 +21,9 @@ export function processBody(tx: Transaction, body: Buffer, contentType: string, 
   tx.scalars.set('REQUEST_BODY_LENGTH', String(body.length));
   tx.scalars.set('FULL_REQUEST_LENGTH', String(body.length));
   if (processor) tx.scalars.set('REQBODY_PROCESSOR', processor);
+  // REQUEST_BODY holds the raw body for every processor but XML and MULTIPART, whose parts the rules read instead
+  // (CRS's 934210 reads a JSON body's keys there; 944100 must not see an XML element's name there)
+  if (processor !== 'XML' && processor !== 'MULTIPART') tx.scalars.set('REQUEST_BODY', text);
   let result: BodyResult = { error: undefined };
   switch (processor) {
     case 'URLENCODED':

@@ -71,8 +71,10 @@ export class Transaction {
     s.set('REQUEST_LINE', `${request.method} ${request.target} ${request.protocol}`);
     s.set('REQUEST_URI', request.target);
     s.set('REQUEST_URI_RAW', request.target);
-    s.set('REQUEST_FILENAME', path);
-    s.set('REQUEST_BASENAME', path.slice(path.lastIndexOf('/') + 1));
+    // the path percent-decoded ("+" kept), as Coraza and ModSecurity's Apache connector hand it over
+    const decodedPath = path.indexOf('%') === -1 ? path : path.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+    s.set('REQUEST_FILENAME', decodedPath);
+    s.set('REQUEST_BASENAME', decodedPath.slice(decodedPath.lastIndexOf('/') + 1));
     s.set('PATH_INFO', '');
     s.set('QUERY_STRING', query);
     s.set('REMOTE_ADDR', request.remoteAddr);
