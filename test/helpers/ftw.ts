@@ -98,7 +98,7 @@ export function exchange(port: number, bytes: Buffer, requestIdHeader = 'x-reque
       const id = new RegExp(`\\r\\n${requestIdHeader}:\\s*([^\\r\\n]+)`, 'i').exec(text)?.[1]?.trim();
       resolve({ status, requestId: id });
     };
-    socket.setTimeout(1500, finish);
+    socket.setTimeout(3000, finish);
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       // a complete response with Content-Length: done without waiting for the close
