@@ -9,6 +9,7 @@ import type { RuleSet } from './ruleset.js';
 import { applyCtl, applySetVar } from './actions.js';
 import { Transaction, type MatchedVar, type RequestData } from './transaction.js';
 import { resolve, type Value } from './variables.js';
+import { prefilterFor, type Prefilter } from './prefilter.js';
 
 export interface RuleMatch {
   readonly id: number;
@@ -39,12 +40,34 @@ export class CrsTransaction extends Transaction {
   /** "allow" stopped evaluation. */
   allowed = false;
   private transformCache = new Map<string, Map<string, string[]>>();
+  /** Per transformation chain: which Set patterns each transformed value matched. */
+  private setCache = new Map<string, Map<string, ReadonlySet<number>>>();
+  private readonly prefilter: Prefilter;
 
   constructor(
     readonly ruleSet: RuleSet,
     request: RequestData,
   ) {
     super(request, ruleSet.engine);
+    this.prefilter = prefilterFor(ruleSet);
+  }
+
+  /** Whether the rule's pattern can match `value`, from its chain's Set (one scan per value and chain). */
+  private setAllows(rule: Rule, value: string): boolean {
+    const slot = this.prefilter.slots.get(rule);
+    // long values go to each rule's own regex: a Set's DFA over a hostile 64 KB value took seconds
+    if (!slot || value.length > 2048) return true;
+    let byValue = this.setCache.get(slot.group);
+    if (!byValue) {
+      byValue = new Map();
+      this.setCache.set(slot.group, byValue);
+    }
+    let hits = byValue.get(value);
+    if (!hits) {
+      hits = new Set(this.prefilter.sets.get(slot.group)!.match(value));
+      byValue.set(value, hits);
+    }
+    return hits.has(slot.index);
   }
 
   /** Runs one phase (1: headers, 2: body, 3, 4: response). Stops at an interruption. */
@@ -146,6 +169,7 @@ export class CrsTransaction extends Transaction {
       const candidates = this.transformed(raw, rule);
       for (const value of candidates) {
         if (required !== undefined && value.indexOf(required) === -1) continue;
+        if (!this.setAllows(rule, value)) continue;
         if (!rule.operator.match(value, run)) continue;
         const m = { name: v.name, value };
         matched.push(m);
