@@ -18,8 +18,8 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { CRS_TEST_SETUP, loadOverrides, loadStages, overridden, runStage } from '../helpers/ftw.js';
 import type { TelemetryEvent } from '../../src/telemetry/event.js';
 
-/** The pass rate reached (stages not overridden); raise it as the engine gets better, never lower it. */
-const FLOOR = 0.99;
+/** The pass rate reached (4815/4822 stages not overridden = 99.85%); raise it as the engine gets better, never lower it. */
+const FLOOR = 0.998;
 const SUITE = join(import.meta.dirname, '../../vendor/crs/tests/regression/tests');
 
 describe('waf engine crs: OWASP CRS regression suite', () => {
