@@ -8,7 +8,8 @@ import type { Rule, TargetExclusion } from './model.js';
 import type { RuleSet } from './ruleset.js';
 import { applyCtl, applySetVar } from './actions.js';
 import { Transaction, type MatchedVar, type RequestData } from './transaction.js';
-import { resolve, type Value } from './variables.js';
+import { excluded, REQUEST_VARIABLES, resolve, type Value } from './variables.js';
+import type { Target } from './model.js';
 import { prefilterFor, type Prefilter } from './prefilter.js';
 
 export interface RuleMatch {
@@ -43,6 +44,27 @@ export class CrsTransaction extends Transaction {
   /** Per transformation chain: which Set patterns each transformed value matched. */
   private setCache = new Map<string, Map<string, ReadonlySet<number>>>();
   private readonly prefilter: Prefilter;
+  /** The request variables' values by target, before exclusions: hundreds of rules read the same ARGS. */
+  private readonly valueCache = new Map<string, Value[]>();
+
+  /** The body was read: ARGS, FILES and XML changed. */
+  bodyProcessed(): void {
+    this.valueCache.clear();
+  }
+
+  private values(target: Target, exclusions: readonly { name: string }[]): Value[] {
+    if (!REQUEST_VARIABLES.has(target.name)) return resolve(this, target, exclusions as Parameters<typeof resolve>[2]);
+    const key = `${target.name}\0${target.key ?? ''}\0${target.keyRegex?.source ?? ''}`;
+    let all = this.valueCache.get(key);
+    if (!all) {
+      all = resolve(this, target, []);
+      this.valueCache.set(key, all);
+    }
+    const relevant = (exclusions as Parameters<typeof resolve>[2]).filter((x) => x.name === target.name);
+    if (relevant.length === 0) return all;
+    if (target.name === 'XML') return excluded('XML', target.key, relevant) ? [] : all;
+    return all.filter((v) => !excluded(target.name, v.key, relevant));
+  }
 
   constructor(
     readonly ruleSet: RuleSet,
@@ -157,7 +179,7 @@ export class CrsTransaction extends Transaction {
     const exclusions = this.exclusionsFor(rule, top);
     const values: Value[] = [];
     for (const target of rule.targets) {
-      const found = resolve(this, target, exclusions);
+      const found = this.values(target, exclusions);
       if (target.count) values.push({ name: target.key ? `${target.name}:${target.key}` : target.name, value: String(found.length), key: undefined });
       else for (const v of found) values.push(v);
     }

@@ -67,4 +67,5 @@ export function processBody(tx: Transaction, body: Buffer, contentType: string, 
     tx.scalars.set('REQBODY_ERROR_MSG', result.error);
   }
   tx.updateCombinedSize();
+  (tx as { bodyProcessed?: () => void }).bodyProcessed?.();
 }

@@ -6,6 +6,12 @@ import type { Collection, Entry } from './collection.js';
 import type { Target, TargetExclusion } from './model.js';
 import type { Transaction } from './transaction.js';
 
+/** Variables that hold the request as sent: the same values for every rule of a phase (cacheable per request until the body is read). */
+export const REQUEST_VARIABLES: ReadonlySet<string> = new Set([
+  'ARGS', 'ARGS_GET', 'ARGS_POST', 'ARGS_NAMES', 'ARGS_GET_NAMES', 'ARGS_POST_NAMES', 'REQUEST_HEADERS', 'REQUEST_HEADERS_NAMES',
+  'REQUEST_COOKIES', 'REQUEST_COOKIES_NAMES', 'FILES', 'FILES_NAMES', 'MULTIPART_PART_HEADERS', 'XML',
+]);
+
 /** Collections: key/value lists. */
 export const COLLECTIONS = new Set([
   'ARGS', 'ARGS_GET', 'ARGS_POST', 'ARGS_NAMES', 'ARGS_GET_NAMES', 'ARGS_POST_NAMES', 'REQUEST_HEADERS', 'REQUEST_HEADERS_NAMES',
@@ -40,7 +46,7 @@ export interface Value {
   readonly key: string | undefined;
 }
 
-function excluded(collection: string, key: string | undefined, exclusions: readonly TargetExclusion[]): boolean {
+export function excluded(collection: string, key: string | undefined, exclusions: readonly TargetExclusion[]): boolean {
   for (const x of exclusions) {
     if (x.name !== collection) continue;
     if (x.key === undefined && x.keyRegex === undefined) return true;
