@@ -1,7 +1,7 @@
 /**
  * Detection and false-positive rates of the waf policy on public corpora.
  *
- *   node --import tsx bench/waf-corpus.ts [--verbose [--level 2] [--show-held-out]] [--only NAME] [--json]
+ *   node --import tsx bench/waf-corpus.ts [--engine native|crs|both] [--verbose [--level 2] [--show-held-out]] [--only NAME] [--json]
  *
  * Attack corpora: each payload is sent as the value of a query parameter (the
  * line as it appears in the list is the raw query value; the WAF sees it
@@ -31,6 +31,8 @@ const verbose = args.includes('--verbose');
 const asJson = args.includes('--json');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const showHeldOut = args.includes('--show-held-out');
+/** Which waf engine runs: native (default), crs or both. */
+const engine = args.includes('--engine') ? args[args.indexOf('--engine') + 1] : 'native';
 /** The paranoia level whose misses and false positives --verbose lists. */
 const verboseLevel = args.includes('--level') ? Number(args[args.indexOf('--level') + 1]) : 1;
 
@@ -171,7 +173,7 @@ const instances = new Map<string, PolicyInstance>();
 function instance(level: 1 | 2, exclusions: Corpus['exclusions'] = []): PolicyInstance {
   const key = `${level} ${JSON.stringify(exclusions)}`;
   let found = instances.get(key);
-  if (!found) instances.set(key, (found = compilePolicy(waf, { paranoia: level, body: { max_size: '1MiB' }, exclusions })));
+  if (!found) instances.set(key, (found = compilePolicy(waf, { engine, paranoia: level, body: { max_size: '1MiB' }, exclusions })));
   return found;
 }
 

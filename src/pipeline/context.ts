@@ -198,6 +198,28 @@ export class RequestContext {
     if (claims) this.claims = claims;
   }
 
+  /** A detection that does not refuse by itself (one waf rule's match): an event with action "observed". */
+  observe(policy: string, details: SecurityEventDetails): void {
+    (this.events ??= []).push({
+      type: details.type,
+      severity: details.severity,
+      policy,
+      route: this.routeName,
+      consumer: this.consumer?.name,
+      clientIp: this.clientIp,
+      requestId: this.id,
+      action: 'observed',
+      status: 0,
+      code: 'request_blocked',
+      reason: details.reason,
+      message: details.message,
+      data: details.data,
+    });
+  }
+
+  /** The request as it arrived on the wire (set by the server's intake): what a SecLang engine reads as REQUEST_LINE and raw headers. */
+  wire: { readonly target: string; readonly version: string; readonly rawHeaders: readonly string[]; readonly remotePort: number; readonly localPort: number } | undefined = undefined;
+
   recordEvent(policy: string, denial: Deny, action: 'blocked' | 'monitored'): void {
     const details: SecurityEventDetails = denial.event ?? UNNAMED_REFUSAL;
     (this.events ??= []).push({

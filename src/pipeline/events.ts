@@ -37,8 +37,8 @@ export interface SecurityEvent {
   readonly consumer: string | undefined;
   readonly clientIp: string;
   readonly requestId: string;
-  /** enforce: the request was refused; monitor: it would have been. */
-  readonly action: 'blocked' | 'monitored';
+  /** enforce: the request was refused; monitor: it would have been; observed: a detection that refused nothing by itself (a waf rule's match). */
+  readonly action: 'blocked' | 'monitored' | 'observed';
   readonly status: number;
   readonly code: string;
   readonly reason: string | undefined;

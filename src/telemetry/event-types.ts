@@ -321,6 +321,22 @@ export const EVENT_TYPES = {
   'waf.ssrf': waf('server-side request forgery'),
   'waf.ldap': waf('LDAP filter injection'),
   'waf.proto': waf('prototype pollution'),
+  'waf.crs': {
+    category: 'threat',
+    severity: 'high',
+    actions: REFUSED,
+    description:
+      "The waf's CRS engine refused the request: its inbound anomaly score reached the threshold (CRS rule 949110), or a rule denied it outright. `rule` is the first rule that scored, `rules` every rule that matched, `target` the variable it matched (`ARGS:q`, `REQUEST_HEADERS:User-Agent`), `sample` a masked excerpt of what it matched.",
+    details: { ...WAF_DETAILS, msg: 'text', tags: 'id' },
+  },
+  'waf.rule': {
+    category: 'threat',
+    severity: 'medium',
+    actions: OBSERVED,
+    description:
+      "One CRS rule matched (every match is reported, blocked or not, as ModSecurity's audit log has it): `rule` its id, `msg` its message, `tags` its tags, `rule_paranoia` its paranoia level, `target` the variable it matched, `sample` a masked excerpt of the matched data, `score` the inbound anomaly score so far.",
+    details: { ...WAF_DETAILS, msg: 'text', tags: 'id', severity_level: 'number' },
+  },
   'waf.protocol': { ...waf('a body that does not parse or is too complex'), severity: 'medium' },
   'bot.empty_user_agent': {
     category: 'threat',

@@ -53,7 +53,7 @@ export function toTelemetry(node: string, time: string, request: EventRequest, e
     source: e.policy,
     code: e.code,
     reason: cleanReason(spec, e.reason),
-    request: { ...request, status: e.action === 'blocked' ? request.status : e.status },
+    request: { ...request, status: e.action === 'monitored' ? e.status : request.status },
     details: cleanDetails(spec, e.data),
   };
 }

@@ -8,6 +8,8 @@
  *
  * Requests without a body to inspect are scanned synchronously.
  */
+import { resolve } from 'node:path';
+import type { Static } from '@sinclair/typebox';
 import { ConfigError } from '../../config/errors.js';
 import { parseSize } from '../../config/units.js';
 import type { RequestContext } from '../../pipeline/context.js';
@@ -21,6 +23,9 @@ import { CATEGORIES, CATEGORY_NAMES, RULES, RULES_BY_ID, type Category } from '.
 import { redactSample } from './sample.js';
 import { WafEngine, type Scan } from './scan.js';
 import { WafSchema } from './schema.js';
+import { loadCrs, SecLangError } from './crs/index.js';
+import { crsExclusions } from './crs-exclusions.js';
+import { runCrs, type CrsStepOptions } from './crs-step.js';
 
 export { WafEngine } from './scan.js';
 
@@ -61,7 +66,7 @@ function refusal(scan: Scan, status: number, paranoia: number, threshold: number
 export default definePolicy({
   name: 'waf',
   phase: 'screen',
-  description: 'Blocks injection attacks (SQL, XSS, traversal, RFI, command, template/JNDI, SSRF, prototype pollution) by anomaly score.',
+  description: 'Blocks injection attacks (SQL, XSS, traversal, RFI, command, template/JNDI, SSRF, prototype pollution) by anomaly score: native detectors, the OWASP Core Rule Set, or both.',
   config: WafSchema,
   compile(config, deps) {
     const maxBuffered = parseSize(deps.settings.limits.max_buffered_body);
@@ -72,14 +77,19 @@ export default definePolicy({
         ['body', 'max_size'],
       );
     }
+    const crs = config.engine === 'native' ? undefined : compileCrs(config, process.cwd(), maxBody);
+    const native = config.engine !== 'crs';
     config.disable.forEach((id, i) => {
+      if (/^\d+$/.test(id) && crs) return;
       if (!RULES_BY_ID.has(id) && !CATEGORIES.includes(id as Category)) {
         throw new ConfigError(`unknown rule or category ${JSON.stringify(id)} (categories: ${CATEGORIES.join(', ')})`, ['disable', i]);
       }
     });
     const threshold = config.threshold;
     const paranoia = config.paranoia;
-    const engine = new WafEngine({ paranoia, threshold, disabled: new Set(config.disable), exclusions: new Exclusions(config.exclusions) });
+    const nativeParanoia = Math.min(paranoia, 2) as 1 | 2;
+    const nativeExclusions = config.exclusions.map((x) => ({ ...x, rules: x.rules?.filter((r) => !/^\d+(-\d+)?$/.test(r) && !r.includes('-') && !r.includes('/')) })).filter((x) => x.rules === undefined || x.rules.length > 0);
+    const engine = new WafEngine({ paranoia: nativeParanoia, threshold, disabled: new Set(config.disable.filter((d) => !/^\d+$/.test(d))), exclusions: new Exclusions(nativeExclusions) });
     const headers = config.inspect.headers.map((h) => h.toLowerCase());
     const kinds = new Set<BodyKind>(config.body.content_types);
     const limits: BodyLimits = { maxDepth: config.body.max_depth, maxValues: config.body.max_values };
@@ -145,6 +155,15 @@ export default definePolicy({
 
     return {
       onRequest(ctx) {
+        if (!crs) return nativeRequest(ctx);
+        const first = runCrs(ctx, { ...crs, policy: 'waf' });
+        if (!native) return first;
+        if (first instanceof Promise) return first.then((d) => d ?? nativeRequest(ctx));
+        return first ?? nativeRequest(ctx);
+      },
+    };
+
+    function nativeRequest(ctx: RequestContext): Deny | undefined | Promise<Deny | undefined> {
         const scan = engine.scan(ctx.path, ctx.host);
         if (scanHead(ctx, scan)) return refusal(scan, status, paranoia, threshold);
         if (!inspect.body || !ctx.hasBody) return undefined;
@@ -153,10 +172,44 @@ export default definePolicy({
         const declared = Number(ctx.headers['content-length'] ?? -1);
         if (declared > maxBody && config.body.oversize === 'skip') return undefined;
         return ctx.readBody(maxBody).then((body) => scanBody(ctx, scan, plan, body));
-      },
-    };
+    }
   },
 });
+
+type WafConfig = Static<typeof WafSchema>;
+
+/** The CRS rule set for this config (reused across reloads while its files and settings are unchanged). */
+function compileCrs(config: WafConfig, baseDir: string, maxBody: number): Omit<CrsStepOptions, 'policy'> {
+  const { before, after } = crsExclusions(config.exclusions);
+  const disabled = config.disable.filter((d) => /^\d+$/.test(d));
+  let ruleSet;
+  try {
+    ruleSet = loadCrs({
+      paranoia: config.paranoia,
+      threshold: config.threshold,
+      monitor: false,
+      allowedMethods: config.allowed_methods,
+      allowedContentTypes: config.allowed_content_types,
+      rulesDir: config.rules_dir === undefined ? undefined : resolve(baseDir, config.rules_dir),
+      include: config.include.map((f) => resolve(baseDir, f)),
+      before,
+      after: [after, ...disabled.map((id) => `SecRuleRemoveById ${id}`)].join('\n'),
+    });
+  } catch (e) {
+    if (e instanceof SecLangError) throw new ConfigError(e.message, config.rules_dir !== undefined ? ['rules_dir'] : ['include']);
+    if (e instanceof Error && /rules_dir|ENOENT/.test(e.message)) throw new ConfigError(e.message, config.rules_dir !== undefined ? ['rules_dir'] : ['include']);
+    throw e;
+  }
+  return {
+    ruleSet,
+    status: config.status,
+    paranoia: config.paranoia,
+    threshold: config.threshold,
+    maxBody,
+    maxArgs: config.body.max_values,
+    maxDepth: config.body.max_depth,
+  };
+}
 
 function isEncoded(contentEncoding: string | undefined): boolean {
   return contentEncoding !== undefined && contentEncoding.trim() !== '' && contentEncoding.trim().toLowerCase() !== 'identity';

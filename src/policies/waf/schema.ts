@@ -25,15 +25,30 @@ export const WafExclusionSchema = Type.Object(
 );
 
 export const WafSchema = Type.Object({
-  paranoia: Type.Union([Type.Literal(1), Type.Literal(2)], {
-    default: 1,
-    description: '1: rules with few false positives; 2: stricter rules that need more tuning',
+  engine: Type.Union([Type.Literal('native'), Type.Literal('crs'), Type.Literal('both')], {
+    default: 'native',
+    description:
+      'native: the gateway\'s own detectors; crs: the OWASP Core Rule Set v4 (vendored, or rules_dir) run by the SecLang engine; both: either one refuses',
   }),
+  paranoia: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(4)], {
+    default: 1,
+    description: "1: rules with few false positives; 2-4: stricter rules that need more tuning (CRS's blocking paranoia level; the native detectors stop at 2)",
+  }),
+  rules_dir: Type.Optional(Type.String({ minLength: 1, description: 'engine crs: a directory of CRS rule files (REQUEST-*.conf and their .data) in place of the vendored CRS v4.28.0' })),
+  include: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description:
+      'engine crs: SecLang files (a * in the file name allowed) loaded after the setup and before the CRS rules, e.g. CRS plugins\' *-config.conf and *-before.conf; files named *-after.conf load after the rules',
+  }),
+  allowed_methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1, description: "engine crs: tx.allowed_methods (CRS's default: GET HEAD POST OPTIONS)" })),
+  allowed_content_types: Type.Optional(
+    Type.Array(Type.String({ pattern: '^[a-z0-9.+-]+/[a-z0-9.+*-]+$' }), { minItems: 1, description: 'engine crs: tx.allowed_request_content_type (the request Content-Types CRS rule 920420 lets through)' }),
+  ),
   threshold: Type.Integer({
     minimum: 1,
     maximum: 1000,
     default: 5,
-    description: 'the anomaly score that blocks a request; one critical rule scores 5',
+    description: "the inbound anomaly score that blocks a request (CRS's inbound_anomaly_score_threshold); one critical rule scores 5",
   }),
   status: Type.Integer({ minimum: 400, maximum: 499, default: 403, description: 'the status of a blocked request' }),
   inspect: Type.Object(

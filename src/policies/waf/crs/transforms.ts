@@ -1,0 +1,470 @@
+/**
+ * SecLang transformations (t:...). Values are byte strings: every char is one
+ * byte (0-255), as ModSecurity sees them, so every decode keeps only the low
+ * byte of what it decodes, as ModSecurity does without a unicode map.
+ */
+import { createHash } from 'node:crypto';
+
+export type Transform = (s: string) => string;
+
+const HEX = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
+
+function isWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12 || c === 0xa0;
+}
+
+function lowercase(s: string): string {
+  // ASCII only, as C tolower in the "C" locale
+  if (!/[A-Z]/.test(s)) return s;
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+function uppercase(s: string): string {
+  if (!/[a-z]/.test(s)) return s;
+  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+}
+
+function fullWidthOrLow(code: number): number {
+  // ModSecurity maps full-width ASCII (U+FF01..U+FF5E) to ASCII, everything else to its low byte
+  if (code >= 0xff01 && code <= 0xff5e) return code - 0xfee0;
+  return code & 0xff;
+}
+
+function urlDecodeCore(s: string, unicode: boolean): string {
+  if (s.indexOf('%') === -1 && s.indexOf('+') === -1) return s;
+  let out = '';
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 43) {
+      out += ' ';
+      continue;
+    }
+    if (c === 37) {
+      if (unicode && (s[i + 1] === 'u' || s[i + 1] === 'U') && i + 5 < n) {
+        const a = HEX(s.charCodeAt(i + 2)), b = HEX(s.charCodeAt(i + 3)), d = HEX(s.charCodeAt(i + 4)), e = HEX(s.charCodeAt(i + 5));
+        if (a >= 0 && b >= 0 && d >= 0 && e >= 0) {
+          out += String.fromCharCode(fullWidthOrLow((a << 12) | (b << 8) | (d << 4) | e));
+          i += 5;
+          continue;
+        }
+      }
+      if (i + 2 < n) {
+        const a = HEX(s.charCodeAt(i + 1)), b = HEX(s.charCodeAt(i + 2));
+        if (a >= 0 && b >= 0) {
+          out += String.fromCharCode((a << 4) | b);
+          i += 2;
+          continue;
+        }
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+const NAMED: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', nbsp: '\xa0', apos: "'" };
+
+function htmlEntityDecode(s: string): string {
+  if (s.indexOf('&') === -1) return s;
+  let out = '';
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    if (s[i] !== '&') {
+      out += s[i++];
+      continue;
+    }
+    let j = i + 1;
+    if (s[j] === '#') {
+      j++;
+      let hex = false;
+      if (s[j] === 'x' || s[j] === 'X') {
+        hex = true;
+        j++;
+      }
+      const start = j;
+      while (j < n && (hex ? HEX(s.charCodeAt(j)) >= 0 : s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57)) j++;
+      if (j > start) {
+        const code = parseInt(s.slice(start, Math.min(j, start + 8)), hex ? 16 : 10);
+        out += String.fromCharCode(code & 0xff);
+        if (s[j] === ';') j++;
+        i = j;
+        continue;
+      }
+      out += s[i++];
+      continue;
+    }
+    const start = j;
+    while (j < n && /[a-zA-Z]/.test(s[j]!)) j++;
+    const name = s.slice(start, j).toLowerCase();
+    const value = NAMED[name];
+    if (value !== undefined) {
+      out += value;
+      if (s[j] === ';') j++;
+      i = j;
+      continue;
+    }
+    out += s[i++];
+  }
+  return out;
+}
+
+function jsDecode(s: string): string {
+  if (s.indexOf('\\') === -1) return s;
+  let out = '';
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s[i]!;
+    if (c !== '\\' || i + 1 >= n) {
+      out += c;
+      continue;
+    }
+    const d = s[i + 1]!;
+    if ((d === 'u' || d === 'U') && i + 5 < n) {
+      const a = HEX(s.charCodeAt(i + 2)), b = HEX(s.charCodeAt(i + 3)), e = HEX(s.charCodeAt(i + 4)), f = HEX(s.charCodeAt(i + 5));
+      if (a >= 0 && b >= 0 && e >= 0 && f >= 0) {
+        out += String.fromCharCode(fullWidthOrLow((a << 12) | (b << 8) | (e << 4) | f));
+        i += 5;
+        continue;
+      }
+    }
+    if ((d === 'x' || d === 'X') && i + 3 < n) {
+      const a = HEX(s.charCodeAt(i + 2)), b = HEX(s.charCodeAt(i + 3));
+      if (a >= 0 && b >= 0) {
+        out += String.fromCharCode((a << 4) | b);
+        i += 3;
+        continue;
+      }
+    }
+    if (d >= '0' && d <= '7') {
+      let j = i + 1;
+      let v = 0;
+      while (j < n && j < i + 4 && s[j]! >= '0' && s[j]! <= '7') v = v * 8 + (s.charCodeAt(j++) - 48);
+      out += String.fromCharCode(v & 0xff);
+      i = j - 1;
+      continue;
+    }
+    const esc: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+    out += esc[d] ?? d;
+    i++;
+  }
+  return out;
+}
+
+function cssDecode(s: string): string {
+  if (s.indexOf('\\') === -1) return s;
+  let out = '';
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    if (i + 1 >= n) break; // a lone trailing backslash is dropped
+    let j = i + 1;
+    let v = 0;
+    let digits = 0;
+    while (j < n && digits < 6 && HEX(s.charCodeAt(j)) >= 0) {
+      v = v * 16 + HEX(s.charCodeAt(j));
+      j++;
+      digits++;
+    }
+    if (digits > 0) {
+      out += String.fromCharCode(fullWidthOrLow(v));
+      if (j < n && isWs(s.charCodeAt(j))) j++;
+      i = j - 1;
+      continue;
+    }
+    if (s[i + 1] === '\n') {
+      i++;
+      continue;
+    }
+    out += s[i + 1];
+    i++;
+  }
+  return out;
+}
+
+function cmdLine(s: string): string {
+  let out = '';
+  let space = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '"' || c === "'" || c === '\\' || c === '^') continue;
+    if (c === ' ' || c === ',' || c === ';' || c === '\t' || c === '\r' || c === '\n') {
+      if (!space) {
+        out += ' ';
+        space = true;
+      }
+      continue;
+    }
+    if ((c === '/' || c === '(') && space) out = out.slice(0, -1);
+    space = false;
+    out += c;
+  }
+  return lowercase(out);
+}
+
+function compressWhitespace(s: string): string {
+  let out = '';
+  let inWs = false;
+  for (let i = 0; i < s.length; i++) {
+    if (isWs(s.charCodeAt(i))) {
+      if (!inWs) out += ' ';
+      inWs = true;
+    } else {
+      out += s[i];
+      inWs = false;
+    }
+  }
+  return out;
+}
+
+function removeWhitespace(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) if (!isWs(s.charCodeAt(i))) out += s[i];
+  return out;
+}
+
+function replaceComments(s: string): string {
+  if (s.indexOf('/*') === -1) return s;
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    const open = s.indexOf('/*', i);
+    if (open === -1) {
+      out += s.slice(i);
+      break;
+    }
+    out += s.slice(i, open) + ' ';
+    const close = s.indexOf('*/', open + 2);
+    if (close === -1) break;
+    i = close + 2;
+  }
+  return out;
+}
+
+function removeComments(s: string): string {
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    if (s.startsWith('/*', i)) {
+      const close = s.indexOf('*/', i + 2);
+      if (close === -1) break;
+      i = close + 2;
+    } else if (s.startsWith('<!--', i)) {
+      const close = s.indexOf('-->', i + 4);
+      if (close === -1) break;
+      i = close + 3;
+    } else if (s.startsWith('--', i) || s[i] === '#') {
+      break;
+    } else out += s[i++];
+  }
+  return out;
+}
+
+function removeCommentsChar(s: string): string {
+  return s.replace(/\/\*|\*\/|--|#/g, '');
+}
+
+function normalizePath(s: string, win: boolean): string {
+  let p = win ? s.replace(/\\/g, '/') : s;
+  if (p === '') return p;
+  const absolute = p.startsWith('/');
+  const trailing = p.endsWith('/') || p.endsWith('/.') || p.endsWith('/..');
+  const parts = p.split('/');
+  const out: string[] = [];
+  for (const part of parts) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
+      else if (!absolute) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  p = (absolute ? '/' : '') + out.join('/');
+  if (trailing && out.length > 0) p += '/';
+  return p;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_VALUE = new Int16Array(256).fill(-1);
+for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
+B64_VALUE['-'.charCodeAt(0)] = 62;
+B64_VALUE['_'.charCodeAt(0)] = 63;
+
+function base64(s: string, skipInvalid: boolean): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 256 ? B64_VALUE[c]! : -1;
+    if (v < 0) {
+      if (c === 61) break; // padding ends the data
+      if (skipInvalid) continue;
+      break;
+    }
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += String.fromCharCode((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+function hexEncode(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) out += (s.charCodeAt(i) & 0xff).toString(16).padStart(2, '0');
+  return out;
+}
+
+function hexDecode(s: string): string {
+  let out = '';
+  for (let i = 0; i + 1 < s.length; i += 2) {
+    const a = HEX(s.charCodeAt(i)), b = HEX(s.charCodeAt(i + 1));
+    if (a < 0 || b < 0) break;
+    out += String.fromCharCode((a << 4) | b);
+  }
+  return out;
+}
+
+function escapeSeqDecode(s: string): string {
+  if (s.indexOf('\\') === -1) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\' || i + 1 >= s.length) {
+      out += c;
+      continue;
+    }
+    const d = s[i + 1]!;
+    const esc: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '?': '?', "'": "'", '"': '"' };
+    if (esc[d] !== undefined) {
+      out += esc[d];
+      i++;
+      continue;
+    }
+    if ((d === 'x' || d === 'X') && i + 3 < s.length + 1) {
+      const a = HEX(s.charCodeAt(i + 2)), b = HEX(s.charCodeAt(i + 3));
+      if (a >= 0 && b >= 0) {
+        out += String.fromCharCode((a << 4) | b);
+        i += 3;
+        continue;
+      }
+    }
+    if (d >= '0' && d <= '7') {
+      let j = i + 1;
+      let v = 0;
+      while (j < s.length && j < i + 4 && s[j]! >= '0' && s[j]! <= '7') v = v * 8 + (s.charCodeAt(j++) - 48);
+      out += String.fromCharCode(v & 0xff);
+      i = j - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+/** UTF-8 sequences in the bytes become %uHHHH, which a later urlDecodeUni turns into their low byte (or full-width ASCII into ASCII). */
+function utf8toUnicode(s: string): string {
+  let out = '';
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out += s[i];
+      continue;
+    }
+    let len = 0;
+    let code = 0;
+    if ((c & 0xe0) === 0xc0) {
+      len = 2;
+      code = c & 0x1f;
+    } else if ((c & 0xf0) === 0xe0) {
+      len = 3;
+      code = c & 0x0f;
+    } else if ((c & 0xf8) === 0xf0) {
+      len = 4;
+      code = c & 0x07;
+    }
+    let ok = len > 0 && i + len <= n;
+    for (let k = 1; ok && k < len; k++) {
+      const cc = s.charCodeAt(i + k);
+      if ((cc & 0xc0) !== 0x80) ok = false;
+      else code = (code << 6) | (cc & 0x3f);
+    }
+    if (!ok) {
+      out += s[i];
+      continue;
+    }
+    out += '%u' + (code & 0xffff).toString(16).padStart(4, '0');
+    i += len - 1;
+  }
+  return out;
+}
+
+function sqlHexDecode(s: string): string {
+  return s.replace(/0x((?:[0-9a-fA-F]{2})+)/g, (_m, hex: string) => hexDecode(hex));
+}
+
+function urlEncode(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32) out += '+';
+    else if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 42 || c === 45 || c === 46 || c === 95) out += s[i];
+    else out += '%' + c.toString(16).padStart(2, '0');
+  }
+  return out;
+}
+
+function digest(alg: string): Transform {
+  return (s) => createHash(alg).update(Buffer.from(s, 'latin1')).digest().toString('latin1');
+}
+
+/** Lower-cased names: SecLang transformation names are case-insensitive. */
+export const TRANSFORMS: Readonly<Record<string, Transform>> = {
+  lowercase,
+  uppercase,
+  urldecode: (s) => urlDecodeCore(s, false),
+  urldecodeuni: (s) => urlDecodeCore(s, true),
+  urlencode: urlEncode,
+  htmlentitydecode: htmlEntityDecode,
+  jsdecode: jsDecode,
+  cssdecode: cssDecode,
+  cmdline: cmdLine,
+  compresswhitespace: compressWhitespace,
+  removewhitespace: removeWhitespace,
+  removenulls: (s) => (s.indexOf('\0') === -1 ? s : s.replace(/\0/g, '')),
+  replacenulls: (s) => (s.indexOf('\0') === -1 ? s : s.replace(/\0/g, ' ')),
+  replacecomments: replaceComments,
+  removecomments: removeComments,
+  removecommentschar: removeCommentsChar,
+  normalizepath: (s) => normalizePath(s, false),
+  normalisepath: (s) => normalizePath(s, false),
+  normalizepathwin: (s) => normalizePath(s, true),
+  normalisepathwin: (s) => normalizePath(s, true),
+  base64decode: (s) => base64(s, false),
+  base64decodeext: (s) => base64(s, true),
+  base64encode: (s) => Buffer.from(s, 'latin1').toString('base64'),
+  hexencode: hexEncode,
+  hexdecode: hexDecode,
+  sqlhexdecode: sqlHexDecode,
+  escapeseqdecode: escapeSeqDecode,
+  utf8tounicode: utf8toUnicode,
+  length: (s) => String(s.length),
+  sha1: digest('sha1'),
+  md5: digest('md5'),
+  trim: (s) => s.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, ''),
+  trimleft: (s) => s.replace(/^[ \t\n\r\f\v]+/, ''),
+  trimright: (s) => s.replace(/[ \t\n\r\f\v]+$/, ''),
+  parityeven7bit: (s) => s,
+  parityodd7bit: (s) => s,
+  parityzero7bit: (s) => s.replace(/[\x80-\xff]/g, (c) => String.fromCharCode(c.charCodeAt(0) & 0x7f)),
+};
