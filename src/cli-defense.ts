@@ -90,7 +90,7 @@ async function run(argv: string[], io: DefenseIo): Promise<number> {
     return 0;
   }
   if (extra !== undefined) throw new DefenseUsageError(`unexpected argument "${extra}"`);
-  const base = (values.admin ?? io.env.PORTCULLIS_ADMIN_URL ?? 'http://127.0.0.1:9901').replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(values.admin ?? io.env.PORTCULLIS_ADMIN_URL ?? 'http://127.0.0.1:9901');
   if (!/^https?:\/\//.test(base)) throw new DefenseUsageError('--admin: a URL like http://127.0.0.1:9901');
   const token = readToken(values['token-file'], values['token-env'] ?? 'PORTCULLIS_ADMIN_TOKEN', io.env);
   const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
@@ -165,4 +165,10 @@ function readToken(file: string | undefined, variable: string, env: NodeJS.Proce
   if (!token) throw new DefenseUsageError(`no token: set ${variable} to an admin API token (role operator or admin), or give --token-file FILE`);
   if (/\s/.test(token)) throw new Error('the token holds white space: not a token');
   return token;
+}
+
+function withoutTrailingSlashes(url: string): string {
+  let end = url.length;
+  while (end > 0 && url[end - 1] === '/') end--;
+  return url.slice(0, end);
 }

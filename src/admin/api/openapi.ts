@@ -17,7 +17,7 @@ export interface PlainRoute {
 const error = { $ref: '#/components/schemas/Error' };
 
 function params(path: string) {
-  return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));
+  return [...path.matchAll(/\{([^{}]+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));
 }
 
 export function openApiDocument(routes: readonly ApiRoute[], plain: readonly PlainRoute[], version: string): Record<string, unknown> {
@@ -42,7 +42,7 @@ export function openApiDocument(routes: readonly ApiRoute[], plain: readonly Pla
     const parameters: unknown[] = [...params(r.path), ...(r.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: { type: 'string' } }))];
     if (r.ifMatch) parameters.push({ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' }, description: 'the ETag of what you read' });
     const op: Record<string, unknown> = {
-      operationId: `${r.method.toLowerCase()}${r.path.replace(/\{([^}]+)\}/g, 'By-$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+      operationId: `${r.method.toLowerCase()}${r.path.replace(/\{([^{}]+)\}/g, 'By-$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       summary: r.summary,
       tags: [r.tag],
       security: [{ adminToken: [] }],

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expandGlob } from './glob.js';
 import { RuleSet } from './ruleset.js';
 import { setupText, type SetupOptions } from './setup.js';
 
@@ -31,14 +32,6 @@ export interface CrsOptions extends SetupOptions {
   readonly responses?: boolean;
 }
 
-function expandGlob(path: string): string[] {
-  const full = resolve(path);
-  if (!full.includes('*')) return [full];
-  const dir = full.slice(0, full.lastIndexOf('/'));
-  const re = new RegExp(`^${full.slice(full.lastIndexOf('/') + 1).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-  return readdirSync(dir).filter((n) => re.test(n)).sort().map((n) => join(dir, n));
-}
-
 function ruleFiles(dir: string, responses: boolean): string[] {
   return readdirSync(dir)
     .filter((n) => n.endsWith('.conf') && (n.startsWith('REQUEST-') || (responses && n.startsWith('RESPONSE-'))))
@@ -52,7 +45,7 @@ const cache = new Map<string, RuleSet>();
 export function loadCrs(options: CrsOptions): RuleSet {
   const dir = resolve(options.rulesDir ?? VENDORED_CRS);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`rules_dir ${dir} is not a directory`);
-  const includes = (options.include ?? []).flatMap(expandGlob);
+  const includes = (options.include ?? []).flatMap((path) => expandGlob(resolve(path)));
   const before = includes.filter((f) => !f.endsWith('-after.conf'));
   const afterFiles = includes.filter((f) => f.endsWith('-after.conf'));
   const files = [...before, ...ruleFiles(dir, options.responses ?? false), ...afterFiles];

@@ -5,8 +5,9 @@
  * file and line: a rule that silently did nothing would be a hole.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type RE2 from 're2';
+import { expandGlob } from './glob.js';
 import { compileOperator, compileRegex, OperatorError } from './operators.js';
 import { parseActions, parseOperator, parseSecLang, parseVariables, SecLangError, type Directive, type ParsedAction, type ParsedVariable } from './parser.js';
 import { SEVERITIES, type Ctl, type Disruptive, type PhaseItem, type Rule, type SetVar, type Target, type TargetExclusion } from './model.js';
@@ -123,11 +124,7 @@ export class RuleSet {
     switch (name) {
       case 'include': {
         const target = resolve(dirname(d.file), d.args[0] ?? fail('Include needs a path'));
-        if (target.includes('*')) {
-          const dir = dirname(target);
-          const pattern = new RegExp(`^${basename(target).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-          for (const f of readdirSync(dir).filter((n) => pattern.test(n)).sort()) this.loadFile(join(dir, f));
-        } else this.loadFile(target);
+        for (const f of expandGlob(target)) this.loadFile(f);
         return;
       }
       case 'secmarker': {

@@ -141,7 +141,8 @@ export class Transaction {
   /** %{tx.x}, %{MATCHED_VAR}, %{REQUEST_HEADERS.host}, %{rule.id} */
   expand(text: string): string {
     if (text.indexOf('%{') === -1) return text;
-    return text.replace(/%\{([^}]+)\}/g, (_m, ref: string) => this.macro(ref));
+    // [^{}]: a match attempt stops at the next brace, so a run of unclosed %{ costs linear time.
+    return text.replace(/%\{([^{}]+)\}/g, (_m, ref: string) => this.macro(ref));
   }
 
   private macro(ref: string): string {

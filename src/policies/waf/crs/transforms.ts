@@ -461,10 +461,27 @@ export const TRANSFORMS: Readonly<Record<string, Transform>> = {
   length: (s) => String(s.length),
   sha1: digest('sha1'),
   md5: digest('md5'),
-  trim: (s) => s.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, ''),
-  trimleft: (s) => s.replace(/^[ \t\n\r\f\v]+/, ''),
-  trimright: (s) => s.replace(/[ \t\n\r\f\v]+$/, ''),
+  trim: (s) => trimRight(trimLeft(s)),
+  trimleft: trimLeft,
+  trimright: trimRight,
   parityeven7bit: (s) => s,
   parityodd7bit: (s) => s,
   parityzero7bit: (s) => s.replace(/[\x80-\xff]/g, (c) => String.fromCharCode(c.charCodeAt(0) & 0x7f)),
 };
+
+/** ModSecurity's whitespace for trim: space, \t, \n, \r, \f, \v (no Unicode spaces). Loops, not a regex: `\s+$` is quadratic on a long run. */
+function isTrimSpace(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+function trimLeft(s: string): string {
+  let start = 0;
+  while (start < s.length && isTrimSpace(s.charCodeAt(start))) start++;
+  return s.slice(start);
+}
+
+function trimRight(s: string): string {
+  let end = s.length;
+  while (end > 0 && isTrimSpace(s.charCodeAt(end - 1))) end--;
+  return s.slice(0, end);
+}
