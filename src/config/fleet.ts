@@ -67,8 +67,9 @@ export const FleetSchema = Type.Object(
 export type FleetConfig = Static<typeof FleetSchema>;
 
 /** A data plane takes its config from the control plane only: an admin API must refuse writes on it. */
-export function acceptsAdminWrites(config: { fleet: FleetConfig }): boolean {
-  return config.fleet.role !== 'data_plane';
+export function acceptsAdminWrites(config: { fleet?: unknown }): boolean {
+  // Read from the document as written (the API edits it before the schema's defaults apply).
+  return (config.fleet as { role?: unknown } | undefined)?.role !== 'data_plane';
 }
 
 /** What the schema cannot say: which settings each role needs, and which it must not have. */

@@ -23,6 +23,7 @@ import { BadRequest, DocumentError, editable, keepAdminSection, readData, sha256
 import { allows, grantsJson, rolesOf, type Grants } from './roles.js';
 import { API_ROUTES } from './table.js';
 import { identify } from './tokens.js';
+import { acceptsAdminWrites } from '../../config/fleet.js';
 import type { ApiCall, ApiCore, ChangePlan, GatewayLink, Reply } from './types.js';
 import { VersionStore, type VersionKind } from './versions.js';
 
@@ -148,6 +149,9 @@ export class AdminApi implements ApiCore {
       const underneath = await this.fileChangedUnderneath(source);
       if (underneath) return underneath;
       const data = editable(source.text);
+      if (!acceptsAdminWrites(data)) {
+        return { status: 409, body: { error: 'data_plane', message: 'a data plane runs the config its control plane pushes: make the change on the control plane' } };
+      }
       const before = JSON.stringify(data);
       const current = plan.target(data);
       if (current === undefined) return { status: 404, body: { error: 'not_found' } };
