@@ -204,7 +204,7 @@ export class Gateway {
       if (options.audit ?? true) telemetry.audit = openAuditTrail(loaded.snapshot.config, loaded.snapshot.baseDir, telemetry.events, logger);
       telemetry.tracing.configure(loaded.snapshot.config.telemetry.tracing, loaded.snapshot.baseDir);
       await stores.commit(loaded.snapshot.stores, loaded.snapshot.config.store);
-      await gateway.defense.configure(loaded.snapshot.config.defense);
+      await gateway.defense.configure(loaded.snapshot.config.defense, loaded.snapshot.baseDir);
       // Metrics first, so that the first requests are counted too.
       await gateway.admin.reconcile(loaded.snapshot.config);
       for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
@@ -300,7 +300,7 @@ export class Gateway {
       const retired = this.upstreams.commit(next.services);
       const retiredFunctions = this.functions.retire(next.functions);
       const replacedStore = await this.stores.commit(next.stores, next.config.store);
-      await this.defense.configure(next.config.defense);
+      await this.defense.configure(next.config.defense, next.baseDir);
       if (replacedStore) void this.defense.ledger.resync();
       this.snapshots.swap(next, () => {
         for (const service of retired) void service.close();

@@ -208,6 +208,13 @@ export const DefenseSchema = Type.Optional(
       max_actions: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000, description: 'actions in force at most; a detection finding none left records it and acts on nothing' }),
       max_actions_per_minute: Type.Integer({ minimum: 1, maximum: 10_000, default: 120, description: 'actions detections may take per minute on one node (action flooding)' }),
       resync: Duration({ default: '5s', description: 'how often a node re-reads every action from the store (a node that missed a message converges)' }),
+      state_file: Type.Optional(
+        Type.String({
+          minLength: 1,
+          description:
+            'a file the actions in force are written to (atomically, 0600) and read back at start, so a node on the memory store keeps enforcing across a restart (Redis keeps them itself); relative to the config file',
+        }),
+      ),
     },
     { additionalProperties: false, description: 'automatic defense: detections and the playbooks they run (docs/defense.md)' },
   ),

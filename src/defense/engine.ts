@@ -12,6 +12,7 @@
  */
 import { BlockList, isIPv4 } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { DefenseConfig, PlaybookConfig } from '../config/defense.js';
 import { parseDuration } from '../config/units.js';
@@ -87,7 +88,8 @@ export class DefenseEngine {
   }
 
   /** Applies `defense` (start and every reload); starts or stops the ledger's sync. */
-  async configure(config: DefenseConfig | undefined): Promise<void> {
+  /** `baseDir`: the config file's folder, which a relative `state_file` is read from. */
+  async configure(config: DefenseConfig | undefined, baseDir = process.cwd()): Promise<void> {
     const wasEnabled = this.enabled;
     this.enabled = config !== undefined;
     this.detections = (config?.detections ?? []).map(compileDetection);
@@ -110,6 +112,7 @@ export class DefenseEngine {
     this.actionBudget.max = config?.max_actions_per_minute ?? 120;
     this.ledger.maxActions = config?.max_actions ?? 10_000;
     this.ledger.resyncMs = config ? parseDuration(config.resync) : 5000;
+    this.ledger.stateFile = config?.state_file !== undefined ? resolve(baseDir, config.state_file) : undefined;
     clearInterval(this.ratioTimer);
     this.ratioTimer = undefined;
     if (this.ratios.size > 0) {

@@ -13,8 +13,11 @@
  * compare its time, and the resync drops it from the store (the node whose
  * delete removed it reports the expiry, once for the fleet).
  *
- * On the memory store this is one node's state, lost with the process.
+ * On the memory store this is one node's state, lost with the process
+ * unless `state_file` names a file: the actions in force are then written
+ * there after every change and put back in the store at start.
  */
+import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { DynamicDenyList } from './deny-list.js';
 import { parseAction, type ActionScope, type DefenseAction } from './actions.js';
@@ -55,6 +58,10 @@ export class ActionLedger {
   private readonly now: () => number;
   resyncMs = 5000;
   maxActions = 10_000;
+  /** Where the actions in force are kept across a restart (defense.state_file), when set. */
+  stateFile: string | undefined;
+  /** Whether the state file was read into the store since start. */
+  private restored = false;
 
   constructor(private readonly deps: LedgerDeps) {
     this.now = deps.now ?? Date.now;
@@ -130,6 +137,7 @@ export class ActionLedger {
       this.unsaved.set(action.id, action);
       this.deps.logger.warn({ err: (err as Error).message, id: action.id }, 'defense action not yet saved to the store: this node enforces it, the next resync shares it');
     }
+    this.persist();
     return true;
   }
 
@@ -150,6 +158,7 @@ export class ActionLedger {
     this.unsaved.delete(id);
     if (action) this.unapply(action);
     if (action) this.deps.report({ change: 'lifted', action, by });
+    this.persist();
     return action;
   }
 
@@ -168,6 +177,10 @@ export class ActionLedger {
       this.unsubscribe = stores.channel(CHANNEL).subscribe((message) => this.onMessage(message));
     }
     const map = stores.secure.map(MAP);
+    if (!this.restored) {
+      this.restored = true;
+      await this.restore(map);
+    }
     let stored: ReadonlyMap<string, string>;
     try {
       stored = await map.all();
@@ -216,6 +229,54 @@ export class ActionLedger {
     }
     for (const action of [...this.actions.values()]) if (!current.has(action.id)) this.unapply(action);
     for (const action of current.values()) if (!this.actions.has(action.id)) this.apply(action);
+    this.persist();
+  }
+
+  /** At start: what the state file holds and the store does not (a memory store after a restart) goes back in it. */
+  private async restore(map: { set(field: string, value: string): unknown; all(): unknown }): Promise<void> {
+    if (this.stateFile === undefined) return;
+    let text: string;
+    try {
+      text = readFileSync(this.stateFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.deps.logger.error({ file: this.stateFile, err: (err as Error).message }, 'defense state file not read: actions from before the restart are not restored');
+      return;
+    }
+    let entries: unknown;
+    try {
+      entries = JSON.parse(text);
+    } catch {
+      this.deps.logger.error({ file: this.stateFile }, 'defense state file is not JSON: actions from before the restart are not restored');
+      return;
+    }
+    if (!Array.isArray(entries)) return;
+    const now = this.now();
+    let restored = 0;
+    for (const entry of entries.slice(0, this.maxActions)) {
+      const action = parseStored(JSON.stringify(entry));
+      if (typeof action === 'string' || action.expiresAt <= now) continue;
+      try {
+        await map.set(action.id, JSON.stringify(action));
+        restored++;
+      } catch {
+        this.unsaved.set(action.id, action);
+      }
+    }
+    if (restored > 0) this.deps.logger.info({ file: this.stateFile, actions: restored }, 'defense actions restored from the state file');
+  }
+
+  /** Writes the actions in force to the state file (a temporary file renamed over it: never half written). */
+  private persist(): void {
+    if (this.stateFile === undefined || !this.restored) return;
+    const temporary = `${this.stateFile}.${process.pid}.tmp`;
+    try {
+      rmSync(temporary, { force: true });
+      writeFileSync(temporary, JSON.stringify(this.list()), { mode: 0o600, flag: 'wx' });
+      chmodSync(temporary, 0o600);
+      renameSync(temporary, this.stateFile);
+    } catch (err) {
+      this.deps.logger.error({ file: this.stateFile, err: (err as Error).message }, 'defense state file not written: the actions in force would not survive a restart');
+    }
   }
 
   private onMessage(message: string): void {
