@@ -60,7 +60,7 @@ describe('defense actions across a restart (memory store, state_file)', () => {
     const file = join(dir, 'defense-state.json');
     assert.equal(statSync(file).mode & 0o777, 0o600, 'the state file is readable by the gateway user only');
     assert.deepEqual(
-      JSON.parse(readFileSync(file, 'utf8')).map((a: { target: string }) => a.target),
+      (JSON.parse(readFileSync(file, 'utf8')) as { target: string }[]).map((a) => a.target),
       ['198.51.100.7'],
     );
 
