@@ -95,6 +95,28 @@ describe('listener certificate renewal from the built-in CA', () => {
     assert.equal(res.peer.fingerprint256, first.fingerprint, 'the old certificate keeps serving');
   });
 
+  it('does not renew in a loop when the CA itself expires within the window: one renewal, then refusals a minute apart', async () => {
+    await gw?.close();
+    // A CA with 2 hours left: nothing it issues can last past renew_before (8h), so every new certificate is due at once.
+    const short = await CertificateAuthority.create({ name: 'Short CA', ttlMs: 2 * HOUR });
+    pki.write('short-ca.crt', short.authority.certPem);
+    pki.write('short-ca.key', short.keyPem);
+    const leaf = await short.authority.issue({ dns: ['localhost'], ips: ['127.0.0.1'], ttlMs: 30 * 60_000, usage: 'server' });
+    writeFileSync(join(pki.dir, 'server.crt'), leaf.certPem);
+    writeFileSync(join(pki.dir, 'server.key'), leaf.keyPem);
+    gw = await startGateway(config(upstream.url, `{ ca_cert: short-ca.crt, ca_key: short-ca.key, ttl: 24h, renew_before: 8h }`), { dir: pki.dir });
+    await gw.waitForLog((l) => l.msg === 'listener certificate could not be renewed', 10_000);
+    // Time for a loop to show itself (it made hundreds of renewals a second before the fix).
+    await new Promise((r) => setTimeout(r, 1500));
+    const renewals = gw.logs.filter((l) => l.msg === 'listener certificate renewed from the built-in CA').length;
+    const failures = gw.logs.filter((l) => l.msg === 'listener certificate could not be renewed');
+    assert.equal(renewals, 1, 'one renewal: to the CA\'s own expiry');
+    assert.equal(failures.length, 1, 'then one refusal, retried a minute later');
+    assert.match(String(failures[0]!.err), /lasts longer than the certificate in place/);
+    const res = await httpsGet(gw.url, '/', { ca: short.authority.certPem });
+    assert.equal(res.status, 200, 'the renewed certificate serves');
+  });
+
   it('refuses renew on inline PEM and a renewal window as long as the lifetime, with file, line and path', async () => {
     const issued = await authorityIssue(pki, HOUR);
     const file = writeConfig(

@@ -6,6 +6,7 @@
  * serves the renewed certificate without the CA. A failed renewal is logged
  * and retried every minute while the certificate on disk still serves.
  */
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { CertificateAuthority } from '../../ca/authority.js';
@@ -59,6 +60,12 @@ export class CertificateRenewer {
       const ca: CertificateAuthority = await CertificateAuthority.load(plan.caCert, plan.caKey, plan.caPassphrase);
       const issued = await ca.issue({ dns: plan.dns, ips: plan.ips, ttlMs: plan.ttlMs, usage: 'server' });
       if (this.closed) return;
+      // A certificate never outlives its CA: near the CA's own expiry the new one would be due again at
+      // once, and renewing would loop. Never replace a certificate with one that does not last longer.
+      const notAfter = new Date(new X509Certificate(issued.certPem).validTo);
+      if (notAfter.getTime() <= plan.notAfter.getTime() + 60_000) {
+        throw new Error(`the CA issues nothing that lasts longer than the certificate in place (until ${plan.notAfter.toISOString()}): it expires itself; renew the CA`);
+      }
       // The key first: a certificate never sits on disk beside a key it does not match for longer than a rename.
       writeAtomically(plan.keyFile, issued.keyPem, 0o600);
       writeAtomically(plan.certFile, issued.certPem, 0o644);
