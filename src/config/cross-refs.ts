@@ -38,6 +38,34 @@ function policyName(entry: unknown): string | undefined {
   return keys.length === 1 ? keys[0] : undefined;
 }
 
+/** Suggestions ("did you mean") are made for this many distinct missing names at most, each at most this long: each costs a pass over the candidates. */
+const MAX_SUGGESTIONS = 20;
+const MAX_SUGGESTED_LENGTH = 64;
+/** Known names are listed in a message only when there are this few. */
+const MAX_LISTED = 10;
+
+interface Hint {
+  /** A close name ("did you mean"). */
+  readonly close?: string;
+  /** The names there are, when few. */
+  readonly listed?: string;
+}
+
+/** What a message about a missing name can add: a close name, or the few there are; computed once per missing name. */
+function hinter(candidates: readonly string[]): (missing: string) => Hint {
+  const closes = new Map<string, string | undefined>();
+  const unique = [...new Set(candidates)];
+  const listed = unique.length > 0 && unique.length <= MAX_LISTED ? unique.join(', ') : undefined;
+  return (missing) => {
+    let close = closes.get(missing);
+    if (!closes.has(missing) && closes.size < MAX_SUGGESTIONS) {
+      close = missing.length <= MAX_SUGGESTED_LENGTH ? didYouMean(missing, unique) : undefined;
+      closes.set(missing, close);
+    }
+    return close !== undefined ? { close } : { listed };
+  };
+}
+
 export function crossReferenceIssues(document: unknown): CrossRefIssue[] {
   if (!isEntry(document)) return [];
   const issues: CrossRefIssue[] = [];
@@ -53,22 +81,34 @@ export function crossReferenceIssues(document: unknown): CrossRefIssue[] {
   const services = names(document, 'services');
   const consumers = names(document, 'consumers');
   const globalPolicies = Array.isArray(document.global_policies) ? document.global_policies.flatMap((e) => policyName(e) ?? []) : [];
+  const serviceSet = new Set(services);
+  const consumerSet = new Set(consumers);
+  const globalSet = new Set(globalPolicies);
+  const serviceHint = hinter(services);
+  const consumerHint = hinter(consumers);
+  const policyHint = hinter(globalPolicies);
   for (const [r, route] of entries(document, 'routes')) {
-    if (typeof route.service === 'string' && !services.includes(route.service)) {
-      const hint = didYouMean(route.service, services);
-      const known = hint ? `; did you mean "${hint}"?` : services.length > 0 ? ` (services: ${[...new Set(services)].join(', ')})` : '';
-      issues.push({ path: ['routes', r, 'service'], message: `no service named "${route.service}"${known}` });
+    if (typeof route.service === 'string' && !serviceSet.has(route.service)) {
+      const hint = serviceHint(route.service);
+      const more = hint.close ? `; did you mean "${hint.close}"?` : hint.listed ? ` (services: ${hint.listed})` : '';
+      issues.push({ path: ['routes', r, 'service'], message: `no service named "${route.service}"${more}` });
     }
-    if (typeof route.anonymous === 'string' && !consumers.includes(route.anonymous)) {
-      const hint = didYouMean(route.anonymous, consumers);
-      issues.push({ path: ['routes', r, 'anonymous'], message: `no consumer named "${route.anonymous}"${hint ? `; did you mean "${hint}"?` : ''}` });
+    if (typeof route.anonymous === 'string' && !consumerSet.has(route.anonymous)) {
+      const hint = consumerHint(route.anonymous);
+      issues.push({ path: ['routes', r, 'anonymous'], message: `no consumer named "${route.anonymous}"${hint.close ? `; did you mean "${hint.close}"?` : ''}` });
     }
     if (Array.isArray(route.skip)) {
       route.skip.forEach((name, i) => {
-        if (typeof name !== 'string' || globalPolicies.includes(name)) return;
-        const hint = didYouMean(name, globalPolicies);
-        const known = globalPolicies.length > 0 ? ` (global policies: ${[...new Set(globalPolicies)].join(', ')})` : ' (there are no global policies)';
-        issues.push({ path: ['routes', r, 'skip', i], message: `"${name}" is not a global policy${hint ? `; did you mean "${hint}"?` : known}` });
+        if (typeof name !== 'string' || globalSet.has(name)) return;
+        const hint = policyHint(name);
+        const more = hint.close
+          ? `; did you mean "${hint.close}"?`
+          : hint.listed
+            ? ` (global policies: ${hint.listed})`
+            : globalPolicies.length === 0
+              ? ' (there are no global policies)'
+              : '';
+        issues.push({ path: ['routes', r, 'skip', i], message: `"${name}" is not a global policy${more}` });
       });
     }
   }
