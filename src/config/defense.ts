@@ -270,6 +270,12 @@ export function checkDefense(
     }
     d.match.routes.forEach((r, j) => routes.has(r) || report([...path, 'match', 'routes', j], `no route named "${r}"`));
     if (!playbooks.has(d.playbook)) report([...path, 'playbook'], `no playbook "${d.playbook}" in defense.playbooks`);
+    // A route's count names no attacker: the request that crosses it is anybody's (an attacker can leave
+    // the last failure to a passer-by). Only a notification fits.
+    const acts = defense.playbooks.find((p) => p.name === d.playbook)?.actions.filter((a) => !('notify' in a)) ?? [];
+    if (d.key === 'route' && acts.length > 0) {
+      report([...path, 'key'], `keyed by route, a detection knows no attacker: playbook "${d.playbook}" may only notify (it would act on whoever sent the crossing request)`);
+    }
   });
   if (defense.detections.length > 0 && config.store.kind === 'memory') {
     warn(['defense', 'detections'], 'on the memory store, detections count and actions apply on this node only; a fleet needs store.kind: redis');

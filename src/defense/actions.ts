@@ -1,3 +1,4 @@
+import { BlockList } from 'node:net';
 /**
  * What an automatic defense action is, as the store, the pub/sub messages,
  * the admin API and the audit trail carry it. Whatever arrives from outside
@@ -51,6 +52,9 @@ export function canonicalBlockTarget(target: string): string | undefined {
   if (bits === undefined) return address;
   const max = address.includes(':') ? 128 : 32;
   if (!/^\d{1,3}$/.test(bits) || Number(bits) > max || Number(bits) < (max === 32 ? 8 : 16)) return undefined;
+  // IPv4 clients match IPv4-mapped IPv6 networks too (::ffff:0:0/96): an IPv6 block reaching into that
+  // range is an IPv4 block in disguise, past the /8 rule (::/16 would block all of IPv4). Written as IPv4 or not at all.
+  if (max === 128 && coversMappedAddresses(address, Number(bits))) return undefined;
   return Number(bits) === max ? address : `${address}/${Number(bits)}`;
 }
 
@@ -99,4 +103,16 @@ function isCount(v: unknown): v is number {
 
 function strikeOf(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 1_000_000 ? v : undefined;
+}
+
+const MAPPED = new BlockList();
+MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
+
+/** Whether an IPv6 network holds IPv4-mapped addresses: it starts inside ::ffff:0:0/96, or is wide enough to hold all of it. */
+function coversMappedAddresses(network: string, bits: number): boolean {
+  if (MAPPED.check(network, 'ipv6')) return true;
+  if (bits > 96) return false;
+  const list = new BlockList();
+  list.addSubnet(network, bits, 'ipv6');
+  return list.check('::ffff:0.0.0.0', 'ipv6');
 }

@@ -44,7 +44,7 @@ interface Playbook {
   readonly steps: readonly number[] | undefined;
   readonly maxMs: number;
   readonly resetMs: number;
-  /** The shortest duration of its actions (before escalation), when it has any. */
+  /** The shortest time any of its actions can last (before escalation; escalation steps count), when it has any. */
   readonly holdMs: number | undefined;
 }
 
@@ -193,7 +193,8 @@ export class DefenseEngine {
     if (typeof action === 'string') return { ok: false, status: 400, error: action };
     if (action.scope === 'ip' && this.blockTouchesAllowlist(action.target)) return { ok: false, status: 409, error: 'the target is on defense.allowlist: no action may touch it' };
     if (action.scope === 'consumer' && this.allowlistedConsumer(action.target)) return { ok: false, status: 409, error: 'the consumer is on defense.allowlist: no action may touch it' };
-    if (!(await this.ledger.add(action, by))) return { ok: false, status: 409, error: 'defense.max_actions are in force already' };
+    // An operator's action is not held back by what detections filled max_actions with (decoys could fill it).
+    if (!(await this.ledger.add(action, by, { operator: true }))) return { ok: false, status: 409, error: 'defense.max_actions are in force already, twice over' };
     return { ok: true, action };
   }
 
@@ -320,7 +321,12 @@ export class DefenseEngine {
     // when nothing holds it (monitor mode, notify only), so a key over its threshold does not notify
     // on every request.
     try {
-      const claim = await stores.secure.counter('defense-fired').add(`${d.name}\n${t.key}`, 1, 1, d.monitor ? d.counting.windowMs : playbook.holdMs ?? d.counting.windowMs);
+      // Held while the shortest action can hold the key, and never past one window: an action skipped
+      // (the budget spent, max_actions in force) or ended early (an escalation step shorter than the
+      // duration) must not leave the key unwatched for the rest of a long duration. A key acted on
+      // meanwhile is not acted on twice (one in force is not taken again).
+      const holdMs = d.monitor ? d.counting.windowMs : Math.min(d.counting.windowMs, playbook.holdMs ?? d.counting.windowMs);
+      const claim = await stores.secure.counter('defense-fired').add(`${d.name}\n${t.key}`, 1, 1, holdMs);
       if (!claim.allowed) return;
       // Counting starts afresh: a repeat after the action ends is a new crossing, and a new strike.
       if (d.counting.kind === 'threshold') await stores.events(`defense-count:${d.name}`).reset(t.key);
@@ -347,7 +353,13 @@ export class DefenseEngine {
     const taken: DefenseAction[] = [];
     for (const step of playbook.config.actions) {
       if ('notify' in step) {
-        if (!d.monitor) this.notifiers.send(step.notify, this.notification(t, taken));
+        if (d.monitor) continue;
+        // Notifications spend the same budget as actions: crossings made on purpose must not flood the receivers.
+        if (!this.spendBudget()) {
+          this.skipped(d, 'notify', d.key, t.key, 'rate_limited');
+          continue;
+        }
+        this.notifiers.send(step.notify, this.notification(t, taken));
         continue;
       }
       const action = this.actionFor(step, t, playbook, strike);
@@ -358,6 +370,8 @@ export class DefenseEngine {
         this.deps.audit()?.defense(auditFields('defense.monitor', action, `detection:${d.name}`));
         continue;
       }
+      // In force already (a repeat crossing while it holds, another detection's): not taken twice.
+      if (action.kind !== 'block' && this.ledger.find(action.scope, action.target, action.kind)) continue;
       if (!this.spendBudget()) {
         this.skipped(d, action.kind, action.scope, action.target, 'rate_limited');
         continue;
@@ -541,13 +555,21 @@ function compilePlaybook(p: PlaybookConfig): Playbook {
     steps: e?.steps?.map(parseDuration),
     maxMs: e ? Math.min(parseDuration(e.max), MAX_ACTION_MS) : MAX_ACTION_MS,
     resetMs: e ? parseDuration(e.reset_after) : 86_400_000,
-    holdMs: p.actions.reduce<number | undefined>((min, a) => {
-      const body = Object.values(a)[0] as { duration?: string };
-      if (body.duration === undefined) return min;
-      const ms = parseDuration(body.duration);
-      return min === undefined || ms < min ? ms : min;
-    }, undefined),
+    holdMs: shortestHold(p, e?.steps?.map(parseDuration)),
   };
+}
+
+/** How long the shortest of a playbook's actions can last: its own duration, or an escalation step shorter still. */
+function shortestHold(p: PlaybookConfig, steps: readonly number[] | undefined): number | undefined {
+  let min: number | undefined;
+  for (const a of p.actions) {
+    const body = Object.values(a)[0] as { duration?: string };
+    if (body.duration === undefined) continue;
+    const ms = parseDuration(body.duration);
+    if (min === undefined || ms < min) min = ms;
+  }
+  if (min !== undefined && steps !== undefined) for (const step of steps) min = Math.min(min, step);
+  return min;
 }
 
 /** The duration of the `strike`th trigger: the action's own, times factor^(strike-1), or the strike's step; never past max. */

@@ -123,8 +123,9 @@ export class ActionLedger {
   }
 
   /** Persists, announces and applies an action; false when max_actions are in force already. */
-  async add(action: DefenseAction, by: string): Promise<boolean> {
-    if (this.list().length >= this.maxActions) return false;
+  async add(action: DefenseAction, by: string, options: { operator?: boolean } = {}): Promise<boolean> {
+    // Operators' actions may go past max_actions (detections' decoys must not lock them out), up to twice it: a bound still.
+    if (this.list().length >= (options.operator ? 2 * this.maxActions : this.maxActions)) return false;
     this.apply(action);
     this.deps.report({ change: 'added', action, by });
     const stores = this.deps.stores();

@@ -301,4 +301,39 @@ defense:
     assert.match(result.stderr, /gateway\.yaml:8: defense\.detections\[0\]\.playbook: no playbook "nowhere"/);
     assert.match(result.stderr, /gateway\.yaml:11: defense\.playbooks\[0\]\.actions\[0\]\.block\.duration: must be between/);
   });
+
+  it('a detection keyed by route may only notify: it knows no attacker, and would block whoever sent the crossing request', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'portcullis-defense-route-')), 'gateway.yaml');
+    writeFileSync(
+      file,
+      `listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "http://127.0.0.1:9" }] }]
+routes: [{ name: r, service: s, public: true }]
+defense:
+  detections:
+    - name: failing
+      match: { statuses: [401], routes: [r] }
+      key: route
+      threshold: { count: 5, window: 1m }
+      playbook: block-ip
+  playbooks:
+    - name: block-ip
+      actions: [ { block: { duration: 10m } } ]
+`,
+    );
+    const result = await cli(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /gateway\.yaml:8: defense\.detections\[0\]\.key: keyed by route, a detection knows no attacker: playbook "block-ip" may only notify/);
+  });
+
+  it('refuses an IPv6 ban that reaches into IPv4-mapped addresses (it would block all of IPv4 past the /8 rule)', async () => {
+    for (const target of ['::ffff:0:0/96', '::/16', '::ffff:203.0.113.0/120']) {
+      const res = await admin(ACTIONS, { method: 'POST', body: { target, duration: '1m' } });
+      assert.equal(res.status, 400, `${target}: ${res.text}`);
+    }
+    assert.equal((await call('8.8.8.8', KEY)).status, 200, 'IPv4 clients still pass');
+    const v6 = await admin(ACTIONS, { method: 'POST', body: { target: '2001:db8::/32', duration: '1m' } });
+    assert.equal(v6.status, 201, 'a plain IPv6 network is still a ban');
+    assert.equal((await admin(`${ACTIONS}/${v6.json<{ action: { id: string } }>().action.id}`, { method: 'DELETE' })).status, 200);
+  });
 });
