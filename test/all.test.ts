@@ -51,10 +51,11 @@ const EXCLUSIVE = [
   'test/e2e/overload',
   'src/stores/redis.test', // blocks the event loop past a store timeout on purpose
   'test/e2e/workers-node', // five processes and their load take both cores
+  'test/e2e/testssl', // a scanner whose probes time out on a busy machine report as findings (pre_128cipher seen once)
   'test/e2e/functions-sandbox', // an endless loop and a memory bomb hold the event loop until the sandbox stops them
 ];
 /** The longest files start first, so the side-by-side phase does not end waiting on one of them. */
-const LONG_FIRST = ['test/e2e/testssl', 'test/e2e/package', 'src/stores/', 'test/e2e/cli', 'src/policies/jwt/', 'test/e2e/tls-rotation', 'src/ca/'];
+const LONG_FIRST = ['test/e2e/package', 'src/stores/', 'test/e2e/cli', 'src/policies/jwt/', 'test/e2e/tls-rotation', 'src/ca/'];
 const rank = (f: string) => {
   const i = LONG_FIRST.findIndex((p) => f.includes(p));
   return i < 0 ? LONG_FIRST.length : i;
