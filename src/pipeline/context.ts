@@ -200,28 +200,17 @@ export class RequestContext {
 
   /** A detection that does not refuse by itself (one waf rule's match): an event with action "observed". */
   observe(policy: string, details: SecurityEventDetails): void {
-    (this.events ??= []).push({
-      type: details.type,
-      severity: details.severity,
-      policy,
-      route: this.routeName,
-      consumer: this.consumer?.name,
-      clientIp: this.clientIp,
-      requestId: this.id,
-      action: 'observed',
-      status: 0,
-      code: 'request_blocked',
-      reason: details.reason,
-      message: details.message,
-      data: details.data,
-    });
+    this.pushEvent(policy, details, 'observed', 0, 'request_blocked');
   }
 
   /** The request as it arrived on the wire (set by the server's intake): what a SecLang engine reads as REQUEST_LINE and raw headers. */
   wire: { readonly target: string; readonly version: string; readonly rawHeaders: readonly string[]; readonly remotePort: number; readonly localPort: number } | undefined = undefined;
 
   recordEvent(policy: string, denial: Deny, action: 'blocked' | 'monitored'): void {
-    const details: SecurityEventDetails = denial.event ?? UNNAMED_REFUSAL;
+    this.pushEvent(policy, denial.event ?? UNNAMED_REFUSAL, action, denial.status, denial.code);
+  }
+
+  private pushEvent(policy: string, details: SecurityEventDetails, action: 'blocked' | 'monitored' | 'observed', status: number, code: Deny['code']): void {
     (this.events ??= []).push({
       type: details.type,
       severity: details.severity,
@@ -231,8 +220,8 @@ export class RequestContext {
       clientIp: this.clientIp,
       requestId: this.id,
       action,
-      status: denial.status,
-      code: denial.code,
+      status,
+      code,
       reason: details.reason,
       message: details.message,
       data: details.data,
