@@ -11,6 +11,7 @@
  * refused with StoreFullError (the policy fails closed) instead of forgetting
  * an entry before it expires.
  */
+import { LocalChannels } from './local-channels.js';
 import type { Logger } from 'pino';
 import * as algorithms from './algorithms.js';
 import { StoreHealth } from './health.js';
@@ -160,7 +161,7 @@ export class MemoryStore implements Store {
   readonly secure: MemorySecureState;
   private readonly pool: Pool;
   private readonly securePool: Pool;
-  private readonly channels = new Map<string, Set<(message: string) => void>>();
+  private readonly channels = new LocalChannels();
   private readonly now: () => number;
   private readonly timer: NodeJS.Timeout;
 
@@ -280,21 +281,12 @@ export class MemoryStore implements Store {
   }
 
   publish(channel: string, message: string): void {
-    const listeners = this.channels.get(channel);
-    if (!listeners) return;
     // Delivered asynchronously, as the Redis store does.
-    for (const listener of listeners) queueMicrotask(() => listener(message));
+    for (const listener of this.channels.listeners(channel)) queueMicrotask(() => listener(message));
   }
 
   subscribe(channel: string, listener: (message: string) => void): Unsubscribe {
-    let listeners = this.channels.get(channel);
-    if (!listeners) this.channels.set(channel, (listeners = new Set()));
-    const own = (message: string) => listener(message);
-    listeners.add(own);
-    return () => {
-      listeners.delete(own);
-      if (listeners.size === 0) this.channels.delete(channel);
-    };
+    return this.channels.subscribe(channel, listener);
   }
 
   open(): Promise<boolean> {

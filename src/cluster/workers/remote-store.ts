@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import { StoreFullError, StoreUnavailableError } from '../../errors.js';
 import { StoreHealth } from '../../stores/health.js';
+import { LocalChannels } from '../../stores/local-channels.js';
 import type { BucketDecision, CountDecision, SecureState, Store, Unsubscribe, WindowDecision, WindowLimit } from '../../stores/store.js';
 import type { FromWorker, StoreAnswer, StoreOp } from './protocol.js';
 
@@ -140,7 +141,7 @@ export class RemoteStore implements Store {
   readonly kind = 'memory';
   readonly health: StoreHealth;
   readonly secure: SecureState;
-  private readonly channels = new Map<string, Set<(message: string) => void>>();
+  private readonly channels = new LocalChannels();
 
   constructor(
     private readonly key: string,
@@ -200,19 +201,11 @@ export class RemoteStore implements Store {
   }
 
   subscribe(channel: string, listener: (message: string) => void): Unsubscribe {
-    let listeners = this.channels.get(channel);
-    if (!listeners) this.channels.set(channel, (listeners = new Set()));
-    const own = (message: string) => listener(message);
-    listeners.add(own);
-    return () => {
-      listeners.delete(own);
-      if (listeners.size === 0) this.channels.delete(channel);
-    };
+    return this.channels.subscribe(channel, listener);
   }
 
   deliver(channel: string, message: string): void {
-    const listeners = this.channels.get(channel);
-    if (listeners) for (const listener of listeners) listener(message);
+    for (const listener of this.channels.listeners(channel)) listener(message);
   }
 
   open(): Promise<boolean> {
