@@ -5,6 +5,7 @@
  * data) is cut to SAMPLE_MAX characters with credential-looking parts masked,
  * and withheld whole when the event's target names a credential.
  */
+import { isCredentialTargetName } from '../lib/credential-names.js';
 import type { EventDetailValue } from './event.js';
 import type { DetailKind, EventTypeSpec } from './event-types.js';
 
@@ -17,11 +18,11 @@ const REASON = /^[a-z0-9_]{1,64}$/;
 
 /**
  * Targets whose values are credentials: the Authorization and Cookie headers
- * (and their proxy and API-key cousins), any cookie, and fields whose names
- * say password, token, secret, key, session.
+ * (and their proxy and API-key cousins), any cookie, and (isCredentialTargetName)
+ * fields whose names say password, token, secret, key, session.
  */
-const CREDENTIAL_TARGET =
-  /^(?:header:(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token)|cookie:.*)$|pass|pwd|secret|token|api.?key|(?:^|[.:_-])key$|auth|session|sessid|csrf|xsrf|credential|cvv|cvc|ssn|iban|otp|privkey|(?:^|[.:_-])pw\d*$|(?:^|[.:_-])pin(?:[._-]?code)?\d*$/i;
+const CREDENTIAL_HEADER_OR_COOKIE =
+  /^(?:header:(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token)|cookie:.*)$/i;
 
 /**
  * Credential-looking parts of free text: a JWT, an auth scheme's credential
@@ -178,7 +179,7 @@ function id(value: string): string {
 
 /** Whether a waf-style target (`header:authorization`, `body:user.password`) names a credential. */
 export function isCredentialTarget(target: string): boolean {
-  return CREDENTIAL_TARGET.test(target);
+  return CREDENTIAL_HEADER_OR_COOKIE.test(target) || isCredentialTargetName(target);
 }
 
 function clean(kind: DetailKind, value: EventDetailValue, credential: boolean): EventDetailValue | undefined {

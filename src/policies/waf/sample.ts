@@ -1,17 +1,17 @@
+import { isCredentialFieldName } from '../../lib/credential-names.js';
+
+export const SAMPLE_LENGTH = 80;
+
 /**
  * What a security event may show of the value that matched: enough for an
  * analyst to see the attack, never a secret. Values of fields whose names
  * suggest a credential are withheld; long digit runs (card numbers, phone
  * numbers) are masked; control characters are escaped; the length is capped.
  */
-const SECRET_NAME = /pass|pwd|secret|token|api.?key|(?:^|[._-])key$|auth|session|sessid|csrf|xsrf|credential|card|cvv|cvc|ssn|iban|otp|privkey|(?:^|[._-])pw\d*$|(?:^|[._-])pin(?:[._-]?code)?\d*$/i;
-
-export const SAMPLE_LENGTH = 80;
-
 export function redactSample(value: string, target: string): string {
   const colon = target.indexOf(':');
   const name = colon === -1 ? '' : target.slice(colon + 1);
-  if (SECRET_NAME.test(name) || target.startsWith('cookie:') || target === 'header:authorization') return '[redacted]';
+  if (isCredentialFieldName(name) || target.startsWith('cookie:') || target === 'header:authorization') return '[redacted]';
   let out = '';
   let digits = 0;
   for (let i = 0; i < value.length && out.length < SAMPLE_LENGTH; i++) {
