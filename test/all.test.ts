@@ -2,21 +2,29 @@
  * The one test entry: imports every *.test.ts under src/ and test/ so the
  * whole suite runs in one process (one process per file costs ~1.4 s each).
  *
- * Files run side by side, TEST_CONCURRENCY of them at a time (default 4): most
- * of a test's time is waiting on sockets, child processes and timers, so
- * running one file at a time left both cores idle most of the suite. Within a
- * file tests still run one after another, as each file was written for. Files
- * that measure time or load the whole process (EXCLUSIVE below) run after, one
- * at a time, with nothing beside them.
+ * Files can run side by side, TEST_CONCURRENCY of them at a time: most of a
+ * test's time is waiting on sockets, child processes and timers. The default
+ * is 1, one file after another: until the harness fix below, every file had in
+ * fact run that way (all in the first file's suite), the suite's timings were
+ * written for it, and 4 at a time on a loaded machine failed a handful of
+ * time-bound tests. Within a file tests run one after another, as each file was
+ * written for. Files that measure time or load the whole process (EXCLUSIVE
+ * below) run after the rest, one at a time, with nothing beside them.
  *
  * No test starts until every file is imported. Loading and evaluating a file
  * blocks the event loop, and tests running meanwhile measured the loader, not
  * the gateway (bandwidth-limit's download read 146-187 KiB/s for 256).
+ *
+ * Files are imported one at a time with their top-level describe/it/before/after
+ * calls recorded (test/harness/node-test.ts says why), then replayed inside the
+ * file's own suite: that is what puts each file in its phase.
  */
 import { readdirSync } from 'node:fs';
-import { before, describe } from 'node:test';
+import { register } from 'node:module';
+import { describe } from 'node:test';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { recordTopLevel } from './harness/node-test.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // Substrings of the paths to run, comma-separated, for working on one area.
@@ -58,6 +66,7 @@ const EXCLUSIVE = [
   'test/e2e/crs-regression',
   'test/e2e/workers-shared-state', // two workers' processes; a breaker's news must cross them within the test's wait
   'test/e2e/functions-sandbox', // an endless loop and a memory bomb hold the event loop until the sandbox stops them
+  'test/lint/regex-linearity', // recheck's checker is synchronous: seconds to tens of seconds of blocked event loop
 ];
 /** The longest files start first, so the side-by-side phase does not end waiting on one of them. */
 const LONG_FIRST = ['test/e2e/package', 'src/stores/', 'test/e2e/cli', 'src/policies/jwt/', 'test/e2e/tls-rotation', 'src/ca/'];
@@ -65,22 +74,35 @@ const rank = (f: string) => {
   const i = LONG_FIRST.findIndex((p) => f.includes(p));
   return i < 0 ? LONG_FIRST.length : i;
 };
-const concurrency = Number(process.env.TEST_CONCURRENCY ?? 4);
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 1);
 const relativeFiles = files.map((f) => relative(root, f));
 const exclusive = relativeFiles.filter((f) => EXCLUSIVE.some((p) => f.startsWith(p)));
 const sideBySide = relativeFiles.filter((f) => !exclusive.includes(f)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 
-const imports: Array<Promise<unknown>> = [];
-/** One suite per file: the file's tests, hooks and suites attach to it as it is imported. */
+register('./harness/node-test-hooks.ts', import.meta.url, {
+  data: {
+    shimUrl: new URL('./harness/node-test.ts', import.meta.url).href,
+    projectUrl: pathToFileURL(root).href,
+  },
+});
+const recorded = new Map<string, Array<() => unknown>>();
+for (const file of [...sideBySide, ...exclusive]) {
+  const recorder = recordTopLevel();
+  try {
+    await import(pathToFileURL(join(root, file)).href);
+  } finally {
+    recorded.set(file, recorder.stop());
+  }
+  // A file whose calls were not recorded would land in another file's suite, or none, unseen.
+  if (recorded.get(file)?.length === 0) throw new Error(`${file}: no top-level describe/it recorded (does it import node:test another way?)`);
+}
+
+/** One suite per file, holding the file's top-level tests, hooks and suites. */
 function fileSuite(file: string): void {
   describe(file, { concurrency: 1 }, () => {
-    const loaded = import(pathToFileURL(join(root, file)).href);
-    imports.push(loaded);
-    return loaded;
+    for (const replay of recorded.get(file) ?? []) replay();
   });
 }
-// The gate: a root hook, so it runs before the first file's first test.
-before(() => Promise.all(imports));
 describe('side by side', { concurrency }, () => {
   for (const file of sideBySide) fileSuite(file);
 });

@@ -1,0 +1,56 @@
+/**
+ * node:test as test files see it in the one-process suite (test/all.test.ts).
+ *
+ * node:test files a describe() or it() under the suite whose async context made the call. A file's
+ * top-level calls run while its module is evaluated, and the ES module loader evaluates modules in a
+ * context of its own, not the importer's: every file's tests ended up in whichever file's suite the
+ * loader first ran in, one after another, and the entry's "side by side" and "alone" phases held
+ * nothing. So while the entry imports a file it sets a recorder, the top-level calls are kept, and the
+ * entry replays them inside that file's suite. Outside the entry (a file run on its own, or a call made
+ * inside a describe body during the replay) every function is node:test's own.
+ */
+import * as nodeTest from 'node:test';
+
+export const mock = nodeTest.mock;
+export const run = nodeTest.run;
+
+type Replay = () => unknown;
+const RECORDER = Symbol.for('portcullis.test.recorder');
+type Holder = { [RECORDER]?: Replay[] };
+
+/** Starts recording top-level calls; the entry calls it before importing a file, and stop() after. */
+export function recordTopLevel(): { stop(): Replay[] } {
+  const calls: Replay[] = [];
+  (globalThis as Holder)[RECORDER] = calls;
+  return {
+    stop() {
+      (globalThis as Holder)[RECORDER] = undefined;
+      return calls;
+    },
+  };
+}
+
+function deferrable<F extends (...args: never[]) => unknown>(real: F): F {
+  const wrapped = (...args: Parameters<F>): unknown => {
+    const calls = (globalThis as Holder)[RECORDER];
+    if (calls === undefined) return real(...args);
+    calls.push(() => real(...args));
+    return undefined;
+  };
+  // describe.skip, it.only and the like: the same deferral on each variant.
+  for (const key of ['skip', 'only', 'todo'] as const) {
+    const variant = (real as unknown as Record<string, unknown>)[key];
+    if (typeof variant === 'function') Object.assign(wrapped, { [key]: deferrable(variant as F) });
+  }
+  return wrapped as unknown as F;
+}
+
+export const describe = deferrable(nodeTest.describe);
+export const suite = deferrable(nodeTest.suite);
+export const it = deferrable(nodeTest.it);
+export const test = deferrable(nodeTest.test);
+export const before = deferrable(nodeTest.before);
+export const after = deferrable(nodeTest.after);
+export const beforeEach = deferrable(nodeTest.beforeEach);
+export const afterEach = deferrable(nodeTest.afterEach);
+export default test;
