@@ -22,7 +22,7 @@ import type { TelemetryEvent } from '../../src/telemetry/event.js';
 
 const ACTIONS = '/api/v1/defense/actions';
 
-const config = (upstream: string, extra = '') => `
+const config = (upstream: string, extra = '', block = '{ duration: 10m }') => `
 gateway: { access_log: false, trusted_proxies: [127.0.0.1/32] }
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 ${adminSection()}services: [{ name: api, targets: [{ url: "${upstream}" }] }]
@@ -39,7 +39,7 @@ ${extra}  allowlist: { cidrs: ["2001:db8:aa:1::10"] }
       playbook: block
   playbooks:
     - name: block
-      actions: [ { block: { duration: 10m } } ]
+      actions: [ { block: ${block} } ]
 `;
 
 const eventually = async (what: string, check: () => boolean | Promise<boolean>, ms = 10_000) => {
@@ -168,7 +168,8 @@ describe('ipv6_prefix: 128 counts each IPv6 address on its own', () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-defense-v6-'));
     const keygen = await cli(['audit', 'keygen', join(dir, 'audit.key')]);
     assert.equal(keygen.code, 0, keygen.stderr);
-    gw = await startGateway(config(upstream.url, '  ipv6_prefix: 128\n'), { dir });
+    // prefix: 24 is an IPv4 width: it widens IPv4 blocks, and leaves IPv6 ones as counted (not a /24 of someone's ISP).
+    gw = await startGateway(config(upstream.url, '  ipv6_prefix: 128\n', '{ duration: 10m, prefix: 24 }'), { dir });
   });
   after(async () => {
     await gw?.close();
@@ -180,6 +181,14 @@ describe('ipv6_prefix: 128 counts each IPv6 address on its own', () => {
     for (let i = 0; i < 40; i++) assert.equal((await from(host('2001:db8:3:3:0:0:0', i))).status, 404, 'spread over addresses, nothing crosses');
     for (let i = 0; i < 20; i++) await from('2001:db8:3:3::abcd');
     await eventually('the one address is blocked', async () => (await from('2001:db8:3:3::abcd', '/ok')).status === 403);
-    assert.equal((await from('2001:db8:3:3::abce', '/ok')).status, 200, 'its neighbour in the /64 is not');
+    assert.equal((await from('2001:db8:3:3::abce', '/ok')).status, 200, 'its neighbour in the /64 is not (block.prefix 24 is no IPv6 width)');
+    assert.equal((await from('2001:db8:4::1', '/ok')).status, 200);
+  });
+
+  it('block.prefix: 24 widens an IPv4 block to its /24', async () => {
+    const from = (ip: string, path = '/missing') => send(gw.url, path, { headers: { 'x-forwarded-for': ip } });
+    for (let i = 0; i < 20; i++) await from('198.51.100.9');
+    await eventually('the /24 is blocked', async () => (await from('198.51.100.200', '/ok')).status === 403);
+    assert.equal((await from('198.51.101.9', '/ok')).status, 200);
   });
 });
