@@ -40,6 +40,15 @@ describe('the source a client counts as', () => {
     assert.equal(sourceOf('fec0::1', 64), 'fec0::/64');
   });
 
+  it('counts translated IPv4 clients one by one: NAT64 and Teredo put many clients in one /64', () => {
+    // SIIT-DC / NAT64: every IPv4 client of the translator is 64:ff9b::<its IPv4>, all in 64:ff9b::/64
+    assert.equal(sourceOf('64:ff9b::198.51.100.7', 64), '64:ff9b::c633:6407');
+    assert.equal(sourceOf('64:ff9b:1::c633:6407', 64), '64:ff9b:1::c633:6407');
+    // Teredo: 2001:0:<server IPv4>:<flags>:<port>:<client IPv4>, the /64 is the server's
+    assert.equal(sourceOf('2001:0:4136:e378:8000:63bf:3fff:fdd2', 64), '2001:0:4136:e378:8000:63bf:3fff:fdd2');
+    assert.equal(sourceOf('2001:1::1', 64), '2001:1::/64', 'outside Teredo\'s /32');
+  });
+
   it('is nothing for what is no address', () => {
     for (const ip of ['', 'unknown', '2001:db8::1::2', '203.0.113.07', '2001:db8::1/64']) assert.equal(sourceOf(ip, 64), undefined, ip);
   });

@@ -9,8 +9,11 @@
  *
  * Addresses whose network is not one subscriber's are still counted one by
  * one: ::/64 holds the loopback, the unspecified address, IPv4-compatible
- * and IPv4-mapped space (a block of it would reach every IPv4 client), and
- * fe80::/10 is link-local (every host of a link shares fe80::/64).
+ * and IPv4-mapped space (a block of it would reach every IPv4 client);
+ * fe80::/10 is link-local (every host of a link shares fe80::/64); NAT64
+ * (64:ff9b::/96, 64:ff9b:1::/48) puts every IPv4 client behind a translator
+ * (SIIT-DC) in one /64; Teredo (2001::/32) puts every client of one Teredo
+ * server in one /64, its own IPv4 address in the low bits.
  */
 import { isIPv4 } from 'node:net';
 import { canonicalAddress } from './deny-list.js';
@@ -32,10 +35,13 @@ export function sourceBits(source: string): number {
   return source.includes(':') ? 128 : 32;
 }
 
-/** ::/64 (loopback, IPv4-compatible and -mapped) and link-local fe80::/10 are counted per address. */
+/** ::/64, link-local fe80::/10, NAT64 64:ff9b::/32 and Teredo 2001::/32 are counted per address: their /64 is many clients'. */
 function aggregates(groups: readonly number[]): boolean {
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0) return false;
-  return (groups[0]! & 0xffc0) !== 0xfe80;
+  const [a = 0, b = 0, c = 0, d = 0] = groups;
+  if (a === 0 && b === 0 && c === 0 && d === 0) return false;
+  if ((a & 0xffc0) === 0xfe80) return false;
+  if (a === 0x64 && b === 0xff9b) return false;
+  return !(a === 0x2001 && b === 0);
 }
 
 /** A canonical IPv6 address (hex groups, at most one "::", no dotted tail) as eight 16-bit numbers. */
