@@ -35,6 +35,7 @@ const defense: DefenseConfig = {
   playbooks: [{ name: 'p', actions: [{ block: { duration: '10m' } }] }],
   allowlist: { cidrs: ['10.0.0.0/8'], consumers: [] },
   notifiers: { webhooks: [], email: [] },
+  ipv6_prefix: 64,
   max_actions: 10_000,
   max_actions_per_minute: 120,
   resync: '5s',

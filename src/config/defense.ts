@@ -205,6 +205,13 @@ export const DefenseSchema = Type.Optional(
         },
         { additionalProperties: false, default: {} },
       ),
+      ipv6_prefix: Type.Integer({
+        minimum: 48,
+        maximum: 128,
+        default: 64,
+        description:
+          'an IPv6 client is counted, blocked and tightened as its network of this many bits (one subscriber or host holds a whole /64); 128 counts each address. IPv4 clients are counted per address',
+      }),
       max_actions: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000, description: 'actions in force at most; a detection finding none left records it and acts on nothing' }),
       max_actions_per_minute: Type.Integer({ minimum: 1, maximum: 10_000, default: 120, description: 'actions detections may take per minute on one node (action flooding)' }),
       resync: Duration({ default: '5s', description: 'how often a node re-reads every action from the store (a node that missed a message converges)' }),

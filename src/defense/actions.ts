@@ -7,6 +7,7 @@ import { BlockList } from 'node:net';
  */
 import { randomBytes } from 'node:crypto';
 import { canonicalAddress } from './deny-list.js';
+import { networkOf } from './source.js';
 
 export type ActionKind = 'block' | 'suspend' | 'tighten' | 'require';
 export type ActionScope = 'ip' | 'consumer' | 'credential';
@@ -55,7 +56,8 @@ export function canonicalBlockTarget(target: string): string | undefined {
   // IPv4 clients match IPv4-mapped IPv6 networks too (::ffff:0:0/96): an IPv6 block reaching into that
   // range is an IPv4 block in disguise, past the /8 rule (::/16 would block all of IPv4). Written as IPv4 or not at all.
   if (max === 128 && coversMappedAddresses(address, Number(bits))) return undefined;
-  return Number(bits) === max ? address : `${address}/${Number(bits)}`;
+  // Host bits cleared: one network has one spelling, so a second block of it is found, and a lift by target finds it.
+  return networkOf(address, Number(bits));
 }
 
 /** The action, checked, or a message saying what is wrong with it. */
@@ -71,7 +73,8 @@ export function parseAction(value: unknown): DefenseAction | string {
   if (v.scope === 'ip') {
     const canonical = canonicalBlockTarget(target);
     if (canonical === undefined) return 'target: an IP address or a CIDR block (/8 or longer for IPv4, /16 or longer for IPv6)';
-    if (v.kind !== 'block' && canonical.includes('/')) return 'target: one address';
+    // tighten and require may name an IPv6 source network (source.ts); an IPv4 one is always one address.
+    if (v.kind !== 'block' && canonical.includes('/') && !canonical.includes(':')) return 'target: one address, or an IPv6 network';
     target = canonical;
   }
   if (!isTime(v.createdAt) || !isTime(v.expiresAt) || v.expiresAt <= v.createdAt || v.expiresAt - v.createdAt > MAX_ACTION_MS) return 'expiresAt: after createdAt, at most 30 days later';

@@ -188,7 +188,15 @@ export function canonicalAddress(ip: string): string | undefined {
   const unmapped = unmapIPv4(ip.trim());
   if (isIPv4(unmapped)) return unmapped;
   if (!isIPv6(unmapped)) return undefined;
-  return canonicalIPv6(unmapped.toLowerCase());
+  const v6 = canonicalIPv6(unmapped.toLowerCase());
+  // The hex spelling of an IPv4-mapped address (::ffff:cb00:7107) is the IPv4 client too: one spelling, one key, one ban.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (mapped) {
+    const hi = parseInt(mapped[1]!, 16);
+    const lo = parseInt(mapped[2]!, 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return v6;
 }
 
 function canonicalIPv6(ip: string): string {

@@ -84,11 +84,14 @@ export function compileDetection(config: DetectionConfig): Detection {
   };
 }
 
-/** The key a request counts under, or undefined when it has none (no consumer for a consumer key). */
-export function keyOf(d: Detection, o: Observation): string | undefined {
+/**
+ * The key a request counts under, or undefined when it has none (no consumer for a consumer key).
+ * `source`: the client's source (source.ts: its address, or its IPv6 network), which an `ip` key counts.
+ */
+export function keyOf(d: Detection, o: Observation, source: string | undefined): string | undefined {
   switch (d.key) {
     case 'ip':
-      return o.clientIp;
+      return source;
     case 'consumer':
       return o.consumer;
     case 'credential':
@@ -99,8 +102,8 @@ export function keyOf(d: Detection, o: Observation): string | undefined {
 }
 
 /** The member a distinct count adds: hashed, so no tried user name or key digest is ever stored. */
-export function memberOf(of: Extract<Counting, { kind: 'distinct' }>['of'], o: Observation): string | undefined {
-  const raw = of === 'attempted_credential' ? o.attempted : of === 'ip' ? o.clientIp : of === 'consumer' ? o.consumer : o.path;
+export function memberOf(of: Extract<Counting, { kind: 'distinct' }>['of'], o: Observation, source: string | undefined): string | undefined {
+  const raw = of === 'attempted_credential' ? o.attempted : of === 'ip' ? source : of === 'consumer' ? o.consumer : o.path;
   if (raw === undefined) return undefined;
   return createHash('sha256').update(raw).digest('base64url').slice(0, 22);
 }

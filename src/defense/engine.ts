@@ -26,6 +26,7 @@ import { canonicalBlockTarget, MAX_ACTION_MS, newActionId, parseAction, type Act
 import { compileDetection, keyOf, memberOf, type Detection, type Observation } from './detections.js';
 import { ActionLedger, type LedgerChange } from './ledger.js';
 import { Notifiers, type Notification } from './notify.js';
+import { DEFAULT_IPV6_PREFIX, sourceBits, sourceOf } from './source.js';
 
 const RATIO_FLUSH_MS = 1000;
 const RATIO_LIMIT = 1e12;
@@ -76,6 +77,8 @@ export class DefenseEngine {
   private seq = 0;
   private actionBudget = { minute: 0, used: 0, max: 120 };
   private unsubscribeBus: (() => void) | undefined;
+  /** An IPv6 client counts, and is acted on, as its network of this many bits (source.ts). */
+  private ipv6Prefix = DEFAULT_IPV6_PREFIX;
   /** A `defense` section is configured: the gate enforces, the ledger runs. */
   enabled = false;
 
@@ -110,6 +113,7 @@ export class DefenseEngine {
     this.ratios = new Map(this.detections.filter((d) => d.counting.kind === 'ratio').map((d) => [d, new Map<string, { total: number; matched: number }>()]));
     this.notifiers.configure(config?.notifiers ?? { webhooks: [], email: [] });
     this.actionBudget.max = config?.max_actions_per_minute ?? 120;
+    this.ipv6Prefix = config?.ipv6_prefix ?? DEFAULT_IPV6_PREFIX;
     this.ledger.maxActions = config?.max_actions ?? 10_000;
     this.ledger.resyncMs = config ? parseDuration(config.resync) : 5000;
     this.ledger.stateFile = config?.state_file !== undefined ? resolve(baseDir, config.state_file) : undefined;
@@ -141,6 +145,11 @@ export class DefenseEngine {
     if (list === undefined) return false;
     const address = canonicalAddress(ip);
     return address !== undefined && list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
+  }
+
+  /** What an address counts as, and ip-scoped actions name: itself (IPv4), or its IPv6 network (`defense.ipv6_prefix`). */
+  sourceOf(ip: string): string | undefined {
+    return sourceOf(ip, this.ipv6Prefix);
   }
 
   allowlistedConsumer(name: string | undefined): boolean {
@@ -191,6 +200,10 @@ export class DefenseEngine {
     };
     const action = parseAction(candidate);
     if (typeof action === 'string') return { ok: false, status: 400, error: action };
+    // The request path looks a tighten or require up by the client's address and its source network (source.ts): another width would never match.
+    if (action.scope === 'ip' && action.kind !== 'block' && action.target.includes('/') && sourceBits(action.target) !== this.ipv6Prefix) {
+      return { ok: false, status: 400, error: `target: one address, or an IPv6 network of defense.ipv6_prefix (/${this.ipv6Prefix}) bits` };
+    }
     if (action.scope === 'ip' && this.blockTouchesAllowlist(action.target)) return { ok: false, status: 409, error: 'the target is on defense.allowlist: no action may touch it' };
     if (action.scope === 'consumer' && this.allowlistedConsumer(action.target)) return { ok: false, status: 409, error: 'the consumer is on defense.allowlist: no action may touch it' };
     // An operator's action is not held back by what detections filled max_actions with (decoys could fill it).
@@ -217,6 +230,7 @@ export class DefenseEngine {
 
   /** Counts a finished request. Never throws, never waits. */
   observe(o: Observation): void {
+    let source: string | undefined | null = null; // computed once, by the first detection that needs it
     for (const d of this.detections) {
       if (d.counting.kind === 'ratio') {
         if (!d.watchesRoute(o)) continue;
@@ -231,10 +245,11 @@ export class DefenseEngine {
         continue;
       }
       if (!d.matches(o)) continue;
-      const key = keyOf(d, o);
+      if (source === null && (d.key === 'ip' || (d.counting.kind === 'distinct' && d.counting.of === 'ip'))) source = this.sourceOf(o.clientIp);
+      const key = keyOf(d, o, source ?? undefined);
       if (key === undefined) continue;
-      if (this.allowlistedConsumer(o.consumer) || (d.key === 'ip' && this.allowlistedIp(key))) continue;
-      this.count(d, key, o);
+      if (this.allowlistedConsumer(o.consumer) || (d.key === 'ip' && this.allowlistedIp(o.clientIp))) continue;
+      this.count(d, key, o, source ?? undefined);
     }
   }
 
@@ -243,7 +258,7 @@ export class DefenseEngine {
     return this.detections.length > 0 && (hasEvents || this.everyRequest || this.statuses.has(status));
   }
 
-  private count(d: Detection, key: string, o: Observation): void {
+  private count(d: Detection, key: string, o: Observation, source: string | undefined): void {
     const stores = this.deps.stores();
     if (!stores) return;
     const counter = stores.events(`defense-count:${d.name}`);
@@ -253,7 +268,7 @@ export class DefenseEngine {
       if (c.kind === 'threshold') {
         result = counter.count(key, c.windowMs, c.count, `${this.node}:${++this.seq}`);
       } else if (c.kind === 'distinct') {
-        const member = memberOf(c.of, o);
+        const member = memberOf(c.of, o, source);
         if (member === undefined) return;
         result = counter.distinct(key, member, c.windowMs, Math.min(100_000, c.count * 2));
       } else {
@@ -398,7 +413,13 @@ export class DefenseEngine {
       if (o.clientIp === '') return this.noTarget(d, 'block', 'ip');
       const address = canonicalAddress(o.clientIp);
       if (address === undefined) return this.noTarget(d, 'block', 'ip');
-      const target = step.block.prefix === undefined ? address : canonicalBlockTarget(`${address}/${Math.min(step.block.prefix, isIPv4(address) ? 32 : 128)}`);
+      // The block covers what was counted (an IPv6 client's source network, source.ts), or the wider `prefix`.
+      // A `prefix` of 32 or less is an IPv4 width (/24): it widens IPv4 blocks only, never an IPv6 one to a /24 of an ISP.
+      const v4 = isIPv4(address);
+      const counted = d.key === 'ip' ? sourceBits(this.sourceOf(address) ?? address) : v4 ? 32 : 128;
+      const wider = step.block.prefix !== undefined && (step.block.prefix <= 32) === v4 ? step.block.prefix : 128;
+      const bits = Math.min(wider, counted, v4 ? 32 : 128);
+      const target = canonicalBlockTarget(`${address}/${bits}`);
       if (target === undefined) return this.noTarget(d, 'block', 'ip');
       if (this.blockTouchesAllowlist(target)) {
         this.skipped(d, 'block', 'ip', target, 'allowlisted');
@@ -415,7 +436,7 @@ export class DefenseEngine {
     }
     const scoped = this.scopeOf(t);
     if (scoped === undefined) return this.noTarget(d, Object.keys(step)[0]!, d.key);
-    if (scoped.scope === 'ip' && this.allowlistedIp(scoped.target)) {
+    if (scoped.scope === 'ip' && this.blockTouchesAllowlist(scoped.target)) {
       this.skipped(d, Object.keys(step)[0]!, 'ip', scoped.target, 'allowlisted');
       return undefined;
     }
@@ -431,8 +452,8 @@ export class DefenseEngine {
     const o = t.observation;
     switch (t.detection.key) {
       case 'ip': {
-        const address = canonicalAddress(o.clientIp);
-        return address === undefined ? undefined : { scope: 'ip', target: address };
+        const source = this.sourceOf(o.clientIp);
+        return source === undefined ? undefined : { scope: 'ip', target: source };
       }
       case 'consumer':
         return o.consumer === undefined ? undefined : { scope: 'consumer', target: o.consumer };

@@ -16,7 +16,7 @@ import { deny, type Deny } from '../pipeline/decision.js';
 import type { WindowDecision } from '../stores/store.js';
 import type { Stores, WindowCounter } from '../stores/stores.js';
 import type { DefenseAction } from './actions.js';
-import type { DynamicDenyList } from './deny-list.js';
+import { canonicalAddress, type DynamicDenyList } from './deny-list.js';
 import type { DefenseEngine } from './engine.js';
 
 /** The refusal types of the defense itself: such a request feeds no detection (no loop of bans on bans). */
@@ -39,7 +39,7 @@ export class DefenseGate {
       return deny('ip_forbidden', { event: { type: 'ip.dynamically_denied', severity: 'medium', message: 'the client address is blocked by automatic defense', data: { ip } } });
     }
     if (this.engine.ledger.scopedCount === 0) return undefined;
-    const required = this.engine.ledger.find('ip', ip, 'require');
+    const required = this.findIp(ip, 'require');
     return required ? this.requirement(ctx, required) : undefined;
   }
 
@@ -58,7 +58,7 @@ export class DefenseGate {
       if (refusal) return refusal;
     }
     const tightened =
-      ledger.find('ip', ctx.clientIp, 'tighten') ||
+      this.findIp(ctx.clientIp, 'tighten') ||
       (consumer !== undefined && ledger.find('consumer', consumer, 'tighten')) ||
       (credential !== undefined && ledger.find('credential', credential, 'tighten'));
     if (!tightened) return undefined;
@@ -100,6 +100,18 @@ export class DefenseGate {
       status,
       events: types,
     });
+  }
+
+  /** An ip-scoped action on the address (any spelling) or on its source, the IPv6 network detections count it as. */
+  private findIp(ip: string, kind: 'require' | 'tighten'): DefenseAction | undefined {
+    const ledger = this.engine.ledger;
+    if (!ledger.hasScope('ip')) return undefined;
+    const address = canonicalAddress(ip);
+    if (address === undefined) return undefined;
+    const exact = ledger.find('ip', address, kind);
+    if (exact || !address.includes(':')) return exact;
+    const source = this.engine.sourceOf(address);
+    return source !== undefined && source !== address ? ledger.find('ip', source, kind) : undefined;
   }
 
   private requirement(ctx: RequestContext, action: DefenseAction): Deny | undefined {

@@ -76,6 +76,11 @@ export class ActionLedger {
     return this.actions.size;
   }
 
+  /** Whether any non-block action names this scope (the request path skips its lookups when none does). */
+  hasScope(scope: ActionScope): boolean {
+    return this.scoped[scope].size > 0;
+  }
+
   /** Subscribes, reads what is in force, and re-reads every resyncMs. */
   async start(): Promise<void> {
     await this.resync();

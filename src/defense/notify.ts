@@ -6,7 +6,7 @@
  * failure is a `defense.notify_failed` event, never a retry storm. Syslog and
  * SIEMs get every action as a `defense.*` event through the event sinks.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { request } from 'undici';
 import type { DefenseConfig } from '../config/defense.js';
 import { parseDuration } from '../config/units.js';
@@ -30,21 +30,93 @@ export interface Notification {
   readonly actions: ReadonlyArray<{ id: string; kind: string; scope: string; target: string; expires_at: string; strike?: number }>;
 }
 
+/** A webhook body: the notification and its delivery id (unique per POST, signed with the body: a receiver refuses it twice). */
+export interface WebhookDelivery extends Notification {
+  readonly delivery: string;
+}
+
+const DELIVERY = /^[0-9a-f]{32}$/;
+
 /** The header value for `body` sent at `time` (unix seconds). */
 export function signWebhook(secret: string, body: string, time: number): string {
   return `t=${time},v1=${createHmac('sha256', secret).update(`${time}.${body}`).digest('hex')}`;
 }
 
-/** What a receiver runs: true when the header signs this body with this secret and is recent. */
-export function verifyWebhookSignature(secret: string, body: string, header: string | undefined, nowS = Math.floor(Date.now() / 1000)): boolean {
-  if (header === undefined) return false;
+/**
+ * The delivery ids a receiver has accepted, each remembered until its
+ * timestamp leaves the tolerance (after that the time check refuses it
+ * anyway). Bounded: when `max` ids are remembered and none has expired, a
+ * new delivery is refused (`full`) rather than an id forgotten early — only
+ * deliveries whose signature verified are remembered, so only the gateways
+ * holding the secret can fill it (at most max_actions_per_minute a minute
+ * each).
+ */
+export class SeenDeliveries {
+  /** id → the unix second after which it is forgotten; insertion order is about time order. */
+  private readonly ids = new Map<string, number>();
+
+  constructor(readonly max = 100_000) {}
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** Records `id` until `untilS`; 'seen' when it is remembered already, 'full' when there is no room. */
+  claim(id: string, untilS: number, nowS: number): 'new' | 'seen' | 'full' {
+    const until = this.ids.get(id);
+    if (until !== undefined && until >= nowS) return 'seen';
+    this.forget(nowS, false);
+    if (this.ids.size >= this.max) this.forget(nowS, true);
+    if (this.ids.size >= this.max) return 'full';
+    this.ids.delete(id);
+    this.ids.set(id, untilS);
+    return 'new';
+  }
+
+  /** Drops expired ids: the oldest first, stopping at the first live one unless `all`. */
+  private forget(nowS: number, all: boolean): void {
+    for (const [id, until] of this.ids) {
+      if (until < nowS) this.ids.delete(id);
+      else if (!all) return;
+    }
+  }
+}
+
+export type WebhookVerdict =
+  | { readonly ok: true; readonly delivery: string | undefined }
+  | { readonly ok: false; readonly reason: 'malformed' | 'stale' | 'bad_signature' | 'no_delivery_id' | 'replayed' | 'full' };
+
+/**
+ * What a receiver runs: the header signs this body with this secret, within
+ * SIGNATURE_TOLERANCE_S of `now`; with `seen`, the body's signed delivery id
+ * was not accepted before (a replay inside the time window is refused).
+ */
+export function verifyWebhook(secret: string, body: string, header: string | undefined, options: { now?: number; seen?: SeenDeliveries } = {}): WebhookVerdict {
+  const nowS = options.now ?? Math.floor(Date.now() / 1000);
+  if (header === undefined || header.length > 512) return { ok: false, reason: 'malformed' };
   const parts = Object.fromEntries(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
   const t = Number(parts.t);
   const v1 = parts.v1;
-  if (!Number.isSafeInteger(t) || typeof v1 !== 'string' || !/^[0-9a-f]{64}$/.test(v1)) return false;
-  if (Math.abs(nowS - t) > SIGNATURE_TOLERANCE_S) return false;
+  if (!Number.isSafeInteger(t) || typeof v1 !== 'string' || !/^[0-9a-f]{64}$/.test(v1)) return { ok: false, reason: 'malformed' };
+  if (Math.abs(nowS - t) > SIGNATURE_TOLERANCE_S) return { ok: false, reason: 'stale' };
   const expected = Buffer.from(createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'));
-  return timingSafeEqual(expected, Buffer.from(v1));
+  if (!timingSafeEqual(expected, Buffer.from(v1))) return { ok: false, reason: 'bad_signature' };
+  let delivery: unknown;
+  try {
+    delivery = (JSON.parse(body) as { delivery?: unknown }).delivery;
+  } catch {
+    delivery = undefined;
+  }
+  const id = typeof delivery === 'string' && DELIVERY.test(delivery) ? delivery : undefined;
+  if (options.seen === undefined) return { ok: true, delivery: id };
+  if (id === undefined) return { ok: false, reason: 'no_delivery_id' };
+  const claimed = options.seen.claim(id, t + SIGNATURE_TOLERANCE_S, nowS);
+  return claimed === 'new' ? { ok: true, delivery: id } : { ok: false, reason: claimed === 'seen' ? 'replayed' : 'full' };
+}
+
+/** verifyWebhook as a yes or no. `options`: the clock (unix seconds) or { now, seen }. */
+export function verifyWebhookSignature(secret: string, body: string, header: string | undefined, options: number | { now?: number; seen?: SeenDeliveries } = {}): boolean {
+  return verifyWebhook(secret, body, header, typeof options === 'number' ? { now: options } : options).ok;
 }
 
 type Failed = (notifier: string, error: string) => void;
@@ -82,7 +154,9 @@ export class Notifiers {
   private async webhook(name: string, note: Notification): Promise<void> {
     const w = this.webhooks.get(name);
     if (!w) throw new Error('no such webhook');
-    const body = JSON.stringify(note);
+    const { schema, ...rest } = note;
+    const delivery: WebhookDelivery = { schema, delivery: randomBytes(16).toString('hex'), ...rest };
+    const body = JSON.stringify(delivery);
     const timeout = parseDuration(w.timeout);
     const res = await request(w.url, {
       method: 'POST',

@@ -622,7 +622,7 @@ export const EVENT_TYPES = {
     category: 'defense',
     severity: 'medium',
     actions: ['observed', 'monitored'],
-    description: 'A detection crossed its threshold for a key (`key_kind`, `key`): `count` matching requests (or distinct values, or the share in thousandths for a ratio) within `window`. `monitored` when the detection is in monitor mode. The playbook\'s actions follow as defense.action events.',
+    description: 'A detection crossed its threshold for a key (`key_kind`, `key`; for `ip` an IPv4 address or an IPv6 network of `defense.ipv6_prefix` bits, `2001:db8:1:2::/64`): `count` matching requests (or distinct values, or the share in thousandths for a ratio) within `window`. `monitored` when the detection is in monitor mode. The playbook\'s actions follow as defense.action events.',
     details: { detection: 'id', playbook: 'id', key_kind: 'id', key: 'id', count: 'number', threshold: 'number', window: 'id' },
   },
   'defense.action': {

@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { verifyWebhookSignature } from '../../src/defense/notify.js';
+import { SeenDeliveries, verifyWebhook, verifyWebhookSignature } from '../../src/defense/notify.js';
 import { adminSection, TOKENS } from '../helpers/admin-api.js';
 
 const DOC = readFileSync(new URL('../../docs/defense.md', import.meta.url), 'utf8');
@@ -53,6 +53,8 @@ ${defense}`;
 interface Hook {
   body: string;
   signature: string | undefined;
+  /** What the receiver, run as docs/defense.md says, made of it. */
+  verdict: string;
 }
 
 describe('the ready playbooks of docs/defense.md', () => {
@@ -87,12 +89,16 @@ describe('the ready playbooks of docs/defense.md', () => {
   before(async () => {
     redis = await startRedis();
     upstream = await startUpstream();
+    // A receiver as docs/defense.md describes it: the signature, the time, and each delivery id once.
+    const seen = new SeenDeliveries();
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
-        hooks.push({ body, signature: req.headers['x-portcullis-signature'] as string | undefined });
-        res.end('ok');
+        const signature = req.headers['x-portcullis-signature'] as string | undefined;
+        const verdict = verifyWebhook(SECRET, body, signature, { seen });
+        hooks.push({ body, signature, verdict: verdict.ok ? 'ok' : verdict.reason });
+        res.writeHead(verdict.ok ? 204 : verdict.reason === 'replayed' ? 409 : 401).end();
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -119,6 +125,12 @@ describe('the ready playbooks of docs/defense.md', () => {
     assert.ok(verifyWebhookSignature(SECRET, hook.body, hook.signature), 'the signature verifies with the shared secret');
     assert.ok(!verifyWebhookSignature(SECRET, hook.body.replace('203.0.113.20', '203.0.113.99'), hook.signature), 'a changed body does not');
     assert.ok(!verifyWebhookSignature('another-secret', hook.body, hook.signature), 'nor another secret');
+    assert.equal(hook.verdict, 'ok', 'the receiver took it');
+    assert.match((JSON.parse(hook.body) as { delivery: string }).delivery, /^[0-9a-f]{32}$/, 'a signed delivery id');
+    // Someone who captured the request sends it again, byte for byte, within the 5 minutes: refused.
+    const replay = await send(new URL(receiverUrl).origin, '/hook', { method: 'POST', headers: { 'content-type': 'application/json', 'x-portcullis-signature': hook.signature! }, body: hook.body });
+    assert.equal(replay.status, 409);
+    assert.equal(hooks.at(-1)!.verdict, 'replayed');
     const note = JSON.parse(hook.body) as { key: string; actions: Array<{ kind: string; target: string }> };
     assert.equal(note.key, ip);
     assert.deepEqual(note.actions.map((a) => [a.kind, a.target]), [['block', ip]]);
