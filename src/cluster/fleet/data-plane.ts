@@ -123,6 +123,7 @@ export class DataPlane {
       throw new Error(`${options.configFile}: fleet.role is not data_plane`);
     }
     const plane = new DataPlane(gateway, local, settings, stateDir, running);
+    gateway.fleetView = { role: 'data_plane', controlPlane: plane.base.origin, current: () => (plane.running ? { hash: plane.running } : {}), nodes: () => [] };
     if (running) gateway.logger.info({ hash: running.slice(0, 12) }, 'fleet: started from the last good config version on disk');
     plane.loop = plane.sync();
     const every = parseDuration(settings.report_interval);
