@@ -7,8 +7,9 @@
  * "within 1 s": the test polls with a generous bound (a loaded CI machine
  * must not flake it) and logs the figure it measured, which is what
  * docs/fleet.md and the notes quote. An admin's rollback through the API
- * restores the key on both; the fleet view lists both nodes in step; a
- * data plane refuses admin writes.
+ * restores the key on both; the fleet view lists both nodes in step, in the
+ * API and on the dashboard (a real browser: playwright-core driving Debian's
+ * chromium); a data plane refuses admin writes.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { chromium } from 'playwright-core';
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import { ControlPlane } from '../../src/cluster/fleet/control-plane.js';
 import { DataPlane } from '../../src/cluster/fleet/data-plane.js';
@@ -184,5 +186,23 @@ fleet:
     assert.equal(stale.status, 412, stale.text);
     await until('the second key reaches both data planes', async () => (await Promise.all(dps.map((dp) => status(dp, 'bob-second-key-0123456789ab')))).every((s) => s === 200));
     for (const dp of dps) assert.equal(await status(dp, BOB), 200, 'the stale revoke changed nothing');
+  });
+
+  it('the dashboard of the control plane shows both data planes with their config version, in step', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${cp.gateway.admin.url!}/dashboard/`);
+      await page.fill('#token', TOKENS.viewer);
+      await page.click('#login-form button[type=submit]');
+      const short = plane.current.hash.slice(0, 12);
+      await page.waitForSelector(`#fleet-role:has-text("control plane serving config ${short}")`, { timeout: 10_000 });
+      for (const name of ['dp1', 'dp2']) await page.waitForSelector(`#fleet tbody tr[data-node="${name}"]:has-text("${short}"):has-text("yes")`, { timeout: 10_000 });
+    } finally {
+      await browser.close();
+    }
   });
 });
