@@ -14,6 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { adminClient, adminSection, TOKENS } from '../helpers/admin-api.js';
+import { makePki } from '../helpers/tls.js';
 
 const KEY = 'dashboard-key-0123456789abcdef';
 const BANNED = '203.0.113.7';
@@ -26,16 +27,24 @@ describe('admin dashboard in a browser', () => {
 
   before(async () => {
     upstream = await startUpstream();
-    gw = await startGateway(`
+    // A listener certificate that ends in 20 days: the certificates panel shows it as ending soon.
+    const pki = await makePki('Dashboard CA');
+    await pki.issue('server', { dns: ['dashboard.example'], ttlMs: 20 * 86_400_000 });
+    gw = await startGateway(
+      `
 ${adminSection()}
-listeners: [{ name: main, address: "127.0.0.1:0" }]
+listeners:
+  - { name: main, address: "127.0.0.1:0" }
+  - { name: secure, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }
 services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
 routes: [{ name: r, service: s, match: { paths: [/] }, policies: [{ key-auth: {} }] }]
 consumers:
   - { name: alice, credentials: { key-auth: [{ id: alice-key, key: "${KEY}" }] } }
 telemetry: { metrics: { enabled: true, consumer_labels: { enabled: true } } }
 defense: {}
-`);
+`,
+      { dir: pki.dir },
+    );
     // A ban in force before any page opens: the viewer sees it without a button, the operator lifts it.
     const banned = await adminClient(gw.gateway.admin.url!, TOKENS.operator).call('POST', '/api/v1/defense/actions', { body: { target: BANNED, duration: '1h', reason: 'scanner seen in the dashboard test' } });
     assert.equal(banned.status, 201, banned.text);
@@ -81,6 +90,7 @@ defense: {}
     await page.waitForSelector('#consumers tbody tr[data-consumer="alice"]');
     await page.waitForSelector(`#defense tbody tr[data-target="${BANNED}"]:has-text("admin olly")`);
     await page.waitForSelector('#fleet-role:has-text("standalone")');
+    await page.waitForSelector('#certificates tbody tr:has-text("dashboard.example") td.soon');
     assert.equal(await page.locator('main button').count(), 0, 'a viewer sees no button: no Lift, no Revoke, no Roll back');
     const text = await page.locator('main').innerText();
     assert.ok(!text.includes(KEY), 'no secret on the page');
