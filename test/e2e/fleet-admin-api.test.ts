@@ -130,7 +130,8 @@ fleet:
       const fleet = (await operator.call('GET', '/api/v1/fleet')).json<{ nodes: { in_step: boolean; ready: boolean }[] }>();
       return fleet.nodes.filter((n) => n.in_step && n.ready).length === 2;
     });
-    const fleet = (await operator.call('GET', '/api/v1/fleet')).json<{ role: string; version: { hash: string; revision: number }; nodes: { name: string; hash: string }[] }>();
+    const fleet = (await operator.call('GET', '/api/v1/fleet')).json<{ role: string; version: { hash: string; revision: number }; nodes: { name: string; hash: string; software: string }[] }>();
+    for (const n of fleet.nodes) assert.match(n.software, /^portcullis \d+\.\d+\.\d+\S* on node v\d+/);
     assert.equal(fleet.role, 'control_plane');
     assert.equal(fleet.version.hash, plane.current.hash);
     assert.deepEqual(
@@ -200,7 +201,7 @@ fleet:
       await page.click('#login-form button[type=submit]');
       const short = plane.current.hash.slice(0, 12);
       await page.waitForSelector(`#fleet-role:has-text("control plane serving config ${short}")`, { timeout: 10_000 });
-      for (const name of ['dp1', 'dp2']) await page.waitForSelector(`#fleet tbody tr[data-node="${name}"]:has-text("${short}"):has-text("yes")`, { timeout: 10_000 });
+      for (const name of ['dp1', 'dp2']) await page.waitForSelector(`#fleet tbody tr[data-node="${name}"]:has-text("${short}"):has-text("yes"):has-text("portcullis")`, { timeout: 10_000 });
     } finally {
       await browser.close();
     }

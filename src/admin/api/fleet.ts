@@ -18,8 +18,9 @@ const NODE: JsonSchema = {
     ready: { type: 'boolean' },
     reasons: { type: 'array', items: { type: 'string' } },
     requests: { type: 'object', description: 'requests answered since its start, by status class (its metrics on)' },
-    refused: { type: ['object', 'null'], description: 'the last version it refused, with the issues (path: message)' },
+    refused: { type: ['object', 'null'], description: "the last version it refused (hash) and how many issues; the issues themselves are in the control plane's log (a config error can quote a value)" },
     started_at: { type: 'string', format: 'date-time' },
+    software: { type: ['string', 'null'], description: 'the Portcullis and Node versions it runs' },
   },
   required: ['name', 'seen', 'hash', 'in_step', 'gateway_version', 'ready'],
 };
@@ -60,8 +61,9 @@ export const fleetRoutes: ApiRoute[] = [
           ready: n.ready,
           reasons: n.reasons ?? [],
           requests: n.requests ?? {},
-          refused: n.refused ?? null,
+          refused: n.refused ? { hash: n.refused.hash, issues: n.refused.issues.length } : null,
           started_at: n.started_at,
+          software: n.software ?? null,
         }))
         .sort((a, b) => a.name.localeCompare(b.name));
       return { status: 200, body: { role: fleet.role, version: current, ...(fleet.controlPlane ? { control_plane: fleet.controlPlane } : {}), nodes } };

@@ -52,6 +52,7 @@ export interface FleetNodeView {
   readonly requests?: Readonly<Record<string, number>>;
   readonly refused?: { readonly hash: string; readonly issues: readonly string[] };
   readonly started_at: string;
+  readonly software?: string;
 }
 
 /** What a control or data plane shows of the fleet: the version pushed (or running) and, on a control plane, its nodes. */

@@ -287,6 +287,7 @@ async function fleet() {
         'tr',
         { 'data-node': n.name },
         el('td', { text: n.name }),
+        el('td', { text: n.software || '-' }),
         el('td', { className: 'muted', text: short(n.hash) }),
         el('td', { className: n.in_step ? 'up' : 'down', text: n.in_step ? 'yes' : n.refused ? 'refused the latest' : 'no' }),
         el('td', { className: n.ready ? 'up' : 'down', text: n.ready ? 'ready' : n.reasons.join(', ') || 'not ready' }),

@@ -374,5 +374,6 @@ function parseReport(body: Buffer): NodeReport {
     requests,
     ...(refused ? { refused } : {}),
     started_at: typeof raw.started_at === 'string' ? raw.started_at.slice(0, 40) : '',
+    ...(typeof raw.software === 'string' && /^[\w .+-]{1,80}$/.test(raw.software) ? { software: raw.software } : {}),
   };
 }
