@@ -69,8 +69,9 @@ export class AdminControl {
     const tls = admin?.tls && readTls(admin.tls);
     if (admin === undefined) {
       await this.closeServer();
-    } else if (this.server?.address !== admin.address || this.server.secure !== (tls !== undefined)) {
-      // The same address from HTTP to HTTPS (or back): the old listener must let go of the port first.
+    } else if (this.server?.address !== admin.address || this.server.secure !== (tls !== undefined) || this.server.asksForCertificates !== (tls?.ca !== undefined)) {
+      // The same address from HTTP to HTTPS (or back), or client certificates asked for or no longer:
+      // a new listener, and the old one must let go of the port first.
       if (this.server?.address === admin.address) await this.closeServer();
       const next = await AdminServer.open(admin.address, this.deps.logger, tls);
       this.addRoutes(next);

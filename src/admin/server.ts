@@ -100,6 +100,7 @@ export class AdminServer {
     /** As configured ("127.0.0.1:9901"): a reload that keeps it keeps this server. */
     readonly address: string,
     private readonly logger: Logger,
+    private tls: AdminTls | undefined,
   ) {}
 
   /** Listens on `address` (host:port), over HTTPS with `tls`; rejects when it cannot (in use, not permitted, bad TLS material). */
@@ -130,7 +131,7 @@ export class AdminServer {
         else perPeer.set(peer, left);
       });
     });
-    const admin = new AdminServer(server, address, logger);
+    const admin = new AdminServer(server, address, logger, tls);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => admin.handle(req, res));
     server.on('clientError', (_err: Error, socket: Duplex) => socket.destroy());
     // A failed handshake (an old TLS version, a plain-HTTP client): dropped, as a bad request is.
@@ -164,9 +165,15 @@ export class AdminServer {
     return 'setSecureContext' in this.server;
   }
 
+  /** Whether it asks for client certificates (admin.tls.client_ca): a server option, which new TLS material cannot change. */
+  get asksForCertificates(): boolean {
+    return this.tls?.ca !== undefined;
+  }
+
   /** New TLS material for the connections to come (a renewed certificate, another client CA); open ones keep theirs. */
   updateTls(tls: AdminTls): void {
     if ('setSecureContext' in this.server) this.server.setSecureContext(tlsOptions(tls));
+    this.tls = tls;
   }
 
   get url(): string {

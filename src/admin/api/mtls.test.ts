@@ -140,6 +140,31 @@ describe('admin API over mTLS', () => {
   });
 });
 
+describe('admin mTLS turned on by a reload', () => {
+  it('a listener on HTTPS with tokens only starts asking for client certificates once client_ca and clients are added', async () => {
+    const pki = await makePki('Reload CA');
+    await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'], usage: 'server' });
+    const ops = await pki.issue('ops', { commonName: 'ops-admin', dns: ['ops.example'], usage: 'client' });
+    const section = (clients: boolean) => `admin:
+  address: "127.0.0.1:0"
+  tls: { cert: server.crt, key: server.key${clients ? `, client_ca: ${pki.caFile}` : ''} }
+  api:
+    tokens: [{ name: vic, role: viewer, token_sha256: "${sha(TOKENS.viewer)}" }]
+${clients ? '    clients: [{ name: ops, role: admin, subject_cn: ops-admin }]\n' : ''}`;
+    const gw = await startGateway(`${section(false)}${rest}`, { dir: pki.dir });
+    try {
+      const me = (url: string) => httpsGet(url, '/api/v1/me', { ca: pki.caPem, cert: ops.certPem, key: ops.keyPem });
+      assert.equal((await me(gw.gateway.admin.url!)).status, 401, 'no certificate asked for: none seen');
+      assert.equal((await gw.reload(`${section(true)}${rest}`)).ok, true);
+      const after = await me(gw.gateway.admin.url!);
+      assert.equal(after.status, 200, after.text);
+      assert.equal(after.json().name, 'ops');
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('admin mTLS: refused at load', () => {
   const validateYaml = async (yaml: string) => cli(['validate', writeConfig(yaml)]);
 
