@@ -23,8 +23,20 @@ import { makeRequest } from './csr.js';
 import { call, fleetAgent, type ClientTls } from './http.js';
 import { MAX_CREDENTIALS_BYTES, PATHS, type Credentials, type NodeReport } from './protocol.js';
 
+let software: string | undefined;
 /** The package and Node versions, reported with the node's state (read once: the package does not change under a running process). */
-const SOFTWARE = `portcullis ${(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version} on node ${process.version}`;
+function softwareVersion(): string {
+  if (software === undefined) {
+    let version = 'unknown';
+    try {
+      version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // A layout without the package file next to src/ or dist/: the report says so rather than failing.
+    }
+    software = `portcullis ${version} on node ${process.version}`;
+  }
+  return software;
+}
 
 /** A poll the control plane holds longer than this is taken for a dead connection (its poll_timeout is at most 60s). */
 const POLL_DEADLINE_MS = 90_000;
@@ -311,7 +323,7 @@ export class DataPlane {
       requests: await this.requestCounts(),
       ...(this.refused ? { refused: this.refused } : {}),
       started_at: this.startedAt,
-      software: SOFTWARE,
+      software: softwareVersion(),
     };
     try {
       await call(this.agent, this.base, 'POST', PATHS.report, { body: JSON.stringify(body), timeoutMs: CALL_TIMEOUT_MS, limit: 4096 });
