@@ -25,7 +25,7 @@ import type { LoadedSource } from './config/load.js';
 import type { Config, PolicyEntryConfig, RouteConfig } from './config/schema.js';
 import { checkServerLimits } from './config/server-limits.js';
 import { crossReferenceIssues } from './config/cross-refs.js';
-import { adminForSnapshot, checkAdmin } from './config/admin.js';
+import { adminForSnapshot, checkAdmin, checkAdminTls } from './config/admin.js';
 import { checkFleet } from './config/fleet.js';
 import { checkSinks } from './config/telemetry/sinks.js';
 import { checkDefense } from './config/defense.js';
@@ -128,6 +128,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   const globalNames = config.global_policies.map((entry) => Object.keys(entry)[0]!);
   const baseDir = dirname(resolve(source.file));
   const listenerTls = compileListenersTls(config.listeners, baseDir, report);
+  checkAdminTls(config.admin, baseDir, report);
   const services = deps.upstreams.prepare(httpServices, compileServicesTls(httpServices, baseDir, report));
 
   const routes = new Map<string, CompiledRoute>();
@@ -219,7 +220,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   // Consumers' credentials (API keys among them) were for the policies' compile steps, which keep only
   // what they need (key digests); the snapshot's copy of the config does not keep them.
   // The admin metrics token likewise: its digest only.
-  const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })), admin: adminForSnapshot(config.admin) };
+  const kept: Config = { ...config, consumers: config.consumers.map((c) => ({ ...c, credentials: {} })), admin: adminForSnapshot(config.admin, baseDir) };
   warnings.sort((a, b) => a.line - b.line);
   return { ok: true, warnings, snapshot: { version: deps.version, config: kept, router, routes, services, functions, settings: settings!, stores: deps.stores, listenerTls, baseDir } };
 }

@@ -38,6 +38,7 @@ import { AdminControl } from './admin/control.js';
 import { Readiness } from './readiness.js';
 import { policiesByName } from './policies/index.js';
 import { storedStart } from './admin/api/start.js';
+import type { FleetView } from './admin/api/types.js';
 
 export interface GatewayOptions {
   configFile: string;
@@ -93,6 +94,8 @@ export class Gateway {
   /** Automatic defense (the `defense` section): detections, playbooks, and the actions in force fleet-wide. */
   readonly defense: DefenseEngine;
   private readonly defenseGate: DefenseGate;
+  /** Set by cluster/fleet/ on a control or data plane: what the admin API shows of the fleet. */
+  fleetView: FleetView | undefined;
   /** Function runtimes, kept across reloads while a function is unchanged (src/functions/); start() sets the one the first load used. */
   functions: FunctionHost;
 
@@ -154,6 +157,7 @@ export class Gateway {
         telemetry,
         sources,
         defense,
+        fleet: () => this.fleetView,
       },
     });
   }

@@ -6,6 +6,7 @@
  * (issue 17) adds its own beside /metrics and the probes (/healthz, /livez,
  * /readyz).
  */
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { metricsEnabled } from '../config/telemetry/metrics.js';
@@ -13,7 +14,8 @@ import type { Telemetry } from '../telemetry/hub.js';
 import { GatewayMetrics, type MetricsSettings, type ScrapeSources } from '../telemetry/metrics/index.js';
 import type { SourceText } from '../config/load.js';
 import type { AuditActor } from '../telemetry/audit/index.js';
-import { AdminServer, answer } from './server.js';
+import { AdminServer, answer, type AdminTls } from './server.js';
+import type { AdminTlsConfig } from '../config/admin.js';
 import { metricsRoute } from './metrics-route.js';
 import { AdminApi, type GatewayLink } from './api/index.js';
 import { openApiDocument, type PlainRoute } from './api/openapi.js';
@@ -64,14 +66,21 @@ export class AdminControl {
    */
   async reconcile(config: Config): Promise<void> {
     const admin = config.admin;
+    const tls = admin?.tls && readTls(admin.tls);
     if (admin === undefined) {
       await this.closeServer();
-    } else if (this.server?.address !== admin.address) {
-      const next = await AdminServer.open(admin.address, this.deps.logger);
+    } else if (this.server?.address !== admin.address || this.server.secure !== (tls !== undefined) || this.server.asksForCertificates !== (tls?.ca !== undefined)) {
+      // The same address from HTTP to HTTPS (or back), or client certificates asked for or no longer:
+      // a new listener, and the old one must let go of the port first.
+      if (this.server?.address === admin.address) await this.closeServer();
+      const next = await AdminServer.open(admin.address, this.deps.logger, tls);
       this.addRoutes(next);
       await this.closeServer();
       this.server = next;
       this.deps.logger.info({ url: next.url }, 'admin listener open');
+    } else if (tls) {
+      // Read again at every reload: a renewed certificate on disk is served from then on.
+      this.server.updateTls(tls);
     }
     this.tokenDigest = admin?.metrics_token_sha256?.toLowerCase();
     this.reconcileApi(config);
@@ -172,6 +181,17 @@ export class AdminControl {
     this.server = undefined;
     await server?.close();
   }
+}
+
+/** admin.tls as PEM text (the snapshot holds absolute paths; checkAdminTls tried them at load). */
+function readTls(tls: AdminTlsConfig): AdminTls {
+  return {
+    cert: readFileSync(tls.cert, 'utf8'),
+    key: readFileSync(tls.key, 'utf8'),
+    ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
+    ...(tls.client_ca === undefined ? {} : { ca: readFileSync(tls.client_ca, 'utf8') }),
+    minVersion: tls.min_version,
+  };
 }
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {

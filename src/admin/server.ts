@@ -7,7 +7,9 @@
  * connections.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { parseListenAddress } from '../config/ajv.js';
 
@@ -25,6 +27,29 @@ interface Pattern {
 export const MAX_ADMIN_BODY = 4 * 1024 * 1024;
 
 export class BodyTooLarge extends Error {}
+
+/** HTTPS on the admin listener (admin.tls), as PEM text. */
+export interface AdminTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly passphrase?: string;
+  /** With it, a client certificate is asked for (not required: token clients have none) and checked against it. */
+  readonly ca?: string;
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
+function tlsOptions(tls: AdminTls) {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    // Asked for, never required here: the API decides per request (a token, or a certificate it maps to a role).
+    requestCert: tls.ca !== undefined,
+    rejectUnauthorized: false,
+    minVersion: tls.minVersion,
+  };
+}
 
 /** Reads the request body, refusing past `limit` bytes (413 by the caller); the socket is not kept alive after a refusal. */
 export async function readBody(req: IncomingMessage, limit = MAX_ADMIN_BODY): Promise<string> {
@@ -71,26 +96,28 @@ export class AdminServer {
   private readonly patterns: Pattern[] = [];
 
   private constructor(
-    private readonly server: Server,
+    private readonly server: Server | HttpsServer,
     /** As configured ("127.0.0.1:9901"): a reload that keeps it keeps this server. */
     readonly address: string,
     private readonly logger: Logger,
+    private tls: AdminTls | undefined,
   ) {}
 
-  /** Listens on `address` (host:port); rejects when it cannot (in use, not permitted). */
-  static async open(address: string, logger: Logger): Promise<AdminServer> {
+  /** Listens on `address` (host:port), over HTTPS with `tls`; rejects when it cannot (in use, not permitted, bad TLS material). */
+  static async open(address: string, logger: Logger, tls?: AdminTls): Promise<AdminServer> {
     const parsed = parseListenAddress(address);
     if (!parsed) throw new Error(`admin.address: not host:port: ${address}`);
-    const server = createServer({
+    const limits = {
       maxHeaderSize: LIMITS.maxHeaderSize,
       requestTimeout: LIMITS.requestTimeoutMs,
       headersTimeout: LIMITS.headersTimeoutMs,
       keepAliveTimeout: LIMITS.keepAliveTimeoutMs,
       connectionsCheckingInterval: LIMITS.checkIntervalMs,
-    });
+    };
+    const server = tls ? createHttpsServer({ ...limits, ...tlsOptions(tls) }) : createServer(limits);
     server.maxConnections = LIMITS.maxConnections;
     const perPeer = new Map<string, number>();
-    server.on('connection', (socket) => {
+    server.on('connection', (socket: Socket) => {
       const peer = socket.remoteAddress ?? '';
       const count = (perPeer.get(peer) ?? 0) + 1;
       if (count > LIMITS.maxConnectionsPerPeer) {
@@ -104,9 +131,11 @@ export class AdminServer {
         else perPeer.set(peer, left);
       });
     });
-    const admin = new AdminServer(server, address, logger);
+    const admin = new AdminServer(server, address, logger, tls);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => admin.handle(req, res));
-    server.on('clientError', (_err, socket) => socket.destroy());
+    server.on('clientError', (_err: Error, socket: Duplex) => socket.destroy());
+    // A failed handshake (an old TLS version, a plain-HTTP client): dropped, as a bad request is.
+    server.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new Error(`admin listener on ${address}: ${err.message}`, { cause: err })));
       server.listen(parsed.port, parsed.host, () => {
@@ -131,9 +160,25 @@ export class AdminServer {
     methods.set(method, handler);
   }
 
+  /** Whether it serves HTTPS. */
+  get secure(): boolean {
+    return 'setSecureContext' in this.server;
+  }
+
+  /** Whether it asks for client certificates (admin.tls.client_ca): a server option, which new TLS material cannot change. */
+  get asksForCertificates(): boolean {
+    return this.tls?.ca !== undefined;
+  }
+
+  /** New TLS material for the connections to come (a renewed certificate, another client CA); open ones keep theirs. */
+  updateTls(tls: AdminTls): void {
+    if ('setSecureContext' in this.server) this.server.setSecureContext(tlsOptions(tls));
+    this.tls = tls;
+  }
+
   get url(): string {
     const a = this.server.address() as AddressInfo;
-    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    return `${this.secure ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
   close(): Promise<void> {

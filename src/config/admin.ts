@@ -7,7 +7,10 @@
  * the snapshot keeps the digest (adminForSnapshot), never the token.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { Type, type Static } from '@sinclair/typebox';
 import { Secret } from './types.js';
 import type { ConfigPath } from './errors.js';
@@ -31,7 +34,7 @@ const Grant = Type.Object(
 
 export const AdminApiSchema = Type.Object(
   {
-    tokens: Type.Array(
+    tokens: Type.Optional(Type.Array(
       Type.Object(
         {
           name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$', description: 'who the token is: the actor of every change it makes, in the audit trail' }),
@@ -41,7 +44,34 @@ export const AdminApiSchema = Type.Object(
         },
         { additionalProperties: false },
       ),
-      { minItems: 1, maxItems: 256, description: 'admin tokens (Authorization: Bearer ...); the API is refused at load without one' },
+      { minItems: 1, maxItems: 256, description: 'admin tokens (Authorization: Bearer ...); the API is refused at load without tokens or clients' },
+    )),
+    clients: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$', description: 'who the certificate is: the actor of every change it makes, in the audit trail' }),
+            role: RoleName,
+            fingerprint_sha256: Type.Optional(
+              Type.String({ pattern: '^([0-9a-fA-F]{64}|([0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2})$', description: "the certificate's SHA-256 fingerprint (hex, with or without colons): this one certificate" }),
+            ),
+            subject_cn: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "the subject's common name (CN), exactly: any certificate of admin.tls.client_ca with it" })),
+            san: Type.Optional(
+              Type.String({
+                pattern: '^(DNS|URI|email|IP Address):\\S.*$',
+                maxLength: 512,
+                description: 'one subject alternative name, as "DNS:ops.example.com", "URI:spiffe://corp/ops", "email:ops@example.com": any certificate of admin.tls.client_ca with it',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          minItems: 1,
+          maxItems: 256,
+          description: 'admin client certificates (mTLS, needs admin.tls.client_ca): each maps a certificate, by fingerprint, subject CN or SAN, to a name and a role; the certificate must chain to admin.tls.client_ca',
+        },
+      ),
     ),
     roles: Type.Record(RoleName, Type.Array(Grant, { minItems: 1, maxItems: 32 }), {
       default: {},
@@ -65,6 +95,21 @@ export const AdminApiSchema = Type.Object(
 
 export type AdminApiConfig = Static<typeof AdminApiSchema>;
 
+export const AdminTlsSchema = Type.Object(
+  {
+    cert: Type.String({ minLength: 1, description: 'PEM file with the admin listener\'s certificate, then its intermediates' }),
+    key: Secret({ description: 'PEM file with its private key' }),
+    passphrase: Type.Optional(Secret({ description: 'for an encrypted key; use ${env:...} or ${file:...}' })),
+    client_ca: Type.Optional(
+      Type.String({ minLength: 1, description: 'PEM bundle of the CAs admin client certificates must chain to: with it the listener asks for a client certificate (admin.api.clients maps them to roles)' }),
+    ),
+    min_version: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2', description: 'the oldest TLS version accepted; 1.0 and 1.1 never are' }),
+  },
+  { additionalProperties: false, description: 'HTTPS on the admin listener (the API, the dashboard, /metrics, the probes); file paths relative to the config file' },
+);
+
+export type AdminTlsConfig = Static<typeof AdminTlsSchema>;
+
 export const AdminSchema = Type.Optional(
   Type.Object(
     {
@@ -76,6 +121,7 @@ export const AdminSchema = Type.Optional(
         // x-secret: an unsalted digest lets whoever reads it (the audit trail, a SIEM) test guesses of the token offline.
         Type.String({ pattern: '^[0-9a-fA-F]{64}$', 'x-secret': true, description: 'hex SHA-256 of the metrics token, so the token never sits in the file' }),
       ),
+      tls: Type.Optional(AdminTlsSchema),
       api: Type.Optional(AdminApiSchema),
     },
     { additionalProperties: false, description: 'the admin listener: GET /metrics (Prometheus text), the probes, and with api the admin API and dashboard (docs/admin-api.md)' },
@@ -88,11 +134,48 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** What the snapshot keeps of `admin`: the token as its digest only. */
-export function adminForSnapshot(admin: AdminConfig | undefined): AdminConfig | undefined {
-  if (admin === undefined || admin.metrics_token === undefined) return admin;
-  const { metrics_token: token, ...rest } = admin;
+/** What the snapshot keeps of `admin`: the token as its digest only, and the TLS files as absolute paths (the admin listener reads them; it knows no config folder). */
+export function adminForSnapshot(admin: AdminConfig | undefined, baseDir: string): AdminConfig | undefined {
+  if (admin === undefined) return admin;
+  const tls = admin.tls && {
+    ...admin.tls,
+    cert: resolve(baseDir, admin.tls.cert),
+    key: resolve(baseDir, admin.tls.key),
+    ...(admin.tls.client_ca === undefined ? {} : { client_ca: resolve(baseDir, admin.tls.client_ca) }),
+  };
+  const withTls = tls ? { ...admin, tls } : admin;
+  if (withTls.metrics_token === undefined) return withTls;
+  const { metrics_token: token, ...rest } = withTls;
   return { ...rest, metrics_token_sha256: sha256Hex(token) };
+}
+
+/**
+ * The admin listener's TLS material read from disk and tried (a key that does
+ * not fit its certificate, a file that is no PEM): a problem is reported at
+ * load with the file's line, rather than when the listener opens.
+ */
+export function checkAdminTls(admin: AdminConfig | undefined, baseDir: string, report: (path: ConfigPath, message: string) => void): void {
+  const tls = admin?.tls;
+  if (!tls) return;
+  const read = (field: 'cert' | 'key' | 'client_ca'): string | undefined => {
+    const file = tls[field];
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(resolve(baseDir, file), 'utf8');
+    } catch (err) {
+      report(['admin', 'tls', field], `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return undefined;
+    }
+  };
+  const cert = read('cert');
+  const key = read('key');
+  const ca = read('client_ca');
+  if (cert === undefined || key === undefined) return;
+  try {
+    createSecureContext({ cert, key, ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }), ...(ca === undefined ? {} : { ca }) });
+  } catch (err) {
+    report(['admin', 'tls'], `the certificate, key or client_ca cannot be used: ${(err as Error).message}`);
+  }
 }
 
 /** 127.0.0.0/8, ::1 and "localhost": only this machine can connect. */
@@ -136,11 +219,26 @@ export function checkAdmin(
     report(['admin', 'address'], `the admin API is on: ${admin.address} is not a loopback address; bind it to 127.0.0.1, or set admin.api.expose: true for a management network`);
   }
   if (api) {
-    api.tokens.forEach((t, i) => {
-      if (!(BUILT_IN_ROLES as readonly string[]).includes(t.role) && api.roles[t.role] === undefined) {
-        report(['admin', 'api', 'tokens', i, 'role'], `no role "${t.role}": viewer, operator, admin or one of admin.api.roles`);
+    const tokens = api.tokens ?? [];
+    const clients = api.clients ?? [];
+    if (tokens.length === 0 && clients.length === 0) {
+      report(['admin', 'api'], 'the admin API needs a way to authenticate: admin.api.tokens (`portcullis admin-token`), or admin.api.clients with admin.tls.client_ca');
+    }
+    const known = (role: string) => (BUILT_IN_ROLES as readonly string[]).includes(role) || api.roles[role] !== undefined;
+    tokens.forEach((t, i) => {
+      if (!known(t.role)) report(['admin', 'api', 'tokens', i, 'role'], `no role "${t.role}": viewer, operator, admin or one of admin.api.roles`);
+      if (tokens.findIndex((o) => o.name === t.name) !== i) report(['admin', 'api', 'tokens', i, 'name'], `token name "${t.name}" is given twice`);
+    });
+    if (clients.length > 0 && admin.tls?.client_ca === undefined) {
+      report(['admin', 'api', 'clients'], 'client certificates need admin.tls with client_ca (the CA they must chain to)');
+    }
+    clients.forEach((c, i) => {
+      if (!known(c.role)) report(['admin', 'api', 'clients', i, 'role'], `no role "${c.role}": viewer, operator, admin or one of admin.api.roles`);
+      const ways = [c.fingerprint_sha256, c.subject_cn, c.san].filter((w) => w !== undefined).length;
+      if (ways !== 1) report(['admin', 'api', 'clients', i], 'give exactly one of fingerprint_sha256, subject_cn or san');
+      if (clients.findIndex((o) => o.name === c.name) !== i || tokens.some((t) => t.name === c.name)) {
+        report(['admin', 'api', 'clients', i, 'name'], `"${c.name}" names another token or client: each actor's name is its own`);
       }
-      if (api.tokens.findIndex((o) => o.name === t.name) !== i) report(['admin', 'api', 'tokens', i, 'name'], `token name "${t.name}" is given twice`);
     });
     for (const name of Object.keys(api.roles)) {
       if ((BUILT_IN_ROLES as readonly string[]).includes(name)) report(['admin', 'api', 'roles', name], `"${name}" is a built-in role`);

@@ -519,15 +519,15 @@ export const EVENT_TYPES = {
     severity: 'medium',
     actions: ['blocked'],
     description:
-      'An admin API call without a valid admin token (401). At most 5 per client address per 10 s; `suppressed` counts those left out before this one.',
-    reasons: ['missing_token', 'invalid_token'],
+      'An admin API call without a valid admin token or admin client certificate (401). At most 5 per client address per 10 s; `suppressed` counts those left out before this one.',
+    reasons: ['missing_token', 'invalid_token', 'untrusted_certificate', 'unknown_certificate'],
     details: { method: 'id', path: 'id', client_ip: 'id', suppressed: 'number' },
   },
   'admin.forbidden': {
     category: 'authorization',
     severity: 'medium',
     actions: ['blocked'],
-    description: "An admin API call whose token's role does not grant the route's resource and verb (403). Rate-limited like admin.unauthorized.",
+    description: "An admin API call whose token's or client certificate's role does not grant the route's resource and verb, or a cross-site request on a client certificate (403). Rate-limited like admin.unauthorized.",
     details: { actor: 'id', role: 'id', resource: 'id', verb: 'id', method: 'id', path: 'id', client_ip: 'id', suppressed: 'number' },
   },
   'config.reloaded': {

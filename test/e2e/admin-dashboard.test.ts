@@ -3,17 +3,21 @@
  * chromium: .ci/install installs it) against a real gateway: the page
  * renders under its CSP with no violation, live data appears (traffic of
  * the route, upstream health, a security event as it happens, the config
- * history with a diff), a viewer sees no button, and an operator revokes a
- * key from the page and the proxy refuses it.
+ * history with a diff, the defense actions in force, the fleet panel), a
+ * viewer sees no button, an operator revokes a key from the page and the
+ * proxy refuses it, and an operator lifts a ban from the page (a viewer has
+ * no button to, and the API refuses a viewer's lift).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { adminSection, TOKENS } from '../helpers/admin-api.js';
+import { adminClient, adminSection, TOKENS } from '../helpers/admin-api.js';
+import { makePki } from '../helpers/tls.js';
 
 const KEY = 'dashboard-key-0123456789abcdef';
+const BANNED = '203.0.113.7';
 
 describe('admin dashboard in a browser', () => {
   let upstream: TestUpstream;
@@ -23,15 +27,27 @@ describe('admin dashboard in a browser', () => {
 
   before(async () => {
     upstream = await startUpstream();
-    gw = await startGateway(`
+    // A listener certificate that ends in 20 days: the certificates panel shows it as ending soon.
+    const pki = await makePki('Dashboard CA');
+    await pki.issue('server', { dns: ['dashboard.example'], ttlMs: 20 * 86_400_000 });
+    gw = await startGateway(
+      `
 ${adminSection()}
-listeners: [{ name: main, address: "127.0.0.1:0" }]
+listeners:
+  - { name: main, address: "127.0.0.1:0" }
+  - { name: secure, address: "127.0.0.1:0", protocol: https, tls: { certificates: [{ cert: server.crt, key: server.key }] } }
 services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
 routes: [{ name: r, service: s, match: { paths: [/] }, policies: [{ key-auth: {} }] }]
 consumers:
   - { name: alice, credentials: { key-auth: [{ id: alice-key, key: "${KEY}" }] } }
 telemetry: { metrics: { enabled: true, consumer_labels: { enabled: true } } }
-`);
+defense: {}
+`,
+      { dir: pki.dir },
+    );
+    // A ban in force before any page opens: the viewer sees it without a button, the operator lifts it.
+    const banned = await adminClient(gw.gateway.admin.url!, TOKENS.operator).call('POST', '/api/v1/defense/actions', { body: { target: BANNED, duration: '1h', reason: 'scanner seen in the dashboard test' } });
+    assert.equal(banned.status, 201, banned.text);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -72,9 +88,27 @@ telemetry: { metrics: { enabled: true, consumer_labels: { enabled: true } } }
     await page.waitForSelector('#top-consumers tbody tr:has-text("alice")', { timeout: 10_000 });
     await page.waitForSelector('#versions tbody tr:has-text("running")');
     await page.waitForSelector('#consumers tbody tr[data-consumer="alice"]');
-    assert.equal(await page.locator('main button').count(), 0, 'a viewer sees no button');
+    await page.waitForSelector(`#defense tbody tr[data-target="${BANNED}"]:has-text("admin olly")`);
+    await page.waitForSelector('#fleet-role:has-text("standalone")');
+    await page.waitForSelector('#certificates tbody tr:has-text("dashboard.example") td.soon');
+    assert.equal(await page.locator('main button').count(), 0, 'a viewer sees no button: no Lift, no Revoke, no Roll back');
     const text = await page.locator('main').innerText();
     assert.ok(!text.includes(KEY), 'no secret on the page');
+    await page.context().close();
+  });
+
+  it('an operator lifts a ban from the page; the viewer could not (no button, and the API says 403)', async () => {
+    const viewerLift = await adminClient(gw.gateway.admin.url!, TOKENS.viewer).call('DELETE', `/api/v1/defense/actions?target=${BANNED}`);
+    assert.equal(viewerLift.status, 403);
+    const page = await open(TOKENS.operator);
+    await page.waitForSelector('#who:has-text("olly (operator)")');
+    const lift = page.locator(`#defense tbody tr[data-target="${BANNED}"] button`);
+    await lift.click();
+    await lift.click();
+    await page.waitForSelector(`#defense tbody tr[data-target="${BANNED}"]`, { state: 'detached', timeout: 10_000 });
+    assert.equal(await page.locator('#defense-error').innerText(), '');
+    const left = await adminClient(gw.gateway.admin.url!, TOKENS.viewer).call('GET', '/api/v1/defense/actions');
+    assert.deepEqual(left.json().actions, [], 'lifted on the gateway, not only on the page');
     await page.context().close();
   });
 

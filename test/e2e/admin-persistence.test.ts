@@ -97,7 +97,7 @@ describe('admin API: persistence and the source of truth', () => {
     assert.ok(reloaded.ok);
     assert.equal(await status(gw, FILE_KEY), 200, 'the file does not change what the API owns');
     assert.equal(await status(gw, KEY), 200);
-    assert.ok(gw.gateway.snapshot.config.admin?.api?.tokens.some((t) => t.name === 'val'), 'the admin section is the file\'s');
+    assert.ok(gw.gateway.snapshot.config.admin?.api?.tokens?.some((t) => t.name === 'val'), 'the admin section is the file\'s');
     await stop(gw);
     writeFileSync(join(dir, 'gateway.yaml'), edited);
     gw = await start(edited, dir);

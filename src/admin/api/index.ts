@@ -23,6 +23,7 @@ import { BadRequest, DocumentError, editable, keepAdminSection, readData, sha256
 import { allows, grantsJson, rolesOf, type Grants } from './roles.js';
 import { API_ROUTES } from './table.js';
 import { identify } from './tokens.js';
+import { certificateClient, crossSite } from './clients.js';
 import { acceptsAdminWrites } from '../../config/fleet.js';
 import type { ApiCall, ApiCore, ChangePlan, GatewayLink, Reply } from './types.js';
 import { VersionStore, type VersionKind } from './versions.js';
@@ -96,16 +97,28 @@ export class AdminApi implements ApiCore {
       server.route(route.method, route.path, async (req, res, params) => {
         const api = current();
         if (!api) return answer(res, 404, { error: 'not_found' });
-        const principal = identify(req, api.config);
         const client = req.socket.remoteAddress ?? '';
+        // A token when one is sent (an explicit choice), else the client certificate (admin mTLS).
+        const sent = req.headers.authorization !== undefined;
+        const byCertificate = sent ? undefined : certificateClient(req, api.config);
+        const principal = sent ? identify(req, api.config) : byCertificate && 'principal' in byCertificate ? byCertificate.principal : undefined;
         if (!principal) {
+          const reason = sent ? (bearerToken(req) === undefined ? 'missing_token' : 'invalid_token') : byCertificate && 'refused' in byCertificate ? byCertificate.refused : 'missing_token';
           api.denied(client, {
             type: 'admin.unauthorized',
-            message: 'admin API call without a valid token',
-            reason: bearerToken(req) === undefined ? 'missing_token' : 'invalid_token',
+            message: reason.endsWith('certificate') ? 'admin API call with a client certificate that is not an admin client' : 'admin API call without a valid token',
+            reason,
             details: { method: route.method, path: route.path, client_ip: client },
           });
           return answer(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="portcullis-admin"' });
+        }
+        if (principal.via === 'certificate' && crossSite(req)) {
+          api.denied(client, {
+            type: 'admin.forbidden',
+            message: `admin client "${principal.name}": a request made by another site's page is not taken on a client certificate`,
+            details: { actor: principal.name, role: principal.role, resource: route.resource, verb: route.verb, method: route.method, path: route.path, client_ip: client },
+          });
+          return answer(res, 403, { error: 'forbidden', message: 'cross-site request: not taken on a client certificate' });
         }
         if (!allows(api.roles, principal.role, route.resource, route.verb)) {
           api.denied(client, {

@@ -45,7 +45,7 @@ export function openApiDocument(routes: readonly ApiRoute[], plain: readonly Pla
       operationId: `${r.method.toLowerCase()}${r.path.replace(/\{([^{}]+)\}/g, 'By-$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       summary: r.summary,
       tags: [r.tag],
-      security: [{ adminToken: [] }],
+      security: [{ adminToken: [] }, { adminCertificate: [] }],
       'x-portcullis-grant': { resource: r.resource, verb: r.verb },
       responses,
     };
@@ -70,6 +70,7 @@ export function openApiDocument(routes: readonly ApiRoute[], plain: readonly Pla
     components: {
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'an admin token (admin.api.tokens; `portcullis admin-token` makes one)' },
+        adminCertificate: { type: 'mutualTLS', description: 'a client certificate of admin.tls.client_ca that admin.api.clients maps to a name and role (sent without an Authorization header)' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'admin.metrics_token, when set' },
       },
       schemas: {

@@ -122,8 +122,15 @@ export const stateRoutes: ApiRoute[] = [
     resource: 'state',
     verb: 'read',
     tag: 'state',
-    summary: 'Who the token is, its role and what the role grants (resource → verbs)',
-    ok: { status: 200, schema: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' }, grants: { type: 'object' } }, required: ['name', 'role', 'grants'] } },
-    handle: (call, api) => ({ status: 200, body: { name: call.principal.name, role: call.principal.role, grants: api.grants(call.principal.role) } }),
+    summary: 'Who the caller is (an admin token or client certificate), its role and what the role grants (resource → verbs)',
+    ok: {
+      status: 200,
+      schema: {
+        type: 'object',
+        properties: { name: { type: 'string' }, role: { type: 'string' }, via: { type: 'string', enum: ['token', 'certificate'] }, grants: { type: 'object' } },
+        required: ['name', 'role', 'via', 'grants'],
+      },
+    },
+    handle: (call, api) => ({ status: 200, body: { name: call.principal.name, role: call.principal.role, via: call.principal.via, grants: api.grants(call.principal.role) } }),
   },
 ];

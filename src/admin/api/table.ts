@@ -9,9 +9,10 @@ import { configRoutes } from './config-routes.js';
 import { credentialRoutes } from './credentials.js';
 import { defenseRoutes } from './defense.js';
 import { eventRoutes } from './events.js';
+import { fleetRoutes } from './fleet.js';
 import { policyRoutes } from './policies.js';
 import { resourceRoutes } from './resources.js';
 import { stateRoutes } from './state.js';
 import type { ApiRoute } from './types.js';
 
-export const API_ROUTES: readonly ApiRoute[] = [...resourceRoutes, ...credentialRoutes, ...policyRoutes, ...configRoutes, ...stateRoutes, ...eventRoutes, ...defenseRoutes];
+export const API_ROUTES: readonly ApiRoute[] = [...resourceRoutes, ...credentialRoutes, ...policyRoutes, ...configRoutes, ...stateRoutes, ...fleetRoutes, ...eventRoutes, ...defenseRoutes];

@@ -12,6 +12,8 @@ import { bearerToken } from '../auth.js';
 export interface Principal {
   readonly name: string;
   readonly role: string;
+  /** How it proved who it is: an admin token, or a client certificate (mTLS, clients.ts). */
+  readonly via: 'token' | 'certificate';
 }
 
 export function identify(req: IncomingMessage, api: AdminApiConfig): Principal | undefined {
@@ -20,9 +22,9 @@ export function identify(req: IncomingMessage, api: AdminApiConfig): Principal |
     .update(token ?? '')
     .digest();
   let found: Principal | undefined;
-  for (const t of api.tokens) {
+  for (const t of api.tokens ?? []) {
     const match = timingSafeEqual(presented, Buffer.from(t.token_sha256, 'hex'));
-    if (match && found === undefined) found = { name: t.name, role: t.role };
+    if (match && found === undefined) found = { name: t.name, role: t.role, via: 'token' };
   }
   return token === undefined ? undefined : found;
 }

@@ -34,6 +34,34 @@ export interface GatewayLink {
   readonly telemetry: Telemetry;
   /** Automatic defense: the actions in force, and an operator's ban and lift (defense.ts). */
   readonly defense: Pick<DefenseEngine, 'enabled' | 'ledger' | 'ban' | 'lift'>;
+  /** The node's place in a fleet (cluster/fleet/ sets it on a control or data plane); undefined: standalone. */
+  fleet(): FleetView | undefined;
+}
+
+/** One data plane as its control plane last heard of it (its latest report). */
+export interface FleetNodeView {
+  readonly name: string;
+  /** When the last report came (ms since the epoch). */
+  readonly seen: number;
+  /** The pushed version it runs (hash), when any. */
+  readonly hash?: string;
+  /** Its gateway's own version counter. */
+  readonly version: number;
+  readonly ready: boolean;
+  readonly reasons?: readonly string[];
+  readonly requests?: Readonly<Record<string, number>>;
+  readonly refused?: { readonly hash: string; readonly issues: readonly string[] };
+  readonly started_at: string;
+  readonly software?: string;
+}
+
+/** What a control or data plane shows of the fleet: the version pushed (or running) and, on a control plane, its nodes. */
+export interface FleetView {
+  readonly role: 'control_plane' | 'data_plane';
+  /** A data plane's control plane (its origin). */
+  readonly controlPlane?: string;
+  current(): { readonly hash?: string; readonly revision?: number };
+  nodes(): FleetNodeView[];
 }
 
 /** A JSON (or text) reply; `etag` goes out as the ETag header. */

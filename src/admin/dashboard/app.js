@@ -2,7 +2,10 @@
 // origin. Every value is written with textContent (never innerHTML), the
 // token travels only in the Authorization header (no cookie: another site
 // cannot make the browser send it), and buttons are drawn only for what the
-// token's role grants (GET /api/v1/me).
+// token's role grants (GET /api/v1/me). Without a token, the browser's client
+// certificate may speak for the page (admin mTLS): requests go with
+// credentials 'same-origin' so that it is presented; the listener sets no
+// cookie, and refuses a cross-site request on a certificate.
 
 const TOKEN_KEY = 'portcullis-admin-token';
 const POINTS = 150;
@@ -30,15 +33,20 @@ function can(resource, verb) {
   return Boolean(me && me.grants[resource] && me.grants[resource].includes(verb));
 }
 
+/** The token when there is one; without it the browser's client certificate (admin mTLS) speaks for the page. */
+function auth() {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 async function api(method, path, options = {}) {
-  const headers = { authorization: `Bearer ${token}` };
+  const headers = auth();
   if (options.ifMatch) headers['if-match'] = options.ifMatch;
   let body;
   if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);
   }
-  const res = await fetch(path, { method, headers, body, cache: 'no-store', credentials: 'omit' });
+  const res = await fetch(path, { method, headers, body, cache: 'no-store', credentials: 'same-origin' });
   if (res.status === 401) {
     logout('The token was refused.');
     throw new Error('unauthorized');
@@ -222,6 +230,74 @@ async function consumers() {
   fill('consumers', rows);
 }
 
+// --- defense actions -----------------------------------------------------------
+
+function describeAction(a) {
+  if (a.kind === 'tighten') return `tighten to ${a.limit} per ${Math.round(a.per_ms / 1000)} s`;
+  if (a.kind === 'require') return `require ${a.policy}`;
+  return a.kind;
+}
+
+async function defense() {
+  const r = await api('GET', '/api/v1/defense/actions');
+  if (r.status !== 200) return;
+  $('defense-off').hidden = r.json.enabled;
+  fill(
+    'defense',
+    r.json.actions.map((a) => {
+      const actions = el('td');
+      if (can('defense', 'write')) {
+        actions.append(
+          confirmButton('Lift', async () => {
+            const done = await api('DELETE', `/api/v1/defense/actions/${encodeURIComponent(a.id)}`);
+            $('defense-error').textContent = done.status === 200 || done.status === 404 ? '' : errorText(done);
+            await defense();
+          }),
+        );
+      }
+      return el(
+        'tr',
+        { 'data-action': a.id, 'data-target': a.target },
+        el('td', { text: `${a.scope} ${a.target}` }),
+        el('td', { text: describeAction(a) }),
+        el('td', { text: a.expires_at.replace('T', ' ').slice(0, 19) }),
+        el('td', { text: a.by }),
+        el('td', { text: a.reason }),
+        actions,
+      );
+    }),
+  );
+}
+
+// --- fleet -----------------------------------------------------------------------
+
+async function fleet() {
+  const r = await api('GET', '/api/v1/fleet');
+  if (r.status !== 200) return;
+  const f = r.json;
+  const short = (hash) => (hash ? hash.slice(0, 12) : '-');
+  if (f.role === 'standalone') $('fleet-role').textContent = 'standalone node: no control plane, no data planes';
+  else if (f.role === 'data_plane') $('fleet-role').textContent = `data plane of ${f.control_plane}, running config ${short(f.version.hash)}`;
+  else $('fleet-role').textContent = `control plane serving config ${short(f.version.hash)} (revision ${f.version.revision}) to ${f.nodes.length} data plane(s)`;
+  fill(
+    'fleet',
+    f.nodes.map((n) => {
+      const total = Object.values(n.requests).reduce((a, b) => a + b, 0);
+      return el(
+        'tr',
+        { 'data-node': n.name },
+        el('td', { text: n.name }),
+        el('td', { text: n.software || '-' }),
+        el('td', { className: 'muted', text: short(n.hash) }),
+        el('td', { className: n.in_step ? 'up' : 'down', text: n.in_step ? 'yes' : n.refused ? 'refused the latest' : 'no' }),
+        el('td', { className: n.ready ? 'up' : 'down', text: n.ready ? 'ready' : n.reasons.join(', ') || 'not ready' }),
+        el('td', { className: 'num', text: total }),
+        el('td', { text: n.seen.replace('T', ' ').slice(0, 19) }),
+      );
+    }),
+  );
+}
+
 // --- config history ----------------------------------------------------------
 
 async function showDiff(id) {
@@ -279,7 +355,7 @@ async function streamEvents() {
   const signal = events.signal;
   $('events-state').textContent = '(connecting)';
   try {
-    const res = await fetch('/api/v1/events', { headers: { authorization: `Bearer ${token}` }, signal, cache: 'no-store', credentials: 'omit' });
+    const res = await fetch('/api/v1/events', { headers: auth(), signal, cache: 'no-store', credentials: 'same-origin' });
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
     $('events-state').textContent = '(live)';
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -338,13 +414,20 @@ async function open() {
   const r = await api('GET', '/api/v1/me');
   if (r.status !== 200) return logout(errorText(r));
   me = r.json;
-  $('who').textContent = `${me.name} (${me.role})`;
+  $('who').textContent = `${me.name} (${me.role})${me.via === 'certificate' ? ' by client certificate' : ''}`;
   $('login').hidden = true;
   $('app').hidden = false;
-  $('logout').hidden = false;
+  $('logout').hidden = me.via === 'certificate';
   const safely = (fn) => () => fn().catch(() => {});
-  for (const fn of [traffic, state, consumers, versions]) void safely(fn)();
-  timers.push(setInterval(safely(traffic), 2000), setInterval(safely(state), 5000), setInterval(safely(consumers), 5000), setInterval(safely(versions), 5000));
+  for (const fn of [traffic, state, consumers, versions, defense, fleet]) void safely(fn)();
+  timers.push(
+    setInterval(safely(traffic), 2000),
+    setInterval(safely(state), 5000),
+    setInterval(safely(consumers), 5000),
+    setInterval(safely(versions), 5000),
+    setInterval(safely(defense), 3000),
+    setInterval(safely(fleet), 3000),
+  );
   void streamEvents();
 }
 
@@ -357,5 +440,13 @@ $('login-form').addEventListener('submit', (e) => {
 });
 $('logout').addEventListener('click', () => logout());
 
+/** No token yet: over HTTPS, a client certificate the listener maps to an admin client opens the page at once. */
+async function byCertificate() {
+  logout();
+  if (location.protocol !== 'https:') return;
+  const res = await fetch('/api/v1/me', { cache: 'no-store', credentials: 'same-origin' });
+  if (res.status === 200) await open();
+}
+
 if (token) open().catch(() => {});
-else logout();
+else byCertificate().catch(() => {});

@@ -126,6 +126,8 @@ export class ControlPlane {
         else res.destroy();
       });
     });
+    // What the admin API (GET /api/v1/fleet, the dashboard) shows: the version served and every node's latest report.
+    gateway.fleetView = { role: 'control_plane', current: () => plane.current, nodes: () => plane.nodes().map((n) => ({ ...n.report, name: n.name, seen: n.seen })) };
     gateway.logger.info({ url: plane.url, hash: plane.version.hash.slice(0, 12) }, 'fleet: control plane listening');
     return plane;
   }
@@ -320,6 +322,7 @@ export class ControlPlane {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.gateway.fleetView?.role === 'control_plane') this.gateway.fleetView = undefined;
     this.unsubscribe();
     clearInterval(this.timer);
     const waiting = [...this.waiting];
@@ -371,5 +374,6 @@ function parseReport(body: Buffer): NodeReport {
     requests,
     ...(refused ? { refused } : {}),
     started_at: typeof raw.started_at === 'string' ? raw.started_at.slice(0, 40) : '',
+    ...(typeof raw.software === 'string' && /^[\w .+-]{1,80}$/.test(raw.software) ? { software: raw.software } : {}),
   };
 }

@@ -23,6 +23,21 @@ import { makeRequest } from './csr.js';
 import { call, fleetAgent, type ClientTls } from './http.js';
 import { MAX_CREDENTIALS_BYTES, PATHS, type Credentials, type NodeReport } from './protocol.js';
 
+let software: string | undefined;
+/** The package and Node versions, reported with the node's state (read once: the package does not change under a running process). */
+function softwareVersion(): string {
+  if (software === undefined) {
+    let version = 'unknown';
+    try {
+      version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // A layout without the package file next to src/ or dist/: the report says so rather than failing.
+    }
+    software = `portcullis ${version} on node ${process.version}`;
+  }
+  return software;
+}
+
 /** A poll the control plane holds longer than this is taken for a dead connection (its poll_timeout is at most 60s). */
 const POLL_DEADLINE_MS = 90_000;
 const CALL_TIMEOUT_MS = 10_000;
@@ -123,6 +138,7 @@ export class DataPlane {
       throw new Error(`${options.configFile}: fleet.role is not data_plane`);
     }
     const plane = new DataPlane(gateway, local, settings, stateDir, running);
+    gateway.fleetView = { role: 'data_plane', controlPlane: plane.base.origin, current: () => (plane.running ? { hash: plane.running } : {}), nodes: () => [] };
     if (running) gateway.logger.info({ hash: running.slice(0, 12) }, 'fleet: started from the last good config version on disk');
     plane.loop = plane.sync();
     const every = parseDuration(settings.report_interval);
@@ -307,6 +323,7 @@ export class DataPlane {
       requests: await this.requestCounts(),
       ...(this.refused ? { refused: this.refused } : {}),
       started_at: this.startedAt,
+      software: softwareVersion(),
     };
     try {
       await call(this.agent, this.base, 'POST', PATHS.report, { body: JSON.stringify(body), timeoutMs: CALL_TIMEOUT_MS, limit: 4096 });

@@ -70,6 +70,8 @@ export interface NodeReport {
   /** The last version it was pushed and refused, with the issues (file:line: path: message). */
   readonly refused?: { readonly hash: string; readonly issues: readonly string[] };
   readonly started_at: string;
+  /** What it runs: "portcullis 0.1.0 on node v20.19.0" (a fleet mid-upgrade shows both). */
+  readonly software?: string;
 }
 
 /** What enrolment and renewal answer: the node's key never travels (csr.ts). */
