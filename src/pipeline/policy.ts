@@ -117,6 +117,8 @@ export interface PolicyDeps<C = unknown> {
   readonly env?: NodeJS.ProcessEnv;
   /** The config's functions, for the `function` hook policy. */
   readonly functions?: FunctionTable;
+  /** The config file's folder, which relative paths in a policy's settings are read from (as certificate paths are); absent: the working directory. */
+  readonly baseDir?: string;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

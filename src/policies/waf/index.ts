@@ -77,7 +77,7 @@ export default definePolicy({
         ['body', 'max_size'],
       );
     }
-    const crs = config.engine === 'native' ? undefined : compileCrs(config, process.cwd(), maxBody);
+    const crs = config.engine === 'native' ? undefined : compileCrs(config, deps.baseDir ?? process.cwd(), maxBody);
     const native = config.engine !== 'crs';
     config.disable.forEach((id, i) => {
       if (/^\d+$/.test(id) && crs) return;
