@@ -47,7 +47,10 @@ function crsTarget(text: string, at: (string | number)[]): string[] {
     case 'query':
       return name === undefined ? ['ARGS_GET', 'ARGS_GET_NAMES', 'QUERY_STRING'] : [`ARGS:${key(name)}`, `ARGS_NAMES:${key(name)}`];
     case 'body':
-      return name === undefined ? ['ARGS_POST', 'ARGS_POST_NAMES', 'REQUEST_BODY', 'XML'] : [`ARGS:${key(name)}`, `ARGS:${key(`json.${name}`)}`, `ARGS_NAMES:${key(name)}`];
+      // a JSON body's arguments are named json.a.b (as Coraza and ModSecurity name them), in ARGS and in ARGS_NAMES
+      return name === undefined
+        ? ['ARGS_POST', 'ARGS_POST_NAMES', 'REQUEST_BODY', 'XML']
+        : [`ARGS:${key(name)}`, `ARGS:${key(`json.${name}`)}`, `ARGS_NAMES:${key(name)}`, `ARGS_NAMES:${key(`json.${name}`)}`];
     case 'header':
       return name === undefined ? ['REQUEST_HEADERS', 'REQUEST_HEADERS_NAMES'] : [`REQUEST_HEADERS:${key(name)}`];
     case 'cookie':

@@ -83,6 +83,7 @@ routes:
           exclusions:
             - { rules: [attack-sqli], targets: ["query:sql_ok"] }
             - { rules: [attack-rce], paths: ["/shell"] }
+            - { rules: ["930120"], targets: ["body:exports.*"] }
 `);
     gw.gateway.telemetry.events.subscribe((e) => events.push(e));
   });
@@ -113,6 +114,13 @@ routes:
     assert.equal((await send(gw.url, `/shell?cmd=${encodeURIComponent(';cat /etc/passwd')}`)).status, 403, 'LFI rules still run on /shell');
     assert.equal((await send(gw.url, `/shell?cmd=${encodeURIComponent('; uname -a')}`)).status, 200);
     assert.equal((await send(gw.url, `/other?cmd=${encodeURIComponent('; uname -a')}`)).status, 403);
+  });
+
+  it('excludes a JSON body target by its json.* name, in ARGS and ARGS_NAMES', async () => {
+    const post = (doc: unknown) => send(gw.url, '/api', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+    // CRS's 930120 reads the key "./package.json" (ARGS_NAMES json.exports../package.json) as an OS file access
+    assert.equal((await post({ exports: { './package.json': './package.json' } })).status, 200);
+    assert.equal((await post({ other: { './package.json': 'x' } })).status, 403, 'the rule still runs elsewhere');
   });
 
   it('runs included SecLang', async () => {
