@@ -84,6 +84,7 @@ routes:
             - { rules: [attack-sqli], targets: ["query:sql_ok"] }
             - { rules: [attack-rce], paths: ["/shell"] }
             - { rules: ["930120"], targets: ["body:exports.*"] }
+            - { rules: [attack-lfi], targets: [body], paths: ["/manifests"] }
 `);
     gw.gateway.telemetry.events.subscribe((e) => events.push(e));
   });
@@ -121,6 +122,11 @@ routes:
     // CRS's 930120 reads the key "./package.json" (ARGS_NAMES json.exports../package.json) as an OS file access
     assert.equal((await post({ exports: { './package.json': './package.json' } })).status, 200);
     assert.equal((await post({ other: { './package.json': 'x' } })).status, 403, 'the rule still runs elsewhere');
+    // targets: [body] takes a JSON body's arguments (ARGS json.*, which an exclusion of ARGS_POST alone would not)
+    const manifest = JSON.stringify({ main: '../../../../lib/index.js' });
+    const at = (path: string) => send(gw.url, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: manifest });
+    assert.equal((await at('/manifests')).status, 200);
+    assert.equal((await at('/api')).status, 403);
   });
 
   it('runs included SecLang', async () => {
