@@ -155,6 +155,26 @@ const corpora: Corpus[] = [
       })),
   },
   {
+    name: 'generated API traffic, free text and passwords excluded',
+    kind: 'benign',
+    split: 'dev',
+    headline: false,
+    exclusions: [{ rules: ['rce'], targets: ['body:description', 'body:body', 'body:note', 'body:items.*'] }, { targets: ['body:password'] }],
+    source: 'the same requests on a route with the exclusions docs/policies/waf.md gives for free-text fields and passwords; npm @faker-js/faker, seeded: profiles, orders, reviews, tickets, searches in en/de/fr/ko/ar/ja/ru',
+    requests: () =>
+      generatedRequests(300).map((r): { label: string; request: FakeRequest } => ({
+        label: `${r.locale} ${r.kind} ${r.payload.slice(0, 200)}`,
+        request:
+          r.kind === 'query'
+            ? { path: '/v1/search', query: r.payload, headers: { 'user-agent': r.userAgent } }
+            : {
+                path: '/v1/objects',
+                body: r.payload,
+                headers: { 'user-agent': r.userAgent, 'content-type': r.kind === 'json' ? 'application/json' : 'application/x-www-form-urlencoded' },
+              },
+      })),
+  },
+  {
     name: 'package.json documents',
     kind: 'benign',
     split: 'dev',
@@ -240,6 +260,10 @@ if (asJson) {
     ['later held-out attack lists (not in "all attack")', rows.filter((r) => r.kind === 'attack' && !r.headline)],
     ['all benign, manifests with their documented exclusion (not in "all benign")', rows.filter((r) => r.kind === 'benign' && (r.headline ? r.corpus !== 'package.json documents' : r.corpus === 'package.json documents, scripts excluded'))],
     ['all benign, manifests with the body LFI/RCE exclusion (not in "all benign")', rows.filter((r) => r.kind === 'benign' && (r.headline ? r.corpus !== 'package.json documents' : r.corpus === 'package.json documents, body LFI/RCE excluded'))],
+    [
+      'all benign, every documented exclusion (manifests body LFI/RCE, free text, passwords; not in "all benign")',
+      rows.filter((r) => r.kind === 'benign' && (r.headline ? !['package.json documents', 'generated API traffic (7 locales)'].includes(r.corpus) : r.corpus !== 'package.json documents, scripts excluded')),
+    ],
   ];
   for (const [label, subset] of totals) {
     if (subset.length === 0) continue;
