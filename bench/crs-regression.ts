@@ -8,18 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway } from '../test/helpers/gateway.js';
 import { startUpstream } from '../test/helpers/upstream.js';
-import { CRS_TEST_SETUP, loadOverrides, loadStages, overridden, runStage } from '../test/helpers/ftw.js';
+import { albedo, CRS_TEST_SETUP, loadOverrides, loadStages, overridden, runStage } from '../test/helpers/ftw.js';
 import type { TelemetryEvent } from '../src/telemetry/event.js';
 
 const SUITE = process.env.CRS_TESTS ?? join(import.meta.dirname, '../vendor/crs/tests/regression/tests');
 const filter = process.argv[2];
 const dir = mkdtempSync(join(tmpdir(), 'crs-ftw-'));
 writeFileSync(join(dir, 'ftw-setup.conf'), CRS_TEST_SETUP);
-const upstream = await startUpstream();
+const upstream = await startUpstream(albedo);
 const gw = await startGateway(`
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
-routes: [{ name: r, service: s, public: true, match: { paths: [/] }, policies: [{ waf: { engine: crs, mode: monitor, paranoia: 4, include: ["${dir}/ftw-setup.conf"] } }] }]
+routes: [{ name: r, service: s, public: true, match: { paths: [/] }, policies: [{ waf: { engine: crs, mode: monitor, paranoia: 4, response: { enabled: true }, include: ["${dir}/ftw-setup.conf"] } }] }]
 `);
 const events: TelemetryEvent[] = [];
 gw.gateway.telemetry.events.subscribe((e) => {

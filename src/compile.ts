@@ -91,6 +91,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
   });
   const httpServices = config.services.filter((s) => s.type === 'http');
 
+  const baseDir = dirname(resolve(source.file));
   /** Cookies some policy owns (oidc sessions): removed from the requests of every route, filled as policies compile. */
   const ownedCookies: string[] = [];
   const compilePolicies = (entries: readonly PolicyEntryConfig[], base: ConfigPath, route: string | undefined): PlacedStep[] => {
@@ -110,6 +111,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
           denyList: deps.denyList,
           env: deps.env,
           functions,
+          baseDir,
           warn: (path, message) => warn([...base, i, name, ...path], message),
         });
         steps.push({ name, phase: definition.phase, instance, monitor: settings.mode === 'monitor', failOpen: settings.fail === 'open' });
@@ -126,7 +128,6 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
 
   const allGlobalSteps = compilePolicies(config.global_policies, ['global_policies'], undefined);
   const globalNames = config.global_policies.map((entry) => Object.keys(entry)[0]!);
-  const baseDir = dirname(resolve(source.file));
   const listenerTls = compileListenersTls(config.listeners, baseDir, report);
   checkAdminTls(config.admin, baseDir, report);
   const services = deps.upstreams.prepare(httpServices, compileServicesTls(httpServices, baseDir, report));

@@ -37,6 +37,7 @@ export function buildPipeline(global: readonly PlacedStep[], own: readonly Place
     hasResponseHooks: steps.some((s) => s.instance.onResponse),
     hasLogHooks: steps.some((s) => s.instance.onLog),
     hasBodyFilters: steps.some((s) => s.instance.requestBody ?? s.instance.responseBody),
+    hasResponseInspectors: steps.some((s) => s.instance.inspectResponse),
     ownedCookies,
     keptCookies: [...new Set(steps.flatMap((s) => s.instance.keptCookies ?? []))],
   };

@@ -2,6 +2,7 @@
  * The policy interface (DESIGN.md "A policy"): a schema for the settings, a
  * compile step run once per config snapshot, and small per-request hooks.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
@@ -9,7 +10,7 @@ import type { GatewaySettings } from '../config/schema.js';
 import type { ConfigPath } from '../config/errors.js';
 import type { Stores } from '../stores/stores.js';
 import type { Consumer, RequestContext } from './context.js';
-import type { PolicyResult } from './decision.js';
+import type { Deny, PolicyResult } from './decision.js';
 
 export type Phase = 'screen' | 'authenticate' | 'authorize' | 'traffic' | 'transform';
 export const PHASES: readonly Phase[] = ['screen', 'authenticate', 'authorize', 'traffic', 'transform'];
@@ -30,6 +31,13 @@ export interface PolicyInstance {
   requestBody?: (ctx: RequestContext) => Transform | undefined;
   /** A transform for the response body on its way to the client. */
   responseBody?: (ctx: RequestContext) => Transform | undefined;
+  /**
+   * Reads the upstream's response before the client gets any of it (the waf's CRS response phases): when
+   * it returns an inspector, the head is held until the body's first `limit` bytes arrived (or all of
+   * it), and a Deny the inspector returns is sent in place of the response. Runs only for the policies the
+   * request reached; mode and fail apply as for onRequest.
+   */
+  inspectResponse?: (ctx: RequestContext) => ResponseInspector | undefined;
   /**
    * Fetches what the policy needs before the snapshot serves (JWKS, OIDC
    * discovery). Awaited before listening and before a reload swaps in; it
@@ -64,6 +72,14 @@ export interface PolicyInstance {
   readonly claimsFrom?: readonly string[];
   /** Authorization on claims: the issuers it trusts them from, or 'any' (refused on a route taking several). */
   readonly readsClaimsOf?: readonly string[] | 'any';
+}
+
+/** What a policy's inspectResponse returns (see there). */
+export interface ResponseInspector {
+  /** How many bytes of the body's start it reads; 0: the head only. */
+  readonly limit: number;
+  /** The head as the client would get it, the body's start (at most `limit` bytes), and whether that is the whole body. */
+  inspect(status: number, headers: OutgoingHttpHeaders, body: Buffer, complete: boolean): Deny | undefined;
 }
 
 /** A consumer's credential for one method, after that method's credential schema checked it. */
@@ -117,6 +133,8 @@ export interface PolicyDeps<C = unknown> {
   readonly env?: NodeJS.ProcessEnv;
   /** The config's functions, for the `function` hook policy. */
   readonly functions?: FunctionTable;
+  /** The config file's folder, which relative paths in a policy's settings are read from (as certificate paths are); absent: the working directory. */
+  readonly baseDir?: string;
 }
 
 export interface PolicyDefinition<S extends TObject = TObject, C extends TSchema = TSchema> {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Consumer, RequestContext, StageSpans } from './context.js';
 import { deny, type Deny, type PolicyResult } from './decision.js';
 import { MISSING_CREDENTIALS } from './events.js';
-import type { Phase, PolicyInstance } from './policy.js';
+import type { Phase, PolicyInstance, ResponseInspector } from './policy.js';
 import { BodyTooLargeError, DependencyUnavailableError, StoreFullError, StoreUnavailableError } from '../errors.js';
 
 export interface CompiledStep {
@@ -38,6 +38,8 @@ export interface CompiledPipeline {
   readonly hasResponseHooks: boolean;
   readonly hasLogHooks: boolean;
   readonly hasBodyFilters: boolean;
+  /** Some policy reads responses before they are sent (inspectResponse). */
+  readonly hasResponseInspectors?: boolean;
   /** Cookies policies own (oidc sessions), kept from every upstream of the snapshot; filled while it compiles. */
   readonly ownedCookies: readonly string[];
   /** Owned cookies a policy of this route forwards to its upstream (keep_credential). */
@@ -264,6 +266,47 @@ export function bodyFilters(ctx: RequestContext, pipeline: CompiledPipeline, dir
     if (filter) (filters ??= []).push(filter);
   }
   return filters;
+}
+
+/**
+ * The response inspectors of the policies that ran, as one: the largest body
+ * prefix any of them reads, and their verdicts in pipeline order with mode
+ * (a monitored refusal is recorded and the response goes on) and fail (an
+ * inspector that throws lets the response through only when fail: open).
+ */
+export function responseInspection(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): ResponseInspector | undefined {
+  if (pipeline.hasResponseInspectors !== true) return undefined;
+  const found: { step: CompiledStep; inspector: ResponseInspector }[] = [];
+  for (let i = 0; i < ctx.stepsRun; i++) {
+    const step = pipeline.steps[i]!;
+    const inspector = step.instance.inspectResponse?.(ctx);
+    if (inspector) found.push({ step, inspector });
+  }
+  if (found.length === 0) return undefined;
+  return {
+    limit: Math.max(...found.map((f) => f.inspector.limit)),
+    inspect(status, headers, body, complete) {
+      for (const { step, inspector } of found) {
+        const own = body.length > inspector.limit ? body.subarray(0, inspector.limit) : body;
+        let result: Deny | undefined;
+        try {
+          result = inspector.inspect(status, headers, own, complete && own.length === body.length);
+        } catch (err) {
+          logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy response inspection failed');
+          if (step.failOpen) continue;
+          result = deny('bad_gateway', { event: { type: 'policy.failed', severity: 'medium', message: 'the policy failed on the response and fails closed' } });
+        }
+        if (result === undefined) continue;
+        if (step.monitor) {
+          ctx.recordEvent(step.name, result, 'monitored');
+          continue;
+        }
+        ctx.recordEvent(step.name, result, 'blocked');
+        return result;
+      }
+      return undefined;
+    },
+  };
 }
 
 export function runLogHooks(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): void {

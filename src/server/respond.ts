@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import { describeError, errorBody } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { Deny } from '../pipeline/decision.js';
-import { bodyFilters, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
+import { bodyFilters, responseInspection, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
+import type { ResponseInspector } from '../pipeline/policy.js';
+import { HeldResponse } from './held-response.js';
 import { emptyPipeline } from '../pipeline/build.js';
 import type { ResponseOwner, Tunnel } from '../upstream/contract.js';
 
@@ -56,6 +58,12 @@ export class Reply implements ResponseOwner {
       res.destroy();
       return;
     }
+    res.end(this.errorHead(status, code, extra, message));
+  }
+
+  /** Writes the head of the gateway's JSON error and returns its body. */
+  private errorHead(status: number, code: string, extra?: OutgoingHttpHeaders, message?: string): string {
+    const res = this.res;
     const ctx = this.ctx;
     const body = errorBody(status, code, message ?? describeError(code, status).message, ctx.id);
     const length = Buffer.byteLength(body);
@@ -72,7 +80,7 @@ export class Reply implements ResponseOwner {
     this.finalize();
     ctx.bytesSent = length;
     res.writeHead(response.status, response.headers);
-    res.end(body);
+    return body;
   }
 
   /** A policy's reply (a CORS preflight, a redirect; a function's answer with its body): its status, headers and body. */
@@ -108,6 +116,20 @@ export class Reply implements ResponseOwner {
     response.status = status;
     response.headers = headers;
     this.finalize();
+    const inspector = responseInspection(this.ctx, this.pipeline, this.env.logger);
+    if (inspector) {
+      // written once the inspector saw the body's start (responseFilters' HeldResponse)
+      this.held = { statusText, inspector };
+      return true;
+    }
+    return this.writeUpstreamHead(statusText);
+  }
+
+  /** A policy reads the response before the client gets it: the head waits here. */
+  private held: { statusText: string; inspector: ResponseInspector } | undefined;
+
+  private writeUpstreamHead(statusText: string): boolean {
+    const response = this.ctx.response;
     try {
       // HTTP/2 has no reason phrase (Node warns when given one); an HTTP/2 upstream gives none either.
       if (statusText === '' || this.h2) this.res.writeHead(response.status, response.headers);
@@ -154,7 +176,24 @@ export class Reply implements ResponseOwner {
   }
 
   responseFilters(): Transform[] | undefined {
-    return bodyFilters(this.ctx, this.pipeline, 'response');
+    const filters = bodyFilters(this.ctx, this.pipeline, 'response');
+    const held = this.held;
+    if (!held) return filters;
+    this.held = undefined;
+    return [...(filters ?? []), new HeldResponse(held.inspector.limit, (prefix, complete) => this.release(held, prefix, complete))];
+  }
+
+  /** The held head goes out, or a refusal in its place (whose body then replaces the upstream's). */
+  private release(held: { statusText: string; inspector: ResponseInspector }, prefix: Buffer, complete: boolean): Buffer | undefined {
+    // the exchange failed meanwhile and its error was answered
+    if (this.res.headersSent || this.res.destroyed) return Buffer.alloc(0);
+    const response = this.ctx.response;
+    const refusal = held.inspector.inspect(response.status, response.headers, prefix, complete);
+    if (refusal === undefined) {
+      if (this.writeUpstreamHead(held.statusText)) return undefined;
+      return Buffer.from(this.errorHead(502, 'bad_gateway'));
+    }
+    return Buffer.from(this.errorHead(refusal.status, refusal.code, refusal.headers, refusal.message));
   }
 }
 

@@ -326,7 +326,7 @@ export const EVENT_TYPES = {
     severity: 'high',
     actions: REFUSED,
     description:
-      "The waf's CRS engine refused the request: its inbound anomaly score reached the threshold (CRS rule 949110), or a rule denied it outright. `rule` is the first rule that scored, `rules` every rule that matched, `target` the variable it matched (`ARGS:q`, `REQUEST_HEADERS:User-Agent`), `sample` a masked excerpt of what it matched.",
+      "The waf's CRS engine refused the request: its inbound anomaly score reached the threshold (CRS rule 949110), or a rule denied it outright; with `response.enabled`, also an upstream response whose outbound score reached its threshold (959100: the client got a 502, `target` RESPONSE_BODY or a response header, `score` the outbound score). `rule` is the first rule that scored, `rules` every rule that matched, `target` the variable it matched (`ARGS:q`, `REQUEST_HEADERS:User-Agent`), `sample` a masked excerpt of what it matched.",
     details: { ...WAF_DETAILS, msg: 'text', tags: 'id' },
   },
   'waf.rule': {
@@ -334,7 +334,7 @@ export const EVENT_TYPES = {
     severity: 'medium',
     actions: OBSERVED,
     description:
-      "One CRS rule matched (every match is reported, blocked or not, as ModSecurity's audit log has it): `rule` its id, `msg` its message, `tags` its tags, `rule_paranoia` its paranoia level, `target` the variable it matched, `sample` a masked excerpt of the matched data, `score` the inbound anomaly score so far.",
+      "One CRS rule matched (every match is reported, blocked or not, as ModSecurity's audit log has it): `rule` its id, `msg` its message, `tags` its tags, `rule_paranoia` its paranoia level, `target` the variable it matched, `sample` a masked excerpt of the matched data, `score` the inbound anomaly score so far (the outbound one for a response rule).",
     details: { ...WAF_DETAILS, msg: 'text', tags: 'id', severity_level: 'number' },
   },
   'waf.protocol': { ...waf('a body that does not parse or is too complex'), severity: 'medium' },

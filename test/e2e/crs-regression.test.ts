@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { CRS_TEST_SETUP, loadOverrides, loadStages, overridden, runStage } from '../helpers/ftw.js';
+import { albedo, CRS_TEST_SETUP, loadOverrides, loadStages, overridden, runStage } from '../helpers/ftw.js';
 import type { TelemetryEvent } from '../../src/telemetry/event.js';
 
-/** The pass rate reached (4815/4822 stages not overridden = 99.85%); raise it as the engine gets better, never lower it. */
+/** The pass rate reached (4946/4953 stages not overridden = 99.86%, the response phases included); raise it as the engine gets better, never lower it. */
 const FLOOR = 0.998;
 const SUITE = join(import.meta.dirname, '../../vendor/crs/tests/regression/tests');
 
@@ -29,11 +29,11 @@ describe('waf engine crs: OWASP CRS regression suite', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crs-ftw-'));
     writeFileSync(join(dir, 'ftw-setup.conf'), CRS_TEST_SETUP);
-    upstream = await startUpstream();
+    upstream = await startUpstream(albedo);
     gw = await startGateway(`
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
-routes: [{ name: r, service: s, public: true, match: { paths: [/] }, policies: [{ waf: { engine: crs, mode: monitor, paranoia: 4, include: ["${dir}/ftw-setup.conf"] } }] }]
+routes: [{ name: r, service: s, public: true, match: { paths: [/] }, policies: [{ waf: { engine: crs, mode: monitor, paranoia: 4, response: { enabled: true }, include: ["${dir}/ftw-setup.conf"] } }] }]
 `);
     gw.gateway.telemetry.events.subscribe((e) => {
       if (e.type === 'waf.rule') events.push(e);

@@ -11,6 +11,31 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { TelemetryEvent } from '../../src/telemetry/event.js';
 import type { TestGateway } from './gateway.js';
+import type { UpstreamHandler } from './upstream.js';
+
+/**
+ * The backend CRS's suite runs against (albedo): POST /reflect answers with the
+ * status, headers and body (or base64 encodedBody) its JSON names, which is how the
+ * response rules' stages get their responses; anything else gets a short 200.
+ */
+export const albedo: UpstreamHandler = (req, res, seen) => {
+  if (seen.url.split('?')[0] === '/reflect' && seen.method === 'POST') {
+    let spec: { status?: number; headers?: Record<string, string>; body?: string; encodedBody?: string } = {};
+    try {
+      spec = JSON.parse(seen.body) as typeof spec;
+    } catch {
+      // albedo answers an unreadable spec as an empty one
+    }
+    const body = spec.encodedBody !== undefined ? Buffer.from(spec.encodedBody, 'base64') : Buffer.from(spec.body ?? '', 'utf8');
+    // albedo is a Go server: a body without a Content-Type is sniffed, text/plain for text
+    const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', ...spec.headers, 'content-length': body.length };
+    res.writeHead(spec.status ?? 200, headers);
+    res.end(body);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 2 });
+  res.end('ok');
+};
 
 interface StageInput {
   dest_addr?: string;

@@ -47,7 +47,12 @@ function crsTarget(text: string, at: (string | number)[]): string[] {
     case 'query':
       return name === undefined ? ['ARGS_GET', 'ARGS_GET_NAMES', 'QUERY_STRING'] : [`ARGS:${key(name)}`, `ARGS_NAMES:${key(name)}`];
     case 'body':
-      return name === undefined ? ['ARGS_POST', 'ARGS_POST_NAMES', 'REQUEST_BODY', 'XML'] : [`ARGS:${key(name)}`, `ARGS:${key(`json.${name}`)}`, `ARGS_NAMES:${key(name)}`];
+      // a JSON body's arguments are named json.a.b (as Coraza and ModSecurity name them), in ARGS and in ARGS_NAMES
+      // The rules read ARGS, where a form body's arguments sit beside the query's (an exclusion of ARGS_POST
+      // does not take them out of a rule's ARGS): the whole body is its JSON arguments, the raw body and XML.
+      return name === undefined
+        ? ['ARGS_POST', 'ARGS_POST_NAMES', 'ARGS:/^json\\./', 'ARGS_NAMES:/^json\\./', 'REQUEST_BODY', 'XML']
+        : [`ARGS:${key(name)}`, `ARGS:${key(`json.${name}`)}`, `ARGS_NAMES:${key(name)}`, `ARGS_NAMES:${key(`json.${name}`)}`];
     case 'header':
       return name === undefined ? ['REQUEST_HEADERS', 'REQUEST_HEADERS_NAMES'] : [`REQUEST_HEADERS:${key(name)}`];
     case 'cookie':

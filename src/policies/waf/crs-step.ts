@@ -21,7 +21,12 @@ export interface CrsStepOptions {
   readonly maxDepth: number;
   /** The policy's step name in events. */
   readonly policy: string;
+  /** The response rules run too: the transaction is kept for them (crs-response.ts). */
+  readonly responses?: boolean;
 }
+
+/** Each request's transaction, for its response phases (only when the response rules run). */
+export const transactions = new WeakMap<RequestContext, CrsTransaction>();
 
 function requestData(ctx: RequestContext): RequestData {
   const wire = ctx.wire;
@@ -54,7 +59,8 @@ function tagList(tags: readonly string[]): string {
   return s.length > MAX_TAGS ? s.slice(0, MAX_TAGS) : s;
 }
 
-function score(tx: CrsTransaction): number {
+function score(tx: CrsTransaction, outbound: boolean): number {
+  if (outbound) return Number(tx.vars.get('blocking_outbound_anomaly_score') ?? 0) || 0;
   return Number(tx.vars.get('blocking_inbound_anomaly_score') ?? tx.vars.get('inbound_anomaly_score_pl1') ?? 0) || 0;
 }
 
@@ -63,9 +69,11 @@ function readable(s: string): string {
   return Buffer.from(s, 'latin1').toString('utf8');
 }
 
-function report(ctx: RequestContext, tx: CrsTransaction, o: CrsStepOptions): Deny | undefined {
-  const total = score(tx);
-  for (const m of tx.matches) {
+/** One waf.rule event per match from `from` on, and the refusal when the rules interrupted. */
+export function report(ctx: RequestContext, tx: CrsTransaction, o: CrsStepOptions, from = 0, outbound = false): Deny | undefined {
+  const total = score(tx, outbound);
+  for (let i = from; i < tx.matches.length; i++) {
+    const m = tx.matches[i]!;
     ctx.observe(o.policy, {
       type: 'waf.rule',
       message: m.msg === '' ? `CRS rule ${m.id} matched` : `${m.id}: ${m.msg}`,
@@ -85,8 +93,10 @@ function report(ctx: RequestContext, tx: CrsTransaction, o: CrsStepOptions): Den
   }
   const stop = tx.interruption;
   if (!stop) return undefined;
-  const scored = tx.matches.filter((m) => m.id < 949000 || m.id >= 950000);
-  const top: RuleMatch | undefined = scored[0] ?? tx.matches[0];
+  const own = tx.matches.slice(from);
+  // the rule that scored, not the blocking evaluation (949xxx, 959xxx) that added the scores up
+  const scored = own.filter((m) => m.id < 949000 || (m.id >= 950000 && m.id < 959000));
+  const top: RuleMatch | undefined = scored[0] ?? own[0];
   return deny('request_blocked', {
     status: o.status,
     event: {
@@ -96,7 +106,7 @@ function report(ctx: RequestContext, tx: CrsTransaction, o: CrsStepOptions): Den
         rule: String(top?.id ?? stop.id),
         msg: top?.msg,
         tags: top ? tagList(top.tags) : undefined,
-        rules: tx.matches.map((m) => m.id).join(',').slice(0, 256),
+        rules: own.map((m) => m.id).join(',').slice(0, 256),
         rule_paranoia: top?.paranoia,
         paranoia: o.paranoia,
         score: total,
@@ -134,6 +144,7 @@ function decode(body: Buffer, encoding: string, limit: number): Buffer | string 
 
 export function runCrs(ctx: RequestContext, o: CrsStepOptions): Deny | undefined | Promise<Deny | undefined> {
   const tx = new CrsTransaction(o.ruleSet, requestData(ctx));
+  if (o.responses === true) transactions.set(ctx, tx);
   tx.runPhase(1);
   if (tx.interruption || !ctx.hasBody) {
     if (!tx.interruption) tx.runPhase(2);

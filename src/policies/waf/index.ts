@@ -26,6 +26,7 @@ import { WafSchema } from './schema.js';
 import { loadCrs, SecLangError } from './crs/index.js';
 import { crsExclusions } from './crs-exclusions.js';
 import { runCrs, type CrsStepOptions } from './crs-step.js';
+import { crsResponseInspector, type CrsResponseOptions } from './crs-response.js';
 
 export { WafEngine } from './scan.js';
 
@@ -77,7 +78,13 @@ export default definePolicy({
         ['body', 'max_size'],
       );
     }
-    const crs = config.engine === 'native' ? undefined : compileCrs(config, process.cwd(), maxBody);
+    if (config.response.enabled && config.engine === 'native') throw new ConfigError('the response rules are CRS rules: engine crs or both', ['response', 'enabled']);
+    const responseLimit = parseSize(config.response.body_limit);
+    if (responseLimit > 1024 * 1024) throw new ConfigError(`body_limit (${responseLimit} bytes) is larger than 1MiB`, ['response', 'body_limit']);
+    const crs = config.engine === 'native' ? undefined : compileCrs(config, deps.baseDir ?? process.cwd(), maxBody);
+    const crsResponse: CrsResponseOptions | undefined = crs && config.response.enabled
+      ? { bodyLimit: responseLimit, contentTypes: config.response.content_types.map((t) => t.toLowerCase()), threshold: config.response.threshold }
+      : undefined;
     const native = config.engine !== 'crs';
     config.disable.forEach((id, i) => {
       if (/^\d+$/.test(id) && crs) return;
@@ -154,6 +161,7 @@ export default definePolicy({
     }
 
     return {
+      inspectResponse: crs && crsResponse ? (ctx) => crsResponseInspector(ctx, { ...crs, policy: 'waf' }, crsResponse) : undefined,
       onRequest(ctx) {
         if (!crs) return nativeRequest(ctx);
         const first = runCrs(ctx, { ...crs, policy: 'waf' });
@@ -191,6 +199,8 @@ function compileCrs(config: WafConfig, baseDir: string, maxBody: number): Omit<C
       allowedMethods: config.allowed_methods,
       allowedContentTypes: config.allowed_content_types,
       rulesDir: config.rules_dir === undefined ? undefined : resolve(baseDir, config.rules_dir),
+      responses: config.response.enabled,
+      outboundThreshold: config.response.enabled ? config.response.threshold : undefined,
       include: config.include.map((f) => resolve(baseDir, f)),
       before,
       after: [after, ...disabled.map((id) => `SecRuleRemoveById ${id}`)].join('\n'),
@@ -208,6 +218,7 @@ function compileCrs(config: WafConfig, baseDir: string, maxBody: number): Omit<C
     maxBody,
     maxArgs: config.body.max_values,
     maxDepth: config.body.max_depth,
+    responses: config.response.enabled,
   };
 }
 

@@ -51,6 +51,25 @@ export const WafSchema = Type.Object({
     description: "the inbound anomaly score that blocks a request (CRS's inbound_anomaly_score_threshold); one critical rule scores 5",
   }),
   status: Type.Integer({ minimum: 400, maximum: 499, default: 403, description: 'the status of a blocked request' }),
+  response: Type.Object(
+    {
+      enabled: Type.Boolean({
+        default: false,
+        description:
+          "engine crs: run CRS's response rules (RESPONSE-95x data leakage and web shells, phases 3 and 4) on the upstream's status, headers and body start; a refused response is answered 502 in its place",
+      }),
+      body_limit: Size({
+        default: '64KiB',
+        description: "the body's first bytes the rules read, at most 1MiB (ModSecurity's SecResponseBodyLimit); the head waits until they arrived, the rest streams unread",
+      }),
+      content_types: Type.Array(Type.String({ pattern: '^[a-z0-9.+-]+/[a-z0-9.+*-]+$' }), {
+        default: ['text/plain', 'text/html', 'text/xml', 'application/json'],
+        description: "response Content-Types whose body the rules read (ModSecurity's SecResponseBodyMimeType); others: the head only",
+      }),
+      threshold: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: "the outbound anomaly score that refuses a response (CRS's outbound_anomaly_score_threshold)" }),
+    },
+    { additionalProperties: false, default: {} },
+  ),
   inspect: Type.Object(
     {
       path: Type.Boolean({ default: true, description: 'inspect the request path segments' }),

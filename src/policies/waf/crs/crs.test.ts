@@ -83,6 +83,8 @@ routes:
           exclusions:
             - { rules: [attack-sqli], targets: ["query:sql_ok"] }
             - { rules: [attack-rce], paths: ["/shell"] }
+            - { rules: ["930120"], targets: ["body:exports.*"] }
+            - { rules: [attack-lfi], targets: [body], paths: ["/manifests"] }
 `);
     gw.gateway.telemetry.events.subscribe((e) => events.push(e));
   });
@@ -113,6 +115,18 @@ routes:
     assert.equal((await send(gw.url, `/shell?cmd=${encodeURIComponent(';cat /etc/passwd')}`)).status, 403, 'LFI rules still run on /shell');
     assert.equal((await send(gw.url, `/shell?cmd=${encodeURIComponent('; uname -a')}`)).status, 200);
     assert.equal((await send(gw.url, `/other?cmd=${encodeURIComponent('; uname -a')}`)).status, 403);
+  });
+
+  it('excludes a JSON body target by its json.* name, in ARGS and ARGS_NAMES', async () => {
+    const post = (doc: unknown) => send(gw.url, '/api', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+    // CRS's 930120 reads the key "./package.json" (ARGS_NAMES json.exports../package.json) as an OS file access
+    assert.equal((await post({ exports: { './package.json': './package.json' } })).status, 200);
+    assert.equal((await post({ other: { './package.json': 'x' } })).status, 403, 'the rule still runs elsewhere');
+    // targets: [body] takes a JSON body's arguments (ARGS json.*, which an exclusion of ARGS_POST alone would not)
+    const manifest = JSON.stringify({ main: '../../../../lib/index.js' });
+    const at = (path: string) => send(gw.url, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: manifest });
+    assert.equal((await at('/manifests')).status, 200);
+    assert.equal((await at('/api')).status, 403);
   });
 
   it('runs included SecLang', async () => {

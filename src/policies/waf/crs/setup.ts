@@ -9,6 +9,8 @@ export interface SetupOptions {
   /** Paranoia level rules are run at (and logged) without counting toward blocking; at least `paranoia`. */
   readonly detectionParanoia?: number;
   readonly threshold: number;
+  /** tx.outbound_anomaly_score_threshold (CRS's default 4 when left out). */
+  readonly outboundThreshold?: number;
   readonly monitor: boolean;
   readonly allowedMethods?: readonly string[];
   readonly allowedContentTypes?: readonly string[];
@@ -42,6 +44,7 @@ export function setupText(o: SetupOptions): string {
     `setvar:tx.detection_paranoia_level=${Math.max(o.paranoia, o.detectionParanoia ?? o.paranoia)}`,
     `setvar:tx.inbound_anomaly_score_threshold=${o.threshold}`,
   ];
+  if (o.outboundThreshold !== undefined) setvars.push(`setvar:tx.outbound_anomaly_score_threshold=${o.outboundThreshold}`);
   if (o.allowedMethods) setvars.push(`setvar:'tx.allowed_methods=${quoteList(o.allowedMethods)}'`);
   if (o.allowedContentTypes) setvars.push(`setvar:'tx.allowed_request_content_type=|${o.allowedContentTypes.map((t) => t.toLowerCase().replace(/['|]/g, '')).join('| |')}|'`);
   lines.push(`SecAction "id:900990,phase:1,pass,t:none,nolog,tag:'OWASP_CRS',${setvars.join(',')}"`);
