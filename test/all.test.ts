@@ -50,7 +50,7 @@ const EXCLUSIVE = [
   'test/e2e/waf-linear-time',
   'test/e2e/overload',
   'src/stores/redis.test', // blocks the event loop past a store timeout on purpose
-  'test/e2e/workers-node', // five processes and their load take both cores
+  'test/e2e/workers-node', // five processes and their load take both cores (workers-node-wide too)
   'test/e2e/testssl', // a scanner whose probes time out on a busy machine report as findings (pre_128cipher seen once)
   // Loading the Core Rule Set compiles some 460 rules synchronously (seconds on a busy machine): a stall every
   // file beside it shared (a 5 s client timer fired late in tls-listener).

@@ -27,12 +27,14 @@ import type { ConfigIssue } from '../../config/errors.js';
 import type { SourceText } from '../../config/load.js';
 import { DynamicDenyList } from '../../defense/deny-list.js';
 import type { AuditActor } from '../../telemetry/audit/index.js';
+import type { FetchWant } from '../../identity/shared-fetch.js';
 import { fileActor } from '../../telemetry/audit/index.js';
 import { relayLines } from './line-relay.js';
 import { loadNodeConfig, type NodeConfig } from './node-config.js';
 import { isOurs, type FromWorker, type ToWorker } from './protocol.js';
 import { applyDenyChange, denyListChanges } from './shared-deny-list.js';
 import { StoreHost } from './store-host.js';
+import { FetchHost } from './fetch-host.js';
 import { ReloadRound } from './reload-round.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
@@ -92,6 +94,11 @@ export class Supervisor {
   private version = 1;
   private readonly slots: Slot[] = [];
   private readonly store: StoreHost;
+  /** JWKS and discovery: one fetch per node (fetch-host.ts). */
+  private readonly fetches = new FetchHost((id, message) => {
+    const worker = cluster.workers?.[id];
+    if (worker) this.send(worker, message);
+  });
   private readonly denyList = new DynamicDenyList();
   private tickets: Record<string, string> = {};
   private readonly ticketTimers: NodeJS.Timeout[] = [];
@@ -196,7 +203,7 @@ export class Supervisor {
         this.boot(worker, slot);
         return;
       case 'store':
-        this.send(worker, { t: 'store-r', r: this.store.apply(message.s, message.b) });
+        this.send(worker, { t: 'store-r', r: this.store.apply(message.s, message.b, worker.id, (answer) => this.send(worker, { t: 'store-r', r: [answer] })) });
         return;
       case 'pub':
         this.broadcast({ t: 'pub', channel: message.channel, message: message.message });
@@ -207,6 +214,12 @@ export class Supervisor {
         return;
       case 'upstream':
         this.broadcast({ t: 'upstream', change: message.change }, worker);
+        return;
+      case 'fetch':
+        if (typeof message.key === 'string' && message.key.length <= MAX_FETCH_KEY && isWant(message.want)) this.fetches.asked(worker.id, message.id, message.key, message.want);
+        return;
+      case 'fetched':
+        this.fetches.fetched(worker.id, message.id, message.key, message.error !== undefined ? { error: String(message.error) } : { res: message.res ?? { status: 0, body: undefined } });
         return;
       case 'metrics':
         void this.gather().then(
@@ -251,6 +264,8 @@ export class Supervisor {
     if (!slot) return;
     slot.worker = undefined;
     slot.ready = false;
+    this.fetches.exited(worker.id);
+    this.store.exited(worker.id);
     // A worker gone during a reload round cannot prepare it: the round is refused (its replacement catches up).
     for (const round of this.rounds.values()) round.exited(slot.index);
     if (this.stopping) return;
@@ -425,6 +440,7 @@ export class Supervisor {
     clearTimeout(timer);
     for (const worker of live) if (!worker.isDead()) worker.process.kill('SIGKILL');
     this.store.close();
+    this.fetches.close();
   }
 
   /** Ends every worker at once (a second SIGTERM). */
@@ -432,6 +448,14 @@ export class Supervisor {
     this.stopping = true;
     for (const slot of this.slots) if (slot.worker && !slot.worker.isDead()) slot.worker.process.kill('SIGKILL');
   }
+}
+
+/** The longest fetch key taken ("jwks " or "discovery " and a URL). */
+const MAX_FETCH_KEY = 8_192;
+
+function isWant(want: unknown): want is FetchWant {
+  const w = want as Partial<FetchWant> | null;
+  return typeof w === 'object' && w !== null && typeof w.maxAgeMs === 'number' && typeof w.failMs === 'number' && (w.miss === undefined || typeof w.miss.cooldownMs === 'number');
 }
 
 interface PromResponse {
