@@ -57,6 +57,7 @@ const EXCLUSIVE = [
   'src/policies/waf/crs/',
   'test/e2e/crs-regression',
   'test/e2e/workers-shared-state', // two workers' processes; a breaker's news must cross them within the test's wait
+  'test/e2e/workers-access-log', // three processes and their load
   'test/e2e/functions-sandbox', // an endless loop and a memory bomb hold the event loop until the sandbox stops them
 ];
 /** The longest files start first, so the side-by-side phase does not end waiting on one of them. */
