@@ -66,7 +66,7 @@ export class Discovery {
   }
 
   private async fetch(): Promise<ProviderMetadata> {
-    const { res } = await sharedFetch(`discovery ${this.url}`, { maxAgeMs: SHARE_MS, failMs: RETRY_AFTER_MS }, () =>
+    const { res } = await sharedFetch(`discovery ${this.url}`, { maxAgeMs: SHARE_MS, failMs: RETRY_AFTER_MS, timeoutMs: this.timeoutMs }, () =>
       callJson(this.url, { timeoutMs: this.timeoutMs, what: 'OIDC discovery', link: this.link }),
     );
     const doc = res.body;

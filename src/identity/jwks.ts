@@ -112,9 +112,9 @@ export class JwksSource {
   }
 
   private want(why: Why): FetchWant {
-    const { refreshMs, cooldownMs } = this.options;
-    if (why === 'miss') return { maxAgeMs: 0, failMs: cooldownMs, miss: { cooldownMs } };
-    return { maxAgeMs: why === 'ready' ? Math.min(refreshMs, READY_SHARE_MS) : refreshMs, failMs: cooldownMs };
+    const { refreshMs, cooldownMs, timeoutMs } = this.options;
+    if (why === 'miss') return { maxAgeMs: 0, failMs: cooldownMs, miss: { cooldownMs }, timeoutMs };
+    return { maxAgeMs: why === 'ready' ? Math.min(refreshMs, READY_SHARE_MS) : refreshMs, failMs: cooldownMs, timeoutMs };
   }
 
   private async fetch(why: Why): Promise<void> {

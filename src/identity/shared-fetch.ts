@@ -25,6 +25,8 @@ export interface FetchWant {
    * under way).
    */
   readonly miss?: { readonly cooldownMs: number };
+  /** The fetch's own time limit: a caller waiting for another's fetch waits at least this long before fetching itself. */
+  readonly timeoutMs?: number;
 }
 
 /** A provider's answer and the moment (epoch ms) it was fetched, which may be before this call. */

@@ -1,10 +1,11 @@
 /**
  * A worker's side of the node's identity-provider fetches (fetch-host.ts):
  * it asks the supervisor before fetching JWKS or discovery, and fetches only
- * when told to, handing its answer back for the other workers. A supervisor
- * that does not answer within ASK_TIMEOUT_MS is not waited for: the worker
- * fetches on its own, as one process would (a busy supervisor costs a fetch,
- * never an outage).
+ * when told to, handing its answer back for the other workers. An answer that
+ * does not come within ASK_TIMEOUT_MS (plus the fetch's own time limit, which
+ * another worker's fetch may be using) is not waited for: the worker fetches
+ * on its own, as one process would (a busy supervisor costs a fetch, never an
+ * outage).
  */
 import { DependencyUnavailableError } from '../../errors.js';
 import type { JsonResponse } from '../../identity/http.js';
@@ -33,7 +34,7 @@ export class FetchClient implements FetchShare {
       const timer = setTimeout(() => {
         this.asking.delete(id);
         this.go(id, key, run, false).then(resolve, reject);
-      }, ASK_TIMEOUT_MS);
+      }, ASK_TIMEOUT_MS + (want.timeoutMs ?? 0));
       this.asking.set(id, { key, run, resolve, reject, timer });
       this.send({ t: 'fetch', id, key, want });
     });

@@ -476,7 +476,7 @@ const MAX_FETCH_KEY = 8_192;
 
 function isWant(want: unknown): want is FetchWant {
   const w = want as Partial<FetchWant> | null;
-  return typeof w === 'object' && w !== null && typeof w.maxAgeMs === 'number' && typeof w.failMs === 'number' && (w.miss === undefined || typeof w.miss.cooldownMs === 'number');
+  return typeof w === 'object' && w !== null && typeof w.maxAgeMs === 'number' && typeof w.failMs === 'number' && (w.miss === undefined || typeof w.miss.cooldownMs === 'number') && (w.timeoutMs === undefined || typeof w.timeoutMs === 'number');
 }
 
 interface PromResponse {
