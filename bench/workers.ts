@@ -8,14 +8,14 @@
  * over each server's processes (the supervisor and its workers; nginx's
  * master and workers). Prints the median of the rounds.
  *
- *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N]
+ *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMicros } from './lib/cpu.js';
+import { cpuMicros, ownCpuMicros } from './lib/cpu.js';
 import { startProxy, startUpstream } from './lib/nginx.js';
 import { API_KEY, API_KEY_HEADER, CHAIN_HEADERS, CHAIN_PATH, startPortcullis } from './lib/portcullis.js';
 import { Supervisor, type Started } from './lib/processes.js';
@@ -35,7 +35,10 @@ interface Measure {
   rps: number;
   p99Ms: number;
   cpuUsPerReq: number;
+  /** The supervisor's own share (its process alone), for a node of workers. */
+  supervisorUsPerReq: number;
   errors: number;
+  load: number;
 }
 
 function median(values: number[]): number {
@@ -46,12 +49,14 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' } },
+    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' } },
   });
   const durationS = Number(values.duration ?? 10);
   const rounds = Number(values.rounds ?? 3);
   const connections = Number(values.connections ?? 50);
   const threads = Number(values.threads ?? 1);
+  // chain (the issue's: key-auth + rate-limit + waf), or key-auth alone: no store operation, so no IPC per request.
+  const route = values.route === 'key-auth' ? 'key-auth' : 'chain';
   const nginx = requireTool('nginx');
   const wrk = requireTool('wrk');
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-workers-'));
@@ -61,8 +66,10 @@ async function main(): Promise<void> {
   try {
     const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
     const proxy = await startProxy(supervisor, nginx, join(dir, 'nginx'), upstream.port, true, 2);
-    const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route: 'chain', name: 'portcullis 1 worker', workers: 1 });
-    const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route: 'chain', name: 'portcullis 2 workers', workers: 2 });
+    const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 1 worker', workers: 1 });
+    const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers', workers: 2 });
+    // The same node with stdout a pipe: the supervisor relays every access line (as before the workers wrote files).
+    const relayed = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2r'), upstreamPort: upstream.port, accessLog: 'pipe', route, name: 'portcullis 2 workers relayed', workers: 2 });
     // The workers of the 2-worker node start after its supervisor says where it listens: let them all come up.
     await new Promise((r) => setTimeout(r, 3000));
     const gatewayHeaders = { ...CHAIN_HEADERS, [API_KEY_HEADER]: API_KEY };
@@ -70,6 +77,7 @@ async function main(): Promise<void> {
       { label: 'nginx proxy, 2 worker processes, access log', url: proxy.url, process: proxy.process, headers: { ...CHAIN_HEADERS } },
       { label: 'Portcullis, 1 worker', url: one.url, process: one.process, headers: gatewayHeaders },
       { label: 'Portcullis, 2 workers', url: two.url, process: two.process, headers: gatewayHeaders },
+      { label: 'Portcullis, 2 workers, log relayed', url: relayed.url, process: relayed.process, headers: gatewayHeaders },
     ];
     const script = writeWrkScript(dir);
     const results = new Map<string, Measure[]>(targets.map((t) => [t.label, []]));
@@ -77,27 +85,42 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       for (const t of targets) {
         const before = cpuMicros(t.process.pid);
+        const ownBefore = ownCpuMicros(t.process.pid);
         const r = await runWrk(supervisor, wrk, script, { url: t.url + CHAIN_PATH, durationS, connections, threads, headers: t.headers });
         const cpu = cpuMicros(t.process.pid) - before;
-        const m = { rps: r.rps, p99Ms: r.latencyUs.p99 / 1000, cpuUsPerReq: cpu / Math.max(1, r.requests), errors: r.non2xx + Object.values(r.socketErrors).reduce((a, b) => a + b, 0) };
+        const own = ownCpuMicros(t.process.pid) - ownBefore;
+        const n = Math.max(1, r.requests);
+        const m = {
+          rps: r.rps,
+          p99Ms: r.latencyUs.p99 / 1000,
+          cpuUsPerReq: cpu / n,
+          supervisorUsPerReq: own / n,
+          errors: r.non2xx + Object.values(r.socketErrors).reduce((a, b) => a + b, 0),
+          load: loadavg()[0]!,
+        };
         results.get(t.label)!.push(m);
-        process.stderr.write(`round ${round + 1}: ${t.label}: ${Math.round(m.rps)} rps, p99 ${m.p99Ms.toFixed(2)} ms, ${m.cpuUsPerReq.toFixed(1)} µs CPU/req, ${m.errors} errors\n`);
+        process.stderr.write(
+          `round ${round + 1}: ${t.label}: ${Math.round(m.rps)} rps, p99 ${m.p99Ms.toFixed(2)} ms, ${m.cpuUsPerReq.toFixed(1)} µs CPU/req (first process ${m.supervisorUsPerReq.toFixed(1)}), ${m.errors} errors, load ${m.load.toFixed(1)}\n`,
+        );
       }
     }
     const oneRps = median(results.get('Portcullis, 1 worker')!.map((m) => m.rps));
+    // Per round, 2 workers over 1 worker measured back to back: the ratio the shared machine's load disturbs least.
+    const ratios = results.get('Portcullis, 2 workers')!.map((m, i) => m.rps / results.get('Portcullis, 1 worker')![i]!.rps);
     const lines = [
-      `wrk -t${threads} -c${connections} -d${durationS}s, ${rounds} rounds (median), ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `route ${route}, wrk -t${threads} -c${connections} -d${durationS}s, ${rounds} rounds (median), ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       '',
-      '| target | rps | vs 1 worker | p99 ms | CPU µs/req (all processes) | errors |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| target | rps | vs 1 worker | p99 ms | CPU µs/req (all processes) | of which the first process (nginx master, Portcullis supervisor) | errors |',
+      '|---|---:|---:|---:|---:|---:|---:|',
     ];
     for (const t of targets) {
       const ms = results.get(t.label)!;
       const rps = median(ms.map((m) => m.rps));
       lines.push(
-        `| ${t.label} | ${Math.round(rps)} | ${(rps / oneRps).toFixed(2)}× | ${median(ms.map((m) => m.p99Ms)).toFixed(2)} | ${median(ms.map((m) => m.cpuUsPerReq)).toFixed(1)} | ${ms.reduce((n, m) => n + m.errors, 0)} |`,
+        `| ${t.label} | ${Math.round(rps)} | ${(rps / oneRps).toFixed(2)}× | ${median(ms.map((m) => m.p99Ms)).toFixed(2)} | ${median(ms.map((m) => m.cpuUsPerReq)).toFixed(1)} | ${median(ms.map((m) => m.supervisorUsPerReq)).toFixed(1)} | ${ms.reduce((n, m) => n + m.errors, 0)} |`,
       );
     }
+    lines.push('', `2 workers / 1 worker, per round: ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')}; load (1 min) per round: ${results.get('Portcullis, 1 worker')!.map((m) => m.load.toFixed(1)).join(', ')}`);
     // The 2-worker node's access log is one stream: its size says the relay kept up.
     lines.push('', `access log of the 2-worker node: ${(statSync(two.accessLog!).size / 1048576).toFixed(1)} MiB, one file`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -58,13 +58,14 @@ const EXCLUSIVE = [
   'test/e2e/waf-linear-time',
   'test/e2e/overload',
   'src/stores/redis.test', // blocks the event loop past a store timeout on purpose
-  'test/e2e/workers-node', // five processes and their load take both cores
+  'test/e2e/workers-node', // five processes and their load take both cores (workers-node-wide too)
   'test/e2e/testssl', // a scanner whose probes time out on a busy machine report as findings (pre_128cipher seen once)
   // Loading the Core Rule Set compiles some 460 rules synchronously (seconds on a busy machine): a stall every
   // file beside it shared (a 5 s client timer fired late in tls-listener).
   'src/policies/waf/crs/',
   'test/e2e/crs-regression',
   'test/e2e/workers-shared-state', // two workers' processes; a breaker's news must cross them within the test's wait
+  'test/e2e/workers-access-log', // three processes and their load
   'test/e2e/functions-sandbox', // an endless loop and a memory bomb hold the event loop until the sandbox stops them
   'test/lint/regex-linearity', // recheck's checker is synchronous: seconds to tens of seconds of blocked event loop
 ];

@@ -54,6 +54,13 @@ export function cpuTimes(pid: number): CpuTimes {
   return { user: (user * 1_000_000) / CLOCK_TICKS, sys: (sys * 1_000_000) / CLOCK_TICKS };
 }
 
+/** utime + stime of pid alone (not its children), in µs. */
+export function ownCpuMicros(pid: number): number {
+  const own = readStat(pid);
+  if (!own) throw new Error(`process ${pid} is gone (no /proc/${pid}/stat)`);
+  return ((own.user + own.sys) * 1_000_000) / CLOCK_TICKS;
+}
+
 /** utime + stime of pid and of its children, in µs. */
 export function cpuMicros(pid: number): number {
   const t = cpuTimes(pid);

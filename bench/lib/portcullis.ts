@@ -3,15 +3,19 @@
  * process, one route in front of the nginx upstream (public, key-auth, or the
  * whole chain), access log on (stdout redirected to a file, or to /dev/null).
  */
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Started, Supervisor } from './processes.js';
 
 export const API_KEY_HEADER = 'x-api-key';
 export const API_KEY = 'bench-key-0123456789abcdef';
 
-/** file: stdout to a file in the temp dir; devnull: stdout to /dev/null; off: gateway.access_log false. */
-export type AccessLogMode = 'file' | 'devnull' | 'off';
+/**
+ * file: stdout to a file in the temp dir; pipe: stdout a pipe this process copies to that file (a node
+ * of workers then relays its workers' lines through the supervisor, as under a service manager that
+ * reads a pipe); devnull: stdout to /dev/null; off: gateway.access_log false.
+ */
+export type AccessLogMode = 'file' | 'pipe' | 'devnull' | 'off';
 
 export interface RunningPortcullis {
   readonly process: Started;
@@ -99,8 +103,8 @@ export async function startPortcullis(
   mkdirSync(options.dir, { recursive: true });
   const configFile = join(options.dir, 'portcullis.yaml');
   writeFileSync(configFile, benchConfig(options.upstreamPort, options.accessLog !== 'off', options.waf, options.route, options.adminPort, options.tracing, options.traceSink));
-  const accessLog = options.accessLog === 'file' ? join(options.dir, 'portcullis-access.log') : undefined;
-  const stdout = accessLog ? openSync(accessLog, 'a') : 'ignore';
+  const accessLog = options.accessLog === 'file' || options.accessLog === 'pipe' ? join(options.dir, 'portcullis-access.log') : undefined;
+  const stdout = options.accessLog === 'pipe' ? 'pipe' : accessLog ? openSync(accessLog, 'a') : 'ignore';
   const name = options.name ?? 'portcullis';
   let started: Started;
   try {
@@ -113,6 +117,7 @@ export async function startPortcullis(
   } finally {
     if (typeof stdout === 'number') closeSync(stdout);
   }
+  if (stdout === 'pipe') started.child.stdout!.pipe(createWriteStream(accessLog!, { flags: 'a' }));
   const url = await new Promise<string>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not say where it listens within 20 s:\n${started.stderrTail()}`)), 20_000);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { callJson, checkProviderUrl, isObject } from './http.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { ProviderLink } from './provider-link.js';
+import { sharedFetch } from './shared-fetch.js';
 
 export interface ProviderMetadata {
   readonly issuer: string;
@@ -23,6 +24,8 @@ const ENDPOINTS = ['jwks_uri', 'authorization_endpoint', 'token_endpoint', 'intr
 
 /** After a failed fetch, callers within this time get the failure without another call. */
 const RETRY_AFTER_MS = 5000;
+/** On a node of workers, metadata another worker fetched at most this long ago is taken (the workers preparing one config fetch once). */
+const SHARE_MS = 60_000;
 
 export class Discovery {
   private metadata: ProviderMetadata | undefined;
@@ -63,7 +66,9 @@ export class Discovery {
   }
 
   private async fetch(): Promise<ProviderMetadata> {
-    const res = await callJson(this.url, { timeoutMs: this.timeoutMs, what: 'OIDC discovery', link: this.link });
+    const { res } = await sharedFetch(`discovery ${this.url}`, { maxAgeMs: SHARE_MS, failMs: RETRY_AFTER_MS, timeoutMs: this.timeoutMs }, () =>
+      callJson(this.url, { timeoutMs: this.timeoutMs, what: 'OIDC discovery', link: this.link }),
+    );
     const doc = res.body;
     if (res.status !== 200 || !isObject(doc)) throw new DependencyUnavailableError('OIDC discovery', { cause: new Error(`HTTP ${res.status}`) });
     if (doc.issuer !== this.issuer) {

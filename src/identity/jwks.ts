@@ -10,6 +10,7 @@ import { callJson, isObject } from './http.js';
 import { publicKeyFromJwk, type VerificationKey } from './keys.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { ProviderLink } from './provider-link.js';
+import { sharedFetch, type FetchWant } from './shared-fetch.js';
 
 export interface JwksOptions {
   readonly refreshMs: number;
@@ -20,6 +21,15 @@ export interface JwksOptions {
 }
 
 const MAX_KEYS = 100;
+/**
+ * On a node of workers, keys another worker fetched at most this long ago are
+ * taken when a config is prepared (start, reload): the workers preparing one
+ * reload make one fetch between them, and a reload still gets fresh keys.
+ */
+const READY_SHARE_MS = 60_000;
+
+/** Why keys are fetched: what answer another worker of the node fetched may stand in (shared-fetch.ts). */
+type Why = 'ready' | 'refresh' | 'miss';
 
 export class JwksSource {
   private keys: readonly VerificationKey[] = [];
@@ -37,7 +47,7 @@ export class JwksSource {
   /** Fetches the keys before the config serves; an unreachable provider is logged, not fatal. */
   async ready(): Promise<void> {
     try {
-      await this.refresh();
+      await this.refresh('ready');
     } catch {
       // Already logged; requests retry (bounded by the cooldown).
     }
@@ -57,7 +67,7 @@ export class JwksSource {
   current(): readonly VerificationKey[] {
     const now = Date.now();
     if (now - this.fetchedAt > this.options.refreshMs && now - this.failedAt > this.options.cooldownMs && !this.inflight) {
-      this.refresh().catch(() => undefined);
+      this.refresh('refresh').catch(() => undefined);
     }
     return this.keys;
   }
@@ -86,7 +96,7 @@ export class JwksSource {
     if (now - this.lastMissRefetch < this.options.cooldownMs) return false;
     this.lastMissRefetch = now;
     try {
-      await this.refresh();
+      await this.refresh('miss');
       return true;
     } catch {
       return false;
@@ -94,18 +104,27 @@ export class JwksSource {
   }
 
   /** One fetch at a time; a failure keeps the keys we had. */
-  private refresh(): Promise<void> {
-    this.inflight ??= this.fetch().finally(() => {
+  private refresh(why: Why): Promise<void> {
+    this.inflight ??= this.fetch(why).finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
   }
 
-  private async fetch(): Promise<void> {
+  private want(why: Why): FetchWant {
+    const { refreshMs, cooldownMs, timeoutMs } = this.options;
+    if (why === 'miss') return { maxAgeMs: 0, failMs: cooldownMs, miss: { cooldownMs }, timeoutMs };
+    return { maxAgeMs: why === 'ready' ? Math.min(refreshMs, READY_SHARE_MS) : refreshMs, failMs: cooldownMs, timeoutMs };
+  }
+
+  private async fetch(why: Why): Promise<void> {
     let url: string | undefined;
     try {
       url = await this.locate();
-      const res = await callJson(url, { timeoutMs: this.options.timeoutMs, what: 'JWKS', link: this.options.link });
+      const from = url;
+      const { res, at: fetchedAt } = await sharedFetch(`jwks ${from}`, this.want(why), () =>
+        callJson(from, { timeoutMs: this.options.timeoutMs, what: 'JWKS', link: this.options.link }),
+      );
       const body = res.body;
       if (res.status !== 200 || !isObject(body) || !Array.isArray(body.keys)) {
         throw new DependencyUnavailableError('JWKS', { cause: new Error(`HTTP ${res.status}, not a JWK set`) });
@@ -119,7 +138,9 @@ export class JwksSource {
       if (keys.length === 0) throw new DependencyUnavailableError('JWKS', { cause: new Error('the set holds no usable signing key') });
       const before = this.keys.length;
       this.keys = keys;
-      this.fetchedAt = Date.now();
+      // When the provider answered, which on a node of workers may be another worker's fetch a moment ago.
+      this.fetchedAt = fetchedAt;
+      this.failedAt = -Infinity;
       this.options.logger.debug({ url, keys: keys.length, before }, 'JWKS fetched');
     } catch (err) {
       this.failedAt = Date.now();

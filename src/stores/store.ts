@@ -55,6 +55,19 @@ export interface CountDecision {
 
 export type Unsubscribe = () => void;
 
+/** One request's place at a concurrency gate (SlotGates.take). */
+export interface SlotTicket {
+  /** True once a slot is held; false when the queue was full or the wait ran out. Rejects with StoreUnavailableError. */
+  readonly held: Promise<boolean>;
+  /** Gives the slot back, or leaves the queue; safe to call whatever `held` became. */
+  release(): void;
+}
+
+/** At most `max` holders per key; more wait first come first served, at most `queueSize` of them, each at most `waitMs`. */
+export interface SlotGates {
+  take(key: string, max: number, queueSize: number, waitMs: number): SlotTicket;
+}
+
 /**
  * Security state: replay memory, sessions, bans, lockouts. The same
  * operations as the ordinary keyed values and bounded counters, kept apart
@@ -85,6 +98,12 @@ export interface Store {
   readonly kind: 'memory' | 'redis';
   /** Up/down state and failure counts, for logs, metrics and health. */
   readonly health: StoreHealth;
+  /**
+   * Concurrency slots counted across processes: a node of workers' memory
+   * store has them (src/cluster/workers/). Absent, concurrency-limit counts
+   * in its own process.
+   */
+  readonly slots?: SlotGates;
 
   /**
    * Counts against every limit at once, all or nothing: the call is admitted

@@ -24,7 +24,7 @@
  * rather than an older entry being dropped.
  */
 import type { StoreHealth } from './health.js';
-import type { Awaitable, BucketDecision, CountDecision, SecureState, Store, Unsubscribe, WindowDecision, WindowLimit } from './store.js';
+import type { Awaitable, BucketDecision, CountDecision, SecureState, SlotGates, Store, Unsubscribe, WindowDecision, WindowLimit } from './store.js';
 
 export interface WindowCounter {
   /** Counts `cost` units against every limit, all or nothing (see Store.hitWindows). */
@@ -133,6 +133,14 @@ export class Stores {
       distinct: (key, member, windowMs, cap) => store.countDistinct(prefix + key, member, windowMs, cap),
       reset: (key) => store.delete(prefix + key),
     };
+  }
+
+  /** Concurrency slots shared across processes, where the store has them (a node of workers' memory store); else undefined. */
+  slots(namespace: string): SlotGates | undefined {
+    const prefix = checkNamespace(namespace);
+    const slots = this.store.slots;
+    if (!slots) return undefined;
+    return { take: (key, max, queueSize, waitMs) => slots.take(prefix + key, max, queueSize, waitMs) };
   }
 
   channel(name: string): Channel {

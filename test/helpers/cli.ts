@@ -71,12 +71,12 @@ export interface RunningCli {
   exited: Promise<number | null>;
 }
 
-/** Starts a long-running command (start) and lets the test watch its output. */
-export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: withWorkers(options.env) });
+/** Starts a long-running command (start) and lets the test watch its output (stderr only, when `stdout` is a file descriptor it writes to). */
+export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; stdout?: number } = {}): RunningCli {
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: withWorkers(options.env), stdio: ['pipe', options.stdout ?? 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child,

@@ -30,7 +30,7 @@ export function superviseNode(file: string, config: NodeConfig, watch: boolean, 
       watch: watch || config.watch,
       onReady: (ready) => {
         writeFileSync(pidFile, `${process.pid}\n`);
-        logger.info({ workers: supervisor.workers, version: ready.version }, 'every worker is serving');
+        logger.info({ workers: supervisor.workers, version: ready.version, stdout: supervisor.stdout }, 'every worker is serving');
         for (const listener of ready.listeners) io.stderr(`portcullis listening on ${listener.url} (${listener.name})\n`);
         if (ready.admin) io.stderr(`portcullis admin listener on ${ready.admin} (/metrics, /livez, /readyz)\n`);
         io.stderr(`portcullis: ${supervisor.workers} workers\n`);

@@ -8,6 +8,8 @@
 import type { ConfigIssue } from '../../config/errors.js';
 import type { SourceText } from '../../config/load.js';
 import type { AuditActor } from '../../telemetry/audit/index.js';
+import type { JsonResponse } from '../../identity/http.js';
+import type { FetchWant } from '../../identity/shared-fetch.js';
 
 /** One store operation: [id, operation, ...arguments] (store-ops.ts). */
 export type StoreOp = [number, string, ...unknown[]];
@@ -38,7 +40,9 @@ export type ToWorker =
   | { t: 'pub'; channel: string; message: string }
   | { t: 'deny'; change: DenyChange }
   | { t: 'upstream'; change: UpstreamChange }
-  | { t: 'metrics-r'; id: number; text?: string; error?: string };
+  | { t: 'metrics-r'; id: number; text?: string; error?: string }
+  /** An identity-provider fetch (fetch-host.ts): this worker fetches (go), or here is the node's answer or failure, fetched at `at`. */
+  | { t: 'fetch-r'; id: number; go?: true; res?: JsonResponse; error?: string; at?: number };
 
 export type FromWorker =
   | { t: 'hello' }
@@ -51,7 +55,9 @@ export type FromWorker =
   | { t: 'pub'; channel: string; message: string }
   | { t: 'deny'; change: DenyChange }
   | { t: 'upstream'; change: UpstreamChange }
-  | { t: 'metrics'; id: number };
+  | { t: 'metrics'; id: number }
+  | { t: 'fetch'; id: number; key: string; want: FetchWant }
+  | { t: 'fetched'; id: number; key: string; res?: JsonResponse; error?: string };
 
 /** True for a message of ours (prom-client's aggregation messages, which share the channel, carry `type`). */
 export function isOurs<M extends { t: string }>(message: unknown): message is M {

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { StoreFullError, StoreUnavailableError } from '../../errors.js';
 import { StoreHealth } from '../../stores/health.js';
 import { LocalChannels } from '../../stores/local-channels.js';
-import type { BucketDecision, CountDecision, SecureState, Store, Unsubscribe, WindowDecision, WindowLimit } from '../../stores/store.js';
+import type { BucketDecision, CountDecision, SecureState, SlotGates, Store, Unsubscribe, WindowDecision, WindowLimit } from '../../stores/store.js';
 import type { FromWorker, StoreAnswer, StoreOp } from './protocol.js';
 
 /** How long an operation waits for the supervisor before it fails as a store outage would. */
@@ -30,7 +30,8 @@ const MAX_BATCH = 2_000;
 interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: Error) => void;
-  readonly at: number;
+  /** When it fails as unanswered (epoch ms). */
+  readonly deadline: number;
   readonly health: StoreHealth;
 }
 
@@ -60,10 +61,15 @@ export class StoreClient {
   }
 
   call(key: string, health: StoreHealth, op: string, args: unknown[]): Promise<unknown> {
+    return this.tracked(key, health, op, args, 0).answer;
+  }
+
+  /** An operation and its id (a concurrency slot is released by the id of its take); `waitMs` more than the usual answer time. */
+  tracked(key: string, health: StoreHealth, op: string, args: unknown[], waitMs: number): { id: number; answer: Promise<unknown> } {
     if (this.pending.size >= MAX_PENDING) {
       const err = new StoreUnavailableError({ cause: new Error('too many store operations waiting for the supervisor') });
       health.failed(err);
-      return Promise.reject(err);
+      return { id: 0, answer: Promise.reject(err) };
     }
     const id = this.nextId++;
     if (this.nextId > 2 ** 52) this.nextId = 1;
@@ -75,7 +81,8 @@ export class StoreClient {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, at: Date.now(), health }));
+    const deadline = Date.now() + ANSWER_TIMEOUT_MS + waitMs;
+    return { id, answer: new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, deadline, health })) };
   }
 
   private flush(): void {
@@ -107,8 +114,8 @@ export class StoreClient {
   }
 
   private expire(): void {
-    const limit = Date.now() - ANSWER_TIMEOUT_MS;
-    const late = [...this.pending].filter(([, p]) => p.at <= limit).map(([id]) => id);
+    const now = Date.now();
+    const late = [...this.pending].filter(([, p]) => p.deadline <= now).map(([id]) => id);
     if (late.length === 0) return;
     // Judged after this turn's I/O: an answer that came while this worker's event loop was busy (a
     // loaded machine) sits unread in the channel, and timers run before it is read. Taken, it is
@@ -141,6 +148,8 @@ export class RemoteStore implements Store {
   readonly kind = 'memory';
   readonly health: StoreHealth;
   readonly secure: SecureState;
+  /** concurrency-limit's slots, counted by the supervisor for the whole node (slot-host.ts). */
+  readonly slots: SlotGates;
   private readonly channels = new LocalChannels();
 
   constructor(
@@ -157,6 +166,21 @@ export class RemoteStore implements Store {
       mapSet: (key, field, value) => this.call('secure.mapSet', [key, field, value]) as Promise<void>,
       mapDelete: (key, field) => this.call('secure.mapDelete', [key, field]) as Promise<boolean>,
       mapAll: async (key) => new Map((await this.call('secure.mapAll', [key])) as Array<[string, string]>),
+    };
+    this.slots = {
+      take: (key, max, queueSize, waitMs) => {
+        const { id, answer } = this.client.tracked(this.key, this.health, 'slots.take', [key, max, queueSize, waitMs], waitMs);
+        let released = false;
+        return {
+          held: answer as Promise<boolean>,
+          release: () => {
+            if (released || id === 0) return;
+            released = true;
+            // Answered for the batch's sake; nothing waits on it. A supervisor gone frees every slot anyway.
+            this.call('slots.release', [id]).catch(() => undefined);
+          },
+        };
+      },
     };
   }
 

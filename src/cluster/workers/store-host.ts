@@ -13,28 +13,49 @@
 import type { Logger } from 'pino';
 import { MemoryStore } from '../../stores/memory.js';
 import type { StoreAnswer, StoreOp } from './protocol.js';
+import { SlotHost } from './slot-host.js';
 
 /** The most stores kept at once: a reload changing the store section adds one; older ones are dropped. */
 const MAX_STORES = 4;
 
 export class StoreHost {
-  private readonly stores = new Map<string, { store: MemoryStore; used: number }>();
+  private readonly stores = new Map<string, Held>();
 
   constructor(private readonly logger: Logger) {}
 
-  /** Applies one worker's batch; every operation gets an answer, in order. */
-  apply(key: string, ops: readonly StoreOp[]): StoreAnswer[] {
-    const store = this.storeFor(key);
+  /**
+   * Applies one worker's batch (`worker`: its cluster id). Every operation
+   * gets an answer, in order, except a concurrency slot that waits in its
+   * queue: that answer goes out through `later` when the slot comes or the
+   * wait ends.
+   */
+  apply(key: string, ops: readonly StoreOp[], worker: number, later: (answer: StoreAnswer) => void): StoreAnswer[] {
+    const held = this.storeFor(key);
     const answers: StoreAnswer[] = [];
-    for (const op of ops) answers.push(store ? run(store, op) : [op[0], undefined, 'StoreUnavailableError', 'no such store']);
+    for (const op of ops) {
+      if (!held) answers.push([op[0], undefined, 'StoreUnavailableError', 'no such store']);
+      else if (op[1] === 'slots.take') {
+        const [id, , k, max, size, wait] = op;
+        const answer = held.slots.take(worker, id, String(k), Number(max), Number(size), Number(wait), later);
+        if (answer) answers.push(answer);
+      } else if (op[1] === 'slots.release') {
+        held.slots.release(worker, Number(op[2]));
+        answers.push([op[0], null]);
+      } else answers.push(run(held.store, op));
+    }
     return answers;
   }
 
-  private storeFor(key: string): MemoryStore | undefined {
+  /** A worker exited: the concurrency slots it held are freed (slot-host.ts). */
+  exited(worker: number): void {
+    for (const held of this.stores.values()) held.slots.exited(worker);
+  }
+
+  private storeFor(key: string): Held | undefined {
     const known = this.stores.get(key);
     if (known) {
       known.used = Date.now();
-      return known.store;
+      return known;
     }
     const maxKeys = maxKeysOf(key);
     if (maxKeys === undefined) return undefined;
@@ -42,16 +63,26 @@ export class StoreHost {
       const oldest = [...this.stores.entries()].sort((a, b) => a[1].used - b[1].used)[0]!;
       this.stores.delete(oldest[0]);
       void oldest[1].store.close();
+      oldest[1].slots.close();
     }
-    const store = new MemoryStore({ maxKeys }, this.logger);
-    this.stores.set(key, { store, used: Date.now() });
-    return store;
+    const held: Held = { store: new MemoryStore({ maxKeys }, this.logger), slots: new SlotHost(), used: Date.now() };
+    this.stores.set(key, held);
+    return held;
   }
 
   close(): void {
-    for (const { store } of this.stores.values()) void store.close();
+    for (const { store, slots } of this.stores.values()) {
+      void store.close();
+      slots.close();
+    }
     this.stores.clear();
   }
+}
+
+interface Held {
+  readonly store: MemoryStore;
+  readonly slots: SlotHost;
+  used: number;
 }
 
 /** The key is the store section's JSON: a memory store with its max_keys (the config schema bounds it). */

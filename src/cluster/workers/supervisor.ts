@@ -20,19 +20,21 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { unwatchFile, watchFile } from 'node:fs';
+import { fstatSync, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { ConfigIssue } from '../../config/errors.js';
 import type { SourceText } from '../../config/load.js';
 import { DynamicDenyList } from '../../defense/deny-list.js';
 import type { AuditActor } from '../../telemetry/audit/index.js';
+import type { FetchWant } from '../../identity/shared-fetch.js';
 import { fileActor } from '../../telemetry/audit/index.js';
 import { relayLines } from './line-relay.js';
 import { loadNodeConfig, type NodeConfig } from './node-config.js';
 import { isOurs, type FromWorker, type ToWorker } from './protocol.js';
 import { applyDenyChange, denyListChanges } from './shared-deny-list.js';
 import { StoreHost } from './store-host.js';
+import { FetchHost } from './fetch-host.js';
 import { ReloadRound } from './reload-round.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
@@ -92,6 +94,11 @@ export class Supervisor {
   private version = 1;
   private readonly slots: Slot[] = [];
   private readonly store: StoreHost;
+  /** JWKS and discovery: one fetch per node (fetch-host.ts). */
+  private readonly fetches = new FetchHost((id, message) => {
+    const worker = cluster.workers?.[id];
+    if (worker) this.send(worker, message);
+  });
   private readonly denyList = new DynamicDenyList();
   private tickets: Record<string, string> = {};
   private readonly ticketTimers: NodeJS.Timeout[] = [];
@@ -104,6 +111,8 @@ export class Supervisor {
   private readonly restarts: Counter<'reason'>;
   private readonly gathers = new Map<number, { pending: Set<number>; responses: MetricObjectWithValues<MetricValue<string>>[][]; done: (err?: Error) => void }>();
   private nextGather = 1;
+  /** The workers write to this process's stdout themselves (a regular file), rather than through the relay. */
+  private directStdout = false;
 
   constructor(private readonly options: SupervisorOptions) {
     this.config = options.config;
@@ -131,7 +140,13 @@ export class Supervisor {
   start(): void {
     // JSON on the channel (node's default): half the CPU of structured clone for a batch of store
     // operations (bench/workers-store.ts); protocol.ts says how undefined and Infinity travel.
-    cluster.setupPrimary({ silent: true });
+    // A regular file on stdout (`>> access.log`, a service manager's file) is handed to every worker,
+    // which appends whole lines itself: one write() per batch of lines, atomic against the other
+    // workers' on a regular file, and no relay through this process (~5 µs of its CPU a request,
+    // docs/performance.md). A pipe or terminal is relayed a line at a time (line-relay.ts): a pipe
+    // would split a batch larger than PIPE_BUF between writers.
+    this.directStdout = stdoutIsFile();
+    cluster.setupPrimary(this.directStdout ? { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] } : { silent: true });
     cluster.on('message', (worker, message: unknown) => this.received(worker, message));
     cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
     this.rotateTickets();
@@ -152,12 +167,17 @@ export class Supervisor {
     return this.slots.length;
   }
 
+  /** How the workers' stdout reaches this process's: written by each worker (a regular file), or relayed a line at a time. */
+  get stdout(): 'direct' | 'relayed' {
+    return this.directStdout ? 'direct' : 'relayed';
+  }
+
   private fork(slot: Slot): void {
     slot.restart = undefined;
     slot.ready = false;
     const worker = cluster.fork({ PORTCULLIS_WORKER_SLOT: String(slot.index) });
     slot.worker = worker;
-    relayLines(worker.process.stdout!, process.stdout);
+    if (worker.process.stdout) relayLines(worker.process.stdout, process.stdout);
     relayLines(worker.process.stderr!, process.stderr);
   }
 
@@ -196,7 +216,7 @@ export class Supervisor {
         this.boot(worker, slot);
         return;
       case 'store':
-        this.send(worker, { t: 'store-r', r: this.store.apply(message.s, message.b) });
+        this.send(worker, { t: 'store-r', r: this.store.apply(message.s, message.b, worker.id, (answer) => this.send(worker, { t: 'store-r', r: [answer] })) });
         return;
       case 'pub':
         this.broadcast({ t: 'pub', channel: message.channel, message: message.message });
@@ -207,6 +227,12 @@ export class Supervisor {
         return;
       case 'upstream':
         this.broadcast({ t: 'upstream', change: message.change }, worker);
+        return;
+      case 'fetch':
+        if (typeof message.key === 'string' && message.key.length <= MAX_FETCH_KEY && isWant(message.want)) this.fetches.asked(worker.id, message.id, message.key, message.want);
+        return;
+      case 'fetched':
+        this.fetches.fetched(worker.id, message.id, message.key, message.error !== undefined ? { error: String(message.error) } : { res: message.res ?? { status: 0, body: undefined } });
         return;
       case 'metrics':
         void this.gather().then(
@@ -251,6 +277,8 @@ export class Supervisor {
     if (!slot) return;
     slot.worker = undefined;
     slot.ready = false;
+    this.fetches.exited(worker.id);
+    this.store.exited(worker.id);
     // A worker gone during a reload round cannot prepare it: the round is refused (its replacement catches up).
     for (const round of this.rounds.values()) round.exited(slot.index);
     if (this.stopping) return;
@@ -425,6 +453,7 @@ export class Supervisor {
     clearTimeout(timer);
     for (const worker of live) if (!worker.isDead()) worker.process.kill('SIGKILL');
     this.store.close();
+    this.fetches.close();
   }
 
   /** Ends every worker at once (a second SIGTERM). */
@@ -432,6 +461,22 @@ export class Supervisor {
     this.stopping = true;
     for (const slot of this.slots) if (slot.worker && !slot.worker.isDead()) slot.worker.process.kill('SIGKILL');
   }
+}
+
+function stdoutIsFile(): boolean {
+  try {
+    return fstatSync(1).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The longest fetch key taken ("jwks " or "discovery " and a URL). */
+const MAX_FETCH_KEY = 8_192;
+
+function isWant(want: unknown): want is FetchWant {
+  const w = want as Partial<FetchWant> | null;
+  return typeof w === 'object' && w !== null && typeof w.maxAgeMs === 'number' && typeof w.failMs === 'number' && (w.miss === undefined || typeof w.miss.cooldownMs === 'number') && (w.timeoutMs === undefined || typeof w.timeoutMs === 'number');
 }
 
 interface PromResponse {

@@ -13,6 +13,8 @@ import { isOurs, type FromWorker, type ToWorker } from './protocol.js';
 import { StoreClient } from './remote-store.js';
 import { SharedDenyList } from './shared-deny-list.js';
 import { UpstreamSync } from './upstream-sync.js';
+import { FetchClient } from './fetch-client.js';
+import { providerFetches } from '../../identity/shared-fetch.js';
 
 /** How long a prepared reload waits for the supervisor's decision before it drops the new config. */
 const DECISION_TIMEOUT_MS = 60_000;
@@ -46,6 +48,8 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1'] as const) process.on(signal, () => {});
   const store = new StoreClient(send);
   const denyList = new SharedDenyList();
+  const fetches = new FetchClient(send);
+  providerFetches.share = fetches;
   let gateway: Gateway | undefined;
   /** Made once the gateway runs; the others' news before then has nothing to apply to. */
   const shared: { sync?: UpstreamSync } = {};
@@ -70,6 +74,7 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
     await gateway?.shutdown();
     shared.sync?.close();
     store.close();
+    fetches.close();
     process.exit(0);
   };
 
@@ -121,6 +126,9 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
     switch (message.t) {
       case 'store-r':
         store.answered(message.r);
+        return;
+      case 'fetch-r':
+        fetches.answered(message);
         return;
       case 'pub':
         store.published(message.channel, message.message);

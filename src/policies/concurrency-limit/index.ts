@@ -7,13 +7,17 @@
  * Retry-After. A slot is held from onRequest until the request is over, and
  * released in onLog, which runs exactly once for every request whatever
  * ended it: a response, an error, an upstream timeout, a client abort.
- * Counts are per node (in process): a fleet of N nodes admits N × max.
+ * Counts are per node: in process, or, on a node of workers with the memory
+ * store, in the supervisor for every worker at once (the store's `slots`,
+ * src/cluster/workers/slot-host.ts), with the same queue. A fleet of N nodes
+ * admits N × max.
  */
 import type { RequestContext } from '../../pipeline/context.js';
 import { deny, type Deny } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { parseDuration } from '../../config/units.js';
 import { compileKey, keyedByCaller, keySignature } from '../../traffic/keys.js';
+import type { SlotTicket } from '../../stores/store.js';
 import { ConcurrencyLimitSchema } from './schema.js';
 
 interface Waiter {
@@ -34,7 +38,7 @@ export default definePolicy({
   phase: 'traffic',
   description: 'Limits requests in progress per route, service or caller, with a bounded waiting queue.',
   config: ConcurrencyLimitSchema,
-  compile(config) {
+  compile(config, deps) {
     const keyOf = compileKey(config.by);
     const queueSize = config.queue.size;
     const waitMs = parseDuration(config.queue.timeout);
@@ -43,6 +47,22 @@ export default definePolicy({
       headers: { 'retry-after': String(Math.max(1, Math.ceil(parseDuration(config.retry_after) / 1000))) },
       event: { type: 'concurrency.exceeded', severity: 'low', data: { max: config.max, key: keySignature(config.by) } },
     });
+    // A node of workers: the slots are the node's, counted by the supervisor (one queue per key for all workers).
+    const shared = deps.stores.slots(`cl:${deps.route ?? '*'}:${keySignature(config.by)}:${config.max}:${queueSize}:${waitMs}`);
+    if (shared) {
+      const tickets = new WeakMap<RequestContext, SlotTicket>();
+      return {
+        onRequest(ctx) {
+          const ticket = shared.take(keyOf(ctx), config.max, queueSize, waitMs);
+          tickets.set(ctx, ticket);
+          return ticket.held.then((held) => (held ? undefined : refusal));
+        },
+        onLog(ctx) {
+          tickets.get(ctx)?.release();
+          tickets.delete(ctx);
+        },
+      };
+    }
     const gates = new Map<string, Gate>();
     const holding = new WeakMap<RequestContext, Gate>();
     const waiting = new WeakMap<RequestContext, { gate: Gate; waiter: Waiter }>();
