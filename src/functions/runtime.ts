@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { FunctionConfig } from '../config/functions.js';
 import { parseDuration, parseSize } from '../config/units.js';
 import type { KeyedValues, Stores } from '../stores/stores.js';
-import { engineBytes, newEngine, type Engine } from './engine.js';
+import { ENGINE_START_BYTES, engineBytes, isEngineTrap, newEngine, type Engine } from './engine.js';
 import { FetchRefused, FunctionFetch, type FetchHead } from './fetch.js';
 import { Sandbox, SandboxFailure, type CallHost, type CallInput, type CallResult, type FailureReason, type SandboxLimits } from './sandbox.js';
 import type { FunctionSource } from './source.js';
@@ -28,15 +28,22 @@ export type CallOutcome =
   | { readonly ok: false; readonly reason: FailureReason | 'too_large' | 'unhealthy' | 'busy'; readonly message: string };
 
 const STACK_BYTES = 256 * 1024;
-/** An engine's WebAssembly memory at start (16 MiB), and the calls' worth of `memory` it may grow by before it is replaced. */
-const ENGINE_BASE = 16 * 1024 * 1024;
-const ENGINE_HEADROOM = 4;
+/**
+ * An engine's WebAssembly memory starts at 16 MiB and can never grow past
+ * 16 MiB + ENGINE_HEADROOM x `memory` (all the function's calls in progress
+ * together): a call that needs more gets "out of memory". An engine grown
+ * past 16 MiB + `memory` is replaced after the call (it never shrinks).
+ */
+const ENGINE_HEADROOM = 2;
 const MAX_KEY = 256;
 
 export class FunctionRuntime {
   readonly name: string;
   readonly limits: SandboxLimits;
   readonly maxBody: number;
+  /** The engine's WebAssembly memory cap, and the size past which it is replaced after a call. */
+  private readonly engineCap: number;
+  private readonly engineReplaceAt: number;
   private readonly wallMs: number;
   private readonly poolSize: number;
   private readonly concurrency: number;
@@ -69,7 +76,9 @@ export class FunctionRuntime {
   ) {
     this.name = config.name;
     const memoryBytes = parseSize(config.memory);
-    this.limits = { memoryBytes, engineBytes: ENGINE_BASE + ENGINE_HEADROOM * memoryBytes, stackBytes: STACK_BYTES, cpuMs: parseDuration(config.cpu) };
+    this.limits = { memoryBytes, stackBytes: STACK_BYTES, cpuMs: parseDuration(config.cpu) };
+    this.engineCap = ENGINE_START_BYTES + ENGINE_HEADROOM * memoryBytes;
+    this.engineReplaceAt = ENGINE_START_BYTES + memoryBytes;
     this.maxBody = parseSize(config.max_body);
     this.wallMs = parseDuration(config.timeout);
     this.poolSize = config.pool;
@@ -103,7 +112,7 @@ export class FunctionRuntime {
 
   private loadEngine(): Promise<Engine> {
     if (this.engine) return Promise.resolve(this.engine);
-    this.engineLoading ??= newEngine().then((engine) => {
+    this.engineLoading ??= newEngine(this.engineCap).then((engine) => {
       this.engine = engine;
       this.engineLoading = undefined;
       return engine;
@@ -135,7 +144,14 @@ export class FunctionRuntime {
   private take(engine: Engine): Sandbox {
     const ready = this.pool.pop();
     this.refill();
-    return ready ?? new Sandbox(engine, this.source, this.limits);
+    if (ready) return ready;
+    try {
+      return new Sandbox(engine, this.source, this.limits);
+    } catch (err) {
+      // A trap (the engine ran out of its capped memory in a spot QuickJS does not check) leaves it unusable.
+      if (isEngineTrap(err) && engine === this.engine) this.engineBroken(err);
+      throw err;
+    }
   }
 
   async call(kind: CallInput['kind'], head: object, body: Uint8Array | undefined, info: CallInfo): Promise<CallOutcome> {
@@ -193,7 +209,7 @@ export class FunctionRuntime {
         return;
       }
       // WebAssembly memory never shrinks: an engine a call made grow past the budget is replaced.
-      if (engine && engine === this.engine && engineBytes(engine) > this.limits.engineBytes) this.replaceEngine('the engine grew past its memory budget');
+      if (engine && engine === this.engine && engineBytes(engine) > this.engineReplaceAt) this.replaceEngine('the engine grew past its memory budget');
     });
   }
 

@@ -6,7 +6,9 @@
  * is disposed, whatever the function left behind (globals, pending promises,
  * timers it cannot have): no state outlives a call.
  *
- * Limits: the runtime's allocator refuses past `memoryBytes`; the stack is
+ * Limits: the runtime's allocator refuses past `memoryBytes` (counting
+ * objects, not typed arrays' bytes: the engine's capped WebAssembly memory,
+ * engine.ts, is the hard limit); the stack is
  * capped (deep recursion throws inside); an interrupt handler stops the
  * engine once the CPU time spent inside it passes `cpuMs`; the wall clock
  * limit is the caller's (pool.ts), which disposes the sandbox, and with it
@@ -14,13 +16,10 @@
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { SHIM } from './shim.js';
-import { engineBytes } from './engine.js';
 import type { FunctionSource } from './source.js';
 
 export interface SandboxLimits {
   readonly memoryBytes: number;
-  /** The engine's WebAssembly memory past which a call is stopped (see engine.ts engineBytes). */
-  readonly engineBytes: number;
   readonly stackBytes: number;
   readonly cpuMs: number;
 }
@@ -96,7 +95,6 @@ export class Sandbox {
     this.rt.setInterruptHandler(() => {
       if (this.stretchStart === 0) return false;
       if (this.spentMs + (cpuMs() - this.stretchStart) > this.budgetMs) this.interrupted = 'cpu';
-      else if (engineBytes(module) > this.limits.engineBytes) this.interrupted = 'memory';
       return this.interrupted !== undefined;
     });
     this.ctx = this.rt.newContext();
