@@ -100,7 +100,7 @@ export class FunctionHost {
 function checkModule(source: ReturnType<typeof compileSource>): string | undefined {
   let sandbox: Sandbox | undefined;
   try {
-    sandbox = new Sandbox(checkerEngine(), source, { memoryBytes: CHECK_MEMORY, stackBytes: 256 * 1024, cpuMs: 1000 });
+    sandbox = new Sandbox(checkerEngine(), source, { memoryBytes: CHECK_MEMORY, stackBytes: 256 * 1024, cpuMs: 1000 }, true);
     return sandbox.hasHandler() ? undefined : 'exports no handler (export default a function, or an object with a fetch method)';
   } catch (err) {
     return `fails to load: ${(err as Error).message}`;

@@ -120,7 +120,7 @@ export class FunctionRuntime {
     return this.engineLoading;
   }
 
-  /** Prepares sandboxes up to the pool size, one per turn of the event loop so requests are not held up. */
+  /** Prepares sandboxes up to the pool size, one per turn of the event loop so requests are not held up (calls that end cleanly give theirs back). */
   private refill(): void {
     if (this.refilling || this.closed || !this.engine) return;
     this.refilling = true;
@@ -194,9 +194,18 @@ export class FunctionRuntime {
     } catch (err) {
       outcome = fail(err);
     }
-    if (sandbox) this.disposeLater(sandbox);
+    if (sandbox) this.giveBack(sandbox, outcome.ok);
     this.account(outcome);
     return outcome;
+  }
+
+  /** A sandbox whose call ended cleanly goes back to the pool (sandbox.ts recycle); any other is disposed. */
+  private giveBack(sandbox: Sandbox, ok: boolean): void {
+    if (ok && !this.closed && sandbox.engine === this.engine && this.pool.length < this.poolSize && sandbox.recycle()) {
+      this.pool.push(sandbox);
+      return;
+    }
+    this.disposeLater(sandbox);
   }
 
   private disposeLater(sandbox: Sandbox): void {
@@ -234,8 +243,10 @@ export class FunctionRuntime {
     }
     const host = this.hostFor(info, false);
     const timer = setTimeout(() => sandbox.dispose(), this.wallMs);
+    let clean = false;
     try {
       const result = await sandbox.call({ kind, head: JSON.stringify(head), body, secrets: this.secrets }, host);
+      clean = true;
       if (result.body && result.body.length > this.maxBody) {
         return { ok: false, reason: 'too_large', message: `the function answered a body larger than ${this.maxBody} bytes` };
       }
@@ -244,8 +255,8 @@ export class FunctionRuntime {
       return fail(err);
     } finally {
       clearTimeout(timer);
-      // Disposing frees the call's heap; done after the answer is on its way.
-      this.disposeLater(sandbox);
+      // Back to the pool, or disposed (which frees the call's heap) after the answer is on its way.
+      this.giveBack(sandbox, clean);
     }
   }
 

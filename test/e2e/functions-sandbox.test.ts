@@ -30,6 +30,7 @@ function outsideAddress(): string {
 }
 
 const PROBE = `
+let calls = 0;
 export default async (request, env) => {
   const url = new URL(request.url);
   const what = url.pathname.split('/').pop();
@@ -43,8 +44,15 @@ export default async (request, env) => {
     eval: () => String(eval('typeof process + "/" + typeof Deno + "/" + typeof Bun')),
     dynamicImport: async () => { try { await import('node:fs'); return 'imported'; } catch (e) { return 'refused'; } },
     sab: () => typeof SharedArrayBuffer + '/' + typeof Atomics + '/' + typeof WebAssembly + '/' + typeof performance,
-    pollute: () => { Object.prototype.polluted = 'yes'; Array.prototype.push = () => 0; JSON.parse = () => 'owned'; return 'done'; },
-    counter: () => { globalThis.count = (globalThis.count || 0) + 1; return String(globalThis.count) + '/' + String(({}).polluted); },
+    pollute: () => [
+      () => { Object.prototype.polluted = 'yes'; },
+      () => { Array.prototype.push = () => 0; },
+      () => { JSON.parse = () => 'owned'; },
+      () => { globalThis.count = 1; },
+      () => { Response.prototype.clone = () => 'owned'; },
+    ].map((write) => { try { write(); return 'written'; } catch (e) { return e.name; } }).join(','),
+    counter: () => { calls++; return String(calls) + '/' + String(({}).polluted) + '/' + typeof globalThis.count; },
+    override: () => { const o = {}; o.toString = () => 'own'; const e = new Error(); e.message = 'set'; return String(o) + '/' + e.message; },
     secrets: () => Object.keys(env.secrets).join(',') + '=' + env.secrets.TOKEN,
   };
   return new Response(String(await probes[what]()));
@@ -116,7 +124,7 @@ describe('functions: the sandbox', () => {
       `
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 functions:
-  - { name: probe, file: probe.js, secrets: { TOKEN: "t0k3n" } }
+  - { name: probe, file: probe.js, pool: 1, secrets: { TOKEN: "t0k3n" } }
   - { name: limits, file: limits.js, memory: 8MiB, cpu: 100ms, max_body: 1MiB, unhealthy_after: 1000 }
   - { name: fragile, file: limits.js, unhealthy_after: 2, cooldown: 1h }
   - { name: late, file: late.js }
@@ -166,12 +174,15 @@ routes:
     assert.equal(await text('/probe/sab'), 'undefined/undefined/undefined/undefined');
   });
 
-  it('pollutes only its own call: the host and the next call see clean prototypes', async () => {
-    assert.equal(await text('/probe/pollute'), 'done');
+  it('cannot pollute the globals or prototypes its next calls (or the host) see; keeps no module state between calls', async () => {
+    // The realm is frozen before user code runs (sandboxes are recycled between calls): every such write throws.
+    assert.equal(await text('/probe/pollute'), 'TypeError,TypeError,TypeError,TypeError,TypeError');
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.equal(JSON.parse('1'), 1);
-    assert.equal(await text('/probe/counter'), '1/undefined');
-    assert.equal(await text('/probe/counter'), '1/undefined', 'a global set by one call is gone in the next');
+    // pool: 1 — each call after the first reuses the sandbox the previous one gave back.
+    for (let i = 0; i < 5; i++) assert.equal(await text('/probe/counter'), '1/undefined/undefined', 'module state is the call\'s own');
+    // Assigning a name an ancestor prototype holds still works on one's own objects.
+    assert.equal(await text('/probe/override'), 'own/set');
   });
 
   it('gets its secrets by name', async () => {
