@@ -17,7 +17,8 @@ export const SHIM = String.raw`
 (function () {
 const g = globalThis;
 const hostText = g.__host_text, hostBytes = g.__host_bytes, hostLog = g.__host_log, hostFetch = g.__host_fetch, hostKv = g.__host_kv;
-for (const k of ['__host_text', '__host_bytes', '__host_log', '__host_fetch', '__host_kv', 'SharedArrayBuffer', 'Atomics', 'WebAssembly']) delete g[k];
+// FinalizationRegistry and WeakRef could run a callback of one call during a later call of a recycled sandbox.
+for (const k of ['__host_text', '__host_bytes', '__host_log', '__host_fetch', '__host_kv', 'SharedArrayBuffer', 'Atomics', 'WebAssembly', 'FinalizationRegistry', 'WeakRef']) delete g[k];
 
 function toBytes(body) {
   if (body === undefined || body === null) return undefined;

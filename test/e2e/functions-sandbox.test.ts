@@ -43,7 +43,7 @@ export default async (request, env) => {
     fnctor: () => String((() => {}).constructor('return typeof globalThis.process + "/" + typeof globalThis.require')()),
     eval: () => String(eval('typeof process + "/" + typeof Deno + "/" + typeof Bun')),
     dynamicImport: async () => { try { await import('node:fs'); return 'imported'; } catch (e) { return 'refused'; } },
-    sab: () => typeof SharedArrayBuffer + '/' + typeof Atomics + '/' + typeof WebAssembly + '/' + typeof performance,
+    sab: () => typeof SharedArrayBuffer + '/' + typeof Atomics + '/' + typeof WebAssembly + '/' + typeof performance + '/' + typeof FinalizationRegistry + '/' + typeof WeakRef,
     pollute: () => [
       () => { Object.prototype.polluted = 'yes'; },
       () => { Array.prototype.push = () => 0; },
@@ -171,7 +171,7 @@ routes:
     assert.equal(await text('/probe/fnctor'), 'undefined/undefined');
     assert.equal(await text('/probe/eval'), 'undefined/undefined/undefined');
     assert.equal(await text('/probe/dynamicImport'), 'refused');
-    assert.equal(await text('/probe/sab'), 'undefined/undefined/undefined/undefined');
+    assert.equal(await text('/probe/sab'), 'undefined/undefined/undefined/undefined/undefined/undefined');
   });
 
   it('cannot pollute the globals or prototypes its next calls (or the host) see; keeps no module state between calls', async () => {
