@@ -1,7 +1,8 @@
 /**
  * One configured function, running: its engine (a WebAssembly instance of
- * its own), a pool of prepared sandboxes (each serves one call and is then
- * disposed, off the response path), its limits, its health (failures in a
+ * its own, its WebAssembly memory capped), a pool of prepared sandboxes (a
+ * call that ends cleanly gives its sandbox back, any other has it disposed
+ * off the response path: sandbox.ts recycle), its limits, its health (failures in a
  * row mark it unhealthy, as passive health marks a target), its fetch client
  * and its key-value namespace. Outlives snapshots while its config and code
  * are unchanged (registry.ts), so a reload keeps the pool warm.
