@@ -8,8 +8,8 @@
  * it can: fetch an allowed origin, keep values in its own kv namespace.
  *
  * Runs alone (test/all.test.ts EXCLUSIVE): the endless loop and the memory
- * bomb hold the event loop until the sandbox stops them (the memory bomb for
- * seconds: see docs/functions.md#limits).
+ * bomb hold the event loop until the sandbox stops them (the CPU limit, the
+ * engine's memory cap: see docs/functions.md#limits).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -208,6 +208,16 @@ routes:
       assert.equal(fine.status, 200, `the proxy route after ${what}`);
     }
     assert.equal(await text('/limits/ok'), 'fine', 'the function itself serves again after its failures');
+  });
+
+  it('serves a request to another route sent while a function runs over its limit', async () => {
+    // Sent together: the function holds the event loop until it is stopped (docs/functions.md#limits), then both are answered.
+    for (const what of ['loop', 'memory', 'recursion']) {
+      const [bad, fine] = await Promise.all([send(gw.url, `/limits/${what}`), send(gw.url, `/backend/meanwhile-${what}`)]);
+      assert.equal(bad.status, 502, what);
+      assert.equal(fine.status, 200, `the proxy route while ${what} ran`);
+    }
+    assert.equal(await text('/limits/ok'), 'fine');
   });
 
   it('a function failing N times in a row is marked unhealthy: 503 function_unavailable', async () => {
