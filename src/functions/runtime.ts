@@ -202,7 +202,9 @@ export class FunctionRuntime {
 
   /** A sandbox whose call ended cleanly goes back to the pool (sandbox.ts recycle); any other is disposed. */
   private giveBack(sandbox: Sandbox, ok: boolean): void {
-    if (ok && !this.closed && sandbox.engine === this.engine && this.pool.length < this.poolSize && sandbox.recycle()) {
+    // An engine a call grew (a bomb whose "out of memory" the function caught) is replaced by disposeLater's check.
+    const grown = engineBytes(sandbox.engine) > this.engineReplaceAt;
+    if (ok && !grown && !this.closed && sandbox.engine === this.engine && this.pool.length < this.poolSize && sandbox.recycle()) {
       this.pool.push(sandbox);
       return;
     }

@@ -64,6 +64,7 @@ export default async (request) => {
   const what = new URL(request.url).pathname.split('/').pop();
   if (what === 'loop') for (;;) {}
   if (what === 'memory') { const keep = []; for (;;) keep.push(new Float64Array(100000)); }
+  if (what === 'caught') { try { const keep = []; for (;;) keep.push(new Float64Array(100000)); } catch (e) { return new Response('caught: ' + e.message); } }
   if (what === 'recursion') { const f = (n) => f(n + 1) + 1; return new Response(String(f(0))); }
   if (what === 'huge') return new Response('x'.repeat(2 * 1024 * 1024));
   if (what === 'throw') throw new Error('boom');
@@ -217,6 +218,9 @@ routes:
       assert.equal(bad.status, 502, what);
       assert.equal(fine.status, 200, `the proxy route while ${what} ran`);
     }
+    assert.equal(await text('/limits/ok'), 'fine');
+    // A bomb whose "out of memory" the function catches: it answers, and its grown engine is replaced, not reused.
+    assert.equal(await text('/limits/caught'), 'caught: out of memory');
     assert.equal(await text('/limits/ok'), 'fine');
   });
 
