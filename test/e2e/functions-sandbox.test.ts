@@ -219,7 +219,7 @@ routes:
       assert.equal(fine.status, 200, `the proxy route while ${what} ran`);
     }
     assert.equal(await text('/limits/ok'), 'fine');
-    // A bomb whose "out of memory" the function catches: it answers, and its grown engine is replaced, not reused.
+    // A bomb whose "out of memory" the function catches: it answers, and the next call is served (on a fresh engine: runtime.ts giveBack).
     assert.equal(await text('/limits/caught'), 'caught: out of memory');
     assert.equal(await text('/limits/ok'), 'fine');
   });
