@@ -21,7 +21,7 @@ export const FunctionSchema = Type.Object(
     cpu: Duration({ default: '50ms', description: 'CPU time one call may spend running JavaScript' }),
     timeout: Duration({ default: '5s', description: 'wall-clock time one call may take, waits on fetch and kv included: past it 504' }),
     max_body: Size({ default: '1MiB', description: 'the largest request or response body handed to or taken from the function' }),
-    pool: Type.Integer({ minimum: 0, maximum: 256, default: 4, description: 'sandboxes kept prepared ahead of calls (each serves one call and is discarded)' }),
+    pool: Type.Integer({ minimum: 0, maximum: 256, default: 4, description: 'sandboxes kept prepared ahead of calls (recycled between calls, each call wiped: docs/functions.md#the-sandbox)' }),
     concurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, description: 'calls in progress at once; more are answered 503' }),
     unhealthy_after: Type.Integer({ minimum: 1, default: 5, description: 'failed calls in a row that mark the function unhealthy (503 until cooldown passes)' }),
     cooldown: Duration({ default: '10s', description: 'how long an unhealthy function is out before one call tries it again' }),

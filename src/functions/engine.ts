@@ -12,7 +12,7 @@
  * instance loaded at import, for the synchronous check at config load that a
  * module evaluates and exports a handler (replaced when a module grew it).
  */
-import { newQuickJSWASMModuleFromVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
 import * as variantModule from '@jitl/quickjs-wasmfile-release-sync';
 
 // The package is CommonJS with an ESM face: its default export is the variant, whichever way it is loaded.
@@ -20,11 +20,41 @@ const variant = ((variantModule as { default?: unknown }).default ?? variantModu
 
 export type Engine = QuickJSWASMModule;
 
-export function newEngine(): Promise<Engine> {
-  return newQuickJSWASMModuleFromVariant(variant);
+// The project's TypeScript lib (no DOM) declares WebAssembly's types but not its values.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => WasmMemory; RuntimeError: new () => Error } }).WebAssembly;
+
+/** Whether an error is a WebAssembly trap: the engine that threw it is unusable. */
+export function isEngineTrap(err: unknown): boolean {
+  return err instanceof wasm.RuntimeError;
 }
 
-let checker: Engine = await newEngine();
+/** WebAssembly pages are 64 KiB; an engine starts with 16 MiB (the build's initial memory). */
+const PAGE = 65536;
+export const ENGINE_START_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A new engine whose WebAssembly memory can never grow past `maxBytes`: the
+ * hard memory limit. QuickJS's own allocator limit does not hold in this
+ * build (without malloc_usable_size it counts ~8 bytes per allocation, so
+ * 400 MB of typed arrays passed an 8 MiB limit), but a memory created with a
+ * maximum refuses to grow past it: malloc then fails inside the engine and
+ * QuickJS throws "out of memory" (measured: a Float64Array bomb stopped at a
+ * 48 MiB cap in ~130 ms, where it used to run ~5 s up to 2 GiB).
+ */
+export function newEngine(maxBytes: number): Promise<Engine> {
+  const pages = Math.max(ENGINE_START_BYTES / PAGE, Math.ceil(maxBytes / PAGE));
+  const wasmMemory = new wasm.Memory({ initial: ENGINE_START_BYTES / PAGE, maximum: pages });
+  // The option is typed with the DOM lib's WebAssembly.Memory, which this project does not load.
+  return newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmMemory: wasmMemory as never }));
+}
+
+/** The checker's cap: a module's top level checked at load may use 64 MiB of heap (registry.ts CHECK_MEMORY) and some. */
+export const CHECKER_MAX_BYTES = ENGINE_START_BYTES + 128 * 1024 * 1024;
+
+let checker: Engine = await newEngine(CHECKER_MAX_BYTES);
 let replacing = false;
 
 /** The engine config loads check modules in (synchronously: compile is synchronous). */
@@ -36,7 +66,7 @@ export function checkerEngine(): Engine {
 export function renewCheckerIfGrown(budget: number): void {
   if (replacing || engineBytes(checker) <= budget) return;
   replacing = true;
-  void newEngine().then(
+  void newEngine(CHECKER_MAX_BYTES).then(
     (engine) => {
       checker = engine;
       replacing = false;
@@ -46,11 +76,8 @@ export function renewCheckerIfGrown(budget: number): void {
 }
 
 /**
- * The size of an engine's WebAssembly memory. QuickJS's allocator limit does
- * not see every allocation (typed arrays and large arrays grow the linear
- * memory past it, measured in the notes), so the sandbox also stops a call
- * when the engine's memory grows past a budget, and a grown engine is
- * replaced (WebAssembly memory never shrinks).
+ * The size of an engine's WebAssembly memory: a grown engine is replaced
+ * after the call (WebAssembly memory never shrinks).
  */
 export function engineBytes(engine: Engine): number {
   return (engine as unknown as { module: { HEAPU8: Uint8Array } }).module.HEAPU8.byteLength;

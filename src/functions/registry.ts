@@ -100,16 +100,17 @@ export class FunctionHost {
 function checkModule(source: ReturnType<typeof compileSource>): string | undefined {
   let sandbox: Sandbox | undefined;
   try {
-    sandbox = new Sandbox(checkerEngine(), source, { memoryBytes: CHECK_MEMORY, engineBytes: CHECK_ENGINE, stackBytes: 256 * 1024, cpuMs: 1000 });
+    sandbox = new Sandbox(checkerEngine(), source, { memoryBytes: CHECK_MEMORY, stackBytes: 256 * 1024, cpuMs: 1000 }, true);
     return sandbox.hasHandler() ? undefined : 'exports no handler (export default a function, or an object with a fetch method)';
   } catch (err) {
     return `fails to load: ${(err as Error).message}`;
   } finally {
     sandbox?.dispose();
-    renewCheckerIfGrown(CHECK_ENGINE);
+    renewCheckerIfGrown(CHECK_RENEW);
   }
 }
 
 /** What a module's top level may use when checked at load; past it the load is refused. */
 const CHECK_MEMORY = 64 * 1024 * 1024;
-const CHECK_ENGINE = 16 * 1024 * 1024 + 2 * CHECK_MEMORY;
+/** The checker engine grown past this is replaced (its memory is capped at engine.ts CHECKER_MAX_BYTES). */
+const CHECK_RENEW = 16 * 1024 * 1024 + CHECK_MEMORY / 2;

@@ -1,7 +1,8 @@
 /**
  * One configured function, running: its engine (a WebAssembly instance of
- * its own), a pool of prepared sandboxes (each serves one call and is then
- * disposed, off the response path), its limits, its health (failures in a
+ * its own, its WebAssembly memory capped), a pool of prepared sandboxes (a
+ * call that ends cleanly gives its sandbox back, any other has it disposed
+ * off the response path: sandbox.ts recycle), its limits, its health (failures in a
  * row mark it unhealthy, as passive health marks a target), its fetch client
  * and its key-value namespace. Outlives snapshots while its config and code
  * are unchanged (registry.ts), so a reload keeps the pool warm.
@@ -10,7 +11,7 @@ import type { Logger } from 'pino';
 import type { FunctionConfig } from '../config/functions.js';
 import { parseDuration, parseSize } from '../config/units.js';
 import type { KeyedValues, Stores } from '../stores/stores.js';
-import { engineBytes, newEngine, type Engine } from './engine.js';
+import { ENGINE_START_BYTES, engineBytes, isEngineTrap, newEngine, type Engine } from './engine.js';
 import { FetchRefused, FunctionFetch, type FetchHead } from './fetch.js';
 import { Sandbox, SandboxFailure, type CallHost, type CallInput, type CallResult, type FailureReason, type SandboxLimits } from './sandbox.js';
 import type { FunctionSource } from './source.js';
@@ -28,15 +29,22 @@ export type CallOutcome =
   | { readonly ok: false; readonly reason: FailureReason | 'too_large' | 'unhealthy' | 'busy'; readonly message: string };
 
 const STACK_BYTES = 256 * 1024;
-/** An engine's WebAssembly memory at start (16 MiB), and the calls' worth of `memory` it may grow by before it is replaced. */
-const ENGINE_BASE = 16 * 1024 * 1024;
-const ENGINE_HEADROOM = 4;
+/**
+ * An engine's WebAssembly memory starts at 16 MiB and can never grow past
+ * 16 MiB + ENGINE_HEADROOM x `memory` (all the function's calls in progress
+ * together): a call that needs more gets "out of memory". An engine grown
+ * past 16 MiB + `memory` is replaced after the call (it never shrinks).
+ */
+const ENGINE_HEADROOM = 2;
 const MAX_KEY = 256;
 
 export class FunctionRuntime {
   readonly name: string;
   readonly limits: SandboxLimits;
   readonly maxBody: number;
+  /** The engine's WebAssembly memory cap, and the size past which it is replaced after a call. */
+  private readonly engineCap: number;
+  private readonly engineReplaceAt: number;
   private readonly wallMs: number;
   private readonly poolSize: number;
   private readonly concurrency: number;
@@ -69,7 +77,9 @@ export class FunctionRuntime {
   ) {
     this.name = config.name;
     const memoryBytes = parseSize(config.memory);
-    this.limits = { memoryBytes, engineBytes: ENGINE_BASE + ENGINE_HEADROOM * memoryBytes, stackBytes: STACK_BYTES, cpuMs: parseDuration(config.cpu) };
+    this.limits = { memoryBytes, stackBytes: STACK_BYTES, cpuMs: parseDuration(config.cpu) };
+    this.engineCap = ENGINE_START_BYTES + ENGINE_HEADROOM * memoryBytes;
+    this.engineReplaceAt = ENGINE_START_BYTES + memoryBytes;
     this.maxBody = parseSize(config.max_body);
     this.wallMs = parseDuration(config.timeout);
     this.poolSize = config.pool;
@@ -103,7 +113,7 @@ export class FunctionRuntime {
 
   private loadEngine(): Promise<Engine> {
     if (this.engine) return Promise.resolve(this.engine);
-    this.engineLoading ??= newEngine().then((engine) => {
+    this.engineLoading ??= newEngine(this.engineCap).then((engine) => {
       this.engine = engine;
       this.engineLoading = undefined;
       return engine;
@@ -111,7 +121,7 @@ export class FunctionRuntime {
     return this.engineLoading;
   }
 
-  /** Prepares sandboxes up to the pool size, one per turn of the event loop so requests are not held up. */
+  /** Prepares sandboxes up to the pool size, one per turn of the event loop so requests are not held up (calls that end cleanly give theirs back). */
   private refill(): void {
     if (this.refilling || this.closed || !this.engine) return;
     this.refilling = true;
@@ -135,7 +145,14 @@ export class FunctionRuntime {
   private take(engine: Engine): Sandbox {
     const ready = this.pool.pop();
     this.refill();
-    return ready ?? new Sandbox(engine, this.source, this.limits);
+    if (ready) return ready;
+    try {
+      return new Sandbox(engine, this.source, this.limits);
+    } catch (err) {
+      // A trap (the engine ran out of its capped memory in a spot QuickJS does not check) leaves it unusable.
+      if (isEngineTrap(err) && engine === this.engine) this.engineBroken(err);
+      throw err;
+    }
   }
 
   async call(kind: CallInput['kind'], head: object, body: Uint8Array | undefined, info: CallInfo): Promise<CallOutcome> {
@@ -178,9 +195,20 @@ export class FunctionRuntime {
     } catch (err) {
       outcome = fail(err);
     }
-    if (sandbox) this.disposeLater(sandbox);
+    if (sandbox) this.giveBack(sandbox, outcome.ok);
     this.account(outcome);
     return outcome;
+  }
+
+  /** A sandbox whose call ended cleanly goes back to the pool (sandbox.ts recycle); any other is disposed. */
+  private giveBack(sandbox: Sandbox, ok: boolean): void {
+    // An engine a call grew (a bomb whose "out of memory" the function caught) is replaced by disposeLater's check.
+    const grown = engineBytes(sandbox.engine) > this.engineReplaceAt;
+    if (ok && !grown && !this.closed && sandbox.engine === this.engine && this.pool.length < this.poolSize && sandbox.recycle()) {
+      this.pool.push(sandbox);
+      return;
+    }
+    this.disposeLater(sandbox);
   }
 
   private disposeLater(sandbox: Sandbox): void {
@@ -193,7 +221,7 @@ export class FunctionRuntime {
         return;
       }
       // WebAssembly memory never shrinks: an engine a call made grow past the budget is replaced.
-      if (engine && engine === this.engine && engineBytes(engine) > this.limits.engineBytes) this.replaceEngine('the engine grew past its memory budget');
+      if (engine && engine === this.engine && engineBytes(engine) > this.engineReplaceAt) this.replaceEngine('the engine grew past its memory budget');
     });
   }
 
@@ -218,8 +246,10 @@ export class FunctionRuntime {
     }
     const host = this.hostFor(info, false);
     const timer = setTimeout(() => sandbox.dispose(), this.wallMs);
+    let clean = false;
     try {
       const result = await sandbox.call({ kind, head: JSON.stringify(head), body, secrets: this.secrets }, host);
+      clean = true;
       if (result.body && result.body.length > this.maxBody) {
         return { ok: false, reason: 'too_large', message: `the function answered a body larger than ${this.maxBody} bytes` };
       }
@@ -228,8 +258,8 @@ export class FunctionRuntime {
       return fail(err);
     } finally {
       clearTimeout(timer);
-      // Disposing frees the call's heap; done after the answer is on its way.
-      this.disposeLater(sandbox);
+      // Back to the pool, or disposed (which frees the call's heap) after the answer is on its way.
+      this.giveBack(sandbox, clean);
     }
   }
 

@@ -2,11 +2,16 @@
  * One sandbox: a QuickJS runtime and context (a JavaScript engine of its own,
  * compiled to WebAssembly: its heap is a WebAssembly memory, and nothing of
  * Node's heap, globals or modules exists inside it) with the shim and the
- * function's script evaluated, ready for exactly one call. After the call it
- * is disposed, whatever the function left behind (globals, pending promises,
- * timers it cannot have): no state outlives a call.
+ * function's script evaluated and the realm sealed (shim.ts: every global and
+ * intrinsic frozen), ready for a call. Each call runs the module's top level
+ * afresh, so no state the function makes outlives its call; a call that ends
+ * cleanly (answered, nothing pending inside, no limit hit) leaves the sandbox
+ * reusable (`recycle`), any other is followed by disposal, whatever the
+ * function left behind (pending promises, host work in flight).
  *
- * Limits: the runtime's allocator refuses past `memoryBytes`; the stack is
+ * Limits: the runtime's allocator refuses past `memoryBytes` (counting
+ * objects, not typed arrays' bytes: the engine's capped WebAssembly memory,
+ * engine.ts, is the hard limit); the stack is
  * capped (deep recursion throws inside); an interrupt handler stops the
  * engine once the CPU time spent inside it passes `cpuMs`; the wall clock
  * limit is the caller's (pool.ts), which disposes the sandbox, and with it
@@ -14,13 +19,10 @@
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { SHIM } from './shim.js';
-import { engineBytes } from './engine.js';
 import type { FunctionSource } from './source.js';
 
 export interface SandboxLimits {
   readonly memoryBytes: number;
-  /** The engine's WebAssembly memory past which a call is stopped (see engine.ts engineBytes). */
-  readonly engineBytes: number;
   readonly stackBytes: number;
   readonly cpuMs: number;
 }
@@ -42,6 +44,9 @@ function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/** Calls one sandbox serves before it is disposed and replaced. */
+const MAX_CALLS = 1000;
 
 /** What evaluating the shim and a module's top level may take (the module's own top-level code included). */
 const PREPARE_BUDGET_MS = 1000;
@@ -74,7 +79,10 @@ export class Sandbox {
   private readonly rt: QuickJSRuntime;
   private readonly ctx: QuickJSContext;
   private host: CallHost | undefined;
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
+  /** The shim's entry point (or, for the load-time check, its hasHandler), reachable from no global. */
+  private readonly entry: QuickJSHandle;
+  private calls = 0;
   private disposed = false;
   /** CPU time spent inside the engine in this call, and the process's CPU clock when the current stretch began (0: not running). */
   private spentMs = 0;
@@ -86,17 +94,18 @@ export class Sandbox {
   private readonly deferreds = new Set<{ dispose(): void }>();
 
   constructor(
-    module: QuickJSWASMModule,
+    readonly engine: QuickJSWASMModule,
     source: FunctionSource,
     private readonly limits: SandboxLimits,
+    check = false,
   ) {
+    const module = engine;
     this.rt = module.newRuntime();
     this.rt.setMemoryLimit(limits.memoryBytes);
     this.rt.setMaxStackSize(limits.stackBytes);
     this.rt.setInterruptHandler(() => {
       if (this.stretchStart === 0) return false;
       if (this.spentMs + (cpuMs() - this.stretchStart) > this.budgetMs) this.interrupted = 'cpu';
-      else if (engineBytes(module) > this.limits.engineBytes) this.interrupted = 'memory';
       return this.interrupted !== undefined;
     });
     this.ctx = this.rt.newContext();
@@ -104,6 +113,11 @@ export class Sandbox {
       this.installHost();
       this.evalScript(SHIM, 'portcullis:shim');
       this.evalScript(source.script, source.file);
+      const seal = this.ctx.getProp(this.ctx.global, '__portcullis_seal');
+      const sealed = this.timed(() => this.ctx.callFunction(seal, this.ctx.undefined, check ? this.ctx.true : this.ctx.false));
+      seal.dispose();
+      if (sealed.error) throw this.failure(sealed.error);
+      this.entry = sealed.value;
       // The CPU limit is the call's: preparing the sandbox (ahead of the call, in the pool) does not count.
       this.spentMs = 0;
       this.budgetMs = limits.cpuMs;
@@ -229,7 +243,7 @@ export class Sandbox {
       },
       (err: unknown) => {
         if (this.disposed) return;
-        const e = this.ctx.newError(err instanceof Error ? err.message : String(err));
+        const e = newError(this.ctx, err instanceof Error ? err.message : String(err));
         deferred.reject(e);
         e.dispose();
         this.settleDeferred(deferred);
@@ -250,15 +264,14 @@ export class Sandbox {
   private start(input: CallInput, host: CallHost): QuickJSHandle {
     this.host = host;
     const ctx = this.ctx;
-    const fn = ctx.getProp(ctx.global, '__portcullis_call');
     const args = [
       ctx.newString(input.kind),
       ctx.newString(input.head),
       input.body ? ctx.newArrayBuffer(input.body.buffer.slice(input.body.byteOffset, input.body.byteOffset + input.body.byteLength)) : ctx.undefined,
       ctx.newString(input.secrets),
     ];
-    const started = this.timed(() => ctx.callFunction(fn, ctx.undefined, ...args));
-    fn.dispose();
+    this.calls++;
+    const started = this.timed(() => ctx.callFunction(this.entry, ctx.undefined, ...args));
     for (const a of args) a.dispose();
     if (started.error) throw this.failure(started.error);
     this.pending = started.value;
@@ -327,18 +340,27 @@ export class Sandbox {
     }
   }
 
-  /** Whether the evaluated module exports something the shim can call. */
+  /** Whether the module exports something the shim can call (a sandbox made with `check`); a top-level throw throws. */
   hasHandler(): boolean {
-    const result = this.ctx.evalCode(
-      `(function(m){return typeof m.default==='function'||!!(m.default&&typeof m.default.fetch==='function')||typeof m.handler==='function'||typeof m.fetch==='function'})(globalThis.__portcullis_module)`,
-    );
-    if (result.error) {
-      result.error.dispose();
-      return false;
-    }
+    const result = this.timed(() => this.ctx.callFunction(this.entry, this.ctx.undefined));
+    if (result.error) throw this.failure(result.error);
     const ok = this.ctx.dump(result.value) === true;
     result.value.dispose();
     return ok;
+  }
+
+  /**
+   * Readies the sandbox for another call after one that ended cleanly:
+   * false (dispose it) when anything of the call could still run — a job
+   * queued inside, host work in flight — or a limit was hit, or the sandbox
+   * has served MAX_CALLS (a bound on what its heap may accumulate).
+   */
+  recycle(): boolean {
+    if (this.disposed || this.interrupted !== undefined || this.calls >= MAX_CALLS || this.deferreds.size > 0 || this.rt.hasPendingJob()) return false;
+    this.host = undefined;
+    this.abort = new AbortController();
+    this.spentMs = 0;
+    return true;
   }
 
   /** QuickJS heap bytes in use (the memory figure of the notes). */
@@ -357,12 +379,26 @@ export class Sandbox {
     this.host = undefined;
     this.pending?.dispose();
     this.pending = undefined;
+    if (this.entry?.alive) this.entry.dispose();
     for (const d of this.deferreds) d.dispose();
     this.deferreds.clear();
     this.ctx.dispose();
     this.rt.dispose();
     this.wake?.();
   }
+}
+
+/**
+ * An Error inside the sandbox whose message is its own property: the realm's
+ * Error.prototype is frozen (shim.ts), so the message cannot be assigned the
+ * way ctx.newError does.
+ */
+function newError(ctx: QuickJSContext, message: string): QuickJSHandle {
+  const e = ctx.newError();
+  const m = ctx.newString(message);
+  ctx.defineProp(e, 'message', { value: m, configurable: true, enumerable: false });
+  m.dispose();
+  return e;
 }
 
 /** A copy of an ArrayBuffer's bytes out of the sandbox's memory (the view dies with the handle). */

@@ -6,16 +6,19 @@
  * but the `__host_*` functions installed by sandbox.ts, which take and give
  * only strings, numbers and ArrayBuffers (copies, never host objects).
  *
- * The entry point `__portcullis_call(kind, head, body)` builds the Request,
+ * The entry point (returned by `__portcullis_seal()`, held by the host and
+ * reachable from no global) runs the module's factory, builds the Request,
  * runs the handler and returns `{ j, b }`: the result's head as JSON and its
- * body as an ArrayBuffer.
+ * body as an ArrayBuffer. Sealing freezes the realm, so a sandbox can serve
+ * call after call: see sandbox.ts for what makes it reusable.
  */
 export const SHIM = String.raw`
 'use strict';
 (function () {
 const g = globalThis;
 const hostText = g.__host_text, hostBytes = g.__host_bytes, hostLog = g.__host_log, hostFetch = g.__host_fetch, hostKv = g.__host_kv;
-for (const k of ['__host_text', '__host_bytes', '__host_log', '__host_fetch', '__host_kv', 'SharedArrayBuffer', 'Atomics', 'WebAssembly']) delete g[k];
+// FinalizationRegistry and WeakRef could run a callback of one call during a later call of a recycled sandbox.
+for (const k of ['__host_text', '__host_bytes', '__host_log', '__host_fetch', '__host_kv', 'SharedArrayBuffer', 'Atomics', 'WebAssembly', 'FinalizationRegistry', 'WeakRef']) delete g[k];
 
 function toBytes(body) {
   if (body === undefined || body === null) return undefined;
@@ -160,9 +163,12 @@ const kv = {
 
 Object.assign(g, { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, fetch, btoa, atob });
 
-g.__portcullis_call = async function (kind, headJson, body, secretsJson) {
+// The entry point of every call; the host takes it (sandbox.ts) and __portcullis_seal removes it from the globals.
+let factory;
+const call = async function (kind, headJson, body, secretsJson) {
   const head = JSON.parse(headJson);
-  const mod = g.__portcullis_module;
+  // The module's top level runs afresh for each call: nothing it keeps outlives the call.
+  const mod = factory();
   const handler = typeof mod.default === 'function' ? mod.default
     : mod.default && typeof mod.default.fetch === 'function' ? mod.default.fetch.bind(mod.default)
     : typeof mod.handler === 'function' ? mod.handler
@@ -178,6 +184,80 @@ g.__portcullis_call = async function (kind, headJson, body, secretsJson) {
   if (out instanceof Response) return { j: JSON.stringify({ kind: 'response', status: out.status, headers: [...out.headers] }), b: out._b };
   if (out instanceof Request) return { j: JSON.stringify({ kind: 'request', url: out.url, method: out.method, headers: [...out.headers] }), b: out._b };
   throw new TypeError('the handler returned neither a Response, a Request nor nothing');
+};
+
+/**
+ * Freezes everything reachable from the globals and the intrinsics that are
+ * not (the prototypes of async and generator functions and of iterators), so
+ * a call cannot change what the next call of a recycled sandbox sees:
+ * writes to globalThis, Object.prototype, JSON, Array.prototype... throw.
+ */
+function harden() {
+  // The override mistake: once Object.prototype.toString or Error.prototype.message is frozen, an assignment to
+  // the same name on an ordinary object throws. These become accessors that define the property on the object.
+  const errors = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
+  if (typeof AggregateError === 'function') errors.push(AggregateError);
+  const tame = [[Object.prototype, Reflect.ownKeys(Object.prototype)], [Function.prototype, ['toString']]];
+  for (const E of errors) tame.push([E.prototype, ['message', 'name', 'toString']]);
+  for (const [proto, keys] of tame) {
+    for (const key of keys) {
+      const d = Object.getOwnPropertyDescriptor(proto, key);
+      if (d === undefined || !('value' in d) || key === '__proto__') continue;
+      const value = d.value;
+      Object.defineProperty(proto, key, {
+        get() { return value; },
+        set(v) {
+          if (this === proto) throw new TypeError('Cannot assign to read only property ' + String(key));
+          Object.defineProperty(this, key, { value: v, writable: true, enumerable: true, configurable: true });
+        },
+        enumerable: d.enumerable,
+        configurable: false,
+      });
+    }
+  }
+  const roots = [g, async function () {}, function* () {}, async function* () {}, [][Symbol.iterator](), new Map()[Symbol.iterator](),
+    new Set()[Symbol.iterator](), ''[Symbol.iterator](), /a/[Symbol.matchAll]('a'), new Map().entries(), new Headers().entries(), Promise.resolve(), call];
+  const seen = new Set();
+  const todo = roots.slice();
+  while (todo.length > 0) {
+    const o = todo.pop();
+    if ((typeof o !== 'object' && typeof o !== 'function') || o === null || seen.has(o)) continue;
+    seen.add(o);
+    Object.freeze(o);
+    todo.push(Object.getPrototypeOf(o));
+    for (const key of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if (d === undefined) continue;
+      if ('value' in d) todo.push(d.value);
+      else todo.push(d.get, d.set);
+    }
+  }
+}
+
+/** Whether a module exports something the shim can call (the load-time check; runs the module's top level once). */
+function hasHandler() {
+  const m = factory();
+  return typeof m.default === 'function' || !!(m.default && typeof m.default.fetch === 'function') || typeof m.handler === 'function' || typeof m.fetch === 'function';
+}
+
+/**
+ * Called once the module's script is evaluated: takes its factory, warms the
+ * shim's paths, freezes the realm; returns the entry point (or, for the
+ * load-time check, hasHandler).
+ */
+g.__portcullis_seal = function (check) {
+  factory = g.__portcullis_factory;
+  delete g.__portcullis_factory;
+  delete g.__portcullis_seal;
+  if (typeof factory !== 'function') throw new TypeError('the module did not evaluate');
+  // The first use of each class and shape costs more in QuickJS: paid here, ahead of the call, with the shim's own objects only.
+  const warm = new Request('http://warm.up/a?b=c', { method: 'GET', headers: [['a', 'b']] });
+  warm.headers.set('c', 'd');
+  JSON.stringify({ kind: 'request', url: warm.url, method: warm.method, headers: [...warm.headers] });
+  JSON.stringify({ kind: 'response', status: new Response('x').status, headers: [...new Response(null, { headers: { a: 'b' } }).headers] });
+  JSON.parse('{"url":"http://warm.up/","headers":[["a","b"]]}');
+  harden();
+  return check ? hasHandler : call;
 };
 })();
 `;

@@ -2,7 +2,7 @@
  * A function's file as the sandbox runs it: read, TypeScript or JavaScript
  * compiled by esbuild to a CommonJS body (QuickJS evaluates it as a script,
  * with no module loader: an `import` of anything is refused at load), wrapped
- * so its exports land on `__portcullis_module`. Errors carry the file and
+ * so its body becomes `__portcullis_factory`, which returns its exports. Errors carry the file and
  * line, as config errors do.
  */
 import { readFileSync } from 'node:fs';
@@ -55,9 +55,11 @@ export function compileSource(file: string, text?: string): FunctionSource {
     throw new SourceError(first ? where(file, first) : `${file}: ${(err as Error).message}`, first?.location?.line);
   }
   // `require` is defined only to refuse: the compiled module calls it for every import.
+  // The module's body becomes a factory the shim runs afresh for every call (sandbox.ts): its top-level state is the call's own.
+  // Strict, as an ES module is (the CommonJS output drops it): a write to a frozen global throws rather than being lost silently.
   const script =
-    `(function(){var module={exports:{}};var exports=module.exports;` +
+    `globalThis.__portcullis_factory=function(){'use strict';var module={exports:{}};var exports=module.exports;` +
     `var require=function(name){throw new Error('functions cannot import modules ('+name+')')};\n${out}\n` +
-    `globalThis.__portcullis_module=module.exports;})();`;
+    `return module.exports;};`;
   return { file, script, digest: createHash('sha256').update(script).digest('hex') };
 }
