@@ -149,7 +149,8 @@ const NEVER_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...FORWARDI
 
 /** Names listed in a Connection header, lower-cased, or undefined when there are none. */
 export function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // What nearly every upstream and client sends: names nothing (a split, a trim and a lower-casing saved)
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   let names: Set<string> | undefined;
   for (const part of text.split(',')) {

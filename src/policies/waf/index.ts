@@ -30,10 +30,10 @@ import { crsResponseInspector, type CrsResponseOptions } from './crs-response.js
 
 export { WafEngine } from './scan.js';
 
-function isPlainSegment(segment: string): boolean {
+function isPlainSegment(segment: string, slashes = false): boolean {
   for (let i = 0; i < segment.length; i++) {
     const c = segment.charCodeAt(i);
-    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x7e;
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x7e || (slashes && c === 0x2f);
     if (!ok) return false;
   }
   return true;
@@ -105,7 +105,7 @@ export default definePolicy({
     const inspect = config.inspect;
 
     function scanHead(ctx: RequestContext, scan: Scan): boolean {
-      if (inspect.path && !isPlainSegment(ctx.path.replaceAll('/', ''))) {
+      if (inspect.path && !isPlainSegment(ctx.path, true)) {
         // segment by segment as sent: an encoded "%2f" inside one stays inside it, where a decoding upstream would see it
         for (const segment of ctx.path.split('/')) {
           if (segment !== '' && !isPlainSegment(segment) && scan.value('path', '', percentDecode(segment, false))) return true;

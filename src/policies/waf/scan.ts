@@ -157,8 +157,67 @@ const SSTI_CHARS = Has.Brace | Has.Dollar | Has.Hash | Has.Underscore | Has.Dot 
 
 const ALL_CATEGORIES: readonly Category[] = ['sqli', 'xss', 'lfi', 'rfi', 'rce', 'ssti', 'ssrf', 'ldap'];
 
+/**
+ * Headers that describe the client software, not the user, and that a client
+ * sends byte for byte the same on every request: a browser's User-Agent costs
+ * every detector (parentheses, semicolons, slashes, dots) on every request.
+ * Their values that no detector matched in any decoded form are remembered
+ * (CleanValues). Credentials (Authorization, Cookie, an API key header) and
+ * values that carry URLs (Referer) are never remembered: a secret is not kept
+ * past its request.
+ */
+const REMEMBERED_HEADERS: ReadonlySet<string> = new Set([
+  'user-agent',
+  'accept',
+  'accept-language',
+  'accept-encoding',
+  'accept-charset',
+  'sec-ch-ua',
+  'sec-ch-ua-mobile',
+  'sec-ch-ua-platform',
+  'sec-fetch-site',
+  'sec-fetch-mode',
+  'sec-fetch-dest',
+  'sec-fetch-user',
+]);
+
+/**
+ * Values no detector matched, for REMEMBERED_HEADERS: whether a value matches
+ * depends only on the value, the request's host (SSRF's same-host check) and
+ * the engine's settings, which are fixed for its life, so a value found clean
+ * once is clean for the same host. A value that matched anything, even a rule
+ * an exclusion filtered or a score under the threshold, is inspected every
+ * time, so scores and events are exactly what a full inspection gives.
+ * Bounded in entries and value length; when full it starts over (a client
+ * sending a new User-Agent each time only makes the cache useless).
+ */
+export class CleanValues {
+  private readonly hosts = new Map<string, string>();
+
+  constructor(
+    private readonly maxEntries = 512,
+    readonly maxLength = 1024,
+  ) {}
+
+  has(value: string, host: string): boolean {
+    return this.hosts.get(value) === host;
+  }
+
+  add(value: string, host: string): void {
+    if (value.length > this.maxLength) return;
+    if (this.hosts.size >= this.maxEntries && !this.hosts.has(value)) this.hosts.clear();
+    this.hosts.set(value, host);
+  }
+
+  get size(): number {
+    return this.hosts.size;
+  }
+}
+
 export class WafEngine {
   private readonly sqli = new SqliDetector();
+  /** REMEMBERED_HEADERS' values found clean (see CleanValues). */
+  readonly clean = new CleanValues();
   /** Categories with at least one enabled rule, so a disabled detector costs nothing. */
   readonly enabled: ReadonlySet<Category>;
 
@@ -222,7 +281,12 @@ export class Scan {
   private target = '';
   private form = '';
   private filter: RuleFilter | undefined = undefined;
-  private readonly onHit = (rule: Rule): boolean => this.add(rule, this.target, this.form, this.filter);
+  /** Detector matches so far, counted whether they scored or not: a value with none is clean. */
+  private hits = 0;
+  private readonly onHit = (rule: Rule): boolean => {
+    this.hits++;
+    return this.add(rule, this.target, this.form, this.filter);
+  };
   private readonly onForm = (form: string): boolean => {
     this.form = form;
     return this.engine.detect(form, this.host, this.onHit);
@@ -243,9 +307,15 @@ export class Scan {
     if (value.length === 0) return false;
     const filter = this.exclusions?.filterFor(location, name);
     if (filter === 'all') return false;
+    const remembered = location === 'header' && REMEMBERED_HEADERS.has(name);
+    const clean = this.engine.clean;
+    if (remembered && clean.has(value, this.host)) return false;
     this.filter = filter;
     this.target = name === '' ? location : `${location}:${name}`;
-    return forEachForm(value, this.onForm);
+    const hits = this.hits;
+    if (forEachForm(value, this.onForm)) return true;
+    if (remembered && this.hits === hits) clean.add(value, this.host);
+    return false;
   }
 
   /** Inspects a parameter name or JSON key: prototype pollution, then the value detectors. */

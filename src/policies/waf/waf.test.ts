@@ -387,3 +387,37 @@ describe('waf: scoring, paranoia and exclusions', () => {
     assert.throws(() => compilePolicy(waf, { body: { max_size: '16MiB' } }), /larger than gateway.limits.max_buffered_body/);
   });
 });
+
+describe('waf: remembered clean User-Agents', () => {
+  const ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+  const attack = "Mozilla/5.0' UNION SELECT password FROM users--";
+
+  it('inspects every User-Agent that matched anything, however often it comes back', async () => {
+    const instance = compilePolicy(waf, {});
+    for (let i = 0; i < 3; i++) assert.equal(await verdict({ path: '/items', headers: { 'user-agent': ua } }, instance), undefined);
+    for (let i = 0; i < 3; i++) {
+      const result = await verdict({ path: '/items', headers: { 'user-agent': attack } }, instance);
+      assert.equal(result?.event?.data?.target, 'header:user-agent', `request ${i + 1}`);
+    }
+  });
+
+  it('does not remember a value an exclusion let through: on a path the exclusion does not cover it is refused', async () => {
+    const instance = compilePolicy(waf, { exclusions: [{ paths: ['/open'], targets: ['header:user-agent'] }] });
+    for (let i = 0; i < 2; i++) assert.equal(await verdict({ path: '/open', headers: { 'user-agent': attack } }, instance), undefined);
+    assert.equal((await verdict({ path: '/items', headers: { 'user-agent': attack } }, instance))?.event?.data?.target, 'header:user-agent');
+  });
+
+  it('counts a User-Agent that scored under the threshold on every request (it is never remembered)', async () => {
+    const instance = compilePolicy(waf, { threshold: 10 });
+    for (let i = 0; i < 3; i++) assert.equal(await verdict({ path: '/items', headers: { 'user-agent': attack } }, instance), undefined);
+    // its 5 and the query's 5 reach 10 only if the User-Agent is still inspected
+    const result = await verdict({ path: '/items', query: `q=${encodeURIComponent("<script>alert(1)</script>")}`, headers: { 'user-agent': attack } }, instance);
+    assert.equal(result?.event?.data?.score, 10);
+  });
+
+  it('remembers within bounds: a flood of distinct clean User-Agents, then an attack, is still refused', async () => {
+    const instance = compilePolicy(waf, {});
+    for (let i = 0; i < 1500; i++) assert.equal(await verdict({ path: '/items', headers: { 'user-agent': `${ua} build/${i}` } }, instance), undefined);
+    assert.equal((await verdict({ path: '/items', headers: { 'user-agent': attack } }, instance))?.event?.data?.target, 'header:user-agent');
+  });
+});
