@@ -47,8 +47,28 @@ function deferrable<F extends (...args: never[]) => unknown>(real: F): F {
 
 export const describe = deferrable(nodeTest.describe);
 export const suite = deferrable(nodeTest.suite);
-export const it = deferrable(nodeTest.it);
-export const test = deferrable(nodeTest.test);
+/**
+ * A test that hangs would hold the one process, and CI with it, until CI's own limit killed the run
+ * with no word of which test it was. Each test gets TEST_TIMEOUT_MS (default 180 s; under CI's load the
+ * longest tests take under a minute) unless it names its own timeout.
+ */
+const TEST_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS ?? 180_000);
+
+function withTimeout<F extends (...args: never[]) => unknown>(real: F): F {
+  return ((...args: unknown[]) => {
+    const at = args.findIndex((arg) => typeof arg === 'object' && arg !== null);
+    if (at >= 0) {
+      const options = args[at] as { timeout?: number };
+      if (options.timeout === undefined) args[at] = { ...options, timeout: TEST_TIMEOUT_MS };
+    } else {
+      args.splice(typeof args[0] === 'string' ? 1 : 0, 0, { timeout: TEST_TIMEOUT_MS });
+    }
+    return real(...(args as Parameters<F>));
+  }) as unknown as F;
+}
+
+export const it = deferrable(withTimeout(nodeTest.it));
+export const test = deferrable(withTimeout(nodeTest.test));
 export const before = deferrable(nodeTest.before);
 export const after = deferrable(nodeTest.after);
 export const beforeEach = deferrable(nodeTest.beforeEach);
