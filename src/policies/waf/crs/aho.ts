@@ -23,14 +23,18 @@ export class DenseAho {
   /** Every phrase index ending at each state (own and through fail links); empty when none. */
   readonly outAll: readonly (readonly number[])[];
   readonly states: number;
-  /** A stamp per state: all() visits each state's outputs once per scan. */
+  /** A stamp per state: statesHit() reports each state once per scan. */
   private readonly seen: Uint32Array;
   private stamp = 0;
 
-  /** `phrases` as given; `fold` maps a char code (of phrases and texts alike) before matching. */
+  /**
+   * `phrases` as given; `fold` maps a char code (of phrases and texts alike) before matching; `foldSources` are the
+   * characters above Latin-1 that `fold` maps to another character.
+   */
   constructor(
     readonly phrases: readonly string[],
-    private readonly fold: (c: number) => number = asciiFold,
+    fold: (c: number) => number = asciiFold,
+    foldSources: readonly number[] = [],
   ) {
     const classOf = new Map<number, number>();
     for (const p of phrases) for (let i = 0; i < p.length; i++) {
@@ -39,9 +43,15 @@ export class DenseAho {
     }
     this.width = classOf.size + 1;
     this.classes = this.width <= 256 ? new Uint8Array(65536) : new Uint16Array(65536);
-    for (let c = 0; c < 65536; c++) {
+    // the characters that can map to a phrase character: Latin-1 (folding stays there), those beyond it that
+    // fold into it, and the phrases' own
+    for (let c = 0; c < 256; c++) {
       const k = classOf.get(fold(c));
       if (k !== undefined) this.classes[c] = k;
+    }
+    for (const c of [...foldSources, ...classOf.keys()]) {
+      const k = classOf.get(fold(c));
+      if (k !== undefined && c < 65536) this.classes[c] = k;
     }
     // the trie
     const children: Map<number, number>[] = [new Map<number, number>()];
@@ -113,8 +123,12 @@ export class DenseAho {
     return -1;
   }
 
-  /** Calls `found` once for every state with phrases that `text` reaches (each phrase is in one or more of them). */
-  visit(text: string, found: (phrases: readonly number[]) => void): void {
+  /**
+   * The states with phrases that `text` reaches, each once, into `into` (cleared first): the loop without a
+   * callback, for the prefilter's hot path.
+   */
+  statesHit(text: string, into: number[]): void {
+    into.length = 0;
     const classes = this.classes, next = this.next, out = this.outAll, width = this.width, seen = this.seen;
     const stamp = ++this.stamp;
     if (stamp === 0xffffffff) {
@@ -126,7 +140,7 @@ export class DenseAho {
       s = next[s * width + classes[text.charCodeAt(i)]!]!;
       if (seen[s] !== stamp) {
         seen[s] = stamp;
-        if (out[s]!.length > 0) found(out[s]!);
+        if (out[s]!.length > 0) into.push(s);
       }
     }
   }

@@ -22,6 +22,9 @@ export function foldChar(c: number): number {
   return UNICODE_FOLD.get(c) ?? c;
 }
 
+/** The characters above Latin-1 that foldChar maps into it. */
+export const FOLD_SOURCES: readonly number[] = [0x212a, 0x17f, 0x212b, 0x1e9e, 0x178, 0x39c, 0x3bc];
+
 const UNICODE_FOLD = new Map([
   [0x212a, 0x6b], [0x17f, 0x73], [0x212b, 0xe5], [0x1e9e, 0xdf], [0x178, 0xff], [0x39c, 0xb5], [0x3bc, 0xb5],
 ]);
@@ -71,12 +74,19 @@ function rarity(literal: string): number {
   return r;
 }
 
+const scores = new WeakMap<readonly string[], number>();
+
 /** Higher is a better filter: the commonest literal as rare as can be, then fewer literals. */
 function score(set: readonly string[] | undefined): number {
   if (!set || set.length === 0) return -1;
-  let min = Infinity;
-  for (const s of set) min = Math.min(min, rarity(s));
-  return min * 10000 - Math.min(set.length, 9999);
+  let known = scores.get(set);
+  if (known === undefined) {
+    let min = Infinity;
+    for (const s of set) min = Math.min(min, rarity(s));
+    known = min * 10000 - Math.min(set.length, 9999);
+    scores.set(set, known);
+  }
+  return known;
 }
 
 function best(...sets: (readonly string[] | undefined)[]): readonly string[] | undefined {
@@ -89,11 +99,20 @@ function dedupe(list: readonly string[]): string[] {
   return [...new Set(list)];
 }
 
-function alternate(a: Info, b: Info): Info {
-  const exact = a.exact && b.exact && a.exact.length + b.exact.length <= MAX_EXACT ? dedupe([...a.exact, ...b.exact]) : undefined;
-  const ra = required(a), rb = required(b);
-  const any = ra && rb && ra.length + rb.length <= MAX_ANY ? dedupe([...ra, ...rb]) : undefined;
-  return { exact, any: exact && !exact.includes('') ? exact : any };
+/** Either branch: exact strings when few enough in all, and the union of their requirements when each has one. */
+function alternate(branches: readonly Info[]): Info {
+  let exact: Set<string> | undefined = new Set();
+  let any: Set<string> | undefined = new Set();
+  for (const b of branches) {
+    if (exact && b.exact && exact.size + b.exact.length <= MAX_EXACT) for (const x of b.exact) exact.add(x);
+    else exact = undefined;
+    const r = required(b);
+    if (any && r && any.size + r.length <= MAX_ANY) for (const x of r) any.add(x);
+    else any = undefined;
+  }
+  const exactList = exact ? [...exact] : undefined;
+  if (exactList && !exact!.has('')) return { exact: exactList, any: exactList };
+  return { exact: exactList, any: exactList ? undefined : any ? [...any] : undefined };
 }
 
 function repeat(a: Info, min: number, max: number): Info {
@@ -133,12 +152,12 @@ class Parser {
   }
 
   private alternation(): Info {
-    let info = this.sequence();
+    const branches = [this.sequence()];
     while (this.p[this.i] === '|') {
       this.i++;
-      info = alternate(info, this.sequence());
+      branches.push(this.sequence());
     }
-    return info;
+    return branches.length === 1 ? branches[0]! : alternate(branches);
   }
 
   /**

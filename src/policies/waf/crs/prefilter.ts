@@ -10,7 +10,7 @@
 import type { Rule } from './model.js';
 import { bytePattern } from './operators.js';
 import { DenseAho } from './aho.js';
-import { foldChar, requiredLiterals } from './literals.js';
+import { FOLD_SOURCES, foldChar, requiredLiterals } from './literals.js';
 import type { RuleSet } from './ruleset.js';
 
 export interface Prefilter {
@@ -27,21 +27,27 @@ const NONE: readonly number[] = [];
 
 /** The slots of the rules one of whose literals `value` holds, each once (none, for most benign values). */
 export function scanLiterals(prefilter: Prefilter, value: string): readonly number[] {
-  let hits: number[] | undefined;
-  let seen: Uint8Array | undefined;
+  const states = scratch;
+  prefilter.aho.statesHit(value, states);
+  if (states.length === 0) return NONE;
+  const hits: number[] = [];
+  const seen = new Uint8Array(prefilter.size);
   const slotsOf = prefilter.slotsOf;
-  prefilter.aho.visit(value, (phrases) => {
-    for (const p of phrases) {
+  const outAll = prefilter.aho.outAll;
+  for (const state of states) {
+    for (const p of outAll[state]!) {
       for (const slot of slotsOf[p]!) {
-        seen ??= new Uint8Array(prefilter.size);
         if (seen[slot] === 1) continue;
         seen[slot] = 1;
-        (hits ??= []).push(slot);
+        hits.push(slot);
       }
     }
-  });
-  return hits ?? NONE;
+  }
+  return hits;
 }
+
+/** The states one scan reached (reused: scans do not nest). */
+const scratch: number[] = [];
 
 const built = new WeakMap<RuleSet, Prefilter>();
 
@@ -74,7 +80,7 @@ export function prefilterFor(set: RuleSet): Prefilter {
     }
   }
   const keys = [...phrases.keys()];
-  const out = { aho: new DenseAho(keys, foldChar), slotsOf: keys.map((k) => phrases.get(k)!), slots, size: slots.size };
+  const out = { aho: new DenseAho(keys, foldChar, FOLD_SOURCES), slotsOf: keys.map((k) => phrases.get(k)!), slots, size: slots.size };
   built.set(set, out);
   return out;
 }
