@@ -10,7 +10,8 @@ import { applyCtl, applySetVar } from './actions.js';
 import { Transaction, type MatchedVar, type RequestData } from './transaction.js';
 import { excluded, REQUEST_VARIABLES, resolve, type Value } from './variables.js';
 import type { Target } from './model.js';
-import { prefilterFor, type Prefilter } from './prefilter.js';
+import { prefilterFor, scanLiterals, type Prefilter } from './prefilter.js';
+import { chainBreakers, charFlags } from './transform-identity.js';
 
 export interface RuleMatch {
   readonly id: number;
@@ -40,21 +41,35 @@ export class CrsTransaction extends Transaction {
   interruption: Interruption | undefined;
   /** "allow" stopped evaluation. */
   allowed = false;
-  private transformCache = new Map<string, Map<string, string[]>>();
-  /** Per transformation chain: which Set patterns each transformed value matched. */
-  private setCache = new Map<string, Map<string, ReadonlySet<number>>>();
+  /** Per raw value: its transformed forms by transformation-chain prefix ("lowercase", "lowercase,urldecodeuni" ...). */
+  private transformCache = new Map<string, Map<string, string>>();
+  /** Per transformation, long inputs and what it made of them. */
+  private stepCache = new Map<string, Map<string, string>>();
+  /** Characters held by transformCache: a bound on what one request can make the engine keep. */
+  private transformCached = 0;
+  /** Per distinct (transformed) value: which rules' required literals it holds. */
+  private literalCache = new Map<string, readonly number[]>();
+  /** Per transformation chain and target list: which rules' literals any of those values holds. */
+  private unionCache = new Map<string, Uint8Array>();
+  /** Static targets' values and what they hold, by target. */
+  private targetCache = new Map<string, TargetInfo>();
   private readonly prefilter: Prefilter;
   /** The request variables' values by target, before exclusions: hundreds of rules read the same ARGS. */
   private readonly valueCache = new Map<string, Value[]>();
 
+  /** The operators' view of this transaction, one object for every rule (captures set per rule). */
+  private readonly run: { expand: (s: string) => string; captures: string[] | undefined } = { expand: (s) => this.expand(s), captures: undefined };
+
   /** The body was read: ARGS, FILES and XML changed. */
   bodyProcessed(): void {
     this.valueCache.clear();
+    this.unionCache.clear();
+    this.targetCache.clear();
   }
 
   private values(target: Target, exclusions: readonly { name: string }[]): Value[] {
     if (!REQUEST_VARIABLES.has(target.name)) return resolve(this, target, exclusions as Parameters<typeof resolve>[2]);
-    const key = `${target.name}\0${target.key ?? ''}\0${target.keyRegex?.source ?? ''}`;
+    const key = targetKey(target);
     let all = this.valueCache.get(key);
     if (!all) {
       all = resolve(this, target, []);
@@ -74,22 +89,75 @@ export class CrsTransaction extends Transaction {
     this.prefilter = prefilterFor(ruleSet);
   }
 
-  /** Whether the rule's pattern can match `value`, from its chain's Set (one scan per value and chain). */
-  private setAllows(rule: Rule, value: string): boolean {
-    const slot = this.prefilter.slots.get(rule);
-    // long values go to each rule's own regex: a Set's DFA over a hostile 64 KB value took seconds
-    if (!slot || value.length > 2048) return true;
-    let byValue = this.setCache.get(slot.group);
-    if (!byValue) {
-      byValue = new Map();
-      this.setCache.set(slot.group, byValue);
-    }
-    let hits = byValue.get(value);
+  /** Which rules' required literals `value` holds (one scan per distinct value). */
+  private literalHits(value: string): readonly number[] {
+    let hits = this.literalCache.get(value);
     if (!hits) {
-      hits = new Set(this.prefilter.sets.get(slot.group)!.match(value));
-      byValue.set(value, hits);
+      hits = scanLiterals(this.prefilter, value);
+      this.literalCache.set(value, hits);
     }
-    return hits.has(slot.index);
+    return hits;
+  }
+
+  /** Whether `value` holds one of the literals every match of the rule's regex contains. */
+  private literalsAllow(slot: number, rule: Rule, value: string): boolean {
+    const hit = this.literalHits(value).includes(slot);
+    if (!hit && CHECK && rule.operator.match(value, { expand: (x) => x, captures: undefined })) {
+      process.stderr.write(`PREFILTER UNSOUND rule ${rule.id} value ${JSON.stringify(value.slice(0, 200))}\n`);
+      return true;
+    }
+    return hit;
+  }
+
+  /** A static target's values (before exclusions), the characters they hold, and the rules' literals they hold as sent. */
+  private targetInfo(target: Target): TargetInfo {
+    const key = targetKey(target);
+    let info = this.targetCache.get(key);
+    if (!info) {
+      const values = this.values(target, NO_EXCLUSIONS);
+      const raws: string[] = [];
+      let flags = 0;
+      for (const v of values) {
+        const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
+        raws.push(raw);
+        flags |= charFlags(raw);
+      }
+      info = { raws, flags, rawHits: undefined };
+      this.targetCache.set(key, info);
+    }
+    return info;
+  }
+
+  /**
+   * Whether any value the rule can read (its targets before exclusions, through its transformations) holds one of its
+   * literals. A value its chain leaves as it is (no "%" for urlDecode ...) is scanned once for every rule; the
+   * answers are shared per target, so a rule that cannot match costs a lookup per target.
+   */
+  private anyValueAllows(slot: number, rule: Rule): boolean {
+    const plan = planOf(rule);
+    if (!plan) return true;
+    for (let i = 0; i < rule.targets.length; i++) {
+      const target = rule.targets[i]!;
+      const info = this.targetInfo(target);
+      if (info.raws.length === 0) continue;
+      if ((info.flags & plan.breakers) === 0) {
+        if (!info.rawHits) {
+          info.rawHits = new Uint8Array(this.prefilter.size);
+          for (const raw of info.raws) for (const h of this.literalHits(raw)) info.rawHits[h] = 1;
+        }
+        if (info.rawHits[slot] === 1) return true;
+        continue;
+      }
+      const key = plan.unionKeys[i]!;
+      let union = this.unionCache.get(key);
+      if (!union) {
+        union = new Uint8Array(this.prefilter.size);
+        for (const raw of info.raws) for (const value of this.transformed(raw, rule)) for (const h of this.literalHits(value)) union[h] = 1;
+        this.unionCache.set(key, union);
+      }
+      if (union[slot] === 1) return true;
+    }
+    return false;
   }
 
   /** Runs one phase (1: headers, 2: body, 3, 4: response). Stops at an interruption. */
@@ -176,6 +244,12 @@ export class CrsTransaction extends Transaction {
       for (const ctl of rule.ctls) applyCtl(this, ctl, top);
       return matched;
     }
+    const slot = this.prefilter.slots.get(rule);
+    const unionSaysNo = slot !== undefined && !this.anyValueAllows(slot, rule);
+    if (unionSaysNo && !CHECK) {
+      this.matchedVars = matched;
+      return matched;
+    }
     const exclusions = this.exclusionsFor(rule, top);
     const values: Value[] = [];
     for (const target of rule.targets) {
@@ -184,15 +258,17 @@ export class CrsTransaction extends Transaction {
       else for (const v of found) values.push(v);
     }
     const captures = rule.capture ? ([] as string[]) : undefined;
-    const run = { expand: (s: string) => this.expand(s), captures };
+    const run = this.run;
+    run.captures = captures;
     const required = rule.operator.required;
     for (const v of values) {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
       const candidates = this.transformed(raw, rule);
       for (const value of candidates) {
         if (required !== undefined && value.indexOf(required) === -1) continue;
-        if (!this.setAllows(rule, value)) continue;
+        if (slot !== undefined && !this.literalsAllow(slot, rule, value)) continue;
         if (!rule.operator.match(value, run)) continue;
+        if (CHECK && unionSaysNo) process.stderr.write(`PREFILTER UNSOUND (targets) rule ${rule.id} ${v.name} ${JSON.stringify(value.slice(0, 200))}\n`);
         const m = { name: v.name, value };
         matched.push(m);
         this.matchedVar = m;
@@ -208,30 +284,130 @@ export class CrsTransaction extends Transaction {
     return matched;
   }
 
-  /** The value after the rule's transformations (every step when multiMatch), cached per value and chain. */
+  /**
+   * One transformation of a long input, kept by transformation and input: chains that reach the same string by
+   * different prefixes (utf8toUnicode leaves ASCII as it is) decode it once.
+   */
+  private step(name: string, transform: (s: string) => string, input: string): string {
+    if (input.length < 256) return transform(input);
+    let byInput = this.stepCache.get(name);
+    if (!byInput) this.stepCache.set(name, (byInput = new Map<string, string>()));
+    let out = byInput.get(input);
+    if (out === undefined) {
+      out = transform(input);
+      if (this.transformCached < MAX_TRANSFORM_CACHE) {
+        byInput.set(input, out);
+        this.transformCached += out.length + 16;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The value after the rule's transformations (every step when multiMatch).
+   * Each step's result is kept per raw value and chain prefix, so rules whose
+   * chains share a beginning share the work, and no value is decoded twice.
+   */
   private transformed(value: string, rule: Rule): readonly string[] {
     const chain = rule.transforms;
     if (chain.length === 0) return [value];
-    let byChain = this.transformCache.get(value);
-    const cacheable = value.length < 8192;
-    if (cacheable && byChain) {
-      const hit = byChain.get(rule.transformKey);
-      if (hit && !rule.multiMatch) return hit;
+    const keys = prefixKeys(rule);
+    let byPrefix = this.transformCache.get(value);
+    if (!byPrefix) {
+      byPrefix = new Map();
+      this.transformCache.set(value, byPrefix);
+    }
+    const last = chain.length - 1;
+    if (!rule.multiMatch) {
+      const hit = byPrefix.get(keys[last]!);
+      if (hit !== undefined) return [hit];
     }
     const steps: string[] = [value];
     let v = value;
-    for (const t of chain) {
-      v = t(v);
+    for (let i = 0; i <= last; i++) {
+      const cached = byPrefix.get(keys[i]!);
+      if (cached !== undefined) v = cached;
+      else {
+        v = this.step(rule.transformNames[i]!, chain[i]!, v);
+        if (this.transformCached < MAX_TRANSFORM_CACHE) {
+          byPrefix.set(keys[i]!, v);
+          this.transformCached += v.length + 16;
+        }
+      }
       steps.push(v);
     }
-    const result = rule.multiMatch ? [...new Set(steps)] : [v];
-    if (cacheable && !rule.multiMatch) {
-      if (!byChain) {
-        byChain = new Map();
-        this.transformCache.set(value, byChain);
-      }
-      byChain.set(rule.transformKey, result);
-    }
-    return result;
+    return rule.multiMatch ? [...new Set(steps)] : [v];
   }
+}
+
+/** Debugging the prefilter: run every skipped regex and report one that matched. */
+const CHECK = process.env.CRS_PREFILTER_CHECK === '1';
+
+const NO_EXCLUSIONS: readonly TargetExclusion[] = [];
+
+/** Variables whose values stay the same through a phase (rules cannot change them). */
+const STATIC_SCALARS: ReadonlySet<string> = new Set([
+  'REQUEST_FILENAME', 'REQUEST_BASENAME', 'REQUEST_LINE', 'REQUEST_URI', 'REQUEST_URI_RAW', 'QUERY_STRING', 'REQUEST_METHOD',
+  'REQUEST_PROTOCOL', 'REQUEST_BODY', 'PATH_INFO',
+]);
+
+interface TargetInfo {
+  /** The values, cut at MAX_VALUE. */
+  readonly raws: readonly string[];
+  /** charFlags of all of them together. */
+  readonly flags: number;
+  /** Slots of the rules whose literals the values hold untransformed. */
+  rawHits: Uint8Array | undefined;
+}
+
+/** Compiled-rule annotations the engine keeps on the rule objects themselves (a WeakMap lookup per rule was a tenth of a GET's cost). */
+const TARGET_KEY = Symbol('targetKey');
+const PLAN = Symbol('unionPlan');
+
+function targetKey(target: Target): string {
+  const holder = target as Target & { [TARGET_KEY]?: string };
+  let key = holder[TARGET_KEY];
+  if (key === undefined) {
+    key = `${target.name}\0${target.key ?? ''}\0${target.keyRegex?.source ?? ''}`;
+    holder[TARGET_KEY] = key;
+  }
+  return key;
+}
+
+interface UnionPlan {
+  /** chainBreakers of the rule's transformations. */
+  readonly breakers: number;
+  /** Per target: the key of its values' literals through the rule's chain. */
+  readonly unionKeys: readonly string[];
+}
+
+/**
+ * How the prefilter judges a rule before reading its values one by one: only when every target holds the request as
+ * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count.
+ */
+function planOf(rule: Rule): UnionPlan | undefined {
+  const holder = rule as Rule & { [PLAN]?: UnionPlan | null };
+  let plan = holder[PLAN];
+  if (plan === undefined) {
+    const fixed = rule.targets.every((t) => !t.count && (REQUEST_VARIABLES.has(t.name) || STATIC_SCALARS.has(t.name)));
+    const chain = `${rule.transformKey}${rule.multiMatch ? '+' : ''}`;
+    plan = fixed ? { breakers: chainBreakers(rule.transformNames), unionKeys: rule.targets.map((t) => `${chain}\0${targetKey(t)}`) } : null;
+    holder[PLAN] = plan;
+  }
+  return plan ?? undefined;
+}
+
+/** Characters of transformed values one request may keep cached (about 8 MB of latin1 strings). */
+const MAX_TRANSFORM_CACHE = 8 * 1024 * 1024;
+
+const prefixes = new WeakMap<Rule, string[]>();
+
+/** "a", "a,b", "a,b,c" for a rule whose chain is a, b, c: the cache keys of each step. */
+function prefixKeys(rule: Rule): readonly string[] {
+  let keys = prefixes.get(rule);
+  if (!keys) {
+    keys = rule.transformNames.map((_, i) => rule.transformNames.slice(0, i + 1).join(','));
+    prefixes.set(rule, keys);
+  }
+  return keys;
 }

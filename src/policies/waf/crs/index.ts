@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expandGlob } from './glob.js';
+import { prefilterFor } from './prefilter.js';
 import { RuleSet } from './ruleset.js';
 import { setupText, type SetupOptions } from './setup.js';
 
@@ -63,6 +64,7 @@ export function loadCrs(options: CrsOptions): RuleSet {
   for (const f of ruleFiles(dir, options.responses ?? false)) set.loadFile(f);
   for (const f of afterFiles) set.loadFile(f);
   if (options.after) set.loadText(options.after, '<waf exclusions>');
+  prefilterFor(set); // the literal automaton is built with the rules, so a reload reuses it and no request pays for it
   if (cache.size >= 8) cache.delete(cache.keys().next().value!);
   cache.set(key, set);
   return set;

@@ -25,6 +25,8 @@ export interface Operator {
   match(value: string, run: OperatorRun): boolean;
   /** A literal every match must contain (lower-cased), when the operator knows one: a cheap prefilter. */
   readonly required?: string;
+  /** @pm's phrases: every match holds one of them (the literal prefilter's input, as @rx's required literals are). */
+  readonly phrases?: readonly string[];
 }
 
 export class OperatorError extends Error {}
@@ -166,6 +168,13 @@ function dynamic(argument: string): boolean {
   return argument.includes('%{');
 }
 
+type Matcher = ((value: string, run: OperatorRun) => boolean) & { phrases?: readonly string[] };
+
+function withPhrases(pm: PhraseMatcher, fn: Matcher): Matcher {
+  fn.phrases = pm.phrases;
+  return fn;
+}
+
 type Factory = (argument: string, ruleFile: string) => (value: string, run: OperatorRun) => boolean;
 
 const FACTORIES: Record<string, Factory> = {
@@ -198,21 +207,21 @@ const FACTORIES: Record<string, Factory> = {
   },
   pm(argument) {
     const pm = new PhraseMatcher(argument.split(/\s+/).filter(Boolean));
-    return (value, run) => {
+    return withPhrases(pm, (value, run) => {
       const found = pm.find(value);
       if (found === undefined) return false;
       if (run.captures) run.captures[0] = found;
       return true;
-    };
+    });
   },
   pmfromfile(argument, ruleFile) {
     const pm = new PhraseMatcher(dataFileLines(argument, ruleFile));
-    return (value, run) => {
+    return withPhrases(pm, (value, run) => {
       const found = pm.find(value);
       if (found === undefined) return false;
       if (run.captures) run.captures[0] = found;
       return true;
-    };
+    });
   },
   streq: (a) => (v, run) => v === run.expand(a),
   strmatch: (a) => (v, run) => v.includes(run.expand(a)),
@@ -292,5 +301,6 @@ export function compileOperator(name: string, argument: string, negated: boolean
     return { name: key, argument, match: (v, run) => !fn(v, run) };
   }
   const setPattern = key === 'rx' && !dynamic(argument) ? argument : undefined;
-  return { name: key, argument, match: fn, required, setPattern };
+  const phrases = (fn as Matcher).phrases;
+  return { name: key, argument, match: fn, required, setPattern, phrases };
 }

@@ -1,58 +1,86 @@
 /**
- * One RE2.Set per transformation chain over the static @rx patterns of every
- * rule (and chain link) that uses that chain: a value is scanned once per
- * chain instead of once per rule, and a rule whose pattern the Set did not
- * report is skipped without calling its own regex (which runs only to take
- * captures). This is what turns ~300 N-API calls per value into a handful.
+ * Required-literal prefilter: for every static, non-negated @rx (and chain
+ * link) whose regex names literals one of which each match must contain
+ * (literals.ts), one dense Aho-Corasick automaton holds the literals of all
+ * the rules. Each distinct (transformed) value is scanned once; a rule none of
+ * whose literals is in it is skipped without calling RE2. Benign values hold none of "<script", "union", "/etc/" ..., so
+ * most regexes never run; a rule whose pattern names no literal runs its regex
+ * as before.
  */
-import RE2 from 're2';
 import type { Rule } from './model.js';
 import { bytePattern } from './operators.js';
+import { DenseAho } from './aho.js';
+import { FOLD_SOURCES, foldChar, requiredLiterals } from './literals.js';
 import type { RuleSet } from './ruleset.js';
 
-type RE2Set = InstanceType<typeof RE2.Set>;
-
-export interface PrefilterSlot {
-  readonly group: string;
-  readonly index: number;
-}
-
 export interface Prefilter {
-  readonly sets: ReadonlyMap<string, RE2Set>;
-  readonly slots: ReadonlyMap<Rule, PrefilterSlot>;
+  /** Every required literal of every prefiltered rule, folded. */
+  readonly aho: DenseAho;
+  /** The rule slots each phrase of the automaton stands for. */
+  readonly slotsOf: readonly (readonly number[])[];
+  /** Each prefiltered rule's (or chain link's) slot. */
+  readonly slots: ReadonlyMap<Rule, number>;
+  readonly size: number;
 }
+
+const NONE: readonly number[] = [];
+
+/** The slots of the rules one of whose literals `value` holds, each once (none, for most benign values). */
+export function scanLiterals(prefilter: Prefilter, value: string): readonly number[] {
+  const states = scratch;
+  prefilter.aho.statesHit(value, states);
+  if (states.length === 0) return NONE;
+  const hits: number[] = [];
+  const seen = new Uint8Array(prefilter.size);
+  const slotsOf = prefilter.slotsOf;
+  const outAll = prefilter.aho.outAll;
+  for (const state of states) {
+    for (const p of outAll[state]!) {
+      for (const slot of slotsOf[p]!) {
+        if (seen[slot] === 1) continue;
+        seen[slot] = 1;
+        hits.push(slot);
+      }
+    }
+  }
+  return hits;
+}
+
+/** The states one scan reached (reused: scans do not nest). */
+const scratch: number[] = [];
 
 const built = new WeakMap<RuleSet, Prefilter>();
 
 export function prefilterFor(set: RuleSet): Prefilter {
   const cached = built.get(set);
   if (cached) return cached;
-  const patterns = new Map<string, string[]>();
-  const slots = new Map<Rule, PrefilterSlot>();
+  const phrases = new Map<string, number[]>();
+  const slots = new Map<Rule, number>();
+  const literalsOf = new Map<string, readonly string[] | undefined>();
   for (const list of set.phases) {
     for (const item of list) {
       if (item.kind !== 'rule') continue;
       for (let r: Rule | undefined = item.rule; r; r = r.chained) {
         const p = r.operator.setPattern;
-        if (p === undefined || r.multiMatch) continue;
-        const group = r.transformKey;
-        const list2 = patterns.get(group) ?? [];
-        patterns.set(group, list2);
-        slots.set(r, { group, index: list2.length });
-        list2.push(bytePattern(p));
+        let literals = r.operator.phrases;
+        if (literals === undefined && p !== undefined && !literalsOf.has(p)) {
+          // the pattern as RE2 runs it, less the (?s) bytePattern puts in front
+          literals = requiredLiterals(bytePattern(p).slice(4));
+          literalsOf.set(p, literals);
+        } else if (literals === undefined && p !== undefined) literals = literalsOf.get(p);
+        if (!literals || literals.length === 0) continue;
+        const slot = slots.size;
+        slots.set(r, slot);
+        for (const l of literals) {
+          const list2 = phrases.get(l);
+          if (list2) list2.push(slot);
+          else phrases.set(l, [slot]);
+        }
       }
     }
   }
-  const sets = new Map<string, RE2Set>();
-  for (const [group, list] of patterns) {
-    try {
-      sets.set(group, new RE2.Set(list, '', { anchor: 'unanchored' }));
-    } catch {
-      // a Set RE2 cannot build (memory budget): those rules run their own regexes
-      for (const [rule, slot] of slots) if (slot.group === group) slots.delete(rule);
-    }
-  }
-  const out = { sets, slots };
+  const keys = [...phrases.keys()];
+  const out = { aho: new DenseAho(keys, foldChar, FOLD_SOURCES), slotsOf: keys.map((k) => phrases.get(k)!), slots, size: slots.size };
   built.set(set, out);
   return out;
 }

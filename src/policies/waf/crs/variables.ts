@@ -2,6 +2,7 @@
  * The variables a rule may name, and how a target (ARGS:foo, REQUEST_HEADERS:/^x-/,
  * &TX:x, XML:/*) becomes the values it inspects, less the rule's exclusions.
  */
+import type RE2 from 're2';
 import type { Collection, Entry } from './collection.js';
 import type { Target, TargetExclusion } from './model.js';
 import type { Transaction } from './transaction.js';
@@ -56,11 +57,26 @@ export function excluded(collection: string, key: string | undefined, exclusions
   return false;
 }
 
+/** Per key regex, the keys it was asked about: TX:/^header_name_/ reads the same hundred TX names on every request. */
+const keyAnswers = new WeakMap<RE2, Map<string, boolean>>();
+const MAX_KEY_ANSWERS = 4096;
+
+function keyMatches(re: RE2, key: string): boolean {
+  let answers = keyAnswers.get(re);
+  if (!answers) keyAnswers.set(re, (answers = new Map<string, boolean>()));
+  let yes = answers.get(key);
+  if (yes === undefined) {
+    yes = re.test(key);
+    if (answers.size < MAX_KEY_ANSWERS && key.length <= 256) answers.set(key, yes);
+  }
+  return yes;
+}
+
 function fromEntries(name: string, entries: Iterable<Entry>, target: Target, exclusions: readonly TargetExclusion[], names: boolean, out: Value[]): void {
   // the *_NAMES collections are excluded by the key of their own name, as CRS writes !ARGS_NAMES:foo
   for (const e of entries) {
     if (target.key !== undefined && e.key.toLowerCase() !== target.key) continue;
-    if (target.keyRegex && !target.keyRegex.test(e.key)) continue;
+    if (target.keyRegex && !keyMatches(target.keyRegex, e.key)) continue;
     if (excluded(name, e.key, exclusions)) continue;
     out.push({ name: `${name}:${e.key}`, value: names ? e.key : e.value, key: e.key });
   }
