@@ -8,8 +8,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { constants as cryptoConstants } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { parseListenAddress } from '../config/ajv.js';
 
@@ -48,6 +50,9 @@ function tlsOptions(tls: AdminTls) {
     requestCert: tls.ca !== undefined,
     rejectUnauthorized: false,
     minVersion: tls.minVersion,
+    // TLS 1.2 renegotiation would let a client show a trusted certificate, then another: Node keeps
+    // `authorized` from the first handshake while the peer certificate read is the second's.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION | cryptoConstants.SSL_OP_NO_COMPRESSION,
   };
 }
 
@@ -132,6 +137,7 @@ export class AdminServer {
       });
     });
     const admin = new AdminServer(server, address, logger, tls);
+    server.on('secureConnection', (socket: TLSSocket) => admin.noteHandshake(socket));
     server.on('request', (req: IncomingMessage, res: ServerResponse) => admin.handle(req, res));
     server.on('clientError', (_err: Error, socket: Duplex) => socket.destroy());
     // A failed handshake (an old TLS version, a plain-HTTP client): dropped, as a bad request is.
@@ -170,10 +176,39 @@ export class AdminServer {
     return this.tls?.ca !== undefined;
   }
 
-  /** New TLS material for the connections to come (a renewed certificate, another client CA); open ones keep theirs. */
+  /**
+   * New TLS material for the connections to come (a renewed certificate, another client CA). Open
+   * connections keep the handshake they made, so when the client CA changes they are closed: one
+   * verified against a CA no longer trusted would otherwise stay an admin for as long as it is kept busy.
+   */
   updateTls(tls: AdminTls): void {
     if ('setSecureContext' in this.server) this.server.setSecureContext(tlsOptions(tls));
+    if (this.tls?.ca !== tls.ca) {
+      this.caGeneration++;
+      this.server.closeIdleConnections();
+    }
     this.tls = tls;
+  }
+
+  /** Which client CA each TLS connection was verified against (a count of client_ca changes). */
+  private caGeneration = 0;
+  private readonly verifiedUnder = new WeakMap<object, number>();
+
+  private noteHandshake(socket: object): void {
+    this.verifiedUnder.set(socket, this.caGeneration);
+  }
+
+  /**
+   * A connection still busy when the client CA changed: its certificate was checked against a CA no
+   * longer configured, so it is no longer taken as verified (a request on it may still carry a token),
+   * and it closes after this answer.
+   */
+  private dropStaleVerification(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket as Partial<TLSSocket>;
+    const under = this.verifiedUnder.get(req.socket);
+    if (under === undefined || under === this.caGeneration) return;
+    socket.authorized = false;
+    res.shouldKeepAlive = false;
   }
 
   get url(): string {
@@ -223,6 +258,7 @@ export class AdminServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    this.dropStaleVerification(req, res);
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
     // GET, HEAD and DELETE read no body: a client that sent one gets its answer on a connection that then closes.

@@ -41,7 +41,8 @@ export function certificateClient(req: IncomingMessage, api: AdminApiConfig): Ce
   if (typeof socket.getPeerX509Certificate !== 'function') return undefined;
   const cert = socket.getPeerX509Certificate();
   if (!cert) return undefined;
-  if (socket.authorized !== true) return { refused: 'untrusted_certificate' };
+  // authorizationError as well: it is what a later handshake on the same socket leaves (renegotiation is off; a second guard).
+  if (socket.authorized !== true || socket.authorizationError) return { refused: 'untrusted_certificate' };
   const fingerprint = hex(cert.fingerprint256);
   const cn = commonName(cert);
   const names = sans(cert);

@@ -12,6 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { startGateway, writeConfig, type TestGateway } from '../../../test/helpers/gateway.js';
 import { cli } from '../../../test/helpers/cli.js';
 import { httpsGet, makePki, tlsHandshake, type IssuedFiles, type Pki, type TlsClientOptions } from '../../../test/helpers/tls.js';
@@ -128,6 +130,20 @@ describe('admin API over mTLS', () => {
     assert.match(ok.protocol ?? '', /TLSv1\.[23]/);
   });
 
+  it('refuses TLS renegotiation: a second handshake cannot bring another certificate', async () => {
+    const socket = connectTls({ port: Number(new URL(base).port), host: '127.0.0.1', servername: 'localhost', ca: pki.caPem, cert: certs.ops!.certPem, key: certs.ops!.keyPem, maxVersion: 'TLSv1.2' });
+    socket.on('error', () => {});
+    await once(socket, 'secureConnect');
+    const refused = await new Promise<boolean>((resolve) => {
+      const asked = socket.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err !== null));
+      if (!asked) resolve(true);
+      // The server answers a renegotiation it refuses with an alert that ends the connection.
+      socket.once('close', () => resolve(true));
+    });
+    socket.destroy();
+    assert.ok(refused, 'the renegotiation was refused');
+  });
+
   it('serves a new server certificate after a reload, on the same listener', async () => {
     const before = (await call('ops', '/healthz')).peer.fingerprint256;
     const reloaded = await gw.reload(`${adminSectionTls('server2')}${rest}`);
@@ -204,3 +220,65 @@ describe('admin mTLS: refused at load', () => {
     assert.equal(good.code, 0, good.stderr);
   });
 });
+
+describe('admin mTLS: a client CA replaced by a reload', () => {
+  it('closes idle connections verified against the old CA, and does not take a busy one on its certificate, closing it after that answer', async () => {
+    const pki = await makePki('Admin CA');
+    const next = await makePki('Next admin CA');
+    const server = await pki.issue('server', { dns: ['localhost'], ips: ['127.0.0.1'], usage: 'server' });
+    const ops = await pki.issue('ops', { commonName: 'ops-admin', dns: ['ops.example'], usage: 'client' });
+    const section = (ca: string) => `admin:
+  address: "127.0.0.1:0"
+  tls: { cert: ${server.cert}, key: ${server.key}, client_ca: ${ca} }
+  api:
+    clients:
+      - { name: ops, role: admin, subject_cn: ops-admin }
+`;
+    const gw = await startGateway(`${section(pki.caFile)}${rest}`, { dir: pki.dir });
+    const open = async () => {
+      const socket = connectTls({ port: Number(new URL(gw.gateway.admin.url!).port), host: '127.0.0.1', servername: 'localhost', ca: pki.caPem, cert: ops.certPem, key: ops.keyPem });
+      socket.on('error', () => {});
+      await once(socket, 'secureConnect');
+      const first = await exchange(socket, 'GET /api/v1/me HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      assert.match(first, /^HTTP\/1\.1 200 /, first);
+      return socket;
+    };
+    try {
+      const idle = await open();
+      const busy = await open();
+      // The busy one is part way through its next request when the reload lands.
+      busy.write('GET /api/v1/me HTTP/1.1\r\nHost: local');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const idleClosed = once(idle, 'close');
+      assert.equal((await gw.reload(`${section(next.caFile)}${rest}`)).ok, true);
+      await idleClosed;
+      // Its certificate chains only to the CA the reload removed.
+      const second = await exchange(busy, 'host\r\n\r\n');
+      assert.match(second, /^HTTP\/1\.1 401 /, second);
+      assert.match(second, /\r\nconnection: close\r\n/i);
+      busy.destroy();
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+/** Writes one request on a kept-alive TLS connection and reads its whole answer (by Content-Length). */
+function exchange(socket: TLSSocket, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
+      if (text.length >= end + 4 + length) {
+        socket.off('data', onData);
+        resolve(text);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`closed before an answer: ${JSON.stringify(text)}`)));
+    socket.write(request);
+  });
+}
