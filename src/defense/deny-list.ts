@@ -185,10 +185,14 @@ function parseTarget(target: string): Target {
 
 /** One spelling per address: IPv4-mapped IPv6 unmapped, IPv6 in RFC 5952 form. */
 export function canonicalAddress(ip: string): string | undefined {
-  const unmapped = unmapIPv4(ip.trim());
+  const trimmed = ip.trim();
+  // A zone id (%eth0) names the local interface, not another address: ::ffff:198.51.100.7%eth0 is 198.51.100.7.
+  const zone = trimmed.indexOf('%');
+  const unmapped = unmapIPv4(zone === -1 ? trimmed : trimmed.slice(0, zone));
   if (isIPv4(unmapped)) return unmapped;
   if (!isIPv6(unmapped)) return undefined;
   const v6 = canonicalIPv6(unmapped.toLowerCase());
+  if (v6 === undefined) return undefined;
   // The hex spelling of an IPv4-mapped address (::ffff:cb00:7107) is the IPv4 client too: one spelling, one key, one ban.
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
   if (mapped) {
@@ -199,7 +203,8 @@ export function canonicalAddress(ip: string): string | undefined {
   return v6;
 }
 
-function canonicalIPv6(ip: string): string {
+/** RFC 5952 form of an address node:net accepts as IPv6 (without a zone id); undefined if it does not expand to eight groups. */
+function canonicalIPv6(ip: string): string | undefined {
   // expand to eight groups
   let groups: string[];
   const v4 = ip.includes('.') ? ip.slice(ip.lastIndexOf(':') + 1) : undefined;
@@ -214,8 +219,10 @@ function canonicalIPv6(ip: string): string {
   } else {
     const left = head.slice(0, double).split(':').filter((g) => g !== '');
     const right = head.slice(double + 2).split(':').filter((g) => g !== '');
+    if (left.length + right.length > 7) return undefined;
     groups = [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
   }
+  if (groups.length !== 8) return undefined;
   const parts = groups.map((g) => parseInt(g, 16).toString(16));
   // RFC 5952: compress the longest run of two or more zero groups, the first one on a tie
   let bestStart = -1;

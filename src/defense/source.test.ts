@@ -8,6 +8,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkOf, sourceBits, sourceOf } from './source.js';
 import { canonicalBlockTarget } from './actions.js';
+import { canonicalAddress } from './deny-list.js';
+import { TrustedProxies } from '../net/ip.js';
 
 describe('the source a client counts as', () => {
   it('is the address for IPv4, in any spelling Node accepts, mapped or not', () => {
@@ -63,5 +65,22 @@ describe('networks in one spelling', () => {
     assert.equal(canonicalBlockTarget('2001:DB8:1:2:3:4:5:6/64'), '2001:db8:1:2::/64');
     assert.equal(canonicalBlockTarget('203.0.113.99/24'), '203.0.113.0/24');
     assert.equal(canonicalBlockTarget('203.0.113.99/32'), '203.0.113.99');
+  });
+});
+
+describe('addresses with a zone id', () => {
+  it('are the address without it, and a value that does not expand to eight groups is no address (it used to throw)', () => {
+    assert.equal(canonicalAddress('::ffff:198.51.100.7%eth0'), '198.51.100.7');
+    assert.equal(canonicalAddress('fe80::1%eth0'), 'fe80::1');
+    assert.equal(canonicalAddress('2001:db8:9:9::1%:2001:db8:1:2::5'), '2001:db8:9:9::1');
+    assert.equal(canonicalAddress('1:2:3:4::5:6:7:8'), undefined);
+    assert.doesNotThrow(() => sourceOf('2001:db8:9:9::1%:2001:db8:1:2::5', 64));
+  });
+
+  it('are not believed in X-Forwarded-For: the last readable hop is the client', () => {
+    const proxies = new TrustedProxies(['127.0.0.1']);
+    assert.equal(proxies.clientIp('127.0.0.1', '2001:db8:9:9::1%:2001:db8:1:2::5'), '127.0.0.1');
+    assert.equal(proxies.clientIp('127.0.0.1', '203.0.113.5, fe80::1%eth0'), '127.0.0.1');
+    assert.equal(proxies.clientIp('127.0.0.1', '203.0.113.5'), '203.0.113.5');
   });
 });

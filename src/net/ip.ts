@@ -30,7 +30,9 @@ export class TrustedProxies {
     let client = peer;
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = unmapIPv4(stripPort(hops[i]!.trim()));
-      if (!isIPv4(hop) && !isIPv6(hop)) return client; // garbage: stop at the last address we could read
+      // garbage: stop at the last address we could read. A zone id (fe80::1%eth0, which node:net accepts
+      // with anything after the %) names an interface of the sender's host, never a client on the Internet.
+      if ((!isIPv4(hop) && !isIPv6(hop)) || hop.includes('%')) return client;
       client = hop;
       if (!this.trusts(hop)) return hop;
     }

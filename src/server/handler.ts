@@ -224,7 +224,12 @@ export class RequestHandler {
       telemetry.metrics?.requestEnded(ctx, reply.res.statusCode);
       emitRequestEvents(telemetry.events, ctx, reply.res.statusCode);
     }
-    this.env.defense?.ended(ctx, reply.res.statusCode);
+    try {
+      this.env.defense?.ended(ctx, reply.res.statusCode);
+    } catch (err) {
+      // Counting is best effort; a throw here would skip the bookkeeping below and, from a close listener, end the process.
+      this.env.logger.error({ err }, 'defense: counting a finished request failed');
+    }
     s.trace?.finish(ctx, reply.res.statusCode, completed);
     this.env.snapshots.leave(snapshot);
     if (--this.inflight === 0 && this.idleWaiters.length > 0) {

@@ -130,6 +130,13 @@ describe('automatic defense counts IPv6 clients per /64', () => {
     assert.ok(!events.some((e) => e.type === 'defense.detected' && e.details?.key === '2001:db8:9:9::/64'));
   });
 
+  it('takes no forwarded address with a zone id, and keeps serving (one such value used to end the process)', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await from('2001:db8:9:9::1%:2001:db8:1:2::5', '/ok')).status, 200);
+    assert.equal((await from('::ffff:198.51.100.40%eth0', '/ok')).status, 200);
+    assert.equal((await from('198.51.100.41', '/ok')).status, 200, 'still serving');
+    assert.ok(!events.some((e) => e.type === 'defense.detected' && String(e.details?.key).includes('%')));
+  });
+
   it('lets the allowlist win: a /64 holding an allowlisted address is never blocked', async () => {
     for (let i = 0; i < 25; i++) await from(host('2001:db8:aa:1:0:0:1', i));
     await eventually('the skip recorded', () => events.some((e) => e.type === 'defense.skipped' && e.details?.target === '2001:db8:aa:1::/64' && e.reason === 'allowlisted'));
