@@ -165,10 +165,21 @@ routes:
   it('frees the slots of a worker killed with SIGKILL for the other workers', async () => {
     const first = many(MAX, '/slot', {}, port);
     await until(() => held.size === MAX, `${MAX} held`);
-    const pids = [...node.output().matchAll(/"worker":(\d+),"pid":(\d+),"version":\d+,"msg":"worker ready"/g)];
-    const victim = Number(pids.find((m) => m[1] === '0')!.at(-1));
+    // The worker pids from the supervisor's "worker ready" lines (the last one of a slot is its live process).
+    const ready = new Map<number, number>();
+    for (const line of node.output().split('\n')) {
+      if (!line.includes('"worker ready"')) continue;
+      try {
+        const entry = JSON.parse(line) as { worker?: number; pid?: number };
+        if (typeof entry.worker === 'number' && typeof entry.pid === 'number') ready.set(entry.worker, entry.pid);
+      } catch {
+        // a line cut by another writer: not one to read a pid from
+      }
+    }
+    const [slot, victim] = [...ready.entries()].sort((a, b) => a[0] - b[0])[0] ?? [];
+    assert.ok(slot !== undefined && victim !== undefined, `no "worker ready" line in: ${node.output().slice(-2000)}`);
     process.kill(victim, 'SIGKILL');
-    await node.waitFor(/"worker":0,"pid":\d+,"reason":"SIGKILL"/, 20_000);
+    await node.waitFor(new RegExp(`"worker":${slot},"pid":\\d+,"reason":"SIGKILL"`), 20_000);
     // The requests the killed worker held ended with it (their upstream requests closed).
     await until(() => held.size < MAX, 'the killed worker\'s requests to end');
     const survivors = held.size;
