@@ -28,6 +28,17 @@ function get(port: number, path: string, agent?: Agent): Promise<number> {
   });
 }
 
+/** Waits until `count` lines match `pattern` (a worker's log lines carry no pid: with open_for 10m, each worker's breaker opens once). */
+async function waitForLines(cli: RunningCli, pattern: RegExp, count: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = cli.output().split('\n').filter((line) => pattern.test(line)).length;
+    if (seen >= count) return;
+    if (Date.now() > deadline) assert.fail(`${seen} lines matching ${String(pattern)}, not ${count}:\n${cli.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A TLS connection (TLS 1.3) offering `session`; resolves with whether it resumed and the session to offer next. */
 function handshake(port: number, ca: string, session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> {
   return new Promise((resolve, reject) => {
@@ -92,8 +103,9 @@ routes: [{ name: r, service: s, public: true, match: { paths: [/] } }]
     assert.ok(seen.slice(0, -1).every((s) => s === 502));
     const before = hits;
     assert.ok(before >= 1 && before <= 3);
-    // The other worker hears of it (within tens of milliseconds): give it a moment before looking.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The other worker hears of it (within tens of milliseconds on a quiet machine; a loaded CI box
+    // may take longer): each worker logs its own breaker opening, so wait for the second line.
+    await waitForLines(node, /"msg":"circuit breaker open"/, 2);
     // Twenty new connections, spread over both workers: none reaches the upstream, on either worker.
     const statuses = await Promise.all(Array.from({ length: 20 }, () => get(port, '/flaky')));
     assert.equal(hits, before, 'the upstream was not called again');
