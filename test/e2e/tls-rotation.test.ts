@@ -26,7 +26,7 @@ interface LoopResult {
 }
 
 /** Requests in a loop until stopped: `fresh` workers handshake every time, the others reuse one kept-alive connection each. */
-function clientLoop(url: string, ca: string, workers: { fresh: number; kept: number }): { stop: () => Promise<LoopResult> } {
+function clientLoop(url: string, ca: string, workers: { fresh: number; kept: number }): { result: LoopResult; stop: () => Promise<LoopResult> } {
   const result: LoopResult = { ok: 0, failures: [], seen: [] };
   let running = true;
   const u = new URL(url);
@@ -57,6 +57,7 @@ function clientLoop(url: string, ca: string, workers: { fresh: number; kept: num
     loops.push((async () => { while (running) await once(agent); })());
   }
   return {
+    result,
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -64,6 +65,15 @@ function clientLoop(url: string, ca: string, workers: { fresh: number; kept: num
       return result;
     },
   };
+}
+
+/** Polls `done` until it holds; fails the test with `what` after a generous deadline. */
+async function until(done: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, what);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 describe('certificate rotation', () => {
@@ -106,20 +116,22 @@ routes: [{ name: all, service: echo, public: true }]
 
   it('swaps certificates replaced on disk under a running client loop: no request fails, new handshakes get the new certificate', async () => {
     const loop = clientLoop(gw.url, pki.caPem, { fresh: 3, kept: 3 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Counted, not timed (a loaded machine runs fewer requests a second): some traffic before the swap...
+    await until(() => loop.result.ok >= 30 && loop.result.seen.length >= 3, 'the loop ran before the swap');
     const reloads = gw.logs.filter((l) => l.msg === 'TLS certificates reloaded').length;
     const v2 = await replace('v2', 'live');
+    current = v2;
     await gw.waitForLog((l) => l.msg === 'TLS certificates reloaded' && gw.logs.filter((x) => x.msg === 'TLS certificates reloaded').length > reloads, 10_000);
-    // Keep the loop running a little after the swap, so handshakes on the new certificate are part of it.
-    await new Promise((r) => setTimeout(r, 500));
+    // ...and some after it, so handshakes on the new certificate are part of it.
+    const okAtSwap = loop.result.ok;
+    const seenAtSwap = loop.result.seen.length;
+    await until(() => loop.result.ok >= okAtSwap + 30 && loop.result.seen.length >= seenAtSwap + 3, 'the loop ran after the swap');
     const result = await loop.stop();
     assert.deepEqual(result.failures, [], 'no request failed');
-    assert.ok(result.ok > 50, `the loop ran (${result.ok} requests)`);
     assert.ok(result.seen.includes(fingerprint(v1)), 'handshakes before the swap got the old certificate');
     assert.equal(result.seen.at(-1), fingerprint(v2), 'handshakes after the swap get the new one');
     const firstNew = result.seen.indexOf(fingerprint(v2));
     assert.ok(result.seen.slice(firstNew).every((f) => f === fingerprint(v2)), 'never the old one again once the new one served');
-    current = v2;
   });
 
   it('refuses a key that does not match, or a broken certificate, with a clear log line, and keeps serving the old certificate', async () => {
