@@ -44,7 +44,7 @@ routes: [{ name: r, service: s, public: true, match: { paths: [/] }, policies: [
     await upstream.close();
   });
 
-  it(`passes at least ${FLOOR * 100}% of the stages not overridden, and every override names its reason`, async () => {
+  it(`passes at least ${FLOOR * 100}% of the stages not overridden, and every override names its reason`, { timeout: 900_000 }, async () => {
     const overrides = loadOverrides(join(import.meta.dirname, 'crs-regression-overrides.yaml'));
     for (const o of overrides) assert.ok(o.reason.trim().length > 10, `override of ${o.rule_id} needs a reason`);
     let pass = 0;
