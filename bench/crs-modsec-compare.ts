@@ -243,7 +243,7 @@ if (args.includes('--serve')) {
 const rows: Row[] = [];
 try {
   for (const corpus of corpora) {
-    if (corpus.kind !== kind || corpus.exclusions || corpus.headline === false && kind === 'benign') continue;
+    if (corpus.kind !== kind || corpus.exclusions) continue;
     if (only && !corpus.name.toLowerCase().includes(only.toLowerCase())) continue;
     const requests = corpus.requests().slice(0, limit);
     const sent: Array<{ label: string; w: Wire; uniqueId: string; status: number }> = [];
@@ -288,6 +288,7 @@ console.log('| corpus | split | requests | ModSecurity 2.9 | ours | same rule id
 console.log('|---|---|---:|---:|---:|---:|');
 for (const name of [...names, 'all']) {
   const sub = name === 'all' ? rows : rows.filter((r) => r.corpus === name);
+  if (sub.length === 0) continue;
   const ms = sub.filter((r) => r.modsecBlocked).length;
   const ou = sub.filter((r) => r.oursBlocked).length;
   const same = sub.filter((r) => sameIds(r)).length;
@@ -320,7 +321,8 @@ for (const [id, e] of [...perRule].sort((a, b) => b[1].modsec + b[1].ours - (a[1
 if (showDiff) {
   console.log('\nrequests where the detection rules differ (ours vs ModSecurity):');
   for (const r of rows) {
-    if (sameIds(r)) continue;
+    // held-out requests stay unread line by line: they measure, they do not steer
+    if (sameIds(r) || (r.split === 'held-out' && !args.includes('--show-held-out'))) continue;
     const o = [...new Set(r.ours.filter(isDetection))];
     const m = [...new Set(r.modsec.filter(isDetection))];
     console.log(`  [${r.corpus}] ours ${o.join(',') || '-'} | modsec ${m.join(',') || '-'} | ${JSON.stringify(r.label).slice(0, 160)}`);

@@ -88,12 +88,14 @@ if (asJson) {
   const totals: Array<[string, Row[]]> = [
     ['all attack', rows.filter((r) => r.kind === 'attack' && r.headline)],
     ['all benign', rows.filter((r) => r.kind === 'benign' && r.headline)],
+    ['benign held-out (not in "all benign")', rows.filter((r) => r.kind === 'benign' && r.split === 'held-out' && !r.corpus.includes('excluded'))],
+    ['benign held-out, free-text and password exclusions', rows.filter((r) => r.kind === 'benign' && r.split === 'held-out' && r.corpus.includes('excluded'))],
     ['later held-out attack lists (not in "all attack")', rows.filter((r) => r.kind === 'attack' && !r.headline)],
     ['all benign, manifests with their documented exclusion (not in "all benign")', rows.filter((r) => r.kind === 'benign' && (r.headline ? r.corpus !== 'package.json documents' : r.corpus === 'package.json documents, scripts excluded'))],
     ['all benign, manifests with the body LFI/RCE exclusion (not in "all benign")', rows.filter((r) => r.kind === 'benign' && (r.headline ? r.corpus !== 'package.json documents' : r.corpus === 'package.json documents, body LFI/RCE excluded'))],
     [
       'all benign, every documented exclusion (manifests body LFI/RCE, free text, passwords; not in "all benign")',
-      rows.filter((r) => r.kind === 'benign' && (r.headline ? !['package.json documents', 'generated API traffic (7 locales)'].includes(r.corpus) : r.corpus !== 'package.json documents, scripts excluded')),
+      rows.filter((r) => r.kind === 'benign' && r.split !== 'held-out' && (r.headline ? !['package.json documents', 'generated API traffic (7 locales)'].includes(r.corpus) : r.corpus !== 'package.json documents, scripts excluded')),
     ],
   ];
   for (const [label, subset] of totals) {
