@@ -4,6 +4,7 @@
  * byte of what it decodes, as ModSecurity does without a unicode map.
  */
 import { createHash } from 'node:crypto';
+import { unicodeMap } from './unicode-map.js';
 
 export type Transform = (s: string) => string;
 
@@ -52,7 +53,10 @@ function urlDecodeCore(s: string, unicode: boolean): string {
       if (unicode && (s[i + 1] === 'u' || s[i + 1] === 'U') && i + 5 < n) {
         const a = HEX(s.charCodeAt(i + 2)), b = HEX(s.charCodeAt(i + 3)), d = HEX(s.charCodeAt(i + 4)), e = HEX(s.charCodeAt(i + 5));
         if (a >= 0 && b >= 0 && d >= 0 && e >= 0) {
-          out += String.fromCharCode(fullWidthOrLow((a << 12) | (b << 8) | (d << 4) | e));
+          // urlDecodeUni alone reads the best-fit table (ModSecurity's recommended SecUnicodeMapFile, code page 20127)
+          const code = (a << 12) | (b << 8) | (d << 4) | e;
+          const mapped = unicodeMap(code);
+          out += String.fromCharCode(mapped !== -1 ? mapped : fullWidthOrLow(code));
           i += 5;
           continue;
         }

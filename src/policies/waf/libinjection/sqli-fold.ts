@@ -106,7 +106,10 @@ export function fold(sf: SqliState): number {
       if (
         (t0 === T_.NUMBER && (t1 === T_.OPERATOR || t1 === T_.COMMA) && t2 === T_.LEFTPARENS && t3 === T_.NUMBER && t4 === T_.RIGHTPARENS) ||
         (t0 === T_.BAREWORD && t1 === T_.OPERATOR && t2 === T_.LEFTPARENS && (t3 === T_.BAREWORD || t3 === T_.NUMBER) && t4 === T_.RIGHTPARENS) ||
-        (t0 === T_.NUMBER && t1 === T_.RIGHTPARENS && t2 === T_.COMMA && t3 === T_.LEFTPARENS && t4 === T_.NUMBER)
+        (t0 === T_.NUMBER && t1 === T_.RIGHTPARENS && t2 === T_.COMMA && t3 === T_.LEFTPARENS && t4 === T_.NUMBER) ||
+        // "word) - (word": in libinjection 3.9.2 as ModSecurity builds it (checked against Debian's libmodsecurity3
+        // and mod_security2); without it Arabic text through CRS 942100's utf8toUnicode+urlDecodeUni ("ABH3) - (F3D'E)") reads as SQL
+        (t0 === T_.BAREWORD && t1 === T_.RIGHTPARENS && t2 === T_.OPERATOR && t3 === T_.LEFTPARENS && t4 === T_.BAREWORD)
       ) {
         if (pos > MAX_TOKENS) {
           copyToken_(tv[1]!, tv[MAX_TOKENS]!);

@@ -57,6 +57,16 @@ describe('libinjection SQLi: what ModSecurity users know from its logs', () => {
     assert.deepEqual(detectSQLi('1 /* a /* b */ 2'), { detected: true, fingerprint: 'X' });
   });
 
+  it('folds "word) op (word" away as the C library does (Arabic text after CRS 942100\'s transformations is not SQL)', () => {
+    // verdicts from bench/libinjection-oracle/oracle.c on Debian's libmodsecurity3 and checked on mod_security2 2.9.7:
+    // "فقوسة - بنسلامة" becomes "ABH3) - (F3D'E)" after t:utf8toUnicode,t:urlDecodeUni (the low byte of each code point)
+    assert.deepEqual(detectSQLi("ABH3) - (F3D'E)"), { detected: false, fingerprint: '' });
+    assert.deepEqual(detectSQLi('a) - (b'), { detected: false, fingerprint: '' });
+    // the fold is for words only: numbers and keyword operators still read as SQL
+    assert.deepEqual(detectSQLi('1) - (b'), { detected: true, fingerprint: '1)o(n' });
+    assert.deepEqual(detectSQLi('a) or (b'), { detected: true, fingerprint: 'n)&(n' });
+  });
+
   it('reads the input as bytes: latin1 0xA0 is white space, other high bytes are word characters', () => {
     assert.equal(detectSQLi('1\xa0or\xa01=1').detected, detectSQLi('1 or 1=1').detected);
     assert.equal(detectSQLi('1\xe9or 1=1').detected, false);
