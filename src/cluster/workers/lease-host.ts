@@ -39,8 +39,12 @@ export const MAX_LEASE = 100;
 export const LEND_SHARE = 8;
 /** Smaller leases are not worth a message: the worker asks per request. */
 const MIN_LEASE = 2;
-/** How long a recall waits for a worker's unused units before forfeiting them. */
-const RECALL_WAIT_MS = 1_000;
+/**
+ * How long a recall waits for a worker's unused units before forfeiting them: long enough that a
+ * worker merely slowed by a loaded machine answers (forfeiting refuses early); the requests
+ * waiting on it are given as long again to be answered (remote-store.ts).
+ */
+export const RECALL_WAIT_MS = 2_000;
 /** Leases out at once, per store (keys are the clients' to choose): past it, no new lease. */
 const MAX_LEASES = 100_000;
 /** Requests waiting on one key's recall; more are answered as a store outage would be. */

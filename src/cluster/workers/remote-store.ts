@@ -19,7 +19,7 @@ import { StoreHealth } from '../../stores/health.js';
 import { LocalChannels } from '../../stores/local-channels.js';
 import type { Awaitable, BucketDecision, CountDecision, SecureState, SlotGates, Store, Unsubscribe, WindowDecision, WindowLimit } from '../../stores/store.js';
 import { LeaseBook } from './lease-book.js';
-import type { LeasedDecision } from './lease-host.js';
+import { RECALL_WAIT_MS, type LeasedDecision } from './lease-host.js';
 import type { FromWorker, StoreAnswer, StoreOp } from './protocol.js';
 
 /** How long an operation waits for the supervisor before it fails as a store outage would. */
@@ -234,7 +234,8 @@ export class RemoteStore implements Store {
       }
       return decision;
     };
-    return this.client.tracked(this.key, this.health, 'lease.hit', [key, plain, sliding, cost, retire], 0, keep).answer as Promise<WindowDecision>;
+    // It may wait for a recall of other workers' leases (at most RECALL_WAIT_MS) before it is decided.
+    return this.client.tracked(this.key, this.health, 'lease.hit', [key, plain, sliding, cost, retire], RECALL_WAIT_MS, keep).answer as Promise<WindowDecision>;
   }
 
   takeTokens(key: string, intervalMs: number, burst: number, cost: number): Promise<BucketDecision> {
