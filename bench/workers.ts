@@ -8,8 +8,10 @@
  * over each server's processes (the supervisor and its workers; nginx's
  * master and workers). Prints the median of the rounds.
  *
- *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth] [--baseline REPO]
+ *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth] [--baseline REPO] [--warmup S]
  *
+ * --warmup S (default 2) is each target's wrk warm-up before the rounds: a
+ * node of 2 workers splits it, so each worker is less warm than 1 worker.
  * --baseline REPO adds a 2-worker node run from another built tree (its
  * dist/cli.js), interleaved with the others: a before/after in one run.
  */
@@ -52,7 +54,7 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' }, baseline: { type: 'string' } },
+    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' }, baseline: { type: 'string' }, warmup: { type: 'string' } },
   });
   const durationS = Number(values.duration ?? 10);
   const rounds = Number(values.rounds ?? 3);
@@ -88,7 +90,8 @@ async function main(): Promise<void> {
     if (baseline) targets.push({ label: `Portcullis, 2 workers, baseline ${values.baseline!}`, url: baseline.url, process: baseline.process, headers: gatewayHeaders });
     const script = writeWrkScript(dir);
     const results = new Map<string, Measure[]>(targets.map((t) => [t.label, []]));
-    for (const t of targets) await runWrk(supervisor, wrk, script, { url: t.url + CHAIN_PATH, durationS: 2, connections, threads, headers: t.headers }); // warm-up
+    const warmupS = Number(values.warmup ?? 2);
+    for (const t of targets) await runWrk(supervisor, wrk, script, { url: t.url + CHAIN_PATH, durationS: warmupS, connections, threads, headers: t.headers }); // warm-up
     for (let round = 0; round < rounds; round++) {
       for (const t of targets) {
         const before = cpuMicros(t.process.pid);
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
     // Per round, 2 workers over 1 worker measured back to back: the ratio the shared machine's load disturbs least.
     const ratios = results.get('Portcullis, 2 workers')!.map((m, i) => m.rps / results.get('Portcullis, 1 worker')![i]!.rps);
     const lines = [
-      `route ${route}, wrk -t${threads} -c${connections} -d${durationS}s, ${rounds} rounds (median), ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `route ${route}, wrk -t${threads} -c${connections} -d${durationS}s, ${rounds} rounds (median), ${warmupS} s warm-up each, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       '',
       '| target | rps | vs 1 worker | p99 ms | CPU µs/req (all processes) | of which the first process (nginx master, Portcullis supervisor) | errors |',
       '|---|---:|---:|---:|---:|---:|---:|',
