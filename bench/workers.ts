@@ -8,7 +8,12 @@
  * over each server's processes (the supervisor and its workers; nginx's
  * master and workers). Prints the median of the rounds.
  *
- *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth]
+ *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth] [--baseline REPO] [--warmup S]
+ *
+ * --warmup S (default 2) is each target's wrk warm-up before the rounds: a
+ * node of 2 workers splits it, so each worker is less warm than 1 worker.
+ * --baseline REPO adds a 2-worker node run from another built tree (its
+ * dist/cli.js), interleaved with the others: a before/after in one run.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -49,7 +54,7 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' } },
+    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' }, baseline: { type: 'string' }, warmup: { type: 'string' } },
   });
   const durationS = Number(values.duration ?? 10);
   const rounds = Number(values.rounds ?? 3);
@@ -70,6 +75,9 @@ async function main(): Promise<void> {
     const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers', workers: 2 });
     // The same node with stdout a pipe: the supervisor relays every access line (as before the workers wrote files).
     const relayed = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2r'), upstreamPort: upstream.port, accessLog: 'pipe', route, name: 'portcullis 2 workers relayed', workers: 2 });
+    const baseline = values.baseline
+      ? await startPortcullis(supervisor, { repo: values.baseline, dir: join(dir, 'p2b'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers baseline', workers: 2 })
+      : undefined;
     // The workers of the 2-worker node start after its supervisor says where it listens: let them all come up.
     await new Promise((r) => setTimeout(r, 3000));
     const gatewayHeaders = { ...CHAIN_HEADERS, [API_KEY_HEADER]: API_KEY };
@@ -79,9 +87,11 @@ async function main(): Promise<void> {
       { label: 'Portcullis, 2 workers', url: two.url, process: two.process, headers: gatewayHeaders },
       { label: 'Portcullis, 2 workers, log relayed', url: relayed.url, process: relayed.process, headers: gatewayHeaders },
     ];
+    if (baseline) targets.push({ label: `Portcullis, 2 workers, baseline ${values.baseline!}`, url: baseline.url, process: baseline.process, headers: gatewayHeaders });
     const script = writeWrkScript(dir);
     const results = new Map<string, Measure[]>(targets.map((t) => [t.label, []]));
-    for (const t of targets) await runWrk(supervisor, wrk, script, { url: t.url + CHAIN_PATH, durationS: 2, connections, threads, headers: t.headers }); // warm-up
+    const warmupS = Number(values.warmup ?? 2);
+    for (const t of targets) await runWrk(supervisor, wrk, script, { url: t.url + CHAIN_PATH, durationS: warmupS, connections, threads, headers: t.headers }); // warm-up
     for (let round = 0; round < rounds; round++) {
       for (const t of targets) {
         const before = cpuMicros(t.process.pid);
@@ -108,7 +118,7 @@ async function main(): Promise<void> {
     // Per round, 2 workers over 1 worker measured back to back: the ratio the shared machine's load disturbs least.
     const ratios = results.get('Portcullis, 2 workers')!.map((m, i) => m.rps / results.get('Portcullis, 1 worker')![i]!.rps);
     const lines = [
-      `route ${route}, wrk -t${threads} -c${connections} -d${durationS}s, ${rounds} rounds (median), ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `route ${route}, wrk -t${threads} -c${connections} -d${durationS}s, ${rounds} rounds (median), ${warmupS} s warm-up each, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       '',
       '| target | rps | vs 1 worker | p99 ms | CPU µs/req (all processes) | of which the first process (nginx master, Portcullis supervisor) | errors |',
       '|---|---:|---:|---:|---:|---:|---:|',

@@ -206,7 +206,34 @@ export class MemoryStore implements Store {
   }
 
   hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): WindowDecision {
-    const now = this.now();
+    return this.hitWindowsAt(this.now(), key, limits, sliding, cost, partial);
+  }
+
+  /**
+   * Counts up to `units` now (as hitWindows with partial) and says when they
+   * were counted: a node of workers lends them to one worker
+   * (src/cluster/workers/lease-host.ts), and creditWindows gives back, to
+   * the windows they were counted in, the ones it did not use.
+   */
+  lendWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, units: number): { decision: WindowDecision; at: number } {
+    const at = this.now();
+    return { decision: this.hitWindowsAt(at, key, limits, sliding, units, true), at };
+  }
+
+  /** Takes back `units` counted at `at` by lendWindows: from the window they were counted in, while it is the current or the previous one. */
+  creditWindows(key: string, limits: readonly WindowLimit[], at: number, units: number): void {
+    const entry = this.pool.live(key, this.now());
+    if (entry?.kind !== 'windows') return;
+    limits.forEach((l, i) => {
+      const state = entry.states[i];
+      if (!state || state.windowMs !== l.windowMs) return;
+      const index = Math.floor(at / l.windowMs);
+      if (state.index === index) state.current = Math.max(0, state.current - units);
+      else if (state.index === index + 1) state.previous = Math.max(0, state.previous - units);
+    });
+  }
+
+  private hitWindowsAt(now: number, key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): WindowDecision {
     let entry = this.pool.live(key, now);
     if (entry?.kind !== 'windows') entry = this.pool.put(key, { kind: 'windows', expiresAt: 0, states: [] });
     const decision = algorithms.hitWindows(entry.states, limits, now, sliding, cost, partial);

@@ -37,6 +37,8 @@ export type ToWorker =
   | { t: 'reopen' }
   | { t: 'tickets'; keys: Record<string, string> }
   | { t: 'store-r'; r: StoreAnswer[] }
+  /** Give back these rate-limit leases (lease-host.ts): the worker answers with a `lease.return` store operation per id. */
+  | { t: 'lease-recall'; s: string; ids: number[] }
   | { t: 'pub'; channel: string; message: string }
   | { t: 'deny'; change: DenyChange }
   | { t: 'upstream'; change: UpstreamChange }

@@ -17,7 +17,9 @@ import type { Logger } from 'pino';
 import { StoreFullError, StoreUnavailableError } from '../../errors.js';
 import { StoreHealth } from '../../stores/health.js';
 import { LocalChannels } from '../../stores/local-channels.js';
-import type { BucketDecision, CountDecision, SecureState, SlotGates, Store, Unsubscribe, WindowDecision, WindowLimit } from '../../stores/store.js';
+import type { Awaitable, BucketDecision, CountDecision, SecureState, SlotGates, Store, Unsubscribe, WindowDecision, WindowLimit } from '../../stores/store.js';
+import { LeaseBook } from './lease-book.js';
+import { RECALL_WAIT_MS, type LeasedDecision } from './lease-host.js';
 import type { FromWorker, StoreAnswer, StoreOp } from './protocol.js';
 
 /** How long an operation waits for the supervisor before it fails as a store outage would. */
@@ -32,7 +34,9 @@ interface Pending {
   readonly reject: (err: Error) => void;
   /** When it fails as unanswered (epoch ms). */
   readonly deadline: number;
-  readonly health: StoreHealth;
+  readonly health: StoreHealth | undefined;
+  /** Runs on the answer before anything awaiting it does (a lease is kept before the next message is read). */
+  readonly map: ((value: unknown) => unknown) | undefined;
 }
 
 /** One per worker: the batches, the answers, and the stores (one per store config) that use them. */
@@ -65,10 +69,17 @@ export class StoreClient {
   }
 
   /** An operation and its id (a concurrency slot is released by the id of its take); `waitMs` more than the usual answer time. */
-  tracked(key: string, health: StoreHealth, op: string, args: unknown[], waitMs: number): { id: number; answer: Promise<unknown> } {
+  tracked(
+    key: string,
+    health: StoreHealth | undefined,
+    op: string,
+    args: unknown[],
+    waitMs: number,
+    map?: (value: unknown) => unknown,
+  ): { id: number; answer: Promise<unknown> } {
     if (this.pending.size >= MAX_PENDING) {
       const err = new StoreUnavailableError({ cause: new Error('too many store operations waiting for the supervisor') });
-      health.failed(err);
+      health?.failed(err);
       return { id: 0, answer: Promise.reject(err) };
     }
     const id = this.nextId++;
@@ -82,7 +93,7 @@ export class StoreClient {
       setImmediate(() => this.flush());
     }
     const deadline = Date.now() + ANSWER_TIMEOUT_MS + waitMs;
-    return { id, answer: new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, deadline, health })) };
+    return { id, answer: new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, deadline, health, map })) };
   }
 
   private flush(): void {
@@ -98,14 +109,28 @@ export class StoreClient {
       if (!p) continue;
       this.pending.delete(answer[0]);
       if (answer.length === 2) {
-        p.health.succeeded();
+        p.health?.succeeded();
         // JSON carries undefined (a key not found, a set) as null; no operation answers null itself.
-        p.resolve(answer[1] ?? undefined);
+        const value = answer[1] ?? undefined;
+        p.resolve(p.map ? p.map(value) : value);
       } else {
         // A full security pool is the store's answer, not an outage: the policy fails closed on it.
         p.reject(answer[2] === 'StoreFullError' ? new StoreFullError() : new StoreUnavailableError({ cause: new Error(answer[3]) }));
       }
     }
+  }
+
+  /** The supervisor recalls rate-limit leases of the store `key` (lease-host.ts): each goes back with its unused units. */
+  recalled(key: string, ids: readonly number[]): void {
+    const back = new Map<number, number>();
+    for (const store of this.stores) if (store.key === key) for (const [id, units] of store.leases.recall(ids)) back.set(id, units);
+    // Every id is answered (0 for one already given back): the supervisor waits for all of them.
+    this.giveBack(key, ids.map((id) => [id, back.get(id) ?? 0]));
+  }
+
+  /** Leases given back, with their unused units: one `lease.return` each, in the next batch. */
+  giveBack(key: string, leases: ReadonlyArray<readonly [number, number]>): void {
+    for (const [id, units] of leases) this.tracked(key, undefined, 'lease.return', [id, units], 0).answer.catch(() => undefined);
   }
 
   /** A message published on a channel, by any worker: every store of this worker hears it. */
@@ -115,6 +140,10 @@ export class StoreClient {
 
   private expire(): void {
     const now = Date.now();
+    for (const store of this.stores) {
+      const ended = store.leases.ended(now);
+      if (ended.length > 0) this.giveBack(store.key, ended);
+    }
     const late = [...this.pending].filter(([, p]) => p.deadline <= now).map(([id]) => id);
     if (late.length === 0) return;
     // Judged after this turn's I/O: an answer that came while this worker's event loop was busy (a
@@ -126,7 +155,7 @@ export class StoreClient {
         if (!p) continue;
         this.pending.delete(id);
         const err = new StoreUnavailableError({ cause: new Error(`the supervisor did not answer within ${ANSWER_TIMEOUT_MS} ms`) });
-        p.health.failed(err);
+        p.health?.failed(err);
         p.reject(err);
       }
     });
@@ -151,9 +180,11 @@ export class RemoteStore implements Store {
   /** concurrency-limit's slots, counted by the supervisor for the whole node (slot-host.ts). */
   readonly slots: SlotGates;
   private readonly channels = new LocalChannels();
+  /** Rate-limit units lent by the supervisor, admitted here without a message (lease-book.ts). */
+  readonly leases = new LeaseBook();
 
   constructor(
-    private readonly key: string,
+    readonly key: string,
     private readonly client: StoreClient,
     logger: Logger,
   ) {
@@ -188,8 +219,23 @@ export class RemoteStore implements Store {
     return this.client.call(this.key, this.health, op, args);
   }
 
-  hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): Promise<WindowDecision> {
-    return this.call('hitWindows', [key, limits.map((l) => ({ limit: l.limit, windowMs: l.windowMs })), sliding, cost, partial]) as Promise<WindowDecision>;
+  hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): Awaitable<WindowDecision> {
+    const plain = limits.map((l) => ({ limit: l.limit, windowMs: l.windowMs }));
+    // rate-limit's `batch` reserves its own units (partial): asked as before.
+    if (partial) return this.call('hitWindows', [key, plain, sliding, cost, partial]) as Promise<WindowDecision>;
+    const local = this.leases.take(key, cost, Date.now());
+    if (local) return local;
+    const retire = this.leases.retire(key);
+    const keep = (value: unknown): WindowDecision => {
+      const { lease, ...decision } = value as LeasedDecision;
+      if (lease) {
+        const back = this.leases.keep(key, lease, decision, Date.now());
+        if (back) this.client.giveBack(this.key, [back]);
+      }
+      return decision;
+    };
+    // It may wait for a recall of other workers' leases (at most RECALL_WAIT_MS) before it is decided.
+    return this.client.tracked(this.key, this.health, 'lease.hit', [key, plain, sliding, cost, retire], RECALL_WAIT_MS, keep).answer as Promise<WindowDecision>;
   }
 
   takeTokens(key: string, intervalMs: number, burst: number, cost: number): Promise<BucketDecision> {
@@ -237,6 +283,9 @@ export class RemoteStore implements Store {
   }
 
   close(): Promise<void> {
+    // A reload's old store: what it was lent and did not use goes back to the node.
+    const held = this.leases.all();
+    if (held.length > 0) this.client.giveBack(this.key, held);
     this.client.forget(this);
     this.channels.clear();
     return Promise.resolve();

@@ -12,7 +12,9 @@
  */
 import type { Logger } from 'pino';
 import { MemoryStore } from '../../stores/memory.js';
-import type { StoreAnswer, StoreOp } from './protocol.js';
+import type { WindowLimit } from '../../stores/store.js';
+import { LeaseHost } from './lease-host.js';
+import type { StoreAnswer, StoreOp, ToWorker } from './protocol.js';
 import { SlotHost } from './slot-host.js';
 
 /** The most stores kept at once: a reload changing the store section adds one; older ones are dropped. */
@@ -21,7 +23,11 @@ const MAX_STORES = 4;
 export class StoreHost {
   private readonly stores = new Map<string, Held>();
 
-  constructor(private readonly logger: Logger) {}
+  /** `send` reaches one worker by its cluster id (a lease recall); without it no lease is lent. */
+  constructor(
+    private readonly logger: Logger,
+    private readonly send?: (worker: number, message: ToWorker) => void,
+  ) {}
 
   /**
    * Applies one worker's batch (`worker`: its cluster id). Every operation
@@ -38,6 +44,17 @@ export class StoreHost {
         const [id, , k, max, size, wait] = op;
         const answer = held.slots.take(worker, id, String(k), Number(max), Number(size), Number(wait), later);
         if (answer) answers.push(answer);
+      } else if (op[1] === 'lease.hit') {
+        const [id, , k, limits, sliding, cost, retire] = op;
+        const answer = !isLimits(limits)
+          ? ([id, undefined, 'StoreUnavailableError', 'bad limits'] as StoreAnswer)
+          : held.leases
+          ? held.leases.hit(worker, id, String(k), limits, sliding === true, Number(cost), retireOf(retire), later)
+          : run(held.store, [id, 'hitWindows', k, limits, sliding, cost, false]);
+        if (answer) answers.push(answer);
+      } else if (op[1] === 'lease.return') {
+        held.leases?.returned(worker, Number(op[2]), Number(op[3]));
+        answers.push([op[0], null]);
       } else if (op[1] === 'slots.release') {
         held.slots.release(worker, Number(op[2]));
         answers.push([op[0], null]);
@@ -46,9 +63,17 @@ export class StoreHost {
     return answers;
   }
 
-  /** A worker exited: the concurrency slots it held are freed (slot-host.ts). */
+  /** The leases lent from one store (for tests). */
+  leasesOf(key: string): LeaseHost | undefined {
+    return this.stores.get(key)?.leases;
+  }
+
+  /** A worker exited: the concurrency slots it held are freed (slot-host.ts), its rate-limit leases forfeited (lease-host.ts). */
   exited(worker: number): void {
-    for (const held of this.stores.values()) held.slots.exited(worker);
+    for (const held of this.stores.values()) {
+      held.slots.exited(worker);
+      held.leases?.exited(worker);
+    }
   }
 
   private storeFor(key: string): Held | undefined {
@@ -64,16 +89,20 @@ export class StoreHost {
       this.stores.delete(oldest[0]);
       void oldest[1].store.close();
       oldest[1].slots.close();
+      oldest[1].leases?.close();
     }
-    const held: Held = { store: new MemoryStore({ maxKeys }, this.logger), slots: new SlotHost(), used: Date.now() };
+    const store = new MemoryStore({ maxKeys }, this.logger);
+    const leases = this.send ? new LeaseHost(store, key, this.send) : undefined;
+    const held: Held = { store, slots: new SlotHost(), leases, used: Date.now() };
     this.stores.set(key, held);
     return held;
   }
 
   close(): void {
-    for (const { store, slots } of this.stores.values()) {
+    for (const { store, slots, leases } of this.stores.values()) {
       void store.close();
       slots.close();
+      leases?.close();
     }
     this.stores.clear();
   }
@@ -82,7 +111,22 @@ export class StoreHost {
 interface Held {
   readonly store: MemoryStore;
   readonly slots: SlotHost;
+  /** Rate-limit leases lent to workers (lease-host.ts). */
+  readonly leases: LeaseHost | undefined;
   used: number;
+}
+
+function isLimits(value: unknown): value is WindowLimit[] {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((l: { limit?: unknown; windowMs?: unknown }) => typeof l === 'object' && l !== null && Number.isFinite(l.limit) && Number(l.windowMs) > 0)
+  );
+}
+
+/** The lease a hit gives back first: [lease id, unused units], or null. */
+function retireOf(value: unknown): [number, number] | null {
+  return Array.isArray(value) && value.length === 2 ? [Number(value[0]), Number(value[1])] : null;
 }
 
 /** The key is the store section's JSON: a memory store with its max_keys (the config schema bounds it). */

@@ -116,7 +116,10 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     this.config = options.config;
-    this.store = new StoreHost(options.logger);
+    this.store = new StoreHost(options.logger, (id, message) => {
+      const worker = cluster.workers?.[id];
+      if (worker) this.send(worker, message);
+    });
     this.restarts = new Counter({
       name: 'portcullis_worker_restarts_total',
       help: 'Workers forked again after they exited unasked, by how they ended (signal name, or exit code)',

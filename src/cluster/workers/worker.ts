@@ -127,6 +127,9 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
       case 'store-r':
         store.answered(message.r);
         return;
+      case 'lease-recall':
+        store.recalled(message.s, message.ids);
+        return;
       case 'fetch-r':
         fetches.answered(message);
         return;
