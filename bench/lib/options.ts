@@ -65,7 +65,7 @@ against fastify), then rps, p50/p99 and CPU µs per request; writes JSON to --ou
   --connections N   keep-alive connections          (BENCH_CONNECTIONS, default 50)
   --threads N       wrk threads                     (BENCH_THREADS, default 1)
   --rounds N        interleaved rounds              (BENCH_ROUNDS, default 3)
-  --warmup S        unrecorded warm-up per target   (BENCH_WARMUP, default 3; 0 for none)
+  --warmup S        unrecorded warm-up per target   (BENCH_WARMUP, default 10; 0 for none)
   --targets LIST    comma list of ${TARGETS.join(',')}
                     (BENCH_TARGETS, default all)
   --access-log M    Portcullis access log: file | devnull | off
@@ -156,7 +156,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     connections,
     threads,
     rounds: positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, 3),
-    warmupS: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, 3, true),
+    warmupS: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, 10, true),
     targets: TARGETS.filter((t) => targets.includes(t)),
     profiled: ((values.targets ?? env.BENCH_TARGETS) === undefined ? undefined : (targets.find((t) => t.startsWith('portcullis')) as TargetName | undefined)) ?? 'portcullis',
     accessLog,

@@ -65,6 +65,33 @@ function requote(b: Buffer): string {
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The commonest case without decodeURIComponent (a runtime call, and a copy by
+ * replaceAll before it): "+" and %XX escapes of ASCII bytes only, which
+ * decodeURIComponent of the "+"-replaced text reads exactly the same way.
+ * Undefined for anything else (an escape of a byte over 0x7f, a malformed
+ * escape), which the general path below reads.
+ */
+function asciiFormDecode(raw: string): string | undefined {
+  let out = '';
+  let run = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x2b) {
+      out += raw.slice(run, i) + ' ';
+      run = i + 1;
+    } else if (c === 0x25) {
+      const h = hexValue(raw.charCodeAt(i + 1));
+      const l = hexValue(raw.charCodeAt(i + 2));
+      if (h < 0 || l < 0 || h >= 8) return undefined;
+      out += raw.slice(run, i) + String.fromCharCode(h * 16 + l);
+      i += 2;
+      run = i + 1;
+    }
+  }
+  return out + raw.slice(run);
+}
+
 /** Decodes one side of a form pair, each character one byte: "+" is a space, %XX a byte; the bytes are UTF-8. */
 function formDecode(raw: string): Decoded {
   let plain = true;
@@ -76,6 +103,8 @@ function formDecode(raw: string): Decoded {
   }
   if (plain && !high) return { text: raw, irregular: false };
   if (!high) {
+    const ascii = asciiFormDecode(raw);
+    if (ascii !== undefined) return { text: ascii, irregular: false };
     // the usual case: escapes that are valid UTF-8, where decodeURIComponent reads as Werkzeug does
     try {
       return { text: decodeURIComponent(raw.replaceAll('+', ' ')), irregular: false };

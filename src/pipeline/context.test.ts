@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { requestContext } from '../../test/helpers/policy.js';
+import { RequestSlot } from './context.js';
 
 /** What the upstream gets for the Cookie header: removed from the client's copy, then the values set. */
 const upstreamCookie = (ctx: ReturnType<typeof requestContext>) => ({
@@ -49,5 +50,27 @@ describe('RequestContext header changes toward the upstream', () => {
     assert.deepEqual([ctx.upstreamHeaderRemovals?.has('x-tenant'), ctx.upstreamHeaderSets?.get('x-tenant')], [true, undefined]);
     ctx.setUpstreamHeader('x-tenant', ['a', 'b']);
     assert.deepEqual([ctx.upstreamHeaderRemovals?.has('x-tenant'), ctx.upstreamHeaderSets?.get('x-tenant')], [true, ['a', 'b']]);
+  });
+});
+
+describe('RequestSlot: a policy state kept on the request', () => {
+  it('keeps each slot apart, per request, and forgets on delete', () => {
+    const a = new RequestSlot<number>();
+    const b = new RequestSlot<string>();
+    const one = requestContext();
+    const two = requestContext();
+    assert.equal(a.get(one), undefined);
+    a.set(one, 1);
+    b.set(one, 'b');
+    a.set(two, 2);
+    assert.equal(a.get(one), 1);
+    assert.equal(b.get(one), 'b');
+    assert.equal(a.get(two), 2);
+    assert.equal(b.get(two), undefined);
+    a.set(one, 3);
+    assert.equal(a.get(one), 3);
+    a.delete(one);
+    assert.equal(a.get(one), undefined);
+    assert.equal(b.get(one), 'b');
   });
 });

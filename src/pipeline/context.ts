@@ -105,6 +105,8 @@ export class RequestContext {
   bufferedBody: Buffer | undefined = undefined;
   /** The most any policy may read of the body (request-size lowers it); readBody never reads past it. */
   bodyLimit = Infinity;
+  /** What RequestSlots hold for this request: slot, value, slot, value ... (see RequestSlot). */
+  slots: unknown[] | undefined = undefined;
 
   constructor(
     readonly id: string,
@@ -226,5 +228,39 @@ export class RequestContext {
       message: details.message,
       data: details.data,
     });
+  }
+}
+
+/**
+ * A policy's own state for one request, kept between its hooks (a rate
+ * limit's standing from onRequest to onResponse). Held on the request itself,
+ * so it goes with it: a WeakMap keyed by the request did the same, but each
+ * entry is an ephemeron the garbage collector has to trace specially, about
+ * a third of a rate limit's cost per request. A request holds a handful of
+ * slots at most, so a lookup is a short scan.
+ */
+export class RequestSlot<T> {
+  get(ctx: RequestContext): T | undefined {
+    const slots = ctx.slots;
+    if (slots === undefined) return undefined;
+    for (let i = 0; i < slots.length; i += 2) if (slots[i] === this) return slots[i + 1] as T;
+    return undefined;
+  }
+
+  set(ctx: RequestContext, value: T): void {
+    const slots = (ctx.slots ??= []);
+    for (let i = 0; i < slots.length; i += 2) {
+      if (slots[i] === this) {
+        slots[i + 1] = value;
+        return;
+      }
+    }
+    slots.push(this, value);
+  }
+
+  delete(ctx: RequestContext): void {
+    const slots = ctx.slots;
+    if (slots === undefined) return;
+    for (let i = 0; i < slots.length; i += 2) if (slots[i] === this) slots[i + 1] = undefined;
   }
 }

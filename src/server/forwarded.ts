@@ -20,6 +20,18 @@ import type { RequestTrace } from '../telemetry/tracing/request-trace.js';
  */
 const NOT_FORWARDED = new Set(['expect', 'traceparent', 'tracestate']);
 
+let lastHost = '';
+let lastQuoted = '""';
+
+/** Forwarded's quoted host: a gateway sees the same few Host values over and over, so the last one is kept. */
+function quotedHost(host: string): string {
+  if (host !== lastHost) {
+    lastQuoted = JSON.stringify(host);
+    lastHost = host;
+  }
+  return lastQuoted;
+}
+
 export function upstreamRequestOf(
   ctx: RequestContext,
   req: IncomingMessage,
@@ -43,7 +55,7 @@ export function upstreamRequestOf(
   const host = req.headers.host ?? '';
   const forwardedHost = trusted ? req.headers['x-forwarded-host'] : undefined;
   headers.push('x-forwarded-host', typeof forwardedHost === 'string' ? forwardedHost : host);
-  const element = `for=${forwardedNode(peer)};host=${JSON.stringify(host)};proto=${ctx.scheme}`;
+  const element = `for=${forwardedNode(peer)};host=${quotedHost(host)};proto=${ctx.scheme}`;
   const forwarded = trusted ? req.headers.forwarded : undefined;
   headers.push('forwarded', forwarded ? `${forwarded}, ${element}` : element);
   headers.push(settings.requestIdHeader, ctx.id);

@@ -56,6 +56,10 @@ export function writeRateLimitHeaders(
       headers[`${prefix}-remaining-${p.suffix}`] = String(Math.max(0, remaining[i]!));
     }
   }
-  headers[`${prefix}-limit`] = String(policies[tightest]!.quota);
-  headers[`${prefix}-remaining`] = String(Math.max(0, remaining[tightest]!));
+  const names = prefix === 'x-ratelimit' ? X_RATELIMIT : { limit: `${prefix}-limit`, remaining: `${prefix}-remaining` };
+  headers[names.limit] = String(policies[tightest]!.quota);
+  headers[names.remaining] = String(Math.max(0, remaining[tightest]!));
 }
+
+/** The usual names made once: a name built per request is a new string V8 must hash before it can be a key. */
+const X_RATELIMIT = { limit: 'x-ratelimit-limit', remaining: 'x-ratelimit-remaining' };

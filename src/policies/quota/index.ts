@@ -6,7 +6,7 @@
  * request uses nothing. Periods follow the gateway's UTC clock.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { RequestContext } from '../../pipeline/context.js';
+import { RequestSlot, type RequestContext } from '../../pipeline/context.js';
 import { deny, type PolicyResult } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { ConfigError } from '../../config/errors.js';
@@ -40,7 +40,7 @@ export default definePolicy({
     const name = config.name ?? `quota-${config.period}`;
     const keyOf = compileKey(config.by);
     const counter = deps.stores.counter(`quota:${config.name ?? `${deps.route ?? '*'}:${keySignature(config.by)}`}:${config.period}`);
-    const standings = new WeakMap<RequestContext, Standing>();
+    const standings = new RequestSlot<Standing>();
 
     const write = (headers: OutgoingHttpHeaders, s: Standing) => {
       headers['x-quota-limit'] = String(s.limit);

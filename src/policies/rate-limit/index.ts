@@ -6,7 +6,7 @@
  * A refused request consumes nothing. Refusals are 429 with Retry-After and
  * the RateLimit headers; admitted responses carry the headers too.
  */
-import type { RequestContext } from '../../pipeline/context.js';
+import { RequestSlot, type RequestContext } from '../../pipeline/context.js';
 import { deny, type PolicyResult } from '../../pipeline/decision.js';
 import { definePolicy } from '../../pipeline/policy.js';
 import { ConfigError } from '../../config/errors.js';
@@ -56,7 +56,7 @@ export default definePolicy({
       count = config.batch !== undefined ? new LeasedCounter(counter, config.batch).take : (key) => counter.hit(key);
     }
 
-    const standings = new WeakMap<RequestContext, Standing>();
+    const standings = new RequestSlot<Standing>();
     const refuse = (s: Standing) => {
       const headers: Record<string, string> = { 'retry-after': String(Math.max(1, Math.ceil(s.retryAfterMs / 1000))) };
       if (config.headers) writeRateLimitHeaders(headers, policies, policyHeader, s.remaining, s.resetMs);
