@@ -10,8 +10,8 @@ export interface RawResult {
   closed: boolean;
 }
 
-/** Writes `payload` and collects the reply until the server closes or `waitMs` passes. */
-export function rawExchange(port: number, payload: string | Buffer, waitMs = 500): Promise<RawResult> {
+/** Writes `payload` and collects the reply until the server closes, `waitMs` passes after the last byte, or no byte came in `firstByteMs`. */
+export function rawExchange(port: number, payload: string | Buffer, waitMs = 500, firstByteMs = 10_000): Promise<RawResult> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let text = '';
@@ -22,8 +22,13 @@ export function rawExchange(port: number, payload: string | Buffer, waitMs = 500
       const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
       resolve({ text, status: m ? Number(m[1]) : 0, closed });
     };
-    const timer = setTimeout(done, waitMs);
-    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    // The first byte may be slow on a loaded machine; after it, `waitMs` of quiet ends the exchange.
+    let timer = setTimeout(done, firstByteMs);
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      clearTimeout(timer);
+      timer = setTimeout(done, waitMs);
+    });
     socket.on('end', () => {
       closed = true;
       done();
