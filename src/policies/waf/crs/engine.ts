@@ -12,6 +12,7 @@ import { excluded, REQUEST_VARIABLES, resolve, type Value } from './variables.js
 import type { Target } from './model.js';
 import { prefilterFor, scanLiterals, type Prefilter } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
+import { MAX_MEMO_KEY, ValueMemo } from './memo.js';
 
 export interface RuleMatch {
   readonly id: number;
@@ -49,22 +50,28 @@ export class CrsTransaction extends Transaction {
   private transformCached = 0;
   /** Per distinct (transformed) value: which rules' required literals it holds. */
   private literalCache = new Map<string, readonly number[]>();
-  /** Per transformation chain and target list: which rules' literals any of those values holds. */
-  private unionCache = new Map<string, Uint8Array>();
-  /** Static targets' values and what they hold, by target. */
-  private targetCache = new Map<string, TargetInfo>();
+  /** Per (transformation chain, target) id: which rules' literals any of those values holds. */
+  private unions: (Uint8Array | undefined)[] = [];
+  /** Static targets' values and what they hold, by target id. */
+  private targetInfos: (TargetInfo | undefined)[] = [];
   private readonly prefilter: Prefilter;
   /** The request variables' values by target, before exclusions: hundreds of rules read the same ARGS. */
   private readonly valueCache = new Map<string, Value[]>();
 
   /** The operators' view of this transaction, one object for every rule (captures set per rule). */
+  /**
+   * transformed()'s answer when it is one value: reused, not allocated per call. Its callers read it before they call
+   * transformed() again (no caller nests: operators, literal scans and actions do not transform).
+   */
+  private readonly one: string[] = [''];
+
   private readonly run: { expand: (s: string) => string; captures: string[] | undefined } = { expand: (s) => this.expand(s), captures: undefined };
 
   /** The body was read: ARGS, FILES and XML changed. */
   bodyProcessed(): void {
     this.valueCache.clear();
-    this.unionCache.clear();
-    this.targetCache.clear();
+    this.unions = [];
+    this.targetInfos = [];
   }
 
   private values(target: Target, exclusions: readonly { name: string }[]): Value[] {
@@ -93,7 +100,12 @@ export class CrsTransaction extends Transaction {
   private literalHits(value: string): readonly number[] {
     let hits = this.literalCache.get(value);
     if (!hits) {
-      hits = scanLiterals(this.prefilter, value);
+      const memo = this.prefilter.literalMemo;
+      hits = memo.get(value);
+      if (!hits) {
+        hits = scanLiterals(this.prefilter, value);
+        memo.set(value, hits, hits.length);
+      }
       this.literalCache.set(value, hits);
     }
     return hits;
@@ -110,9 +122,8 @@ export class CrsTransaction extends Transaction {
   }
 
   /** A static target's values (before exclusions), the characters they hold, and the rules' literals they hold as sent. */
-  private targetInfo(target: Target): TargetInfo {
-    const key = targetKey(target);
-    let info = this.targetCache.get(key);
+  private targetInfo(target: Target, id: number): TargetInfo {
+    let info = this.targetInfos[id];
     if (!info) {
       const values = this.values(target, NO_EXCLUSIONS);
       const raws: string[] = [];
@@ -123,7 +134,7 @@ export class CrsTransaction extends Transaction {
         flags |= charFlags(raw);
       }
       info = { raws, flags, rawHits: undefined };
-      this.targetCache.set(key, info);
+      this.targetInfos[id] = info;
     }
     return info;
   }
@@ -134,11 +145,11 @@ export class CrsTransaction extends Transaction {
    * answers are shared per target, so a rule that cannot match costs a lookup per target.
    */
   private anyValueAllows(slot: number, rule: Rule): boolean {
-    const plan = planOf(rule);
+    const plan = planOf(rule, this.prefilter);
     if (!plan) return true;
     for (let i = 0; i < rule.targets.length; i++) {
       const target = rule.targets[i]!;
-      const info = this.targetInfo(target);
+      const info = this.targetInfo(target, plan.targetIds[i]!);
       if (info.raws.length === 0) continue;
       if ((info.flags & plan.breakers) === 0) {
         if (!info.rawHits) {
@@ -148,12 +159,12 @@ export class CrsTransaction extends Transaction {
         if (info.rawHits[slot] === 1) return true;
         continue;
       }
-      const key = plan.unionKeys[i]!;
-      let union = this.unionCache.get(key);
+      const id = plan.unionIds[i]!;
+      let union = this.unions[id];
       if (!union) {
         union = new Uint8Array(this.prefilter.size);
         for (const raw of info.raws) for (const value of this.transformed(raw, rule)) for (const h of this.literalHits(value)) union[h] = 1;
-        this.unionCache.set(key, union);
+        this.unions[id] = union;
       }
       if (union[slot] === 1) return true;
     }
@@ -244,6 +255,26 @@ export class CrsTransaction extends Transaction {
       for (const ctl of rule.ctls) applyCtl(this, ctl, top);
       return matched;
     }
+    const single = singleTxOf(rule);
+    if (single !== undefined && this.exclusionsFor(rule, top).length === 0) {
+      // TX:name or &TX:name, untransformed, compared by a number or string operator: what ~150 rules of a GET are
+      // (901's defaults, the paranoia gates, the score checks); read straight from TX, as resolve() would give it
+      const e = this.vars.entry(single.key);
+      if (single.count || e !== undefined) {
+        const name = single.count ? single.label : `TX:${e!.key}`;
+        const value = single.count ? (e === undefined ? '0' : '1') : e!.value;
+        this.run.captures = undefined;
+        if (rule.operator.match(value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value, this.run)) {
+          const m = { name, value: value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value };
+          matched.push(m);
+          this.matchedVar = m;
+          for (const sv of rule.setvars) applySetVar(this, sv);
+          for (const ctl of rule.ctls) applyCtl(this, ctl, top);
+        }
+      }
+      this.matchedVars = matched;
+      return matched;
+    }
     const slot = this.prefilter.slots.get(rule);
     const unionSaysNo = slot !== undefined && !this.anyValueAllows(slot, rule);
     if (unionSaysNo && !CHECK) {
@@ -261,13 +292,26 @@ export class CrsTransaction extends Transaction {
     const run = this.run;
     run.captures = captures;
     const required = rule.operator.required;
+    const pureSlot = this.prefilter.pureSlots.get(rule);
+    const cleanMemo = this.prefilter.cleanMemo;
     for (const v of values) {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
       const candidates = this.transformed(raw, rule);
       for (const value of candidates) {
         if (required !== undefined && value.indexOf(required) === -1) continue;
         if (slot !== undefined && !this.literalsAllow(slot, rule, value)) continue;
-        if (!rule.operator.match(value, run)) continue;
+        let clean: Uint8Array | undefined;
+        if (pureSlot !== undefined && value.length <= MAX_MEMO_KEY) {
+          clean = cleanMemo.get(value);
+          if (clean !== undefined && clean[pureSlot] === 1) continue;
+        }
+        if (!rule.operator.match(value, run)) {
+          if (pureSlot !== undefined && value.length <= MAX_MEMO_KEY) {
+            if (clean === undefined) cleanMemo.set(value, (clean = new Uint8Array(this.prefilter.pureSlots.size)), clean.length);
+            clean[pureSlot] = 1;
+          }
+          continue;
+        }
         if (CHECK && unionSaysNo) process.stderr.write(`PREFILTER UNSOUND (targets) rule ${rule.id} ${v.name} ${JSON.stringify(value.slice(0, 200))}\n`);
         const m = { name: v.name, value };
         matched.push(m);
@@ -289,7 +333,16 @@ export class CrsTransaction extends Transaction {
    * different prefixes (utf8toUnicode leaves ASCII as it is) decode it once.
    */
   private step(name: string, transform: (s: string) => string, input: string): string {
-    if (input.length < 256) return transform(input);
+    if (input.length <= MAX_MEMO_KEY) {
+      let memo = stepMemo.get(name);
+      if (!memo) stepMemo.set(name, (memo = new ValueMemo<string>(STEP_MEMO_CHARS, MAX_MEMO_KEY)));
+      let out = memo.get(input);
+      if (out === undefined) {
+        out = transform(input);
+        memo.set(input, out, out === input ? 0 : out.length);
+      }
+      return out;
+    }
     let byInput = this.stepCache.get(name);
     if (!byInput) this.stepCache.set(name, (byInput = new Map<string, string>()));
     let out = byInput.get(input);
@@ -310,7 +363,11 @@ export class CrsTransaction extends Transaction {
    */
   private transformed(value: string, rule: Rule): readonly string[] {
     const chain = rule.transforms;
-    if (chain.length === 0) return [value];
+    const one = this.one;
+    if (chain.length === 0) {
+      one[0] = value;
+      return one;
+    }
     const keys = prefixKeys(rule);
     let byPrefix = this.transformCache.get(value);
     if (!byPrefix) {
@@ -320,7 +377,10 @@ export class CrsTransaction extends Transaction {
     const last = chain.length - 1;
     if (!rule.multiMatch) {
       const hit = byPrefix.get(keys[last]!);
-      if (hit !== undefined) return [hit];
+      if (hit !== undefined) {
+        one[0] = hit;
+        return one;
+      }
     }
     const steps: string[] = [value];
     let v = value;
@@ -336,9 +396,42 @@ export class CrsTransaction extends Transaction {
       }
       steps.push(v);
     }
-    return rule.multiMatch ? [...new Set(steps)] : [v];
+    if (rule.multiMatch) return [...new Set(steps)];
+    one[0] = v;
+    return one;
   }
 }
+
+const SINGLE = Symbol('singleTx');
+/** Operators the single-TX path takes: they neither capture nor read more than the value and their argument. */
+const SIMPLE_OPERATORS: ReadonlySet<string> = new Set(['eq', 'lt', 'le', 'gt', 'ge', 'streq', 'within', 'contains', 'beginswith', 'endswith']);
+
+interface SingleTx {
+  readonly key: string;
+  readonly count: boolean;
+  /** A count's variable name as logged (&TX:x logs TX:x). */
+  readonly label: string;
+}
+
+/** A link whose one target is a named TX variable (or its count), with no transformation, exclusion, prefilter or capture. */
+function singleTxOf(rule: Rule): SingleTx | undefined {
+  const holder = rule as Rule & { [SINGLE]?: SingleTx | null };
+  let single = holder[SINGLE];
+  if (single === undefined) {
+    const t = rule.targets[0];
+    const ok =
+      rule.targets.length === 1 && t !== undefined && t.name === 'TX' && t.key !== undefined && t.keyRegex === undefined && rule.transforms.length === 0 &&
+      !rule.multiMatch && !rule.capture && rule.exclusions.length === 0 && SIMPLE_OPERATORS.has(rule.operator.name) && rule.operator.setPattern === undefined;
+    single = ok ? { key: t.key, count: t.count, label: `TX:${t.key}` } : null;
+    holder[SINGLE] = single;
+  }
+  return single ?? undefined;
+}
+
+/** Per transformation: what it made of inputs seen before, in any request (pure functions of the input). */
+const stepMemo = new Map<string, ValueMemo<string>>();
+/** Characters one transformation's memo generation holds: ~40 transformations x 2 generations x 256 K at most. */
+const STEP_MEMO_CHARS = 256 * 1024;
 
 /** Debugging the prefilter: run every skipped regex and report one that matched. */
 const CHECK = process.env.CRS_PREFILTER_CHECK === '1';
@@ -377,21 +470,36 @@ function targetKey(target: Target): string {
 interface UnionPlan {
   /** chainBreakers of the rule's transformations. */
   readonly breakers: number;
-  /** Per target: the key of its values' literals through the rule's chain. */
-  readonly unionKeys: readonly string[];
+  /** Per target: the id of its values (the transaction's targetInfos index). */
+  readonly targetIds: readonly number[];
+  /** Per target: the id of its values' literals through the rule's chain (the transaction's unions index). */
+  readonly unionIds: readonly number[];
 }
 
 /**
  * How the prefilter judges a rule before reading its values one by one: only when every target holds the request as
- * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count.
+ * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count. Targets and (chain, target)
+ * pairs get small integer ids per rule set, so a request finds what it computed by index, not by string key.
  */
-function planOf(rule: Rule): UnionPlan | undefined {
+function planOf(rule: Rule, prefilter: Prefilter): UnionPlan | undefined {
   const holder = rule as Rule & { [PLAN]?: UnionPlan | null };
   let plan = holder[PLAN];
   if (plan === undefined) {
     const fixed = rule.targets.every((t) => !t.count && (REQUEST_VARIABLES.has(t.name) || STATIC_SCALARS.has(t.name)));
     const chain = `${rule.transformKey}${rule.multiMatch ? '+' : ''}`;
-    plan = fixed ? { breakers: chainBreakers(rule.transformNames), unionKeys: rule.targets.map((t) => `${chain}\0${targetKey(t)}`) } : null;
+    const ids = prefilter.ids;
+    const idOf = (key: string): number => {
+      let id = ids.get(key);
+      if (id === undefined) ids.set(key, (id = ids.size));
+      return id;
+    };
+    plan = fixed
+      ? {
+          breakers: chainBreakers(rule.transformNames),
+          targetIds: rule.targets.map((t) => idOf(`T\0${targetKey(t)}`)),
+          unionIds: rule.targets.map((t) => idOf(`U\0${chain}\0${targetKey(t)}`)),
+        }
+      : null;
     holder[PLAN] = plan;
   }
   return plan ?? undefined;
@@ -400,14 +508,15 @@ function planOf(rule: Rule): UnionPlan | undefined {
 /** Characters of transformed values one request may keep cached (about 8 MB of latin1 strings). */
 const MAX_TRANSFORM_CACHE = 8 * 1024 * 1024;
 
-const prefixes = new WeakMap<Rule, string[]>();
+const PREFIXES = Symbol('prefixKeys');
 
-/** "a", "a,b", "a,b,c" for a rule whose chain is a, b, c: the cache keys of each step. */
+/** "a", "a,b", "a,b,c" for a rule whose chain is a, b, c: the cache keys of each step (kept on the rule: a WeakMap lookup per value cost more than the rest). */
 function prefixKeys(rule: Rule): readonly string[] {
-  let keys = prefixes.get(rule);
+  const holder = rule as Rule & { [PREFIXES]?: string[] };
+  let keys = holder[PREFIXES];
   if (!keys) {
     keys = rule.transformNames.map((_, i) => rule.transformNames.slice(0, i + 1).join(','));
-    prefixes.set(rule, keys);
+    holder[PREFIXES] = keys;
   }
   return keys;
 }

@@ -12,6 +12,7 @@ import { bytePattern } from './operators.js';
 import { DenseAho } from './aho.js';
 import { FOLD_SOURCES, foldChar, requiredLiterals } from './literals.js';
 import type { RuleSet } from './ruleset.js';
+import { MAX_MEMO_KEY, ValueMemo } from './memo.js';
 
 export interface Prefilter {
   /** Every required literal of every prefiltered rule, folded. */
@@ -21,6 +22,14 @@ export interface Prefilter {
   /** Each prefiltered rule's (or chain link's) slot. */
   readonly slots: ReadonlyMap<Rule, number>;
   readonly size: number;
+  /** scanLiterals' answers for values seen before (any request). */
+  readonly literalMemo: ValueMemo<readonly number[]>;
+  /** Each rule link whose operator is pure (operators.ts): its place in cleanMemo's arrays. */
+  readonly pureSlots: ReadonlyMap<Rule, number>;
+  /** Per value seen before: 1 at the pure slots whose operator did not match it. */
+  readonly cleanMemo: ValueMemo<Uint8Array>;
+  /** Small integer ids of the engine's per-request caches (targets, chain and target pairs), by key. */
+  readonly ids: Map<string, number>;
 }
 
 const NONE: readonly number[] = [];
@@ -56,11 +65,13 @@ export function prefilterFor(set: RuleSet): Prefilter {
   if (cached) return cached;
   const phrases = new Map<string, number[]>();
   const slots = new Map<Rule, number>();
+  const pureSlots = new Map<Rule, number>();
   const literalsOf = new Map<string, readonly string[] | undefined>();
   for (const list of set.phases) {
     for (const item of list) {
       if (item.kind !== 'rule') continue;
       for (let r: Rule | undefined = item.rule; r; r = r.chained) {
+        if (r.operator.pure) pureSlots.set(r, pureSlots.size);
         const p = r.operator.setPattern;
         let literals = r.operator.phrases;
         if (literals === undefined && p !== undefined && !literalsOf.has(p)) {
@@ -80,7 +91,17 @@ export function prefilterFor(set: RuleSet): Prefilter {
     }
   }
   const keys = [...phrases.keys()];
-  const out = { aho: new DenseAho(keys, foldChar, FOLD_SOURCES), slotsOf: keys.map((k) => phrases.get(k)!), slots, size: slots.size };
+  const out: Prefilter = {
+    aho: new DenseAho(keys, foldChar, FOLD_SOURCES),
+    slotsOf: keys.map((k) => phrases.get(k)!),
+    slots,
+    size: slots.size,
+    // about 2 x 2 MB of values and their answers; the clean arrays are a byte per pure rule link
+    literalMemo: new ValueMemo(2 * 1024 * 1024, MAX_MEMO_KEY),
+    pureSlots,
+    cleanMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY),
+    ids: new Map(),
+  };
   built.set(set, out);
   return out;
 }
