@@ -10,9 +10,9 @@ import { applyCtl, applySetVar } from './actions.js';
 import { Transaction, type MatchedVar, type RequestData } from './transaction.js';
 import { excluded, REQUEST_VARIABLES, resolve, type Value } from './variables.js';
 import type { Target } from './model.js';
-import { prefilterFor, scanLiterals, type Prefilter } from './prefilter.js';
+import { prefilterFor, scanLiterals, type Prefilter, type ValueFacts } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
-import { MAX_MEMO_KEY, ValueMemo } from './memo.js';
+import { MAX_MEMO_KEY } from './memo.js';
 
 export interface RuleMatch {
   readonly id: number;
@@ -48,8 +48,8 @@ export class CrsTransaction extends Transaction {
   private stepCache = new Map<string, Map<string, string>>();
   /** Characters held by transformCache: a bound on what one request can make the engine keep. */
   private transformCached = 0;
-  /** Per distinct (transformed) value: which rules' required literals it holds. */
-  private literalCache = new Map<string, readonly number[]>();
+  /** Per distinct (transformed) value: which rules' required literals it holds, which pure operators do not match it. */
+  private factsCache = new Map<string, ValueFacts>();
   /** Per (transformation chain, target) id: which rules' literals any of those values holds. */
   private unions: (Uint8Array | undefined)[] = [];
   /** Static targets' values and what they hold, by target id. */
@@ -57,6 +57,8 @@ export class CrsTransaction extends Transaction {
   private readonly prefilter: Prefilter;
   /** The request variables' values by target, before exclusions: hundreds of rules read the same ARGS. */
   private readonly valueCache = new Map<string, Value[]>();
+  /** The same less a rule's static exclusions, by TargetPlan.key. */
+  private readonly filteredCache = new Map<string, Value[]>();
 
   /** The operators' view of this transaction, one object for every rule (captures set per rule). */
   /**
@@ -70,6 +72,7 @@ export class CrsTransaction extends Transaction {
   /** The body was read: ARGS, FILES and XML changed. */
   bodyProcessed(): void {
     this.valueCache.clear();
+    this.filteredCache.clear();
     this.unions = [];
     this.targetInfos = [];
   }
@@ -88,6 +91,20 @@ export class CrsTransaction extends Transaction {
     return all.filter((v) => !excluded(target.name, v.key, relevant));
   }
 
+  /**
+   * A request variable's values less a rule's own exclusions (no ctl added any), kept per request by what is excluded:
+   * the rules of a family share their exclusions (!REQUEST_COOKIES:/__utm/ ...), and each filter asks RE2 per key.
+   */
+  private plannedValues(target: Target, plan: TargetPlan): Value[] {
+    if (plan.relevant.length === 0) return this.values(target, NO_EXCLUSIONS);
+    let out = this.filteredCache.get(plan.key);
+    if (!out) {
+      out = this.values(target, plan.relevant);
+      this.filteredCache.set(plan.key, out);
+    }
+    return out;
+  }
+
   constructor(
     readonly ruleSet: RuleSet,
     request: RequestData,
@@ -98,17 +115,29 @@ export class CrsTransaction extends Transaction {
 
   /** Which rules' required literals `value` holds (one scan per distinct value). */
   private literalHits(value: string): readonly number[] {
-    let hits = this.literalCache.get(value);
+    const facts = this.facts(value);
+    let hits = facts.hits;
     if (!hits) {
-      const memo = this.prefilter.literalMemo;
-      hits = memo.get(value);
-      if (!hits) {
-        hits = scanLiterals(this.prefilter, value);
-        memo.set(value, hits, hits.length);
-      }
-      this.literalCache.set(value, hits);
+      hits = scanLiterals(this.prefilter, value);
+      facts.hits = hits;
+      if (value.length <= MAX_MEMO_KEY) this.prefilter.valueMemo.grow(hits.length);
     }
     return hits;
+  }
+
+  /** What is known of `value`: from this request, else from earlier ones (memo.ts), else fresh. */
+  private facts(value: string): ValueFacts {
+    let facts = this.factsCache.get(value);
+    if (!facts) {
+      const memo = this.prefilter.valueMemo;
+      facts = value.length <= MAX_MEMO_KEY ? memo.get(value) : undefined;
+      if (!facts) {
+        facts = { hits: undefined, clean: undefined };
+        memo.set(value, facts, 0);
+      }
+      this.factsCache.set(value, facts);
+    }
+    return facts;
   }
 
   /** Whether `value` holds one of the literals every match of the rule's regex contains. */
@@ -282,9 +311,11 @@ export class CrsTransaction extends Transaction {
       return matched;
     }
     const exclusions = this.exclusionsFor(rule, top);
+    const plans = exclusions === rule.exclusions ? targetPlansOf(rule) : undefined;
     const values: Value[] = [];
-    for (const target of rule.targets) {
-      const found = this.values(target, exclusions);
+    for (let ti = 0; ti < rule.targets.length; ti++) {
+      const target = rule.targets[ti]!;
+      const found = plans !== undefined && REQUEST_VARIABLES.has(target.name) ? this.plannedValues(target, plans[ti]!) : this.values(target, exclusions);
       if (target.count) values.push({ name: target.key ? `${target.name}:${target.key}` : target.name, value: String(found.length), key: undefined });
       else for (const v of found) values.push(v);
     }
@@ -293,22 +324,21 @@ export class CrsTransaction extends Transaction {
     run.captures = captures;
     const required = rule.operator.required;
     const pureSlot = this.prefilter.pureSlots.get(rule);
-    const cleanMemo = this.prefilter.cleanMemo;
     for (const v of values) {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
       const candidates = this.transformed(raw, rule);
       for (const value of candidates) {
         if (required !== undefined && value.indexOf(required) === -1) continue;
         if (slot !== undefined && !this.literalsAllow(slot, rule, value)) continue;
-        let clean: Uint8Array | undefined;
-        if (pureSlot !== undefined && value.length <= MAX_MEMO_KEY) {
-          clean = cleanMemo.get(value);
-          if (clean !== undefined && clean[pureSlot] === 1) continue;
-        }
+        const facts = pureSlot !== undefined && value.length <= MAX_MEMO_KEY ? this.facts(value) : undefined;
+        if (facts?.clean !== undefined && facts.clean[pureSlot!] === 1) continue;
         if (!rule.operator.match(value, run)) {
-          if (pureSlot !== undefined && value.length <= MAX_MEMO_KEY) {
-            if (clean === undefined) cleanMemo.set(value, (clean = new Uint8Array(this.prefilter.pureSlots.size)), clean.length);
-            clean[pureSlot] = 1;
+          if (facts) {
+            if (facts.clean === undefined) {
+              facts.clean = new Uint8Array(this.prefilter.pureSlots.size);
+              this.prefilter.valueMemo.grow(facts.clean.length);
+            }
+            facts.clean[pureSlot!] = 1;
           }
           continue;
         }
@@ -333,16 +363,7 @@ export class CrsTransaction extends Transaction {
    * different prefixes (utf8toUnicode leaves ASCII as it is) decode it once.
    */
   private step(name: string, transform: (s: string) => string, input: string): string {
-    if (input.length <= MAX_MEMO_KEY) {
-      let memo = stepMemo.get(name);
-      if (!memo) stepMemo.set(name, (memo = new ValueMemo<string>(STEP_MEMO_CHARS, MAX_MEMO_KEY)));
-      let out = memo.get(input);
-      if (out === undefined) {
-        out = transform(input);
-        memo.set(input, out, out === input ? 0 : out.length);
-      }
-      return out;
-    }
+    if (input.length < 256) return transform(input);
     let byInput = this.stepCache.get(name);
     if (!byInput) this.stepCache.set(name, (byInput = new Map<string, string>()));
     let out = byInput.get(input);
@@ -370,8 +391,14 @@ export class CrsTransaction extends Transaction {
     }
     const keys = prefixKeys(rule);
     let byPrefix = this.transformCache.get(value);
+    const shared = value.length <= MAX_MEMO_KEY;
+    const memo = this.prefilter.chainMemo;
     if (!byPrefix) {
-      byPrefix = new Map();
+      byPrefix = shared ? memo.get(value) : undefined;
+      if (!byPrefix) {
+        byPrefix = new Map();
+        if (shared) memo.set(value, byPrefix, 0);
+      }
       this.transformCache.set(value, byPrefix);
     }
     const last = chain.length - 1;
@@ -392,6 +419,7 @@ export class CrsTransaction extends Transaction {
         if (this.transformCached < MAX_TRANSFORM_CACHE) {
           byPrefix.set(keys[i]!, v);
           this.transformCached += v.length + 16;
+          if (shared) memo.grow(v.length + 16);
         }
       }
       steps.push(v);
@@ -400,6 +428,30 @@ export class CrsTransaction extends Transaction {
     one[0] = v;
     return one;
   }
+}
+
+const TARGET_PLANS = Symbol('targetPlans');
+
+interface TargetPlan {
+  /** The rule's exclusions that name the target's variable. */
+  readonly relevant: readonly TargetExclusion[];
+  /** The target and those exclusions, as a key of the values left. */
+  readonly key: string;
+}
+
+/** Per target of the rule: which of its own exclusions apply, and the key of the values they leave. */
+function targetPlansOf(rule: Rule): readonly TargetPlan[] {
+  const holder = rule as Rule & { [TARGET_PLANS]?: TargetPlan[] };
+  let plans = holder[TARGET_PLANS];
+  if (!plans) {
+    plans = rule.targets.map((t) => {
+      const relevant = rule.exclusions.filter((x) => x.name === t.name);
+      const key = `${targetKey(t)}\0${relevant.map((x) => `${x.key ?? ''}\u0001${x.keyRegex?.source ?? ''}`).join('\u0002')}`;
+      return { relevant, key };
+    });
+    holder[TARGET_PLANS] = plans;
+  }
+  return plans;
 }
 
 const SINGLE = Symbol('singleTx');
@@ -427,11 +479,6 @@ function singleTxOf(rule: Rule): SingleTx | undefined {
   }
   return single ?? undefined;
 }
-
-/** Per transformation: what it made of inputs seen before, in any request (pure functions of the input). */
-const stepMemo = new Map<string, ValueMemo<string>>();
-/** Characters one transformation's memo generation holds: ~40 transformations x 2 generations x 256 K at most. */
-const STEP_MEMO_CHARS = 256 * 1024;
 
 /** Debugging the prefilter: run every skipped regex and report one that matched. */
 const CHECK = process.env.CRS_PREFILTER_CHECK === '1';

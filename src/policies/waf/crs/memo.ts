@@ -43,6 +43,11 @@ export class ValueMemo<V> {
     this.chars += key.length + size + 32;
   }
 
+  /** An answer kept earlier grew by `size` characters (answers that fill in over requests). */
+  grow(size: number): void {
+    this.chars += size;
+  }
+
   clear(): void {
     this.current.clear();
     this.previous.clear();

@@ -22,14 +22,22 @@ export interface Prefilter {
   /** Each prefiltered rule's (or chain link's) slot. */
   readonly slots: ReadonlyMap<Rule, number>;
   readonly size: number;
-  /** scanLiterals' answers for values seen before (any request). */
-  readonly literalMemo: ValueMemo<readonly number[]>;
-  /** Each rule link whose operator is pure (operators.ts): its place in cleanMemo's arrays. */
+  /** Per value seen before (any request): its literal hits and the pure operators found not to match it. */
+  readonly valueMemo: ValueMemo<ValueFacts>;
+  /** Each rule link whose operator is pure (operators.ts): its place in ValueFacts.clean. */
   readonly pureSlots: ReadonlyMap<Rule, number>;
-  /** Per value seen before: 1 at the pure slots whose operator did not match it. */
-  readonly cleanMemo: ValueMemo<Uint8Array>;
+  /** Per raw value seen before (any request): its transformed forms by chain prefix ("lowercase,urldecodeuni"). */
+  readonly chainMemo: ValueMemo<Map<string, string>>;
   /** Small integer ids of the engine's per-request caches (targets, chain and target pairs), by key. */
   readonly ids: Map<string, number>;
+}
+
+/** What is known of one (transformed) value, for every request that holds it. */
+export interface ValueFacts {
+  /** scanLiterals' answer, once asked. */
+  hits: readonly number[] | undefined;
+  /** 1 at the pure slots whose operator did not match the value. */
+  clean: Uint8Array | undefined;
 }
 
 const NONE: readonly number[] = [];
@@ -96,10 +104,10 @@ export function prefilterFor(set: RuleSet): Prefilter {
     slotsOf: keys.map((k) => phrases.get(k)!),
     slots,
     size: slots.size,
-    // about 2 x 2 MB of values and their answers; the clean arrays are a byte per pure rule link
-    literalMemo: new ValueMemo(2 * 1024 * 1024, MAX_MEMO_KEY),
+    // about 2 x 4 M characters of values with their answers, and of raw values with their transformed forms
+    valueMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY),
     pureSlots,
-    cleanMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY),
+    chainMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY),
     ids: new Map(),
   };
   built.set(set, out);
