@@ -60,12 +60,17 @@ export class CrsTransaction extends Transaction {
   /** The same less a rule's static exclusions, by TargetPlan.key. */
   private readonly filteredCache = new Map<string, Value[]>();
 
-  /** The operators' view of this transaction, one object for every rule (captures set per rule). */
   /**
    * transformed()'s answer when it is one value: reused, not allocated per call. Its callers read it before they call
    * transformed() again (no caller nests: operators, literal scans and actions do not transform).
    */
   private readonly one: string[] = [''];
+  /** This request's secrets (cookie values, credential headers, password-like arguments): never remembered across requests. */
+  private secretList: string[] | undefined;
+  /** Values holding a secret and what the transformations made of them. */
+  private readonly secretForms = new Set<string>();
+
+  /** The operators' view of this transaction, one object for every rule (captures set per rule). */
 
   private readonly run: { expand: (s: string) => string; captures: string[] | undefined } = { expand: (s) => this.expand(s), captures: undefined };
 
@@ -73,6 +78,7 @@ export class CrsTransaction extends Transaction {
   bodyProcessed(): void {
     this.valueCache.clear();
     this.filteredCache.clear();
+    this.secretList = undefined;
     this.unions = [];
     this.targetInfos = [];
   }
@@ -130,14 +136,32 @@ export class CrsTransaction extends Transaction {
     let facts = this.factsCache.get(value);
     if (!facts) {
       const memo = this.prefilter.valueMemo;
-      facts = value.length <= MAX_MEMO_KEY ? memo.get(value) : undefined;
+      const shared = value.length <= MAX_MEMO_KEY && !this.isSecret(value);
+      facts = shared ? memo.get(value) : undefined;
       if (!facts) {
         facts = { hits: undefined, clean: undefined };
-        memo.set(value, facts, 0);
+        if (shared) memo.set(value, facts, 0);
       }
       this.factsCache.set(value, facts);
     }
     return facts;
+  }
+
+  /**
+   * Whether `value` holds one of this request's secrets or was made from one: such values are not remembered across
+   * requests (memo.ts), so no credential outlives its request in the engine's memory.
+   */
+  private isSecret(value: string): boolean {
+    const secrets = (this.secretList ??= secretsOf(this));
+    if (secrets.length === 0) return false;
+    if (this.secretForms.has(value)) return true;
+    for (const s of secrets) {
+      if (value.includes(s)) {
+        this.secretForms.add(value);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether `value` holds one of the literals every match of the rule's regex contains. */
@@ -391,9 +415,10 @@ export class CrsTransaction extends Transaction {
     }
     const keys = prefixKeys(rule);
     let byPrefix = this.transformCache.get(value);
-    const shared = value.length <= MAX_MEMO_KEY;
     const memo = this.prefilter.chainMemo;
+    let shared = false;
     if (!byPrefix) {
+      shared = value.length <= MAX_MEMO_KEY && !this.isSecret(value);
       byPrefix = shared ? memo.get(value) : undefined;
       if (!byPrefix) {
         byPrefix = new Map();
@@ -419,8 +444,9 @@ export class CrsTransaction extends Transaction {
         if (this.transformCached < MAX_TRANSFORM_CACHE) {
           byPrefix.set(keys[i]!, v);
           this.transformCached += v.length + 16;
-          if (shared) memo.grow(v.length + 16);
+          if (value.length <= MAX_MEMO_KEY) memo.grow(v.length + 16);
         }
+        if (this.secretForms.size > 0 && this.secretForms.has(value)) this.secretForms.add(v);
       }
       steps.push(v);
     }
@@ -428,6 +454,22 @@ export class CrsTransaction extends Transaction {
     one[0] = v;
     return one;
   }
+}
+
+/** Header and argument names whose values are credentials. */
+const SECRET_NAME = /pass|pwd|secret|token|auth|sess|sid|cookie|credential|api[-_]?key|signature|otp|jwt|bearer/i;
+
+/** The values of a request that are secrets: cookies, credential-named headers and arguments (4 characters or more). */
+function secretsOf(tx: CrsTransaction): string[] {
+  const out: string[] = [];
+  const add = (v: string): void => {
+    if (v.length >= 4) out.push(v);
+  };
+  for (const e of tx.cookies.entries) add(e.value);
+  for (const e of tx.headers.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  for (const e of tx.argsGet.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  for (const e of tx.argsPost.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  return out;
 }
 
 const TARGET_PLANS = Symbol('targetPlans');

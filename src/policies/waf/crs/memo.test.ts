@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { CrsTransaction } from './engine.js';
 import { RuleSet } from './ruleset.js';
 import { ValueMemo } from './memo.js';
+import { prefilterFor } from './prefilter.js';
 
 function ruleSet(): RuleSet {
   const set = new RuleSet();
@@ -21,6 +22,7 @@ function ruleSet(): RuleSet {
       // a TX comparison the single-TX path reads: its answer depends on the request, never remembered
       'SecRule TX:WORDS "@ge 2" "id:5,phase:1,pass,log"',
       'SecRule &TX:WORDS "@eq 0" "id:6,phase:1,pass,log"',
+      'SecRule REQUEST_HEADERS|REQUEST_COOKIES|REQUEST_URI "@rx (?i)<script" "id:7,phase:1,pass,t:none,t:lowercase,log"',
     ].join('\n'),
     'memo.conf',
   );
@@ -53,6 +55,21 @@ describe('waf crs: values remembered across requests', () => {
     assert.deepEqual(run(set, 'q=%3Cscript%3E'), [1, 4, 6]);
     assert.deepEqual(run(set, 'q=%3Cscript%3E'), [1, 4, 6]);
     assert.deepEqual(run(set, 'a=one&b=two'), [3, 5]);
+  });
+
+  it('keeps no secret: cookies, credential headers and password-like arguments are not remembered', () => {
+    const set = ruleSet();
+    const tx = new CrsTransaction(set, {
+      method: 'GET', target: '/?password=hunter2hunter2&q=blue%20shoes', protocol: 'HTTP/1.1', remoteAddr: '10.0.0.1', remotePort: 1, serverPort: 80, uniqueId: 'u',
+      headers: [['Host', 'x'], ['Cookie', 'sid=c00kie-value-1'], ['Authorization', 'Bearer abc.def.ghi']],
+    });
+    tx.runPhase(1);
+    const memo = prefilterFor(set);
+    assert.notEqual(memo.valueMemo.get('blue shoes'), undefined, 'a plain value is remembered');
+    for (const secret of ['hunter2hunter2', 'c00kie-value-1', 'sid=c00kie-value-1', 'Bearer abc.def.ghi', '/?password=hunter2hunter2&q=blue%20shoes']) {
+      assert.equal(memo.valueMemo.get(secret), undefined, secret);
+      assert.equal(memo.chainMemo.get(secret), undefined, secret);
+    }
   });
 
   it('keeps at most two generations of its bound', () => {
