@@ -10,8 +10,9 @@ import { applyCtl, applySetVar } from './actions.js';
 import { Transaction, type MatchedVar, type RequestData } from './transaction.js';
 import { excluded, REQUEST_VARIABLES, resolve, type Value } from './variables.js';
 import type { Target } from './model.js';
-import { prefilterFor, scanLiterals, type Prefilter } from './prefilter.js';
+import { prefilterFor, scanLiterals, type Prefilter, type ValueFacts } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
+import { MAX_MEMO_KEY } from './memo.js';
 
 export interface RuleMatch {
   readonly id: number;
@@ -47,24 +48,39 @@ export class CrsTransaction extends Transaction {
   private stepCache = new Map<string, Map<string, string>>();
   /** Characters held by transformCache: a bound on what one request can make the engine keep. */
   private transformCached = 0;
-  /** Per distinct (transformed) value: which rules' required literals it holds. */
-  private literalCache = new Map<string, readonly number[]>();
-  /** Per transformation chain and target list: which rules' literals any of those values holds. */
-  private unionCache = new Map<string, Uint8Array>();
-  /** Static targets' values and what they hold, by target. */
-  private targetCache = new Map<string, TargetInfo>();
+  /** Per distinct (transformed) value: which rules' required literals it holds, which pure operators do not match it. */
+  private factsCache = new Map<string, ValueFacts>();
+  /** Per (transformation chain, target) id: which rules' literals any of those values holds. */
+  private unions: (Uint8Array | undefined)[] = [];
+  /** Static targets' values and what they hold, by target id. */
+  private targetInfos: (TargetInfo | undefined)[] = [];
   private readonly prefilter: Prefilter;
   /** The request variables' values by target, before exclusions: hundreds of rules read the same ARGS. */
   private readonly valueCache = new Map<string, Value[]>();
+  /** The same less a rule's static exclusions, by TargetPlan.key. */
+  private readonly filteredCache = new Map<string, Value[]>();
+
+  /**
+   * transformed()'s answer when it is one value: reused, not allocated per call. Its callers read it before they call
+   * transformed() again (no caller nests: operators, literal scans and actions do not transform).
+   */
+  private readonly one: string[] = [''];
+  /** This request's secrets (cookie values, credential headers, password-like arguments): never remembered across requests. */
+  private secretList: string[] | undefined;
+  /** Values holding a secret and what the transformations made of them. */
+  private readonly secretForms = new Set<string>();
 
   /** The operators' view of this transaction, one object for every rule (captures set per rule). */
+
   private readonly run: { expand: (s: string) => string; captures: string[] | undefined } = { expand: (s) => this.expand(s), captures: undefined };
 
   /** The body was read: ARGS, FILES and XML changed. */
   bodyProcessed(): void {
     this.valueCache.clear();
-    this.unionCache.clear();
-    this.targetCache.clear();
+    this.filteredCache.clear();
+    this.secretList = undefined;
+    this.unions = [];
+    this.targetInfos = [];
   }
 
   private values(target: Target, exclusions: readonly { name: string }[]): Value[] {
@@ -81,6 +97,20 @@ export class CrsTransaction extends Transaction {
     return all.filter((v) => !excluded(target.name, v.key, relevant));
   }
 
+  /**
+   * A request variable's values less a rule's own exclusions (no ctl added any), kept per request by what is excluded:
+   * the rules of a family share their exclusions (!REQUEST_COOKIES:/__utm/ ...), and each filter asks RE2 per key.
+   */
+  private plannedValues(target: Target, plan: TargetPlan): Value[] {
+    if (plan.relevant.length === 0) return this.values(target, NO_EXCLUSIONS);
+    let out = this.filteredCache.get(plan.key);
+    if (!out) {
+      out = this.values(target, plan.relevant);
+      this.filteredCache.set(plan.key, out);
+    }
+    return out;
+  }
+
   constructor(
     readonly ruleSet: RuleSet,
     request: RequestData,
@@ -91,12 +121,47 @@ export class CrsTransaction extends Transaction {
 
   /** Which rules' required literals `value` holds (one scan per distinct value). */
   private literalHits(value: string): readonly number[] {
-    let hits = this.literalCache.get(value);
+    const facts = this.facts(value);
+    let hits = facts.hits;
     if (!hits) {
       hits = scanLiterals(this.prefilter, value);
-      this.literalCache.set(value, hits);
+      facts.hits = hits;
+      if (value.length <= MAX_MEMO_KEY) this.prefilter.valueMemo.grow(hits.length);
     }
     return hits;
+  }
+
+  /** What is known of `value`: from this request, else from earlier ones (memo.ts), else fresh. */
+  private facts(value: string): ValueFacts {
+    let facts = this.factsCache.get(value);
+    if (!facts) {
+      const memo = this.prefilter.valueMemo;
+      const shared = value.length <= MAX_MEMO_KEY && !this.isSecret(value);
+      facts = shared ? memo.get(value) : undefined;
+      if (!facts) {
+        facts = { hits: undefined, clean: undefined };
+        if (shared) memo.set(value, facts, 0);
+      }
+      this.factsCache.set(value, facts);
+    }
+    return facts;
+  }
+
+  /**
+   * Whether `value` holds one of this request's secrets or was made from one: such values are not remembered across
+   * requests (memo.ts), so no credential outlives its request in the engine's memory.
+   */
+  private isSecret(value: string): boolean {
+    const secrets = (this.secretList ??= secretsOf(this));
+    if (secrets.length === 0) return false;
+    if (this.secretForms.has(value)) return true;
+    for (const s of secrets) {
+      if (value.includes(s)) {
+        this.secretForms.add(value);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether `value` holds one of the literals every match of the rule's regex contains. */
@@ -110,9 +175,8 @@ export class CrsTransaction extends Transaction {
   }
 
   /** A static target's values (before exclusions), the characters they hold, and the rules' literals they hold as sent. */
-  private targetInfo(target: Target): TargetInfo {
-    const key = targetKey(target);
-    let info = this.targetCache.get(key);
+  private targetInfo(target: Target, id: number): TargetInfo {
+    let info = this.targetInfos[id];
     if (!info) {
       const values = this.values(target, NO_EXCLUSIONS);
       const raws: string[] = [];
@@ -123,7 +187,7 @@ export class CrsTransaction extends Transaction {
         flags |= charFlags(raw);
       }
       info = { raws, flags, rawHits: undefined };
-      this.targetCache.set(key, info);
+      this.targetInfos[id] = info;
     }
     return info;
   }
@@ -134,11 +198,11 @@ export class CrsTransaction extends Transaction {
    * answers are shared per target, so a rule that cannot match costs a lookup per target.
    */
   private anyValueAllows(slot: number, rule: Rule): boolean {
-    const plan = planOf(rule);
+    const plan = planOf(rule, this.prefilter);
     if (!plan) return true;
     for (let i = 0; i < rule.targets.length; i++) {
       const target = rule.targets[i]!;
-      const info = this.targetInfo(target);
+      const info = this.targetInfo(target, plan.targetIds[i]!);
       if (info.raws.length === 0) continue;
       if ((info.flags & plan.breakers) === 0) {
         if (!info.rawHits) {
@@ -148,12 +212,12 @@ export class CrsTransaction extends Transaction {
         if (info.rawHits[slot] === 1) return true;
         continue;
       }
-      const key = plan.unionKeys[i]!;
-      let union = this.unionCache.get(key);
+      const id = plan.unionIds[i]!;
+      let union = this.unions[id];
       if (!union) {
         union = new Uint8Array(this.prefilter.size);
         for (const raw of info.raws) for (const value of this.transformed(raw, rule)) for (const h of this.literalHits(value)) union[h] = 1;
-        this.unionCache.set(key, union);
+        this.unions[id] = union;
       }
       if (union[slot] === 1) return true;
     }
@@ -244,6 +308,26 @@ export class CrsTransaction extends Transaction {
       for (const ctl of rule.ctls) applyCtl(this, ctl, top);
       return matched;
     }
+    const single = singleTxOf(rule);
+    if (single !== undefined && this.exclusionsFor(rule, top).length === 0) {
+      // TX:name or &TX:name, untransformed, compared by a number or string operator: what ~150 rules of a GET are
+      // (901's defaults, the paranoia gates, the score checks); read straight from TX, as resolve() would give it
+      const e = this.vars.entry(single.key);
+      if (single.count || e !== undefined) {
+        const name = single.count ? single.label : `TX:${e!.key}`;
+        const value = single.count ? (e === undefined ? '0' : '1') : e!.value;
+        this.run.captures = undefined;
+        if (rule.operator.match(value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value, this.run)) {
+          const m = { name, value: value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value };
+          matched.push(m);
+          this.matchedVar = m;
+          for (const sv of rule.setvars) applySetVar(this, sv);
+          for (const ctl of rule.ctls) applyCtl(this, ctl, top);
+        }
+      }
+      this.matchedVars = matched;
+      return matched;
+    }
     const slot = this.prefilter.slots.get(rule);
     const unionSaysNo = slot !== undefined && !this.anyValueAllows(slot, rule);
     if (unionSaysNo && !CHECK) {
@@ -251,9 +335,11 @@ export class CrsTransaction extends Transaction {
       return matched;
     }
     const exclusions = this.exclusionsFor(rule, top);
+    const plans = exclusions === rule.exclusions ? targetPlansOf(rule) : undefined;
     const values: Value[] = [];
-    for (const target of rule.targets) {
-      const found = this.values(target, exclusions);
+    for (let ti = 0; ti < rule.targets.length; ti++) {
+      const target = rule.targets[ti]!;
+      const found = plans !== undefined && REQUEST_VARIABLES.has(target.name) ? this.plannedValues(target, plans[ti]!) : this.values(target, exclusions);
       if (target.count) values.push({ name: target.key ? `${target.name}:${target.key}` : target.name, value: String(found.length), key: undefined });
       else for (const v of found) values.push(v);
     }
@@ -261,13 +347,25 @@ export class CrsTransaction extends Transaction {
     const run = this.run;
     run.captures = captures;
     const required = rule.operator.required;
+    const pureSlot = this.prefilter.pureSlots.get(rule);
     for (const v of values) {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
       const candidates = this.transformed(raw, rule);
       for (const value of candidates) {
         if (required !== undefined && value.indexOf(required) === -1) continue;
         if (slot !== undefined && !this.literalsAllow(slot, rule, value)) continue;
-        if (!rule.operator.match(value, run)) continue;
+        const facts = pureSlot !== undefined && value.length <= MAX_MEMO_KEY ? this.facts(value) : undefined;
+        if (facts?.clean !== undefined && facts.clean[pureSlot!] === 1) continue;
+        if (!rule.operator.match(value, run)) {
+          if (facts) {
+            if (facts.clean === undefined) {
+              facts.clean = new Uint8Array(this.prefilter.pureSlots.size);
+              this.prefilter.valueMemo.grow(facts.clean.length);
+            }
+            facts.clean[pureSlot!] = 1;
+          }
+          continue;
+        }
         if (CHECK && unionSaysNo) process.stderr.write(`PREFILTER UNSOUND (targets) rule ${rule.id} ${v.name} ${JSON.stringify(value.slice(0, 200))}\n`);
         const m = { name: v.name, value };
         matched.push(m);
@@ -310,17 +408,31 @@ export class CrsTransaction extends Transaction {
    */
   private transformed(value: string, rule: Rule): readonly string[] {
     const chain = rule.transforms;
-    if (chain.length === 0) return [value];
+    const one = this.one;
+    if (chain.length === 0) {
+      one[0] = value;
+      return one;
+    }
     const keys = prefixKeys(rule);
     let byPrefix = this.transformCache.get(value);
+    const memo = this.prefilter.chainMemo;
+    let shared = false;
     if (!byPrefix) {
-      byPrefix = new Map();
+      shared = value.length <= MAX_MEMO_KEY && !this.isSecret(value);
+      byPrefix = shared ? memo.get(value) : undefined;
+      if (!byPrefix) {
+        byPrefix = new Map();
+        if (shared) memo.set(value, byPrefix, 0);
+      }
       this.transformCache.set(value, byPrefix);
     }
     const last = chain.length - 1;
     if (!rule.multiMatch) {
       const hit = byPrefix.get(keys[last]!);
-      if (hit !== undefined) return [hit];
+      if (hit !== undefined) {
+        one[0] = hit;
+        return one;
+      }
     }
     const steps: string[] = [value];
     let v = value;
@@ -332,12 +444,82 @@ export class CrsTransaction extends Transaction {
         if (this.transformCached < MAX_TRANSFORM_CACHE) {
           byPrefix.set(keys[i]!, v);
           this.transformCached += v.length + 16;
+          if (value.length <= MAX_MEMO_KEY) memo.grow(v.length + 16);
         }
+        if (this.secretForms.size > 0 && this.secretForms.has(value)) this.secretForms.add(v);
       }
       steps.push(v);
     }
-    return rule.multiMatch ? [...new Set(steps)] : [v];
+    if (rule.multiMatch) return [...new Set(steps)];
+    one[0] = v;
+    return one;
   }
+}
+
+/** Header and argument names whose values are credentials. */
+const SECRET_NAME = /pass|pwd|secret|token|auth|sess|sid|cookie|credential|api[-_]?key|signature|otp|jwt|bearer/i;
+
+/** The values of a request that are secrets: cookies, credential-named headers and arguments (4 characters or more). */
+function secretsOf(tx: CrsTransaction): string[] {
+  const out: string[] = [];
+  const add = (v: string): void => {
+    if (v.length >= 4) out.push(v);
+  };
+  for (const e of tx.cookies.entries) add(e.value);
+  for (const e of tx.headers.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  for (const e of tx.argsGet.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  for (const e of tx.argsPost.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  return out;
+}
+
+const TARGET_PLANS = Symbol('targetPlans');
+
+interface TargetPlan {
+  /** The rule's exclusions that name the target's variable. */
+  readonly relevant: readonly TargetExclusion[];
+  /** The target and those exclusions, as a key of the values left. */
+  readonly key: string;
+}
+
+/** Per target of the rule: which of its own exclusions apply, and the key of the values they leave. */
+function targetPlansOf(rule: Rule): readonly TargetPlan[] {
+  const holder = rule as Rule & { [TARGET_PLANS]?: TargetPlan[] };
+  let plans = holder[TARGET_PLANS];
+  if (!plans) {
+    plans = rule.targets.map((t) => {
+      const relevant = rule.exclusions.filter((x) => x.name === t.name);
+      const key = `${targetKey(t)}\0${relevant.map((x) => `${x.key ?? ''}\u0001${x.keyRegex?.source ?? ''}`).join('\u0002')}`;
+      return { relevant, key };
+    });
+    holder[TARGET_PLANS] = plans;
+  }
+  return plans;
+}
+
+const SINGLE = Symbol('singleTx');
+/** Operators the single-TX path takes: they neither capture nor read more than the value and their argument. */
+const SIMPLE_OPERATORS: ReadonlySet<string> = new Set(['eq', 'lt', 'le', 'gt', 'ge', 'streq', 'within', 'contains', 'beginswith', 'endswith']);
+
+interface SingleTx {
+  readonly key: string;
+  readonly count: boolean;
+  /** A count's variable name as logged (&TX:x logs TX:x). */
+  readonly label: string;
+}
+
+/** A link whose one target is a named TX variable (or its count), with no transformation, exclusion, prefilter or capture. */
+function singleTxOf(rule: Rule): SingleTx | undefined {
+  const holder = rule as Rule & { [SINGLE]?: SingleTx | null };
+  let single = holder[SINGLE];
+  if (single === undefined) {
+    const t = rule.targets[0];
+    const ok =
+      rule.targets.length === 1 && t !== undefined && t.name === 'TX' && t.key !== undefined && t.keyRegex === undefined && rule.transforms.length === 0 &&
+      !rule.multiMatch && !rule.capture && rule.exclusions.length === 0 && SIMPLE_OPERATORS.has(rule.operator.name) && rule.operator.setPattern === undefined;
+    single = ok ? { key: t.key, count: t.count, label: `TX:${t.key}` } : null;
+    holder[SINGLE] = single;
+  }
+  return single ?? undefined;
 }
 
 /** Debugging the prefilter: run every skipped regex and report one that matched. */
@@ -377,21 +559,36 @@ function targetKey(target: Target): string {
 interface UnionPlan {
   /** chainBreakers of the rule's transformations. */
   readonly breakers: number;
-  /** Per target: the key of its values' literals through the rule's chain. */
-  readonly unionKeys: readonly string[];
+  /** Per target: the id of its values (the transaction's targetInfos index). */
+  readonly targetIds: readonly number[];
+  /** Per target: the id of its values' literals through the rule's chain (the transaction's unions index). */
+  readonly unionIds: readonly number[];
 }
 
 /**
  * How the prefilter judges a rule before reading its values one by one: only when every target holds the request as
- * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count.
+ * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count. Targets and (chain, target)
+ * pairs get small integer ids per rule set, so a request finds what it computed by index, not by string key.
  */
-function planOf(rule: Rule): UnionPlan | undefined {
+function planOf(rule: Rule, prefilter: Prefilter): UnionPlan | undefined {
   const holder = rule as Rule & { [PLAN]?: UnionPlan | null };
   let plan = holder[PLAN];
   if (plan === undefined) {
     const fixed = rule.targets.every((t) => !t.count && (REQUEST_VARIABLES.has(t.name) || STATIC_SCALARS.has(t.name)));
     const chain = `${rule.transformKey}${rule.multiMatch ? '+' : ''}`;
-    plan = fixed ? { breakers: chainBreakers(rule.transformNames), unionKeys: rule.targets.map((t) => `${chain}\0${targetKey(t)}`) } : null;
+    const ids = prefilter.ids;
+    const idOf = (key: string): number => {
+      let id = ids.get(key);
+      if (id === undefined) ids.set(key, (id = ids.size));
+      return id;
+    };
+    plan = fixed
+      ? {
+          breakers: chainBreakers(rule.transformNames),
+          targetIds: rule.targets.map((t) => idOf(`T\0${targetKey(t)}`)),
+          unionIds: rule.targets.map((t) => idOf(`U\0${chain}\0${targetKey(t)}`)),
+        }
+      : null;
     holder[PLAN] = plan;
   }
   return plan ?? undefined;
@@ -400,14 +597,15 @@ function planOf(rule: Rule): UnionPlan | undefined {
 /** Characters of transformed values one request may keep cached (about 8 MB of latin1 strings). */
 const MAX_TRANSFORM_CACHE = 8 * 1024 * 1024;
 
-const prefixes = new WeakMap<Rule, string[]>();
+const PREFIXES = Symbol('prefixKeys');
 
-/** "a", "a,b", "a,b,c" for a rule whose chain is a, b, c: the cache keys of each step. */
+/** "a", "a,b", "a,b,c" for a rule whose chain is a, b, c: the cache keys of each step (kept on the rule: a WeakMap lookup per value cost more than the rest). */
 function prefixKeys(rule: Rule): readonly string[] {
-  let keys = prefixes.get(rule);
+  const holder = rule as Rule & { [PREFIXES]?: string[] };
+  let keys = holder[PREFIXES];
   if (!keys) {
     keys = rule.transformNames.map((_, i) => rule.transformNames.slice(0, i + 1).join(','));
-    prefixes.set(rule, keys);
+    holder[PREFIXES] = keys;
   }
   return keys;
 }

@@ -27,6 +27,8 @@ export interface Operator {
   readonly required?: string;
   /** @pm's phrases: every match holds one of them (the literal prefilter's input, as @rx's required literals are). */
   readonly phrases?: readonly string[];
+  /** The answer depends on the value alone (a fixed argument, no macro): a "no match" may be remembered across requests. */
+  readonly pure?: boolean;
 }
 
 export class OperatorError extends Error {}
@@ -291,16 +293,25 @@ export const OPERATOR_NAMES: ReadonlySet<string> = new Set(Object.keys(FACTORIES
 /** Operators whose (lower-cased) literal argument must appear in a matching value. */
 const LITERAL = new Set(['streq', 'contains', 'beginswith', 'endswith', 'strmatch']);
 
+/** Operators whose answer, with a fixed argument, is a function of the value alone. */
+const PURE = new Set([
+  'rx', 'pm', 'pmfromfile', 'pmf', 'detectsqli', 'detectxss', 'validatebyterange', 'validateurlencoding', 'validateutf8encoding', 'streq',
+  'contains', 'containsword', 'beginswith', 'endswith', 'strmatch', 'within',
+]);
+const CAPTURING = new Set(['rx', 'pm', 'pmfromfile', 'pmf', 'detectsqli']);
+
 export function compileOperator(name: string, argument: string, negated: boolean, ruleFile: string): Operator {
   const key = name.toLowerCase();
   const factory = FACTORIES[key];
   if (!factory) throw new OperatorError(`unknown operator @${name}`);
   const fn = factory(argument, ruleFile);
   const required = !negated && LITERAL.has(key) && !dynamic(argument) && argument !== '' ? argument : undefined;
+  // a negated operator that captures may write captures on the value it does not match: not remembered
+  const pure = PURE.has(key) && !dynamic(argument) && !(negated && CAPTURING.has(key));
   if (negated) {
-    return { name: key, argument, match: (v, run) => !fn(v, run) };
+    return { name: key, argument, match: (v, run) => !fn(v, run), pure };
   }
   const setPattern = key === 'rx' && !dynamic(argument) ? argument : undefined;
   const phrases = (fn as Matcher).phrases;
-  return { name: key, argument, match: fn, required, setPattern, phrases };
+  return { name: key, argument, match: fn, required, setPattern, phrases, pure };
 }

@@ -12,6 +12,7 @@ import { bytePattern } from './operators.js';
 import { DenseAho } from './aho.js';
 import { FOLD_SOURCES, foldChar, requiredLiterals } from './literals.js';
 import type { RuleSet } from './ruleset.js';
+import { MAX_MEMO_KEY, ValueMemo } from './memo.js';
 
 export interface Prefilter {
   /** Every required literal of every prefiltered rule, folded. */
@@ -21,6 +22,22 @@ export interface Prefilter {
   /** Each prefiltered rule's (or chain link's) slot. */
   readonly slots: ReadonlyMap<Rule, number>;
   readonly size: number;
+  /** Per value seen before (any request): its literal hits and the pure operators found not to match it. */
+  readonly valueMemo: ValueMemo<ValueFacts>;
+  /** Each rule link whose operator is pure (operators.ts): its place in ValueFacts.clean. */
+  readonly pureSlots: ReadonlyMap<Rule, number>;
+  /** Per raw value seen before (any request): its transformed forms by chain prefix ("lowercase,urldecodeuni"). */
+  readonly chainMemo: ValueMemo<Map<string, string>>;
+  /** Small integer ids of the engine's per-request caches (targets, chain and target pairs), by key. */
+  readonly ids: Map<string, number>;
+}
+
+/** What is known of one (transformed) value, for every request that holds it. */
+export interface ValueFacts {
+  /** scanLiterals' answer, once asked. */
+  hits: readonly number[] | undefined;
+  /** 1 at the pure slots whose operator did not match the value. */
+  clean: Uint8Array | undefined;
 }
 
 const NONE: readonly number[] = [];
@@ -56,11 +73,13 @@ export function prefilterFor(set: RuleSet): Prefilter {
   if (cached) return cached;
   const phrases = new Map<string, number[]>();
   const slots = new Map<Rule, number>();
+  const pureSlots = new Map<Rule, number>();
   const literalsOf = new Map<string, readonly string[] | undefined>();
   for (const list of set.phases) {
     for (const item of list) {
       if (item.kind !== 'rule') continue;
       for (let r: Rule | undefined = item.rule; r; r = r.chained) {
+        if (r.operator.pure) pureSlots.set(r, pureSlots.size);
         const p = r.operator.setPattern;
         let literals = r.operator.phrases;
         if (literals === undefined && p !== undefined && !literalsOf.has(p)) {
@@ -80,7 +99,17 @@ export function prefilterFor(set: RuleSet): Prefilter {
     }
   }
   const keys = [...phrases.keys()];
-  const out = { aho: new DenseAho(keys, foldChar, FOLD_SOURCES), slotsOf: keys.map((k) => phrases.get(k)!), slots, size: slots.size };
+  const out: Prefilter = {
+    aho: new DenseAho(keys, foldChar, FOLD_SOURCES),
+    slotsOf: keys.map((k) => phrases.get(k)!),
+    slots,
+    size: slots.size,
+    // about 2 x 4 M characters of values with their answers, and of raw values with their transformed forms
+    valueMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY),
+    pureSlots,
+    chainMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY),
+    ids: new Map(),
+  };
   built.set(set, out);
   return out;
 }
