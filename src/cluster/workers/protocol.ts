@@ -28,6 +28,14 @@ export interface UpstreamChange {
 /** A deny list change; `expiresAt` is epoch ms (null: until removed), so every worker expires it at the same moment. */
 export type DenyChange = { op: 'add'; target: string; expiresAt: number | null; reason: string | undefined } | { op: 'remove'; target: string } | { op: 'clear' };
 
+/** One worker's readiness, version and request counts (cluster/fleet/plane-state.ts). */
+export interface WorkerState {
+  readonly version: number;
+  readonly ready: boolean;
+  readonly reasons: string[];
+  readonly requests: Record<string, number>;
+}
+
 export type ToWorker =
   | { t: 'boot'; slot: number; version: number; source: SourceText; audit: boolean; tickets: Record<string, string>; deny: DenyChange[] }
   | { t: 'prepare'; id: number; version: number; source: SourceText; by: AuditActor }
@@ -41,6 +49,8 @@ export type ToWorker =
   | { t: 'deny'; change: DenyChange }
   | { t: 'upstream'; change: UpstreamChange }
   | { t: 'metrics-r'; id: number; text?: string; error?: string }
+  /** The supervisor asks for this worker's state (node-state.ts: a data plane's report of the node). */
+  | { t: 'state'; id: number }
   /** An identity-provider fetch (fetch-host.ts): this worker fetches (go), or here is the node's answer or failure, fetched at `at`. */
   | { t: 'fetch-r'; id: number; go?: true; res?: JsonResponse; error?: string; at?: number };
 
@@ -56,6 +66,7 @@ export type FromWorker =
   | { t: 'deny'; change: DenyChange }
   | { t: 'upstream'; change: UpstreamChange }
   | { t: 'metrics'; id: number }
+  | { t: 'state-r'; id: number; state: WorkerState }
   | { t: 'fetch'; id: number; key: string; want: FetchWant }
   | { t: 'fetched'; id: number; key: string; res?: JsonResponse; error?: string };
 

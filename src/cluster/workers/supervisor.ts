@@ -36,6 +36,7 @@ import { applyDenyChange, denyListChanges } from './shared-deny-list.js';
 import { StoreHost } from './store-host.js';
 import { FetchHost } from './fetch-host.js';
 import { ReloadRound } from './reload-round.js';
+import { NodeStateGather, type NodeState } from './node-state.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
@@ -100,6 +101,13 @@ export class Supervisor {
     if (worker) this.send(worker, message);
   });
   private readonly denyList = new DynamicDenyList();
+  /** The node's readiness, version and counts, asked of every worker (a data plane's report). */
+  private readonly states = new NodeStateGather((index, id) => {
+    const worker = this.slots[index]?.ready ? this.slots[index]?.worker : undefined;
+    if (!worker?.isConnected()) return false;
+    this.send(worker, { t: 'state', id });
+    return true;
+  });
   private tickets: Record<string, string> = {};
   private readonly ticketTimers: NodeJS.Timeout[] = [];
   private reloading: Promise<NodeReloadResult> = Promise.resolve({ ok: true, version: 1 });
@@ -233,6 +241,9 @@ export class Supervisor {
         return;
       case 'fetched':
         this.fetches.fetched(worker.id, message.id, message.key, message.error !== undefined ? { error: String(message.error) } : { res: message.res ?? { status: 0, body: undefined } });
+        return;
+      case 'state-r':
+        this.states.answered(slot.index, message.id, message.state);
         return;
       case 'metrics':
         void this.gather().then(
@@ -426,6 +437,11 @@ export class Supervisor {
     if (message.error) return entry.done(new Error(message.error));
     for (const registry of message.metrics ?? []) entry.responses.push(registry);
     if (entry.pending.size === 0) entry.done();
+  }
+
+  /** The node as one: ready when every worker serves and is ready (node-state.ts). */
+  state(): Promise<NodeState> {
+    return this.states.gather(this.slots.map((s) => s.index));
   }
 
   /** Reopens the workers' log files (SIGUSR1). */

@@ -15,6 +15,7 @@ import { SharedDenyList } from './shared-deny-list.js';
 import { UpstreamSync } from './upstream-sync.js';
 import { FetchClient } from './fetch-client.js';
 import { providerFetches } from '../../identity/shared-fetch.js';
+import { gatewayState } from '../fleet/plane-state.js';
 
 /** How long a prepared reload waits for the supervisor's decision before it drops the new config. */
 const DECISION_TIMEOUT_MS = 60_000;
@@ -161,6 +162,11 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
       case 'reopen':
         gateway?.telemetry.sinks?.reopen();
         return;
+      case 'state': {
+        const id = message.id;
+        if (gateway) void gatewayState(gateway).then((state) => send({ t: 'state-r', id, state }), () => {});
+        return;
+      }
       case 'shutdown':
         void stop();
         return;
