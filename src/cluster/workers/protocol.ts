@@ -20,9 +20,13 @@ export type StoreAnswer = [number, unknown] | [number, undefined, string, string
 export interface UpstreamChange {
   readonly service: string;
   readonly origin: string;
-  /** open: its breaker opened; down: passive health took it out until `until` (epoch ms, 0: until an active check). */
-  readonly what: 'open' | 'down';
+  /**
+   * open: its breaker opened; down: passive health took it out until `until` (epoch ms, 0: until an active
+   * check); checked: the node's one prober's active-check verdict (`healthy`), after each of its rounds.
+   */
+  readonly what: 'open' | 'down' | 'checked';
   readonly until: number;
+  readonly healthy?: boolean;
 }
 
 /** A deny list change; `expiresAt` is epoch ms (null: until removed), so every worker expires it at the same moment. */
