@@ -17,6 +17,7 @@ import { FetchClient } from './fetch-client.js';
 import { providerFetches } from '../../identity/shared-fetch.js';
 import { gatewayState } from '../fleet/plane-state.js';
 import { joinActiveHealth } from './active-health.js';
+import { scopeNodeEvents } from './node-events.js';
 
 /** How long a prepared reload waits for the supervisor's decision before it drops the new config. */
 const DECISION_TIMEOUT_MS = 60_000;
@@ -183,6 +184,7 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
   for (const change of start.deny) denyList.apply(change);
   denyList.share = (change) => send({ t: 'deny', change });
   joinActiveHealth(start.slot, (change) => send({ t: 'upstream', change }));
+  scopeNodeEvents(start.slot);
   GatewayMetrics.gather = () =>
     new Promise<string>((resolve, reject) => {
       const id = nextScrape++;
