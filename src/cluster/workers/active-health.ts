@@ -12,7 +12,9 @@
  * scratch: until its runs reach their thresholds, the others keep the last
  * verdicts they had. Verdicts are kept per service and target URL (at most
  * MAX_VERDICTS) so that a target a reload makes anew on another worker
- * starts where the prober last judged it.
+ * starts where the prober last judged it; the supervisor keeps them too
+ * (VerdictBook) and hands them to a worker once it is ready, so a worker
+ * forked again does not send traffic to a target the prober took out.
  */
 import { activeProbing } from '../../upstream/health.js';
 import type { Target } from '../../upstream/target.js';
@@ -31,6 +33,23 @@ export function joinActiveHealth(slot: number, share: (change: UpstreamChange) =
           for (const [target, healthy] of verdicts) share({ service: target.service, origin: target.origin, what: 'checked', until: 0, healthy });
         }
       : undefined;
+}
+
+/** The prober's latest verdicts as the supervisor keeps them, for a worker that starts later (a restart). */
+export class VerdictBook {
+  private readonly changes = new Map<string, UpstreamChange>();
+
+  record(change: UpstreamChange): void {
+    if (change.what !== 'checked' || typeof change.healthy !== 'boolean') return;
+    const key = `${change.service}\n${change.origin}`;
+    this.changes.delete(key);
+    if (this.changes.size >= MAX_VERDICTS) this.changes.delete(this.changes.keys().next().value!);
+    this.changes.set(key, change);
+  }
+
+  all(): Iterable<UpstreamChange> {
+    return this.changes.values();
+  }
 }
 
 /** The prober's latest verdicts, as another worker keeps them. */

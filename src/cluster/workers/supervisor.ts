@@ -37,6 +37,7 @@ import { StoreHost } from './store-host.js';
 import { FetchHost } from './fetch-host.js';
 import { ReloadRound } from './reload-round.js';
 import { NodeStateGather, type NodeState } from './node-state.js';
+import { VerdictBook } from './active-health.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
@@ -101,6 +102,8 @@ export class Supervisor {
     if (worker) this.send(worker, message);
   });
   private readonly denyList = new DynamicDenyList();
+  /** Worker 0's latest active-check verdicts, for workers that start later (active-health.ts). */
+  private readonly verdicts = new VerdictBook();
   /** The node's readiness, version and counts, asked of every worker (a data plane's report). */
   private readonly states = new NodeStateGather((index, id) => {
     const worker = this.slots[index]?.ready ? this.slots[index]?.worker : undefined;
@@ -234,6 +237,7 @@ export class Supervisor {
         this.broadcast({ t: 'deny', change: message.change }, worker);
         return;
       case 'upstream':
+        this.verdicts.record(message.change);
         this.broadcast({ t: 'upstream', change: message.change }, worker);
         return;
       case 'fetch':
@@ -255,6 +259,7 @@ export class Supervisor {
         slot.ready = true;
         slot.version = message.version;
         this.options.logger.info({ worker: slot.index, pid: worker.process.pid, version: message.version }, 'worker ready');
+        for (const change of this.verdicts.all()) this.send(worker, { t: 'upstream', change });
         if (!this.started && this.slots.every((s) => s.ready)) {
           this.started = true;
           this.options.onReady(message);
