@@ -45,6 +45,20 @@ function configSeen(port: number): Promise<string> {
   });
 }
 
+/** The data plane's own fleet view (its admin API) on a connection of its own: either worker may answer. */
+function dpFleetView(adminPort: number): Promise<{ role: string; control_plane: string; version: { hash?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: adminPort, path: '/api/v1/fleet', agent: false, headers: { authorization: `Bearer ${TOKENS.viewer}` } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as { role: string; control_plane: string; version: { hash?: string } }) : reject(new Error(`${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
 async function fortyNewConnections(port: number): Promise<string[]> {
   const seen: string[] = [];
   for (let wave = 0; wave < 4; wave++) seen.push(...(await Promise.all(Array.from({ length: 10 }, () => configSeen(port)))));
@@ -72,7 +86,7 @@ fleet:
 
 const dpYaml = (cpUrl: string, port: number, adminPort: number) => `
 listeners: [{ name: main, address: "127.0.0.1:${port}" }]
-admin: { address: "127.0.0.1:${adminPort}" }
+${adminSection().replace('127.0.0.1:0', `127.0.0.1:${adminPort}`)}
 fleet:
   role: data_plane
   name: edge-1
@@ -101,6 +115,8 @@ describe('fleet: a data plane of two workers', () => {
   let dp: RunningCli;
   let cpFile: string;
   let port: number;
+  let adminPort: number;
+  let cpOrigin: string;
   let fleet: () => Promise<FleetView>;
 
   before(async () => {
@@ -118,7 +134,9 @@ describe('fleet: a data plane of two workers', () => {
     const token = await cli(['fleet', 'token', '-c', cpFile, '--ttl', '10m', '--name', 'edge-1']);
     assert.equal(token.code, 0, token.stderr);
     port = await freePort();
-    writeFileSync(join(dir, 'dp.yaml'), dpYaml(cpUrl, port, await freePort()));
+    adminPort = await freePort();
+    cpOrigin = new URL(cpUrl).origin;
+    writeFileSync(join(dir, 'dp.yaml'), dpYaml(cpUrl, port, adminPort));
     dp = startCli(['start', '-c', join(dir, 'dp.yaml')], { env: { ...process.env, PORTCULLIS_WORKERS: '2', ENROL_TOKEN: token.stdout.trim() } });
     await dp.waitFor('portcullis: 2 workers', STARTUP_MS);
   });
@@ -151,6 +169,11 @@ describe('fleet: a data plane of two workers', () => {
     assert.deepEqual(new Set(await fortyNewConnections(port)), new Set(['200 two']));
     const hash = (await fleet()).version.hash;
     await until('the node reports the new version', async () => (await fleet()).nodes[0]?.hash === hash);
+    // Every worker's admin API shows the data plane's control plane and the version the node runs.
+    for (let i = 0; i < 6; i++) {
+      const view = await dpFleetView(adminPort);
+      assert.deepEqual([view.role, view.control_plane, view.version.hash], ['data_plane', cpOrigin, hash]);
+    }
   });
 
   it('reports the requests of both workers summed', async () => {

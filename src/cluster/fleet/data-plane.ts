@@ -92,6 +92,8 @@ export interface PlaneHost {
   reload(by: AuditActor, from?: SourceText): Promise<HostReloadResult>;
   state(): Promise<PlaneState>;
   shutdown(): Promise<void>;
+  /** Told the control plane and the version running, at start and after each version applied (a node of workers shows them on every worker's admin API). */
+  running?(controlPlane: string, hash: string | undefined): void;
 }
 
 /** `transient`: refused by the node's state (a worker exiting or still starting), not by the config: the version is tried again. */
@@ -203,6 +205,7 @@ export class DataPlane {
     if (settings.role !== 'data_plane' || !begin.stateDir) throw new Error(`${configFile}: fleet.role is not data_plane`);
     const plane = new DataPlane(host, begin.local, settings, begin.stateDir, begin.running);
     if (begin.running) host.logger.info({ hash: begin.running.slice(0, 12) }, 'fleet: started from the last good config version on disk');
+    host.running?.(plane.base.origin, plane.running);
     plane.loop = plane.sync();
     const every = parseDuration(settings.report_interval);
     plane.reportTimer = setInterval(() => void plane.tick(), every);
@@ -311,6 +314,7 @@ export class DataPlane {
       writeAtomically(f.running, text);
       this.running = hash;
       this.refused = undefined;
+      this.host.running?.(this.base.origin, hash);
       this.host.logger.info({ hash: hash.slice(0, 12), version: result.version }, 'fleet: applied a config version from the control plane');
     } else if (!result.ok && !('transient' in result)) {
       const issues = result.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`);

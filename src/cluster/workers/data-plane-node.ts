@@ -51,6 +51,7 @@ function supervisorHost(supervisor: Supervisor, logger: PlaneHost['logger']): Pl
     },
     state: () => supervisor.state(),
     shutdown: () => supervisor.shutdown(),
+    running: (controlPlane, hash) => supervisor.fleetView(controlPlane, hash),
   };
 }
 

@@ -53,6 +53,8 @@ export type ToWorker =
   | { t: 'deny'; change: DenyChange }
   | { t: 'upstream'; change: UpstreamChange }
   | { t: 'metrics-r'; id: number; text?: string; error?: string }
+  /** A data plane's control plane and the pushed version the node runs, for the admin API's fleet view. */
+  | { t: 'fleet'; controlPlane: string; hash?: string }
   /** The supervisor asks for this worker's state (node-state.ts: a data plane's report of the node). */
   | { t: 'state'; id: number }
   /** An identity-provider fetch (fetch-host.ts): this worker fetches (go), or here is the node's answer or failure, fetched at `at`. */

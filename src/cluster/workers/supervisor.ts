@@ -102,6 +102,8 @@ export class Supervisor {
     if (worker) this.send(worker, message);
   });
   private readonly denyList = new DynamicDenyList();
+  /** On a data plane: its control plane and the version running, for every worker's admin API (data-plane-node.ts). */
+  private fleet: Extract<ToWorker, { t: 'fleet' }> | undefined;
   /** Worker 0's latest active-check verdicts, for workers that start later (active-health.ts). */
   private readonly verdicts = new VerdictBook();
   /** The node's readiness, version and counts, asked of every worker (a data plane's report). */
@@ -260,6 +262,7 @@ export class Supervisor {
         slot.version = message.version;
         this.options.logger.info({ worker: slot.index, pid: worker.process.pid, version: message.version }, 'worker ready');
         for (const change of this.verdicts.all()) this.send(worker, { t: 'upstream', change });
+        if (this.fleet) this.send(worker, this.fleet);
         if (!this.started && this.slots.every((s) => s.ready)) {
           this.started = true;
           this.options.onReady(message);
@@ -442,6 +445,12 @@ export class Supervisor {
     if (message.error) return entry.done(new Error(message.error));
     for (const registry of message.metrics ?? []) entry.responses.push(registry);
     if (entry.pending.size === 0) entry.done();
+  }
+
+  /** A data plane's control plane and running version, to every worker now and to each one that starts later. */
+  fleetView(controlPlane: string, hash: string | undefined): void {
+    this.fleet = { t: 'fleet', controlPlane, ...(hash ? { hash } : {}) };
+    this.broadcast(this.fleet);
   }
 
   /** The node as one: ready when every worker serves and is ready (node-state.ts). */

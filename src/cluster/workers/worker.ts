@@ -164,6 +164,12 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
       case 'reopen':
         gateway?.telemetry.sinks?.reopen();
         return;
+      case 'fleet': {
+        // A data plane of workers: the supervisor is the fleet client; the admin API shows what it runs.
+        const { controlPlane, hash } = message;
+        if (gateway) gateway.fleetView = { role: 'data_plane', controlPlane, current: () => (hash ? { hash } : {}), nodes: () => [] };
+        return;
+      }
       case 'state': {
         const id = message.id;
         if (gateway) void gatewayState(gateway).then((state) => send({ t: 'state-r', id, state }), () => {});
