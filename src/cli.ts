@@ -249,6 +249,11 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
     if (loaded.config.workers > 1) return (await import('./cluster/workers/node.js')).superviseNode(file, loaded.config, watch, pidFile, io);
     source = loaded.config.source;
   }
+  if (role === 'data_plane') {
+    // Several workers: the supervisor is the node's one fleet client (src/cluster/workers/data-plane-node.ts).
+    const code = await (await import('./cluster/workers/data-plane-node.js')).superviseDataPlane(file, pidFile, io);
+    if (code !== undefined) return code;
+  }
   let node: RunningNode;
   try {
     node = await startNode(file, watch, io.env, source);

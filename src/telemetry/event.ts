@@ -81,6 +81,14 @@ export interface TelemetryEvent {
 export type EventListener = (event: TelemetryEvent) => void;
 
 /**
+ * Which events this process reports. One process: all. A worker of a node
+ * (cluster/workers/node-events.ts) leaves the node-wide happenings every
+ * worker sees alike (a reload of the node, an expiring certificate) to
+ * worker 0, so a sink gets one event per happening, not one per worker.
+ */
+export const eventScope: { reports: ((type: string) => boolean) | undefined } = { reports: undefined };
+
+/**
  * Fans events out to sinks, metrics and defense. emit() never throws and
  * never waits: a listener that fails is logged once and skipped, so the
  * request path is never held up by what watches it.
@@ -106,6 +114,7 @@ export class EventBus {
   }
 
   emit(event: TelemetryEvent): void {
+    if (eventScope.reports && !eventScope.reports(event.type)) return;
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -23,6 +23,15 @@ export interface PassiveHealthSettings {
   statuses: ReadonlySet<number>;
 }
 
+/**
+ * Who runs the active checks of this process. One process: it does. A node of
+ * workers (cluster/workers/active-health.ts): one worker probes for the
+ * node and hands every round's verdicts to `verdicts`, which passes them to
+ * the other workers; they leave `probe` off and take those verdicts, so a
+ * target gets one probe per interval per node, not one per worker.
+ */
+export const activeProbing: { probe: boolean; verdicts: ((verdicts: ReadonlyArray<readonly [Target, boolean]>) => void) | undefined } = { probe: true, verdicts: undefined };
+
 interface ProbeState {
   successes: number;
   failures: number;
@@ -42,7 +51,7 @@ export class ActiveHealthChecker {
   }
 
   start(): void {
-    if (this.timer) return;
+    if (this.timer || !activeProbing.probe) return;
     this.timer = setInterval(() => void this.checkAll(), this.settings.intervalMs);
     this.timer.unref();
     void this.checkAll();
@@ -59,9 +68,20 @@ export class ActiveHealthChecker {
     this.running = true;
     try {
       await Promise.all(this.targets.map((t) => this.check(t)));
+      activeProbing.verdicts?.(this.verdicts());
     } finally {
       this.running = false;
     }
+  }
+
+  /** Each target's standing after a round, where the checks decided one (a run reached its threshold): healthy or not. */
+  private verdicts(): Array<readonly [Target, boolean]> {
+    const out: Array<readonly [Target, boolean]> = [];
+    for (const [target, state] of this.state) {
+      if (state.successes >= this.settings.healthyThreshold) out.push([target, true]);
+      else if (state.failures >= this.settings.unhealthyThreshold) out.push([target, false]);
+    }
+    return out;
   }
 
   private async check(target: Target): Promise<void> {

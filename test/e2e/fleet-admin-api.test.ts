@@ -20,7 +20,7 @@ import { Writable } from 'node:stream';
 import { chromium } from 'playwright-core';
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import { ControlPlane } from '../../src/cluster/fleet/control-plane.js';
-import { DataPlane } from '../../src/cluster/fleet/data-plane.js';
+import { DataPlane, type GatewayPlane } from '../../src/cluster/fleet/data-plane.js';
 import { createToken } from '../../src/cluster/fleet/tokens.js';
 import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -53,9 +53,9 @@ describe('fleet: a key revoked through the admin API on the control plane is ref
   let plane: ControlPlane;
   let operator: AdminClient;
   let admin: AdminClient;
-  const dps: DataPlane[] = [];
+  const dps: GatewayPlane[] = [];
 
-  const status = async (dp: DataPlane, key: string) => (await send(dp.gateway.url(), '/api/x', { headers: { 'x-api-key': key } })).status;
+  const status = async (dp: GatewayPlane, key: string) => (await send(dp.gateway.url(), '/api/x', { headers: { 'x-api-key': key } })).status;
 
   /** Polls both data planes side by side until each answers `want`; returns the ms each took from `since`. */
   async function bothAnswer(key: string, want: number, since: number): Promise<number[]> {

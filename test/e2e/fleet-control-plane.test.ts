@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import { ControlPlane } from '../../src/cluster/fleet/control-plane.js';
-import { DataPlane } from '../../src/cluster/fleet/data-plane.js';
+import { DataPlane, type GatewayPlane } from '../../src/cluster/fleet/data-plane.js';
 import { PATHS, nodeId } from '../../src/cluster/fleet/protocol.js';
 import { createToken } from '../../src/cluster/fleet/tokens.js';
 import { makeRequest } from '../../src/cluster/fleet/csr.js';
@@ -90,7 +90,7 @@ ${token ? `  enrolment_token: "${token}"` : ''}
   return file;
 }
 
-async function status(dp: DataPlane, key: string): Promise<number> {
+async function status(dp: GatewayPlane, key: string): Promise<number> {
   return (await send(dp.gateway.url(), '/api/x', { headers: { 'x-api-key': key } })).status;
 }
 
@@ -118,7 +118,7 @@ describe('fleet: a control plane pushing to two data planes over mTLS', () => {
   let plane: ControlPlane;
   let ca: CertificateAuthority;
   let caPem: string;
-  const dps: DataPlane[] = [];
+  const dps: GatewayPlane[] = [];
   const logs = new Map<string, Lines>();
   const tokens: string[] = [];
 

@@ -13,12 +13,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import type { Agent } from 'node:https';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { MAX_CONFIG_BYTES, parseSource, readSource, type SourceText } from '../../config/load.js';
 import type { FleetConfig } from '../../config/fleet.js';
 import { parseDuration } from '../../config/units.js';
 import { Gateway, type ReloadResult } from '../../gateway.js';
+import type { AuditActor } from '../../telemetry/audit/index.js';
+import type { ConfigIssue } from '../../config/errors.js';
 import { composeForNode, hashText } from './document.js';
+import { gatewayState, type PlaneState } from './plane-state.js';
 import { makeRequest } from './csr.js';
 import { call, fleetAgent, type ClientTls } from './http.js';
 import { MAX_CREDENTIALS_BYTES, PATHS, type Credentials, type NodeReport } from './protocol.js';
@@ -77,7 +80,71 @@ function stateDirOf(local: SourceText, env: NodeJS.ProcessEnv): string | undefin
   return typeof dir === 'string' ? resolve(local.baseDir, dir) : undefined;
 }
 
+/**
+ * What the fleet client drives: one gateway in this process, or a node of
+ * workers through its supervisor (cluster/workers/data-plane-node.ts), whose
+ * reload is all or nothing across the workers. One client per node either
+ * way: one connection to the control plane, one report.
+ */
+export interface PlaneHost {
+  readonly logger: Logger;
+  /** Loads, validates and swaps in `from` (or re-reads the local file alone, when no version was ever applied). */
+  reload(by: AuditActor, from?: SourceText): Promise<HostReloadResult>;
+  state(): Promise<PlaneState>;
+  shutdown(): Promise<void>;
+  /** Told the control plane and the version running, at start and after each version applied (a node of workers shows them on every worker's admin API). */
+  running?(controlPlane: string, hash: string | undefined): void;
+}
+
+/** `transient`: refused by the node's state (a worker exiting or still starting), not by the config: the version is tried again. */
+export type HostReloadResult = ReloadResult | { ok: false; issues: ConfigIssue[]; transient: true };
+
+/** The start of a data plane, read before its gateway or workers start: the document to start from. */
+export interface PlaneStart {
+  readonly local: SourceText;
+  readonly stateDir: string | undefined;
+  /** The last good version composed with the local file (state_dir/running.yaml), or none: start from the local file. */
+  readonly source: SourceText | undefined;
+  /** The hash of that last good version. */
+  readonly running: string | undefined;
+}
+
+/** Reads the local file and the last good version on disk, and writes the document the node starts from. */
+export function planeStart(configFile: string, env: NodeJS.ProcessEnv): PlaneStart {
+  const local = readSource(configFile);
+  const stateDir = stateDirOf(local, env);
+  let source: SourceText | undefined;
+  let running: string | undefined;
+  if (stateDir) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const f = files(stateDir);
+    if (existsSync(f.lastGood)) {
+      const pushed = readFileSync(f.lastGood, 'utf8');
+      const text = composeForNode(pushed, local.text);
+      writeAtomically(f.running, text);
+      source = { file: f.running, text, baseDir: local.baseDir };
+      running = hashText(pushed);
+    }
+  }
+  return { local, stateDir, source, running };
+}
+
+/** The host of a data plane that runs one gateway in this process. */
+function gatewayHost(gateway: Gateway): PlaneHost {
+  return {
+    logger: gateway.logger,
+    reload: (by, from) => gateway.reload(by, from),
+    state: () => gatewayState(gateway),
+    shutdown: () => gateway.shutdown(),
+  };
+}
+
+/** A data plane that runs its gateway in this process (DataPlane.start). */
+export type GatewayPlane = DataPlane & { readonly gateway: Gateway };
+
 export class DataPlane {
+  /** The gateway, when the node is one process (DataPlane.start); a node of workers has none here. */
+  gateway: Gateway | undefined;
   /** The hash of the pushed version running now, when one is. */
   running: string | undefined;
   /** Config requests made since start: what a test reads to see the poll wait rather than spin. */
@@ -95,7 +162,7 @@ export class DataPlane {
   private readonly base: URL;
 
   private constructor(
-    readonly gateway: Gateway,
+    private readonly host: PlaneHost,
     private local: SourceText,
     private readonly settings: FleetConfig,
     private readonly stateDir: string,
@@ -114,32 +181,31 @@ export class DataPlane {
    * from the local file alone: it then serves its listeners with no route
    * until the first version arrives), and begins syncing.
    */
-  static async start(options: DataPlaneOptions): Promise<DataPlane> {
+  static async start(options: DataPlaneOptions): Promise<GatewayPlane> {
     const env = options.env ?? process.env;
-    const local = readSource(options.configFile);
-    const stateDir = stateDirOf(local, env);
-    let source: SourceText | undefined;
-    let running: string | undefined;
-    if (stateDir) {
-      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const f = files(stateDir);
-      if (existsSync(f.lastGood)) {
-        const pushed = readFileSync(f.lastGood, 'utf8');
-        const text = composeForNode(pushed, local.text);
-        writeAtomically(f.running, text);
-        source = { file: f.running, text, baseDir: local.baseDir };
-        running = hashText(pushed);
-      }
-    }
-    const gateway = await Gateway.start({ configFile: options.configFile, source, env, logDestination: options.logDestination, watch: false });
-    const settings = gateway.snapshot.config.fleet;
-    if (settings.role !== 'data_plane' || !stateDir) {
+    const begin = planeStart(options.configFile, env);
+    const gateway = await Gateway.start({ configFile: options.configFile, source: begin.source, env, logDestination: options.logDestination, watch: false });
+    let plane: DataPlane;
+    try {
+      plane = DataPlane.follow(gatewayHost(gateway), begin, gateway.snapshot.config.fleet, options.configFile);
+    } catch (err) {
       await gateway.shutdown({ quiet: true });
-      throw new Error(`${options.configFile}: fleet.role is not data_plane`);
+      throw err;
     }
-    const plane = new DataPlane(gateway, local, settings, stateDir, running);
     gateway.fleetView = { role: 'data_plane', controlPlane: plane.base.origin, current: () => (plane.running ? { hash: plane.running } : {}), nodes: () => [] };
-    if (running) gateway.logger.info({ hash: running.slice(0, 12) }, 'fleet: started from the last good config version on disk');
+    return Object.assign(plane, { gateway });
+  }
+
+  /**
+   * Begins syncing a node that already serves `begin`'s document: the one
+   * client of the node (its long poll, its reports, its certificate).
+   * `settings`: the running config's fleet section.
+   */
+  static follow(host: PlaneHost, begin: PlaneStart, settings: FleetConfig, configFile: string): DataPlane {
+    if (settings.role !== 'data_plane' || !begin.stateDir) throw new Error(`${configFile}: fleet.role is not data_plane`);
+    const plane = new DataPlane(host, begin.local, settings, begin.stateDir, begin.running);
+    if (begin.running) host.logger.info({ hash: begin.running.slice(0, 12) }, 'fleet: started from the last good config version on disk');
+    host.running?.(plane.base.origin, plane.running);
     plane.loop = plane.sync();
     const every = parseDuration(settings.report_interval);
     plane.reportTimer = setInterval(() => void plane.tick(), every);
@@ -161,7 +227,7 @@ export class DataPlane {
     }
     const f = files(this.stateDir);
     const refusedBefore = this.refused;
-    const result = existsSync(f.lastGood) ? await this.apply(readFileSync(f.lastGood, 'utf8'), by) : await this.gateway.reload(by);
+    const result = existsSync(f.lastGood) ? await this.apply(readFileSync(f.lastGood, 'utf8'), by) : await this.host.reload(by);
     // A version refused before may run with the new local sections: ask for it again.
     if (result.ok && refusedBefore) {
       this.refused = undefined;
@@ -192,7 +258,11 @@ export class DataPlane {
           if (answer.headers.etag !== `"${hash}"`) throw new Error('the pushed config does not match its ETag');
           // Back to the version running here (a rollback past a refused one): nothing to apply, and nothing refused is pending.
           if (hash === this.running) this.refused = undefined;
-          else if (hash !== this.refused?.hash) await this.apply(text, { kind: 'process', name: 'control plane' });
+          else if (hash !== this.refused?.hash) {
+            const applied = await this.apply(text, { kind: 'process', name: 'control plane' });
+            // Not refused for good: polled again (at once, as the version is not running) after the backoff.
+            if (!applied.ok && 'transient' in applied) throw new Error(`the node could not apply version ${hash.slice(0, 12)} now (${applied.issues.map((i) => i.message).join('; ')}); trying again`);
+          }
         } else if (answer.status !== 304) {
           throw new Error(`the control plane answered ${answer.status}: ${answer.body.toString('utf8').slice(0, 200)}`);
         }
@@ -216,24 +286,24 @@ export class DataPlane {
   private problem(message: string): void {
     if (message === this.lastProblem) return;
     this.lastProblem = message;
-    this.gateway.logger.warn({ err: message, control_plane: this.base.origin }, 'fleet: control plane unreachable or refusing; the running config keeps serving');
+    this.host.logger.warn({ err: message, control_plane: this.base.origin }, 'fleet: control plane unreachable or refusing; the running config keeps serving');
   }
 
   private recovered(): void {
     if (this.lastProblem === undefined) return;
     this.lastProblem = undefined;
-    this.gateway.logger.info({ control_plane: this.base.origin }, 'fleet: control plane reached again');
+    this.host.logger.info({ control_plane: this.base.origin }, 'fleet: control plane reached again');
   }
 
   /** Applies a pushed version: the gateway validates it; a refusal keeps the running one and is reported. */
-  private async apply(pushed: string, by: Parameters<Gateway['reload']>[0]): Promise<ReloadResult> {
+  private async apply(pushed: string, by: AuditActor): Promise<HostReloadResult> {
     const hash = hashText(pushed);
     const f = files(this.stateDir);
-    let result: ReloadResult;
+    let result: HostReloadResult;
     let text: string | undefined;
     try {
       text = composeForNode(pushed, this.local.text);
-      result = await this.gateway.reload(by, { file: f.running, text, baseDir: this.local.baseDir });
+      result = await this.host.reload(by, { file: f.running, text, baseDir: this.local.baseDir });
     } catch (err) {
       result = { ok: false, issues: [{ file: f.running, line: 0, path: '(fleet)', message: (err as Error).message }] };
     }
@@ -244,11 +314,12 @@ export class DataPlane {
       writeAtomically(f.running, text);
       this.running = hash;
       this.refused = undefined;
-      this.gateway.logger.info({ hash: hash.slice(0, 12), version: result.version }, 'fleet: applied a config version from the control plane');
-    } else if (!result.ok) {
+      this.host.running?.(this.base.origin, hash);
+      this.host.logger.info({ hash: hash.slice(0, 12), version: result.version }, 'fleet: applied a config version from the control plane');
+    } else if (!result.ok && !('transient' in result)) {
       const issues = result.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`);
       this.refused = { hash, issues };
-      this.gateway.logger.error({ hash: hash.slice(0, 12), issues }, 'fleet: refused a config version from the control plane; the running one keeps serving');
+      this.host.logger.error({ hash: hash.slice(0, 12), issues }, 'fleet: refused a config version from the control plane; the running one keeps serving');
     }
     void this.report();
     return result;
@@ -266,7 +337,7 @@ export class DataPlane {
     });
     if (answer.status !== 200) throw new Error(`enrolment refused (${answer.status}): ${answer.body.toString('utf8').slice(0, 200)}`);
     this.store(JSON.parse(answer.body.toString('utf8')) as Credentials, request.keyPem);
-    this.gateway.logger.info({ node: name }, 'fleet: enrolled with the control plane');
+    this.host.logger.info({ node: name }, 'fleet: enrolled with the control plane');
   }
 
   private nodeName(): string {
@@ -305,22 +376,22 @@ export class DataPlane {
       const answer = await call(this.agent, this.base, 'POST', PATHS.renew, { body: JSON.stringify({ csr: request.csrPem }), timeoutMs: CALL_TIMEOUT_MS, limit: MAX_CREDENTIALS_BYTES });
       if (answer.status !== 200) throw new Error(`renewal refused (${answer.status})`);
       this.store(JSON.parse(answer.body.toString('utf8')) as Credentials, request.keyPem);
-      this.gateway.logger.info('fleet: node certificate renewed');
+      this.host.logger.info('fleet: node certificate renewed');
     } catch (err) {
-      this.gateway.logger.warn({ err: (err as Error).message }, 'fleet: node certificate renewal failed; tried again at the next report');
+      this.host.logger.warn({ err: (err as Error).message }, 'fleet: node certificate renewal failed; tried again at the next report');
     }
   }
 
   /** The node's state, sent to the control plane (at report_interval and after each version). */
   async report(): Promise<void> {
     if (this.stopped || !this.tls.cert) return;
-    const readiness = await this.gateway.readiness.check();
+    const state = await this.host.state();
     const body: NodeReport = {
       ...(this.running ? { hash: this.running } : {}),
-      version: this.gateway.snapshot.version,
-      ready: readiness.ready,
-      reasons: readiness.ready ? [] : [readiness.status, ...readiness.checks.identity],
-      requests: await this.requestCounts(),
+      version: state.version,
+      ready: state.ready,
+      reasons: state.reasons,
+      requests: state.requests,
       ...(this.refused ? { refused: this.refused } : {}),
       started_at: this.startedAt,
       software: softwareVersion(),
@@ -332,19 +403,7 @@ export class DataPlane {
     }
   }
 
-  /** Requests answered since start by status class, from the metrics when they are on. */
-  private async requestCounts(): Promise<Record<string, number>> {
-    const counts: Record<string, number> = {};
-    const metric = this.gateway.telemetry.metrics?.registry.getSingleMetric('portcullis_requests_total');
-    if (!metric) return counts;
-    for (const value of (await metric.get()).values) {
-      const cls = String(value.labels.status_class ?? '');
-      counts[cls] = (counts[cls] ?? 0) + value.value;
-    }
-    return counts;
-  }
-
-  /** Stops syncing and reporting; the gateway keeps running (stop it with shutdown()). */
+  /** Stops syncing and reporting; the node keeps running (stop it with shutdown()). */
   async stopSync(): Promise<void> {
     this.stopped = true;
     clearInterval(this.reportTimer);
@@ -354,6 +413,6 @@ export class DataPlane {
 
   async shutdown(): Promise<void> {
     await this.stopSync();
-    await this.gateway.shutdown();
+    await this.host.shutdown();
   }
 }

@@ -51,6 +51,15 @@ describe('fleet documents', () => {
     assert.ok(Array.isArray(composed.consumers));
   });
 
+  it('keeps the node\'s own gateway.workers (its cores), and the pushed one when the node sets none', () => {
+    const pushed = forDataPlanes(CONTROL_PLANE.replace('gateway: { watch: true }', 'gateway: { watch: true, workers: 8 }')).text;
+    const own = parse(composeForNode(pushed, `${LOCAL}gateway: { workers: 2 }\n`)) as Record<string, Record<string, unknown>>;
+    assert.equal(own.gateway!.workers, 2);
+    assert.equal(own.gateway!.watch, false);
+    const theirs = parse(composeForNode(pushed, LOCAL)) as Record<string, Record<string, unknown>>;
+    assert.equal(theirs.gateway!.workers, 8);
+  });
+
   it('refuses a pushed text that is no mapping', () => {
     assert.throws(() => composeForNode('- a list', LOCAL), /pushed config: not a mapping/);
   });

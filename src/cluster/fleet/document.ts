@@ -5,7 +5,7 @@
  * `fleet` (its CA key's path, its state) and `admin` (its admin listener and
  * tokens). The data plane runs that document with its own node-local sections
  * put back from its local file: `listeners` (its addresses and certificate
- * files), `admin`, `fleet`, and `telemetry.node_id`. References
+ * files), `admin`, `fleet`, `telemetry.node_id` and `gateway.workers`. References
  * (${env:X}, ${file:X}) travel as written and are resolved on the data plane,
  * against its environment and its local file's directory: a secret can differ
  * per node, and a file a pushed config names must exist on every node.
@@ -57,6 +57,12 @@ export function composeForNode(pushedText: string, localText: string): string {
   if (nodeId !== undefined) {
     if (!pushed.has('telemetry')) pushed.set('telemetry', pushed.createNode({}));
     if (isMap(pushed.get('telemetry', true))) pushed.setIn(['telemetry', 'node_id'], nodeId);
+  }
+  // How many workers is the host's (its cores): the local file's gateway.workers, when it sets one, wins.
+  const workers: unknown = local.getIn(['gateway', 'workers'], true);
+  if (workers !== undefined) {
+    if (!pushed.has('gateway')) pushed.set('gateway', pushed.createNode({}));
+    if (isMap(pushed.get('gateway', true))) pushed.setIn(['gateway', 'workers'], workers);
   }
   if (pushed.has('gateway') && isMap(pushed.get('gateway', true))) pushed.setIn(['gateway', 'watch'], false);
   return pushed.toString();

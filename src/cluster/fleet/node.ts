@@ -8,6 +8,7 @@ import { parseSource, readSource, type SourceText } from '../../config/load.js';
 import { Gateway, type ReloadResult } from '../../gateway.js';
 import type { ControlPlane } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
+import { workerCount } from '../workers/node-config.js';
 
 export interface RunningNode {
   readonly gateway: Gateway;
@@ -44,6 +45,12 @@ export async function startNode(configFile: string, watch: boolean, env: NodeJS.
   }
   const gateway = await Gateway.start({ configFile, watch, env, ...(source ? { source } : {}) });
   if (role !== 'control_plane') return { gateway, reload: () => gateway.reload(signal), shutdown: () => gateway.shutdown() };
+  // The fleet listener, enrolment and its events, and the admin API's fleet view hang on this one gateway
+  // (docs/workers.md): a control plane runs one process, and says so rather than ignore the setting quietly.
+  const workers = workerCount(gateway.snapshot.config.gateway.workers, env.PORTCULLIS_WORKERS);
+  if (typeof workers === 'number' && workers > 1) {
+    gateway.logger.warn({ workers_configured: workers, workers: 1 }, 'fleet: a control plane runs one process: gateway.workers is not applied (run data planes with workers for more cores)');
+  }
   let plane: ControlPlane;
   try {
     // Loaded only here: the X.509 library the CA uses costs start-up time other nodes need not pay.

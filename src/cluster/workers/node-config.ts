@@ -25,6 +25,8 @@ export interface NodeConfig {
   /** Listeners with session tickets on, and how often their keys are replaced. */
   readonly tickets: ReadonlyMap<string, number>;
   readonly warnings: readonly ConfigIssue[];
+  /** The fleet section (a data plane of workers: its supervisor is the node's one fleet client). */
+  readonly fleet: Config['fleet'];
 }
 
 export type NodeConfigResult = { ok: true; config: NodeConfig } | { ok: false; issues: ConfigIssue[] };
@@ -52,6 +54,7 @@ export function loadNodeConfig(from: string | SourceText, env: NodeJS.ProcessEnv
       drainMs: parseDuration(config.gateway.drain_delay) + parseDuration(config.gateway.shutdown_timeout),
       tickets: ticketListeners(config),
       warnings: loaded.warnings,
+      fleet: config.fleet,
     },
   };
 }

@@ -9,15 +9,26 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { formatIssue } from '../../config/errors.js';
 import { createLogger } from '../../telemetry/logger.js';
 import type { NodeConfig } from './node-config.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type NodeReloadResult } from './supervisor.js';
+import type { Logger } from 'pino';
 
 export interface NodeIo {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
 }
 
+/** What a node driven from elsewhere (a data plane of workers, data-plane-node.ts) does differently. */
+export interface NodeHooks {
+  /** Once every worker serves the first time. */
+  serving(supervisor: Supervisor, logger: Logger): void;
+  /** SIGHUP, instead of re-reading the file. */
+  reload(supervisor: Supervisor): Promise<NodeReloadResult>;
+  /** Before the workers drain (SIGTERM, SIGINT). */
+  stopping(): Promise<void>;
+}
+
 /** Runs the node until a signal ends it; resolves with an exit code only when its workers could not start. */
-export function superviseNode(file: string, config: NodeConfig, watch: boolean, pidFile: string, io: NodeIo): Promise<number> {
+export function superviseNode(file: string, config: NodeConfig, watch: boolean, pidFile: string, io: NodeIo, hooks?: NodeHooks): Promise<number> {
   const { logger, flush } = createLogger();
   for (const w of config.warnings) logger.warn({ file: w.file, line: w.line, path: w.path, config_warning: true }, `${w.path}: ${w.message}`);
   return new Promise<number>((resolve) => {
@@ -34,6 +45,7 @@ export function superviseNode(file: string, config: NodeConfig, watch: boolean, 
         for (const listener of ready.listeners) io.stderr(`portcullis listening on ${listener.url} (${listener.name})\n`);
         if (ready.admin) io.stderr(`portcullis admin listener on ${ready.admin} (/metrics, /livez, /readyz)\n`);
         io.stderr(`portcullis: ${supervisor.workers} workers\n`);
+        hooks?.serving(supervisor, logger);
       },
       onStartFailed: (message, issues) => {
         if (issues) for (const issue of issues) io.stderr(formatIssue(issue) + '\n');
@@ -44,7 +56,7 @@ export function superviseNode(file: string, config: NodeConfig, watch: boolean, 
       },
     });
     process.on('SIGHUP', () => {
-      void supervisor.reload({ kind: 'signal', signal: 'SIGHUP' }).then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
+      void (hooks ? hooks.reload(supervisor) : supervisor.reload({ kind: 'signal', signal: 'SIGHUP' })).then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
     });
     // Node starts its inspector on SIGUSR1 unless a handler is installed: this one replaces it.
     process.on('SIGUSR1', () => supervisor.reopen());
@@ -57,7 +69,8 @@ export function superviseNode(file: string, config: NodeConfig, watch: boolean, 
       }
       stopping = true;
       io.stderr(`${signal}: finishing in-flight requests\n`);
-      void supervisor.shutdown().then(() => {
+      const before = hooks ? hooks.stopping().catch(() => {}) : Promise.resolve();
+      void before.then(() => supervisor.shutdown()).then(() => {
         rmSync(pidFile, { force: true });
         rmSync(statusFile, { force: true });
         logger.info('stopped');

@@ -20,13 +20,25 @@ export type StoreAnswer = [number, unknown] | [number, undefined, string, string
 export interface UpstreamChange {
   readonly service: string;
   readonly origin: string;
-  /** open: its breaker opened; down: passive health took it out until `until` (epoch ms, 0: until an active check). */
-  readonly what: 'open' | 'down';
+  /**
+   * open: its breaker opened; down: passive health took it out until `until` (epoch ms, 0: until an active
+   * check); checked: the node's one prober's active-check verdict (`healthy`), after each of its rounds.
+   */
+  readonly what: 'open' | 'down' | 'checked';
   readonly until: number;
+  readonly healthy?: boolean;
 }
 
 /** A deny list change; `expiresAt` is epoch ms (null: until removed), so every worker expires it at the same moment. */
 export type DenyChange = { op: 'add'; target: string; expiresAt: number | null; reason: string | undefined } | { op: 'remove'; target: string } | { op: 'clear' };
+
+/** One worker's readiness, version and request counts (cluster/fleet/plane-state.ts). */
+export interface WorkerState {
+  readonly version: number;
+  readonly ready: boolean;
+  readonly reasons: string[];
+  readonly requests: Record<string, number>;
+}
 
 export type ToWorker =
   | { t: 'boot'; slot: number; version: number; source: SourceText; audit: boolean; tickets: Record<string, string>; deny: DenyChange[] }
@@ -43,6 +55,10 @@ export type ToWorker =
   | { t: 'deny'; change: DenyChange }
   | { t: 'upstream'; change: UpstreamChange }
   | { t: 'metrics-r'; id: number; text?: string; error?: string }
+  /** A data plane's control plane and the pushed version the node runs, for the admin API's fleet view. */
+  | { t: 'fleet'; controlPlane: string; hash?: string }
+  /** The supervisor asks for this worker's state (node-state.ts: a data plane's report of the node). */
+  | { t: 'state'; id: number }
   /** An identity-provider fetch (fetch-host.ts): this worker fetches (go), or here is the node's answer or failure, fetched at `at`. */
   | { t: 'fetch-r'; id: number; go?: true; res?: JsonResponse; error?: string; at?: number };
 
@@ -58,6 +74,7 @@ export type FromWorker =
   | { t: 'deny'; change: DenyChange }
   | { t: 'upstream'; change: UpstreamChange }
   | { t: 'metrics'; id: number }
+  | { t: 'state-r'; id: number; state: WorkerState }
   | { t: 'fetch'; id: number; key: string; want: FetchWant }
   | { t: 'fetched'; id: number; key: string; res?: JsonResponse; error?: string };
 

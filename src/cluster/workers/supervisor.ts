@@ -36,6 +36,8 @@ import { applyDenyChange, denyListChanges } from './shared-deny-list.js';
 import { StoreHost } from './store-host.js';
 import { FetchHost } from './fetch-host.js';
 import { ReloadRound } from './reload-round.js';
+import { NodeStateGather, type NodeState } from './node-state.js';
+import { VerdictBook } from './active-health.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
@@ -100,6 +102,17 @@ export class Supervisor {
     if (worker) this.send(worker, message);
   });
   private readonly denyList = new DynamicDenyList();
+  /** On a data plane: its control plane and the version running, for every worker's admin API (data-plane-node.ts). */
+  private fleet: Extract<ToWorker, { t: 'fleet' }> | undefined;
+  /** Worker 0's latest active-check verdicts, for workers that start later (active-health.ts). */
+  private readonly verdicts = new VerdictBook();
+  /** The node's readiness, version and counts, asked of every worker (a data plane's report). */
+  private readonly states = new NodeStateGather((index, id) => {
+    const worker = this.slots[index]?.ready ? this.slots[index]?.worker : undefined;
+    if (!worker?.isConnected()) return false;
+    this.send(worker, { t: 'state', id });
+    return true;
+  });
   private tickets: Record<string, string> = {};
   private readonly ticketTimers: NodeJS.Timeout[] = [];
   private reloading: Promise<NodeReloadResult> = Promise.resolve({ ok: true, version: 1 });
@@ -229,6 +242,7 @@ export class Supervisor {
         this.broadcast({ t: 'deny', change: message.change }, worker);
         return;
       case 'upstream':
+        this.verdicts.record(message.change);
         this.broadcast({ t: 'upstream', change: message.change }, worker);
         return;
       case 'fetch':
@@ -236,6 +250,9 @@ export class Supervisor {
         return;
       case 'fetched':
         this.fetches.fetched(worker.id, message.id, message.key, message.error !== undefined ? { error: String(message.error) } : { res: message.res ?? { status: 0, body: undefined } });
+        return;
+      case 'state-r':
+        this.states.answered(slot.index, message.id, message.state);
         return;
       case 'metrics':
         void this.gather().then(
@@ -247,6 +264,8 @@ export class Supervisor {
         slot.ready = true;
         slot.version = message.version;
         this.options.logger.info({ worker: slot.index, pid: worker.process.pid, version: message.version }, 'worker ready');
+        for (const change of this.verdicts.all()) this.send(worker, { t: 'upstream', change });
+        if (this.fleet) this.send(worker, this.fleet);
         if (!this.started && this.slots.every((s) => s.ready)) {
           this.started = true;
           this.options.onReady(message);
@@ -429,6 +448,17 @@ export class Supervisor {
     if (message.error) return entry.done(new Error(message.error));
     for (const registry of message.metrics ?? []) entry.responses.push(registry);
     if (entry.pending.size === 0) entry.done();
+  }
+
+  /** A data plane's control plane and running version, to every worker now and to each one that starts later. */
+  fleetView(controlPlane: string, hash: string | undefined): void {
+    this.fleet = { t: 'fleet', controlPlane, ...(hash ? { hash } : {}) };
+    this.broadcast(this.fleet);
+  }
+
+  /** The node as one: ready when every worker serves and is ready (node-state.ts). */
+  state(): Promise<NodeState> {
+    return this.states.gather(this.slots.map((s) => s.index));
   }
 
   /** Reopens the workers' log files (SIGUSR1). */

@@ -12,10 +12,14 @@
  * worker sends its own half-open probe when open_for ends, so a target gets
  * at most one probe per worker, not one per node. Closing is not shared:
  * each worker's own probe closes its breaker.
+ *
+ * Active health checks run in one worker for the node (active-health.ts);
+ * its verdicts come here as `checked` news after each of its rounds.
  */
 import type { Target } from '../../upstream/target.js';
 import type { UpstreamRegistry } from '../../upstream/registry.js';
 import type { UpstreamChange } from './protocol.js';
+import { ActiveVerdicts } from './active-health.js';
 
 export const WATCH_MS = 50;
 /** Failures fed to a closed breaker to open it, at most (a breaker's threshold is far smaller). */
@@ -28,6 +32,8 @@ interface Seen {
 
 export class UpstreamSync {
   private readonly seen = new WeakMap<Target, Seen>();
+  /** The node's prober's latest active-check verdicts, for targets this worker makes later (a reload). */
+  private readonly verdicts = new ActiveVerdicts();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -46,8 +52,13 @@ export class UpstreamSync {
     for (const target of this.targets()) {
       const now = { breaker: target.breaker?.state, healthy: target.healthy };
       const before = this.seen.get(target);
+      if (!before) {
+        // A target made since the last look (a reload): it starts where the node's prober last judged it.
+        this.verdicts.applyTo(target);
+        this.seen.set(target, { breaker: target.breaker?.state, healthy: target.healthy });
+        continue;
+      }
       this.seen.set(target, now);
-      if (!before) continue;
       if (now.breaker === 'open' && before.breaker !== 'open') this.share({ service: target.service, origin: target.origin, what: 'open', until: 0 });
       if (!now.healthy && before.healthy) this.share({ service: target.service, origin: target.origin, what: 'down', until: target.downUntil });
     }
@@ -55,9 +66,11 @@ export class UpstreamSync {
 
   /** Another worker's news: the same target here follows. */
   apply(change: UpstreamChange): void {
+    if (change.what === 'checked') this.verdicts.record(change);
     for (const target of this.targets()) {
       if (target.service !== change.service || target.origin !== change.origin) continue;
-      if (change.what === 'down') target.markUnhealthy('passive: failures seen by another worker', change.until);
+      if (change.what === 'checked') this.verdicts.applyTo(target);
+      else if (change.what === 'down') target.markUnhealthy('passive: failures seen by another worker', change.until);
       else if (target.breaker && target.breaker.state !== 'open') {
         // The breaker opens on its own rule (consecutive failures, or a failed probe): fed failures until it does.
         const breaker = target.breaker;

@@ -15,6 +15,9 @@ import { SharedDenyList } from './shared-deny-list.js';
 import { UpstreamSync } from './upstream-sync.js';
 import { FetchClient } from './fetch-client.js';
 import { providerFetches } from '../../identity/shared-fetch.js';
+import { gatewayState } from '../fleet/plane-state.js';
+import { joinActiveHealth } from './active-health.js';
+import { scopeNodeEvents } from './node-events.js';
 
 /** How long a prepared reload waits for the supervisor's decision before it drops the new config. */
 const DECISION_TIMEOUT_MS = 60_000;
@@ -164,6 +167,17 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
       case 'reopen':
         gateway?.telemetry.sinks?.reopen();
         return;
+      case 'fleet': {
+        // A data plane of workers: the supervisor is the fleet client; the admin API shows what it runs.
+        const { controlPlane, hash } = message;
+        if (gateway) gateway.fleetView = { role: 'data_plane', controlPlane, current: () => (hash ? { hash } : {}), nodes: () => [] };
+        return;
+      }
+      case 'state': {
+        const id = message.id;
+        if (gateway) void gatewayState(gateway).then((state) => send({ t: 'state-r', id, state }), () => {});
+        return;
+      }
       case 'shutdown':
         void stop();
         return;
@@ -178,6 +192,8 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
   tickets = start.tickets;
   for (const change of start.deny) denyList.apply(change);
   denyList.share = (change) => send({ t: 'deny', change });
+  joinActiveHealth(start.slot, (change) => send({ t: 'upstream', change }));
+  scopeNodeEvents(start.slot);
   GatewayMetrics.gather = () =>
     new Promise<string>((resolve, reject) => {
       const id = nextScrape++;
