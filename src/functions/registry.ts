@@ -12,7 +12,7 @@ import type { ConfigPath } from '../config/errors.js';
 import type { FunctionConfig } from '../config/functions.js';
 import type { FunctionTable } from '../pipeline/policy.js';
 import type { Stores } from '../stores/stores.js';
-import { checkerEngine, renewCheckerIfGrown } from './engine.js';
+import { checkerEngine, renewCheckerIfGrown } from './checker.js';
 import { FunctionRuntime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
 import { compileSource, SourceError } from './source.js';
@@ -112,5 +112,5 @@ function checkModule(source: ReturnType<typeof compileSource>): string | undefin
 
 /** What a module's top level may use when checked at load; past it the load is refused. */
 const CHECK_MEMORY = 64 * 1024 * 1024;
-/** The checker engine grown past this is replaced (its memory is capped at engine.ts CHECKER_MAX_BYTES). */
+/** The checker engine grown past this is replaced (its memory is capped at checker.ts CHECKER_MAX_BYTES). */
 const CHECK_RENEW = 16 * 1024 * 1024 + CHECK_MEMORY / 2;

@@ -13,12 +13,14 @@
  * objects, not typed arrays' bytes: the engine's capped WebAssembly memory,
  * engine.ts, is the hard limit); the stack is
  * capped (deep recursion throws inside); an interrupt handler stops the
- * engine once the CPU time spent inside it passes `cpuMs`; the wall clock
- * limit is the caller's (pool.ts), which disposes the sandbox, and with it
+ * engine once the CPU time its thread spent inside it (thread-clock.ts)
+ * passes `cpuMs`; the wall clock limit is the caller's (thread.ts, on the
+ * main thread's word: runtime.ts), which disposes the sandbox, and with it
  * every promise still pending inside.
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { SHIM } from './shim.js';
+import { threadCpuMs as cpuMs } from './thread-clock.js';
 import type { FunctionSource } from './source.js';
 
 export interface SandboxLimits {
@@ -32,17 +34,6 @@ export interface CallHost {
   log(level: string, message: string): void;
   fetch(head: string, body: Uint8Array | undefined, signal: AbortSignal): Promise<{ head: string; body: Uint8Array }>;
   kv(op: string, key: string, value: string, ttlSeconds: number): Promise<string | undefined>;
-}
-
-/**
- * The process's CPU time in ms. The engine runs on the event loop, so over a
- * stretch inside it this is (nearly all) the engine's own time; unlike the
- * clock, it does not count the time the process is descheduled on a loaded
- * machine, which stopped healthy calls at their limit.
- */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
 }
 
 /** Calls one sandbox serves before it is disposed and replaced. */
