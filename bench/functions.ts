@@ -3,10 +3,16 @@
  *  - cold start: a new engine (the WebAssembly instance a function gets) and
  *    its first sandbox; then the CPU a sandbox costs to prepare (shim and
  *    module evaluated) and to dispose, which the pool does off the request;
- *  - per call with a warm pool: the CPU of a hook that adds a header, on the
- *    call path alone and with its share of the pool's refill;
- *  - memory: the QuickJS heap of one prepared sandbox, and an engine's
- *    WebAssembly memory;
+ *    a function's worker thread started and ready, and its first call;
+ *  - per call with a warm pool: the CPU of a hook that adds a header, as
+ *    process.cpuUsage() counts it (getrusage RUSAGE_SELF: every thread of the
+ *    process, the function's thread included), and the main thread's share
+ *    (/proc/thread-self/schedstat read on the main thread);
+ *  - memory: the QuickJS heap of one prepared sandbox, an engine's
+ *    WebAssembly memory, and the resident memory one function's thread adds;
+ *  - the main thread's event-loop delay (perf_hooks.monitorEventLoopDelay)
+ *    while a call runs over its limit: the sandbox on the main thread (as
+ *    before the threads) against the same call through a function's thread;
  *  - rps of a function upstream against a proxied route of the same gateway
  *    and the bare proxy (bench/bare-proxy.ts), with wrk.
  * Run: npm run build && node --import tsx bench/functions.ts
@@ -16,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { Value } from '@sinclair/typebox/value';
 import { FunctionSchema } from '../src/config/functions.js';
@@ -24,6 +30,7 @@ import { engineBytes, newEngine } from '../src/functions/engine.js';
 import { FunctionRuntime } from '../src/functions/runtime.js';
 import { Sandbox } from '../src/functions/sandbox.js';
 import { compileSource } from '../src/functions/source.js';
+import { threadClockName, threadCpuMs } from '../src/functions/thread-clock.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { Stores } from '../src/stores/stores.js';
 import { median } from './lib/stats.js';
@@ -63,36 +70,55 @@ async function micro(): Promise<void> {
   const disposeUs = (cpu() - c) / N;
   console.log(`sandbox: prepare ${prepareUs.toFixed(0)} µs CPU, dispose ${disposeUs.toFixed(0)} µs CPU`);
 
+  const stores = () => new Stores(new MemoryStore({ maxKeys: 1000 }, pino({ level: 'silent' })));
   const config = Value.Default(FunctionSchema, Value.Clean(FunctionSchema, { name: 'hook', file, pool: 16 })) as never;
-  const runtime = new FunctionRuntime(config, source, new Stores(new MemoryStore({ maxKeys: 1000 }, pino({ level: 'silent' }))), pino({ level: 'silent' }));
+  t = performance.now();
+  const runtime = new FunctionRuntime(config, source, stores(), pino({ level: 'silent' }));
   await runtime.ready();
+  const threadMs = performance.now() - t;
   const head = { url: 'http://bench.test/orders/7?x=1', method: 'GET', headers: [['host', 'bench.test'], ['user-agent', 'wrk'], ['accept', '*/*']], requestId: 'r', route: 'bench' };
   const info = { requestId: 'r', route: 'bench', onFetchRefused: () => {} };
-  const callPath: number[] = [];
-  const withRefill: number[] = [];
+  t = performance.now();
+  const first = await runtime.call('request', head, undefined, info);
+  if (!first.ok) throw new Error(first.message);
+  console.log(`cold start of a function: its thread started with its engine ${threadMs.toFixed(0)} ms, then its first call ${(performance.now() - t).toFixed(0)} ms (CPU clock of the limits: ${threadClockName()})`);
+  await new Promise((r) => setTimeout(r, 500)); // the pool filled
+  const total: number[] = [];
+  const main: number[] = [];
   for (let round = 0; round < 7; round++) {
-    const BATCH = 200;
-    let pathCpu = 0;
-    const start = cpu();
+    const BATCH = 400;
+    const c0 = cpu();
+    const m0 = threadCpuMs();
     for (let i = 0; i < BATCH; i++) {
-      await yieldToLoop(); // lets the pool refill and dispose between calls, as traffic would
-      await yieldToLoop();
-      const a = cpu();
       const out = await runtime.call('request', head, undefined, info);
-      pathCpu += cpu() - a;
       if (!out.ok) throw new Error(out.message);
     }
-    await yieldToLoop();
-    await yieldToLoop();
+    // the thread's giving back and refill after the last call, counted in the round
+    await new Promise((r) => setTimeout(r, 20));
     if (round > 1) {
-      callPath.push(pathCpu / BATCH);
-      withRefill.push((cpu() - start) / BATCH);
+      total.push((cpu() - c0) / BATCH);
+      main.push(((threadCpuMs() - m0) * 1000) / BATCH);
     }
   }
-  console.log(`hook adding a header, warm pool: ${median(callPath).toFixed(0)} µs CPU on the call path; ${median(withRefill).toFixed(0)} µs with the pool's refill and dispose`);
+  console.log(
+    `hook adding a header, warm pool, through the function's thread: ${median(total).toFixed(0)} µs CPU a call, all threads of the process (process.cpuUsage), of which ${median(main).toFixed(0)} µs on the main thread`,
+  );
+
+  // Resident memory a function's thread adds (its V8 heap, its engine's 16 MiB of WebAssembly memory, its pool).
+  const extra: FunctionRuntime[] = [];
+  const rss0 = process.memoryUsage().rss;
+  for (let i = 0; i < 4; i++) {
+    const r = new FunctionRuntime({ ...(config as object), name: `m${i}` } as never, source, stores(), pino({ level: 'silent' }));
+    await r.ready();
+    extra.push(r);
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // the pools filled
+  console.log(`memory: one function's thread adds ${((process.memoryUsage().rss - rss0) / 4 / 1048576).toFixed(1)} MiB resident (mean of 4, pool 16)`);
+  for (const r of extra) r.close();
   runtime.close();
 
-  // How long a function over a limit holds the event loop (it runs on it) before it is stopped, with the default limits.
+  // The event loop while a function runs over a limit, with the default limits: the sandbox on the main thread
+  // (how calls ran before the threads) against the same call through the function's thread.
   const limitsFile = join(dir, 'limits.js');
   writeFileSync(
     limitsFile,
@@ -102,19 +128,63 @@ async function micro(): Promise<void> {
       const f = (n) => f(n + 1) + 1; return new Response(String(f(0))); }`,
   );
   const limitsConfig = Value.Default(FunctionSchema, Value.Clean(FunctionSchema, { name: 'limits', file: limitsFile, pool: 1, unhealthy_after: 100 })) as never;
-  const bad = new FunctionRuntime(limitsConfig, compileSource(limitsFile), new Stores(new MemoryStore({ maxKeys: 10 }, pino({ level: 'silent' }))), pino({ level: 'silent' }));
+  const limitsSource = compileSource(limitsFile);
+  const bad = new FunctionRuntime(limitsConfig, limitsSource, stores(), pino({ level: 'silent' }));
   await bad.ready();
+  const defaults = { memoryBytes: 32 << 20, stackBytes: 256 << 10, cpuMs: 50 };
+  const noHost = { log: () => {}, fetch: () => Promise.reject(new Error('no')), kv: () => Promise.reject(new Error('no')) };
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  const delay = async (run: () => Promise<unknown>, prepare?: () => Promise<void>) => {
+    await new Promise((r) => setTimeout(r, 300)); // an engine replaced after a bomb, the pool refilled
+    await prepare?.();
+    await new Promise((r) => setTimeout(r, 50));
+    histogram.reset();
+    // The histogram drops its first sample after a reset: one tick first, so a block right after is counted.
+    await new Promise((r) => setTimeout(r, 15));
+    const t0 = performance.now();
+    await run();
+    const wall = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 20)); // the histogram's last sample
+    return { max: histogram.max / 1e6, wall };
+  };
   for (const what of ['loop', 'memory', 'recursion']) {
-    const held: number[] = [];
+    const onMain: { max: number; wall: number }[] = [];
+    const inThread: { max: number; wall: number }[] = [];
     for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 300)); // the engine replaced after a bomb, the pool refilled
-      const t = performance.now();
-      const out = await bad.call('request', { ...head, url: `http://bench.test/${what}` }, undefined, info);
-      held.push(performance.now() - t);
-      if (out.ok) throw new Error(`${what} was not stopped`);
+      // interleaved: one call each way per round
+      let sandbox: Sandbox | undefined;
+      const prepare = async () => {
+        sandbox = new Sandbox(await newEngine(16 * 1048576 + 2 * defaults.memoryBytes), limitsSource, defaults);
+      };
+      onMain.push(
+        await delay(async () => {
+          await sandbox!.call({ kind: 'request', head: JSON.stringify({ ...head, url: `http://bench.test/${what}` }), body: undefined, secrets: '{}' }, noHost).then(
+            () => {
+              throw new Error(`${what} was not stopped`);
+            },
+            () => undefined,
+          );
+          try {
+            sandbox!.dispose();
+          } catch {
+            // an engine that aborted
+          }
+        }, prepare),
+      );
+      inThread.push(
+        await delay(async () => {
+          const out = await bad.call('request', { ...head, url: `http://bench.test/${what}` }, undefined, info);
+          if (out.ok) throw new Error(`${what} was not stopped`);
+        }),
+      );
     }
-    console.log(`${what}: stopped after ${median(held).toFixed(0)} ms holding the event loop`);
+    const m = (xs: { max: number; wall: number }[], k: 'max' | 'wall') => median(xs.map((x) => x[k])).toFixed(0);
+    console.log(
+      `${what}: event-loop delay max ${m(onMain, 'max')} ms with the sandbox on the main thread (stopped after ${m(onMain, 'wall')} ms), ${m(inThread, 'max')} ms through the function's thread (stopped after ${m(inThread, 'wall')} ms)`,
+    );
   }
+  histogram.disable();
   bad.close();
 }
 
