@@ -180,8 +180,8 @@ export class FunctionRuntime {
 
   private run(kind: 'request' | 'response', head: object, body: Uint8Array | undefined, info: CallInfo, headOnly: boolean): Promise<CallOutcome> {
     const thread = this.liveThread();
-    // Aborted when the call is over, whatever it left in flight (a sandbox with host work pending is not reused).
-    const abort = new AbortController();
+    // Made by the first fetch; aborted when the call is over, whatever it left in flight (a sandbox with host work pending is not reused).
+    let abort: AbortController | undefined;
     let fetches = 0;
     let wall: NodeJS.Timeout | undefined;
     let grace: NodeJS.Timeout | undefined;
@@ -190,7 +190,7 @@ export class FunctionRuntime {
         done: (m) => {
           clearTimeout(wall);
           clearTimeout(grace);
-          abort.abort();
+          abort?.abort();
           if (!m.ok) return resolve({ ok: false, reason: m.reason, message: m.message });
           if (m.body && m.body.length > this.maxBody) {
             return resolve({ ok: false, reason: 'too_large', message: `the function answered a body larger than ${this.maxBody} bytes` });
@@ -209,6 +209,7 @@ export class FunctionRuntime {
               thread.post({ t: 'reply', hid: m.hid, ok: false, message: refused.message });
               return;
             }
+            abort ??= new AbortController();
             this.fetch(m, abort.signal, info).then(
               (out) => thread.post({ t: 'reply', hid: m.hid, ok: true, value: out.head, body: out.body }),
               (err: unknown) => thread.post({ t: 'reply', hid: m.hid, ok: false, message: (err as Error).message }),
