@@ -361,6 +361,8 @@ describe('functions: a call over its limit holds its own thread, not the gateway
     signalUrl = `http://${host}:${(signals.address() as AddressInfo).port}`;
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-fn-'));
     writeFileSync(join(dir, 'gate.js'), GATE);
+    // A response-head hook that never returns: the head waits for it in the function's thread, not on the event loop.
+    writeFileSync(join(dir, 'head.js'), `export default (response) => { if (response.status === 200) for (;;) {} return new Response(null, { status: response.status, headers: { 'x-hooked': '1' } }); }`);
     const fetch = `fetch: { allow: ["${signalUrl}"], allow_private: true }`;
     gw = await startGateway(
       `
@@ -369,16 +371,28 @@ functions:
   - { name: spin, file: gate.js, cpu: 100ms, unhealthy_after: 1000, ${fetch} }
   - { name: bomb, file: gate.js, cpu: 20s, memory: 64MiB, timeout: 60s, unhealthy_after: 1000, ${fetch} }
   - { name: stuck, file: gate.js, timeout: 1s, unhealthy_after: 1000, ${fetch} }
+  - { name: head, file: head.js, unhealthy_after: 1000 }
 services:
   - { name: spin, type: function, function: spin }
   - { name: bomb, type: function, function: bomb }
   - { name: stuck, type: function, function: stuck }
   - { name: backend, targets: [{ url: "${upstream.url}" }] }
+  - { name: down, targets: [{ url: "http://127.0.0.1:1" }] }
 routes:
   - { name: spin, service: spin, public: true, match: { paths: [/spin] } }
   - { name: bomb, service: bomb, public: true, match: { paths: [/bomb] } }
   - { name: stuck, service: stuck, public: true, match: { paths: [/stuck] } }
   - { name: backend, service: backend, public: true, match: { paths: [/backend] } }
+  - name: hooked
+    service: backend
+    public: true
+    match: { paths: [/hooked] }
+    policies: [{ function: { name: head, on: response } }]
+  - name: hooked-down
+    service: down
+    public: true
+    match: { paths: [/hooked-down] }
+    policies: [{ function: { name: head, on: response } }]
 `,
       { dir },
     );
@@ -421,6 +435,20 @@ routes:
       assert.equal((await send(gw.url, `/${fn}/ok`)).text, 'fine', `${fn} works again (its thread replaced when it was stuck)`);
     });
   }
+
+  it('a response-head hook over its CPU limit: the head goes out as it was, with the event; the hook still shapes other heads', async () => {
+    const got = await send(gw.url, '/hooked/a');
+    assert.equal(got.status, 200);
+    assert.equal(got.headers['x-hooked'], undefined, 'the head the upstream gave');
+    assert.equal((got.json() as { url: string }).url, '/hooked/a', "the upstream's body follows the held head");
+    const event = await waitFor(events, (e) => e.type === 'function.failed' && e.request?.path === '/hooked/a');
+    assert.equal(event.reason, 'cpu');
+    // The gateway's own 502 (the target refuses connections): the hook answers at once and its header is on the head.
+    const refused = await send(gw.url, '/hooked-down/a');
+    assert.equal(refused.status, 502);
+    assert.equal((refused.json() as { error: { code: string } }).error.code, 'bad_gateway');
+    assert.equal(refused.headers['x-hooked'], '1');
+  });
 });
 
 async function waitFor(events: TelemetryEvent[], match: (e: TelemetryEvent) => boolean): Promise<TelemetryEvent> {
