@@ -31,6 +31,7 @@ import { FunctionRuntime } from '../src/functions/runtime.js';
 import { Sandbox } from '../src/functions/sandbox.js';
 import { compileSource } from '../src/functions/source.js';
 import { threadClockName, threadCpuMs } from '../src/functions/thread-clock.js';
+import { ThreadPool } from '../src/functions/thread-pool.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { Stores } from '../src/stores/stores.js';
 import { median } from './lib/stats.js';
@@ -73,7 +74,9 @@ async function micro(): Promise<void> {
   const stores = () => new Stores(new MemoryStore({ maxKeys: 1000 }, pino({ level: 'silent' })));
   const config = Value.Default(FunctionSchema, Value.Clean(FunctionSchema, { name: 'hook', file, pool: 16 })) as never;
   t = performance.now();
-  const runtime = new FunctionRuntime(config, source, stores(), pino({ level: 'silent' }));
+  const quiet = () => {};
+  const pool = new ThreadPool(1, quiet);
+  const runtime = new FunctionRuntime(config, source, stores(), pino({ level: 'silent' }), pool);
   await runtime.ready();
   const threadMs = performance.now() - t;
   const head = { url: 'http://bench.test/orders/7?x=1', method: 'GET', headers: [['host', 'bench.test'], ['user-agent', 'wrk'], ['accept', '*/*']], requestId: 'r', route: 'bench' };
@@ -104,18 +107,40 @@ async function micro(): Promise<void> {
     `hook adding a header, warm pool, through the function's thread: ${median(total).toFixed(0)} µs CPU a call, all threads of the process (process.cpuUsage), of which ${median(main).toFixed(0)} µs on the main thread`,
   );
 
-  // Resident memory a function's thread adds (its V8 heap, its engine's 16 MiB of WebAssembly memory, its pool).
-  const extra: FunctionRuntime[] = [];
-  const rss0 = process.memoryUsage().rss;
-  for (let i = 0; i < 4; i++) {
-    const r = new FunctionRuntime({ ...(config as object), name: `m${i}` } as never, source, stores(), pino({ level: 'silent' }));
-    await r.ready();
-    extra.push(r);
-  }
-  await new Promise((r) => setTimeout(r, 1000)); // the pools filled
-  console.log(`memory: one function's thread adds ${((process.memoryUsage().rss - rss0) / 4 / 1048576).toFixed(1)} MiB resident (mean of 4, pool 16)`);
-  for (const r of extra) r.close();
   runtime.close();
+  pool.close();
+
+  // Resident memory of N functions (pool 4 each, every function called 8 at a time so each thread of a pool hosts it):
+  // a thread per function (as before the shared pool: a pool of 1 for each) against a pool of 2 shared by all.
+  const settle = () => new Promise((r) => setTimeout(r, 1500));
+  const memoryOf = async (n: number, shared: boolean) => {
+    if (global.gc) global.gc();
+    await settle();
+    const rss0 = process.memoryUsage().rss;
+    const pools: ThreadPool[] = shared ? [new ThreadPool(2, quiet)] : [];
+    const rts: FunctionRuntime[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = shared ? pools[0]! : (pools[pools.push(new ThreadPool(1, quiet)) - 1]!);
+      const r = new FunctionRuntime({ ...(config as object), name: `m${i}`, pool: 4 } as never, source, stores(), pino({ level: 'silent' }), p);
+      await r.ready();
+      rts.push(r);
+    }
+    for (const r of rts) await Promise.all(Array.from({ length: 8 }, () => r.call('request', head, undefined, info)));
+    await settle(); // the pools filled
+    const mib = (process.memoryUsage().rss - rss0) / 1048576;
+    const threads = pools.reduce((a, p) => a + p.live, 0);
+    for (const r of rts) r.close();
+    for (const p of pools) p.close();
+    await settle();
+    return { mib, threads };
+  };
+  for (const n of [1, 5, 20]) {
+    const own = await memoryOf(n, false);
+    const shared = await memoryOf(n, true);
+    console.log(
+      `memory, ${n} function(s): a thread each ${own.mib.toFixed(0)} MiB resident (${own.threads} threads), shared pool ${shared.mib.toFixed(0)} MiB (${shared.threads} threads)`,
+    );
+  }
 
   // The event loop while a function runs over a limit, with the default limits: the sandbox on the main thread
   // (how calls ran before the threads) against the same call through the function's thread.
@@ -129,7 +154,8 @@ async function micro(): Promise<void> {
   );
   const limitsConfig = Value.Default(FunctionSchema, Value.Clean(FunctionSchema, { name: 'limits', file: limitsFile, pool: 1, unhealthy_after: 100 })) as never;
   const limitsSource = compileSource(limitsFile);
-  const bad = new FunctionRuntime(limitsConfig, limitsSource, stores(), pino({ level: 'silent' }));
+  const badPool = new ThreadPool(1, quiet);
+  const bad = new FunctionRuntime(limitsConfig, limitsSource, stores(), pino({ level: 'silent' }), badPool);
   await bad.ready();
   const defaults = { memoryBytes: 32 << 20, stackBytes: 256 << 10, cpuMs: 50 };
   const noHost = { log: () => {}, fetch: () => Promise.reject(new Error('no')), kv: () => Promise.reject(new Error('no')) };
@@ -186,6 +212,7 @@ async function micro(): Promise<void> {
   }
   histogram.disable();
   bad.close();
+  badPool.close();
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {

@@ -1,11 +1,13 @@
 /**
- * One configured function, running: its worker thread (thread.ts: the
- * engine, a WebAssembly instance with its memory capped, and the pool of
+ * One configured function, running: its calls go to the threads all
+ * functions share (thread-pool.ts; on each, thread.ts holds the function's
+ * engine, a WebAssembly instance with its memory capped, and its pool of
  * prepared sandboxes, wiped between calls), its limits, its health (failures
  * in a row mark it unhealthy, as passive health marks a target), its fetch
  * client and its key-value namespace, and the watchdog: past a call's
  * wall-clock limit the thread is asked to dispose the call's sandbox (504),
- * and a thread too busy to do it within GRACE_MS is terminated and replaced.
+ * and a thread too busy to do it within GRACE_MS is terminated and replaced
+ * (the other calls on it, of any function, fail 502 `crash`).
  * The main thread never runs function code: a call over its limit holds its
  * own thread, not the gateway's event loop. Outlives snapshots while its
  * config and code are unchanged (registry.ts), so a reload keeps the pool
@@ -19,8 +21,9 @@ import { ENGINE_START_BYTES } from './engine.js';
 import { FetchRefused, FunctionFetch, type FetchHead } from './fetch.js';
 import type { CallResult, FailureReason, SandboxLimits } from './sandbox.js';
 import type { FunctionSource } from './source.js';
-import { FunctionThread, type CallSink } from './thread-host.js';
-import type { FromThread } from './thread-protocol.js';
+import type { CallSink, Note } from './thread-host.js';
+import type { ThreadPool } from './thread-pool.js';
+import type { FromThread, FunctionSetup } from './thread-protocol.js';
 
 /** What one call needs of the request it serves, for logs, events and the fetch budget. */
 export interface CallInfo {
@@ -32,7 +35,7 @@ export interface CallInfo {
 
 export type CallOutcome =
   | { readonly ok: true; readonly result: CallResult }
-  | { readonly ok: false; readonly reason: FailureReason | 'too_large' | 'unhealthy' | 'busy'; readonly message: string };
+  | { readonly ok: false; readonly reason: FailureReason | 'too_large' | 'unhealthy' | 'busy'; readonly message: string; readonly collateral?: boolean };
 
 const STACK_BYTES = 256 * 1024;
 /**
@@ -50,6 +53,8 @@ const MAX_KEY = 256;
  * native call repeated: polls come every ~10,000 operations, not by time).
  */
 const GRACE_MS = 1000;
+/** Numbers runtimes: a function's key on the threads, new with each new runtime of it (a reload with new code). */
+let runtimes = 0;
 
 export class FunctionRuntime {
   readonly name: string;
@@ -71,21 +76,21 @@ export class FunctionRuntime {
   private readonly kv: KeyedValues;
   private readonly log: Logger;
 
-  private thread: FunctionThread | undefined;
+  private readonly setup: FunctionSetup;
+  private readonly note: Note;
   private inFlight = 0;
   private failuresInRow = 0;
   /** While unhealthy: when a call may try it again (one at a time). */
   private unhealthyUntil = 0;
   private trialInFlight = false;
   private closed = false;
-  /** Threads started (the first, and each replacement): for tests and the bench. */
-  threadsStarted = 0;
 
   constructor(
     readonly config: FunctionConfig,
     readonly source: FunctionSource,
     stores: Stores,
     logger: Logger,
+    private readonly threads: ThreadPool,
   ) {
     this.name = config.name;
     const memoryBytes = parseSize(config.memory);
@@ -110,27 +115,20 @@ export class FunctionRuntime {
     });
     this.kv = stores.values(`function:${config.name}`);
     this.log = logger.child({ function: config.name });
+    this.setup = { key: `${config.name}#${++runtimes}`, name: this.name, source, limits: this.limits, engineCap: this.engineCap, engineReplaceAt: this.engineReplaceAt, poolSize: this.poolSize };
+    this.note = (level, message, data) => this.log[level](data ?? {}, message);
   }
 
-  /** Starts the thread (its engine loaded, its pool filling); awaited before a snapshot using the function serves. */
+  /** Starts a thread and loads the function on it (its engine loading, its pool filling); awaited before a snapshot using the function serves. */
   async ready(): Promise<void> {
-    await this.liveThread().ready;
+    const thread = this.threads.pick(this.setup.key);
+    thread.load(this.setup, this.note);
+    await thread.ready;
   }
 
   /** Whether the function is taking calls (not marked unhealthy), for readiness and tests. */
   get healthy(): boolean {
     return this.failuresInRow < this.unhealthyAfter;
-  }
-
-  /** The thread calls go to: a new one when there is none, or the last one ended. */
-  private liveThread(): FunctionThread {
-    if (this.thread && !this.thread.dead) return this.thread;
-    this.threadsStarted++;
-    this.thread = new FunctionThread(
-      { name: this.name, source: this.source, limits: this.limits, engineCap: this.engineCap, engineReplaceAt: this.engineReplaceAt, poolSize: this.poolSize },
-      (level, message, data) => this.log[level](data ?? {}, message),
-    );
-    return this.thread;
   }
 
   /**
@@ -163,7 +161,8 @@ export class FunctionRuntime {
       this.inFlight--;
       if (trial) this.trialInFlight = false;
     }
-    this.account(outcome);
+    // A call another function's overrun cut short says nothing about this function's health.
+    if (!(!outcome.ok && outcome.collateral)) this.account(outcome);
     return outcome;
   }
 
@@ -179,7 +178,7 @@ export class FunctionRuntime {
   }
 
   private run(kind: 'request' | 'response', head: object, body: Uint8Array | undefined, info: CallInfo, headOnly: boolean): Promise<CallOutcome> {
-    const thread = this.liveThread();
+    const thread = this.threads.pick(this.setup.key);
     // Made by the first fetch; aborted when the call is over, whatever it left in flight (a sandbox with host work pending is not reused).
     let abort: AbortController | undefined;
     let fetches = 0;
@@ -191,7 +190,7 @@ export class FunctionRuntime {
           clearTimeout(wall);
           clearTimeout(grace);
           abort?.abort();
-          if (!m.ok) return resolve({ ok: false, reason: m.reason, message: m.message });
+          if (!m.ok) return resolve({ ok: false, reason: m.reason, message: m.message, collateral: m.collateral });
           if (m.body && m.body.length > this.maxBody) {
             return resolve({ ok: false, reason: 'too_large', message: `the function answered a body larger than ${this.maxBody} bytes` });
           }
@@ -222,7 +221,7 @@ export class FunctionRuntime {
           );
         },
       };
-      const id = thread.call({ kind, head: JSON.stringify(head), body, secrets: this.secrets, headOnly }, sink);
+      const id = thread.call(this.setup, this.note, { kind, head: JSON.stringify(head), body, secrets: this.secrets, headOnly }, sink);
       // The watchdog: the thread disposes the call's sandbox (504), or, too busy to hear, is terminated.
       wall = setTimeout(() => {
         thread.post({ t: 'cancel', id });
@@ -262,11 +261,11 @@ export class FunctionRuntime {
     throw new Error(`kv: unknown operation ${op}`);
   }
 
-  /** Ends the thread (calls still on it fail) and the fetch client: the runtime is closed once no snapshot uses it. */
+  /** Frees the function's engines and pools on the threads (calls still running there finish) and ends the fetch client: the runtime is closed once no snapshot uses it. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.thread?.terminate();
+    this.threads.unload(this.setup.key);
     this.fetcher.close();
   }
 }

@@ -1,6 +1,8 @@
 /**
- * A function's worker thread: its engine (a WebAssembly instance, its memory
- * capped: engine.ts) and its pool of prepared sandboxes live here, so a call
+ * A worker thread of the functions' shared pool (thread-pool.ts): the engine
+ * (a WebAssembly instance, its memory capped: engine.ts) and the pool of
+ * prepared sandboxes of each function it has served live here, one engine per
+ * function (functions share no engine, so no heap), so a call
  * that computes, or runs until a limit stops it, never holds the gateway's
  * event loop. The sandbox is QuickJS, as on the main thread before: the
  * thread is only where it runs (a worker thread alone is no sandbox, it has
@@ -18,109 +20,138 @@
  * disposed off the call's path; an engine grown past its budget or broken by
  * a trap is replaced.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { engineBytes, isEngineTrap, newEngine, type Engine } from './engine.js';
 import { Sandbox, SandboxFailure, type CallHost, type CallResult } from './sandbox.js';
-import type { FromThread, ThreadSetup, ToThread } from './thread-protocol.js';
+import type { FromThread, FunctionSetup, ToThread } from './thread-protocol.js';
 
 const port = parentPort!;
-const setup = workerData as ThreadSetup;
-const post = (m: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
+const post = (m: FromThread) => port.postMessage(m);
 
-let engine: Engine | undefined;
-let engineLoading: Promise<Engine> | undefined;
-const pool: Sandbox[] = [];
-let refilling = false;
 /** The sandbox of each call in progress (a cancel disposes it). */
 const running = new Map<number, Sandbox>();
 /** Host requests waiting for the main thread's reply. */
 const waiting = new Map<number, { resolve: (m: Extract<ToThread, { t: 'reply' }>) => void }>();
 let nextHid = 0;
 
-function loadEngine(): Promise<Engine> {
-  if (engine) return Promise.resolve(engine);
-  engineLoading ??= newEngine(setup.engineCap).then((e) => {
-    engine = e;
-    engineLoading = undefined;
-    return e;
-  });
-  return engineLoading;
-}
+/** One function on this thread: its engine and its pool of prepared sandboxes. */
+class Hosted {
+  private engine: Engine | undefined;
+  private engineLoading: Promise<Engine> | undefined;
+  private readonly pool: Sandbox[] = [];
+  private refilling = false;
+  closed = false;
 
-/** Prepares sandboxes up to the pool size, one per turn of this thread's loop so calls are not held up. */
-function refill(): void {
-  if (refilling || !engine) return;
-  refilling = true;
-  const step = () => {
-    if (!engine || pool.length >= setup.poolSize) {
-      refilling = false;
-      return;
-    }
-    try {
-      pool.push(new Sandbox(engine, setup.source, setup.limits));
-    } catch (err) {
-      refilling = false;
-      post({ t: 'note', level: 'error', message: `function sandbox could not be prepared: ${(err as Error).message}` });
-      return;
-    }
+  constructor(readonly setup: FunctionSetup) {
+    void this.loadEngine().then(
+      () => this.refill(),
+      (err: unknown) => this.note('error', `function engine could not start: ${(err as Error).message}`),
+    );
+  }
+
+  private note(level: 'warn' | 'error', message: string, data?: Record<string, unknown>): void {
+    post({ t: 'note', fn: this.setup.key, level, message, data });
+  }
+
+  loadEngine(): Promise<Engine> {
+    if (this.engine) return Promise.resolve(this.engine);
+    this.engineLoading ??= newEngine(this.setup.engineCap).then((e) => {
+      this.engine = e;
+      this.engineLoading = undefined;
+      return e;
+    });
+    return this.engineLoading;
+  }
+
+  /** Prepares sandboxes up to the pool size, one per turn of this thread's loop so calls are not held up. */
+  private refill(): void {
+    if (this.refilling || !this.engine || this.closed) return;
+    this.refilling = true;
+    const step = () => {
+      if (!this.engine || this.closed || this.pool.length >= this.setup.poolSize) {
+        this.refilling = false;
+        return;
+      }
+      try {
+        this.pool.push(new Sandbox(this.engine, this.setup.source, this.setup.limits));
+      } catch (err) {
+        this.refilling = false;
+        this.note('error', `function sandbox could not be prepared: ${(err as Error).message}`);
+        return;
+      }
+      setImmediate(step);
+    };
     setImmediate(step);
-  };
-  setImmediate(step);
-}
-
-function take(e: Engine): Sandbox {
-  const ready = pool.pop();
-  refill();
-  if (ready) return ready;
-  try {
-    return new Sandbox(e, setup.source, setup.limits);
-  } catch (err) {
-    // A trap (the engine ran out of its capped memory in a spot QuickJS does not check) leaves it unusable.
-    if (isEngineTrap(err) && e === engine) engineBroken(err);
-    throw err;
   }
-}
 
-function giveBack(sandbox: Sandbox, ok: boolean): void {
-  // An engine a call grew (a bomb whose "out of memory" the function caught) is replaced by disposeLater's check.
-  const grown = engineBytes(sandbox.engine) > setup.engineReplaceAt;
-  if (ok && !grown && sandbox.engine === engine && pool.length < setup.poolSize && sandbox.recycle()) {
-    pool.push(sandbox);
-    return;
-  }
-  const e = engine;
-  setImmediate(() => {
+  take(e: Engine): Sandbox {
+    const ready = this.pool.pop();
+    this.refill();
+    if (ready) return ready;
     try {
-      sandbox.dispose();
+      return new Sandbox(e, this.setup.source, this.setup.limits);
     } catch (err) {
-      engineBroken(err);
+      // A trap (the engine ran out of its capped memory in a spot QuickJS does not check) leaves it unusable.
+      if (isEngineTrap(err) && e === this.engine) this.engineBroken(err);
+      throw err;
+    }
+  }
+
+  giveBack(sandbox: Sandbox, ok: boolean): void {
+    // An engine a call grew (a bomb whose "out of memory" the function caught) is replaced by the check below.
+    const grown = engineBytes(sandbox.engine) > this.setup.engineReplaceAt;
+    if (ok && !grown && !this.closed && sandbox.engine === this.engine && this.pool.length < this.setup.poolSize && sandbox.recycle()) {
+      this.pool.push(sandbox);
       return;
     }
-    // WebAssembly memory never shrinks: an engine a call made grow past the budget is replaced.
-    if (e && e === engine && engineBytes(e) > setup.engineReplaceAt) replaceEngine('the engine grew past its memory budget');
-  });
-}
+    const e = this.engine;
+    setImmediate(() => {
+      try {
+        sandbox.dispose();
+      } catch (err) {
+        this.engineBroken(err);
+        return;
+      }
+      // WebAssembly memory never shrinks: an engine a call made grow past the budget is replaced.
+      if (e && e === this.engine && engineBytes(e) > this.setup.engineReplaceAt) this.replaceEngine('the engine grew past its memory budget');
+    });
+  }
 
-function engineBroken(err: unknown): void {
-  post({ t: 'note', level: 'error', message: `function engine failed; starting a new one: ${(err as Error).message}` });
-  replaceEngine(undefined);
-}
+  private engineBroken(err: unknown): void {
+    this.note('error', `function engine failed; starting a new one: ${(err as Error).message}`);
+    this.replaceEngine(undefined);
+  }
 
-function replaceEngine(why: string | undefined): void {
-  if (why) post({ t: 'note', level: 'warn', message: `function engine replaced: ${why}`, data: { engine_bytes: engine ? engineBytes(engine) : 0 } });
-  for (const s of pool.splice(0)) {
-    try {
-      s.dispose();
-    } catch {
-      // nothing left to free in an engine that aborted
+  private replaceEngine(why: string | undefined): void {
+    if (why) this.note('warn', `function engine replaced: ${why}`, { engine_bytes: this.engine ? engineBytes(this.engine) : 0 });
+    this.drain();
+    if (this.closed) return;
+    this.engine = undefined;
+    void this.loadEngine().then(
+      () => this.refill(),
+      (e: unknown) => this.note('error', `function engine could not start: ${(e as Error).message}`),
+    );
+  }
+
+  private drain(): void {
+    for (const s of this.pool.splice(0)) {
+      try {
+        s.dispose();
+      } catch {
+        // nothing left to free in an engine that aborted
+      }
     }
   }
-  engine = undefined;
-  void loadEngine().then(
-    () => refill(),
-    (e: unknown) => post({ t: 'note', level: 'error', message: `function engine could not start: ${(e as Error).message}` }),
-  );
+
+  /** The runtime was closed: the pool is freed now, the engine with the last call still on it (garbage). */
+  close(): void {
+    this.closed = true;
+    this.drain();
+    this.engine = undefined;
+  }
 }
+
+const hosted = new Map<string, Hosted>();
 
 /** A host request of call `id` to the main thread, answered by a 'reply'. */
 function ask(m: (hid: number) => FromThread): Promise<Extract<ToThread, { t: 'reply' }>> {
@@ -150,9 +181,14 @@ function hostFor(id: number, headOnly: boolean): CallHost {
 }
 
 async function call(m: Extract<ToThread, { t: 'call' }>): Promise<void> {
+  const fn = hosted.get(m.fn);
+  if (!fn || fn.closed) {
+    done(m.id, new Error('the function was replaced by a reload'));
+    return;
+  }
   let sandbox: Sandbox;
   try {
-    sandbox = take(await loadEngine());
+    sandbox = fn.take(await fn.loadEngine());
   } catch (err) {
     done(m.id, err);
     return;
@@ -169,7 +205,7 @@ async function call(m: Extract<ToThread, { t: 'call' }>): Promise<void> {
   if (result) post({ t: 'done', id: m.id, ok: true, head: result.head, body: result.body });
   else done(m.id, failure);
   // Back to the pool, or disposed (which frees the call's heap) after the answer is on its way.
-  giveBack(sandbox, result !== undefined);
+  fn.giveBack(sandbox, result !== undefined);
 }
 
 function done(id: number, err: unknown): void {
@@ -178,22 +214,26 @@ function done(id: number, err: unknown): void {
 }
 
 port.on('message', (m: ToThread) => {
-  if (m.t === 'call') void call(m);
-  else if (m.t === 'cancel') running.get(m.id)?.dispose();
-  else {
-    const w = waiting.get(m.hid);
-    waiting.delete(m.hid);
-    w?.resolve(m);
+  switch (m.t) {
+    case 'call':
+      void call(m);
+      return;
+    case 'cancel':
+      running.get(m.id)?.dispose();
+      return;
+    case 'load':
+      if (!hosted.has(m.setup.key)) hosted.set(m.setup.key, new Hosted(m.setup));
+      return;
+    case 'unload':
+      hosted.get(m.fn)?.close();
+      hosted.delete(m.fn);
+      return;
+    default: {
+      const w = waiting.get(m.hid);
+      waiting.delete(m.hid);
+      w?.resolve(m);
+    }
   }
 });
 
-loadEngine().then(
-  () => {
-    post({ t: 'ready' });
-    refill();
-  },
-  (err: unknown) => {
-    post({ t: 'note', level: 'error', message: `function engine could not start: ${(err as Error).message}` });
-    post({ t: 'ready' });
-  },
-);
+post({ t: 'ready' });
