@@ -9,7 +9,9 @@
  *    process, the function's thread included), and the main thread's share
  *    (/proc/thread-self/schedstat read on the main thread);
  *  - memory: the QuickJS heap of one prepared sandbox, an engine's
- *    WebAssembly memory, and the resident memory one function's thread adds;
+ *    WebAssembly memory, and the resident memory of 1, 5 and 20 functions
+ *    with a thread each (as before the shared pool) and on a shared pool of
+ *    2 threads (run with --expose-gc for a collection between the two);
  *  - the main thread's event-loop delay (perf_hooks.monitorEventLoopDelay)
  *    while a call runs over its limit: the sandbox on the main thread (as
  *    before the threads) against the same call through a function's thread;
