@@ -207,7 +207,7 @@ export class Sandbox {
       '__host_fetch',
       ctx.newFunction('fetch', (head, body) => {
         const headText = ctx.getString(head);
-        const bytes = body === undefined || ctx.typeof(body) === 'undefined' ? undefined : copyBytes(ctx, body);
+        const bytes = body === undefined || ctx.typeof(body) === 'undefined' ? undefined : ownBytes(ctx, body);
         return this.hostPromise(async () => {
           if (!this.host) throw new Error('fetch is not available here');
           const out = await this.host.fetch(headText, bytes, this.abort.signal);
@@ -337,7 +337,7 @@ export class Sandbox {
       const b = ctx.getProp(value, 'b');
       try {
         if (ctx.typeof(j) !== 'string') throw new SandboxFailure('bad_result', 'the handler returned no result');
-        const body = ctx.typeof(b) === 'undefined' ? undefined : copyBytes(ctx, b);
+        const body = ctx.typeof(b) === 'undefined' ? undefined : ownBytes(ctx, b);
         return { head: ctx.getString(j), body };
       } finally {
         j.dispose();
@@ -414,6 +414,20 @@ function copyBytes(ctx: QuickJSContext, handle: QuickJSHandle): Buffer {
   const view = ctx.getArrayBuffer(handle);
   try {
     return Buffer.from(view.value);
+  } finally {
+    view.dispose();
+  }
+}
+
+/**
+ * The bytes of a sandbox ArrayBuffer in an ArrayBuffer of their own (not a
+ * slice of Node's shared Buffer pool): what leaves the sandbox for the main
+ * thread is moved there (transferred), not copied again.
+ */
+function ownBytes(ctx: QuickJSContext, handle: QuickJSHandle): Uint8Array {
+  const view = ctx.getArrayBuffer(handle);
+  try {
+    return new Uint8Array(view.value);
   } finally {
     view.dispose();
   }

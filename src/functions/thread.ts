@@ -27,6 +27,8 @@ import type { FromThread, FunctionSetup, ToThread } from './thread-protocol.js';
 
 const port = parentPort!;
 const post = (m: FromThread) => port.postMessage(m);
+/** Bytes the sandbox made for this message only (sandbox.ts ownBytes) are moved to the main thread, not copied. */
+const postMoving = (m: FromThread, body: Uint8Array | undefined) => port.postMessage(m, body ? [body.buffer as ArrayBuffer] : undefined);
 
 /** The sandbox of each call in progress (a cancel disposes it). */
 const running = new Map<number, Sandbox>();
@@ -154,11 +156,11 @@ class Hosted {
 const hosted = new Map<string, Hosted>();
 
 /** A host request of call `id` to the main thread, answered by a 'reply'. */
-function ask(m: (hid: number) => FromThread): Promise<Extract<ToThread, { t: 'reply' }>> {
+function ask(m: (hid: number) => FromThread, body?: Uint8Array): Promise<Extract<ToThread, { t: 'reply' }>> {
   const hid = nextHid++;
   return new Promise((resolve) => {
     waiting.set(hid, { resolve });
-    post(m(hid));
+    postMoving(m(hid), body);
   });
 }
 
@@ -167,7 +169,7 @@ function hostFor(id: number, headOnly: boolean): CallHost {
     log: (level, message) => post({ t: 'log', id, level, message }),
     fetch: async (head, body) => {
       if (headOnly) throw new Error('fetch is not available in a response hook');
-      const r = await ask((hid) => ({ t: 'fetch', id, hid, head, body }));
+      const r = await ask((hid) => ({ t: 'fetch', id, hid, head, body }), body);
       if (!r.ok) throw new Error(r.message);
       return { head: r.value ?? '', body: r.body ?? new Uint8Array(0) };
     },
@@ -202,7 +204,7 @@ async function call(m: Extract<ToThread, { t: 'call' }>): Promise<void> {
     failure = err;
   }
   running.delete(m.id);
-  if (result) post({ t: 'done', id: m.id, ok: true, head: result.head, body: result.body });
+  if (result) postMoving({ t: 'done', id: m.id, ok: true, head: result.head, body: result.body }, result.body);
   else done(m.id, failure);
   // Back to the pool, or disposed (which frees the call's heap) after the answer is on its way.
   fn.giveBack(sandbox, result !== undefined);
