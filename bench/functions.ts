@@ -3,10 +3,18 @@
  *  - cold start: a new engine (the WebAssembly instance a function gets) and
  *    its first sandbox; then the CPU a sandbox costs to prepare (shim and
  *    module evaluated) and to dispose, which the pool does off the request;
- *  - per call with a warm pool: the CPU of a hook that adds a header, on the
- *    call path alone and with its share of the pool's refill;
- *  - memory: the QuickJS heap of one prepared sandbox, and an engine's
- *    WebAssembly memory;
+ *    a function's worker thread started and ready, and its first call;
+ *  - per call with a warm pool: the CPU of a hook that adds a header, as
+ *    process.cpuUsage() counts it (getrusage RUSAGE_SELF: every thread of the
+ *    process, the function's thread included), and the main thread's share
+ *    (/proc/thread-self/schedstat read on the main thread);
+ *  - memory: the QuickJS heap of one prepared sandbox, an engine's
+ *    WebAssembly memory, and the resident memory of 1, 5 and 20 functions
+ *    with a thread each (as before the shared pool) and on a shared pool of
+ *    2 threads (run with --expose-gc for a collection between the two);
+ *  - the main thread's event-loop delay (perf_hooks.monitorEventLoopDelay)
+ *    while a call runs over its limit: the sandbox on the main thread (as
+ *    before the threads) against the same call through a function's thread;
  *  - rps of a function upstream against a proxied route of the same gateway
  *    and the bare proxy (bench/bare-proxy.ts), with wrk.
  * Run: npm run build && node --import tsx bench/functions.ts
@@ -16,7 +24,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { Value } from '@sinclair/typebox/value';
 import { FunctionSchema } from '../src/config/functions.js';
@@ -24,6 +32,8 @@ import { engineBytes, newEngine } from '../src/functions/engine.js';
 import { FunctionRuntime } from '../src/functions/runtime.js';
 import { Sandbox } from '../src/functions/sandbox.js';
 import { compileSource } from '../src/functions/source.js';
+import { threadClockName, threadCpuMs } from '../src/functions/thread-clock.js';
+import { ThreadPool } from '../src/functions/thread-pool.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { Stores } from '../src/stores/stores.js';
 import { median } from './lib/stats.js';
@@ -63,36 +73,82 @@ async function micro(): Promise<void> {
   const disposeUs = (cpu() - c) / N;
   console.log(`sandbox: prepare ${prepareUs.toFixed(0)} µs CPU, dispose ${disposeUs.toFixed(0)} µs CPU`);
 
+  const stores = () => new Stores(new MemoryStore({ maxKeys: 1000 }, pino({ level: 'silent' })));
   const config = Value.Default(FunctionSchema, Value.Clean(FunctionSchema, { name: 'hook', file, pool: 16 })) as never;
-  const runtime = new FunctionRuntime(config, source, new Stores(new MemoryStore({ maxKeys: 1000 }, pino({ level: 'silent' }))), pino({ level: 'silent' }));
+  t = performance.now();
+  const quiet = () => {};
+  const pool = new ThreadPool(1, quiet);
+  const runtime = new FunctionRuntime(config, source, stores(), pino({ level: 'silent' }), pool);
   await runtime.ready();
+  const threadMs = performance.now() - t;
   const head = { url: 'http://bench.test/orders/7?x=1', method: 'GET', headers: [['host', 'bench.test'], ['user-agent', 'wrk'], ['accept', '*/*']], requestId: 'r', route: 'bench' };
   const info = { requestId: 'r', route: 'bench', onFetchRefused: () => {} };
-  const callPath: number[] = [];
-  const withRefill: number[] = [];
+  t = performance.now();
+  const first = await runtime.call('request', head, undefined, info);
+  if (!first.ok) throw new Error(first.message);
+  console.log(`cold start of a function: its thread started with its engine ${threadMs.toFixed(0)} ms, then its first call ${(performance.now() - t).toFixed(0)} ms (CPU clock of the limits: ${threadClockName()})`);
+  await new Promise((r) => setTimeout(r, 500)); // the pool filled
+  const total: number[] = [];
+  const main: number[] = [];
+  // The first few thousand calls are slower (V8 tiers the engine's WebAssembly up on background threads, whose
+  // CPU process.cpuUsage counts: rounds of 400 after 800 calls read ~190 µs, after 5,000 ~110-150, load 12).
+  for (let i = 0; i < 5000; i++) await runtime.call('request', head, undefined, info);
   for (let round = 0; round < 7; round++) {
-    const BATCH = 200;
-    let pathCpu = 0;
-    const start = cpu();
+    const BATCH = 1000;
+    const c0 = cpu();
+    const m0 = threadCpuMs();
     for (let i = 0; i < BATCH; i++) {
-      await yieldToLoop(); // lets the pool refill and dispose between calls, as traffic would
-      await yieldToLoop();
-      const a = cpu();
       const out = await runtime.call('request', head, undefined, info);
-      pathCpu += cpu() - a;
       if (!out.ok) throw new Error(out.message);
     }
-    await yieldToLoop();
-    await yieldToLoop();
+    // the thread's giving back and refill after the last call, counted in the round
+    await new Promise((r) => setTimeout(r, 20));
     if (round > 1) {
-      callPath.push(pathCpu / BATCH);
-      withRefill.push((cpu() - start) / BATCH);
+      total.push((cpu() - c0) / BATCH);
+      main.push(((threadCpuMs() - m0) * 1000) / BATCH);
     }
   }
-  console.log(`hook adding a header, warm pool: ${median(callPath).toFixed(0)} µs CPU on the call path; ${median(withRefill).toFixed(0)} µs with the pool's refill and dispose`);
-  runtime.close();
+  console.log(
+    `hook adding a header, warm pool, through the function's thread: ${median(total).toFixed(0)} µs CPU a call, all threads of the process (process.cpuUsage), of which ${median(main).toFixed(0)} µs on the main thread`,
+  );
 
-  // How long a function over a limit holds the event loop (it runs on it) before it is stopped, with the default limits.
+  runtime.close();
+  pool.close();
+
+  // Resident memory of N functions (pool 4 each, every function called 8 at a time so each thread of a pool hosts it):
+  // a thread per function (as before the shared pool: a pool of 1 for each) against a pool of 2 shared by all.
+  const settle = () => new Promise((r) => setTimeout(r, 1500));
+  const memoryOf = async (n: number, shared: boolean) => {
+    if (global.gc) global.gc();
+    await settle();
+    const rss0 = process.memoryUsage().rss;
+    const pools: ThreadPool[] = shared ? [new ThreadPool(2, quiet)] : [];
+    const rts: FunctionRuntime[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = shared ? pools[0]! : (pools[pools.push(new ThreadPool(1, quiet)) - 1]!);
+      const r = new FunctionRuntime({ ...(config as object), name: `m${i}`, pool: 4 } as never, source, stores(), pino({ level: 'silent' }), p);
+      await r.ready();
+      rts.push(r);
+    }
+    for (const r of rts) await Promise.all(Array.from({ length: 8 }, () => r.call('request', head, undefined, info)));
+    await settle(); // the pools filled
+    const mib = (process.memoryUsage().rss - rss0) / 1048576;
+    const threads = pools.reduce((a, p) => a + p.live, 0);
+    for (const r of rts) r.close();
+    for (const p of pools) p.close();
+    await settle();
+    return { mib, threads };
+  };
+  for (const n of [1, 5, 20]) {
+    const own = await memoryOf(n, false);
+    const shared = await memoryOf(n, true);
+    console.log(
+      `memory, ${n} function(s): a thread each ${own.mib.toFixed(0)} MiB resident (${own.threads} threads), shared pool ${shared.mib.toFixed(0)} MiB (${shared.threads} threads)`,
+    );
+  }
+
+  // The event loop while a function runs over a limit, with the default limits: the sandbox on the main thread
+  // (how calls ran before the threads) against the same call through the function's thread.
   const limitsFile = join(dir, 'limits.js');
   writeFileSync(
     limitsFile,
@@ -102,20 +158,66 @@ async function micro(): Promise<void> {
       const f = (n) => f(n + 1) + 1; return new Response(String(f(0))); }`,
   );
   const limitsConfig = Value.Default(FunctionSchema, Value.Clean(FunctionSchema, { name: 'limits', file: limitsFile, pool: 1, unhealthy_after: 100 })) as never;
-  const bad = new FunctionRuntime(limitsConfig, compileSource(limitsFile), new Stores(new MemoryStore({ maxKeys: 10 }, pino({ level: 'silent' }))), pino({ level: 'silent' }));
+  const limitsSource = compileSource(limitsFile);
+  const badPool = new ThreadPool(1, quiet);
+  const bad = new FunctionRuntime(limitsConfig, limitsSource, stores(), pino({ level: 'silent' }), badPool);
   await bad.ready();
+  const defaults = { memoryBytes: 32 << 20, stackBytes: 256 << 10, cpuMs: 50 };
+  const noHost = { log: () => {}, fetch: () => Promise.reject(new Error('no')), kv: () => Promise.reject(new Error('no')) };
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  const delay = async (run: () => Promise<unknown>, prepare?: () => Promise<void>) => {
+    await new Promise((r) => setTimeout(r, 300)); // an engine replaced after a bomb, the pool refilled
+    await prepare?.();
+    await new Promise((r) => setTimeout(r, 50));
+    histogram.reset();
+    // The histogram drops its first sample after a reset: one tick first, so a block right after is counted.
+    await new Promise((r) => setTimeout(r, 15));
+    const t0 = performance.now();
+    await run();
+    const wall = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 20)); // the histogram's last sample
+    return { max: histogram.max / 1e6, wall };
+  };
   for (const what of ['loop', 'memory', 'recursion']) {
-    const held: number[] = [];
+    const onMain: { max: number; wall: number }[] = [];
+    const inThread: { max: number; wall: number }[] = [];
     for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 300)); // the engine replaced after a bomb, the pool refilled
-      const t = performance.now();
-      const out = await bad.call('request', { ...head, url: `http://bench.test/${what}` }, undefined, info);
-      held.push(performance.now() - t);
-      if (out.ok) throw new Error(`${what} was not stopped`);
+      // interleaved: one call each way per round
+      let sandbox: Sandbox | undefined;
+      const prepare = async () => {
+        sandbox = new Sandbox(await newEngine(16 * 1048576 + 2 * defaults.memoryBytes), limitsSource, defaults);
+      };
+      onMain.push(
+        await delay(async () => {
+          await sandbox!.call({ kind: 'request', head: JSON.stringify({ ...head, url: `http://bench.test/${what}` }), body: undefined, secrets: '{}' }, noHost).then(
+            () => {
+              throw new Error(`${what} was not stopped`);
+            },
+            () => undefined,
+          );
+          try {
+            sandbox!.dispose();
+          } catch {
+            // an engine that aborted
+          }
+        }, prepare),
+      );
+      inThread.push(
+        await delay(async () => {
+          const out = await bad.call('request', { ...head, url: `http://bench.test/${what}` }, undefined, info);
+          if (out.ok) throw new Error(`${what} was not stopped`);
+        }),
+      );
     }
-    console.log(`${what}: stopped after ${median(held).toFixed(0)} ms holding the event loop`);
+    const m = (xs: { max: number; wall: number }[], k: 'max' | 'wall') => median(xs.map((x) => x[k])).toFixed(0);
+    console.log(
+      `${what}: event-loop delay max ${m(onMain, 'max')} ms with the sandbox on the main thread (stopped after ${m(onMain, 'wall')} ms), ${m(inThread, 'max')} ms through the function's thread (stopped after ${m(inThread, 'wall')} ms)`,
+    );
   }
+  histogram.disable();
   bad.close();
+  badPool.close();
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
@@ -171,10 +273,19 @@ routes:
     await waitUp('http://127.0.0.1:19312/fn');
     await waitUp('http://127.0.0.1:19313/');
     await wrk('http://127.0.0.1:19312/fn', 1);
-    const fn = await wrk('http://127.0.0.1:19312/fn', seconds);
-    const proxy = await wrk('http://127.0.0.1:19312/proxy', seconds);
-    const bareRps = await wrk('http://127.0.0.1:19313/', seconds);
-    console.log(`rps (wrk -t1 -c32, ${seconds}s): function upstream ${fn.toFixed(0)}, proxied route ${proxy.toFixed(0)}, bare proxy ${bareRps.toFixed(0)}`);
+    // Interleaved rounds on this shared machine: the ratio within a round is what means something.
+    const fn: number[] = [];
+    const proxy: number[] = [];
+    const bareRps: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      fn.push(await wrk('http://127.0.0.1:19312/fn', seconds));
+      proxy.push(await wrk('http://127.0.0.1:19312/proxy', seconds));
+      bareRps.push(await wrk('http://127.0.0.1:19313/', seconds));
+    }
+    const f = (xs: number[]) => median(xs).toFixed(0);
+    console.log(
+      `rps (wrk -t1 -c32, ${seconds}s, median of 3 interleaved rounds; the gateway as \`portcullis start\` runs it): function upstream ${f(fn)}, proxied route ${f(proxy)}, bare proxy ${f(bareRps)}; function / bare ${(median(fn) / median(bareRps)).toFixed(2)}`,
+    );
   } finally {
     for (const p of [gateway, bare, upstream]) p.kill();
   }

@@ -83,7 +83,7 @@ export function compileConfig(config: Config, source: LoadedSource, deps: Compil
     }
   });
   const functionHost = deps.functions ?? new FunctionHost(deps.logger);
-  const functions = functionHost.prepare(config.functions, source.file, deps.stores, report);
+  const functions = functionHost.prepare(config.functions, source.file, deps.stores, report, config.functions_runtime.threads);
   const terminals = new Map<string, PlacedStep>();
   config.services.forEach((service, i) => {
     const step = terminalStep(service, ['services', i], functions, deps.env ?? process.env, report);

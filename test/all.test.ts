@@ -70,7 +70,8 @@ const EXCLUSIVE = [
   'test/e2e/workers-shared-state', // two workers' processes; a breaker's news must cross them within the test's wait
   'test/e2e/workers-access-log', // three processes and their load
   'test/e2e/workers-leases', // three processes and their load
-  'test/e2e/functions-sandbox', // an endless loop and a memory bomb hold the event loop until the sandbox stops them
+  'test/e2e/functions-sandbox', // endless loops, memory bombs and a stuck thread take a core each until stopped
+  'test/e2e/functions-threads', // stuck threads take a core each until the watchdog replaces them
   'test/lint/regex-linearity', // recheck's checker is synchronous: seconds to tens of seconds of blocked event loop
 ];
 /** The longest files start first, so the side-by-side phase does not end waiting on one of them. */

@@ -54,6 +54,15 @@ export const FunctionSchema = Type.Object(
 
 export const FunctionsSchema = Type.Array(FunctionSchema, { default: [], description: 'code the gateway runs in a sandbox, as a service or as a hook' });
 
+export const FunctionsRuntimeSchema = Type.Object(
+  {
+    threads: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 64, description: 'worker threads all functions share (each ~30 MiB); default min(2, CPU cores)' }),
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'where functions run (docs/functions.md#threads)' },
+);
+
 export const LambdaSchema = Type.Object(
   {
     function_name: Type.String({ minLength: 1, maxLength: 170, description: 'the Lambda function\'s name or ARN (with an alias or version when wanted)' }),

@@ -9,7 +9,7 @@ import { Cidr, Duration, Secret, Size } from './types.js';
 import { TelemetrySchema } from './telemetry/index.js';
 import { AdminSchema } from './admin.js';
 import { DefenseSchema } from './defense.js';
-import { FunctionsSchema, LambdaSchema } from './functions.js';
+import { FunctionsRuntimeSchema, FunctionsSchema, LambdaSchema } from './functions.js';
 import { FleetSchema } from './fleet.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'letters, digits, ".", "_", "-"' });
@@ -317,6 +317,7 @@ export const ConfigSchema = Type.Object(
     store: StoreSchema,
     services: Type.Array(ServiceSchema, { default: [] }),
     functions: FunctionsSchema,
+    functions_runtime: FunctionsRuntimeSchema,
     routes: Type.Array(RouteSchema, { default: [] }),
     consumers: Type.Array(ConsumerSchema, { default: [] }),
     global_policies: Type.Array(PolicyEntry, { default: [], description: 'policies run on every route, before the route\'s own in each phase' }),

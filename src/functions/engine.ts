@@ -8,9 +8,9 @@
  *
  * Each function gets a WebAssembly instance of its own (`newEngine`): its
  * sandboxes share nothing with another function's, and an engine that
- * aborted is replaced without touching the others. The checker is one
- * instance loaded at import, for the synchronous check at config load that a
- * module evaluates and exports a handler (replaced when a module grew it).
+ * aborted is replaced without touching the others. Engines are made in the
+ * function's worker thread (thread.ts); the checker of config loads is in
+ * checker.ts, on the main thread.
  */
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
 import * as variantModule from '@jitl/quickjs-wasmfile-release-sync';
@@ -49,30 +49,6 @@ export function newEngine(maxBytes: number): Promise<Engine> {
   const wasmMemory = new wasm.Memory({ initial: ENGINE_START_BYTES / PAGE, maximum: pages });
   // The option is typed with the DOM lib's WebAssembly.Memory, which this project does not load.
   return newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmMemory: wasmMemory as never }));
-}
-
-/** The checker's cap: a module's top level checked at load may use 64 MiB of heap (registry.ts CHECK_MEMORY) and some. */
-export const CHECKER_MAX_BYTES = ENGINE_START_BYTES + 128 * 1024 * 1024;
-
-let checker: Engine = await newEngine(CHECKER_MAX_BYTES);
-let replacing = false;
-
-/** The engine config loads check modules in (synchronously: compile is synchronous). */
-export function checkerEngine(): Engine {
-  return checker;
-}
-
-/** A module's top level grew the checker past `budget`: a fresh one replaces it for the next loads (wasm memory never shrinks). */
-export function renewCheckerIfGrown(budget: number): void {
-  if (replacing || engineBytes(checker) <= budget) return;
-  replacing = true;
-  void newEngine(CHECKER_MAX_BYTES).then(
-    (engine) => {
-      checker = engine;
-      replacing = false;
-    },
-    () => (replacing = false),
-  );
 }
 
 /**

@@ -8,11 +8,12 @@
  *
  * on: response — on the response head, whoever made it (the upstream, or a
  * refusal): the function gets a Response without its body and returns
- * nothing or a Response whose status and headers replace the head. Response
- * hooks run synchronously as the head is written: such a function cannot
- * await fetch or kv (a call that does fails), and when it fails the head is
- * sent as it was, with a `function.failed` event. With `body: true` it runs
- * on the upstream's body instead, after the head is out (BodyRewrite).
+ * nothing or a Response whose status and headers replace the head. The head
+ * waits for the call (onResponseAsync: the function runs in its thread, the
+ * route's heads take server/respond.ts's asynchronous path); such a function
+ * gets no fetch or kv (a call that awaits one fails), and when it fails the
+ * head is sent as it was, with a `function.failed` event. With `body: true`
+ * it runs on the upstream's body instead, after the head is out (BodyRewrite).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { Type } from '@sinclair/typebox';
@@ -69,7 +70,7 @@ export default definePolicy({
         responseBody: (ctx) => new BodyRewrite(fn, ctx),
       };
     }
-    if (config.on === 'response') return { ready: () => fn.ready(), onResponse: (ctx) => onResponse(fn, ctx) };
+    if (config.on === 'response') return { ready: () => fn.ready(), onResponseAsync: (ctx) => onResponse(fn, ctx) };
     const readBody = config.body;
     return {
       ready: () => fn.ready(),
@@ -114,10 +115,10 @@ function applyRequest(fn: FunctionRuntime, ctx: RequestContext, before: ReturnTy
   return undefined;
 }
 
-function onResponse(fn: FunctionRuntime, ctx: RequestContext): void {
+async function onResponse(fn: FunctionRuntime, ctx: RequestContext): Promise<void> {
   const response = ctx.response;
   const head = { status: response.status, headers: headerPairs(response.headers), requestId: ctx.id, route: ctx.routeName };
-  const outcome = fn.callSync('response', head, callInfo(ctx, fn));
+  const outcome = await fn.call('response', head, undefined, callInfo(ctx, fn), true);
   if (!outcome.ok) {
     ctx.recordEvent(`function:${fn.name}`, failure(fn, outcome), 'blocked');
     return;

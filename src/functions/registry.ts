@@ -12,9 +12,10 @@ import type { ConfigPath } from '../config/errors.js';
 import type { FunctionConfig } from '../config/functions.js';
 import type { FunctionTable } from '../pipeline/policy.js';
 import type { Stores } from '../stores/stores.js';
-import { checkerEngine, renewCheckerIfGrown } from './engine.js';
+import { checkerEngine, renewCheckerIfGrown } from './checker.js';
 import { FunctionRuntime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
+import { DEFAULT_THREADS, ThreadPool } from './thread-pool.js';
 import { compileSource, SourceError } from './source.js';
 
 export class CompiledFunctions implements FunctionTable {
@@ -33,15 +34,21 @@ type Report = (path: ConfigPath, message: string) => void;
 
 export class FunctionHost {
   private running = new Map<string, { key: string; runtime: FunctionRuntime }>();
+  /** The worker threads every function's calls run on (made on first use, sized by the config). */
+  readonly threads: ThreadPool;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: Logger) {
+    this.threads = new ThreadPool(DEFAULT_THREADS, (level, message, data) => logger[level](data ?? {}, message));
+  }
 
   /**
    * Compiles every function (TypeScript or JavaScript, errors with file and
    * line) and checks in a sandbox that it evaluates and exports a handler;
    * nothing running changes until commit().
    */
-  prepare(configs: readonly FunctionConfig[], configFile: string, stores: Stores, report: Report): CompiledFunctions {
+  prepare(configs: readonly FunctionConfig[], configFile: string, stores: Stores, report: Report, threads = DEFAULT_THREADS): CompiledFunctions {
+    // Applied at prepare, not commit: a size is no state a refused config could leave wrong (threads only start on use).
+    this.threads.resize(threads);
     const out = new Map<string, FunctionRuntime>();
     const baseDir = dirname(resolve(configFile));
     configs.forEach((config, i) => {
@@ -60,7 +67,7 @@ export class FunctionHost {
       }
       const key = JSON.stringify(config) + source.digest;
       const existing = this.running.get(config.name);
-      out.set(config.name, existing?.key === key ? existing.runtime : new FunctionRuntime(config, source, stores, this.logger));
+      out.set(config.name, existing?.key === key ? existing.runtime : new FunctionRuntime(config, source, stores, this.logger, this.threads));
     });
     return new CompiledFunctions(out);
   }
@@ -93,6 +100,7 @@ export class FunctionHost {
   closeAll(): void {
     for (const { runtime } of this.running.values()) runtime.close();
     this.running.clear();
+    this.threads.close();
   }
 }
 
@@ -112,5 +120,5 @@ function checkModule(source: ReturnType<typeof compileSource>): string | undefin
 
 /** What a module's top level may use when checked at load; past it the load is refused. */
 const CHECK_MEMORY = 64 * 1024 * 1024;
-/** The checker engine grown past this is replaced (its memory is capped at engine.ts CHECKER_MAX_BYTES). */
+/** The checker engine grown past this is replaced (its memory is capped at checker.ts CHECKER_MAX_BYTES). */
 const CHECK_RENEW = 16 * 1024 * 1024 + CHECK_MEMORY / 2;

@@ -1,20 +1,29 @@
 /**
- * One configured function, running: its engine (a WebAssembly instance of
- * its own, its WebAssembly memory capped), a pool of prepared sandboxes (a
- * call that ends cleanly gives its sandbox back, any other has it disposed
- * off the response path: sandbox.ts recycle), its limits, its health (failures in a
- * row mark it unhealthy, as passive health marks a target), its fetch client
- * and its key-value namespace. Outlives snapshots while its config and code
- * are unchanged (registry.ts), so a reload keeps the pool warm.
+ * One configured function, running: its calls go to the threads all
+ * functions share (thread-pool.ts; on each, thread.ts holds the function's
+ * engine, a WebAssembly instance with its memory capped, and its pool of
+ * prepared sandboxes, wiped between calls), its limits, its health (failures
+ * in a row mark it unhealthy, as passive health marks a target), its fetch
+ * client and its key-value namespace, and the watchdog: past a call's
+ * wall-clock limit the thread is asked to dispose the call's sandbox (504),
+ * and a thread too busy to do it within GRACE_MS is terminated and replaced
+ * (the other calls on it, of any function, fail 502 `crash`).
+ * The main thread never runs function code: a call over its limit holds its
+ * own thread, not the gateway's event loop. Outlives snapshots while its
+ * config and code are unchanged (registry.ts), so a reload keeps the pool
+ * warm.
  */
 import type { Logger } from 'pino';
 import type { FunctionConfig } from '../config/functions.js';
 import { parseDuration, parseSize } from '../config/units.js';
 import type { KeyedValues, Stores } from '../stores/stores.js';
-import { ENGINE_START_BYTES, engineBytes, isEngineTrap, newEngine, type Engine } from './engine.js';
+import { ENGINE_START_BYTES } from './engine.js';
 import { FetchRefused, FunctionFetch, type FetchHead } from './fetch.js';
-import { Sandbox, SandboxFailure, type CallHost, type CallInput, type CallResult, type FailureReason, type SandboxLimits } from './sandbox.js';
+import type { CallResult, FailureReason, SandboxLimits } from './sandbox.js';
 import type { FunctionSource } from './source.js';
+import type { CallSink, Note } from './thread-host.js';
+import type { ThreadPool } from './thread-pool.js';
+import type { FromThread, FunctionSetup } from './thread-protocol.js';
 
 /** What one call needs of the request it serves, for logs, events and the fetch budget. */
 export interface CallInfo {
@@ -26,7 +35,7 @@ export interface CallInfo {
 
 export type CallOutcome =
   | { readonly ok: true; readonly result: CallResult }
-  | { readonly ok: false; readonly reason: FailureReason | 'too_large' | 'unhealthy' | 'busy'; readonly message: string };
+  | { readonly ok: false; readonly reason: FailureReason | 'too_large' | 'unhealthy' | 'busy'; readonly message: string; readonly collateral?: boolean };
 
 const STACK_BYTES = 256 * 1024;
 /**
@@ -37,6 +46,15 @@ const STACK_BYTES = 256 * 1024;
  */
 const ENGINE_HEADROOM = 2;
 const MAX_KEY = 256;
+/**
+ * How long a thread has, past a call's wall-clock limit, to dispose the
+ * call's sandbox before it is terminated: a thread that does not hear is
+ * stuck in an operation QuickJS's interrupt handler does not reach (a long
+ * native call repeated: polls come every ~10,000 operations, not by time).
+ */
+const GRACE_MS = 1000;
+/** Numbers runtimes: a function's key on the threads, new with each new runtime of it (a reload with new code). */
+let runtimes = 0;
 
 export class FunctionRuntime {
   readonly name: string;
@@ -58,10 +76,8 @@ export class FunctionRuntime {
   private readonly kv: KeyedValues;
   private readonly log: Logger;
 
-  private engine: Engine | undefined;
-  private engineLoading: Promise<Engine> | undefined;
-  private readonly pool: Sandbox[] = [];
-  private refilling = false;
+  private readonly setup: FunctionSetup;
+  private readonly note: Note;
   private inFlight = 0;
   private failuresInRow = 0;
   /** While unhealthy: when a call may try it again (one at a time). */
@@ -74,6 +90,7 @@ export class FunctionRuntime {
     readonly source: FunctionSource,
     stores: Stores,
     logger: Logger,
+    private readonly threads: ThreadPool,
   ) {
     this.name = config.name;
     const memoryBytes = parseSize(config.memory);
@@ -98,12 +115,15 @@ export class FunctionRuntime {
     });
     this.kv = stores.values(`function:${config.name}`);
     this.log = logger.child({ function: config.name });
+    this.setup = { key: `${config.name}#${++runtimes}`, name: this.name, source, limits: this.limits, engineCap: this.engineCap, engineReplaceAt: this.engineReplaceAt, poolSize: this.poolSize };
+    this.note = (level, message, data) => this.log[level](data ?? {}, message);
   }
 
-  /** Loads the engine and fills the pool; awaited before a snapshot using the function serves. */
+  /** Starts a thread and loads the function on it (its engine loading, its pool filling); awaited before a snapshot using the function serves. */
   async ready(): Promise<void> {
-    await this.loadEngine();
-    this.refill();
+    const thread = this.threads.pick(this.setup.key);
+    thread.load(this.setup, this.note);
+    await thread.ready;
   }
 
   /** Whether the function is taking calls (not marked unhealthy), for readiness and tests. */
@@ -111,51 +131,10 @@ export class FunctionRuntime {
     return this.failuresInRow < this.unhealthyAfter;
   }
 
-  private loadEngine(): Promise<Engine> {
-    if (this.engine) return Promise.resolve(this.engine);
-    this.engineLoading ??= newEngine(this.engineCap).then((engine) => {
-      this.engine = engine;
-      this.engineLoading = undefined;
-      return engine;
-    });
-    return this.engineLoading;
-  }
-
-  /** Prepares sandboxes up to the pool size, one per turn of the event loop so requests are not held up (calls that end cleanly give theirs back). */
-  private refill(): void {
-    if (this.refilling || this.closed || !this.engine) return;
-    this.refilling = true;
-    const step = () => {
-      if (this.closed || !this.engine || this.pool.length >= this.poolSize) {
-        this.refilling = false;
-        return;
-      }
-      try {
-        this.pool.push(new Sandbox(this.engine, this.source, this.limits));
-      } catch (err) {
-        this.refilling = false;
-        this.log.error({ err }, 'function sandbox could not be prepared');
-        return;
-      }
-      setImmediate(step);
-    };
-    setImmediate(step);
-  }
-
-  private take(engine: Engine): Sandbox {
-    const ready = this.pool.pop();
-    this.refill();
-    if (ready) return ready;
-    try {
-      return new Sandbox(engine, this.source, this.limits);
-    } catch (err) {
-      // A trap (the engine ran out of its capped memory in a spot QuickJS does not check) leaves it unusable.
-      if (isEngineTrap(err) && engine === this.engine) this.engineBroken(err);
-      throw err;
-    }
-  }
-
-  async call(kind: CallInput['kind'], head: object, body: Uint8Array | undefined, info: CallInfo): Promise<CallOutcome> {
+  /**
+   * One call. `headOnly`: a response-head hook, which gets no fetch or kv (the head waits for it).
+   */
+  async call(kind: 'request' | 'response', head: object, body: Uint8Array | undefined, info: CallInfo, headOnly = false): Promise<CallOutcome> {
     const now = Date.now();
     let trial = false;
     if (!this.healthy) {
@@ -170,59 +149,21 @@ export class FunctionRuntime {
       if (trial) this.trialInFlight = false;
       return { ok: false, reason: 'too_large', message: `the body handed to the function is larger than ${this.maxBody} bytes` };
     }
+    if (this.closed) {
+      if (trial) this.trialInFlight = false;
+      return { ok: false, reason: 'crash', message: 'the function was replaced by a reload' };
+    }
     this.inFlight++;
     let outcome: CallOutcome;
     try {
-      outcome = await this.run(kind, head, body, info);
+      outcome = await this.run(kind, head, body, info, headOnly);
     } finally {
       this.inFlight--;
       if (trial) this.trialInFlight = false;
     }
-    this.account(outcome);
+    // A call another function's overrun cut short says nothing about this function's health.
+    if (!(!outcome.ok && outcome.collateral)) this.account(outcome);
     return outcome;
-  }
-
-  /** A call that finishes without waiting on the host (a response hook); no fetch or kv. */
-  callSync(kind: CallInput['kind'], head: object, info: CallInfo): CallOutcome {
-    if (!this.healthy && Date.now() < this.unhealthyUntil) return { ok: false, reason: 'unhealthy', message: 'the function is marked unhealthy' };
-    if (!this.engine) return { ok: false, reason: 'crash', message: 'the function engine is not loaded yet' };
-    let outcome: CallOutcome;
-    let sandbox: Sandbox | undefined;
-    try {
-      sandbox = this.take(this.engine);
-      const result = sandbox.callSync({ kind, head: JSON.stringify(head), body: undefined, secrets: this.secrets }, this.hostFor(info, true));
-      outcome = { ok: true, result };
-    } catch (err) {
-      outcome = fail(err);
-    }
-    if (sandbox) this.giveBack(sandbox, outcome.ok);
-    this.account(outcome);
-    return outcome;
-  }
-
-  /** A sandbox whose call ended cleanly goes back to the pool (sandbox.ts recycle); any other is disposed. */
-  private giveBack(sandbox: Sandbox, ok: boolean): void {
-    // An engine a call grew (a bomb whose "out of memory" the function caught) is replaced by disposeLater's check.
-    const grown = engineBytes(sandbox.engine) > this.engineReplaceAt;
-    if (ok && !grown && !this.closed && sandbox.engine === this.engine && this.pool.length < this.poolSize && sandbox.recycle()) {
-      this.pool.push(sandbox);
-      return;
-    }
-    this.disposeLater(sandbox);
-  }
-
-  private disposeLater(sandbox: Sandbox): void {
-    const engine = this.engine;
-    setImmediate(() => {
-      try {
-        sandbox.dispose();
-      } catch (err) {
-        this.engineBroken(err);
-        return;
-      }
-      // WebAssembly memory never shrinks: an engine a call made grow past the budget is replaced.
-      if (engine && engine === this.engine && engineBytes(engine) > this.engineReplaceAt) this.replaceEngine('the engine grew past its memory budget');
-    });
   }
 
   private account(outcome: CallOutcome): void {
@@ -236,79 +177,72 @@ export class FunctionRuntime {
     if (!this.healthy) this.unhealthyUntil = Date.now() + this.cooldownMs;
   }
 
-  private async run(kind: CallInput['kind'], head: object, body: Uint8Array | undefined, info: CallInfo): Promise<CallOutcome> {
-    const engine = await this.loadEngine();
-    let sandbox: Sandbox;
-    try {
-      sandbox = this.take(engine);
-    } catch (err) {
-      return fail(err);
-    }
-    const host = this.hostFor(info, false);
-    const timer = setTimeout(() => sandbox.dispose(), this.wallMs);
-    let clean = false;
-    try {
-      const result = await sandbox.call({ kind, head: JSON.stringify(head), body, secrets: this.secrets }, host);
-      clean = true;
-      if (result.body && result.body.length > this.maxBody) {
-        return { ok: false, reason: 'too_large', message: `the function answered a body larger than ${this.maxBody} bytes` };
-      }
-      return { ok: true, result };
-    } catch (err) {
-      return fail(err);
-    } finally {
-      clearTimeout(timer);
-      // Back to the pool, or disposed (which frees the call's heap) after the answer is on its way.
-      this.giveBack(sandbox, clean);
-    }
-  }
-
-  /** What the host offers one call: console to the gateway log, fetch within the allowlist, kv (not for synchronous calls). */
-  private hostFor(info: CallInfo, sync: boolean): CallHost {
+  private run(kind: 'request' | 'response', head: object, body: Uint8Array | undefined, info: CallInfo, headOnly: boolean): Promise<CallOutcome> {
+    const thread = this.threads.pick(this.setup.key);
+    // Made by the first fetch; aborted when the call is over, whatever it left in flight (a sandbox with host work pending is not reused).
+    let abort: AbortController | undefined;
     let fetches = 0;
-    const log = this.log;
-    return {
-      log: (level: string, message: string) => {
-        const l = level === 'error' ? 'error' : level === 'warn' ? 'warn' : level === 'debug' ? 'debug' : 'info';
-        log[l]({ request_id: info.requestId, route: info.route, console: level }, message);
-      },
-      fetch: async (headText: string, bytes: Uint8Array | undefined, signal: AbortSignal) => {
-        if (sync) throw new Error('fetch is not available in a response hook');
-        const fh = JSON.parse(headText) as FetchHead;
-        try {
-          if (++fetches > this.maxFetches) throw new FetchRefused('too_many', '', `fetch: more than ${this.maxFetches} fetches in one call`);
-          const res = await this.fetcher.fetch(fh, bytes, signal);
-          return { head: JSON.stringify({ status: res.status, headers: res.headers }), body: res.body };
-        } catch (err) {
-          if (err instanceof FetchRefused) info.onFetchRefused(err);
-          throw err;
-        }
-      },
-      kv: (op: string, key: string, value: string, ttlSeconds: number) => {
-        if (sync) return Promise.reject(new Error('kv is not available in a response hook'));
-        return this.kvOp(op, key, value, ttlSeconds);
-      },
-    };
+    let wall: NodeJS.Timeout | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    return new Promise<CallOutcome>((resolve) => {
+      const sink: CallSink = {
+        done: (m) => {
+          clearTimeout(wall);
+          clearTimeout(grace);
+          abort?.abort();
+          if (!m.ok) return resolve({ ok: false, reason: m.reason, message: m.message, collateral: m.collateral });
+          if (m.body && m.body.length > this.maxBody) {
+            return resolve({ ok: false, reason: 'too_large', message: `the function answered a body larger than ${this.maxBody} bytes` });
+          }
+          resolve({ ok: true, result: { head: m.head, body: m.body } });
+        },
+        log: (level, message) => {
+          const l = level === 'error' ? 'error' : level === 'warn' ? 'warn' : level === 'debug' ? 'debug' : 'info';
+          this.log[l]({ request_id: info.requestId, route: info.route, console: level }, message);
+        },
+        host: (m) => {
+          if (m.t === 'fetch') {
+            if (++fetches > this.maxFetches) {
+              const refused = new FetchRefused('too_many', '', `fetch: more than ${this.maxFetches} fetches in one call`);
+              info.onFetchRefused(refused);
+              thread.post({ t: 'reply', hid: m.hid, ok: false, message: refused.message });
+              return;
+            }
+            abort ??= new AbortController();
+            this.fetch(m, abort.signal, info).then(
+              (out) => thread.post({ t: 'reply', hid: m.hid, ok: true, value: out.head, body: out.body }),
+              (err: unknown) => thread.post({ t: 'reply', hid: m.hid, ok: false, message: (err as Error).message }),
+            );
+            return;
+          }
+          this.kvOp(m.op, m.key, m.value, m.ttl).then(
+            (value) => thread.post({ t: 'reply', hid: m.hid, ok: true, value: value ?? null }),
+            (err: unknown) => thread.post({ t: 'reply', hid: m.hid, ok: false, message: (err as Error).message }),
+          );
+        },
+      };
+      const id = thread.call(this.setup, this.note, { kind, head: JSON.stringify(head), body, secrets: this.secrets, headOnly }, sink);
+      // The watchdog: the thread disposes the call's sandbox (504), or, too busy to hear, is terminated.
+      wall = setTimeout(() => {
+        thread.post({ t: 'cancel', id });
+        grace = setTimeout(() => {
+          if (!thread.pending(id)) return;
+          this.log.warn({ request_id: info.requestId, grace_ms: GRACE_MS }, 'function thread terminated: a call ran past its wall-clock limit and the thread did not stop it');
+          thread.terminate(id);
+        }, GRACE_MS);
+      }, this.wallMs);
+    });
   }
 
-  /** The engine aborted (a WebAssembly trap): this function gets a new one; no other function is touched. */
-  private engineBroken(err: unknown): void {
-    this.log.error({ err }, 'function engine failed; starting a new one');
-    this.replaceEngine(undefined);
-  }
-
-  private replaceEngine(why: string | undefined): void {
-    if (why) this.log.warn({ engine_bytes: this.engine ? engineBytes(this.engine) : 0 }, `function engine replaced: ${why}`);
-    for (const s of this.pool.splice(0)) {
-      try {
-        s.dispose();
-      } catch {
-        // nothing left to free in an engine that aborted
-      }
+  private async fetch(m: Extract<FromThread, { t: 'fetch' }>, signal: AbortSignal, info: CallInfo): Promise<{ head: string; body: Uint8Array }> {
+    const fh = JSON.parse(m.head) as FetchHead;
+    try {
+      const res = await this.fetcher.fetch(fh, m.body, signal);
+      return { head: JSON.stringify({ status: res.status, headers: res.headers }), body: res.body };
+    } catch (err) {
+      if (err instanceof FetchRefused) info.onFetchRefused(err);
+      throw err;
     }
-    this.engine = undefined;
-    this.pool.length = 0;
-    void this.loadEngine().then(() => this.refill(), (e: unknown) => this.log.error({ err: e }, 'function engine could not start'));
   }
 
   private async kvOp(op: string, key: string, value: string, ttlSeconds: number): Promise<string | undefined> {
@@ -327,21 +261,11 @@ export class FunctionRuntime {
     throw new Error(`kv: unknown operation ${op}`);
   }
 
+  /** Frees the function's engines and pools on the threads (calls still running there finish) and ends the fetch client: the runtime is closed once no snapshot uses it. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const s of this.pool.splice(0)) {
-      try {
-        s.dispose();
-      } catch {
-        // an engine that aborted has nothing left to free
-      }
-    }
+    this.threads.unload(this.setup.key);
     this.fetcher.close();
   }
-}
-
-function fail(err: unknown): CallOutcome {
-  if (err instanceof SandboxFailure) return { ok: false, reason: err.reason, message: err.message };
-  return { ok: false, reason: 'crash', message: err instanceof Error ? err.message : String(err) };
 }

@@ -34,7 +34,8 @@ export function buildPipeline(global: readonly PlacedStep[], own: readonly Place
   return {
     stages,
     steps,
-    hasResponseHooks: steps.some((s) => s.instance.onResponse),
+    hasResponseHooks: steps.some((s) => s.instance.onResponse ?? s.instance.onResponseAsync),
+    hasAsyncResponseHooks: steps.some((s) => s.instance.onResponseAsync),
     hasLogHooks: steps.some((s) => s.instance.onLog),
     hasBodyFilters: steps.some((s) => s.instance.requestBody ?? s.instance.responseBody),
     hasResponseInspectors: steps.some((s) => s.instance.inspectResponse),

@@ -25,6 +25,12 @@ export interface PolicyInstance {
    * per request (a WeakMap on ctx) and writes nothing without it.
    */
   onResponse?: (ctx: RequestContext) => void;
+  /**
+   * onResponse for a hook that must wait (a function's response hook, which runs in the function's worker
+   * thread): the head is written once it settles (server/respond.ts). Only routes holding one take the
+   * asynchronous path; not run on the 101 of a WebSocket tunnel, whose head is written at once.
+   */
+  onResponseAsync?: (ctx: RequestContext) => Promise<void>;
   /** Runs once when the request is over, whatever happened; read-only. */
   onLog?: (ctx: RequestContext) => void;
   /** A transform for the request body on its way upstream (counting, throttling). */

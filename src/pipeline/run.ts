@@ -36,6 +36,8 @@ export interface CompiledPipeline {
   /** Steps in order, for response and log hooks (run in reverse for responses). */
   readonly steps: readonly CompiledStep[];
   readonly hasResponseHooks: boolean;
+  /** Some response hook is asynchronous (onResponseAsync): the route's heads wait for runResponseHooksAsync. */
+  readonly hasAsyncResponseHooks?: boolean;
   readonly hasLogHooks: boolean;
   readonly hasBodyFilters: boolean;
   /** Some policy reads responses before they are sent (inspectResponse). */
@@ -245,6 +247,25 @@ export function runResponseHooks(ctx: RequestContext, pipeline: CompiledPipeline
     if (!step.instance.onResponse) continue;
     try {
       step.instance.onResponse(ctx);
+    } catch (err) {
+      logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy response hook failed');
+    }
+  }
+}
+
+/**
+ * runResponseHooks for a route holding an asynchronous hook: the same order,
+ * each hook awaited before the next; server/respond.ts writes the head once
+ * this settles. A hook that throws or rejects is logged and skipped, as in
+ * the synchronous form.
+ */
+export async function runResponseHooksAsync(ctx: RequestContext, pipeline: CompiledPipeline, logger: Logger): Promise<void> {
+  const steps = pipeline.steps;
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i]!;
+    try {
+      if (step.instance.onResponseAsync) await step.instance.onResponseAsync(ctx);
+      else step.instance.onResponse?.(ctx);
     } catch (err) {
       logger.error({ err, policy: step.name, route: ctx.routeName, request_id: ctx.id }, 'policy response hook failed');
     }

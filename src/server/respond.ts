@@ -6,6 +6,9 @@
  * tunnel. Finalizing is always the same: response hooks in reverse order,
  * the request id, Connection: close on HTTP/1 when the connection is not
  * kept alive (never on HTTP/2, which forbids connection headers), writeHead.
+ * A route holding an asynchronous response hook (onResponseAsync: a
+ * function's, run in its thread) writes its heads once the hooks settle;
+ * every other route keeps the synchronous path, untouched.
  * The upstream exchange gets this object as its ResponseOwner.
  */
 import { validateHeaderName, validateHeaderValue, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
@@ -15,8 +18,9 @@ import type { Logger } from 'pino';
 import { describeError, errorBody } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { Deny } from '../pipeline/decision.js';
-import { bodyFilters, responseInspection, runResponseHooks, type CompiledPipeline } from '../pipeline/run.js';
+import { bodyFilters, responseInspection, runResponseHooks, runResponseHooksAsync, type CompiledPipeline } from '../pipeline/run.js';
 import type { ResponseInspector } from '../pipeline/policy.js';
+import { HeadGate } from './head-gate.js';
 import { HeldResponse } from './held-response.js';
 import { emptyPipeline } from '../pipeline/build.js';
 import type { ResponseOwner, Tunnel } from '../upstream/contract.js';
@@ -54,8 +58,17 @@ export class Reply implements ResponseOwner {
   /** The gateway's own error: the JSON error shape (src/errors.ts). */
   error(status: number, code: string, extra?: OutgoingHttpHeaders, message?: string): void {
     const res = this.res;
-    if (res.headersSent || res.destroyed) {
+    if (res.headersSent || res.destroyed || this.headWaiting) {
       res.destroy();
+      return;
+    }
+    if (this.pipeline.hasAsyncResponseHooks === true) {
+      const body = this.errorResponse(status, code, extra, message);
+      this.finalizeLater(() => {
+        this.ctx.bytesSent = Buffer.byteLength(body);
+        res.writeHead(this.ctx.response.status, this.ctx.response.headers);
+        res.end(body);
+      });
       return;
     }
     res.end(this.errorHead(status, code, extra, message));
@@ -63,7 +76,15 @@ export class Reply implements ResponseOwner {
 
   /** Writes the head of the gateway's JSON error and returns its body. */
   private errorHead(status: number, code: string, extra?: OutgoingHttpHeaders, message?: string): string {
-    const res = this.res;
+    const body = this.errorResponse(status, code, extra, message);
+    this.finalize();
+    this.ctx.bytesSent = Buffer.byteLength(body);
+    this.res.writeHead(this.ctx.response.status, this.ctx.response.headers);
+    return body;
+  }
+
+  /** ctx.response as the gateway's JSON error, before the hooks; returns its body. */
+  private errorResponse(status: number, code: string, extra?: OutgoingHttpHeaders, message?: string): string {
     const ctx = this.ctx;
     const body = errorBody(status, code, message ?? describeError(code, status).message, ctx.id);
     const length = Buffer.byteLength(body);
@@ -77,9 +98,6 @@ export class Reply implements ResponseOwner {
       'x-content-type-options': 'nosniff',
       'content-length': length,
     };
-    this.finalize();
-    ctx.bytesSent = length;
-    res.writeHead(response.status, response.headers);
     return body;
   }
 
@@ -90,7 +108,16 @@ export class Reply implements ResponseOwner {
     response.headers = { ...headers };
     const bodiless = status === 204 || status === 304;
     if (!bodiless) response.headers['content-length'] = body?.length ?? 0;
+    if (this.pipeline.hasAsyncResponseHooks === true) {
+      this.finalizeLater(() => this.writeAnswer(bodiless, body));
+      return;
+    }
     this.finalize();
+    this.writeAnswer(bodiless, body);
+  }
+
+  private writeAnswer(bodiless: boolean, body: Buffer | undefined): void {
+    const response = this.ctx.response;
     this.res.writeHead(response.status, response.headers);
     if (body && !bodiless && this.ctx.method !== 'HEAD') {
       this.ctx.bytesSent = body.length;
@@ -102,12 +129,38 @@ export class Reply implements ResponseOwner {
 
   /** Response hooks (last policy first), request id, connection handling: ctx.response is then the head to write. */
   private finalize(): void {
-    const ctx = this.ctx;
-    runResponseHooks(ctx, this.pipeline, this.env.logger);
-    const headers = ctx.response.headers;
-    headers[this.requestIdHeader] = ctx.id;
+    runResponseHooks(this.ctx, this.pipeline, this.env.logger);
+    this.finishHead();
+  }
+
+  private finishHead(): void {
+    const headers = this.ctx.response.headers;
+    headers[this.requestIdHeader] = this.ctx.id;
     if (!this.res.shouldKeepAlive && !this.h2) headers.connection = 'close';
   }
+
+  /** A head whose asynchronous response hooks are running: nothing else may answer meanwhile. */
+  private headWaiting = false;
+
+  /** The asynchronous form of finalize: `write` runs once the hooks settled, unless the response ended meanwhile. */
+  private finalizeLater(write: () => void): void {
+    this.headWaiting = true;
+    void runResponseHooksAsync(this.ctx, this.pipeline, this.env.logger).then(() => {
+      this.headWaiting = false;
+      if (this.res.headersSent || this.res.destroyed) return;
+      this.finishHead();
+      try {
+        write();
+      } catch (err) {
+        // A header a hook set that Node refuses: the response cannot be sent as it is.
+        this.env.logger.warn({ err, request_id: this.ctx.id }, 'response head rejected');
+        this.res.destroy();
+      }
+    });
+  }
+
+  /** The upstream's body waits for the asynchronous hooks here (HeadGate), set by onResponseHead. */
+  private gate: Promise<Buffer | undefined> | undefined;
 
   // ResponseOwner: the upstream exchange's side
 
@@ -115,6 +168,7 @@ export class Reply implements ResponseOwner {
     const response = this.ctx.response;
     response.status = status;
     response.headers = headers;
+    if (this.pipeline.hasAsyncResponseHooks === true) return this.asyncUpstreamHead(statusText);
     this.finalize();
     const inspector = responseInspection(this.ctx, this.pipeline, this.env.logger);
     if (inspector) {
@@ -123,6 +177,26 @@ export class Reply implements ResponseOwner {
       return true;
     }
     return this.writeUpstreamHead(statusText);
+  }
+
+  /**
+   * The upstream's head on a route with asynchronous hooks: the body waits in
+   * a HeadGate until they settle and the head is written (or held for an
+   * inspector, as on the synchronous path).
+   */
+  private asyncUpstreamHead(statusText: string): boolean {
+    const inspector = responseInspection(this.ctx, this.pipeline, this.env.logger);
+    if (inspector) this.held = { statusText, inspector };
+    this.headWaiting = true;
+    this.gate = runResponseHooksAsync(this.ctx, this.pipeline, this.env.logger).then(() => {
+      this.headWaiting = false;
+      // answered meanwhile (the exchange failed): the upstream's bytes are dropped
+      if (this.res.headersSent || this.res.destroyed) return Buffer.alloc(0);
+      this.finishHead();
+      if (inspector || this.writeUpstreamHead(statusText)) return undefined;
+      return Buffer.from(this.errorHead(502, 'bad_gateway'));
+    });
+    return true;
   }
 
   /** A policy reads the response before the client gets it: the head waits here. */
@@ -178,9 +252,14 @@ export class Reply implements ResponseOwner {
   responseFilters(): Transform[] | undefined {
     const filters = bodyFilters(this.ctx, this.pipeline, 'response');
     const held = this.held;
-    if (!held) return filters;
+    const gate = this.gate;
+    if (!held && !gate) return filters;
     this.held = undefined;
-    return [...(filters ?? []), new HeldResponse(held.inspector.limit, (prefix, complete) => this.release(held, prefix, complete))];
+    this.gate = undefined;
+    const out = [...(filters ?? [])];
+    if (gate) out.push(new HeadGate(gate));
+    if (held) out.push(new HeldResponse(held.inspector.limit, (prefix, complete) => this.release(held, prefix, complete)));
+    return out;
   }
 
   /** The held head goes out, or a refusal in its place (whose body then replaces the upstream's). */

@@ -7,9 +7,10 @@
  * that resolves to loopback (DNS rebinding) or the metadata address. And what
  * it can: fetch an allowed origin, keep values in its own kv namespace.
  *
- * Runs alone (test/all.test.ts EXCLUSIVE): the endless loop and the memory
- * bomb hold the event loop until the sandbox stops them (the CPU limit, the
- * engine's memory cap: see docs/functions.md#limits).
+ * Runs alone (test/all.test.ts EXCLUSIVE): endless loops, memory bombs and
+ * a thread stuck until the watchdog ends it each take a core until stopped
+ * (they run in the function's worker thread, not on the event loop: the
+ * "holds its own thread" block checks that other routes are answered first).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -212,7 +213,7 @@ routes:
   });
 
   it('serves a request to another route sent while a function runs over its limit', async () => {
-    // Sent together: the function holds the event loop until it is stopped (docs/functions.md#limits), then both are answered.
+    // Sent together: the function runs in its own thread; both are answered (the ordering is checked in the block below).
     for (const what of ['loop', 'memory', 'recursion']) {
       const [bad, fine] = await Promise.all([send(gw.url, `/limits/${what}`), send(gw.url, `/backend/meanwhile-${what}`)]);
       assert.equal(bad.status, 502, what);
@@ -321,6 +322,132 @@ routes: [{ name: f, service: f, public: true }]
       await pool.close();
       await gw.close();
     }
+  });
+});
+
+const GATE = `
+export default async (request) => {
+  const url = new URL(request.url);
+  const what = url.pathname.split('/').pop();
+  if (what === 'ok') return new Response('fine');
+  // Tells the test the call is running; what follows runs in the function's thread.
+  await fetch(url.searchParams.get('signal') + '/started/' + what);
+  if (what === 'loop') for (;;) {}
+  if (what === 'memory') { const keep = []; for (;;) { keep.push(new Float64Array(100000)); for (let i = 0; i < 200000; i++); } }
+  // One long native call after another: QuickJS polls its interrupt handler every ~10,000 operations, not by time,
+  // so the CPU limit cannot stop this in time; the watchdog terminates the thread.
+  if (what === 'stuck') { const s = 'x'.repeat(1 << 20); for (;;) s.indexOf('y'); }
+  return new Response('unknown');
+};
+`;
+
+describe('functions: a call over its limit holds its own thread, not the gateway', () => {
+  let upstream: TestUpstream;
+  let signals: Server;
+  let signalUrl: string;
+  let gw: TestGateway;
+  const events: TelemetryEvent[] = [];
+  const waiting = new Map<string, () => void>();
+
+  before(async () => {
+    upstream = await startUpstream(echo);
+    const host = outsideAddress();
+    signals = createServer((req, res) => {
+      const what = (req.url ?? '').split('/').pop() ?? '';
+      res.end('go');
+      waiting.get(what)?.();
+    });
+    await new Promise<void>((r) => signals.listen(0, '0.0.0.0', r));
+    signalUrl = `http://${host}:${(signals.address() as AddressInfo).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-fn-'));
+    writeFileSync(join(dir, 'gate.js'), GATE);
+    // A response-head hook that never returns: the head waits for it in the function's thread, not on the event loop.
+    writeFileSync(join(dir, 'head.js'), `export default (response) => { if (response.status === 200) for (;;) {} return new Response(null, { status: response.status, headers: { 'x-hooked': '1' } }); }`);
+    const fetch = `fetch: { allow: ["${signalUrl}"], allow_private: true }`;
+    gw = await startGateway(
+      `
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+functions:
+  - { name: spin, file: gate.js, cpu: 100ms, unhealthy_after: 1000, ${fetch} }
+  - { name: bomb, file: gate.js, cpu: 20s, memory: 64MiB, timeout: 60s, unhealthy_after: 1000, ${fetch} }
+  - { name: stuck, file: gate.js, timeout: 1s, unhealthy_after: 1000, ${fetch} }
+  - { name: head, file: head.js, unhealthy_after: 1000 }
+services:
+  - { name: spin, type: function, function: spin }
+  - { name: bomb, type: function, function: bomb }
+  - { name: stuck, type: function, function: stuck }
+  - { name: backend, targets: [{ url: "${upstream.url}" }] }
+  - { name: down, targets: [{ url: "http://127.0.0.1:1" }] }
+routes:
+  - { name: spin, service: spin, public: true, match: { paths: [/spin] } }
+  - { name: bomb, service: bomb, public: true, match: { paths: [/bomb] } }
+  - { name: stuck, service: stuck, public: true, match: { paths: [/stuck] } }
+  - { name: backend, service: backend, public: true, match: { paths: [/backend] } }
+  - name: hooked
+    service: backend
+    public: true
+    match: { paths: [/hooked] }
+    policies: [{ function: { name: head, on: response } }]
+  - name: hooked-down
+    service: down
+    public: true
+    match: { paths: [/hooked-down] }
+    policies: [{ function: { name: head, on: response } }]
+`,
+      { dir },
+    );
+    gw.gateway.telemetry.events.subscribe((e) => events.push(e));
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+    signals.closeAllConnections();
+    signals.close();
+  });
+
+  for (const [fn, what, status, reason] of [
+    ['spin', 'loop', 502, 'cpu'],
+    ['bomb', 'memory', 502, 'memory'],
+    ['stuck', 'stuck', 504, 'wall'],
+  ] as const) {
+    it(`answers another route while ${fn} runs ${what} in its thread, before its ${status}; the function serves again after`, async () => {
+      const started = new Promise<void>((r) => waiting.set(what, r));
+      let answered = false;
+      const bad = send(gw.url, `/${fn}/${what}?signal=${encodeURIComponent(signalUrl)}`).then((r) => {
+        answered = true;
+        return r;
+      });
+      await started;
+      // The bad call is running now (it fetched the signal); the event loop is free to serve another route.
+      for (let i = 0; i < 2; i++) assert.equal((await send(gw.url, `/backend/meanwhile-${what}-${i}`)).status, 200);
+      assert.equal(answered, false, `the other route was answered before ${fn}'s ${status}`);
+      const got = await bad;
+      assert.equal(got.status, status, got.text);
+      assert.equal((got.json() as { error: { code: string } }).error.code, status === 504 ? 'function_timeout' : 'function_failed');
+      const event = await waitFor(events, (e) => e.type === 'function.failed' && e.request?.path === `/${fn}/${what}`);
+      assert.equal(event.reason, reason);
+      if (what === 'stuck') {
+        // The watchdog's word, in the gateway log: the thread did not stop the call, so it was terminated (and is replaced).
+        const line = await gw.waitForLog((l) => l.function === 'stuck' && /function thread terminated/.test(l.msg), 20_000);
+        assert.equal(line.grace_ms, 1000);
+      }
+      assert.equal((await send(gw.url, '/backend/after')).status, 200, 'the gateway keeps serving');
+      assert.equal((await send(gw.url, `/${fn}/ok`)).text, 'fine', `${fn} works again (its thread replaced when it was stuck)`);
+    });
+  }
+
+  it('a response-head hook over its CPU limit: the head goes out as it was, with the event; the hook still shapes other heads', async () => {
+    const got = await send(gw.url, '/hooked/a');
+    assert.equal(got.status, 200);
+    assert.equal(got.headers['x-hooked'], undefined, 'the head the upstream gave');
+    assert.equal((got.json() as { url: string }).url, '/hooked/a', "the upstream's body follows the held head");
+    const event = await waitFor(events, (e) => e.type === 'function.failed' && e.request?.path === '/hooked/a');
+    assert.equal(event.reason, 'cpu');
+    // The gateway's own 502 (the target refuses connections): the hook answers at once and its header is on the head.
+    const refused = await send(gw.url, '/hooked-down/a');
+    assert.equal(refused.status, 502);
+    assert.equal((refused.json() as { error: { code: string } }).error.code, 'bad_gateway');
+    assert.equal(refused.headers['x-hooked'], '1');
   });
 });
 
