@@ -213,17 +213,25 @@ export class MemoryStore implements Store {
    * Counts up to `units` now (as hitWindows with partial) and says when they
    * were counted: a node of workers lends them to one worker
    * (src/cluster/workers/lease-host.ts), and creditWindows gives back, to
-   * the windows they were counted in, the ones it did not use.
+   * the windows they were counted in, the ones it did not use. `counted` is
+   * the entry they were counted in, for creditWindows.
    */
-  lendWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, units: number): { decision: WindowDecision; at: number } {
+  lendWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, units: number): { decision: WindowDecision; at: number; counted: object } {
     const at = this.now();
-    return { decision: this.hitWindowsAt(at, key, limits, sliding, units, true), at };
+    const decision = this.hitWindowsAt(at, key, limits, sliding, units, true);
+    return { decision, at, counted: this.pool.entries.get(key)! };
   }
 
-  /** Takes back `units` counted at `at` by lendWindows: from the window they were counted in, while it is the current or the previous one. */
-  creditWindows(key: string, limits: readonly WindowLimit[], at: number, units: number): void {
+  /**
+   * Takes back `units` counted at `at` by lendWindows: from the window they
+   * were counted in, while it is the current or the previous one, and only
+   * from the entry they were counted in (`counted`). An entry evicted since
+   * (a full pool) and made again by later requests never counted them:
+   * taking them from it would admit that many more than the limit.
+   */
+  creditWindows(key: string, limits: readonly WindowLimit[], at: number, units: number, counted: object): void {
     const entry = this.pool.live(key, this.now());
-    if (entry?.kind !== 'windows') return;
+    if (entry?.kind !== 'windows' || entry !== counted) return;
     limits.forEach((l, i) => {
       const state = entry.states[i];
       if (!state || state.windowMs !== l.windowMs) return;

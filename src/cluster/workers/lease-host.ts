@@ -64,6 +64,8 @@ interface Lease {
   readonly units: number;
   /** After this (epoch ms) no credit can change a count: every limit's window has rolled twice. */
   readonly moot: number;
+  /** The store entry its units were counted in: unused units go back to it, never to one made after an eviction. */
+  readonly counted: object;
 }
 
 interface Recall {
@@ -135,7 +137,7 @@ export class LeaseHost {
     }
     const want = Math.min(MAX_LEASE, Math.floor(least / LEND_SHARE));
     if (want < MIN_LEASE || this.recalls.has(key) || this.held.has(`${worker}\n${key}`) || this.leases.size >= MAX_LEASES) return [opId, d];
-    const { decision: lent, at } = this.store.lendWindows(key, limits, sliding, want);
+    const { decision: lent, at, counted } = this.store.lendWindows(key, limits, sliding, want);
     if (lent.granted < 1) return [opId, d];
     const id = this.nextId++;
     let until = Infinity;
@@ -145,7 +147,7 @@ export class LeaseHost {
       until = Math.min(until, (index + 1) * l.windowMs);
       moot = Math.max(moot, (index + 2) * l.windowMs);
     }
-    this.leases.set(id, { id, worker, key, limits, at, units: lent.granted, moot });
+    this.leases.set(id, { id, worker, key, limits, at, units: lent.granted, moot, counted });
     let ids = this.byKey.get(key);
     if (!ids) this.byKey.set(key, (ids = new Set()));
     ids.add(id);
@@ -160,7 +162,7 @@ export class LeaseHost {
     if (!lease || lease.worker !== worker) return;
     this.drop(lease);
     const units = Math.min(Math.max(0, Math.floor(unused)), lease.units);
-    if (units > 0) this.store.creditWindows(lease.key, lease.limits, lease.at, units);
+    if (units > 0) this.store.creditWindows(lease.key, lease.limits, lease.at, units, lease.counted);
     this.answeredRecall(lease.key, id);
   }
 
