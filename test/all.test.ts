@@ -71,6 +71,7 @@ const EXCLUSIVE = [
   'test/e2e/workers-access-log', // three processes and their load
   'test/e2e/workers-leases', // three processes and their load
   'test/e2e/workers-leases-evict', // three processes and a key spray
+  'test/e2e/workers-defense-ratio', // three processes
   'test/e2e/functions-sandbox', // endless loops, memory bombs and a stuck thread take a core each until stopped
   'test/e2e/functions-threads', // stuck threads take a core each until the watchdog replaces them
   'test/lint/regex-linearity', // recheck's checker is synchronous: seconds to tens of seconds of blocked event loop

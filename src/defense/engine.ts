@@ -299,12 +299,15 @@ export class DefenseEngine {
         // A flush with no matching request cannot raise the share: it only adds to the total.
         if (cell.matched === 0) {
           void Promise.resolve()
-            .then(() => total.hit(route, cell.total))
+            .then(() => total.hit(route, cell.total, true))
             .catch(() => {});
           continue;
         }
         void Promise.resolve()
-          .then(() => Promise.all([total.hit(route, cell.total), matched.hit(route, cell.matched)]))
+          // partial (never refused at RATIO_LIMIT): asked of the store every time, never admitted from a worker's
+          // rate-limit lease (src/cluster/workers/lease-host.ts), whose `remaining` counts the whole lease as used
+          // and misses other workers' hits since: one 401 in 21 read as 101 of 120 and paged on-call.
+          .then(() => Promise.all([total.hit(route, cell.total, true), matched.hit(route, cell.matched, true)]))
           .then(([t, m]) => {
             const all = RATIO_LIMIT - (t.remaining[0] ?? RATIO_LIMIT);
             const hits = RATIO_LIMIT - (m.remaining[0] ?? RATIO_LIMIT);
