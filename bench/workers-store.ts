@@ -76,7 +76,7 @@ async function parent(): Promise<void> {
     await new Promise<void>((resolve) => worker.once('message', () => resolve()));
     const cpu = process.cpuUsage();
     worker.on('message', (m: FromWorker) => {
-      if (m.t === 'store') worker.send({ t: 'store-r', r: host.apply(m.s, m.b, 0, () => {}) } satisfies ToWorker);
+      if (m.t === 'store') host.apply(m.s, m.b, 0, () => {}, (r) => worker.send({ t: 'store-r', r } satisfies ToWorker));
     });
     worker.send({ run: inFlight });
     const done = await new Promise<{ seconds: number; cpuUs: number }>((resolve) =>

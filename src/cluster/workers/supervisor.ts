@@ -232,7 +232,13 @@ export class Supervisor {
         this.boot(worker, slot);
         return;
       case 'store':
-        this.send(worker, { t: 'store-r', r: this.store.apply(message.s, message.b, worker.id, (answer) => this.send(worker, { t: 'store-r', r: [answer] })) });
+        this.store.apply(
+          message.s,
+          message.b,
+          worker.id,
+          (answer) => this.send(worker, { t: 'store-r', r: [answer] }),
+          (answers) => this.send(worker, { t: 'store-r', r: answers }),
+        );
         return;
       case 'pub':
         this.broadcast({ t: 'pub', channel: message.channel, message: message.message });
