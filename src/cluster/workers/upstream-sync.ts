@@ -50,14 +50,15 @@ export class UpstreamSync {
 
   private watch(): void {
     for (const target of this.targets()) {
-      const now = { breaker: target.breaker?.state, healthy: target.healthy };
-      const before = this.seen.get(target);
+      let before = this.seen.get(target);
       if (!before) {
-        // A target made since the last look (a reload): it starts where the node's prober last judged it.
+        // A target made since the last look (start, or a reload): it starts where the node's prober last judged it.
         this.verdicts.applyTo(target);
-        this.seen.set(target, { breaker: target.breaker?.state, healthy: target.healthy });
-        continue;
+        // Its breaker may already be open: requests within WATCH_MS of a worker's start can open it before
+        // the first look, and news never shared would leave the other workers sending it traffic.
+        before = { breaker: undefined, healthy: target.healthy };
       }
+      const now = { breaker: target.breaker?.state, healthy: target.healthy };
       this.seen.set(target, now);
       if (now.breaker === 'open' && before.breaker !== 'open') this.share({ service: target.service, origin: target.origin, what: 'open', until: 0 });
       if (!now.healthy && before.healthy) this.share({ service: target.service, origin: target.origin, what: 'down', until: target.downUntil });
