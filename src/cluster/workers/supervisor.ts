@@ -37,7 +37,7 @@ import { StoreHost } from './store-host.js';
 import { FetchHost } from './fetch-host.js';
 import { ReloadRound } from './reload-round.js';
 import { NodeStateGather, type NodeState } from './node-state.js';
-import { VerdictBook } from './active-health.js';
+import { PROBER_SLOT, VerdictBook } from './active-health.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
@@ -248,6 +248,8 @@ export class Supervisor {
         this.broadcast({ t: 'deny', change: message.change }, worker);
         return;
       case 'upstream':
+        // Active-check verdicts come from the prober only: another worker's would be a forgery or a bug (red team s6).
+        if (message.change.what === 'checked' && slot.index !== PROBER_SLOT) return;
         this.verdicts.record(message.change);
         this.broadcast({ t: 'upstream', change: message.change }, worker);
         return;

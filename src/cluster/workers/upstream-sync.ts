@@ -48,12 +48,22 @@ export class UpstreamSync {
     for (const service of this.upstreams.running()) yield* service.targets;
   }
 
+  /**
+   * The targets of services that run active checks now: only those follow the prober's verdicts. A verdict kept
+   * from before a reload that dropped the checks would take a target out with nothing left to put it back
+   * (markUnhealthy until 0), on every worker but the prober (red team s6).
+   */
+  private *probedTargets(): Iterable<Target> {
+    for (const service of this.upstreams.running()) if (service.config.health.active) yield* service.targets;
+  }
+
   private watch(): void {
+    let probed: Set<Target> | undefined;
     for (const target of this.targets()) {
       let before = this.seen.get(target);
       if (!before) {
         // A target made since the last look (start, or a reload): it starts where the node's prober last judged it.
-        this.verdicts.applyTo(target);
+        if ((probed ??= new Set(this.probedTargets())).has(target)) this.verdicts.applyTo(target);
         // Its breaker may already be open: requests within WATCH_MS of a worker's start can open it before
         // the first look, and news never shared would leave the other workers sending it traffic.
         before = { breaker: undefined, healthy: target.healthy };
@@ -68,7 +78,7 @@ export class UpstreamSync {
   /** Another worker's news: the same target here follows. */
   apply(change: UpstreamChange): void {
     if (change.what === 'checked') this.verdicts.record(change);
-    for (const target of this.targets()) {
+    for (const target of change.what === 'checked' ? this.probedTargets() : this.targets()) {
       if (target.service !== change.service || target.origin !== change.origin) continue;
       if (change.what === 'checked') this.verdicts.applyTo(target);
       else if (change.what === 'down') target.markUnhealthy('passive: failures seen by another worker', change.until);

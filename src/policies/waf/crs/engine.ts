@@ -469,7 +469,26 @@ function secretsOf(tx: CrsTransaction): string[] {
   for (const e of tx.headers.entries) if (SECRET_NAME.test(e.key)) add(e.value);
   for (const e of tx.argsGet.entries) if (SECRET_NAME.test(e.key)) add(e.value);
   for (const e of tx.argsPost.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  // the same values as sent, still percent-encoded: QUERY_STRING, REQUEST_URI and a urlencoded REQUEST_BODY hold
+  // "password=hunter2%21", which does not contain the decoded secret "hunter2!" (red team s6)
+  rawSecrets(tx.scalars.get('QUERY_STRING'), add);
+  if (tx.scalars.get('REQBODY_PROCESSOR') === 'URLENCODED') rawSecrets(tx.scalars.get('REQUEST_BODY'), add);
   return out;
+}
+
+/** The raw values of the credential-named pairs of urlencoded text (whose names match as sent or decoded). */
+function rawSecrets(text: string | undefined, add: (v: string) => void): void {
+  if (text === undefined || text.indexOf('%') === -1 && text.indexOf('+') === -1) return;
+  let pairs = 0;
+  for (const pair of text.split('&')) {
+    if (++pairs > 1024) break;
+    const eq = pair.indexOf('=');
+    if (eq === -1) continue;
+    const value = pair.slice(eq + 1);
+    if (value.indexOf('%') === -1 && value.indexOf('+') === -1) continue;
+    const name = pair.slice(0, eq);
+    if (SECRET_NAME.test(name) || SECRET_NAME.test(name.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))))) add(value);
+  }
 }
 
 const TARGET_PLANS = Symbol('targetPlans');

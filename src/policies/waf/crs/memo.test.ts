@@ -81,3 +81,44 @@ describe('waf crs: values remembered across requests', () => {
     assert.equal(memo.get('y'.repeat(101)), undefined);
   });
 });
+
+describe('red team: the memory stays bounded when remembered values are used again', () => {
+  it('an answer that grew in an older generation is counted in full when it is used again', () => {
+    // As the engine uses chainMemo: an entry is set small and grows as its transformed forms fill in. Attack: fill
+    // entries' forms in one generation, then ask for them again each generation (each is moved to the current one)
+    // while fresh values push the generations over. The moved entries were counted by their key alone.
+    const max = 1000;
+    const memo = new ValueMemo<Map<string, string>>(max, 100, (m) => {
+      let n = 0;
+      for (const v of m.values()) n += v.length + 16;
+      return n;
+    });
+    const held = (): number => {
+      const inner = memo as unknown as { current: Map<string, Map<string, string>>; previous: Map<string, Map<string, string>> };
+      let n = 0;
+      for (const gen of [inner.current, inner.previous]) for (const [k, m] of gen) {
+        n += k.length + 32;
+        for (const v of m.values()) n += v.length + 16;
+      }
+      return n;
+    };
+    // the attacker sends again every value still remembered (each moved to the current generation), then one new
+    // value whose forms fill in (counted as they grow)
+    let known: string[] = [];
+    let most = 0;
+    for (let round = 0; round < 400; round++) {
+      known = known.filter((key) => memo.get(key) !== undefined);
+      const key = `value-${round}`;
+      const forms = new Map<string, string>();
+      memo.set(key, forms, 0);
+      for (let f = 0; f < 4; f++) {
+        forms.set(`t${f}`, 'x'.repeat(80));
+        memo.grow(96);
+      }
+      known.push(key);
+      most = Math.max(most, held());
+    }
+    // two generations of the bound, and the last entry set over it
+    assert.ok(most <= 2 * (max + 32 + 4 * 96 + 20), `held ${most} characters for a bound of ${max}`);
+  });
+});

@@ -21,13 +21,19 @@ export class ValueMemo<V> {
     private readonly maxChars: number,
     /** Longer keys are not kept: a long value is rarely seen twice, and hashing it for a lookup costs as much as a scan. */
     readonly maxKey: number,
+    /**
+     * An answer's size now, in characters (what grow() added to it while it was in a generation). A remembered answer
+     * asked for again is moved to the current generation at this size: counted by its key alone, answers filled in
+     * an older generation and then asked for each generation added up to many times the bound (red team s6).
+     */
+    private readonly sizeOf: (value: V) => number = () => 0,
   ) {}
 
   get(key: string): V | undefined {
     const v = this.current.get(key);
     if (v !== undefined) return v;
     const old = this.previous.get(key);
-    if (old !== undefined) this.set(key, old, 0);
+    if (old !== undefined) this.set(key, old, this.sizeOf(old));
     return old;
   }
 

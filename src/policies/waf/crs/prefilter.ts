@@ -105,11 +105,23 @@ export function prefilterFor(set: RuleSet): Prefilter {
     slots,
     size: slots.size,
     // about 2 x 4 M characters of values with their answers, and of raw values with their transformed forms
-    valueMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY),
+    valueMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY, factsSize),
     pureSlots,
-    chainMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY),
+    chainMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY, formsSize),
     ids: new Map(),
   };
   built.set(set, out);
   return out;
+}
+
+/** What the engine's grow() calls added for one value's facts (engine.ts literalHits, evaluateLink). */
+function factsSize(facts: ValueFacts): number {
+  return (facts.hits?.length ?? 0) + (facts.clean?.length ?? 0);
+}
+
+/** What the engine's grow() calls added for one raw value's transformed forms (engine.ts transformed). */
+function formsSize(forms: Map<string, string>): number {
+  let n = 0;
+  for (const v of forms.values()) n += v.length + 16;
+  return n;
 }
