@@ -55,6 +55,8 @@ export async function startRsyslog(options: { tls?: { caFile: string; certFile: 
   writeFileSync(
     join(dir, 'rsyslog.conf'),
     `global(workDirectory="${dir}" maxMessageSize="64k"${tls ? ` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.caFile}" defaultNetstreamDriverCertFile="${tls.certFile}" defaultNetstreamDriverKeyFile="${tls.keyFile}"` : ''})
+# rsyslog drops what its queue still holds when stopped past 1.5 s (the default): it has closed our connection in order by then, so the sink counted it sent. A receiver in production needs the same (or a disk queue); here it drains for up to 60 s.
+main_queue(queue.timeoutShutdown="60000" queue.timeoutActionCompletion="60000")
 module(load="imtcp"${tls ? ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"' : ''})
 module(load="imudp")
 input(type="imtcp" port="${tcpPort}" address="127.0.0.1")
