@@ -11,9 +11,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { childCliPids, startCli, type RunningCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/gateway.js';
 import { freePort } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -61,21 +60,6 @@ async function load(port: number, path: string, n: number, concurrency: number, 
   return out;
 }
 
-/** The supervisor's worker processes, by /proc (Linux): children whose command line runs the CLI. */
-function workerPids(supervisor: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent === supervisor && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('cli.ts')) pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
-}
 
 describe(`rate-limit leases over ${WORKERS} workers: the limit stays exact`, () => {
   let upstream: TestUpstream;
@@ -130,7 +114,7 @@ routes:${route('fixed', 300, 'fixed-window')}${route('sliding', 300, 'sliding-wi
 
   it('loses at most a SIGKILLed worker\'s unused lease, and never admits more than the limit', async () => {
     assert.deepEqual(await load(port, '/kill', 8, 8, false), { 200: 8 });
-    const victim = workerPids(node.child.pid!)[0];
+    const victim = childCliPids(node.child.pid!)[0];
     assert.ok(victim, 'a worker process of the supervisor');
     process.kill(victim, 'SIGKILL');
     await node.waitFor(new RegExp(`"pid":${victim},"reason":"SIGKILL"`), 20_000);

@@ -11,11 +11,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { generateKeyPair, SignJWT } from 'jose';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { childCliPids, startCli, type RunningCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/gateway.js';
 import { freePort } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -169,7 +168,7 @@ routes:
     // A worker: a child process of the supervisor running the CLI (tsx's esbuild service is a child too).
     // Read from /proc rather than the log, where CI twice found no "worker ready" line to read.
     // The kernel spread the 5 connections over 4 workers, so one may hold none: kill workers until one that held a slot goes.
-    const workers = workerPids(node.child.pid!);
+    const workers = childCliPids(node.child.pid!);
     assert.ok(workers.length > 0, 'worker processes of the supervisor');
     for (const victim of workers) {
       process.kill(victim, 'SIGKILL');
@@ -197,18 +196,3 @@ routes:
   });
 });
 
-/** The supervisor's worker processes, by /proc (Linux): children whose command line runs the CLI. */
-function workerPids(supervisor: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent === supervisor && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('cli.ts')) pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
-}

@@ -4,6 +4,7 @@
  * child process (runCli, startCli: for exit codes, signals and start).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli.js';
@@ -94,4 +95,20 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; std
       });
     },
   };
+}
+
+/** The supervisor's worker processes, by /proc (Linux): children whose command line runs the CLI. */
+export function childCliPids(supervisor: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === supervisor && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('cli.ts')) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
 }
