@@ -3,7 +3,10 @@
  * node:http + undici Pool.dispatch() writing straight into the response, no
  * features at all (no routing, auth, headers policy or log).
  * Started by bench/run.ts: node --import tsx bench/bare-proxy.ts PORT UPSTREAM_URL
+ * With BARE_PROXY_WORKERS=N (bench/workers.ts) it forks N node:cluster
+ * workers sharing the port, the floor's own scaling across cores.
  */
+import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 
@@ -14,7 +17,6 @@ if (!portText || !upstream) {
   process.stderr.write('usage: bare-proxy.ts PORT UPSTREAM_URL\n');
   process.exit(2);
 }
-const pool = new Pool(upstream, { connections: 256 });
 
 class Forward implements Dispatcher.DispatchHandler {
   constructor(private readonly res: ServerResponse) {}
@@ -40,8 +42,18 @@ class Forward implements Dispatcher.DispatchHandler {
   }
 }
 
-createServer((req: IncomingMessage, res: ServerResponse) => {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-  pool.dispatch({ path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers, body: null }, new Forward(res));
-}).listen(Number(portText), '127.0.0.1');
+function serve(): void {
+  const pool = new Pool(upstream!, { connections: 256 });
+  createServer((req: IncomingMessage, res: ServerResponse) => {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    pool.dispatch({ path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers, body: null }, new Forward(res));
+  }).listen(Number(portText), '127.0.0.1');
+}
+
+const workers = Number(process.env.BARE_PROXY_WORKERS ?? 1);
+if (workers > 1 && cluster.isPrimary) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+} else {
+  serve();
+}

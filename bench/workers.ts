@@ -2,6 +2,9 @@
  * npm run bench:workers: Portcullis with 2 workers (gateway.workers: 2)
  * against Portcullis with 1 and nginx with 2 worker processes, all behind
  * the same nginx upstream, interleaved over several rounds on 127.0.0.1.
+ * The bare Node proxy (bench/bare-proxy.ts) runs as 1 process and as 2
+ * node:cluster workers in the same rounds: the floor's own gain from a
+ * second core on this machine, beside Portcullis's.
  * Portcullis runs key-auth + rate-limit (memory store: with 2 workers every
  * request asks the supervisor, docs/workers.md) + waf, with its access log
  * to a file; nginx proxies with its access log on. CPU µs/request is summed
@@ -20,6 +23,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startBareProxy } from './lib/bare.js';
 import { cpuMicros, ownCpuMicros } from './lib/cpu.js';
 import { startProxy, startUpstream } from './lib/nginx.js';
 import { API_KEY, API_KEY_HEADER, CHAIN_HEADERS, CHAIN_PATH, startPortcullis } from './lib/portcullis.js';
@@ -71,6 +75,9 @@ async function main(): Promise<void> {
   try {
     const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
     const proxy = await startProxy(supervisor, nginx, join(dir, 'nginx'), upstream.port, true, 2);
+    // The floor's own gain from a second core on this machine, in the same rounds: what "2 workers / 1 worker" can reach here.
+    const bareOne = await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 1);
+    const bareTwo = await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 2);
     const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 1 worker', workers: 1 });
     const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers', workers: 2 });
     // The same node with stdout a pipe: the supervisor relays every access line (as before the workers wrote files).
@@ -83,6 +90,8 @@ async function main(): Promise<void> {
     const gatewayHeaders = { ...CHAIN_HEADERS, [API_KEY_HEADER]: API_KEY };
     const targets: Target[] = [
       { label: 'nginx proxy, 2 worker processes, access log', url: proxy.url, process: proxy.process, headers: { ...CHAIN_HEADERS } },
+      { label: 'bare Node proxy, 1 process', url: bareOne.url, process: bareOne.process, headers: { ...CHAIN_HEADERS } },
+      { label: 'bare Node proxy, 2 node:cluster workers', url: bareTwo.url, process: bareTwo.process, headers: { ...CHAIN_HEADERS } },
       { label: 'Portcullis, 1 worker', url: one.url, process: one.process, headers: gatewayHeaders },
       { label: 'Portcullis, 2 workers', url: two.url, process: two.process, headers: gatewayHeaders },
       { label: 'Portcullis, 2 workers, log relayed', url: relayed.url, process: relayed.process, headers: gatewayHeaders },
@@ -130,7 +139,9 @@ async function main(): Promise<void> {
         `| ${t.label} | ${Math.round(rps)} | ${(rps / oneRps).toFixed(2)}× | ${median(ms.map((m) => m.p99Ms)).toFixed(2)} | ${median(ms.map((m) => m.cpuUsPerReq)).toFixed(1)} | ${median(ms.map((m) => m.supervisorUsPerReq)).toFixed(1)} | ${ms.reduce((n, m) => n + m.errors, 0)} |`,
       );
     }
-    lines.push('', `2 workers / 1 worker, per round: ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')}; load (1 min) per round: ${results.get('Portcullis, 1 worker')!.map((m) => m.load.toFixed(1)).join(', ')}`);
+    const bareRatios = results.get('bare Node proxy, 2 node:cluster workers')!.map((m, i) => m.rps / results.get('bare Node proxy, 1 process')![i]!.rps);
+    lines.push('', `bare Node proxy, 2 workers / 1 process, per round: ${bareRatios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${median(bareRatios).toFixed(2)}×)`);
+    lines.push(`Portcullis 2 workers / 1 worker, per round: ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${median(ratios).toFixed(2)}×); load (1 min) per round: ${results.get('Portcullis, 1 worker')!.map((m) => m.load.toFixed(1)).join(', ')}`);
     // The 2-worker node's access log is one stream: its size says the relay kept up.
     lines.push('', `access log of the 2-worker node: ${(statSync(two.accessLog!).size / 1048576).toFixed(1)} MiB, one file`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -4,11 +4,11 @@ import { waitUntilAnswering } from './http-check.js';
 import { freePort } from './ports.js';
 import type { Started, Supervisor } from './processes.js';
 
-async function startNodeProxy(supervisor: Supervisor, repo: string, script: string, name: string, upstreamUrl: string): Promise<{ process: Started; url: string }> {
+async function startNodeProxy(supervisor: Supervisor, repo: string, script: string, name: string, upstreamUrl: string, extraEnv: Record<string, string> = {}): Promise<{ process: Started; url: string }> {
   const port = await freePort();
   const started = supervisor.spawn(name, process.execPath, ['--import', 'tsx', join(repo, script), String(port), upstreamUrl], {
     cwd: repo,
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, NODE_ENV: 'production', ...extraEnv },
   });
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -19,8 +19,10 @@ async function startNodeProxy(supervisor: Supervisor, repo: string, script: stri
   return { process: started, url };
 }
 
-export function startBareProxy(supervisor: Supervisor, repo: string, upstreamUrl: string): Promise<{ process: Started; url: string }> {
-  return startNodeProxy(supervisor, repo, 'bench/bare-proxy.ts', 'bare Node proxy', upstreamUrl);
+/** workers > 1: node:cluster workers sharing the port (bench/workers.ts: the floor's own gain from a second core). */
+export function startBareProxy(supervisor: Supervisor, repo: string, upstreamUrl: string, workers = 1): Promise<{ process: Started; url: string }> {
+  const name = workers > 1 ? `bare Node proxy, ${workers} workers` : 'bare Node proxy';
+  return startNodeProxy(supervisor, repo, 'bench/bare-proxy.ts', name, upstreamUrl, { BARE_PROXY_WORKERS: String(workers) });
 }
 
 export function startFastifyProxy(supervisor: Supervisor, repo: string, upstreamUrl: string): Promise<{ process: Started; url: string }> {
