@@ -4,6 +4,10 @@
  * go to the same stream.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { flushWithin } from './bounded-flush.js';
+
+/** How long the last flush of stdout waits for a reader that does not take more (a full pipe) before it drops the rest. */
+const LAST_FLUSH_MS = 2_000;
 
 export interface LoggerOptions {
   /** Where lines go; stdout (buffered) when not given. */
@@ -66,6 +70,8 @@ function withoutStack(err: Error): { type: string; message: string; code?: strin
  */
 function bufferedStdout(): DestinationStream {
   const stream = pino.destination({ dest: 1, sync: false, minLength: 16 * 1024, maxWrite: 64 * 1024 });
+  // pino's exit hook and createLogger's flush call this: sonic-boom's own never gives up on a failed write (bounded-flush.ts).
+  stream.flushSync = () => void flushWithin(stream, LAST_FLUSH_MS);
   const timer = setInterval(() => {
     try {
       stream.flush();

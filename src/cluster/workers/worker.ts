@@ -6,6 +6,7 @@
  * supervisor (supervisor.ts). It does nothing on its own about signals: the
  * supervisor asks it to reload, reopen its files or drain.
  */
+import cluster from 'node:cluster';
 import { Gateway } from '../../gateway.js';
 import { InvalidConfigError } from '../../config/errors.js';
 import { GatewayMetrics } from '../../telemetry/metrics/index.js';
@@ -19,6 +20,8 @@ import { gatewayState } from '../fleet/plane-state.js';
 import { joinActiveHealth } from './active-health.js';
 import { scopeNodeEvents } from './node-events.js';
 
+/** Past its drain budget (drain_delay + shutdown_timeout), how long a worker whose supervisor is gone may take before it ends regardless. */
+const ORPHAN_GRACE_MS = 2_000;
 /** How long a prepared reload waits for the supervisor's decision before it drops the new config. */
 const DECISION_TIMEOUT_MS = 60_000;
 /** How long /metrics waits for the node's figures. */
@@ -74,11 +77,15 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await gateway?.shutdown();
-    shared.sync?.close();
-    store.close();
-    fetches.close();
-    process.exit(0);
+    try {
+      await gateway?.shutdown();
+      shared.sync?.close();
+      store.close();
+      fetches.close();
+    } finally {
+      // A step that failed must not leave the worker running.
+      process.exit(0);
+    }
   };
 
   const prepare = (message: Prepare) => {
@@ -185,8 +192,18 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
         return;
     }
   });
-  // The supervisor is gone (killed): no one leads this worker any more, so it drains and ends.
-  process.on('disconnect', () => void stop());
+  // The supervisor is gone (killed, crashed): no one leads this worker any more, and no new connection
+  // reaches it (the supervisor accepted them), so it lets the requests it holds finish, then ends.
+  // node:cluster's own listener, added before this one, would end it at once (process.exit in the middle
+  // of its requests) unless the disconnect is marked as expected, which it documents: first in line, this
+  // one marks it; the drain is then bounded by its own budget whatever a step of it waits on.
+  process.prependOnceListener('disconnect', () => {
+    if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
+    const settings = gateway?.snapshot.settings;
+    const budgetMs = (settings ? settings.drainDelayMs + settings.shutdownTimeoutMs : 0) + ORPHAN_GRACE_MS;
+    setTimeout(() => process.exit(0), budgetMs).unref();
+    void stop();
+  });
 
   const start = await boot();
   tickets = start.tickets;
