@@ -4,9 +4,16 @@ import { waitUntilAnswering } from './http-check.js';
 import { freePort } from './ports.js';
 import type { Started, Supervisor } from './processes.js';
 
-async function startNodeProxy(supervisor: Supervisor, repo: string, script: string, name: string, upstreamUrl: string): Promise<{ process: Started; url: string }> {
+async function startNodeProxy(
+  supervisor: Supervisor,
+  repo: string,
+  script: string,
+  name: string,
+  upstreamUrl: string,
+  nodeArgs: readonly string[],
+): Promise<{ process: Started; url: string }> {
   const port = await freePort();
-  const started = supervisor.spawn(name, process.execPath, ['--import', 'tsx', join(repo, script), String(port), upstreamUrl], {
+  const started = supervisor.spawn(name, process.execPath, [...nodeArgs, '--import', 'tsx', join(repo, script), String(port), upstreamUrl], {
     cwd: repo,
     env: { ...process.env, NODE_ENV: 'production' },
   });
@@ -19,10 +26,11 @@ async function startNodeProxy(supervisor: Supervisor, repo: string, script: stri
   return { process: started, url };
 }
 
-export function startBareProxy(supervisor: Supervisor, repo: string, upstreamUrl: string): Promise<{ process: Started; url: string }> {
-  return startNodeProxy(supervisor, repo, 'bench/bare-proxy.ts', 'bare Node proxy', upstreamUrl);
+/** `nodeArgs`: node's own flags (--max-semi-space-size ...), given the Node proxies when Portcullis gets them, so the ratio stays fair. */
+export function startBareProxy(supervisor: Supervisor, repo: string, upstreamUrl: string, nodeArgs: readonly string[] = []): Promise<{ process: Started; url: string }> {
+  return startNodeProxy(supervisor, repo, 'bench/bare-proxy.ts', 'bare Node proxy', upstreamUrl, nodeArgs);
 }
 
-export function startFastifyProxy(supervisor: Supervisor, repo: string, upstreamUrl: string): Promise<{ process: Started; url: string }> {
-  return startNodeProxy(supervisor, repo, 'bench/fastify-proxy.ts', 'fastify + reply-from', upstreamUrl);
+export function startFastifyProxy(supervisor: Supervisor, repo: string, upstreamUrl: string, nodeArgs: readonly string[] = []): Promise<{ process: Started; url: string }> {
+  return startNodeProxy(supervisor, repo, 'bench/fastify-proxy.ts', 'fastify + reply-from', upstreamUrl, nodeArgs);
 }
