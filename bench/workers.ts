@@ -76,8 +76,8 @@ async function main(): Promise<void> {
     const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
     const proxy = await startProxy(supervisor, nginx, join(dir, 'nginx'), upstream.port, true, 2);
     // The floor's own gain from a second core on this machine, in the same rounds: what "2 workers / 1 worker" can reach here.
-    const bareOne = await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 1);
-    const bareTwo = await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 2);
+    const bareOne = await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, [], 1);
+    const bareTwo = await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, [], 2);
     const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 1 worker', workers: 1 });
     const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers', workers: 2 });
     // The same node with stdout a pipe: the supervisor relays every access line (as before the workers wrote files).
