@@ -13,6 +13,7 @@ import type { Target } from './model.js';
 import { prefilterFor, scanLiterals, type Prefilter, type ValueFacts } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
 import { MAX_MEMO_KEY } from './memo.js';
+import { programFor } from './program.js';
 
 export interface RuleMatch {
   readonly id: number;
@@ -227,24 +228,17 @@ export class CrsTransaction extends Transaction {
   /** Runs one phase (1: headers, 2: body, 3, 4: response). Stops at an interruption. */
   runPhase(phase: number): void {
     if (this.engineMode === 'Off' || this.interruption || this.allowed) return;
-    const items = this.ruleSet.phases[phase]!;
-    let skipTo: string | undefined;
-    let skip = 0;
-    for (const item of items) {
-      if (item.kind === 'marker') {
-        if (skipTo === item.name) skipTo = undefined;
-        continue;
-      }
-      if (skipTo !== undefined) continue;
-      if (skip > 0) {
-        skip--;
-        continue;
-      }
-      const rule = item.rule;
+    const program = programFor(this.ruleSet, phase);
+    const rules = program.rules;
+    const jumps = program.jumps;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
       if (this.isRemoved(rule)) continue;
       if (!this.evaluate(rule)) continue;
-      if (rule.skipAfter !== undefined) skipTo = rule.skipAfter;
-      if (rule.skip > 0) skip = rule.skip;
+      // skipAfter lands after its marker (resolved at load, program.ts); skip counts rules, not markers
+      let next = jumps[i]! >= 0 ? jumps[i]! : i + 1;
+      if (rule.skip > 0) next += rule.skip;
+      i = next - 1;
       const d = rule.disruptive;
       if (d === 'allow') {
         this.allowed = true;
