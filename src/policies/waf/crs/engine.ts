@@ -51,8 +51,8 @@ export class CrsTransaction extends Transaction {
   private transformCached = 0;
   /** Per distinct (transformed) value: which rules' required literals it holds, which pure operators do not match it. */
   private factsCache = new Map<string, ValueFacts>();
-  /** Per (transformation chain, target) id: which rules' literals any of those values holds. */
-  private unions: (Uint8Array | undefined)[] = [];
+  /** Per (transformation chain, target) id: the slots of the rules whose literals any of those values holds. */
+  private unions: (readonly number[] | undefined)[] = [];
   /** Static targets' values and what they hold, by target id. */
   private targetInfos: (TargetInfo | undefined)[] = [];
   private readonly prefilter: Prefilter;
@@ -206,21 +206,18 @@ export class CrsTransaction extends Transaction {
       const info = this.targetInfo(target, plan.targetIds[i]!);
       if (info.raws.length === 0) continue;
       if ((info.flags & plan.breakers) === 0) {
-        if (!info.rawHits) {
-          info.rawHits = new Uint8Array(this.prefilter.size);
-          for (const raw of info.raws) for (const h of this.literalHits(raw)) info.rawHits[h] = 1;
-        }
-        if (info.rawHits[slot] === 1) return true;
+        info.rawHits ??= unionOf(info.raws, (raw) => this.literalHits(raw));
+        if (info.rawHits.length !== 0 && info.rawHits.indexOf(slot) !== -1) return true;
         continue;
       }
       const id = plan.unionIds[i]!;
       let union = this.unions[id];
       if (!union) {
-        union = new Uint8Array(this.prefilter.size);
-        for (const raw of info.raws) for (const value of this.transformed(raw, rule)) for (const h of this.literalHits(value)) union[h] = 1;
+        union = NO_HITS;
+        for (const raw of info.raws) for (const value of this.transformed(raw, rule)) union = joined(union, this.literalHits(value));
         this.unions[id] = union;
       }
-      if (union[slot] === 1) return true;
+      if (union.length !== 0 && union.indexOf(slot) !== -1) return true;
     }
     return false;
   }
@@ -552,7 +549,29 @@ interface TargetInfo {
   /** charFlags of all of them together. */
   readonly flags: number;
   /** Slots of the rules whose literals the values hold untransformed. */
-  rawHits: Uint8Array | undefined;
+  rawHits: readonly number[] | undefined;
+}
+
+const NO_HITS: readonly number[] = [];
+
+/**
+ * Slot lists joined. Kept as lists, not a typed array per (chain, target) pair: benign values hit few slots or none,
+ * and a typed array of every slot, allocated outside the heap for each of ~150 pairs per request, was the largest
+ * single cost of a GET in the profile. A list no value added to stays the shared empty one; one value's hits are
+ * shared, not copied (they are never changed).
+ */
+function joined(union: readonly number[], hits: readonly number[]): readonly number[] {
+  if (hits.length === 0) return union;
+  if (union.length === 0) return hits;
+  const out = union.concat(hits);
+  // many values (a body of 1,000 arguments) repeat slots: keep the list no longer than the slots there are
+  return out.length > 256 ? [...new Set(out)] : out;
+}
+
+function unionOf(raws: readonly string[], hitsOf: (raw: string) => readonly number[]): readonly number[] {
+  let union = NO_HITS;
+  for (const raw of raws) union = joined(union, hitsOf(raw));
+  return union;
 }
 
 /** Compiled-rule annotations the engine keeps on the rule objects themselves (a WeakMap lookup per rule was a tenth of a GET's cost). */

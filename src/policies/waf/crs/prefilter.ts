@@ -34,6 +34,9 @@ export interface Prefilter {
   readonly squeezed: Uint8Array;
   /** Those slots, listed. */
   readonly squeezedSlots: readonly number[];
+  /** scan()'s per-slot stamps, and the last stamp given. */
+  readonly seen: Uint32Array;
+  readonly stamp: Uint32Array;
 }
 
 /**
@@ -88,14 +91,20 @@ function scan(prefilter: Prefilter, value: string, only: Uint8Array | undefined,
   prefilter.aho.statesHit(value, states);
   if (states.length === 0) return NONE;
   const hits: number[] = [];
-  const seen = new Uint8Array(prefilter.size);
+  // a stamp per slot, reused by every scan (scans do not nest), rather than a typed array allocated per scan
+  const seen = prefilter.seen;
+  let stamp = ++prefilter.stamp[0]!;
+  if (stamp === 0xffffffff) {
+    seen.fill(0);
+    stamp = prefilter.stamp[0] = 1;
+  }
   const slotsOf = prefilter.slotsOf;
   const outAll = prefilter.aho.outAll;
   for (const state of states) {
     for (const p of outAll[state]!) {
       for (const slot of slotsOf[p]!) {
-        if (seen[slot] === 1 || (only !== undefined && only[slot] !== want)) continue;
-        seen[slot] = 1;
+        if (seen[slot] === stamp || (only !== undefined && only[slot] !== want)) continue;
+        seen[slot] = stamp;
         hits.push(slot);
       }
     }
@@ -168,6 +177,8 @@ export function prefilterFor(set: RuleSet): Prefilter {
     ids: new Map(),
     squeezed: squeezedBytes,
     squeezedSlots,
+    seen: new Uint32Array(slots.size),
+    stamp: new Uint32Array(1),
   };
   built.set(set, out);
   return out;
