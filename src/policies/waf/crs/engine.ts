@@ -13,6 +13,7 @@ import type { Target } from './model.js';
 import { prefilterFor, scanLiterals, type Prefilter, type ValueFacts } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
 import { MAX_MEMO_KEY } from './memo.js';
+import { programFor } from './program.js';
 
 export interface RuleMatch {
   readonly id: number;
@@ -50,8 +51,8 @@ export class CrsTransaction extends Transaction {
   private transformCached = 0;
   /** Per distinct (transformed) value: which rules' required literals it holds, which pure operators do not match it. */
   private factsCache = new Map<string, ValueFacts>();
-  /** Per (transformation chain, target) id: which rules' literals any of those values holds. */
-  private unions: (Uint8Array | undefined)[] = [];
+  /** Per (transformation chain, target) id: the slots of the rules whose literals any of those values holds. */
+  private unions: (readonly number[] | undefined)[] = [];
   /** Static targets' values and what they hold, by target id. */
   private targetInfos: (TargetInfo | undefined)[] = [];
   private readonly prefilter: Prefilter;
@@ -205,21 +206,18 @@ export class CrsTransaction extends Transaction {
       const info = this.targetInfo(target, plan.targetIds[i]!);
       if (info.raws.length === 0) continue;
       if ((info.flags & plan.breakers) === 0) {
-        if (!info.rawHits) {
-          info.rawHits = new Uint8Array(this.prefilter.size);
-          for (const raw of info.raws) for (const h of this.literalHits(raw)) info.rawHits[h] = 1;
-        }
-        if (info.rawHits[slot] === 1) return true;
+        info.rawHits ??= unionOf(info.raws, (raw) => this.literalHits(raw));
+        if (info.rawHits.length !== 0 && info.rawHits.indexOf(slot) !== -1) return true;
         continue;
       }
       const id = plan.unionIds[i]!;
       let union = this.unions[id];
       if (!union) {
-        union = new Uint8Array(this.prefilter.size);
-        for (const raw of info.raws) for (const value of this.transformed(raw, rule)) for (const h of this.literalHits(value)) union[h] = 1;
+        union = NO_HITS;
+        for (const raw of info.raws) for (const value of this.transformed(raw, rule)) union = joined(union, this.literalHits(value));
         this.unions[id] = union;
       }
-      if (union[slot] === 1) return true;
+      if (union.length !== 0 && union.indexOf(slot) !== -1) return true;
     }
     return false;
   }
@@ -227,24 +225,17 @@ export class CrsTransaction extends Transaction {
   /** Runs one phase (1: headers, 2: body, 3, 4: response). Stops at an interruption. */
   runPhase(phase: number): void {
     if (this.engineMode === 'Off' || this.interruption || this.allowed) return;
-    const items = this.ruleSet.phases[phase]!;
-    let skipTo: string | undefined;
-    let skip = 0;
-    for (const item of items) {
-      if (item.kind === 'marker') {
-        if (skipTo === item.name) skipTo = undefined;
-        continue;
-      }
-      if (skipTo !== undefined) continue;
-      if (skip > 0) {
-        skip--;
-        continue;
-      }
-      const rule = item.rule;
+    const program = programFor(this.ruleSet, phase);
+    const rules = program.rules;
+    const jumps = program.jumps;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
       if (this.isRemoved(rule)) continue;
       if (!this.evaluate(rule)) continue;
-      if (rule.skipAfter !== undefined) skipTo = rule.skipAfter;
-      if (rule.skip > 0) skip = rule.skip;
+      // skipAfter lands after its marker (resolved at load, program.ts); skip counts rules, not markers
+      let next = jumps[i]! >= 0 ? jumps[i]! : i + 1;
+      if (rule.skip > 0) next += rule.skip;
+      i = next - 1;
       const d = rule.disruptive;
       if (d === 'allow') {
         this.allowed = true;
@@ -558,7 +549,29 @@ interface TargetInfo {
   /** charFlags of all of them together. */
   readonly flags: number;
   /** Slots of the rules whose literals the values hold untransformed. */
-  rawHits: Uint8Array | undefined;
+  rawHits: readonly number[] | undefined;
+}
+
+const NO_HITS: readonly number[] = [];
+
+/**
+ * Slot lists joined. Kept as lists, not a typed array per (chain, target) pair: benign values hit few slots or none,
+ * and a typed array of every slot, allocated outside the heap for each of ~150 pairs per request, was the largest
+ * single cost of a GET in the profile. A list no value added to stays the shared empty one; one value's hits are
+ * shared, not copied (they are never changed).
+ */
+function joined(union: readonly number[], hits: readonly number[]): readonly number[] {
+  if (hits.length === 0) return union;
+  if (union.length === 0) return hits;
+  const out = union.concat(hits);
+  // many values (a body of 1,000 arguments) repeat slots: keep the list no longer than the slots there are
+  return out.length > 256 ? [...new Set(out)] : out;
+}
+
+function unionOf(raws: readonly string[], hitsOf: (raw: string) => readonly number[]): readonly number[] {
+  let union = NO_HITS;
+  for (const raw of raws) union = joined(union, hitsOf(raw));
+  return union;
 }
 
 /** Compiled-rule annotations the engine keeps on the rule objects themselves (a WeakMap lookup per rule was a tenth of a GET's cost). */

@@ -56,6 +56,27 @@ class Unsupported extends Error {}
 
 const EMPTY: Info = { exact: [''], any: undefined };
 const UNKNOWN: Info = { exact: undefined, any: undefined };
+/** Matches nothing (under a Squeeze: needs a character the value does not hold). */
+const NEVER: Info = { exact: [], any: [] };
+
+function never(info: Info): boolean {
+  return info.exact !== undefined && info.exact.length === 0;
+}
+
+/**
+ * The analysis under assumptions about the value: it holds none of `absent`, and `deletable` characters are taken out
+ * of it before the literals are looked for. CRS's command-word regexes put an evasion pattern between every two
+ * letters (`b["')[\\]*(?:...\$[...]*)?\\?u...`: quotes, brackets, backslashes and a $variable): on a value without
+ * "$", once those characters are deleted, "busybox" must appear whole. A character class holding only deletable
+ * characters matches nothing that is left (EMPTY); one mixing them with others is UNKNOWN; an atom that needs an
+ * absent character cannot match (NEVER).
+ */
+export interface Squeeze {
+  /** Characters the value does not hold (folded). */
+  readonly absent: string;
+  /** Characters deleted from the value before the scan (folded). */
+  readonly deletable: string;
+}
 
 function required(info: Info): readonly string[] | undefined {
   if (info.exact) return info.exact.includes('') ? undefined : info.exact;
@@ -89,6 +110,11 @@ function score(set: readonly string[] | undefined): number {
   return known;
 }
 
+/** How good a filter a literal set is (higher is better): what the prefilter compares to choose the squeezed one. */
+export function literalScore(set: readonly string[] | undefined): number {
+  return score(set);
+}
+
 function best(...sets: (readonly string[] | undefined)[]): readonly string[] | undefined {
   let out: readonly string[] | undefined;
   for (const s of sets) if (score(s) > score(out)) out = s;
@@ -116,6 +142,9 @@ function alternate(branches: readonly Info[]): Info {
 }
 
 function repeat(a: Info, min: number, max: number): Info {
+  if (never(a)) return min === 0 ? EMPTY : NEVER;
+  // repeating what matches only the empty string (a squeezed-away class) still matches only that
+  if (a.exact && a.exact.every((x) => x === '')) return EMPTY;
   if (min === 0) {
     if (max === 1 && a.exact && a.exact.length < MAX_EXACT) return { exact: dedupe(['', ...a.exact]), any: undefined };
     return UNKNOWN;
@@ -133,9 +162,17 @@ function repeat(a: Info, min: number, max: number): Info {
   return { exact, any: best(exact && !exact.includes('') ? exact : undefined, required(a)) };
 }
 
-function chars(list: Iterable<number>): Info {
+function chars(list: Iterable<number>, squeeze: Squeeze | undefined): Info {
   const set = new Set<string>();
   for (const c of list) set.add(String.fromCharCode(foldChar(c)));
+  if (squeeze) {
+    for (const c of squeeze.absent) set.delete(c);
+    if (set.size === 0) return NEVER;
+    let deletable = 0;
+    for (const c of set) if (squeeze.deletable.includes(c)) deletable++;
+    if (deletable === set.size) return EMPTY;
+    if (deletable > 0) return UNKNOWN;
+  }
   if (set.size > MAX_CLASS) return UNKNOWN;
   const exact = [...set];
   return { exact, any: exact };
@@ -143,7 +180,10 @@ function chars(list: Iterable<number>): Info {
 
 class Parser {
   private i = 0;
-  constructor(private readonly p: string) {}
+  constructor(
+    private readonly p: string,
+    private readonly squeeze: Squeeze | undefined,
+  ) {}
 
   parse(): Info {
     const info = this.alternation();
@@ -171,8 +211,11 @@ class Parser {
     const flush = (): void => {
       if (!run.includes('')) any = best(any, run);
     };
+    let none = false;
     while (this.i < this.p.length && this.p[this.i] !== '|' && this.p[this.i] !== ')') {
       const atom = this.quantified();
+      if (never(atom)) none = true;
+      if (none) continue;
       if (atom.exact) {
         if (run.length * atom.exact.length <= MAX_EXACT) {
           const product: string[] = [];
@@ -192,6 +235,7 @@ class Parser {
       any = best(any, required(atom));
       run = [''];
     }
+    if (none) return NEVER;
     flush();
     return whole ? { exact: run, any: run.includes('') ? undefined : run } : { exact: undefined, any };
   }
@@ -234,7 +278,7 @@ class Parser {
     if (c === '*' || c === '+' || c === '?') throw new Unsupported('quantifier without operand');
     if (c === '{' && /^\{\d+(,\d*)?\}/.test(p.slice(this.i))) throw new Unsupported('repeat without operand');
     this.i++;
-    return chars([c.charCodeAt(0)]);
+    return chars([c.charCodeAt(0)], this.squeeze);
   }
 
   private group(): Info {
@@ -268,10 +312,11 @@ class Parser {
     if ('bBAz'.includes(d)) return EMPTY;
     if ('dDwWsSpPC'.includes(d)) {
       if (d === 'p' || d === 'P') throw new Unsupported('unicode class');
+      // a class escape may match an absent or a deletable character: unknown, never EMPTY
       return UNKNOWN;
     }
     const code = this.escapedChar(d);
-    return chars([code]);
+    return chars([code], this.squeeze);
   }
 
   /** The character an escape stands for (the escape letter already consumed). */
@@ -342,7 +387,7 @@ class Parser {
     }
     if (p[this.i] !== ']') throw new Unsupported('unclosed class');
     this.i++;
-    return big || negated ? UNKNOWN : chars(codes);
+    return big || negated ? UNKNOWN : chars(codes, this.squeeze);
   }
 
   /** One class member; undefined for a class escape (\d, \s ...). */
@@ -365,10 +410,12 @@ class Parser {
 /**
  * The folded literals one of which every match of `pattern` (as handed to RE2,
  * without the "(?s)" prefix) contains, or undefined when none can be named.
+ * With `squeeze`: one of which every match contains once the deletable
+ * characters are taken out of it, for values that hold no absent character.
  */
-export function requiredLiterals(pattern: string): readonly string[] | undefined {
+export function requiredLiterals(pattern: string, squeeze?: Squeeze): readonly string[] | undefined {
   try {
-    const info = new Parser(pattern).parse();
+    const info = new Parser(pattern, squeeze).parse();
     const set = required(info);
     if (!set || set.length === 0 || set.length > MAX_ANY || set.includes('')) return undefined;
     return set;

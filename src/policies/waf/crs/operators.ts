@@ -45,8 +45,34 @@ export function compileRegex(pattern: string, extraFlags = ''): RE2 {
 }
 
 function toInt(s: string): number {
+  // digits only (a TX score, a count): what nearly every comparison reads, without the regex
+  const n = s.length;
+  if (n > 0 && n < 10) {
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return toIntSlow(s);
+      v = v * 10 + c;
+    }
+    return v;
+  }
+  return toIntSlow(s);
+}
+
+function toIntSlow(s: string): number {
   const m = /^\s*([+-]?\d+)/.exec(s);
   return m ? parseInt(m[1]!, 10) : 0;
+}
+
+/** A number comparison; its argument read once at load when it holds no macro (the paranoia gates, 901's checks). */
+function numeric(compare: (a: number, b: number) => boolean): Factory {
+  return (a) => {
+    if (!dynamic(a)) {
+      const b = toInt(a);
+      return (v) => compare(toInt(v), b);
+    }
+    return (v, run) => compare(toInt(v), toInt(run.expand(a)));
+  };
 }
 
 function byteRanges(arg: string): Uint8Array {
@@ -245,11 +271,11 @@ const FACTORIES: Record<string, Factory> = {
   beginswith: (a) => (v, run) => v.startsWith(run.expand(a)),
   endswith: (a) => (v, run) => v.endsWith(run.expand(a)),
   within: (a) => (v, run) => (v === '' ? false : run.expand(a).includes(v)),
-  eq: (a) => (v, run) => toInt(v) === toInt(run.expand(a)),
-  ge: (a) => (v, run) => toInt(v) >= toInt(run.expand(a)),
-  gt: (a) => (v, run) => toInt(v) > toInt(run.expand(a)),
-  le: (a) => (v, run) => toInt(v) <= toInt(run.expand(a)),
-  lt: (a) => (v, run) => toInt(v) < toInt(run.expand(a)),
+  eq: numeric((x, y) => x === y),
+  ge: numeric((x, y) => x >= y),
+  gt: numeric((x, y) => x > y),
+  le: numeric((x, y) => x <= y),
+  lt: numeric((x, y) => x < y),
   unconditionalmatch: () => () => true,
   nomatch: () => () => false,
   validatebyterange(a) {

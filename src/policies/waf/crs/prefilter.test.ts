@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import RE2 from 're2';
 import { fold, requiredLiterals } from './literals.js';
+import { prefilterFor, SQUEEZE, squeeze } from './prefilter.js';
 import { PhraseMatcher } from './aho.js';
 import { bytePattern } from './operators.js';
 import { TRANSFORMS } from './transforms.js';
@@ -83,6 +84,77 @@ describe('waf crs: required literals', () => {
       }
     }
     assert.ok(checked > 50, `only ${checked} matches checked`);
+  });
+});
+
+/** Command-injection payloads with CRS's evasions between the letters (quotes, backslashes, $variables). */
+const EVASIONS = [
+  ';b"u"s"y"b"o"x sh', "|b'u's'y'b'o'x", 'x;\\l\\s -la', ';l""s /', '`w\'h\'o\'a\'m\'i`', '$(c$@at /etc/passwd)', ';n[o]hup id',
+  '; e"n"v x', '&&time ls', 'a=b;c"a"t /etc/x', '; ls\n', '{ls,-la}', '$(strace -p 1)', ';e$()val x', "';l's'", 'x|l)s ', 'json.ls x',
+];
+
+describe('waf crs: literals with the evasion characters squeezed out', () => {
+  it('names whole words across the evasion pattern, for values without "$"', () => {
+    const evasion = '["\'\\)\\[\\x5c]*(?:(?:(?:\\|\\||&&)[\\s\\x0b]*)?\\$[!#\\(\\*\\-0-9\\?@_a-\\{]*)?\\x5c?';
+    const word = (w: string): string => [...w].join(evasion);
+    assert.deepEqual(requiredLiterals(`(?i)(?:${word('busybox')}|${word('nohup')})\\b`, SQUEEZE), ['busybox', 'nohup']);
+    // without the squeeze the evasion pattern breaks every run: single letters
+    assert.ok(requiredLiterals(`(?i)(?:${word('busybox')}|${word('nohup')})\\b`)!.every((l) => l.length === 1));
+    // a class mixing squeezed characters with others is unknown, an atom needing "$" cannot match
+    assert.deepEqual(requiredLiterals('a[)x]bc', SQUEEZE), ['bc']);
+    assert.deepEqual(requiredLiterals('a[)x]bc'), ['a)bc', 'axbc']);
+    assert.deepEqual(requiredLiterals('(?:\\$x|ls)', SQUEEZE), ['ls']);
+  });
+
+  it('holds on every vendored CRS regex the prefilter reads squeezed: a match holds a literal squeezed, or the value holds "$"', () => {
+    const set = loadCrs({ paranoia: 4, threshold: 5, monitor: false });
+    const prefilter = prefilterFor(set);
+    let rules = 0;
+    let checked = 0;
+    for (const list of set.phases) {
+      for (const item of list) {
+        if (item.kind !== 'rule') continue;
+        for (let r: typeof item.rule | undefined = item.rule; r; r = r.chained) {
+          const slot = prefilter.slots.get(r);
+          if (slot === undefined || prefilter.squeezed[slot] !== 1) continue;
+          rules++;
+          const literals = requiredLiterals(bytePattern(r.operator.setPattern!).slice(4), SQUEEZE)!;
+          const re = new RE2(bytePattern(r.operator.setPattern!));
+          for (const payload of [...PAYLOADS, ...EVASIONS]) {
+            for (const value of [payload, payload.toUpperCase(), `x${payload}`]) {
+              if (!re.test(value)) continue;
+              checked++;
+              assert.ok(value.includes('$') || containsOne(squeeze(value), literals), `rule ${r.id}: ${JSON.stringify(value)} matched without any of ${JSON.stringify(literals.slice(0, 8))}`);
+            }
+          }
+        }
+      }
+    }
+    // 932230, 932235, 932250 at paranoia 1 and their stricter siblings
+    assert.ok(rules >= 3, `${rules} squeezed rules`);
+    assert.ok(checked > 20, `only ${checked} matches checked`);
+  });
+
+  it('a squeezed rule still matches its evasions through a transaction, and passes plain words by', () => {
+    const set = new RuleSet();
+    const evasion = '["\'\\)\\[\\x5c]*(?:(?:(?:\\|\\||&&)[\\s\\x0b]*)?\\$[!#\\(\\*\\-0-9\\?@_a-\\{]*)?\\x5c?';
+    // in SecLang's double-quoted argument the quote is written \", as CRS writes it
+    const word = (w: string): string => [...w].join(evasion.replace('"', '\\"'));
+    set.loadText(`SecRule ARGS "@rx (?i)(?:[;|\\x60]|^)[\\s\\x0b]*(?:${word('busybox')}|${word('nohup')})\\b" "id:10,phase:1,pass,t:none,log"`, 'squeeze.conf');
+    assert.equal(prefilterFor(set).squeezedSlots.length, 1);
+    const run = (query: string): number[] => {
+      const tx = new CrsTransaction(set, {
+        method: 'GET', target: `/?${query}`, protocol: 'HTTP/1.1', headers: [['Host', 'x']], remoteAddr: '10.0.0.1', remotePort: 1, serverPort: 80, uniqueId: 'u',
+      });
+      tx.runPhase(1);
+      return tx.matches.map((m) => m.id);
+    };
+    assert.deepEqual(run('q=blue+shoes'), []);
+    assert.deepEqual(run('q=%3Bbusybox'), [10]);
+    assert.deepEqual(run('q=%3Bb%22u%22s%22y%22b%22o%22x'), [10]);
+    assert.deepEqual(run("q=%7Cn'o'h'u'p"), [10]);
+    assert.deepEqual(run('q=%3Bn%24xohup'), [10]);
+    assert.deepEqual(run('q=nohupx'), []);
   });
 });
 

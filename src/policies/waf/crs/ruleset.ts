@@ -57,6 +57,8 @@ export class RuleSet {
   readonly byId = new Map<number, Rule>();
   /** SecRuleEngine: On, Off or DetectionOnly. */
   engine: 'On' | 'Off' | 'DetectionOnly' = 'On';
+  /** Counts the texts loaded: what the engine compiled from the rules (program.ts) is made again when it changes. */
+  revision = 0;
   private readonly defaults = new Map<number, PhaseDefaults>();
   private readonly files: string[] = [];
   private readonly read: (path: string) => string;
@@ -90,6 +92,7 @@ export class RuleSet {
   }
 
   loadText(text: string, file: string): void {
+    this.revision++;
     const directives = parseSecLang(text, file);
     for (let i = 0; i < directives.length; i++) {
       const d = directives[i]!;
