@@ -5,20 +5,23 @@
  * The bare Node proxy (bench/bare-proxy.ts) runs as 1 process and as 2
  * node:cluster workers in the same rounds: the floor's own gain from a
  * second core on this machine, beside Portcullis's.
- * Portcullis runs key-auth + rate-limit (memory store: with 2 workers every
- * request asks the supervisor, docs/workers.md) + waf, with its access log
+ * Portcullis runs key-auth + rate-limit (memory store: with 2 workers the
+ * supervisor lends each worker rate-limit units, docs/workers.md) + waf, with its access log
  * to a file; nginx proxies with its access log on. CPU µs/request is summed
  * over each server's processes (the supervisor and its workers; nginx's
  * master and workers). Prints the median of the rounds.
  *
- *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth] [--baseline REPO] [--warmup S]
+ *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth] [--baseline REPO] [--warmup S] [--quick]
  *
  * --warmup S (default 2) is each target's wrk warm-up before the rounds: a
  * node of 2 workers splits it, so each worker is less warm than 1 worker.
  * --baseline REPO adds a 2-worker node run from another built tree (its
  * dist/cli.js), interleaved with the others: a before/after in one run.
+ * --quick runs Portcullis alone (1 worker, 2 workers, the baseline).
+ * Beside CPU, each target's event-loop wake-ups and write system calls per
+ * request (from /proc), which the machine's load does not change.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +51,54 @@ interface Measure {
   supervisorUsPerReq: number;
   errors: number;
   load: number;
+  /** Event-loop wake-ups and write syscalls per request, all processes and the first one alone (Counts). */
+  sleepsPerReq: number;
+  writesPerReq: number;
+  supervisorSleepsPerReq: number;
+  supervisorWritesPerReq: number;
+}
+
+/**
+ * Counts the machine's load does not change (per request, they say how the work is batched):
+ * `sleeps`, the main threads' voluntary context switches (each a wait of the event loop that
+ * blocked: a wake-up), and `writes`, write-family system calls (socket and IPC writes; IPC reads
+ * use recvmsg, which /proc/PID/io does not count). Summed over pid and its direct children.
+ */
+interface Counts {
+  sleeps: number;
+  writes: number;
+}
+
+function countsOf(pid: number): Counts {
+  const read = (path: string, field: string): number => {
+    try {
+      const m = new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(readFileSync(path, 'utf8'));
+      return m ? Number(m[1]) : 0;
+    } catch {
+      return 0;
+    }
+  };
+  return { sleeps: read(`/proc/${pid}/status`, 'voluntary_ctxt_switches'), writes: read(`/proc/${pid}/io`, 'syscw') };
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** [pid alone, pid and its children]. */
+function treeCounts(pid: number): [Counts, Counts] {
+  const own = countsOf(pid);
+  const all = { ...own };
+  for (const child of childPids(pid)) {
+    const c = countsOf(child);
+    all.sleeps += c.sleeps;
+    all.writes += c.writes;
+  }
+  return [own, all];
 }
 
 function median(values: number[]): number {
@@ -58,7 +109,7 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' }, baseline: { type: 'string' }, warmup: { type: 'string' } },
+    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' }, baseline: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' } },
   });
   const durationS = Number(values.duration ?? 10);
   const rounds = Number(values.rounds ?? 3);
@@ -74,28 +125,31 @@ async function main(): Promise<void> {
   supervisor.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const upstream = await startUpstream(supervisor, nginx, join(dir, 'upstream'));
-    const proxy = await startProxy(supervisor, nginx, join(dir, 'nginx'), upstream.port, true, 2);
+    // --quick: Portcullis alone (1 worker, 2 workers, and the baseline's 2 workers), for A/Bs on a busy machine.
+    const quick = values.quick === true;
+    const proxy = quick ? undefined : await startProxy(supervisor, nginx, join(dir, 'nginx'), upstream.port, true, 2);
     // The floor's own gain from a second core on this machine, in the same rounds: what "2 workers / 1 worker" can reach here.
-    const bareOne = await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 1);
-    const bareTwo = await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 2);
+    const bareOne = quick ? undefined : await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 1);
+    const bareTwo = quick ? undefined : await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 2);
     const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 1 worker', workers: 1 });
     const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers', workers: 2 });
     // The same node with stdout a pipe: the supervisor relays every access line (as before the workers wrote files).
-    const relayed = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2r'), upstreamPort: upstream.port, accessLog: 'pipe', route, name: 'portcullis 2 workers relayed', workers: 2 });
+    const relayed = quick ? undefined : await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2r'), upstreamPort: upstream.port, accessLog: 'pipe', route, name: 'portcullis 2 workers relayed', workers: 2 });
     const baseline = values.baseline
       ? await startPortcullis(supervisor, { repo: values.baseline, dir: join(dir, 'p2b'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers baseline', workers: 2 })
       : undefined;
     // The workers of the 2-worker node start after its supervisor says where it listens: let them all come up.
     await new Promise((r) => setTimeout(r, 3000));
     const gatewayHeaders = { ...CHAIN_HEADERS, [API_KEY_HEADER]: API_KEY };
-    const targets: Target[] = [
-      { label: 'nginx proxy, 2 worker processes, access log', url: proxy.url, process: proxy.process, headers: { ...CHAIN_HEADERS } },
-      { label: 'bare Node proxy, 1 process', url: bareOne.url, process: bareOne.process, headers: { ...CHAIN_HEADERS } },
-      { label: 'bare Node proxy, 2 node:cluster workers', url: bareTwo.url, process: bareTwo.process, headers: { ...CHAIN_HEADERS } },
-      { label: 'Portcullis, 1 worker', url: one.url, process: one.process, headers: gatewayHeaders },
-      { label: 'Portcullis, 2 workers', url: two.url, process: two.process, headers: gatewayHeaders },
-      { label: 'Portcullis, 2 workers, log relayed', url: relayed.url, process: relayed.process, headers: gatewayHeaders },
-    ];
+    const targets: Target[] = [];
+    if (proxy) targets.push({ label: 'nginx proxy, 2 worker processes, access log', url: proxy.url, process: proxy.process, headers: { ...CHAIN_HEADERS } });
+    if (bareOne && bareTwo) {
+      targets.push({ label: 'bare Node proxy, 1 process', url: bareOne.url, process: bareOne.process, headers: { ...CHAIN_HEADERS } });
+      targets.push({ label: 'bare Node proxy, 2 node:cluster workers', url: bareTwo.url, process: bareTwo.process, headers: { ...CHAIN_HEADERS } });
+    }
+    targets.push({ label: 'Portcullis, 1 worker', url: one.url, process: one.process, headers: gatewayHeaders });
+    targets.push({ label: 'Portcullis, 2 workers', url: two.url, process: two.process, headers: gatewayHeaders });
+    if (relayed) targets.push({ label: 'Portcullis, 2 workers, log relayed', url: relayed.url, process: relayed.process, headers: gatewayHeaders });
     if (baseline) targets.push({ label: `Portcullis, 2 workers, baseline ${values.baseline!}`, url: baseline.url, process: baseline.process, headers: gatewayHeaders });
     const script = writeWrkScript(dir);
     const results = new Map<string, Measure[]>(targets.map((t) => [t.label, []]));
@@ -105,9 +159,11 @@ async function main(): Promise<void> {
       for (const t of targets) {
         const before = cpuMicros(t.process.pid);
         const ownBefore = ownCpuMicros(t.process.pid);
+        const [ownCounts, allCounts] = treeCounts(t.process.pid);
         const r = await runWrk(supervisor, wrk, script, { url: t.url + CHAIN_PATH, durationS, connections, threads, headers: t.headers });
         const cpu = cpuMicros(t.process.pid) - before;
         const own = ownCpuMicros(t.process.pid) - ownBefore;
+        const [ownAfter, allAfter] = treeCounts(t.process.pid);
         const n = Math.max(1, r.requests);
         const m = {
           rps: r.rps,
@@ -116,10 +172,14 @@ async function main(): Promise<void> {
           supervisorUsPerReq: own / n,
           errors: r.non2xx + Object.values(r.socketErrors).reduce((a, b) => a + b, 0),
           load: loadavg()[0]!,
+          sleepsPerReq: (allAfter.sleeps - allCounts.sleeps) / n,
+          writesPerReq: (allAfter.writes - allCounts.writes) / n,
+          supervisorSleepsPerReq: (ownAfter.sleeps - ownCounts.sleeps) / n,
+          supervisorWritesPerReq: (ownAfter.writes - ownCounts.writes) / n,
         };
         results.get(t.label)!.push(m);
         process.stderr.write(
-          `round ${round + 1}: ${t.label}: ${Math.round(m.rps)} rps, p99 ${m.p99Ms.toFixed(2)} ms, ${m.cpuUsPerReq.toFixed(1)} µs CPU/req (first process ${m.supervisorUsPerReq.toFixed(1)}), ${m.errors} errors, load ${m.load.toFixed(1)}\n`,
+          `round ${round + 1}: ${t.label}: ${Math.round(m.rps)} rps, p99 ${m.p99Ms.toFixed(2)} ms, ${m.cpuUsPerReq.toFixed(1)} µs CPU/req (first process ${m.supervisorUsPerReq.toFixed(1)}), wake-ups/req ${m.sleepsPerReq.toFixed(3)} (first ${m.supervisorSleepsPerReq.toFixed(3)}), writes/req ${m.writesPerReq.toFixed(3)} (first ${m.supervisorWritesPerReq.toFixed(3)}), ${m.errors} errors, load ${m.load.toFixed(1)}\n`,
         );
       }
     }
@@ -129,18 +189,27 @@ async function main(): Promise<void> {
     const lines = [
       `route ${route}, wrk -t${threads} -c${connections} -d${durationS}s, ${rounds} rounds (median), ${warmupS} s warm-up each, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       '',
-      '| target | rps | vs 1 worker | p99 ms | CPU µs/req (all processes) | of which the first process (nginx master, Portcullis supervisor) | errors |',
-      '|---|---:|---:|---:|---:|---:|---:|',
+      '| target | rps | vs 1 worker | p99 ms | CPU µs/req (all processes) | of which the first process (nginx master, Portcullis supervisor) | event-loop wake-ups/req (first process) | write syscalls/req (first process) | errors |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ];
     for (const t of targets) {
       const ms = results.get(t.label)!;
       const rps = median(ms.map((m) => m.rps));
       lines.push(
-        `| ${t.label} | ${Math.round(rps)} | ${(rps / oneRps).toFixed(2)}× | ${median(ms.map((m) => m.p99Ms)).toFixed(2)} | ${median(ms.map((m) => m.cpuUsPerReq)).toFixed(1)} | ${median(ms.map((m) => m.supervisorUsPerReq)).toFixed(1)} | ${ms.reduce((n, m) => n + m.errors, 0)} |`,
+        `| ${t.label} | ${Math.round(rps)} | ${(rps / oneRps).toFixed(2)}× | ${median(ms.map((m) => m.p99Ms)).toFixed(2)} | ${median(ms.map((m) => m.cpuUsPerReq)).toFixed(1)} | ${median(ms.map((m) => m.supervisorUsPerReq)).toFixed(1)} | ${median(ms.map((m) => m.sleepsPerReq)).toFixed(3)} (${median(ms.map((m) => m.supervisorSleepsPerReq)).toFixed(3)}) | ${median(ms.map((m) => m.writesPerReq)).toFixed(3)} (${median(ms.map((m) => m.supervisorWritesPerReq)).toFixed(3)}) | ${ms.reduce((n, m) => n + m.errors, 0)} |`,
       );
     }
-    const bareRatios = results.get('bare Node proxy, 2 node:cluster workers')!.map((m, i) => m.rps / results.get('bare Node proxy, 1 process')![i]!.rps);
-    lines.push('', `bare Node proxy, 2 workers / 1 process, per round: ${bareRatios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${median(bareRatios).toFixed(2)}×)`);
+    const bareTwoResults = results.get('bare Node proxy, 2 node:cluster workers');
+    if (bareTwoResults) {
+      const bareRatios = bareTwoResults.map((m, i) => m.rps / results.get('bare Node proxy, 1 process')![i]!.rps);
+      lines.push('', `bare Node proxy, 2 workers / 1 process, per round: ${bareRatios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${median(bareRatios).toFixed(2)}×)`);
+    }
+    const baseResults = baseline ? results.get(`Portcullis, 2 workers, baseline ${values.baseline!}`) : undefined;
+    if (baseResults) {
+      // The A/B: this tree's 2-worker node against the baseline's, round by round (the load moves less within a round).
+      const cpu = results.get('Portcullis, 2 workers')!.map((m, i) => m.cpuUsPerReq / baseResults[i]!.cpuUsPerReq);
+      lines.push(`Portcullis 2 workers, CPU µs/req this tree / baseline, per round: ${cpu.map((r) => r.toFixed(2)).join(', ')} (median ${median(cpu).toFixed(2)})`);
+    }
     lines.push(`Portcullis 2 workers / 1 worker, per round: ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${median(ratios).toFixed(2)}×); load (1 min) per round: ${results.get('Portcullis, 1 worker')!.map((m) => m.load.toFixed(1)).join(', ')}`);
     // The 2-worker node's access log is one stream: its size says the relay kept up.
     lines.push('', `access log of the 2-worker node: ${(statSync(two.accessLog!).size / 1048576).toFixed(1)} MiB, one file`);

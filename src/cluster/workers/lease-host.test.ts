@@ -108,4 +108,40 @@ describe('rate-limit leases, the supervisor\'s side (LeaseHost)', () => {
     assert.equal(admitted + lentB, 20 - lentA);
     host.close();
   });
+  it('renews a lease before it runs out: a lease of its own, up to MAX_LEASE held in all, one at a time, none during a recall', () => {
+    const { host, store, later } = setup();
+    const big = [{ limit: 1_000_000, windowMs: 3_600_000 }];
+    const first = decision(host.hit(1, 1, 'k', big, false, 1, null, (x) => later.push(x))).lease!;
+    assert.equal(first[1], MAX_LEASE);
+    // The worker used 75 of them and holds 25: the renewal tops it up to MAX_LEASE, no more.
+    const renewal = host.renew(1, 'k', big, false, first[0], 25, []);
+    assert.ok(renewal);
+    assert.equal(renewal.lease[1], MAX_LEASE - 25);
+    assert.notEqual(renewal.lease[0], first[0], 'a lease of its own');
+    assert.equal(renewal.remaining[0], 1_000_000 - 1 - MAX_LEASE - (MAX_LEASE - 25), 'counted at once');
+    assert.equal(host.outstanding('k'), 2);
+    // A second renewal of the same (no longer newest) lease is refused: one at a time.
+    assert.equal(host.renew(1, 'k', big, false, first[0], 25, []), null);
+    // The next renewal gives the spent first lease back with it (0 unused): nothing is credited, the lease is gone.
+    const next = host.renew(1, 'k', big, false, renewal.lease[0], 20, [[first[0], 0]]);
+    assert.ok(next);
+    assert.equal(next.lease[1], MAX_LEASE - 20);
+    assert.equal(host.outstanding('k'), 2);
+    // Unused units of a renewal's lease come back like any lease's.
+    host.returned(1, next.lease[0], next.lease[1]);
+    host.returned(1, renewal.lease[0], 0);
+    assert.equal(store.hitWindows('k', big, false, 0, false).remaining[0], 1_000_000 - 1 - MAX_LEASE - (MAX_LEASE - 25));
+    host.close();
+  });
+
+  it('refuses a renewal near the limit (and calls the leases back) or while a recall is out', () => {
+    const { host, recalls, later } = setup();
+    const small = [{ limit: 40, windowMs: 3_600_000 }];
+    const a = decision(host.hit(1, 1, 'k', small, false, 1, null, (x) => later.push(x))).lease!;
+    // Another worker uses the rest by asking, until less remains than is lent out.
+    for (let id = 2; recalls.length === 0 && id < 100; id++) host.hit(2, id, 'k', small, false, 1, null, (x) => later.push(x));
+    assert.ok(recalls.length > 0, 'the lease was called back');
+    assert.equal(host.renew(1, 'k', small, false, a[0], 1, []), null, 'no renewal while a recall is out');
+    host.close();
+  });
 });

@@ -25,6 +25,12 @@
  *   worker held unused, which is at most MAX_LEASE per key (and at most
  *   1/LEND_SHARE of what remained when lent), until the window ends.
  *
+ * - A worker renews a busy key's lease before it runs out (lease-book.ts):
+ *   the renewal is a lease of its own, lent only while the worker's newest
+ *   lease on the key is the one it names (so one renewal at a time), never
+ *   during a recall, and only up to MAX_LEASE units held in all (the worker
+ *   says what it still holds), so the bound above holds per key.
+ *
  * Token buckets are not lent (each request still asks): a bucket refills up
  * to its burst while a worker holds tokens, so units out would add to a full
  * bucket; docs/workers.md states what an exact bucket lease would need.
@@ -53,6 +59,12 @@ const MAX_WAITING = 100_000;
 /** A lease as the worker gets it: [lease id, units, end (epoch ms)], beside the decision of the request that asked. */
 export type LeaseGrant = [number, number, number];
 export type LeasedDecision = WindowDecision & { lease?: LeaseGrant };
+/** A renewal's lease, with what remained at the store after lending it (per limit) and when each window ends. */
+export interface RenewAnswer {
+  readonly lease: LeaseGrant;
+  readonly remaining: readonly number[];
+  readonly resetMs: readonly number[];
+}
 
 interface Lease {
   readonly id: number;
@@ -62,6 +74,8 @@ interface Lease {
   /** When its units were counted (the store's clock). */
   readonly at: number;
   readonly units: number;
+  /** Epoch ms: the first window boundary of its limits, when the worker stops using it. */
+  readonly until: number;
   /** After this (epoch ms) no credit can change a count: every limit's window has rolled twice. */
   readonly moot: number;
   /** The store entry its units were counted in: unused units go back to it, never to one made after an eviction. */
@@ -106,10 +120,10 @@ export class LeaseHost {
     limits: readonly WindowLimit[],
     sliding: boolean,
     cost: number,
-    retire: readonly [number, number] | null,
+    retire: ReadonlyArray<readonly [number, number]> | null,
     later: (answer: StoreAnswer) => void,
   ): StoreAnswer | undefined {
-    if (retire) this.returned(worker, retire[0], retire[1]);
+    if (retire) for (const [id, unused] of retire) this.returned(worker, id, unused);
     const recall = this.recalls.get(key);
     if (recall) {
       if (recall.queued.length >= MAX_WAITING) return [opId, undefined, 'StoreUnavailableError', 'too many requests waiting for a lease recall'];
@@ -136,9 +150,63 @@ export class LeaseHost {
       if (least < lent) this.recall(key, out);
     }
     const want = Math.min(MAX_LEASE, Math.floor(least / LEND_SHARE));
-    if (want < MIN_LEASE || this.recalls.has(key) || this.held.has(`${worker}\n${key}`) || this.leases.size >= MAX_LEASES) return [opId, d];
+    if (want < MIN_LEASE || this.recalls.has(key) || this.holds(worker, key)) return [opId, d];
+    const lent = this.lend(worker, key, limits, sliding, want);
+    if (!lent) return [opId, d];
+    const answer: LeasedDecision = { ...d, remaining: lent.remaining, lease: lent.lease };
+    return [opId, answer];
+  }
+
+  /**
+   * A worker renews its lease `of` on `key` before it runs out, holding
+   * `held` units still (and giving back spent leases first): a new lease
+   * tops it up to at most MAX_LEASE, or null (a recall is out, the key is
+   * near its limit, or `of` is not the worker's newest lease any more).
+   * Never waits: a renewal refused costs the worker nothing but asking per
+   * request later, as without a lease.
+   */
+  renew(
+    worker: number,
+    key: string,
+    limits: readonly WindowLimit[],
+    sliding: boolean,
+    of: number,
+    held: number,
+    retire: ReadonlyArray<readonly [number, number]>,
+  ): RenewAnswer | null {
+    for (const [id, unused] of retire) this.returned(worker, id, unused);
+    if (this.recalls.has(key) || this.held.get(`${worker}\n${key}`) !== of) return null;
+    // A look without counting (cost 0): what remains decides the size, as for a hit.
+    const d = this.store.hitWindows(key, limits, sliding, 0, false);
+    let least = Infinity;
+    for (const r of d.remaining) if (r < least) least = r;
+    const out = this.byKey.get(key);
+    if (out) {
+      let lent = 0;
+      for (const id of out) lent += this.leases.get(id)?.units ?? 0;
+      if (least < lent) {
+        this.recall(key, out);
+        return null;
+      }
+    }
+    const want = Math.min(MAX_LEASE - Math.max(0, Math.min(MAX_LEASE, Math.floor(held))), Math.floor(least / LEND_SHARE));
+    if (want < MIN_LEASE) return null;
+    return this.lend(worker, key, limits, sliding, want) ?? null;
+  }
+
+  /** The worker holds a lease on the key still running (one lent earlier whose answer never reached it ends with its window). */
+  private holds(worker: number, key: string): boolean {
+    const id = this.held.get(`${worker}\n${key}`);
+    if (id === undefined) return false;
+    const lease = this.leases.get(id);
+    return lease !== undefined && Date.now() < lease.until;
+  }
+
+  /** Lends `want` units of the key to the worker (counted now): the lease, or undefined when none could be. */
+  private lend(worker: number, key: string, limits: readonly WindowLimit[], sliding: boolean, want: number): RenewAnswer | undefined {
+    if (this.leases.size >= MAX_LEASES) return undefined;
     const { decision: lent, at, counted } = this.store.lendWindows(key, limits, sliding, want);
-    if (lent.granted < 1) return [opId, d];
+    if (lent.granted < 1) return undefined;
     const id = this.nextId++;
     let until = Infinity;
     let moot = 0;
@@ -147,13 +215,12 @@ export class LeaseHost {
       until = Math.min(until, (index + 1) * l.windowMs);
       moot = Math.max(moot, (index + 2) * l.windowMs);
     }
-    this.leases.set(id, { id, worker, key, limits, at, units: lent.granted, moot, counted });
+    this.leases.set(id, { id, worker, key, limits, at, units: lent.granted, until, moot, counted });
     let ids = this.byKey.get(key);
     if (!ids) this.byKey.set(key, (ids = new Set()));
     ids.add(id);
     this.held.set(`${worker}\n${key}`, id);
-    const answer: LeasedDecision = { ...d, remaining: lent.remaining, lease: [id, lent.granted, until] };
-    return [opId, answer];
+    return { lease: [id, lent.granted, until], remaining: lent.remaining, resetMs: lent.resetMs };
   }
 
   /** A worker gives back a lease (ended, exhausted, recalled, or its store closed) with `unused` units it did not admit. */

@@ -34,7 +34,9 @@ class Channel<T> {
   }
 }
 
-function node(workers: number): { stores: RemoteStore[]; close: () => void } {
+function node(workers: number): { stores: RemoteStore[]; ops: Map<string, number>; close: () => void } {
+  /** Store operations the supervisor applied, by name. */
+  const ops = new Map<string, number>();
   const toWorker: Array<Channel<ToWorker>> = [];
   const clients: StoreClient[] = [];
   const host = new StoreHost(logger, (id, message) => toWorker[id]!.push(message));
@@ -42,6 +44,7 @@ function node(workers: number): { stores: RemoteStore[]; close: () => void } {
   for (let w = 0; w < workers; w++) {
     const up = new Channel<FromWorker>((message) => {
       if (message.t !== 'store') return;
+      for (const op of message.b) ops.set(op[1], (ops.get(op[1]) ?? 0) + 1);
       host.apply(
         message.s,
         message.b,
@@ -62,6 +65,7 @@ function node(workers: number): { stores: RemoteStore[]; close: () => void } {
   }
   return {
     stores,
+    ops,
     close: () => {
       for (const c of clients) c.close();
       host.close();
@@ -89,6 +93,23 @@ describe('rate-limit leases across workers (StoreHost + worker clients, in-order
       close();
             // Before recalls were sent after the batch's answers: 98 of 100 in the first round.
       assert.deepEqual({ round, admitted, refused }, { round, admitted: 100, refused: 200 });
+    }
+  });
+  it('renews busy keys\' leases before they run out, and still admits exactly the limit (fixed and sliding)', async () => {
+    for (const sliding of [false, true]) {
+      const { stores, ops, close } = node(4);
+      const limits = [{ limit: 2_000, windowMs: 3_600_000 }];
+      let admitted = 0;
+      let seed = sliding ? 17 : 5;
+      const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+      // 4,000 requests in waves of 40: far from the limit at first (renewals), then recalls near it.
+      for (let wave = 0; wave < 100; wave++) {
+        const decisions = await Promise.all(Array.from({ length: 40 }, () => Promise.resolve(stores[next() % 4]!.hitWindows('client-b', limits, sliding, 1, false))));
+        for (const d of decisions) if (d.allowed) admitted++;
+      }
+      close();
+      assert.equal(admitted, 2_000, `sliding ${sliding}`);
+      assert.ok((ops.get('lease.renew') ?? 0) > 0, `renewals were made: ${JSON.stringify([...ops])}`);
     }
   });
 });

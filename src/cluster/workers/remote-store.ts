@@ -18,8 +18,8 @@ import { StoreFullError, StoreUnavailableError } from '../../errors.js';
 import { StoreHealth } from '../../stores/health.js';
 import { LocalChannels } from '../../stores/local-channels.js';
 import type { Awaitable, BucketDecision, CountDecision, SecureState, SlotGates, Store, Unsubscribe, WindowDecision, WindowLimit } from '../../stores/store.js';
-import { LeaseBook } from './lease-book.js';
-import { RECALL_WAIT_MS, type LeasedDecision } from './lease-host.js';
+import { LeaseBook, type Renewal } from './lease-book.js';
+import { RECALL_WAIT_MS, type LeasedDecision, type RenewAnswer } from './lease-host.js';
 import type { FromWorker, StoreAnswer, StoreOp } from './protocol.js';
 
 /** How long an operation waits for the supervisor before it fails as a store outage would. */
@@ -220,11 +220,18 @@ export class RemoteStore implements Store {
   }
 
   hitWindows(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number, partial: boolean): Awaitable<WindowDecision> {
-    const plain = limits.map((l) => ({ limit: l.limit, windowMs: l.windowMs }));
     // rate-limit's `batch` reserves its own units (partial): asked as before.
-    if (partial) return this.call('hitWindows', [key, plain, sliding, cost, partial]) as Promise<WindowDecision>;
-    const local = this.leases.take(key, cost, Date.now());
-    if (local) return local;
+    if (partial) return this.call('hitWindows', [key, plainLimits(limits), sliding, cost, partial]) as Promise<WindowDecision>;
+    const now = Date.now();
+    const local = this.leases.take(key, cost, now);
+    if (local) {
+      // A quarter left: more is asked for now, while this lease still admits, so the key does not run dry.
+      const renewal = this.leases.renewal(key, now);
+      if (renewal) this.renew(key, plainLimits(limits), sliding, renewal);
+      return local;
+    }
+    const plain = plainLimits(limits);
+    // Null while a renewal is in flight: this request asks on its own, the leases stay.
     const retire = this.leases.retire(key);
     const keep = (value: unknown): WindowDecision => {
       const { lease, ...decision } = value as LeasedDecision;
@@ -236,6 +243,18 @@ export class RemoteStore implements Store {
     };
     // It may wait for a recall of other workers' leases (at most RECALL_WAIT_MS) before it is decided.
     return this.client.tracked(this.key, this.health, 'lease.hit', [key, plain, sliding, cost, retire], RECALL_WAIT_MS, keep).answer as Promise<WindowDecision>;
+  }
+
+  /** Asks for a renewal of the key's lease; its answer joins the key's leases before anything else reads the channel. */
+  private renew(key: string, plain: WindowLimit[], sliding: boolean, renewal: Renewal): void {
+    const joined = (value: unknown): undefined => {
+      const back = this.leases.renewed(key, (value ?? null) as RenewAnswer | null, Date.now());
+      if (back) this.client.giveBack(this.key, [back]);
+      return undefined;
+    };
+    const { answer } = this.client.tracked(this.key, undefined, 'lease.renew', [key, plain, sliding, renewal.of, renewal.held, renewal.retire], 0, joined);
+    // Unanswered in time: as refused; the requests ask one by one once the units run out, and a new lease renews again.
+    answer.catch(() => this.leases.renewFailed(key));
   }
 
   takeTokens(key: string, intervalMs: number, burst: number, cost: number): Promise<BucketDecision> {
@@ -290,4 +309,9 @@ export class RemoteStore implements Store {
     this.channels.clear();
     return Promise.resolve();
   }
+}
+
+/** The limits as they travel (the policy's objects may carry more). */
+function plainLimits(limits: readonly WindowLimit[]): WindowLimit[] {
+  return limits.map((l) => ({ limit: l.limit, windowMs: l.windowMs }));
 }

@@ -78,6 +78,11 @@ export class StoreHost {
           ? held.leases.hit(worker, id, String(k), limits, sliding === true, Number(cost), retireOf(retire), later)
           : run(held.store, [id, 'hitWindows', k, limits, sliding, cost, false]);
         if (answer) answers.push(answer);
+      } else if (op[1] === 'lease.renew') {
+        // A renewal never waits: a lease, or null (asked per request later, as without one).
+        const [id, , k, limits, sliding, of, units, retire] = op;
+        if (!isLimits(limits)) answers.push([id, undefined, 'StoreUnavailableError', 'bad limits']);
+        else answers.push([id, held.leases ? held.leases.renew(worker, String(k), limits, sliding === true, Number(of), Number(units), retireOf(retire) ?? []) : null]);
       } else if (op[1] === 'lease.return') {
         held.leases?.returned(worker, Number(op[2]), Number(op[3]));
         answers.push([op[0], null]);
@@ -156,9 +161,12 @@ function isLimits(value: unknown): value is WindowLimit[] {
   );
 }
 
-/** The lease a hit gives back first: [lease id, unused units], or null. */
-function retireOf(value: unknown): [number, number] | null {
-  return Array.isArray(value) && value.length === 2 ? [Number(value[0]), Number(value[1])] : null;
+/** The leases a hit or renewal gives back first: [lease id, unused units] each, or null. */
+function retireOf(value: unknown): Array<[number, number]> | null {
+  if (!Array.isArray(value)) return null;
+  const out: Array<[number, number]> = [];
+  for (const pair of value as unknown[]) if (Array.isArray(pair) && pair.length === 2) out.push([Number(pair[0]), Number(pair[1])]);
+  return out;
 }
 
 /** The key is the store section's JSON: a memory store with its max_keys (the config schema bounds it). */
