@@ -219,18 +219,27 @@ async function startTarget(name: TargetName, options: BenchOptions, supervisor: 
       return [{ name, label, url: proxy.url, process: proxy.process, headers: common, accessLog: proxy.accessLog }];
     }
     case 'node-bare': {
-      const bare = await startBareProxy(supervisor, REPO, upstream.url);
+      const bare = await startBareProxy(supervisor, REPO, upstream.url, options.nodeFlags);
       return [{ name, label, url: bare.url, process: bare.process, headers: common, accessLog: undefined }];
     }
     case 'fastify': {
-      const peer = await startFastifyProxy(supervisor, REPO, upstream.url);
+      const peer = await startFastifyProxy(supervisor, REPO, upstream.url, options.nodeFlags);
       return [{ name, label, url: peer.url, process: peer.process, headers: common, accessLog: undefined }];
     }
     case 'portcullis-public':
     case 'portcullis-chain': {
       const route = routeOf(name, options);
       const metrics = name === 'portcullis-chain';
-      const gw = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, name), name, upstreamPort: upstream.port, accessLog: options.accessLog, route, adminPort: metrics ? await freePort() : undefined });
+      const gw = await startPortcullis(supervisor, {
+        repo: REPO,
+        dir: join(dir, name),
+        name,
+        upstreamPort: upstream.port,
+        accessLog: options.accessLog,
+        route,
+        adminPort: metrics ? await freePort() : undefined,
+        nodeArgs: options.nodeFlags,
+      });
       const key: Record<string, string> = route === 'public' ? {} : { [API_KEY_HEADER]: API_KEY };
       return [{ name, label, url: gw.url, process: gw.process, headers: { ...common, ...key }, accessLog: gw.accessLog, adminUrl: gw.adminUrl, needsKey: route !== 'public' }];
     }
@@ -248,13 +257,24 @@ async function startTarget(name: TargetName, options: BenchOptions, supervisor: 
         route,
         tracing: options.tracing,
         traceSink: sink?.url,
+        nodeArgs: options.nodeFlags,
       });
       const accessLabel = portcullisLabel('portcullis', options);
       const traceHeaders: Record<string, string> = options.tracing === 'off' ? { traceparent: BENCH_TRACEPARENT } : {};
       const started: Target[] = [{ name: 'portcullis', label: accessLabel, url: gw.url, process: gw.process, headers: { ...common, ...traceHeaders, [API_KEY_HEADER]: API_KEY }, accessLog: gw.accessLog, needsKey: true }];
       if (options.metrics) {
         // The same gateway and config with an admin listener (metrics on by default), measured beside the first.
-        const on = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'portcullis-metrics'), name: 'portcullis-metrics', upstreamPort: upstream.port, accessLog: options.accessLog, waf: options.waf, route, adminPort: await freePort() });
+        const on = await startPortcullis(supervisor, {
+          repo: REPO,
+          dir: join(dir, 'portcullis-metrics'),
+          name: 'portcullis-metrics',
+          upstreamPort: upstream.port,
+          accessLog: options.accessLog,
+          waf: options.waf,
+          route,
+          adminPort: await freePort(),
+          nodeArgs: options.nodeFlags,
+        });
         started.push({ name: 'portcullis-metrics', label: `${accessLabel} + metrics`, url: on.url, process: on.process, headers: { ...common, [API_KEY_HEADER]: API_KEY }, accessLog: on.accessLog, adminUrl: on.adminUrl, needsKey: true });
       }
       return started;
@@ -313,7 +333,9 @@ async function benchmark(options: BenchOptions, supervisor: Supervisor, dir: str
   process.stdout.write(
     `\nPortcullis benchmark, ${startedAt} — ${String(m.cpus)} × ${String(m.cpuModel)}, Node ${process.version}, ${String(m.nginx)}, ${String(m.wrk).split(' Copyright')[0]}\n` +
       `wrk -t${options.threads} -c${options.connections} -d${options.durationS}s --latency, ${options.rounds} interleaved rounds (medians), ${FIXED_BODY.length}-byte upstream response, ` +
-      `load average ${(m.loadavgAtStart as number[]).join(' ')} at start, ${(m.loadavgAtEnd as number[]).join(' ')} at end\n\n` +
+      `load average ${(m.loadavgAtStart as number[]).join(' ')} at start, ${(m.loadavgAtEnd as number[]).join(' ')} at end` +
+      (options.nodeFlags.length > 0 ? `; every Node target run with ${options.nodeFlags.join(' ')}` : '') +
+      '\n\n' +
       (formatGoals(results.targets) === '' ? '' : formatGoals(results.targets) + '\n\n') +
       formatTable(results.targets) +
       '\n\n',

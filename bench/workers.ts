@@ -129,8 +129,8 @@ async function main(): Promise<void> {
     const quick = values.quick === true;
     const proxy = quick ? undefined : await startProxy(supervisor, nginx, join(dir, 'nginx'), upstream.port, true, 2);
     // The floor's own gain from a second core on this machine, in the same rounds: what "2 workers / 1 worker" can reach here.
-    const bareOne = quick ? undefined : await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 1);
-    const bareTwo = quick ? undefined : await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, 2);
+    const bareOne = quick ? undefined : await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, [], 1);
+    const bareTwo = quick ? undefined : await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, [], 2);
     const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 1 worker', workers: 1 });
     const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers', workers: 2 });
     // The same node with stdout a pipe: the supervisor relays every access line (as before the workers wrote files).

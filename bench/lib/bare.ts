@@ -4,9 +4,17 @@ import { waitUntilAnswering } from './http-check.js';
 import { freePort } from './ports.js';
 import type { Started, Supervisor } from './processes.js';
 
-async function startNodeProxy(supervisor: Supervisor, repo: string, script: string, name: string, upstreamUrl: string, extraEnv: Record<string, string> = {}): Promise<{ process: Started; url: string }> {
+async function startNodeProxy(
+  supervisor: Supervisor,
+  repo: string,
+  script: string,
+  name: string,
+  upstreamUrl: string,
+  nodeArgs: readonly string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ process: Started; url: string }> {
   const port = await freePort();
-  const started = supervisor.spawn(name, process.execPath, ['--import', 'tsx', join(repo, script), String(port), upstreamUrl], {
+  const started = supervisor.spawn(name, process.execPath, [...nodeArgs, '--import', 'tsx', join(repo, script), String(port), upstreamUrl], {
     cwd: repo,
     env: { ...process.env, NODE_ENV: 'production', ...extraEnv },
   });
@@ -19,12 +27,15 @@ async function startNodeProxy(supervisor: Supervisor, repo: string, script: stri
   return { process: started, url };
 }
 
-/** workers > 1: node:cluster workers sharing the port (bench/workers.ts: the floor's own gain from a second core). */
-export function startBareProxy(supervisor: Supervisor, repo: string, upstreamUrl: string, workers = 1): Promise<{ process: Started; url: string }> {
+/**
+ * workers > 1: node:cluster workers sharing the port (bench/workers.ts: the floor's own gain from a second core).
+ * `nodeArgs`: node's own flags (--max-semi-space-size ...), given the Node proxies when Portcullis gets them, so the ratio stays fair.
+ */
+export function startBareProxy(supervisor: Supervisor, repo: string, upstreamUrl: string, nodeArgs: readonly string[] = [], workers = 1): Promise<{ process: Started; url: string }> {
   const name = workers > 1 ? `bare Node proxy, ${workers} workers` : 'bare Node proxy';
-  return startNodeProxy(supervisor, repo, 'bench/bare-proxy.ts', name, upstreamUrl, { BARE_PROXY_WORKERS: String(workers) });
+  return startNodeProxy(supervisor, repo, 'bench/bare-proxy.ts', name, upstreamUrl, nodeArgs, { BARE_PROXY_WORKERS: String(workers) });
 }
 
-export function startFastifyProxy(supervisor: Supervisor, repo: string, upstreamUrl: string): Promise<{ process: Started; url: string }> {
-  return startNodeProxy(supervisor, repo, 'bench/fastify-proxy.ts', 'fastify + reply-from', upstreamUrl);
+export function startFastifyProxy(supervisor: Supervisor, repo: string, upstreamUrl: string, nodeArgs: readonly string[] = []): Promise<{ process: Started; url: string }> {
+  return startNodeProxy(supervisor, repo, 'bench/fastify-proxy.ts', 'fastify + reply-from', upstreamUrl, nodeArgs);
 }

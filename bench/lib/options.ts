@@ -47,6 +47,12 @@ export interface BenchOptions {
   tracing: 'off' | number | undefined;
   build: boolean;
   out: string;
+  /**
+   * node's own flags (--max-semi-space-size=32 ...), given to every Node
+   * target alike (the bare proxy, fastify and Portcullis), so the ratios
+   * compare like with like.
+   */
+  nodeFlags: string[];
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -85,6 +91,9 @@ against fastify), then rps, p50/p99 and CPU µs per request; writes JSON to --ou
   --tracing M       Portcullis's telemetry.tracing: off (disabled, but wrk sends a
                     traceparent) or a sample ratio 0..1 (on, exporting to an OTLP
                     sink in this process); left out by default (BENCH_TRACING)
+  --node-flags F    node flags for every Node target alike (bare proxy, fastify,
+                    Portcullis), space-separated: "--max-semi-space-size=32"
+                    (BENCH_NODE_FLAGS, default none)
   --no-build        skip \`npm run build\` (dist/ must be current)
   --out FILE        results file (default .bench/results.json; a timestamped copy is kept beside it)
   --help
@@ -99,6 +108,12 @@ function positive(name: string, text: string | undefined, fallback: number, allo
     throw new UsageError(`${name} expects a whole number${allowZero ? '' : ' above 0'}, got "${text}"`);
   }
   return value;
+}
+
+function nodeFlagsOf(text: string | undefined): string[] {
+  const flags = (text ?? '').split(/\s+/).filter(Boolean);
+  for (const f of flags) if (!f.startsWith('--')) throw new UsageError(`--node-flags takes node flags (--name or --name=value), got "${f}"`);
+  return flags;
 }
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions | 'help' {
@@ -122,6 +137,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         metrics: { type: 'boolean' },
         tracing: { type: 'string' },
         'no-build': { type: 'boolean' },
+        'node-flags': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -167,5 +183,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     metrics: values.metrics ?? env.BENCH_METRICS === '1',
     build: !values['no-build'],
     out: values.out ?? '.bench/results.json',
+    nodeFlags: nodeFlagsOf(values['node-flags'] ?? env.BENCH_NODE_FLAGS),
   };
 }

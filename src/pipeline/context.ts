@@ -39,6 +39,23 @@ export interface StageSpans {
   waiting(name: string, phase: string, startTime: number): (refused: boolean) => void;
 }
 
+/** The request as it arrived on the wire (RequestContext.wire). */
+export interface Wire {
+  readonly target: string;
+  readonly version: string;
+  readonly rawHeaders: readonly string[];
+  readonly remotePort: number;
+  readonly localPort: number;
+}
+
+/** What `wire` is made from: the parts of Node's IncomingMessage it reads. */
+export interface WireSource {
+  readonly url?: string | undefined;
+  readonly httpVersion: string;
+  readonly rawHeaders: string[];
+  readonly socket: { readonly remotePort?: number | undefined; readonly localPort?: number | undefined } | null;
+}
+
 export interface ResponseState {
   status: number;
   headers: OutgoingHttpHeaders;
@@ -205,8 +222,34 @@ export class RequestContext {
     this.pushEvent(policy, details, 'observed', 0, 'request_blocked');
   }
 
-  /** The request as it arrived on the wire (set by the server's intake): what a SecLang engine reads as REQUEST_LINE and raw headers. */
-  wire: { readonly target: string; readonly version: string; readonly rawHeaders: readonly string[]; readonly remotePort: number; readonly localPort: number } | undefined = undefined;
+  /** Node's request, kept by the server's intake for `wire`, which is made from it only if read. */
+  private wireSource: WireSource | undefined = undefined;
+  private wireMade: Wire | undefined = undefined;
+
+  /** The server's intake hands the request as Node parsed it (its target in origin form when Node has no url). */
+  keepWire(source: WireSource): void {
+    this.wireSource = source;
+  }
+
+  /**
+   * The request as it arrived on the wire: what a SecLang engine reads as
+   * REQUEST_LINE and raw headers. Made the first time it is read (only the CRS
+   * step reads it), not for every request.
+   */
+  get wire(): Wire | undefined {
+    const source = this.wireSource;
+    if (this.wireMade === undefined && source !== undefined) {
+      const socket = source.socket;
+      this.wireMade = {
+        target: source.url ?? (this.query === '' ? this.path : `${this.path}?${this.query}`),
+        version: source.httpVersion,
+        rawHeaders: source.rawHeaders,
+        remotePort: socket?.remotePort ?? 0,
+        localPort: socket?.localPort ?? 0,
+      };
+    }
+    return this.wireMade;
+  }
 
   recordEvent(policy: string, denial: Deny, action: 'blocked' | 'monitored'): void {
     this.pushEvent(policy, denial.event ?? UNNAMED_REFUSAL, action, denial.status, denial.code);

@@ -20,16 +20,26 @@ import type { RequestTrace } from '../telemetry/tracing/request-trace.js';
  */
 const NOT_FORWARDED = new Set(['expect', 'traceparent', 'tracestate']);
 
+let lastPeer = '';
 let lastHost = '';
-let lastQuoted = '""';
+let lastScheme = '';
+let lastElement = 'for=;host="";proto=';
 
-/** Forwarded's quoted host: a gateway sees the same few Host values over and over, so the last one is kept. */
-function quotedHost(host: string): string {
-  if (host !== lastHost) {
-    lastQuoted = JSON.stringify(host);
+/**
+ * This gateway's Forwarded element (RFC 7239: for, the quoted host, proto).
+ * A connection's requests come from one peer, and a gateway sees the same few
+ * Host values over and over: the last element is kept and made again only
+ * when one of the three changes (strings compared, not the element rebuilt
+ * and the host JSON-quoted per request).
+ */
+function forwardedElement(peer: string, host: string, scheme: string): string {
+  if (peer !== lastPeer || host !== lastHost || scheme !== lastScheme) {
+    lastElement = `for=${forwardedNode(peer)};host=${JSON.stringify(host)};proto=${scheme}`;
+    lastPeer = peer;
     lastHost = host;
+    lastScheme = scheme;
   }
-  return lastQuoted;
+  return lastElement;
 }
 
 export function upstreamRequestOf(
@@ -55,7 +65,7 @@ export function upstreamRequestOf(
   const host = req.headers.host ?? '';
   const forwardedHost = trusted ? req.headers['x-forwarded-host'] : undefined;
   headers.push('x-forwarded-host', typeof forwardedHost === 'string' ? forwardedHost : host);
-  const element = `for=${forwardedNode(peer)};host=${quotedHost(host)};proto=${ctx.scheme}`;
+  const element = forwardedElement(peer, host, ctx.scheme);
   const forwarded = trusted ? req.headers.forwarded : undefined;
   headers.push('forwarded', forwarded ? `${forwarded}, ${element}` : element);
   headers.push(settings.requestIdHeader, ctx.id);

@@ -74,7 +74,7 @@ export function intake(req: IncomingMessage, res: ServerResponse, snapshot: Snap
     body,
   );
   if (env.clientCertificate) ctx.clientCertificate = env.clientCertificate(req.socket);
-  ctx.wire = { target: req.url ?? target, version: req.httpVersion, rawHeaders: req.rawHeaders, remotePort: req.socket.remotePort ?? 0, localPort: req.socket.localPort ?? 0 };
+  ctx.keepWire(req);
   const trace = env.telemetry?.tracing.begin(ctx, peer, settings.trustedProxies);
   return {
     req,

@@ -8,7 +8,6 @@
  * These run before routing: no policy is in force yet, so no response hook
  * shapes their answers.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../pipeline/context.js';
 import { deny, reply, type Deny } from '../pipeline/decision.js';
@@ -19,6 +18,7 @@ import { checkFraming, poison, type FramingProblem } from './framing.js';
 import type { ServerGuards } from './guards.js';
 import { answerHealth, answerReadiness, isHealthCheck, type ReadinessProbe } from './health.js';
 import { requestLimitProblem } from './request-limits.js';
+import { randomRequestId } from '../lib/request-id.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -79,7 +79,7 @@ export function health(req: IncomingMessage, res: ServerResponse, settings: Runt
 /** The request id: the client's own when trusted and well-formed, else a new one. */
 export function requestId(req: IncomingMessage, settings: RuntimeSettings): string {
   const incoming = settings.trustIncomingRequestId ? req.headers[settings.requestIdHeader] : undefined;
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomRequestId();
 }
 
 /** The client address, after trusted_proxies. */

@@ -23,6 +23,24 @@ function str(value: string): string {
   return JSON.stringify(value).replace(UNICODE_BREAKS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * The quoted form of the last value a field had: a field that repeats from
+ * line to line (the route, the service, the target, the consumer, the
+ * method, the host, the client) is checked and quoted once, not once a line.
+ */
+class Quoted {
+  private last = '';
+  private quoted = '""';
+
+  of(value: string): string {
+    if (value !== this.last) {
+      this.quoted = str(value);
+      this.last = value;
+    }
+    return this.quoted;
+  }
+}
+
 function ms(value: number): string {
   return String(Math.round(value * 100) / 100);
 }
@@ -52,6 +70,13 @@ export class AccessLog {
   /** The hand-built line on stdout: telemetry.access_log.sinks holds a stdout sink in json (the default). */
   stdout = true;
   tap: AccessTap | undefined;
+  private readonly clientIp = new Quoted();
+  private readonly method = new Quoted();
+  private readonly host = new Quoted();
+  private readonly route = new Quoted();
+  private readonly service = new Quoted();
+  private readonly target = new Quoted();
+  private readonly consumer = new Quoted();
 
   constructor(private readonly out: DestinationStream) {}
 
@@ -71,11 +96,11 @@ export class AccessLog {
     let line = `{"level":"info","time":"${isoNow()}","type":"access","request_id":${str(ctx.id)}`;
     // Hex digits only (telemetry/tracing/trace-context.ts checked them): written without escaping.
     if (ctx.traceId !== undefined) line += `,"trace_id":"${ctx.traceId}"`;
-    line += `,"client_ip":${str(ctx.clientIp)},"method":${str(ctx.method)},"path":${str(ctx.path)},"host":${str(ctx.host)}`;
-    if (ctx.routeName !== undefined) line += `,"route":${str(ctx.routeName)}`;
-    if (ctx.serviceName !== undefined) line += `,"service":${str(ctx.serviceName)}`;
-    if (ctx.upstreamTarget !== undefined) line += `,"target":${str(ctx.upstreamTarget)}`;
-    if (ctx.consumer !== undefined) line += `,"consumer":${str(ctx.consumer.name)}`;
+    line += `,"client_ip":${this.clientIp.of(ctx.clientIp)},"method":${this.method.of(ctx.method)},"path":${str(ctx.path)},"host":${this.host.of(ctx.host)}`;
+    if (ctx.routeName !== undefined) line += `,"route":${this.route.of(ctx.routeName)}`;
+    if (ctx.serviceName !== undefined) line += `,"service":${this.service.of(ctx.serviceName)}`;
+    if (ctx.upstreamTarget !== undefined) line += `,"target":${this.target.of(ctx.upstreamTarget)}`;
+    if (ctx.consumer !== undefined) line += `,"consumer":${this.consumer.of(ctx.consumer.name)}`;
     line += `,"status":${status}`;
     if (ctx.denial !== undefined) line += `,"code":${str(ctx.denial.code)}`;
     line += `,"completed":${completed},"bytes_sent":${ctx.bytesSent}`;

@@ -20,7 +20,8 @@ import type { Service } from './service.js';
 import type { Target } from './target.js';
 import { isTlsFailure } from './tls.js';
 import { classify, mayRetry, retriesOn } from './retry.js';
-import { startResponseTimer, startStallTimer, stopResponseTimer, stopStallTimer, type Timed } from './timers.js';
+import { responseTimerArmed, startResponseTimer, startStallTimer, stopResponseTimer, stopStallTimer, type Timed } from './timers.js';
+import type { DeadlineList, Deadline } from './deadlines.js';
 import { recordAbandoned, recordError, recordStatus, recordUpgrade, type Attempted } from './outcome.js';
 import { splice } from './tunnel.js';
 import { BodyTooLargeError, ResponseTimeoutError } from '../errors.js';
@@ -30,7 +31,11 @@ export type { UpstreamRequest } from './contract.js';
 export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
   target: Target | undefined = undefined;
   outcomeRecorded = false;
-  responseTimer: NodeJS.Timeout | undefined = undefined;
+  // The response timer: this exchange's place in the service's DeadlineList (deadlines.ts).
+  deadlineList: DeadlineList | undefined = undefined;
+  deadlinePrev: Deadline | undefined = undefined;
+  deadlineNext: Deadline | undefined = undefined;
+  deadlineAt = 0;
   stallTimer: NodeJS.Timeout | undefined = undefined;
   private tried: Target[] | undefined = undefined;
   private attempt = 0;
@@ -70,8 +75,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
   }
 
   start(): void {
-    this.ctx.upstreamStart = performance.now();
-    this.dispatch();
+    const now = performance.now();
+    this.ctx.upstreamStart = now;
+    this.dispatch(now);
   }
 
   /**
@@ -93,7 +99,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
     this.abortUpstream?.(new Error('client closed the connection'));
   }
 
-  responseTimedOut(): void {
+  /** timeouts.response ran out before the response head (the response timer, timers.ts). */
+  deadlinePassed(): void {
     this.timedOut = true;
     this.abortUpstream?.(new ResponseTimeoutError(this.service.responseTimeoutMs));
   }
@@ -103,7 +110,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
     this.res.destroy();
   }
 
-  private dispatch(): void {
+  /** `now`: performance.now() when the caller just took it (the first attempt). */
+  private dispatch(now?: number): void {
     const target = this.service.pick(this.hashKey(), this.tried);
     if (!target) {
       this.owner.onFailure(503, 'upstream_unavailable');
@@ -113,7 +121,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
     this.outcomeRecorded = false;
     this.discarding = false;
     this.timedOut = false;
-    startResponseTimer(this, this.service.responseTimeoutMs);
+    startResponseTimer(this, this.service.responseDeadlines, now);
     this.ctx.upstreamTarget = target.origin;
     target.active++;
     this.attemptOpen = true;
@@ -193,8 +201,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Timed, Attempted {
   }
 
   onRequestSent(): void {
-    if (this.streamingBody && !this.outcomeRecorded && !this.clientGone && this.responseTimer === undefined) {
-      startResponseTimer(this, this.service.responseTimeoutMs);
+    if (this.streamingBody && !this.outcomeRecorded && !this.clientGone && !responseTimerArmed(this)) {
+      startResponseTimer(this, this.service.responseDeadlines);
     }
   }
 

@@ -8,6 +8,7 @@ import type { ServiceConfig } from '../config/schema.js';
 import { ConsistentHash, LeastConnections, RoundRobin, WeightedRandom, type Balancer } from './balancers.js';
 import { ActiveHealthChecker, PassiveHealth } from './health.js';
 import { Target } from './target.js';
+import { DeadlineList } from './deadlines.js';
 import { UpstreamTls, type UpstreamTlsSettings } from './tls.js';
 import type { CertificateInventory } from '../telemetry/certificates.js';
 
@@ -25,6 +26,8 @@ export class Service {
   readonly targets: readonly Target[];
   readonly retry: RetryPolicy;
   readonly responseTimeoutMs: number;
+  /** Every request's timeouts.response, in one list with one timer (deadlines.ts). */
+  readonly responseDeadlines: DeadlineList;
   readonly idleTimeoutMs: number;
   readonly preserveHost: boolean;
   readonly hashOn: ServiceConfig['hash_on'];
@@ -67,6 +70,7 @@ export class Service {
     );
     this.balancer = balancerFor(config, this.targets);
     this.responseTimeoutMs = parseDuration(config.timeouts.response);
+    this.responseDeadlines = new DeadlineList(this.responseTimeoutMs);
     this.idleTimeoutMs = parseDuration(config.timeouts.idle);
     this.preserveHost = config.preserve_host;
     this.hashOn = config.hash_on;

@@ -1,28 +1,22 @@
 /**
- * The exchange's two timers, armed without a closure per request
- * (setTimeout passes the exchange to a module-level function).
+ * The exchange's two timers, armed without a closure per request.
  *
  * - the response timer, timeouts.response: our own, since undici's headers
  *   timeout runs on its coarse timer wheel (a 200 ms timeout fires after ~1 s),
- *   too coarse for a gateway;
+ *   too coarse for a gateway. Every request has one, so it is a place in the
+ *   service's DeadlineList (deadlines.ts), not a Node timer of its own;
  * - the stall timer, timeouts.idle while the client takes no more of the
  *   response (backpressure): undici stops its idle timer while paused, so
  *   without it a client that never reads would hold the upstream request, and
  *   one of the target's connections, for ever.
  */
+import type { Deadline, DeadlineList } from './deadlines.js';
 
-export interface Timed {
-  responseTimer: NodeJS.Timeout | undefined;
+/** The response timer is the Deadline: its deadlinePassed() is timeouts.response running out before the response head. */
+export interface Timed extends Deadline {
   stallTimer: NodeJS.Timeout | undefined;
-  /** timeouts.response ran out before the response head. */
-  responseTimedOut(): void;
   /** The client read nothing of the response for timeouts.idle. */
   clientStalled(): void;
-}
-
-function fireResponse(x: Timed): void {
-  x.responseTimer = undefined;
-  x.responseTimedOut();
 }
 
 function fireStall(x: Timed): void {
@@ -30,14 +24,17 @@ function fireStall(x: Timed): void {
   x.clientStalled();
 }
 
-export function startResponseTimer(x: Timed, ms: number): void {
-  x.responseTimer = setTimeout(fireResponse, ms, x);
+/** Arms (or re-arms) the response timer: `list` is the service's, `now` performance.now() when the caller has it. */
+export function startResponseTimer(x: Timed, list: DeadlineList, now?: number): void {
+  list.arm(x, now);
 }
 
 export function stopResponseTimer(x: Timed): void {
-  if (x.responseTimer === undefined) return;
-  clearTimeout(x.responseTimer);
-  x.responseTimer = undefined;
+  x.deadlineList?.disarm(x);
+}
+
+export function responseTimerArmed(x: Timed): boolean {
+  return x.deadlineList !== undefined;
 }
 
 /** Starts the stall timer unless it runs already. */
