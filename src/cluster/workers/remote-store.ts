@@ -182,6 +182,8 @@ export class RemoteStore implements Store {
   private readonly channels = new LocalChannels();
   /** Rate-limit units lent by the supervisor, admitted here without a message (lease-book.ts). */
   readonly leases = new LeaseBook();
+  /** Per key, its lease renewal in flight: requests that find the key's units used up wait for it rather than ask. */
+  private readonly renewals = new Map<string, Promise<void>>();
 
   constructor(
     readonly key: string,
@@ -230,8 +232,17 @@ export class RemoteStore implements Store {
       if (renewal) this.renew(key, plainLimits(limits), sliding, renewal);
       return local;
     }
+    // The key ran dry while its renewal travels: this request waits for it (sent before this
+    // request's own ask could be, and no message of its own), then takes from it or asks.
+    const renewing = this.renewals.get(key);
+    if (renewing) return renewing.then(() => this.leases.take(key, cost, Date.now()) ?? this.ask(key, limits, sliding, cost));
+    return this.ask(key, limits, sliding, cost);
+  }
+
+  /** One request asks the supervisor (giving back the key's spent leases first), and keeps a lease lent with the answer. */
+  private ask(key: string, limits: readonly WindowLimit[], sliding: boolean, cost: number): Promise<WindowDecision> {
     const plain = plainLimits(limits);
-    // Null while a renewal is in flight: this request asks on its own, the leases stay.
+    // Null while a renewal is in flight: the leases stay.
     const retire = this.leases.retire(key);
     const keep = (value: unknown): WindowDecision => {
       const { lease, ...decision } = value as LeasedDecision;
@@ -254,7 +265,18 @@ export class RemoteStore implements Store {
     };
     const { answer } = this.client.tracked(this.key, undefined, 'lease.renew', [key, plain, sliding, renewal.of, renewal.held, renewal.retire], 0, joined);
     // Unanswered in time: as refused; the requests ask one by one once the units run out, and a new lease renews again.
-    answer.catch(() => this.leases.renewFailed(key));
+    const done: Promise<void> = answer.then(
+      () => this.settled(key, done),
+      () => {
+        this.leases.renewFailed(key);
+        this.settled(key, done);
+      },
+    );
+    this.renewals.set(key, done);
+  }
+
+  private settled(key: string, renewal: Promise<void>): void {
+    if (this.renewals.get(key) === renewal) this.renewals.delete(key);
   }
 
   takeTokens(key: string, intervalMs: number, burst: number, cost: number): Promise<BucketDecision> {
