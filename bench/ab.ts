@@ -13,9 +13,13 @@
  *     bare=bare old=public@/work/main new=public [--compare old,new]
  * --gc loads a probe (PROBE_SOURCE) into every process and reports young
  * collections per 1,000 requests and their main-thread milliseconds.
+ * --alloc instead samples every allocation (garbage included: V8's sampling
+ * heap profiler through the inspector) over one round per target after the
+ * warm-up, and prints the young generation allocated per request and the
+ * functions that allocate most of it.
  * Prints each round, then medians; the load average at start and end.
  */
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +77,8 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '50' },
     compare: { type: 'string' },
     gc: { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
+    top: { type: 'string', default: '20' },
   },
 });
 
@@ -110,6 +116,56 @@ interface Round {
   newSpaceMiB?: number;
 }
 
+/**
+ * Loaded with --alloc: samples allocations, collected ones included, from when
+ * $BENCH_ALLOC_PROBE.start appears until .stop does, then writes the profile
+ * to $BENCH_ALLOC_PROBE.json.
+ */
+const ALLOC_PROBE_SOURCE = `import { Session } from 'node:inspector';
+import { existsSync, writeFileSync } from 'node:fs';
+const base = process.env.BENCH_ALLOC_PROBE;
+if (base) {
+  const session = new Session();
+  session.connect();
+  let state = 'idle';
+  const poll = setInterval(() => {
+    if (state === 'idle' && existsSync(base + '.start')) {
+      state = 'sampling';
+      session.post('HeapProfiler.enable', () =>
+        session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }),
+      );
+    } else if (state === 'sampling' && existsSync(base + '.stop')) {
+      state = 'done';
+      clearInterval(poll);
+      session.post('HeapProfiler.stopSampling', (err, r) => writeFileSync(base + '.json', JSON.stringify(err ? { error: String(err) } : r.profile)));
+    }
+  }, 50);
+  poll.unref();
+}
+`;
+
+interface AllocNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: AllocNode[];
+}
+
+/** Bytes per request by allocating function (self), the largest first. */
+function allocSummary(profile: { head: AllocNode }, requests: number, top: number): string {
+  const by = new Map<string, number>();
+  let total = 0;
+  const walk = (n: AllocNode): void => {
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|dist|src|bench)\//, '$1/')}:${f.lineNumber + 1}`;
+    total += n.selfSize;
+    by.set(key, (by.get(key) ?? 0) + n.selfSize);
+    for (const c of n.children) walk(c);
+  };
+  walk(profile.head);
+  const lines = [...by].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${(v / requests).toFixed(0).padStart(6)} B  ${k}`);
+  return `    ${(total / requests).toFixed(0)} B per request allocated (${requests} requests sampled), by function:\n${lines.join('\n')}`;
+}
+
 const say = (text: string) => process.stderr.write(text + '\n');
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
@@ -139,13 +195,16 @@ async function main(): Promise<void> {
   const wrk = requireTool('wrk');
   const probeFile = join(dir, 'gc-probe.mjs');
   if (values.gc) writeFileSync(probeFile, PROBE_SOURCE);
+  const allocProbeFile = join(dir, 'alloc-probe.mjs');
+  if (values.alloc) writeFileSync(allocProbeFile, ALLOC_PROBE_SOURCE);
   const script = writeWrkScript(dir);
   const upstream = await startUpstream(supervisor, requireTool('nginx'), join(dir, 'upstream'));
   const running: Running[] = [];
   for (const spec of specs) {
     const probe = values.gc ? join(dir, `${spec.name}.gc.json`) : undefined;
-    const nodeArgs = [...(probe ? ['--import', probeFile] : []), ...spec.flags];
+    const nodeArgs = [...(probe ? ['--import', probeFile] : []), ...(values.alloc ? ['--import', allocProbeFile] : []), ...spec.flags];
     if (probe) process.env.BENCH_GC_PROBE = probe;
+    if (values.alloc) process.env.BENCH_ALLOC_PROBE = join(dir, `${spec.name}.alloc`);
     if (spec.kind === 'bare') {
       const bare = await startBareProxy(supervisor, REPO, upstream.url, nodeArgs);
       running.push({ ...spec, url: bare.url, process: bare.process, headers: { ...CHAIN_HEADERS }, accessLog: undefined, adminUrl: undefined, probe });
@@ -157,6 +216,7 @@ async function main(): Promise<void> {
     running.push({ ...spec, url: gw.url, process: gw.process, headers: { ...CHAIN_HEADERS, ...key }, accessLog: gw.accessLog, adminUrl: gw.adminUrl, probe });
   }
   delete process.env.BENCH_GC_PROBE;
+  delete process.env.BENCH_ALLOC_PROBE;
   for (const t of running) {
     const ok = await get(`${t.url}${CHAIN_PATH}`, t.headers);
     if (ok.status !== 200 || ok.body !== FIXED_BODY) throw new Error(`${t.name} answered ${ok.status}`);
@@ -190,6 +250,24 @@ async function main(): Promise<void> {
 
   say(`ab: load average ${load()} at start; warm-up ${warmupS} s per target`);
   for (const t of running) await measure(t, warmupS);
+  if (values.alloc) {
+    for (const t of running) {
+      const base = join(dir, `${t.name}.alloc`);
+      writeFileSync(`${base}.start`, '');
+      await pause(300);
+      const r = await runWrk(supervisor, wrk, script, { url: `${t.url}${CHAIN_PATH}`, durationS, connections, threads: 1, headers: t.headers });
+      writeFileSync(`${base}.stop`, '');
+      for (let waited = 0; !existsSync(`${base}.json`); waited += 100) {
+        if (waited > 30_000) throw new Error(`${t.name} wrote no allocation profile`);
+        await pause(100);
+      }
+      await pause(200); // written whole
+      const profile = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { head: AllocNode } | { error: string };
+      if ('error' in profile) throw new Error(`${t.name}: ${profile.error}`);
+      process.stdout.write(`${t.name} (${t.kind}${t.flags.length ? ` ${t.flags.join(' ')}` : ''}), load average ${load()}\n${allocSummary(profile, Math.max(r.requests, 1), Number(values.top))}\n`);
+    }
+    return;
+  }
   const results = new Map<string, Round[]>(running.map((t) => [t.name, []]));
   for (let round = 1; round <= rounds; round++) {
     // Every other round in reverse: neither side always runs right after the other.
