@@ -71,6 +71,7 @@ const EXCLUSIVE = [
   'test/e2e/workers-access-log', // three processes and their load
   'test/e2e/workers-leases', // three processes and their load
   'test/e2e/workers-orphaned', // three processes, one SIGKILLed, and their traffic
+  'test/e2e/workers-slow-stdout', // three processes, load, and a stdout reader that stalls for seconds
   'test/e2e/workers-leases-evict', // three processes and a key spray
   'test/e2e/workers-defense-ratio', // three processes
   'test/e2e/functions-sandbox', // endless loops, memory bombs and a stuck thread take a core each until stopped

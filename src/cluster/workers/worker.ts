@@ -19,9 +19,12 @@ import { providerFetches } from '../../identity/shared-fetch.js';
 import { gatewayState } from '../fleet/plane-state.js';
 import { joinActiveHealth } from './active-health.js';
 import { scopeNodeEvents } from './node-events.js';
+import { allowLastFlushUntil, stdoutWritten } from '../../telemetry/logger.js';
 
 /** Past its drain budget (drain_delay + shutdown_timeout), how long a worker whose supervisor is gone may take before it ends regardless. */
 const ORPHAN_GRACE_MS = 2_000;
+/** What the supervisor adds to drain_delay + shutdown_timeout before it SIGKILLs a draining worker (supervisor.ts shutdown). */
+const SUPERVISOR_KILL_GRACE_MS = 5_000;
 /** How long a prepared reload waits for the supervisor's decision before it drops the new config. */
 const DECISION_TIMEOUT_MS = 60_000;
 /** How long /metrics waits for the node's figures. */
@@ -74,6 +77,8 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
       if (key && listener.front) listener.front.useTicketKeys(Buffer.from(key, 'base64'));
     }
   };
+  /** Epoch ms the supervisor kills this worker at, once it asked it to drain (its stdout may be waited for until then). */
+  let flushUntil: number | undefined;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -82,6 +87,9 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
       shared.sync?.close();
       store.close();
       fetches.close();
+      // Drained at the supervisor's request: the last lines reach a slow reader before the exit (not after the
+      // supervisor's deadline: it kills this worker then). Orphaned: no wait, the sync last flush handles it.
+      if (flushUntil !== undefined) await stdoutWritten(flushUntil);
     } finally {
       // A step that failed must not leave the worker running.
       process.exit(0);
@@ -185,9 +193,15 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
         if (gateway) void gatewayState(gateway).then((state) => send({ t: 'state-r', id, state }), () => {});
         return;
       }
-      case 'shutdown':
+      case 'shutdown': {
+        // The supervisor waits drain_delay + shutdown_timeout + 5 s before it kills this worker: until then its
+        // last log flush may wait for a slow reader of the relay, not drop the drain's access lines after 2 s.
+        const settings = gateway?.snapshot.settings;
+        if (settings) flushUntil = Date.now() + settings.drainDelayMs + settings.shutdownTimeoutMs + SUPERVISOR_KILL_GRACE_MS;
+        allowLastFlushUntil(flushUntil);
         void stop();
         return;
+      }
       case 'boot':
         return;
     }
@@ -199,6 +213,9 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
   // one marks it; the drain is then bounded by its own budget whatever a step of it waits on.
   process.prependOnceListener('disconnect', () => {
     if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
+    // Nobody kills this worker now: its last flush waits at most 2 s for a reader that is there.
+    flushUntil = undefined;
+    allowLastFlushUntil(undefined);
     const settings = gateway?.snapshot.settings;
     const budgetMs = (settings ? settings.drainDelayMs + settings.shutdownTimeoutMs : 0) + ORPHAN_GRACE_MS;
     setTimeout(() => process.exit(0), budgetMs).unref();
