@@ -10,27 +10,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { statusOf as get, startCli, type RunningCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/gateway.js';
 import { freePort } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 const REQUESTS = 600;
-
-function get(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-    req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
 
 describe('a node of 2 workers with its stdout on a file', () => {
   let upstream: TestUpstream;

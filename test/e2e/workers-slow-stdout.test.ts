@@ -11,8 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { statusOf as get, startCli, type RunningCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/gateway.js';
 import { freePort } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -20,18 +19,6 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 const REQUESTS = 600;
 /** How long the reader stops reading: more than the 2 s a last flush waits for a reader that does not read. */
 const STALL_MS = 5_000;
-
-function get(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-    req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
 
 describe('a node of 2 workers whose stdout reader stalls while it drains', () => {
   let upstream: TestUpstream;

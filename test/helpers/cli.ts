@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli.js';
@@ -111,4 +112,17 @@ export function childCliPids(supervisor: number): number[] {
     }
   }
   return pids;
+}
+
+/** The status of a GET on a connection of its own to a node started here (0 when it failed or went unanswered for 60 s). */
+export function statusOf(port: number, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
+    req.end();
+  });
 }
