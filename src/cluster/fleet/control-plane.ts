@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { CertificateAuthority } from '../../ca/authority.js';
@@ -61,6 +61,7 @@ export class ControlPlane {
   private readonly timer: NodeJS.Timeout;
   private serverNotAfter = 0;
   private closed = false;
+  private readonly sockets = new Set<Socket>();
 
   private constructor(
     private readonly gateway: Gateway,
@@ -73,6 +74,13 @@ export class ControlPlane {
     readonly url: string,
   ) {
     this.events = gatewayEvents(gateway.telemetry.events);
+    // Every connection from its first byte, TLS handshake included: closeAllConnections() sees only those
+    // already speaking HTTP, and one still in its handshake at close would then keep the server open for
+    // as long as its data plane keeps polling on it.
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
     this.version = version(forDataPlanes(gateway.source.text), 1);
     // A new version for every reload the gateway accepted, whoever asked for it.
     this.unsubscribe = gateway.telemetry.events.subscribe((event) => {
@@ -331,6 +339,7 @@ export class ControlPlane {
     await new Promise<void>((done) => {
       this.server.close(() => done());
       this.server.closeAllConnections();
+      for (const socket of this.sockets) socket.destroy();
     });
   }
 }
