@@ -11,13 +11,16 @@
  * over each server's processes (the supervisor and its workers; nginx's
  * master and workers). Prints the median of the rounds.
  *
- *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth] [--baseline REPO] [--warmup S] [--quick]
+ *   npm run build && npm run bench:workers -- [--duration S] [--rounds N] [--connections N] [--threads N] [--route chain|key-auth] [--baseline REPO] [--warmup S] [--quick] [--flags="NODE FLAGS"]
  *
  * --warmup S (default 2) is each target's wrk warm-up before the rounds: a
  * node of 2 workers splits it, so each worker is less warm than 1 worker.
  * --baseline REPO adds a 2-worker node run from another built tree (its
  * dist/cli.js), interleaved with the others: a before/after in one run.
  * --quick runs Portcullis alone (1 worker, 2 workers, the baseline).
+ * --flags adds Portcullis 1 and 2 workers started with those node flags
+ * (workers inherit them through node:cluster), interleaved with the others:
+ * what a V8 setting does to the 2 / 1 gain, in one run.
  * Beside CPU, each target's event-loop wake-ups and write system calls per
  * request (from /proc), which the machine's load does not change.
  */
@@ -109,7 +112,7 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' }, baseline: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' } },
+    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, route: { type: 'string' }, baseline: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' }, flags: { type: 'string' } },
   });
   const durationS = Number(values.duration ?? 10);
   const rounds = Number(values.rounds ?? 3);
@@ -138,6 +141,13 @@ async function main(): Promise<void> {
     const baseline = values.baseline
       ? await startPortcullis(supervisor, { repo: values.baseline, dir: join(dir, 'p2b'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers baseline', workers: 2 })
       : undefined;
+    const flags = values.flags ? values.flags.split(/\s+/).filter((f) => f !== '') : undefined;
+    const flagged = flags
+      ? [
+          await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1f'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 1 worker flags', workers: 1, nodeArgs: flags }),
+          await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2f'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers flags', workers: 2, nodeArgs: flags }),
+        ]
+      : undefined;
     // The workers of the 2-worker node start after its supervisor says where it listens: let them all come up.
     await new Promise((r) => setTimeout(r, 3000));
     const gatewayHeaders = { ...CHAIN_HEADERS, [API_KEY_HEADER]: API_KEY };
@@ -151,6 +161,10 @@ async function main(): Promise<void> {
     targets.push({ label: 'Portcullis, 2 workers', url: two.url, process: two.process, headers: gatewayHeaders });
     if (relayed) targets.push({ label: 'Portcullis, 2 workers, log relayed', url: relayed.url, process: relayed.process, headers: gatewayHeaders });
     if (baseline) targets.push({ label: `Portcullis, 2 workers, baseline ${values.baseline!}`, url: baseline.url, process: baseline.process, headers: gatewayHeaders });
+    if (flagged) {
+      targets.push({ label: `Portcullis, 1 worker, ${values.flags!}`, url: flagged[0]!.url, process: flagged[0]!.process, headers: gatewayHeaders });
+      targets.push({ label: `Portcullis, 2 workers, ${values.flags!}`, url: flagged[1]!.url, process: flagged[1]!.process, headers: gatewayHeaders });
+    }
     const script = writeWrkScript(dir);
     const results = new Map<string, Measure[]>(targets.map((t) => [t.label, []]));
     const warmupS = Number(values.warmup ?? 2);
@@ -209,6 +223,11 @@ async function main(): Promise<void> {
       // The A/B: this tree's 2-worker node against the baseline's, round by round (the load moves less within a round).
       const cpu = results.get('Portcullis, 2 workers')!.map((m, i) => m.cpuUsPerReq / baseResults[i]!.cpuUsPerReq);
       lines.push(`Portcullis 2 workers, CPU µs/req this tree / baseline, per round: ${cpu.map((r) => r.toFixed(2)).join(', ')} (median ${median(cpu).toFixed(2)})`);
+    }
+    if (flagged) {
+      const two = results.get(`Portcullis, 2 workers, ${values.flags!}`)!;
+      const flaggedRatios = two.map((m, i) => m.rps / results.get(`Portcullis, 1 worker, ${values.flags!}`)![i]!.rps);
+      lines.push(`Portcullis with ${values.flags!}, 2 workers / 1 worker, per round: ${flaggedRatios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${median(flaggedRatios).toFixed(2)}×)`);
     }
     lines.push(`Portcullis 2 workers / 1 worker, per round: ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${median(ratios).toFixed(2)}×); load (1 min) per round: ${results.get('Portcullis, 1 worker')!.map((m) => m.load.toFixed(1)).join(', ')}`);
     // The 2-worker node's access log is one stream: its size says the relay kept up.

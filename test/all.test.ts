@@ -76,7 +76,7 @@ const EXCLUSIVE = [
   'test/e2e/workers-defense-ratio', // three processes
   'test/e2e/functions-sandbox', // endless loops, memory bombs and a stuck thread take a core each until stopped
   'test/e2e/functions-threads', // stuck threads take a core each until the watchdog replaces them
-  'test/lint/regex-linearity', // recheck's checker is synchronous: seconds to tens of seconds of blocked event loop
+  'test/lint/regex-linearity', // recheck's checker child takes a core for seconds: alone, its budget is not shared with other files
 ];
 /** The longest files start first, so the side-by-side phase does not end waiting on one of them. */
 const LONG_FIRST = ['test/e2e/package', 'src/stores/', 'test/e2e/cli', 'src/policies/jwt/', 'test/e2e/tls-rotation', 'src/ca/'];
