@@ -48,7 +48,19 @@ export function newEngine(maxBytes: number): Promise<Engine> {
   const pages = Math.max(ENGINE_START_BYTES / PAGE, Math.ceil(maxBytes / PAGE));
   const wasmMemory = new wasm.Memory({ initial: ENGINE_START_BYTES / PAGE, maximum: pages });
   // The option is typed with the DOM lib's WebAssembly.Memory, which this project does not load.
-  return newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmMemory: wasmMemory as never }));
+  return newQuickJSWASMModuleFromVariant(
+    newVariant(variant, {
+      wasmMemory: wasmMemory as never,
+      // Emscripten prints an abort ("Aborted(Assertion failed: ...)") to stderr before it throws the RuntimeError that
+      // carries the same text; the thread logs that error as a structured line and replaces the engine (thread.ts).
+      // A raw line on the gateway's stderr would be outside the log, so the engine's own printing goes nowhere.
+      emscriptenModule: { printErr: dropEnginePrint, print: dropEnginePrint } as never,
+    }),
+  );
+}
+
+function dropEnginePrint(): void {
+  // Nothing: see newEngine.
 }
 
 /**
