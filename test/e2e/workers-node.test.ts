@@ -10,7 +10,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
 import { startCli, runCli, type RunningCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/gateway.js';
@@ -131,6 +131,15 @@ describe(`a node of ${WORKERS} workers`, () => {
     const sum = counted.reduce((n, line) => n + Number(line.split(' ').at(-1)), 0);
     assert.equal(sum, 330);
     assert.deepEqual(await metric(adminPort, 'portcullis_workers{state="serving"}'), [`portcullis_workers{state="serving"} ${WORKERS}`]);
+  });
+
+  it('starts every worker with the larger young generation (worker-flags.ts)', async () => {
+    const ready = () => [...node.output().matchAll(/"worker":\d+,"pid":(\d+),"version":\d+,"msg":"worker ready"/g)].map((m) => Number(m[1]));
+    // The node says it listens once the first worker does: the others may still be starting.
+    for (let waited = 0; ready().length < WORKERS && waited < SPAWN_MS; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    const pids = ready();
+    assert.equal(pids.length, WORKERS);
+    for (const pid of pids) assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--max-semi-space-size=32'), `worker ${pid}`);
   });
 
   it('reloads every worker under load and fails no request', async () => {

@@ -38,6 +38,7 @@ import { FetchHost } from './fetch-host.js';
 import { ReloadRound } from './reload-round.js';
 import { NodeStateGather, type NodeState } from './node-state.js';
 import { PROBER_SLOT, VerdictBook } from './active-health.js';
+import { workerExecArgv } from './worker-flags.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
@@ -162,7 +163,8 @@ export class Supervisor {
     // docs/performance.md). A pipe or terminal is relayed a line at a time (line-relay.ts): a pipe
     // would split a batch larger than PIPE_BUF between writers.
     this.directStdout = stdoutIsFile();
-    cluster.setupPrimary(this.directStdout ? { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] } : { silent: true });
+    const execArgv = workerExecArgv(process.execArgv, process.env.NODE_OPTIONS);
+    cluster.setupPrimary(this.directStdout ? { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] } : { execArgv, silent: true });
     cluster.on('message', (worker, message: unknown) => this.received(worker, message));
     cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
     this.rotateTickets();
