@@ -32,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { startBareProxy } from './lib/bare.js';
 import { cpuMicros, ownCpuMicros } from './lib/cpu.js';
 import { startProxy, startUpstream } from './lib/nginx.js';
+import { YOUNG_GENERATION_FLAG } from '../src/cluster/workers/worker-flags.js';
 import { API_KEY, API_KEY_HEADER, CHAIN_HEADERS, CHAIN_PATH, startPortcullis } from './lib/portcullis.js';
 import { Supervisor, type Started } from './lib/processes.js';
 import { requireTool } from './lib/tools.js';
@@ -134,7 +135,9 @@ async function main(): Promise<void> {
     // The floor's own gain from a second core on this machine, in the same rounds: what "2 workers / 1 worker" can reach here.
     const bareOne = quick ? undefined : await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, [], 1);
     const bareTwo = quick ? undefined : await startBareProxy(supervisor, REPO, `http://127.0.0.1:${upstream.port}`, [], 2);
-    const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 1 worker', workers: 1 });
+    // One worker is one process, which gets no flag from a supervisor: given the workers' own young generation
+    // (worker-flags.ts) so that 2 / 1 compares like with like.
+    const one = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p1'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 1 worker', workers: 1, nodeArgs: [YOUNG_GENERATION_FLAG] });
     const two = await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2'), upstreamPort: upstream.port, accessLog: 'file', route, name: 'portcullis 2 workers', workers: 2 });
     // The same node with stdout a pipe: the supervisor relays every access line (as before the workers wrote files).
     const relayed = quick ? undefined : await startPortcullis(supervisor, { repo: REPO, dir: join(dir, 'p2r'), upstreamPort: upstream.port, accessLog: 'pipe', route, name: 'portcullis 2 workers relayed', workers: 2 });
