@@ -67,6 +67,8 @@ export interface GatewayOptions {
   memoryStore?: StoreFactory;
   /** The deny list to use (a cluster worker's shares its changes with the other workers). */
   denyList?: DynamicDenyList;
+  /** A reload tries the new listener addresses before it prepares (default true; a cluster worker's supervisor has tried them). */
+  listenCheck?: boolean;
 }
 
 /** Asked once a reload is prepared, before anything running changes: true swaps it in, false drops it. */
@@ -272,7 +274,7 @@ export class Gateway {
       const next = loaded.snapshot;
       // Every address the new config listens on and this gateway does not yet: tried before anything is
       // swapped or closed, so that one that cannot be bound is refused while the old listeners serve.
-      const unbound = await listenIssues(next.config, loaded.source, { held: this.heldAddresses() });
+      const unbound = this.options.listenCheck === false ? [] : await listenIssues(next.config, loaded.source, { held: this.heldAddresses() });
       if (unbound.length > 0) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);

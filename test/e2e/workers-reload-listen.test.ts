@@ -11,6 +11,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { childCliPids, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { send, writeConfig } from '../helpers/gateway.js';
@@ -99,6 +100,46 @@ describe(`a node of ${WORKERS} workers asked to listen where it cannot`, () => {
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
     assert.match(refused.stderr, /listeners\[0\]\.address: listener "main" cannot listen on .*EADDRINUSE/);
     await unchanged();
+  });
+
+  it('refuses a reload whose new port is taken after it was tried, while the workers prepared it: none is restarted', async () => {
+    // The workers prepare a route with a jwt policy whose signing keys are fetched first (once, by the
+    // supervisor); this test's key server holds that fetch, takes the new listener's port meanwhile, then
+    // answers. The port was free when the supervisor tried it: every worker fails to open it at the swap,
+    // puts its old listeners back, and the node refuses the reload rather than replacing the workers.
+    let answer: ServerResponse | undefined;
+    const keys = createHttpServer((_req, res) => (answer = res));
+    await new Promise<void>((resolve) => keys.listen(0, '127.0.0.1', resolve));
+    const late = await freePort();
+    const taker = createServer((socket) => socket.destroy());
+    try {
+      const keysPort = (keys.address() as { port: number }).port;
+      writeFileSync(
+        file,
+        config(adminPort, upstream.url, 'two', `  - { name: main, address: "127.0.0.1:${port}" }\n  - { name: late, address: "127.0.0.1:${late}" }`) +
+          `  - name: signed
+    service: s
+    match: { paths: [/signed] }
+    policies:
+      - jwt:
+          jwks: { timeout: 60s }
+          issuers: [{ issuer: "https://idp.test", algorithms: [RS256], jwks_url: "http://127.0.0.1:${keysPort}/jwks", audiences: [api] }]
+`,
+      );
+      const reload = runCli(['reload', '-c', file], { timeoutMs: 120_000 });
+      while (!answer) await new Promise((r) => setTimeout(r, 20));
+      await new Promise<void>((resolve) => taker.listen(late, '127.0.0.1', resolve));
+      answer.setHeader('content-type', 'application/json').end('{"keys":[]}');
+      const refused = await reload;
+      assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, new RegExp(`gateway\\.yaml:5: listeners\\[1\\]\\.address: worker \\d: listener "late" cannot listen on 127\\.0\\.0\\.1:${late}: the address is already in use .*EADDRINUSE`));
+      await node.waitFor('reload refused: no worker could swap it in');
+      await unchanged();
+    } finally {
+      await new Promise((resolve) => taker.close(resolve));
+      keys.closeAllConnections();
+      await new Promise((resolve) => keys.close(resolve));
+    }
   });
 
   it('still reloads a config it can serve afterwards', async () => {
