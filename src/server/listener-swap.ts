@@ -60,8 +60,11 @@ export async function swapListeners(listeners: Map<string, Listener>, snapshot: 
   /** Retired listeners closed before the swap was sure, for their port: reopened by an undo. */
   const released: Listener[] = [];
   const draining: Array<Promise<void>> = [];
+  /** done() began: the new set is the running one, there is nothing left to undo. */
+  let committed = false;
 
   const undo = async () => {
+    if (committed) return;
     // Their sockets close at once: the old listeners can take their ports back before their requests are done.
     const closing = [...opened.values()].map((l) => deps.close(l));
     for (const name of opened.keys()) {
@@ -106,6 +109,7 @@ export async function swapListeners(listeners: Map<string, Listener>, snapshot: 
   return {
     undo,
     async done() {
+      committed = true;
       for (const listener of inPlace) {
         const next = wanted.get(listener.name)!;
         listener.front!.update(snapshot.listenerTls.get(listener.name)!, next.tls!, snapshot.baseDir);
