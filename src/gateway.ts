@@ -16,9 +16,13 @@ import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
 import { applyListenerSettings, openListener, type Listener } from './server/listener.js';
 import { ListenError } from './server/listen-error.js';
+import { listenIssues } from './server/listen-check.js';
+import { swapListeners, type ListenerSwap } from './server/listener-swap.js';
+import { parseListenAddress } from './config/ajv.js';
+import { lineIn } from './config/load.js';
 import { redirector } from './server/redirect.js';
 import { SnapshotHolder } from './server/snapshots.js';
-import { hstsHeader, swappableInPlace } from './server/tls/compile.js';
+import { hstsHeader } from './server/tls/compile.js';
 import { clientCertificateOf } from './server/tls/peer.js';
 import { CertificateInventory } from './telemetry/certificates.js';
 import { StoreRegistry, type StoreFactory } from './stores/registry.js';
@@ -63,6 +67,8 @@ export interface GatewayOptions {
   memoryStore?: StoreFactory;
   /** The deny list to use (a cluster worker's shares its changes with the other workers). */
   denyList?: DynamicDenyList;
+  /** A reload tries the new listener addresses before it prepares (default true; a cluster worker's supervisor has tried them). */
+  listenCheck?: boolean;
 }
 
 /** Asked once a reload is prepared, before anything running changes: true swaps it in, false drops it. */
@@ -211,7 +217,7 @@ export class Gateway {
       await gateway.defense.configure(loaded.snapshot.config.defense, loaded.snapshot.baseDir);
       // Metrics first, so that the first requests are counted too.
       await gateway.admin.reconcile(loaded.snapshot.config);
-      for (const config of loaded.snapshot.config.listeners) await gateway.open(config, loaded.snapshot);
+      for (const config of loaded.snapshot.config.listeners) gateway.listeners.set(config.name, await gateway.open(config, loaded.snapshot));
     } catch (err) {
       await gateway.shutdown({ quiet: true });
       throw err;
@@ -266,6 +272,19 @@ export class Gateway {
       }
       logConfigWarnings(this.logger, loaded.warnings);
       const next = loaded.snapshot;
+      // Every address the new config listens on and this gateway does not yet: tried before anything is
+      // swapped or closed, so that one that cannot be bound is refused while the old listeners serve.
+      const unbound = this.options.listenCheck === false ? [] : await listenIssues(next.config, loaded.source, { held: this.heldAddresses() });
+      if (unbound.length > 0) {
+        this.upstreams.discard(next.services);
+        this.stores.discard(next.stores);
+        this.functions.discard(next.functions);
+        const issues = unbound.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`);
+        this.logger.error({ issues }, 'reload refused: the running config keeps serving');
+        this.reloadRefused(issues);
+        audit?.refused(issues, this.version, by);
+        return { ok: false, issues: unbound };
+      }
       await prepareSnapshot(next);
       let sinkPlan: SinkPlan | undefined;
       try {
@@ -284,14 +303,18 @@ export class Gateway {
         this.stores.discard(next.stores);
         return { ok: false, issues: [{ file: this.options.configFile, line: 0, path: '(gateway)', message: 'not every worker could load this config: none swapped it in' }] };
       }
+      let swap: ListenerSwap | undefined;
       try {
-        await this.reconcileListeners(next);
+        swap = await this.swapListeners(next);
         await this.admin.reconcile(next.config);
+        await swap.done();
       } catch (err) {
+        // The old listeners serve again (swapListeners put back what it had closed, if it threw itself).
+        await swap?.undo();
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);
         this.functions.discard(next.functions);
-        const issue = { file: this.options.configFile, line: 0, path: 'listeners', message: (err as Error).message };
+        const issue = openIssue(err, next, loaded.source);
         this.logger.error({ issues: [issue.message] }, 'reload refused: the running config keeps serving');
         this.reloadRefused([issue.message]);
         audit?.refused([`${issue.file}: ${issue.path}: ${issue.message}`], this.version, by);
@@ -354,7 +377,7 @@ export class Gateway {
     });
   }
 
-  private async open(config: ListenerConfig, snapshot: Snapshot): Promise<void> {
+  private async open(config: ListenerConfig, snapshot: Snapshot): Promise<Listener> {
     const tls = snapshot.listenerTls.get(config.name);
     const redirectTo = config.redirect_to;
     const handler = new RequestHandler({
@@ -382,34 +405,26 @@ export class Gateway {
     } catch (err) {
       throw new ListenError(config, err);
     }
-    this.listeners.set(config.name, listener);
     this.logger.info({ listener: config.name, url: listener.url }, 'listening');
+    return listener;
   }
 
-  /**
-   * Opens added listeners, closes removed ones, and reopens those whose
-   * settings changed. An https listener whose only changes are its TLS
-   * material (or whose certificate files changed) keeps running and serves
-   * the new material to new handshakes.
-   */
-  private async reconcileListeners(snapshot: Snapshot): Promise<void> {
-    const configs = snapshot.config.listeners;
-    const wanted = new Map(configs.map((c) => [c.name, c]));
-    for (const [name, listener] of this.listeners) {
-      const next = wanted.get(name);
-      const material = snapshot.listenerTls.get(name);
-      if (next && listener.front && material && swappableInPlace(listener.config, next)) {
-        listener.front.update(material, next.tls!, snapshot.baseDir);
-        this.listeners.set(name, { ...listener, config: next });
-        continue;
-      }
-      if (!next || JSON.stringify(next) !== JSON.stringify(listener.config)) {
-        this.listeners.delete(name);
-        this.certificates.delete(`listener:${name}`);
-        await closeListener(listener, this.snapshots.current.settings.shutdownTimeoutMs);
-      }
-    }
-    for (const config of configs) if (!this.listeners.has(config.name)) await this.open(config, snapshot);
+  /** The listeners' change a reload makes, undone if the reload is refused after all (server/listener-swap.ts). */
+  private swapListeners(snapshot: Snapshot): Promise<ListenerSwap> {
+    return swapListeners(this.listeners, snapshot, {
+      open: (config, of) => this.open(config, of),
+      close: (listener) => closeListener(listener, this.snapshots.current.settings.shutdownTimeoutMs),
+      running: this.snapshots.current,
+      certificates: this.certificates,
+      logger: this.logger,
+    });
+  }
+
+  /** Where this gateway listens now (a reload does not try these: it lets go of them first). */
+  private heldAddresses(): Array<{ host: string; port: number }> {
+    const admin = this.snapshot.config.admin?.address;
+    const at = admin === undefined ? undefined : parseListenAddress(admin);
+    return [...[...this.listeners.values()].map((l) => l.address), ...(at ? [at] : [])];
   }
 
   private watch(): void {
@@ -480,6 +495,15 @@ async function closeListener(listener: Listener, deadlineMs: number): Promise<vo
   front?.closeAll();
   handler.closeTunnels();
   await closed;
+}
+
+/** A listener that would not open during a reload, as an issue at its address in the file. */
+function openIssue(err: unknown, next: Snapshot, source: SourceText): ConfigIssue {
+  const index = err instanceof ListenError ? next.config.listeners.findIndex((l) => l.name === err.listener) : -1;
+  if (index < 0) return { file: source.file, line: 0, path: 'listeners', message: (err as Error).message };
+  const path = ['listeners', index, 'address'];
+  const code = err instanceof ListenError && err.code ? ` (${err.code})` : '';
+  return { file: source.file, line: lineIn(source, path), path: `listeners[${index}].address`, message: `${(err as Error).message}${code}` };
 }
 
 /** Config warnings (allowed but likely wrong), one log line each, with where they sit: `portcullis validate` prints the same. */

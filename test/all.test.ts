@@ -74,6 +74,7 @@ const EXCLUSIVE = [
   'test/e2e/workers-slow-stdout', // three processes, load, and a stdout reader that stalls for seconds
   'test/e2e/workers-leases-evict', // three processes and a key spray
   'test/e2e/workers-defense-ratio', // three processes
+  'test/e2e/workers-reload-listen', // three processes
   'test/e2e/functions-sandbox', // endless loops, memory bombs and a stuck thread take a core each until stopped
   'test/e2e/functions-threads', // stuck threads take a core each until the watchdog replaces them
   'test/lint/regex-linearity', // recheck's checker child takes a core for seconds: alone, its budget is not shared with other files

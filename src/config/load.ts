@@ -115,6 +115,12 @@ function parseYaml(source: SourceText, ctx: RefContext): LoadResult {
   return { ok: true, source: { file: source.file, data: resolved, lineOf, references: ctx.references }, issues };
 }
 
+/** The line of `path` in a document's text, parsed again: for the rare issue found after loading (a listener that cannot bind). */
+export function lineIn(source: SourceText, path: ConfigPath): number {
+  const lineCounter = new LineCounter();
+  return lineOfPath(parseDocument(source.text, { lineCounter }), lineCounter, path);
+}
+
 function lineOfPath(doc: Document, lineCounter: LineCounter, path: ConfigPath): number {
   for (let length = path.length; length >= 0; length--) {
     const node: unknown = length === 0 ? doc.contents : doc.getIn(path.slice(0, length), true);

@@ -14,11 +14,14 @@ const REASONS: Record<string, string> = {
 
 export class ListenError extends Error {
   readonly code: string | undefined;
+  /** The listener's name (a reload names its place in the config from it). */
+  readonly listener: string;
   /** `what`: a listener config, or the name of another server (the demo upstream). */
   constructor(what: ListenerConfig | { name: string; address: string; kind: string }, cause: unknown) {
     const code = (cause as NodeJS.ErrnoException).code;
     const who = 'kind' in what ? what.kind : `listener "${what.name}"`;
     super(`${who} cannot listen on ${what.address}: ${(code && REASONS[code]) ?? (cause as Error).message}`, { cause });
     this.code = code;
+    this.listener = what.name;
   }
 }

@@ -27,6 +27,8 @@ export interface NodeConfig {
   readonly warnings: readonly ConfigIssue[];
   /** The fleet section (a data plane of workers: its supervisor is the node's one fleet client). */
   readonly fleet: Config['fleet'];
+  /** Where the node listens (its listeners and admin listener): a reload tries the new addresses first. */
+  readonly listen: Pick<Config, 'listeners' | 'admin'>;
 }
 
 export type NodeConfigResult = { ok: true; config: NodeConfig } | { ok: false; issues: ConfigIssue[] };
@@ -55,6 +57,7 @@ export function loadNodeConfig(from: string | SourceText, env: NodeJS.ProcessEnv
       tickets: ticketListeners(config),
       warnings: loaded.warnings,
       fleet: config.fleet,
+      listen: { listeners: config.listeners, admin: config.admin },
     },
   };
 }

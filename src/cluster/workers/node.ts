@@ -9,6 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { formatIssue } from '../../config/errors.js';
 import { createLogger } from '../../telemetry/logger.js';
 import type { NodeConfig } from './node-config.js';
+import { listenIssues } from '../../server/listen-check.js';
 import { Supervisor, type NodeReloadResult } from './supervisor.js';
 import type { Logger } from 'pino';
 
@@ -80,6 +81,13 @@ export function superviseNode(file: string, config: NodeConfig, watch: boolean, 
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    supervisor.start();
+    // A listener that cannot be bound (a port another process holds) is said with its place in the file
+    // before any worker is forked, rather than by the first worker that fails.
+    void listenIssues(config.listen, config.source, { held: [] }).then((issues) => {
+      if (issues.length === 0) return supervisor.start();
+      for (const issue of issues) io.stderr(formatIssue(issue) + '\n');
+      flush();
+      resolve(1);
+    });
   });
 }

@@ -39,6 +39,7 @@ import { ReloadRound } from './reload-round.js';
 import { NodeStateGather, type NodeState } from './node-state.js';
 import { PROBER_SLOT, VerdictBook } from './active-health.js';
 import { workerExecArgv } from './worker-flags.js';
+import { addressesOf, listenIssues } from '../../server/listen-check.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
@@ -77,6 +78,8 @@ interface Slot {
   version: number;
   crashes: number[];
   restart: NodeJS.Timeout | undefined;
+  /** Killed by the supervisor to be forked again on the node's config (not a crash). */
+  replacing: boolean;
 }
 
 export interface SupervisorOptions {
@@ -136,7 +139,7 @@ export class Supervisor {
     });
     this.restarts = new Counter({
       name: 'portcullis_worker_restarts_total',
-      help: 'Workers forked again after they exited unasked, by how they ended (signal name, or exit code)',
+      help: 'Workers forked again: after they exited unasked, by how they ended (signal name, or exit code); reason="replaced" when the supervisor replaced one that could not swap a reload in',
       labelNames: ['reason'],
       registers: [this.registry],
     });
@@ -169,7 +172,7 @@ export class Supervisor {
     cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
     this.rotateTickets();
     for (let i = 0; i < this.config.workers; i++) {
-      this.slots.push({ index: i, worker: undefined, ready: false, version: 0, crashes: [], restart: undefined });
+      this.slots.push({ index: i, worker: undefined, ready: false, version: 0, crashes: [], restart: undefined, replacing: false });
       this.fork(this.slots[i]!);
     }
     if (this.options.watch) {
@@ -192,6 +195,7 @@ export class Supervisor {
 
   private fork(slot: Slot): void {
     slot.restart = undefined;
+    slot.replacing = false;
     slot.ready = false;
     const worker = cluster.fork({ PORTCULLIS_WORKER_SLOT: String(slot.index) });
     slot.worker = worker;
@@ -314,6 +318,15 @@ export class Supervisor {
     // A worker gone during a reload round cannot prepare it: the round is refused (its replacement catches up).
     for (const round of this.rounds.values()) round.exited(slot.index);
     if (this.stopping) return;
+    if (slot.replacing) {
+      // Asked to go: a worker that could not swap a reload in, forked again on the node's config at once.
+      this.restarts.inc({ reason: 'replaced' });
+      this.options.logger.warn({ worker: slot.index, pid: worker.process.pid, version: this.version }, 'worker replaced: forking it again on the node\'s config');
+      slot.restart = setTimeout(() => {
+        if (!this.stopping) this.fork(slot);
+      }, FIRST_RESTART_MS);
+      return;
+    }
     const now = Date.now();
     slot.crashes = [...slot.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
     const delay = restartDelay(slot.crashes.length);
@@ -351,12 +364,25 @@ export class Supervisor {
     if (loaded.config.workers !== this.slots.length) {
       logger.warn({ running: this.slots.length, configured: loaded.config.workers }, 'gateway.workers changed: the number of workers changes at the next start');
     }
+    // A listener address the node does not hold yet is tried here first (this process binds the workers'
+    // shared listeners anyway): one that cannot be bound refuses the reload before any worker prepares it.
+    const unbound = await listenIssues(loaded.config.listen, loaded.config.source, { held: addressesOf(this.config.listen), shared: true });
+    if (unbound.length > 0) {
+      logger.error({ issues: unbound.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
+      return { ok: false, issues: unbound };
+    }
     const version = this.version + 1;
     const workers = this.slots.filter((s) => s.worker && s.ready);
     const result = await this.runRound(workers, version, loaded.config.source, by);
     if (!result.committed) {
       logger.error({ issues: result.refusals.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: no worker swapped it in, the running config keeps serving');
       return { ok: false, issues: result.refusals };
+    }
+    if (result.failed.length === workers.length) {
+      // Every worker failed at the swap (a listener that would not open after all: the address was taken
+      // after it was tried) and put its old listeners back: the node runs the old config, as if refused.
+      logger.error({ issues: result.failures.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: no worker could swap it in, the running config keeps serving');
+      return { ok: false, issues: result.failures };
     }
     this.version = version;
     this.config = loaded.config;
@@ -365,8 +391,13 @@ export class Supervisor {
     if (result.failed.length > 0) {
       // A worker prepared the config and then could not swap it in (a listener would not open): it is
       // replaced by one that starts on the new config, so that the node serves one version.
-      logger.error({ workers: result.failed, issues: result.failures.map((i) => i.message) }, 'a worker could not swap the prepared config in: restarting it on the new one');
-      for (const index of result.failed) this.slots[index]?.worker?.kill('SIGTERM');
+      logger.error({ workers: result.failed, issues: result.failures.map((i) => i.message) }, 'a worker could not swap the prepared config in: replacing it by one on the new config');
+      for (const index of result.failed) {
+        const slot = this.slots[index];
+        if (!slot?.worker) continue;
+        slot.replacing = true;
+        slot.worker.kill('SIGTERM');
+      }
     }
     logger.info({ version, workers: workers.length }, 'config reloaded on every worker');
     return { ok: true, version };

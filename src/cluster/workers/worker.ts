@@ -252,6 +252,8 @@ export async function runWorker(configFile: string, env: NodeJS.ProcessEnv): Pro
       audit: start.audit,
       memoryStore: (config, logger) => store.create(JSON.stringify(config), logger),
       denyList,
+      // The supervisor tried the new listener addresses before the round; a failure at the swap is still refused.
+      listenCheck: false,
     });
   } catch (err) {
     send({ t: 'start-failed', message: (err as Error).message, issues: err instanceof InvalidConfigError ? err.issues : undefined });

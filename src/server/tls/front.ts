@@ -93,6 +93,11 @@ export class TlsFront {
     this.report(material);
   }
 
+  /** The certificates served now (the inventory's entry for this listener, put back when a replacement is rolled back). */
+  get certificates(): ListenerTls['certificates'] {
+    return this.material.certificates;
+  }
+
   /** Serves new material: the next handshake uses it, open connections are untouched. */
   update(material: ListenerTls, config: ListenerTlsConfig, baseDir: string): void {
     if (material.digest === this.material.digest) return;

@@ -1,0 +1,81 @@
+/**
+ * The check a reload makes before it swaps or closes anything: every address
+ * the new config listens on that is not already this process's (or node's)
+ * is tried (net/bind-check.ts), so that a port another process holds, an
+ * address this host does not have, or a privileged port is a refused reload
+ * with the listener's place in the file and the system's answer, while the
+ * running listeners go on serving. An address the gateway holds now is not
+ * tried: it is let go of first when the reload swaps, and a failure then is
+ * the rarer case that gateway.ts puts right by reopening the old listener.
+ */
+import { parseListenAddress } from '../config/ajv.js';
+import { formatPath, type ConfigIssue, type ConfigPath } from '../config/errors.js';
+import { lineIn, type SourceText } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { overlaps, tryBind, type BindAddress } from '../net/bind-check.js';
+import { ListenError } from './listen-error.js';
+
+interface Wanted {
+  readonly path: ConfigPath;
+  /** How the issue names it: `listener "main"`, the admin listener. */
+  readonly kind: string;
+  readonly name: string;
+  readonly address: string;
+  readonly at: BindAddress;
+}
+
+export interface ListenCheck {
+  /** Where this process (or node) listens now. */
+  readonly held: readonly BindAddress[];
+  /**
+   * A node of workers: each worker lets go of a port only when it swaps, so
+   * a listener cannot move to another host on a port the node holds (the
+   * workers that have not swapped yet still hold it).
+   */
+  readonly shared?: boolean;
+}
+
+/** Every address a config listens on: its listeners, then the admin listener. */
+export function addressesOf(config: Pick<Config, 'listeners' | 'admin'>): BindAddress[] {
+  return wantedOf(config).map((w) => w.at);
+}
+
+function wantedOf(config: Pick<Config, 'listeners' | 'admin'>): Wanted[] {
+  const wanted: Wanted[] = [];
+  config.listeners.forEach((l, i) => {
+    const at = parseListenAddress(l.address);
+    if (at) wanted.push({ path: ['listeners', i, 'address'], kind: `listener "${l.name}"`, name: l.name, address: l.address, at });
+  });
+  const admin = config.admin?.address;
+  const at = admin === undefined ? undefined : parseListenAddress(admin);
+  if (admin !== undefined && at) wanted.push({ path: ['admin', 'address'], kind: 'the admin listener', name: 'admin', address: admin, at });
+  return wanted;
+}
+
+/** What stands in the way of the config's listeners, each as an issue at its address in the file; none when every one can open. */
+export async function listenIssues(config: Pick<Config, 'listeners' | 'admin'>, source: SourceText, check: ListenCheck): Promise<ConfigIssue[]> {
+  const wanted = wantedOf(config);
+  const found: Array<{ path: ConfigPath; message: string }> = [];
+  const tries: Array<Promise<void>> = [];
+  wanted.forEach((w, i) => {
+    const before = wanted.slice(0, i).find((o) => overlaps(o.at, w.at));
+    if (before) {
+      found.push({ path: w.path, message: `${w.kind} cannot listen on ${w.address}: ${before.kind} (${formatPath(before.path)}) listens on ${before.address}` });
+      return;
+    }
+    const held = check.held.filter((h) => overlaps(h, w.at));
+    if (held.length > 0) {
+      if (check.shared && !held.every((h) => h.host === w.at.host)) {
+        found.push({ path: w.path, message: `${w.kind} cannot move to ${w.address} in one reload: the node's workers hold port ${w.at.port} on another address until each swaps; remove the listener in one reload and add it in the next, or restart the node` });
+      }
+      return;
+    }
+    tries.push(
+      tryBind(w.at).then((err) => {
+        if (err) found.push({ path: w.path, message: `${new ListenError({ name: w.name, address: w.address, kind: w.kind }, err).message}${err.code ? ` (${err.code})` : ''}` });
+      }),
+    );
+  });
+  await Promise.all(tries);
+  return found.map((f) => ({ file: source.file, line: lineIn(source, f.path), path: formatPath(f.path), message: f.message })).sort((a, b) => a.line - b.line);
+}
