@@ -35,6 +35,13 @@ describe('urlDecodeUni reads %uHHHH through the code page 20127 table, as ModSec
     assert.equal(TRANSFORMS.urldecodeuni!('%u4e27%u0627'), 'xx');
   });
 
+  it('reads the Unicode spaces the table lacks as a space and zero-width characters as nothing, where the low byte read noise', () => {
+    // JavaScript's \s holds U+2028 and U+3000; sanitizers strip U+200B (the low byte read "(" and a NUL, and VT)
+    assert.equal(TRANSFORMS.urldecodeuni!('alert%u2028(1)%u3000x'), 'alert (1) x');
+    assert.equal(uni('un\u200bion\u2060 sel\u200dect'), 'union select');
+    assert.equal(LOW_BYTE.urldecodeuni!('alert%u2028(1)un%u200bion'), 'alert((1)un\x0bion');
+  });
+
   it('keeps what has a reading either way: full-width ASCII, the table, and U+0000-U+00FF as themselves', () => {
     for (const t of [TRANSFORMS, LOW_BYTE]) {
       assert.equal(t.urldecodeuni!('%uFF1Cscript%uFF1E'), '<script>');

@@ -31,13 +31,22 @@ function uppercase(s: string): string {
  * and that is not full-width ASCII. 'low-byte': its low byte, as ModSecurity
  * and Coraza do (U+0627, Arabic alef, reads as an apostrophe). 'letter': the
  * letter x, as Microsoft's ModSecurity fork (Azure WAF) does, since no
- * backend reads U+0627 as an apostrophe; code points below U+0100 are
- * themselves either way. docs/policies/waf.md has the figures.
+ * backend reads U+0627 as an apostrophe (spaces and zero-width characters
+ * apart: unmappedReading); code points below U+0100 are themselves either way. docs/policies/waf.md has the figures.
  */
 export type UnmappedUnicode = 'letter' | 'low-byte';
 
-/** The neutral letter an unmapped code point becomes with 'letter'. */
-const NEUTRAL = 0x78; // x
+/**
+ * With 'letter', what is not a letter keeps a reading: the Unicode spaces the
+ * table lacks (JavaScript's \s holds them all) read as a space, and the
+ * zero-width characters (which sanitizers and normalizers strip) as nothing,
+ * so `un<ZWSP>ion` reads `union` and `alert<U+2028>(1)` `alert (1)`.
+ */
+function unmappedReading(code: number): string {
+  if (code === 0x1680 || (code >= 0x2007 && code <= 0x200a) || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff) return ' ';
+  if ((code >= 0x200b && code <= 0x200d) || code === 0x2060) return '';
+  return 'x';
+}
 
 function fullWidthOrLow(code: number): number {
   // ModSecurity maps full-width ASCII (U+FF01..U+FF5E) to ASCII, everything else to its low byte
@@ -45,10 +54,10 @@ function fullWidthOrLow(code: number): number {
   return code & 0xff;
 }
 
-function fallback(code: number, unmapped: UnmappedUnicode): number {
+function fallback(code: number, unmapped: UnmappedUnicode): string {
   // full-width ASCII keeps its ASCII reading (an evasion backends do fold); U+0000-U+00FF are themselves
-  if (unmapped === 'letter' && code > 0xff && !(code >= 0xff01 && code <= 0xff5e)) return NEUTRAL;
-  return fullWidthOrLow(code);
+  if (unmapped === 'letter' && code > 0xff && !(code >= 0xff01 && code <= 0xff5e)) return unmappedReading(code);
+  return String.fromCharCode(fullWidthOrLow(code));
 }
 
 function urlDecodeCore(s: string, unicode: boolean, unmapped: UnmappedUnicode = 'letter'): string {
@@ -76,7 +85,7 @@ function urlDecodeCore(s: string, unicode: boolean, unmapped: UnmappedUnicode = 
           // urlDecodeUni alone reads the best-fit table (ModSecurity's recommended SecUnicodeMapFile, code page 20127)
           const code = (a << 12) | (b << 8) | (d << 4) | e;
           const mapped = unicodeMap(code);
-          out += String.fromCharCode(mapped !== -1 ? mapped : fallback(code, unmapped));
+          out += mapped !== -1 ? String.fromCharCode(mapped) : fallback(code, unmapped);
           i += 5;
           continue;
         }
