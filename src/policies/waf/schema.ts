@@ -47,7 +47,7 @@ export const WafSchema = Type.Object({
   unmapped_unicode: Type.Union([Type.Literal('letter'), Type.Literal('low-byte')], {
     default: 'letter',
     description:
-      "engine crs: how t:urlDecodeUni (after t:utf8toUnicode) reads a character ModSecurity's best-fit table (code page 20127) has no ASCII for, such as Arabic, Cyrillic, Hangul or CJK: letter reads it as the letter x; low-byte as its code point's low byte, as ModSecurity and Coraza do (U+0627, Arabic alef, reads as an apostrophe), for a backend that truncates characters to bytes. Full-width ASCII reads as ASCII either way",
+      "engine crs: how t:urlDecodeUni (after t:utf8toUnicode) reads a character ModSecurity's best-fit table (code page 20127) has no ASCII for, such as Arabic, Cyrillic, Hangul or CJK: letter reads it as the letter x (a Unicode space as a space, a zero-width character as nothing); low-byte as its code point's low byte, as ModSecurity and Coraza do (U+0627, Arabic alef, reads as an apostrophe), for an upstream that truncates characters to bytes. Full-width ASCII reads as ASCII either way",
   }),
   threshold: Type.Integer({
     minimum: 1,
