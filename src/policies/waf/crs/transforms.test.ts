@@ -33,6 +33,9 @@ describe('urlDecodeUni reads %uHHHH through the code page 20127 table, as ModSec
     assert.equal(uni('فقوسة - بنسلامة'), 'xxxxx - xxxxxxx');
     assert.equal(uni('김민준 Ёлка 异常'), 'xxx xxxx xx');
     assert.equal(TRANSFORMS.urldecodeuni!('%u4e27%u0627'), 'xx');
+    // emoji: utf8toUnicode keeps 16 bits (U+1F62D is %uF62D), whose low byte was "-"
+    assert.equal(uni('ok 😭👍'), 'ok xx');
+    assert.equal(lowByte('ok 😭'), 'ok -');
   });
 
   it('reads the Unicode spaces the table lacks as a space and zero-width characters as nothing, where the low byte read noise', () => {
