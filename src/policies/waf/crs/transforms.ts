@@ -30,7 +30,7 @@ function uppercase(s: string): string {
  * How urlDecodeUni reads a %uHHHH whose code point the best-fit table lacks
  * and that is not full-width ASCII. 'low-byte': its low byte, as ModSecurity
  * and Coraza do (U+0627, Arabic alef, reads as an apostrophe). 'letter': the
- * letter x, as Microsoft's ModSecurity fork (Azure WAF) does, since no
+ * letter x, as Microsoft's fork of ModSecurity does, since no
  * backend reads U+0627 as an apostrophe (spaces and zero-width characters
  * apart: unmappedReading); code points below U+0100 are themselves either way. docs/policies/waf.md has the figures.
  */
