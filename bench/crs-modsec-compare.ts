@@ -6,7 +6,7 @@
  * and through our engine, and lists per request the rule ids each fired.
  *
  *   node --import tsx bench/crs-modsec-compare.ts [--kind benign|attack] [--only NAME] [--paranoia 1|2]
- *        [--out FILE.jsonl] [--diff] [--limit N]
+ *        [--out FILE.jsonl] [--diff] [--limit N] [--unicode low-byte|letter]
  *   node --import tsx bench/crs-modsec-compare.ts --serve     (ModSecurity alone, to try requests with curl)
  *
  * Needs: apt-get install apache2 libapache2-mod-security2. Not part of the
@@ -41,6 +41,8 @@ const paranoia = Number(opt('--paranoia') ?? 1);
 const out = opt('--out');
 const showDiff = args.includes('--diff');
 const limit = Number(opt('--limit') ?? Infinity);
+/** Our engine's unmapped_unicode: low-byte by default here, ModSecurity's own reading, so that a difference is a divergence. */
+const unicode = opt('--unicode') === 'letter' ? 'letter' : 'low-byte';
 
 const MODULES = '/usr/lib/apache2/modules';
 if (!existsSync(join(MODULES, 'mod_security2.so'))) {
@@ -191,7 +193,7 @@ function auditEntries(file: string): Map<string, { ids: number[]; blocked: boole
 
 // ---- our engine -------------------------------------------------------------
 
-const ruleSet = loadCrs({ ...SETUP });
+const ruleSet = loadCrs({ ...SETUP, unmappedUnicode: unicode });
 
 function ours(w: Wire): { ids: number[]; blocked: boolean; data: string[] } {
   const tx = new CrsTransaction(ruleSet, {

@@ -1,6 +1,7 @@
 /**
  * CRS's regression suite against a real gateway running the CRS engine, by
- * rule family: `npx tsx bench/crs-regression.ts [filter]`. The CI test
+ * rule family: `npx tsx bench/crs-regression.ts [filter]` (CRS_UNICODE=low-byte
+ * runs it with the waf's unmapped_unicode: low-byte, ModSecurity's reading). The CI test
  * (test/e2e/crs-regression.test.ts) runs the same and holds the pass rate.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,13 +14,14 @@ import type { TelemetryEvent } from '../src/telemetry/event.js';
 
 const SUITE = process.env.CRS_TESTS ?? join(import.meta.dirname, '../vendor/crs/tests/regression/tests');
 const filter = process.argv[2];
+const unicode = process.env.CRS_UNICODE === 'low-byte' ? 'low-byte' : 'letter';
 const dir = mkdtempSync(join(tmpdir(), 'crs-ftw-'));
 writeFileSync(join(dir, 'ftw-setup.conf'), CRS_TEST_SETUP);
 const upstream = await startUpstream(albedo);
 const gw = await startGateway(`
 listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
-routes: [{ name: r, service: s, public: true, match: { paths: [/] }, policies: [{ waf: { engine: crs, mode: monitor, paranoia: 4, response: { enabled: true }, include: ["${dir}/ftw-setup.conf"] } }] }]
+routes: [{ name: r, service: s, public: true, match: { paths: [/] }, policies: [{ waf: { engine: crs, mode: monitor, paranoia: 4, unmapped_unicode: ${unicode}, response: { enabled: true }, include: ["${dir}/ftw-setup.conf"] } }] }]
 `);
 const events: TelemetryEvent[] = [];
 gw.gateway.telemetry.events.subscribe((e) => {

@@ -2,6 +2,7 @@
  * Detection and false-positive rates of the waf policy on public corpora.
  *
  *   node --import tsx bench/waf-corpus.ts [--engine native|crs|both] [--verbose [--level 2] [--show-held-out]] [--only NAME] [--kind attack|benign] [--paranoia 1|2] [--json]
+ *        [--unicode letter|low-byte]   (the waf's unmapped_unicode: how CRS reads characters ModSecurity's best-fit table lacks)
  *
  * Attack corpora: each payload is sent as the value of a query parameter (the
  * line as it appears in the list is the raw query value; the WAF sees it
@@ -32,13 +33,15 @@ const showHeldOut = args.includes('--show-held-out');
 const engine = args.includes('--engine') ? args[args.indexOf('--engine') + 1] : 'native';
 /** The paranoia level whose misses and false positives --verbose lists. */
 const verboseLevel = args.includes('--level') ? Number(args[args.indexOf('--level') + 1]) : 1;
+/** The waf's unmapped_unicode (CRS only): letter (the default) or low-byte (ModSecurity's reading). */
+const unicode = args.includes('--unicode') ? args[args.indexOf('--unicode') + 1] : 'letter';
 
 const levels: Array<1 | 2> = onlyLevel === 1 || onlyLevel === 2 ? [onlyLevel] : [1, 2];
 const instances = new Map<string, PolicyInstance>();
 function instance(level: 1 | 2, exclusions: Corpus['exclusions'] = []): PolicyInstance {
   const key = `${level} ${JSON.stringify(exclusions)}`;
   let found = instances.get(key);
-  if (!found) instances.set(key, (found = compilePolicy(waf, { engine, paranoia: level, body: { max_size: '1MiB' }, exclusions })));
+  if (!found) instances.set(key, (found = compilePolicy(waf, { engine, paranoia: level, unmapped_unicode: unicode, body: { max_size: '1MiB' }, exclusions })));
   return found;
 }
 

@@ -200,6 +200,7 @@ function compileCrs(config: WafConfig, baseDir: string, maxBody: number): Omit<C
       allowedContentTypes: config.allowed_content_types,
       rulesDir: config.rules_dir === undefined ? undefined : resolve(baseDir, config.rules_dir),
       responses: config.response.enabled,
+      unmappedUnicode: config.unmapped_unicode,
       outboundThreshold: config.response.enabled ? config.response.threshold : undefined,
       include: config.include.map((f) => resolve(baseDir, f)),
       before,

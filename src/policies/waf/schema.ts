@@ -44,6 +44,11 @@ export const WafSchema = Type.Object({
   allowed_content_types: Type.Optional(
     Type.Array(Type.String({ pattern: '^[a-z0-9.+-]+/[a-z0-9.+*-]+$' }), { minItems: 1, description: 'engine crs: tx.allowed_request_content_type (the request Content-Types CRS rule 920420 lets through)' }),
   ),
+  unmapped_unicode: Type.Union([Type.Literal('letter'), Type.Literal('low-byte')], {
+    default: 'letter',
+    description:
+      "engine crs: how t:urlDecodeUni (after t:utf8toUnicode) reads a character ModSecurity's best-fit table (code page 20127) has no ASCII for, such as Arabic, Cyrillic, Hangul or CJK: letter reads it as the letter x (a Unicode space as a space, a zero-width character as nothing); low-byte as its code point's low byte, as ModSecurity and Coraza do (U+0627, Arabic alef, reads as an apostrophe), for an upstream that truncates characters to bytes. Full-width ASCII reads as ASCII either way",
+  }),
   threshold: Type.Integer({
     minimum: 1,
     maximum: 1000,

@@ -12,6 +12,7 @@ import { expandGlob } from './glob.js';
 import { prefilterFor } from './prefilter.js';
 import { RuleSet } from './ruleset.js';
 import { setupText, type SetupOptions } from './setup.js';
+import type { UnmappedUnicode } from './transforms.js';
 
 export { CrsTransaction, type RuleMatch, type Interruption } from './engine.js';
 export { RuleSet } from './ruleset.js';
@@ -31,6 +32,8 @@ export interface CrsOptions extends SetupOptions {
   readonly after?: string;
   /** Run the response rules (RESPONSE-95x) too. */
   readonly responses?: boolean;
+  /** How t:urlDecodeUni reads a code point the best-fit table lacks: 'letter' (the default) or 'low-byte' (ModSecurity's reading). */
+  readonly unmappedUnicode?: UnmappedUnicode;
 }
 
 function ruleFiles(dir: string, responses: boolean): string[] {
@@ -52,12 +55,13 @@ export function loadCrs(options: CrsOptions): RuleSet {
   const files = [...before, ...ruleFiles(dir, options.responses ?? false), ...afterFiles];
   const texts = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
   const setup = setupText(options);
-  const hash = createHash('sha256').update(setup).update('\0').update(options.before ?? '').update('\0').update(options.after ?? '');
+  const unmappedUnicode = options.unmappedUnicode ?? 'letter';
+  const hash = createHash('sha256').update(unmappedUnicode).update('\0').update(setup).update('\0').update(options.before ?? '').update('\0').update(options.after ?? '');
   for (const [f, t] of texts) hash.update('\0').update(f).update('\0').update(t);
   const key = hash.digest('hex');
   const cached = cache.get(key);
   if (cached) return cached;
-  const set = new RuleSet({ readFile: (p) => texts.get(p) ?? readFileSync(p, 'utf8') });
+  const set = new RuleSet({ readFile: (p) => texts.get(p) ?? readFileSync(p, 'utf8'), unmappedUnicode });
   set.loadText(setup, '<waf setup>');
   if (options.before) set.loadText(options.before, '<waf exclusions>');
   for (const f of before) set.loadFile(f);

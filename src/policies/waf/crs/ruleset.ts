@@ -11,7 +11,7 @@ import { expandGlob } from './glob.js';
 import { compileOperator, compileRegex, OperatorError } from './operators.js';
 import { parseActions, parseOperator, parseSecLang, parseVariables, SecLangError, type Directive, type ParsedAction, type ParsedVariable } from './parser.js';
 import { SEVERITIES, type Ctl, type Disruptive, type PhaseItem, type Rule, type SetVar, type Target, type TargetExclusion } from './model.js';
-import { TRANSFORMS, type Transform } from './transforms.js';
+import { TRANSFORMS, transformsFor, type Transform, type UnmappedUnicode } from './transforms.js';
 import { VARIABLE_NAMES } from './variables.js';
 
 /** Settings directives: accepted; the gateway's own config governs what they would govern. */
@@ -44,6 +44,8 @@ const CTL_NAMES = new Set([
 export interface RuleSetOptions {
   /** Called for each Include: the file's text. Defaults to reading the file. */
   readonly readFile?: (path: string) => string;
+  /** How t:urlDecodeUni reads a code point the best-fit table lacks ('letter' unless told). */
+  readonly unmappedUnicode?: UnmappedUnicode;
 }
 
 interface PhaseDefaults {
@@ -62,9 +64,11 @@ export class RuleSet {
   private readonly defaults = new Map<number, PhaseDefaults>();
   private readonly files: string[] = [];
   private readonly read: (path: string) => string;
+  private readonly transforms: Readonly<Record<string, Transform>>;
 
   constructor(options: RuleSetOptions = {}) {
     this.read = options.readFile ?? ((p) => readFileSync(p, 'utf8'));
+    this.transforms = transformsFor(options.unmappedUnicode ?? 'letter');
   }
 
   /** Every file loaded, in order. */
@@ -438,7 +442,7 @@ export class RuleSet {
           if (!NON_DISRUPTIVE_IGNORED.has(n)) fail(`unknown action ${a.name}`);
       }
     }
-    rule.transforms = rule.transformNames.map((t) => TRANSFORMS[t]!) satisfies Transform[];
+    rule.transforms = rule.transformNames.map((t) => this.transforms[t]!) satisfies Transform[];
     rule.transformKey = rule.transformNames.join(',');
   }
 }

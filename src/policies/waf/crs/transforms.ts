@@ -1,7 +1,8 @@
 /**
  * SecLang transformations (t:...). Values are byte strings: every char is one
- * byte (0-255), as ModSecurity sees them, so every decode keeps only the low
- * byte of what it decodes, as ModSecurity does without a unicode map.
+ * byte (0-255), as ModSecurity sees them, so a decode keeps only the low
+ * byte of what it decodes, as ModSecurity does without a unicode map, except
+ * urlDecodeUni's %uHHHH: the best-fit table, then UnmappedUnicode.
  */
 import { createHash } from 'node:crypto';
 import { unicodeMap } from './unicode-map.js';
@@ -25,13 +26,41 @@ function uppercase(s: string): string {
   return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
 }
 
+/**
+ * How urlDecodeUni reads a %uHHHH whose code point the best-fit table lacks
+ * and that is not full-width ASCII. 'low-byte': its low byte, as ModSecurity
+ * and Coraza do (U+0627, Arabic alef, reads as an apostrophe). 'letter': the
+ * letter x, as Microsoft's fork of ModSecurity does, since no
+ * backend reads U+0627 as an apostrophe (spaces and zero-width characters
+ * apart: unmappedReading); code points below U+0100 are themselves either way. docs/policies/waf.md has the figures.
+ */
+export type UnmappedUnicode = 'letter' | 'low-byte';
+
+/**
+ * With 'letter', what is not a letter keeps a reading: the Unicode spaces the
+ * table lacks (JavaScript's \s holds them all) read as a space, and the
+ * zero-width characters (which sanitizers and normalizers strip) as nothing,
+ * so `un<ZWSP>ion` reads `union` and `alert<U+2028>(1)` `alert (1)`.
+ */
+function unmappedReading(code: number): string {
+  if (code === 0x1680 || (code >= 0x2007 && code <= 0x200a) || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff) return ' ';
+  if ((code >= 0x200b && code <= 0x200d) || code === 0x2060) return '';
+  return 'x';
+}
+
 function fullWidthOrLow(code: number): number {
   // ModSecurity maps full-width ASCII (U+FF01..U+FF5E) to ASCII, everything else to its low byte
   if (code >= 0xff01 && code <= 0xff5e) return code - 0xfee0;
   return code & 0xff;
 }
 
-function urlDecodeCore(s: string, unicode: boolean): string {
+function fallback(code: number, unmapped: UnmappedUnicode): string {
+  // full-width ASCII keeps its ASCII reading (an evasion backends do fold); U+0000-U+00FF are themselves
+  if (unmapped === 'letter' && code > 0xff && !(code >= 0xff01 && code <= 0xff5e)) return unmappedReading(code);
+  return String.fromCharCode(fullWidthOrLow(code));
+}
+
+function urlDecodeCore(s: string, unicode: boolean, unmapped: UnmappedUnicode = 'letter'): string {
   if (s.indexOf('%') === -1 && s.indexOf('+') === -1) return s;
   let out = '';
   const n = s.length;
@@ -56,7 +85,7 @@ function urlDecodeCore(s: string, unicode: boolean): string {
           // urlDecodeUni alone reads the best-fit table (ModSecurity's recommended SecUnicodeMapFile, code page 20127)
           const code = (a << 12) | (b << 8) | (d << 4) | e;
           const mapped = unicodeMap(code);
-          out += String.fromCharCode(mapped !== -1 ? mapped : fullWidthOrLow(code));
+          out += mapped !== -1 ? String.fromCharCode(mapped) : fallback(code, unmapped);
           i += 5;
           continue;
         }
@@ -376,7 +405,7 @@ function escapeSeqDecode(s: string): string {
   return out;
 }
 
-/** UTF-8 sequences in the bytes become %uHHHH, which a later urlDecodeUni turns into their low byte (or full-width ASCII into ASCII). */
+/** UTF-8 sequences in the bytes become %uHHHH, which a later urlDecodeUni reads through the best-fit table (see UnmappedUnicode for the rest). */
 function utf8toUnicode(s: string): string {
   let out = '';
   const n = s.length;
@@ -433,7 +462,7 @@ function digest(alg: string): Transform {
   return (s) => createHash(alg).update(Buffer.from(s, 'latin1')).digest().toString('latin1');
 }
 
-/** Lower-cased names: SecLang transformation names are case-insensitive. */
+/** Lower-cased names: SecLang transformation names are case-insensitive. urldecodeuni reads unmapped code points as a letter here (transformsFor). */
 export const TRANSFORMS: Readonly<Record<string, Transform>> = {
   lowercase,
   uppercase,
@@ -473,6 +502,13 @@ export const TRANSFORMS: Readonly<Record<string, Transform>> = {
   parityodd7bit: (s) => s,
   parityzero7bit: (s) => s.replace(/[\x80-\xff]/g, (c) => String.fromCharCode(c.charCodeAt(0) & 0x7f)),
 };
+
+const LOW_BYTE: Readonly<Record<string, Transform>> = { ...TRANSFORMS, urldecodeuni: (s) => urlDecodeCore(s, true, 'low-byte') };
+
+/** The transformations for a rule set: urldecodeuni differs by how it reads unmapped code points. */
+export function transformsFor(unmapped: UnmappedUnicode): Readonly<Record<string, Transform>> {
+  return unmapped === 'low-byte' ? LOW_BYTE : TRANSFORMS;
+}
 
 /** ModSecurity's whitespace for trim: space, \t, \n, \r, \f, \v (no Unicode spaces). Loops, not a regex: `\s+$` is quadratic on a long run. */
 function isTrimSpace(code: number): boolean {

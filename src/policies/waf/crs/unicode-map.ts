@@ -3,8 +3,9 @@
  * (US-ASCII) of ModSecurity's unicode.mapping, the one its recommended
  * config loads (SecUnicodeMapFile unicode.mapping 20127) in 2.9 and v3 alike.
  * With it "…" (U+2026) decodes to ".", "’" to "'" and accented Latin to its
- * base letter; a code point the table lacks keeps its low byte (full-width
- * ASCII becomes ASCII), as before. Checked against mod_security2 2.9.7 with
+ * base letter; full-width ASCII becomes ASCII; a code point the table lacks
+ * reads as the letter x, or keeps its low byte as in ModSecurity with the
+ * waf's `unmapped_unicode: low-byte` (transforms.ts). Checked against mod_security2 2.9.7 with
  * bench/crs-modsec-compare.ts. From ModSecurity's unicode.mapping
  * (Apache-2.0, Trustwave Holdings); 371 entries, HHHH:byte.
  */
