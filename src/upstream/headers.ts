@@ -223,7 +223,9 @@ export function responseHeadersFrom(raw: Buffer[], hidden?: ReadonlySet<string>)
 }
 
 /**
- * The client's headers minus what must not cross, as undici's flat [name, value, ...] list.
+ * The client's headers minus what must not cross, as undici's flat [name, value, ...] list,
+ * written into `out` from index 0; returns how many entries it wrote (out.length is left to the
+ * caller, which adds its own headers after them).
  * `fromTrustedProxy`: the peer is in gateway.trusted_proxies (PROXY_HEADERS pass).
  */
 export function forwardableRequestHeaders(
@@ -231,8 +233,9 @@ export function forwardableRequestHeaders(
   skip: ReadonlySet<string> | undefined,
   requestIdHeader: string,
   fromTrustedProxy: boolean,
-): string[] {
-  const out: string[] = [];
+  out: string[],
+): number {
+  let n = 0;
   const listed = connectionListed(headers.connection);
   for (const name in headers) {
     // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, never fields.
@@ -240,7 +243,10 @@ export function forwardableRequestHeaders(
     if (NEVER_FORWARDED.has(name) || name === requestIdHeader) {
       // An HTTP/2 client's "TE: trailers" (the only TE HTTP/2 allows) says it takes trailers; gRPC
       // upstreams insist on hearing it, and the proxy passes trailers on. HTTP/2 requests are the ones with pseudo-headers.
-      if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') out.push('te', 'trailers');
+      if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') {
+        out[n++] = 'te';
+        out[n++] = 'trailers';
+      }
       continue;
     }
     if (listed?.has(name) || skip?.has(name) || (!fromTrustedProxy && PROXY_HEADERS.has(name))) continue;
@@ -249,10 +255,17 @@ export function forwardableRequestHeaders(
     if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'), requestIdHeader)) continue;
     const value = headers[name];
     if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, value);
+    if (Array.isArray(value)) {
+      for (const v of value) {
+        out[n++] = name;
+        out[n++] = v;
+      }
+    } else {
+      out[n++] = name;
+      out[n++] = value;
+    }
   }
-  return out;
+  return n;
 }
 
 function isGatewayOwned(name: string, requestIdHeader: string): boolean {
