@@ -55,15 +55,13 @@ export function upstreamRequestOf(
   upgrade: boolean,
   trace?: RequestTrace,
 ): UpstreamRequest {
-  let skip = ctx.upstreamHeaderRemovals;
-  if (skip) for (const name of NOT_FORWARDED) skip.add(name);
-  else skip = NOT_FORWARDED;
   const trusted = settings.trustedProxies.trusts(peer);
   // Sized once: the client's header lines bound what is forwarded of them, and the gateway adds at most
   // GATEWAY_ENTRIES of its own (policies' header sets aside). Pushed onto [], the list was copied into a
   // bigger one once or twice per request; it is written by index and its length set once at the end.
   const headers = new Array<string>(req.rawHeaders.length + GATEWAY_ENTRIES);
-  let n = forwardableRequestHeaders(req.headers, skip, settings.requestIdHeader, trusted, headers);
+  // The policies' removals are read beside NOT_FORWARDED, not merged into it (three Set insertions a request).
+  let n = forwardableRequestHeaders(req.headers, NOT_FORWARDED, ctx.upstreamHeaderRemovals, settings.requestIdHeader, trusted, headers);
 
   const xff = req.headers['x-forwarded-for'];
   headers[n++] = 'x-forwarded-for';

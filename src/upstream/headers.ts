@@ -223,14 +223,16 @@ export function responseHeadersFrom(raw: Buffer[], hidden?: ReadonlySet<string>)
 }
 
 /**
- * The client's headers minus what must not cross, as undici's flat [name, value, ...] list,
+ * The client's headers minus what must not cross (and minus `skip` and `removed`: the caller's
+ * own and what policies removed), as undici's flat [name, value, ...] list,
  * written into `out` from index 0; returns how many entries it wrote (out.length is left to the
  * caller, which adds its own headers after them).
  * `fromTrustedProxy`: the peer is in gateway.trusted_proxies (PROXY_HEADERS pass).
  */
 export function forwardableRequestHeaders(
   headers: IncomingHttpHeaders,
-  skip: ReadonlySet<string> | undefined,
+  skip: ReadonlySet<string>,
+  removed: ReadonlySet<string> | undefined,
   requestIdHeader: string,
   fromTrustedProxy: boolean,
   out: string[],
@@ -249,7 +251,7 @@ export function forwardableRequestHeaders(
       }
       continue;
     }
-    if (listed?.has(name) || skip?.has(name) || (!fromTrustedProxy && PROXY_HEADERS.has(name))) continue;
+    if (listed?.has(name) || skip.has(name) || removed?.has(name) || (!fromTrustedProxy && PROXY_HEADERS.has(name))) continue;
     // CGI, WSGI, Rack and PHP read "x_consumer_name" as X-Consumer-Name: such a spelling of a header
     // the gateway owns would let a client add to (or, where the gateway sets none, be) the real one.
     if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'), requestIdHeader)) continue;
