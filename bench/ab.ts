@@ -15,11 +15,14 @@
  * collections per 1,000 requests and their main-thread milliseconds.
  * --alloc instead samples every allocation (garbage included: V8's sampling
  * heap profiler through the inspector) over one round per target after the
- * warm-up, and prints the young generation allocated per request and the
- * functions that allocate most of it.
+ * warm-up, and prints the young generation allocated per request, the
+ * functions that allocate most of it, and the same bytes charged to the
+ * nearest of our own functions on the stack (undici writing a request head
+ * counts under the Exchange that dispatched it); each profile is kept in
+ * .bench/alloc-NAME.heapprofile (Chrome DevTools' Memory tab opens it).
  * Prints each round, then medians; the load average at start and end.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,7 +166,19 @@ function allocSummary(profile: { head: AllocNode }, requests: number, top: numbe
   };
   walk(profile.head);
   const lines = [...by].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${(v / requests).toFixed(0).padStart(6)} B  ${k}`);
-  return `    ${(total / requests).toFixed(0)} B per request allocated (${requests} requests sampled), by function:\n${lines.join('\n')}`;
+  // The same bytes charged to the nearest of our own functions on the stack (src/ or dist/, not
+  // node_modules): undici writing a request head counts under the Exchange that dispatched it.
+  const ours = new Map<string, number>();
+  const charge = (n: AllocNode, owner: string): void => {
+    const f = n.callFrame;
+    const mine = /\/(src|dist)\//.test(f.url) && !f.url.includes('/node_modules/');
+    const who = mine ? `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(dist|src)\//, '$1/')}:${f.lineNumber + 1}` : owner;
+    ours.set(who, (ours.get(who) ?? 0) + n.selfSize);
+    for (const c of n.children) charge(c, who);
+  };
+  charge(profile.head, '(no function of ours on the stack)');
+  const ourLines = [...ours].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${(v / requests).toFixed(0).padStart(6)} B  ${k}`);
+  return `    ${(total / requests).toFixed(0)} B per request allocated (${requests} requests sampled), by function:\n${lines.join('\n')}\n  by the nearest function of ours on the stack:\n${ourLines.join('\n')}`;
 }
 
 const say = (text: string) => process.stderr.write(text + '\n');
@@ -264,6 +279,9 @@ async function main(): Promise<void> {
       await pause(200); // written whole
       const profile = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { head: AllocNode } | { error: string };
       if ('error' in profile) throw new Error(`${t.name}: ${profile.error}`);
+      // Kept for a closer look (Chrome DevTools' Memory tab opens .heapprofile files).
+      mkdirSync(join(REPO, '.bench'), { recursive: true });
+      copyFileSync(`${base}.json`, join(REPO, '.bench', `alloc-${t.name}.heapprofile`));
       process.stdout.write(`${t.name} (${t.kind}${t.flags.length ? ` ${t.flags.join(' ')}` : ''}), load average ${load()}\n${allocSummary(profile, Math.max(r.requests, 1), Number(values.top))}\n`);
     }
     return;

@@ -291,7 +291,12 @@ export class RequestSlot<T> {
   }
 
   set(ctx: RequestContext, value: T): void {
-    const slots = (ctx.slots ??= []);
+    const slots = ctx.slots;
+    if (slots === undefined) {
+      // The first slot of a request: an array of exactly two (a push onto [] reserves room for 19).
+      ctx.slots = [this, value];
+      return;
+    }
     for (let i = 0; i < slots.length; i += 2) {
       if (slots[i] === this) {
         slots[i + 1] = value;

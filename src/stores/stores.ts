@@ -73,6 +73,27 @@ export interface SecureStores {
   map(name: string): FieldMap;
 }
 
+/**
+ * A counter's full key (namespace prefix + key), kept while the key repeats: a
+ * limit keyed by consumer or by client sees the same few keys request after
+ * request, and a key joined anew each time is a new string the store must
+ * flatten and hash before it can look it up.
+ */
+class LastKey {
+  private key: string | undefined = undefined;
+  private full = '';
+
+  constructor(private readonly prefix: string) {}
+
+  of(key: string): string {
+    if (key !== this.key) {
+      this.full = this.prefix + key;
+      this.key = key;
+    }
+    return this.full;
+  }
+}
+
 export class Stores {
   readonly secure: SecureStores;
 
@@ -106,7 +127,8 @@ export class Stores {
       if (!(l.windowMs >= 1 && Number.isSafeInteger(l.windowMs))) throw new Error(`a window must be at least 1 ms, got ${l.windowMs}`);
     }
     const store = this.store;
-    return { hit: (key, cost = 1, partial = false) => store.hitWindows(prefix + key, limits, sliding, cost, partial) };
+    const keyed = new LastKey(prefix);
+    return { hit: (key, cost = 1, partial = false) => store.hitWindows(keyed.of(key), limits, sliding, cost, partial) };
   }
 
   bucket(namespace: string, options: { intervalMs: number; burst: number }): TokenBucket {
@@ -114,7 +136,8 @@ export class Stores {
     const { intervalMs, burst } = options;
     if (!(intervalMs > 0) || !(burst >= 1)) throw new Error('a token bucket needs a positive interval and a burst of at least 1');
     const store = this.store;
-    return { take: (key, cost = 1) => store.takeTokens(prefix + key, intervalMs, burst, cost) };
+    const keyed = new LastKey(prefix);
+    return { take: (key, cost = 1) => store.takeTokens(keyed.of(key), intervalMs, burst, cost) };
   }
 
   counter(namespace: string): BoundedCounter {

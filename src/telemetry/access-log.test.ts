@@ -50,6 +50,47 @@ describe('access log line', () => {
     for (const absent of ['trace_id', 'route', 'service', 'target', 'consumer', 'code', 'upstream_ms', 'events']) assert.equal(line[absent], undefined, absent);
   });
 
+  it('writes non-ASCII text as UTF-8 JSON, and numbers as JSON numbers', () => {
+    const { lines, out } = capture();
+    const log = new AccessLog(out);
+    const ctx = new RequestContext('id-3', 'GET', '/caf\u00e9/\u65e5\u672c/\ud83d\ude00', '', {}, 'xn--caf-dma.example', '10.0.0.1', 'http', performance.now() - 1234.567, undefined);
+    ctx.consumer = { name: 'Z\u00fcrich \u2028', groups: [], metadata: {} };
+    ctx.upstreamLatencyMs = 0.005;
+    ctx.bytesSent = 1_234_567_890_123;
+    log.write(ctx, 200, false);
+    const ctx2 = new RequestContext('id-4', 'GET', '/a\ud800b', '', {}, 'h\u0085', '10.0.0.1', 'http', performance.now(), undefined);
+    ctx2.upstreamLatencyMs = 12.1;
+    ctx2.bytesSent = 0;
+    log.write(ctx2, 502, true);
+    log.flush();
+    const [first, second] = lines[0]!.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(first!.path, '/caf\u00e9/\u65e5\u672c/\ud83d\ude00');
+    assert.equal(first!.consumer, 'Z\u00fcrich \u2028');
+    assert.ok(!lines[0]!.includes('\u2028') && !lines[0]!.includes('\u0085'), 'Unicode line ends escaped');
+    assert.equal(first!.completed, false);
+    assert.equal(first!.upstream_ms, 0.01);
+    assert.equal(first!.bytes_sent, 1_234_567_890_123);
+    assert.ok((first!.total_ms as number) >= 1234.56);
+    assert.equal(second!.path, '/a\ud800b', 'a lone surrogate escaped, not mangled');
+    assert.equal(second!.host, 'h\u0085');
+    assert.equal(second!.upstream_ms, 12.1);
+    assert.equal(second!.bytes_sent, 0);
+    assert.equal(second!.status, 502);
+  });
+
+  it('keeps a line longer than its buffer whole', () => {
+    const { lines, out } = capture();
+    const log = new AccessLog(out);
+    const path = '/' + 'a'.repeat(200_000);
+    log.write(new RequestContext('id-5', 'GET', '/short', '', {}, 'h', '::1', 'http', performance.now(), undefined), 200, true);
+    log.write(new RequestContext('id-6', 'GET', path, '', {}, 'h\u00e9', '::1', 'http', performance.now(), undefined), 200, true);
+    log.write(new RequestContext('id-7', 'GET', '/after', '', {}, 'h', '::1', 'http', performance.now(), undefined), 200, true);
+    log.flush();
+    const parsed = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as { path: string; host: string });
+    assert.deepEqual(parsed.map((l) => l.path), ['/short', path, '/after']);
+    assert.equal(parsed[1]!.host, 'h\u00e9');
+  });
+
   it('hands lines over in batches, and on its own within 100 ms', async () => {
     const { lines, out } = capture();
     const log = new AccessLog(out);

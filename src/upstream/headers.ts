@@ -161,6 +161,43 @@ export function connectionListed(value: string | string[] | undefined): Set<stri
 }
 
 /**
+ * Response header names upstreams commonly send, lower-case, by length. A raw
+ * name that spells one of them in any case is given that string: two new
+ * strings per header (the bytes read out, then lower-cased) saved per response.
+ */
+const COMMON_NAMES: ReadonlyArray<readonly string[] | undefined> = (() => {
+  const byLength: string[][] = [];
+  for (const name of [
+    'date', 'server', 'content-type', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'etag',
+    'last-modified', 'cache-control', 'vary', 'expires', 'accept-ranges', 'content-encoding', 'content-language',
+    'content-disposition', 'location', 'set-cookie', 'x-powered-by', 'age', 'pragma', 'via', 'link', 'alt-svc',
+    'access-control-allow-origin', 'access-control-allow-credentials', 'strict-transport-security',
+    'x-content-type-options', 'x-frame-options', 'content-security-policy', 'referrer-policy', 'www-authenticate',
+    'retry-after', 'x-request-id', 'trailer', 'upgrade',
+  ]) (byLength[name.length] ??= []).push(name);
+  return byLength;
+})();
+
+/** `raw` (a header name as received) lower-cased: raw.toString('latin1').toLowerCase(), without new strings for a common name. */
+export function headerNameOf(raw: Buffer): string {
+  const candidates = COMMON_NAMES[raw.length];
+  if (candidates !== undefined) {
+    for (const name of candidates) if (spells(raw, name)) return name;
+  }
+  return raw.toString('latin1').toLowerCase();
+}
+
+/** Whether `raw` is `name` (lower-case letters and "-") in any case: "Content-Type" spells content-type. */
+function spells(raw: Buffer, name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const b = raw[i]!;
+    if (b !== c && (c < 0x61 || b !== c - 0x20)) return false;
+  }
+  return true;
+}
+
+/**
  * Response headers from the upstream, as a mutable object without hop-by-hop
  * fields and without `hidden` ones (Server, X-Powered-By: what the upstream
  * runs is not the client's business).
@@ -169,7 +206,7 @@ export function responseHeadersFrom(raw: Buffer[], hidden?: ReadonlySet<string>)
   const headers: OutgoingHttpHeaders = {};
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
+    const name = headerNameOf(raw[i]!);
     const value = raw[i + 1]!.toString('latin1');
     if (name === 'connection') {
       listed = connectionListed(value);
@@ -186,16 +223,21 @@ export function responseHeadersFrom(raw: Buffer[], hidden?: ReadonlySet<string>)
 }
 
 /**
- * The client's headers minus what must not cross, as undici's flat [name, value, ...] list.
+ * The client's headers minus what must not cross (and minus `skip` and `removed`: the caller's
+ * own and what policies removed), as undici's flat [name, value, ...] list,
+ * written into `out` from index 0; returns how many entries it wrote (out.length is left to the
+ * caller, which adds its own headers after them).
  * `fromTrustedProxy`: the peer is in gateway.trusted_proxies (PROXY_HEADERS pass).
  */
 export function forwardableRequestHeaders(
   headers: IncomingHttpHeaders,
-  skip: ReadonlySet<string> | undefined,
+  skip: ReadonlySet<string>,
+  removed: ReadonlySet<string> | undefined,
   requestIdHeader: string,
   fromTrustedProxy: boolean,
-): string[] {
-  const out: string[] = [];
+  out: string[],
+): number {
+  let n = 0;
   const listed = connectionListed(headers.connection);
   for (const name in headers) {
     // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, never fields.
@@ -203,19 +245,29 @@ export function forwardableRequestHeaders(
     if (NEVER_FORWARDED.has(name) || name === requestIdHeader) {
       // An HTTP/2 client's "TE: trailers" (the only TE HTTP/2 allows) says it takes trailers; gRPC
       // upstreams insist on hearing it, and the proxy passes trailers on. HTTP/2 requests are the ones with pseudo-headers.
-      if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') out.push('te', 'trailers');
+      if (name === 'te' && headers[':method'] !== undefined && headers.te === 'trailers') {
+        out[n++] = 'te';
+        out[n++] = 'trailers';
+      }
       continue;
     }
-    if (listed?.has(name) || skip?.has(name) || (!fromTrustedProxy && PROXY_HEADERS.has(name))) continue;
+    if (listed?.has(name) || skip.has(name) || removed?.has(name) || (!fromTrustedProxy && PROXY_HEADERS.has(name))) continue;
     // CGI, WSGI, Rack and PHP read "x_consumer_name" as X-Consumer-Name: such a spelling of a header
     // the gateway owns would let a client add to (or, where the gateway sets none, be) the real one.
     if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'), requestIdHeader)) continue;
     const value = headers[name];
     if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, value);
+    if (Array.isArray(value)) {
+      for (const v of value) {
+        out[n++] = name;
+        out[n++] = v;
+      }
+    } else {
+      out[n++] = name;
+      out[n++] = value;
+    }
   }
-  return out;
+  return n;
 }
 
 function isGatewayOwned(name: string, requestIdHeader: string): boolean {

@@ -210,6 +210,16 @@ function visitPairText(input: string, limits: BodyLimits, visitor: BodyVisitor, 
     if (end === -1) end = input.length;
     if (end > start) {
       if (++values > limits.maxValues) return 'too-complex';
+      // No escape, "+", bracket or byte above 0x7f: every parser reads the pair as written (readPair's
+      // plain case), so its name and value are visited without the reading's objects.
+      const eq = plainPairEquals(input, start, end);
+      if (eq !== NOT_PLAIN) {
+        const name = input.slice(start, eq === -1 ? end : eq);
+        if (visitor.key(name, name)) return 'stopped';
+        if (eq !== -1 && visitor.value(name, input.slice(eq + 1, end))) return 'stopped';
+        start = end + 1;
+        continue;
+      }
       // pair-local searches: a search from `start` to the end of the input for each pair would be quadratic
       const { name, value, qs } = readPair(input.slice(start, end), text);
       if (visitor.key(name.text, name.text)) return 'stopped';
@@ -225,6 +235,23 @@ function visitPairText(input: string, limits: BodyLimits, visitor: BodyVisitor, 
     start = end + 1;
   }
   return 'ok';
+}
+
+const NOT_PLAIN = -2;
+
+/**
+ * For the pair input[start, end): NOT_PLAIN when it holds "%", "+", "[", "]"
+ * or a character above 0x7f (the characters lib/query.ts's isPlain looks
+ * for); else where its first "=" is, or -1 when it has none.
+ */
+function plainPairEquals(input: string, start: number, end: number): number {
+  let eq = -1;
+  for (let i = start; i < end; i++) {
+    const c = input.charCodeAt(i);
+    if (c === 0x25 || c === 0x2b || c === 0x5b || c === 0x5d || c >= 0x80) return NOT_PLAIN;
+    if (c === 0x3d && eq === -1) eq = i;
+  }
+  return eq;
 }
 
 /** A URL-encoded body. */

@@ -104,6 +104,13 @@ export default definePolicy({
     const unknownTypes = config.body.unknown_types;
     const inspect = config.inspect;
 
+    // The query's visitor, made once: visitPairs runs synchronously, so the scan it reports to is set around the call.
+    let queryScan: Scan | undefined;
+    const queryVisitor = {
+      key: (name: string, path: string) => queryScan!.key('query', name, path),
+      value: (name: string, value: string) => queryScan!.value('query', name, value),
+    };
+
     function scanHead(ctx: RequestContext, scan: Scan): boolean {
       if (inspect.path && !isPlainSegment(ctx.path, true)) {
         // segment by segment as sent: an encoded "%2f" inside one stays inside it, where a decoding upstream would see it
@@ -112,10 +119,13 @@ export default definePolicy({
         }
       }
       if (inspect.query && ctx.query !== '') {
-        const outcome = visitPairs(ctx.query, limits, {
-          key: (name, path) => scan.key('query', name, path),
-          value: (name, value) => scan.value('query', name, value),
-        });
+        queryScan = scan;
+        let outcome;
+        try {
+          outcome = visitPairs(ctx.query, limits, queryVisitor);
+        } finally {
+          queryScan = undefined;
+        }
         if (outcome === 'stopped') return true;
         if (outcome === 'too-complex' && scan.flag(RULES.protocolComplexity, 'query')) return true;
       }

