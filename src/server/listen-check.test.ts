@@ -34,6 +34,14 @@ describe('the listen check before a reload', () => {
     assert.equal(overlaps({ host: '127.0.0.1', port: 80 }, { host: '127.0.0.2', port: 80 }), false);
     assert.equal(overlaps({ host: '127.0.0.1', port: 80 }, { host: '127.0.0.1', port: 81 }), false);
     assert.equal(overlaps({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 }), false, 'port 0 is any free port');
+    // other spellings of one address (red team, session 8)
+    assert.equal(overlaps({ host: '::ffff:127.0.0.1', port: 80 }, { host: '127.0.0.1', port: 80 }), true);
+    assert.equal(overlaps({ host: '0:0:0:0:0:FFFF:127.0.0.1', port: 80 }, { host: '127.0.0.1', port: 80 }), true);
+    assert.equal(overlaps({ host: '::0', port: 80 }, { host: '127.0.0.1', port: 80 }), true);
+    assert.equal(overlaps({ host: '0:0::0', port: 80 }, { host: '::1', port: 80 }), true);
+    assert.equal(overlaps({ host: '::ffff:7f00:1', port: 80 }, { host: '127.0.0.1', port: 80 }), true);
+    assert.equal(overlaps({ host: '::ffff:127.0.0.2', port: 80 }, { host: '127.0.0.1', port: 80 }), false);
+    assert.equal(overlaps({ host: '::1', port: 80 }, { host: '127.0.0.1', port: 80 }), false);
   });
 
   it('tries an address and lets it go: the system\'s error when it cannot', async () => {

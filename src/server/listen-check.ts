@@ -12,7 +12,7 @@ import { parseListenAddress } from '../config/ajv.js';
 import { formatPath, type ConfigIssue, type ConfigPath } from '../config/errors.js';
 import { lineIn, type SourceText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { overlaps, tryBind, type BindAddress } from '../net/bind-check.js';
+import { overlaps, sameHost, tryBind, type BindAddress } from '../net/bind-check.js';
 import { ListenError } from './listen-error.js';
 
 interface Wanted {
@@ -48,7 +48,7 @@ export function adminOf(config: Pick<Config, 'admin'>): BindAddress | undefined 
   return admin === undefined ? undefined : parseListenAddress(admin);
 }
 
-const same = (a: BindAddress, b: BindAddress) => a.host === b.host && a.port === b.port;
+const same = (a: BindAddress, b: BindAddress) => sameHost(a.host, b.host) && a.port === b.port;
 
 /** A port handed between the admin listener and a listener in one reload (which swap order cannot do), as the issue's message. */
 function handOver(w: Wanted, check: ListenCheck): string | undefined {
@@ -97,7 +97,7 @@ export async function listenIssues(config: Pick<Config, 'listeners' | 'admin'>, 
       return;
     }
     if (held.length > 0) {
-      if (check.shared && !held.every((h) => h.host === w.at.host)) {
+      if (check.shared && !held.every((h) => sameHost(h.host, w.at.host))) {
         found.push({ path: w.path, message: `${w.kind} cannot move to ${w.address} in one reload: the node's workers hold port ${w.at.port} on another address until each swaps; remove the listener in one reload and add it in the next, or restart the node` });
       }
       return;

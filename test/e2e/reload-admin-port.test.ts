@@ -6,7 +6,9 @@
  * retired listener only when the reload is done. It is refused before
  * anything changes, at the address in the file, saying what to do; before
  * (red team, session 8) it failed mid-swap as "another process listens
- * there" or at path "listeners", line 0. Real sockets throughout.
+ * there" or at path "listeners", line 0. Also: an address the gateway holds,
+ * spelled another way (`[::ffff:127.0.0.1]` for `127.0.0.1`), is the same
+ * address, not another process's. Real sockets throughout.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,5 +81,34 @@ routes:
     assert.equal(moved.ok, true, JSON.stringify(moved));
     const res = await send(`http://127.0.0.1:${admin}`, '/');
     assert.equal(res.headers['x-config'], 'three');
+  });
+});
+
+describe('a reload naming an address the gateway holds in another spelling', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  let port: number;
+  const config = (version: string, host: string) => `
+listeners:
+  - { name: main, address: "${host}:${port}" }
+services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: open, service: s, public: true, match: { paths: [/] }, policies: [ { headers: { response: { set: { x-config: "${version}" } } } } ] }
+`;
+  before(async () => {
+    upstream = await startUpstream();
+    port = await freePort();
+    gw = await startGateway(config('one', '127.0.0.1'));
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('moves a listener to the IPv4-mapped spelling of its own address (it was refused: "another process listens there")', async () => {
+    const result = await gw.reload(config('two', '[::ffff:127.0.0.1]'));
+    assert.equal(result.ok, true, JSON.stringify(result));
+    const res = await send(`http://127.0.0.1:${port}`, '/');
+    assert.equal(res.headers['x-config'], 'two');
   });
 });
