@@ -16,7 +16,7 @@ import { ServerGuards } from './server/guards.js';
 import { RequestHandler } from './server/handler.js';
 import { applyListenerSettings, openListener, type Listener } from './server/listener.js';
 import { ListenError } from './server/listen-error.js';
-import { listenIssues } from './server/listen-check.js';
+import { adminOf, listenIssues } from './server/listen-check.js';
 import { swapListeners, type ListenerSwap } from './server/listener-swap.js';
 import { parseListenAddress } from './config/ajv.js';
 import { lineIn } from './config/load.js';
@@ -274,7 +274,7 @@ export class Gateway {
       const next = loaded.snapshot;
       // Every address the new config listens on and this gateway does not yet: tried before anything is
       // swapped or closed, so that one that cannot be bound is refused while the old listeners serve.
-      const unbound = this.options.listenCheck === false ? [] : await listenIssues(next.config, loaded.source, { held: this.heldAddresses() });
+      const unbound = this.options.listenCheck === false ? [] : await listenIssues(next.config, loaded.source, { held: this.heldAddresses(), admin: adminOf(this.snapshot.config) });
       if (unbound.length > 0) {
         this.upstreams.discard(next.services);
         this.stores.discard(next.stores);

@@ -3,7 +3,7 @@
  * closed: a reload whose new listener cannot open is refused while the old
  * listeners still serve (gateway.ts, the workers' supervisor).
  */
-import { createServer } from 'node:net';
+import { createServer, isIP } from 'node:net';
 
 export interface BindAddress {
   readonly host: string;
@@ -22,7 +22,32 @@ const WILDCARDS = new Set(['0.0.0.0', '::', '']);
  */
 export function overlaps(a: BindAddress, b: BindAddress): boolean {
   if (a.port === 0 || a.port !== b.port) return false;
-  return a.host.toLowerCase() === b.host.toLowerCase() || WILDCARDS.has(a.host) || WILDCARDS.has(b.host);
+  const x = canonical(a.host), y = canonical(b.host);
+  return x === y || WILDCARDS.has(x) || WILDCARDS.has(y);
+}
+
+/**
+ * One spelling per address the system binds alike: `::0` and `0:0::` are
+ * `::`, and an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) is its IPv4
+ * address, which a dual-stack socket takes (red team, session 8: they read
+ * as other addresses, so the gateway's own listener was "another process").
+ */
+/** The same host, whatever the spelling (see canonical). */
+export function sameHost(a: string, b: string): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(host: string): string {
+  const h = host.toLowerCase();
+  if (isIP(h) !== 6) return h;
+  const mapped = /^(?:0{0,4}:){0,5}ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h.replace(/^::/, '0:'));
+  if (mapped && isIP(mapped[1]!) === 4) return mapped[1]!;
+  const hex = /^(?:0{0,4}:){0,5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h.replace(/^::/, '0:'));
+  if (hex) {
+    const [hi, lo] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return /^[0:]+$/.test(h) ? '::' : h;
 }
 
 /**

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { parseDocument } from 'yaml';
 import type { Config } from '../config/schema.js';
 import { overlaps, tryBind } from '../net/bind-check.js';
+import { freePort } from '../../test/helpers/redis.js';
 import { listenIssues } from './listen-check.js';
 
 function source(text: string) {
@@ -34,6 +35,14 @@ describe('the listen check before a reload', () => {
     assert.equal(overlaps({ host: '127.0.0.1', port: 80 }, { host: '127.0.0.2', port: 80 }), false);
     assert.equal(overlaps({ host: '127.0.0.1', port: 80 }, { host: '127.0.0.1', port: 81 }), false);
     assert.equal(overlaps({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 }), false, 'port 0 is any free port');
+    // other spellings of one address (red team, session 8)
+    assert.equal(overlaps({ host: '::ffff:127.0.0.1', port: 80 }, { host: '127.0.0.1', port: 80 }), true);
+    assert.equal(overlaps({ host: '0:0:0:0:0:FFFF:127.0.0.1', port: 80 }, { host: '127.0.0.1', port: 80 }), true);
+    assert.equal(overlaps({ host: '::0', port: 80 }, { host: '127.0.0.1', port: 80 }), true);
+    assert.equal(overlaps({ host: '0:0::0', port: 80 }, { host: '::1', port: 80 }), true);
+    assert.equal(overlaps({ host: '::ffff:7f00:1', port: 80 }, { host: '127.0.0.1', port: 80 }), true);
+    assert.equal(overlaps({ host: '::ffff:127.0.0.2', port: 80 }, { host: '127.0.0.1', port: 80 }), false);
+    assert.equal(overlaps({ host: '::1', port: 80 }, { host: '127.0.0.1', port: 80 }), false);
   });
 
   it('tries an address and lets it go: the system\'s error when it cannot', async () => {
@@ -69,5 +78,23 @@ listeners:
     assert.equal(issues.length, 1);
     assert.match(issues[0]!.message, /listener "a" cannot move to 0\.0\.0\.0:\d+ in one reload: the node's workers hold port \d+ on another address/);
     assert.deepEqual(await listenIssues(config, text, { held: [{ host: '0.0.0.0', port }], shared: true }), [], 'the same address: each worker reopens it on the node\'s socket');
+  });
+
+  it('refuses a port handed between the admin listener and a listener in one reload (one process or a node), and reads spellings alike', async () => {
+    // l and a are held (not tried); free is tried, so it must be free
+    const [l, a, free] = [{ host: '127.0.0.1', port: port + 1 }, { host: '127.0.0.1', port: port + 2 }, await freePort()];
+    const onto = source(`admin: { address: "127.0.0.1:${free}" }\nlisteners: [{ name: m, address: "[::ffff:127.0.0.1]:${a.port}" }]\n`);
+    for (const shared of [false, true]) {
+      const issues = await listenIssues(onto.config, onto.source, { held: [l, a], admin: a, shared });
+      assert.deepEqual(issues.map((i) => `${i.line} ${i.path}`), ['2 listeners[0].address']);
+      assert.match(issues[0]!.message, /listener "m" cannot take port \d+ from the admin listener in the same reload/);
+    }
+    const admin = source(`admin: { address: "0.0.0.0:${l.port}" }\nlisteners: [{ name: m, address: "127.0.0.1:${free}" }]\n`);
+    const issues = await listenIssues(admin.config, admin.source, { held: [l, a], admin: a, shared: true });
+    assert.deepEqual(issues.map((i) => `${i.line} ${i.path}`), ['1 admin.address']);
+    assert.match(issues[0]!.message, /the admin listener cannot take port \d+ from a listener in the same reload/);
+    // the admin listener staying where it is, spelled otherwise, is no hand-over
+    const stays = source(`admin: { address: "[::ffff:127.0.0.1]:${a.port}" }\nlisteners: [{ name: m, address: "127.0.0.1:${l.port}" }]\n`);
+    assert.deepEqual(await listenIssues(stays.config, stays.source, { held: [l, a], admin: a, shared: true }), []);
   });
 });

@@ -12,7 +12,7 @@ import { parseListenAddress } from '../config/ajv.js';
 import { formatPath, type ConfigIssue, type ConfigPath } from '../config/errors.js';
 import { lineIn, type SourceText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { overlaps, tryBind, type BindAddress } from '../net/bind-check.js';
+import { overlaps, sameHost, tryBind, type BindAddress } from '../net/bind-check.js';
 import { ListenError } from './listen-error.js';
 
 interface Wanted {
@@ -33,6 +33,33 @@ export interface ListenCheck {
    * workers that have not swapped yet still hold it).
    */
   readonly shared?: boolean;
+  /**
+   * Where the admin listener listens now (also in `held`). It lets go of its
+   * port only after the listeners have swapped, and a listener lets go of
+   * its own only when the reload is done: neither can take the other's port
+   * in one reload.
+   */
+  readonly admin?: BindAddress;
+}
+
+/** Where a config's admin listener listens, if it has one. */
+export function adminOf(config: Pick<Config, 'admin'>): BindAddress | undefined {
+  const admin = config.admin?.address;
+  return admin === undefined ? undefined : parseListenAddress(admin);
+}
+
+const same = (a: BindAddress, b: BindAddress) => sameHost(a.host, b.host) && a.port === b.port;
+
+/** A port handed between the admin listener and a listener in one reload (which swap order cannot do), as the issue's message. */
+function handOver(w: Wanted, check: ListenCheck): string | undefined {
+  const admin = check.admin;
+  if (admin === undefined) return undefined;
+  const next = 'move (or remove) the admin listener in one reload and the listener in the next';
+  if (w.kind !== 'the admin listener') {
+    return overlaps(admin, w.at) ? `${w.kind} cannot take port ${w.at.port} from the admin listener in the same reload (the admin listener holds it until the listeners have swapped): ${next}` : undefined;
+  }
+  const listener = check.held.find((h) => !same(h, admin) && overlaps(h, w.at));
+  return listener ? `the admin listener cannot take port ${w.at.port} from a listener in the same reload (the listener holds it until the reload is done): ${next}` : undefined;
 }
 
 /** Every address a config listens on: its listeners, then the admin listener. */
@@ -64,8 +91,13 @@ export async function listenIssues(config: Pick<Config, 'listeners' | 'admin'>, 
       return;
     }
     const held = check.held.filter((h) => overlaps(h, w.at));
+    const handed = held.length > 0 ? handOver(w, check) : undefined;
+    if (handed) {
+      found.push({ path: w.path, message: handed });
+      return;
+    }
     if (held.length > 0) {
-      if (check.shared && !held.every((h) => h.host === w.at.host)) {
+      if (check.shared && !held.every((h) => sameHost(h.host, w.at.host))) {
         found.push({ path: w.path, message: `${w.kind} cannot move to ${w.address} in one reload: the node's workers hold port ${w.at.port} on another address until each swaps; remove the listener in one reload and add it in the next, or restart the node` });
       }
       return;

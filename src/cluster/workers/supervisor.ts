@@ -39,7 +39,7 @@ import { ReloadRound } from './reload-round.js';
 import { NodeStateGather, type NodeState } from './node-state.js';
 import { PROBER_SLOT, VerdictBook } from './active-health.js';
 import { workerExecArgv } from './worker-flags.js';
-import { addressesOf, listenIssues } from '../../server/listen-check.js';
+import { addressesOf, adminOf, listenIssues } from '../../server/listen-check.js';
 
 export type NodeReloadResult = { ok: true; version: number } | { ok: false; issues: ConfigIssue[] };
 
@@ -366,7 +366,7 @@ export class Supervisor {
     }
     // A listener address the node does not hold yet is tried here first (this process binds the workers'
     // shared listeners anyway): one that cannot be bound refuses the reload before any worker prepares it.
-    const unbound = await listenIssues(loaded.config.listen, loaded.config.source, { held: addressesOf(this.config.listen), shared: true });
+    const unbound = await listenIssues(loaded.config.listen, loaded.config.source, { held: addressesOf(this.config.listen), admin: adminOf(this.config.listen), shared: true });
     if (unbound.length > 0) {
       logger.error({ issues: unbound.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`) }, 'reload refused: the running config keeps serving');
       return { ok: false, issues: unbound };

@@ -45,6 +45,15 @@ describe('urlDecodeUni reads %uHHHH through the code page 20127 table, as ModSec
     assert.equal(LOW_BYTE.urldecodeuni!('alert%u2028(1)un%u200bion'), 'alert((1)un\x0bion');
   });
 
+  it('by default reads a compatibility form by its ASCII NFKC and the slashes iconv folds, which the low byte and x both missed', () => {
+    // an upstream that NFKC-normalizes (Python unicodedata) sees <script>alert(1) here; the low byte read "dscripte", x "xscriptx"
+    assert.equal(uni('\ufe64script\ufe65alert\ufe591\ufe5a'), '<script>alert(1)');
+    assert.equal(uni('\u2024\u2024\u2215etc\u2215passwd \u2216 \u2044 \u207d\u207e'), '..' + '/etc/passwd \\ / ()');
+    assert.equal(lowByte('\ufe64script\ufe65'), 'dscripte');
+    // letters of other scripts have no ASCII NFKC and stay x (U+FDFA, one code point, is 18 Arabic letters to NFKC)
+    assert.equal(uni('\ufdfa\u0627\u3392'), 'xxMHz');
+  });
+
   it('keeps what has a reading either way: full-width ASCII, the table, and U+0000-U+00FF as themselves', () => {
     for (const t of [TRANSFORMS, LOW_BYTE]) {
       assert.equal(t.urldecodeuni!('%uFF1Cscript%uFF1E'), '<script>');

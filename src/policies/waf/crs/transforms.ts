@@ -45,7 +45,32 @@ export type UnmappedUnicode = 'letter' | 'low-byte';
 function unmappedReading(code: number): string {
   if (code === 0x1680 || (code >= 0x2007 && code <= 0x200a) || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff) return ' ';
   if ((code >= 0x200b && code <= 0x200d) || code === 0x2060) return '';
-  return 'x';
+  return compatReading(code) ?? 'x';
+}
+
+const COMPAT = new Map<number, string | null>();
+
+/**
+ * A compatibility form whose NFKC is ASCII reads as that ASCII (U+FE64 small
+ * `﹤` is `<`, U+FE59 `﹙` `(`, U+207D superscript `⁽` `(`, U+2024 `․` `.`),
+ * and the slashes iconv //TRANSLIT and Windows best-fit fold (U+2215 `∕`,
+ * U+2044 `⁄` to `/`, U+2216 `∖` to `\`): an upstream that NFKC-normalizes
+ * (Python's unicodedata, Django's usernames) or transliterates (PHP
+ * iconv slugs) sees `<script>` in `﹤script﹥`, which the low byte read as
+ * `dscripte` and `x` as `xscriptx` (red team, session 8). Letters of other
+ * scripts have no ASCII NFKC and stay `x`. Memoized: at most the BMP.
+ */
+function compatReading(code: number): string | null {
+  let r = COMPAT.get(code);
+  if (r !== undefined) return r;
+  r = code === 0x2215 || code === 0x2044 ? '/' : code === 0x2216 ? '\\' : null;
+  if (r === null) {
+    const n = String.fromCharCode(code).normalize('NFKC');
+    // a short ASCII reading only: NFKC of U+FDFA is 18 Arabic letters, of U+3392 "MHz"
+    if (n.length <= 4 && /^[\x20-\x7e]+$/.test(n)) r = n;
+  }
+  COMPAT.set(code, r);
+  return r;
 }
 
 function fullWidthOrLow(code: number): number {

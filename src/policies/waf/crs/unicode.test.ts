@@ -75,4 +75,26 @@ routes:
       assert.equal((await post(path, { name: "صلاح' or 1=1--" })).status, 403, path);
     }
   });
+
+  it('refuses XSS and path traversal written in compatibility forms an NFKC-normalizing upstream folds to ASCII, in query, JSON and headers', async () => {
+    // Python's unicodedata.normalize('NFKC') makes this <script>alert(1)</script>; the low byte read "dscripte", which no rule matched
+    const xss = '\ufe64script\ufe65alert\ufe591\ufe5a\ufe64/script\ufe65';
+    const traversal = '\u2024\u2024\u2215\u2024\u2024\u2215\u2024\u2024\u2215etc\u2215passwd';
+    for (const v of [xss, traversal]) {
+      assert.equal((await send(gw.url, `/letter/search?q=${encodeURIComponent(v)}`)).status, 403, v);
+      assert.equal((await post('/letter/search', { q: v })).status, 403, v);
+    }
+    assert.equal((await send(gw.url, '/letter/search', { headers: { referer: Buffer.from(`http://x/${xss}`, 'utf8').toString('latin1') } })).status, 403);
+  });
+
+  it('with unmapped_unicode: low-byte refuses what an upstream truncating characters to bytes would read as XSS, SQL or a traversal', async () => {
+    // U+063C U+063E are "<" ">" to Node's Buffer latin1 or a (byte) cast; read as the letter x by default (the documented trade)
+    const trunc = (s: string) => s.replace(/['<>/;=-]/g, (c) => String.fromCharCode(0x600 | c.charCodeAt(0)));
+    for (const attack of ['<script>alert(1)</script>', "1' or 1=1--", '../../../../etc/passwd']) {
+      const v = trunc(attack);
+      assert.equal(Buffer.from(v, 'latin1').toString('latin1'), attack);
+      assert.equal((await send(gw.url, `/low-byte/search?q=${encodeURIComponent(v)}`)).status, 403, attack);
+      assert.equal((await post('/low-byte/search', { q: v })).status, 403, attack);
+    }
+  });
 });
