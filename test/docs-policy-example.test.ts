@@ -20,7 +20,9 @@ const source = readFileSync(new URL('./docs-policy-example/tenant-gate.ts', impo
 function upstreamHeaders(ctx: ReturnType<typeof requestContext>): [string, string][] {
   const settings = { trustedProxies: { trusts: () => false }, requestIdHeader: 'x-request-id' } as unknown as RuntimeSettings;
   const route = { stripPrefix: false } as CompiledRoute;
-  const req = { headers: ctx.headers } as IncomingMessage;
+  // The header lines as received, as node:http gives them beside the parsed headers.
+  const rawHeaders = Object.entries(ctx.headers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((v) => [name, v]) : [name, String(value)]));
+  const req = { headers: ctx.headers, rawHeaders } as IncomingMessage;
   const flat = upstreamRequestOf(ctx, req, settings, ctx.clientIp, route, false, false).headers;
   const pairs: [string, string][] = [];
   for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
