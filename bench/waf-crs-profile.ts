@@ -6,6 +6,7 @@
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/waf-crs-profile.ts get 3000
  *   node --import tsx bench/waf-crs-profile.ts fresh 200 --count
+ *   node --import tsx bench/waf-crs-profile.ts hostile 20 --time
  *
  * Requests: get, fresh (the GET with values never seen), json, hostile.
  */
@@ -16,7 +17,9 @@ import { compilePolicy, requestContext, type FakeRequest } from '../test/helpers
 import { freshGet as fresh, get, hostile, post as json } from './lib/waf-crs-requests.js';
 
 const [kind = 'get', n = '2000', ...flags] = process.argv.slice(2);
-const count = flags.includes('--count');
+const count = flags.includes('--count') || flags.includes('--time');
+/** --time: also the µs each rule's operator took (for the hostile request: which regexes its time goes to). */
+const timed = flags.includes('--time');
 
 
 const requests: Record<string, () => FakeRequest> = { get: () => get, fresh, json: () => json, hostile: () => hostile };
@@ -28,7 +31,7 @@ const bump = (k: string, by = 1): void => void counts.set(k, (counts.get(k) ?? 0
 if (count) {
   // counting wrappers on the engine's (TypeScript-private) methods: what a request makes it do
   const proto = CrsTransaction.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of ['evaluate', 'evaluateLink', 'transformed', 'literalHits', 'anyValueAllows', 'isSecret', 'values']) {
+  for (const name of ['evaluate', 'evaluateLink', 'transformed', 'literalHits', 'anyValueAllows', 'chainHits', 'isSecret', 'values', 'facts']) {
     const original = proto[name];
     if (!original) continue;
     proto[name] = function (this: unknown, ...a: unknown[]) {
@@ -39,10 +42,15 @@ if (count) {
         const wrapped = op as unknown as { __counted?: boolean; match: (v: string, r: unknown) => boolean };
         if (!wrapped.__counted) {
           const m = wrapped.match;
+          const id = rule.id || (a[1] as Rule).id;
           wrapped.match = (v, r) => {
             bump(`op ${op.name}`);
             bump(`op chars`, v.length);
-            return m(v, r);
+            if (!timed) return m(v, r);
+            const t0 = process.hrtime.bigint();
+            const out = m(v, r);
+            bump(`µs in ${op.name} of rule ${id}`, Number(process.hrtime.bigint() - t0) / 1000);
+            return out;
           };
           wrapped.__counted = true;
         }

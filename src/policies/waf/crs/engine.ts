@@ -51,8 +51,8 @@ export class CrsTransaction extends Transaction {
   private transformCached = 0;
   /** Per distinct (transformed) value: which rules' required literals it holds, which pure operators do not match it. */
   private factsCache = new Map<string, ValueFacts>();
-  /** Per (transformation chain, target) id: the slots of the rules whose literals any of those values holds. */
-  private unions: (readonly number[] | undefined)[] = [];
+  /** Per raw value: its slots by chain id (chainHits). */
+  private rawChains = new Map<string, (readonly number[] | undefined)[]>();
   /** Static targets' values and what they hold, by target id. */
   private targetInfos: (TargetInfo | undefined)[] = [];
   private readonly prefilter: Prefilter;
@@ -80,7 +80,6 @@ export class CrsTransaction extends Transaction {
     this.valueCache.clear();
     this.filteredCache.clear();
     this.secretList = undefined;
-    this.unions = [];
     this.targetInfos = [];
   }
 
@@ -92,6 +91,7 @@ export class CrsTransaction extends Transaction {
       all = resolve(this, target, []);
       this.valueCache.set(key, all);
     }
+    if (exclusions.length === 0) return all;
     const relevant = (exclusions as Parameters<typeof resolve>[2]).filter((x) => x.name === target.name);
     if (relevant.length === 0) return all;
     if (target.name === 'XML') return excluded('XML', target.key, relevant) ? [] : all;
@@ -181,13 +181,16 @@ export class CrsTransaction extends Transaction {
     if (!info) {
       const values = this.values(target, NO_EXCLUSIONS);
       const raws: string[] = [];
+      const each: number[] = [];
       let flags = 0;
       for (const v of values) {
         const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
         raws.push(raw);
-        flags |= charFlags(raw);
+        const f = charFlags(raw);
+        each.push(f);
+        flags |= f;
       }
-      info = { raws, flags, rawHits: undefined };
+      info = { raws, flags, each, rawHits: undefined, chains: undefined };
       this.targetInfos[id] = info;
     }
     return info;
@@ -195,31 +198,59 @@ export class CrsTransaction extends Transaction {
 
   /**
    * Whether any value the rule can read (its targets before exclusions, through its transformations) holds one of its
-   * literals. A value its chain leaves as it is (no "%" for urlDecode ...) is scanned once for every rule; the
-   * answers are shared per target, so a rule that cannot match costs a lookup per target.
+   * literals. A value its chain leaves as it is (no "%" for urlDecode ...) is scanned once for every rule: when every
+   * value of a target is such, the rule costs one lookup in the target's hits. Otherwise each value is asked for its
+   * hits through the rule's chain (chainHits: one array read once known, for this request and, not for secrets,
+   * across requests).
    */
-  private anyValueAllows(slot: number, rule: Rule): boolean {
-    const plan = planOf(rule, this.prefilter);
-    if (!plan) return true;
+  private anyValueAllows(slot: number, plan: UnionPlan, rule: Rule): boolean {
     for (let i = 0; i < rule.targets.length; i++) {
       const target = rule.targets[i]!;
       const info = this.targetInfo(target, plan.targetIds[i]!);
-      if (info.raws.length === 0) continue;
+      const raws = info.raws;
+      if (raws.length === 0) continue;
       if ((info.flags & plan.breakers) === 0) {
-        info.rawHits ??= unionOf(info.raws, (raw) => this.literalHits(raw));
+        info.rawHits ??= unionOf(raws, (raw) => this.literalHits(raw));
         if (info.rawHits.length !== 0 && info.rawHits.indexOf(slot) !== -1) return true;
         continue;
       }
-      const id = plan.unionIds[i]!;
-      let union = this.unions[id];
-      if (!union) {
-        union = NO_HITS;
-        for (const raw of info.raws) for (const value of this.transformed(raw, rule)) union = joined(union, this.literalHits(value));
-        this.unions[id] = union;
+      const chains = (info.chains ??= []);
+      for (let k = 0; k < raws.length; k++) {
+        let hits: readonly number[];
+        if ((info.each[k]! & plan.breakers) === 0) hits = this.literalHits(raws[k]!);
+        else {
+          const byChain = (chains[k] ??= this.byChain(raws[k]!));
+          hits = byChain[plan.chainId] ?? this.chainHits(raws[k]!, byChain, plan.chainId, rule);
+        }
+        if (hits.length !== 0 && hits.indexOf(slot) !== -1) return true;
       }
-      if (union.length !== 0 && union.indexOf(slot) !== -1) return true;
     }
     return false;
+  }
+
+  /** A raw value's slots by chain id, as far as known: for this request and (not for secrets) across requests. */
+  private byChain(raw: string): (readonly number[] | undefined)[] {
+    let byChain = this.rawChains.get(raw);
+    if (!byChain) {
+      const memo = this.prefilter.rawMemo;
+      const shared = raw.length <= MAX_MEMO_KEY && !this.isSecret(raw);
+      byChain = shared ? memo.get(raw) : undefined;
+      if (!byChain) {
+        byChain = [];
+        if (shared) memo.set(raw, byChain, 0);
+      }
+      this.rawChains.set(raw, byChain);
+    }
+    return byChain;
+  }
+
+  /** The slots whose literals `raw`'s forms through the rule's chain hold, worked out and kept in `byChain`. */
+  private chainHits(raw: string, byChain: (readonly number[] | undefined)[], chainId: number, rule: Rule): readonly number[] {
+    let hits = NO_HITS;
+    for (const value of this.transformed(raw, rule)) hits = joined(hits, this.literalHits(value));
+    byChain[chainId] = hits;
+    if (raw.length <= MAX_MEMO_KEY) this.prefilter.rawMemo.grow(hits.length + 1);
+    return hits;
   }
 
   /** Runs one phase (1: headers, 2: body, 3, 4: response). Stops at an interruption. */
@@ -254,7 +285,14 @@ export class CrsTransaction extends Transaction {
     return false;
   }
 
+  /** The link's setvars and ctls, run for a match. */
+  private act(rule: Rule, top: Rule): void {
+    for (const sv of rule.setvars) applySetVar(this, sv);
+    for (const ctl of rule.ctls) applyCtl(this, ctl, top);
+  }
+
   private exclusionsFor(rule: Rule, top: Rule): readonly TargetExclusion[] {
+    if (this.removedTargets.size === 0 && this.removedTargetsByTag.length === 0) return rule.exclusions;
     const byId = this.removedTargets.get(top.id);
     let extra: TargetExclusion[] | undefined;
     if (this.removedTargetsByTag.length > 0) {
@@ -290,43 +328,42 @@ export class CrsTransaction extends Transaction {
     return true;
   }
 
-  private evaluateLink(rule: Rule, top: Rule): MatchedVar[] {
-    const matched: MatchedVar[] = [];
-    if (rule.unconditional) {
-      matched.push({ name: '', value: '' });
-      this.matchedVars = matched;
-      for (const sv of rule.setvars) applySetVar(this, sv);
-      for (const ctl of rule.ctls) applyCtl(this, ctl, top);
-      return matched;
+  private evaluateLink(rule: Rule, top: Rule): readonly MatchedVar[] {
+    const link = linkOf(rule, this.prefilter, this.ruleSet.revision);
+    if (link.unconditional) {
+      this.matchedVars = UNCONDITIONAL;
+      if (link.actions) this.act(rule, top);
+      return UNCONDITIONAL;
     }
-    const single = singleTxOf(rule);
-    if (single !== undefined && this.exclusionsFor(rule, top).length === 0) {
+    const single = link.single;
+    if (single !== undefined && (this.exclusionsFor(rule, top) === rule.exclusions)) {
       // TX:name or &TX:name, untransformed, compared by a number or string operator: what ~150 rules of a GET are
       // (901's defaults, the paranoia gates, the score checks); read straight from TX, as resolve() would give it
-      const e = this.vars.entry(single.key);
+      const e = this.vars.getEntryLower(single.key);
+      let matched: MatchedVar[] = NO_MATCH;
       if (single.count || e !== undefined) {
         const name = single.count ? single.label : `TX:${e!.key}`;
         const value = single.count ? (e === undefined ? '0' : '1') : e!.value;
         this.run.captures = undefined;
         if (rule.operator.match(value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value, this.run)) {
           const m = { name, value: value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value };
-          matched.push(m);
+          matched = [m];
           this.matchedVar = m;
-          for (const sv of rule.setvars) applySetVar(this, sv);
-          for (const ctl of rule.ctls) applyCtl(this, ctl, top);
+          if (link.actions) this.act(rule, top);
         }
       }
       this.matchedVars = matched;
       return matched;
     }
-    const slot = this.prefilter.slots.get(rule);
-    const unionSaysNo = slot !== undefined && !this.anyValueAllows(slot, rule);
+    const slot = link.slot;
+    const unionSaysNo = slot !== undefined && link.union !== undefined && !this.anyValueAllows(slot, link.union, rule);
     if (unionSaysNo && !CHECK) {
-      this.matchedVars = matched;
-      return matched;
+      this.matchedVars = NO_MATCH;
+      return NO_MATCH;
     }
+    const matched: MatchedVar[] = [];
     const exclusions = this.exclusionsFor(rule, top);
-    const plans = exclusions === rule.exclusions ? targetPlansOf(rule) : undefined;
+    const plans = exclusions === rule.exclusions ? link.targetPlans : undefined;
     const values: Value[] = [];
     for (let ti = 0; ti < rule.targets.length; ti++) {
       const target = rule.targets[ti]!;
@@ -338,7 +375,7 @@ export class CrsTransaction extends Transaction {
     const run = this.run;
     run.captures = captures;
     const required = rule.operator.required;
-    const pureSlot = this.prefilter.pureSlots.get(rule);
+    const pureSlot = link.pureSlot;
     for (const v of values) {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
       const candidates = this.transformed(raw, rule);
@@ -364,8 +401,7 @@ export class CrsTransaction extends Transaction {
         if (captures) for (let i = 0; i < captures.length; i++) this.vars.set(String(i), captures[i]!);
         // a link's actions run for each value it matches, as in ModSecurity: the next link reads what they set
         // (920420's tx.content_type, 920450's one tx.header_name_* per header)
-        for (const sv of rule.setvars) applySetVar(this, sv);
-        for (const ctl of rule.ctls) applyCtl(this, ctl, top);
+        if (link.actions) this.act(rule, top);
         break;
       }
     }
@@ -482,6 +518,46 @@ function rawSecrets(text: string | undefined, add: (v: string) => void): void {
   }
 }
 
+const LINK = Symbol('link');
+
+/** What never changes of how a rule link is evaluated, worked out once per rule set revision (not per request). */
+interface Link {
+  readonly revision: number;
+  readonly unconditional: boolean;
+  /** The link reads one TX variable straight (singleTxOf). */
+  readonly single: SingleTx | undefined;
+  /** Its prefilter slot (prefilter.ts), and the plan of the per-target check, when its targets allow it. */
+  readonly slot: number | undefined;
+  readonly union: UnionPlan | undefined;
+  readonly pureSlot: number | undefined;
+  readonly targetPlans: readonly TargetPlan[];
+  /** It has setvars or ctls. */
+  readonly actions: boolean;
+}
+
+function linkOf(rule: Rule, prefilter: Prefilter, revision: number): Link {
+  const holder = rule as Rule & { [LINK]?: Link };
+  let link = holder[LINK];
+  if (link === undefined || link.revision !== revision) {
+    link = {
+      revision,
+      unconditional: rule.unconditional,
+      single: singleTxOf(rule),
+      slot: prefilter.slots.get(rule),
+      union: planOf(rule, prefilter),
+      pureSlot: prefilter.pureSlots.get(rule),
+      targetPlans: targetPlansOf(rule),
+      actions: rule.setvars.length > 0 || rule.ctls.length > 0,
+    };
+    holder[LINK] = link;
+  }
+  return link;
+}
+
+/** What an unconditional link (SecAction) matched; and what a link that did not match left in MATCHED_VARS (never changed). */
+const UNCONDITIONAL: MatchedVar[] = [{ name: '', value: '' }];
+const NO_MATCH: MatchedVar[] = [];
+
 const TARGET_PLANS = Symbol('targetPlans');
 
 interface TargetPlan {
@@ -526,7 +602,7 @@ function singleTxOf(rule: Rule): SingleTx | undefined {
     const ok =
       rule.targets.length === 1 && t !== undefined && t.name === 'TX' && t.key !== undefined && t.keyRegex === undefined && rule.transforms.length === 0 &&
       !rule.multiMatch && !rule.capture && rule.exclusions.length === 0 && SIMPLE_OPERATORS.has(rule.operator.name) && rule.operator.setPattern === undefined;
-    single = ok ? { key: t.key, count: t.count, label: `TX:${t.key}` } : null;
+    single = ok ? { key: t.key.toLowerCase(), count: t.count, label: `TX:${t.key}` } : null;
     holder[SINGLE] = single;
   }
   return single ?? undefined;
@@ -548,6 +624,10 @@ interface TargetInfo {
   readonly raws: readonly string[];
   /** charFlags of all of them together. */
   readonly flags: number;
+  /** charFlags of each. */
+  readonly each: readonly number[];
+  /** Per value, its slots by chain id (byChain), once asked. */
+  chains: (readonly number[] | undefined)[][] | undefined;
   /** Slots of the rules whose literals the values hold untransformed. */
   rawHits: readonly number[] | undefined;
 }
@@ -593,14 +673,14 @@ interface UnionPlan {
   readonly breakers: number;
   /** Per target: the id of its values (the transaction's targetInfos index). */
   readonly targetIds: readonly number[];
-  /** Per target: the id of its values' literals through the rule's chain (the transaction's unions index). */
-  readonly unionIds: readonly number[];
+  /** The chain's id (prefilter.chainIds). */
+  readonly chainId: number;
 }
 
 /**
  * How the prefilter judges a rule before reading its values one by one: only when every target holds the request as
- * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count. Targets and (chain, target)
- * pairs get small integer ids per rule set, so a request finds what it computed by index, not by string key.
+ * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count. Targets and transformation
+ * chains get small integer ids per rule set, so a request finds what it computed by index, not by string key.
  */
 function planOf(rule: Rule, prefilter: Prefilter): UnionPlan | undefined {
   const holder = rule as Rule & { [PLAN]?: UnionPlan | null };
@@ -618,7 +698,7 @@ function planOf(rule: Rule, prefilter: Prefilter): UnionPlan | undefined {
       ? {
           breakers: chainBreakers(rule.transformNames),
           targetIds: rule.targets.map((t) => idOf(`T\0${targetKey(t)}`)),
-          unionIds: rule.targets.map((t) => idOf(`U\0${chain}\0${targetKey(t)}`)),
+          chainId: prefilter.chainIds.get(chain) ?? (prefilter.chainIds.set(chain, prefilter.chainIds.size), prefilter.chainIds.size - 1),
         }
       : null;
     holder[PLAN] = plan;

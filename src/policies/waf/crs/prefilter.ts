@@ -30,6 +30,13 @@ export interface Prefilter {
   readonly chainMemo: ValueMemo<Map<string, string>>;
   /** Small integer ids of the engine's per-request caches (targets, chain and target pairs), by key. */
   readonly ids: Map<string, number>;
+  /** Small integer ids of the transformation chains the per-target check reads values through. */
+  readonly chainIds: Map<string, number>;
+  /**
+   * Per raw value seen before (any request): by chain id, the slots whose literals its transformed forms hold. What
+   * the per-target check asks of each value for each chain; a function of the value alone.
+   */
+  readonly rawMemo: ValueMemo<(readonly number[] | undefined)[]>;
   /** 1 at the slots whose literals hold for the value squeezed (SQUEEZE): looked for in it, all of them hit when it holds "$". */
   readonly squeezed: Uint8Array;
   /** Those slots, listed. */
@@ -175,6 +182,8 @@ export function prefilterFor(set: RuleSet): Prefilter {
     pureSlots,
     chainMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY, formsSize),
     ids: new Map(),
+    chainIds: new Map(),
+    rawMemo: new ValueMemo(2 * 1024 * 1024, MAX_MEMO_KEY, rawSize),
     squeezed: squeezedBytes,
     squeezedSlots,
     seen: new Uint32Array(slots.size),
@@ -187,6 +196,13 @@ export function prefilterFor(set: RuleSet): Prefilter {
 /** What the engine's grow() calls added for one value's facts (engine.ts literalHits, evaluateLink). */
 function factsSize(facts: ValueFacts): number {
   return (facts.hits?.length ?? 0) + (facts.clean?.length ?? 0);
+}
+
+/** What the engine's grow() calls added for one raw value's hits by chain (engine.ts chainHits). */
+function rawSize(byChain: (readonly number[] | undefined)[]): number {
+  let n = byChain.length;
+  for (const hits of byChain) n += hits?.length ?? 0;
+  return n;
 }
 
 /** What the engine's grow() calls added for one raw value's transformed forms (engine.ts transformed). */
