@@ -10,7 +10,7 @@ import { applyCtl, applySetVar } from './actions.js';
 import { Transaction, type MatchedVar, type RequestData } from './transaction.js';
 import { excluded, REQUEST_VARIABLES, resolve, type Value } from './variables.js';
 import type { Target } from './model.js';
-import { prefilterFor, scanLiterals, type Prefilter, type ValueFacts } from './prefilter.js';
+import { prefilterFor, scanLiterals, type Prefilter, type RawFacts, type ValueFacts } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
 import { MAX_MEMO_KEY } from './memo.js';
 import { programFor } from './program.js';
@@ -52,7 +52,7 @@ export class CrsTransaction extends Transaction {
   /** Per distinct (transformed) value: which rules' required literals it holds, which pure operators do not match it. */
   private factsCache = new Map<string, ValueFacts>();
   /** Per raw value: its slots by chain id (chainHits). */
-  private rawChains = new Map<string, (readonly number[] | undefined)[]>();
+  private rawChains = new Map<string, RawFacts>();
   /** Static targets' values and what they hold, by target id. */
   private targetInfos: (TargetInfo | undefined)[] = [];
   private readonly prefilter: Prefilter;
@@ -219,7 +219,7 @@ export class CrsTransaction extends Transaction {
         let hits: readonly number[];
         if ((info.each[k]! & plan.breakers) === 0) hits = this.literalHits(raws[k]!);
         else {
-          const byChain = (chains[k] ??= this.byChain(raws[k]!));
+          const byChain = (chains[k] ??= this.rawFacts(raws[k]!).byChain);
           hits = byChain[plan.chainId] ?? this.chainHits(raws[k]!, byChain, plan.chainId, rule);
         }
         if (hits.length !== 0 && hits.indexOf(slot) !== -1) return true;
@@ -228,20 +228,20 @@ export class CrsTransaction extends Transaction {
     return false;
   }
 
-  /** A raw value's slots by chain id, as far as known: for this request and (not for secrets) across requests. */
-  private byChain(raw: string): (readonly number[] | undefined)[] {
-    let byChain = this.rawChains.get(raw);
-    if (!byChain) {
+  /** What is known of a raw value (before transformation): for this request and (not for secrets) across requests. */
+  private rawFacts(raw: string): RawFacts {
+    let facts = this.rawChains.get(raw);
+    if (!facts) {
       const memo = this.prefilter.rawMemo;
       const shared = raw.length <= MAX_MEMO_KEY && !this.isSecret(raw);
-      byChain = shared ? memo.get(raw) : undefined;
-      if (!byChain) {
-        byChain = [];
-        if (shared) memo.set(raw, byChain, 0);
+      facts = shared ? memo.get(raw) : undefined;
+      if (!facts) {
+        facts = { byChain: [], clean: undefined };
+        if (shared) memo.set(raw, facts, 0);
       }
-      this.rawChains.set(raw, byChain);
+      this.rawChains.set(raw, facts);
     }
-    return byChain;
+    return facts;
   }
 
   /** The slots whose literals `raw`'s forms through the rule's chain hold, worked out and kept in `byChain`. */
@@ -378,6 +378,11 @@ export class CrsTransaction extends Transaction {
     const pureSlot = link.pureSlot;
     for (const v of values) {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
+      // a pure link (operator with a fixed argument; transformations and the prefilter are functions of the value)
+      // found not to match this raw value before: one lookup instead of its transformation and literal lookups
+      const known = pureSlot !== undefined && !CHECK && raw.length <= MAX_MEMO_KEY ? this.rawFacts(raw) : undefined;
+      if (known?.clean !== undefined && known.clean[pureSlot!] === 1) continue;
+      let hit = false;
       const candidates = this.transformed(raw, rule);
       for (const value of candidates) {
         if (required !== undefined && value.indexOf(required) === -1) continue;
@@ -402,11 +407,19 @@ export class CrsTransaction extends Transaction {
         // a link's actions run for each value it matches, as in ModSecurity: the next link reads what they set
         // (920420's tx.content_type, 920450's one tx.header_name_* per header)
         if (link.actions) this.act(rule, top);
+        hit = true;
         break;
       }
+      if (known !== undefined && !hit) {
+        if (known.clean === undefined) {
+          known.clean = new Uint8Array(this.prefilter.pureSlots.size);
+          this.prefilter.rawMemo.grow(known.clean.length);
+        }
+        known.clean[pureSlot!] = 1;
+      }
     }
-    this.matchedVars = matched;
-    return matched;
+    this.matchedVars = matched.length === 0 ? NO_MATCH : matched;
+    return this.matchedVars;
   }
 
   /**

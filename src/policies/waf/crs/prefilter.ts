@@ -33,10 +33,11 @@ export interface Prefilter {
   /** Small integer ids of the transformation chains the per-target check reads values through. */
   readonly chainIds: Map<string, number>;
   /**
-   * Per raw value seen before (any request): by chain id, the slots whose literals its transformed forms hold. What
-   * the per-target check asks of each value for each chain; a function of the value alone.
+   * Per raw value seen before (any request): by chain id, the slots whose literals its transformed forms hold (what
+   * the per-target check asks of each value for each chain), and the pure links that did not match it; functions of
+   * the value alone.
    */
-  readonly rawMemo: ValueMemo<(readonly number[] | undefined)[]>;
+  readonly rawMemo: ValueMemo<RawFacts>;
   /** 1 at the slots whose literals hold for the value squeezed (SQUEEZE): looked for in it, all of them hit when it holds "$". */
   readonly squeezed: Uint8Array;
   /** Those slots, listed. */
@@ -66,6 +67,14 @@ export interface ValueFacts {
   /** scanLiterals' answer, once asked. */
   hits: readonly number[] | undefined;
   /** 1 at the pure slots whose operator did not match the value. */
+  clean: Uint8Array | undefined;
+}
+
+/** What is known of one raw value (before transformations), for every request that holds it. */
+export interface RawFacts {
+  /** By chain id (prefilter.chainIds): the slots whose literals its forms through that chain hold. */
+  readonly byChain: (readonly number[] | undefined)[];
+  /** 1 at the pure slots (prefilter.pureSlots) whose link, transformations and operator, did not match it. */
   clean: Uint8Array | undefined;
 }
 
@@ -199,9 +208,9 @@ function factsSize(facts: ValueFacts): number {
 }
 
 /** What the engine's grow() calls added for one raw value's hits by chain (engine.ts chainHits). */
-function rawSize(byChain: (readonly number[] | undefined)[]): number {
-  let n = byChain.length;
-  for (const hits of byChain) n += hits?.length ?? 0;
+function rawSize(facts: RawFacts): number {
+  let n = facts.byChain.length + (facts.clean?.length ?? 0);
+  for (const hits of facts.byChain) n += hits?.length ?? 0;
   return n;
 }
 
