@@ -140,7 +140,7 @@ export class CrsTransaction extends Transaction {
       const shared = value.length <= MAX_MEMO_KEY && !this.isSecret(value);
       facts = shared ? memo.get(value) : undefined;
       if (!facts) {
-        facts = { hits: undefined, clean: undefined };
+        facts = { hits: undefined, clean: undefined, shared };
         if (shared) memo.set(value, facts, 0);
       }
       this.factsCache.set(value, facts);
@@ -236,7 +236,7 @@ export class CrsTransaction extends Transaction {
       const shared = raw.length <= MAX_MEMO_KEY && !this.isSecret(raw);
       facts = shared ? memo.get(raw) : undefined;
       if (!facts) {
-        facts = { byChain: [], clean: undefined };
+        facts = { byChain: [], clean: undefined, shared };
         if (shared) memo.set(raw, facts, 0);
       }
       this.rawChains.set(raw, facts);
@@ -380,14 +380,17 @@ export class CrsTransaction extends Transaction {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
       // a pure link (operator with a fixed argument; transformations and the prefilter are functions of the value)
       // found not to match this raw value before: one lookup instead of its transformation and literal lookups
-      const known = pureSlot !== undefined && !CHECK && raw.length <= MAX_MEMO_KEY ? this.rawFacts(raw) : undefined;
+      let known = pureSlot !== undefined && !CHECK && raw.length <= MAX_MEMO_KEY ? this.rawFacts(raw) : undefined;
+      if (known !== undefined && !known.shared) known = undefined;
       if (known?.clean !== undefined && known.clean[pureSlot!] === 1) continue;
       let hit = false;
       const candidates = this.transformed(raw, rule);
       for (const value of candidates) {
         if (required !== undefined && value.indexOf(required) === -1) continue;
         if (slot !== undefined && !this.literalsAllow(slot, rule, value)) continue;
-        const facts = pureSlot !== undefined && value.length <= MAX_MEMO_KEY ? this.facts(value) : undefined;
+        let facts = pureSlot !== undefined && value.length <= MAX_MEMO_KEY ? this.facts(value) : undefined;
+        // a secret's facts last one request, where each link reads it once: no array for them
+        if (facts !== undefined && !facts.shared) facts = undefined;
         if (facts?.clean !== undefined && facts.clean[pureSlot!] === 1) continue;
         if (!rule.operator.match(value, run)) {
           if (facts) {

@@ -68,6 +68,8 @@ export interface ValueFacts {
   hits: readonly number[] | undefined;
   /** 1 at the pure slots whose operator did not match the value. */
   clean: Uint8Array | undefined;
+  /** Kept across requests (not a secret, not too long): only then is `clean` worth its array. */
+  readonly shared: boolean;
 }
 
 /** What is known of one raw value (before transformations), for every request that holds it. */
@@ -76,6 +78,8 @@ export interface RawFacts {
   readonly byChain: (readonly number[] | undefined)[];
   /** 1 at the pure slots (prefilter.pureSlots) whose link, transformations and operator, did not match it. */
   clean: Uint8Array | undefined;
+  /** Kept across requests (not a secret, not too long): only then is `clean` worth its array. */
+  readonly shared: boolean;
 }
 
 const NONE: readonly number[] = [];
