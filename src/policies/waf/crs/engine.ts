@@ -83,14 +83,19 @@ export class CrsTransaction extends Transaction {
     this.targetInfos = [];
   }
 
-  private values(target: Target, exclusions: readonly { name: string }[]): Value[] {
-    if (!REQUEST_VARIABLES.has(target.name)) return resolve(this, target, exclusions as Parameters<typeof resolve>[2]);
-    const key = targetKey(target);
+  /** A request variable's values before exclusions, by targetKey(target): resolved once per request (and body). */
+  private requestValues(target: Target, key: string): Value[] {
     let all = this.valueCache.get(key);
     if (!all) {
       all = resolve(this, target, []);
       this.valueCache.set(key, all);
     }
+    return all;
+  }
+
+  private values(target: Target, exclusions: readonly { name: string }[]): Value[] {
+    if (!REQUEST_VARIABLES.has(target.name)) return resolve(this, target, exclusions as Parameters<typeof resolve>[2]);
+    const all = this.requestValues(target, targetKey(target));
     if (exclusions.length === 0) return all;
     const relevant = (exclusions as Parameters<typeof resolve>[2]).filter((x) => x.name === target.name);
     if (relevant.length === 0) return all;
@@ -383,7 +388,8 @@ export class CrsTransaction extends Transaction {
     const values: Value[] = [];
     for (let ti = 0; ti < rule.targets.length; ti++) {
       const target = rule.targets[ti]!;
-      const found = plans !== undefined && REQUEST_VARIABLES.has(target.name) ? this.plannedValues(target, plans[ti]!) : this.values(target, exclusions);
+      const tp = plans?.[ti];
+      const found = tp === undefined || !tp.request ? this.values(target, exclusions) : tp.relevant.length === 0 ? this.requestValues(target, tp.valuesKey) : this.plannedValues(target, tp);
       if (target.count) values.push({ name: target.key ? `${target.name}:${target.key}` : target.name, value: String(found.length), key: undefined });
       else for (const v of found) values.push(v);
     }
@@ -493,7 +499,9 @@ export class CrsTransaction extends Transaction {
         return one;
       }
     }
-    const steps: string[] = [value];
+    const steps: string[] | undefined = rule.multiMatch ? [value] : undefined;
+    // asked once per call, not per step: the forms of a secret are secrets too
+    const secret = this.secretForms.size > 0 && this.secretForms.has(value);
     let v = value;
     for (let i = 0; i <= last; i++) {
       const cached = byPrefix.get(keys[i]!);
@@ -505,11 +513,11 @@ export class CrsTransaction extends Transaction {
           this.transformCached += v.length + 16;
           if (value.length <= MAX_MEMO_KEY) memo.grow(v.length + 16);
         }
-        if (this.secretForms.size > 0 && this.secretForms.has(value)) this.secretForms.add(v);
+        if (secret) this.secretForms.add(v);
       }
-      steps.push(v);
+      steps?.push(v);
     }
-    if (rule.multiMatch) return [...new Set(steps)];
+    if (steps !== undefined) return [...new Set(steps)];
     one[0] = v;
     return one;
   }
@@ -590,9 +598,11 @@ function linkOf(rule: Rule, prefilter: Prefilter, revision: number): Link {
 const UNCONDITIONAL: MatchedVar[] = [{ name: '', value: '' }];
 const NO_MATCH: MatchedVar[] = [];
 
-const TARGET_PLANS = Symbol('targetPlans');
-
 interface TargetPlan {
+  /** The target is a request variable (REQUEST_VARIABLES): its values are kept per request. */
+  readonly request: boolean;
+  /** targetKey of the target. */
+  readonly valuesKey: string;
   /** The rule's exclusions that name the target's variable. */
   readonly relevant: readonly TargetExclusion[];
   /** The target and those exclusions, as a key of the values left. */
@@ -601,20 +611,13 @@ interface TargetPlan {
 
 /** Per target of the rule: which of its own exclusions apply, and the key of the values they leave. */
 function targetPlansOf(rule: Rule): readonly TargetPlan[] {
-  const holder = rule as Rule & { [TARGET_PLANS]?: TargetPlan[] };
-  let plans = holder[TARGET_PLANS];
-  if (!plans) {
-    plans = rule.targets.map((t) => {
-      const relevant = rule.exclusions.filter((x) => x.name === t.name);
-      const key = `${targetKey(t)}\0${relevant.map((x) => `${x.key ?? ''}\u0001${x.keyRegex?.source ?? ''}`).join('\u0002')}`;
-      return { relevant, key };
-    });
-    holder[TARGET_PLANS] = plans;
-  }
-  return plans;
+  return rule.targets.map((t) => {
+    const relevant = rule.exclusions.filter((x) => x.name === t.name);
+    const key = `${targetKey(t)}\0${relevant.map((x) => `${x.key ?? ''}\u0001${x.keyRegex?.source ?? ''}`).join('\u0002')}`;
+    return { request: REQUEST_VARIABLES.has(t.name), valuesKey: targetKey(t), relevant, key };
+  });
 }
 
-const SINGLE = Symbol('singleTx');
 /** Operators the single-TX path takes: they neither capture nor read more than the value and their argument. */
 const SIMPLE_OPERATORS: ReadonlySet<string> = new Set(['eq', 'lt', 'le', 'gt', 'ge', 'streq', 'within', 'contains', 'beginswith', 'endswith']);
 
@@ -627,17 +630,11 @@ interface SingleTx {
 
 /** A link whose one target is a named TX variable (or its count), with no transformation, exclusion, prefilter or capture. */
 function singleTxOf(rule: Rule): SingleTx | undefined {
-  const holder = rule as Rule & { [SINGLE]?: SingleTx | null };
-  let single = holder[SINGLE];
-  if (single === undefined) {
-    const t = rule.targets[0];
-    const ok =
-      rule.targets.length === 1 && t !== undefined && t.name === 'TX' && t.key !== undefined && t.keyRegex === undefined && rule.transforms.length === 0 &&
-      !rule.multiMatch && !rule.capture && rule.exclusions.length === 0 && SIMPLE_OPERATORS.has(rule.operator.name) && rule.operator.setPattern === undefined;
-    single = ok ? { key: t.key.toLowerCase(), count: t.count, label: `TX:${t.key}` } : null;
-    holder[SINGLE] = single;
-  }
-  return single ?? undefined;
+  const t = rule.targets[0];
+  const ok =
+    rule.targets.length === 1 && t !== undefined && t.name === 'TX' && t.key !== undefined && t.keyRegex === undefined && rule.transforms.length === 0 &&
+    !rule.multiMatch && !rule.capture && rule.exclusions.length === 0 && SIMPLE_OPERATORS.has(rule.operator.name) && rule.operator.setPattern === undefined;
+  return ok ? { key: t.key.toLowerCase(), count: t.count, label: `TX:${t.key}` } : undefined;
 }
 
 /** Debugging the prefilter: run every skipped regex and report one that matched. */
@@ -680,10 +677,8 @@ function joined(union: readonly number[], hits: readonly number[]): readonly num
   return out.length > 256 ? [...new Set(out)] : out;
 }
 
-
 /** Compiled-rule annotations the engine keeps on the rule objects themselves (a WeakMap lookup per rule was a tenth of a GET's cost). */
 const TARGET_KEY = Symbol('targetKey');
-const PLAN = Symbol('unionPlan');
 
 function targetKey(target: Target): string {
   const holder = target as Target & { [TARGET_KEY]?: string };
@@ -710,27 +705,18 @@ interface UnionPlan {
  * chains get small integer ids per rule set, so a request finds what it computed by index, not by string key.
  */
 function planOf(rule: Rule, prefilter: Prefilter): UnionPlan | undefined {
-  const holder = rule as Rule & { [PLAN]?: UnionPlan | null };
-  let plan = holder[PLAN];
-  if (plan === undefined) {
-    const fixed = rule.targets.every((t) => !t.count && (REQUEST_VARIABLES.has(t.name) || STATIC_SCALARS.has(t.name)));
-    const chain = `${rule.transformKey}${rule.multiMatch ? '+' : ''}`;
-    const ids = prefilter.ids;
-    const idOf = (key: string): number => {
-      let id = ids.get(key);
-      if (id === undefined) ids.set(key, (id = ids.size));
-      return id;
-    };
-    plan = fixed
-      ? {
-          breakers: chainBreakers(rule.transformNames),
-          targetIds: rule.targets.map((t) => idOf(`T\0${targetKey(t)}`)),
-          chainId: prefilter.chainIds.get(chain) ?? (prefilter.chainIds.set(chain, prefilter.chainIds.size), prefilter.chainIds.size - 1),
-        }
-      : null;
-    holder[PLAN] = plan;
-  }
-  return plan ?? undefined;
+  const fixed = rule.targets.every((t) => !t.count && (REQUEST_VARIABLES.has(t.name) || STATIC_SCALARS.has(t.name)));
+  if (!fixed) return undefined;
+  const chain = `${rule.transformKey}${rule.multiMatch ? '+' : ''}`;
+  const ids = prefilter.ids;
+  const idOf = (key: string): number => {
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size));
+    return id;
+  };
+  let chainId = prefilter.chainIds.get(chain);
+  if (chainId === undefined) prefilter.chainIds.set(chain, (chainId = prefilter.chainIds.size));
+  return { breakers: chainBreakers(rule.transformNames), targetIds: rule.targets.map((t) => idOf(`T\0${targetKey(t)}`)), chainId };
 }
 
 /** Characters of transformed values one request may keep cached (about 8 MB of latin1 strings). */
