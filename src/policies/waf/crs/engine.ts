@@ -402,8 +402,17 @@ export class CrsTransaction extends Transaction {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
       // a pure link (operator with a fixed argument; transformations and the prefilter are functions of the value)
       // found not to match this raw value before: one lookup instead of its transformation and literal lookups
-      let known = pureSlot !== undefined && !CHECK && raw.length <= MAX_MEMO_KEY ? this.rawFacts(raw) : undefined;
-      if (known !== undefined && !known.shared) known = undefined;
+      let known: RawFacts | undefined;
+      if (pureSlot !== undefined && !CHECK && raw.length <= MAX_MEMO_KEY) {
+        // the facts ride on a request variable's value object (kept for the request): one lookup per value, not per rule
+        const held = v.facts;
+        if (held != null) known = held;
+        else {
+          known = this.rawFacts(raw);
+          if (held === null) v.facts = known;
+        }
+        if (!known.shared) known = undefined;
+      }
       if (known?.clean !== undefined && known.clean[pureSlot!] === 1) continue;
       let hit = false;
       const candidates = this.transformed(raw, rule);
