@@ -195,7 +195,7 @@ export class CrsTransaction extends Transaction {
         each.push(f);
         flags |= f;
       }
-      info = { raws, flags, each, rawHits: undefined, chains: undefined };
+      info = { raws, flags, each, own: [], rawHits: undefined, chains: undefined };
       this.targetInfos[id] = info;
     }
     return info;
@@ -215,14 +215,14 @@ export class CrsTransaction extends Transaction {
       const raws = info.raws;
       if (raws.length === 0) continue;
       if ((info.flags & plan.breakers) === 0) {
-        const bits = (info.rawHits ??= this.bitsOf(raws));
+        const bits = (info.rawHits ??= this.bitsOf(info));
         if (bits.length !== 0 && (bits[slot >>> 5]! & (1 << (slot & 31))) !== 0) return true;
         continue;
       }
       const chains = (info.chains ??= []);
       for (let k = 0; k < raws.length; k++) {
         let hits: readonly number[];
-        if ((info.each[k]! & plan.breakers) === 0) hits = this.literalHits(raws[k]!);
+        if ((info.each[k]! & plan.breakers) === 0) hits = (info.own[k] ??= this.literalHits(raws[k]!));
         else {
           const byChain = (chains[k] ??= this.rawFacts(raws[k]!).byChain);
           hits = byChain[plan.chainId] ?? this.chainHits(raws[k]!, byChain, plan.chainId, rule);
@@ -238,10 +238,10 @@ export class CrsTransaction extends Transaction {
    * reading the target through a chain that leaves them as they are. Joining lists of slots per value copied them
    * once per value with hits (a JSON body's 30 arguments); no hits at all is the empty list.
    */
-  private bitsOf(raws: readonly string[]): readonly number[] {
+  private bitsOf(info: TargetInfo): readonly number[] {
     let bits: number[] | undefined;
-    for (const raw of raws) {
-      const hits = this.literalHits(raw);
+    for (let k = 0; k < info.raws.length; k++) {
+      const hits = (info.own[k] ??= this.literalHits(info.raws[k]!));
       if (hits.length === 0) continue;
       bits ??= new Array<number>((this.prefilter.size + 31) >>> 5).fill(0);
       for (const slot of hits) bits[slot >>> 5]! |= 1 << (slot & 31);
@@ -664,6 +664,8 @@ interface TargetInfo {
   readonly flags: number;
   /** charFlags of each. */
   readonly each: readonly number[];
+  /** Each one's literal hits as sent, once asked (a lookup of its facts per rule otherwise). */
+  readonly own: (readonly number[] | undefined)[];
   /** Per value, its slots by chain id (byChain), once asked. */
   chains: (readonly number[] | undefined)[][] | undefined;
   /** Slots of the rules whose literals the values hold untransformed, as bits (bitsOf). */
