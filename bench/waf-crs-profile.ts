@@ -28,7 +28,7 @@ const bump = (k: string, by = 1): void => void counts.set(k, (counts.get(k) ?? 0
 if (count) {
   // counting wrappers on the engine's (TypeScript-private) methods: what a request makes it do
   const proto = CrsTransaction.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of ['evaluate', 'evaluateLink', 'transformed', 'literalHits', 'anyValueAllows', 'isSecret', 'values']) {
+  for (const name of ['evaluate', 'evaluateLink', 'transformed', 'literalHits', 'anyValueAllows', 'chainHits', 'rawFacts', 'isSecret', 'values', 'facts']) {
     const original = proto[name];
     if (!original) continue;
     proto[name] = function (this: unknown, ...a: unknown[]) {

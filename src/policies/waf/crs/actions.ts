@@ -11,7 +11,32 @@ function toInt(s: string): number {
   return Number.isFinite(n) ? n : 0;
 }
 
+const LOWER = Symbol('lowerName');
+
+/** A TX setvar whose name holds no macro: its key lower-cased once (64 setvars run on a GET at paranoia 1). */
+function constantKey(sv: SetVar): string | null {
+  const holder = sv as SetVar & { [LOWER]?: string | null };
+  let key = holder[LOWER];
+  if (key === undefined) holder[LOWER] = key = sv.collection === 'tx' && sv.name.indexOf('%{') === -1 ? sv.name.toLowerCase() : null;
+  return key;
+}
+
 export function applySetVar(tx: Transaction, sv: SetVar): void {
+  const key = constantKey(sv);
+  if (key !== null) {
+    if (sv.op === 'delete') {
+      tx.vars.delete(key);
+      return;
+    }
+    const value = tx.expand(sv.value);
+    if (sv.op === '=') {
+      tx.vars.setLower(key, sv.name, value);
+      return;
+    }
+    const current = toInt(tx.vars.getLower(key) ?? '0');
+    tx.vars.setLower(key, sv.name, String(sv.op === '+' ? current + toInt(value) : current - toInt(value)));
+    return;
+  }
   const name = tx.expand(sv.name);
   if (sv.collection !== 'tx') {
     // ip., session., global. ... live as long as the request: the gateway keeps no persistent collections

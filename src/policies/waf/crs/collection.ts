@@ -49,6 +49,23 @@ export class TxCollection {
     return this.map.get(name.toLowerCase())?.value;
   }
 
+  /** entry() with the name lower-cased already. */
+  getEntryLower(key: string): Entry | undefined {
+    return this.map.get(key);
+  }
+
+  /** get() with the name already lower-cased (compiled macros and setvars). */
+  getLower(key: string): string | undefined {
+    return this.map.get(key)?.value;
+  }
+
+  /** set() with the name lower-cased already (`key`) and as spelled (`name`). */
+  setLower(key: string, name: string, value: string): void {
+    const e = this.map.get(key);
+    if (e) e.value = value;
+    else this.map.set(key, { key: name, value });
+  }
+
   set(name: string, value: string): void {
     const k = name.toLowerCase();
     const e = this.map.get(k);

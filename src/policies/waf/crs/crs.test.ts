@@ -58,6 +58,28 @@ SecMarker END`,
     assert.equal(high.vars.get('score'), '5');
     assert.deepEqual(run('/?n=2').matches.map((m) => m.id), []);
   });
+
+  it('expands macros as written: any case, several in one text, unclosed ones left as they are, setvar names with macros', () => {
+    const set = new RuleSet();
+    set.loadText(
+      `SecAction "id:1,phase:1,pass,nolog,setvar:tx.Name=alice,setvar:TX.n=2,setvar:tx.n=+%{TX.N},setvar:'tx.user_%{tx.name}=%{tx.n}'"
+SecRule REQUEST_HEADERS:Host "@rx ." "id:2,phase:1,pass,log,msg:'%{tx.name}/%{TX.NAME} n=%{tx.n} %{ %{tx.missing}! %{tx.n'"
+SecRule TX:user_alice "@eq %{tx.n}" "id:3,phase:1,pass,log,msg:'rule %{rule.id} on %{request_headers.host}',setvar:tx.n=-1"
+SecRule TX:n "@eq 3" "id:4,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"`,
+      'macros.conf',
+    );
+    const tx = new CrsTransaction(set, { method: 'GET', target: '/', protocol: 'HTTP/1.1', headers: [['Host', 'shop.example']], remoteAddr: '10.0.0.1', remotePort: 1, serverPort: 80, uniqueId: 'u' });
+    tx.runPhase(1);
+    assert.deepEqual(
+      tx.matches.map((m) => [m.id, m.msg]),
+      [
+        [2, 'alice/alice n=4 %{ ! %{tx.n'],
+        [3, 'rule 3 on shop.example'],
+        [4, 'TX:n=3'],
+      ],
+    );
+    assert.equal(tx.vars.get('USER_ALICE'), '4');
+  });
 });
 
 describe('waf crs: over a real gateway', () => {

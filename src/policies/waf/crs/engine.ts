@@ -10,7 +10,7 @@ import { applyCtl, applySetVar } from './actions.js';
 import { Transaction, type MatchedVar, type RequestData } from './transaction.js';
 import { excluded, REQUEST_VARIABLES, resolve, type Value } from './variables.js';
 import type { Target } from './model.js';
-import { prefilterFor, scanLiterals, type Prefilter, type ValueFacts } from './prefilter.js';
+import { prefilterFor, scanLiterals, type Prefilter, type RawFacts, type ValueFacts } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
 import { MAX_MEMO_KEY } from './memo.js';
 import { programFor } from './program.js';
@@ -51,8 +51,8 @@ export class CrsTransaction extends Transaction {
   private transformCached = 0;
   /** Per distinct (transformed) value: which rules' required literals it holds, which pure operators do not match it. */
   private factsCache = new Map<string, ValueFacts>();
-  /** Per (transformation chain, target) id: the slots of the rules whose literals any of those values holds. */
-  private unions: (readonly number[] | undefined)[] = [];
+  /** Per raw value: its slots by chain id (chainHits). */
+  private rawChains = new Map<string, RawFacts>();
   /** Static targets' values and what they hold, by target id. */
   private targetInfos: (TargetInfo | undefined)[] = [];
   private readonly prefilter: Prefilter;
@@ -80,18 +80,23 @@ export class CrsTransaction extends Transaction {
     this.valueCache.clear();
     this.filteredCache.clear();
     this.secretList = undefined;
-    this.unions = [];
     this.targetInfos = [];
   }
 
-  private values(target: Target, exclusions: readonly { name: string }[]): Value[] {
-    if (!REQUEST_VARIABLES.has(target.name)) return resolve(this, target, exclusions as Parameters<typeof resolve>[2]);
-    const key = targetKey(target);
+  /** A request variable's values before exclusions, by targetKey(target): resolved once per request (and body). */
+  private requestValues(target: Target, key: string): Value[] {
     let all = this.valueCache.get(key);
     if (!all) {
       all = resolve(this, target, []);
       this.valueCache.set(key, all);
     }
+    return all;
+  }
+
+  private values(target: Target, exclusions: readonly { name: string }[]): Value[] {
+    if (!REQUEST_VARIABLES.has(target.name)) return resolve(this, target, exclusions as Parameters<typeof resolve>[2]);
+    const all = this.requestValues(target, targetKey(target));
+    if (exclusions.length === 0) return all;
     const relevant = (exclusions as Parameters<typeof resolve>[2]).filter((x) => x.name === target.name);
     if (relevant.length === 0) return all;
     if (target.name === 'XML') return excluded('XML', target.key, relevant) ? [] : all;
@@ -140,7 +145,7 @@ export class CrsTransaction extends Transaction {
       const shared = value.length <= MAX_MEMO_KEY && !this.isSecret(value);
       facts = shared ? memo.get(value) : undefined;
       if (!facts) {
-        facts = { hits: undefined, clean: undefined };
+        facts = { hits: undefined, clean: undefined, shared };
         if (shared) memo.set(value, facts, 0);
       }
       this.factsCache.set(value, facts);
@@ -181,13 +186,16 @@ export class CrsTransaction extends Transaction {
     if (!info) {
       const values = this.values(target, NO_EXCLUSIONS);
       const raws: string[] = [];
+      const each: number[] = [];
       let flags = 0;
       for (const v of values) {
         const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
         raws.push(raw);
-        flags |= charFlags(raw);
+        const f = charFlags(raw);
+        each.push(f);
+        flags |= f;
       }
-      info = { raws, flags, rawHits: undefined };
+      info = { raws, flags, each, own: [], rawHits: undefined, chains: undefined };
       this.targetInfos[id] = info;
     }
     return info;
@@ -195,31 +203,75 @@ export class CrsTransaction extends Transaction {
 
   /**
    * Whether any value the rule can read (its targets before exclusions, through its transformations) holds one of its
-   * literals. A value its chain leaves as it is (no "%" for urlDecode ...) is scanned once for every rule; the
-   * answers are shared per target, so a rule that cannot match costs a lookup per target.
+   * literals. A value its chain leaves as it is (no "%" for urlDecode ...) is scanned once for every rule: when every
+   * value of a target is such, the rule costs one lookup in the target's hits. Otherwise each value is asked for its
+   * hits through the rule's chain (chainHits: one array read once known, for this request and, not for secrets,
+   * across requests).
    */
-  private anyValueAllows(slot: number, rule: Rule): boolean {
-    const plan = planOf(rule, this.prefilter);
-    if (!plan) return true;
+  private anyValueAllows(slot: number, plan: UnionPlan, rule: Rule): boolean {
     for (let i = 0; i < rule.targets.length; i++) {
       const target = rule.targets[i]!;
       const info = this.targetInfo(target, plan.targetIds[i]!);
-      if (info.raws.length === 0) continue;
+      const raws = info.raws;
+      if (raws.length === 0) continue;
       if ((info.flags & plan.breakers) === 0) {
-        info.rawHits ??= unionOf(info.raws, (raw) => this.literalHits(raw));
-        if (info.rawHits.length !== 0 && info.rawHits.indexOf(slot) !== -1) return true;
+        const bits = (info.rawHits ??= this.bitsOf(info));
+        if (bits.length !== 0 && (bits[slot >>> 5]! & (1 << (slot & 31))) !== 0) return true;
         continue;
       }
-      const id = plan.unionIds[i]!;
-      let union = this.unions[id];
-      if (!union) {
-        union = NO_HITS;
-        for (const raw of info.raws) for (const value of this.transformed(raw, rule)) union = joined(union, this.literalHits(value));
-        this.unions[id] = union;
+      const chains = (info.chains ??= []);
+      for (let k = 0; k < raws.length; k++) {
+        let hits: readonly number[];
+        if ((info.each[k]! & plan.breakers) === 0) hits = (info.own[k] ??= this.literalHits(raws[k]!));
+        else {
+          const byChain = (chains[k] ??= this.rawFacts(raws[k]!).byChain);
+          hits = byChain[plan.chainId] ?? this.chainHits(raws[k]!, byChain, plan.chainId, rule);
+        }
+        if (hits.length !== 0 && hits.indexOf(slot) !== -1) return true;
       }
-      if (union.length !== 0 && union.indexOf(slot) !== -1) return true;
     }
     return false;
+  }
+
+  /**
+   * The slots the values' literals stand for, as bits (32 a word): a target's values as sent, asked by every rule
+   * reading the target through a chain that leaves them as they are. Joining lists of slots per value copied them
+   * once per value with hits (a JSON body's 30 arguments); no hits at all is the empty list.
+   */
+  private bitsOf(info: TargetInfo): readonly number[] {
+    let bits: number[] | undefined;
+    for (let k = 0; k < info.raws.length; k++) {
+      const hits = (info.own[k] ??= this.literalHits(info.raws[k]!));
+      if (hits.length === 0) continue;
+      bits ??= new Array<number>((this.prefilter.size + 31) >>> 5).fill(0);
+      for (const slot of hits) bits[slot >>> 5]! |= 1 << (slot & 31);
+    }
+    return bits ?? NO_HITS;
+  }
+
+  /** What is known of a raw value (before transformation): for this request and (not for secrets) across requests. */
+  private rawFacts(raw: string): RawFacts {
+    let facts = this.rawChains.get(raw);
+    if (!facts) {
+      const memo = this.prefilter.rawMemo;
+      const shared = raw.length <= MAX_MEMO_KEY && !this.isSecret(raw);
+      facts = shared ? memo.get(raw) : undefined;
+      if (!facts) {
+        facts = { byChain: [], clean: undefined, shared };
+        if (shared) memo.set(raw, facts, 0);
+      }
+      this.rawChains.set(raw, facts);
+    }
+    return facts;
+  }
+
+  /** The slots whose literals `raw`'s forms through the rule's chain hold, worked out and kept in `byChain`. */
+  private chainHits(raw: string, byChain: (readonly number[] | undefined)[], chainId: number, rule: Rule): readonly number[] {
+    let hits = NO_HITS;
+    for (const value of this.transformed(raw, rule)) hits = joined(hits, this.literalHits(value));
+    byChain[chainId] = hits;
+    if (raw.length <= MAX_MEMO_KEY) this.prefilter.rawMemo.grow(hits.length + 1);
+    return hits;
   }
 
   /** Runs one phase (1: headers, 2: body, 3, 4: response). Stops at an interruption. */
@@ -254,7 +306,14 @@ export class CrsTransaction extends Transaction {
     return false;
   }
 
+  /** The link's setvars and ctls, run for a match. */
+  private act(rule: Rule, top: Rule): void {
+    for (const sv of rule.setvars) applySetVar(this, sv);
+    for (const ctl of rule.ctls) applyCtl(this, ctl, top);
+  }
+
   private exclusionsFor(rule: Rule, top: Rule): readonly TargetExclusion[] {
+    if (this.removedTargets.size === 0 && this.removedTargetsByTag.length === 0) return rule.exclusions;
     const byId = this.removedTargets.get(top.id);
     let extra: TargetExclusion[] | undefined;
     if (this.removedTargetsByTag.length > 0) {
@@ -290,47 +349,47 @@ export class CrsTransaction extends Transaction {
     return true;
   }
 
-  private evaluateLink(rule: Rule, top: Rule): MatchedVar[] {
-    const matched: MatchedVar[] = [];
-    if (rule.unconditional) {
-      matched.push({ name: '', value: '' });
-      this.matchedVars = matched;
-      for (const sv of rule.setvars) applySetVar(this, sv);
-      for (const ctl of rule.ctls) applyCtl(this, ctl, top);
-      return matched;
+  private evaluateLink(rule: Rule, top: Rule): readonly MatchedVar[] {
+    const link = linkOf(rule, this.prefilter, this.ruleSet.revision);
+    if (link.unconditional) {
+      this.matchedVars = UNCONDITIONAL;
+      if (link.actions) this.act(rule, top);
+      return UNCONDITIONAL;
     }
-    const single = singleTxOf(rule);
-    if (single !== undefined && this.exclusionsFor(rule, top).length === 0) {
+    const single = link.single;
+    if (single !== undefined && (this.exclusionsFor(rule, top) === rule.exclusions)) {
       // TX:name or &TX:name, untransformed, compared by a number or string operator: what ~150 rules of a GET are
       // (901's defaults, the paranoia gates, the score checks); read straight from TX, as resolve() would give it
-      const e = this.vars.entry(single.key);
+      const e = this.vars.getEntryLower(single.key);
+      let matched: MatchedVar[] = NO_MATCH;
       if (single.count || e !== undefined) {
         const name = single.count ? single.label : `TX:${e!.key}`;
         const value = single.count ? (e === undefined ? '0' : '1') : e!.value;
         this.run.captures = undefined;
         if (rule.operator.match(value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value, this.run)) {
           const m = { name, value: value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value };
-          matched.push(m);
+          matched = [m];
           this.matchedVar = m;
-          for (const sv of rule.setvars) applySetVar(this, sv);
-          for (const ctl of rule.ctls) applyCtl(this, ctl, top);
+          if (link.actions) this.act(rule, top);
         }
       }
       this.matchedVars = matched;
       return matched;
     }
-    const slot = this.prefilter.slots.get(rule);
-    const unionSaysNo = slot !== undefined && !this.anyValueAllows(slot, rule);
+    const slot = link.slot;
+    const unionSaysNo = slot !== undefined && link.union !== undefined && !this.anyValueAllows(slot, link.union, rule);
     if (unionSaysNo && !CHECK) {
-      this.matchedVars = matched;
-      return matched;
+      this.matchedVars = NO_MATCH;
+      return NO_MATCH;
     }
+    const matched: MatchedVar[] = [];
     const exclusions = this.exclusionsFor(rule, top);
-    const plans = exclusions === rule.exclusions ? targetPlansOf(rule) : undefined;
+    const plans = exclusions === rule.exclusions ? link.targetPlans : undefined;
     const values: Value[] = [];
     for (let ti = 0; ti < rule.targets.length; ti++) {
       const target = rule.targets[ti]!;
-      const found = plans !== undefined && REQUEST_VARIABLES.has(target.name) ? this.plannedValues(target, plans[ti]!) : this.values(target, exclusions);
+      const tp = plans?.[ti];
+      const found = tp === undefined || !tp.request ? this.values(target, exclusions) : tp.relevant.length === 0 ? this.requestValues(target, tp.valuesKey) : this.plannedValues(target, tp);
       if (target.count) values.push({ name: target.key ? `${target.name}:${target.key}` : target.name, value: String(found.length), key: undefined });
       else for (const v of found) values.push(v);
     }
@@ -338,14 +397,31 @@ export class CrsTransaction extends Transaction {
     const run = this.run;
     run.captures = captures;
     const required = rule.operator.required;
-    const pureSlot = this.prefilter.pureSlots.get(rule);
+    const pureSlot = link.pureSlot;
     for (const v of values) {
       const raw = v.value.length > MAX_VALUE ? v.value.slice(0, MAX_VALUE) : v.value;
+      // a pure link (operator with a fixed argument; transformations and the prefilter are functions of the value)
+      // found not to match this raw value before: one lookup instead of its transformation and literal lookups
+      let known: RawFacts | undefined;
+      if (pureSlot !== undefined && !CHECK && raw.length <= MAX_MEMO_KEY) {
+        // the facts ride on a request variable's value object (kept for the request): one lookup per value, not per rule
+        const held = v.facts;
+        if (held != null) known = held;
+        else {
+          known = this.rawFacts(raw);
+          if (held === null) v.facts = known;
+        }
+        if (!known.shared) known = undefined;
+      }
+      if (known?.clean !== undefined && known.clean[pureSlot!] === 1) continue;
+      let hit = false;
       const candidates = this.transformed(raw, rule);
       for (const value of candidates) {
         if (required !== undefined && value.indexOf(required) === -1) continue;
         if (slot !== undefined && !this.literalsAllow(slot, rule, value)) continue;
-        const facts = pureSlot !== undefined && value.length <= MAX_MEMO_KEY ? this.facts(value) : undefined;
+        let facts = pureSlot !== undefined && value.length <= MAX_MEMO_KEY ? this.facts(value) : undefined;
+        // a secret's facts last one request, where each link reads it once: no array for them
+        if (facts !== undefined && !facts.shared) facts = undefined;
         if (facts?.clean !== undefined && facts.clean[pureSlot!] === 1) continue;
         if (!rule.operator.match(value, run)) {
           if (facts) {
@@ -364,13 +440,20 @@ export class CrsTransaction extends Transaction {
         if (captures) for (let i = 0; i < captures.length; i++) this.vars.set(String(i), captures[i]!);
         // a link's actions run for each value it matches, as in ModSecurity: the next link reads what they set
         // (920420's tx.content_type, 920450's one tx.header_name_* per header)
-        for (const sv of rule.setvars) applySetVar(this, sv);
-        for (const ctl of rule.ctls) applyCtl(this, ctl, top);
+        if (link.actions) this.act(rule, top);
+        hit = true;
         break;
       }
+      if (known !== undefined && !hit) {
+        if (known.clean === undefined) {
+          known.clean = new Uint8Array(this.prefilter.pureSlots.size);
+          this.prefilter.rawMemo.grow(known.clean.length);
+        }
+        known.clean[pureSlot!] = 1;
+      }
     }
-    this.matchedVars = matched;
-    return matched;
+    this.matchedVars = matched.length === 0 ? NO_MATCH : matched;
+    return this.matchedVars;
   }
 
   /**
@@ -425,7 +508,9 @@ export class CrsTransaction extends Transaction {
         return one;
       }
     }
-    const steps: string[] = [value];
+    const steps: string[] | undefined = rule.multiMatch ? [value] : undefined;
+    // asked once per call, not per step: the forms of a secret are secrets too
+    const secret = this.secretForms.size > 0 && this.secretForms.has(value);
     let v = value;
     for (let i = 0; i <= last; i++) {
       const cached = byPrefix.get(keys[i]!);
@@ -437,11 +522,11 @@ export class CrsTransaction extends Transaction {
           this.transformCached += v.length + 16;
           if (value.length <= MAX_MEMO_KEY) memo.grow(v.length + 16);
         }
-        if (this.secretForms.size > 0 && this.secretForms.has(value)) this.secretForms.add(v);
+        if (secret) this.secretForms.add(v);
       }
-      steps.push(v);
+      steps?.push(v);
     }
-    if (rule.multiMatch) return [...new Set(steps)];
+    if (steps !== undefined) return [...new Set(steps)];
     one[0] = v;
     return one;
   }
@@ -482,9 +567,51 @@ function rawSecrets(text: string | undefined, add: (v: string) => void): void {
   }
 }
 
-const TARGET_PLANS = Symbol('targetPlans');
+const LINK = Symbol('link');
+
+/** What never changes of how a rule link is evaluated, worked out once per rule set revision (not per request). */
+interface Link {
+  readonly revision: number;
+  readonly unconditional: boolean;
+  /** The link reads one TX variable straight (singleTxOf). */
+  readonly single: SingleTx | undefined;
+  /** Its prefilter slot (prefilter.ts), and the plan of the per-target check, when its targets allow it. */
+  readonly slot: number | undefined;
+  readonly union: UnionPlan | undefined;
+  readonly pureSlot: number | undefined;
+  readonly targetPlans: readonly TargetPlan[];
+  /** It has setvars or ctls. */
+  readonly actions: boolean;
+}
+
+function linkOf(rule: Rule, prefilter: Prefilter, revision: number): Link {
+  const holder = rule as Rule & { [LINK]?: Link };
+  let link = holder[LINK];
+  if (link === undefined || link.revision !== revision) {
+    link = {
+      revision,
+      unconditional: rule.unconditional,
+      single: singleTxOf(rule),
+      slot: prefilter.slots.get(rule),
+      union: planOf(rule, prefilter),
+      pureSlot: prefilter.pureSlots.get(rule),
+      targetPlans: targetPlansOf(rule),
+      actions: rule.setvars.length > 0 || rule.ctls.length > 0,
+    };
+    holder[LINK] = link;
+  }
+  return link;
+}
+
+/** What an unconditional link (SecAction) matched; and what a link that did not match left in MATCHED_VARS (never changed). */
+const UNCONDITIONAL: MatchedVar[] = [{ name: '', value: '' }];
+const NO_MATCH: MatchedVar[] = [];
 
 interface TargetPlan {
+  /** The target is a request variable (REQUEST_VARIABLES): its values are kept per request. */
+  readonly request: boolean;
+  /** targetKey of the target. */
+  readonly valuesKey: string;
   /** The rule's exclusions that name the target's variable. */
   readonly relevant: readonly TargetExclusion[];
   /** The target and those exclusions, as a key of the values left. */
@@ -493,20 +620,13 @@ interface TargetPlan {
 
 /** Per target of the rule: which of its own exclusions apply, and the key of the values they leave. */
 function targetPlansOf(rule: Rule): readonly TargetPlan[] {
-  const holder = rule as Rule & { [TARGET_PLANS]?: TargetPlan[] };
-  let plans = holder[TARGET_PLANS];
-  if (!plans) {
-    plans = rule.targets.map((t) => {
-      const relevant = rule.exclusions.filter((x) => x.name === t.name);
-      const key = `${targetKey(t)}\0${relevant.map((x) => `${x.key ?? ''}\u0001${x.keyRegex?.source ?? ''}`).join('\u0002')}`;
-      return { relevant, key };
-    });
-    holder[TARGET_PLANS] = plans;
-  }
-  return plans;
+  return rule.targets.map((t) => {
+    const relevant = rule.exclusions.filter((x) => x.name === t.name);
+    const key = `${targetKey(t)}\0${relevant.map((x) => `${x.key ?? ''}\u0001${x.keyRegex?.source ?? ''}`).join('\u0002')}`;
+    return { request: REQUEST_VARIABLES.has(t.name), valuesKey: targetKey(t), relevant, key };
+  });
 }
 
-const SINGLE = Symbol('singleTx');
 /** Operators the single-TX path takes: they neither capture nor read more than the value and their argument. */
 const SIMPLE_OPERATORS: ReadonlySet<string> = new Set(['eq', 'lt', 'le', 'gt', 'ge', 'streq', 'within', 'contains', 'beginswith', 'endswith']);
 
@@ -519,17 +639,11 @@ interface SingleTx {
 
 /** A link whose one target is a named TX variable (or its count), with no transformation, exclusion, prefilter or capture. */
 function singleTxOf(rule: Rule): SingleTx | undefined {
-  const holder = rule as Rule & { [SINGLE]?: SingleTx | null };
-  let single = holder[SINGLE];
-  if (single === undefined) {
-    const t = rule.targets[0];
-    const ok =
-      rule.targets.length === 1 && t !== undefined && t.name === 'TX' && t.key !== undefined && t.keyRegex === undefined && rule.transforms.length === 0 &&
-      !rule.multiMatch && !rule.capture && rule.exclusions.length === 0 && SIMPLE_OPERATORS.has(rule.operator.name) && rule.operator.setPattern === undefined;
-    single = ok ? { key: t.key, count: t.count, label: `TX:${t.key}` } : null;
-    holder[SINGLE] = single;
-  }
-  return single ?? undefined;
+  const t = rule.targets[0];
+  const ok =
+    rule.targets.length === 1 && t !== undefined && t.name === 'TX' && t.key !== undefined && t.keyRegex === undefined && rule.transforms.length === 0 &&
+    !rule.multiMatch && !rule.capture && rule.exclusions.length === 0 && SIMPLE_OPERATORS.has(rule.operator.name) && rule.operator.setPattern === undefined;
+  return ok ? { key: t.key.toLowerCase(), count: t.count, label: `TX:${t.key}` } : undefined;
 }
 
 /** Debugging the prefilter: run every skipped regex and report one that matched. */
@@ -548,7 +662,13 @@ interface TargetInfo {
   readonly raws: readonly string[];
   /** charFlags of all of them together. */
   readonly flags: number;
-  /** Slots of the rules whose literals the values hold untransformed. */
+  /** charFlags of each. */
+  readonly each: readonly number[];
+  /** Each one's literal hits as sent, once asked (a lookup of its facts per rule otherwise). */
+  readonly own: (readonly number[] | undefined)[];
+  /** Per value, its slots by chain id (byChain), once asked. */
+  chains: (readonly number[] | undefined)[][] | undefined;
+  /** Slots of the rules whose literals the values hold untransformed, as bits (bitsOf). */
   rawHits: readonly number[] | undefined;
 }
 
@@ -568,15 +688,8 @@ function joined(union: readonly number[], hits: readonly number[]): readonly num
   return out.length > 256 ? [...new Set(out)] : out;
 }
 
-function unionOf(raws: readonly string[], hitsOf: (raw: string) => readonly number[]): readonly number[] {
-  let union = NO_HITS;
-  for (const raw of raws) union = joined(union, hitsOf(raw));
-  return union;
-}
-
 /** Compiled-rule annotations the engine keeps on the rule objects themselves (a WeakMap lookup per rule was a tenth of a GET's cost). */
 const TARGET_KEY = Symbol('targetKey');
-const PLAN = Symbol('unionPlan');
 
 function targetKey(target: Target): string {
   const holder = target as Target & { [TARGET_KEY]?: string };
@@ -593,37 +706,28 @@ interface UnionPlan {
   readonly breakers: number;
   /** Per target: the id of its values (the transaction's targetInfos index). */
   readonly targetIds: readonly number[];
-  /** Per target: the id of its values' literals through the rule's chain (the transaction's unions index). */
-  readonly unionIds: readonly number[];
+  /** The chain's id (prefilter.chainIds). */
+  readonly chainId: number;
 }
 
 /**
  * How the prefilter judges a rule before reading its values one by one: only when every target holds the request as
- * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count. Targets and (chain, target)
- * pairs get small integer ids per rule set, so a request finds what it computed by index, not by string key.
+ * sent (not TX or MATCHED_VARS, which rules change during a phase) and none is a count. Targets and transformation
+ * chains get small integer ids per rule set, so a request finds what it computed by index, not by string key.
  */
 function planOf(rule: Rule, prefilter: Prefilter): UnionPlan | undefined {
-  const holder = rule as Rule & { [PLAN]?: UnionPlan | null };
-  let plan = holder[PLAN];
-  if (plan === undefined) {
-    const fixed = rule.targets.every((t) => !t.count && (REQUEST_VARIABLES.has(t.name) || STATIC_SCALARS.has(t.name)));
-    const chain = `${rule.transformKey}${rule.multiMatch ? '+' : ''}`;
-    const ids = prefilter.ids;
-    const idOf = (key: string): number => {
-      let id = ids.get(key);
-      if (id === undefined) ids.set(key, (id = ids.size));
-      return id;
-    };
-    plan = fixed
-      ? {
-          breakers: chainBreakers(rule.transformNames),
-          targetIds: rule.targets.map((t) => idOf(`T\0${targetKey(t)}`)),
-          unionIds: rule.targets.map((t) => idOf(`U\0${chain}\0${targetKey(t)}`)),
-        }
-      : null;
-    holder[PLAN] = plan;
-  }
-  return plan ?? undefined;
+  const fixed = rule.targets.every((t) => !t.count && (REQUEST_VARIABLES.has(t.name) || STATIC_SCALARS.has(t.name)));
+  if (!fixed) return undefined;
+  const chain = `${rule.transformKey}${rule.multiMatch ? '+' : ''}`;
+  const ids = prefilter.ids;
+  const idOf = (key: string): number => {
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size));
+    return id;
+  };
+  let chainId = prefilter.chainIds.get(chain);
+  if (chainId === undefined) prefilter.chainIds.set(chain, (chainId = prefilter.chainIds.size));
+  return { breakers: chainBreakers(rule.transformNames), targetIds: rule.targets.map((t) => idOf(`T\0${targetKey(t)}`)), chainId };
 }
 
 /** Characters of transformed values one request may keep cached (about 8 MB of latin1 strings). */

@@ -27,7 +27,7 @@ function ruleSet(): RuleSet {
 function remembered(set: RuleSet): string {
   const p = prefilterFor(set);
   const parts: string[] = [];
-  for (const memo of [p.valueMemo, p.chainMemo] as const) {
+  for (const memo of [p.valueMemo, p.chainMemo, p.rawMemo] as const) {
     const inner = memo as unknown as { current: Map<string, unknown>; previous: Map<string, unknown> };
     for (const gen of [inner.current, inner.previous]) {
       for (const [k, v] of gen) {
@@ -49,6 +49,34 @@ describe('red team: no percent-encoded credential in the CRS memory', () => {
     const text = remembered(set);
     assert.ok(text.includes('bob'), 'plain values are remembered');
     assert.ok(!/hunter2/i.test(text), text);
+  });
+
+  it('cookies and credential headers stay out of the memory of raw values (per chain hits, links that did not match)', () => {
+    const set = new RuleSet();
+    set.loadText(
+      [
+        // prefiltered, through a chain that changes values holding "%" or "+": asks each raw value for its hits by chain
+        'SecRule REQUEST_HEADERS|REQUEST_COOKIES "@rx (?i)<script" "id:1,phase:1,pass,t:none,t:urlDecodeUni,t:lowercase,log"',
+        // no literals, pure: a raw value it did not match is remembered as such
+        'SecRule REQUEST_HEADERS|REQUEST_COOKIES "@detectXSS" "id:2,phase:1,pass,t:none,t:urlDecodeUni,log"',
+      ].join('\n'),
+      'memo-raw.conf',
+    );
+    const headers: [string, string][] = [
+      ['Host', 'x'],
+      ['User-Agent', 'Plain%2BAgent 1.0'],
+      ['Cookie', 'sid=Sekr3tCookie%2Bvalue; theme=dark'],
+      ['Authorization', 'Bearer T0kenValue%2Babc'],
+    ];
+    for (let i = 0; i < 2; i++) {
+      const tx = new CrsTransaction(set, { method: 'GET', target: '/', protocol: 'HTTP/1.1', headers, remoteAddr: '10.0.0.1', remotePort: 1, serverPort: 80, uniqueId: 'u' });
+      tx.runPhase(1);
+      assert.deepEqual(tx.matches, []);
+    }
+    const inner = prefilterFor(set).rawMemo as unknown as { current: Map<string, unknown> };
+    assert.ok(inner.current.has('Plain%2BAgent 1.0'), 'plain raw values are remembered');
+    const text = remembered(set);
+    assert.ok(!/sekr3t|t0ken/i.test(text), text);
   });
 
   it('a password in a urlencoded body, percent-encoded', () => {

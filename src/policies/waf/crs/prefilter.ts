@@ -30,6 +30,14 @@ export interface Prefilter {
   readonly chainMemo: ValueMemo<Map<string, string>>;
   /** Small integer ids of the engine's per-request caches (targets, chain and target pairs), by key. */
   readonly ids: Map<string, number>;
+  /** Small integer ids of the transformation chains the per-target check reads values through. */
+  readonly chainIds: Map<string, number>;
+  /**
+   * Per raw value seen before (any request): by chain id, the slots whose literals its transformed forms hold (what
+   * the per-target check asks of each value for each chain), and the pure links that did not match it; functions of
+   * the value alone.
+   */
+  readonly rawMemo: ValueMemo<RawFacts>;
   /** 1 at the slots whose literals hold for the value squeezed (SQUEEZE): looked for in it, all of them hit when it holds "$". */
   readonly squeezed: Uint8Array;
   /** Those slots, listed. */
@@ -60,6 +68,18 @@ export interface ValueFacts {
   hits: readonly number[] | undefined;
   /** 1 at the pure slots whose operator did not match the value. */
   clean: Uint8Array | undefined;
+  /** Kept across requests (not a secret, not too long): only then is `clean` worth its array. */
+  readonly shared: boolean;
+}
+
+/** What is known of one raw value (before transformations), for every request that holds it. */
+export interface RawFacts {
+  /** By chain id (prefilter.chainIds): the slots whose literals its forms through that chain hold. */
+  readonly byChain: (readonly number[] | undefined)[];
+  /** 1 at the pure slots (prefilter.pureSlots) whose link, transformations and operator, did not match it. */
+  clean: Uint8Array | undefined;
+  /** Kept across requests (not a secret, not too long): only then is `clean` worth its array. */
+  readonly shared: boolean;
 }
 
 const NONE: readonly number[] = [];
@@ -175,6 +195,8 @@ export function prefilterFor(set: RuleSet): Prefilter {
     pureSlots,
     chainMemo: new ValueMemo(4 * 1024 * 1024, MAX_MEMO_KEY, formsSize),
     ids: new Map(),
+    chainIds: new Map(),
+    rawMemo: new ValueMemo(2 * 1024 * 1024, MAX_MEMO_KEY, rawSize),
     squeezed: squeezedBytes,
     squeezedSlots,
     seen: new Uint32Array(slots.size),
@@ -187,6 +209,13 @@ export function prefilterFor(set: RuleSet): Prefilter {
 /** What the engine's grow() calls added for one value's facts (engine.ts literalHits, evaluateLink). */
 function factsSize(facts: ValueFacts): number {
   return (facts.hits?.length ?? 0) + (facts.clean?.length ?? 0);
+}
+
+/** What the engine's grow() calls added for one raw value's hits by chain (engine.ts chainHits). */
+function rawSize(facts: RawFacts): number {
+  let n = facts.byChain.length + (facts.clean?.length ?? 0);
+  for (const hits of facts.byChain) n += hits?.length ?? 0;
+  return n;
 }
 
 /** What the engine's grow() calls added for one raw value's transformed forms (engine.ts transformed). */

@@ -89,8 +89,7 @@ export class Transaction {
     s.set('OUTBOUND_DATA_ERROR', '0');
     s.set('URLENCODED_ERROR', '0');
     s.set('HIGHEST_SEVERITY', '255');
-    const now = new Date();
-    s.set('TIME_EPOCH', String(Math.floor(now.getTime() / 1000)));
+    s.set('TIME_EPOCH', String(Math.floor(Date.now() / 1000)));
     for (const [name, value] of request.headers) {
       this.headers.add(name, value);
       if (name.toLowerCase() === 'cookie') this.addCookies(value);
@@ -141,8 +140,16 @@ export class Transaction {
   /** %{tx.x}, %{MATCHED_VAR}, %{REQUEST_HEADERS.host}, %{rule.id} */
   expand(text: string): string {
     if (text.indexOf('%{') === -1) return text;
-    // [^{}]: a match attempt stops at the next brace, so a run of unclosed %{ costs linear time.
-    return text.replace(/%\{([^{}]+)\}/g, (_m, ref: string) => this.macro(ref));
+    const parts = macroParts(text);
+    // the common shapes without building a string: "%{tx.x}" alone, or one literal and one reference
+    if (parts.length === 1) return typeof parts[0] === 'string' ? parts[0] : this.ref(parts[0]!);
+    let out = '';
+    for (const p of parts) out += typeof p === 'string' ? p : this.ref(p);
+    return out;
+  }
+
+  private ref(r: MacroRef): string {
+    return r.txKey !== undefined ? (this.vars.getLower(r.txKey) ?? '') : this.macro(r.ref);
   }
 
   private macro(ref: string): string {
@@ -174,6 +181,40 @@ export class Transaction {
     const keyRegex = v.keyIsRegex && v.key !== undefined ? compileRegex(v.key, 'i') : undefined;
     return { name: v.name, key: keyRegex || v.key === undefined ? undefined : v.key.toLowerCase(), keyRegex };
   }
+}
+
+/** A %{...} reference of a macro: TX ones by their lower-cased key, read straight from TX. */
+interface MacroRef {
+  readonly ref: string;
+  readonly txKey: string | undefined;
+}
+
+/**
+ * Macro texts split once into literals and references: the texts are the rules' own (setvar values, operator
+ * arguments, messages), a few hundred of them, expanded ~250 times per request. Bounded all the same.
+ */
+const macros = new Map<string, readonly (string | MacroRef)[]>();
+const MAX_MACROS = 4096;
+
+function macroParts(text: string): readonly (string | MacroRef)[] {
+  let parts = macros.get(text);
+  if (parts) return parts;
+  const out: (string | MacroRef)[] = [];
+  // [^{}]: a match attempt stops at the next brace, so a run of unclosed %{ costs linear time.
+  const re = /%\{([^{}]+)\}/g;
+  let at = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m.index > at) out.push(text.slice(at, m.index));
+    const ref = m[1]!;
+    const dot = ref.indexOf('.');
+    const tx = dot !== -1 && ref.slice(0, dot).toUpperCase() === 'TX';
+    out.push({ ref, txKey: tx ? ref.slice(dot + 1).toLowerCase() : undefined });
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  parts = out;
+  if (macros.size < MAX_MACROS) macros.set(text, parts);
+  return parts;
 }
 
 function parseArgs(query: string, into: Collection): void {

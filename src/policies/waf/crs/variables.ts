@@ -5,6 +5,7 @@
 import type RE2 from 're2';
 import type { Collection, Entry } from './collection.js';
 import type { Target, TargetExclusion } from './model.js';
+import type { RawFacts } from './prefilter.js';
 import type { Transaction } from './transaction.js';
 
 /** Variables that hold the request as sent: the same values for every rule of a phase (cacheable per request until the body is read). */
@@ -45,6 +46,11 @@ export interface Value {
   readonly value: string;
   /** The collection's key (for exclusions). */
   readonly key: string | undefined;
+  /**
+   * The engine's facts of the value (its RawFacts), kept on the value for the rest of the request: null on the values
+   * of request variables, which the engine keeps per request and every rule reading them asks again; absent on others.
+   */
+  facts?: RawFacts | null;
 }
 
 export function excluded(collection: string, key: string | undefined, exclusions: readonly TargetExclusion[]): boolean {
@@ -78,7 +84,7 @@ function fromEntries(name: string, entries: Iterable<Entry>, target: Target, exc
     if (target.key !== undefined && e.key.toLowerCase() !== target.key) continue;
     if (target.keyRegex && !keyMatches(target.keyRegex, e.key)) continue;
     if (excluded(name, e.key, exclusions)) continue;
-    out.push({ name: `${name}:${e.key}`, value: names ? e.key : e.value, key: e.key });
+    out.push({ name: `${name}:${e.key}`, value: names ? e.key : e.value, key: e.key, facts: null });
   }
 }
 
@@ -175,7 +181,7 @@ export function resolve(tx: Transaction, target: Target, exclusions: readonly Ta
       const xml = tx.xml;
       if (!xml || excluded(name, target.key, exclusions)) break;
       const list = target.key !== undefined && target.key.includes('@') ? xml.attributes : xml.texts;
-      for (const v of list) out.push({ name: `XML:${target.key ?? '/*'}`, value: v, key: target.key });
+      for (const v of list) out.push({ name: `XML:${target.key ?? '/*'}`, value: v, key: target.key, facts: null });
       break;
     }
     default: {
