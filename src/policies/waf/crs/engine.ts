@@ -13,6 +13,7 @@ import type { Target } from './model.js';
 import { prefilterFor, scanLiterals, type Prefilter, type RawFacts, type ValueFacts } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
 import { MAX_MEMO_KEY } from './memo.js';
+import { isCredentialName } from '../../../pipeline/credential-names.js';
 import { programFor } from './program.js';
 
 export interface RuleMatch {
@@ -535,6 +536,11 @@ export class CrsTransaction extends Transaction {
 /** Header and argument names whose values are credentials. */
 const SECRET_NAME = /pass|pwd|secret|token|auth|sess|sid|cookie|credential|api[-_]?key|signature|otp|jwt|bearer/i;
 
+/** A credential-looking name, or one a policy reads a credential from (key-auth's `header: X-Client-Key`, `query: key`). */
+function secretName(name: string): boolean {
+  return SECRET_NAME.test(name) || isCredentialName(name);
+}
+
 /** The values of a request that are secrets: cookies, credential-named headers and arguments (4 characters or more). */
 function secretsOf(tx: CrsTransaction): string[] {
   const out: string[] = [];
@@ -542,9 +548,9 @@ function secretsOf(tx: CrsTransaction): string[] {
     if (v.length >= 4) out.push(v);
   };
   for (const e of tx.cookies.entries) add(e.value);
-  for (const e of tx.headers.entries) if (SECRET_NAME.test(e.key)) add(e.value);
-  for (const e of tx.argsGet.entries) if (SECRET_NAME.test(e.key)) add(e.value);
-  for (const e of tx.argsPost.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  for (const e of tx.headers.entries) if (secretName(e.key)) add(e.value);
+  for (const e of tx.argsGet.entries) if (secretName(e.key)) add(e.value);
+  for (const e of tx.argsPost.entries) if (secretName(e.key)) add(e.value);
   // the same values as sent, still percent-encoded: QUERY_STRING, REQUEST_URI and a urlencoded REQUEST_BODY hold
   // "password=hunter2%21", which does not contain the decoded secret "hunter2!" (red team s6)
   rawSecrets(tx.scalars.get('QUERY_STRING'), add);
@@ -563,7 +569,7 @@ function rawSecrets(text: string | undefined, add: (v: string) => void): void {
     const value = pair.slice(eq + 1);
     if (value.indexOf('%') === -1 && value.indexOf('+') === -1) continue;
     const name = pair.slice(0, eq);
-    if (SECRET_NAME.test(name) || SECRET_NAME.test(name.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))))) add(value);
+    if (secretName(name) || secretName(name.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))))) add(value);
   }
 }
 

@@ -1,0 +1,56 @@
+/**
+ * Red team (s8): the CRS engine's memory across requests (memo.ts: transformed forms, literal hits, and since
+ * s8-crsfast the raw values' chain hits and "did not match" marks) must hold no credential. It knew cookies and
+ * credential-looking names (Authorization, X-Api-Key, password=...), but key-auth reads its key from whatever header
+ * or query parameter the operator names: `header: X-Client-Key` or `query: key` kept every caller's API key, its
+ * decoded and lower-cased forms, and the request line holding it, for the life of the process. Over a real gateway.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { send, startGateway, type TestGateway } from '../../../../test/helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../../../../test/helpers/upstream.js';
+import { ValueMemo } from './memo.js';
+
+describe('red team: key-auth keys under operator-chosen names stay out of the CRS memory', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  /** What this file's requests put in any ValueMemo (only strings holding the test's markers are kept). */
+  const remembered: string[] = [];
+  // the method itself, put back after: it is only ever called with call(this)
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const set = ValueMemo.prototype.set;
+  before(async () => {
+    // the memory is read as it is written: every rule set's memo goes through ValueMemo.set
+    ValueMemo.prototype.set = function (this: ValueMemo<unknown>, key: string, value: unknown, size: number) {
+      const texts = [key, ...(value instanceof Map ? [...(value as Map<string, string>).values()] : [])];
+      for (const t of texts) if (/k3ymark|plainmark/i.test(t)) remembered.push(t);
+      return set.call(this, key, value, size);
+    } as typeof set;
+    upstream = await startUpstream();
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: r, service: s, match: { paths: [/r] }, policies: [{ waf: { engine: crs } }, { key-auth: { header: X-Client-Key, query: key } }] }
+consumers:
+  - name: alice
+    credentials: { key-auth: [{ key: "Alice-K3ymark%2B0123456789" }, { key: "Alice-Q-K3ymark-0123" }] }
+`);
+  });
+  after(async () => {
+    ValueMemo.prototype.set = set;
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('remembers the plain User-Agent but neither key, in the header or in the query, nor any form of them', async () => {
+    for (let i = 0; i < 2; i++) {
+      const h = await send(gw.url, '/r/a', { headers: { 'x-client-key': 'Alice-K3ymark%2B0123456789', 'user-agent': 'PlainMark%2BAgent/1.0' } });
+      assert.equal(h.status, 200);
+      const q = await send(gw.url, '/r/b?key=Alice-Q-K3ymark-0123', { headers: { 'user-agent': 'PlainMark%2BAgent/1.0' } });
+      assert.equal(q.status, 200);
+    }
+    assert.ok(remembered.some((t) => /plainmark/i.test(t)), 'the memory is watched');
+    assert.deepEqual(remembered.filter((t) => /k3ymark/i.test(t)), []);
+  });
+});
