@@ -3,18 +3,22 @@
  * s8-crsfast the raw values' chain hits and "did not match" marks) must hold no credential. It knew cookies and
  * credential-looking names (Authorization, X-Api-Key, password=...), but key-auth reads its key from whatever header
  * or query parameter the operator names: `header: X-Client-Key` or `query: key` kept every caller's API key, its
- * decoded and lower-cased forms, and the request line holding it, for the life of the process. Over a real gateway.
+ * decoded and lower-cased forms, and the request line holding it, for the life of the process; so did jwt and
+ * oauth2-introspection with `token: { header: X-Identity, query: t }`. Over a real gateway.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, startGateway, type TestGateway } from '../../../../test/helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../../../../test/helpers/upstream.js';
+import { SignJWT } from 'jose';
 import { ValueMemo } from './memo.js';
 
-describe('red team: key-auth keys under operator-chosen names stay out of the CRS memory', () => {
+const HMAC_SECRET = 'memo-credentials-test-secret-0123456789abcdef';
+
+describe('red team: API keys and tokens under operator-chosen names stay out of the CRS memory', () => {
   let upstream: TestUpstream;
   let gw: TestGateway;
-  /** What this file's requests put in any ValueMemo (only strings holding the test's markers are kept). */
+  /** What this file's requests put in any ValueMemo . */
   const remembered: string[] = [];
   // the method itself, put back after: it is only ever called with call(this)
   // eslint-disable-next-line @typescript-eslint/unbound-method
@@ -23,7 +27,7 @@ describe('red team: key-auth keys under operator-chosen names stay out of the CR
     // the memory is read as it is written: every rule set's memo goes through ValueMemo.set
     ValueMemo.prototype.set = function (this: ValueMemo<unknown>, key: string, value: unknown, size: number) {
       const texts = [key, ...(value instanceof Map ? [...(value as Map<string, string>).values()] : [])];
-      for (const t of texts) if (/k3ymark|plainmark/i.test(t)) remembered.push(t);
+      for (const t of texts) if (/k3ymark|plainmark|eyJ/i.test(t)) remembered.push(t);
       return set.call(this, key, value, size);
     } as typeof set;
     upstream = await startUpstream();
@@ -32,6 +36,14 @@ listeners: [{ name: main, address: "127.0.0.1:0" }]
 services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
 routes:
   - { name: r, service: s, match: { paths: [/r] }, policies: [{ waf: { engine: crs } }, { key-auth: { header: X-Client-Key, query: key } }] }
+  - name: j
+    service: s
+    match: { paths: [/j] }
+    policies:
+      - waf: { engine: crs }
+      - jwt:
+          issuers: [{ issuer: "https://k3ymark.test", name: km, algorithms: [HS256], keys: [{ kid: h-1, secret: "${HMAC_SECRET}" }] }]
+          token: { header: X-Identity, query: t }
 consumers:
   - name: alice
     credentials: { key-auth: [{ key: "Alice-K3ymark%2B0123456789" }, { key: "Alice-Q-K3ymark-0123" }] }
@@ -43,13 +55,22 @@ consumers:
     await upstream.close();
   });
 
-  it('remembers the plain User-Agent but neither key, in the header or in the query, nor any form of them', async () => {
+  it('remembers the plain User-Agent but no key or token, in the header or in the query, nor any form of them', async () => {
     for (let i = 0; i < 2; i++) {
       const h = await send(gw.url, '/r/a', { headers: { 'x-client-key': 'Alice-K3ymark%2B0123456789', 'user-agent': 'PlainMark%2BAgent/1.0' } });
       assert.equal(h.status, 200);
       const q = await send(gw.url, '/r/b?key=Alice-Q-K3ymark-0123', { headers: { 'user-agent': 'PlainMark%2BAgent/1.0' } });
       assert.equal(q.status, 200);
     }
+    // a JWT under a header or query parameter of the policy's choosing (its payload names the issuer "k3ymark")
+    const token = await new SignJWT({ sub: 'alice' }).setIssuer('https://k3ymark.test').setIssuedAt().setExpirationTime('5m').setProtectedHeader({ alg: 'HS256', kid: 'h-1' }).sign(Buffer.from(HMAC_SECRET));
+    const marked = (t: string): boolean => /k3ymark/i.test(t) || t.includes(token.split('.')[1]!.slice(0, 20));
+    for (let i = 0; i < 2; i++) {
+      // the waf reads the request first; jwt then refuses it (a valid token, but no consumer named for it): 401
+      assert.equal((await send(gw.url, '/j/a', { headers: { 'x-identity': token, 'user-agent': 'PlainMark%2BAgent/1.0' } })).status, 401);
+      assert.equal((await send(gw.url, `/j/b?t=${token}`, { headers: { 'user-agent': 'PlainMark%2BAgent/1.0' } })).status, 401);
+    }
+    assert.deepEqual(remembered.filter(marked), []);
     assert.ok(remembered.some((t) => /plainmark/i.test(t)), 'the memory is watched');
     assert.deepEqual(remembered.filter((t) => /k3ymark/i.test(t)), []);
   });
