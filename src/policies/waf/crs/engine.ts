@@ -84,6 +84,14 @@ export class CrsTransaction extends Transaction {
     this.targetInfos = [];
   }
 
+  /**
+   * The response was read (crs-response.ts): its body and its Set-Cookie and credential-named headers are secrets
+   * too (secretsOf), so the list is made again for the response phases.
+   */
+  responseRead(): void {
+    this.secretList = undefined;
+  }
+
   /** A request variable's values before exclusions, by targetKey(target): resolved once per request (and body). */
   private requestValues(target: Target, key: string): Value[] {
     let all = this.valueCache.get(key);
@@ -541,7 +549,7 @@ function secretName(name: string): boolean {
   return SECRET_NAME.test(name) || isCredentialName(name);
 }
 
-/** The values of a request that are secrets: cookies, credential-named headers and arguments (4 characters or more). */
+/** The values of a request that are secrets: cookies, credential-named headers and arguments, the response's body and cookies (4 characters or more). */
 function secretsOf(tx: CrsTransaction): string[] {
   const out: string[] = [];
   const add = (v: string): void => {
@@ -555,6 +563,11 @@ function secretsOf(tx: CrsTransaction): string[] {
   // "password=hunter2%21", which does not contain the decoded secret "hunter2!" (red team s6)
   rawSecrets(tx.scalars.get('QUERY_STRING'), add);
   if (tx.scalars.get('REQBODY_PROCESSOR') === 'URLENCODED') rawSecrets(tx.scalars.get('REQUEST_BODY'), add);
+  // the response (read once its phases run): a body holds what the upstream gives one caller (an access_token, their
+  // data), Set-Cookie the sessions it issues (red team s8)
+  const body = tx.scalars.get('RESPONSE_BODY');
+  if (body !== undefined) add(body);
+  for (const e of tx.responseHeaders.entries) if (e.key.toLowerCase() === 'set-cookie' || secretName(e.key)) add(e.value);
   return out;
 }
 

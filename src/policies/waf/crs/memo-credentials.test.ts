@@ -75,3 +75,45 @@ consumers:
     assert.deepEqual(remembered.filter((t) => /k3ymark/i.test(t)), []);
   });
 });
+
+describe('red team: a response body and the sessions an upstream issues stay out of the CRS memory', () => {
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  const remembered: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const set = ValueMemo.prototype.set;
+  before(async () => {
+    ValueMemo.prototype.set = function (this: ValueMemo<unknown>, key: string, value: unknown, size: number) {
+      const texts = [key, ...(value instanceof Map ? [...(value as Map<string, string>).values()] : [])];
+      for (const t of texts) if (/r3spmark|agent-plainmark/i.test(t)) remembered.push(t);
+      return set.call(this, key, value, size);
+    } as typeof set;
+    // a token endpoint: what it answers belongs to the one caller (the response rules read the body whole)
+    upstream = await startUpstream((_req, res) => {
+      res.setHeader('set-cookie', ['sid=Sess-R3spmark%2B0123456789; Path=/; HttpOnly']);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ access_token: 'Tok-R3spmark%2B0123456789', token_type: 'bearer' }));
+    });
+    gw = await startGateway(`
+listeners: [{ name: main, address: "127.0.0.1:0" }]
+services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]
+routes:
+  - { name: r, service: s, public: true, match: { paths: [/] }, policies: [{ waf: { engine: crs, response: { enabled: true } } }] }
+`);
+  });
+  after(async () => {
+    ValueMemo.prototype.set = set;
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('inspects the response but keeps neither its body nor its Set-Cookie', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await send(gw.url, '/token', { headers: { 'user-agent': 'Agent-PlainMark%2B/1.0' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.json().access_token, 'Tok-R3spmark%2B0123456789');
+    }
+    assert.ok(remembered.some((t) => /agent-plainmark/i.test(t)), 'the memory is watched');
+    assert.deepEqual(remembered.filter((t) => /r3spmark/i.test(t)), []);
+  });
+});
