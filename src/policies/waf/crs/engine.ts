@@ -558,7 +558,17 @@ function secretsOf(tx: CrsTransaction): string[] {
   for (const e of tx.cookies.entries) add(e.value);
   for (const e of tx.headers.entries) if (secretName(e.key)) add(e.value);
   for (const e of tx.argsGet.entries) if (secretName(e.key)) add(e.value);
-  for (const e of tx.argsPost.entries) if (secretName(e.key)) add(e.value);
+  let bodySecret = false;
+  for (const e of tx.argsPost.entries) {
+    if (secretName(e.key) && e.value.length >= 4) {
+      add(e.value);
+      bodySecret = true;
+    }
+  }
+  // the body as sent holds such a value in its own spelling, which need not contain the value as read: JSON's
+  // "hunt\u0065r2" is "hunter2" (red team s8), as a urlencoded body's "hunter2%21" is "hunter2!" (below)
+  const requestBody = tx.scalars.get('REQUEST_BODY');
+  if (bodySecret && requestBody !== undefined) add(requestBody);
   // the same values as sent, still percent-encoded: QUERY_STRING, REQUEST_URI and a urlencoded REQUEST_BODY hold
   // "password=hunter2%21", which does not contain the decoded secret "hunter2!" (red team s6)
   rawSecrets(tx.scalars.get('QUERY_STRING'), add);

@@ -72,6 +72,16 @@ consumers:
     }
     assert.deepEqual(remembered.filter(marked), []);
     assert.ok(remembered.some((t) => /plainmark/i.test(t)), 'the memory is watched');
+  });
+
+  it('keeps no JSON body holding a password written with a JSON escape (the body as sent does not contain the value as read)', async () => {
+    const body = '{"user":"plainmark-bob","password":"K3ymark-hunt\\u0065r2"}';
+    for (let i = 0; i < 2; i++) {
+      const r = await send(gw.url, '/r/login', { method: 'POST', headers: { 'x-client-key': 'Alice-K3ymark%2B0123456789', 'content-type': 'application/json' }, body });
+      assert.equal(r.status, 200);
+      assert.equal(JSON.parse(upstream.seen.at(-1)!.body).password, 'K3ymark-hunter2');
+    }
+    assert.deepEqual(remembered.filter((t) => /k3ymark/i.test(t)), []);
     assert.deepEqual(remembered.filter((t) => /k3ymark/i.test(t)), []);
   });
 });
