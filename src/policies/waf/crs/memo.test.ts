@@ -69,6 +69,7 @@ describe('waf crs: values remembered across requests', () => {
     for (const secret of ['hunter2hunter2', 'c00kie-value-1', 'sid=c00kie-value-1', 'Bearer abc.def.ghi', '/?password=hunter2hunter2&q=blue%20shoes']) {
       assert.equal(memo.valueMemo.get(secret), undefined, secret);
       assert.equal(memo.chainMemo.get(secret), undefined, secret);
+      assert.equal(memo.rawMemo.get(secret), undefined, secret);
     }
   });
 
