@@ -565,6 +565,18 @@ function secretsOf(tx: CrsTransaction): string[] {
       bodySecret = true;
     }
   }
+  // an XML body's credential-named elements and attributes (<password>, token="..."), as the parse read them
+  const xml = tx.xml;
+  if (xml !== undefined) {
+    const named = (values: readonly string[], names: readonly string[] | undefined): void => {
+      if (names !== undefined) for (let i = 0; i < values.length; i++) if (secretName(names[i] ?? '') && values[i]!.length >= 4) {
+        add(values[i]!);
+        bodySecret = true;
+      }
+    };
+    named(xml.texts, xml.textNames);
+    named(xml.attributes, xml.attributeNames);
+  }
   // the body as sent holds such a value in its own spelling, which need not contain the value as read: JSON's
   // "hunt\u0065r2" is "hunter2" (red team s8), as a urlencoded body's "hunter2%21" is "hunter2!" (below)
   const requestBody = tx.scalars.get('REQUEST_BODY');

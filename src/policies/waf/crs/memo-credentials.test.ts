@@ -84,6 +84,16 @@ consumers:
     assert.deepEqual(remembered.filter((t) => /k3ymark/i.test(t)), []);
     assert.deepEqual(remembered.filter((t) => /k3ymark/i.test(t)), []);
   });
+
+  it('keeps no credential-named XML element or attribute (their texts are values with no names to the rules)', async () => {
+    const body = '<login><user>plainmark-bob</user><password>K3ymark-hunt&#101;r2</password><key token="K3ymark-attr-tok"/></login>';
+    for (let i = 0; i < 2; i++) {
+      const r = await send(gw.url, '/r/login', { method: 'POST', headers: { 'x-client-key': 'Alice-K3ymark%2B0123456789', 'content-type': 'application/xml' }, body });
+      assert.equal(r.status, 200);
+    }
+    assert.ok(remembered.some((t) => t.includes('plainmark-bob')), 'the XML texts are read and remembered');
+    assert.deepEqual(remembered.filter((t) => /k3ymark/i.test(t)), []);
+  });
 });
 
 describe('red team: a response body and the sessions an upstream issues stay out of the CRS memory', () => {
