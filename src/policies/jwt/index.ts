@@ -17,6 +17,7 @@ import { ConsumerResolver, type ConsumerMapping } from '../../identity/consumers
 import { buildIssuer } from '../../identity/issuers.js';
 import { JwtVerifier } from '../../identity/jwt-verifier.js';
 import { TokenSource } from '../../identity/token-source.js';
+import { declareCredentialName } from '../../pipeline/credential-names.js';
 import { applyIdentity, tokenDigest, VerifiedCache, type VerifiedIdentity } from '../../identity/verified-cache.js';
 import { JwtSchema } from './schema.js';
 
@@ -40,6 +41,9 @@ export default definePolicy({
     const resolvers = consumerResolvers(config, deps.consumers);
     warnUnboundTokens(config, warn);
     const source = new TokenSource(config.token);
+    // the waf's CRS engine keeps no value held under these names across requests
+    declareCredentialName(config.token.header);
+    if (config.token.query !== undefined) declareCredentialName(config.token.query);
     const cache = new VerifiedCache(config.cache.max_entries, parseDuration(config.cache.ttl));
     const refusals = bearerRefusals(config.realm, 'jwt');
 

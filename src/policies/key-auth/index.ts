@@ -7,6 +7,7 @@
 import { hash } from 'node:crypto';
 import { ConfigError, ConfigErrors } from '../../config/errors.js';
 import { deny } from '../../pipeline/decision.js';
+import { declareCredentialName } from '../../pipeline/credential-names.js';
 import { definePolicy, type ConsumerCredential } from '../../pipeline/policy.js';
 import { KeyAuthCredentialSchema, KeyAuthSchema } from './schema.js';
 import type { Static } from '@sinclair/typebox';
@@ -66,6 +67,9 @@ export default definePolicy({
     const index = digestIndex(deps.credentials);
     const header = config.header.toLowerCase();
     const query = config.query;
+    // the waf's CRS engine keeps no value held under these names across requests
+    declareCredentialName(header);
+    if (query !== undefined) declareCredentialName(query);
     const queryPrefix = query ? `${encodeURIComponent(query)}=` : undefined;
     return {
       onRequest(ctx) {

@@ -21,6 +21,7 @@ import { warnPlainHttp } from '../../identity/issuers.js';
 import { providerLink } from '../../identity/provider-link.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
 import { TokenSource } from '../../identity/token-source.js';
+import { declareCredentialName } from '../../pipeline/credential-names.js';
 import { applyIdentity, tokenDigest, type VerifiedIdentity } from '../../identity/verified-cache.js';
 import { IntrospectionSchema } from './schema.js';
 import { DependencyUnavailableError } from '../../errors.js';
@@ -53,6 +54,9 @@ export default definePolicy({
     };
     const resolver = new ConsumerResolver(config.consumer, deps.consumers);
     const source = new TokenSource(config.token);
+    // the waf's CRS engine keeps no value held under these names across requests
+    declareCredentialName(config.token.header);
+    if (config.token.query !== undefined) declareCredentialName(config.token.query);
     const refusals = bearerRefusals(config.realm, 'oauth2-introspection');
     const ttlMs = parseDuration(config.cache.ttl);
     const cache = config.cache.max_entries > 0 && ttlMs > 0 ? new BoundedCache<Answer>(config.cache.max_entries) : undefined;

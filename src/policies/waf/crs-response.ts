@@ -82,6 +82,7 @@ function run(ctx: RequestContext, tx: CrsTransaction, o: CrsStepOptions, r: CrsR
   s.set('RESPONSE_CONTENT_LENGTH', String(headers['content-length'] ?? ''));
   // bytes as latin1, as the request's: the rules' byte patterns match as on ModSecurity
   s.set('RESPONSE_BODY', text === undefined ? '' : text.subarray(0, r.bodyLimit).toString('latin1'));
+  tx.responseRead();
   tx.runPhase(3);
   tx.runPhase(4);
   const refusal = report(ctx, tx, { ...o, threshold: r.threshold }, from, true);

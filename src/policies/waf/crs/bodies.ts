@@ -95,12 +95,19 @@ export interface XmlResult extends BodyResult {
   readonly texts: string[];
   /** Every attribute value. */
   readonly attributes: string[];
+  /** The name of each text's element and of each attribute (the engine keeps no credential-named one across requests). */
+  readonly textNames: string[];
+  readonly attributeNames: string[];
 }
 
 /** XML with sax in strict mode: no DTD is read and no entity but the five predefined ones is expanded, so no XXE in the waf. */
 export function parseXml(body: Buffer, limits: BodyLimits): XmlResult {
   const texts: string[] = [];
   const attributes: string[] = [];
+  const textNames: string[] = [];
+  const attributeNames: string[] = [];
+  /** The open elements' names (depth is bounded by the parse: past maxDepth it is an error). */
+  const open: string[] = [];
   let error: string | undefined;
   let depth = 0;
   const parser = sax.parser(true, { trim: false, normalize: false });
@@ -112,16 +119,22 @@ export function parseXml(body: Buffer, limits: BodyLimits): XmlResult {
   parser.onopentag = (tag) => {
     depth++;
     if (depth > limits.maxDepth) error ??= 'XML depth limit exceeded';
-    for (const v of Object.values(tag.attributes) as (string | sax.QualifiedAttribute)[]) {
-      if (attributes.length + texts.length < limits.maxArgs) attributes.push(bytes(typeof v === 'string' ? v : v.value));
+    open.push(tag.name);
+    for (const [name, v] of Object.entries(tag.attributes) as [string, string | sax.QualifiedAttribute][]) {
+      if (attributes.length + texts.length < limits.maxArgs) {
+        attributes.push(bytes(typeof v === 'string' ? v : v.value));
+        attributeNames.push(name);
+      }
     }
   };
   parser.onclosetag = () => {
     depth--;
+    open.pop();
   };
   const text = (t: string): void => {
     if (t.trim() === '' || texts.length + attributes.length >= limits.maxArgs) return;
     texts.push(bytes(t));
+    textNames.push(open.at(-1) ?? '');
   };
   parser.ontext = text;
   parser.oncdata = text;
@@ -130,7 +143,7 @@ export function parseXml(body: Buffer, limits: BodyLimits): XmlResult {
   } catch (e) {
     error ??= `XML parsing error: ${(e as Error).message.split('\n')[0]}`;
   }
-  return { error, texts, attributes };
+  return { error, texts, attributes, textNames, attributeNames };
 }
 
 export interface MultipartPart {

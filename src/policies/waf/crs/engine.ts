@@ -13,6 +13,7 @@ import type { Target } from './model.js';
 import { prefilterFor, scanLiterals, type Prefilter, type RawFacts, type ValueFacts } from './prefilter.js';
 import { chainBreakers, charFlags } from './transform-identity.js';
 import { MAX_MEMO_KEY } from './memo.js';
+import { isCredentialName } from '../../../pipeline/credential-names.js';
 import { programFor } from './program.js';
 
 export interface RuleMatch {
@@ -81,6 +82,14 @@ export class CrsTransaction extends Transaction {
     this.filteredCache.clear();
     this.secretList = undefined;
     this.targetInfos = [];
+  }
+
+  /**
+   * The response was read (crs-response.ts): its body and its Set-Cookie and credential-named headers are secrets
+   * too (secretsOf), so the list is made again for the response phases.
+   */
+  responseRead(): void {
+    this.secretList = undefined;
   }
 
   /** A request variable's values before exclusions, by targetKey(target): resolved once per request (and body). */
@@ -535,20 +544,52 @@ export class CrsTransaction extends Transaction {
 /** Header and argument names whose values are credentials. */
 const SECRET_NAME = /pass|pwd|secret|token|auth|sess|sid|cookie|credential|api[-_]?key|signature|otp|jwt|bearer/i;
 
-/** The values of a request that are secrets: cookies, credential-named headers and arguments (4 characters or more). */
+/** A credential-looking name, or one a policy reads a credential from (key-auth's `header: X-Client-Key`, `query: key`). */
+function secretName(name: string): boolean {
+  return SECRET_NAME.test(name) || isCredentialName(name);
+}
+
+/** The values of a request that are secrets: cookies, credential-named headers and arguments, the response's body and cookies (4 characters or more). */
 function secretsOf(tx: CrsTransaction): string[] {
   const out: string[] = [];
   const add = (v: string): void => {
     if (v.length >= 4) out.push(v);
   };
   for (const e of tx.cookies.entries) add(e.value);
-  for (const e of tx.headers.entries) if (SECRET_NAME.test(e.key)) add(e.value);
-  for (const e of tx.argsGet.entries) if (SECRET_NAME.test(e.key)) add(e.value);
-  for (const e of tx.argsPost.entries) if (SECRET_NAME.test(e.key)) add(e.value);
+  for (const e of tx.headers.entries) if (secretName(e.key)) add(e.value);
+  for (const e of tx.argsGet.entries) if (secretName(e.key)) add(e.value);
+  let bodySecret = false;
+  for (const e of tx.argsPost.entries) {
+    if (secretName(e.key) && e.value.length >= 4) {
+      add(e.value);
+      bodySecret = true;
+    }
+  }
+  // an XML body's credential-named elements and attributes (<password>, token="..."), as the parse read them
+  const xml = tx.xml;
+  if (xml !== undefined) {
+    const named = (values: readonly string[], names: readonly string[] | undefined): void => {
+      if (names !== undefined) for (let i = 0; i < values.length; i++) if (secretName(names[i] ?? '') && values[i]!.length >= 4) {
+        add(values[i]!);
+        bodySecret = true;
+      }
+    };
+    named(xml.texts, xml.textNames);
+    named(xml.attributes, xml.attributeNames);
+  }
+  // the body as sent holds such a value in its own spelling, which need not contain the value as read: JSON's
+  // "hunt\u0065r2" is "hunter2" (red team s8), as a urlencoded body's "hunter2%21" is "hunter2!" (below)
+  const requestBody = tx.scalars.get('REQUEST_BODY');
+  if (bodySecret && requestBody !== undefined) add(requestBody);
   // the same values as sent, still percent-encoded: QUERY_STRING, REQUEST_URI and a urlencoded REQUEST_BODY hold
   // "password=hunter2%21", which does not contain the decoded secret "hunter2!" (red team s6)
   rawSecrets(tx.scalars.get('QUERY_STRING'), add);
   if (tx.scalars.get('REQBODY_PROCESSOR') === 'URLENCODED') rawSecrets(tx.scalars.get('REQUEST_BODY'), add);
+  // the response (read once its phases run): a body holds what the upstream gives one caller (an access_token, their
+  // data), Set-Cookie the sessions it issues (red team s8)
+  const body = tx.scalars.get('RESPONSE_BODY');
+  if (body !== undefined) add(body);
+  for (const e of tx.responseHeaders.entries) if (e.key.toLowerCase() === 'set-cookie' || secretName(e.key)) add(e.value);
   return out;
 }
 
@@ -563,7 +604,7 @@ function rawSecrets(text: string | undefined, add: (v: string) => void): void {
     const value = pair.slice(eq + 1);
     if (value.indexOf('%') === -1 && value.indexOf('+') === -1) continue;
     const name = pair.slice(0, eq);
-    if (SECRET_NAME.test(name) || SECRET_NAME.test(name.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))))) add(value);
+    if (secretName(name) || secretName(name.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))))) add(value);
   }
 }
 

@@ -35,7 +35,7 @@ export function processBody(tx: Transaction, body: Buffer, contentType: string, 
       break;
     case 'XML': {
       const xml = parseXml(body, limits);
-      tx.xml = { texts: xml.texts, attributes: xml.attributes };
+      tx.xml = { texts: xml.texts, attributes: xml.attributes, textNames: xml.textNames, attributeNames: xml.attributeNames };
       result = xml;
       break;
     }

@@ -40,7 +40,8 @@ export class Transaction {
   readonly vars = new TxCollection();
   private readonly others = new Map<string, Collection>();
   readonly scalars = new Map<string, string>();
-  xml: { texts: string[]; attributes: string[] } | undefined;
+  /** The XML body's texts and attribute values; the names of their elements and attributes, where the parse gave them. */
+  xml: { texts: string[]; attributes: string[]; textNames?: readonly string[]; attributeNames?: readonly string[] } | undefined;
 
   currentRule: Rule | undefined;
   matchedVar: MatchedVar | undefined;
