@@ -1,6 +1,7 @@
 /**
  * Names of the headers and query parameters that carry a credential under a
- * name the operator chose (key-auth's `header` and `query`). The waf's CRS
+ * name the operator chose (key-auth's `header` and `query`, jwt's and
+ * oauth2-introspection's `token.header` and `token.query`). The waf's CRS
  * engine remembers values across requests (policies/waf/crs/memo.ts) but
  * never a secret: it knows cookies and credential-looking names
  * (crs/engine.ts secretsOf), and learns these here, from the policies that

@@ -7,7 +7,8 @@
  * 1,000 requests and promotes what is still in flight at each scavenge;
  * with 32 MiB it scavenges ~1.4 times, and a worker's CPU per request fell
  * 3-8% (bench:workers --flags=--max-semi-space-size=32 and bench/ab.ts,
- * docs/performance.md), for at most 32 MiB more memory per worker. The bare
+ * docs/performance.md), while V8's new space may grow to 64 MiB
+ * instead of 32 MiB per worker. The bare
  * Node proxy gains nothing from it (it got 4-13% dearer), so the benchmarks
  * run it without.
  */

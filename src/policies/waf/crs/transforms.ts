@@ -31,8 +31,8 @@ function uppercase(s: string): string {
  * and that is not full-width ASCII. 'low-byte': its low byte, as ModSecurity
  * and Coraza do (U+0627, Arabic alef, reads as an apostrophe). 'letter': the
  * letter x, as Microsoft's fork of ModSecurity does, since no
- * backend reads U+0627 as an apostrophe (spaces and zero-width characters
- * apart: unmappedReading); code points below U+0100 are themselves either way. docs/policies/waf.md has the figures.
+ * backend reads U+0627 as an apostrophe (spaces, zero-width characters and
+ * forms whose NFKC is short ASCII apart: unmappedReading); code points below U+0100 are themselves either way. docs/policies/waf.md has the figures.
  */
 export type UnmappedUnicode = 'letter' | 'low-byte';
 
