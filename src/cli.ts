@@ -11,6 +11,7 @@
 import cluster from 'node:cluster';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { writeReloadStatus } from './lib/reload-status.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -272,7 +273,7 @@ async function start(file: string, watch: boolean, pidFile: string, demo: string
 
   const statusFile = `${pidFile}.reload`;
   process.on('SIGHUP', () => {
-    void node.reload().then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
+    void node.reload().then((result) => writeReloadStatus(statusFile, result));
   });
   // Node starts its inspector on SIGUSR1 unless a handler is installed: this one replaces it.
   process.on('SIGUSR1', () => gateway.telemetry.sinks?.reopen());

@@ -6,6 +6,7 @@
  * the difference except by the workers in `ps`.
  */
 import { rmSync, writeFileSync } from 'node:fs';
+import { writeReloadStatus } from '../../lib/reload-status.js';
 import { formatIssue } from '../../config/errors.js';
 import { createLogger } from '../../telemetry/logger.js';
 import type { NodeConfig } from './node-config.js';
@@ -57,7 +58,7 @@ export function superviseNode(file: string, config: NodeConfig, watch: boolean, 
       },
     });
     process.on('SIGHUP', () => {
-      void (hooks ? hooks.reload(supervisor) : supervisor.reload({ kind: 'signal', signal: 'SIGHUP' })).then((result) => writeFileSync(statusFile, JSON.stringify({ at: Date.now(), ...result })));
+      void (hooks ? hooks.reload(supervisor) : supervisor.reload({ kind: 'signal', signal: 'SIGHUP' })).then((result) => writeReloadStatus(statusFile, result));
     });
     // Node starts its inspector on SIGUSR1 unless a handler is installed: this one replaces it.
     process.on('SIGUSR1', () => supervisor.reopen());
